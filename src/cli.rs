@@ -1,0 +1,248 @@
+//! Command-line definitions (clap derive). Their doc comments are the help text, the man page
+//! and the completion scripts.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success, including \"nothing to do\" and an unchanged file
+  1  runtime failure: network, SFTP, I/O, store, mail
+  2  usage or configuration error, including an older batch without --force
+  3  the file was rejected
+  4  a safeguard blocked the apply
+  5  another run holds the store's lock";
+
+/// Keep a user directory in step with a CSV file from an HR or IT system.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    /// Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// Print nothing on success
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Say more about what is done (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Output format, for commands that print data
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    /// GitHub Actions annotations (validate)
+    Github,
+    /// Plain text (report)
+    Text,
+    /// HTML (report)
+    Html,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store the source file as a new batch
+    Fetch(FetchArgs),
+    /// Check an import file; with FILE or - it needs no store and writes nothing
+    Validate(ValidateArgs),
+    /// Show the plan of the newest (or given) batch
+    Diff(DiffArgs),
+    /// Apply the plan of the newest (or given) batch
+    Apply(ApplyArgs),
+    /// The stored files
+    #[command(subcommand)]
+    Batches(BatchesCommand),
+    /// Summarise runs
+    Report(ReportArgs),
+    /// Manage groups
+    #[command(subcommand)]
+    Groups(GroupsCommand),
+    /// The directory
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Health for operators and monitoring; exit 1 when unhealthy
+    Status,
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The file to check, or - for standard input; without it, the newest batch
+    #[arg(value_name = "FILE", conflicts_with = "batch")]
+    pub file: Option<String>,
+    /// Check a stored batch against the store
+    #[arg(long, value_name = "N")]
+    pub batch: Option<i64>,
+    /// Turn warnings into errors
+    #[arg(long)]
+    pub strict: bool,
+    /// The known group IDs, when there is no store (without it, group IDs are not checked)
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub groups: Option<Vec<String>>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The batch to plan [default: the newest]
+    #[arg(long, value_name = "N")]
+    pub batch: Option<i64>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ApplyArgs {
+    /// The batch to apply [default: the newest]
+    #[arg(long, value_name = "N")]
+    pub batch: Option<i64>,
+    /// Print what would be done; store nothing, send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Raise the removal safeguard to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<u64>,
+    /// Raise the invalid-record safeguard to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_invalid: Option<u64>,
+    /// Apply a batch older than the newest applied one (a rollback)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchesCommand {
+    /// List the stored files
+    List,
+    /// Show one batch
+    Show { batch: i64 },
+    /// Write a batch's bytes to standard output
+    Export { batch: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// One run
+    #[arg(long, value_name = "N", conflicts_with = "since")]
+    pub run: Option<i64>,
+    /// Every run since WHEN: a date (2026-11-01), a time (RFC 3339) or an age (24h, 7d)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// List groups with their member counts
+    List,
+    /// Add a group; with an ID it is managed by imports, without one by hand
+    Add {
+        /// The Group ID that import files use
+        id: Option<String>,
+        #[arg(long)]
+        name: String,
+    },
+    /// Rename a group (GROUP is an ID or, for a manual group, a name)
+    Rename { group: String, name: String },
+    /// Remove a group; one with members needs --force
+    Remove {
+        group: String,
+        #[arg(long)]
+        force: bool,
+    },
+    /// List members; --add/--remove change a manual group
+    Members {
+        group: String,
+        /// A UniqueID or mail address to add
+        #[arg(long, value_name = "USER")]
+        add: Vec<String>,
+        /// A UniqueID or mail address to remove
+        #[arg(long, value_name = "USER")]
+        remove: Vec<String>,
+    },
+    /// Read a CSV with a GroupID column and an optional Name column
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List users (everyone unless filtered)
+    List {
+        #[arg(long, value_enum)]
+        status: Option<StatusFilter>,
+        /// A group ID or a manual group's name
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Show one user (USER is a UniqueID or a mail address)
+    Show { user: String },
+    /// The audit log of one user
+    History { user: String },
+    /// Add a manual user
+    Add(UserFields),
+    /// Edit a manual user, or the phone numbers of anyone
+    Edit {
+        user: String,
+        #[command(flatten)]
+        fields: EditFields,
+    },
+    /// Remove a manual user
+    Remove { user: String },
+    /// Write the directory in the import format
+    Export,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFilter {
+    Active,
+    Deactivated,
+}
+
+#[derive(Debug, Args)]
+pub struct UserFields {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub mail: String,
+    #[arg(long)]
+    pub title: Option<String>,
+    #[arg(long)]
+    pub phone: Option<String>,
+    #[arg(long)]
+    pub phone2: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EditFields {
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub mail: Option<String>,
+    /// An empty value clears the title
+    #[arg(long)]
+    pub title: Option<String>,
+    /// An empty value clears the number
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// An empty value clears the number
+    #[arg(long)]
+    pub phone2: Option<String>,
+}

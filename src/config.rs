@@ -1,0 +1,630 @@
+//! Configuration: defaults → TOML file → `ROSTER_*` environment → flags, checked once (SPEC §4).
+
+use crate::core::phone::{self, Region};
+use crate::error;
+use crate::input::Encoding;
+use serde::{Deserialize, Deserializer};
+use std::path::{Path, PathBuf};
+
+/// A safeguard limit: a count, or a share of a total.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    Count(u64),
+    Percent(f64),
+}
+
+impl Limit {
+    /// The largest number allowed out of `total`.
+    pub fn allowed(self, total: u64) -> u64 {
+        match self {
+            Limit::Count(n) => n,
+            Limit::Percent(p) => ((total as f64) * p / 100.0).floor() as u64,
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Limit, String> {
+        let t = text.trim();
+        if let Some(p) = t.strip_suffix('%') {
+            match p.trim().parse::<f64>() {
+                Ok(v) if (0.0..=100.0).contains(&v) => Ok(Limit::Percent(v)),
+                _ => Err(format!("`{text}` is not a share between 0% and 100%")),
+            }
+        } else {
+            t.parse::<u64>()
+                .map(Limit::Count)
+                .map_err(|_| format!("`{text}` is not a count like 50 or a share like 10%"))
+        }
+    }
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limit::Count(n) => write!(f, "{n}"),
+            Limit::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+/// What happens to an imported user that is absent from the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingUsers {
+    #[default]
+    Deactivate,
+    Delete,
+    Keep,
+}
+
+/// Whether an empty phone cell keeps a number entered by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeepPhones {
+    pub primary: bool,
+    pub secondary: bool,
+}
+
+/// `mail.tls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    #[default]
+    Required,
+    None,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub source: SourceConfig,
+    pub csv: CsvConfig,
+    pub import: ImportConfig,
+    pub mail: Option<MailConfig>,
+    pub invitations: InvitationsConfig,
+    pub report: ReportConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    pub path: Option<PathBuf>,
+    pub keep_batches: u32,
+    pub keep_history: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: None,
+            keep_batches: 30,
+            keep_history: 365,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SourceConfig {
+    pub url: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub identity_file: Option<PathBuf>,
+    pub passphrase_file: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+    pub timeout_secs: u64,
+    pub retries: u32,
+    pub settle_secs: u64,
+    pub stale_after_days: u32,
+    pub delete_after_import: bool,
+    /// From `ROSTER_SFTP_PASSWORD`; never from the file or a flag.
+    #[serde(skip)]
+    pub password_env: Option<String>,
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        SourceConfig {
+            url: None,
+            password_file: None,
+            identity_file: None,
+            passphrase_file: None,
+            known_hosts: None,
+            timeout_secs: 30,
+            retries: 3,
+            settle_secs: 60,
+            stale_after_days: 3,
+            delete_after_import: false,
+            password_env: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CsvConfig {
+    #[serde(deserialize_with = "de_delimiter")]
+    pub delimiter: Option<u8>,
+    #[serde(deserialize_with = "de_encoding")]
+    pub encoding: Encoding,
+    #[serde(deserialize_with = "de_separator")]
+    pub group_separator: String,
+    #[serde(deserialize_with = "de_region")]
+    pub default_region: Option<Region>,
+    #[serde(deserialize_with = "de_size")]
+    pub max_file_bytes: u64,
+}
+
+impl Default for CsvConfig {
+    fn default() -> Self {
+        CsvConfig {
+            delimiter: None,
+            encoding: Encoding::Auto,
+            group_separator: ",".into(),
+            default_region: None,
+            max_file_bytes: 1 << 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportConfig {
+    pub missing_users: MissingUsers,
+    #[serde(deserialize_with = "de_positive")]
+    pub remove_after_missing: u32,
+    #[serde(deserialize_with = "de_limit")]
+    pub max_removals: Limit,
+    #[serde(deserialize_with = "de_limit")]
+    pub max_invalid: Limit,
+    #[serde(deserialize_with = "de_keep_phones")]
+    pub keep_manual_phones: KeepPhones,
+    pub send_invitations: bool,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        ImportConfig {
+            missing_users: MissingUsers::Deactivate,
+            remove_after_missing: 1,
+            max_removals: Limit::Percent(10.0),
+            max_invalid: Limit::Percent(5.0),
+            keep_manual_phones: KeepPhones::default(),
+            send_invitations: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    pub smtp_url: Option<String>,
+    pub tls: Tls,
+    pub ca_file: Option<PathBuf>,
+    pub from: Option<String>,
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// From `ROSTER_SMTP_PASSWORD`; never from the file or a flag.
+    #[serde(skip)]
+    pub password_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InvitationsConfig {
+    pub subject: Option<String>,
+    pub template_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportConfig {
+    pub recipients: Vec<String>,
+    pub daily: bool,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            recipients: Vec::new(),
+            daily: true,
+        }
+    }
+}
+
+fn custom<E: serde::de::Error>(message: String) -> E {
+    E::custom(message)
+}
+
+fn de_delimiter<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+    let s = String::deserialize(d)?;
+    match s.as_str() {
+        "auto" => Ok(None),
+        "," => Ok(Some(b',')),
+        ";" => Ok(Some(b';')),
+        "\t" | "\\t" | "tab" => Ok(Some(b'\t')),
+        "|" => Ok(Some(b'|')),
+        _ => Err(custom(format!(
+            "`{s}` is not a delimiter: use \",\", \";\", \"\\t\", \"|\" or \"auto\""
+        ))),
+    }
+}
+
+fn de_encoding<'de, D: Deserializer<'de>>(d: D) -> Result<Encoding, D::Error> {
+    let s = String::deserialize(d)?;
+    match s.to_ascii_lowercase().as_str() {
+        "auto" => Ok(Encoding::Auto),
+        "utf-8" | "utf8" => Ok(Encoding::Utf8),
+        "utf-16" | "utf16" => Ok(Encoding::Utf16),
+        "windows-1252" | "cp1252" => Ok(Encoding::Windows1252),
+        _ => Err(custom(format!(
+            "`{s}` is not an encoding: use \"utf-8\", \"utf-16\", \"windows-1252\" or \"auto\""
+        ))),
+    }
+}
+
+fn de_separator<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.is_empty() || s.chars().any(char::is_control) {
+        return Err(custom(format!("`{s}` is not a usable group separator")));
+    }
+    Ok(s)
+}
+
+fn de_region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Region>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    phone::parse_region(&s)
+        .map(Some)
+        .ok_or_else(|| custom(format!("`{s}` is not a region code like \"SE\"")))
+}
+
+/// A size: a number of bytes, or text like `"1GiB"`, `"500MB"`, `"64k"`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like \"1GiB\""))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{s}` has an unknown unit: use B, KB, KiB, MB, MiB, GB or GiB"
+            ))
+        }
+    };
+    Ok((num * mult as f64) as u64)
+}
+
+fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match toml::Value::deserialize(d)? {
+        toml::Value::Integer(n) if n > 0 => Ok(n as u64),
+        toml::Value::String(s) => parse_size(&s).map_err(custom),
+        other => Err(custom(format!("`{other}` is not a size like \"1GiB\""))),
+    }
+}
+
+fn de_positive<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = i64::deserialize(d)?;
+    u32::try_from(n)
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| custom(format!("`{n}` must be a whole number of at least 1")))
+}
+
+fn de_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Limit, D::Error> {
+    match toml::Value::deserialize(d)? {
+        toml::Value::Integer(n) if n >= 0 => Ok(Limit::Count(n as u64)),
+        toml::Value::String(s) => Limit::parse(&s).map_err(custom),
+        other => Err(custom(format!(
+            "`{other}` is not a count like 50 or a share like \"10%\""
+        ))),
+    }
+}
+
+fn de_keep_phones<'de, D: Deserializer<'de>>(d: D) -> Result<KeepPhones, D::Error> {
+    match toml::Value::deserialize(d)? {
+        toml::Value::Boolean(b) => Ok(KeepPhones {
+            primary: b,
+            secondary: b,
+        }),
+        toml::Value::String(s) if s == "primary" => Ok(KeepPhones {
+            primary: true,
+            secondary: false,
+        }),
+        toml::Value::String(s) if s == "secondary" => Ok(KeepPhones {
+            primary: false,
+            secondary: true,
+        }),
+        other => Err(custom(format!(
+            "`{other}` is not one of true, false, \"primary\", \"secondary\""
+        ))),
+    }
+}
+
+/// What the environment says, read once so that tests can pass their own.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub config: Option<PathBuf>,
+    pub store: Option<PathBuf>,
+    pub sftp_password: Option<String>,
+    pub smtp_password: Option<String>,
+    pub xdg_data_home: Option<PathBuf>,
+    pub home: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        Env {
+            config: var("ROSTER_CONFIG").map(PathBuf::from),
+            store: var("ROSTER_STORE").map(PathBuf::from),
+            sftp_password: std::env::var("ROSTER_SFTP_PASSWORD")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            smtp_password: std::env::var("ROSTER_SMTP_PASSWORD")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            xdg_data_home: var("XDG_DATA_HOME").map(PathBuf::from),
+            home: var("HOME").map(PathBuf::from),
+        }
+    }
+}
+
+/// The flags that override configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub store: Option<PathBuf>,
+    pub source: Option<String>,
+}
+
+impl Config {
+    /// Parse a configuration text; relative paths are taken from `base`.
+    pub fn parse(text: &str, base: &Path) -> anyhow::Result<Config> {
+        let mut config: Config = toml::from_str(text)
+            .map_err(|e| error::config(e.to_string().trim_end().to_string()))?;
+        let fix = |p: &mut Option<PathBuf>| {
+            if let Some(path) = p.as_mut() {
+                if path.is_relative() {
+                    *path = base.join(&*path);
+                }
+            }
+        };
+        fix(&mut config.store.path);
+        fix(&mut config.source.password_file);
+        fix(&mut config.source.identity_file);
+        fix(&mut config.source.passphrase_file);
+        fix(&mut config.source.known_hosts);
+        fix(&mut config.invitations.template_file);
+        if let Some(mail) = config.mail.as_mut() {
+            fix(&mut mail.ca_file);
+            fix(&mut mail.password_file);
+            if mail.smtp_url.is_none() {
+                return Err(error::config(
+                    "[mail] needs smtp_url (smtp://host:587, smtps://host:465 or sendmail)",
+                ));
+            }
+            if mail.from.is_none() {
+                return Err(error::config("[mail] needs from, the sender address"));
+            }
+        }
+        if let Some(url) = &config.source.url {
+            check_source_url(url).map_err(|m| error::config(format!("source.url: {m}")))?;
+        }
+        Ok(config)
+    }
+
+    /// Load the configuration: `--config`, else `$ROSTER_CONFIG`, else `./roster.toml` when it
+    /// exists, else the defaults; then the environment and the flags.
+    pub fn load(overrides: &Overrides, env: &Env) -> anyhow::Result<Config> {
+        let path = overrides
+            .config
+            .clone()
+            .or_else(|| env.config.clone())
+            .or_else(|| Some(PathBuf::from("roster.toml")).filter(|p| p.is_file()));
+        let mut config = match &path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| error::config(format!("cannot read {}: {e}", path.display())))?;
+                let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                Config::parse(&text, &base).map_err(|e| {
+                    error::config(format!(
+                        "{}: {}",
+                        path.display(),
+                        e.to_string().trim_start_matches("configuration: ")
+                    ))
+                })?
+            }
+            None => Config::default(),
+        };
+        if let Some(store) = &env.store {
+            config.store.path = Some(store.clone());
+        }
+        if let Some(store) = &overrides.store {
+            config.store.path = Some(store.clone());
+        }
+        if config.store.path.is_none() {
+            let data = env
+                .xdg_data_home
+                .clone()
+                .or_else(|| env.home.as_ref().map(|h| h.join(".local/share")))
+                .ok_or_else(|| error::config("no store path: set store.path, ROSTER_STORE or --store (neither XDG_DATA_HOME nor HOME is set)"))?;
+            config.store.path = Some(data.join("roster").join("roster.db"));
+        }
+        if let Some(source) = &overrides.source {
+            check_source_url(source).map_err(|m| error::usage(format!("--source: {m}")))?;
+            config.source.url = Some(source.clone());
+        }
+        config.source.password_env = env.sftp_password.clone();
+        if let Some(mail) = config.mail.as_mut() {
+            mail.password_env = env.smtp_password.clone();
+        }
+        Ok(config)
+    }
+
+    pub fn store_path(&self) -> &Path {
+        self.store.path.as_deref().unwrap_or(Path::new("roster.db"))
+    }
+
+    /// The read options that `[csv]` describes.
+    pub fn read_options(&self) -> crate::input::ReadOptions {
+        crate::input::ReadOptions {
+            delimiter: self.csv.delimiter,
+            encoding: self.csv.encoding,
+            max_file_bytes: self.csv.max_file_bytes,
+            rules: crate::core::record::Rules {
+                group_separator: self.csv.group_separator.clone(),
+                region: self.csv.default_region,
+            },
+        }
+    }
+}
+
+/// A source is `sftp://user@host[:port]/path`, a local path or `-`. Passwords never go in it.
+pub fn check_source_url(url: &str) -> Result<(), String> {
+    if let Some(rest) = url.strip_prefix("sftp://") {
+        let authority = rest.split('/').next().unwrap_or("");
+        if authority.contains(':') && authority.split('@').next().is_some_and(|u| u.contains(':')) {
+            return Err("a password may not be written in the URL; use source.password_file or ROSTER_SFTP_PASSWORD".into());
+        }
+        if !rest.contains('/') || rest.ends_with('/') {
+            return Err(format!(
+                "`{url}` names no file: use sftp://user@host[:port]/path/file.csv"
+            ));
+        }
+    } else if url.contains("://") {
+        return Err(format!(
+            "`{url}`: only sftp:// URLs, local paths and - are sources"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("/etc/roster")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = parse("").unwrap_or_default();
+        assert_eq!(c.store.keep_batches, 30);
+        assert_eq!(c.store.keep_history, 365);
+        assert_eq!(c.source.timeout_secs, 30);
+        assert_eq!(c.source.retries, 3);
+        assert_eq!(c.source.settle_secs, 60);
+        assert_eq!(c.source.stale_after_days, 3);
+        assert!(!c.source.delete_after_import);
+        assert_eq!(c.csv.delimiter, None);
+        assert_eq!(c.csv.encoding, Encoding::Auto);
+        assert_eq!(c.csv.group_separator, ",");
+        assert_eq!(c.csv.default_region, None);
+        assert_eq!(c.csv.max_file_bytes, 1 << 30);
+        assert_eq!(c.import.missing_users, MissingUsers::Deactivate);
+        assert_eq!(c.import.remove_after_missing, 1);
+        assert_eq!(c.import.max_removals, Limit::Percent(10.0));
+        assert_eq!(c.import.max_invalid, Limit::Percent(5.0));
+        assert_eq!(c.import.keep_manual_phones, KeepPhones::default());
+        assert!(!c.import.send_invitations);
+        assert!(c.mail.is_none());
+        assert!(c.report.recipients.is_empty());
+        assert!(c.report.daily);
+    }
+
+    #[test]
+    fn values_are_read_and_checked() {
+        let ok: &[(&str, fn(&Config) -> bool)] = &[
+            ("[csv]\ndelimiter = \";\"", |c| c.csv.delimiter == Some(b';')),
+            ("[csv]\ndelimiter = \"\\t\"", |c| c.csv.delimiter == Some(b'\t')),
+            ("[csv]\nencoding = \"windows-1252\"", |c| c.csv.encoding == Encoding::Windows1252),
+            ("[csv]\ndefault_region = \"se\"", |c| c.csv.default_region.is_some()),
+            ("[csv]\nmax_file_bytes = \"500MB\"", |c| c.csv.max_file_bytes == 500_000_000),
+            ("[csv]\nmax_file_bytes = 1024", |c| c.csv.max_file_bytes == 1024),
+            ("[import]\nmax_removals = 50", |c| c.import.max_removals == Limit::Count(50)),
+            ("[import]\nmax_invalid = \"2.5%\"", |c| c.import.max_invalid == Limit::Percent(2.5)),
+            ("[import]\nkeep_manual_phones = true", |c| c.import.keep_manual_phones == KeepPhones { primary: true, secondary: true }),
+            ("[import]\nkeep_manual_phones = \"secondary\"", |c| c.import.keep_manual_phones == KeepPhones { primary: false, secondary: true }),
+            ("[import]\nmissing_users = \"delete\"", |c| c.import.missing_users == MissingUsers::Delete),
+            ("[store]\npath = \"data/r.db\"", |c| c.store.path.as_deref() == Some(Path::new("/etc/roster/data/r.db"))),
+            ("[mail]\nsmtp_url = \"smtp://localhost:25\"\nfrom = \"r@example.se\"\ntls = \"none\"", |c| c.mail.as_ref().is_some_and(|m| m.tls == Tls::None)),
+            ("[source]\nurl = \"sftp://hr@sftp.example.se:2222/out/users.csv\"", |c| c.source.url.is_some()),
+        ];
+        for (text, check) in ok {
+            let c = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(check(&c), "{text}");
+        }
+        let bad: &[(&str, &str)] = &[
+            ("[csv]\ndelimiter = \":\"", "delimiter"),
+            ("[csv]\nencoding = \"latin9\"", "encoding"),
+            ("[csv]\ndefault_region = \"XX\"", "default_region"),
+            ("[csv]\nmax_file_bytes = \"lots\"", "max_file_bytes"),
+            ("[import]\nmax_removals = \"150%\"", "max_removals"),
+            ("[import]\nmax_invalid = -1", "max_invalid"),
+            ("[import]\nremove_after_missing = 0", "remove_after_missing"),
+            (
+                "[import]\nkeep_manual_phones = \"both\"",
+                "keep_manual_phones",
+            ),
+            ("[import]\nmissing_users = \"purge\"", "missing_users"),
+            ("[import]\nmax_removal = 5", "max_removal"),
+            ("[stor]\npath = \"x\"", "stor"),
+            ("[mail]\nfrom = \"r@example.se\"", "smtp_url"),
+            (
+                "[source]\nurl = \"sftp://hr:secret@host/x.csv\"",
+                "password",
+            ),
+            ("[source]\nurl = \"https://host/x.csv\"", "source.url"),
+        ];
+        for (text, key) in bad {
+            let err = parse(text)
+                .err()
+                .unwrap_or_else(|| panic!("{text} was accepted"));
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn precedence_flags_then_env_then_file() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("roster.toml");
+        std::fs::write(&file, "[store]\npath = \"/from/file.db\"\n").unwrap_or_default();
+        let env = Env {
+            config: Some(file.clone()),
+            ..Env::default()
+        };
+        let c = Config::load(&Overrides::default(), &env).unwrap_or_default();
+        assert_eq!(c.store_path(), Path::new("/from/file.db"));
+        let env = Env {
+            store: Some("/from/env.db".into()),
+            ..env
+        };
+        let c = Config::load(&Overrides::default(), &env).unwrap_or_default();
+        assert_eq!(c.store_path(), Path::new("/from/env.db"));
+        let flags = Overrides {
+            store: Some("/from/flag.db".into()),
+            ..Overrides::default()
+        };
+        let c = Config::load(&flags, &env).unwrap_or_default();
+        assert_eq!(c.store_path(), Path::new("/from/flag.db"));
+        let env = Env {
+            xdg_data_home: Some("/xdg".into()),
+            ..Env::default()
+        };
+        let c = Config::load(&Overrides::default(), &env).unwrap_or_default();
+        assert_eq!(c.store_path(), Path::new("/xdg/roster/roster.db"));
+    }
+}

@@ -1,0 +1,6 @@
+//! Pure logic with no I/O: records and their rules, phone and mail checks, and the plan.
+
+pub mod mail;
+pub mod phone;
+pub mod problem;
+pub mod record;

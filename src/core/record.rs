@@ -1,0 +1,506 @@
+//! Import records: the columns of the file, the checks on one record, and its compact form.
+
+use super::problem::{Code, Problem};
+use super::{mail, phone};
+
+/// A column of the import file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    UniqueId,
+    Name,
+    Mail,
+    Title,
+    Phone,
+    Phone2,
+    Groups,
+    Skip,
+}
+
+pub const FIELDS: [Field; 8] = [
+    Field::UniqueId,
+    Field::Name,
+    Field::Mail,
+    Field::Title,
+    Field::Phone,
+    Field::Phone2,
+    Field::Groups,
+    Field::Skip,
+];
+
+impl Field {
+    /// The column name as SPEC §1 writes it.
+    pub fn column(self) -> &'static str {
+        match self {
+            Field::UniqueId => "UniqueID",
+            Field::Name => "Name",
+            Field::Mail => "Mail",
+            Field::Title => "Title",
+            Field::Phone => "TelephoneNumber",
+            Field::Phone2 => "SecondaryTelephoneNumber",
+            Field::Groups => "Groups",
+            Field::Skip => "Skip",
+        }
+    }
+
+    /// Match a header cell (already trimmed) case-insensitively.
+    pub fn from_header(cell: &str) -> Option<Field> {
+        FIELDS
+            .iter()
+            .copied()
+            .find(|f| f.column().eq_ignore_ascii_case(cell))
+    }
+
+    pub fn required(self) -> bool {
+        matches!(self, Field::UniqueId | Field::Name | Field::Mail)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which columns a file has and where: `position[field]` is the cell index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Columns {
+    pub position: [Option<usize>; 8],
+    /// Number of cells in the header row.
+    pub width: usize,
+}
+
+impl Columns {
+    pub fn has(&self, field: Field) -> bool {
+        self.position[field.index()].is_some()
+    }
+}
+
+/// Settings the record checks depend on.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub group_separator: String,
+    pub region: Option<phone::Region>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            group_separator: ",".into(),
+            region: None,
+        }
+    }
+}
+
+/// A checked data record, kept in one allocation: the values of its fields joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub line: u64,
+    pub skip: bool,
+    buf: Box<str>,
+    /// End offsets in `buf` of unique id, name, mail, title, phone, phone2, groups.
+    ends: [u32; 7],
+}
+
+/// Group IDs inside a record's buffer are separated by this (a control character never in a cell).
+const GROUP_JOIN: char = '\u{1f}';
+
+impl Record {
+    fn part(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.buf[start..self.ends[i] as usize]
+    }
+    pub fn unique_id(&self) -> &str {
+        self.part(0)
+    }
+    pub fn name(&self) -> &str {
+        self.part(1)
+    }
+    pub fn mail(&self) -> &str {
+        self.part(2)
+    }
+    pub fn title(&self) -> &str {
+        self.part(3)
+    }
+    /// The primary phone in E.164, or "" when the cell is empty.
+    pub fn phone(&self) -> &str {
+        self.part(4)
+    }
+    pub fn phone2(&self) -> &str {
+        self.part(5)
+    }
+    /// The group IDs of the record: split, trimmed, without empties or duplicates, sorted.
+    pub fn groups(&self) -> impl Iterator<Item = &str> + Clone {
+        self.part(6).split(GROUP_JOIN).filter(|g| !g.is_empty())
+    }
+
+    /// Build a record from already checked values (used by tests and by `users export`).
+    pub fn from_parts(line: u64, skip: bool, parts: [&str; 6], groups: &[&str]) -> Record {
+        let mut buf = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 16);
+        let mut ends = [0u32; 7];
+        for (i, p) in parts.iter().enumerate() {
+            buf.push_str(p);
+            ends[i] = buf.len() as u32;
+        }
+        let mut sorted: Vec<&str> = groups.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        for (i, g) in sorted.iter().enumerate() {
+            if i > 0 {
+                buf.push(GROUP_JOIN);
+            }
+            buf.push_str(g);
+        }
+        ends[6] = buf.len() as u32;
+        Record {
+            line,
+            skip,
+            buf: buf.into_boxed_str(),
+            ends,
+        }
+    }
+}
+
+/// The result of checking one record on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Valid(Record),
+    /// The record has at least one error; `unique_id` is kept when it could be read, so that
+    /// the user it names is left alone rather than treated as absent.
+    Invalid {
+        line: u64,
+        unique_id: Option<String>,
+    },
+}
+
+impl Entry {
+    pub fn line(&self) -> u64 {
+        match self {
+            Entry::Valid(r) => r.line,
+            Entry::Invalid { line, .. } => *line,
+        }
+    }
+    pub fn unique_id(&self) -> Option<&str> {
+        match self {
+            Entry::Valid(r) => Some(r.unique_id()),
+            Entry::Invalid { unique_id, .. } => unique_id.as_deref(),
+        }
+    }
+}
+
+/// Trim what SPEC §1 calls spaces: white space that is not a control character, so that a
+/// newline at the end of a quoted cell is still seen (and reported) as a control character.
+pub fn trim(cell: &str) -> &str {
+    cell.trim_matches(|c: char| c.is_whitespace() && !c.is_control())
+}
+
+/// Check one data record. `cells` are the raw cells of the record as the CSV reader gave them.
+pub fn check(cells: &[&str], line: u64, columns: &Columns, rules: &Rules) -> (Entry, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let cell = |f: Field| -> Option<&str> {
+        columns.position[f.index()]
+            .and_then(|i| cells.get(i))
+            .map(|c| trim(c))
+    };
+    let uid = cell(Field::UniqueId).filter(|u| !u.is_empty() && !u.chars().any(char::is_control));
+
+    if cells.len() != columns.width {
+        problems.push(Problem::new(
+            Some(line),
+            None,
+            Code::FieldCount,
+            format!(
+                "the record has {} fields, the header has {}",
+                cells.len(),
+                columns.width
+            ),
+        ));
+        let entry = Entry::Invalid {
+            line,
+            unique_id: uid.map(str::to_owned),
+        };
+        return (entry, problems);
+    }
+
+    // Reads a cell and reports control characters in it.
+    let read = |f: Field, problems: &mut Vec<Problem>| -> Option<&str> {
+        let value = cell(f)?;
+        if let Some(c) = value.chars().find(|c| c.is_control()) {
+            problems.push(Problem::new(
+                Some(line),
+                Some(f.column()),
+                Code::ControlChar,
+                format!("the cell contains the control character U+{:04X}", c as u32),
+            ));
+            return None;
+        }
+        Some(value)
+    };
+
+    let skip_cell = read(Field::Skip, &mut problems).unwrap_or("");
+    let skip = match skip_cell {
+        "" | "0" => false,
+        "1" => true,
+        other => {
+            problems.push(Problem::new(
+                Some(line),
+                Some(Field::Skip.column()),
+                Code::BadSkip,
+                format!("Skip must be empty, 0 or 1, not `{other}`"),
+            ));
+            false
+        }
+    };
+
+    let unique_id = read(Field::UniqueId, &mut problems);
+    let missing = |f: Field, problems: &mut Vec<Problem>| {
+        problems.push(Problem::new(
+            Some(line),
+            Some(f.column()),
+            Code::MissingField,
+            format!("{} is required", f.column()),
+        ));
+    };
+    if unique_id == Some("") {
+        missing(Field::UniqueId, &mut problems);
+    }
+    let unique_id = unique_id.unwrap_or("");
+
+    if skip {
+        if !problems.is_empty() {
+            let entry = Entry::Invalid {
+                line,
+                unique_id: uid.map(str::to_owned),
+            };
+            return (entry, problems);
+        }
+        return (
+            Entry::Valid(Record::from_parts(
+                line,
+                true,
+                [unique_id, "", "", "", "", ""],
+                &[],
+            )),
+            problems,
+        );
+    }
+
+    let name = read(Field::Name, &mut problems);
+    if name == Some("") {
+        missing(Field::Name, &mut problems);
+    }
+    let mail = read(Field::Mail, &mut problems);
+    match mail {
+        Some("") => missing(Field::Mail, &mut problems),
+        Some(m) => {
+            if let Err(message) = mail::check(m) {
+                problems.push(Problem::new(
+                    Some(line),
+                    Some(Field::Mail.column()),
+                    Code::BadMail,
+                    message,
+                ));
+            }
+        }
+        None => {}
+    }
+    let title = read(Field::Title, &mut problems).unwrap_or("");
+    let mut phones = [String::new(), String::new()];
+    for (slot, field) in [Field::Phone, Field::Phone2].into_iter().enumerate() {
+        match read(field, &mut problems) {
+            None | Some("") => {}
+            Some(raw) => match phone::normalize(raw, rules.region) {
+                Ok(e164) => phones[slot] = e164,
+                Err(message) => problems.push(Problem::new(
+                    Some(line),
+                    Some(field.column()),
+                    Code::BadPhone,
+                    message,
+                )),
+            },
+        }
+    }
+    let groups_cell = read(Field::Groups, &mut problems).unwrap_or("");
+    let groups: Vec<&str> = if groups_cell.is_empty() {
+        Vec::new()
+    } else {
+        groups_cell
+            .split(rules.group_separator.as_str())
+            .map(trim)
+            .filter(|g| !g.is_empty())
+            .collect()
+    };
+
+    if problems.is_empty() {
+        let parts = [
+            unique_id,
+            name.unwrap_or(""),
+            mail.unwrap_or(""),
+            title,
+            &phones[0],
+            &phones[1],
+        ];
+        (
+            Entry::Valid(Record::from_parts(line, false, parts, &groups)),
+            problems,
+        )
+    } else {
+        (
+            Entry::Invalid {
+                line,
+                unique_id: uid.map(str::to_owned),
+            },
+            problems,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(header: &[&str]) -> Columns {
+        let mut c = Columns {
+            width: header.len(),
+            ..Columns::default()
+        };
+        for (i, h) in header.iter().enumerate() {
+            if let Some(f) = Field::from_header(h) {
+                c.position[f.index()] = Some(i);
+            }
+        }
+        c
+    }
+
+    fn codes(cells: &[&str]) -> Vec<(&'static str, Option<String>)> {
+        let cols = columns(&[
+            "UniqueID",
+            "Name",
+            "Mail",
+            "TelephoneNumber",
+            "Groups",
+            "Skip",
+        ]);
+        let (_, problems) = check(cells, 2, &cols, &Rules::default());
+        problems
+            .iter()
+            .map(|p| (p.code.as_str(), p.column.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn record_rules() {
+        let col = |s: &str| Some(s.to_string());
+        let cases: Vec<(Vec<&str>, Vec<(&str, Option<String>)>)> = vec![
+            (
+                vec!["E1", "Anna", "anna@example.se", "+46701234567", "ICU", ""],
+                vec![],
+            ),
+            (vec!["E1", "Anna", "anna@example.se", "", "", "0"], vec![]),
+            (
+                vec!["E1", "Anna", "anna@example.se"],
+                vec![("field-count", None)],
+            ),
+            (
+                vec!["E1", "Anna", "anna@example.se", "", "", "", "x"],
+                vec![("field-count", None)],
+            ),
+            (
+                vec!["", "Anna", "anna@example.se", "", "", ""],
+                vec![("missing-field", col("UniqueID"))],
+            ),
+            (
+                vec!["E1", " ", "anna@example.se", "", "", ""],
+                vec![("missing-field", col("Name"))],
+            ),
+            (
+                vec!["E1", "Anna", "", "", "", ""],
+                vec![("missing-field", col("Mail"))],
+            ),
+            (
+                vec!["E1", "Anna", "anna@", "", "", ""],
+                vec![("bad-mail", col("Mail"))],
+            ),
+            (
+                vec!["E1", "Anna", "anna@example.se", "0701234567", "", ""],
+                vec![("bad-phone", col("TelephoneNumber"))],
+            ),
+            (
+                vec!["E1", "Anna", "anna@example.se", "", "", "yes"],
+                vec![("bad-skip", col("Skip"))],
+            ),
+            (
+                vec!["E1", "An\nna", "anna@example.se", "", "", ""],
+                vec![("control-char", col("Name"))],
+            ),
+            (
+                vec!["E1", "Anna\n", "anna@example.se", "", "", ""],
+                vec![("control-char", col("Name"))],
+            ),
+            // A Skip record is checked only for its UniqueID.
+            (vec!["E1", "", "not a mail", "junk", "", "1"], vec![]),
+            (
+                vec!["", "", "", "", "", "1"],
+                vec![("missing-field", col("UniqueID"))],
+            ),
+        ];
+        for (cells, want) in cases {
+            let got = codes(&cells);
+            let want: Vec<_> = want.into_iter().map(|(c, col)| (c, col)).collect();
+            assert_eq!(got, want, "{cells:?}");
+        }
+    }
+
+    #[test]
+    fn valid_record_is_normalised() {
+        let cols = columns(&[
+            "uniqueid",
+            "NAME",
+            "Mail",
+            "Title",
+            "TelephoneNumber",
+            "SecondaryTelephoneNumber",
+            "Groups",
+        ]);
+        let cells = [
+            " E1 ",
+            " Åsa Öberg ",
+            "Asa@Example.se",
+            "Nurse",
+            "+46 70-123 45 67",
+            "0046 8 123 456 78",
+            "NIGHT, ICU,,ICU ",
+        ];
+        let (entry, problems) = check(&cells, 7, &cols, &Rules::default());
+        assert!(problems.is_empty(), "{problems:?}");
+        let Entry::Valid(r) = entry else {
+            panic!("not valid")
+        };
+        assert_eq!(r.unique_id(), "E1");
+        assert_eq!(r.name(), "Åsa Öberg");
+        assert_eq!(r.mail(), "Asa@Example.se");
+        assert_eq!(r.title(), "Nurse");
+        assert_eq!(r.phone(), "+46701234567");
+        assert_eq!(r.phone2(), "+46812345678");
+        assert_eq!(r.groups().collect::<Vec<_>>(), ["ICU", "NIGHT"]);
+        assert_eq!(r.line, 7);
+    }
+
+    #[test]
+    fn invalid_record_keeps_its_unique_id() {
+        let cols = columns(&["UniqueID", "Name", "Mail"]);
+        let (entry, _) = check(&["E9", "Bo", "bad"], 3, &cols, &Rules::default());
+        assert_eq!(
+            entry,
+            Entry::Invalid {
+                line: 3,
+                unique_id: Some("E9".into())
+            }
+        );
+        let (entry, _) = check(&["E9", "Bo"], 4, &cols, &Rules::default());
+        assert_eq!(
+            entry,
+            Entry::Invalid {
+                line: 4,
+                unique_id: Some("E9".into())
+            }
+        );
+    }
+}

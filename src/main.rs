@@ -1,0 +1,33 @@
+//! The `roster` binary: parse the command line, run it, turn the outcome into an exit code.
+
+use clap::Parser;
+use roster::error::{exit_code, Exit};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = roster::cli::Cli::parse();
+    match roster::app::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `roster users list | head`: a closed pipe is not a failure.
+            if err
+                .chain()
+                .filter_map(|e| e.downcast_ref::<std::io::Error>())
+                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            let code = exit_code(&err);
+            let mut message = format!("roster: {err}");
+            for cause in err.chain().skip(1) {
+                message.push_str(&format!(": {cause}"));
+            }
+            eprintln!("{message}");
+            if code == Exit::Ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(code as u8)
+            }
+        }
+    }
+}

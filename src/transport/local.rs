@@ -1,0 +1,53 @@
+//! Local files and standard input.
+
+use super::Fetched;
+use anyhow::Context as _;
+use std::io::Read;
+
+/// What reading a local source gave.
+pub enum Local {
+    Read(Fetched),
+    /// The file is larger than the limit; its size, without reading it.
+    TooLarge(u64),
+}
+
+/// Read a local path, or standard input for `-`, refusing to read past `max_bytes`.
+pub fn read(path: &str, max_bytes: u64) -> anyhow::Result<Local> {
+    let mut bytes = Vec::new();
+    let mtime;
+    if path == "-" {
+        std::io::stdin()
+            .lock()
+            .take(max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
+        mtime = None;
+    } else {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("cannot read {path}"))?;
+        if meta.is_dir() {
+            anyhow::bail!("{path} is a directory, not a file");
+        }
+        if meta.len() > max_bytes {
+            return Ok(Local::TooLarge(meta.len()));
+        }
+        mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64);
+        file.take(max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read {path}"))?;
+    }
+    if bytes.len() as u64 > max_bytes {
+        return Ok(Local::TooLarge(bytes.len() as u64));
+    }
+    Ok(Local::Read(Fetched {
+        bytes,
+        source: path.to_string(),
+        mtime,
+    }))
+}
