@@ -3,8 +3,10 @@
 //! Reading never fails: whatever is wrong with the file becomes a [`Problem`], so that
 //! `validate` can report everything at once and `apply` can decide what to do.
 
+use crate::core::file::sort_problems;
+pub use crate::core::file::ImportFile;
 use crate::core::problem::{Code, Problem};
-use crate::core::record::{self, Columns, Entry, Field, Rules};
+use crate::core::record::{self, Entry, Field, Rules};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -40,69 +42,6 @@ impl Default for ReadOptions {
     }
 }
 
-/// A file as read and checked on its own (without the store).
-#[derive(Debug, Clone, Default)]
-pub struct ImportFile {
-    pub delimiter: u8,
-    pub encoding: &'static str,
-    pub columns: Columns,
-    /// Data records read (Skip records and invalid ones included).
-    pub rows: usize,
-    pub entries: Vec<Entry>,
-    pub problems: Vec<Problem>,
-}
-
-impl ImportFile {
-    /// True when a file error rejects the whole file.
-    pub fn file_error(&self) -> Option<&Problem> {
-        self.problems.iter().find(|p| p.code.is_file_error())
-    }
-    pub fn errors(&self) -> usize {
-        self.problems.iter().filter(|p| p.is_error()).count()
-    }
-    pub fn warnings(&self) -> usize {
-        self.problems.len() - self.errors()
-    }
-    pub fn invalid(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| matches!(e, Entry::Invalid { .. }))
-            .count()
-    }
-
-    /// Add an `unknown-group` warning for each group ID not in `known`.
-    pub fn check_groups(&mut self, known: &HashSet<String>) {
-        let mut warnings = Vec::new();
-        for entry in &self.entries {
-            if let Entry::Valid(r) = entry {
-                for g in r.groups().filter(|g| !known.contains(*g)) {
-                    warnings.push(Problem::new(
-                        Some(r.line),
-                        Some(Field::Groups.column()),
-                        Code::UnknownGroup,
-                        format!("no group has the ID `{g}`; this membership is ignored"),
-                    ));
-                }
-            }
-        }
-        self.problems.extend(warnings);
-        sort_problems(&mut self.problems);
-    }
-
-    /// Mark an entry invalid (used for `mail-taken`, found against the store).
-    pub fn invalidate(&mut self, index: usize, problem: Problem) {
-        if let Entry::Valid(r) = &self.entries[index] {
-            let unique_id = Some(r.unique_id().to_owned());
-            self.entries[index] = Entry::Invalid {
-                line: r.line,
-                unique_id,
-            };
-        }
-        self.problems.push(problem);
-        sort_problems(&mut self.problems);
-    }
-}
-
 pub fn delimiter_name(d: u8) -> &'static str {
     match d {
         b';' => ";",
@@ -110,15 +49,6 @@ pub fn delimiter_name(d: u8) -> &'static str {
         b'|' => "|",
         _ => ",",
     }
-}
-
-fn sort_problems(problems: &mut [Problem]) {
-    problems.sort_by_key(|p| {
-        (
-            p.line.unwrap_or(0),
-            p.severity != crate::core::problem::Severity::Error,
-        )
-    });
 }
 
 fn file_problem(code: Code, message: impl Into<String>) -> Problem {

@@ -1,0 +1,664 @@
+//! The plan: what an import file does to the directory (SPEC §2), computed without I/O.
+//!
+//! The planner reads the store through the [`Directory`] trait: the keys and a hash of every
+//! imported user up front, and full rows only for the users whose hash differs. So a day on
+//! which 1% of a large directory changes costs work in proportion to that 1%.
+
+use super::file::ImportFile;
+use super::mail;
+use super::policy::{KeepPhones, Limit, MissingUsers};
+use super::problem::{Code, Problem};
+use super::record::{Entry, Field, Record};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// The import-managed state of a user, as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserState {
+    pub unique_id: Option<String>,
+    pub name: String,
+    pub mail: String,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub phone2: Option<String>,
+    /// Group IDs of the import-managed groups the user is in, sorted.
+    pub groups: Vec<String>,
+    pub active: bool,
+}
+
+/// What the planner knows of an imported user without reading its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    pub pk: i64,
+    pub hash: u64,
+    pub active: bool,
+    pub missing: u32,
+    pub last_missing_batch: Option<i64>,
+}
+
+/// Who holds a mail address in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub pk: i64,
+    pub unique_id: Option<String>,
+}
+
+/// The planner's view of the store.
+pub trait Directory {
+    type Error;
+    /// Every imported user (with a UniqueID), by UniqueID.
+    fn imported(&self) -> &HashMap<Box<str>, Known>;
+    /// The Group IDs of groups managed by imports.
+    fn group_ids(&self) -> &HashSet<String>;
+    /// The full state of one user.
+    fn user(&self, pk: i64) -> Result<UserState, Self::Error>;
+    /// Who holds this mail key (lower-case address), if anyone.
+    fn mail_holder(&self, mail_key: &str) -> Result<Option<Holder>, Self::Error>;
+}
+
+/// The hash of a user's import-managed fields, kept in the store beside each user.
+pub fn state_hash(
+    name: &str,
+    mail: &str,
+    title: &str,
+    phone: &str,
+    phone2: &str,
+    groups: &[&str],
+) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for part in [name, mail, title, phone, phone2] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    for g in groups {
+        h.update(g.as_bytes());
+        h.update(&[0x1f]);
+    }
+    h.digest()
+}
+
+impl UserState {
+    pub fn hash(&self) -> u64 {
+        let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
+        state_hash(
+            &self.name,
+            &self.mail,
+            self.title.as_deref().unwrap_or(""),
+            self.phone.as_deref().unwrap_or(""),
+            self.phone2.as_deref().unwrap_or(""),
+            &groups,
+        )
+    }
+}
+
+/// The settings an import runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub batch: i64,
+    pub missing_users: MissingUsers,
+    pub remove_after_missing: u32,
+    pub keep_phones: KeepPhones,
+    pub max_removals: Limit,
+    pub max_invalid: Limit,
+    /// `--allow-removals N`: raises (never lowers) the removal limit for this run.
+    pub allow_removals: Option<u64>,
+    pub allow_invalid: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Adopt,
+    Update,
+    Reactivate,
+    Remove,
+    Missing,
+    Unchanged,
+    Skipped,
+    Invalid,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Adopt => "adopt",
+            Action::Update => "update",
+            Action::Reactivate => "reactivate",
+            Action::Remove => "remove",
+            Action::Missing => "missing",
+            Action::Unchanged => "unchanged",
+            Action::Skipped => "skipped",
+            Action::Invalid => "invalid",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Counts {
+    pub create: u64,
+    pub adopt: u64,
+    pub update: u64,
+    pub reactivate: u64,
+    pub remove: u64,
+    pub missing: u64,
+    pub unchanged: u64,
+    pub skipped: u64,
+    pub invalid: u64,
+}
+
+impl Counts {
+    fn add(&mut self, action: Action) {
+        match action {
+            Action::Create => self.create += 1,
+            Action::Adopt => self.adopt += 1,
+            Action::Update => self.update += 1,
+            Action::Reactivate => self.reactivate += 1,
+            Action::Remove => self.remove += 1,
+            Action::Missing => self.missing += 1,
+            Action::Unchanged => self.unchanged += 1,
+            Action::Skipped => self.skipped += 1,
+            Action::Invalid => self.invalid += 1,
+        }
+    }
+
+    /// True when applying would change the directory.
+    pub fn changes_anything(&self) -> bool {
+        self.create + self.adopt + self.update + self.reactivate + self.remove > 0
+    }
+}
+
+/// One field that changes: `old` → `new` (`None` is empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// What happens to one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub action: Action,
+    pub unique_id: Option<String>,
+    /// The store's key of an existing user.
+    pub pk: Option<i64>,
+    /// The index of the record in the file's entries, when the user is in the file.
+    pub entry: Option<usize>,
+    pub line: Option<u64>,
+    /// The user's state after the change (for create, adopt, update, reactivate).
+    pub new: Option<UserState>,
+    /// Field-level changes; for a create, every field that gets a value.
+    pub fields: Vec<FieldChange>,
+    /// The user's name, for reports of removals.
+    pub name: Option<String>,
+    /// For missing and removed users: files absent in a row, counting this one.
+    pub absent: Option<u32>,
+}
+
+/// A safeguard that tripped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tripped {
+    pub safeguard: &'static str,
+    pub count: u64,
+    pub limit: u64,
+    pub setting: String,
+    /// The flag that raises the limit for one run, with the number that lets this plan through.
+    pub release: String,
+}
+
+/// The plan of one batch.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub batch: i64,
+    pub counts: Counts,
+    /// Every user that is created, adopted, updated, reactivated, removed, missing or invalid.
+    pub changes: Vec<Change>,
+    /// Present users whose absence counter goes back to zero (no visible change).
+    pub present_again: Vec<i64>,
+    pub tripped: Vec<Tripped>,
+    /// Imported, active users before the plan (the base of `max_removals`).
+    pub active_imported: u64,
+}
+
+impl Plan {
+    pub fn blocked(&self) -> bool {
+        !self.tripped.is_empty()
+    }
+}
+
+fn none_if_empty(s: &str) -> Option<String> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.to_string())
+    }
+}
+
+/// True when the record alone decides every field (so its hash can be compared at once).
+fn self_contained(r: &Record, file: &ImportFile, keep: KeepPhones) -> bool {
+    let c = &file.columns;
+    c.has(Field::Title)
+        && c.has(Field::Phone)
+        && c.has(Field::Phone2)
+        && c.has(Field::Groups)
+        && !(keep.primary && r.phone().is_empty())
+        && !(keep.secondary && r.phone2().is_empty())
+}
+
+/// The state a record asks for, given the user's current state (for fields the file leaves alone).
+fn wanted(
+    r: &Record,
+    file: &ImportFile,
+    keep: KeepPhones,
+    known: &HashSet<String>,
+    old: Option<&UserState>,
+) -> UserState {
+    let c = &file.columns;
+    let keep_old =
+        |present: bool, cell: &str, keep: bool, old: Option<&Option<String>>| -> Option<String> {
+            if !present || (keep && cell.is_empty()) {
+                old.cloned().flatten()
+            } else {
+                none_if_empty(cell)
+            }
+        };
+    UserState {
+        unique_id: Some(r.unique_id().to_string()),
+        name: r.name().to_string(),
+        mail: r.mail().to_string(),
+        title: keep_old(c.has(Field::Title), r.title(), false, old.map(|o| &o.title)),
+        phone: keep_old(
+            c.has(Field::Phone),
+            r.phone(),
+            keep.primary,
+            old.map(|o| &o.phone),
+        ),
+        phone2: keep_old(
+            c.has(Field::Phone2),
+            r.phone2(),
+            keep.secondary,
+            old.map(|o| &o.phone2),
+        ),
+        groups: if c.has(Field::Groups) {
+            r.groups()
+                .filter(|g| known.contains(*g))
+                .map(str::to_string)
+                .collect()
+        } else {
+            old.map(|o| o.groups.clone()).unwrap_or_default()
+        },
+        active: true,
+    }
+}
+
+/// The field-level differences between two states.
+pub fn diff_fields(old: Option<&UserState>, new: &UserState) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let empty = UserState::default();
+    let o = old.unwrap_or(&empty);
+    let mut push = |field: &'static str, a: Option<&str>, b: Option<&str>| {
+        if a != b {
+            out.push(FieldChange {
+                field,
+                old: a.map(str::to_string),
+                new: b.map(str::to_string),
+            });
+        }
+    };
+    push("name", old.map(|o| o.name.as_str()), Some(&new.name));
+    push("mail", old.map(|o| o.mail.as_str()), Some(&new.mail));
+    push("title", o.title.as_deref(), new.title.as_deref());
+    push("phone", o.phone.as_deref(), new.phone.as_deref());
+    push("phone2", o.phone2.as_deref(), new.phone2.as_deref());
+    let join = |g: &[String]| {
+        if g.is_empty() {
+            None
+        } else {
+            Some(g.join(","))
+        }
+    };
+    push(
+        "groups",
+        join(&o.groups).as_deref(),
+        join(&new.groups).as_deref(),
+    );
+    let status = |s: &UserState| if s.active { "active" } else { "deactivated" };
+    push("status", old.map(status), Some(status(new)));
+    out
+}
+
+/// Compute the plan of `file` against the directory. Records whose Mail another user keeps
+/// are marked `mail-taken` in `file` (they become invalid).
+pub fn plan<D: Directory>(
+    file: &mut ImportFile,
+    dir: &D,
+    settings: &Settings,
+) -> Result<Plan, D::Error> {
+    let known_groups = dir.group_ids();
+    let imported = dir.imported();
+    let mut plan = Plan {
+        batch: settings.batch,
+        ..Plan::default()
+    };
+    plan.active_imported = imported.values().filter(|k| k.active).count() as u64;
+
+    let mut present: HashSet<&str> = HashSet::with_capacity(file.entries.len());
+    for entry in &file.entries {
+        if let Some(uid) = entry.unique_id() {
+            present.insert(uid);
+        }
+    }
+
+    // Absent users first: their removals can free mail addresses for the records.
+    let mut absent: Vec<Change> = Vec::new();
+    for (uid, k) in imported {
+        if present.contains(&**uid) || !k.active || settings.missing_users == MissingUsers::Keep {
+            continue;
+        }
+        let count = if k.last_missing_batch == Some(settings.batch) {
+            k.missing.max(1)
+        } else {
+            k.missing + 1
+        };
+        let action = if count >= settings.remove_after_missing {
+            Action::Remove
+        } else {
+            Action::Missing
+        };
+        let state = dir.user(k.pk)?;
+        let fields = if action == Action::Remove {
+            let new = if settings.missing_users == MissingUsers::Delete {
+                "deleted"
+            } else {
+                "deactivated"
+            };
+            vec![FieldChange {
+                field: "status",
+                old: Some("active".into()),
+                new: Some(new.into()),
+            }]
+        } else {
+            Vec::new()
+        };
+        absent.push(Change {
+            action,
+            unique_id: Some(uid.to_string()),
+            pk: Some(k.pk),
+            entry: None,
+            line: None,
+            new: None,
+            fields,
+            name: Some(state.name),
+            absent: Some(count),
+        });
+    }
+    drop(present);
+    absent.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+    let deleted: HashSet<i64> = if settings.missing_users == MissingUsers::Delete {
+        absent
+            .iter()
+            .filter(|c| c.action == Action::Remove)
+            .filter_map(|c| c.pk)
+            .collect()
+    } else {
+        HashSet::new()
+    };
+
+    // Records of the file.
+    let mut changes: Vec<Change> = Vec::new();
+    for (i, entry) in file.entries.iter().enumerate() {
+        let record = match entry {
+            Entry::Invalid { line, unique_id } => {
+                plan.counts.add(Action::Invalid);
+                changes.push(Change {
+                    action: Action::Invalid,
+                    unique_id: unique_id.clone(),
+                    pk: unique_id
+                        .as_deref()
+                        .and_then(|u| imported.get(u))
+                        .map(|k| k.pk),
+                    entry: Some(i),
+                    line: Some(*line),
+                    new: None,
+                    fields: Vec::new(),
+                    name: None,
+                    absent: None,
+                });
+                continue;
+            }
+            Entry::Valid(r) if r.skip => {
+                plan.counts.add(Action::Skipped);
+                continue;
+            }
+            Entry::Valid(r) => r,
+        };
+        let known = imported.get(record.unique_id());
+        if let Some(k) = known {
+            if k.missing > 0 {
+                plan.present_again.push(k.pk);
+            }
+            if k.active && self_contained(record, file, settings.keep_phones) {
+                let want = wanted(record, file, settings.keep_phones, known_groups, None);
+                if want.hash() == k.hash {
+                    plan.counts.add(Action::Unchanged);
+                    continue;
+                }
+            }
+            let old = dir.user(k.pk)?;
+            let want = wanted(record, file, settings.keep_phones, known_groups, Some(&old));
+            if want == old {
+                plan.counts.add(Action::Unchanged);
+                continue;
+            }
+            let action = if old.active {
+                Action::Update
+            } else {
+                Action::Reactivate
+            };
+            changes.push(Change {
+                action,
+                unique_id: Some(record.unique_id().to_string()),
+                pk: Some(k.pk),
+                entry: Some(i),
+                line: Some(record.line),
+                fields: diff_fields(Some(&old), &want),
+                new: Some(want),
+                name: Some(old.name),
+                absent: None,
+            });
+        } else {
+            let want = wanted(record, file, settings.keep_phones, known_groups, None);
+            changes.push(Change {
+                action: Action::Create,
+                unique_id: Some(record.unique_id().to_string()),
+                pk: None,
+                entry: Some(i),
+                line: Some(record.line),
+                fields: diff_fields(None, &want),
+                new: Some(want),
+                name: None,
+                absent: None,
+            });
+        }
+    }
+
+    resolve_mail(file, dir, &mut changes, &deleted)?;
+
+    for c in &changes {
+        if c.action != Action::Invalid {
+            plan.counts.add(c.action);
+        }
+    }
+    for c in &absent {
+        plan.counts.add(c.action);
+    }
+    plan.counts.invalid = changes
+        .iter()
+        .filter(|c| c.action == Action::Invalid)
+        .count() as u64;
+    changes.extend(absent);
+    plan.changes = changes;
+    check_safeguards(&mut plan, file.rows as u64, settings);
+    Ok(plan)
+}
+
+/// Decide, for each record that takes a mail address it did not have, whether the address is
+/// free after the plan; adopt manual users whose address a new record carries. A record that
+/// loses this way keeps the user's old address, which may in turn keep another address taken,
+/// so this repeats until nothing changes.
+fn resolve_mail<D: Directory>(
+    file: &mut ImportFile,
+    dir: &D,
+    changes: &mut [Change],
+    deleted: &HashSet<i64>,
+) -> Result<(), D::Error> {
+    // The addresses users hold now, for the users whose address changes or who are new.
+    let mut old_mail: HashMap<i64, String> = HashMap::new();
+    for c in changes.iter() {
+        if let (Some(pk), Some(mail_change)) = (c.pk, c.fields.iter().find(|f| f.field == "mail")) {
+            if let Some(old) = &mail_change.old {
+                old_mail.insert(pk, mail::key(old).into_owned());
+            }
+        }
+    }
+    // Changes that claim an address: a create, or a change of address other than case.
+    let claims = |c: &Change| -> Option<String> {
+        let new = c.new.as_ref()?;
+        let key = mail::key(&new.mail).into_owned();
+        match c.pk {
+            None => Some(key),
+            Some(pk) => old_mail.get(&pk).filter(|old| **old != key).map(|_| key),
+        }
+    };
+    let mut holders: HashMap<String, Option<Holder>> = HashMap::new();
+    for c in changes.iter() {
+        if matches!(
+            c.action,
+            Action::Create | Action::Update | Action::Reactivate
+        ) {
+            if let Some(key) = claims(c) {
+                let holder = dir.mail_holder(&key)?;
+                holders.insert(key, holder);
+            }
+        }
+    }
+    loop {
+        // Who gives up an address in this plan (and so frees it).
+        let mut releasing: HashSet<i64> = deleted.clone();
+        for c in changes.iter() {
+            if matches!(c.action, Action::Update | Action::Reactivate) && claims(c).is_some() {
+                if let Some(pk) = c.pk {
+                    releasing.insert(pk);
+                }
+            }
+        }
+        let mut lost: Vec<(usize, String)> = Vec::new();
+        for (i, c) in changes.iter_mut().enumerate() {
+            if !matches!(
+                c.action,
+                Action::Create | Action::Update | Action::Reactivate
+            ) {
+                continue;
+            }
+            let Some(key) = claims(c) else { continue };
+            let Some(Some(holder)) = holders.get(&key) else {
+                continue;
+            };
+            if Some(holder.pk) == c.pk || releasing.contains(&holder.pk) {
+                continue;
+            }
+            if holder.unique_id.is_none() && c.action == Action::Create {
+                // A manual user with this address: the record adopts it.
+                let old = dir.user(holder.pk)?;
+                if let Some(new) = &c.new {
+                    let mut fields = diff_fields(Some(&old), new);
+                    fields.insert(
+                        0,
+                        FieldChange {
+                            field: "unique_id",
+                            old: None,
+                            new: new.unique_id.clone(),
+                        },
+                    );
+                    c.fields = fields;
+                }
+                c.action = Action::Adopt;
+                c.pk = Some(holder.pk);
+                c.name = Some(old.name);
+                continue;
+            }
+            if c.action == Action::Adopt {
+                continue;
+            }
+            lost.push((i, key));
+        }
+        if lost.is_empty() {
+            return Ok(());
+        }
+        for (i, key) in lost {
+            let c = &mut changes[i];
+            let line = c.line.unwrap_or(0);
+            if let Some(entry) = c.entry {
+                let who = match holders
+                    .get(&key)
+                    .and_then(|h| h.as_ref())
+                    .and_then(|h| h.unique_id.clone())
+                {
+                    Some(uid) => format!("the user {uid}"),
+                    None => "a user added by hand".to_string(),
+                };
+                file.invalidate(
+                    entry,
+                    Problem::new(
+                        Some(line),
+                        Some(Field::Mail.column()),
+                        Code::MailTaken,
+                        format!("the mail `{key}` belongs to {who} in the store"),
+                    ),
+                );
+            }
+            c.action = Action::Invalid;
+            c.new = None;
+            c.fields.clear();
+        }
+    }
+}
+
+fn check_safeguards(plan: &mut Plan, rows: u64, s: &Settings) {
+    let removals = plan.counts.remove;
+    let limit = s
+        .max_removals
+        .allowed(plan.active_imported)
+        .max(s.allow_removals.unwrap_or(0));
+    if removals > limit {
+        plan.tripped.push(Tripped {
+            safeguard: "max_removals",
+            count: removals,
+            limit,
+            setting: format!(
+                "import.max_removals = {} of {} active imported users",
+                s.max_removals, plan.active_imported
+            ),
+            release: format!("--allow-removals {removals}"),
+        });
+    }
+    let invalid = plan.counts.invalid;
+    let limit = s
+        .max_invalid
+        .allowed(rows)
+        .max(s.allow_invalid.unwrap_or(0));
+    if invalid > limit {
+        plan.tripped.push(Tripped {
+            safeguard: "max_invalid",
+            count: invalid,
+            limit,
+            setting: format!("import.max_invalid = {} of {rows} records", s.max_invalid),
+            release: format!("--allow-invalid {invalid}"),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,366 @@
+//! Table-driven tests of the planner over an in-memory directory.
+
+use super::*;
+use crate::input::{read, ReadOptions};
+
+#[derive(Default)]
+struct Memory {
+    imported: HashMap<Box<str>, Known>,
+    users: HashMap<i64, UserState>,
+    groups: HashSet<String>,
+}
+
+impl Memory {
+    fn add(&mut self, pk: i64, state: UserState) {
+        if let Some(uid) = &state.unique_id {
+            let known = Known {
+                pk,
+                hash: state.hash(),
+                active: state.active,
+                missing: 0,
+                last_missing_batch: None,
+            };
+            self.imported.insert(uid.clone().into_boxed_str(), known);
+        }
+        self.users.insert(pk, state);
+    }
+}
+
+impl Directory for Memory {
+    type Error = String;
+    fn imported(&self) -> &HashMap<Box<str>, Known> {
+        &self.imported
+    }
+    fn group_ids(&self) -> &HashSet<String> {
+        &self.groups
+    }
+    fn user(&self, pk: i64) -> Result<UserState, String> {
+        self.users
+            .get(&pk)
+            .cloned()
+            .ok_or_else(|| format!("no user {pk}"))
+    }
+    fn mail_holder(&self, key: &str) -> Result<Option<Holder>, String> {
+        Ok(self
+            .users
+            .iter()
+            .find(|(_, u)| mail::key(&u.mail) == key)
+            .map(|(pk, u)| Holder {
+                pk: *pk,
+                unique_id: u.unique_id.clone(),
+            }))
+    }
+}
+
+fn user(uid: Option<&str>, name: &str, mail: &str) -> UserState {
+    UserState {
+        unique_id: uid.map(str::to_string),
+        name: name.into(),
+        mail: mail.into(),
+        active: true,
+        ..UserState::default()
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        batch: 2,
+        missing_users: MissingUsers::Deactivate,
+        remove_after_missing: 1,
+        keep_phones: KeepPhones::default(),
+        max_removals: Limit::Count(100),
+        max_invalid: Limit::Count(100),
+        allow_removals: None,
+        allow_invalid: None,
+    }
+}
+
+fn run(dir: &Memory, text: &str, s: &Settings) -> (Plan, ImportFile) {
+    let mut file = read(text.as_bytes(), &ReadOptions::default());
+    let plan = plan(&mut file, dir, s).unwrap_or_default();
+    (plan, file)
+}
+
+fn actions(plan: &Plan) -> Vec<(String, &'static str)> {
+    plan.changes
+        .iter()
+        .map(|c| (c.unique_id.clone().unwrap_or_default(), c.action.as_str()))
+        .collect()
+}
+
+#[test]
+fn every_case_of_the_table() {
+    let mut dir = Memory::default();
+    dir.groups.insert("ICU".into());
+    dir.add(1, user(Some("E1"), "Anna", "anna@example.se"));
+    dir.add(2, user(Some("E2"), "Bo", "bo@example.se"));
+    dir.add(
+        3,
+        UserState {
+            active: false,
+            ..user(Some("E3"), "Cai", "cai@example.se")
+        },
+    );
+    dir.add(4, user(Some("E4"), "Dan", "dan@example.se"));
+    dir.add(5, user(None, "Manual Mo", "mo@example.se"));
+    dir.add(6, user(Some("E6"), "Eve", "eve@example.se"));
+    dir.add(7, user(Some("E7"), "Fay", "fay@example.se"));
+    let text = "UniqueID,Name,Mail,Title,TelephoneNumber,SecondaryTelephoneNumber,Groups,Skip\n\
+        E1,Anna,anna@example.se,,,,,\n\
+        E2,Bo Berg,bo@example.se,,,,ICU,\n\
+        E3,Cai,cai@example.se,,,,,\n\
+        E5,Mo,mo@example.se,,,,,\n\
+        E8,New,new@example.se,,,,,\n\
+        E6,Eve Changed,,,,,,\n\
+        E7,Fay Changed,fay@example.se,,,,,1\n";
+    let (plan, _) = run(&dir, text, &settings());
+    let mut got = actions(&plan);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("E2".to_string(), "update"),
+            ("E3".to_string(), "reactivate"),
+            ("E4".to_string(), "remove"),
+            ("E5".to_string(), "adopt"),
+            ("E6".to_string(), "invalid"),
+            ("E8".to_string(), "create"),
+        ]
+    );
+    let c = plan.counts;
+    assert_eq!(
+        (
+            c.create,
+            c.adopt,
+            c.update,
+            c.reactivate,
+            c.remove,
+            c.missing,
+            c.unchanged,
+            c.skipped,
+            c.invalid
+        ),
+        (1, 1, 1, 1, 1, 0, 1, 1, 1)
+    );
+    let e2 = plan
+        .changes
+        .iter()
+        .find(|c| c.unique_id.as_deref() == Some("E2"))
+        .map(|c| c.fields.clone());
+    assert_eq!(
+        e2,
+        Some(vec![
+            FieldChange {
+                field: "name",
+                old: Some("Bo".into()),
+                new: Some("Bo Berg".into())
+            },
+            FieldChange {
+                field: "groups",
+                old: None,
+                new: Some("ICU".into())
+            },
+        ])
+    );
+}
+
+#[test]
+fn absent_columns_leave_fields_alone_and_keep_phones() {
+    let mut dir = Memory::default();
+    dir.groups.insert("ICU".into());
+    let mut anna = user(Some("E1"), "Anna", "anna@example.se");
+    anna.title = Some("Nurse".into());
+    anna.phone = Some("+46701234567".into());
+    anna.phone2 = Some("+46812345678".into());
+    anna.groups = vec!["ICU".into()];
+    dir.add(1, anna);
+    // No Title, no Groups: unchanged.
+    let (plan, _) = run(&dir, "UniqueID,Name,Mail,TelephoneNumber,SecondaryTelephoneNumber\nE1,Anna,anna@example.se,+46701234567,+46812345678\n", &settings());
+    assert_eq!(plan.counts.unchanged, 1, "{:?}", plan.changes);
+    // Empty phone cells clear the numbers unless kept.
+    let text =
+        "UniqueID,Name,Mail,TelephoneNumber,SecondaryTelephoneNumber\nE1,Anna,anna@example.se,,\n";
+    let cases = [
+        (
+            KeepPhones {
+                primary: false,
+                secondary: false,
+            },
+            vec!["phone", "phone2"],
+        ),
+        (
+            KeepPhones {
+                primary: true,
+                secondary: true,
+            },
+            vec![],
+        ),
+        (
+            KeepPhones {
+                primary: true,
+                secondary: false,
+            },
+            vec!["phone2"],
+        ),
+        (
+            KeepPhones {
+                primary: false,
+                secondary: true,
+            },
+            vec!["phone"],
+        ),
+    ];
+    for (keep, want) in cases {
+        let s = Settings {
+            keep_phones: keep,
+            ..settings()
+        };
+        let (plan, _) = run(&dir, text, &s);
+        let fields: Vec<&str> = plan
+            .changes
+            .iter()
+            .flat_map(|c| c.fields.iter().map(|f| f.field))
+            .collect();
+        assert_eq!(fields, want, "{keep:?}");
+    }
+}
+
+#[test]
+fn mail_taken_and_swaps() {
+    let mut dir = Memory::default();
+    dir.add(1, user(Some("E1"), "Anna", "anna@example.se"));
+    dir.add(2, user(Some("E2"), "Bo", "bo@example.se"));
+    dir.add(
+        3,
+        UserState {
+            active: false,
+            ..user(Some("E3"), "Cai", "cai@example.se")
+        },
+    );
+    // Swapping addresses is fine; taking a deactivated user's address is not.
+    let text = "UniqueID,Name,Mail\nE1,Anna,bo@example.se\nE2,Bo,anna@example.se\nE9,Nine,CAI@example.se\n";
+    let (plan, file) = run(
+        &dir,
+        text,
+        &Settings {
+            max_removals: Limit::Count(5),
+            ..settings()
+        },
+    );
+    let mut got = actions(&plan);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("E1".into(), "update"),
+            ("E2".into(), "update"),
+            ("E9".into(), "invalid")
+        ]
+    );
+    let taken: Vec<_> = file
+        .problems
+        .iter()
+        .map(|p| (p.line, p.code.as_str()))
+        .collect();
+    assert_eq!(taken, vec![(Some(4), "mail-taken")]);
+    // A cascade: E2 cannot take E3's address, so E2 keeps bo@ and E1 cannot take it.
+    let text = "UniqueID,Name,Mail\nE1,Anna,bo@example.se\nE2,Bo,cai@example.se\n";
+    let (plan, _) = run(&dir, text, &settings());
+    let mut got = actions(&plan);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![("E1".into(), "invalid"), ("E2".into(), "invalid")]
+    );
+}
+
+#[test]
+fn removal_waits_for_n_files_and_safeguards_trip() {
+    let mut dir = Memory::default();
+    for i in 1..=10 {
+        dir.add(
+            i,
+            user(Some(&format!("E{i}")), "X", &format!("x{i}@example.se")),
+        );
+    }
+    let text = "UniqueID,Name,Mail\nE1,X,x1@example.se\nE2,X,x2@example.se\nE3,X,x3@example.se\n";
+    let s = Settings {
+        remove_after_missing: 2,
+        ..settings()
+    };
+    let (plan, _) = run(&dir, text, &s);
+    assert_eq!((plan.counts.missing, plan.counts.remove), (7, 0));
+    // Already absent once (from another batch): now removed. Same batch again: no new count.
+    for k in dir.imported.values_mut() {
+        k.missing = 1;
+        k.last_missing_batch = Some(1);
+    }
+    let (plan, _) = run(&dir, text, &s);
+    assert_eq!((plan.counts.missing, plan.counts.remove), (0, 7));
+    let (plan, _) = run(
+        &dir,
+        text,
+        &Settings {
+            batch: 1,
+            ..s.clone()
+        },
+    );
+    assert_eq!((plan.counts.missing, plan.counts.remove), (7, 0));
+    // 10% of 10 allows 1 removal.
+    let s = Settings {
+        max_removals: Limit::Percent(10.0),
+        ..settings()
+    };
+    let (plan, _) = run(&dir, text, &s);
+    assert!(plan.blocked());
+    assert_eq!(plan.tripped[0].release, "--allow-removals 7");
+    let (plan, _) = run(
+        &dir,
+        text,
+        &Settings {
+            allow_removals: Some(7),
+            ..s.clone()
+        },
+    );
+    assert!(!plan.blocked());
+    // --allow-removals never lowers a limit.
+    let (plan, _) = run(
+        &dir,
+        text,
+        &Settings {
+            allow_removals: Some(0),
+            max_removals: Limit::Count(50),
+            ..s
+        },
+    );
+    assert!(!plan.blocked());
+    // Keep: never a removal.
+    let (plan, _) = run(
+        &dir,
+        text,
+        &Settings {
+            missing_users: MissingUsers::Keep,
+            ..settings()
+        },
+    );
+    assert_eq!((plan.counts.missing, plan.counts.remove), (0, 0));
+}
+
+#[test]
+fn invalid_safeguard_counts_skip_records_in_the_base() {
+    let dir = Memory::default();
+    let text = "UniqueID,Name,Mail,Skip\nE1,A,bad,\nE2,,,1\nE3,,,1\nE4,,,1\n";
+    let s = Settings {
+        max_invalid: Limit::Percent(25.0),
+        ..settings()
+    };
+    let (plan, _) = run(&dir, text, &s);
+    assert!(!plan.blocked(), "1 of 4 is 25%");
+    let s = Settings {
+        max_invalid: Limit::Percent(20.0),
+        ..settings()
+    };
+    let (plan, _) = run(&dir, text, &s);
+    assert_eq!(plan.tripped.len(), 1);
+    assert_eq!(plan.tripped[0].safeguard, "max_invalid");
+}
