@@ -30,12 +30,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         format: cli.format,
     };
 
-    if let Command::Validate(args) = &cli.command {
-        if let Some(path) = &args.file {
-            return commands::validate::run_file(&ctx, args, path);
-        }
+    match &cli.command {
+        Command::Validate(args) => match &args.file {
+            Some(path) => commands::validate::run_file(&ctx, args, path),
+            None => commands::validate::run_batch(&ctx, args),
+        },
+        Command::Fetch(_) => commands::fetch::run(&ctx),
+        Command::Diff(args) => commands::diff::run(&ctx, args),
+        Command::Apply(args) => commands::apply::run(&ctx, args),
+        Command::Batches(cmd) => commands::batches::run(&ctx, cmd),
+        Command::Report(args) => commands::report::run(&ctx, args),
+        Command::Groups(cmd) => commands::groups::run(&ctx, cmd),
+        Command::Users(cmd) => commands::users::run(&ctx, cmd),
+        Command::Status => commands::status::run(&ctx),
+        Command::Completions { .. } | Command::Man => Err(error::usage("handled above")),
     }
-    Err(error::usage("this command is not available yet"))
 }
 
 fn source_flag(cli: &Cli) -> Option<String> {

@@ -1,6 +1,14 @@
 //! One module per subcommand: load, call the library, render. No command calls another's `run`.
 
+pub mod apply;
+pub mod batches;
 pub mod completions;
+pub mod diff;
+pub mod fetch;
+pub mod groups;
+pub mod report;
+pub mod status;
+pub mod users;
 pub mod validate;
 
 use crate::cli::Format;

@@ -5,7 +5,9 @@ use crate::cli::{Format, ValidateArgs};
 use crate::core::problem::{Code, Problem, Severity};
 use crate::error::Error;
 use crate::input::{self, ImportFile};
+use crate::pipeline;
 use crate::render::{self, problems::ValidationReport};
+use crate::store::Store;
 use crate::transport::local::{self, Local};
 use std::collections::HashSet;
 
@@ -28,6 +30,30 @@ pub fn run_file(ctx: &Context, args: &ValidateArgs, path: &str) -> anyhow::Resul
         file.check_groups(&known);
     }
     show(ctx, format, path, file, args.strict)
+}
+
+/// Validate a stored batch (the newest, or `--batch N`) against the store: its groups and
+/// the addresses other users hold.
+pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
+    let format = ctx.format(FORMATS)?;
+    let store = Store::open(ctx.config.store_path())?;
+    let Some(batch) = pipeline::pick_batch(&store, args.batch)? else {
+        return Err(crate::error::usage(
+            "there is no batch yet: pass a FILE, or run roster fetch first",
+        ));
+    };
+    let mut file = pipeline::read_batch(&store, &ctx.config, &batch)?;
+    if file.file_error().is_none() {
+        let settings = pipeline::settings(&ctx.config, batch.id, &crate::cli::ApplyArgs::default());
+        pipeline::plan(&store, &mut file, &settings)?;
+    }
+    show(
+        ctx,
+        format,
+        &format!("batch {}", batch.id),
+        file,
+        args.strict,
+    )
 }
 
 pub fn too_large(size: u64, max: u64) -> ImportFile {

@@ -7,3 +7,4 @@ pub mod plan;
 pub mod policy;
 pub mod problem;
 pub mod record;
+pub mod report;

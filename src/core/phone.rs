@@ -23,8 +23,10 @@ pub fn parse_region(code: &str) -> Option<Region> {
 
 /// Normalise a phone cell to E.164, or say why it is not a valid number.
 pub fn normalize(cell: &str, region: Option<Region>) -> Result<String, String> {
+    // A leading apostrophe is a spreadsheet's "this is text" mark (and how exports escape a +).
+    let body = cell.strip_prefix('\'').unwrap_or(cell);
     let mut cleaned = String::with_capacity(cell.len());
-    for c in cell.chars() {
+    for c in body.chars() {
         match c {
             ' ' | '-' | '.' | '(' | ')' | '\u{a0}' | '\u{2011}' => {}
             _ => cleaned.push(c),
@@ -175,6 +177,7 @@ mod tests {
             ("+46 70 123 45 67 ext 2", None, Err(())),
             ("phone", None, Err(())),
             ("+", None, Err(())),
+            ("'+46701234567", None, Ok("+46701234567")),
             ("+999 1234567", None, Err(())),
         ];
         for (cell, region, want) in cases {

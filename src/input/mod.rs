@@ -9,7 +9,7 @@ use crate::core::problem::{Code, Problem};
 use crate::core::record::{self, Entry, Field, Rules};
 use rayon::prelude::*;
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Which encoding to read a file in (`csv.encoding`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -124,6 +124,17 @@ fn decode<'a>(
                 ))
             }
         },
+    }
+}
+
+/// Decode a file's bytes to text with the reading rules of import files.
+pub fn decode_text(bytes: &[u8], encoding: Encoding) -> Result<Cow<'_, str>, Problem> {
+    let mut problems = Vec::new();
+    match decode(bytes, encoding, &mut problems) {
+        Some((text, _)) => Ok(text),
+        None => Err(problems
+            .pop()
+            .unwrap_or_else(|| file_problem(Code::NotCsv, "the file cannot be decoded"))),
     }
 }
 

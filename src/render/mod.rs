@@ -1,6 +1,7 @@
 //! Printing: tables (comfy-table), JSON documents, GitHub annotations, and progress bars.
 //! Only this module and `commands` write to the terminal.
 
+pub mod plan;
 pub mod problems;
 pub mod progress;
 

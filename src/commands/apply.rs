@@ -1,0 +1,74 @@
+//! `roster apply`: apply the plan of the newest (or given) batch.
+
+use super::Context;
+use crate::cli::{ApplyArgs, Format};
+use crate::pipeline::{self, Outcome};
+use crate::render::{self, plan::PlanView};
+use crate::store::{Lock, Store};
+use serde_json::json;
+
+pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let _lock = Lock::acquire(ctx.config.store_path())?;
+    let mut store = Store::open(ctx.config.store_path())?;
+    let Some(batch) = pipeline::pick_batch(&store, args.batch)? else {
+        if !ctx.quiet {
+            eprintln!("roster: there is no batch to apply; run roster fetch first");
+        }
+        return Ok(());
+    };
+    let outcome = pipeline::apply(&mut store, &ctx.config, batch, args, "apply")?;
+    show(ctx, format, &outcome)?;
+    match outcome.error() {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+/// Print an apply's outcome: JSON per SPEC §6, or counts and (with -v) every change.
+pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            let plan = o.plan.as_ref().map(PlanView::new);
+            let problems: Vec<_> = o.file.problems.iter().filter(|p| p.is_error()).collect();
+            render::json(&json!({
+                "run": o.run,
+                "batch": o.batch.id,
+                "status": o.status,
+                "counts": o.plan.as_ref().map(|p| p.counts),
+                "plan": plan,
+                "problems": problems,
+                "reason": o.reason,
+            }))?;
+        }
+        _ => {
+            if let Some(plan) = &o.plan {
+                if !ctx.quiet || o.error().is_some() {
+                    let run = o.run.map_or(String::new(), |r| format!("run {r}, "));
+                    render::emit(&format!(
+                        "{run}batch {}: {} — {}",
+                        o.batch.id,
+                        o.status.as_str(),
+                        render::plan::counts_line(&plan.counts)
+                    ))?;
+                }
+                if ctx.verbose > 0 || o.status == pipeline::Status::DryRun {
+                    if !plan.changes.is_empty() {
+                        render::emit(&render::plan::changes_table(plan))?;
+                    }
+                }
+            }
+            let errors: Vec<_> = o
+                .file
+                .problems
+                .iter()
+                .filter(|p| p.is_error())
+                .cloned()
+                .collect();
+            if !errors.is_empty() && (ctx.verbose > 0 || o.plan.is_none()) {
+                render::emit(&render::problems::table(&errors))?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! `roster diff`: the plan of the newest (or given) batch, without changing anything.
+
+use super::Context;
+use crate::cli::{ApplyArgs, DiffArgs, Format};
+use crate::error::Error;
+use crate::pipeline;
+use crate::render::{self, plan::PlanView};
+use crate::store::Store;
+
+pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let store = Store::open(ctx.config.store_path())?;
+    let Some(batch) = pipeline::pick_batch(&store, args.batch)? else {
+        return Err(crate::error::usage(
+            "there is no batch yet; run roster fetch first",
+        ));
+    };
+    let mut file = pipeline::read_batch(&store, &ctx.config, &batch)?;
+    if let Some(p) = file.file_error() {
+        return Err(Error::Rejected(format!("batch {} cannot be planned: {p}", batch.id)).into());
+    }
+    store.bulk_mode()?;
+    let settings = pipeline::settings(&ctx.config, batch.id, &ApplyArgs::default());
+    let plan = pipeline::plan(&store, &mut file, &settings)?;
+    match format {
+        Format::Json => render::json(&PlanView::new(&plan))?,
+        _ => {
+            render::emit(&format!("batch {} ({}):", batch.id, batch.source))?;
+            render::emit(&render::plan::counts_table(&plan.counts))?;
+            if !plan.changes.is_empty() {
+                render::emit(&render::plan::changes_table(&plan))?;
+            }
+            for t in &plan.tripped {
+                render::emit(&format!(
+                    "safeguard {} would trip: {} > {} ({}); apply with {}",
+                    t.safeguard, t.count, t.limit, t.setting, t.release
+                ))?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! `roster users`: list, show, history, add, edit, remove, export.
+
+use super::Context;
+use crate::cli::{EditFields, Format, StatusFilter, UserFields, UsersCommand};
+use crate::core::{mail, phone, record::trim};
+use crate::error;
+use crate::render;
+use crate::store::users::{Filter, ManualFields, UserView};
+use crate::store::Store;
+
+pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
+    let mut store = Store::open(ctx.config.store_path())?;
+    let say = |text: String| -> anyhow::Result<()> {
+        if !ctx.quiet {
+            render::emit(&text)?;
+        }
+        Ok(())
+    };
+    match cmd {
+        UsersCommand::List { status, group } => {
+            let format = ctx.format(&[Format::Table, Format::Json])?;
+            let filter = match status {
+                None => Filter::All,
+                Some(StatusFilter::Active) => Filter::Active,
+                Some(StatusFilter::Deactivated) => Filter::Deactivated,
+            };
+            let group = match group {
+                Some(g) => Some(store.require_group(g)?.pk),
+                None => None,
+            };
+            let users = store.users(filter, group, None)?;
+            match format {
+                Format::Json => render::json(&users)?,
+                _ => render::emit(&table(&users))?,
+            }
+        }
+        UsersCommand::Show { user } => {
+            let format = ctx.format(&[Format::Table, Format::Json])?;
+            let u = store.user(store.require_user(user)?)?;
+            match format {
+                Format::Json => render::json(&u)?,
+                _ => {
+                    let mut t = render::table(["Field", "Value"]);
+                    let rows: [(&str, String); 12] = [
+                        ("UniqueID", render::opt(u.unique_id.as_deref())),
+                        ("Name", u.name.clone()),
+                        ("Mail", u.mail.clone()),
+                        ("Title", render::opt(u.title.as_deref())),
+                        ("Phone", render::opt(u.phone.as_deref())),
+                        ("Phone 2", render::opt(u.phone2.as_deref())),
+                        ("Groups", u.groups.join(", ")),
+                        ("Manual groups", u.manual_groups.join(", ")),
+                        ("Status", u.status.to_string()),
+                        ("Source", u.source.to_string()),
+                        ("Created", u.created_at.clone()),
+                        ("Updated", u.updated_at.clone()),
+                    ];
+                    for (k, v) in rows {
+                        t.add_row(vec![k.to_string(), v]);
+                    }
+                    render::emit(&t.to_string())?;
+                }
+            }
+        }
+        UsersCommand::History { user } => {
+            let format = ctx.format(&[Format::Table, Format::Json])?;
+            let rows = match store.find_user(user)? {
+                Some(pk) => store.history(pk)?,
+                None => store.history_by_unique_id(user)?,
+            };
+            if rows.is_empty() && store.find_user(user)?.is_none() {
+                return Err(error::usage(format!(
+                    "no user has the UniqueID or mail `{user}`, nor had"
+                )));
+            }
+            match format {
+                Format::Json => render::json(&rows)?,
+                _ => {
+                    let mut t = render::table(["Time", "Run", "Field", "Old", "New"]);
+                    for r in &rows {
+                        t.add_row(vec![
+                            r.at.clone(),
+                            r.run.map_or("by hand".to_string(), |r| r.to_string()),
+                            r.field.clone(),
+                            render::opt(r.old.as_deref()),
+                            render::opt(r.new.as_deref()),
+                        ]);
+                    }
+                    render::emit(&t.to_string())?;
+                }
+            }
+        }
+        UsersCommand::Add(f) => {
+            let fields = checked_add(ctx, f)?;
+            let name = fields.name.clone().unwrap_or_default();
+            let mail_addr = fields.mail.clone().unwrap_or_default();
+            store.add_manual_user(&name, &mail_addr, &fields)?;
+            say(format!("added manual user {name} <{mail_addr}>"))?;
+        }
+        UsersCommand::Edit { user, fields } => {
+            let pk = store.require_user(user)?;
+            let current = store.user(pk)?;
+            let changes = checked_edit(ctx, fields)?;
+            if current.unique_id.is_some()
+                && (changes.name.is_some() || changes.mail.is_some() || changes.title.is_some())
+            {
+                return Err(error::usage(format!(
+                    "{user} is managed by imports: only --phone and --phone2 may be edited by hand"
+                )));
+            }
+            let n = store.edit_user(pk, &changes)?;
+            say(format!("{user}: {n} field(s) changed"))?;
+        }
+        UsersCommand::Remove { user } => {
+            let pk = store.require_user(user)?;
+            let current = store.user(pk)?;
+            if let Some(uid) = &current.unique_id {
+                return Err(error::usage(format!(
+                    "{uid} is managed by imports; it is removed when the file no longer has it"
+                )));
+            }
+            store.remove_manual_user(pk)?;
+            say(format!("removed manual user {}", current.mail))?;
+        }
+        UsersCommand::Export => {
+            let users = store.users(Filter::Active, None, None)?;
+            render::emit_bytes(&export(&users, &ctx.config.csv.group_separator)?)?;
+        }
+    }
+    Ok(())
+}
+
+fn table(users: &[UserView]) -> String {
+    let mut t = render::table([
+        "UniqueID", "Name", "Mail", "Title", "Phone", "Groups", "Status", "Source",
+    ]);
+    for u in users {
+        let mut groups = u.groups.clone();
+        groups.extend(u.manual_groups.iter().cloned());
+        t.add_row(vec![
+            render::opt(u.unique_id.as_deref()),
+            u.name.clone(),
+            u.mail.clone(),
+            render::opt(u.title.as_deref()),
+            render::opt(u.phone.as_deref()),
+            groups.join(", "),
+            u.status.to_string(),
+            u.source.to_string(),
+        ]);
+    }
+    t.to_string()
+}
+
+/// Neutralise cells that a spreadsheet would run as a formula.
+pub fn escape_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// Active imported users in the import format.
+fn export(users: &[UserView], separator: &str) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "UniqueID",
+        "Name",
+        "Mail",
+        "Title",
+        "TelephoneNumber",
+        "SecondaryTelephoneNumber",
+        "Groups",
+    ])?;
+    for u in users.iter().filter(|u| u.unique_id.is_some()) {
+        let groups = u.groups.join(separator);
+        let cells = [
+            u.unique_id.as_deref().unwrap_or(""),
+            &u.name,
+            &u.mail,
+            u.title.as_deref().unwrap_or(""),
+            u.phone.as_deref().unwrap_or(""),
+            u.phone2.as_deref().unwrap_or(""),
+            &groups,
+        ];
+        w.write_record(cells.iter().map(|c| escape_cell(c).into_owned()))?;
+    }
+    Ok(w.into_inner()
+        .map_err(|e| anyhow::anyhow!("cannot write the export: {e}"))?)
+}
+
+fn text_field(flag: &str, value: &str) -> anyhow::Result<String> {
+    let v = trim(value);
+    if v.chars().any(char::is_control) {
+        return Err(error::usage(format!(
+            "--{flag} must not contain control characters"
+        )));
+    }
+    Ok(v.to_string())
+}
+
+fn phone_field(ctx: &Context, flag: &str, value: &str) -> anyhow::Result<Option<String>> {
+    let v = trim(value);
+    if v.is_empty() {
+        return Ok(None);
+    }
+    phone::normalize(v, ctx.config.csv.default_region)
+        .map(Some)
+        .map_err(|m| error::usage(format!("--{flag}: {m}")))
+}
+
+fn mail_field(value: &str) -> anyhow::Result<String> {
+    let v = trim(value);
+    mail::check(v).map_err(|m| error::usage(format!("--mail: {m}")))?;
+    Ok(v.to_string())
+}
+
+fn checked_add(ctx: &Context, f: &UserFields) -> anyhow::Result<ManualFields> {
+    let name = text_field("name", &f.name)?;
+    if name.is_empty() {
+        return Err(error::usage("--name must not be empty"));
+    }
+    Ok(ManualFields {
+        name: Some(name),
+        mail: Some(mail_field(&f.mail)?),
+        title: f
+            .title
+            .as_deref()
+            .map(|t| text_field("title", t).map(|t| Some(t).filter(|t| !t.is_empty())))
+            .transpose()?,
+        phone: f
+            .phone
+            .as_deref()
+            .map(|p| phone_field(ctx, "phone", p))
+            .transpose()?,
+        phone2: f
+            .phone2
+            .as_deref()
+            .map(|p| phone_field(ctx, "phone2", p))
+            .transpose()?,
+    })
+}
+
+fn checked_edit(ctx: &Context, f: &EditFields) -> anyhow::Result<ManualFields> {
+    let name = f
+        .name
+        .as_deref()
+        .map(|n| text_field("name", n))
+        .transpose()?;
+    if name.as_deref() == Some("") {
+        return Err(error::usage("--name must not be empty"));
+    }
+    Ok(ManualFields {
+        name,
+        mail: f.mail.as_deref().map(mail_field).transpose()?,
+        title: f
+            .title
+            .as_deref()
+            .map(|t| text_field("title", t).map(|t| Some(t).filter(|t| !t.is_empty())))
+            .transpose()?,
+        phone: f
+            .phone
+            .as_deref()
+            .map(|p| phone_field(ctx, "phone", p))
+            .transpose()?,
+        phone2: f
+            .phone2
+            .as_deref()
+            .map(|p| phone_field(ctx, "phone2", p))
+            .transpose()?,
+    })
+}

@@ -1,0 +1,287 @@
+//! The stages of an import as functions — fetch, read, plan, apply — shared by the stage
+//! commands and by `sync`, so that there is one implementation of each.
+
+use crate::cli::ApplyArgs;
+use crate::config::Config;
+use crate::core::file::ImportFile;
+use crate::core::plan::{self, Plan, Settings};
+use crate::error::Error;
+use crate::input;
+use crate::store::apply::ApplyRun;
+use crate::store::batches::{Batch, Stored};
+use crate::store::directory::StoreDirectory;
+use crate::store::runs::NewRun;
+use crate::store::{now, Store};
+use crate::transport::Fetched;
+use serde::Serialize;
+
+/// Count the data records of a file cheaply, for the batch list; `None` when it is not CSV.
+pub fn count_records(bytes: &[u8], config: &Config) -> Option<usize> {
+    let file = input::read(bytes, &config.read_options());
+    if file.file_error().is_some() {
+        None
+    } else {
+        Some(file.rows)
+    }
+}
+
+/// Store a fetched file as a batch (or find that it is unchanged).
+pub fn store_fetched(store: &Store, config: &Config, fetched: &Fetched) -> anyhow::Result<Stored> {
+    let records = count_records(&fetched.bytes, config);
+    let stored = store.store_batch(&fetched.bytes, &fetched.source, records, fetched.mtime)?;
+    store.set_meta("last_fetch_at", &now())?;
+    store.prune(config.store.keep_batches, config.store.keep_history)?;
+    Ok(stored)
+}
+
+/// Pick a batch: the given one, else the newest.
+pub fn pick_batch(store: &Store, id: Option<i64>) -> anyhow::Result<Option<Batch>> {
+    match id {
+        Some(id) => match store.batch(id)? {
+            Some(b) => Ok(Some(b)),
+            None => Err(crate::error::usage(format!(
+                "there is no batch {id}; see roster batches list"
+            ))),
+        },
+        None => store.newest_batch(),
+    }
+}
+
+/// Read a stored batch and check it against the store's groups.
+pub fn read_batch(store: &Store, config: &Config, batch: &Batch) -> anyhow::Result<ImportFile> {
+    let bytes = store.batch_content(batch.id)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "the content of batch {} was pruned (store.keep_batches = {} days); fetch the file again",
+            batch.id,
+            config.store.keep_batches
+        )
+    })?;
+    let mut file = input::read(&bytes, &config.read_options());
+    if file.file_error().is_none() {
+        file.check_groups(&store.managed_group_ids()?);
+    }
+    Ok(file)
+}
+
+/// The plan settings from configuration and this run's flags.
+pub fn settings(config: &Config, batch: i64, args: &ApplyArgs) -> Settings {
+    Settings {
+        batch,
+        missing_users: config.import.missing_users,
+        remove_after_missing: config.import.remove_after_missing,
+        keep_phones: config.import.keep_manual_phones,
+        max_removals: config.import.max_removals,
+        max_invalid: config.import.max_invalid,
+        allow_removals: args.allow_removals,
+        allow_invalid: args.allow_invalid,
+    }
+}
+
+/// Plan a read file against the store as it is now.
+pub fn plan(store: &Store, file: &mut ImportFile, settings: &Settings) -> anyhow::Result<Plan> {
+    let dir = StoreDirectory::load(store)?;
+    plan::plan(file, &dir, settings)
+}
+
+/// How an apply ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Applied,
+    DryRun,
+    Blocked,
+    Rejected,
+    Failed,
+    Unchanged,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Applied => "applied",
+            Status::DryRun => "dry-run",
+            Status::Blocked => "blocked",
+            Status::Rejected => "rejected",
+            Status::Failed => "failed",
+            Status::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// The outcome of an apply, for rendering.
+pub struct Outcome {
+    pub run: Option<i64>,
+    pub batch: Batch,
+    pub status: Status,
+    pub file: ImportFile,
+    pub plan: Option<Plan>,
+    /// For rejected and blocked runs: the one-line reason.
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    /// The error that gives this outcome its exit code, if it is not a success.
+    pub fn error(&self) -> Option<Error> {
+        let reason = self.reason.clone().unwrap_or_default();
+        match self.status {
+            Status::Rejected => Some(Error::Rejected(reason)),
+            Status::Blocked => Some(Error::Blocked(reason)),
+            _ => None,
+        }
+    }
+}
+
+/// The detail kept with a run: what tripped and who is removed, for reports.
+fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
+    let Some(plan) = plan else {
+        return serde_json::json!({});
+    };
+    let removals: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == plan::Action::Remove)
+        .map(|c| serde_json::json!({"unique_id": c.unique_id, "name": c.name}))
+        .collect();
+    serde_json::json!({"tripped": plan.tripped, "removals": removals, "dry_run": dry_run})
+}
+
+/// Plan and apply a batch (SPEC §2): reject a file with a file error, hold a plan that trips a
+/// safeguard, and otherwise apply it in one transaction. Records the run unless `dry_run`.
+pub fn apply(
+    store: &mut Store,
+    config: &Config,
+    batch: Batch,
+    args: &ApplyArgs,
+    command: &str,
+) -> anyhow::Result<Outcome> {
+    let started = now();
+    if !args.force {
+        if let Some(applied) = store.newest_applied_batch()? {
+            if batch.id < applied.id {
+                return Err(crate::error::usage(format!(
+                    "batch {} is older than batch {}, which was applied; to roll back to it, run: roster apply --batch {} --force",
+                    batch.id, applied.id, batch.id
+                )));
+            }
+        }
+    }
+    let mut file = read_batch(store, config, &batch)?;
+    if let Some(problem) = file.file_error() {
+        let reason = format!("batch {} was rejected: {}", batch.id, problem);
+        let mut run = None;
+        if !args.dry_run {
+            run = Some(store.record_run(&NewRun {
+                batch: Some(batch.id),
+                command,
+                started_at: &started,
+                status: "rejected",
+                counts: None,
+                message: Some(&reason),
+                detail: None,
+                problems: &file.problems,
+            })?);
+            store.set_batch_status(batch.id, "rejected")?;
+        }
+        return Ok(Outcome {
+            run,
+            batch,
+            status: Status::Rejected,
+            file,
+            plan: None,
+            reason: Some(reason),
+        });
+    }
+    store.bulk_mode()?;
+    let settings = settings(config, batch.id, args);
+    let plan = plan(store, &mut file, &settings)?;
+    if plan.blocked() {
+        let what: Vec<String> = plan
+            .tripped
+            .iter()
+            .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
+            .collect();
+        let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
+        let reason = format!(
+            "batch {} was blocked by a safeguard: {}; to apply it anyway, run: roster {command} --batch {} {}",
+            batch.id,
+            what.join("; "),
+            batch.id,
+            release.join(" ")
+        );
+        let mut run = None;
+        if !args.dry_run {
+            run = Some(store.record_run(&NewRun {
+                batch: Some(batch.id),
+                command,
+                started_at: &started,
+                status: "blocked",
+                counts: Some(&plan.counts),
+                message: Some(&reason),
+                detail: Some(&detail(Some(&plan), false)),
+                problems: &file.problems,
+            })?);
+            store.set_batch_status(batch.id, "blocked")?;
+        }
+        return Ok(Outcome {
+            run,
+            batch,
+            status: Status::Blocked,
+            file,
+            plan: Some(plan),
+            reason: Some(reason),
+        });
+    }
+    if args.dry_run {
+        return Ok(Outcome {
+            run: None,
+            batch,
+            status: Status::DryRun,
+            file,
+            plan: Some(plan),
+            reason: None,
+        });
+    }
+    let applied = store.apply(
+        &plan,
+        &ApplyRun {
+            command,
+            started_at: &started,
+            missing_users: config.import.missing_users,
+            problems: &file.problems,
+            detail: &detail(Some(&plan), false),
+            invite: config.import.send_invitations,
+        },
+    );
+    match applied {
+        Ok(run) => Ok(Outcome {
+            run: Some(run),
+            batch,
+            status: Status::Applied,
+            file,
+            plan: Some(plan),
+            reason: None,
+        }),
+        Err(err) => {
+            let message = format!(
+                "the apply of batch {} failed and nothing was changed: {err:#}",
+                batch.id
+            );
+            store
+                .record_run(&NewRun {
+                    batch: Some(batch.id),
+                    command,
+                    started_at: &started,
+                    status: "failed",
+                    counts: Some(&plan.counts),
+                    message: Some(&message),
+                    detail: None,
+                    problems: &[],
+                })
+                .ok();
+            Err(err.context(format!(
+                "the apply of batch {} failed; nothing was changed",
+                batch.id
+            )))
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Applying a plan: every write of an import in one SQLite transaction, all of it or none.
+
+use super::{now, runs, Store};
+use crate::core::mail;
+use crate::core::plan::{diff_fields, Action, Plan, UserState};
+use crate::core::policy::MissingUsers;
+use crate::core::problem::Problem;
+use rusqlite::{params, Transaction};
+use std::collections::HashMap;
+
+/// What the run that applies a plan records.
+pub struct ApplyRun<'a> {
+    pub command: &'a str,
+    pub started_at: &'a str,
+    pub missing_users: MissingUsers,
+    pub problems: &'a [Problem],
+    pub detail: &'a serde_json::Value,
+    /// Queue an invitation for each created user (`import.send_invitations`).
+    pub invite: bool,
+}
+
+struct Writer<'t> {
+    tx: &'t Transaction<'t>,
+    run: i64,
+    at: String,
+    groups: HashMap<String, i64>,
+}
+
+impl Writer<'_> {
+    fn audit(
+        &self,
+        pk: i64,
+        uid: Option<&str>,
+        field: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        stmt.execute(params![self.run, pk, uid, field, old, new, self.at])?;
+        Ok(())
+    }
+
+    fn set_groups(&self, pk: i64, groups: &[String], clear: bool) -> rusqlite::Result<()> {
+        if clear {
+            let mut stmt = self.tx.prepare_cached(
+                "DELETE FROM memberships WHERE user_pk = ?1
+                 AND group_pk IN (SELECT pk FROM groups WHERE group_id IS NOT NULL)",
+            )?;
+            stmt.execute([pk])?;
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO memberships (user_pk, group_pk) VALUES (?1, ?2)",
+        )?;
+        for g in groups {
+            if let Some(gpk) = self.groups.get(g) {
+                stmt.execute([pk, *gpk])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_user(&self, pk: i64, s: &UserState) -> rusqlite::Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "UPDATE users SET unique_id = ?2, name = ?3, mail = ?4, mail_key = ?5, title = ?6, phone = ?7,
+             phone2 = ?8, active = 1, row_hash = ?9, missing_count = 0, last_missing_batch = NULL, updated_at = ?10
+             WHERE pk = ?1",
+        )?;
+        stmt.execute(params![
+            pk,
+            s.unique_id,
+            s.name,
+            s.mail,
+            mail::key(&s.mail),
+            s.title,
+            s.phone,
+            s.phone2,
+            s.hash() as i64,
+            self.at
+        ])?;
+        Ok(())
+    }
+
+    fn create_user(&self, s: &UserState) -> rusqlite::Result<i64> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, active, row_hash,
+                                missing_count, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 0, ?9, ?9)",
+        )?;
+        stmt.execute(params![
+            s.unique_id,
+            s.name,
+            s.mail,
+            mail::key(&s.mail),
+            s.title,
+            s.phone,
+            s.phone2,
+            s.hash() as i64,
+            self.at
+        ])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+}
+
+impl Store {
+    /// Apply a plan in one transaction and record its run; returns the run's id.
+    pub fn apply(&mut self, plan: &Plan, run: &ApplyRun<'_>) -> anyhow::Result<i64> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let run_id = runs::insert(
+            &tx,
+            &runs::NewRun {
+                batch: Some(plan.batch),
+                command: run.command,
+                started_at: run.started_at,
+                status: "applied",
+                counts: Some(&plan.counts),
+                message: None,
+                detail: Some(run.detail),
+                problems: run.problems,
+            },
+        )?;
+        let groups = {
+            let mut stmt =
+                tx.prepare("SELECT group_id, pk FROM groups WHERE group_id IS NOT NULL")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            rows.collect::<Result<HashMap<_, _>, _>>()?
+        };
+        let w = Writer {
+            tx: &tx,
+            run: run_id,
+            at: now(),
+            groups,
+        };
+
+        // Removals first, so that deleted users free their addresses.
+        for c in plan
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Remove | Action::Missing))
+        {
+            let Some(pk) = c.pk else { continue };
+            let uid = c.unique_id.as_deref();
+            let absent = c.absent.unwrap_or(1);
+            if c.action == Action::Remove && run.missing_users == MissingUsers::Delete {
+                let old = self_state(&tx, pk)?;
+                for f in diff_fields(
+                    Some(&old),
+                    &UserState {
+                        active: false,
+                        ..UserState::default()
+                    },
+                ) {
+                    let new = if f.field == "status" {
+                        Some("deleted")
+                    } else {
+                        None
+                    };
+                    w.audit(pk, uid, f.field, f.old.as_deref(), new)?;
+                }
+                tx.execute("DELETE FROM users WHERE pk = ?1", [pk])?;
+                continue;
+            }
+            tx.execute(
+                "UPDATE users SET missing_count = ?2, last_missing_batch = ?3,
+                 active = CASE WHEN ?4 THEN 0 ELSE active END, updated_at = CASE WHEN ?4 THEN ?5 ELSE updated_at END
+                 WHERE pk = ?1",
+                params![pk, absent, plan.batch, c.action == Action::Remove, w.at],
+            )?;
+            if c.action == Action::Remove {
+                w.audit(pk, uid, "status", Some("active"), Some("deactivated"))?;
+            }
+        }
+        // Addresses that move between users: park them first so a swap never collides.
+        for c in &plan.changes {
+            if let (Some(pk), true) = (c.pk, c.fields.iter().any(|f| f.field == "mail")) {
+                if matches!(
+                    c.action,
+                    Action::Update | Action::Reactivate | Action::Adopt
+                ) {
+                    tx.execute(
+                        "UPDATE users SET mail_key = ?2 WHERE pk = ?1",
+                        params![pk, format!("\u{1}{pk}")],
+                    )?;
+                }
+            }
+        }
+        for c in &plan.changes {
+            let Some(new) = &c.new else { continue };
+            let uid = c.unique_id.as_deref();
+            let pk = match (c.action, c.pk) {
+                (Action::Create, _) => {
+                    let pk = w.create_user(new)?;
+                    w.set_groups(pk, &new.groups, false)?;
+                    if run.invite {
+                        tx.prepare_cached(
+                            "INSERT INTO outbox (kind, user_pk, recipient, run_id, status, created_at)
+                             VALUES ('invitation', ?1, ?2, ?3, 'pending', ?4)",
+                        )?
+                        .execute(params![pk, new.mail, run_id, w.at])?;
+                    }
+                    pk
+                }
+                (Action::Adopt | Action::Update | Action::Reactivate, Some(pk)) => {
+                    w.write_user(pk, new)?;
+                    if c.fields.iter().any(|f| f.field == "groups") {
+                        w.set_groups(pk, &new.groups, true)?;
+                    }
+                    pk
+                }
+                _ => continue,
+            };
+            for f in &c.fields {
+                w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
+            }
+        }
+        for pk in &plan.present_again {
+            tx.prepare_cached(
+                "UPDATE users SET missing_count = 0, last_missing_batch = NULL WHERE pk = ?1",
+            )?
+            .execute([pk])?;
+        }
+        tx.execute(
+            "UPDATE batches SET status = 'applied' WHERE id = ?1",
+            [plan.batch],
+        )?;
+        drop(w);
+        tx.commit()?;
+        Ok(run_id)
+    }
+}
+
+fn self_state(tx: &Transaction<'_>, pk: i64) -> rusqlite::Result<UserState> {
+    tx.query_row(
+        "SELECT unique_id, name, mail, title, phone, phone2, active FROM users WHERE pk = ?1",
+        [pk],
+        |r| {
+            Ok(UserState {
+                unique_id: r.get(0)?,
+                name: r.get(1)?,
+                mail: r.get(2)?,
+                title: r.get(3)?,
+                phone: r.get(4)?,
+                phone2: r.get(5)?,
+                groups: Vec::new(),
+                active: r.get(6)?,
+            })
+        },
+    )
+}

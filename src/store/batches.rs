@@ -1,0 +1,156 @@
+//! Batches: every fetched file, its bytes and SHA-256, kept for `store.keep_batches` days.
+
+use super::{now, Store};
+use rusqlite::{params, OptionalExtension, Row};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Batch {
+    pub id: i64,
+    pub fetched_at: String,
+    pub source: String,
+    pub size: i64,
+    pub sha256: String,
+    pub records: Option<i64>,
+    pub status: String,
+    /// False once the content has been pruned.
+    pub has_content: bool,
+    pub remote_mtime: Option<i64>,
+}
+
+/// What storing a fetched file did.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    New(Batch),
+    /// The newest batch has the same SHA-256; nothing was stored.
+    Unchanged(Batch),
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+const COLUMNS: &str =
+    "id, fetched_at, source, size, sha256, records, status, content IS NOT NULL, remote_mtime";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
+    Ok(Batch {
+        id: r.get(0)?,
+        fetched_at: r.get(1)?,
+        source: r.get(2)?,
+        size: r.get(3)?,
+        sha256: r.get(4)?,
+        records: r.get(5)?,
+        status: r.get(6)?,
+        has_content: r.get(7)?,
+        remote_mtime: r.get(8)?,
+    })
+}
+
+impl Store {
+    /// Store a file as a new batch unless the newest batch has the same SHA-256.
+    pub fn store_batch(
+        &self,
+        bytes: &[u8],
+        source: &str,
+        records: Option<usize>,
+        mtime: Option<i64>,
+    ) -> anyhow::Result<Stored> {
+        let sha = sha256_hex(bytes);
+        if let Some(newest) = self.newest_batch()? {
+            if newest.sha256 == sha {
+                return Ok(Stored::Unchanged(newest));
+            }
+        }
+        self.conn.execute(
+            "INSERT INTO batches (fetched_at, source, size, sha256, records, status, content, remote_mtime)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'fetched', ?6, ?7)",
+            params![now(), source, bytes.len() as i64, sha, records.map(|r| r as i64), bytes, mtime],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        let batch = self
+            .batch(id)?
+            .ok_or_else(|| anyhow::anyhow!("batch {id} vanished"))?;
+        Ok(Stored::New(batch))
+    }
+
+    pub fn batch(&self, id: i64) -> anyhow::Result<Option<Batch>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM batches WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn newest_batch(&self) -> anyhow::Result<Option<Batch>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM batches ORDER BY id DESC LIMIT 1"),
+                [],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// The newest batch that was applied.
+    pub fn newest_applied_batch(&self) -> anyhow::Result<Option<Batch>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM batches WHERE status = 'applied' ORDER BY id DESC LIMIT 1"),
+                [],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn batches(&self) -> anyhow::Result<Vec<Batch>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM batches ORDER BY id"))?;
+        let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The bytes of a batch; `None` when they have been pruned.
+    pub fn batch_content(&self, id: i64) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .query_row("SELECT content FROM batches WHERE id = ?1", [id], |r| {
+                r.get::<_, Option<Vec<u8>>>(0)
+            })
+            .optional()?
+            .flatten())
+    }
+
+    pub fn set_batch_status(&self, id: i64, status: &str) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE batches SET status = ?2 WHERE id = ?1",
+            params![id, status],
+        )?;
+        Ok(())
+    }
+
+    /// Drop file contents older than `keep_batches` days (never the newest batch's), and audit
+    /// rows older than `keep_history` days.
+    pub fn prune(&self, keep_batches: u32, keep_history: u32) -> anyhow::Result<()> {
+        let cutoff = |days: u32| {
+            (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        };
+        self.conn.execute(
+            "UPDATE batches SET content = NULL
+             WHERE fetched_at < ?1 AND content IS NOT NULL AND id < (SELECT MAX(id) FROM batches)",
+            [cutoff(keep_batches)],
+        )?;
+        self.conn
+            .execute("DELETE FROM audit WHERE at < ?1", [cutoff(keep_history)])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! The planner's view of the store: keys and hashes of all imported users, rows on demand.
+
+use super::Store;
+use crate::core::plan::{Directory, Holder, Known, UserState};
+use rusqlite::OptionalExtension;
+use std::collections::{HashMap, HashSet};
+
+pub struct StoreDirectory<'a> {
+    store: &'a Store,
+    imported: HashMap<Box<str>, Known>,
+    group_ids: HashSet<String>,
+}
+
+impl<'a> StoreDirectory<'a> {
+    /// Read the keys, hashes and absence counters of every imported user, and the Group IDs.
+    pub fn load(store: &'a Store) -> anyhow::Result<Self> {
+        let mut imported = HashMap::new();
+        let mut stmt = store.conn.prepare(
+            "SELECT unique_id, pk, row_hash, active, missing_count, last_missing_batch
+             FROM users WHERE unique_id IS NOT NULL",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let uid: String = r.get(0)?;
+            let known = Known {
+                pk: r.get(1)?,
+                hash: r.get::<_, i64>(2)? as u64,
+                active: r.get(3)?,
+                missing: r.get(4)?,
+                last_missing_batch: r.get(5)?,
+            };
+            imported.insert(uid.into_boxed_str(), known);
+        }
+        Ok(StoreDirectory {
+            store,
+            imported,
+            group_ids: store.managed_group_ids()?,
+        })
+    }
+}
+
+impl Store {
+    /// The Group IDs of groups that imports manage.
+    pub fn managed_group_ids(&self) -> anyhow::Result<HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT group_id FROM groups WHERE group_id IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The import-managed state of one user.
+    pub fn user_state(&self, pk: i64) -> anyhow::Result<UserState> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT unique_id, name, mail, title, phone, phone2, active FROM users WHERE pk = ?1",
+        )?;
+        let mut state = stmt.query_row([pk], |r| {
+            Ok(UserState {
+                unique_id: r.get(0)?,
+                name: r.get(1)?,
+                mail: r.get(2)?,
+                title: r.get(3)?,
+                phone: r.get(4)?,
+                phone2: r.get(5)?,
+                groups: Vec::new(),
+                active: r.get(6)?,
+            })
+        })?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT g.group_id FROM memberships m JOIN groups g ON g.pk = m.group_pk
+             WHERE m.user_pk = ?1 AND g.group_id IS NOT NULL ORDER BY g.group_id",
+        )?;
+        let groups = stmt.query_map([pk], |r| r.get(0))?;
+        state.groups = groups.collect::<Result<_, _>>()?;
+        Ok(state)
+    }
+}
+
+impl Directory for StoreDirectory<'_> {
+    type Error = anyhow::Error;
+
+    fn imported(&self) -> &HashMap<Box<str>, Known> {
+        &self.imported
+    }
+
+    fn group_ids(&self) -> &HashSet<String> {
+        &self.group_ids
+    }
+
+    fn user(&self, pk: i64) -> anyhow::Result<UserState> {
+        self.store.user_state(pk)
+    }
+
+    fn mail_holder(&self, key: &str) -> anyhow::Result<Option<Holder>> {
+        let mut stmt = self
+            .store
+            .conn
+            .prepare_cached("SELECT pk, unique_id FROM users WHERE mail_key = ?1")?;
+        Ok(stmt
+            .query_row([key], |r| {
+                Ok(Holder {
+                    pk: r.get(0)?,
+                    unique_id: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+}

@@ -1,0 +1,196 @@
+//! Groups: those with a Group ID are managed by imports; those without one by hand.
+
+use super::{now, Store};
+use crate::error;
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+/// A group as `groups list` prints it (SPEC §6).
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupView {
+    #[serde(skip)]
+    pub pk: i64,
+    pub id: Option<String>,
+    pub name: String,
+    pub members: i64,
+}
+
+/// What `groups import` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GroupImport {
+    pub added: usize,
+    pub renamed: usize,
+    pub unchanged: usize,
+}
+
+impl Store {
+    pub fn groups(&self) -> anyhow::Result<Vec<GroupView>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT g.pk, g.group_id, g.name, (SELECT COUNT(*) FROM memberships m WHERE m.group_pk = g.pk)
+             FROM groups g ORDER BY g.group_id IS NULL, g.group_id, g.name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(GroupView {
+                pk: r.get(0)?,
+                id: r.get(1)?,
+                name: r.get(2)?,
+                members: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Find a group by its Group ID, else by its name.
+    pub fn find_group(&self, group: &str) -> anyhow::Result<Option<GroupView>> {
+        let groups = self.groups()?;
+        let by_id = groups.iter().position(|g| g.id.as_deref() == Some(group));
+        let index = by_id.or_else(|| groups.iter().position(|g| g.name == group));
+        Ok(index.map(|i| groups[i].clone()))
+    }
+
+    pub fn require_group(&self, group: &str) -> anyhow::Result<GroupView> {
+        self.find_group(group)?
+            .ok_or_else(|| error::usage(format!("no group has the ID or name `{group}`")))
+    }
+
+    fn check_name_free(&self, name: &str) -> anyhow::Result<()> {
+        let taken: Option<i64> = self
+            .conn
+            .query_row("SELECT pk FROM groups WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if taken.is_some() {
+            return Err(error::usage(format!(
+                "a group named `{name}` already exists"
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn add_group(&self, id: Option<&str>, name: &str) -> anyhow::Result<i64> {
+        if let Some(id) = id {
+            if self
+                .conn
+                .query_row("SELECT 1 FROM groups WHERE group_id = ?1", [id], |_| Ok(()))
+                .optional()?
+                .is_some()
+            {
+                return Err(error::usage(format!(
+                    "a group with the ID `{id}` already exists"
+                )));
+            }
+        }
+        self.check_name_free(name)?;
+        self.conn.execute(
+            "INSERT INTO groups (group_id, name, created_at) VALUES (?1, ?2, ?3)",
+            params![id, name, now()],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn rename_group(&self, pk: i64, name: &str) -> anyhow::Result<()> {
+        self.check_name_free(name)?;
+        self.conn.execute(
+            "UPDATE groups SET name = ?2 WHERE pk = ?1",
+            params![pk, name],
+        )?;
+        Ok(())
+    }
+
+    /// Remove a group and its memberships; members' hashes are brought up to date.
+    pub fn remove_group(&mut self, pk: i64) -> anyhow::Result<()> {
+        let members: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT user_pk FROM memberships WHERE group_pk = ?1")?;
+            let rows = stmt.query_map([pk], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM groups WHERE pk = ?1", [pk])?;
+        tx.commit()?;
+        for user in members {
+            let state = self.user_state(user)?;
+            self.conn.execute(
+                "UPDATE users SET row_hash = ?2 WHERE pk = ?1",
+                params![user, state.hash() as i64],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn set_member(&self, group: i64, user: i64, member: bool) -> anyhow::Result<bool> {
+        let n = if member {
+            self.conn.execute(
+                "INSERT OR IGNORE INTO memberships (user_pk, group_pk) VALUES (?1, ?2)",
+                [user, group],
+            )?
+        } else {
+            self.conn.execute(
+                "DELETE FROM memberships WHERE user_pk = ?1 AND group_pk = ?2",
+                [user, group],
+            )?
+        };
+        Ok(n > 0)
+    }
+
+    /// Add new groups and rename known ones, in one transaction.
+    pub fn import_groups(
+        &mut self,
+        groups: &[(String, Option<String>)],
+    ) -> anyhow::Result<GroupImport> {
+        let tx = self.conn.transaction()?;
+        let mut result = GroupImport::default();
+        let at = now();
+        for (id, name) in groups {
+            let known: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT pk, name FROM groups WHERE group_id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let name_owner: Option<i64> = match name {
+                Some(n) => tx
+                    .query_row("SELECT pk FROM groups WHERE name = ?1", [n], |r| r.get(0))
+                    .optional()?,
+                None => None,
+            };
+            match known {
+                Some((pk, old)) => match name {
+                    Some(n) if *n != old => {
+                        if name_owner.is_some_and(|o| o != pk) {
+                            return Err(error::usage(format!(
+                                "cannot rename group `{id}` to `{n}`: another group has that name"
+                            )));
+                        }
+                        tx.execute("UPDATE groups SET name = ?2 WHERE pk = ?1", params![pk, n])?;
+                        result.renamed += 1;
+                    }
+                    _ => result.unchanged += 1,
+                },
+                None => {
+                    let n = name.clone().unwrap_or_else(|| id.clone());
+                    if name_owner.is_some()
+                        || tx
+                            .query_row("SELECT 1 FROM groups WHERE name = ?1", [&n], |_| Ok(()))
+                            .optional()?
+                            .is_some()
+                    {
+                        return Err(error::usage(format!(
+                            "cannot add group `{id}`: another group is named `{n}`"
+                        )));
+                    }
+                    tx.execute(
+                        "INSERT INTO groups (group_id, name, created_at) VALUES (?1, ?2, ?3)",
+                        params![id, n, at],
+                    )?;
+                    result.added += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(result)
+    }
+}

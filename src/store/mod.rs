@@ -1,0 +1,105 @@
+//! The store: one SQLite file with the directory, the fetched files, runs and the audit log.
+
+pub mod apply;
+pub mod batches;
+pub mod directory;
+pub mod groups;
+pub mod lock;
+pub mod runs;
+mod schema;
+pub mod users;
+
+use anyhow::Context as _;
+use rusqlite::{Connection, OptionalExtension};
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+pub use lock::Lock;
+
+/// An open store.
+pub struct Store {
+    pub(crate) conn: Connection,
+    pub path: PathBuf,
+}
+
+/// The time now, as the store writes it (RFC 3339, UTC, seconds).
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Store {
+    /// Open the store, creating it (mode 0600) and its folder on first use, and migrate it.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+        }
+        // Create the file ourselves so that it never exists with a wider mode.
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("cannot create the store {}", path.display()))?;
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the store {}", path.display()))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 10000;
+             PRAGMA temp_store = MEMORY;",
+        )
+        .with_context(|| format!("cannot set up the store {}", path.display()))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store
+            .migrate()
+            .with_context(|| format!("cannot migrate the store {}", path.display()))?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> anyhow::Result<()> {
+        let version: usize = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > schema::MIGRATIONS.len() {
+            anyhow::bail!(
+                "the store is at schema version {version}, newer than this roster knows ({}); upgrade roster",
+                schema::MIGRATIONS.len()
+            );
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// A bigger page cache for bulk reads and writes (about 256 MiB).
+    pub fn bulk_mode(&self) -> anyhow::Result<()> {
+        self.conn.execute_batch("PRAGMA cache_size = -262144;")?;
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}

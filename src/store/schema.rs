@@ -1,0 +1,94 @@
+//! Migrations: numbered and append-only. Never edit one that has landed; add the next.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the directory, the stored files, runs and the audit log.
+    r#"
+    CREATE TABLE groups (
+        pk INTEGER PRIMARY KEY,
+        group_id TEXT UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE users (
+        pk INTEGER PRIMARY KEY,
+        unique_id TEXT UNIQUE,
+        name TEXT NOT NULL,
+        mail TEXT NOT NULL,
+        mail_key TEXT NOT NULL UNIQUE,
+        title TEXT,
+        phone TEXT,
+        phone2 TEXT,
+        active INTEGER NOT NULL DEFAULT 1,
+        row_hash INTEGER NOT NULL,
+        missing_count INTEGER NOT NULL DEFAULT 0,
+        last_missing_batch INTEGER,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE memberships (
+        user_pk INTEGER NOT NULL REFERENCES users(pk) ON DELETE CASCADE,
+        group_pk INTEGER NOT NULL REFERENCES groups(pk) ON DELETE CASCADE,
+        PRIMARY KEY (user_pk, group_pk)
+    ) WITHOUT ROWID;
+    CREATE INDEX memberships_group ON memberships(group_pk);
+    CREATE TABLE batches (
+        id INTEGER PRIMARY KEY,
+        fetched_at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        records INTEGER,
+        status TEXT NOT NULL DEFAULT 'fetched',
+        content BLOB,
+        remote_mtime INTEGER
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        batch_id INTEGER REFERENCES batches(id),
+        command TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        counts TEXT,
+        message TEXT,
+        detail TEXT
+    );
+    CREATE TABLE problems (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        line INTEGER,
+        column_name TEXT,
+        code TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX problems_run ON problems(run_id);
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER,
+        user_pk INTEGER NOT NULL,
+        unique_id TEXT,
+        field TEXT NOT NULL,
+        old TEXT,
+        new TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX audit_user ON audit(user_pk);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        user_pk INTEGER,
+        recipient TEXT NOT NULL,
+        run_id INTEGER,
+        status TEXT NOT NULL DEFAULT 'pending',
+        created_at TEXT NOT NULL,
+        attempted_at TEXT,
+        sent_at TEXT,
+        error TEXT
+    );
+    CREATE INDEX outbox_status ON outbox(status);
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
+];

@@ -1,0 +1,314 @@
+//! Users as operators see them: listing, lookup, history, and manual users.
+
+use super::{now, Store};
+use crate::core::mail;
+use crate::core::plan::diff_fields;
+use crate::error;
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// A user as `users list` and `users show` print it (SPEC §6).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    #[serde(skip)]
+    pub pk: i64,
+    pub unique_id: Option<String>,
+    pub name: String,
+    pub mail: String,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub phone2: Option<String>,
+    pub groups: Vec<String>,
+    pub manual_groups: Vec<String>,
+    pub status: &'static str,
+    pub source: &'static str,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One row of a user's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRow {
+    pub at: String,
+    pub run: Option<i64>,
+    pub unique_id: Option<String>,
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// Fields of a manual user, already checked.
+#[derive(Debug, Clone, Default)]
+pub struct ManualFields {
+    pub name: Option<String>,
+    pub mail: Option<String>,
+    /// `Some(None)` clears the value.
+    pub title: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub phone2: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    All,
+    Active,
+    Deactivated,
+}
+
+impl Store {
+    /// Find a user by UniqueID, else by mail address (case-insensitive).
+    pub fn find_user(&self, user: &str) -> anyhow::Result<Option<i64>> {
+        let by_id = self
+            .conn
+            .query_row(
+                "SELECT pk FROM users WHERE unique_id = ?1",
+                [user.trim()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if by_id.is_some() {
+            return Ok(by_id);
+        }
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT pk FROM users WHERE mail_key = ?1",
+                [mail::key(user.trim())],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Find a user or fail with a usage error that names what was looked for.
+    pub fn require_user(&self, user: &str) -> anyhow::Result<i64> {
+        self.find_user(user)?
+            .ok_or_else(|| error::usage(format!("no user has the UniqueID or mail `{user}`")))
+    }
+
+    /// Users, with their groups, ordered by UniqueID (manual users last, by mail).
+    pub fn users(
+        &self,
+        filter: Filter,
+        group: Option<i64>,
+        only: Option<i64>,
+    ) -> anyhow::Result<Vec<UserView>> {
+        let mut memberships: HashMap<i64, (Vec<String>, Vec<String>)> = HashMap::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT m.user_pk, g.group_id, g.name FROM memberships m JOIN groups g ON g.pk = m.group_pk
+                 WHERE ?1 IS NULL OR m.user_pk = ?1
+                 ORDER BY g.group_id, g.name",
+            )?;
+            let mut rows = stmt.query([only])?;
+            while let Some(r) = rows.next()? {
+                let entry = memberships.entry(r.get(0)?).or_default();
+                match r.get::<_, Option<String>>(1)? {
+                    Some(id) => entry.0.push(id),
+                    None => entry.1.push(r.get(2)?),
+                }
+            }
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT pk, unique_id, name, mail, title, phone, phone2, active, created_at, updated_at FROM users u
+             WHERE (?1 IS NULL OR active = ?1)
+               AND (?2 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_pk = u.pk AND m.group_pk = ?2))
+               AND (?3 IS NULL OR pk = ?3)
+             ORDER BY unique_id IS NULL, unique_id, mail_key",
+        )?;
+        let active = match filter {
+            Filter::All => None,
+            Filter::Active => Some(true),
+            Filter::Deactivated => Some(false),
+        };
+        let rows = stmt.query_map(params![active, group, only], |r| {
+            let pk: i64 = r.get(0)?;
+            let unique_id: Option<String> = r.get(1)?;
+            Ok(UserView {
+                pk,
+                source: if unique_id.is_some() {
+                    "import"
+                } else {
+                    "manual"
+                },
+                unique_id,
+                name: r.get(2)?,
+                mail: r.get(3)?,
+                title: r.get(4)?,
+                phone: r.get(5)?,
+                phone2: r.get(6)?,
+                groups: Vec::new(),
+                manual_groups: Vec::new(),
+                status: if r.get(7)? { "active" } else { "deactivated" },
+                created_at: r.get(8)?,
+                updated_at: r.get(9)?,
+            })
+        })?;
+        let mut users: Vec<UserView> = rows.collect::<Result<_, _>>()?;
+        for u in &mut users {
+            if let Some((ids, names)) = memberships.remove(&u.pk) {
+                u.groups = ids;
+                u.manual_groups = names;
+            }
+        }
+        Ok(users)
+    }
+
+    pub fn user(&self, pk: i64) -> anyhow::Result<UserView> {
+        self.users(Filter::All, None, Some(pk))?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("user {pk} vanished"))
+    }
+
+    /// The audit log of a user, oldest first.
+    pub fn history(&self, pk: i64) -> anyhow::Result<Vec<AuditRow>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at, run_id, unique_id, field, old, new FROM audit WHERE user_pk = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([pk], |r| {
+            Ok(AuditRow {
+                at: r.get(0)?,
+                run: r.get(1)?,
+                unique_id: r.get(2)?,
+                field: r.get(3)?,
+                old: r.get(4)?,
+                new: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The history of a deleted user, found by its UniqueID in the audit log.
+    pub fn history_by_unique_id(&self, uid: &str) -> anyhow::Result<Vec<AuditRow>> {
+        let pk: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT user_pk FROM audit WHERE unique_id = ?1 ORDER BY id DESC LIMIT 1",
+                [uid],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match pk {
+            Some(pk) => self.history(pk),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn check_mail_free(&self, mail_addr: &str, except: Option<i64>) -> anyhow::Result<()> {
+        let holder: Option<(i64, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT pk, unique_id FROM users WHERE mail_key = ?1",
+                [mail::key(mail_addr)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match holder {
+            Some((pk, uid)) if Some(pk) != except => Err(error::usage(format!(
+                "the mail `{mail_addr}` already belongs to {}",
+                uid.map_or_else(|| "a manual user".to_string(), |u| format!("the user {u}"))
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Add a manual user (no UniqueID); returns its key.
+    pub fn add_manual_user(
+        &mut self,
+        name: &str,
+        mail_addr: &str,
+        f: &ManualFields,
+    ) -> anyhow::Result<i64> {
+        self.check_mail_free(mail_addr, None)?;
+        let tx = self.conn.transaction()?;
+        let at = now();
+        let title = f.title.clone().flatten();
+        let phone = f.phone.clone().flatten();
+        let phone2 = f.phone2.clone().flatten();
+        tx.execute(
+            "INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, active, row_hash, created_at, updated_at)
+             VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7, ?7)",
+            params![name, mail_addr, mail::key(mail_addr), title, phone, phone2, at],
+        )?;
+        let pk = tx.last_insert_rowid();
+        let state = crate::core::plan::UserState {
+            unique_id: None,
+            name: name.into(),
+            mail: mail_addr.into(),
+            title,
+            phone,
+            phone2,
+            groups: Vec::new(),
+            active: true,
+        };
+        for c in diff_fields(None, &state) {
+            tx.execute(
+                "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (NULL, ?1, NULL, ?2, NULL, ?3, ?4)",
+                params![pk, c.field, c.new, at],
+            )?;
+        }
+        tx.execute(
+            "UPDATE users SET row_hash = ?2 WHERE pk = ?1",
+            params![pk, state.hash() as i64],
+        )?;
+        tx.commit()?;
+        Ok(pk)
+    }
+
+    /// Change fields of a user by hand; the caller has checked which fields it may change.
+    pub fn edit_user(&mut self, pk: i64, f: &ManualFields) -> anyhow::Result<usize> {
+        if let Some(m) = &f.mail {
+            self.check_mail_free(m, Some(pk))?;
+        }
+        let old = self.user_state(pk)?;
+        let mut new = old.clone();
+        if let Some(n) = &f.name {
+            new.name = n.clone();
+        }
+        if let Some(m) = &f.mail {
+            new.mail = m.clone();
+        }
+        if let Some(t) = &f.title {
+            new.title = t.clone();
+        }
+        if let Some(p) = &f.phone {
+            new.phone = p.clone();
+        }
+        if let Some(p) = &f.phone2 {
+            new.phone2 = p.clone();
+        }
+        let changes = diff_fields(Some(&old), &new);
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let tx = self.conn.transaction()?;
+        let at = now();
+        tx.execute(
+            "UPDATE users SET name = ?2, mail = ?3, mail_key = ?4, title = ?5, phone = ?6, phone2 = ?7,
+             row_hash = ?8, updated_at = ?9 WHERE pk = ?1",
+            params![pk, new.name, new.mail, mail::key(&new.mail), new.title, new.phone, new.phone2, new.hash() as i64, at],
+        )?;
+        for c in &changes {
+            tx.execute(
+                "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6)",
+                params![pk, old.unique_id, c.field, c.old, c.new, at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(changes.len())
+    }
+
+    /// Delete a manual user (its audit rows stay for `store.keep_history` days).
+    pub fn remove_manual_user(&mut self, pk: i64) -> anyhow::Result<()> {
+        let old = self.user_state(pk)?;
+        let tx = self.conn.transaction()?;
+        let at = now();
+        tx.execute(
+            "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (NULL, ?1, NULL, 'status', ?2, 'deleted', ?3)",
+            params![pk, if old.active { "active" } else { "deactivated" }, at],
+        )?;
+        tx.execute("DELETE FROM users WHERE pk = ?1", [pk])?;
+        tx.commit()?;
+        Ok(())
+    }
+}
