@@ -490,6 +490,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn values_are_read_and_checked() {
         let ok: &[(&str, fn(&Config) -> bool)] = &[
             ("[csv]\ndelimiter = \";\"", |c| c.csv.delimiter == Some(b';')),

@@ -52,10 +52,10 @@ pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
                         render::plan::counts_line(&plan.counts)
                     ))?;
                 }
-                if ctx.verbose > 0 || o.status == pipeline::Status::DryRun {
-                    if !plan.changes.is_empty() {
-                        render::emit(&render::plan::changes_table(plan))?;
-                    }
+                if (ctx.verbose > 0 || o.status == pipeline::Status::DryRun)
+                    && !plan.changes.is_empty()
+                {
+                    render::emit(&render::plan::changes_table(plan))?;
                 }
             }
             let errors: Vec<_> = o

@@ -185,8 +185,8 @@ fn export(users: &[UserView], separator: &str) -> anyhow::Result<Vec<u8>> {
         ];
         w.write_record(cells.iter().map(|c| escape_cell(c).into_owned()))?;
     }
-    Ok(w.into_inner()
-        .map_err(|e| anyhow::anyhow!("cannot write the export: {e}"))?)
+    w.into_inner()
+        .map_err(|e| anyhow::anyhow!("cannot write the export: {e}"))
 }
 
 fn text_field(flag: &str, value: &str) -> anyhow::Result<String> {

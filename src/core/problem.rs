@@ -60,7 +60,7 @@ impl Code {
         }
     }
 
-    pub fn from_str(s: &str) -> Option<Code> {
+    pub fn parse(s: &str) -> Option<Code> {
         ALL_CODES.iter().copied().find(|c| c.as_str() == s)
     }
 
@@ -161,7 +161,7 @@ mod tests {
     #[test]
     fn codes_round_trip_and_classify() {
         for code in ALL_CODES {
-            assert_eq!(Code::from_str(code.as_str()), Some(code));
+            assert_eq!(Code::parse(code.as_str()), Some(code));
             let json = serde_json::to_string(&code).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }

@@ -386,6 +386,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn record_rules() {
         let col = |s: &str| Some(s.to_string());
         let cases: Vec<(Vec<&str>, Vec<(&str, Option<String>)>)> = vec![
@@ -443,7 +444,6 @@ mod tests {
         ];
         for (cells, want) in cases {
             let got = codes(&cells);
-            let want: Vec<_> = want.into_iter().map(|(c, col)| (c, col)).collect();
             assert_eq!(got, want, "{cells:?}");
         }
     }

@@ -368,7 +368,7 @@ fn read_header(record: &csv::StringRecord, line: u64, file: &mut ImportFile) -> 
                 ""
             };
             file.problems.push(Problem::new(
-                None,
+                Some(line),
                 Some(field.column()),
                 Code::MissingColumn,
                 format!("the required column `{}` is missing{hint}", field.column()),

@@ -1,6 +1,7 @@
 //! Table-driven tests of reading: encodings, delimiters, headers, line numbers and duplicates.
 
 use super::*;
+use std::collections::HashSet;
 
 fn codes(file: &ImportFile) -> Vec<(Option<u64>, Option<&str>, &'static str)> {
     file.problems
@@ -14,6 +15,7 @@ fn read_str(text: &str) -> ImportFile {
 }
 
 #[test]
+#[allow(clippy::type_complexity)]
 fn file_level_problems() {
     let cases: &[(&str, Vec<(Option<u64>, Option<&str>, &str)>)] = &[
         ("", vec![(None, None, "empty-file")]),
@@ -21,7 +23,7 @@ fn file_level_problems() {
         ("UniqueID,Name,Mail\n", vec![(None, None, "empty-file")]),
         (
             "UniqueID,Name\nE1,Anna\n",
-            vec![(None, Some("Mail"), "missing-column")],
+            vec![(Some(1), Some("Mail"), "missing-column")],
         ),
         (
             "UniqueID,Name,Mail,mail\nE1,A,a@b.se,a@b.se\n",

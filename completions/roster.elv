@@ -1,0 +1,540 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[roster] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'roster'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'roster'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand fetch 'Store the source file as a new batch'
+            cand validate 'Check an import file; with FILE or - it needs no store and writes nothing'
+            cand diff 'Show the plan of the newest (or given) batch'
+            cand apply 'Apply the plan of the newest (or given) batch'
+            cand batches 'The stored files'
+            cand report 'Summarise runs'
+            cand groups 'Manage groups'
+            cand users 'The directory'
+            cand status 'Health for operators and monitoring; exit 1 when unhealthy'
+            cand completions 'Print a shell completion script'
+            cand man 'Print the man page'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'roster;fetch'= {
+            cand --source 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;validate'= {
+            cand --batch 'Check a stored batch against the store'
+            cand --groups 'The known group IDs, when there is no store (without it, group IDs are not checked)'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand --strict 'Turn warnings into errors'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;diff'= {
+            cand --batch 'The batch to plan [default: the newest]'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;apply'= {
+            cand --batch 'The batch to apply [default: the newest]'
+            cand --allow-removals 'Raise the removal safeguard to N for this run'
+            cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand --dry-run 'Print what would be done; store nothing, send nothing'
+            cand --force 'Apply a batch older than the newest applied one (a rollback)'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;batches'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand list 'List the stored files'
+            cand show 'Show one batch'
+            cand export 'Write a batch''s bytes to standard output'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'roster;batches;list'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;batches;show'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;batches;export'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;batches;help'= {
+            cand list 'List the stored files'
+            cand show 'Show one batch'
+            cand export 'Write a batch''s bytes to standard output'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'roster;batches;help;list'= {
+        }
+        &'roster;batches;help;show'= {
+        }
+        &'roster;batches;help;export'= {
+        }
+        &'roster;batches;help;help'= {
+        }
+        &'roster;report'= {
+            cand --run 'One run'
+            cand --since 'Every run since WHEN: a date (2026-11-01), a time (RFC 3339) or an age (24h, 7d)'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;groups'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand list 'List groups with their member counts'
+            cand add 'Add a group; with an ID it is managed by imports, without one by hand'
+            cand rename 'Rename a group (GROUP is an ID or, for a manual group, a name)'
+            cand remove 'Remove a group; one with members needs --force'
+            cand members 'List members; --add/--remove change a manual group'
+            cand import 'Read a CSV with a GroupID column and an optional Name column'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'roster;groups;list'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;groups;add'= {
+            cand --name 'name'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;groups;rename'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;groups;remove'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand --force 'force'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;groups;members'= {
+            cand --add 'A UniqueID or mail address to add'
+            cand --remove 'A UniqueID or mail address to remove'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;groups;import'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;groups;help'= {
+            cand list 'List groups with their member counts'
+            cand add 'Add a group; with an ID it is managed by imports, without one by hand'
+            cand rename 'Rename a group (GROUP is an ID or, for a manual group, a name)'
+            cand remove 'Remove a group; one with members needs --force'
+            cand members 'List members; --add/--remove change a manual group'
+            cand import 'Read a CSV with a GroupID column and an optional Name column'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'roster;groups;help;list'= {
+        }
+        &'roster;groups;help;add'= {
+        }
+        &'roster;groups;help;rename'= {
+        }
+        &'roster;groups;help;remove'= {
+        }
+        &'roster;groups;help;members'= {
+        }
+        &'roster;groups;help;import'= {
+        }
+        &'roster;groups;help;help'= {
+        }
+        &'roster;users'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand list 'List users (everyone unless filtered)'
+            cand show 'Show one user (USER is a UniqueID or a mail address)'
+            cand history 'The audit log of one user'
+            cand add 'Add a manual user'
+            cand edit 'Edit a manual user, or the phone numbers of anyone'
+            cand remove 'Remove a manual user'
+            cand export 'Write the directory in the import format'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'roster;users;list'= {
+            cand --status 'status'
+            cand --group 'A group ID or a manual group''s name'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;users;show'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;users;history'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;users;add'= {
+            cand --name 'name'
+            cand --mail 'mail'
+            cand --title 'title'
+            cand --phone 'phone'
+            cand --phone2 'phone2'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;users;edit'= {
+            cand --name 'name'
+            cand --mail 'mail'
+            cand --title 'An empty value clears the title'
+            cand --phone 'An empty value clears the number'
+            cand --phone2 'An empty value clears the number'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;users;remove'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;users;export'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;users;help'= {
+            cand list 'List users (everyone unless filtered)'
+            cand show 'Show one user (USER is a UniqueID or a mail address)'
+            cand history 'The audit log of one user'
+            cand add 'Add a manual user'
+            cand edit 'Edit a manual user, or the phone numbers of anyone'
+            cand remove 'Remove a manual user'
+            cand export 'Write the directory in the import format'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'roster;users;help;list'= {
+        }
+        &'roster;users;help;show'= {
+        }
+        &'roster;users;help;history'= {
+        }
+        &'roster;users;help;add'= {
+        }
+        &'roster;users;help;edit'= {
+        }
+        &'roster;users;help;remove'= {
+        }
+        &'roster;users;help;export'= {
+        }
+        &'roster;users;help;help'= {
+        }
+        &'roster;status'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;completions'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;man'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;help'= {
+            cand fetch 'Store the source file as a new batch'
+            cand validate 'Check an import file; with FILE or - it needs no store and writes nothing'
+            cand diff 'Show the plan of the newest (or given) batch'
+            cand apply 'Apply the plan of the newest (or given) batch'
+            cand batches 'The stored files'
+            cand report 'Summarise runs'
+            cand groups 'Manage groups'
+            cand users 'The directory'
+            cand status 'Health for operators and monitoring; exit 1 when unhealthy'
+            cand completions 'Print a shell completion script'
+            cand man 'Print the man page'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'roster;help;fetch'= {
+        }
+        &'roster;help;validate'= {
+        }
+        &'roster;help;diff'= {
+        }
+        &'roster;help;apply'= {
+        }
+        &'roster;help;batches'= {
+            cand list 'List the stored files'
+            cand show 'Show one batch'
+            cand export 'Write a batch''s bytes to standard output'
+        }
+        &'roster;help;batches;list'= {
+        }
+        &'roster;help;batches;show'= {
+        }
+        &'roster;help;batches;export'= {
+        }
+        &'roster;help;report'= {
+        }
+        &'roster;help;groups'= {
+            cand list 'List groups with their member counts'
+            cand add 'Add a group; with an ID it is managed by imports, without one by hand'
+            cand rename 'Rename a group (GROUP is an ID or, for a manual group, a name)'
+            cand remove 'Remove a group; one with members needs --force'
+            cand members 'List members; --add/--remove change a manual group'
+            cand import 'Read a CSV with a GroupID column and an optional Name column'
+        }
+        &'roster;help;groups;list'= {
+        }
+        &'roster;help;groups;add'= {
+        }
+        &'roster;help;groups;rename'= {
+        }
+        &'roster;help;groups;remove'= {
+        }
+        &'roster;help;groups;members'= {
+        }
+        &'roster;help;groups;import'= {
+        }
+        &'roster;help;users'= {
+            cand list 'List users (everyone unless filtered)'
+            cand show 'Show one user (USER is a UniqueID or a mail address)'
+            cand history 'The audit log of one user'
+            cand add 'Add a manual user'
+            cand edit 'Edit a manual user, or the phone numbers of anyone'
+            cand remove 'Remove a manual user'
+            cand export 'Write the directory in the import format'
+        }
+        &'roster;help;users;list'= {
+        }
+        &'roster;help;users;show'= {
+        }
+        &'roster;help;users;history'= {
+        }
+        &'roster;help;users;add'= {
+        }
+        &'roster;help;users;edit'= {
+        }
+        &'roster;help;users;remove'= {
+        }
+        &'roster;help;users;export'= {
+        }
+        &'roster;help;status'= {
+        }
+        &'roster;help;completions'= {
+        }
+        &'roster;help;man'= {
+        }
+        &'roster;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

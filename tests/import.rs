@@ -1,0 +1,538 @@
+//! The import end to end (SPEC §2): several days of files through fetch and apply.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use serde_json::Value;
+use support::Env;
+
+const HEADER: &str = "UniqueID,Name,Mail,Title,TelephoneNumber,Groups,Skip";
+
+fn row(i: usize, title: &str) -> String {
+    let groups = if i.is_multiple_of(2) {
+        "ICU,NIGHT"
+    } else {
+        "ICU"
+    };
+    format!("E{i:03},Person {i},p{i}@example.se,{title},+4670123{i:04},\"{groups}\",")
+}
+
+fn file(rows: impl IntoIterator<Item = String>) -> String {
+    let mut out = String::from(HEADER);
+    for r in rows {
+        out.push('\n');
+        out.push_str(&r);
+    }
+    out.push('\n');
+    out
+}
+
+fn counts(run: &Value) -> [u64; 9] {
+    let c = &run["counts"];
+    [
+        "create",
+        "adopt",
+        "update",
+        "reactivate",
+        "remove",
+        "missing",
+        "unchanged",
+        "skipped",
+        "invalid",
+    ]
+    .map(|k| c[k].as_u64().unwrap())
+}
+
+fn setup() -> Env {
+    let env = Env::new();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    env.roster(&["groups", "add", "NIGHT", "--name", "Night shift"])
+        .ok();
+    env
+}
+
+#[test]
+fn several_days_of_files() {
+    let env = setup();
+    // Day 1: 40 users.
+    let day1 = file((1..=40).map(|i| row(i, "Nurse")));
+    let run = env.import("day1.csv", &day1, &[]).ok().json();
+    assert_eq!(run["status"], "applied");
+    assert_eq!(counts(&run), [40, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(env.users_json().len(), 40);
+    assert_eq!(
+        env.user("E002")["groups"],
+        serde_json::json!(["ICU", "NIGHT"])
+    );
+
+    // Day 2: two updates, one removal, a Skip row that differs, an invalid row for an existing
+    // user, and a new user.
+    let mut rows: Vec<String> = (1..=40)
+        .filter(|i| *i != 40)
+        .map(|i| row(i, "Nurse"))
+        .collect();
+    rows[0] = row(1, "Head nurse");
+    rows[1] = row(2, "Night nurse");
+    rows[2] = "E003,Renamed While Skipped,other@example.se,Boss,,,1".into();
+    rows[3] = "E004,Person 4,not-a-mail,Nurse,,ICU,".into();
+    rows.push(row(41, "Nurse"));
+    let day2 = file(rows);
+    let run = env.import("day2.csv", &day2, &[]).ok().json();
+    assert_eq!(counts(&run), [1, 0, 2, 0, 1, 0, 35, 1, 1], "{run:#}");
+    let e1 = run["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["unique_id"] == "E001")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        e1["fields"],
+        serde_json::json!([{"field": "title", "old": "Nurse", "new": "Head nurse"}])
+    );
+    assert_eq!(
+        env.user("E003")["name"],
+        "Person 3",
+        "a Skip row changes nothing"
+    );
+    assert_eq!(
+        env.user("E004")["mail"],
+        "p4@example.se",
+        "an invalid row changes nothing"
+    );
+    assert_eq!(
+        env.user("E004")["status"],
+        "active",
+        "an invalid row is not a removal"
+    );
+    assert_eq!(env.user("E040")["status"], "deactivated");
+    assert_eq!(env.user("E041")["status"], "active");
+
+    // The same file again: fetch stores nothing, apply changes nothing, diff is empty.
+    let p = env.write("day2-again.csv", &day2);
+    let run = env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
+    assert!(run.stdout.contains("unchanged"), "{}", run.stdout);
+    let before = env.snapshot("audit");
+    let run = env.roster(&["apply", "--format", "json"]).ok().json();
+    assert_eq!(counts(&run)[..5], [0, 0, 0, 0, 0]);
+    assert_eq!(env.snapshot("audit"), before);
+    let diff = env.roster(&["diff", "--format", "json"]).ok().json();
+    let real: Vec<&Value> = diff["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "invalid")
+        .collect();
+    assert!(real.is_empty(), "{real:?}");
+
+    // Day 3: a file that drops 25% of the users is blocked and changes nothing.
+    let day3 = file(
+        (1..=41)
+            .filter(|i| *i > 10 && *i != 40)
+            .map(|i| row(i, "Nurse")),
+    );
+    let tables = ["users", "groups", "memberships", "audit"].map(|t| env.snapshot(t));
+    let run = env.import("day3.csv", &day3, &[]).code(4);
+    assert_eq!(run.json()["status"], "blocked");
+    assert!(run.stderr.contains("--allow-removals 10"), "{}", run.stderr);
+    assert_eq!(
+        ["users", "groups", "memberships", "audit"].map(|t| env.snapshot(t)),
+        tables
+    );
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["blocked_runs"].as_array().unwrap().len(), 1);
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        batches.as_array().unwrap().last().unwrap()["status"],
+        "blocked"
+    );
+    // --allow-removals lets it through.
+    let run = env
+        .roster(&["apply", "--allow-removals", "10", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(counts(&run)[4], 10);
+    assert_eq!(env.user("E005")["status"], "deactivated");
+    assert!(
+        env.roster(&["status", "--format", "json"]).ok().json()["blocked_runs"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Day 4: they come back.
+    let day4 = file((1..=41).filter(|i| *i != 40).map(|i| row(i, "Nurse")));
+    let run = env.import("day4.csv", &day4, &[]).ok().json();
+    assert_eq!(counts(&run)[3], 10, "{run:#}");
+    let e5 = run["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["unique_id"] == "E005")
+        .cloned()
+        .unwrap();
+    assert_eq!(e5["action"], "reactivate");
+    assert_eq!(env.user("E005")["status"], "active");
+
+    // History shows every change of a user.
+    let history = env
+        .roster(&["users", "history", "E001", "--format", "json"])
+        .ok()
+        .json();
+    let fields: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"title") && fields.contains(&"name"),
+        "{fields:?}"
+    );
+}
+
+#[test]
+fn invalid_safeguard_blocks_and_allow_invalid_releases() {
+    let env = setup();
+    let mut rows: Vec<String> = (1..=20).map(|i| row(i, "Nurse")).collect();
+    rows[0] = "E001,Person 1,bad,,,,".into();
+    rows[1] = "E002,Person 2,bad2,,,,".into();
+    let run = env.import("a.csv", &file(rows), &[]).code(4).json();
+    assert_eq!(run["status"], "blocked");
+    assert_eq!(counts(&run)[8], 2);
+    assert!(env.users_json().is_empty());
+    env.roster(&["apply", "--allow-invalid", "2"]).ok();
+    assert_eq!(env.users_json().len(), 18);
+}
+
+#[test]
+fn a_file_error_rejects_the_batch() {
+    let env = setup();
+    let run = env
+        .import("bad.csv", "UniqueID,Name\nE1,Anna\n", &[])
+        .code(3);
+    assert_eq!(run.json()["status"], "rejected");
+    assert!(run.stderr.contains("missing-column"), "{}", run.stderr);
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(batches[0]["status"], "rejected");
+    let report = env.roster(&["report", "--format", "text"]).ok();
+    assert!(report.stdout.contains("rejected"), "{}", report.stdout);
+}
+
+#[test]
+fn optional_columns_that_are_absent_leave_fields_alone() {
+    let env = setup();
+    env.import("1.csv", &file([row(1, "Nurse"), row(2, "Doctor")]), &[])
+        .ok();
+    // No Groups, no Title column: memberships and titles stay.
+    let run = env.import("2.csv", "UniqueID,Name,Mail,TelephoneNumber\nE001,Person 1,p1@example.se,+46701230001\nE002,Person 2,p2@example.se,+46701230002\n", &[]).ok().json();
+    assert_eq!(counts(&run)[6], 2, "{run:#}");
+    assert_eq!(
+        env.user("E002")["groups"],
+        serde_json::json!(["ICU", "NIGHT"])
+    );
+    assert_eq!(env.user("E002")["title"], "Doctor");
+    // An empty Title cell in a file that has the column clears it.
+    let run = env.import("3.csv", "UniqueID,Name,Mail,Title\nE001,Person 1,p1@example.se,Nurse\nE002,Person 2,p2@example.se,\n", &[]).ok().json();
+    assert_eq!(counts(&run)[2], 1);
+    assert_eq!(env.user("E002")["title"], Value::Null);
+}
+
+#[test]
+fn keep_manual_phones_each_setting() {
+    let cases = [
+        ("false", [false, false]),
+        ("true", [true, true]),
+        ("\"primary\"", [true, false]),
+        ("\"secondary\"", [false, true]),
+    ];
+    for (setting, kept) in cases {
+        let env = setup();
+        let cfg = env.write(
+            "roster.toml",
+            format!("[import]\nkeep_manual_phones = {setting}\n"),
+        );
+        let cfg = cfg.to_str().unwrap().to_string();
+        let csv = "UniqueID,Name,Mail,TelephoneNumber,SecondaryTelephoneNumber\nE1,Anna,anna@example.se,,\n";
+        env.import("1.csv", csv, &[]).ok();
+        env.roster(&[
+            "users",
+            "edit",
+            "E1",
+            "--phone",
+            "+46 70 123 45 67",
+            "--phone2",
+            "+46 8 123 456 78",
+        ])
+        .ok();
+        let p = env.write("2.csv", csv.replace("Anna,", "Anna B,"));
+        env.roster(&["--config", &cfg, "fetch", "--source", p.to_str().unwrap()])
+            .ok();
+        env.roster(&["--config", &cfg, "apply"]).ok();
+        let user = env.user("E1");
+        assert_eq!(user["name"], "Anna B");
+        assert_eq!(user["phone"].is_string(), kept[0], "{setting}: {user}");
+        assert_eq!(user["phone2"].is_string(), kept[1], "{setting}: {user}");
+    }
+}
+
+#[test]
+fn manual_users_and_groups() {
+    let env = setup();
+    env.roster(&[
+        "users",
+        "add",
+        "--name",
+        "Manual Mo",
+        "--mail",
+        "mo@example.se",
+        "--phone",
+        "+46701234567",
+    ])
+    .ok();
+    env.roster(&["users", "add", "--name", "Other", "--mail", "MO@example.se"])
+        .code(2);
+    env.roster(&["groups", "add", "--name", "Book club"]).ok();
+    env.roster(&["groups", "members", "Book club", "--add", "mo@example.se"])
+        .ok();
+    env.roster(&["groups", "members", "ICU", "--add", "mo@example.se"])
+        .code(2);
+    // An import leaves manual users alone and never removes them.
+    let run = env
+        .import("1.csv", &file([row(1, "Nurse")]), &[])
+        .ok()
+        .json();
+    assert_eq!(counts(&run), [1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(env.user("mo@example.se")["source"], "manual");
+    env.roster(&["groups", "members", "Book club", "--add", "E001"])
+        .ok();
+    // A record with Mo's mail adopts Mo.
+    let run = env
+        .import(
+            "2.csv",
+            &file([
+                row(1, "Nurse"),
+                "E900,Mo Imported,Mo@Example.se,,,ICU,".to_string(),
+            ]),
+            &[],
+        )
+        .ok()
+        .json();
+    assert_eq!(counts(&run)[1], 1, "{run:#}");
+    let mo = env.user("E900");
+    assert_eq!(
+        (mo["source"].as_str(), mo["name"].as_str()),
+        (Some("import"), Some("Mo Imported"))
+    );
+    assert_eq!(mo["manual_groups"], serde_json::json!(["Book club"]));
+    // The manual group's members survive every import.
+    env.import(
+        "3.csv",
+        &file([
+            row(1, "Nurse"),
+            "E900,Mo Imported,mo@example.se,,,,".to_string(),
+        ]),
+        &[],
+    )
+    .ok();
+    let members = env
+        .roster(&["groups", "members", "Book club", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(members.as_array().unwrap().len(), 2);
+    // Manual-only commands refuse imported users; phones of anyone may be edited.
+    env.roster(&["users", "edit", "E001", "--name", "X"])
+        .code(2);
+    env.roster(&["users", "remove", "E001"]).code(2);
+    env.roster(&["users", "edit", "E001", "--phone", "+46 8 123 456 78"])
+        .ok();
+    // Removing a group with members asks for --force.
+    env.roster(&["groups", "remove", "Book club"]).code(2);
+    env.roster(&["groups", "remove", "Book club", "--force"])
+        .ok();
+    let groups = env
+        .roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        groups,
+        serde_json::json!([{"id": "ICU", "name": "Intensive care", "members": 1}, {"id": "NIGHT", "name": "Night shift", "members": 0}])
+    );
+}
+
+#[test]
+fn group_import_adds_and_renames() {
+    let env = setup();
+    let p = env.write(
+        "groups.csv",
+        "GroupID;Name\nICU;Intensivvård\nER;Akuten\nLAB;\n",
+    );
+    let run = env
+        .roster(&["groups", "import", p.to_str().unwrap(), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        run,
+        serde_json::json!({"added": 2, "renamed": 1, "unchanged": 0})
+    );
+    let bad = env.write("bad.csv", "GroupID\nA\n\nA\n");
+    env.roster(&["groups", "import", bad.to_str().unwrap()])
+        .code(3);
+}
+
+#[test]
+fn export_escapes_formula_cells_and_round_trips() {
+    let env = setup();
+    env.import(
+        "1.csv",
+        &file([row(1, "=HYPERLINK(\"\"x\"\")"), row(2, "Nurse")]),
+        &[],
+    )
+    .ok();
+    let out = env.roster(&["users", "export"]).ok().stdout;
+    assert!(out.contains("'=HYPERLINK"), "{out}");
+    assert!(out.contains("'+46701230002"), "{out}");
+    let p = env.write("export.csv", &out);
+    env.roster(&["validate", p.to_str().unwrap()]).ok();
+}
+
+#[test]
+fn missing_users_wait_for_n_files_and_delete_mode() {
+    let env = setup();
+    let cfg = env.write(
+        "roster.toml",
+        "[import]\nremove_after_missing = 2\nmissing_users = \"delete\"\nmax_removals = 5\n",
+    );
+    let cfg = cfg.to_str().unwrap().to_string();
+    let apply = |name: &str, csv: &str| {
+        let p = env.write(name, csv);
+        env.roster(&["--config", &cfg, "fetch", "--source", p.to_str().unwrap()])
+            .ok();
+        env.roster(&["--config", &cfg, "apply", "--format", "json"])
+            .ok()
+            .json()
+    };
+    apply("1.csv", &file([row(1, "A"), row(2, "A")]));
+    let run = apply("2.csv", &file([row(1, "B")]));
+    assert_eq!(counts(&run)[5], 1, "missing once");
+    // Re-applying the same batch does not count again.
+    let run = env
+        .roster(&["--config", &cfg, "apply", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(counts(&run)[5], 1);
+    let run = apply("3.csv", &file([row(1, "C")]));
+    assert_eq!(counts(&run)[4], 1, "removed after 2 files: {run:#}");
+    env.roster(&["users", "show", "E002"]).code(2);
+    let history = env
+        .roster(&["users", "history", "E002", "--format", "json"])
+        .ok()
+        .json();
+    assert!(history
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["new"] == "deleted"));
+}
+
+#[test]
+fn older_batch_needs_force_and_rolls_back() {
+    let env = setup();
+    env.import("1.csv", &file([row(1, "Nurse")]), &[]).ok();
+    env.import("2.csv", &file([row(1, "Head nurse")]), &[]).ok();
+    let run = env.roster(&["apply", "--batch", "1"]).code(2);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    env.roster(&["apply", "--batch", "1", "--force"]).ok();
+    assert_eq!(env.user("E001")["title"], "Nurse");
+    let exported = env.roster(&["batches", "export", "1"]).ok().stdout;
+    assert_eq!(exported, file([row(1, "Nurse")]));
+}
+
+#[test]
+fn dry_run_stores_nothing() {
+    let env = setup();
+    let p = env.write("1.csv", file([row(1, "Nurse")]));
+    env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
+    let before = env.snapshot("runs");
+    let run = env
+        .roster(&["apply", "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        (run["status"].as_str(), run["run"].is_null()),
+        (Some("dry-run"), true)
+    );
+    assert_eq!(counts(&run)[0], 1);
+    assert!(env.users_json().is_empty());
+    assert_eq!(env.snapshot("runs"), before);
+}
+
+/// A write that fails midway (injected with a trigger, not in the product's code) leaves
+/// nothing behind.
+#[test]
+fn apply_is_all_or_nothing() {
+    let env = setup();
+    env.import("1.csv", &file((1..=10).map(|i| row(i, "Nurse"))), &[])
+        .ok();
+    let p = env.write("2.csv", file((1..=20).map(|i| row(i, "Head nurse"))));
+    env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
+    env.db()
+        .execute_batch("CREATE TRIGGER fail BEFORE INSERT ON users WHEN NEW.unique_id = 'E015' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;")
+        .unwrap();
+    let tables = ["users", "groups", "memberships", "audit", "outbox"].map(|t| env.snapshot(t));
+    let run = env.roster(&["apply"]).code(1);
+    assert!(
+        run.stderr.contains("injected failure") && run.stderr.contains("nothing was changed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        ["users", "groups", "memberships", "audit", "outbox"].map(|t| env.snapshot(t)),
+        tables
+    );
+    let runs = env.roster(&["report", "--format", "json"]).ok().json();
+    assert_eq!(runs["runs"][0]["status"], "failed");
+    env.db().execute_batch("DROP TRIGGER fail;").unwrap();
+    env.roster(&["apply"]).ok();
+    assert_eq!(env.users_json().len(), 20);
+}
+
+#[test]
+fn a_second_run_exits_5_naming_the_holder() {
+    let env = setup();
+    let p = env.write("1.csv", file([row(1, "Nurse")]));
+    let lock = roster::store::Lock::acquire(&env.store()).unwrap();
+    let run = env
+        .roster(&["fetch", "--source", p.to_str().unwrap()])
+        .code(5);
+    assert!(
+        run.stderr.contains(&format!("PID {}", std::process::id())),
+        "{}",
+        run.stderr
+    );
+    env.roster(&["apply"]).code(5);
+    drop(lock);
+    env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
+}
+
+#[test]
+fn store_is_private_and_created_with_its_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = setup();
+    let mode = std::fs::metadata(env.store()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // The default path follows XDG_DATA_HOME.
+    let env = Env::new();
+    let xdg = env.path("xdg");
+    let mut cmd = env.command(&["groups", "list"]);
+    cmd.env_remove("ROSTER_STORE").env("XDG_DATA_HOME", &xdg);
+    assert!(cmd.output().unwrap().status.success());
+    assert!(xdg.join("roster/roster.db").exists());
+}

@@ -1,0 +1,178 @@
+//! Test harness: a fresh temp dir per test, the built binary run with a scrubbed environment,
+//! and helpers to read its output and the store.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod servers;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    /// Extra environment for every run.
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Assert the exit code, showing the output when it is not the expected one.
+    #[track_caller]
+    pub fn code(self, want: i32) -> Self {
+        assert_eq!(
+            self.code, want,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        self.code(0)
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+            vars: Vec::new(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.path("data/roster.db")
+    }
+
+    pub fn var(mut self, key: &str, value: &str) -> Self {
+        self.vars.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("ROSTER_STORE", self.store())
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Run roster with these arguments.
+    pub fn roster(&self, args: &[&str]) -> Run {
+        self.roster_stdin(args, None)
+    }
+
+    pub fn roster_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
+        let mut cmd = self.command(args);
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run roster");
+        if let Some(bytes) = stdin {
+            use std::io::Write;
+            let mut pipe = child.stdin.take().unwrap();
+            // The binary may stop reading early (too large); a closed pipe is fine.
+            let _ = pipe.write_all(bytes);
+        }
+        let out = child.wait_with_output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Fetch a file (written under `name`) and apply it with extra arguments.
+    pub fn import(&self, name: &str, csv: &str, apply_args: &[&str]) -> Run {
+        let p = self.write(name, csv);
+        self.roster(&["fetch", "--source", p.to_str().unwrap()])
+            .ok();
+        let mut args = vec!["apply", "--format", "json"];
+        args.extend_from_slice(apply_args);
+        self.roster(&args)
+    }
+
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.store()).unwrap()
+    }
+
+    /// A stable text snapshot of a table, for before/after comparisons.
+    pub fn snapshot(&self, table: &str) -> String {
+        let db = self.db();
+        let mut stmt = db
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+            .unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let mut line = Vec::new();
+                for i in 0..n {
+                    let v: rusqlite::types::Value = r.get(i)?;
+                    line.push(format!("{v:?}"));
+                }
+                Ok(line.join("|"))
+            })
+            .unwrap();
+        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("\n")
+    }
+
+    pub fn users_json(&self) -> Vec<serde_json::Value> {
+        self.roster(&["users", "list", "--format", "json"])
+            .ok()
+            .json()
+            .as_array()
+            .cloned()
+            .unwrap()
+    }
+
+    pub fn user(&self, id: &str) -> serde_json::Value {
+        self.roster(&["users", "show", id, "--format", "json"])
+            .ok()
+            .json()
+    }
+}
+
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}

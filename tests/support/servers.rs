@@ -1,0 +1,1 @@
+//! Real SSH and SMTP servers on loopback for the tests that need them.

@@ -1,0 +1,310 @@
+//! `roster validate` end to end: every format, the fixtures, exit codes, and arbitrary bytes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use proptest::prelude::*;
+use support::{data, Env};
+
+fn problems(json: &serde_json::Value) -> Vec<(Option<u64>, Option<String>, String)> {
+    json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["line"].as_u64(),
+                p["column"].as_str().map(str::to_string),
+                p["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn spreadsheet_export_in_windows_1252_with_crlf() {
+    let env = Env::new();
+    let path = data("spreadsheet-export.csv");
+    let run = env
+        .roster(&["validate", path.to_str().unwrap(), "--format", "json"])
+        .code(3);
+    let json = run.json();
+    assert_eq!(json["delimiter"], ";");
+    assert_eq!(json["encoding"], "windows-1252");
+    assert_eq!(json["rows"], 4);
+    assert_eq!(json["valid"], false);
+    assert_eq!(
+        (json["errors"].as_u64(), json["warnings"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        problems(&json),
+        vec![
+            (None, None, "encoding-fallback".into()),
+            (Some(5), Some("Mail".into()), "bad-mail".into())
+        ]
+    );
+    assert!(run.stderr.contains("rejected"), "{}", run.stderr);
+    assert!(
+        !env.store().exists(),
+        "validate FILE must not create a store"
+    );
+}
+
+#[test]
+fn utf16_and_quoting() {
+    let env = Env::new();
+    let run = env
+        .roster(&[
+            "validate",
+            data("unicode-text.csv").to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .ok();
+    let json = run.json();
+    assert_eq!(
+        (
+            json["encoding"].as_str(),
+            json["delimiter"].as_str(),
+            json["rows"].as_u64()
+        ),
+        (Some("utf-16le"), Some("\t"), Some(2))
+    );
+    let run = env
+        .roster(&[
+            "validate",
+            data("quoted.csv").to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .code(3);
+    assert_eq!(
+        problems(&run.json()),
+        vec![(Some(3), Some("Name".into()), "control-char".into())]
+    );
+}
+
+#[test]
+fn table_and_github_formats() {
+    let env = Env::new();
+    let path = data("spreadsheet-export.csv");
+    let run = env.roster(&["validate", path.to_str().unwrap()]).code(3);
+    assert!(run.stdout.contains("bad-mail"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("4 rows, 1 errors, 1 warnings"),
+        "{}",
+        run.stdout
+    );
+    let run = env
+        .roster(&["validate", path.to_str().unwrap(), "--format", "github"])
+        .code(3);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert!(lines[0].starts_with("::warning file="), "{}", lines[0]);
+    assert!(
+        lines[1].contains(",line=5,title=bad-mail::Mail: "),
+        "{}",
+        lines[1]
+    );
+    // A valid file: exit 0, and -q prints nothing.
+    let good = env.write("good.csv", "UniqueID,Name,Mail\nE1,Anna,anna@example.se\n");
+    let run = env.roster(&["validate", good.to_str().unwrap()]).ok();
+    assert!(run.stdout.contains("valid"), "{}", run.stdout);
+    let run = env.roster(&["-q", "validate", good.to_str().unwrap()]).ok();
+    assert_eq!(run.stdout, "");
+    // A format validate does not print is a usage error.
+    env.roster(&["validate", good.to_str().unwrap(), "--format", "html"])
+        .code(2);
+}
+
+#[test]
+fn stdin_groups_and_strict() {
+    let env = Env::new();
+    let csv = b"UniqueID,Name,Mail,Groups\nE1,Anna,anna@example.se,\"ICU,GHOST\"\n";
+    let run = env
+        .roster_stdin(&["validate", "-", "--format", "json"], Some(csv))
+        .ok();
+    assert_eq!(
+        run.json()["warnings"],
+        0,
+        "without --groups group IDs are not checked"
+    );
+    let run = env
+        .roster_stdin(
+            &["validate", "-", "--format", "json", "--groups", "ICU,NIGHT"],
+            Some(csv),
+        )
+        .ok();
+    assert_eq!(
+        problems(&run.json()),
+        vec![(Some(2), Some("Groups".into()), "unknown-group".into())]
+    );
+    let run = env
+        .roster_stdin(
+            &[
+                "validate", "-", "--groups", "ICU", "--strict", "--format", "json",
+            ],
+            Some(csv),
+        )
+        .code(3);
+    assert_eq!(run.json()["problems"][0]["severity"], "error");
+}
+
+#[test]
+fn every_record_code_at_its_line() {
+    let env = Env::new();
+    let csv = "UniqueID,Name,Mail,TelephoneNumber,Skip\n\
+        E1,Anna,anna@example.se,+46 70-123 45 67,\n\
+        E2,Bo\n\
+        E3,,c@example.se,,\n\
+        E4,Dan,not-a-mail,,\n\
+        E5,Eva,eva@example.se,0701234567,\n\
+        E6,Fia,fia@example.se,,2\n\
+        E7,Gus,gus@example.se,,\n\
+        E7,Gus2,gus2@example.se,,\n\
+        E9,Ida,IDA@example.se,,\n\
+        E10,Ida2,ida@example.se,,\n\
+        E11,\"Jo\nJo\",jo@example.se,,\n";
+    let p = env.write("codes.csv", csv);
+    let json = env
+        .roster(&["validate", p.to_str().unwrap(), "--format", "json"])
+        .code(3)
+        .json();
+    let got: Vec<(u64, String)> = problems(&json)
+        .into_iter()
+        .map(|(l, _, c)| (l.unwrap(), c))
+        .collect();
+    let want: Vec<(u64, &str)> = vec![
+        (3, "field-count"),
+        (4, "missing-field"),
+        (5, "bad-mail"),
+        (6, "bad-phone"),
+        (7, "bad-skip"),
+        (8, "duplicate-id"),
+        (9, "duplicate-id"),
+        (10, "duplicate-mail"),
+        (11, "duplicate-mail"),
+        (12, "control-char"),
+    ];
+    assert_eq!(
+        got,
+        want.into_iter()
+            .map(|(l, c)| (l, c.to_string()))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn file_errors_and_default_region() {
+    let env = Env::new();
+    // Header problems are on line 1; whole-file problems have no line.
+    let cases: &[(&str, &[u8], &str, Option<u64>)] = &[
+        ("empty.csv", b"", "empty-file", None),
+        (
+            "header-only.csv",
+            b"UniqueID,Name,Mail\r\n",
+            "empty-file",
+            None,
+        ),
+        (
+            "no-mail.csv",
+            b"UniqueID,Name\nE1,A\n",
+            "missing-column",
+            Some(1),
+        ),
+        (
+            "dup.csv",
+            b"UniqueID,Name,Mail,NAME\nE1,A,a@b.se,A\n",
+            "duplicate-column",
+            Some(1),
+        ),
+        ("binary.csv", b"\x00\x01\x02UniqueID", "not-csv", None),
+    ];
+    for (name, bytes, code, line) in cases {
+        let p = env.write(name, bytes);
+        let json = env
+            .roster(&["validate", p.to_str().unwrap(), "--format", "json"])
+            .code(3)
+            .json();
+        assert_eq!(json["problems"][0]["code"], *code, "{name}");
+        assert_eq!(json["problems"][0]["line"].as_u64(), *line, "{name}");
+    }
+    let big = env.write("big.csv", "UniqueID,Name,Mail\nE1,A,a@example.se\n");
+    let cfg = env.write("small.toml", "[csv]\nmax_file_bytes = 10\n");
+    let json = env
+        .roster(&[
+            "--config",
+            cfg.to_str().unwrap(),
+            "validate",
+            big.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .code(3)
+        .json();
+    assert_eq!(json["problems"][0]["code"], "too-large");
+    let national = env.write(
+        "national.csv",
+        "UniqueID,Name,Mail,TelephoneNumber\nE1,A,a@example.se,070-123 45 67\n",
+    );
+    env.roster(&["validate", national.to_str().unwrap()])
+        .code(3);
+    let cfg = env.write("se.toml", "[csv]\ndefault_region = \"SE\"\n");
+    env.roster(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "validate",
+        national.to_str().unwrap(),
+    ])
+    .ok();
+}
+
+#[test]
+fn configuration_errors_exit_2_and_name_the_key() {
+    let env = Env::new();
+    let good = env.write("good.csv", "UniqueID,Name,Mail\nE1,Anna,anna@example.se\n");
+    for (toml, key) in [
+        ("[csv]\ndelimeter = \";\"\n", "delimeter"),
+        ("[import]\nmax_removals = \"lots\"\n", "max_removals"),
+    ] {
+        let cfg = env.write("bad.toml", toml);
+        let run = env
+            .roster(&[
+                "--config",
+                cfg.to_str().unwrap(),
+                "validate",
+                good.to_str().unwrap(),
+            ])
+            .code(2);
+        assert!(run.stderr.contains(key), "{}", run.stderr);
+    }
+    // $ROSTER_CONFIG is read; a flag beats it.
+    let cfg = env.write("env.toml", "[csv]\ndelimiter = \";\"\n");
+    let env = env.var("ROSTER_CONFIG", cfg.to_str().unwrap());
+    env.roster(&["validate", good.to_str().unwrap()]).code(3);
+    let plain = env.write("plain.toml", "");
+    env.roster(&[
+        "--config",
+        plain.to_str().unwrap(),
+        "validate",
+        good.to_str().unwrap(),
+    ])
+    .ok();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Whatever the bytes, validate answers 0 or 3, never a panic (101).
+    #[test]
+    fn validate_never_panics_on_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400), header in any::<bool>()) {
+        let env = Env::new();
+        let mut input = if header { b"UniqueID;Name;Mail;Groups;Skip\n".to_vec() } else { Vec::new() };
+        input.extend(bytes);
+        let run = env.roster_stdin(&["validate", "-", "--format", "json"], Some(&input));
+        prop_assert!(run.code == 0 || run.code == 3, "exit {}: {}", run.code, run.stderr);
+        let json = run.json();
+        prop_assert_eq!(json["valid"].as_bool(), Some(run.code == 0));
+    }
+}
