@@ -1,0 +1,85 @@
+//! Invariants over generated files, through the library on a real store: after an apply the
+//! plan of the same file is empty, and any sequence of files keeps the store consistent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use proptest::prelude::*;
+use roster::cli::ApplyArgs;
+use roster::config::Config;
+use roster::pipeline;
+use roster::store::batches::Stored;
+use roster::store::Store;
+
+/// One record: (id, name variant, mail variant, title, phone, groups, skip).
+fn record() -> impl Strategy<Value = (u8, u8, u8, u8, u8, u8, bool)> {
+    (0u8..12, 0u8..3, 0u8..4, 0u8..3, 0u8..3, 0u8..4, proptest::bool::weighted(0.1))
+}
+
+fn render(records: &[(u8, u8, u8, u8, u8, u8, bool)], with_title: bool, with_groups: bool) -> String {
+    let mut out = String::from("UniqueID,Name,Mail,TelephoneNumber,Skip");
+    if with_title {
+        out.push_str(",Title");
+    }
+    if with_groups {
+        out.push_str(",Groups");
+    }
+    out.push('\n');
+    for (id, name, mail, title, phone, groups, skip) in records {
+        let mail = match mail {
+            0 => format!("u{id}@example.se"),
+            1 => format!("U{id}@Example.se"),
+            2 => format!("other{}@example.se", (id + 1) % 12),
+            _ => "bad".to_string(),
+        };
+        let phone = ["", "+46701234567", "+46 8 123 456 78"][*phone as usize];
+        out.push_str(&format!("E{id},Name {id}.{name},{mail},{phone},{}", if *skip { "1" } else { "" }));
+        if with_title {
+            out.push_str([",", ",Nurse", ",Doctor"][*title as usize]);
+        }
+        if with_groups {
+            out.push_str([",", ",ICU", ",\"ICU,NIGHT\"", ",GHOST"][*groups as usize]);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    #[test]
+    fn after_apply_the_same_file_plans_nothing(
+        days in proptest::collection::vec((proptest::collection::vec(record(), 1..14), any::<bool>(), any::<bool>()), 1..4),
+        delete in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.store.path = Some(dir.path().join("r.db"));
+        config.import.max_removals = roster::config::Limit::Percent(100.0);
+        config.import.max_invalid = roster::config::Limit::Percent(100.0);
+        if delete {
+            config.import.missing_users = roster::config::MissingUsers::Delete;
+        }
+        let mut store = Store::open(config.store_path()).unwrap();
+        store.add_group(Some("ICU"), "Intensive care").unwrap();
+        store.add_group(Some("NIGHT"), "Night").unwrap();
+        for (records, title, groups) in days {
+            let text = render(&records, title, groups);
+            let batch = match pipeline::store_fetched(&store, &config, &roster::transport::Fetched {
+                bytes: text.clone().into_bytes(), source: "gen".into(), mtime: None,
+            }).unwrap() {
+                Stored::New(b) | Stored::Unchanged(b) => b,
+            };
+            let outcome = pipeline::apply(&mut store, &config, batch.clone(), &ApplyArgs::default(), "apply").unwrap();
+            prop_assert_eq!(outcome.status, pipeline::Status::Applied, "{}", text);
+            let mut file = pipeline::read_batch(&store, &config, &batch).unwrap();
+            let plan = pipeline::plan(&store, &mut file, &pipeline::settings(&config, batch.id, &ApplyArgs::default())).unwrap();
+            prop_assert!(!plan.counts.changes_anything(), "second plan {:?} for\n{}", plan.counts, text);
+        }
+        // Every user's stored hash matches its state (what the next diff relies on).
+        let dir_view = roster::store::directory::StoreDirectory::load(&store).unwrap();
+        use roster::core::plan::Directory;
+        for known in dir_view.imported().values() {
+            prop_assert_eq!(store.user_state(known.pk).unwrap().hash(), known.hash);
+        }
+    }
+}
