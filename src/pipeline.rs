@@ -15,14 +15,24 @@ use crate::store::{now, Store};
 use crate::transport::Fetched;
 use serde::Serialize;
 
-/// Count the data records of a file cheaply, for the batch list; `None` when it is not CSV.
+/// Count the data records of a file cheaply, for the batch list; `None` when it cannot be
+/// decoded. The full checks run when the batch is planned.
 pub fn count_records(bytes: &[u8], config: &Config) -> Option<usize> {
-    let file = input::read(bytes, &config.read_options());
-    if file.file_error().is_some() {
-        None
-    } else {
-        Some(file.rows)
+    let text = input::decode_text(bytes, config.csv.encoding).ok()?;
+    let delimiter = config.csv.delimiter.unwrap_or_else(|| input::detect_delimiter(&text));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut record = csv::ByteRecord::new();
+    let mut n = 0;
+    while reader.read_byte_record(&mut record).ok()? {
+        if !(record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace)) {
+            n += 1;
+        }
     }
+    Some(n)
 }
 
 /// Store a fetched file as a batch (or find that it is unchanged).
