@@ -35,7 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Some(path) => commands::validate::run_file(&ctx, args, path),
             None => commands::validate::run_batch(&ctx, args),
         },
-        Command::Fetch(_) => commands::fetch::run(&ctx),
+        Command::Fetch(args) => commands::fetch::run(&ctx, args),
         Command::Diff(args) => commands::diff::run(&ctx, args),
         Command::Apply(args) => commands::apply::run(&ctx, args),
         Command::Batches(cmd) => commands::batches::run(&ctx, cmd),

@@ -85,6 +85,12 @@ pub struct FetchArgs {
     /// Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin
     #[arg(long, value_name = "URL")]
     pub source: Option<String>,
+    /// Only connect, verify the host key, authenticate and stat the file
+    #[arg(long)]
+    pub check: bool,
+    /// Add the server's host key to known_hosts when it has this fingerprint
+    #[arg(long, value_name = "SHA256:…")]
+    pub trust_host_key: Option<String>,
 }
 
 #[derive(Debug, Args)]

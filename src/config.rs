@@ -340,7 +340,7 @@ impl Config {
             .map_err(|e| error::config(e.to_string().trim_end().to_string()))?;
         let fix = |p: &mut Option<PathBuf>| {
             if let Some(path) = p.as_mut() {
-                if path.is_relative() {
+                if path.is_relative() && !path.starts_with("~") {
                     *path = base.join(&*path);
                 }
             }
@@ -411,6 +411,21 @@ impl Config {
             config.source.url = Some(source.clone());
         }
         config.source.password_env = env.sftp_password.clone();
+        let home = env.home.clone().unwrap_or_default();
+        let expand = |p: &mut Option<PathBuf>| {
+            if let Some(path) = p.as_mut() {
+                if let Ok(rest) = path.strip_prefix("~") {
+                    *path = home.join(rest);
+                }
+            }
+        };
+        expand(&mut config.source.known_hosts);
+        expand(&mut config.source.identity_file);
+        expand(&mut config.source.password_file);
+        expand(&mut config.source.passphrase_file);
+        if config.source.known_hosts.is_none() {
+            config.source.known_hosts = Some(home.join(".ssh/known_hosts"));
+        }
         if let Some(mail) = config.mail.as_mut() {
             mail.password_env = env.smtp_password.clone();
         }

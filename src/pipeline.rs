@@ -12,14 +12,17 @@ use crate::store::batches::{Batch, Stored};
 use crate::store::directory::StoreDirectory;
 use crate::store::runs::NewRun;
 use crate::store::{now, Store};
-use crate::transport::Fetched;
+use crate::transport::{local, sftp, Fetched};
 use serde::Serialize;
 
 /// Count the data records of a file cheaply, for the batch list; `None` when it cannot be
 /// decoded. The full checks run when the batch is planned.
 pub fn count_records(bytes: &[u8], config: &Config) -> Option<usize> {
     let text = input::decode_text(bytes, config.csv.encoding).ok()?;
-    let delimiter = config.csv.delimiter.unwrap_or_else(|| input::detect_delimiter(&text));
+    let delimiter = config
+        .csv
+        .delimiter
+        .unwrap_or_else(|| input::detect_delimiter(&text));
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -294,4 +297,108 @@ pub fn apply(
             )))
         }
     }
+}
+
+/// Read a secret from a file (one line; the trailing newline is not part of it).
+fn read_secret(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::error::config(format!("cannot read {what} {}: {e}", path.display())))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// The SFTP options that `[source]` describes.
+pub fn sftp_options(config: &Config, trust: Option<&str>) -> anyhow::Result<sftp::Options> {
+    let s = &config.source;
+    let password = match (&s.password_file, &s.password_env) {
+        (Some(file), _) => Some(read_secret(file, "source.password_file")?),
+        (None, Some(env)) => Some(env.clone()),
+        (None, None) => None,
+    };
+    let passphrase = s
+        .passphrase_file
+        .as_deref()
+        .map(|p| read_secret(p, "source.passphrase_file"))
+        .transpose()?;
+    let temp_dir = config
+        .store_path()
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        );
+    std::fs::create_dir_all(&temp_dir).ok();
+    Ok(sftp::Options {
+        known_hosts: s
+            .known_hosts
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from(".ssh/known_hosts")),
+        password,
+        identity_file: s.identity_file.clone(),
+        passphrase,
+        timeout: std::time::Duration::from_secs(s.timeout_secs.max(1)),
+        retries: s.retries,
+        settle: std::time::Duration::from_secs(s.settle_secs),
+        max_bytes: config.csv.max_file_bytes,
+        temp_dir,
+        trust: trust.map(str::to_string),
+        backoff: std::time::Duration::from_secs(1),
+    })
+}
+
+/// The configured source, or a usage error.
+pub fn source(config: &Config) -> anyhow::Result<String> {
+    config
+        .source
+        .url
+        .clone()
+        .ok_or_else(|| crate::error::usage("no source: pass --source URL or set source.url"))
+}
+
+/// Read the source (SFTP, a local path or stdin) into memory.
+pub fn read_source(
+    config: &Config,
+    source: &str,
+    trust: Option<&str>,
+    progress: &dyn Fn(u64, u64),
+) -> anyhow::Result<Fetched> {
+    if source.starts_with("sftp://") {
+        let url = sftp::Url::parse(source).map_err(crate::error::usage)?;
+        return sftp::fetch(&url, &sftp_options(config, trust)?, progress);
+    }
+    match local::read(source, config.csv.max_file_bytes)? {
+        local::Local::Read(f) => Ok(f),
+        local::Local::TooLarge(size) => Err(Error::Rejected(format!(
+            "{source} has {size} bytes; csv.max_file_bytes allows {}",
+            config.csv.max_file_bytes
+        ))
+        .into()),
+    }
+}
+
+/// After an applied batch from SFTP, with `source.delete_after_import`: remove the remote file
+/// if it is still the one fetched. Returns a line for the operator, if anything was done.
+pub fn delete_after_import(config: &Config, batch: &Batch) -> anyhow::Result<Option<String>> {
+    if !config.source.delete_after_import || !batch.source.starts_with("sftp://") {
+        return Ok(None);
+    }
+    let url = sftp::Url::parse(&batch.source).map_err(crate::error::usage)?;
+    let Some(mtime) = batch.remote_mtime else {
+        return Ok(None);
+    };
+    let removed = sftp::delete_if_unchanged(
+        &url,
+        &sftp_options(config, None)?,
+        batch.size as u64,
+        mtime,
+        &batch.sha256,
+    )?;
+    Ok(Some(if removed {
+        format!("removed {} from the server", url.path)
+    } else {
+        format!(
+            "left {} on the server: it changed after it was fetched",
+            url.path
+        )
+    }))
 }

@@ -11,10 +11,22 @@ use roster::store::Store;
 
 /// One record: (id, name variant, mail variant, title, phone, groups, skip).
 fn record() -> impl Strategy<Value = (u8, u8, u8, u8, u8, u8, bool)> {
-    (0u8..12, 0u8..3, 0u8..4, 0u8..3, 0u8..3, 0u8..4, proptest::bool::weighted(0.1))
+    (
+        0u8..12,
+        0u8..3,
+        0u8..4,
+        0u8..3,
+        0u8..3,
+        0u8..4,
+        proptest::bool::weighted(0.1),
+    )
 }
 
-fn render(records: &[(u8, u8, u8, u8, u8, u8, bool)], with_title: bool, with_groups: bool) -> String {
+fn render(
+    records: &[(u8, u8, u8, u8, u8, u8, bool)],
+    with_title: bool,
+    with_groups: bool,
+) -> String {
     let mut out = String::from("UniqueID,Name,Mail,TelephoneNumber,Skip");
     if with_title {
         out.push_str(",Title");
@@ -31,7 +43,10 @@ fn render(records: &[(u8, u8, u8, u8, u8, u8, bool)], with_title: bool, with_gro
             _ => "bad".to_string(),
         };
         let phone = ["", "+46701234567", "+46 8 123 456 78"][*phone as usize];
-        out.push_str(&format!("E{id},Name {id}.{name},{mail},{phone},{}", if *skip { "1" } else { "" }));
+        out.push_str(&format!(
+            "E{id},Name {id}.{name},{mail},{phone},{}",
+            if *skip { "1" } else { "" }
+        ));
         if with_title {
             out.push_str([",", ",Nurse", ",Doctor"][*title as usize]);
         }

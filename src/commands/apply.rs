@@ -19,6 +19,18 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     };
     let outcome = pipeline::apply(&mut store, &ctx.config, batch, args, "apply")?;
     show(ctx, format, &outcome)?;
+    if outcome.status == pipeline::Status::Applied {
+        match pipeline::delete_after_import(&ctx.config, &outcome.batch) {
+            Ok(Some(line)) if !ctx.quiet => eprintln!("roster: {line}"),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(e.context(format!(
+                    "batch {} was applied and committed, but the remote file could not be removed",
+                    outcome.batch.id
+                )))
+            }
+        }
+    }
     match outcome.error() {
         Some(e) => Err(e.into()),
         None => Ok(()),

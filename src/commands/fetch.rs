@@ -1,44 +1,58 @@
-//! `roster fetch`: store the source file as a new batch.
+//! `roster fetch`: store the source file as a new batch (or check the source with `--check`).
 
 use super::Context;
-use crate::error;
+use crate::cli::{FetchArgs, Format};
 use crate::pipeline;
 use crate::render;
 use crate::store::batches::Stored;
 use crate::store::{Lock, Store};
-use crate::transport::local::{self, Local};
+use crate::transport::sftp;
 use serde_json::json;
 
-pub fn run(ctx: &Context) -> anyhow::Result<()> {
-    let format = ctx.format(&[crate::cli::Format::Table, crate::cli::Format::Json])?;
+pub fn run(ctx: &Context, args: &FetchArgs) -> anyhow::Result<()> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
     let _lock = Lock::acquire(ctx.config.store_path())?;
-    let source = ctx
-        .config
-        .source
-        .url
-        .clone()
-        .ok_or_else(|| error::usage("no source: pass --source URL or set source.url"))?;
-    if source.starts_with("sftp://") {
-        return Err(error::usage("sftp:// sources are not supported by this build yet; fetch the file and pass a local path"));
+    let source = pipeline::source(&ctx.config)?;
+    if args.check {
+        let url = sftp::Url::parse(&source)
+            .map_err(|m| crate::error::usage(format!("--check works on sftp:// sources: {m}")))?;
+        let (print, stat) = sftp::check(
+            &url,
+            &pipeline::sftp_options(&ctx.config, args.trust_host_key.as_deref())?,
+        )?;
+        let doc = json!({"source": url.display(), "host_key": print, "size": stat.size, "mtime": stat.mtime});
+        match format {
+            Format::Json => render::json(&doc)?,
+            _ if ctx.quiet => {}
+            _ => render::emit(&format!(
+                "ok: {} — host key {print}, authenticated, {} bytes, modified {}",
+                url.display(),
+                stat.size,
+                chrono::DateTime::from_timestamp(stat.mtime, 0)
+                    .map_or(String::new(), |t| t.to_rfc3339())
+            ))?,
+        }
+        return Ok(());
     }
     let store = Store::open(ctx.config.store_path())?;
-    let fetched = match local::read(&source, ctx.config.csv.max_file_bytes)? {
-        Local::Read(f) => f,
-        Local::TooLarge(size) => {
-            return Err(error::Error::Rejected(format!(
-                "{source} has {size} bytes; csv.max_file_bytes allows {}",
-                ctx.config.csv.max_file_bytes
-            ))
-            .into())
-        }
-    };
+    let bar = render::progress::bytes_bar(0, "fetch", ctx.quiet);
+    let fetched = pipeline::read_source(
+        &ctx.config,
+        &source,
+        args.trust_host_key.as_deref(),
+        &|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )?;
+    bar.finish_and_clear();
     let stored = pipeline::store_fetched(&store, &ctx.config, &fetched)?;
     let (state, batch) = match &stored {
         Stored::New(b) => ("new", b),
         Stored::Unchanged(b) => ("unchanged", b),
     };
     match format {
-        crate::cli::Format::Json => render::json(&json!({"status": state, "batch": batch}))?,
+        Format::Json => render::json(&json!({"status": state, "batch": batch}))?,
         _ if ctx.quiet => {}
         _ => match &stored {
             Stored::New(b) => render::emit(&format!(

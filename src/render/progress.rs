@@ -20,3 +20,18 @@ pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// A bar for a download of `len` bytes, with the rate; hidden unless stderr is a terminal.
+pub fn bytes_bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ({eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}

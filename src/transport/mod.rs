@@ -1,6 +1,7 @@
 //! Where import files come from: a local path, standard input, or an SFTP server.
 
 pub mod local;
+pub mod sftp;
 
 /// A file as fetched: its bytes and where they came from.
 #[derive(Debug, Clone)]

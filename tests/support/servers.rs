@@ -1,1 +1,240 @@
-//! Real SSH and SMTP servers on loopback for the tests that need them.
+//! Real servers on loopback for the tests that need them: OpenSSH's sshd (with a fault-injecting
+//! TCP proxy in front when a test wants one) and an aiosmtpd sink.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Wait until something accepts connections on the port (bounded; a readiness poll).
+pub fn wait_for_port(port: u16, child: &mut Child, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "server exited with {status}: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "server on port {port} did not start: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// The password test user; created once (the tests run as root in CI).
+pub const SFTP_USER: &str = "roster-sftp-test";
+pub const SFTP_PASSWORD: &str = "correct horse battery staple";
+
+fn ensure_password_user() {
+    static ONCE: Mutex<bool> = Mutex::new(false);
+    let mut done = ONCE.lock().unwrap();
+    if *done {
+        return;
+    }
+    let exists = Command::new("id")
+        .arg(SFTP_USER)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    if !exists {
+        let ok = Command::new("useradd")
+            .args(["--no-create-home", "--shell", "/bin/sh", SFTP_USER])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "cannot create the test user {SFTP_USER}: the SFTP password tests need root (CI runs as root)");
+    }
+    let mut chpasswd = Command::new("chpasswd")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    chpasswd
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{SFTP_USER}:{SFTP_PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(chpasswd.wait().unwrap().success(), "chpasswd failed");
+    *done = true;
+}
+
+pub struct Sshd {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+    /// A known_hosts line for this server.
+    pub known_host: String,
+    /// A private key whose public half is authorised.
+    pub client_key: PathBuf,
+    pub user: String,
+}
+
+impl Sshd {
+    pub fn start(dir: &Path) -> Sshd {
+        ensure_password_user();
+        let dir = dir.join("sshd");
+        std::fs::create_dir_all(&dir).unwrap();
+        let keygen = |file: &Path| {
+            let ok = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(file)
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        };
+        keygen(&dir.join("host_key"));
+        keygen(&dir.join("client_key"));
+        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
+        std::fs::create_dir_all("/run/sshd").ok();
+        let port = free_port();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
+             AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\n\
+             KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n\
+             LogLevel ERROR\nMaxStartups 100\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("sshd_config"), config).unwrap();
+        let log = dir.join("sshd.log");
+        let mut child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(dir.join("sshd_config"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start /usr/sbin/sshd (bash .ci/run installs openssh-server)");
+        wait_for_port(port, &mut child, &log);
+        let pubkey = std::fs::read_to_string(dir.join("host_key.pub")).unwrap();
+        let mut parts = pubkey.split_whitespace();
+        let known_host = format!(
+            "[127.0.0.1]:{port} {} {}",
+            parts.next().unwrap(),
+            parts.next().unwrap()
+        );
+        let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        Sshd {
+            child,
+            port,
+            client_key: dir.join("client_key"),
+            dir,
+            known_host,
+            user,
+        }
+    }
+
+    /// The host key's fingerprint as OpenSSH prints it.
+    pub fn fingerprint(&self) -> String {
+        let out = Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(self.dir.join("host_key.pub"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the proxy does to the first connection (later ones pass untouched).
+#[derive(Clone)]
+pub enum Fault {
+    /// Close both directions after this many bytes from the server.
+    DropAfter(usize),
+    /// Stop forwarding after this many bytes from the server, until the client gives up.
+    StallAfter(usize),
+    /// Run the hook once after this many bytes from the server, then go on forwarding.
+    HookAfter(usize, Arc<dyn Fn() + Send + Sync>),
+}
+
+/// A TCP proxy on loopback in front of a server, injecting one fault.
+pub struct Proxy {
+    pub port: u16,
+    pub connections: Arc<AtomicUsize>,
+}
+
+impl Proxy {
+    pub fn start(target: u16, fault: Fault) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let count = connections.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let fault = if n == 0 { Some(fault.clone()) } else { None };
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || pipe(c2, s2, None));
+                std::thread::spawn(move || pipe(server, client, fault));
+            }
+        });
+        Proxy { port, connections }
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream, fault: Option<Fault>) {
+    let mut buf = [0u8; 8192];
+    let mut total = 0usize;
+    let mut hooked = false;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        total += n;
+        match &fault {
+            Some(Fault::DropAfter(limit)) if total > *limit => break,
+            Some(Fault::StallAfter(limit)) if total > *limit => {
+                // Hold the connection open without forwarding until the client closes it.
+                let _ = from.set_read_timeout(None);
+                while matches!(to.read(&mut buf), Ok(n) if n > 0) {}
+                break;
+            }
+            Some(Fault::HookAfter(limit, hook)) if total > *limit && !hooked => {
+                hooked = true;
+                hook();
+            }
+            _ => {}
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Both);
+    let _ = from.shutdown(Shutdown::Both);
+}

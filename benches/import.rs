@@ -1,0 +1,357 @@
+//! The benchmark: validate, first import and a 1% day at 1,000,000 users, beside bare baselines
+//! measured in the same run. Each phase runs in a child process so that its peak memory is its
+//! own. Run with `cargo bench --bench import` (add `-- --rows N` for another size).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use roster::cli::ApplyArgs;
+use roster::config::{Config, Limit};
+use roster::store::batches::Stored;
+use roster::store::Store;
+
+const FIRST: &[&str] = &[
+    "Åsa", "Anna", "Björn", "Erik", "Maja", "Jörgen", "Päivi", "Øystein", "Sølvi", "Lars",
+    "Ingrid", "Kári", "Märta", "Sigrún", "Ævar", "Henrik", "Elin", "Oskar", "Tove", "Nils",
+];
+const LAST: &[&str] = &[
+    "Öberg",
+    "Lund",
+    "Hämäläinen",
+    "Ærø",
+    "Berg",
+    "Ek",
+    "Sæther",
+    "Jønsson",
+    "Björk",
+    "Nyström",
+    "Virtanen",
+    "Þórsdóttir",
+    "Åkesson",
+    "Holm",
+    "Lindqvist",
+    "Kjær",
+];
+const TITLES: &[&str] = &[
+    "Nurse",
+    "Doctor",
+    "Midwife",
+    "Head nurse",
+    "Surgeon",
+    "Porter",
+    "Pharmacist",
+    "",
+];
+const GROUPS: &[&str] = &[
+    "ICU", "NIGHT", "ER", "LAB", "PED", "ORTHO", "ONC", "CARD", "RAD", "ADMIN",
+];
+
+/// splitmix64: a small deterministic generator, so that both days share their users.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A valid phone number from one of several countries, mostly in E.164, some written by hand.
+fn phone(rng: &mut Rng) -> String {
+    let tail = |rng: &mut Rng, n: usize| -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + rng.below(10) as u8))
+            .collect()
+    };
+    let e164 = match rng.below(6) {
+        0 => format!("+4670{}", tail(rng, 7)),
+        1 => format!("+474{}", tail(rng, 7)),
+        2 => format!("+452{}", tail(rng, 7)),
+        3 => format!("+35840{}", tail(rng, 7)),
+        4 => format!("+49151{}", tail(rng, 8)),
+        _ => format!("+447400{}", tail(rng, 6)),
+    };
+    if rng.below(10) == 0 {
+        // "+46 70-123 45 67" style: the general parser's path.
+        format!(
+            "{} {}-{} {}",
+            &e164[..3],
+            &e164[3..5],
+            &e164[5..8],
+            &e164[8..]
+        )
+    } else {
+        e164
+    }
+}
+
+/// Write a file of `rows` users; `day2` changes 1% of them and replaces 0.1% with new ones.
+fn generate(path: &Path, rows: usize, day2: bool) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(
+        out,
+        "UniqueID,Name,Mail,Title,TelephoneNumber,SecondaryTelephoneNumber,Groups"
+    )
+    .unwrap();
+    let mut change = Rng(7);
+    for i in 0..rows {
+        let mut rng = Rng(i as u64 * 7919 + 1);
+        let (first, last) = (FIRST[rng.below(FIRST.len())], LAST[rng.below(LAST.len())]);
+        let mut title = TITLES[rng.below(TITLES.len())].to_string();
+        let p1 = phone(&mut rng);
+        let p2 = if rng.below(3) == 0 {
+            phone(&mut rng)
+        } else {
+            String::new()
+        };
+        let n = 1 + rng.below(3);
+        let groups: Vec<&str> = (0..n).map(|_| GROUPS[rng.below(GROUPS.len())]).collect();
+        let mut id = format!("E{i:07}");
+        if day2 {
+            match change.below(1000) {
+                0..=9 => title = format!("{title} (acting)"),
+                10 => id = format!("N{i:07}"),
+                _ => {}
+            }
+        }
+        let name = if rng.below(4) == 0 {
+            format!("\"{last}, {first}\"")
+        } else {
+            format!("{first} {last}")
+        };
+        let mail = format!(
+            "{}.{}{}@example.se",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            i
+        );
+        writeln!(
+            out,
+            "{id},{name},{mail},{title},{p1},{p2},\"{}\"",
+            groups.join(",")
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+}
+
+fn peak_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Row<'a> {
+    #[serde(rename = "UniqueID")]
+    id: &'a str,
+    #[serde(rename = "Name")]
+    name: &'a str,
+    #[serde(rename = "Mail")]
+    mail: &'a str,
+    #[serde(rename = "Title")]
+    title: &'a str,
+    #[serde(rename = "TelephoneNumber")]
+    phone: &'a str,
+    #[serde(rename = "SecondaryTelephoneNumber")]
+    phone2: &'a str,
+    #[serde(rename = "Groups")]
+    groups: &'a str,
+}
+
+fn config(store: &Path) -> Config {
+    let mut c = Config::default();
+    c.store.path = Some(store.to_path_buf());
+    c.import.max_removals = Limit::Percent(5.0);
+    c.import.max_invalid = Limit::Percent(5.0);
+    c
+}
+
+/// One phase, in this (child) process; prints "seconds peak_kib extra".
+fn child(phase: &str, file: &Path, store: &Path) {
+    let start = Instant::now();
+    let extra: String = match phase {
+        "parse" => {
+            let mut rdr = csv::Reader::from_path(file).unwrap();
+            let headers = rdr.headers().unwrap().clone();
+            let mut rec = csv::StringRecord::new();
+            let mut n = 0usize;
+            while rdr.read_record(&mut rec).unwrap() {
+                let row: Row = rec.deserialize(Some(&headers)).unwrap();
+                n += row.id.len().min(1);
+            }
+            format!("{n} rows")
+        }
+        "validate" => {
+            let bytes = std::fs::read(file).unwrap();
+            let mut f = roster::input::read(&bytes, &config(store).read_options());
+            f.check_groups(&GROUPS.iter().map(|g| g.to_string()).collect());
+            format!("{} rows, {} errors", f.rows, f.errors())
+        }
+        "insert" => {
+            let db = rusqlite::Connection::open(store).unwrap();
+            db.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                 CREATE TABLE users (pk INTEGER PRIMARY KEY, unique_id TEXT UNIQUE, name TEXT, mail TEXT,
+                 mail_key TEXT UNIQUE, title TEXT, phone TEXT, phone2 TEXT, groups TEXT);",
+            )
+            .unwrap();
+            let tx = db.unchecked_transaction().unwrap();
+            {
+                let mut stmt = tx
+                    .prepare("INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, groups) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")
+                    .unwrap();
+                let mut rdr = csv::Reader::from_path(file).unwrap();
+                let headers = rdr.headers().unwrap().clone();
+                let mut rec = csv::StringRecord::new();
+                while rdr.read_record(&mut rec).unwrap() {
+                    let r: Row = rec.deserialize(Some(&headers)).unwrap();
+                    stmt.execute(rusqlite::params![
+                        r.id,
+                        r.name,
+                        r.mail,
+                        r.mail.to_lowercase(),
+                        r.title,
+                        r.phone,
+                        r.phone2,
+                        r.groups
+                    ])
+                    .unwrap();
+                }
+            }
+            tx.commit().unwrap();
+            String::new()
+        }
+        "apply" => {
+            let cfg = config(store);
+            let mut st = Store::open(store).unwrap();
+            if st.groups().unwrap().is_empty() {
+                for g in GROUPS {
+                    st.add_group(Some(g), g).unwrap();
+                }
+            }
+            let bytes = std::fs::read(file).unwrap();
+            let fetched = roster::transport::Fetched {
+                bytes,
+                source: file.display().to_string(),
+                mtime: None,
+            };
+            let batch = match roster::pipeline::store_fetched(&st, &cfg, &fetched).unwrap() {
+                Stored::New(b) | Stored::Unchanged(b) => b,
+            };
+            drop(fetched);
+            let fetch_secs = start.elapsed().as_secs_f64();
+            let o = roster::pipeline::apply(&mut st, &cfg, batch, &ApplyArgs::default(), "apply")
+                .unwrap();
+            let c = o.plan.map(|p| p.counts).unwrap_or_default();
+            format!(
+                "{} (fetch {fetch_secs:.2}s): create {} update {} remove {} unchanged {}",
+                o.status.as_str(),
+                c.create,
+                c.update,
+                c.remove,
+                c.unchanged
+            )
+        }
+        _ => panic!("unknown phase {phase}"),
+    };
+    println!(
+        "{:.3} {} {}",
+        start.elapsed().as_secs_f64(),
+        peak_kib(),
+        extra
+    );
+}
+
+fn run_child(phase: &str, file: &Path, store: &Path) -> (f64, u64, String) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child",
+            phase,
+            file.to_str().unwrap(),
+            store.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{phase}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let mut parts = text.splitn(3, ' ');
+    let secs = parts.next().unwrap().parse().unwrap();
+    let kib = parts.next().unwrap().parse().unwrap();
+    (secs, kib, parts.next().unwrap_or("").to_string())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("child") {
+        child(&args[2], Path::new(&args[3]), Path::new(&args[4]));
+        return;
+    }
+    let rows: usize = args
+        .iter()
+        .position(|a| a == "--rows")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let (day1, day2) = (dir.path().join("day1.csv"), dir.path().join("day2.csv"));
+    generate(&day1, rows, false);
+    generate(&day2, rows, true);
+    let size = std::fs::metadata(&day1).unwrap().len();
+    println!(
+        "{rows} users, file {:.1} MiB, {} cores",
+        size as f64 / 1048576.0,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!("| phase | seconds | peak MiB | note |\n|---|---|---|---|");
+    let store = dir.path().join("roster.db");
+    let base = dir.path().join("baseline.db");
+    let phases: [(&str, &str, &Path, &Path); 6] = [
+        ("bare csv serde parse (baseline)", "parse", &day1, &base),
+        ("roster validate", "validate", &day1, &base),
+        (
+            "bare parse + bulk insert (baseline)",
+            "insert",
+            &day1,
+            &base,
+        ),
+        ("roster fetch + apply, empty store", "apply", &day1, &store),
+        ("roster validate, 1% day", "validate", &day2, &store),
+        ("roster fetch + apply, 1% day", "apply", &day2, &store),
+    ];
+    let mut secs = Vec::new();
+    for (label, phase, file, db) in phases {
+        let (s, kib, note) = run_child(phase, file, db);
+        println!("| {label} | {s:.2} | {:.0} | {note} |", kib as f64 / 1024.0);
+        secs.push(s);
+    }
+    println!();
+    println!(
+        "validate / bare parse: {:.2}x (target ≤ 3x)",
+        secs[1] / secs[0]
+    );
+    println!(
+        "first import / parse + insert: {:.2}x (target ≤ 3x)",
+        secs[3] / secs[2]
+    );
+    println!(
+        "1% day / validate of that file: {:.2}x (target ≤ 2x)",
+        secs[5] / secs[4]
+    );
+}
