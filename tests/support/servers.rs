@@ -169,6 +169,7 @@ impl Drop for Sshd {
 
 /// What the proxy does to the first connection (later ones pass untouched).
 #[derive(Clone)]
+#[allow(clippy::enum_variant_names)]
 pub enum Fault {
     /// Close both directions after this many bytes from the server.
     DropAfter(usize),
