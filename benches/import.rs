@@ -309,8 +309,23 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().unwrap();
-    let (day1, day2) = (dir.path().join("day1.csv"), dir.path().join("day2.csv"));
+    // ROSTER_BENCH_DIR keeps the files (to profile one phase: import child PHASE FILE STORE).
+    let temp = tempfile::tempdir().unwrap();
+    let dir_path = std::env::var_os("ROSTER_BENCH_DIR")
+        .map_or_else(|| temp.path().to_path_buf(), std::path::PathBuf::from);
+    std::fs::create_dir_all(&dir_path).unwrap();
+    for f in [
+        "roster.db",
+        "roster.db-wal",
+        "roster.db-shm",
+        "baseline.db",
+        "baseline.db-wal",
+        "baseline.db-shm",
+    ] {
+        let _ = std::fs::remove_file(dir_path.join(f));
+    }
+    let dir = &dir_path;
+    let (day1, day2) = (dir.join("day1.csv"), dir.join("day2.csv"));
     generate(&day1, rows, false);
     generate(&day2, rows, true);
     let size = std::fs::metadata(&day1).unwrap().len();
@@ -320,8 +335,8 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!("| phase | seconds | peak MiB | note |\n|---|---|---|---|");
-    let store = dir.path().join("roster.db");
-    let base = dir.path().join("baseline.db");
+    let store = dir.join("roster.db");
+    let base = dir.join("baseline.db");
     let phases: [(&str, &str, &Path, &Path); 6] = [
         ("bare csv serde parse (baseline)", "parse", &day1, &base),
         ("roster validate", "validate", &day1, &base),

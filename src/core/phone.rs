@@ -1,15 +1,16 @@
 //! Phone numbers: clean a cell, read it in E.164 and check it by libphonenumber's rules.
 //!
-//! The general parser of the `phonenumber` crate costs several microseconds a number, which
-//! dominates the validation of a large file. Most cells are already in E.164 form
-//! (`+46701234567`), so those take a fast path that asks the same metadata the same
-//! questions the crate's own `is_valid` asks, without the general parser. The fast path only
-//! answers "valid"; anything it is unsure of (a national prefix after the country code, an
-//! invalid number) goes to the general parser, so both paths always agree. A test compares
-//! them on every example number in the metadata.
+//! The general parser of the `phonenumber` crate costs several microseconds a number (its
+//! regexes sit behind one shared, locked cache), which would dominate the validation of a
+//! large file. Most cells are already in E.164 form (`+46701234567`), so those take a fast
+//! path that asks the same questions of the same metadata as the crate's own `is_valid`, with
+//! the patterns compiled once per country. When the general parser might read the number
+//! differently (a national prefix after the country code), the fast path is unsure and the
+//! general parser decides. A test compares both paths on every example number in the metadata.
 
-use phonenumber::metadata::{Metadata, DATABASE};
+use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
 use phonenumber::Mode;
+use regex::Regex;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -44,8 +45,12 @@ pub fn normalize(cell: &str, region: Option<Region>) -> Result<String, String> {
             "`{cell}` has no country code: write it as +<country code><number>, or set csv.default_region"
         ));
     }
-    if cleaned.starts_with('+') && fast_valid(digits) {
-        return Ok(cleaned);
+    if cleaned.starts_with('+') {
+        match fast_check(digits) {
+            Fast::Valid => return Ok(cleaned),
+            Fast::Invalid => return Err(format!("`{cell}` is not a valid number for its country")),
+            Fast::Unsure => {}
+        }
     }
     slow(&cleaned, cell, region)
 }
@@ -65,21 +70,113 @@ fn slow(cleaned: &str, cell: &str, region: Option<Region>) -> Result<String, Str
     }
 }
 
+/// Compile a metadata pattern as the crate does (its patterns are written over several lines),
+/// anchored at the start: the crate asks for a match that starts at 0, which is the same as
+/// asking whether the anchored pattern matches. The patterns are ASCII, so `\d` is [0-9].
+fn compile(pattern: &str) -> Option<Regex> {
+    regex::RegexBuilder::new(&format!("^(?:{pattern}\n)"))
+        .ignore_whitespace(true)
+        .unicode(false)
+        .build()
+        .ok()
+}
+
+/// A descriptor's pattern compiled once, with its possible lengths.
+struct Pattern {
+    re: Regex,
+    lengths: Vec<u16>,
+}
+
+impl Pattern {
+    fn new(d: &Descriptor) -> Option<Pattern> {
+        Some(Pattern {
+            re: compile(d.national_number().as_str())?,
+            lengths: d.possible_length().to_vec(),
+        })
+    }
+
+    /// The same test as the crate's `Descriptor::is_match`.
+    fn is_match(&self, value: &str) -> bool {
+        (self.lengths.is_empty() || self.lengths.contains(&(value.len() as u16)))
+            && self.re.is_match(value)
+    }
+}
+
+/// The patterns of one region, compiled on first use. The crate's own regexes go through a
+/// small shared cache that recompiles them when many regions are in use; these do not.
+struct Compiled {
+    general: Option<Pattern>,
+    types: Vec<Pattern>,
+    leading_digits: Option<Regex>,
+    national_prefix_for_parsing: Option<Regex>,
+}
+
+struct Country {
+    meta: &'static Metadata,
+    compiled: OnceLock<Compiled>,
+}
+
+impl Country {
+    fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            let d = self.meta.descriptors();
+            Compiled {
+                general: Pattern::new(d.general()),
+                types: [
+                    d.premium_rate(),
+                    d.toll_free(),
+                    d.shared_cost(),
+                    d.voip(),
+                    d.personal_number(),
+                    d.pager(),
+                    d.uan(),
+                    d.voicemail(),
+                    d.fixed_line(),
+                    d.mobile(),
+                ]
+                .into_iter()
+                .flatten()
+                .filter_map(Pattern::new)
+                .collect(),
+                leading_digits: self.meta.leading_digits().and_then(|r| compile(r.as_str())),
+                national_prefix_for_parsing: self
+                    .meta
+                    .national_prefix_for_parsing()
+                    .and_then(|r| compile(r.as_str())),
+            }
+        })
+    }
+
+    /// True when the number matches the general pattern and at least one number type.
+    fn is_known_type(&self, national: &str) -> bool {
+        let c = self.compiled();
+        c.general.as_ref().is_some_and(|g| g.is_match(national))
+            && c.types.iter().any(|t| t.is_match(national))
+    }
+}
+
 /// Regions by country calling code, built once from the crate's metadata.
-fn regions() -> &'static HashMap<u16, Vec<&'static Metadata>> {
-    static REGIONS: OnceLock<HashMap<u16, Vec<&'static Metadata>>> = OnceLock::new();
+fn regions() -> &'static HashMap<u16, Vec<Country>> {
+    static REGIONS: OnceLock<HashMap<u16, Vec<Country>>> = OnceLock::new();
     REGIONS.get_or_init(|| {
-        let mut map: HashMap<u16, Vec<&'static Metadata>> = HashMap::new();
+        let mut map: HashMap<u16, Vec<Country>> = HashMap::new();
         let db: &'static phonenumber::metadata::Database = &DATABASE;
         for code in 1..1000u16 {
             if let Some(ids) = db.region(&code) {
-                let metas: Vec<_> = if ids.len() == 1 && ids[0] == "001" {
+                let metas: Vec<&'static Metadata> = if ids.len() == 1 && ids[0] == "001" {
                     db.by_code(&code).into_iter().flatten().take(1).collect()
                 } else {
                     ids.iter().filter_map(|id| db.by_id(*id)).collect()
                 };
                 if !metas.is_empty() {
-                    map.insert(code, metas);
+                    let regions = metas
+                        .into_iter()
+                        .map(|meta| Country {
+                            meta,
+                            compiled: OnceLock::new(),
+                        })
+                        .collect();
+                    map.insert(code, regions);
                 }
             }
         }
@@ -87,74 +184,63 @@ fn regions() -> &'static HashMap<u16, Vec<&'static Metadata>> {
     })
 }
 
-/// The metadata libphonenumber would pick for a national number (its `source_for`).
-fn source_for(metas: &[&'static Metadata], national: &str) -> Option<&'static Metadata> {
-    if metas.len() == 1 {
-        return Some(metas[0]);
+/// The region libphonenumber would pick for a national number (its `source_for`).
+fn source_for<'a>(regions: &'a [Country], national: &str) -> Option<&'a Country> {
+    if regions.len() == 1 {
+        return Some(&regions[0]);
     }
-    metas
-        .iter()
-        .copied()
-        .find(|meta| match meta.leading_digits() {
-            Some(pattern) => pattern.find(national).is_some_and(|m| m.start() == 0),
-            None => is_known_type(meta, national),
-        })
+    regions.iter().find(|r| match &r.compiled().leading_digits {
+        Some(pattern) => pattern.is_match(national),
+        None => r.is_known_type(national),
+    })
 }
 
-/// True when the number matches the general pattern and at least one number type.
-fn is_known_type(meta: &Metadata, national: &str) -> bool {
-    let d = meta.descriptors();
-    if !d.general().is_match(national) {
-        return false;
-    }
-    [
-        meta.descriptors().premium_rate(),
-        meta.descriptors().toll_free(),
-        meta.descriptors().shared_cost(),
-        meta.descriptors().voip(),
-        meta.descriptors().personal_number(),
-        meta.descriptors().pager(),
-        meta.descriptors().uan(),
-        meta.descriptors().voicemail(),
-        meta.descriptors().fixed_line(),
-        meta.descriptors().mobile(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|desc| desc.is_match(national))
+/// What the fast path can tell without the general parser.
+#[derive(Debug, PartialEq, Eq)]
+enum Fast {
+    Valid,
+    Invalid,
+    /// The general parser might read the number differently: ask it.
+    Unsure,
 }
 
-/// Answers `true` only when the general parser would read `+digits` unchanged and call it valid.
-fn fast_valid(digits: &str) -> bool {
+/// When the general parser would read `+digits` unchanged (no national prefix after the
+/// country code), its validity test is the one made here on the same metadata.
+fn fast_check(digits: &str) -> Fast {
     if !(3..=17).contains(&digits.len()) {
-        return false;
+        return Fast::Unsure;
     }
     let map = regions();
-    let Some((metas, national)) = (1..=3).find_map(|n| {
+    let Some((candidates, national)) = (1..=3).find_map(|n| {
         let code: u16 = digits[..n].parse().ok()?;
         map.get(&code).map(|m| (m, &digits[n..]))
     }) else {
-        return false;
+        return Fast::Unsure;
     };
     if national.len() < 2 {
-        return false;
+        return Fast::Unsure;
     }
     // The parser may strip a national prefix after the country code: leave those to it.
-    let Some(parse_meta) = source_for(metas, national.trim_start_matches('0')) else {
-        return false;
+    let Some(parse_region) = source_for(candidates, national.trim_start_matches('0')) else {
+        return Fast::Unsure;
     };
-    if parse_meta
+    if parse_region
+        .meta
         .national_prefix()
         .is_some_and(|p| national.starts_with(p))
     {
-        return false;
+        return Fast::Unsure;
     }
-    if let Some(re) = parse_meta.national_prefix_for_parsing() {
-        if re.find(national).is_some_and(|m| m.start() == 0) {
-            return false;
+    if let Some(re) = &parse_region.compiled().national_prefix_for_parsing {
+        if re.is_match(national) {
+            return Fast::Unsure;
         }
     }
-    source_for(metas, national).is_some_and(|meta| is_known_type(meta, national))
+    if source_for(candidates, national).is_some_and(|r| r.is_known_type(national)) {
+        Fast::Valid
+    } else {
+        Fast::Invalid
+    }
 }
 
 #[cfg(test)]
@@ -216,8 +302,15 @@ mod tests {
                     let digits = format!("{cc}{national}");
                     let cleaned = format!("+{digits}");
                     let slow_result = slow(&cleaned, &cleaned, None);
-                    if fast_valid(&digits) {
-                        assert_eq!(slow_result.as_deref(), Ok(cleaned.as_str()), "{cleaned}");
+                    match fast_check(&digits) {
+                        Fast::Valid => {
+                            assert_eq!(slow_result.as_deref(), Ok(cleaned.as_str()), "{cleaned}")
+                        }
+                        Fast::Invalid => assert!(
+                            slow_result.is_err(),
+                            "{cleaned}: fast says invalid, parser {slow_result:?}"
+                        ),
+                        Fast::Unsure => {}
                     }
                     checked += 1;
                 }
