@@ -551,13 +551,17 @@ _roster() {
             return 0
             ;;
         roster__subcmd__fetch)
-            opts="-q -v -h --source --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --source --check --trust-host-key --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-host-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

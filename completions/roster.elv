@@ -44,9 +44,11 @@ set edit:completion:arg-completer[roster] = {|@words|
         }
         &'roster;fetch'= {
             cand --source 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin'
+            cand --trust-host-key 'Add the server''s host key to known_hosts when it has this fingerprint'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
+            cand --check 'Only connect, verify the host key, authenticate and stat the file'
             cand -q 'Print nothing on success'
             cand --quiet 'Print nothing on success'
             cand -v 'Say more about what is done (repeat for more)'

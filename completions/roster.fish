@@ -48,6 +48,7 @@ complete -c roster -n "__fish_roster_needs_command" -f -a "completions" -d 'Prin
 complete -c roster -n "__fish_roster_needs_command" -f -a "man" -d 'Print the man page'
 complete -c roster -n "__fish_roster_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roster -n "__fish_roster_using_subcommand fetch" -l source -d 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin' -r
+complete -c roster -n "__fish_roster_using_subcommand fetch" -l trust-host-key -d 'Add the server\'s host key to known_hosts when it has this fingerprint' -r
 complete -c roster -n "__fish_roster_using_subcommand fetch" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand fetch" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand fetch" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -55,6 +56,7 @@ json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
 html\t'HTML (report)'"
+complete -c roster -n "__fish_roster_using_subcommand fetch" -l check -d 'Only connect, verify the host key, authenticate and stat the file'
 complete -c roster -n "__fish_roster_using_subcommand fetch" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand fetch" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand fetch" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -256,6 +256,7 @@ pub fn apply(
     }
     let applied = store.apply(
         &plan,
+        &file,
         &ApplyRun {
             command,
             started_at: &started,

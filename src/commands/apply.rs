@@ -41,7 +41,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
 pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
     match format {
         Format::Json => {
-            let plan = o.plan.as_ref().map(PlanView::new);
+            let plan = o.plan.as_ref().map(|p| PlanView::new(p, &o.file));
             let problems: Vec<_> = o.file.problems.iter().filter(|p| p.is_error()).collect();
             render::json(&json!({
                 "run": o.run,
@@ -67,7 +67,7 @@ pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
                 if (ctx.verbose > 0 || o.status == pipeline::Status::DryRun)
                     && !plan.changes.is_empty()
                 {
-                    render::emit(&render::plan::changes_table(plan))?;
+                    render::emit(&render::plan::changes_table(plan, &o.file))?;
                 }
             }
             let errors: Vec<_> = o

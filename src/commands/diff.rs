@@ -23,12 +23,12 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
     let settings = pipeline::settings(&ctx.config, batch.id, &ApplyArgs::default());
     let plan = pipeline::plan(&store, &mut file, &settings)?;
     match format {
-        Format::Json => render::json(&PlanView::new(&plan))?,
+        Format::Json => render::json(&PlanView::new(&plan, &file))?,
         _ => {
             render::emit(&format!("batch {} ({}):", batch.id, batch.source))?;
             render::emit(&render::plan::counts_table(&plan.counts))?;
             if !plan.changes.is_empty() {
-                render::emit(&render::plan::changes_table(&plan))?;
+                render::emit(&render::plan::changes_table(&plan, &file))?;
             }
             for t in &plan.tripped {
                 render::emit(&format!(

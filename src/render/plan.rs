@@ -1,5 +1,6 @@
 //! Rendering a plan: counts per case, then each change with field-level old → new.
 
+use crate::core::file::ImportFile;
 use crate::core::plan::{Action, Counts, FieldChange, Plan};
 use serde::Serialize;
 
@@ -14,7 +15,7 @@ pub struct ChangeView<'a> {
     pub name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<u32>,
-    pub fields: &'a [FieldChange],
+    pub fields: std::borrow::Cow<'a, [FieldChange]>,
 }
 
 /// The plan document of `diff`, and `"plan"` inside `apply`'s output.
@@ -28,7 +29,7 @@ pub struct PlanView<'a> {
 }
 
 impl<'a> PlanView<'a> {
-    pub fn new(plan: &'a Plan) -> Self {
+    pub fn new(plan: &'a Plan, file: &ImportFile) -> Self {
         PlanView {
             batch: plan.batch,
             counts: plan.counts,
@@ -45,7 +46,7 @@ impl<'a> PlanView<'a> {
                         None
                     },
                     absent: c.absent,
-                    fields: &c.fields,
+                    fields: plan.fields(c, file),
                 })
                 .collect(),
             safeguards: plan.tripped.iter().collect(),
@@ -92,11 +93,12 @@ pub fn counts_table(c: &Counts) -> String {
 }
 
 /// Every change, a row per field.
-pub fn changes_table(plan: &Plan) -> String {
+pub fn changes_table(plan: &Plan, file: &ImportFile) -> String {
     let mut t = super::table(["Action", "UniqueID", "Field", "Old", "New"]);
     for c in &plan.changes {
         let uid = c.unique_id.clone().unwrap_or_default();
-        if c.fields.is_empty() {
+        let fields = plan.fields(c, file);
+        if fields.is_empty() {
             let note = match (c.action, c.absent, c.line) {
                 (Action::Missing, Some(n), _) => format!("absent from {n} file(s) in a row"),
                 (Action::Invalid, _, Some(line)) => format!("line {line}: see roster validate"),
@@ -111,7 +113,7 @@ pub fn changes_table(plan: &Plan) -> String {
             ]);
             continue;
         }
-        for f in &c.fields {
+        for f in fields.iter() {
             t.add_row(vec![
                 c.action.as_str().to_string(),
                 uid.clone(),

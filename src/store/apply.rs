@@ -1,11 +1,12 @@
 //! Applying a plan: every write of an import in one SQLite transaction, all of it or none.
 
 use super::{now, runs, Store};
+use crate::core::file::ImportFile;
 use crate::core::mail;
 use crate::core::plan::{diff_fields, Action, Plan, UserState};
 use crate::core::policy::MissingUsers;
 use crate::core::problem::Problem;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Statement, Transaction};
 use std::collections::HashMap;
 
 /// What the run that applies a plan records.
@@ -19,55 +20,78 @@ pub struct ApplyRun<'a> {
     pub invite: bool,
 }
 
+/// The statements of an apply, prepared once for the whole transaction.
 struct Writer<'t> {
-    tx: &'t Transaction<'t>,
     run: i64,
     at: String,
     groups: HashMap<String, i64>,
+    audit: Statement<'t>,
+    clear_groups: Statement<'t>,
+    add_member: Statement<'t>,
+    update_user: Statement<'t>,
+    insert_user: Statement<'t>,
+    tx: &'t Transaction<'t>,
 }
 
-impl Writer<'_> {
+impl<'t> Writer<'t> {
+    fn new(
+        tx: &'t Transaction<'t>,
+        run: i64,
+        groups: HashMap<String, i64>,
+    ) -> rusqlite::Result<Self> {
+        Ok(Writer {
+            run,
+            at: now(),
+            groups,
+            audit: tx.prepare(
+                "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?,
+            clear_groups: tx.prepare(
+                "DELETE FROM memberships WHERE user_pk = ?1
+                 AND group_pk IN (SELECT pk FROM groups WHERE group_id IS NOT NULL)",
+            )?,
+            add_member: tx.prepare("INSERT OR IGNORE INTO memberships (user_pk, group_pk) VALUES (?1, ?2)")?,
+            update_user: tx.prepare(
+                "UPDATE users SET unique_id = ?2, name = ?3, mail = ?4, mail_key = ?5, title = ?6, phone = ?7,
+                 phone2 = ?8, active = 1, row_hash = ?9, missing_count = 0, last_missing_batch = NULL, updated_at = ?10
+                 WHERE pk = ?1",
+            )?,
+            insert_user: tx.prepare(
+                "INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, active, row_hash,
+                                    missing_count, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 0, ?9, ?9)",
+            )?,
+            tx,
+        })
+    }
+
     fn audit(
-        &self,
+        &mut self,
         pk: i64,
         uid: Option<&str>,
         field: &str,
         old: Option<&str>,
         new: Option<&str>,
     ) -> rusqlite::Result<()> {
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        stmt.execute(params![self.run, pk, uid, field, old, new, self.at])?;
+        self.audit
+            .execute(params![self.run, pk, uid, field, old, new, self.at])?;
         Ok(())
     }
 
-    fn set_groups(&self, pk: i64, groups: &[String], clear: bool) -> rusqlite::Result<()> {
+    fn set_groups(&mut self, pk: i64, groups: &[String], clear: bool) -> rusqlite::Result<()> {
         if clear {
-            let mut stmt = self.tx.prepare_cached(
-                "DELETE FROM memberships WHERE user_pk = ?1
-                 AND group_pk IN (SELECT pk FROM groups WHERE group_id IS NOT NULL)",
-            )?;
-            stmt.execute([pk])?;
+            self.clear_groups.execute([pk])?;
         }
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO memberships (user_pk, group_pk) VALUES (?1, ?2)",
-        )?;
         for g in groups {
             if let Some(gpk) = self.groups.get(g) {
-                stmt.execute([pk, *gpk])?;
+                self.add_member.execute([pk, *gpk])?;
             }
         }
         Ok(())
     }
 
-    fn write_user(&self, pk: i64, s: &UserState) -> rusqlite::Result<()> {
-        let mut stmt = self.tx.prepare_cached(
-            "UPDATE users SET unique_id = ?2, name = ?3, mail = ?4, mail_key = ?5, title = ?6, phone = ?7,
-             phone2 = ?8, active = 1, row_hash = ?9, missing_count = 0, last_missing_batch = NULL, updated_at = ?10
-             WHERE pk = ?1",
-        )?;
-        stmt.execute(params![
+    fn write_user(&mut self, pk: i64, s: &UserState) -> rusqlite::Result<()> {
+        self.update_user.execute(params![
             pk,
             s.unique_id,
             s.name,
@@ -82,13 +106,8 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn create_user(&self, s: &UserState) -> rusqlite::Result<i64> {
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, active, row_hash,
-                                missing_count, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 0, ?9, ?9)",
-        )?;
-        stmt.execute(params![
+    fn create_user(&mut self, s: &UserState) -> rusqlite::Result<i64> {
+        self.insert_user.execute(params![
             s.unique_id,
             s.name,
             s.mail,
@@ -105,7 +124,12 @@ impl Writer<'_> {
 
 impl Store {
     /// Apply a plan in one transaction and record its run; returns the run's id.
-    pub fn apply(&mut self, plan: &Plan, run: &ApplyRun<'_>) -> anyhow::Result<i64> {
+    pub fn apply(
+        &mut self,
+        plan: &Plan,
+        file: &ImportFile,
+        run: &ApplyRun<'_>,
+    ) -> anyhow::Result<i64> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -128,12 +152,7 @@ impl Store {
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
             rows.collect::<Result<HashMap<_, _>, _>>()?
         };
-        let w = Writer {
-            tx: &tx,
-            run: run_id,
-            at: now(),
-            groups,
-        };
+        let mut w = Writer::new(&tx, run_id, groups)?;
 
         // Removals first, so that deleted users free their addresses.
         for c in plan
@@ -188,7 +207,10 @@ impl Store {
             }
         }
         for c in &plan.changes {
-            let Some(new) = &c.new else { continue };
+            let Some(state) = plan.new_state(c, file) else {
+                continue;
+            };
+            let new = &state;
             let uid = c.unique_id.as_deref();
             let pk = match (c.action, c.pk) {
                 (Action::Create, _) => {
@@ -212,7 +234,7 @@ impl Store {
                 }
                 _ => continue,
             };
-            for f in &c.fields {
+            for f in plan.fields(c, file).iter() {
                 w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
             }
         }

@@ -9,6 +9,7 @@ pub struct StoreDirectory<'a> {
     store: &'a Store,
     imported: HashMap<Box<str>, Known>,
     group_ids: HashSet<String>,
+    has_users: bool,
 }
 
 impl<'a> StoreDirectory<'a> {
@@ -31,10 +32,14 @@ impl<'a> StoreDirectory<'a> {
             };
             imported.insert(uid.into_boxed_str(), known);
         }
+        let has_users = store
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
         Ok(StoreDirectory {
             store,
             imported,
             group_ids: store.managed_group_ids()?,
+            has_users,
         })
     }
 }
@@ -85,6 +90,10 @@ impl Directory for StoreDirectory<'_> {
 
     fn group_ids(&self) -> &HashSet<String> {
         &self.group_ids
+    }
+
+    fn has_users(&self) -> bool {
+        self.has_users
     }
 
     fn user(&self, pk: i64) -> anyhow::Result<UserState> {

@@ -589,7 +589,7 @@ mod tests {
     fn fingerprints_are_openssh_style() {
         assert_eq!(
             fingerprint(b""),
-            "SHA256:47DEQpj8HBSZ+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
+            "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
         );
     }
 }

@@ -52,6 +52,8 @@ pub trait Directory {
     fn group_ids(&self) -> &HashSet<String>;
     /// The full state of one user.
     fn user(&self, pk: i64) -> Result<UserState, Self::Error>;
+    /// False for an empty directory (then no address can be taken).
+    fn has_users(&self) -> bool;
     /// Who holds this mail key (lower-case address), if anyone.
     fn mail_holder(&self, mail_key: &str) -> Result<Option<Holder>, Self::Error>;
 }
@@ -187,9 +189,11 @@ pub struct Change {
     /// The index of the record in the file's entries, when the user is in the file.
     pub entry: Option<usize>,
     pub line: Option<u64>,
-    /// The user's state after the change (for create, adopt, update, reactivate).
+    /// The user's state after the change (adopt, update, reactivate). A create keeps only its
+    /// record's index: its state is derived from the record when needed ([`Plan::created`]),
+    /// so that a first import of a million users does not hold a million copies.
     pub new: Option<UserState>,
-    /// Field-level changes; for a create, every field that gets a value.
+    /// Field-level changes (for a create, see [`Plan::fields`]).
     pub fields: Vec<FieldChange>,
     /// The user's name, for reports of removals.
     pub name: Option<String>,
@@ -220,11 +224,44 @@ pub struct Plan {
     pub tripped: Vec<Tripped>,
     /// Imported, active users before the plan (the base of `max_removals`).
     pub active_imported: u64,
+    /// The Group IDs the import manages, as the plan saw them.
+    pub group_ids: HashSet<String>,
 }
 
 impl Plan {
     pub fn blocked(&self) -> bool {
         !self.tripped.is_empty()
+    }
+
+    /// The state a change leads to: stored for most changes, derived from the record for a create.
+    pub fn new_state(&self, change: &Change, file: &ImportFile) -> Option<UserState> {
+        if change.action != Action::Create {
+            return change.new.clone();
+        }
+        match file.entries.get(change.entry?)? {
+            Entry::Valid(r) => Some(wanted(
+                r,
+                file,
+                KeepPhones::default(),
+                &self.group_ids,
+                None,
+            )),
+            Entry::Invalid { .. } => None,
+        }
+    }
+
+    /// The field-level changes of a change (computed for a create).
+    pub fn fields<'a>(
+        &self,
+        change: &'a Change,
+        file: &ImportFile,
+    ) -> std::borrow::Cow<'a, [FieldChange]> {
+        if change.action == Action::Create {
+            let new = self.new_state(change, file).unwrap_or_default();
+            std::borrow::Cow::Owned(diff_fields(None, &new))
+        } else {
+            std::borrow::Cow::Borrowed(&change.fields)
+        }
     }
 }
 
@@ -340,6 +377,7 @@ pub fn plan<D: Directory>(
     let imported = dir.imported();
     let mut plan = Plan {
         batch: settings.batch,
+        group_ids: known_groups.clone(),
         ..Plan::default()
     };
     plan.active_imported = imported.values().filter(|k| k.active).count() as u64;
@@ -469,22 +507,21 @@ pub fn plan<D: Directory>(
                 absent: None,
             });
         } else {
-            let want = wanted(record, file, settings.keep_phones, known_groups, None);
             changes.push(Change {
                 action: Action::Create,
                 unique_id: Some(record.unique_id().to_string()),
                 pk: None,
                 entry: Some(i),
                 line: Some(record.line),
-                fields: diff_fields(None, &want),
-                new: Some(want),
+                fields: Vec::new(),
+                new: None,
                 name: None,
                 absent: None,
             });
         }
     }
 
-    resolve_mail(file, dir, &mut changes, &deleted)?;
+    resolve_mail(file, dir, &mut changes, &deleted, known_groups)?;
 
     for c in &changes {
         if c.action != Action::Invalid {
@@ -513,7 +550,23 @@ fn resolve_mail<D: Directory>(
     dir: &D,
     changes: &mut [Change],
     deleted: &HashSet<i64>,
+    known_groups: &HashSet<String>,
 ) -> Result<(), D::Error> {
+    if !dir.has_users() {
+        return Ok(());
+    }
+    let record = |file: &ImportFile, c: &Change| -> Option<Record> {
+        match file.entries.get(c.entry?)? {
+            Entry::Valid(r) => Some(r.clone()),
+            Entry::Invalid { .. } => None,
+        }
+    };
+    // The addresses new records ask for.
+    let file_mail: HashMap<usize, String> = changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .filter_map(|c| Some((c.entry?, mail::key(record(file, c)?.mail()).into_owned())))
+        .collect();
     // The addresses users hold now, for the users whose address changes or who are new.
     let mut old_mail: HashMap<i64, String> = HashMap::new();
     for c in changes.iter() {
@@ -525,6 +578,9 @@ fn resolve_mail<D: Directory>(
     }
     // Changes that claim an address: a create, or a change of address other than case.
     let claims = |c: &Change| -> Option<String> {
+        if c.action == Action::Create {
+            return file_mail.get(&c.entry?).cloned();
+        }
         let new = c.new.as_ref()?;
         let key = mail::key(&new.mail).into_owned();
         match c.pk {
@@ -572,8 +628,9 @@ fn resolve_mail<D: Directory>(
             if holder.unique_id.is_none() && c.action == Action::Create {
                 // A manual user with this address: the record adopts it.
                 let old = dir.user(holder.pk)?;
-                if let Some(new) = &c.new {
-                    let mut fields = diff_fields(Some(&old), new);
+                if let Some(r) = record(file, c) {
+                    let new = wanted(&r, file, KeepPhones::default(), known_groups, Some(&old));
+                    let mut fields = diff_fields(Some(&old), &new);
                     fields.insert(
                         0,
                         FieldChange {
@@ -583,6 +640,7 @@ fn resolve_mail<D: Directory>(
                         },
                     );
                     c.fields = fields;
+                    c.new = Some(new);
                 }
                 c.action = Action::Adopt;
                 c.pk = Some(holder.pk);

@@ -34,6 +34,9 @@ impl Directory for Memory {
     fn group_ids(&self) -> &HashSet<String> {
         &self.groups
     }
+    fn has_users(&self) -> bool {
+        !self.users.is_empty()
+    }
     fn user(&self, pk: i64) -> Result<UserState, String> {
         self.users
             .get(&pk)
