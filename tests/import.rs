@@ -189,9 +189,13 @@ fn several_days_of_files() {
         .iter()
         .map(|h| h["field"].as_str().unwrap())
         .collect();
+    assert_eq!(fields, ["created", "title", "status", "title", "status"]);
     assert!(
-        fields.contains(&"title") && fields.contains(&"name"),
-        "{fields:?}"
+        history[0]["new"]
+            .as_str()
+            .unwrap()
+            .contains("\"mail\":\"p1@example.se\""),
+        "{history}"
     );
 }
 

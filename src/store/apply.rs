@@ -234,8 +234,24 @@ impl Store {
                 }
                 _ => continue,
             };
-            for f in plan.fields(c, file).iter() {
-                w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
+            if c.action == Action::Create {
+                // One audit row holds every value a new user starts with.
+                let values: serde_json::Map<String, serde_json::Value> = plan
+                    .fields(c, file)
+                    .iter()
+                    .filter_map(|f| {
+                        Some((
+                            f.field.to_string(),
+                            serde_json::Value::String(f.new.clone()?),
+                        ))
+                    })
+                    .collect();
+                let values = serde_json::Value::Object(values).to_string();
+                w.audit(pk, uid, "created", None, Some(&values))?;
+            } else {
+                for f in &c.fields {
+                    w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
+                }
             }
         }
         for pk in &plan.present_again {

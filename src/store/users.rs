@@ -241,12 +241,14 @@ impl Store {
             groups: Vec::new(),
             active: true,
         };
-        for c in diff_fields(None, &state) {
-            tx.execute(
-                "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (NULL, ?1, NULL, ?2, NULL, ?3, ?4)",
-                params![pk, c.field, c.new, at],
-            )?;
-        }
+        let values: serde_json::Map<String, serde_json::Value> = diff_fields(None, &state)
+            .into_iter()
+            .filter_map(|f| Some((f.field.to_string(), serde_json::Value::String(f.new?))))
+            .collect();
+        tx.execute(
+            "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (NULL, ?1, NULL, 'created', NULL, ?2, ?3)",
+            params![pk, serde_json::Value::Object(values).to_string(), at],
+        )?;
         tx.execute(
             "UPDATE users SET row_hash = ?2 WHERE pk = ?1",
             params![pk, state.hash() as i64],
