@@ -66,6 +66,15 @@ impl Rng {
 
 /// A valid phone number from one of several countries, mostly in E.164, some written by hand.
 fn phone(rng: &mut Rng) -> String {
+    loop {
+        let p = any_phone(rng);
+        if roster::core::phone::normalize(&p, None).is_ok() {
+            return p;
+        }
+    }
+}
+
+fn any_phone(rng: &mut Rng) -> String {
     let tail = |rng: &mut Rng, n: usize| -> String {
         (0..n)
             .map(|_| char::from(b'0' + rng.below(10) as u8))

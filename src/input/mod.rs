@@ -281,44 +281,68 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions) -> ImportFile {
     }
 
     let columns = file.columns.clone();
-    let mut chunk: Vec<(u64, csv::StringRecord)> = Vec::with_capacity(CHUNK);
-    let mut done = false;
-    while !done {
-        chunk.clear();
-        while chunk.len() < CHUNK {
-            match next(&mut reader, &mut record) {
-                Ok(true) => {
-                    let line = lines.line_at(record.position().map_or(0, |p| p.byte() as usize));
-                    chunk.push((line, std::mem::take(&mut record)));
-                }
-                Ok(false) => {
-                    done = true;
-                    break;
-                }
-                Err(e) => {
-                    let line = e.position().map(|p| lines.line_at(p.byte() as usize));
-                    file.problems.push(Problem::new(
-                        line,
-                        None,
-                        Code::NotCsv,
-                        format!("the file cannot be read as CSV: {e}"),
-                    ));
-                    file.entries.clear();
-                    return file;
+    // One thread reads records while the pool checks the chunk before: reading is sequential,
+    // checking is not.
+    type Chunk = Vec<(u64, csv::StringRecord)>;
+    let (send, receive) = std::sync::mpsc::sync_channel::<Result<Chunk, Problem>>(2);
+    let failure = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut chunk: Chunk = Vec::with_capacity(CHUNK);
+            loop {
+                match next(&mut reader, &mut record) {
+                    Ok(true) => {
+                        let line =
+                            lines.line_at(record.position().map_or(0, |p| p.byte() as usize));
+                        chunk.push((line, std::mem::take(&mut record)));
+                        if chunk.len() == CHUNK
+                            && send.send(Ok(std::mem::take(&mut chunk))).is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Ok(false) => {
+                        if !chunk.is_empty() {
+                            let _ = send.send(Ok(chunk));
+                        }
+                        return;
+                    }
+                    Err(e) => {
+                        let line = e.position().map(|p| lines.line_at(p.byte() as usize));
+                        let problem = Problem::new(
+                            line,
+                            None,
+                            Code::NotCsv,
+                            format!("the file cannot be read as CSV: {e}"),
+                        );
+                        let _ = send.send(Err(problem));
+                        return;
+                    }
                 }
             }
+        });
+        for chunk in receive {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(problem) => return Some(problem),
+            };
+            let checked: Vec<(Entry, Vec<Problem>)> = chunk
+                .par_iter()
+                .map(|(line, rec)| {
+                    let cells: Vec<&str> = rec.iter().collect();
+                    record::check(&cells, *line, &columns, &opts.rules)
+                })
+                .collect();
+            for (entry, problems) in checked {
+                file.entries.push(entry);
+                file.problems.extend(problems);
+            }
         }
-        let checked: Vec<(Entry, Vec<Problem>)> = chunk
-            .par_iter()
-            .map(|(line, rec)| {
-                let cells: Vec<&str> = rec.iter().collect();
-                record::check(&cells, *line, &columns, &opts.rules)
-            })
-            .collect();
-        for (entry, problems) in checked {
-            file.entries.push(entry);
-            file.problems.extend(problems);
-        }
+        None
+    });
+    if let Some(problem) = failure {
+        file.problems.push(problem);
+        file.entries.clear();
+        return file;
     }
     file.rows = file.entries.len();
     if file.rows == 0 {
