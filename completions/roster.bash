@@ -193,6 +193,9 @@ _roster() {
             roster__subcmd__help__subcmd__users,history)
                 cmd="roster__subcmd__help__subcmd__users__subcmd__history"
                 ;;
+            roster__subcmd__help__subcmd__users,invite)
+                cmd="roster__subcmd__help__subcmd__users__subcmd__invite"
+                ;;
             roster__subcmd__help__subcmd__users,list)
                 cmd="roster__subcmd__help__subcmd__users__subcmd__list"
                 ;;
@@ -217,6 +220,9 @@ _roster() {
             roster__subcmd__users,history)
                 cmd="roster__subcmd__users__subcmd__history"
                 ;;
+            roster__subcmd__users,invite)
+                cmd="roster__subcmd__users__subcmd__invite"
+                ;;
             roster__subcmd__users,list)
                 cmd="roster__subcmd__users__subcmd__list"
                 ;;
@@ -240,6 +246,9 @@ _roster() {
                 ;;
             roster__subcmd__users__subcmd__help,history)
                 cmd="roster__subcmd__users__subcmd__help__subcmd__history"
+                ;;
+            roster__subcmd__users__subcmd__help,invite)
+                cmd="roster__subcmd__users__subcmd__help__subcmd__invite"
                 ;;
             roster__subcmd__users__subcmd__help,list)
                 cmd="roster__subcmd__users__subcmd__help__subcmd__list"
@@ -1171,7 +1180,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__help__subcmd__users)
-            opts="list show history add edit remove export"
+            opts="list show history add edit remove export invite"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1227,6 +1236,20 @@ _roster() {
             return 0
             ;;
         roster__subcmd__help__subcmd__users__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roster__subcmd__help__subcmd__users__subcmd__invite)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1323,7 +1346,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__report)
-            opts="-q -v -h --run --since --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --run --since --send --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1383,7 +1406,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__users)
-            opts="-q -v -h --config --store --quiet --verbose --format --help list show history add edit remove export help"
+            opts="-q -v -h --config --store --quiet --verbose --format --help list show history add edit remove export invite help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1527,7 +1550,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__users__subcmd__help)
-            opts="list show history add edit remove export help"
+            opts="list show history add edit remove export invite help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1610,6 +1633,20 @@ _roster() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        roster__subcmd__users__subcmd__help__subcmd__invite)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         roster__subcmd__users__subcmd__help__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1654,6 +1691,32 @@ _roster() {
             ;;
         roster__subcmd__users__subcmd__history)
             opts="-q -v -h --config --store --quiet --verbose --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roster__subcmd__users__subcmd__invite)
+            opts="-q -v -h --resend --pending --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

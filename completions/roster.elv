@@ -166,6 +166,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
+            cand --send 'Mail the report to [report] recipients'
             cand -q 'Print nothing on success'
             cand --quiet 'Print nothing on success'
             cand -v 'Say more about what is done (repeat for more)'
@@ -301,6 +302,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'
             cand export 'Write the directory in the import format'
+            cand invite 'Send an invitation to USER (once, unless --resend), or every pending one'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'roster;users;list'= {
@@ -392,6 +394,19 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'roster;users;invite'= {
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand --resend 'Invite again even though an invitation was sent'
+            cand --pending 'Send every pending invitation'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'roster;users;help'= {
             cand list 'List users (everyone unless filtered)'
             cand show 'Show one user (USER is a UniqueID or a mail address)'
@@ -400,6 +415,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'
             cand export 'Write the directory in the import format'
+            cand invite 'Send an invitation to USER (once, unless --resend), or every pending one'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'roster;users;help;list'= {
@@ -415,6 +431,8 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;users;help;remove'= {
         }
         &'roster;users;help;export'= {
+        }
+        &'roster;users;help;invite'= {
         }
         &'roster;users;help;help'= {
         }
@@ -514,6 +532,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'
             cand export 'Write the directory in the import format'
+            cand invite 'Send an invitation to USER (once, unless --resend), or every pending one'
         }
         &'roster;help;users;list'= {
         }
@@ -528,6 +547,8 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;help;users;remove'= {
         }
         &'roster;help;users;export'= {
+        }
+        &'roster;help;users;invite'= {
         }
         &'roster;help;status'= {
         }

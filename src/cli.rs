@@ -153,6 +153,9 @@ pub struct ReportArgs {
     /// Every run since WHEN: a date (2026-11-01), a time (RFC 3339) or an age (24h, 7d)
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
+    /// Mail the report to [report] recipients
+    #[arg(long)]
+    pub send: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +217,17 @@ pub enum UsersCommand {
     Remove { user: String },
     /// Write the directory in the import format
     Export,
+    /// Send an invitation to USER (once, unless --resend), or every pending one
+    #[command(group(clap::ArgGroup::new("who").required(true).args(["user", "pending"])))]
+    Invite {
+        user: Option<String>,
+        /// Invite again even though an invitation was sent
+        #[arg(long, requires = "user")]
+        resend: bool,
+        /// Send every pending invitation
+        #[arg(long)]
+        pending: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,6 +8,7 @@ pub mod config;
 pub mod core;
 pub mod error;
 pub mod input;
+pub mod mail;
 pub mod pipeline;
 pub mod render;
 pub mod store;

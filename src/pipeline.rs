@@ -5,6 +5,7 @@ use crate::cli::ApplyArgs;
 use crate::config::Config;
 use crate::core::file::ImportFile;
 use crate::core::plan::{self, Plan, Settings};
+use crate::core::report::Report;
 use crate::error::Error;
 use crate::input;
 use crate::store::apply::ApplyRun;
@@ -402,4 +403,225 @@ pub fn delete_after_import(config: &Config, batch: &Batch) -> anyhow::Result<Opt
             url.path
         )
     }))
+}
+
+/// The mailer that `[mail]` describes, or `None` when there is no `[mail]` section.
+pub fn mailer(config: &Config) -> anyhow::Result<Option<crate::mail::Mailer>> {
+    let Some(mail) = &config.mail else {
+        return Ok(None);
+    };
+    let password = match (&mail.password_file, &mail.password_env) {
+        (Some(file), _) => Some(read_secret(file, "mail.password_file")?),
+        (None, Some(env)) => Some(env.clone()),
+        (None, None) => None,
+    };
+    crate::mail::Mailer::new(mail, password).map(Some)
+}
+
+/// What sending the pending invitations did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Sent {
+    pub sent: usize,
+    pub failed: usize,
+    pub pending: usize,
+    /// The first error, for the operator.
+    pub error: Option<String>,
+}
+
+/// Send pending invitations (all, or only `only`'s rows), each at most once: the row is
+/// `sending` before the SMTP conversation and `sent` after it. A server that cannot be reached
+/// puts the row back to `pending` and stops the round; a refused recipient marks it `failed`.
+pub fn send_invitations(
+    store: &Store,
+    config: &Config,
+    mailer: &crate::mail::Mailer,
+    only: Option<&[i64]>,
+) -> anyhow::Result<Sent> {
+    let subject = config
+        .invitations
+        .subject
+        .clone()
+        .unwrap_or_else(|| crate::mail::DEFAULT_SUBJECT.to_string());
+    let body = match &config.invitations.template_file {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| {
+            crate::error::config(format!("invitations.template_file {}: {e}", p.display()))
+        })?,
+        None => crate::mail::DEFAULT_TEMPLATE.to_string(),
+    };
+    let rows: Vec<_> = store
+        .outbox_pending("invitation")?
+        .into_iter()
+        .filter(|r| only.is_none_or(|ids| ids.contains(&r.id)))
+        .collect();
+    let mut result = Sent::default();
+    if rows.is_empty() {
+        return Ok(result);
+    }
+    if let Err(e) = mailer.check() {
+        result.pending = rows.len();
+        result.error = Some(e);
+        return Ok(result);
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let user = match row.user_pk.map(|pk| store.user(pk)) {
+            Some(Ok(u)) => u,
+            _ => {
+                store.outbox_mark(row.id, "failed", Some("the user no longer exists"))?;
+                result.failed += 1;
+                continue;
+            }
+        };
+        let who = crate::mail::Invitee {
+            name: &user.name,
+            mail: &user.mail,
+            title: user.title.as_deref().unwrap_or(""),
+        };
+        let message = match crate::mail::invitation(&mailer.from, &who, &subject, &body) {
+            Ok(m) => m,
+            Err(e) => {
+                store.outbox_mark(row.id, "failed", Some(&e.to_string()))?;
+                result.failed += 1;
+                continue;
+            }
+        };
+        store.outbox_mark(row.id, "sending", None)?;
+        match mailer.send(&message) {
+            Ok(()) => {
+                store.outbox_mark(row.id, "sent", None)?;
+                result.sent += 1;
+            }
+            Err(crate::mail::SendError::Permanent(e)) => {
+                store.outbox_mark(row.id, "failed", Some(&e))?;
+                result.failed += 1;
+                result.error.get_or_insert(e);
+            }
+            Err(crate::mail::SendError::Transient(e)) => {
+                store.outbox_mark(row.id, "pending", Some(&e))?;
+                result.pending = rows.len() - i;
+                result.error.get_or_insert(e);
+                break;
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// Mail a report to `[report] recipients`, and note when.
+pub fn send_report(
+    store: &Store,
+    config: &Config,
+    mailer: &crate::mail::Mailer,
+    report: &crate::core::report::Report,
+) -> anyhow::Result<()> {
+    if config.report.recipients.is_empty() {
+        return Err(crate::error::config(
+            "report.recipients is empty: nobody to send the report to",
+        ));
+    }
+    let message = crate::mail::report(
+        &mailer.from,
+        &config.report.recipients,
+        &report.subject(),
+        report.text(),
+        report.html(),
+    )?;
+    mailer
+        .send(&message)
+        .map_err(|e| anyhow::anyhow!("the report was not sent: {e}"))?;
+    store.set_meta("last_report_at", &now())?;
+    store.set_meta(
+        "last_report_day",
+        &chrono::Local::now().format("%Y-%m-%d").to_string(),
+    )?;
+    Ok(())
+}
+
+/// Whether `sync` sends the report now: at once when something needs attention, else once a
+/// day (machine local time) when `report.daily` is on.
+pub fn report_due(store: &Store, config: &Config, attention: bool) -> anyhow::Result<bool> {
+    if attention {
+        return Ok(true);
+    }
+    if !config.report.daily {
+        return Ok(false);
+    }
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    Ok(store.meta("last_report_day")?.as_deref() != Some(today.as_str()))
+}
+
+/// Build the report of one run, or of the runs since a time.
+pub fn build_report(
+    store: &Store,
+    config: &Config,
+    run: Option<i64>,
+    since: Option<&str>,
+) -> anyhow::Result<Report> {
+    let runs = match (run, since) {
+        (Some(id), _) => vec![store
+            .run(id)?
+            .ok_or_else(|| crate::error::usage(format!("there is no run {id}")))?],
+        (None, Some(when)) => {
+            let t = crate::core::report::parse_since(when, chrono::Utc::now())
+                .map_err(|m| crate::error::usage(format!("--since: {m}")))?;
+            store.runs_since(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))?
+        }
+        (None, None) => store.last_run()?.into_iter().collect(),
+    };
+    let scope = match (run, since) {
+        (Some(id), _) => format!("run {id}"),
+        (None, Some(when)) => format!("runs since {when}"),
+        (None, None) => "the last run".to_string(),
+    };
+    let runs = runs
+        .into_iter()
+        .map(|run| {
+            Ok(crate::core::report::RunReport {
+                problems: store.run_problems(run.id)?,
+                run,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut notices = Vec::new();
+    for (id, to) in store.outbox_stuck()? {
+        notices.push(format!(
+            "email {id} to {to} was left in `sending` by a run that stopped; it is not resent automatically \
+             (check whether it arrived; roster users invite USER --resend sends it again)"
+        ));
+    }
+    if let Some(age) = stale_days(store, config)? {
+        notices.push(format!(
+            "the source file has not changed for {age} days (source.stale_after_days = {}); is the export running?",
+            config.source.stale_after_days
+        ));
+    }
+    Ok(Report {
+        generated_at: now(),
+        scope,
+        runs,
+        notices,
+    })
+}
+
+/// Days since the newest batch arrived, when that is more than `source.stale_after_days`.
+pub fn stale_days(store: &Store, config: &Config) -> anyhow::Result<Option<i64>> {
+    let Some(newest) = store.newest_batch()? else {
+        return Ok(None);
+    };
+    let Ok(at) = chrono::DateTime::parse_from_rfc3339(&newest.fetched_at) else {
+        return Ok(None);
+    };
+    let days = (chrono::Utc::now() - at.with_timezone(&chrono::Utc)).num_days();
+    Ok((days > i64::from(config.source.stale_after_days)).then_some(days))
+}
+
+/// Right after a committed apply: send the pending invitations when there is a `[mail]`
+/// section. `None` when nothing was to be sent or there is no mail configured.
+pub fn send_pending_invitations(store: &Store, config: &Config) -> anyhow::Result<Option<Sent>> {
+    if store.pending_invitations()? == 0 {
+        return Ok(None);
+    }
+    let Some(mailer) = mailer(config)? else {
+        return Ok(None);
+    };
+    send_invitations(store, config, &mailer, None).map(Some)
 }

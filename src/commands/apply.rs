@@ -20,6 +20,27 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     let outcome = pipeline::apply(&mut store, &ctx.config, batch, args, "apply")?;
     show(ctx, format, &outcome)?;
     if outcome.status == pipeline::Status::Applied {
+        match pipeline::send_pending_invitations(&store, &ctx.config) {
+            Ok(Some(sent)) => {
+                if !ctx.quiet {
+                    eprintln!("roster: invitations: {} sent, {} failed, {} still pending", sent.sent, sent.failed, sent.pending);
+                }
+                if let Some(e) = sent.error {
+                    return Err(anyhow::anyhow!(
+                        "batch {} was applied and committed, but invitations could not all be sent (they stay pending \
+                         and go out with the next run or roster users invite --pending): {e}",
+                        outcome.batch.id
+                    ));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return Err(e.context(format!(
+                    "batch {} was applied and committed, but invitations were not sent; they stay pending",
+                    outcome.batch.id
+                )))
+            }
+        }
         match pipeline::delete_after_import(&ctx.config, &outcome.batch) {
             Ok(Some(line)) if !ctx.quiet => eprintln!("roster: {line}"),
             Ok(_) => {}

@@ -2,50 +2,28 @@
 
 use super::Context;
 use crate::cli::{Format, ReportArgs};
-use crate::core::report::{self, Report, RunReport};
 use crate::error;
+use crate::pipeline;
 use crate::render;
-use crate::store::{now, Store};
-
-/// Build the report of one run, or of the runs since a time.
-pub fn build(store: &Store, run: Option<i64>, since: Option<&str>) -> anyhow::Result<Report> {
-    let runs = match (run, since) {
-        (Some(id), _) => vec![store
-            .run(id)?
-            .ok_or_else(|| error::usage(format!("there is no run {id}")))?],
-        (None, Some(when)) => {
-            let t = report::parse_since(when, chrono::Utc::now())
-                .map_err(|m| error::usage(format!("--since: {m}")))?;
-            store.runs_since(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))?
-        }
-        (None, None) => store.last_run()?.into_iter().collect(),
-    };
-    let scope = match (run, since) {
-        (Some(id), _) => format!("run {id}"),
-        (None, Some(when)) => format!("runs since {when}"),
-        (None, None) => "the last run".to_string(),
-    };
-    let runs = runs
-        .into_iter()
-        .map(|run| {
-            Ok(RunReport {
-                problems: store.run_problems(run.id)?,
-                run,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Report {
-        generated_at: now(),
-        scope,
-        runs,
-        notices: Vec::new(),
-    })
-}
+use crate::store::{Lock, Store};
 
 pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json, Format::Text, Format::Html])?;
     let store = Store::open(ctx.config.store_path())?;
-    let report = build(&store, args.run, args.since.as_deref())?;
+    let report = pipeline::build_report(&store, &ctx.config, args.run, args.since.as_deref())?;
+    if args.send {
+        let _lock = Lock::acquire(ctx.config.store_path())?;
+        let mailer = pipeline::mailer(&ctx.config)?
+            .ok_or_else(|| error::config("report --send needs a [mail] section"))?;
+        pipeline::send_report(&store, &ctx.config, &mailer, &report)?;
+        if !ctx.quiet {
+            eprintln!(
+                "roster: report sent to {}",
+                ctx.config.report.recipients.join(", ")
+            );
+        }
+        return Ok(());
+    }
     match format {
         Format::Json => render::json(&report)?,
         Format::Html => render::emit(&report.html())?,

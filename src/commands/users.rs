@@ -4,9 +4,10 @@ use super::Context;
 use crate::cli::{EditFields, Format, StatusFilter, UserFields, UsersCommand};
 use crate::core::{mail, phone, record::trim};
 use crate::error;
+use crate::pipeline;
 use crate::render;
 use crate::store::users::{Filter, ManualFields, UserView};
-use crate::store::Store;
+use crate::store::{Lock, Store};
 
 pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
     let mut store = Store::open(ctx.config.store_path())?;
@@ -121,6 +122,45 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             }
             store.remove_manual_user(pk)?;
             say(format!("removed manual user {}", current.mail))?;
+        }
+        UsersCommand::Invite {
+            user,
+            resend,
+            pending,
+        } => {
+            let _lock = Lock::acquire(ctx.config.store_path())?;
+            let mailer = pipeline::mailer(&ctx.config)?
+                .ok_or_else(|| error::config("users invite needs a [mail] section"))?;
+            let only = match (user, pending) {
+                (Some(user), _) => {
+                    let pk = store.require_user(user)?;
+                    let u = store.user(pk)?;
+                    match store.invitation_status(pk)?.as_deref() {
+                        Some(status @ ("sent" | "sending")) if !resend => {
+                            return Err(error::usage(format!(
+                                "{user} was already invited (status {status}); to send it again, run: roster users invite {user} --resend"
+                            )));
+                        }
+                        Some("pending") if !resend => None,
+                        _ => Some(vec![store.queue_invitation(pk, &u.mail)?]),
+                    }
+                    .or_else(|| store.outbox_pending("invitation").ok().map(|rows| {
+                        rows.into_iter().filter(|r| r.user_pk == Some(pk)).map(|r| r.id).collect()
+                    }))
+                }
+                (None, _) => None,
+            };
+            let sent = pipeline::send_invitations(&store, &ctx.config, &mailer, only.as_deref())?;
+            match ctx.format(&[Format::Table, Format::Json])? {
+                Format::Json => render::json(&sent)?,
+                _ => say(format!(
+                    "invitations: {} sent, {} failed, {} still pending",
+                    sent.sent, sent.failed, sent.pending
+                ))?,
+            }
+            if let Some(e) = sent.error {
+                return Err(anyhow::anyhow!("{e}"));
+            }
         }
         UsersCommand::Export => {
             let users = store.users(Filter::Active, None, None)?;

@@ -5,6 +5,7 @@ pub mod batches;
 pub mod directory;
 pub mod groups;
 pub mod lock;
+pub mod outbox;
 pub mod runs;
 mod schema;
 pub mod users;

@@ -239,3 +239,106 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, fault: Option<Fault>) {
     let _ = to.shutdown(Shutdown::Both);
     let _ = from.shutdown(Shutdown::Both);
 }
+
+/// An aiosmtpd sink on loopback; messages land in `dir` as NNNN.eml + NNNN.json.
+pub struct Smtp {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+/// TLS material for a STARTTLS sink: a self-signed certificate for localhost.
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+pub fn make_cert(dir: &Path) -> TlsFiles {
+    let (cert, key) = (dir.join("smtp-cert.pem"), dir.join("smtp-key.pem"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success(), "openssl req failed");
+    TlsFiles { cert, key }
+}
+
+impl Smtp {
+    pub fn start(dir: &Path, port: u16, tls: Option<(&TlsFiles, &str, &str)>) -> Smtp {
+        let out = dir.join(format!("mail-{port}"));
+        std::fs::create_dir_all(&out).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script).arg(port.to_string()).arg(&out);
+        if let Some((files, user, password)) = tls {
+            cmd.arg(&files.cert).arg(&files.key).arg(user).arg(password);
+        }
+        let log = dir.join(format!("smtp-{port}.log"));
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start python3 (bash .ci/run installs aiosmtpd)");
+        wait_for_port(port, &mut child, &log);
+        Smtp {
+            child,
+            port,
+            dir: out,
+        }
+    }
+
+    /// The messages received so far: (envelope recipients, raw message).
+    pub fn messages(&self) -> Vec<(Vec<String>, String)> {
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| {
+                let env: serde_json::Value = serde_json::from_str(
+                    &std::fs::read_to_string(p.with_extension("json")).unwrap(),
+                )
+                .unwrap();
+                let to = env["to"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .collect();
+                (to, std::fs::read_to_string(&p).unwrap())
+            })
+            .collect()
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
