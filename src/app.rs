@@ -42,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(args) => commands::report::run(&ctx, args),
         Command::Groups(cmd) => commands::groups::run(&ctx, cmd),
         Command::Users(cmd) => commands::users::run(&ctx, cmd),
+        Command::Sync(args) => commands::sync::run(&ctx, args),
         Command::Status => commands::status::run(&ctx),
         Command::Completions { .. } | Command::Man => Err(error::usage("handled above")),
     }
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn source_flag(cli: &Cli) -> Option<String> {
     match &cli.command {
         Command::Fetch(a) => a.source.clone(),
+        Command::Sync(a) => a.source.clone(),
         _ => None,
     }
 }

@@ -69,6 +69,8 @@ pub enum Command {
     /// The directory
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Fetch, validate, diff, apply, send invitations and the report when due (for cron)
+    Sync(SyncArgs),
     /// Health for operators and monitoring; exit 1 when unhealthy
     Status,
     /// Print a shell completion script
@@ -91,6 +93,22 @@ pub struct FetchArgs {
     /// Add the server's host key to known_hosts when it has this fingerprint
     #[arg(long, value_name = "SHA256:…")]
     pub trust_host_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+    /// Print what would be done; store nothing, send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Raise the removal safeguard to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<u64>,
+    /// Raise the invalid-record safeguard to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_invalid: Option<u64>,
 }
 
 #[derive(Debug, Args)]

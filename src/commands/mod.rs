@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod groups;
 pub mod report;
 pub mod status;
+pub mod sync;
 pub mod users;
 pub mod validate;
 

@@ -1,0 +1,294 @@
+//! `roster sync`: the whole night in one command — fetch, validate, diff, apply, invitations,
+//! and the report when due — built from the same pipeline functions as the single stages.
+
+use super::Context;
+use crate::cli::{ApplyArgs, Format, SyncArgs};
+use crate::error::{self, Error};
+use crate::pipeline::{self, Outcome, Status};
+use crate::render::{self, plan::PlanView};
+use crate::store::batches::Stored;
+use crate::store::runs::NewRun;
+use crate::store::{lock, now, Lock, Store};
+use serde_json::json;
+use std::time::Duration;
+
+/// A run that has held the lock this long is taken to be hung: the report says so.
+const HUNG_AFTER: Duration = Duration::from_secs(4 * 3600);
+
+pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let store_path = ctx.config.store_path().to_path_buf();
+    let _lock = match Lock::acquire(&store_path) {
+        Ok(l) => l,
+        Err(e) => {
+            report_hung_lock(ctx, &store_path, &e);
+            return Err(e);
+        }
+    };
+    let mut store = Store::open(&store_path)?;
+    let apply_args = ApplyArgs {
+        batch: None,
+        dry_run: args.dry_run,
+        allow_removals: args.allow_removals,
+        allow_invalid: args.allow_invalid,
+        force: false,
+    };
+    let started = now();
+
+    // Fetch.
+    let source = pipeline::source(&ctx.config)?;
+    let bar = render::progress::bytes_bar(0, "fetch", ctx.quiet);
+    let fetched = pipeline::read_source(&ctx.config, &source, None, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    let fetched = match fetched {
+        Ok(f) => f,
+        Err(e) => {
+            let code = error::exit_code(&e);
+            let message = format!(
+                "fetch from {source} failed: {e:#}. Fix the source or the connection, then run: roster sync"
+            );
+            if !args.dry_run {
+                let status = if code == error::Exit::Rejected { "rejected" } else { "failed" };
+                let run = store.record_run(&NewRun {
+                    batch: None,
+                    command: "sync",
+                    started_at: &started,
+                    status,
+                    counts: None,
+                    message: Some(&message),
+                    detail: None,
+                    problems: &[],
+                })?;
+                mail_report(ctx, &store, Some(run));
+            }
+            return Err(e.context("sync stopped at the fetch"));
+        }
+    };
+
+    if args.dry_run {
+        return dry_run(ctx, format, &mut store, &fetched, &apply_args);
+    }
+
+    let (batch, unchanged) = match pipeline::store_fetched(&store, &ctx.config, &fetched)? {
+        Stored::New(b) => (b, false),
+        Stored::Unchanged(b) => (b, true),
+    };
+    if unchanged && batch.status == "applied" {
+        // Nothing new: a quiet night, but pending invitations and the daily report still go out.
+        let stale = pipeline::stale_days(&store, &ctx.config)?.is_some();
+        let run = store.record_run(&NewRun {
+            batch: Some(batch.id),
+            command: "sync",
+            started_at: &started,
+            status: "unchanged",
+            counts: None,
+            message: Some(&format!("the file is unchanged since batch {}", batch.id)),
+            detail: None,
+            problems: &[],
+        })?;
+        let invited = pipeline::send_pending_invitations(&store, &ctx.config);
+        let report = mail_report_if_due(ctx, &store, run, stale);
+        match format {
+            Format::Json => render::json(&json!({"run": run, "batch": batch.id, "status": "unchanged"}))?,
+            _ if ctx.quiet => {}
+            _ => render::emit(&format!("unchanged: the file is the one of batch {} (already applied)", batch.id))?,
+        }
+        return finish_mail(invited, report, None);
+    }
+
+    // Validate, diff and apply; an unchanged file that was rejected or blocked comes here
+    // again, and is rejected or blocked again, and reported again.
+    let outcome = pipeline::apply(&mut store, &ctx.config, batch, &apply_args, "sync")?;
+    show(ctx, format, &outcome)?;
+    if let Some(e) = outcome.error() {
+        mail_report(ctx, &store, outcome.run);
+        return Err(e.into());
+    }
+    let invited = pipeline::send_pending_invitations(&store, &ctx.config);
+    let deleted = pipeline::delete_after_import(&ctx.config, &outcome.batch);
+    if let Ok(Some(line)) = &deleted {
+        if !ctx.quiet {
+            eprintln!("roster: {line}");
+        }
+    }
+    let attention = matches!(&invited, Ok(Some(s)) if s.error.is_some()) || deleted.is_err();
+    let report = match outcome.run {
+        Some(run) => mail_report_if_due(ctx, &store, run, attention),
+        None => Ok(()),
+    };
+    finish_mail(invited, report, deleted.err().map(|e| (outcome.batch.id, e)))
+}
+
+/// Turn the after-commit steps into the exit: the directory is committed either way.
+fn finish_mail(
+    invited: anyhow::Result<Option<pipeline::Sent>>,
+    report: anyhow::Result<()>,
+    deleted: Option<(i64, anyhow::Error)>,
+) -> anyhow::Result<()> {
+    match invited {
+        Ok(Some(s)) if s.error.is_some() => {
+            return Err(anyhow::anyhow!(
+                "the directory is committed, but {} invitation(s) stay pending and go out with the next run: {}",
+                s.pending,
+                s.error.unwrap_or_default()
+            ))
+        }
+        Err(e) => return Err(e.context("the directory is committed, but invitations were not sent; they stay pending")),
+        _ => {}
+    }
+    if let Some((batch, e)) = deleted {
+        return Err(e.context(format!("batch {batch} is committed, but the remote file could not be removed")));
+    }
+    report.map_err(|e| e.context("the directory is committed, but the report was not sent"))
+}
+
+fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            let plan = o.plan.as_ref().map(|p| PlanView::new(p, &o.file));
+            render::json(&json!({
+                "run": o.run,
+                "batch": o.batch.id,
+                "status": o.status,
+                "counts": o.plan.as_ref().map(|p| p.counts),
+                "plan": plan,
+                "reason": o.reason,
+            }))?;
+        }
+        _ if ctx.quiet && o.error().is_none() => {}
+        _ => {
+            if let Some(plan) = &o.plan {
+                let run = o.run.map_or(String::new(), |r| format!("run {r}, "));
+                render::emit(&format!(
+                    "{run}batch {}: {} — {}",
+                    o.batch.id,
+                    o.status.as_str(),
+                    render::plan::counts_line(&plan.counts)
+                ))?;
+                if ctx.verbose > 0 && !plan.changes.is_empty() {
+                    render::emit(&render::plan::changes_table(plan, &o.file))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--dry-run`: plan the fetched file against the store without storing anything.
+fn dry_run(ctx: &Context, format: Format, store: &mut Store, fetched: &crate::transport::Fetched, args: &ApplyArgs) -> anyhow::Result<()> {
+    let mut file = crate::input::read(&fetched.bytes, &ctx.config.read_options());
+    let next = store.newest_batch()?.map_or(1, |b| b.id + 1);
+    let batch = crate::store::batches::Batch {
+        id: next,
+        fetched_at: now(),
+        source: fetched.source.clone(),
+        size: fetched.bytes.len() as i64,
+        sha256: crate::store::batches::sha256_hex(&fetched.bytes),
+        records: Some(file.rows as i64),
+        status: "dry-run".into(),
+        has_content: false,
+        remote_mtime: fetched.mtime,
+    };
+    if let Some(p) = file.file_error() {
+        let reason = format!("the file would be rejected: {p}");
+        let outcome = Outcome { run: None, batch, status: Status::Rejected, file, plan: None, reason: Some(reason) };
+        show(ctx, format, &outcome)?;
+        return Err(outcome.error().map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
+    }
+    file.check_groups(&store.managed_group_ids()?);
+    store.bulk_mode()?;
+    let plan = pipeline::plan(store, &mut file, &pipeline::settings(&ctx.config, next, args))?;
+    let (status, reason) = if plan.blocked() {
+        let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
+        (Status::Blocked, Some(format!("a real run would be blocked by a safeguard; it would need: roster sync {}", release.join(" "))))
+    } else {
+        (Status::DryRun, None)
+    };
+    let outcome = Outcome { run: None, batch, status, file, plan: Some(plan), reason };
+    if format != Format::Json && !ctx.quiet {
+        if let Some(plan) = &outcome.plan {
+            render::emit(&format!("dry run: {}", render::plan::counts_line(&plan.counts)))?;
+            if !plan.changes.is_empty() {
+                render::emit(&render::plan::changes_table(plan, &outcome.file))?;
+            }
+        }
+    } else {
+        show(ctx, format, &outcome)?;
+    }
+    match outcome.error() {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+/// Send the report of this run now (it failed, was blocked or rejected). Mail trouble is said
+/// on stderr; the run's own exit code stands.
+fn mail_report(ctx: &Context, store: &Store, run: Option<i64>) {
+    if let Err(e) = try_mail_report(ctx, store, run) {
+        eprintln!("roster: the failure report was not sent: {e:#}");
+    }
+}
+
+fn try_mail_report(ctx: &Context, store: &Store, run: Option<i64>) -> anyhow::Result<()> {
+    let Some(mailer) = pipeline::mailer(&ctx.config)? else { return Ok(()) };
+    if ctx.config.report.recipients.is_empty() {
+        return Ok(());
+    }
+    let report = pipeline::build_report(store, &ctx.config, run, None)?;
+    pipeline::send_report(store, &ctx.config, &mailer, &report)
+}
+
+/// Send the report when it is due: at once when something needs attention, else once a day.
+fn mail_report_if_due(ctx: &Context, store: &Store, run: i64, attention: bool) -> anyhow::Result<()> {
+    if ctx.config.mail.is_none() || ctx.config.report.recipients.is_empty() {
+        return Ok(());
+    }
+    if !pipeline::report_due(store, &ctx.config, attention)? {
+        return Ok(());
+    }
+    let since_last = store.meta("last_report_at")?;
+    let report = match since_last {
+        Some(at) if !attention => pipeline::build_report(store, &ctx.config, None, Some(&at))?,
+        _ => pipeline::build_report(store, &ctx.config, Some(run), None)?,
+    };
+    let mailer = pipeline::mailer(&ctx.config)?.ok_or_else(|| anyhow::anyhow!("no [mail] section"))?;
+    pipeline::send_report(store, &ctx.config, &mailer, &report)
+}
+
+/// When another run has held the lock for hours, it is probably hung: say so by mail.
+fn report_hung_lock(ctx: &Context, store_path: &std::path::Path, err: &anyhow::Error) {
+    if !matches!(err.downcast_ref::<Error>(), Some(Error::Locked(_))) {
+        return;
+    }
+    let held = std::fs::metadata(lock::lock_path(store_path))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok());
+    if !held.is_some_and(|h| h > HUNG_AFTER) {
+        return;
+    }
+    let result = (|| -> anyhow::Result<()> {
+        let Some(mailer) = pipeline::mailer(&ctx.config)? else { return Ok(()) };
+        if ctx.config.report.recipients.is_empty() {
+            return Ok(());
+        }
+        let hours = held.map_or(0, |h| h.as_secs() / 3600);
+        let report = crate::core::report::Report {
+            generated_at: now(),
+            scope: "sync could not start".into(),
+            runs: Vec::new(),
+            notices: vec![format!(
+                "stage lock: {err}; it has been held for {hours} hours, so that run is probably hung. \
+                 Check the process named in the lock file and stop it; the next roster sync then runs normally."
+            )],
+        };
+        let message = crate::mail::report(&mailer.from, &ctx.config.report.recipients, &report.subject(), report.text(), report.html())?;
+        mailer.send(&message).map_err(|e| anyhow::anyhow!("{e}"))
+    })();
+    if let Err(e) = result {
+        eprintln!("roster: the hung-lock report was not sent: {e:#}");
+    }
+}
