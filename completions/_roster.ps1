@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Summarise runs')
             [CompletionResult]::new('groups', 'groups', [CompletionResultType]::ParameterValue, 'Manage groups')
             [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'The directory')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch, validate, diff, apply, send invitations and the report when due (for cron)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Health for operators and monitoring; exit 1 when unhealthy')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page')
@@ -488,6 +489,22 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         'roster;users;help;help' {
             break
         }
+        'roster;sync' {
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin')
+            [CompletionResult]::new('--allow-removals', '--allow-removals', [CompletionResultType]::ParameterName, 'Raise the removal safeguard to N for this run')
+            [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Raise the invalid-record safeguard to N for this run')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be done; store nothing, send nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what is done (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what is done (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'roster;status' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
@@ -533,6 +550,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Summarise runs')
             [CompletionResult]::new('groups', 'groups', [CompletionResultType]::ParameterValue, 'Manage groups')
             [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'The directory')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch, validate, diff, apply, send invitations and the report when due (for cron)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Health for operators and monitoring; exit 1 when unhealthy')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page')
@@ -629,6 +647,9 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             break
         }
         'roster;help;users;invite' {
+            break
+        }
+        'roster;help;sync' {
             break
         }
         'roster;help;status' {

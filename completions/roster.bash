@@ -46,6 +46,9 @@ _roster() {
             roster,status)
                 cmd="roster__subcmd__status"
                 ;;
+            roster,sync)
+                cmd="roster__subcmd__sync"
+                ;;
             roster,users)
                 cmd="roster__subcmd__users"
                 ;;
@@ -147,6 +150,9 @@ _roster() {
                 ;;
             roster__subcmd__help,status)
                 cmd="roster__subcmd__help__subcmd__status"
+                ;;
+            roster__subcmd__help,sync)
+                cmd="roster__subcmd__help__subcmd__sync"
                 ;;
             roster__subcmd__help,users)
                 cmd="roster__subcmd__help__subcmd__users"
@@ -266,7 +272,7 @@ _roster() {
 
     case "${cmd}" in
         roster)
-            opts="-q -v -h -V --config --store --quiet --verbose --format --help --version fetch validate diff apply batches report groups users status completions man help"
+            opts="-q -v -h -V --config --store --quiet --verbose --format --help --version fetch validate diff apply batches report groups users sync status completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -900,7 +906,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__help)
-            opts="fetch validate diff apply batches report groups users status completions man help"
+            opts="fetch validate diff apply batches report groups users sync status completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1179,6 +1185,20 @@ _roster() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        roster__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         roster__subcmd__help__subcmd__users)
             opts="list show history add edit remove export invite"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1386,6 +1406,44 @@ _roster() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roster__subcmd__sync)
+            opts="-q -v -h --source --dry-run --allow-removals --allow-invalid --config --store --quiet --verbose --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-removals)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-invalid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

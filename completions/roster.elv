@@ -37,6 +37,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand report 'Summarise runs'
             cand groups 'Manage groups'
             cand users 'The directory'
+            cand sync 'Fetch, validate, diff, apply, send invitations and the report when due (for cron)'
             cand status 'Health for operators and monitoring; exit 1 when unhealthy'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page'
@@ -436,6 +437,21 @@ set edit:completion:arg-completer[roster] = {|@words|
         }
         &'roster;users;help;help'= {
         }
+        &'roster;sync'= {
+            cand --source 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin'
+            cand --allow-removals 'Raise the removal safeguard to N for this run'
+            cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand --dry-run 'Print what would be done; store nothing, send nothing'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'roster;status'= {
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
@@ -478,6 +494,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand report 'Summarise runs'
             cand groups 'Manage groups'
             cand users 'The directory'
+            cand sync 'Fetch, validate, diff, apply, send invitations and the report when due (for cron)'
             cand status 'Health for operators and monitoring; exit 1 when unhealthy'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page'
@@ -549,6 +566,8 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;help;users;export'= {
         }
         &'roster;help;users;invite'= {
+        }
+        &'roster;help;sync'= {
         }
         &'roster;help;status'= {
         }

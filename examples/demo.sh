@@ -10,15 +10,14 @@ step() { printf '\n\033[1m$ roster %s\033[0m\n' "$*"; "$roster" "$@"; echo "(exi
 echo "store: $ROSTER_STORE"
 step groups import examples/groups.csv
 step validate examples/users-day1.csv
-step fetch --source examples/users-day1.csv
-step apply
+step sync --source examples/users-day1.csv
 step users list
 step validate examples/users-day2.csv --format github
-step fetch --source examples/users-day2.csv
+step sync --source examples/users-day2.csv --dry-run
+step sync --source examples/users-day2.csv
 step diff
-step apply --dry-run
-step apply
-step apply --allow-removals 1 --allow-invalid 1
+step sync --source examples/users-day2.csv --allow-removals 1 --allow-invalid 1
+step sync --source examples/users-day2.csv
 step users list
 step users history E1001
 step report --format text

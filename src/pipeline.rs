@@ -215,12 +215,16 @@ pub fn apply(
             .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
             .collect();
         let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
+        // The same file comes again with the next sync, so sync needs no batch number.
+        let proceed = if command == "sync" {
+            format!("roster sync {}", release.join(" "))
+        } else {
+            format!("roster apply --batch {} {}", batch.id, release.join(" "))
+        };
         let reason = format!(
-            "batch {} was blocked by a safeguard: {}; to apply it anyway, run: roster {command} --batch {} {}",
+            "batch {} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
             batch.id,
             what.join("; "),
-            batch.id,
-            release.join(" ")
         );
         let mut run = None;
         if !args.dry_run {

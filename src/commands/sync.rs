@@ -51,7 +51,11 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
                 "fetch from {source} failed: {e:#}. Fix the source or the connection, then run: roster sync"
             );
             if !args.dry_run {
-                let status = if code == error::Exit::Rejected { "rejected" } else { "failed" };
+                let status = if code == error::Exit::Rejected {
+                    "rejected"
+                } else {
+                    "failed"
+                };
                 let run = store.record_run(&NewRun {
                     batch: None,
                     command: "sync",
@@ -92,9 +96,14 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         let invited = pipeline::send_pending_invitations(&store, &ctx.config);
         let report = mail_report_if_due(ctx, &store, run, stale);
         match format {
-            Format::Json => render::json(&json!({"run": run, "batch": batch.id, "status": "unchanged"}))?,
+            Format::Json => {
+                render::json(&json!({"run": run, "batch": batch.id, "status": "unchanged"}))?
+            }
             _ if ctx.quiet => {}
-            _ => render::emit(&format!("unchanged: the file is the one of batch {} (already applied)", batch.id))?,
+            _ => render::emit(&format!(
+                "unchanged: the file is the one of batch {} (already applied)",
+                batch.id
+            ))?,
         }
         return finish_mail(invited, report, None);
     }
@@ -119,7 +128,11 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         Some(run) => mail_report_if_due(ctx, &store, run, attention),
         None => Ok(()),
     };
-    finish_mail(invited, report, deleted.err().map(|e| (outcome.batch.id, e)))
+    finish_mail(
+        invited,
+        report,
+        deleted.err().map(|e| (outcome.batch.id, e)),
+    )
 }
 
 /// Turn the after-commit steps into the exit: the directory is committed either way.
@@ -140,7 +153,9 @@ fn finish_mail(
         _ => {}
     }
     if let Some((batch, e)) = deleted {
-        return Err(e.context(format!("batch {batch} is committed, but the remote file could not be removed")));
+        return Err(e.context(format!(
+            "batch {batch} is committed, but the remote file could not be removed"
+        )));
     }
     report.map_err(|e| e.context("the directory is committed, but the report was not sent"))
 }
@@ -178,7 +193,13 @@ fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
 }
 
 /// `--dry-run`: plan the fetched file against the store without storing anything.
-fn dry_run(ctx: &Context, format: Format, store: &mut Store, fetched: &crate::transport::Fetched, args: &ApplyArgs) -> anyhow::Result<()> {
+fn dry_run(
+    ctx: &Context,
+    format: Format,
+    store: &mut Store,
+    fetched: &crate::transport::Fetched,
+    args: &ApplyArgs,
+) -> anyhow::Result<()> {
     let mut file = crate::input::read(&fetched.bytes, &ctx.config.read_options());
     let next = store.newest_batch()?.map_or(1, |b| b.id + 1);
     let batch = crate::store::batches::Batch {
@@ -194,23 +215,52 @@ fn dry_run(ctx: &Context, format: Format, store: &mut Store, fetched: &crate::tr
     };
     if let Some(p) = file.file_error() {
         let reason = format!("the file would be rejected: {p}");
-        let outcome = Outcome { run: None, batch, status: Status::Rejected, file, plan: None, reason: Some(reason) };
+        let outcome = Outcome {
+            run: None,
+            batch,
+            status: Status::Rejected,
+            file,
+            plan: None,
+            reason: Some(reason),
+        };
         show(ctx, format, &outcome)?;
-        return Err(outcome.error().map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
+        return Err(outcome
+            .error()
+            .map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
     }
     file.check_groups(&store.managed_group_ids()?);
     store.bulk_mode()?;
-    let plan = pipeline::plan(store, &mut file, &pipeline::settings(&ctx.config, next, args))?;
+    let plan = pipeline::plan(
+        store,
+        &mut file,
+        &pipeline::settings(&ctx.config, next, args),
+    )?;
     let (status, reason) = if plan.blocked() {
         let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
-        (Status::Blocked, Some(format!("a real run would be blocked by a safeguard; it would need: roster sync {}", release.join(" "))))
+        (
+            Status::Blocked,
+            Some(format!(
+                "a real run would be blocked by a safeguard; it would need: roster sync {}",
+                release.join(" ")
+            )),
+        )
     } else {
         (Status::DryRun, None)
     };
-    let outcome = Outcome { run: None, batch, status, file, plan: Some(plan), reason };
+    let outcome = Outcome {
+        run: None,
+        batch,
+        status,
+        file,
+        plan: Some(plan),
+        reason,
+    };
     if format != Format::Json && !ctx.quiet {
         if let Some(plan) = &outcome.plan {
-            render::emit(&format!("dry run: {}", render::plan::counts_line(&plan.counts)))?;
+            render::emit(&format!(
+                "dry run: {}",
+                render::plan::counts_line(&plan.counts)
+            ))?;
             if !plan.changes.is_empty() {
                 render::emit(&render::plan::changes_table(plan, &outcome.file))?;
             }
@@ -233,7 +283,9 @@ fn mail_report(ctx: &Context, store: &Store, run: Option<i64>) {
 }
 
 fn try_mail_report(ctx: &Context, store: &Store, run: Option<i64>) -> anyhow::Result<()> {
-    let Some(mailer) = pipeline::mailer(&ctx.config)? else { return Ok(()) };
+    let Some(mailer) = pipeline::mailer(&ctx.config)? else {
+        return Ok(());
+    };
     if ctx.config.report.recipients.is_empty() {
         return Ok(());
     }
@@ -242,7 +294,12 @@ fn try_mail_report(ctx: &Context, store: &Store, run: Option<i64>) -> anyhow::Re
 }
 
 /// Send the report when it is due: at once when something needs attention, else once a day.
-fn mail_report_if_due(ctx: &Context, store: &Store, run: i64, attention: bool) -> anyhow::Result<()> {
+fn mail_report_if_due(
+    ctx: &Context,
+    store: &Store,
+    run: i64,
+    attention: bool,
+) -> anyhow::Result<()> {
     if ctx.config.mail.is_none() || ctx.config.report.recipients.is_empty() {
         return Ok(());
     }
@@ -254,7 +311,8 @@ fn mail_report_if_due(ctx: &Context, store: &Store, run: i64, attention: bool) -
         Some(at) if !attention => pipeline::build_report(store, &ctx.config, None, Some(&at))?,
         _ => pipeline::build_report(store, &ctx.config, Some(run), None)?,
     };
-    let mailer = pipeline::mailer(&ctx.config)?.ok_or_else(|| anyhow::anyhow!("no [mail] section"))?;
+    let mailer =
+        pipeline::mailer(&ctx.config)?.ok_or_else(|| anyhow::anyhow!("no [mail] section"))?;
     pipeline::send_report(store, &ctx.config, &mailer, &report)
 }
 
@@ -267,11 +325,13 @@ fn report_hung_lock(ctx: &Context, store_path: &std::path::Path, err: &anyhow::E
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.elapsed().ok());
-    if !held.is_some_and(|h| h > HUNG_AFTER) {
+    if held.is_none_or(|h| h <= HUNG_AFTER) {
         return;
     }
     let result = (|| -> anyhow::Result<()> {
-        let Some(mailer) = pipeline::mailer(&ctx.config)? else { return Ok(()) };
+        let Some(mailer) = pipeline::mailer(&ctx.config)? else {
+            return Ok(());
+        };
         if ctx.config.report.recipients.is_empty() {
             return Ok(());
         }
@@ -285,7 +345,13 @@ fn report_hung_lock(ctx: &Context, store_path: &std::path::Path, err: &anyhow::E
                  Check the process named in the lock file and stop it; the next roster sync then runs normally."
             )],
         };
-        let message = crate::mail::report(&mailer.from, &ctx.config.report.recipients, &report.subject(), report.text(), report.html())?;
+        let message = crate::mail::report(
+            &mailer.from,
+            &ctx.config.report.recipients,
+            &report.subject(),
+            report.text(),
+            report.html(),
+        )?;
         mailer.send(&message).map_err(|e| anyhow::anyhow!("{e}"))
     })();
     if let Err(e) = result {
