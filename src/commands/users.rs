@@ -255,30 +255,16 @@ fn mail_field(value: &str) -> anyhow::Result<String> {
     Ok(v.to_string())
 }
 
+/// A new manual user: the checks of an edit, with name and mail required.
 fn checked_add(ctx: &Context, f: &UserFields) -> anyhow::Result<ManualFields> {
-    let name = text_field("name", &f.name)?;
-    if name.is_empty() {
-        return Err(error::usage("--name must not be empty"));
-    }
-    Ok(ManualFields {
-        name: Some(name),
-        mail: Some(mail_field(&f.mail)?),
-        title: f
-            .title
-            .as_deref()
-            .map(|t| text_field("title", t).map(|t| Some(t).filter(|t| !t.is_empty())))
-            .transpose()?,
-        phone: f
-            .phone
-            .as_deref()
-            .map(|p| phone_field(ctx, "phone", p))
-            .transpose()?,
-        phone2: f
-            .phone2
-            .as_deref()
-            .map(|p| phone_field(ctx, "phone2", p))
-            .transpose()?,
-    })
+    let all = EditFields {
+        name: Some(f.name.clone()),
+        mail: Some(f.mail.clone()),
+        title: f.title.clone(),
+        phone: f.phone.clone(),
+        phone2: f.phone2.clone(),
+    };
+    checked_edit(ctx, &all)
 }
 
 fn checked_edit(ctx: &Context, f: &EditFields) -> anyhow::Result<ManualFields> {
