@@ -164,7 +164,7 @@ impl Store {
             let uid = c.unique_id.as_deref();
             let absent = c.absent.unwrap_or(1);
             if c.action == Action::Remove && run.missing_users == MissingUsers::Delete {
-                let old = self_state(&tx, pk)?;
+                let old = super::directory::stored_fields(&tx, pk)?;
                 for f in diff_fields(
                     Some(&old),
                     &UserState {
@@ -268,23 +268,4 @@ impl Store {
         tx.commit()?;
         Ok(run_id)
     }
-}
-
-fn self_state(tx: &Transaction<'_>, pk: i64) -> rusqlite::Result<UserState> {
-    tx.query_row(
-        "SELECT unique_id, name, mail, title, phone, phone2, active FROM users WHERE pk = ?1",
-        [pk],
-        |r| {
-            Ok(UserState {
-                unique_id: r.get(0)?,
-                name: r.get(1)?,
-                mail: r.get(2)?,
-                title: r.get(3)?,
-                phone: r.get(4)?,
-                phone2: r.get(5)?,
-                groups: Vec::new(),
-                active: r.get(6)?,
-            })
-        },
-    )
 }

@@ -44,6 +44,25 @@ impl<'a> StoreDirectory<'a> {
     }
 }
 
+/// A user's stored fields and status, without memberships (`Store::user_state` adds those).
+pub(crate) fn stored_fields(conn: &rusqlite::Connection, pk: i64) -> rusqlite::Result<UserState> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT unique_id, name, mail, title, phone, phone2, active FROM users WHERE pk = ?1",
+    )?;
+    stmt.query_row([pk], |r| {
+        Ok(UserState {
+            unique_id: r.get(0)?,
+            name: r.get(1)?,
+            mail: r.get(2)?,
+            title: r.get(3)?,
+            phone: r.get(4)?,
+            phone2: r.get(5)?,
+            groups: Vec::new(),
+            active: r.get(6)?,
+        })
+    })
+}
+
 impl Store {
     /// The Group IDs of groups that imports manage.
     pub fn managed_group_ids(&self) -> anyhow::Result<HashSet<String>> {
@@ -56,21 +75,7 @@ impl Store {
 
     /// The import-managed state of one user.
     pub fn user_state(&self, pk: i64) -> anyhow::Result<UserState> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT unique_id, name, mail, title, phone, phone2, active FROM users WHERE pk = ?1",
-        )?;
-        let mut state = stmt.query_row([pk], |r| {
-            Ok(UserState {
-                unique_id: r.get(0)?,
-                name: r.get(1)?,
-                mail: r.get(2)?,
-                title: r.get(3)?,
-                phone: r.get(4)?,
-                phone2: r.get(5)?,
-                groups: Vec::new(),
-                active: r.get(6)?,
-            })
-        })?;
+        let mut state = stored_fields(&self.conn, pk)?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT g.group_id FROM memberships m JOIN groups g ON g.pk = m.group_pk
              WHERE m.user_pk = ?1 AND g.group_id IS NOT NULL ORDER BY g.group_id",
