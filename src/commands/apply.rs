@@ -3,9 +3,8 @@
 use super::Context;
 use crate::cli::{ApplyArgs, Format};
 use crate::pipeline::{self, Outcome};
-use crate::render::{self, plan::PlanView};
+use crate::render;
 use crate::store::{Lock, Store};
-use serde_json::json;
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
@@ -61,28 +60,22 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
 /// Print an apply's outcome: JSON per SPEC §6, or counts and (with -v) every change.
 pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
     match format {
-        Format::Json => {
-            let plan = o.plan.as_ref().map(|p| PlanView::new(p, &o.file));
-            let problems: Vec<_> = o.file.problems.iter().filter(|p| p.is_error()).collect();
-            render::json(&json!({
-                "run": o.run,
-                "batch": o.batch.id,
-                "status": o.status,
-                "counts": o.plan.as_ref().map(|p| p.counts),
-                "plan": plan,
-                "problems": problems,
-                "reason": o.reason,
-            }))?;
-        }
+        Format::Json => render::json(&render::plan::outcome_document(
+            o.run,
+            o.batch.id,
+            o.status.as_str(),
+            o.plan.as_ref(),
+            &o.file,
+            o.reason.as_deref(),
+        ))?,
         _ => {
             if let Some(plan) = &o.plan {
                 if !ctx.quiet || o.error().is_some() {
-                    let run = o.run.map_or(String::new(), |r| format!("run {r}, "));
-                    render::emit(&format!(
-                        "{run}batch {}: {} — {}",
+                    render::emit(&render::plan::outcome_line(
+                        o.run,
                         o.batch.id,
                         o.status.as_str(),
-                        render::plan::counts_line(&plan.counts)
+                        &plan.counts,
                     ))?;
                 }
                 if (ctx.verbose > 0 || o.status == pipeline::Status::DryRun)

@@ -5,7 +5,7 @@ use super::Context;
 use crate::cli::{ApplyArgs, Format, SyncArgs};
 use crate::error::{self, Error};
 use crate::pipeline::{self, Outcome, Status};
-use crate::render::{self, plan::PlanView};
+use crate::render;
 use crate::store::batches::Stored;
 use crate::store::runs::NewRun;
 use crate::store::{lock, now, Lock, Store};
@@ -162,26 +162,22 @@ fn finish_mail(
 
 fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
     match format {
-        Format::Json => {
-            let plan = o.plan.as_ref().map(|p| PlanView::new(p, &o.file));
-            render::json(&json!({
-                "run": o.run,
-                "batch": o.batch.id,
-                "status": o.status,
-                "counts": o.plan.as_ref().map(|p| p.counts),
-                "plan": plan,
-                "reason": o.reason,
-            }))?;
-        }
+        Format::Json => render::json(&render::plan::outcome_document(
+            o.run,
+            o.batch.id,
+            o.status.as_str(),
+            o.plan.as_ref(),
+            &o.file,
+            o.reason.as_deref(),
+        ))?,
         _ if ctx.quiet && o.error().is_none() => {}
         _ => {
             if let Some(plan) = &o.plan {
-                let run = o.run.map_or(String::new(), |r| format!("run {r}, "));
-                render::emit(&format!(
-                    "{run}batch {}: {} — {}",
+                render::emit(&render::plan::outcome_line(
+                    o.run,
                     o.batch.id,
                     o.status.as_str(),
-                    render::plan::counts_line(&plan.counts)
+                    &plan.counts,
                 ))?;
                 if ctx.verbose > 0 && !plan.changes.is_empty() {
                     render::emit(&render::plan::changes_table(plan, &o.file))?;

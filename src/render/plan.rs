@@ -125,3 +125,30 @@ pub fn changes_table(plan: &Plan, file: &ImportFile) -> String {
     }
     t.to_string()
 }
+
+/// The document `apply` and `sync` print with `--format json` (SPEC §6).
+pub fn outcome_document(
+    run: Option<i64>,
+    batch: i64,
+    status: &str,
+    plan: Option<&Plan>,
+    file: &ImportFile,
+    reason: Option<&str>,
+) -> serde_json::Value {
+    let problems: Vec<_> = file.problems.iter().filter(|p| p.is_error()).collect();
+    serde_json::json!({
+        "run": run,
+        "batch": batch,
+        "status": status,
+        "counts": plan.map(|p| p.counts),
+        "plan": plan.map(|p| PlanView::new(p, file)),
+        "problems": problems,
+        "reason": reason,
+    })
+}
+
+/// The one-line summary of an apply: `run 12, batch 7: applied — create 1, …`.
+pub fn outcome_line(run: Option<i64>, batch: i64, status: &str, counts: &Counts) -> String {
+    let run = run.map_or(String::new(), |r| format!("run {r}, "));
+    format!("{run}batch {batch}: {status} — {}", counts_line(counts))
+}
