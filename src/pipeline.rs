@@ -20,15 +20,7 @@ use serde::Serialize;
 /// decoded. The full checks run when the batch is planned.
 pub fn count_records(bytes: &[u8], config: &Config) -> Option<usize> {
     let text = input::decode_text(bytes, config.csv.encoding).ok()?;
-    let delimiter = config
-        .csv
-        .delimiter
-        .unwrap_or_else(|| input::detect_delimiter(&text));
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
+    let mut reader = input::csv_reader(&text, config.csv.delimiter, true);
     let mut record = csv::ByteRecord::new();
     let mut n = 0;
     while reader.read_byte_record(&mut record).ok()? {

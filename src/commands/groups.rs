@@ -142,15 +142,7 @@ fn read_group_file(
     config: &crate::config::Config,
 ) -> Result<Vec<(String, Option<String>)>, String> {
     let text = input::decode_text(bytes, config.csv.encoding).map_err(|p| p.message)?;
-    let delimiter = config
-        .csv
-        .delimiter
-        .unwrap_or_else(|| input::detect_delimiter(&text));
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
+    let mut reader = input::csv_reader(&text, config.csv.delimiter, true);
     let header = reader
         .headers()
         .map_err(|e| format!("{}: {e}", Code::NotCsv))?

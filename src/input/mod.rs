@@ -138,6 +138,16 @@ pub fn decode_text(bytes: &[u8], encoding: Encoding) -> Result<Cow<'_, str>, Pro
     }
 }
 
+/// A lenient CSV reader over decoded text: the configured delimiter, else the one the header
+/// uses; records may have any number of fields (the checks report wrong counts).
+pub fn csv_reader(text: &str, delimiter: Option<u8>, has_headers: bool) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(has_headers)
+        .flexible(true)
+        .delimiter(delimiter.unwrap_or_else(|| detect_delimiter(text)))
+        .from_reader(text.as_bytes())
+}
+
 /// Pick the delimiter that occurs most often in the header line, outside quotes.
 pub fn detect_delimiter(text: &str) -> u8 {
     let mut counts = [0usize; 4];
@@ -239,11 +249,7 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions) -> ImportFile {
     let delimiter = opts.delimiter.unwrap_or_else(|| detect_delimiter(&text));
     file.delimiter = delimiter;
 
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
+    let mut reader = csv_reader(&text, Some(delimiter), false);
     let mut record = csv::StringRecord::new();
     let mut lines = LineCounter {
         text: text.as_bytes(),
