@@ -245,7 +245,7 @@ fn phone_field(ctx: &Context, flag: &str, value: &str) -> anyhow::Result<Option<
         return Ok(None);
     }
     phone::normalize(v, ctx.config.csv.default_region)
-        .map(Some)
+        .map(|p| Some(p.into_owned()))
         .map_err(|m| error::usage(format!("--{flag}: {m}")))
 }
 

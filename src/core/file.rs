@@ -2,6 +2,7 @@
 
 use super::problem::{Code, Problem, Severity};
 use super::record::{Columns, Entry, Field};
+use rayon::prelude::*;
 use std::collections::HashSet;
 
 /// A file as read and checked on its own (without the store).
@@ -36,19 +37,24 @@ impl ImportFile {
 
     /// Add an `unknown-group` warning for each group ID not in `known`.
     pub fn check_groups(&mut self, known: &HashSet<String>) {
-        let mut warnings = Vec::new();
-        for entry in &self.entries {
-            if let Entry::Valid(r) = entry {
-                for g in r.groups().filter(|g| !known.contains(*g)) {
-                    warnings.push(Problem::new(
+        let warnings: Vec<Problem> = self
+            .entries
+            .par_iter()
+            .filter_map(|entry| match entry {
+                Entry::Valid(r) => Some(r),
+                Entry::Invalid { .. } => None,
+            })
+            .flat_map_iter(|r| {
+                r.groups().filter(|g| !known.contains(*g)).map(|g| {
+                    Problem::new(
                         Some(r.line),
                         Some(Field::Groups.column()),
                         Code::UnknownGroup,
                         format!("no group has the ID `{g}`; this membership is ignored"),
-                    ));
-                }
-            }
-        }
+                    )
+                })
+            })
+            .collect();
         self.problems.extend(warnings);
         sort_problems(&mut self.problems);
     }

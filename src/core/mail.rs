@@ -16,12 +16,29 @@ pub fn check(cell: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The key two addresses are compared by: the address in lower case.
+/// The key two addresses are compared by: the address in lower case. An address already in
+/// lower case is its own key, without a copy.
 pub fn key(mail: &str) -> Cow<'_, str> {
-    if mail.bytes().any(|b| b.is_ascii_uppercase()) || !mail.is_ascii() {
-        Cow::Owned(mail.to_lowercase())
+    let lower = if mail.is_ascii() {
+        !mail.bytes().any(|b| b.is_ascii_uppercase())
     } else {
+        // Every character its own lower case (Σ is not, so the final-sigma rule never applies).
+        // A lowercase letter is (the quick test); anything else is looked up.
+        mail.chars().all(|c| {
+            if c.is_ascii() {
+                return !c.is_ascii_uppercase();
+            }
+            if c.is_lowercase() {
+                return true;
+            }
+            let mut l = c.to_lowercase();
+            l.next() == Some(c) && l.next().is_none()
+        })
+    };
+    if lower {
         Cow::Borrowed(mail)
+    } else {
+        Cow::Owned(mail.to_lowercase())
     }
 }
 
@@ -50,9 +67,27 @@ mod tests {
     }
 
     #[test]
+    fn a_lowercase_character_is_its_own_lower_case() {
+        for c in (0..=0x10_FFFF)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_lowercase())
+        {
+            assert_eq!(
+                c.to_lowercase().collect::<String>(),
+                c.to_string(),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+    }
+
+    #[test]
     fn keys_fold_case() {
         assert_eq!(key("Anna@Example.SE"), "anna@example.se");
         assert!(matches!(key("anna@example.se"), Cow::Borrowed(_)));
         assert_eq!(key("ÅSA@example.se"), "åsa@example.se");
+        assert!(matches!(key("åsa@example.se"), Cow::Borrowed(_)));
+        assert_eq!(key("ΟΔΟΣ@example.gr"), "οδος@example.gr".to_lowercase());
+        assert_eq!(key("ǅ@example.se"), "ǆ@example.se");
     }
 }

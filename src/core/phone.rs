@@ -10,8 +10,9 @@
 
 use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
 use phonenumber::Mode;
-use regex::Regex;
-use std::collections::HashMap;
+use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::{Anchored, Input};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// The region used for numbers written without a country code.
@@ -22,19 +23,19 @@ pub fn parse_region(code: &str) -> Option<Region> {
     code.trim().to_ascii_uppercase().parse().ok()
 }
 
-/// Normalise a phone cell to E.164, or say why it is not a valid number.
-pub fn normalize(cell: &str, region: Option<Region>) -> Result<String, String> {
+/// Normalise a phone cell to E.164, or say why it is not a valid number. A cell already in
+/// E.164 form is returned as it is, without a copy.
+pub fn normalize(cell: &str, region: Option<Region>) -> Result<Cow<'_, str>, String> {
     // A leading apostrophe is a spreadsheet's "this is text" mark (and how exports escape a +).
     let body = cell.strip_prefix('\'').unwrap_or(cell);
-    let mut cleaned = String::with_capacity(cell.len());
-    for c in body.chars() {
-        match c {
-            ' ' | '-' | '.' | '(' | ')' | '\u{a0}' | '\u{2011}' => {}
-            _ => cleaned.push(c),
-        }
-    }
+    let separator = |c: char| matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}' | '\u{2011}');
+    let mut cleaned: Cow<'_, str> = if body.contains(separator) {
+        Cow::Owned(body.chars().filter(|&c| !separator(c)).collect())
+    } else {
+        Cow::Borrowed(body)
+    };
     if let Some(rest) = cleaned.strip_prefix("00") {
-        cleaned = format!("+{rest}");
+        cleaned = Cow::Owned(format!("+{rest}"));
     }
     let digits = cleaned.strip_prefix('+').unwrap_or(&cleaned);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -52,7 +53,7 @@ pub fn normalize(cell: &str, region: Option<Region>) -> Result<String, String> {
             Fast::Unsure => {}
         }
     }
-    slow(&cleaned, cell, region)
+    slow(&cleaned, cell, region).map(Cow::Owned)
 }
 
 fn slow(cleaned: &str, cell: &str, region: Option<Region>) -> Result<String, String> {
@@ -70,20 +71,48 @@ fn slow(cleaned: &str, cell: &str, region: Option<Region>) -> Result<String, Str
     }
 }
 
-/// Compile a metadata pattern as the crate does (its patterns are written over several lines),
+/// A metadata pattern compiled as the crate does (its patterns are written over several lines),
 /// anchored at the start: the crate asks for a match that starts at 0, which is the same as
 /// asking whether the anchored pattern matches. The patterns are ASCII, so `\d` is [0-9].
-fn compile(pattern: &str) -> Option<Regex> {
-    regex::RegexBuilder::new(&format!("^(?:{pattern}\n)"))
-        .ignore_whitespace(true)
-        .unicode(false)
-        .build()
+///
+/// Each becomes a dense DFA, which answers in one pass over the digits with no cache or lock
+/// (the regex crate's pool of caches costs more than the match itself on numbers this short).
+/// A test compiles every pattern of the metadata, so that `None` is never met at run time.
+struct Matcher(dense::DFA<Vec<u32>>);
+
+impl Matcher {
+    fn is_match(&self, value: &str) -> bool {
+        let input = Input::new(value).anchored(Anchored::Yes).earliest(true);
+        // A search fails only on a quit byte, and none is configured.
+        matches!(self.0.try_search_fwd(&input), Ok(Some(_)))
+    }
+}
+
+/// The largest DFA allowed; the metadata's largest is under 20 KiB.
+const DFA_BYTES: usize = 1 << 20;
+
+fn compile(pattern: &str) -> Option<Matcher> {
+    dense::Builder::new()
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .ignore_whitespace(true)
+                .unicode(false)
+                .utf8(false),
+        )
+        .configure(
+            dense::Config::new()
+                .start_kind(StartKind::Anchored)
+                .dfa_size_limit(Some(DFA_BYTES))
+                .determinize_size_limit(Some(4 * DFA_BYTES)),
+        )
+        .build(&format!("^(?:{pattern}\n)"))
         .ok()
+        .map(Matcher)
 }
 
 /// A descriptor's pattern compiled once, with its possible lengths.
 struct Pattern {
-    re: Regex,
+    re: Matcher,
     lengths: Vec<u16>,
 }
 
@@ -107,8 +136,8 @@ impl Pattern {
 struct Compiled {
     general: Option<Pattern>,
     types: Vec<Pattern>,
-    leading_digits: Option<Regex>,
-    national_prefix_for_parsing: Option<Regex>,
+    leading_digits: Option<Matcher>,
+    national_prefix_for_parsing: Option<Matcher>,
 }
 
 struct Country {
@@ -122,7 +151,10 @@ impl Country {
             let d = self.meta.descriptors();
             Compiled {
                 general: Pattern::new(d.general()),
+                // Any type counts, so the common ones are tried first.
                 types: [
+                    d.mobile(),
+                    d.fixed_line(),
                     d.premium_rate(),
                     d.toll_free(),
                     d.shared_cost(),
@@ -131,8 +163,6 @@ impl Country {
                     d.pager(),
                     d.uan(),
                     d.voicemail(),
-                    d.fixed_line(),
-                    d.mobile(),
                 ]
                 .into_iter()
                 .flatten()
@@ -155,32 +185,36 @@ impl Country {
     }
 }
 
-/// Regions by country calling code, built once from the crate's metadata.
-fn regions() -> &'static HashMap<u16, Vec<Country>> {
-    static REGIONS: OnceLock<HashMap<u16, Vec<Country>>> = OnceLock::new();
+/// Load the metadata and the patterns of the usual countries now, so that a reading in
+/// parallel does not wait for one thread to do it (the crate's database takes ~0.1 s).
+pub fn warm_up() {
+    let _ = normalize("+46701234567", None);
+}
+
+/// Regions by country calling code (the index), built once from the crate's metadata.
+fn regions() -> &'static [Vec<Country>] {
+    static REGIONS: OnceLock<Vec<Vec<Country>>> = OnceLock::new();
     REGIONS.get_or_init(|| {
-        let mut map: HashMap<u16, Vec<Country>> = HashMap::new();
         let db: &'static phonenumber::metadata::Database = &DATABASE;
-        for code in 1..1000u16 {
-            if let Some(ids) = db.region(&code) {
+        (0..1000u16)
+            .map(|code| {
+                let Some(ids) = db.region(&code) else {
+                    return Vec::new();
+                };
                 let metas: Vec<&'static Metadata> = if ids.len() == 1 && ids[0] == "001" {
                     db.by_code(&code).into_iter().flatten().take(1).collect()
                 } else {
                     ids.iter().filter_map(|id| db.by_id(*id)).collect()
                 };
-                if !metas.is_empty() {
-                    let regions = metas
-                        .into_iter()
-                        .map(|meta| Country {
-                            meta,
-                            compiled: OnceLock::new(),
-                        })
-                        .collect();
-                    map.insert(code, regions);
-                }
-            }
-        }
-        map
+                metas
+                    .into_iter()
+                    .map(|meta| Country {
+                        meta,
+                        compiled: OnceLock::new(),
+                    })
+                    .collect()
+            })
+            .collect()
     })
 }
 
@@ -211,9 +245,14 @@ fn fast_check(digits: &str) -> Fast {
         return Fast::Unsure;
     }
     let map = regions();
+    // Country codes are prefix-free: the first of one, two or three digits that is one.
     let Some((candidates, national)) = (1..=3).find_map(|n| {
-        let code: u16 = digits[..n].parse().ok()?;
-        map.get(&code).map(|m| (m, &digits[n..]))
+        let code = digits
+            .bytes()
+            .take(n)
+            .fold(0, |c, d| c * 10 + usize::from(d - b'0'));
+        let regions = &map[code];
+        (!regions.is_empty()).then(|| (regions, &digits[n..]))
     }) else {
         return Fast::Unsure;
     };
@@ -221,7 +260,8 @@ fn fast_check(digits: &str) -> Fast {
         return Fast::Unsure;
     }
     // The parser may strip a national prefix after the country code: leave those to it.
-    let Some(parse_region) = source_for(candidates, national.trim_start_matches('0')) else {
+    let stripped = national.trim_start_matches('0');
+    let Some(parse_region) = source_for(candidates, stripped) else {
         return Fast::Unsure;
     };
     if parse_region
@@ -236,7 +276,12 @@ fn fast_check(digits: &str) -> Fast {
             return Fast::Unsure;
         }
     }
-    if source_for(candidates, national).is_some_and(|r| r.is_known_type(national)) {
+    let region = if stripped.len() == national.len() {
+        Some(parse_region)
+    } else {
+        source_for(candidates, national)
+    };
+    if region.is_some_and(|r| r.is_known_type(national)) {
         Fast::Valid
     } else {
         Fast::Invalid
@@ -273,6 +318,38 @@ mod tests {
                 Err(()) => assert!(got.is_err(), "{cell} gave {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn every_pattern_of_the_metadata_compiles() {
+        let mut compiled = 0;
+        for meta in DATABASE.iter() {
+            let d = meta.descriptors();
+            let descriptors = [
+                Some(d.general()),
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.voip(),
+                d.pager(),
+                d.uan(),
+                d.personal_number(),
+                d.shared_cost(),
+                d.voicemail(),
+            ];
+            let patterns = descriptors
+                .into_iter()
+                .flatten()
+                .map(|d| d.national_number().as_str())
+                .chain(meta.leading_digits().map(|r| r.as_str()))
+                .chain(meta.national_prefix_for_parsing().map(|r| r.as_str()));
+            for pattern in patterns {
+                assert!(compile(pattern).is_some(), "{}: {pattern}", meta.id());
+                compiled += 1;
+            }
+        }
+        assert!(compiled > 1000, "only {compiled} patterns");
     }
 
     /// The fast path must never disagree with the general parser.

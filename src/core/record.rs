@@ -2,6 +2,7 @@
 
 use super::problem::{Code, Problem};
 use super::{mail, phone};
+use std::borrow::Cow;
 
 /// A column of the import file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -133,15 +134,18 @@ impl Record {
 
     /// Build a record from already checked values (used by tests and by `users export`).
     pub fn from_parts(line: u64, skip: bool, parts: [&str; 6], groups: &[&str]) -> Record {
-        let mut buf = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 16);
+        let mut sorted: Vec<&str> = groups.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        // Exactly the length, so that turning the buffer into a box does not reallocate.
+        let joins = sorted.len().saturating_sub(1) * GROUP_JOIN.len_utf8();
+        let len = parts.iter().chain(&sorted).map(|p| p.len()).sum::<usize>() + joins;
+        let mut buf = String::with_capacity(len);
         let mut ends = [0u32; 7];
         for (i, p) in parts.iter().enumerate() {
             buf.push_str(p);
             ends[i] = buf.len() as u32;
         }
-        let mut sorted: Vec<&str> = groups.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
         for (i, g) in sorted.iter().enumerate() {
             if i > 0 {
                 buf.push(GROUP_JOIN);
@@ -188,7 +192,25 @@ impl Entry {
 /// Trim what SPEC §1 calls spaces: white space that is not a control character, so that a
 /// newline at the end of a quoted cell is still seen (and reported) as a control character.
 pub fn trim(cell: &str) -> &str {
+    // Most cells start and end with a visible ASCII character: nothing to trim.
+    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    if visible(cell.as_bytes().first()) && visible(cell.as_bytes().last()) {
+        return cell;
+    }
     cell.trim_matches(|c: char| c.is_whitespace() && !c.is_control())
+}
+
+/// True when the text has a control character (U+0000–U+001F, U+007F–U+009F), found by a
+/// scan of the bytes: in UTF-8 those above U+007F are 0xC2 followed by 0x80–0x9F.
+fn has_control(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // A quick scan for any byte that can start one; the exact one only when there is.
+    if !bytes.iter().any(|&b| b < 0x20 || b == 0x7f || b == 0xc2) {
+        return false;
+    }
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b < 0x20 || b == 0x7f || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| *n < 0xa0))
+    })
 }
 
 /// Check one data record. `cells` are the raw cells of the record as the CSV reader gave them.
@@ -199,7 +221,7 @@ pub fn check(cells: &[&str], line: u64, columns: &Columns, rules: &Rules) -> (En
             .and_then(|i| cells.get(i))
             .map(|c| trim(c))
     };
-    let uid = cell(Field::UniqueId).filter(|u| !u.is_empty() && !u.chars().any(char::is_control));
+    let uid = cell(Field::UniqueId).filter(|u| !u.is_empty() && !has_control(u));
 
     if cells.len() != columns.width {
         problems.push(Problem::new(
@@ -222,7 +244,10 @@ pub fn check(cells: &[&str], line: u64, columns: &Columns, rules: &Rules) -> (En
     // Reads a cell and reports control characters in it.
     let read = |f: Field, problems: &mut Vec<Problem>| -> Option<&str> {
         let value = cell(f)?;
-        if let Some(c) = value.chars().find(|c| c.is_control()) {
+        if let Some(c) = has_control(value)
+            .then(|| value.chars().find(|c| c.is_control()))
+            .flatten()
+        {
             problems.push(Problem::new(
                 Some(line),
                 Some(f.column()),
@@ -302,7 +327,7 @@ pub fn check(cells: &[&str], line: u64, columns: &Columns, rules: &Rules) -> (En
         None => {}
     }
     let title = read(Field::Title, &mut problems).unwrap_or("");
-    let mut phones = [String::new(), String::new()];
+    let mut phones = [Cow::Borrowed(""), Cow::Borrowed("")];
     for (slot, field) in [Field::Phone, Field::Phone2].into_iter().enumerate() {
         match read(field, &mut problems) {
             None | Some("") => {}
@@ -321,11 +346,14 @@ pub fn check(cells: &[&str], line: u64, columns: &Columns, rules: &Rules) -> (En
     let groups: Vec<&str> = if groups_cell.is_empty() {
         Vec::new()
     } else {
-        groups_cell
-            .split(rules.group_separator.as_str())
-            .map(trim)
-            .filter(|g| !g.is_empty())
-            .collect()
+        fn tidy<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+            ids.map(trim).filter(|g| !g.is_empty()).collect()
+        }
+        match rules.group_separator.as_bytes() {
+            // A one-byte separator is found by a byte search, not a substring search.
+            [b] if b.is_ascii() => tidy(groups_cell.split(char::from(*b))),
+            _ => tidy(groups_cell.split(rules.group_separator.as_str())),
+        }
     };
 
     if problems.is_empty() {
@@ -386,6 +414,14 @@ mod tests {
     }
 
     #[test]
+    fn control_scan_agrees_with_char_is_control() {
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let text = format!("a{c}b");
+            assert_eq!(has_control(&text), c.is_control(), "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
     #[allow(clippy::type_complexity)]
     fn record_rules() {
         let col = |s: &str| Some(s.to_string());
@@ -414,6 +450,18 @@ mod tests {
             (
                 vec!["E1", "Anna", "", "", "", ""],
                 vec![("missing-field", col("Mail"))],
+            ),
+            (
+                vec!["E1", "An\u{85}na", "anna@example.se", "", "", ""],
+                vec![("control-char", col("Name"))],
+            ),
+            (
+                vec!["E1", "An\u{7f}na", "anna@example.se", "", "", ""],
+                vec![("control-char", col("Name"))],
+            ),
+            (
+                vec!["E1", "Änna \u{a0}Å", "anna@example.se", "", "", ""],
+                vec![],
             ),
             (
                 vec!["E1", "Anna", "anna@", "", "", ""],

@@ -177,15 +177,27 @@ pub fn detect_delimiter(text: &str) -> u8 {
     }
 }
 
-/// Records are checked in parallel in chunks of this many, so that memory stays near the
-/// size of the file rather than growing with a copy of every raw record.
-const CHUNK: usize = 8192;
+/// The data records are cut into spans of about this many bytes, read and checked in parallel.
+const SPAN_BYTES: usize = 1 << 20;
 
 /// Read and check a file on its own.
 pub fn read(bytes: &[u8], opts: &ReadOptions) -> ImportFile {
-    let mut file = read_unsorted(bytes, opts);
+    read_in_spans(bytes, opts, SPAN_BYTES)
+}
+
+/// Read a file in spans of about `span_bytes` (the tests cut them small).
+fn read_in_spans(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportFile {
+    let mut file = read_unsorted(bytes, opts, span_bytes);
     sort_problems(&mut file.problems);
     file
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    if bytes.len() < 256 {
+        // Between two records: too short for the vector search to pay.
+        return bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 /// Counts lines as the reader moves through the text. The CSV reader's own line count skips
@@ -204,10 +216,7 @@ impl LineCounter<'_> {
             start += 1;
         }
         if start >= self.offset {
-            self.line += self.text[self.offset..start]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
+            self.line += newlines(&self.text[self.offset..start]);
             self.offset = start;
         }
         self.line
@@ -218,7 +227,7 @@ fn is_blank(record: &csv::StringRecord) -> bool {
     record.len() == 1 && record::trim(&record[0]).is_empty()
 }
 
-fn read_unsorted(bytes: &[u8], opts: &ReadOptions) -> ImportFile {
+fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportFile {
     let mut file = ImportFile {
         delimiter: b',',
         encoding: "utf-8",
@@ -234,6 +243,10 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions) -> ImportFile {
             ),
         ));
         return file;
+    }
+    if bytes.len() > SPAN_BYTES {
+        // Large files are read in parallel: load the phone metadata meanwhile.
+        rayon::spawn(crate::core::phone::warm_up);
     }
     let Some((text, encoding)) = decode(bytes, opts.encoding, &mut file.problems) else {
         return file;
@@ -286,69 +299,37 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions) -> ImportFile {
         return file;
     }
 
-    let columns = file.columns.clone();
-    // One thread reads records while the pool checks the chunk before: reading is sequential,
-    // checking is not.
-    type Chunk = Vec<(u64, csv::StringRecord)>;
-    let (send, receive) = std::sync::mpsc::sync_channel::<Result<Chunk, Problem>>(2);
-    let failure = std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut chunk: Chunk = Vec::with_capacity(CHUNK);
-            loop {
-                match next(&mut reader, &mut record) {
-                    Ok(true) => {
-                        let line =
-                            lines.line_at(record.position().map_or(0, |p| p.byte() as usize));
-                        chunk.push((line, std::mem::take(&mut record)));
-                        if chunk.len() == CHUNK
-                            && send.send(Ok(std::mem::take(&mut chunk))).is_err()
-                        {
-                            return;
-                        }
-                    }
-                    Ok(false) => {
-                        if !chunk.is_empty() {
-                            let _ = send.send(Ok(chunk));
-                        }
-                        return;
-                    }
-                    Err(e) => {
-                        let line = e.position().map(|p| lines.line_at(p.byte() as usize));
-                        let problem = Problem::new(
-                            line,
-                            None,
-                            Code::NotCsv,
-                            format!("the file cannot be read as CSV: {e}"),
-                        );
-                        let _ = send.send(Err(problem));
-                        return;
-                    }
-                }
-            }
-        });
-        for chunk in receive {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(problem) => return Some(problem),
-            };
-            let checked: Vec<(Entry, Vec<Problem>)> = chunk
-                .par_iter()
-                .map(|(line, rec)| {
-                    let cells: Vec<&str> = rec.iter().collect();
-                    record::check(&cells, *line, &columns, &opts.rules)
-                })
-                .collect();
-            for (entry, problems) in checked {
-                file.entries.push(entry);
-                file.problems.extend(problems);
-            }
+    let data = reader.position().byte() as usize;
+    let line = 1 + newlines(&text.as_bytes()[..data]);
+    let spans = spans(text.as_bytes(), data, line, span_bytes);
+    let read = |span: &Span| read_span(&text, span, delimiter, &file.columns, &opts.rules);
+    let mut read_spans: Vec<SpanRead> = spans.par_iter().map(read).collect();
+    // A span whose start the cut guessed wrong (a quoted cell with a line break across it) is
+    // found by the span before it; the rest of the file is then read in one piece.
+    let first_doubt = read_spans
+        .iter()
+        .position(|r| r.error.is_some() || !r.clean_end);
+    if let Some(k) = first_doubt.filter(|&k| read_spans[k].error.is_none() && k + 1 < spans.len()) {
+        let rest = Span {
+            start: spans[k].start,
+            end: text.len(),
+            line: spans[k].line,
+        };
+        read_spans.truncate(k);
+        read_spans.push(read(&rest));
+    }
+    let (mut ids, mut mails) = (Vec::new(), Vec::new());
+    for span in read_spans {
+        let base = file.entries.len() as u32;
+        ids.extend(span.ids.iter().map(|&(h, i)| (h, base + i)));
+        mails.extend(span.mails.iter().map(|&(h, i)| (h, base + i)));
+        file.entries.extend(span.entries);
+        file.problems.extend(span.problems);
+        if let Some(problem) = span.error {
+            file.problems.push(problem);
+            file.entries.clear();
+            return file;
         }
-        None
-    });
-    if let Some(problem) = failure {
-        file.problems.push(problem);
-        file.entries.clear();
-        return file;
     }
     file.rows = file.entries.len();
     if file.rows == 0 {
@@ -358,8 +339,106 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions) -> ImportFile {
         ));
         return file;
     }
-    mark_duplicates(&mut file);
+    mark_duplicates(&mut file, ids, mails);
     file
+}
+
+/// A stretch of the data records: `start` is the first byte of a line, `line` its number.
+struct Span {
+    start: usize,
+    end: usize,
+    line: u64,
+}
+
+/// Cut the text from `start` into spans at the first line break after every `span_bytes`.
+/// A cut inside a quoted cell is possible (a cell with a line break); the reading notices it.
+fn spans(text: &[u8], start: usize, line: u64, span_bytes: usize) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let (mut start, mut line) = (start, line);
+    while start < text.len() {
+        let end = match text.get(start.saturating_add(span_bytes)..) {
+            Some(after) => after
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |i| start + span_bytes + i + 1),
+            None => text.len(),
+        };
+        spans.push(Span { start, end, line });
+        line += newlines(&text[start..end]);
+        start = end;
+    }
+    spans
+}
+
+/// What reading one span gave.
+#[derive(Default)]
+struct SpanRead {
+    entries: Vec<Entry>,
+    problems: Vec<Problem>,
+    /// Hashes of the keys that must be unique, with the index of their entry in the span.
+    ids: Vec<(u64, u32)>,
+    mails: Vec<(u64, u32)>,
+    /// The CSV error that stopped the reading.
+    error: Option<Problem>,
+    /// False when the span ended inside a quoted cell, so that the next span did not start at
+    /// a record. (A quoted cell ending in a line break also says false: the safe side.)
+    clean_end: bool,
+}
+
+fn read_span(
+    text: &str,
+    span: &Span,
+    delimiter: u8,
+    columns: &record::Columns,
+    rules: &Rules,
+) -> SpanRead {
+    let mut reader = csv_reader(&text[span.start..span.end], Some(delimiter), false);
+    let mut lines = LineCounter {
+        text: text.as_bytes(),
+        offset: span.start,
+        line: span.line,
+    };
+    let mut record = csv::StringRecord::new();
+    let mut out = SpanRead {
+        clean_end: true,
+        ..SpanRead::default()
+    };
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {
+                out.clean_end = !record.iter().next_back().is_some_and(|c| c.ends_with('\n'));
+                if is_blank(&record) {
+                    continue;
+                }
+                let at = span.start + record.position().map_or(0, |p| p.byte() as usize);
+                let line = lines.line_at(at);
+                let cells: Vec<&str> = record.iter().collect();
+                let (entry, problems) = record::check(&cells, line, columns, rules);
+                let index = out.entries.len() as u32;
+                if let Some(key) = id_key(&entry) {
+                    out.ids.push((hash(&key), index));
+                }
+                if let Some(key) = mail_key(&entry) {
+                    out.mails.push((hash(&key), index));
+                }
+                out.entries.push(entry);
+                out.problems.extend(problems);
+            }
+            Ok(false) => return out,
+            Err(e) => {
+                let line = e
+                    .position()
+                    .map(|p| lines.line_at(span.start + p.byte() as usize));
+                out.error = Some(Problem::new(
+                    line,
+                    None,
+                    Code::NotCsv,
+                    format!("the file cannot be read as CSV: {e}"),
+                ));
+                return out;
+            }
+        }
+    }
 }
 
 /// Map the header to columns; false when a file error stops the reading.
@@ -409,57 +488,55 @@ fn read_header(record: &csv::StringRecord, line: u64, file: &mut ImportFile) -> 
     ok
 }
 
+fn id_key(entry: &Entry) -> Option<Cow<'_, str>> {
+    entry.unique_id().map(Cow::Borrowed)
+}
+
+fn mail_key(entry: &Entry) -> Option<Cow<'_, str>> {
+    match entry {
+        Entry::Valid(r) if !r.skip => Some(crate::core::mail::key(r.mail())),
+        _ => None,
+    }
+}
+
+fn hash(key: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+}
+
 /// Every occurrence of a UniqueID or a Mail (case-insensitive) that appears twice is an error.
-fn mark_duplicates(file: &mut ImportFile) {
-    let mut ids: HashMap<&str, u32> = HashMap::with_capacity(file.entries.len());
-    let mut mails: HashMap<Cow<'_, str>, u32> = HashMap::with_capacity(file.entries.len());
-    for entry in &file.entries {
-        if let Some(uid) = entry.unique_id() {
-            *ids.entry(uid).or_default() += 1;
-        }
-        if let Entry::Valid(r) = entry {
-            if !r.skip {
-                *mails.entry(crate::core::mail::key(r.mail())).or_default() += 1;
-            }
-        }
-    }
+/// `ids` and `mails` are the hashes of those keys with the index of their entry.
+fn mark_duplicates(file: &mut ImportFile, ids: Vec<(u64, u32)>, mails: Vec<(u64, u32)>) {
+    let entries = &file.entries;
+    let (ids, mails) = rayon::join(
+        || repeated(entries, ids, id_key),
+        || repeated(entries, mails, mail_key),
+    );
     let mut marks: Vec<(usize, Problem)> = Vec::new();
-    for (i, entry) in file.entries.iter().enumerate() {
-        if let Some(uid) = entry.unique_id() {
-            if ids.get(uid).copied().unwrap_or(0) > 1 {
-                marks.push((
-                    i,
-                    Problem::new(
-                        Some(entry.line()),
-                        Some(Field::UniqueId.column()),
-                        Code::DuplicateId,
-                        format!("the UniqueID `{uid}` appears more than once in the file"),
-                    ),
-                ));
-            }
+    let marked = (0..entries.len()).filter(|&i| ids[i] || mails[i]);
+    for (i, entry) in marked.map(|i| (i, &entries[i])) {
+        if let (true, Some(uid)) = (ids[i], entry.unique_id()) {
+            marks.push((
+                i,
+                Problem::new(
+                    Some(entry.line()),
+                    Some(Field::UniqueId.column()),
+                    Code::DuplicateId,
+                    format!("the UniqueID `{uid}` appears more than once in the file"),
+                ),
+            ));
         }
-        if let Entry::Valid(r) = entry {
-            if !r.skip
-                && mails
-                    .get(&crate::core::mail::key(r.mail()))
-                    .copied()
-                    .unwrap_or(0)
-                    > 1
-            {
-                marks.push((
-                    i,
-                    Problem::new(
-                        Some(r.line),
-                        Some(Field::Mail.column()),
-                        Code::DuplicateMail,
-                        format!("the mail `{}` appears more than once in the file", r.mail()),
-                    ),
-                ));
-            }
+        if let (true, Entry::Valid(r)) = (mails[i], entry) {
+            marks.push((
+                i,
+                Problem::new(
+                    Some(r.line),
+                    Some(Field::Mail.column()),
+                    Code::DuplicateMail,
+                    format!("the mail `{}` appears more than once in the file", r.mail()),
+                ),
+            ));
         }
     }
-    drop(ids);
-    drop(mails);
     for (i, problem) in marks {
         if let Entry::Valid(r) = &file.entries[i] {
             file.entries[i] = Entry::Invalid {
@@ -469,6 +546,30 @@ fn mark_duplicates(file: &mut ImportFile) {
         }
         file.problems.push(problem);
     }
+}
+
+/// For each entry, whether its key is also another entry's key. The hashes are sorted; only
+/// entries whose hashes meet are compared.
+fn repeated<'a>(
+    entries: &'a [Entry],
+    mut hashed: Vec<(u64, u32)>,
+    key: fn(&'a Entry) -> Option<Cow<'a, str>>,
+) -> Vec<bool> {
+    hashed.par_sort_unstable_by_key(|&(hash, _)| hash);
+    let mut marked = vec![false; entries.len()];
+    for run in hashed
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+    {
+        let keys: Vec<(usize, Cow<'a, str>)> = run
+            .iter()
+            .filter_map(|&(_, i)| Some((i as usize, key(&entries[i as usize])?)))
+            .collect();
+        for (i, k) in &keys {
+            marked[*i] = keys.iter().any(|(j, other)| j != i && other == k);
+        }
+    }
+    marked
 }
 
 #[cfg(test)]

@@ -169,3 +169,56 @@ fn unknown_groups_are_warnings() {
     );
     assert_eq!(file.errors(), 0);
 }
+
+/// Reading in small spans, in parallel, gives exactly what one sequential reading gives.
+fn same_in_spans(text: &str) {
+    let opts = ReadOptions::default();
+    let whole = read_in_spans(text.as_bytes(), &opts, usize::MAX);
+    for span_bytes in [1, 2, 3, 5, 8, 13, 40] {
+        let cut = read_in_spans(text.as_bytes(), &opts, span_bytes);
+        assert_eq!(
+            cut.entries, whole.entries,
+            "{text:?} in spans of {span_bytes}"
+        );
+        assert_eq!(
+            cut.problems, whole.problems,
+            "{text:?} in spans of {span_bytes}"
+        );
+        assert_eq!(cut.rows, whole.rows);
+    }
+}
+
+#[test]
+fn spans_read_as_one_piece_would() {
+    let h = "UniqueID,Name,Mail,Groups\n";
+    let cases = [
+        format!("{h}E1,Anna,a@b.se,\"ICU,ER\"\nE2,Bo,b@b.se,ER\n"),
+        // A quoted cell with line breaks across the cuts (an error, at the right line).
+        format!("{h}E1,\"An\nna\",a@b.se,\"ICU,\nER\n\n\"\nE2,Bo,b@b.se,ER\nE3,Cy,c@b.se,\n"),
+        // CRLF, blank lines, a stray quote in an unquoted cell, a short record.
+        format!("{h}\r\nE1,An\"na,a@b.se,ICU\r\n\r\nE2,Bo,b@b.se\r\nE3,\"C\"\"y\",c@b.se,\r\n"),
+        // A quote left open runs to the end of the file.
+        format!("{h}E1,Anna,a@b.se,\"ICU\nE2,Bo,b@b.se,ER\nE3,Cy,c@b.se,\n"),
+        // Duplicates in different spans.
+        format!("{h}E1,Anna,a@b.se,\nE2,Bo,A@B.se,\nE1,Cy,c@b.se,\n"),
+        // Records after the header on the same span as blank lines only.
+        format!("{h}\n\n\n"),
+    ];
+    for text in &cases {
+        same_in_spans(text);
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_cut_reads_the_same(pieces in proptest::collection::vec(0usize..12, 0..40)) {
+        const PIECES: [&str; 12] = [
+            "E1", "E2", "Anna", "a@b.se", "\"", "\"\"", ",", "\n", "\r\n", "\"x\ny\"", "\"ICU,ER\"", "+46701234567",
+        ];
+        let mut text = String::from("UniqueID,Name,Mail,TelephoneNumber\n");
+        for p in pieces {
+            text.push_str(PIECES[p]);
+        }
+        same_in_spans(&text);
+    }
+}
