@@ -260,10 +260,18 @@ fn child(phase: &str, file: &Path, store: &Path) {
             let batch = match roster::pipeline::store_fetched(&st, &cfg, &fetched).unwrap() {
                 Stored::New(b) | Stored::Unchanged(b) => b,
             };
-            drop(fetched);
             let fetch_secs = start.elapsed().as_secs_f64();
-            let o = roster::pipeline::apply(&mut st, &cfg, batch, &ApplyArgs::default(), "apply")
-                .unwrap();
+            // As sync does: the fetched bytes go on to the apply.
+            let o = roster::pipeline::apply(
+                &mut st,
+                &cfg,
+                batch,
+                Some(&fetched.bytes),
+                &ApplyArgs::default(),
+                "apply",
+            )
+            .unwrap();
+            eprintln!("B apply returned {:?}", start.elapsed());
             let c = o.plan.map(|p| p.counts).unwrap_or_default();
             format!(
                 "{} (fetch {fetch_secs:.2}s): create {} update {} remove {} unchanged {}",
@@ -276,6 +284,7 @@ fn child(phase: &str, file: &Path, store: &Path) {
         }
         _ => panic!("unknown phase {phase}"),
     };
+    eprintln!("B end {:?}", start.elapsed());
     println!(
         "{:.3} {} {}",
         start.elapsed().as_secs_f64(),

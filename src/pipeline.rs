@@ -16,24 +16,10 @@ use crate::store::{now, Store};
 use crate::transport::{local, sftp, Fetched};
 use serde::Serialize;
 
-/// Count the data records of a file cheaply, for the batch list; `None` when it cannot be
-/// decoded. The full checks run when the batch is planned.
-pub fn count_records(bytes: &[u8], config: &Config) -> Option<usize> {
-    let text = input::decode_text(bytes, config.csv.encoding).ok()?;
-    let mut reader = input::csv_reader(&text, config.csv.delimiter, true);
-    let mut record = csv::ByteRecord::new();
-    let mut n = 0;
-    while reader.read_byte_record(&mut record).ok()? {
-        if !(record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace)) {
-            n += 1;
-        }
-    }
-    Some(n)
-}
-
-/// Store a fetched file as a batch (or find that it is unchanged).
+/// Store a fetched file as a batch (or find that it is unchanged), with the number of its
+/// records for the batch list.
 pub fn store_fetched(store: &Store, config: &Config, fetched: &Fetched) -> anyhow::Result<Stored> {
-    let records = count_records(&fetched.bytes, config);
+    let records = input::count_records(&fetched.bytes, &config.read_options());
     let stored = store.store_batch(&fetched.bytes, &fetched.source, records, fetched.mtime)?;
     store.set_meta("last_fetch_at", &now())?;
     store.prune(config.store.keep_batches, config.store.keep_history)?;
@@ -53,20 +39,45 @@ pub fn pick_batch(store: &Store, id: Option<i64>) -> anyhow::Result<Option<Batch
     }
 }
 
-/// Read a stored batch and check it against the store's groups.
-pub fn read_batch(store: &Store, config: &Config, batch: &Batch) -> anyhow::Result<ImportFile> {
-    let bytes = store.batch_content(batch.id)?.ok_or_else(|| {
+/// The bytes of a stored batch.
+pub fn batch_content(store: &Store, config: &Config, batch: &Batch) -> anyhow::Result<Vec<u8>> {
+    store.batch_content(batch.id)?.ok_or_else(|| {
         anyhow::anyhow!(
             "the content of batch {} was pruned (store.keep_batches = {} days); fetch the file again",
             batch.id,
             config.store.keep_batches
         )
-    })?;
-    let mut file = input::read(&bytes, &config.read_options());
+    })
+}
+
+/// Read a file and load the store's directory at the same time: the reading runs on the
+/// other cores while SQLite scans the users. The file is checked against the store's groups.
+pub fn read_against<'s>(
+    store: &'s Store,
+    config: &Config,
+    bytes: &[u8],
+) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
+    let opts = config.read_options();
+    let (file, dir) = std::thread::scope(|s| {
+        let reading = s.spawn(|| input::read(bytes, &opts));
+        let dir = StoreDirectory::load(store);
+        (reading.join(), dir)
+    });
+    let mut file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let dir = dir?;
     if file.file_error().is_none() {
-        file.check_groups(&store.managed_group_ids()?);
+        file.check_groups(plan::Directory::group_ids(&dir));
     }
-    Ok(file)
+    Ok((file, dir))
+}
+
+/// Read a stored batch beside the store's directory (see [`read_against`]).
+pub fn read_batch<'s>(
+    store: &'s Store,
+    config: &Config,
+    batch: &Batch,
+) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
+    read_against(store, config, &batch_content(store, config, batch)?)
 }
 
 /// The plan settings from configuration and this run's flags.
@@ -83,10 +94,13 @@ pub fn settings(config: &Config, batch: i64, args: &ApplyArgs) -> Settings {
     }
 }
 
-/// Plan a read file against the store as it is now.
-pub fn plan(store: &Store, file: &mut ImportFile, settings: &Settings) -> anyhow::Result<Plan> {
-    let dir = StoreDirectory::load(store)?;
-    plan::plan(file, &dir, settings)
+/// Plan a read file against the store's directory.
+pub fn plan(
+    dir: &StoreDirectory<'_>,
+    file: &mut ImportFile,
+    settings: &Settings,
+) -> anyhow::Result<Plan> {
+    plan::plan(file, dir, settings)
 }
 
 /// How an apply ended.
@@ -157,6 +171,7 @@ pub fn apply(
     store: &mut Store,
     config: &Config,
     batch: Batch,
+    bytes: Option<&[u8]>,
     args: &ApplyArgs,
     command: &str,
 ) -> anyhow::Result<Outcome> {
@@ -171,7 +186,15 @@ pub fn apply(
             }
         }
     }
-    let mut file = read_batch(store, config, &batch)?;
+    let content;
+    let bytes = match bytes {
+        Some(b) => b,
+        None => {
+            content = batch_content(store, config, &batch)?;
+            &content
+        }
+    };
+    let (mut file, dir) = read_against(store, config, bytes)?;
     if let Some(problem) = file.file_error() {
         let reason = format!("batch {} was rejected: {}", batch.id, problem);
         let mut run = None;
@@ -197,9 +220,9 @@ pub fn apply(
             reason: Some(reason),
         });
     }
-    store.bulk_mode()?;
     let settings = settings(config, batch.id, args);
-    let plan = plan(store, &mut file, &settings)?;
+    let plan = plan(&dir, &mut file, &settings)?;
+    drop(dir);
     if plan.blocked() {
         let what: Vec<String> = plan
             .tripped

@@ -15,13 +15,12 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
             "there is no batch yet; run roster fetch first",
         ));
     };
-    let mut file = pipeline::read_batch(&store, &ctx.config, &batch)?;
+    let (mut file, dir) = pipeline::read_batch(&store, &ctx.config, &batch)?;
     if let Some(p) = file.file_error() {
         return Err(Error::Rejected(format!("batch {} cannot be planned: {p}", batch.id)).into());
     }
-    store.bulk_mode()?;
     let settings = pipeline::settings(&ctx.config, batch.id, &ApplyArgs::default());
-    let plan = pipeline::plan(&store, &mut file, &settings)?;
+    let plan = pipeline::plan(&dir, &mut file, &settings)?;
     match format {
         Format::Json => render::json(&PlanView::new(&plan, &file))?,
         _ => {

@@ -7,6 +7,7 @@ use crate::error::{self, Error};
 use crate::pipeline::{self, Outcome, Status};
 use crate::render;
 use crate::store::batches::Stored;
+use crate::store::directory::StoreDirectory;
 use crate::store::runs::NewRun;
 use crate::store::{lock, now, Lock, Store};
 use serde_json::json;
@@ -110,7 +111,14 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
 
     // Validate, diff and apply; an unchanged file that was rejected or blocked comes here
     // again, and is rejected or blocked again, and reported again.
-    let outcome = pipeline::apply(&mut store, &ctx.config, batch, &apply_args, "sync")?;
+    let outcome = pipeline::apply(
+        &mut store,
+        &ctx.config,
+        batch,
+        Some(&fetched.bytes),
+        &apply_args,
+        "sync",
+    )?;
     show(ctx, format, &outcome)?;
     if let Some(e) = outcome.error() {
         mail_report(ctx, &store, outcome.run);
@@ -225,12 +233,13 @@ fn dry_run(
             .map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
     }
     file.check_groups(&store.managed_group_ids()?);
-    store.bulk_mode()?;
+    let dir = StoreDirectory::load(store)?;
     let plan = pipeline::plan(
-        store,
+        &dir,
         &mut file,
         &pipeline::settings(&ctx.config, next, args),
     )?;
+    drop(dir);
     let (status, reason) = if plan.blocked() {
         let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
         (

@@ -42,11 +42,12 @@ pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
             "there is no batch yet: pass a FILE, or run roster fetch first",
         ));
     };
-    let mut file = pipeline::read_batch(&store, &ctx.config, &batch)?;
+    let (mut file, dir) = pipeline::read_batch(&store, &ctx.config, &batch)?;
     if file.file_error().is_none() {
         let settings = pipeline::settings(&ctx.config, batch.id, &crate::cli::ApplyArgs::default());
-        pipeline::plan(&store, &mut file, &settings)?;
+        pipeline::plan(&dir, &mut file, &settings)?;
     }
+    drop(dir);
     show(
         ctx,
         format,

@@ -302,22 +302,14 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
     let data = reader.position().byte() as usize;
     let line = 1 + newlines(&text.as_bytes()[..data]);
     let spans = spans(text.as_bytes(), data, line, span_bytes);
-    let read = |span: &Span| read_span(&text, span, delimiter, &file.columns, &opts.rules);
-    let mut read_spans: Vec<SpanRead> = spans.par_iter().map(read).collect();
-    // A span whose start the cut guessed wrong (a quoted cell with a line break across it) is
-    // found by the span before it; the rest of the file is then read in one piece.
-    let first_doubt = read_spans
-        .iter()
-        .position(|r| r.error.is_some() || !r.clean_end);
-    if let Some(k) = first_doubt.filter(|&k| read_spans[k].error.is_none() && k + 1 < spans.len()) {
-        let rest = Span {
-            start: spans[k].start,
-            end: text.len(),
-            line: spans[k].line,
+    let read_spans = in_spans(&text, &spans, |span| {
+        let read = read_span(&text, span, delimiter, &file.columns, &opts.rules);
+        let end = SpanEnd {
+            clean: read.clean_end,
+            failed: read.error.is_some(),
         };
-        read_spans.truncate(k);
-        read_spans.push(read(&rest));
-    }
+        (read, end)
+    });
     let (mut ids, mut mails) = (Vec::new(), Vec::new());
     for span in read_spans {
         let base = file.entries.len() as u32;
@@ -368,6 +360,88 @@ fn spans(text: &[u8], start: usize, line: u64, span_bytes: usize) -> Vec<Span> {
         start = end;
     }
     spans
+}
+
+/// How the reading of a span ended.
+struct SpanEnd {
+    /// False when the span ended inside a quoted cell, so that the next span did not start at
+    /// a record. (A quoted cell ending in a line break also says false: the safe side.)
+    clean: bool,
+    /// A CSV error stopped the reading: later spans do not count.
+    failed: bool,
+}
+
+/// Read the spans in parallel, and give what one sequential reading would: a span whose start
+/// the cut guessed wrong (a quoted cell with a line break across it) is found by the span
+/// before it, and the rest of the file is then read in one piece.
+fn in_spans<T: Send>(
+    text: &str,
+    spans: &[Span],
+    read: impl Fn(&Span) -> (T, SpanEnd) + Sync,
+) -> Vec<T> {
+    let (mut out, ends): (Vec<T>, Vec<SpanEnd>) = spans.par_iter().map(&read).unzip();
+    let first_doubt = ends.iter().position(|e| e.failed || !e.clean);
+    if let Some(k) = first_doubt.filter(|&k| !ends[k].failed && k + 1 < spans.len()) {
+        let rest = Span {
+            start: spans[k].start,
+            end: text.len(),
+            line: spans[k].line,
+        };
+        out.truncate(k);
+        out.push(read(&rest).0);
+    }
+    out
+}
+
+/// Count the data records of a file as the reading would (the first non-blank record is the
+/// header; blank lines are not records), in parallel; `None` when it cannot be decoded or read.
+pub fn count_records(bytes: &[u8], opts: &ReadOptions) -> Option<usize> {
+    let text = decode_text(bytes, opts.encoding).ok()?;
+    let delimiter = opts.delimiter.unwrap_or_else(|| detect_delimiter(&text));
+    let mut reader = csv_reader(&text, Some(delimiter), false);
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).ok()? {
+        if !is_blank_bytes(&record) {
+            break;
+        }
+    }
+    let data = reader.position().byte() as usize;
+    let spans = spans(text.as_bytes(), data, 1, SPAN_BYTES);
+    let counts = in_spans(&text, &spans, |span| {
+        let mut reader = csv_reader(&text[span.start..span.end], Some(delimiter), false);
+        let mut record = csv::ByteRecord::new();
+        let (mut n, mut end) = (
+            Some(0),
+            SpanEnd {
+                clean: true,
+                failed: false,
+            },
+        );
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {
+                    end.clean = !record
+                        .iter()
+                        .next_back()
+                        .is_some_and(|c| c.ends_with(b"\n"));
+                    if !is_blank_bytes(&record) {
+                        n = n.map(|n| n + 1);
+                    }
+                }
+                Ok(false) => break,
+                Err(_) => {
+                    (n, end.failed) = (None, true);
+                    break;
+                }
+            }
+        }
+        (n, end)
+    });
+    counts.into_iter().sum()
+}
+
+fn is_blank_bytes(record: &csv::ByteRecord) -> bool {
+    record.len() == 1 && std::str::from_utf8(&record[0]).is_ok_and(|c| record::trim(c).is_empty())
 }
 
 /// What reading one span gave.

@@ -1,13 +1,13 @@
 //! The planner's view of the store: keys and hashes of all imported users, rows on demand.
 
 use super::Store;
-use crate::core::plan::{Directory, Holder, Known, UserState};
+use crate::core::plan::{Directory, Holder, Imported, Known, UserState};
 use rusqlite::OptionalExtension;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 pub struct StoreDirectory<'a> {
     store: &'a Store,
-    imported: HashMap<Box<str>, Known>,
+    imported: Imported,
     group_ids: HashSet<String>,
     has_users: bool,
 }
@@ -15,7 +15,14 @@ pub struct StoreDirectory<'a> {
 impl<'a> StoreDirectory<'a> {
     /// Read the keys, hashes and absence counters of every imported user, and the Group IDs.
     pub fn load(store: &'a Store) -> anyhow::Result<Self> {
-        let mut imported = HashMap::new();
+        // The largest key bounds the number of users and costs one look-up (a count would scan).
+        let count: usize = store
+            .conn
+            .query_row("SELECT max(pk) FROM users", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })?
+            .map_or(0, |n| n.clamp(0, 1 << 24) as usize);
+        let mut imported = Imported::with_capacity_and_hasher(count, Default::default());
         let mut stmt = store.conn.prepare(
             "SELECT unique_id, pk, row_hash, active, missing_count, last_missing_batch
              FROM users WHERE unique_id IS NOT NULL",
@@ -89,7 +96,7 @@ impl Store {
 impl Directory for StoreDirectory<'_> {
     type Error = anyhow::Error;
 
-    fn imported(&self) -> &HashMap<Box<str>, Known> {
+    fn imported(&self) -> &Imported {
         &self.imported
     }
 

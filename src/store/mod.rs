@@ -83,12 +83,6 @@ impl Store {
         Ok(())
     }
 
-    /// A bigger page cache for bulk reads and writes (about 256 MiB).
-    pub fn bulk_mode(&self) -> anyhow::Result<()> {
-        self.conn.execute_batch("PRAGMA cache_size = -262144;")?;
-        Ok(())
-    }
-
     pub fn meta(&self, key: &str) -> anyhow::Result<Option<String>> {
         Ok(self
             .conn

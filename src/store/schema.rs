@@ -91,4 +91,8 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: pruning the audit log by age reads an index, not the whole log.
+    r#"
+    CREATE INDEX audit_at ON audit(at);
+    "#,
 ];

@@ -43,11 +43,15 @@ pub struct Holder {
     pub unique_id: Option<String>,
 }
 
+/// Every imported user (with a UniqueID), by UniqueID. A million keys are looked up on a
+/// large day, so the map uses a fast hash (seeded per process) rather than SipHash.
+pub type Imported = HashMap<Box<str>, Known, foldhash::fast::RandomState>;
+
 /// The planner's view of the store.
 pub trait Directory {
     type Error;
     /// Every imported user (with a UniqueID), by UniqueID.
-    fn imported(&self) -> &HashMap<Box<str>, Known>;
+    fn imported(&self) -> &Imported;
     /// The Group IDs of groups managed by imports.
     fn group_ids(&self) -> &HashSet<String>;
     /// The full state of one user.
@@ -59,13 +63,13 @@ pub trait Directory {
 }
 
 /// The hash of a user's import-managed fields, kept in the store beside each user.
-pub fn state_hash(
+pub fn state_hash<'a>(
     name: &str,
     mail: &str,
     title: &str,
     phone: &str,
     phone2: &str,
-    groups: &[&str],
+    groups: impl IntoIterator<Item = &'a str>,
 ) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for part in [name, mail, title, phone, phone2] {
@@ -81,14 +85,13 @@ pub fn state_hash(
 
 impl UserState {
     pub fn hash(&self) -> u64 {
-        let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
         state_hash(
             &self.name,
             &self.mail,
             self.title.as_deref().unwrap_or(""),
             self.phone.as_deref().unwrap_or(""),
             self.phone2.as_deref().unwrap_or(""),
-            &groups,
+            self.groups.iter().map(String::as_str),
         )
     }
 }
@@ -192,7 +195,7 @@ pub struct Change {
     /// The user's state after the change (adopt, update, reactivate). A create keeps only its
     /// record's index: its state is derived from the record when needed ([`Plan::created`]),
     /// so that a first import of a million users does not hold a million copies.
-    pub new: Option<UserState>,
+    pub new: Option<Box<UserState>>,
     /// Field-level changes (for a create, see [`Plan::fields`]).
     pub fields: Vec<FieldChange>,
     /// The user's name, for reports of removals.
@@ -236,7 +239,7 @@ impl Plan {
     /// The state a change leads to: stored for most changes, derived from the record for a create.
     pub fn new_state(&self, change: &Change, file: &ImportFile) -> Option<UserState> {
         if change.action != Action::Create {
-            return change.new.clone();
+            return change.new.as_deref().cloned();
         }
         match file.entries.get(change.entry?)? {
             Entry::Valid(r) => Some(wanted(
@@ -382,7 +385,8 @@ pub fn plan<D: Directory>(
     };
     plan.active_imported = imported.values().filter(|k| k.active).count() as u64;
 
-    let mut present: HashSet<&str> = HashSet::with_capacity(file.entries.len());
+    let mut present: HashSet<&str, foldhash::fast::RandomState> =
+        HashSet::with_capacity_and_hasher(file.entries.len(), Default::default());
     for entry in &file.entries {
         if let Some(uid) = entry.unique_id() {
             present.insert(uid);
@@ -478,8 +482,16 @@ pub fn plan<D: Directory>(
                 plan.present_again.push(k.pk);
             }
             if k.active && self_contained(record, file, settings.keep_phones) {
-                let want = wanted(record, file, settings.keep_phones, known_groups, None);
-                if want.hash() == k.hash {
+                // The hash of what `wanted` would build, without building it.
+                let want = state_hash(
+                    record.name(),
+                    record.mail(),
+                    record.title(),
+                    record.phone(),
+                    record.phone2(),
+                    record.groups().filter(|g| known_groups.contains(*g)),
+                );
+                if want == k.hash {
                     plan.counts.add(Action::Unchanged);
                     continue;
                 }
@@ -502,7 +514,7 @@ pub fn plan<D: Directory>(
                 entry: Some(i),
                 line: Some(record.line),
                 fields: diff_fields(Some(&old), &want),
-                new: Some(want),
+                new: Some(Box::new(want)),
                 name: Some(old.name),
                 absent: None,
             });
@@ -640,7 +652,7 @@ fn resolve_mail<D: Directory>(
                         },
                     );
                     c.fields = fields;
-                    c.new = Some(new);
+                    c.new = Some(Box::new(new));
                 }
                 c.action = Action::Adopt;
                 c.pk = Some(holder.pk);

@@ -5,7 +5,7 @@ use crate::input::{read, ReadOptions};
 
 #[derive(Default)]
 struct Memory {
-    imported: HashMap<Box<str>, Known>,
+    imported: Imported,
     users: HashMap<i64, UserState>,
     groups: HashSet<String>,
 }
@@ -28,7 +28,7 @@ impl Memory {
 
 impl Directory for Memory {
     type Error = String;
-    fn imported(&self) -> &HashMap<Box<str>, Known> {
+    fn imported(&self) -> &Imported {
         &self.imported
     }
     fn group_ids(&self) -> &HashSet<String> {
