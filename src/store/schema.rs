@@ -91,8 +91,16 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
-    // 2: pruning the audit log by age reads an index, not the whole log.
+    // 2: pruning the audit log by age reads an index, not the whole log; a batch's bytes live
+    // in their own table, so that setting a batch's status does not rewrite the whole file.
     r#"
     CREATE INDEX audit_at ON audit(at);
+    CREATE TABLE batch_contents (
+        batch_id INTEGER PRIMARY KEY REFERENCES batches(id) ON DELETE CASCADE,
+        content BLOB NOT NULL
+    );
+    INSERT INTO batch_contents (batch_id, content)
+        SELECT id, content FROM batches WHERE content IS NOT NULL;
+    ALTER TABLE batches DROP COLUMN content;
     "#,
 ];
