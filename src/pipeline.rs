@@ -17,10 +17,19 @@ use crate::transport::{local, sftp, Fetched};
 use serde::Serialize;
 
 /// Store a fetched file as a batch (or find that it is unchanged), with the number of its
-/// records for the batch list.
+/// records for the batch list, counted on the other cores while SQLite stores the bytes.
 pub fn store_fetched(store: &Store, config: &Config, fetched: &Fetched) -> anyhow::Result<Stored> {
-    let records = input::count_records(&fetched.bytes, &config.read_options());
-    let stored = store.store_batch(&fetched.bytes, &fetched.source, records, fetched.mtime)?;
+    let opts = config.read_options();
+    let (counted, stored) = std::thread::scope(|s| {
+        let counting = s.spawn(|| input::count_records(&fetched.bytes, &opts));
+        let stored = store.store_batch(&fetched.bytes, &fetched.source, fetched.mtime);
+        (counting.join(), stored)
+    });
+    let records = counted.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let stored = match stored? {
+        Stored::New(batch) => Stored::New(store.set_batch_records(batch, records)?),
+        unchanged => unchanged,
+    };
     store.set_meta("last_fetch_at", &now())?;
     store.prune(config.store.keep_batches, config.store.keep_history)?;
     Ok(stored)

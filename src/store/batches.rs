@@ -51,11 +51,12 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
 
 impl Store {
     /// Store a file as a new batch unless the newest batch has the same SHA-256.
+    /// Its number of records is set apart ([`Store::set_batch_records`]), as it may be counted
+    /// while the bytes are stored.
     pub fn store_batch(
         &self,
         bytes: &[u8],
         source: &str,
-        records: Option<usize>,
         mtime: Option<i64>,
     ) -> anyhow::Result<Stored> {
         let sha = sha256_hex(bytes);
@@ -66,16 +67,9 @@ impl Store {
         }
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
-            "INSERT INTO batches (fetched_at, source, size, sha256, records, status, remote_mtime)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'fetched', ?6)",
-            params![
-                now(),
-                source,
-                bytes.len() as i64,
-                sha,
-                records.map(|r| r as i64),
-                mtime
-            ],
+            "INSERT INTO batches (fetched_at, source, size, sha256, status, remote_mtime)
+             VALUES (?1, ?2, ?3, ?4, 'fetched', ?5)",
+            params![now(), source, bytes.len() as i64, sha, mtime],
         )?;
         let id = tx.last_insert_rowid();
         tx.execute(
@@ -87,6 +81,21 @@ impl Store {
             .batch(id)?
             .ok_or_else(|| anyhow::anyhow!("batch {id} vanished"))?;
         Ok(Stored::New(batch))
+    }
+
+    /// Record how many data records a batch has (`None`: it cannot be read).
+    pub fn set_batch_records(
+        &self,
+        mut batch: Batch,
+        records: Option<usize>,
+    ) -> anyhow::Result<Batch> {
+        let records = records.map(|r| r as i64);
+        self.conn.execute(
+            "UPDATE batches SET records = ?2 WHERE id = ?1",
+            params![batch.id, records],
+        )?;
+        batch.records = records;
+        Ok(batch)
     }
 
     pub fn batch(&self, id: i64) -> anyhow::Result<Option<Batch>> {

@@ -9,6 +9,7 @@ use super::mail;
 use super::policy::{KeepPhones, Limit, MissingUsers};
 use super::problem::{Code, Problem};
 use super::record::{Entry, Field, Record};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -369,6 +370,60 @@ pub fn diff_fields(old: Option<&UserState>, new: &UserState) -> Vec<FieldChange>
     out
 }
 
+/// A set of store keys: a bit per key from the smallest to the largest (keys are row ids, so
+/// dense), or a sorted list when they are spread too far for that.
+enum PkSet {
+    Bits { first: i64, bits: Vec<u64> },
+    Sorted(Vec<i64>),
+}
+
+impl PkSet {
+    fn new(pks: impl Iterator<Item = i64>) -> PkSet {
+        let mut pks: Vec<i64> = pks.collect();
+        let (Some(&first), Some(&last)) = (pks.iter().min(), pks.iter().max()) else {
+            return PkSet::Sorted(Vec::new());
+        };
+        let span = (last - first) as u64;
+        if span > 16 * pks.len() as u64 + 1024 {
+            pks.par_sort_unstable();
+            return PkSet::Sorted(pks);
+        }
+        let mut bits = vec![0u64; (span / 64 + 1) as usize];
+        for pk in pks {
+            let at = (pk - first) as u64;
+            bits[(at / 64) as usize] |= 1 << (at % 64);
+        }
+        PkSet::Bits { first, bits }
+    }
+
+    fn contains(&self, pk: i64) -> bool {
+        match self {
+            PkSet::Bits { first, bits } => pk
+                .checked_sub(*first)
+                .and_then(|at| u64::try_from(at).ok())
+                .and_then(|at| {
+                    bits.get((at / 64) as usize)
+                        .map(|w| w >> (at % 64) & 1 == 1)
+                })
+                .unwrap_or(false),
+            PkSet::Sorted(pks) => pks.binary_search(&pk).is_ok(),
+        }
+    }
+}
+
+/// What the parallel pass found of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// Its user is active and has the hash of what the record asks for.
+    Unchanged,
+    /// Its user's row decides.
+    Compare,
+    /// No imported user has its UniqueID.
+    New,
+    /// An invalid or Skip record.
+    Other,
+}
+
 /// Compute the plan of `file` against the directory. Records whose Mail another user keeps
 /// are marked `mail-taken` in `file` (they become invalid).
 pub fn plan<D: Directory>(
@@ -385,18 +440,48 @@ pub fn plan<D: Directory>(
     };
     plan.active_imported = imported.values().filter(|k| k.active).count() as u64;
 
-    let mut present: HashSet<&str, foldhash::fast::RandomState> =
-        HashSet::with_capacity_and_hasher(file.entries.len(), Default::default());
-    for entry in &file.entries {
-        if let Some(uid) = entry.unique_id() {
-            present.insert(uid);
-        }
-    }
+    // Every record against the store, in parallel: most are unchanged, which the map and a
+    // hash tell without reading the user's row.
+    let managed: HashSet<&str, foldhash::fast::RandomState> =
+        known_groups.iter().map(String::as_str).collect();
+    let seen: Vec<(Option<&Known>, Seen)> = file
+        .entries
+        .par_iter()
+        .map(|entry| {
+            let known = entry.unique_id().and_then(|uid| imported.get(uid));
+            let seen = match (entry, known) {
+                (Entry::Valid(r), _) if r.skip => Seen::Other,
+                (Entry::Valid(r), Some(k)) => {
+                    // The hash of what `wanted` would build, without building it.
+                    let unchanged = k.active
+                        && self_contained(r, file, settings.keep_phones)
+                        && state_hash(
+                            r.name(),
+                            r.mail(),
+                            r.title(),
+                            r.phone(),
+                            r.phone2(),
+                            r.groups().filter(|g| managed.contains(*g)),
+                        ) == k.hash;
+                    if unchanged {
+                        Seen::Unchanged
+                    } else {
+                        Seen::Compare
+                    }
+                }
+                (Entry::Valid(_), None) => Seen::New,
+                (Entry::Invalid { .. }, _) => Seen::Other,
+            };
+            (known, seen)
+        })
+        .collect();
+    // The imported users some record names (an invalid or a Skip record too): not absent.
+    let present = PkSet::new(seen.iter().filter_map(|(k, _)| k.map(|k| k.pk)));
 
     // Absent users first: their removals can free mail addresses for the records.
     let mut absent: Vec<Change> = Vec::new();
     for (uid, k) in imported {
-        if present.contains(&**uid) || !k.active || settings.missing_users == MissingUsers::Keep {
+        if settings.missing_users == MissingUsers::Keep || !k.active || present.contains(k.pk) {
             continue;
         }
         let count = if k.last_missing_batch == Some(settings.batch) {
@@ -450,17 +535,14 @@ pub fn plan<D: Directory>(
 
     // Records of the file.
     let mut changes: Vec<Change> = Vec::new();
-    for (i, entry) in file.entries.iter().enumerate() {
+    for (i, (entry, (known, seen))) in file.entries.iter().zip(seen).enumerate() {
         let record = match entry {
             Entry::Invalid { line, unique_id } => {
                 plan.counts.add(Action::Invalid);
                 changes.push(Change {
                     action: Action::Invalid,
                     unique_id: unique_id.clone(),
-                    pk: unique_id
-                        .as_deref()
-                        .and_then(|u| imported.get(u))
-                        .map(|k| k.pk),
+                    pk: known.map(|k| k.pk),
                     entry: Some(i),
                     line: Some(*line),
                     new: None,
@@ -476,25 +558,13 @@ pub fn plan<D: Directory>(
             }
             Entry::Valid(r) => r,
         };
-        let known = imported.get(record.unique_id());
         if let Some(k) = known {
             if k.missing > 0 {
                 plan.present_again.push(k.pk);
             }
-            if k.active && self_contained(record, file, settings.keep_phones) {
-                // The hash of what `wanted` would build, without building it.
-                let want = state_hash(
-                    record.name(),
-                    record.mail(),
-                    record.title(),
-                    record.phone(),
-                    record.phone2(),
-                    record.groups().filter(|g| known_groups.contains(*g)),
-                );
-                if want == k.hash {
-                    plan.counts.add(Action::Unchanged);
-                    continue;
-                }
+            if seen == Seen::Unchanged {
+                plan.counts.add(Action::Unchanged);
+                continue;
             }
             let old = dir.user(k.pk)?;
             let want = wanted(record, file, settings.keep_phones, known_groups, Some(&old));

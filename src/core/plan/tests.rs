@@ -367,3 +367,25 @@ fn invalid_safeguard_counts_skip_records_in_the_base() {
     assert_eq!(plan.tripped.len(), 1);
     assert_eq!(plan.tripped[0].safeguard, "max_invalid");
 }
+
+#[test]
+fn key_sets_dense_and_spread() {
+    let cases: [(Vec<i64>, bool); 4] = [
+        (vec![5, 6, 7, 64, 65, 130], true),
+        (vec![1, 1_000_000_000_000], false),
+        (vec![3], true),
+        (vec![], false),
+    ];
+    for (pks, dense) in cases {
+        let set = PkSet::new(pks.iter().copied());
+        assert_eq!(matches!(set, PkSet::Bits { .. }), dense, "{pks:?}");
+        for probe in -2..200 {
+            assert_eq!(set.contains(probe), pks.contains(&probe), "{pks:?} {probe}");
+        }
+        for &pk in &pks {
+            assert!(set.contains(pk));
+        }
+        assert!(!set.contains(i64::MAX) || pks.contains(&i64::MAX));
+        assert!(!set.contains(i64::MIN));
+    }
+}
