@@ -22,14 +22,14 @@ impl<'a> StoreDirectory<'a> {
                 r.get::<_, Option<i64>>(0)
             })?
             .map_or(0, |n| n.clamp(0, 1 << 24) as usize);
-        let mut imported = Imported::with_capacity_and_hasher(count, Default::default());
+        let mut imported = Imported::with_capacity(count);
         let mut stmt = store.conn.prepare(
             "SELECT unique_id, pk, row_hash, active, missing_count, last_missing_batch
              FROM users WHERE unique_id IS NOT NULL",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let uid: String = r.get(0)?;
+            let uid = r.get_ref(0)?.as_str()?;
             let known = Known {
                 pk: r.get(1)?,
                 hash: r.get::<_, i64>(2)? as u64,
@@ -37,7 +37,7 @@ impl<'a> StoreDirectory<'a> {
                 missing: r.get(4)?,
                 last_missing_batch: r.get(5)?,
             };
-            imported.insert(uid.into_boxed_str(), known);
+            imported.insert(uid, known);
         }
         let has_users = store
             .conn

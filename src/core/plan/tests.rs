@@ -20,7 +20,7 @@ impl Memory {
                 missing: 0,
                 last_missing_batch: None,
             };
-            self.imported.insert(uid.clone().into_boxed_str(), known);
+            self.imported.insert(uid, known);
         }
         self.users.insert(pk, state);
     }
@@ -387,5 +387,34 @@ fn key_sets_dense_and_spread() {
         }
         assert!(!set.contains(i64::MAX) || pks.contains(&i64::MAX));
         assert!(!set.contains(i64::MIN));
+    }
+}
+
+#[test]
+fn imported_users_are_found_by_their_whole_key() {
+    let known = |pk| Known {
+        pk,
+        hash: 0,
+        active: true,
+        missing: 0,
+        last_missing_batch: None,
+    };
+    let mut real = Imported::with_capacity(2);
+    // Every key with one hash: the collision path holds them all apart.
+    let mut clash = Imported::default();
+    clash.hash = |_| 7;
+    for imported in [&mut real, &mut clash] {
+        for (pk, uid) in [(1, "E1"), (2, "E2"), (3, ""), (4, "Åsa")] {
+            imported.insert(uid, known(pk));
+        }
+        imported.insert("E2", known(20));
+        assert_eq!(imported.len(), 4);
+        let found: Vec<Option<i64>> = ["E1", "E2", "", "Åsa", "E3", "e1"]
+            .iter()
+            .map(|u| imported.get(u).map(|k| k.pk))
+            .collect();
+        assert_eq!(found, [Some(1), Some(20), Some(3), Some(4), None, None]);
+        let keys: Vec<&str> = imported.iter().map(|(u, _)| u).collect();
+        assert_eq!(keys, ["E1", "E2", "", "Åsa"]);
     }
 }
