@@ -133,10 +133,10 @@ impl Record {
     }
 
     /// Build a record from already checked values (used by tests and by `users export`).
-    pub fn from_parts(line: u64, skip: bool, parts: [&str; 6], groups: &[&str]) -> Record {
-        let mut sorted: Vec<&str> = groups.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
+    pub fn from_parts(line: u64, skip: bool, parts: [&str; 6], mut groups: Vec<&str>) -> Record {
+        groups.sort_unstable();
+        groups.dedup();
+        let sorted = groups;
         // Exactly the length, so that turning the buffer into a box does not reallocate.
         let joins = sorted.len().saturating_sub(1) * GROUP_JOIN.len_utf8();
         let len = parts.iter().chain(&sorted).map(|p| p.len()).sum::<usize>() + joins;
@@ -213,24 +213,45 @@ fn has_control(text: &str) -> bool {
     })
 }
 
-/// Check one data record. `cells` are the raw cells of the record as the CSV reader gave them.
-pub fn check(cells: &[&str], line: u64, columns: &Columns, rules: &Rules) -> (Entry, Vec<Problem>) {
+/// The raw cells of a record as the CSV reader gave them, read by position (the reader's own
+/// record implements it, so that no list of cells is built per record).
+pub trait Cells {
+    fn count(&self) -> usize;
+    fn cell(&self, i: usize) -> Option<&str>;
+}
+
+impl Cells for [&str] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn cell(&self, i: usize) -> Option<&str> {
+        self.get(i).copied()
+    }
+}
+
+/// Check one data record.
+pub fn check<C: Cells + ?Sized>(
+    cells: &C,
+    line: u64,
+    columns: &Columns,
+    rules: &Rules,
+) -> (Entry, Vec<Problem>) {
     let mut problems = Vec::new();
     let cell = |f: Field| -> Option<&str> {
         columns.position[f.index()]
-            .and_then(|i| cells.get(i))
-            .map(|c| trim(c))
+            .and_then(|i| cells.cell(i))
+            .map(trim)
     };
     let uid = cell(Field::UniqueId).filter(|u| !u.is_empty() && !has_control(u));
 
-    if cells.len() != columns.width {
+    if cells.count() != columns.width {
         problems.push(Problem::new(
             Some(line),
             None,
             Code::FieldCount,
             format!(
                 "the record has {} fields, the header has {}",
-                cells.len(),
+                cells.count(),
                 columns.width
             ),
         ));
@@ -301,7 +322,7 @@ pub fn check(cells: &[&str], line: u64, columns: &Columns, rules: &Rules) -> (En
                 line,
                 true,
                 [unique_id, "", "", "", "", ""],
-                &[],
+                Vec::new(),
             )),
             problems,
         );
@@ -366,7 +387,7 @@ pub fn check(cells: &[&str], line: u64, columns: &Columns, rules: &Rules) -> (En
             &phones[1],
         ];
         (
-            Entry::Valid(Record::from_parts(line, false, parts, &groups)),
+            Entry::Valid(Record::from_parts(line, false, parts, groups)),
             problems,
         )
     } else {
@@ -516,7 +537,7 @@ mod tests {
             "0046 8 123 456 78",
             "NIGHT, ICU,,ICU ",
         ];
-        let (entry, problems) = check(&cells, 7, &cols, &Rules::default());
+        let (entry, problems) = check(&cells[..], 7, &cols, &Rules::default());
         assert!(problems.is_empty(), "{problems:?}");
         let Entry::Valid(r) = entry else {
             panic!("not valid")
@@ -534,7 +555,7 @@ mod tests {
     #[test]
     fn invalid_record_keeps_its_unique_id() {
         let cols = columns(&["UniqueID", "Name", "Mail"]);
-        let (entry, _) = check(&["E9", "Bo", "bad"], 3, &cols, &Rules::default());
+        let (entry, _) = check(&["E9", "Bo", "bad"][..], 3, &cols, &Rules::default());
         assert_eq!(
             entry,
             Entry::Invalid {
@@ -542,7 +563,7 @@ mod tests {
                 unique_id: Some("E9".into())
             }
         );
-        let (entry, _) = check(&["E9", "Bo"], 4, &cols, &Rules::default());
+        let (entry, _) = check(&["E9", "Bo"][..], 4, &cols, &Rules::default());
         assert_eq!(
             entry,
             Entry::Invalid {

@@ -362,6 +362,18 @@ fn spans(text: &[u8], start: usize, line: u64, span_bytes: usize) -> Vec<Span> {
     spans
 }
 
+/// The cells of a CSV record, for the record checks.
+struct CsvCells<'a>(&'a csv::StringRecord);
+
+impl record::Cells for CsvCells<'_> {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn cell(&self, i: usize) -> Option<&str> {
+        self.0.get(i)
+    }
+}
+
 /// How the reading of a span ended.
 struct SpanEnd {
     /// False when the span ended inside a quoted cell, so that the next span did not start at
@@ -486,8 +498,7 @@ fn read_span(
                 }
                 let at = span.start + record.position().map_or(0, |p| p.byte() as usize);
                 let line = lines.line_at(at);
-                let cells: Vec<&str> = record.iter().collect();
-                let (entry, problems) = record::check(&cells, line, columns, rules);
+                let (entry, problems) = record::check(&CsvCells(&record), line, columns, rules);
                 let index = out.entries.len() as u32;
                 if let Some(key) = id_key(&entry) {
                     out.ids.push((hash(&key), index));

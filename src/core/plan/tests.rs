@@ -401,8 +401,10 @@ fn imported_users_are_found_by_their_whole_key() {
     };
     let mut real = Imported::with_capacity(2);
     // Every key with one hash: the collision path holds them all apart.
-    let mut clash = Imported::default();
-    clash.hash = |_| 7;
+    let mut clash = Imported {
+        hash: |_| 7,
+        ..Imported::default()
+    };
     for imported in [&mut real, &mut clash] {
         for (pk, uid) in [(1, "E1"), (2, "E2"), (3, ""), (4, "Åsa")] {
             imported.insert(uid, known(pk));
