@@ -16,19 +16,35 @@ use crate::store::{now, Store};
 use crate::transport::{local, sftp, Fetched};
 use serde::Serialize;
 
-/// Store a fetched file as a batch (or find that it is unchanged), with the number of its
-/// records for the batch list, counted on the other cores while SQLite stores the bytes.
-pub fn store_fetched(store: &Store, config: &Config, fetched: &Fetched) -> anyhow::Result<Stored> {
+/// When the records of a fetched file are counted (for the batch list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Now, on the other cores while SQLite stores the bytes (`fetch`).
+    Now,
+    /// By the apply that follows, which reads the file anyway (`sync`).
+    ByApply,
+}
+
+/// Store a fetched file as a batch (or find that it is unchanged).
+pub fn store_fetched(
+    store: &Store,
+    config: &Config,
+    fetched: &Fetched,
+    count: Count,
+) -> anyhow::Result<Stored> {
     let opts = config.read_options();
     let (counted, stored) = std::thread::scope(|s| {
-        let counting = s.spawn(|| input::count_records(&fetched.bytes, &opts));
+        let counting =
+            (count == Count::Now).then(|| s.spawn(|| input::count_records(&fetched.bytes, &opts)));
         let stored = store.store_batch(&fetched.bytes, &fetched.source, fetched.mtime);
-        (counting.join(), stored)
+        (counting.map(|c| c.join()), stored)
     });
-    let records = counted.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    let stored = match stored? {
-        Stored::New(batch) => Stored::New(store.set_batch_records(batch, records)?),
-        unchanged => unchanged,
+    let stored = match (stored?, counted) {
+        (Stored::New(batch), Some(counted)) => {
+            let records = counted.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            Stored::New(store.set_batch_records(batch, records)?)
+        }
+        (stored, _) => stored,
     };
     store.set_meta("last_fetch_at", &now())?;
     store.prune(config.store.keep_batches, config.store.keep_history)?;
@@ -204,6 +220,17 @@ pub fn apply(
         }
     };
     let (mut file, dir) = read_against(store, config, bytes)?;
+    let batch = match (batch.records, args.dry_run) {
+        // Stored by sync without a count: this reading counted it.
+        (None, false) => {
+            let records = match file.file_error() {
+                None => Some(file.rows),
+                Some(_) => input::count_records(bytes, &config.read_options()),
+            };
+            store.set_batch_records(batch, records)?
+        }
+        _ => batch,
+    };
     if let Some(problem) = file.file_error() {
         let reason = format!("batch {} was rejected: {}", batch.id, problem);
         let mut run = None;

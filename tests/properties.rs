@@ -79,15 +79,18 @@ proptest! {
         store.add_group(Some("NIGHT"), "Night").unwrap();
         for (records, title, groups) in days {
             let text = render(&records, title, groups);
+            let count = if records.len() % 2 == 0 { pipeline::Count::Now } else { pipeline::Count::ByApply };
             let batch = match pipeline::store_fetched(&store, &config, &roster::transport::Fetched {
                 bytes: text.clone().into_bytes(), source: "gen".into(), mtime: None,
-            }).unwrap() {
+            }, count).unwrap() {
                 Stored::New(b) | Stored::Unchanged(b) => b,
             };
             // Every other day gives the bytes at hand, as sync does; the others read the batch.
             let bytes = (batch.id % 2 == 0).then_some(text.as_bytes());
             let outcome = pipeline::apply(&mut store, &config, batch.clone(), bytes, &ApplyArgs::default(), "apply").unwrap();
             prop_assert_eq!(outcome.status, pipeline::Status::Applied, "{}", text);
+            // Counted at the fetch or by the apply, the batch knows its records.
+            prop_assert_eq!(store.batch(batch.id).unwrap().unwrap().records, Some(outcome.file.rows as i64));
             let (mut file, dir) = pipeline::read_batch(&store, &config, &batch).unwrap();
             let plan = pipeline::plan(&dir, &mut file, &pipeline::settings(&config, batch.id, &ApplyArgs::default())).unwrap();
             prop_assert!(!plan.counts.changes_anything(), "second plan {:?} for\n{}", plan.counts, text);

@@ -46,7 +46,7 @@ pub fn run(ctx: &Context, args: &FetchArgs) -> anyhow::Result<()> {
         },
     )?;
     bar.finish_and_clear();
-    let stored = pipeline::store_fetched(&store, &ctx.config, &fetched)?;
+    let stored = pipeline::store_fetched(&store, &ctx.config, &fetched, pipeline::Count::Now)?;
     let (state, batch) = match &stored {
         Stored::New(b) => ("new", b),
         Stored::Unchanged(b) => ("unchanged", b),

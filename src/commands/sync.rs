@@ -77,10 +77,11 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         return dry_run(ctx, format, &mut store, &fetched, &apply_args);
     }
 
-    let (batch, unchanged) = match pipeline::store_fetched(&store, &ctx.config, &fetched)? {
-        Stored::New(b) => (b, false),
-        Stored::Unchanged(b) => (b, true),
-    };
+    let (batch, unchanged) =
+        match pipeline::store_fetched(&store, &ctx.config, &fetched, pipeline::Count::ByApply)? {
+            Stored::New(b) => (b, false),
+            Stored::Unchanged(b) => (b, true),
+        };
     if unchanged && batch.status == "applied" {
         // Nothing new: a quiet night, but pending invitations and the daily report still go out.
         let stale = pipeline::stale_days(&store, &ctx.config)?.is_some();
