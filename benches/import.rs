@@ -280,7 +280,6 @@ fn child(phase: &str, file: &Path, store: &Path) {
                 "apply",
             )
             .unwrap();
-            eprintln!("B apply returned {:?}", start.elapsed());
             let c = o.plan.map(|p| p.counts).unwrap_or_default();
             format!(
                 "{} (fetch {fetch_secs:.2}s): create {} update {} remove {} unchanged {}",
@@ -293,7 +292,6 @@ fn child(phase: &str, file: &Path, store: &Path) {
         }
         _ => panic!("unknown phase {phase}"),
     };
-    eprintln!("B end {:?}", start.elapsed());
     println!(
         "{:.3} {} {}",
         start.elapsed().as_secs_f64(),

@@ -55,9 +55,11 @@ fn setup() -> Env {
 #[test]
 fn several_days_of_files() {
     let env = setup();
-    // Day 1: 40 users.
+    // Day 1: 40 users. A good apply with JSON asked for writes nothing else.
     let day1 = file((1..=40).map(|i| row(i, "Nurse")));
-    let run = env.import("day1.csv", &day1, &[]).ok().json();
+    let run = env.import("day1.csv", &day1, &[]).ok();
+    assert_eq!(run.stderr, "", "stderr of a good apply");
+    let run = run.json();
     assert_eq!(run["status"], "applied");
     assert_eq!(counts(&run), [40, 0, 0, 0, 0, 0, 0, 0, 0]);
     assert_eq!(env.users_json().len(), 40);

@@ -204,7 +204,6 @@ impl Store {
         file: &ImportFile,
         run: &ApplyRun<'_>,
     ) -> anyhow::Result<i64> {
-        let t0 = std::time::Instant::now();
         // Loading an empty store: the two secondary indexes are built once after the load,
         // which is faster than keeping them in step with a million inserts.
         let first_load: bool =
@@ -329,7 +328,6 @@ impl Store {
                 }
             }
         }
-        eprintln!("A writes {:?}", t0.elapsed());
         for pk in &plan.present_again {
             tx.prepare_cached(
                 "UPDATE users SET missing_count = 0, last_missing_batch = NULL WHERE pk = ?1",
@@ -341,13 +339,10 @@ impl Store {
             [plan.batch],
         )?;
         drop(w);
-        eprintln!("A before index {:?}", t0.elapsed());
         if first_load {
             tx.execute_batch(INDEXES)?;
         }
-        eprintln!("A index {:?}", t0.elapsed());
         tx.commit()?;
-        eprintln!("A commit {:?}", t0.elapsed());
         Ok(run_id)
     }
 }
