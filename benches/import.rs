@@ -328,12 +328,14 @@ fn main() {
         child(&args[2], Path::new(&args[3]), Path::new(&args[4]));
         return;
     }
-    let rows: usize = args
-        .iter()
-        .position(|a| a == "--rows")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000_000);
+    let number = |flag: &str, default: usize| -> usize {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(default)
+    };
+    let rows = number("--rows", 1_000_000);
     // ROSTER_BENCH_DIR keeps the files (to profile one phase: import child PHASE FILE STORE).
     let temp = tempfile::tempdir().unwrap();
     let dir_path = std::env::var_os("ROSTER_BENCH_DIR")
@@ -359,12 +361,7 @@ fn main() {
         size as f64 / 1048576.0,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let runs: usize = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(3);
+    let runs = number("--runs", 3);
     println!("best of {runs} runs; each pair runs in turn, so that both see the machine alike");
     println!("| phase | seconds | peak MiB | note |\n|---|---|---|---|");
     let store = dir.join("roster.db");

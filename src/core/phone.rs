@@ -8,7 +8,7 @@
 //! differently (a national prefix after the country code), the fast path is unsure and the
 //! general parser decides. A test compares both paths on every example number in the metadata.
 
-use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
+use phonenumber::metadata::{Descriptor, Descriptors, Metadata, DATABASE};
 use phonenumber::Mode;
 use regex_automata::dfa::{dense, Automaton, StartKind};
 use regex_automata::{Anchored, Input};
@@ -131,6 +131,25 @@ impl Pattern {
     }
 }
 
+/// The number types a region describes. Any type makes a number valid, so the common ones
+/// come first.
+fn number_types(d: &Descriptors) -> impl Iterator<Item = &Descriptor> {
+    [
+        d.mobile(),
+        d.fixed_line(),
+        d.premium_rate(),
+        d.toll_free(),
+        d.shared_cost(),
+        d.voip(),
+        d.personal_number(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// The patterns of one region, compiled on first use. The crate's own regexes go through a
 /// small shared cache that recompiles them when many regions are in use; these do not.
 struct Compiled {
@@ -151,23 +170,7 @@ impl Country {
             let d = self.meta.descriptors();
             Compiled {
                 general: Pattern::new(d.general()),
-                // Any type counts, so the common ones are tried first.
-                types: [
-                    d.mobile(),
-                    d.fixed_line(),
-                    d.premium_rate(),
-                    d.toll_free(),
-                    d.shared_cost(),
-                    d.voip(),
-                    d.personal_number(),
-                    d.pager(),
-                    d.uan(),
-                    d.voicemail(),
-                ]
-                .into_iter()
-                .flatten()
-                .filter_map(Pattern::new)
-                .collect(),
+                types: number_types(d).filter_map(Pattern::new).collect(),
                 leading_digits: self.meta.leading_digits().and_then(|r| compile(r.as_str())),
                 national_prefix_for_parsing: self
                     .meta
@@ -325,22 +328,8 @@ mod tests {
         let mut compiled = 0;
         for meta in DATABASE.iter() {
             let d = meta.descriptors();
-            let descriptors = [
-                Some(d.general()),
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.personal_number(),
-                d.shared_cost(),
-                d.voicemail(),
-            ];
-            let patterns = descriptors
-                .into_iter()
-                .flatten()
+            let patterns = std::iter::once(d.general())
+                .chain(number_types(d))
                 .map(|d| d.national_number().as_str())
                 .chain(meta.leading_digits().map(|r| r.as_str()))
                 .chain(meta.national_prefix_for_parsing().map(|r| r.as_str()));
@@ -358,19 +347,7 @@ mod tests {
         let mut checked = 0;
         for meta in DATABASE.iter() {
             let cc = meta.country_code();
-            let descs = [
-                meta.descriptors().fixed_line(),
-                meta.descriptors().mobile(),
-                meta.descriptors().toll_free(),
-                meta.descriptors().premium_rate(),
-                meta.descriptors().voip(),
-                meta.descriptors().pager(),
-                meta.descriptors().uan(),
-                meta.descriptors().personal_number(),
-                meta.descriptors().shared_cost(),
-                meta.descriptors().voicemail(),
-            ];
-            for example in descs.into_iter().flatten().filter_map(|d| d.example()) {
+            for example in number_types(meta.descriptors()).filter_map(|d| d.example()) {
                 for national in [
                     example.to_string(),
                     format!("0{example}"),
