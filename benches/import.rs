@@ -259,30 +259,29 @@ fn child(phase: &str, file: &Path, store: &Path) {
                 source: file.display().to_string(),
                 mtime: None,
             };
-            let batch = match roster::pipeline::store_fetched(
-                &st,
-                &cfg,
-                &fetched,
-                roster::pipeline::Count::ByApply,
-            )
-            .unwrap()
-            {
+            // As sync does: the file is read while it is stored, and the reading goes on to
+            // the apply.
+            let (stored, read) = roster::pipeline::store_and_read(&st, &cfg, &fetched).unwrap();
+            let batch = match stored {
                 Stored::New(b) | Stored::Unchanged(b) => b,
             };
             let fetch_secs = start.elapsed().as_secs_f64();
-            // As sync does: the fetched bytes go on to the apply.
+            let input = match read {
+                Some(file) => roster::pipeline::Input::Read(&fetched.bytes, file),
+                None => roster::pipeline::Input::Bytes(&fetched.bytes),
+            };
             let o = roster::pipeline::apply(
                 &mut st,
                 &cfg,
                 batch,
-                Some(&fetched.bytes),
+                input,
                 &ApplyArgs::default(),
                 "apply",
             )
             .unwrap();
             let c = o.plan.map(|p| p.counts).unwrap_or_default();
             format!(
-                "{} (fetch {fetch_secs:.2}s): create {} update {} remove {} unchanged {}",
+                "{} (fetch and read {fetch_secs:.2}s): create {} update {} remove {} unchanged {}",
                 o.status.as_str(),
                 c.create,
                 c.update,

@@ -9,7 +9,7 @@ use crate::core::report::Report;
 use crate::error::Error;
 use crate::input;
 use crate::store::apply::ApplyRun;
-use crate::store::batches::{Batch, Stored};
+use crate::store::batches::{sha256_hex, Batch, Stored};
 use crate::store::directory::StoreDirectory;
 use crate::store::runs::NewRun;
 use crate::store::{now, Store};
@@ -190,13 +190,44 @@ fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
     serde_json::json!({"tripped": plan.tripped, "removals": removals, "dry_run": dry_run})
 }
 
+/// The file an apply works on.
+pub enum Input<'a> {
+    /// The batch's bytes in the store.
+    Stored,
+    /// The bytes at hand (just fetched).
+    Bytes(&'a [u8]),
+    /// The bytes at hand, already read on their own ([`store_and_read`]).
+    Read(&'a [u8], Box<ImportFile>),
+}
+
+/// Store a fetched file while the other cores read it, for the apply that follows (`sync`).
+/// A file equal to the newest batch, already applied, is not read: nothing follows.
+pub fn store_and_read(
+    store: &Store,
+    config: &Config,
+    fetched: &Fetched,
+) -> anyhow::Result<(Stored, Option<Box<ImportFile>>)> {
+    let newest = store.newest_batch()?;
+    if newest.is_some_and(|b| b.status == "applied" && b.sha256 == sha256_hex(&fetched.bytes)) {
+        return Ok((store_fetched(store, config, fetched, Count::ByApply)?, None));
+    }
+    let opts = config.read_options();
+    let (file, stored) = std::thread::scope(|s| {
+        let reading = s.spawn(|| input::read(&fetched.bytes, &opts));
+        let stored = store_fetched(store, config, fetched, Count::ByApply);
+        (reading.join(), stored)
+    });
+    let file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    Ok((stored?, Some(Box::new(file))))
+}
+
 /// Plan and apply a batch (SPEC §2): reject a file with a file error, hold a plan that trips a
 /// safeguard, and otherwise apply it in one transaction. Records the run unless `dry_run`.
 pub fn apply(
     store: &mut Store,
     config: &Config,
     batch: Batch,
-    bytes: Option<&[u8]>,
+    input: Input<'_>,
     args: &ApplyArgs,
     command: &str,
 ) -> anyhow::Result<Outcome> {
@@ -212,14 +243,21 @@ pub fn apply(
         }
     }
     let content;
-    let bytes = match bytes {
-        Some(b) => b,
-        None => {
+    let (bytes, (mut file, dir)) = match input {
+        Input::Stored => {
             content = batch_content(store, config, &batch)?;
-            &content
+            (&content[..], read_against(store, config, &content)?)
+        }
+        Input::Bytes(bytes) => (bytes, read_against(store, config, bytes)?),
+        Input::Read(bytes, file) => {
+            let mut file = *file;
+            let dir = StoreDirectory::load(store)?;
+            if file.file_error().is_none() {
+                file.check_groups(plan::Directory::group_ids(&dir));
+            }
+            (bytes, (file, dir))
         }
     };
-    let (mut file, dir) = read_against(store, config, bytes)?;
     let batch = match (batch.records, args.dry_run) {
         // Stored by sync without a count: this reading counted it.
         (None, false) => {

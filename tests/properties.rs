@@ -85,9 +85,13 @@ proptest! {
             }, count).unwrap() {
                 Stored::New(b) | Stored::Unchanged(b) => b,
             };
-            // Every other day gives the bytes at hand, as sync does; the others read the batch.
-            let bytes = (batch.id % 2 == 0).then_some(text.as_bytes());
-            let outcome = pipeline::apply(&mut store, &config, batch.clone(), bytes, &ApplyArgs::default(), "apply").unwrap();
+            // The three ways an apply gets its file: from the store, as bytes, already read.
+            let input = match batch.id % 3 {
+                0 => pipeline::Input::Stored,
+                1 => pipeline::Input::Bytes(text.as_bytes()),
+                _ => pipeline::Input::Read(text.as_bytes(), Box::new(roster::input::read(text.as_bytes(), &config.read_options()))),
+            };
+            let outcome = pipeline::apply(&mut store, &config, batch.clone(), input, &ApplyArgs::default(), "apply").unwrap();
             prop_assert_eq!(outcome.status, pipeline::Status::Applied, "{}", text);
             // Counted at the fetch or by the apply, the batch knows its records.
             prop_assert_eq!(store.batch(batch.id).unwrap().unwrap().records, Some(outcome.file.rows as i64));

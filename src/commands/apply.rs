@@ -16,7 +16,14 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     };
-    let outcome = pipeline::apply(&mut store, &ctx.config, batch, None, args, "apply")?;
+    let outcome = pipeline::apply(
+        &mut store,
+        &ctx.config,
+        batch,
+        pipeline::Input::Stored,
+        args,
+        "apply",
+    )?;
     show(ctx, format, &outcome)?;
     if outcome.status == pipeline::Status::Applied {
         match pipeline::send_pending_invitations(&store, &ctx.config) {

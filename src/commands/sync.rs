@@ -77,11 +77,12 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         return dry_run(ctx, format, &mut store, &fetched, &apply_args);
     }
 
-    let (batch, unchanged) =
-        match pipeline::store_fetched(&store, &ctx.config, &fetched, pipeline::Count::ByApply)? {
-            Stored::New(b) => (b, false),
-            Stored::Unchanged(b) => (b, true),
-        };
+    // The file is read on the other cores while it is stored (not when nothing follows).
+    let (stored, read) = pipeline::store_and_read(&store, &ctx.config, &fetched)?;
+    let (batch, unchanged) = match stored {
+        Stored::New(b) => (b, false),
+        Stored::Unchanged(b) => (b, true),
+    };
     if unchanged && batch.status == "applied" {
         // Nothing new: a quiet night, but pending invitations and the daily report still go out.
         let stale = pipeline::stale_days(&store, &ctx.config)?.is_some();
@@ -116,7 +117,10 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         &mut store,
         &ctx.config,
         batch,
-        Some(&fetched.bytes),
+        match read {
+            Some(file) => pipeline::Input::Read(&fetched.bytes, file),
+            None => pipeline::Input::Bytes(&fetched.bytes),
+        },
         &apply_args,
         "sync",
     )?;
