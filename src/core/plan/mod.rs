@@ -508,19 +508,6 @@ impl PkSet {
     }
 }
 
-/// What the parallel pass found of a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Seen {
-    /// Its user is active and has the hash of what the record asks for.
-    Unchanged,
-    /// Its user's row decides.
-    Compare,
-    /// No imported user has its UniqueID.
-    New,
-    /// An invalid or Skip record.
-    Other,
-}
-
 /// Compute the plan of `file` against the directory. Records whose Mail another user keeps
 /// are marked `mail-taken` in `file` (they become invalid).
 pub fn plan<D: Directory>(
@@ -541,16 +528,16 @@ pub fn plan<D: Directory>(
     // hash tell without reading the user's row.
     let managed: HashSet<&str, foldhash::fast::RandomState> =
         known_groups.iter().map(String::as_str).collect();
-    let seen: Vec<(Option<&Known>, Seen)> = file
+    let seen: Vec<(Option<&Known>, bool)> = file
         .entries
         .par_iter()
         .map(|entry| {
             let known = entry.unique_id().and_then(|uid| imported.get(uid));
-            let seen = match (entry, known) {
-                (Entry::Valid(r), _) if r.skip => Seen::Other,
-                (Entry::Valid(r), Some(k)) => {
-                    // The hash of what `wanted` would build, without building it.
-                    let unchanged = k.active
+            // True when the user is active and has the hash of what `wanted` would build
+            // (computed without building it).
+            let unchanged = match (entry, known) {
+                (Entry::Valid(r), Some(k)) if !r.skip => {
+                    k.active
                         && self_contained(r, file, settings.keep_phones)
                         && state_hash(
                             r.name(),
@@ -559,17 +546,11 @@ pub fn plan<D: Directory>(
                             r.phone(),
                             r.phone2(),
                             r.groups().filter(|g| managed.contains(*g)),
-                        ) == k.hash;
-                    if unchanged {
-                        Seen::Unchanged
-                    } else {
-                        Seen::Compare
-                    }
+                        ) == k.hash
                 }
-                (Entry::Valid(_), None) => Seen::New,
-                (Entry::Invalid { .. }, _) => Seen::Other,
+                _ => false,
             };
-            (known, seen)
+            (known, unchanged)
         })
         .collect();
     // The imported users some record names (an invalid or a Skip record too): not absent.
@@ -632,7 +613,7 @@ pub fn plan<D: Directory>(
 
     // Records of the file.
     let mut changes: Vec<Change> = Vec::new();
-    for (i, (entry, (known, seen))) in file.entries.iter().zip(seen).enumerate() {
+    for (i, (entry, (known, unchanged))) in file.entries.iter().zip(seen).enumerate() {
         let record = match entry {
             Entry::Invalid { line, unique_id } => {
                 plan.counts.add(Action::Invalid);
@@ -659,7 +640,7 @@ pub fn plan<D: Directory>(
             if k.missing > 0 {
                 plan.present_again.push(k.pk);
             }
-            if seen == Seen::Unchanged {
+            if unchanged {
                 plan.counts.add(Action::Unchanged);
                 continue;
             }
