@@ -90,10 +90,16 @@ pub fn read_against<'s>(
     });
     let mut file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let dir = dir?;
-    if file.file_error().is_none() {
-        file.check_groups(plan::Directory::group_ids(&dir));
-    }
+    check_groups(&mut file, &dir);
     Ok((file, dir))
+}
+
+/// Warn of the group IDs of a read file that the store's directory does not manage (a file
+/// with a file error is left as it is).
+fn check_groups(file: &mut ImportFile, dir: &StoreDirectory<'_>) {
+    if file.file_error().is_none() {
+        file.check_groups(plan::Directory::group_ids(dir));
+    }
 }
 
 /// Read a stored batch beside the store's directory (see [`read_against`]).
@@ -252,9 +258,7 @@ pub fn apply(
         Input::Read(bytes, file) => {
             let mut file = *file;
             let dir = StoreDirectory::load(store)?;
-            if file.file_error().is_none() {
-                file.check_groups(plan::Directory::group_ids(&dir));
-            }
+            check_groups(&mut file, &dir);
             (bytes, (file, dir))
         }
     };

@@ -64,17 +64,23 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     }
 }
 
+/// An apply's or a sync's outcome as the JSON document of SPEC §6.
+pub fn json(o: &Outcome) -> anyhow::Result<()> {
+    render::json(&render::plan::outcome_document(
+        o.run,
+        o.batch.id,
+        o.status.as_str(),
+        o.plan.as_ref(),
+        &o.file,
+        o.reason.as_deref(),
+    ))?;
+    Ok(())
+}
+
 /// Print an apply's outcome: JSON per SPEC §6, or counts and (with -v) every change.
 pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
     match format {
-        Format::Json => render::json(&render::plan::outcome_document(
-            o.run,
-            o.batch.id,
-            o.status.as_str(),
-            o.plan.as_ref(),
-            &o.file,
-            o.reason.as_deref(),
-        ))?,
+        Format::Json => json(o)?,
         _ => {
             if let Some(plan) = &o.plan {
                 if !ctx.quiet || o.error().is_some() {

@@ -7,7 +7,6 @@ use crate::error::{self, Error};
 use crate::pipeline::{self, Outcome, Status};
 use crate::render;
 use crate::store::batches::Stored;
-use crate::store::directory::StoreDirectory;
 use crate::store::runs::NewRun;
 use crate::store::{lock, now, Lock, Store};
 use serde_json::json;
@@ -175,14 +174,7 @@ fn finish_mail(
 
 fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
     match format {
-        Format::Json => render::json(&render::plan::outcome_document(
-            o.run,
-            o.batch.id,
-            o.status.as_str(),
-            o.plan.as_ref(),
-            &o.file,
-            o.reason.as_deref(),
-        ))?,
+        Format::Json => super::apply::json(o)?,
         _ if ctx.quiet && o.error().is_none() => {}
         _ => {
             if let Some(plan) = &o.plan {
@@ -209,7 +201,7 @@ fn dry_run(
     fetched: &crate::transport::Fetched,
     args: &ApplyArgs,
 ) -> anyhow::Result<()> {
-    let mut file = crate::input::read(&fetched.bytes, &ctx.config.read_options());
+    let (mut file, dir) = pipeline::read_against(store, &ctx.config, &fetched.bytes)?;
     let next = store.newest_batch()?.map_or(1, |b| b.id + 1);
     let batch = crate::store::batches::Batch {
         id: next,
@@ -237,8 +229,6 @@ fn dry_run(
             .error()
             .map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
     }
-    file.check_groups(&store.managed_group_ids()?);
-    let dir = StoreDirectory::load(store)?;
     let plan = pipeline::plan(
         &dir,
         &mut file,
