@@ -56,9 +56,20 @@ fn setup() -> Env {
 fn several_days_of_files() {
     let env = setup();
     // Day 1: 40 users. A good apply with JSON asked for writes nothing else.
+    let indexes = || -> Vec<(String, String)> {
+        let db = env.db();
+        let mut stmt = db
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    };
+    let before = indexes();
     let day1 = file((1..=40).map(|i| row(i, "Nurse")));
     let run = env.import("day1.csv", &day1, &[]).ok();
     assert_eq!(run.stderr, "", "stderr of a good apply");
+    // The first load rebuilt the indexes it dropped, as they were.
+    assert_eq!(indexes(), before);
     let run = run.json();
     assert_eq!(run["status"], "applied");
     assert_eq!(counts(&run), [40, 0, 0, 0, 0, 0, 0, 0, 0]);

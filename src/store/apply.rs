@@ -20,10 +20,9 @@ pub struct ApplyRun<'a> {
     pub invite: bool,
 }
 
-/// The secondary indexes a first load builds after it (as the migrations create them).
-const INDEXES: &str = "CREATE INDEX memberships_group ON memberships(group_pk);
-                       CREATE INDEX audit_user ON audit(user_pk);
-                       CREATE INDEX audit_at ON audit(at);";
+/// The secondary indexes that a first load drops and builds again after it, as the store
+/// defines them.
+const DEFERRED_INDEXES: [&str; 3] = ["memberships_group", "audit_user", "audit_at"];
 
 /// The most memberships one statement adds.
 const MEMBERS_PER_INSERT: usize = 8;
@@ -204,18 +203,22 @@ impl Store {
         file: &ImportFile,
         run: &ApplyRun<'_>,
     ) -> anyhow::Result<i64> {
-        // Loading an empty store: the two secondary indexes are built once after the load,
-        // which is faster than keeping them in step with a million inserts.
+        // Loading an empty store: the secondary indexes are built once after the load, which
+        // is faster than keeping them in step with a million inserts.
         let first_load: bool =
             self.conn
                 .query_row("SELECT NOT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut rebuild: Vec<String> = Vec::new();
         if first_load {
-            tx.execute_batch(
-                "DROP INDEX memberships_group; DROP INDEX audit_user; DROP INDEX audit_at;",
-            )?;
+            let mut definition =
+                tx.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1")?;
+            for name in DEFERRED_INDEXES {
+                rebuild.push(definition.query_row([name], |r| r.get(0))?);
+                tx.execute_batch(&format!("DROP INDEX {name}"))?;
+            }
         }
         let run_id = runs::insert(
             &tx,
@@ -339,8 +342,8 @@ impl Store {
             [plan.batch],
         )?;
         drop(w);
-        if first_load {
-            tx.execute_batch(INDEXES)?;
+        for sql in &rebuild {
+            tx.execute_batch(sql)?;
         }
         tx.commit()?;
         Ok(run_id)
