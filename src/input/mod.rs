@@ -227,6 +227,19 @@ fn is_blank(record: &csv::StringRecord) -> bool {
     record.len() == 1 && record::trim(&record[0]).is_empty()
 }
 
+/// The next record that is not blank (the header is the first).
+fn next_record(
+    reader: &mut csv::Reader<&[u8]>,
+    record: &mut csv::StringRecord,
+) -> csv::Result<bool> {
+    loop {
+        match reader.read_record(record) {
+            Ok(true) if is_blank(record) => continue,
+            other => return other,
+        }
+    }
+}
+
 fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportFile {
     let mut file = ImportFile {
         delimiter: b',',
@@ -271,13 +284,7 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
     };
 
     // The header: the first non-blank record.
-    let next = |reader: &mut csv::Reader<&[u8]>, record: &mut csv::StringRecord| loop {
-        match reader.read_record(record) {
-            Ok(true) if is_blank(record) => continue,
-            other => break other,
-        }
-    };
-    match next(&mut reader, &mut record) {
+    match next_record(&mut reader, &mut record) {
         Ok(true) => {}
         Ok(false) => {
             file.problems.push(file_problem(
@@ -303,12 +310,7 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
     let line = 1 + newlines(&text.as_bytes()[..data]);
     let spans = spans(text.as_bytes(), data, line, span_bytes);
     let read_spans = in_spans(&text, &spans, |span| {
-        let read = read_span(&text, span, delimiter, &file.columns, &opts.rules);
-        let end = SpanEnd {
-            clean: read.clean_end,
-            failed: read.error.is_some(),
-        };
-        (read, end)
+        read_span(&text, span, delimiter, &file.columns, &opts.rules)
     });
     let (mut ids, mut mails) = (Vec::new(), Vec::new());
     for span in read_spans {
@@ -411,49 +413,46 @@ pub fn count_records(bytes: &[u8], opts: &ReadOptions) -> Option<usize> {
     let text = decode_text(bytes, opts.encoding).ok()?;
     let delimiter = opts.delimiter.unwrap_or_else(|| detect_delimiter(&text));
     let mut reader = csv_reader(&text, Some(delimiter), false);
-    let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).ok()? {
-        if !is_blank_bytes(&record) {
-            break;
-        }
-    }
+    next_record(&mut reader, &mut csv::StringRecord::new()).ok()?;
     let data = reader.position().byte() as usize;
     let spans = spans(text.as_bytes(), data, 1, SPAN_BYTES);
     let counts = in_spans(&text, &spans, |span| {
-        let mut reader = csv_reader(&text[span.start..span.end], Some(delimiter), false);
-        let mut record = csv::ByteRecord::new();
-        let (mut n, mut end) = (
-            Some(0),
-            SpanEnd {
-                clean: true,
-                failed: false,
-            },
-        );
-        loop {
-            match reader.read_byte_record(&mut record) {
-                Ok(true) => {
-                    end.clean = !record
-                        .iter()
-                        .next_back()
-                        .is_some_and(|c| c.ends_with(b"\n"));
-                    if !is_blank_bytes(&record) {
-                        n = n.map(|n| n + 1);
-                    }
-                }
-                Ok(false) => break,
-                Err(_) => {
-                    (n, end.failed) = (None, true);
-                    break;
-                }
-            }
-        }
-        (n, end)
+        let mut n = 0;
+        let (end, error) = each_record(&text, span, delimiter, |_| n += 1);
+        (error.is_none().then_some(n), end)
     });
     counts.into_iter().sum()
 }
 
-fn is_blank_bytes(record: &csv::ByteRecord) -> bool {
-    record.len() == 1 && std::str::from_utf8(&record[0]).is_ok_and(|c| record::trim(c).is_empty())
+/// Read the non-blank records of a span, in order, and say how the span ended; a CSV error
+/// stops the reading and is given back.
+fn each_record(
+    text: &str,
+    span: &Span,
+    delimiter: u8,
+    mut each: impl FnMut(&csv::StringRecord),
+) -> (SpanEnd, Option<csv::Error>) {
+    let mut reader = csv_reader(&text[span.start..span.end], Some(delimiter), false);
+    let mut record = csv::StringRecord::new();
+    let mut end = SpanEnd {
+        clean: true,
+        failed: false,
+    };
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {
+                end.clean = !record.iter().next_back().is_some_and(|c| c.ends_with('\n'));
+                if !is_blank(&record) {
+                    each(&record);
+                }
+            }
+            Ok(false) => return (end, None),
+            Err(e) => {
+                end.failed = true;
+                return (end, Some(e));
+            }
+        }
+    }
 }
 
 /// What reading one span gave.
@@ -466,9 +465,6 @@ struct SpanRead {
     mails: Vec<(u64, u32)>,
     /// The CSV error that stopped the reading.
     error: Option<Problem>,
-    /// False when the span ended inside a quoted cell, so that the next span did not start at
-    /// a record. (A quoted cell ending in a line break also says false: the safe side.)
-    clean_end: bool,
 }
 
 fn read_span(
@@ -477,53 +473,39 @@ fn read_span(
     delimiter: u8,
     columns: &record::Columns,
     rules: &Rules,
-) -> SpanRead {
-    let mut reader = csv_reader(&text[span.start..span.end], Some(delimiter), false);
+) -> (SpanRead, SpanEnd) {
     let mut lines = LineCounter {
         text: text.as_bytes(),
         offset: span.start,
         line: span.line,
     };
-    let mut record = csv::StringRecord::new();
-    let mut out = SpanRead {
-        clean_end: true,
-        ..SpanRead::default()
-    };
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {
-                out.clean_end = !record.iter().next_back().is_some_and(|c| c.ends_with('\n'));
-                if is_blank(&record) {
-                    continue;
-                }
-                let at = span.start + record.position().map_or(0, |p| p.byte() as usize);
-                let line = lines.line_at(at);
-                let (entry, problems) = record::check(&CsvCells(&record), line, columns, rules);
-                let index = out.entries.len() as u32;
-                if let Some(key) = id_key(&entry) {
-                    out.ids.push((hash(&key), index));
-                }
-                if let Some(key) = mail_key(&entry) {
-                    out.mails.push((hash(&key), index));
-                }
-                out.entries.push(entry);
-                out.problems.extend(problems);
-            }
-            Ok(false) => return out,
-            Err(e) => {
-                let line = e
-                    .position()
-                    .map(|p| lines.line_at(span.start + p.byte() as usize));
-                out.error = Some(Problem::new(
-                    line,
-                    None,
-                    Code::NotCsv,
-                    format!("the file cannot be read as CSV: {e}"),
-                ));
-                return out;
-            }
+    let mut out = SpanRead::default();
+    let (end, error) = each_record(text, span, delimiter, |record| {
+        let at = span.start + record.position().map_or(0, |p| p.byte() as usize);
+        let line = lines.line_at(at);
+        let (entry, problems) = record::check(&CsvCells(record), line, columns, rules);
+        let index = out.entries.len() as u32;
+        if let Some(key) = id_key(&entry) {
+            out.ids.push((hash(&key), index));
         }
-    }
+        if let Some(key) = mail_key(&entry) {
+            out.mails.push((hash(&key), index));
+        }
+        out.entries.push(entry);
+        out.problems.extend(problems);
+    });
+    out.error = error.map(|e| {
+        let line = e
+            .position()
+            .map(|p| lines.line_at(span.start + p.byte() as usize));
+        Problem::new(
+            line,
+            None,
+            Code::NotCsv,
+            format!("the file cannot be read as CSV: {e}"),
+        )
+    });
+    (out, end)
 }
 
 /// Map the header to columns; false when a file error stops the reading.

@@ -186,6 +186,13 @@ fn same_in_spans(text: &str) {
         );
         assert_eq!(cut.rows, whole.rows);
     }
+    if whole.file_error().is_none() {
+        assert_eq!(
+            count_records(text.as_bytes(), &opts),
+            Some(whole.rows),
+            "{text:?}"
+        );
+    }
 }
 
 #[test]
