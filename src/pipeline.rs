@@ -32,11 +32,22 @@ pub fn store_fetched(
     fetched: &Fetched,
     count: Count,
 ) -> anyhow::Result<Stored> {
+    store_hashed(store, config, fetched, &sha256_hex(&fetched.bytes), count)
+}
+
+/// [`store_fetched`] with the file's SHA-256 already computed.
+fn store_hashed(
+    store: &Store,
+    config: &Config,
+    fetched: &Fetched,
+    sha256: &str,
+    count: Count,
+) -> anyhow::Result<Stored> {
     let opts = config.read_options();
     let (counted, stored) = std::thread::scope(|s| {
         let counting =
             (count == Count::Now).then(|| s.spawn(|| input::count_records(&fetched.bytes, &opts)));
-        let stored = store.store_batch(&fetched.bytes, &fetched.source, fetched.mtime);
+        let stored = store.store_batch(&fetched.bytes, sha256, &fetched.source, fetched.mtime);
         (counting.map(|c| c.join()), stored)
     });
     let stored = match (stored?, counted) {
@@ -213,14 +224,18 @@ pub fn store_and_read(
     config: &Config,
     fetched: &Fetched,
 ) -> anyhow::Result<(Stored, Option<Box<ImportFile>>)> {
+    let sha256 = sha256_hex(&fetched.bytes);
     let newest = store.newest_batch()?;
-    if newest.is_some_and(|b| b.status == "applied" && b.sha256 == sha256_hex(&fetched.bytes)) {
-        return Ok((store_fetched(store, config, fetched, Count::ByApply)?, None));
+    if newest.is_some_and(|b| b.status == "applied" && b.sha256 == sha256) {
+        return Ok((
+            store_hashed(store, config, fetched, &sha256, Count::ByApply)?,
+            None,
+        ));
     }
     let opts = config.read_options();
     let (file, stored) = std::thread::scope(|s| {
         let reading = s.spawn(|| input::read(&fetched.bytes, &opts));
-        let stored = store_fetched(store, config, fetched, Count::ByApply);
+        let stored = store_hashed(store, config, fetched, &sha256, Count::ByApply);
         (reading.join(), stored)
     });
     let file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));

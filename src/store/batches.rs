@@ -53,15 +53,16 @@ impl Store {
     /// Store a file as a new batch unless the newest batch has the same SHA-256.
     /// Its number of records is set apart ([`Store::set_batch_records`]), as it may be counted
     /// while the bytes are stored.
+    /// `sha256` is the bytes' hash ([`sha256_hex`]), which the caller has at hand.
     pub fn store_batch(
         &self,
         bytes: &[u8],
+        sha256: &str,
         source: &str,
         mtime: Option<i64>,
     ) -> anyhow::Result<Stored> {
-        let sha = sha256_hex(bytes);
         if let Some(newest) = self.newest_batch()? {
-            if newest.sha256 == sha {
+            if newest.sha256 == sha256 {
                 return Ok(Stored::Unchanged(newest));
             }
         }
@@ -69,7 +70,7 @@ impl Store {
         tx.execute(
             "INSERT INTO batches (fetched_at, source, size, sha256, status, remote_mtime)
              VALUES (?1, ?2, ?3, ?4, 'fetched', ?5)",
-            params![now(), source, bytes.len() as i64, sha, mtime],
+            params![now(), source, bytes.len() as i64, sha256, mtime],
         )?;
         let id = tx.last_insert_rowid();
         tx.execute(
