@@ -314,6 +314,15 @@ fn manual_users_and_groups() {
         "+46701234567",
     ])
     .ok();
+    env.roster(&[
+        "users",
+        "add",
+        "--name",
+        "Manual Ann",
+        "--mail",
+        "ann@example.se",
+    ])
+    .ok();
     env.roster(&["users", "add", "--name", "Other", "--mail", "MO@example.se"])
         .code(2);
     env.roster(&["groups", "add", "--name", "Book club"]).ok();
@@ -330,19 +339,21 @@ fn manual_users_and_groups() {
     assert_eq!(env.user("mo@example.se")["source"], "manual");
     env.roster(&["groups", "members", "Book club", "--add", "E001"])
         .ok();
-    // A record with Mo's mail adopts Mo.
+    // A record with Mo's mail adopts Mo (written in another case), one with Ann's adopts Ann.
     let run = env
         .import(
             "2.csv",
             &file([
                 row(1, "Nurse"),
                 "E900,Mo Imported,Mo@Example.se,,,ICU,".to_string(),
+                "E901,Manual Ann,ann@example.se,,,,".to_string(),
             ]),
             &[],
         )
         .ok()
         .json();
-    assert_eq!(counts(&run)[1], 1, "{run:#}");
+    assert_eq!(counts(&run)[1], 2, "{run:#}");
+    assert_eq!(env.user("E901")["source"], "import");
     let mo = env.user("E900");
     assert_eq!(
         (mo["source"].as_str(), mo["name"].as_str()),
@@ -355,6 +366,7 @@ fn manual_users_and_groups() {
         &file([
             row(1, "Nurse"),
             "E900,Mo Imported,mo@example.se,,,,".to_string(),
+            "E901,Manual Ann,ann@example.se,,,,".to_string(),
         ]),
         &[],
     )

@@ -67,6 +67,9 @@ struct Writer<'t> {
     /// `add_members[n - 1]` adds n memberships of one user.
     add_members: Vec<Statement<'t>>,
     update_user: Statement<'t>,
+    /// Writes the indexed keys, apart from the other fields: SQLite rewrites an index entry of
+    /// every indexed column an UPDATE sets, changed or not.
+    update_keys: Statement<'t>,
     insert_user: Statement<'t>,
     tx: &'t Transaction<'t>,
 }
@@ -98,10 +101,11 @@ impl<'t> Writer<'t> {
                 })
                 .collect::<rusqlite::Result<_>>()?,
             update_user: tx.prepare(
-                "UPDATE users SET unique_id = ?2, name = ?3, mail = ?4, mail_key = ?5, title = ?6, phone = ?7,
-                 phone2 = ?8, active = 1, row_hash = ?9, missing_count = 0, last_missing_batch = NULL, updated_at = ?10
+                "UPDATE users SET name = ?2, mail = ?3, title = ?4, phone = ?5, phone2 = ?6, active = 1,
+                 row_hash = ?7, missing_count = 0, last_missing_batch = NULL, updated_at = ?8
                  WHERE pk = ?1",
             )?,
+            update_keys: tx.prepare("UPDATE users SET unique_id = ?2, mail_key = ?3 WHERE pk = ?1")?,
             insert_user: tx.prepare(
                 "INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, active, row_hash,
                                     missing_count, created_at, updated_at)
@@ -144,19 +148,23 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    fn write_user(&mut self, pk: i64, s: &UserState) -> rusqlite::Result<()> {
+    /// Write a user's fields; `keys` also writes its UniqueID and mail key (an adopted user, a
+    /// changed address).
+    fn write_user(&mut self, pk: i64, s: &UserState, keys: bool) -> rusqlite::Result<()> {
         self.update_user.execute(params![
             pk,
-            s.unique_id,
             s.name,
             s.mail,
-            mail::key(&s.mail),
             s.title,
             s.phone,
             s.phone2,
             s.hash() as i64,
             self.at
         ])?;
+        if keys {
+            self.update_keys
+                .execute(params![pk, s.unique_id, mail::key(&s.mail)])?;
+        }
         Ok(())
     }
 
@@ -314,7 +322,9 @@ impl Store {
                     pk
                 }
                 (Action::Adopt | Action::Update | Action::Reactivate, Some(pk)) => {
-                    w.write_user(pk, new)?;
+                    let keys =
+                        c.action == Action::Adopt || c.fields.iter().any(|f| f.field == "mail");
+                    w.write_user(pk, new, keys)?;
                     if c.fields.iter().any(|f| f.field == "groups") {
                         w.set_groups(pk, &new.groups, true)?;
                     }

@@ -73,10 +73,20 @@ impl Store {
             params![now(), source, bytes.len() as i64, sha256, mtime],
         )?;
         let id = tx.last_insert_rowid();
+        // The bytes go straight into the blob's pages: bound as a parameter, SQLite would copy
+        // the whole file twice on the way (the bound value, then the record).
         tx.execute(
-            "INSERT INTO batch_contents (batch_id, content) VALUES (?1, ?2)",
-            params![id, bytes],
+            "INSERT INTO batch_contents (batch_id, content) VALUES (?1, zeroblob(?2))",
+            params![id, bytes.len() as i64],
         )?;
+        tx.blob_open(
+            rusqlite::DatabaseName::Main,
+            "batch_contents",
+            "content",
+            id,
+            false,
+        )?
+        .write_at(bytes, 0)?;
         tx.commit()?;
         let batch = self
             .batch(id)?
