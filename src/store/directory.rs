@@ -7,14 +7,20 @@ use std::collections::HashSet;
 
 pub struct StoreDirectory<'a> {
     store: &'a Store,
+    loaded: Loaded,
+}
+
+/// What the planner reads of the store up front, owned: the keys, hashes and absence counters
+/// of every imported user, and the Group IDs. Loaded before a view of the store is needed (so
+/// beside other work on the same connection), and given to [`StoreDirectory::new`].
+pub struct Loaded {
     imported: Imported,
     group_ids: HashSet<String>,
     has_users: bool,
 }
 
-impl<'a> StoreDirectory<'a> {
-    /// Read the keys, hashes and absence counters of every imported user, and the Group IDs.
-    pub fn load(store: &'a Store) -> anyhow::Result<Self> {
+impl Loaded {
+    pub fn load(store: &Store) -> anyhow::Result<Self> {
         // The largest key bounds the number of users and costs one look-up (a count would scan).
         let count: usize = store
             .conn
@@ -37,17 +43,28 @@ impl<'a> StoreDirectory<'a> {
                 missing: r.get(4)?,
                 last_missing_batch: r.get(5)?,
             };
-            imported.insert(uid, known);
+            imported.push(uid, known);
         }
         let has_users = store
             .conn
             .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
-        Ok(StoreDirectory {
-            store,
+        Ok(Loaded {
             imported,
             group_ids: store.managed_group_ids()?,
             has_users,
         })
+    }
+}
+
+impl<'a> StoreDirectory<'a> {
+    /// Read the keys, hashes and absence counters of every imported user, and the Group IDs.
+    pub fn load(store: &'a Store) -> anyhow::Result<Self> {
+        Ok(StoreDirectory::new(store, Loaded::load(store)?))
+    }
+
+    /// The view of a store from what was loaded of it (with no write between).
+    pub fn new(store: &'a Store, loaded: Loaded) -> Self {
+        StoreDirectory { store, loaded }
     }
 }
 
@@ -97,15 +114,15 @@ impl Directory for StoreDirectory<'_> {
     type Error = anyhow::Error;
 
     fn imported(&self) -> &Imported {
-        &self.imported
+        &self.loaded.imported
     }
 
     fn group_ids(&self) -> &HashSet<String> {
-        &self.group_ids
+        &self.loaded.group_ids
     }
 
     fn has_users(&self) -> bool {
-        self.has_users
+        self.loaded.has_users
     }
 
     fn user(&self, pk: i64) -> anyhow::Result<UserState> {

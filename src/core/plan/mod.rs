@@ -44,32 +44,19 @@ pub struct Holder {
     pub unique_id: Option<String>,
 }
 
-/// Every imported user (with a UniqueID), by UniqueID, in a form that a million users fill
-/// quickly: the keys side by side in one buffer, and a table from each key's 64-bit hash to
-/// its place (16 bytes a user, where a map of boxed strings took 56 and an allocation each).
-/// A key is always compared in full; two keys with one hash (all but impossible) are kept
-/// apart in a small map.
-#[derive(Debug, Clone)]
+/// Every imported user (with a UniqueID), in the order the store lists them: the keys side by
+/// side in one buffer (no allocation per user), and what is known of each. Found by
+/// [`Imported::locate`], which needs no index of a million keys on a usual day.
+#[derive(Debug, Clone, Default)]
 pub struct Imported {
     keys: String,
     /// End offset in `keys` of each key.
     ends: Vec<u32>,
     known: Vec<Known>,
-    by_hash: HashMap<u64, u32, foldhash::fast::RandomState>,
-    collided: HashMap<Box<str>, u32>,
-    hash: fn(&str) -> u64,
 }
 
-fn key_at<'a>(keys: &'a str, ends: &[u32], i: usize) -> &'a str {
-    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-    &keys[start..ends[i] as usize]
-}
-
-impl Default for Imported {
-    fn default() -> Self {
-        Imported::with_capacity(0)
-    }
-}
+/// How far past the next user the walk of [`Imported::locate`] looks for a record's user.
+const LOCATE_AHEAD: usize = 8;
 
 impl Imported {
     pub fn with_capacity(users: usize) -> Self {
@@ -77,51 +64,19 @@ impl Imported {
             keys: String::with_capacity(users * 8),
             ends: Vec::with_capacity(users),
             known: Vec::with_capacity(users),
-            by_hash: HashMap::with_capacity_and_hasher(users, Default::default()),
-            collided: HashMap::new(),
-            hash: |key| xxhash_rust::xxh3::xxh3_64(key.as_bytes()),
         }
     }
 
     fn key(&self, i: usize) -> &str {
-        key_at(&self.keys, &self.ends, i)
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.keys[start..self.ends[i] as usize]
     }
 
-    fn index(&self, uid: &str) -> Option<usize> {
-        match self.by_hash.get(&(self.hash)(uid)) {
-            Some(&i) if self.key(i as usize) == uid => Some(i as usize),
-            Some(_) => self.collided.get(uid).map(|&i| i as usize),
-            None => None,
-        }
-    }
-
-    /// Add a user, or replace what is known of it.
-    pub fn insert(&mut self, uid: &str, known: Known) {
-        let next = self.known.len() as u32;
-        match self.by_hash.entry((self.hash)(uid)) {
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(next);
-            }
-            std::collections::hash_map::Entry::Occupied(slot) => {
-                let same = *slot.get() as usize;
-                if key_at(&self.keys, &self.ends, same) == uid {
-                    self.known[same] = known;
-                    return;
-                }
-                if let Some(&i) = self.collided.get(uid) {
-                    self.known[i as usize] = known;
-                    return;
-                }
-                self.collided.insert(uid.into(), next);
-            }
-        }
+    /// Add a user. UniqueIDs are unique, as the store holds them.
+    pub fn push(&mut self, uid: &str, known: Known) {
         self.keys.push_str(uid);
         self.ends.push(self.keys.len() as u32);
         self.known.push(known);
-    }
-
-    pub fn get(&self, uid: &str) -> Option<&Known> {
-        self.index(uid).map(|i| &self.known[i])
     }
 
     pub fn len(&self) -> usize {
@@ -130,6 +85,11 @@ impl Imported {
 
     pub fn is_empty(&self) -> bool {
         self.known.is_empty()
+    }
+
+    /// The user at an index that [`Imported::locate`] gave.
+    pub fn at(&self, i: u32) -> (&str, &Known) {
+        (self.key(i as usize), &self.known[i as usize])
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Known)> {
@@ -142,6 +102,58 @@ impl Imported {
 
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Known> {
         self.known.iter_mut()
+    }
+
+    /// For each UniqueID (of a file's records, in order), the index of the user it names.
+    ///
+    /// A day's file mostly lists its users in the order of the day before, which is the order
+    /// they were created in and so the order the store lists them: a walk along both finds
+    /// most of them with one comparison each, looking a few users ahead past those that left.
+    /// The users the walk passed by are then put in a map for the rest of the records (all of
+    /// them when the file is in another order). A UniqueID the file repeats is found for each
+    /// of its records.
+    pub fn locate(&self, uids: &[Option<&str>]) -> Vec<Option<u32>> {
+        let n = self.len();
+        let mut found: Vec<Option<u32>> = vec![None; uids.len()];
+        let mut claimed = vec![false; n];
+        let mut pending: Vec<usize> = Vec::new();
+        let mut next = 0;
+        for (i, uid) in uids.iter().enumerate() {
+            let Some(uid) = uid else { continue };
+            match (next..n.min(next + LOCATE_AHEAD)).find(|&k| self.key(k) == *uid) {
+                Some(k) => {
+                    found[i] = Some(k as u32);
+                    claimed[k] = true;
+                    next = k + 1;
+                }
+                None => pending.push(i),
+            }
+        }
+        if pending.is_empty() {
+            return found;
+        }
+        type Map<'a, V> = HashMap<&'a str, V, foldhash::fast::RandomState>;
+        let passed: Map<u32> = (0..n)
+            .filter(|&k| !claimed[k])
+            .map(|k| (self.key(k), k as u32))
+            .collect();
+        // Not found yet: a new user's, or a UniqueID that an earlier record claimed.
+        let mut repeated: Map<Vec<usize>> = Map::default();
+        for i in pending {
+            let Some(uid) = uids[i] else { continue };
+            match passed.get(uid) {
+                Some(&k) => found[i] = Some(k),
+                None => repeated.entry(uid).or_default().push(i),
+            }
+        }
+        if !repeated.is_empty() {
+            for k in (0..n).filter(|&k| claimed[k]) {
+                for &i in repeated.get(self.key(k)).into_iter().flatten() {
+                    found[i] = Some(k as u32);
+                }
+            }
+        }
+        found
     }
 }
 
@@ -467,47 +479,6 @@ pub fn diff_fields(old: Option<&UserState>, new: &UserState) -> Vec<FieldChange>
     out
 }
 
-/// A set of store keys: a bit per key from the smallest to the largest (keys are row ids, so
-/// dense), or a sorted list when they are spread too far for that.
-enum PkSet {
-    Bits { first: i64, bits: Vec<u64> },
-    Sorted(Vec<i64>),
-}
-
-impl PkSet {
-    fn new(pks: impl Iterator<Item = i64>) -> PkSet {
-        let mut pks: Vec<i64> = pks.collect();
-        let (Some(&first), Some(&last)) = (pks.iter().min(), pks.iter().max()) else {
-            return PkSet::Sorted(Vec::new());
-        };
-        let span = (last - first) as u64;
-        if span > 16 * pks.len() as u64 + 1024 {
-            pks.par_sort_unstable();
-            return PkSet::Sorted(pks);
-        }
-        let mut bits = vec![0u64; (span / 64 + 1) as usize];
-        for pk in pks {
-            let at = (pk - first) as u64;
-            bits[(at / 64) as usize] |= 1 << (at % 64);
-        }
-        PkSet::Bits { first, bits }
-    }
-
-    fn contains(&self, pk: i64) -> bool {
-        match self {
-            PkSet::Bits { first, bits } => pk
-                .checked_sub(*first)
-                .and_then(|at| u64::try_from(at).ok())
-                .and_then(|at| {
-                    bits.get((at / 64) as usize)
-                        .map(|w| w >> (at % 64) & 1 == 1)
-                })
-                .unwrap_or(false),
-            PkSet::Sorted(pks) => pks.binary_search(&pk).is_ok(),
-        }
-    }
-}
-
 /// Compute the plan of `file` against the directory. Records whose Mail another user keeps
 /// are marked `mail-taken` in `file` (they become invalid).
 pub fn plan<D: Directory>(
@@ -524,15 +495,19 @@ pub fn plan<D: Directory>(
     };
     plan.active_imported = imported.values().filter(|k| k.active).count() as u64;
 
-    // Every record against the store, in parallel: most are unchanged, which the map and a
-    // hash tell without reading the user's row.
+    // Every record against the store, in parallel once each record's user is found: most are
+    // unchanged, which a hash tells without reading the user's row.
     let managed: HashSet<&str, foldhash::fast::RandomState> =
         known_groups.iter().map(String::as_str).collect();
+    let uids: Vec<Option<&str>> = file.entries.iter().map(Entry::unique_id).collect();
+    let located = imported.locate(&uids);
+    drop(uids);
     let seen: Vec<(Option<&Known>, bool)> = file
         .entries
         .par_iter()
-        .map(|entry| {
-            let known = entry.unique_id().and_then(|uid| imported.get(uid));
+        .zip(&located)
+        .map(|(entry, at)| {
+            let known = at.map(|at| imported.at(at).1);
             // True when the user is active and has the hash of what `wanted` would build
             // (computed without building it).
             let unchanged = match (entry, known) {
@@ -554,12 +529,15 @@ pub fn plan<D: Directory>(
         })
         .collect();
     // The imported users some record names (an invalid or a Skip record too): not absent.
-    let present = PkSet::new(seen.iter().filter_map(|(k, _)| k.map(|k| k.pk)));
+    let mut present = vec![false; imported.len()];
+    for at in located.into_iter().flatten() {
+        present[at as usize] = true;
+    }
 
     // Absent users first: their removals can free mail addresses for the records.
     let mut absent: Vec<Change> = Vec::new();
-    for (uid, k) in imported.iter() {
-        if settings.missing_users == MissingUsers::Keep || !k.active || present.contains(k.pk) {
+    for ((uid, k), present) in imported.iter().zip(present) {
+        if settings.missing_users == MissingUsers::Keep || !k.active || present {
             continue;
         }
         let count = if k.last_missing_batch == Some(settings.batch) {
@@ -599,7 +577,6 @@ pub fn plan<D: Directory>(
             absent: Some(count),
         });
     }
-    drop(present);
     absent.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
     let deleted: HashSet<i64> = if settings.missing_users == MissingUsers::Delete {
         absent

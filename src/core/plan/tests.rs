@@ -20,7 +20,7 @@ impl Memory {
                 missing: 0,
                 last_missing_batch: None,
             };
-            self.imported.insert(uid, known);
+            self.imported.push(uid, known);
         }
         self.users.insert(pk, state);
     }
@@ -368,30 +368,10 @@ fn invalid_safeguard_counts_skip_records_in_the_base() {
     assert_eq!(plan.tripped[0].safeguard, "max_invalid");
 }
 
+/// Each case: the store's UniqueIDs in their order, a file's, and the store index each record
+/// of the file must find.
 #[test]
-fn key_sets_dense_and_spread() {
-    let cases: [(Vec<i64>, bool); 4] = [
-        (vec![5, 6, 7, 64, 65, 130], true),
-        (vec![1, 1_000_000_000_000], false),
-        (vec![3], true),
-        (vec![], false),
-    ];
-    for (pks, dense) in cases {
-        let set = PkSet::new(pks.iter().copied());
-        assert_eq!(matches!(set, PkSet::Bits { .. }), dense, "{pks:?}");
-        for probe in -2..200 {
-            assert_eq!(set.contains(probe), pks.contains(&probe), "{pks:?} {probe}");
-        }
-        for &pk in &pks {
-            assert!(set.contains(pk));
-        }
-        assert!(!set.contains(i64::MAX) || pks.contains(&i64::MAX));
-        assert!(!set.contains(i64::MIN));
-    }
-}
-
-#[test]
-fn imported_users_are_found_by_their_whole_key() {
+fn records_find_their_users_in_any_order() {
     let known = |pk| Known {
         pk,
         hash: 0,
@@ -399,24 +379,98 @@ fn imported_users_are_found_by_their_whole_key() {
         missing: 0,
         last_missing_batch: None,
     };
-    let mut real = Imported::with_capacity(2);
-    // Every key with one hash: the collision path holds them all apart.
-    let mut clash = Imported {
-        hash: |_| 7,
-        ..Imported::default()
-    };
-    for imported in [&mut real, &mut clash] {
-        for (pk, uid) in [(1, "E1"), (2, "E2"), (3, ""), (4, "Åsa")] {
-            imported.insert(uid, known(pk));
+    type Case<'a> = (&'a [&'a str], &'a [Option<&'a str>], &'a [Option<u32>]);
+    let gap: Vec<String> = (0..20).map(|i| format!("G{i}")).collect();
+    let mut store_with_gap: Vec<&str> = vec!["A"];
+    store_with_gap.extend(gap.iter().map(String::as_str));
+    store_with_gap.push("B");
+    let cases: &[Case] = &[
+        // The same order; a record without a UniqueID.
+        (
+            &["A", "B", "C"],
+            &[Some("A"), None, Some("B"), Some("C")],
+            &[Some(0), None, Some(1), Some(2)],
+        ),
+        // New users between, users who left, a key that differs only in case, an empty key.
+        (
+            &["A", "B", "C", "D", ""],
+            &[
+                Some("N"),
+                Some("A"),
+                Some("C"),
+                Some("n"),
+                Some("D"),
+                Some(""),
+            ],
+            &[None, Some(0), Some(2), None, Some(3), Some(4)],
+        ),
+        // Another order altogether.
+        (
+            &["A", "B", "C", "D"],
+            &[Some("D"), Some("B"), Some("C"), Some("A")],
+            &[Some(3), Some(1), Some(2), Some(0)],
+        ),
+        // A UniqueID repeated: found for every record, whichever way the first was found.
+        (
+            &["A", "B", "C"],
+            &[
+                Some("A"),
+                Some("B"),
+                Some("A"),
+                Some("C"),
+                Some("B"),
+                Some("A"),
+            ],
+            &[Some(0), Some(1), Some(0), Some(2), Some(1), Some(0)],
+        ),
+        (
+            &["A", "B", "C"],
+            &[Some("C"), Some("A"), Some("C")],
+            &[Some(2), Some(0), Some(2)],
+        ),
+        // More users left in a row than the walk looks ahead.
+        (
+            &store_with_gap,
+            &[Some("A"), Some("B"), Some("G3")],
+            &[Some(0), Some(21), Some(4)],
+        ),
+        // An empty store, an empty file.
+        (&[], &[Some("A")], &[None]),
+        (&["A"], &[], &[]),
+    ];
+    for (store, file, want) in cases {
+        let mut imported = Imported::default();
+        for (pk, uid) in store.iter().enumerate() {
+            imported.push(uid, known(pk as i64));
         }
-        imported.insert("E2", known(20));
-        assert_eq!(imported.len(), 4);
-        let found: Vec<Option<i64>> = ["E1", "E2", "", "Åsa", "E3", "e1"]
-            .iter()
-            .map(|u| imported.get(u).map(|k| k.pk))
-            .collect();
-        assert_eq!(found, [Some(1), Some(20), Some(3), Some(4), None, None]);
-        let keys: Vec<&str> = imported.iter().map(|(u, _)| u).collect();
-        assert_eq!(keys, ["E1", "E2", "", "Åsa"]);
+        assert_eq!(&imported.locate(file), want, "{store:?} {file:?}");
+    }
+}
+
+proptest::proptest! {
+    /// `locate` finds what a plain map from UniqueID to index finds, in every order.
+    #[test]
+    fn locate_equals_a_map(
+        store in proptest::collection::btree_set("[a-e]{0,2}", 0..30),
+        file in proptest::collection::vec(proptest::option::weighted(0.9, "[a-e]{0,2}"), 0..40),
+        shuffle in proptest::collection::vec(0usize..1000, 0..30),
+    ) {
+        let mut store: Vec<String> = store.into_iter().collect();
+        // Some other order than sorted, sometimes.
+        for (i, s) in shuffle.iter().enumerate() {
+            if i < store.len() {
+                let j = s % store.len();
+                store.swap(i, j);
+            }
+        }
+        let mut imported = Imported::default();
+        let mut map = HashMap::new();
+        for (k, uid) in store.iter().enumerate() {
+            imported.push(uid, Known { pk: k as i64, hash: 0, active: true, missing: 0, last_missing_batch: None });
+            map.insert(uid.as_str(), k as u32);
+        }
+        let file: Vec<Option<&str>> = file.iter().map(|u| u.as_deref()).collect();
+        let want: Vec<Option<u32>> = file.iter().map(|u| u.and_then(|u| map.get(u).copied())).collect();
+        proptest::prop_assert_eq!(imported.locate(&file), want);
     }
 }
