@@ -172,7 +172,8 @@ pub trait Directory {
     fn mail_holder(&self, mail_key: &str) -> Result<Option<Holder>, Self::Error>;
 }
 
-/// The hash of a user's import-managed fields, kept in the store beside each user.
+/// The hash of a user's import-managed fields, kept in the store beside each user: XXH3 of
+/// the fields, each ended by a NUL, then the Group IDs, each ended by 0x1f.
 pub fn state_hash<'a>(
     name: &str,
     mail: &str,
@@ -181,16 +182,58 @@ pub fn state_hash<'a>(
     phone2: &str,
     groups: impl IntoIterator<Item = &'a str>,
 ) -> u64 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut h = StateHasher::default();
     for part in [name, mail, title, phone, phone2] {
-        h.update(part.as_bytes());
-        h.update(&[0]);
+        h.write(part.as_bytes(), 0);
     }
     for g in groups {
-        h.update(g.as_bytes());
-        h.update(&[0x1f]);
+        h.write(g.as_bytes(), 0x1f);
     }
-    h.digest()
+    h.finish()
+}
+
+/// XXH3 of the bytes written, hashed in one call when they fit on the stack (a streaming
+/// XXH3 costs more than the whole of a usual user's fields). Both give the same hash.
+struct StateHasher {
+    buf: [u8; 256],
+    len: usize,
+    stream: Option<Box<xxhash_rust::xxh3::Xxh3>>,
+}
+
+impl Default for StateHasher {
+    fn default() -> Self {
+        StateHasher {
+            buf: [0; 256],
+            len: 0,
+            stream: None,
+        }
+    }
+}
+
+impl StateHasher {
+    /// Write `bytes` and then the byte `end`.
+    fn write(&mut self, bytes: &[u8], end: u8) {
+        if self.stream.is_none() && self.len + bytes.len() < self.buf.len() {
+            self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+            self.buf[self.len + bytes.len()] = end;
+            self.len += bytes.len() + 1;
+            return;
+        }
+        let stream = self.stream.get_or_insert_with(|| {
+            let mut stream = Box::new(xxhash_rust::xxh3::Xxh3::new());
+            stream.update(&self.buf[..self.len]);
+            stream
+        });
+        stream.update(bytes);
+        stream.update(&[end]);
+    }
+
+    fn finish(&self) -> u64 {
+        match &self.stream {
+            Some(stream) => stream.digest(),
+            None => xxhash_rust::xxh3::xxh3_64(&self.buf[..self.len]),
+        }
+    }
 }
 
 impl UserState {

@@ -474,3 +474,25 @@ proptest::proptest! {
         proptest::prop_assert_eq!(imported.locate(&file), want);
     }
 }
+
+proptest::proptest! {
+    /// The hash kept in stores is XXH3 streamed over the fields and their ends: the hash
+    /// computed on the stack must stay equal to it, for short and long fields alike.
+    #[test]
+    fn state_hash_is_the_streamed_hash(
+        fields in proptest::collection::vec(".{0,90}", 5),
+        groups in proptest::collection::vec("[A-Z]{0,40}", 0..6),
+    ) {
+        let mut streamed = xxhash_rust::xxh3::Xxh3::new();
+        for f in &fields {
+            streamed.update(f.as_bytes());
+            streamed.update(&[0]);
+        }
+        for g in &groups {
+            streamed.update(g.as_bytes());
+            streamed.update(&[0x1f]);
+        }
+        let hash = state_hash(&fields[0], &fields[1], &fields[2], &fields[3], &fields[4], groups.iter().map(String::as_str));
+        proptest::prop_assert_eq!(hash, streamed.digest());
+    }
+}
