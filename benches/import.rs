@@ -248,7 +248,8 @@ fn child(phase: &str, file: &Path, store: &Path) {
         "apply" => {
             let cfg = config(store);
             let mut st = Store::open(store).unwrap();
-            if st.groups().unwrap().is_empty() {
+            // (Not `groups()`, which counts every group's members.)
+            if st.managed_group_ids().unwrap().is_empty() {
                 for g in GROUPS {
                     st.add_group(Some(g), g).unwrap();
                 }
@@ -267,7 +268,7 @@ fn child(phase: &str, file: &Path, store: &Path) {
             };
             let fetch_secs = start.elapsed().as_secs_f64();
             let input = match read {
-                Some(file) => roster::pipeline::Input::Read(&fetched.bytes, file),
+                Some(prepared) => roster::pipeline::Input::Read(&fetched.bytes, prepared),
                 None => roster::pipeline::Input::Bytes(&fetched.bytes),
             };
             let o = roster::pipeline::apply(

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::input;
 use crate::store::apply::ApplyRun;
 use crate::store::batches::{sha256_hex, Batch, Stored};
-use crate::store::directory::StoreDirectory;
+use crate::store::directory::{Loaded, StoreDirectory};
 use crate::store::runs::NewRun;
 use crate::store::{now, Store};
 use crate::transport::{local, sftp, Fetched};
@@ -213,17 +213,26 @@ pub enum Input<'a> {
     Stored,
     /// The bytes at hand (just fetched).
     Bytes(&'a [u8]),
-    /// The bytes at hand, already read on their own ([`store_and_read`]).
-    Read(&'a [u8], Box<ImportFile>),
+    /// The bytes at hand, already read beside the store's directory ([`store_and_read`]).
+    Read(&'a [u8], Box<Prepared>),
 }
 
-/// Store a fetched file while the other cores read it, for the apply that follows (`sync`).
-/// A file equal to the newest batch, already applied, is not read: nothing follows.
+/// A file read, and the store's directory loaded, before the apply (with no write to the
+/// directory between).
+pub struct Prepared {
+    pub file: ImportFile,
+    pub directory: Loaded,
+}
+
+/// Store a fetched file while the other cores read it, for the apply that follows (`sync`):
+/// this thread stores the bytes and then loads the store's directory, while the reading runs
+/// on the other cores. A file equal to the newest batch, already applied, is neither read nor
+/// loaded: nothing follows.
 pub fn store_and_read(
     store: &Store,
     config: &Config,
     fetched: &Fetched,
-) -> anyhow::Result<(Stored, Option<Box<ImportFile>>)> {
+) -> anyhow::Result<(Stored, Option<Box<Prepared>>)> {
     let sha256 = sha256_hex(&fetched.bytes);
     let newest = store.newest_batch()?;
     if newest.is_some_and(|b| b.status == "applied" && b.sha256 == sha256) {
@@ -233,13 +242,21 @@ pub fn store_and_read(
         ));
     }
     let opts = config.read_options();
-    let (file, stored) = std::thread::scope(|s| {
+    let (file, stored, loaded) = std::thread::scope(|s| {
         let reading = s.spawn(|| input::read(&fetched.bytes, &opts));
         let stored = store_hashed(store, config, fetched, &sha256, Count::ByApply);
-        (reading.join(), stored)
+        let loaded = Loaded::load(store);
+        (reading.join(), stored, loaded)
     });
     let file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    Ok((stored?, Some(Box::new(file))))
+    let stored = stored?;
+    Ok((
+        stored,
+        Some(Box::new(Prepared {
+            file,
+            directory: loaded?,
+        })),
+    ))
 }
 
 /// Plan and apply a batch (SPEC §2): reject a file with a file error, hold a plan that trips a
@@ -270,9 +287,12 @@ pub fn apply(
             (&content[..], read_against(store, config, &content)?)
         }
         Input::Bytes(bytes) => (bytes, read_against(store, config, bytes)?),
-        Input::Read(bytes, file) => {
-            let mut file = *file;
-            let dir = StoreDirectory::load(store)?;
+        Input::Read(bytes, prepared) => {
+            let Prepared {
+                mut file,
+                directory,
+            } = *prepared;
+            let dir = StoreDirectory::new(store, directory);
             check_groups(&mut file, &dir);
             (bytes, (file, dir))
         }

@@ -89,7 +89,10 @@ proptest! {
             let input = match batch.id % 3 {
                 0 => pipeline::Input::Stored,
                 1 => pipeline::Input::Bytes(text.as_bytes()),
-                _ => pipeline::Input::Read(text.as_bytes(), Box::new(roster::input::read(text.as_bytes(), &config.read_options()))),
+                _ => pipeline::Input::Read(text.as_bytes(), Box::new(pipeline::Prepared {
+                    file: roster::input::read(text.as_bytes(), &config.read_options()),
+                    directory: roster::store::directory::Loaded::load(&store).unwrap(),
+                })),
             };
             let outcome = pipeline::apply(&mut store, &config, batch.clone(), input, &ApplyArgs::default(), "apply").unwrap();
             prop_assert_eq!(outcome.status, pipeline::Status::Applied, "{}", text);
@@ -107,6 +110,19 @@ proptest! {
         }
         // Applies write without SQLite's foreign-key checks: nothing may point nowhere.
         let db = rusqlite::Connection::open(dir.path().join("r.db")).unwrap();
+        // An apply writes a user's mail key only when the address changes: every key is still
+        // the key of its user's address (what mail-taken is checked against).
+        let mut stmt = db.prepare("SELECT mail, mail_key FROM users").unwrap();
+        let keys: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (mail, key) in keys {
+            let want = roster::core::mail::key(&mail).into_owned();
+            prop_assert_eq!(want, key);
+        }
+        drop(stmt);
         let broken: i64 = db
             .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
             .unwrap();

@@ -76,7 +76,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         return dry_run(ctx, format, &mut store, &fetched, &apply_args);
     }
 
-    // The file is read on the other cores while it is stored (not when nothing follows).
+    // The file is read on the other cores while the directory is loaded and the file stored
+    // (not when nothing follows).
     let (stored, read) = pipeline::store_and_read(&store, &ctx.config, &fetched)?;
     let (batch, unchanged) = match stored {
         Stored::New(b) => (b, false),
@@ -117,7 +118,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         &ctx.config,
         batch,
         match read {
-            Some(file) => pipeline::Input::Read(&fetched.bytes, file),
+            Some(prepared) => pipeline::Input::Read(&fetched.bytes, prepared),
             None => pipeline::Input::Bytes(&fetched.bytes),
         },
         &apply_args,
