@@ -115,6 +115,9 @@ impl Imported {
     pub fn locate(&self, uids: &[Option<&str>]) -> Vec<Option<u32>> {
         let n = self.len();
         let mut found: Vec<Option<u32>> = vec![None; uids.len()];
+        if n == 0 {
+            return found;
+        }
         let mut claimed = vec![false; n];
         let mut pending: Vec<usize> = Vec::new();
         let mut next = 0;
@@ -132,23 +135,46 @@ impl Imported {
         if pending.is_empty() {
             return found;
         }
-        type Map<'a, V> = HashMap<&'a str, V, foldhash::fast::RandomState>;
-        let passed: Map<u32> = (0..n)
+        type Map<'a> = HashMap<&'a str, u32, foldhash::fast::RandomState>;
+        let passed: Map = (0..n)
             .filter(|&k| !claimed[k])
             .map(|k| (self.key(k), k as u32))
             .collect();
-        // Not found yet: a new user's, or a UniqueID that an earlier record claimed.
-        let mut repeated: Map<Vec<usize>> = Map::default();
-        for i in pending {
-            let Some(uid) = uids[i] else { continue };
-            match passed.get(uid) {
-                Some(&k) => found[i] = Some(k),
-                None => repeated.entry(uid).or_default().push(i),
-            }
+        // Not found yet: a new user's, or a UniqueID that the walk found for an earlier record.
+        let unfound: Vec<usize> = pending
+            .into_iter()
+            .filter(|&i| match uids[i].and_then(|uid| passed.get(uid)) {
+                Some(&k) => {
+                    found[i] = Some(k);
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        drop(passed);
+        let walked = n - claimed.iter().filter(|c| !**c).count();
+        if unfound.is_empty() || walked == 0 {
+            return found;
         }
-        if !repeated.is_empty() {
+        // The smaller side goes into a map: the walked users on a day of many new ones.
+        if walked <= unfound.len() {
+            let walked: Map = (0..n)
+                .filter(|&k| claimed[k])
+                .map(|k| (self.key(k), k as u32))
+                .collect();
+            for i in unfound {
+                found[i] = uids[i].and_then(|uid| walked.get(uid).copied());
+            }
+        } else {
+            let mut by_uid: HashMap<&str, Vec<usize>, foldhash::fast::RandomState> =
+                HashMap::default();
+            for i in unfound {
+                if let Some(uid) = uids[i] {
+                    by_uid.entry(uid).or_default().push(i);
+                }
+            }
             for k in (0..n).filter(|&k| claimed[k]) {
-                for &i in repeated.get(self.key(k)).into_iter().flatten() {
+                for &i in by_uid.get(self.key(k)).into_iter().flatten() {
                     found[i] = Some(k as u32);
                 }
             }

@@ -428,6 +428,11 @@ fn records_find_their_users_in_any_order() {
             &[Some("C"), Some("A"), Some("C")],
             &[Some(2), Some(0), Some(2)],
         ),
+        (
+            &["A", "B", "C", "D"],
+            &[Some("A"), Some("B"), Some("C"), Some("D"), Some("B")],
+            &[Some(0), Some(1), Some(2), Some(3), Some(1)],
+        ),
         // More users left in a row than the walk looks ahead.
         (
             &store_with_gap,
