@@ -68,8 +68,14 @@ fn several_days_of_files() {
     let day1 = file((1..=40).map(|i| row(i, "Nurse")));
     let run = env.import("day1.csv", &day1, &[]).ok();
     assert_eq!(run.stderr, "", "stderr of a good apply");
-    // The first load rebuilt the indexes it dropped, as they were.
+    // The first load rebuilt the indexes it dropped, as they were, and the store is back in
+    // WAL mode after it went through a rollback journal.
     assert_eq!(indexes(), before);
+    let mode: String = env
+        .db()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
     let run = run.json();
     assert_eq!(run["status"], "applied");
     assert_eq!(counts(&run), [40, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -531,6 +537,38 @@ fn apply_is_all_or_nothing() {
     env.db().execute_batch("DROP TRIGGER fail;").unwrap();
     env.roster(&["apply"]).ok();
     assert_eq!(env.users_json().len(), 20);
+}
+
+/// A first load goes through a rollback journal when it has the store to itself, and through
+/// the WAL when another process has the store open; all or nothing either way.
+#[test]
+fn a_first_load_is_all_or_nothing_alone_or_not() {
+    for other_open in [false, true] {
+        let env = setup();
+        let p = env.write("1.csv", file((1..=20).map(|i| row(i, "Nurse"))));
+        env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
+        env.db()
+            .execute_batch("CREATE TRIGGER fail BEFORE INSERT ON users WHEN NEW.unique_id = 'E015' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;")
+            .unwrap();
+        let other = other_open.then(|| env.db());
+        let tables = ["users", "groups", "memberships", "audit", "outbox"].map(|t| env.snapshot(t));
+        let run = env.roster(&["apply"]).code(1);
+        assert!(run.stderr.contains("injected failure"), "{}", run.stderr);
+        assert_eq!(
+            ["users", "groups", "memberships", "audit", "outbox"].map(|t| env.snapshot(t)),
+            tables
+        );
+        env.db().execute_batch("DROP TRIGGER fail;").unwrap();
+        env.roster(&["apply"]).ok();
+        drop(other);
+        assert_eq!(env.users_json().len(), 20, "other process: {other_open}");
+        let mode: String = env
+            .db()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert!(!env.store().with_extension("db-journal").exists());
+    }
 }
 
 #[test]

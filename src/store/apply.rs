@@ -197,11 +197,38 @@ impl Store {
         file: &ImportFile,
         run: &ApplyRun<'_>,
     ) -> anyhow::Result<i64> {
-        self.conn
-            .execute_batch("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144;")?;
-        let applied = self.apply_unchecked(plan, file, run);
-        self.conn
-            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;")?;
+        let first_load: bool =
+            self.conn
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
+        // A first load writes nearly every page of the store anew. Through the WAL each page
+        // would be written twice (the log, then the checkpoint); with a rollback journal the
+        // new pages go once into the file, and the journal holds only the few pages that
+        // existed. Switching needs the store to itself: when another process has it open, the
+        // load goes through the WAL as any other apply. Synchronous FULL is the safe setting
+        // for a rollback journal.
+        let journal = first_load
+            && self
+                .conn
+                .query_row("PRAGMA journal_mode = DELETE", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .is_ok_and(|mode| mode.eq_ignore_ascii_case("delete"));
+        self.conn.execute_batch(if journal {
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144;"
+        } else {
+            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144;"
+        })?;
+        let applied = self.apply_unchecked(plan, file, run, first_load);
+        if journal {
+            // Back to the WAL; should another process hold the store open just now, the next
+            // open of the store switches it (the apply has happened either way).
+            self.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+                .ok();
+        }
+        self.conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;",
+        )?;
         applied
     }
 
@@ -210,12 +237,10 @@ impl Store {
         plan: &Plan,
         file: &ImportFile,
         run: &ApplyRun<'_>,
+        first_load: bool,
     ) -> anyhow::Result<i64> {
         // Loading an empty store: the secondary indexes are built once after the load, which
         // is faster than keeping them in step with a million inserts.
-        let first_load: bool =
-            self.conn
-                .query_row("SELECT NOT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
