@@ -233,17 +233,26 @@ pub fn store_and_read(
     config: &Config,
     fetched: &Fetched,
 ) -> anyhow::Result<(Stored, Option<Box<Prepared>>)> {
-    let sha256 = sha256_hex(&fetched.bytes);
+    // A file of another size than the newest batch is not that batch: it is hashed on this
+    // thread while the reading has begun. One of the same size is hashed first.
     let newest = store.newest_batch()?;
-    if newest.is_some_and(|b| b.status == "applied" && b.sha256 == sha256) {
-        return Ok((
-            store_hashed(store, config, fetched, &sha256, Count::ByApply)?,
-            None,
-        ));
+    let mut sha256 = None;
+    if let Some(newest) =
+        newest.filter(|b| b.status == "applied" && b.size == fetched.bytes.len() as i64)
+    {
+        let sha = sha256_hex(&fetched.bytes);
+        if newest.sha256 == sha {
+            return Ok((
+                store_hashed(store, config, fetched, &sha, Count::ByApply)?,
+                None,
+            ));
+        }
+        sha256 = Some(sha);
     }
     let opts = config.read_options();
     let (file, stored, loaded) = std::thread::scope(|s| {
         let reading = s.spawn(|| input::read(&fetched.bytes, &opts));
+        let sha256 = sha256.unwrap_or_else(|| sha256_hex(&fetched.bytes));
         let stored = store_hashed(store, config, fetched, &sha256, Count::ByApply);
         let loaded = Loaded::load(store);
         (reading.join(), stored, loaded)

@@ -77,6 +77,17 @@ fn a_week_of_nights() {
     let run = n.env.roster(&["sync", "--format", "json"]).ok().json();
     assert_eq!(run["status"], "unchanged");
     assert_eq!(n.smtp.messages().len(), 4);
+    // A file of the same size with other bytes is not unchanged.
+    let text = std::fs::read_to_string(&n.remote).unwrap();
+    let changed = text.replacen("Anna", "Anne", 1);
+    assert_eq!((changed.len(), changed != text), (text.len(), true));
+    std::fs::write(&n.remote, changed).unwrap();
+    let run = n.env.roster(&["sync", "--format", "json"]).ok().json();
+    assert_eq!(
+        (run["status"].as_str(), run["counts"]["update"].as_u64()),
+        (Some("applied"), Some(1)),
+        "{run:#}"
+    );
     // A rejected file: exit 3, reported at once, and again the next night.
     std::fs::write(&n.remote, "UniqueID,Name\nE1,Anna\n").unwrap();
     let run = n.env.roster(&["sync"]).code(3);
