@@ -97,15 +97,33 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The import-managed state of one user.
+    /// The import-managed state of one user, in one statement: the planner reads one for
+    /// every user whose hash differs.
     pub fn user_state(&self, pk: i64) -> anyhow::Result<UserState> {
-        let mut state = stored_fields(&self.conn, pk)?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT g.group_id FROM memberships m JOIN groups g ON g.pk = m.group_pk
-             WHERE m.user_pk = ?1 AND g.group_id IS NOT NULL ORDER BY g.group_id",
+            "SELECT unique_id, name, mail, title, phone, phone2, active,
+                    (SELECT json_group_array(g.group_id) FROM memberships m
+                     JOIN groups g ON g.pk = m.group_pk
+                     WHERE m.user_pk = u.pk AND g.group_id IS NOT NULL)
+             FROM users u WHERE pk = ?1",
         )?;
-        let groups = stmt.query_map([pk], |r| r.get(0))?;
-        state.groups = groups.collect::<Result<_, _>>()?;
+        let (mut state, groups) = stmt.query_row([pk], |r| {
+            Ok((
+                UserState {
+                    unique_id: r.get(0)?,
+                    name: r.get(1)?,
+                    mail: r.get(2)?,
+                    title: r.get(3)?,
+                    phone: r.get(4)?,
+                    phone2: r.get(5)?,
+                    groups: Vec::new(),
+                    active: r.get(6)?,
+                },
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        state.groups = serde_json::from_str(&groups)?;
+        state.groups.sort_unstable();
         Ok(state)
     }
 }
