@@ -55,6 +55,12 @@ fn file_problem(code: Code, message: impl Into<String>) -> Problem {
     Problem::new(None, None, code, message)
 }
 
+/// The bytes as UTF-8 text, or the offset of the first byte that is not (checked with SIMD: a
+/// large file's text is checked whole before its reading starts).
+fn utf8(bytes: &[u8]) -> Result<&str, usize> {
+    simdutf8::compat::from_utf8(bytes).map_err(|e| e.valid_up_to())
+}
+
 /// Decode the bytes to text, and name the encoding used.
 fn decode<'a>(
     bytes: &'a [u8],
@@ -63,14 +69,14 @@ fn decode<'a>(
 ) -> Option<(Cow<'a, str>, &'static str)> {
     use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return match std::str::from_utf8(rest) {
+        return match utf8(rest) {
             Ok(s) => Some((Cow::Borrowed(s), "utf-8")),
-            Err(e) => {
+            Err(valid_up_to) => {
                 problems.push(file_problem(
                     Code::NotCsv,
                     format!(
                         "the file starts with a UTF-8 byte-order mark but is not UTF-8 (byte {})",
-                        e.valid_up_to() + 3
+                        valid_up_to + 3
                     ),
                 ));
                 None
@@ -99,17 +105,17 @@ fn decode<'a>(
             WINDOWS_1252.decode_without_bom_handling(bytes).0,
             "windows-1252",
         )),
-        Encoding::Utf8 | Encoding::Utf16 => match std::str::from_utf8(bytes) {
+        Encoding::Utf8 | Encoding::Utf16 => match utf8(bytes) {
             Ok(s) => Some((Cow::Borrowed(s), "utf-8")),
-            Err(e) => {
+            Err(valid_up_to) => {
                 problems.push(file_problem(
                     Code::NotCsv,
-                    format!("the file is not valid UTF-8 (byte {}); set csv.encoding if it is in another encoding", e.valid_up_to()),
+                    format!("the file is not valid UTF-8 (byte {valid_up_to}); set csv.encoding if it is in another encoding"),
                 ));
                 None
             }
         },
-        Encoding::Auto => match std::str::from_utf8(bytes) {
+        Encoding::Auto => match utf8(bytes) {
             Ok(s) => Some((Cow::Borrowed(s), "utf-8")),
             Err(_) => {
                 problems.push(Problem::new(

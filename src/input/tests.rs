@@ -115,6 +115,39 @@ fn encodings() {
     assert_eq!(codes(&file)[0].2, "not-csv");
 }
 
+/// The SIMD check finds the first byte that is not UTF-8 where the standard library does, in
+/// short and long texts, at the start, inside and at the end of a multi-byte character; the
+/// message of a file read as UTF-8 names that byte.
+#[test]
+fn utf8_errors_name_the_first_bad_byte() {
+    let long = "Åsa Öberg,".repeat(20);
+    let cases: Vec<Vec<u8>> = vec![
+        b"abc".to_vec(),
+        b"ab\xFFc".to_vec(),
+        b"\xC3".to_vec(),
+        [long.as_bytes(), b"\xFF", long.as_bytes()].concat(),
+        [long.as_bytes(), "Ö".as_bytes(), b"\xC3"].concat(),
+        [long.as_bytes(), b"\xE2\x82", long.as_bytes()].concat(),
+        [long.as_bytes(), b"\xED\xA0\x80"].concat(),
+    ];
+    for bytes in cases {
+        let std = std::str::from_utf8(&bytes).map_err(|e| e.valid_up_to());
+        assert_eq!(utf8(&bytes), std, "{bytes:?}");
+        if let Err(at) = std {
+            let opts = ReadOptions {
+                encoding: Encoding::Utf8,
+                ..ReadOptions::default()
+            };
+            let file = read(&bytes, &opts);
+            assert!(
+                file.problems[0].message.contains(&format!("(byte {at})")),
+                "{:?}",
+                file.problems
+            );
+        }
+    }
+}
+
 #[test]
 fn line_numbers_follow_the_file() {
     let text = "UniqueID,Name,Mail\n\nE1,\"Anna\nBerg\",anna@example.se\nE2,Bo,bad\n\r\nE3,,c@example.se\n";
