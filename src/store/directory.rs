@@ -70,20 +70,23 @@ impl<'a> StoreDirectory<'a> {
 
 /// A user's stored fields and status, without memberships (`Store::user_state` adds those).
 pub(crate) fn stored_fields(conn: &rusqlite::Connection, pk: i64) -> rusqlite::Result<UserState> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT unique_id, name, mail, title, phone, phone2, active FROM users WHERE pk = ?1",
-    )?;
-    stmt.query_row([pk], |r| {
-        Ok(UserState {
-            unique_id: r.get(0)?,
-            name: r.get(1)?,
-            mail: r.get(2)?,
-            title: r.get(3)?,
-            phone: r.get(4)?,
-            phone2: r.get(5)?,
-            groups: Vec::new(),
-            active: r.get(6)?,
-        })
+    let mut stmt = conn.prepare_cached(&format!("SELECT {FIELDS} FROM users WHERE pk = ?1"))?;
+    stmt.query_row([pk], fields_of)
+}
+
+/// The columns [`fields_of`] reads, first in a row.
+const FIELDS: &str = "unique_id, name, mail, title, phone, phone2, active";
+
+fn fields_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserState> {
+    Ok(UserState {
+        unique_id: r.get(0)?,
+        name: r.get(1)?,
+        mail: r.get(2)?,
+        title: r.get(3)?,
+        phone: r.get(4)?,
+        phone2: r.get(5)?,
+        groups: Vec::new(),
+        active: r.get(6)?,
     })
 }
 
@@ -100,28 +103,15 @@ impl Store {
     /// The import-managed state of one user, in one statement: the planner reads one for
     /// every user whose hash differs.
     pub fn user_state(&self, pk: i64) -> anyhow::Result<UserState> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT unique_id, name, mail, title, phone, phone2, active,
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {FIELDS},
                     (SELECT json_group_array(g.group_id) FROM memberships m
                      JOIN groups g ON g.pk = m.group_pk
                      WHERE m.user_pk = u.pk AND g.group_id IS NOT NULL)
-             FROM users u WHERE pk = ?1",
-        )?;
-        let (mut state, groups) = stmt.query_row([pk], |r| {
-            Ok((
-                UserState {
-                    unique_id: r.get(0)?,
-                    name: r.get(1)?,
-                    mail: r.get(2)?,
-                    title: r.get(3)?,
-                    phone: r.get(4)?,
-                    phone2: r.get(5)?,
-                    groups: Vec::new(),
-                    active: r.get(6)?,
-                },
-                r.get::<_, String>(7)?,
-            ))
-        })?;
+             FROM users u WHERE pk = ?1"
+        ))?;
+        let (mut state, groups) =
+            stmt.query_row([pk], |r| Ok((fields_of(r)?, r.get::<_, String>(7)?)))?;
         state.groups = serde_json::from_str(&groups)?;
         state.groups.sort_unstable();
         Ok(state)
