@@ -370,15 +370,35 @@ fn spans(text: &[u8], start: usize, line: u64, span_bytes: usize) -> Vec<Span> {
     spans
 }
 
-/// The cells of a CSV record, for the record checks.
-struct CsvCells<'a>(&'a csv::StringRecord);
+/// The cells of a CSV record, for the record checks: the record's bytes checked as UTF-8 once,
+/// each cell a slice of that text.
+struct CsvCells<'r> {
+    text: &'r str,
+    record: &'r csv::ByteRecord,
+}
+
+impl<'r> CsvCells<'r> {
+    fn new(record: &'r csv::ByteRecord) -> Option<Self> {
+        let text = simdutf8::basic::from_utf8(record.as_slice()).ok()?;
+        Some(CsvCells { text, record })
+    }
+
+    /// A line of nothing but spaces.
+    fn is_blank(&self) -> bool {
+        self.record.len() == 1 && record::trim(self.text).is_empty()
+    }
+
+    fn position(&self) -> Option<&csv::Position> {
+        self.record.position()
+    }
+}
 
 impl record::Cells for CsvCells<'_> {
     fn count(&self) -> usize {
-        self.0.len()
+        self.record.len()
     }
     fn cell(&self, i: usize) -> Option<&str> {
-        self.0.get(i)
+        self.text.get(self.record.range(i)?)
     }
 }
 
@@ -430,32 +450,56 @@ pub fn count_records(bytes: &[u8], opts: &ReadOptions) -> Option<usize> {
     counts.into_iter().sum()
 }
 
+/// Why the reading of a span stopped before its end.
+struct ReadError {
+    /// Where in the span, when known.
+    byte: Option<u64>,
+    message: String,
+}
+
+impl From<csv::Error> for ReadError {
+    fn from(e: csv::Error) -> Self {
+        ReadError {
+            byte: e.position().map(|p| p.byte()),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Read the non-blank records of a span, in order, and say how the span ended; a CSV error
-/// stops the reading and is given back.
+/// stops the reading and is given back. Records are read as bytes and each is checked as
+/// UTF-8 once, with SIMD ([`CsvCells`]).
 fn each_record(
     text: &str,
     span: &Span,
     delimiter: u8,
-    mut each: impl FnMut(&csv::StringRecord),
-) -> (SpanEnd, Option<csv::Error>) {
+    mut each: impl FnMut(&CsvCells<'_>),
+) -> (SpanEnd, Option<ReadError>) {
     let mut reader = csv_reader(&text[span.start..span.end], Some(delimiter), false);
-    let mut record = csv::StringRecord::new();
+    let mut record = csv::ByteRecord::new();
     let mut end = SpanEnd {
         clean: true,
         failed: false,
     };
     loop {
-        match reader.read_record(&mut record) {
+        match reader.read_byte_record(&mut record) {
             Ok(true) => {
-                end.clean = !record.iter().next_back().is_some_and(|c| c.ends_with('\n'));
-                if !is_blank(&record) {
-                    each(&record);
+                end.clean = !record.iter().next_back().is_some_and(|c| c.ends_with(b"\n"));
+                let Some(cells) = CsvCells::new(&record) else {
+                    // The text is UTF-8 as a whole, and a record only loses quotes from it.
+                    end.failed = true;
+                    let byte = record.position().map(|p| p.byte());
+                    let message = "a record is not valid UTF-8".to_string();
+                    return (end, Some(ReadError { byte, message }));
+                };
+                if !cells.is_blank() {
+                    each(&cells);
                 }
             }
             Ok(false) => return (end, None),
             Err(e) => {
                 end.failed = true;
-                return (end, Some(e));
+                return (end, Some(e.into()));
             }
         }
     }
@@ -486,10 +530,10 @@ fn read_span(
         line: span.line,
     };
     let mut out = SpanRead::default();
-    let (end, error) = each_record(text, span, delimiter, |record| {
-        let at = span.start + record.position().map_or(0, |p| p.byte() as usize);
+    let (end, error) = each_record(text, span, delimiter, |cells| {
+        let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
         let line = lines.line_at(at);
-        let (entry, problems) = record::check(&CsvCells(record), line, columns, rules);
+        let (entry, problems) = record::check(cells, line, columns, rules);
         let index = out.entries.len() as u32;
         if let Some(key) = id_key(&entry) {
             out.ids.push((hash(&key), index));
@@ -501,14 +545,12 @@ fn read_span(
         out.problems.extend(problems);
     });
     out.error = error.map(|e| {
-        let line = e
-            .position()
-            .map(|p| lines.line_at(span.start + p.byte() as usize));
+        let line = e.byte.map(|b| lines.line_at(span.start + b as usize));
         Problem::new(
             line,
             None,
             Code::NotCsv,
-            format!("the file cannot be read as CSV: {e}"),
+            format!("the file cannot be read as CSV: {}", e.message),
         )
     });
     (out, end)
