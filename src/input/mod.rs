@@ -484,7 +484,10 @@ fn each_record(
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(true) => {
-                end.clean = !record.iter().next_back().is_some_and(|c| c.ends_with(b"\n"));
+                end.clean = !record
+                    .iter()
+                    .next_back()
+                    .is_some_and(|c| c.ends_with(b"\n"));
                 let Some(cells) = CsvCells::new(&record) else {
                     // The text is UTF-8 as a whole, and a record only loses quotes from it.
                     end.failed = true;
