@@ -229,8 +229,9 @@ impl LineCounter<'_> {
     }
 }
 
-fn is_blank(record: &csv::StringRecord) -> bool {
-    record.len() == 1 && record::trim(&record[0]).is_empty()
+/// A line of nothing but spaces: one cell, empty once trimmed.
+fn is_blank(cells: usize, first: &str) -> bool {
+    cells == 1 && record::trim(first).is_empty()
 }
 
 /// The next record that is not blank (the header is the first).
@@ -240,7 +241,7 @@ fn next_record(
 ) -> csv::Result<bool> {
     loop {
         match reader.read_record(record) {
-            Ok(true) if is_blank(record) => continue,
+            Ok(true) if is_blank(record.len(), record.get(0).unwrap_or("")) => continue,
             other => return other,
         }
     }
@@ -383,11 +384,6 @@ impl<'r> CsvCells<'r> {
         Some(CsvCells { text, record })
     }
 
-    /// A line of nothing but spaces.
-    fn is_blank(&self) -> bool {
-        self.record.len() == 1 && record::trim(self.text).is_empty()
-    }
-
     fn position(&self) -> Option<&csv::Position> {
         self.record.position()
     }
@@ -495,7 +491,7 @@ fn each_record(
                     let message = "a record is not valid UTF-8".to_string();
                     return (end, Some(ReadError { byte, message }));
                 };
-                if !cells.is_blank() {
+                if !is_blank(cells.record.len(), cells.text) {
                     each(&cells);
                 }
             }

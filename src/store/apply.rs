@@ -315,7 +315,7 @@ impl Store {
         }
         // Addresses that move between users: park them first so a swap never collides.
         for c in &plan.changes {
-            if let (Some(pk), true) = (c.pk, c.fields.iter().any(|f| f.field == "mail")) {
+            if let (Some(pk), true) = (c.pk, c.changes("mail")) {
                 if matches!(
                     c.action,
                     Action::Update | Action::Reactivate | Action::Adopt
@@ -347,10 +347,9 @@ impl Store {
                     pk
                 }
                 (Action::Adopt | Action::Update | Action::Reactivate, Some(pk)) => {
-                    let keys =
-                        c.action == Action::Adopt || c.fields.iter().any(|f| f.field == "mail");
+                    let keys = c.action == Action::Adopt || c.changes("mail");
                     w.write_user(pk, new, keys)?;
-                    if c.fields.iter().any(|f| f.field == "groups") {
+                    if c.changes("groups") {
                         w.set_groups(pk, &new.groups, true)?;
                     }
                     pk

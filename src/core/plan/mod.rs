@@ -87,9 +87,9 @@ impl Imported {
         self.known.is_empty()
     }
 
-    /// The user at an index that [`Imported::locate`] gave.
-    pub fn at(&self, i: u32) -> (&str, &Known) {
-        (self.key(i as usize), &self.known[i as usize])
+    /// What is known of the user at an index that [`Imported::locate`] gave.
+    pub fn known(&self, i: u32) -> &Known {
+        &self.known[i as usize]
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Known)> {
@@ -383,6 +383,13 @@ pub struct Change {
     pub absent: Option<u32>,
 }
 
+impl Change {
+    /// True when the change sets this field (as named in [`FieldChange::field`]).
+    pub fn changes(&self, field: &str) -> bool {
+        self.fields.iter().any(|f| f.field == field)
+    }
+}
+
 /// A safeguard that tripped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tripped {
@@ -576,7 +583,7 @@ pub fn plan<D: Directory>(
         .par_iter()
         .zip(&located)
         .map(|(entry, at)| {
-            let known = at.map(|at| imported.at(at).1);
+            let known = at.map(|at| imported.known(at));
             // True when the user is active and has the hash of what `wanted` would build
             // (computed without building it).
             let unchanged = match (entry, known) {
