@@ -292,6 +292,22 @@ fn child(phase: &str, file: &Path, store: &Path) {
                 c.unchanged
             )
         }
+        "diff" => {
+            // `roster diff` of the newest batch, fetched beforehand: the plan, not its printing.
+            let cfg = config(store);
+            let st = Store::open(store).unwrap();
+            let batch = roster::pipeline::pick_batch(&st, None).unwrap().unwrap();
+            let (mut file, dir) = roster::pipeline::read_batch(&st, &cfg, &batch).unwrap();
+            let settings = roster::pipeline::settings(&cfg, batch.id, &ApplyArgs::default());
+            let plan = roster::pipeline::plan(&dir, &mut file, &settings).unwrap();
+            drop(dir);
+            drop(st);
+            let c = plan.counts;
+            format!(
+                "create {} update {} remove {} unchanged {}",
+                c.create, c.update, c.remove, c.unchanged
+            )
+        }
         "apply-fetched" => {
             // `roster apply` of the newest batch, fetched beforehand (not timed): the file is
             // read from the store.
@@ -410,16 +426,23 @@ fn main() {
         remove(&store);
         std::fs::copy(&day1_store, &store).unwrap();
     };
-    let day2_fetched = || {
-        after_day1();
+    let fetch = |file: &Path| {
         let st = Store::open(&store).unwrap();
         let fetched = roster::transport::Fetched {
-            bytes: std::fs::read(&day2).unwrap(),
-            source: day2.display().to_string(),
+            bytes: std::fs::read(file).unwrap(),
+            source: file.display().to_string(),
             mtime: None,
         };
         let count = roster::pipeline::Count::Now;
         roster::pipeline::store_fetched(&st, &config(&store), &fetched, count).unwrap();
+    };
+    let day1_fetched = || {
+        fresh_store();
+        fetch(&day1);
+    };
+    let day2_fetched = || {
+        after_day1();
+        fetch(&day2);
     };
     let nothing = || {};
     // Each group runs in turn; the first of a group is what the others are compared with.
@@ -443,6 +466,14 @@ fn main() {
                 &fresh_base,
             ),
             (
+                "roster diff of the fetched file, empty store",
+                "diff",
+                &day1,
+                &store,
+                &day1_fetched,
+            ),
+            // Last of its group: the store it leaves is the start of every 1% day.
+            (
                 "roster fetch + apply, empty store",
                 "apply",
                 &day1,
@@ -464,6 +495,13 @@ fn main() {
                 &day2,
                 &store,
                 &after_day1,
+            ),
+            (
+                "roster diff of the fetched file, 1% day",
+                "diff",
+                &day2,
+                &store,
+                &day2_fetched,
             ),
             (
                 "roster apply of the fetched batch, 1% day",
@@ -498,6 +536,7 @@ fn main() {
             secs.push(s);
         }
     }
+    // secs: parse, validate | insert, diff, import | validate, sync, diff, apply (of day 2).
     println!();
     println!(
         "validate / bare parse: {:.2}x (target ≤ 3x)",
@@ -505,11 +544,12 @@ fn main() {
     );
     println!(
         "first import / parse + insert: {:.2}x (target ≤ 3x)",
-        secs[3] / secs[2]
+        secs[4] / secs[2]
     );
     println!(
-        "1% day / validate of that file: {:.2}x as sync (fetch + apply), {:.2}x as apply of the fetched batch (target ≤ 2x)",
-        secs[5] / secs[4],
-        secs[6] / secs[4]
+        "1% day / validate of that file: {:.2}x as sync (fetch + apply), {:.2}x as apply of the fetched batch (target ≤ 2x); its diff: {:.2}x",
+        secs[6] / secs[5],
+        secs[8] / secs[5],
+        secs[7] / secs[5]
     );
 }
