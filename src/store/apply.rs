@@ -299,16 +299,18 @@ impl Store {
                     };
                     w.audit(pk, uid, f.field, f.old.as_deref(), new)?;
                 }
-                tx.execute("DELETE FROM memberships WHERE user_pk = ?1", [pk])?;
-                tx.execute("DELETE FROM users WHERE pk = ?1", [pk])?;
+                tx.prepare_cached("DELETE FROM memberships WHERE user_pk = ?1")?
+                    .execute([pk])?;
+                tx.prepare_cached("DELETE FROM users WHERE pk = ?1")?
+                    .execute([pk])?;
                 continue;
             }
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE users SET missing_count = ?2, last_missing_batch = ?3,
                  active = CASE WHEN ?4 THEN 0 ELSE active END, updated_at = CASE WHEN ?4 THEN ?5 ELSE updated_at END
                  WHERE pk = ?1",
-                params![pk, absent, plan.batch, c.action == Action::Remove, w.at],
-            )?;
+            )?
+            .execute(params![pk, absent, plan.batch, c.action == Action::Remove, w.at])?;
             if c.action == Action::Remove {
                 w.audit(pk, uid, "status", Some("active"), Some("deactivated"))?;
             }
@@ -320,10 +322,8 @@ impl Store {
                     c.action,
                     Action::Update | Action::Reactivate | Action::Adopt
                 ) {
-                    tx.execute(
-                        "UPDATE users SET mail_key = ?2 WHERE pk = ?1",
-                        params![pk, format!("\u{1}{pk}")],
-                    )?;
+                    tx.prepare_cached("UPDATE users SET mail_key = ?2 WHERE pk = ?1")?
+                        .execute(params![pk, format!("\u{1}{pk}")])?;
                 }
             }
         }
