@@ -204,8 +204,7 @@ impl Store {
         // would be written twice (the log, then the checkpoint); with a rollback journal the
         // new pages go once into the file, and the journal holds only the few pages that
         // existed. Switching needs the store to itself: when another process has it open, the
-        // load goes through the WAL as any other apply. Synchronous FULL is the safe setting
-        // for a rollback journal.
+        // load goes through the WAL as any other apply.
         let journal = first_load
             && self
                 .conn
@@ -213,11 +212,8 @@ impl Store {
                     r.get::<_, String>(0)
                 })
                 .is_ok_and(|mode| mode.eq_ignore_ascii_case("delete"));
-        self.conn.execute_batch(if journal {
-            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144;"
-        } else {
-            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144;"
-        })?;
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144;")?;
         let applied = self.apply_unchecked(plan, file, run, first_load);
         if journal {
             // Back to the WAL; should another process hold the store open just now, the next
@@ -226,9 +222,8 @@ impl Store {
                 .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
                 .ok();
         }
-        self.conn.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;",
-        )?;
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;")?;
         applied
     }
 

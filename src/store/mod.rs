@@ -46,9 +46,12 @@ impl Store {
             .with_context(|| format!("cannot create the store {}", path.display()))?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the store {}", path.display()))?;
+        // Synchronous FULL: a commit is on the disk before the next step, as the outbox
+        // needs (an invitation marked `sending`, then sent, must not come back as pending
+        // after a power cut). With NORMAL, WAL commits wait for the next checkpoint.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
+             PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 10000;
              PRAGMA temp_store = MEMORY;",
@@ -95,6 +98,56 @@ impl Store {
             "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [key, value],
         )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline;
+
+    fn synchronous(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap_or(-1)
+    }
+
+    /// Every commit is on the disk before the next step (the outbox's promise), also after the
+    /// first load and a later apply, which set pragmas of their own for their writes.
+    #[test]
+    fn commits_wait_for_the_disk() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut store = Store::open(&dir.path().join("roster.db"))?;
+        const FULL: i64 = 2;
+        assert_eq!(synchronous(&store), FULL);
+        let config = crate::config::Config::default();
+        for text in [
+            "UniqueID,Name,Mail\nE1,Ann,ann@example.org\n",
+            "UniqueID,Name,Mail\nE1,Ann Berg,ann@example.org\n",
+        ] {
+            let fetched = crate::transport::Fetched {
+                bytes: text.as_bytes().to_vec(),
+                source: "test".into(),
+                mtime: None,
+            };
+            let batch =
+                match pipeline::store_fetched(&store, &config, &fetched, pipeline::Count::Now)? {
+                    batches::Stored::New(b) | batches::Stored::Unchanged(b) => b,
+                };
+            let args = crate::cli::ApplyArgs::default();
+            let outcome = pipeline::apply(
+                &mut store,
+                &config,
+                batch,
+                pipeline::Input::Stored,
+                &args,
+                "apply",
+            )?;
+            assert_eq!(outcome.status, pipeline::Status::Applied);
+            assert_eq!(synchronous(&store), FULL);
+        }
         Ok(())
     }
 }
