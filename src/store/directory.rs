@@ -29,9 +29,10 @@ impl Loaded {
             })?
             .map_or(0, |n| n.clamp(0, 1 << 24) as usize);
         let mut imported = Imported::with_capacity(count);
+        // Most users are active and were not missing: the scan reads only keys and hashes (each
+        // column read costs, a million times over), and the flags of the others come after.
         let mut stmt = store.conn.prepare(
-            "SELECT unique_id, pk, row_hash, active, missing_count, last_missing_batch
-             FROM users WHERE unique_id IS NOT NULL",
+            "SELECT unique_id, pk, row_hash FROM users WHERE unique_id IS NOT NULL ORDER BY pk",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -39,12 +40,31 @@ impl Loaded {
             let known = Known {
                 pk: r.get(1)?,
                 hash: r.get::<_, i64>(2)? as u64,
-                active: r.get(3)?,
-                missing: r.get(4)?,
-                last_missing_batch: r.get(5)?,
+                active: true,
+                missing: 0,
+                last_missing_batch: None,
             };
             imported.push(uid, known);
         }
+        drop(rows);
+        // The deactivated and missing users, in the same order (manual ones are not listed).
+        let mut stmt = store.conn.prepare(
+            "SELECT pk, active, missing_count, last_missing_batch
+             FROM users INDEXED BY users_unusual
+             WHERE active = 0 OR missing_count > 0 ORDER BY pk",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut listed = imported.values_mut().peekable();
+        while let Some(r) = rows.next()? {
+            let pk: i64 = r.get(0)?;
+            while listed.next_if(|k| k.pk < pk).is_some() {}
+            if let Some(k) = listed.next_if(|k| k.pk == pk) {
+                k.active = r.get(1)?;
+                k.missing = r.get(2)?;
+                k.last_missing_batch = r.get(3)?;
+            }
+        }
+        drop(listed);
         let has_users = store
             .conn
             .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
@@ -150,5 +170,76 @@ impl Directory for StoreDirectory<'_> {
                 })
             })
             .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The load reads keys and hashes in one scan and the flags of the unusual users through
+    /// their index: the same as reading every column of every imported user.
+    #[test]
+    fn the_load_has_every_users_flags() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("roster.db"))?;
+        // (UniqueID or manual, active, missing, last missing batch): interleaved, and unusual
+        // manual users among them, which the load leaves out.
+        let users: &[(Option<&str>, bool, u32, Option<i64>)] = &[
+            (Some("E1"), true, 0, None),
+            (Some("E2"), false, 0, None),
+            (None, false, 0, None),
+            (Some("E3"), true, 2, Some(7)),
+            (Some("E4"), true, 0, None),
+            (None, true, 0, None),
+            (Some("E5"), false, 1, Some(3)),
+            (Some("E6"), true, 0, None),
+            (None, false, 0, None),
+        ];
+        for (i, (uid, active, missing, last)) in users.iter().enumerate() {
+            store.conn.execute(
+                "INSERT INTO users (unique_id, name, mail, mail_key, active, row_hash,
+                 missing_count, last_missing_batch, created_at, updated_at)
+                 VALUES (?1, 'N', ?2, ?2, ?3, ?4, ?5, ?6, 'now', 'now')",
+                rusqlite::params![
+                    uid,
+                    format!("u{i}@example.org"),
+                    active,
+                    i as i64 * 11,
+                    missing,
+                    last
+                ],
+            )?;
+        }
+        let mut want = Vec::new();
+        let mut stmt = store.conn.prepare(
+            "SELECT unique_id, pk, row_hash, active, missing_count, last_missing_batch
+             FROM users WHERE unique_id IS NOT NULL ORDER BY pk",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let known = Known {
+                pk: r.get(1)?,
+                hash: r.get::<_, i64>(2)? as u64,
+                active: r.get(3)?,
+                missing: r.get(4)?,
+                last_missing_batch: r.get(5)?,
+            };
+            want.push((r.get::<_, String>(0)?, known));
+        }
+        let loaded = Loaded::load(&store)?;
+        let got: Vec<(String, Known)> = loaded
+            .imported
+            .iter()
+            .map(|(uid, k)| (uid.to_string(), *k))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(
+            got.iter()
+                .filter(|(_, k)| !k.active || k.missing > 0)
+                .count(),
+            3
+        );
+        Ok(())
     }
 }

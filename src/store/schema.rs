@@ -103,4 +103,10 @@ pub const MIGRATIONS: &[&str] = &[
         SELECT id, content FROM batches WHERE content IS NOT NULL;
     ALTER TABLE batches DROP COLUMN content;
     "#,
+    // 3: the planner reads the key and hash of every imported user in one scan, and the flags
+    // of the few that are deactivated or missing through this index of just them.
+    r#"
+    CREATE INDEX users_unusual ON users(pk, active, missing_count, last_missing_batch)
+        WHERE active = 0 OR missing_count > 0;
+    "#,
 ];
