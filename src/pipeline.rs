@@ -142,7 +142,12 @@ pub fn plan(
     file: &mut ImportFile,
     settings: &Settings,
 ) -> anyhow::Result<Plan> {
-    plan::plan(file, dir, settings)
+    // One read transaction: the plan's reads see one state of the store, and SQLite takes
+    // its locks once rather than for each user it reads.
+    let snapshot = dir.store().conn.unchecked_transaction()?;
+    let plan = plan::plan(file, dir, settings)?;
+    snapshot.finish()?;
+    Ok(plan)
 }
 
 /// How an apply ended.

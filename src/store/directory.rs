@@ -82,6 +82,11 @@ impl<'a> StoreDirectory<'a> {
         Ok(StoreDirectory::new(store, Loaded::load(store)?))
     }
 
+    /// The store this is a view of.
+    pub fn store(&self) -> &'a Store {
+        self.store
+    }
+
     /// The view of a store from what was loaded of it (with no write between).
     pub fn new(store: &'a Store, loaded: Loaded) -> Self {
         StoreDirectory { store, loaded }
