@@ -281,7 +281,9 @@ fn child(phase: &str, file: &Path, store: &Path) {
             )
             .unwrap();
             let c = o.plan.map(|p| p.counts).unwrap_or_default();
-            // The close is part of the time (it checkpoints what the log still holds).
+            // As the command does: the read file is freed, then the store closed (which waits
+            // for the checkpoint), both within the time.
+            drop(o.file);
             drop(st);
             format!(
                 "{} (fetch and read {fetch_secs:.2}s): create {} update {} remove {} unchanged {}",
@@ -324,6 +326,7 @@ fn child(phase: &str, file: &Path, store: &Path) {
             )
             .unwrap();
             let c = o.plan.map(|p| p.counts).unwrap_or_default();
+            drop(o.file);
             drop(st);
             format!(
                 "{}: create {} update {} remove {} unchanged {}",

@@ -571,6 +571,19 @@ fn a_first_load_is_all_or_nothing_alone_or_not() {
     }
 }
 
+/// An apply through the WAL leaves the copy of its log into the store file to a thread of its
+/// own; roster waits for it before it exits, and leaves no log behind.
+#[test]
+fn an_apply_leaves_no_log_behind() {
+    let env = setup();
+    env.import("1.csv", &file((1..=40).map(|i| row(i, "Nurse"))), &[])
+        .ok();
+    let day2 = (1..=40).map(|i| row(i, if i % 2 == 0 { "Doctor" } else { "Nurse" }));
+    env.import("2.csv", &file(day2), &[]).ok();
+    assert!(!env.store().with_extension("db-wal").exists());
+    assert_eq!(env.users_json().len(), 40);
+}
+
 #[test]
 fn a_second_run_exits_5_naming_the_holder() {
     let env = setup();

@@ -212,8 +212,13 @@ impl Store {
                     r.get::<_, String>(0)
                 })
                 .is_ok_and(|mode| mode.eq_ignore_ascii_case("delete"));
-        self.conn
-            .execute_batch("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144;")?;
+        // Through the WAL, the commit leaves the copy of its pages into the store file (the
+        // checkpoint) to a thread of its own.
+        self.conn.execute_batch(if journal {
+            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144;"
+        } else {
+            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 0;"
+        })?;
         let applied = self.apply_unchecked(plan, file, run, first_load);
         if journal {
             // Back to the WAL; should another process hold the store open just now, the next
@@ -222,8 +227,12 @@ impl Store {
                 .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
                 .ok();
         }
-        self.conn
-            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;")?;
+        self.conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000;",
+        )?;
+        if applied.is_ok() && !journal {
+            self.checkpoint_beside();
+        }
         applied
     }
 

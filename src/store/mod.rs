@@ -22,6 +22,15 @@ pub use lock::Lock;
 pub struct Store {
     pub(crate) conn: Connection,
     pub path: PathBuf,
+    /// The checkpoint of a large apply, running on a connection of its own (see
+    /// [`Store::checkpoint_beside`]); joined before the store closes.
+    checkpoint: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.join_checkpoint();
+    }
 }
 
 /// The time now, as the store writes it (RFC 3339, UTC, seconds).
@@ -60,6 +69,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            checkpoint: None,
         };
         store
             .migrate()
@@ -84,6 +94,30 @@ impl Store {
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// Copy the log into the store file on a thread and a connection of their own, while
+    /// this one goes on (rendering, sending invitations, freeing the read file). SQLite's own
+    /// checkpoint after a large commit would do it on this thread, waiting for the disk.
+    /// Best effort: a checkpoint that fails is done again by the next one, or by the close.
+    pub(crate) fn checkpoint_beside(&mut self) {
+        self.join_checkpoint();
+        let path = self.path.clone();
+        self.checkpoint = Some(std::thread::spawn(move || {
+            let copy = || -> rusqlite::Result<()> {
+                let conn = Connection::open(&path)?;
+                conn.busy_timeout(std::time::Duration::from_secs(10))?;
+                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            };
+            copy().ok();
+        }));
+    }
+
+    /// Wait for the checkpoint of [`Store::checkpoint_beside`], if one runs.
+    fn join_checkpoint(&mut self) {
+        if let Some(running) = self.checkpoint.take() {
+            running.join().ok();
+        }
     }
 
     pub fn meta(&self, key: &str) -> anyhow::Result<Option<String>> {
