@@ -189,6 +189,14 @@ fn config(store: &Path) -> Config {
     c
 }
 
+/// The counts of a plan that a phase's note shows.
+fn counts(c: &roster::core::plan::Counts) -> String {
+    format!(
+        "create {} update {} remove {} unchanged {}",
+        c.create, c.update, c.remove, c.unchanged
+    )
+}
+
 /// One phase, in this (child) process; prints "seconds peak_kib extra". The peak reported for
 /// a phase is the highest of its runs; the seconds, the lowest.
 fn child(phase: &str, file: &Path, store: &Path) {
@@ -286,12 +294,9 @@ fn child(phase: &str, file: &Path, store: &Path) {
             drop(o.file);
             drop(st);
             format!(
-                "{} (fetch and read {fetch_secs:.2}s): create {} update {} remove {} unchanged {}",
+                "{} (fetch and read {fetch_secs:.2}s): {}",
                 o.status.as_str(),
-                c.create,
-                c.update,
-                c.remove,
-                c.unchanged
+                counts(&c)
             )
         }
         "diff" => {
@@ -304,11 +309,7 @@ fn child(phase: &str, file: &Path, store: &Path) {
             let plan = roster::pipeline::plan(&dir, &mut file, &settings).unwrap();
             drop(dir);
             drop(st);
-            let c = plan.counts;
-            format!(
-                "create {} update {} remove {} unchanged {}",
-                c.create, c.update, c.remove, c.unchanged
-            )
+            counts(&plan.counts)
         }
         "apply-fetched" => {
             // `roster apply` of the newest batch, fetched beforehand (not timed): the file is
@@ -328,14 +329,7 @@ fn child(phase: &str, file: &Path, store: &Path) {
             let c = o.plan.map(|p| p.counts).unwrap_or_default();
             drop(o.file);
             drop(st);
-            format!(
-                "{}: create {} update {} remove {} unchanged {}",
-                o.status.as_str(),
-                c.create,
-                c.update,
-                c.remove,
-                c.unchanged
-            )
+            format!("{}: {}", o.status.as_str(), counts(&c))
         }
         _ => panic!("unknown phase {phase}"),
     };

@@ -43,6 +43,20 @@ fn counts(run: &Value) -> [u64; 9] {
     .map(|k| c[k].as_u64().unwrap())
 }
 
+/// A trigger that fails the insert of user E015: a write that fails midway through an apply.
+const FAIL_AT_E015: &str = "CREATE TRIGGER fail BEFORE INSERT ON users WHEN NEW.unique_id = 'E015' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;";
+
+/// What an apply may change: users, groups, memberships, the audit log and the outbox.
+fn directory(env: &Env) -> [String; 5] {
+    ["users", "groups", "memberships", "audit", "outbox"].map(|t| env.snapshot(t))
+}
+
+fn journal_mode(env: &Env) -> String {
+    env.db()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap()
+}
+
 fn setup() -> Env {
     let env = Env::new();
     env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
@@ -71,11 +85,7 @@ fn several_days_of_files() {
     // The first load rebuilt the indexes it dropped, as they were, and the store is back in
     // WAL mode after it went through a rollback journal.
     assert_eq!(indexes(), before);
-    let mode: String = env
-        .db()
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
+    assert_eq!(journal_mode(&env), "wal");
     let run = run.json();
     assert_eq!(run["status"], "applied");
     assert_eq!(counts(&run), [40, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -151,14 +161,11 @@ fn several_days_of_files() {
             .filter(|i| *i > 10 && *i != 40)
             .map(|i| row(i, "Nurse")),
     );
-    let tables = ["users", "groups", "memberships", "audit"].map(|t| env.snapshot(t));
+    let tables = directory(&env);
     let run = env.import("day3.csv", &day3, &[]).code(4);
     assert_eq!(run.json()["status"], "blocked");
     assert!(run.stderr.contains("--allow-removals 10"), "{}", run.stderr);
-    assert_eq!(
-        ["users", "groups", "memberships", "audit"].map(|t| env.snapshot(t)),
-        tables
-    );
+    assert_eq!(directory(&env), tables);
     let status = env.roster(&["status", "--format", "json"]).code(1).json();
     assert_eq!(status["blocked_runs"].as_array().unwrap().len(), 1);
     let batches = env
@@ -518,20 +525,15 @@ fn apply_is_all_or_nothing() {
         .ok();
     let p = env.write("2.csv", file((1..=20).map(|i| row(i, "Head nurse"))));
     env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
-    env.db()
-        .execute_batch("CREATE TRIGGER fail BEFORE INSERT ON users WHEN NEW.unique_id = 'E015' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;")
-        .unwrap();
-    let tables = ["users", "groups", "memberships", "audit", "outbox"].map(|t| env.snapshot(t));
+    env.db().execute_batch(FAIL_AT_E015).unwrap();
+    let tables = directory(&env);
     let run = env.roster(&["apply"]).code(1);
     assert!(
         run.stderr.contains("injected failure") && run.stderr.contains("nothing was changed"),
         "{}",
         run.stderr
     );
-    assert_eq!(
-        ["users", "groups", "memberships", "audit", "outbox"].map(|t| env.snapshot(t)),
-        tables
-    );
+    assert_eq!(directory(&env), tables);
     let runs = env.roster(&["report", "--format", "json"]).ok().json();
     assert_eq!(runs["runs"][0]["status"], "failed");
     env.db().execute_batch("DROP TRIGGER fail;").unwrap();
@@ -547,26 +549,17 @@ fn a_first_load_is_all_or_nothing_alone_or_not() {
         let env = setup();
         let p = env.write("1.csv", file((1..=20).map(|i| row(i, "Nurse"))));
         env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
-        env.db()
-            .execute_batch("CREATE TRIGGER fail BEFORE INSERT ON users WHEN NEW.unique_id = 'E015' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;")
-            .unwrap();
+        env.db().execute_batch(FAIL_AT_E015).unwrap();
         let other = other_open.then(|| env.db());
-        let tables = ["users", "groups", "memberships", "audit", "outbox"].map(|t| env.snapshot(t));
+        let tables = directory(&env);
         let run = env.roster(&["apply"]).code(1);
         assert!(run.stderr.contains("injected failure"), "{}", run.stderr);
-        assert_eq!(
-            ["users", "groups", "memberships", "audit", "outbox"].map(|t| env.snapshot(t)),
-            tables
-        );
+        assert_eq!(directory(&env), tables);
         env.db().execute_batch("DROP TRIGGER fail;").unwrap();
         env.roster(&["apply"]).ok();
         drop(other);
         assert_eq!(env.users_json().len(), 20, "other process: {other_open}");
-        let mode: String = env
-            .db()
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
+        assert_eq!(journal_mode(&env), "wal");
         assert!(!env.store().with_extension("db-journal").exists());
     }
 }

@@ -197,9 +197,7 @@ impl Store {
         file: &ImportFile,
         run: &ApplyRun<'_>,
     ) -> anyhow::Result<i64> {
-        let first_load: bool =
-            self.conn
-                .query_row("SELECT NOT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
+        let first_load = !self.has_users()?;
         // A first load writes nearly every page of the store anew. Through the WAL each page
         // would be written twice (the log, then the checkpoint); with a rollback journal the
         // new pages go once into the file, and the journal holds only the few pages that
@@ -213,12 +211,10 @@ impl Store {
                 })
                 .is_ok_and(|mode| mode.eq_ignore_ascii_case("delete"));
         // Through the WAL, the commit leaves the copy of its pages into the store file (the
-        // checkpoint) to a thread of its own.
-        self.conn.execute_batch(if journal {
-            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144;"
-        } else {
-            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 0;"
-        })?;
+        // checkpoint) to a thread of its own (a rollback journal has no checkpoint to leave).
+        self.conn.execute_batch(
+            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 0;",
+        )?;
         let applied = self.apply_unchecked(plan, file, run, first_load);
         if journal {
             // Back to the WAL; should another process hold the store open just now, the next

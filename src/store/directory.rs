@@ -65,13 +65,10 @@ impl Loaded {
             }
         }
         drop(listed);
-        let has_users = store
-            .conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
         Ok(Loaded {
             imported,
             group_ids: store.managed_group_ids()?,
-            has_users,
+            has_users: store.has_users()?,
         })
     }
 }
@@ -123,6 +120,12 @@ impl Store {
             .prepare("SELECT group_id FROM groups WHERE group_id IS NOT NULL")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// False for a store without users, imported or manual (then an apply is a first load).
+    pub(crate) fn has_users(&self) -> rusqlite::Result<bool> {
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))
     }
 
     /// The import-managed state of one user, in one statement: the planner reads one for

@@ -152,7 +152,7 @@ impl Imported {
             })
             .collect();
         drop(passed);
-        let walked = n - claimed.iter().filter(|c| !**c).count();
+        let walked = claimed.iter().filter(|&&c| c).count();
         if unfound.is_empty() || walked == 0 {
             return found;
         }
