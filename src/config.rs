@@ -95,6 +95,8 @@ pub struct CsvConfig {
     pub default_region: Option<Region>,
     #[serde(deserialize_with = "de_size")]
     pub max_file_bytes: u64,
+    #[serde(deserialize_with = "de_cell_chars")]
+    pub max_cell_chars: usize,
 }
 
 impl Default for CsvConfig {
@@ -105,6 +107,7 @@ impl Default for CsvConfig {
             group_separator: ",".into(),
             default_region: None,
             max_file_bytes: 1 << 30,
+            max_cell_chars: crate::core::record::MAX_CELL_CHARS,
         }
     }
 }
@@ -255,6 +258,18 @@ fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         toml::Value::Integer(n) if n > 0 => Ok(n as u64),
         toml::Value::String(s) => parse_size(&s).map_err(custom),
         other => Err(custom(format!("`{other}` is not a size like \"1GiB\""))),
+    }
+}
+
+/// The largest `csv.max_cell_chars`: a cell of a million characters is no name nor mail.
+const MAX_CELL_CHARS_LIMIT: i64 = 1_000_000;
+
+fn de_cell_chars<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    match toml::Value::deserialize(d)? {
+        toml::Value::Integer(n) if (1..=MAX_CELL_CHARS_LIMIT).contains(&n) => Ok(n as usize),
+        _ => Err(custom(format!(
+            "must be a whole number from 1 to {MAX_CELL_CHARS_LIMIT}"
+        ))),
     }
 }
 
@@ -445,6 +460,7 @@ impl Config {
             rules: crate::core::record::Rules {
                 group_separator: self.csv.group_separator.clone(),
                 region: self.csv.default_region,
+                max_cell_chars: self.csv.max_cell_chars,
             },
         }
     }
