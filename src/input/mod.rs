@@ -645,7 +645,7 @@ fn read_header(
         }
     }
     for (i, name) in written.iter().enumerate() {
-        if !used[i] && !seen.get(&name.to_lowercase()).is_some_and(|&j| j != i) {
+        if !used[i] && seen.get(&name.to_lowercase()).is_none_or(|&j| j == i) {
             file.problems.push(Problem::new(
                 Some(line),
                 Some(name),
