@@ -10,6 +10,9 @@ use crate::core::record::{self, Entry, Field, Rules};
 use rayon::prelude::*;
 use std::borrow::Cow;
 
+pub mod mapping;
+pub use mapping::Mapping;
+
 /// Which encoding to read a file in (`csv.encoding`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Encoding {
@@ -28,6 +31,8 @@ pub struct ReadOptions {
     pub encoding: Encoding,
     pub max_file_bytes: u64,
     pub rules: Rules,
+    /// `[columns]`: where the roster columns are read from.
+    pub mapping: Mapping,
 }
 
 impl Default for ReadOptions {
@@ -37,6 +42,7 @@ impl Default for ReadOptions {
             encoding: Encoding::Auto,
             max_file_bytes: 1 << 30,
             rules: Rules::default(),
+            mapping: Mapping::default(),
         }
     }
 }
@@ -308,7 +314,7 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
         }
     }
     let header_line = lines.line_at(record.position().map_or(0, |p| p.byte() as usize));
-    if !read_header(&record, header_line, &mut file) {
+    if !read_header(&record, header_line, &opts.mapping, &mut file) {
         return file;
     }
 
@@ -572,21 +578,37 @@ fn read_span(
 /// that a header of a million columns does not make a million problems.
 const UNKNOWN_COLUMNS_NAMED: usize = 100;
 
-/// Map the header to columns; false when a file error stops the reading.
-fn read_header(record: &csv::StringRecord, line: u64, file: &mut ImportFile) -> bool {
+/// True when two header names are the same column (compared case-insensitively).
+fn same_name(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
+/// Map the header to columns (through `[columns]`); false when a file error stops the reading.
+fn read_header(
+    record: &csv::StringRecord,
+    line: u64,
+    mapping: &Mapping,
+    file: &mut ImportFile,
+) -> bool {
+    use mapping::{Piece, Source};
+    use record::Part;
     let mut ok = true;
-    let mut unknown = 0usize;
     let duplicates = repeated_names(record);
+    let is_duplicate = |i: usize| duplicates.binary_search(&i).is_ok();
+    let mut written: Vec<&str> = Vec::with_capacity(record.len());
     file.columns.width = record.len();
     for (i, raw) in record.iter().enumerate() {
         let name = record::trim(raw.trim_start_matches('\u{feff}'));
+        written.push(name);
         if name.is_empty() {
             // Spreadsheets end a header in empty cells: ignored unless a record fills them.
             file.columns.unnamed.push(i);
-            continue;
-        }
-        let shown = record::quoted(name);
-        if duplicates.binary_search(&i).is_ok() {
+        } else if is_duplicate(i) {
+            let shown = record::quoted(name);
             file.problems.push(Problem::new(
                 Some(line),
                 Some(&shown),
@@ -594,21 +616,80 @@ fn read_header(record: &csv::StringRecord, line: u64, file: &mut ImportFile) -> 
                 format!("the column `{shown}` appears more than once in the header"),
             ));
             ok = false;
-            continue;
         }
-        match Field::from_header(name) {
-            Some(field) => file.columns.position[field as usize] = Some(i),
+    }
+    // The first column of that name (a few lookups, each a scan: no map of a wide header).
+    let find = |header: &str| {
+        let header = record::trim(header);
+        written
+            .iter()
+            .position(|n| !n.is_empty() && same_name(n, header))
+    };
+    let mut used = vec![false; record.len()];
+    let mut missing: Vec<Problem> = Vec::new();
+    for field in record::FIELDS {
+        match mapping.source(field) {
             None => {
-                unknown += 1;
-                if unknown <= UNKNOWN_COLUMNS_NAMED {
-                    file.problems.push(Problem::new(
-                        Some(line),
-                        Some(&shown),
-                        Code::UnknownColumn,
-                        format!("the column `{shown}` is not known and is ignored"),
-                    ));
+                if let Some(i) = find(field.column()) {
+                    file.columns.position[field as usize] = Some(i);
+                    used[i] = true;
                 }
             }
+            Some(source) => {
+                let mut found = Vec::new();
+                for header in source.headers() {
+                    match find(header) {
+                        Some(i) => found.push(i),
+                        None => missing.push(Problem::new(
+                            Some(line),
+                            Some(header),
+                            Code::MissingColumn,
+                            format!(
+                                "the column `{header}`, which [columns] reads {} from, is missing",
+                                field.column()
+                            ),
+                        )),
+                    }
+                }
+                for &i in &found {
+                    used[i] = true;
+                }
+                if found.len() < source.headers().len() {
+                    continue;
+                }
+                let names: Vec<&str> = found.iter().map(|&i| written[i]).collect();
+                file.columns.names[field as usize] = Some(names.join("+").into());
+                match source {
+                    Source::Header(_) => file.columns.position[field as usize] = Some(found[0]),
+                    Source::Template(pieces) => {
+                        let mut cells = found.iter();
+                        let parts = pieces
+                            .iter()
+                            .filter_map(|p| match p {
+                                Piece::Text(t) => Some(Part::Text(t.as_str().into())),
+                                Piece::Header(_) => cells.next().map(|&i| Part::Cell(i)),
+                            })
+                            .collect();
+                        file.columns.templates.push((field, parts));
+                    }
+                }
+            }
+        }
+    }
+    let mut unknown = 0usize;
+    for (i, name) in written.iter().enumerate() {
+        if used[i] || name.is_empty() || is_duplicate(i) {
+            continue;
+        }
+        unknown += 1;
+        if unknown <= UNKNOWN_COLUMNS_NAMED {
+            let shown = record::quoted(name);
+            file.problems.push(Problem::new(
+                Some(line),
+                Some(&shown),
+                Code::UnknownColumn,
+                format!("the column `{shown}` is not known and is ignored"),
+            ));
         }
     }
     if unknown > UNKNOWN_COLUMNS_NAMED {
@@ -622,8 +703,10 @@ fn read_header(record: &csv::StringRecord, line: u64, file: &mut ImportFile) -> 
             ),
         ));
     }
+    ok &= missing.is_empty();
+    file.problems.extend(missing);
     for field in [Field::UniqueId, Field::Name, Field::Mail] {
-        if !file.columns.has(field) {
+        if mapping.source(field).is_none() && !file.columns.has(field) {
             let hint = if record.len() == 1 {
                 " (is the delimiter right? set csv.delimiter if it is not one of , ; tab |)"
             } else {
@@ -733,7 +816,7 @@ fn mark_duplicates(file: &mut ImportFile, ids: Vec<(u64, u32)>, mails: Vec<(u64,
                 i,
                 Problem::new(
                     Some(entry.line()),
-                    Some(Field::UniqueId.column()),
+                    Some(file.columns.name(Field::UniqueId)),
                     Code::DuplicateId,
                     format!("the UniqueID `{uid}` appears more than once in the file"),
                 ),
@@ -744,7 +827,7 @@ fn mark_duplicates(file: &mut ImportFile, ids: Vec<(u64, u32)>, mails: Vec<(u64,
                 i,
                 Problem::new(
                     Some(r.line),
-                    Some(Field::Mail.column()),
+                    Some(file.columns.name(Field::Mail)),
                     Code::DuplicateMail,
                     format!("the mail `{}` appears more than once in the file", r.mail()),
                 ),
