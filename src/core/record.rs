@@ -253,6 +253,8 @@ pub enum Entry {
     Invalid {
         line: u64,
         unique_id: Option<String>,
+        /// The Name cell as the file has it (control characters as spaces), for reports.
+        name: Option<String>,
     },
 }
 
@@ -333,6 +335,11 @@ pub fn check<C: Cells + ?Sized>(
         }
     };
     let uid = cell(Field::UniqueId).and_then(|u| protected_id(u, rules.max_cell_chars));
+    let raw_name = || {
+        cell(Field::Name)
+            .filter(|n| !n.is_empty())
+            .map(|n| quoted(n).replace(|c: char| c.is_control(), " "))
+    };
 
     if cells.count() != columns.width {
         problems.push(Problem::new(
@@ -348,6 +355,7 @@ pub fn check<C: Cells + ?Sized>(
         let entry = Entry::Invalid {
             line,
             unique_id: uid.map(str::to_owned),
+            name: raw_name(),
         };
         return (entry, problems);
     }
@@ -393,6 +401,7 @@ pub fn check<C: Cells + ?Sized>(
         let entry = Entry::Invalid {
             line,
             unique_id: uid.map(str::to_owned),
+            name: raw_name(),
         };
         return (entry, problems);
     }
@@ -449,6 +458,7 @@ pub fn check<C: Cells + ?Sized>(
             let entry = Entry::Invalid {
                 line,
                 unique_id: uid.map(str::to_owned),
+                name: raw_name(),
             };
             return (entry, problems);
         }
@@ -537,6 +547,7 @@ pub fn check<C: Cells + ?Sized>(
             Entry::Invalid {
                 line,
                 unique_id: uid.map(str::to_owned),
+                name: raw_name(),
             },
             problems,
         )
@@ -748,7 +759,8 @@ mod tests {
             entry,
             Entry::Invalid {
                 line: 3,
-                unique_id: Some("E9".into())
+                unique_id: Some("E9".into()),
+                name: Some("Bo".into()),
             }
         );
         let (entry, _) = check(&["E9", "Bo"][..], 4, &cols, &Rules::default());
@@ -756,7 +768,8 @@ mod tests {
             entry,
             Entry::Invalid {
                 line: 4,
-                unique_id: Some("E9".into())
+                unique_id: Some("E9".into()),
+                name: Some("Bo".into()),
             }
         );
     }
