@@ -8,6 +8,7 @@ pub mod lock;
 pub mod outbox;
 pub mod runs;
 mod schema;
+pub mod scim;
 pub mod users;
 
 use anyhow::Context as _;
