@@ -94,6 +94,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         'roster;apply' {
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'The batch to apply [default: the newest]')
             [CompletionResult]::new('--allow-removals', '--allow-removals', [CompletionResultType]::ParameterName, 'Raise the removal safeguard to N for this run')
+            [CompletionResult]::new('--allow-updates', '--allow-updates', [CompletionResultType]::ParameterName, 'Raise the update safeguard to N for this run')
             [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Raise the invalid-record safeguard to N for this run')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
@@ -493,6 +494,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         'roster;sync' {
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin')
             [CompletionResult]::new('--allow-removals', '--allow-removals', [CompletionResultType]::ParameterName, 'Raise the removal safeguard to N for this run')
+            [CompletionResult]::new('--allow-updates', '--allow-updates', [CompletionResultType]::ParameterName, 'Raise the update safeguard to N for this run')
             [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Raise the invalid-record safeguard to N for this run')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')

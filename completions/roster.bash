@@ -304,7 +304,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__apply)
-            opts="-q -v -h --batch --dry-run --allow-removals --allow-invalid --force --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --batch --dry-run --allow-removals --allow-updates --allow-invalid --force --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,6 +315,10 @@ _roster() {
                     return 0
                     ;;
                 --allow-removals)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-updates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1476,7 +1480,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__sync)
-            opts="-q -v -h --source --dry-run --allow-removals --allow-invalid --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --source --dry-run --allow-removals --allow-updates --allow-invalid --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1487,6 +1491,10 @@ _roster() {
                     return 0
                     ;;
                 --allow-removals)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-updates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

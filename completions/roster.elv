@@ -87,6 +87,7 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;apply'= {
             cand --batch 'The batch to apply [default: the newest]'
             cand --allow-removals 'Raise the removal safeguard to N for this run'
+            cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
@@ -441,6 +442,7 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;sync'= {
             cand --source 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin'
             cand --allow-removals 'Raise the removal safeguard to N for this run'
+            cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'

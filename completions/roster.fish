@@ -88,6 +88,7 @@ complete -c roster -n "__fish_roster_using_subcommand diff" -s v -l verbose -d '
 complete -c roster -n "__fish_roster_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l batch -d 'The batch to apply [default: the newest]' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand apply" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
@@ -375,6 +376,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roster -n "__fish_roster_using_subcommand sync" -l source -d 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand sync" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F

@@ -130,8 +130,10 @@ pub fn settings(config: &Config, batch: i64, args: &ApplyArgs) -> Settings {
         remove_after_missing: config.import.remove_after_missing,
         keep_phones: config.import.keep_manual_phones,
         max_removals: config.import.max_removals,
+        max_updates: config.import.max_updates,
         max_invalid: config.import.max_invalid,
         allow_removals: args.allow_removals,
+        allow_updates: args.allow_updates,
         allow_invalid: args.allow_invalid,
     }
 }
@@ -357,12 +359,8 @@ pub fn apply(
             .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
             .collect();
         let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
-        // The same file comes again with the next sync, so sync needs no batch number.
-        let proceed = if command == "sync" {
-            format!("roster sync {}", release.join(" "))
-        } else {
-            format!("roster apply --batch {} {}", batch.id, release.join(" "))
-        };
+        // The held batch, by number: `sync` would fetch whatever the server holds by then.
+        let proceed = format!("roster apply --batch {} {}", batch.id, release.join(" "));
         let reason = format!(
             "batch {} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
             batch.id,

@@ -27,7 +27,7 @@ fn setup(invite: bool) -> Night {
         "roster.toml",
         format!(
             "[source]\nurl = \"sftp://{}@127.0.0.1:{}{}\"\nidentity_file = \"{}\"\nknown_hosts = \"known_hosts\"\nsettle_secs = 0\nretries = 0\ntimeout_secs = 3\n\
-             [import]\nsend_invitations = {invite}\nmax_removals = \"40%\"\n\
+             [import]\nsend_invitations = {invite}\nmax_removals = \"40%\"\nmax_updates = \"100%\"\n\
              [mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\ntls = \"none\"\nfrom = \"roster@example.se\"\n\
              [report]\nrecipients = [\"oncall@example.se\"]\n",
             sshd.user,
@@ -111,7 +111,8 @@ fn a_week_of_nights() {
     .unwrap();
     let run = n.env.roster(&["sync"]).code(4);
     assert!(
-        run.stderr.contains("roster sync --allow-removals 2"),
+        run.stderr
+            .contains("roster apply --batch 4 --allow-removals 2"),
         "{}",
         run.stderr
     );

@@ -30,6 +30,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         batch: None,
         dry_run: args.dry_run,
         allow_removals: args.allow_removals,
+        allow_updates: args.allow_updates,
         allow_invalid: args.allow_invalid,
         force: false,
     };
@@ -241,7 +242,8 @@ fn dry_run(
         (
             Status::Blocked,
             Some(format!(
-                "a real run would be blocked by a safeguard; it would need: roster sync {}",
+                "a real run would be blocked by a safeguard and hold the file as batch {next}; \
+                 to apply it then, run: roster apply --batch {next} {}",
                 release.join(" ")
             )),
         )
