@@ -6,6 +6,7 @@ pub mod directory;
 pub mod groups;
 pub mod lock;
 pub mod outbox;
+pub mod report;
 pub mod runs;
 mod schema;
 pub mod scim;
