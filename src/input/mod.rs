@@ -686,5 +686,7 @@ fn repeated<'a>(
     marked
 }
 
+pub mod groups;
+
 #[cfg(test)]
 mod tests;
