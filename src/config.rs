@@ -22,6 +22,10 @@ pub struct Config {
     pub store: StoreConfig,
     pub source: SourceConfig,
     pub csv: CsvConfig,
+    /// `[columns]`: where each roster column is read from.
+    #[serde(deserialize_with = "de_columns")]
+    pub columns: crate::input::Mapping,
+    pub groups: GroupsConfig,
     pub import: ImportConfig,
     pub mail: Option<MailConfig>,
     pub invitations: InvitationsConfig,
@@ -107,6 +111,15 @@ impl Default for CsvConfig {
             max_file_bytes: 1 << 30,
         }
     }
+}
+
+/// `[groups]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GroupsConfig {
+    /// A Group ID as the file writes it → the Group ID in the store.
+    #[serde(deserialize_with = "de_aliases")]
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -211,6 +224,22 @@ fn de_separator<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         return Err(custom(format!("`{s}` is not a usable group separator")));
     }
     Ok(s)
+}
+
+fn de_columns<'de, D: Deserializer<'de>>(d: D) -> Result<crate::input::Mapping, D::Error> {
+    let table = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+    crate::input::Mapping::parse(&table).map_err(custom)
+}
+
+fn de_aliases<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+    let table = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+    crate::input::mapping::check_aliases(&table).map_err(custom)?;
+    Ok(table
+        .into_iter()
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect())
 }
 
 fn de_region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Region>, D::Error> {
@@ -445,7 +474,9 @@ impl Config {
             rules: crate::core::record::Rules {
                 group_separator: self.csv.group_separator.clone(),
                 region: self.csv.default_region,
+                aliases: self.groups.aliases.clone().into_iter().collect(),
             },
+            mapping: self.columns.clone(),
         }
     }
 }

@@ -45,10 +45,11 @@ impl ImportFile {
                 Entry::Invalid { .. } => None,
             })
             .flat_map_iter(|r| {
+                let column = self.columns.name(Field::Groups);
                 r.groups().filter(|g| !known.contains(*g)).map(|g| {
                     Problem::new(
                         Some(r.line),
-                        Some(Field::Groups.column()),
+                        Some(column),
                         Code::UnknownGroup,
                         format!("no group has the ID `{g}`; this membership is ignored"),
                     )

@@ -3,6 +3,7 @@
 use super::problem::{Code, Problem};
 use super::{mail, phone};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// A column of the import file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,12 +67,55 @@ pub struct Columns {
     pub position: [Option<usize>; 8],
     /// Number of cells in the header row.
     pub width: usize,
+    /// The file's name of a column that `[columns]` maps: problems name it.
+    pub names: [Option<Box<str>>; 8],
+    /// The columns filled from a template of several cells (`[columns]`).
+    pub templates: Vec<(Field, Vec<Part>)>,
+}
+
+/// A piece of a column template: text, or the cell at an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Text(Box<str>),
+    Cell(usize),
 }
 
 impl Columns {
     pub fn has(&self, field: Field) -> bool {
-        self.position[field.index()].is_some()
+        self.position[field.index()].is_some() || self.templates.iter().any(|(f, _)| *f == field)
     }
+
+    /// The column's name as the file writes it (for a template, its headers joined by `+`).
+    pub fn name(&self, field: Field) -> &str {
+        self.names[field.index()]
+            .as_deref()
+            .unwrap_or(field.column())
+    }
+}
+
+/// Fill a template from a record's cells: white space (not control characters, which the
+/// checks report) collapsed to one space, and none at either end.
+fn fill<C: Cells + ?Sized>(parts: &[Part], cells: &C) -> String {
+    let mut out = String::new();
+    let mut space = false;
+    for part in parts {
+        let text = match part {
+            Part::Text(t) => t,
+            Part::Cell(i) => cells.cell(*i).unwrap_or(""),
+        };
+        for c in text.chars() {
+            if c.is_whitespace() && !c.is_control() {
+                space = !out.is_empty();
+            } else {
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// Settings the record checks depend on.
@@ -79,6 +123,8 @@ impl Columns {
 pub struct Rules {
     pub group_separator: String,
     pub region: Option<phone::Region>,
+    /// `[groups.aliases]`: a Group ID as the file writes it → the Group ID in the store.
+    pub aliases: HashMap<String, String>,
 }
 
 impl Default for Rules {
@@ -86,6 +132,7 @@ impl Default for Rules {
         Rules {
             group_separator: ",".into(),
             region: None,
+            aliases: HashMap::new(),
         }
     }
 }
@@ -237,10 +284,18 @@ pub fn check<C: Cells + ?Sized>(
     rules: &Rules,
 ) -> (Entry, Vec<Problem>) {
     let mut problems = Vec::new();
+    // Only a mapped template costs an allocation: its one filled value.
+    let mut filled: [Option<String>; 8] = Default::default();
+    for (field, parts) in &columns.templates {
+        filled[field.index()] = Some(fill(parts, cells));
+    }
     let cell = |f: Field| -> Option<&str> {
-        columns.position[f.index()]
-            .and_then(|i| cells.cell(i))
-            .map(trim)
+        match &filled[f.index()] {
+            Some(value) => Some(value.as_str()),
+            None => columns.position[f.index()]
+                .and_then(|i| cells.cell(i))
+                .map(trim),
+        }
     };
     let uid = cell(Field::UniqueId).filter(|u| !u.is_empty() && !has_control(u));
 
@@ -271,7 +326,7 @@ pub fn check<C: Cells + ?Sized>(
         {
             problems.push(Problem::new(
                 Some(line),
-                Some(f.column()),
+                Some(columns.name(f)),
                 Code::ControlChar,
                 format!("the cell contains the control character U+{:04X}", c as u32),
             ));
@@ -287,7 +342,7 @@ pub fn check<C: Cells + ?Sized>(
         other => {
             problems.push(Problem::new(
                 Some(line),
-                Some(Field::Skip.column()),
+                Some(columns.name(Field::Skip)),
                 Code::BadSkip,
                 format!("Skip must be empty, 0 or 1, not `{other}`"),
             ));
@@ -299,7 +354,7 @@ pub fn check<C: Cells + ?Sized>(
     let missing = |f: Field, problems: &mut Vec<Problem>| {
         problems.push(Problem::new(
             Some(line),
-            Some(f.column()),
+            Some(columns.name(f)),
             Code::MissingField,
             format!("{} is required", f.column()),
         ));
@@ -339,7 +394,7 @@ pub fn check<C: Cells + ?Sized>(
             if let Err(message) = mail::check(m) {
                 problems.push(Problem::new(
                     Some(line),
-                    Some(Field::Mail.column()),
+                    Some(columns.name(Field::Mail)),
                     Code::BadMail,
                     message,
                 ));
@@ -356,7 +411,7 @@ pub fn check<C: Cells + ?Sized>(
                 Ok(e164) => phones[slot] = e164,
                 Err(message) => problems.push(Problem::new(
                     Some(line),
-                    Some(field.column()),
+                    Some(columns.name(field)),
                     Code::BadPhone,
                     message,
                 )),
@@ -364,7 +419,7 @@ pub fn check<C: Cells + ?Sized>(
         }
     }
     let groups_cell = read(Field::Groups, &mut problems).unwrap_or("");
-    let groups: Vec<&str> = if groups_cell.is_empty() {
+    let mut groups: Vec<&str> = if groups_cell.is_empty() {
         Vec::new()
     } else {
         fn tidy<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
@@ -376,6 +431,13 @@ pub fn check<C: Cells + ?Sized>(
             _ => tidy(groups_cell.split(rules.group_separator.as_str())),
         }
     };
+    if !rules.aliases.is_empty() {
+        for g in &mut groups {
+            if let Some(to) = rules.aliases.get(*g) {
+                *g = to;
+            }
+        }
+    }
 
     if problems.is_empty() {
         let parts = [
@@ -550,6 +612,52 @@ mod tests {
         assert_eq!(r.phone2(), "+46812345678");
         assert_eq!(r.groups().collect::<Vec<_>>(), ["ICU", "NIGHT"]);
         assert_eq!(r.line, 7);
+    }
+
+    #[test]
+    fn templates_fill_with_spaces_collapsed() {
+        let parts = |cells: &[usize], text: &str| -> Vec<Part> {
+            let mut out = Vec::new();
+            for (n, &i) in cells.iter().enumerate() {
+                if n > 0 {
+                    out.push(Part::Text(text.into()));
+                }
+                out.push(Part::Cell(i));
+            }
+            out
+        };
+        let cases: &[(&[&str], Vec<Part>, &str)] = &[
+            (&["Åsa", "Öberg"], parts(&[0, 1], " "), "Åsa Öberg"),
+            (
+                &["  Björn   Erik ", " Lind"],
+                parts(&[0, 1], " "),
+                "Björn Erik Lind",
+            ),
+            (&["", "Lind"], parts(&[0, 1], " "), "Lind"),
+            (&["", ""], parts(&[0, 1], " "), ""),
+            (&["Ek", "Eva"], parts(&[0, 1], ", "), "Ek, Eva"),
+            (&["", "Eva"], parts(&[0, 1], ", "), ", Eva"),
+            (&["A\tB", "C"], parts(&[0, 1], " "), "A\tB C"),
+            (&["A\u{a0}\u{a0}B", "C"], parts(&[0, 1], " "), "A B C"),
+        ];
+        for (cells, parts, want) in cases {
+            assert_eq!(fill(parts, &cells[..]), *want, "{cells:?}");
+        }
+    }
+
+    #[test]
+    fn group_aliases_map_before_the_checks() {
+        let cols = columns(&["UniqueID", "Name", "Mail", "Groups"]);
+        let rules = Rules {
+            aliases: [("MED".to_string(), "INTMED".to_string())].into(),
+            ..Rules::default()
+        };
+        let cells = ["E1", "Bo", "bo@example.se", "MED, ICU,INTMED"];
+        let (entry, _) = check(&cells[..], 2, &cols, &rules);
+        let Entry::Valid(r) = entry else {
+            panic!("not valid")
+        };
+        assert_eq!(r.groups().collect::<Vec<_>>(), ["ICU", "INTMED"]);
     }
 
     #[test]

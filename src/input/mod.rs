@@ -11,6 +11,9 @@ use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+pub mod mapping;
+pub use mapping::Mapping;
+
 /// Which encoding to read a file in (`csv.encoding`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Encoding {
@@ -29,6 +32,8 @@ pub struct ReadOptions {
     pub encoding: Encoding,
     pub max_file_bytes: u64,
     pub rules: Rules,
+    /// `[columns]`: where the roster columns are read from.
+    pub mapping: Mapping,
 }
 
 impl Default for ReadOptions {
@@ -38,6 +43,7 @@ impl Default for ReadOptions {
             encoding: Encoding::Auto,
             max_file_bytes: 1 << 30,
             rules: Rules::default(),
+            mapping: Mapping::default(),
         }
     }
 }
@@ -309,7 +315,7 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
         }
     }
     let header_line = lines.line_at(record.position().map_or(0, |p| p.byte() as usize));
-    if !read_header(&record, header_line, &mut file) {
+    if !read_header(&record, header_line, &opts.mapping, &mut file) {
         return file;
     }
 
@@ -555,36 +561,103 @@ fn read_span(
     (out, end)
 }
 
-/// Map the header to columns; false when a file error stops the reading.
-fn read_header(record: &csv::StringRecord, line: u64, file: &mut ImportFile) -> bool {
+/// Map the header to columns (through `[columns]`); false when a file error stops the reading.
+fn read_header(
+    record: &csv::StringRecord,
+    line: u64,
+    mapping: &Mapping,
+    file: &mut ImportFile,
+) -> bool {
+    use mapping::{Piece, Source};
+    use record::Part;
     let mut ok = true;
     let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut written: Vec<&str> = Vec::with_capacity(record.len());
     file.columns.width = record.len();
     for (i, raw) in record.iter().enumerate() {
         let name = record::trim(raw.trim_start_matches('\u{feff}'));
-        let key = name.to_lowercase();
-        if seen.insert(key, i).is_some() {
-            file.problems.push(Problem::new(
-                Some(line),
-                Some(name),
-                Code::DuplicateColumn,
-                format!("the column `{name}` appears more than once in the header"),
-            ));
-            ok = false;
-            continue;
+        written.push(name);
+        match seen.entry(name.to_lowercase()) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                file.problems.push(Problem::new(
+                    Some(line),
+                    Some(name),
+                    Code::DuplicateColumn,
+                    format!("the column `{name}` appears more than once in the header"),
+                ));
+                ok = false;
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
         }
-        match Field::from_header(name) {
-            Some(field) => file.columns.position[field as usize] = Some(i),
-            None => file.problems.push(Problem::new(
+    }
+    let find = |header: &str| seen.get(&record::trim(header).to_lowercase()).copied();
+    let mut used = vec![false; record.len()];
+    let mut missing: Vec<Problem> = Vec::new();
+    for field in record::FIELDS {
+        match mapping.source(field) {
+            None => {
+                if let Some(i) = find(field.column()) {
+                    file.columns.position[field as usize] = Some(i);
+                    used[i] = true;
+                }
+            }
+            Some(source) => {
+                let mut found = Vec::new();
+                for header in source.headers() {
+                    match find(header) {
+                        Some(i) => found.push(i),
+                        None => missing.push(Problem::new(
+                            Some(line),
+                            Some(header),
+                            Code::MissingColumn,
+                            format!(
+                                "the column `{header}`, which [columns] reads {} from, is missing",
+                                field.column()
+                            ),
+                        )),
+                    }
+                }
+                for &i in &found {
+                    used[i] = true;
+                }
+                if found.len() < source.headers().len() {
+                    continue;
+                }
+                let names: Vec<&str> = found.iter().map(|&i| written[i]).collect();
+                file.columns.names[field as usize] = Some(names.join("+").into());
+                match source {
+                    Source::Header(_) => file.columns.position[field as usize] = Some(found[0]),
+                    Source::Template(pieces) => {
+                        let mut cells = found.iter();
+                        let parts = pieces
+                            .iter()
+                            .filter_map(|p| match p {
+                                Piece::Text(t) => Some(Part::Text(t.as_str().into())),
+                                Piece::Header(_) => cells.next().map(|&i| Part::Cell(i)),
+                            })
+                            .collect();
+                        file.columns.templates.push((field, parts));
+                    }
+                }
+            }
+        }
+    }
+    for (i, name) in written.iter().enumerate() {
+        if !used[i] && seen.get(&name.to_lowercase()).is_none_or(|&j| j == i) {
+            file.problems.push(Problem::new(
                 Some(line),
                 Some(name),
                 Code::UnknownColumn,
                 format!("the column `{name}` is not known and is ignored"),
-            )),
+            ));
         }
     }
+    ok &= missing.is_empty();
+    file.problems.extend(missing);
     for field in [Field::UniqueId, Field::Name, Field::Mail] {
-        if !file.columns.has(field) {
+        if mapping.source(field).is_none() && !file.columns.has(field) {
             let hint = if record.len() == 1 {
                 " (is the delimiter right? set csv.delimiter if it is not one of , ; tab |)"
             } else {
@@ -633,7 +706,7 @@ fn mark_duplicates(file: &mut ImportFile, ids: Vec<(u64, u32)>, mails: Vec<(u64,
                 i,
                 Problem::new(
                     Some(entry.line()),
-                    Some(Field::UniqueId.column()),
+                    Some(file.columns.name(Field::UniqueId)),
                     Code::DuplicateId,
                     format!("the UniqueID `{uid}` appears more than once in the file"),
                 ),
@@ -644,7 +717,7 @@ fn mark_duplicates(file: &mut ImportFile, ids: Vec<(u64, u32)>, mails: Vec<(u64,
                 i,
                 Problem::new(
                     Some(r.line),
-                    Some(Field::Mail.column()),
+                    Some(file.columns.name(Field::Mail)),
                     Code::DuplicateMail,
                     format!("the mail `{}` appears more than once in the file", r.mail()),
                 ),

@@ -884,11 +884,12 @@ fn resolve_mail<D: Directory>(
                     Some(uid) => format!("the user {uid}"),
                     None => "a user added by hand".to_string(),
                 };
+                let column = file.columns.name(Field::Mail).to_string();
                 file.invalidate(
                     entry,
                     Problem::new(
                         Some(line),
-                        Some(Field::Mail.column()),
+                        Some(&column),
                         Code::MailTaken,
                         format!("the mail `{key}` belongs to {who} in the store"),
                     ),
