@@ -34,17 +34,10 @@ pub fn emit_bytes(bytes: &[u8]) -> io::Result<()> {
 }
 
 /// One JSON document on standard output, written as it is serialized (never built whole in
-/// memory): indented on a terminal, compact otherwise.
+/// memory).
 pub fn json<T: Serialize + ?Sized>(value: &T) -> io::Result<()> {
-    let stdout = io::stdout();
-    let pretty = io::IsTerminal::is_terminal(&stdout);
-    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = if pretty {
-        serde_json::to_writer_pretty(&mut out, value)
-    } else {
-        serde_json::to_writer(&mut out, value)
-    };
-    written.map_err(|e| match e.io_error_kind() {
+    let mut out = stdout();
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| match e.io_error_kind() {
         Some(kind) => io::Error::new(kind, e),
         None => io::Error::other(e),
     })?;
