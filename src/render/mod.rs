@@ -37,12 +37,18 @@ pub fn emit_bytes(bytes: &[u8]) -> io::Result<()> {
 /// memory).
 pub fn json<T: Serialize + ?Sized>(value: &T) -> io::Result<()> {
     let mut out = stdout();
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| match e.io_error_kind() {
-        Some(kind) => io::Error::new(kind, e),
-        None => io::Error::other(e),
-    })?;
+    write_json(&mut out, value)?;
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// One JSON value, indented, to `out`. A closed pipe stays an I/O error of its kind, which
+/// `main` takes for a quiet end.
+pub fn write_json<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(out, value).map_err(|e| match e.io_error_kind() {
+        Some(kind) => io::Error::new(kind, e),
+        None => io::Error::other(e),
+    })
 }
 
 /// The most characters a table cell shows (SPEC §3.1); longer values end in `…`.
