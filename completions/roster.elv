@@ -94,6 +94,7 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;apply'= {
             cand --batch 'The batch to apply [default: the newest]'
             cand --allow-removals 'Raise the removal safeguard to N for this run'
+            cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
             cand --limit 'Print at most N changes [default: 50 in a table; every change in JSON]'
             cand --action 'Only changes of this action (repeat, or separate with commas)'
@@ -452,6 +453,7 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;sync'= {
             cand --source 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin'
             cand --allow-removals 'Raise the removal safeguard to N for this run'
+            cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
             cand --limit 'Print at most N changes [default: 50 in a table; every change in JSON]'
             cand --action 'Only changes of this action (repeat, or separate with commas)'

@@ -106,6 +106,9 @@ pub struct SyncArgs {
     /// Raise the removal safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<u64>,
+    /// Raise the update safeguard to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_updates: Option<u64>,
     /// Raise the invalid-record safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_invalid: Option<u64>,
@@ -200,6 +203,9 @@ pub struct ApplyArgs {
     /// Raise the removal safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<u64>,
+    /// Raise the update safeguard to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_updates: Option<u64>,
     /// Raise the invalid-record safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_invalid: Option<u64>,

@@ -1,7 +1,7 @@
 //! Configuration: defaults → TOML file → `ROSTER_*` environment → flags, checked once (SPEC §4).
 
 use crate::core::phone::{self, Region};
-pub use crate::core::policy::{KeepPhones, Limit, MissingUsers};
+pub use crate::core::policy::{KeepPhones, Limit, MissingUsers, UnknownGroups};
 use crate::error;
 use crate::input::Encoding;
 use serde::{Deserialize, Deserializer};
@@ -131,7 +131,10 @@ pub struct ImportConfig {
     #[serde(deserialize_with = "de_limit")]
     pub max_removals: Limit,
     #[serde(deserialize_with = "de_limit")]
+    pub max_updates: Limit,
+    #[serde(deserialize_with = "de_limit")]
     pub max_invalid: Limit,
+    pub unknown_groups: UnknownGroups,
     #[serde(deserialize_with = "de_keep_phones")]
     pub keep_manual_phones: KeepPhones,
     pub send_invitations: bool,
@@ -143,7 +146,9 @@ impl Default for ImportConfig {
             missing_users: MissingUsers::Deactivate,
             remove_after_missing: 1,
             max_removals: Limit::Percent(10.0),
+            max_updates: Limit::Percent(20.0),
             max_invalid: Limit::Percent(5.0),
+            unknown_groups: UnknownGroups::Warn,
             keep_manual_phones: KeepPhones::default(),
             send_invitations: false,
         }
@@ -528,6 +533,8 @@ mod tests {
         assert_eq!(c.import.remove_after_missing, 1);
         assert_eq!(c.import.max_removals, Limit::Percent(10.0));
         assert_eq!(c.import.max_invalid, Limit::Percent(5.0));
+        assert_eq!(c.import.max_updates, Limit::Percent(20.0));
+        assert_eq!(c.import.unknown_groups, UnknownGroups::Warn);
         assert_eq!(c.import.keep_manual_phones, KeepPhones::default());
         assert!(!c.import.send_invitations);
         assert!(c.mail.is_none());
@@ -547,6 +554,8 @@ mod tests {
             ("[csv]\nmax_file_bytes = 1024", |c| c.csv.max_file_bytes == 1024),
             ("[import]\nmax_removals = 50", |c| c.import.max_removals == Limit::Count(50)),
             ("[import]\nmax_invalid = \"2.5%\"", |c| c.import.max_invalid == Limit::Percent(2.5)),
+            ("[import]\nmax_updates = 300", |c| c.import.max_updates == Limit::Count(300)),
+            ("[import]\nunknown_groups = \"create\"", |c| c.import.unknown_groups == UnknownGroups::Create),
             ("[import]\nkeep_manual_phones = true", |c| c.import.keep_manual_phones == KeepPhones { primary: true, secondary: true }),
             ("[import]\nkeep_manual_phones = \"secondary\"", |c| c.import.keep_manual_phones == KeepPhones { primary: false, secondary: true }),
             ("[import]\nmissing_users = \"delete\"", |c| c.import.missing_users == MissingUsers::Delete),
@@ -565,6 +574,8 @@ mod tests {
             ("[csv]\nmax_file_bytes = \"lots\"", "max_file_bytes"),
             ("[import]\nmax_removals = \"150%\"", "max_removals"),
             ("[import]\nmax_invalid = -1", "max_invalid"),
+            ("[import]\nmax_updates = \"101%\"", "max_updates"),
+            ("[import]\nunknown_groups = \"ignore\"", "unknown_groups"),
             ("[import]\nremove_after_missing = 0", "remove_after_missing"),
             (
                 "[import]\nkeep_manual_phones = \"both\"",

@@ -98,7 +98,7 @@ fn a_plan_of_100k_changes_in_a_table_is_capped_and_counted_per_field() {
     assert_eq!(json["more"], 66_657);
     assert_eq!(json["counts"]["update"], 66_667);
     // apply prints its summary, not the changes.
-    let run = env.roster(&["apply"]).ok();
+    let run = env.roster(&["apply", "--allow-updates", "66667"]).ok();
     assert!(change_lines(&run.stdout).is_empty(), "{}", run.stdout);
     assert!(
         run.stdout
@@ -171,7 +171,14 @@ fn filters_and_removals_with_name_mail_and_groups() {
     assert_eq!(change_lines(&run.stdout).len(), 3, "{}", run.stdout);
     // A dry run lists the changes; a real apply only its summary, unless -v.
     let run = env
-        .roster(&["apply", "--dry-run", "--allow-removals", "2"])
+        .roster(&[
+            "apply",
+            "--dry-run",
+            "--allow-removals",
+            "2",
+            "--allow-updates",
+            "20",
+        ])
         .ok();
     assert_eq!(
         change_lines(&run.stdout).len(),
