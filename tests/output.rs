@@ -192,6 +192,8 @@ fn filters_and_removals_with_name_mail_and_groups() {
             "--dry-run",
             "--allow-removals",
             "2",
+            "--allow-updates",
+            "20",
             "--limit",
             "2",
         ])
