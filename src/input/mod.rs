@@ -870,5 +870,7 @@ fn repeated<'a>(
     marked
 }
 
+pub mod groups;
+
 #[cfg(test)]
 mod tests;

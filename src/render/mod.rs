@@ -1,6 +1,7 @@
 //! Printing: tables (comfy-table), JSON documents, GitHub annotations, and progress bars.
 //! Only this module and `commands` write to the terminal.
 
+pub mod grid;
 pub mod plan;
 pub mod problems;
 pub mod progress;
@@ -26,7 +27,6 @@ fn push_escaped(out: &mut String, c: char) {
         '\t' => out.push_str("\\t"),
         '\n' => out.push_str("\\n"),
         '\r' => out.push_str("\\r"),
-        '\0' => out.push_str("\\0"),
         c => {
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
         }
@@ -36,7 +36,7 @@ fn push_escaped(out: &mut String, c: char) {
 /// A value as a table cell shows it: control characters escaped (`\t`, `\u{1b}`) and cut to
 /// [`CELL_CHARS`] characters with `…`. Reads at most the first few hundred bytes of the value,
 /// so that a cell of any size costs the same; JSON carries the full value.
-pub fn cell(value: &str) -> Cow<'_, str> {
+pub fn cell(value: &str) -> String {
     // The common case: short and clean, shown as it is.
     let mut chars = 0;
     let mut clean = true;
@@ -48,7 +48,7 @@ pub fn cell(value: &str) -> Cow<'_, str> {
         }
     }
     if clean {
-        return Cow::Borrowed(value);
+        return value.to_string();
     }
     let mut out = String::with_capacity(CELL_CHARS * 2);
     let mut shown = 0;
@@ -69,12 +69,12 @@ pub fn cell(value: &str) -> Cow<'_, str> {
         };
         if shown + width > limit {
             out.push('…');
-            return Cow::Owned(out);
+            return out;
         }
         out.push_str(&piece);
         shown += width;
     }
-    Cow::Owned(out)
+    out
 }
 
 /// Text for the terminal: control characters escaped, but for line breaks and tabs.
@@ -134,10 +134,7 @@ impl Table {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let row: Vec<String> = cells
-            .into_iter()
-            .map(|c| cell(c.as_ref()).into_owned())
-            .collect();
+        let row: Vec<String> = cells.into_iter().map(|c| cell(c.as_ref())).collect();
         self.0.add_row(row);
         self
     }
@@ -178,6 +175,11 @@ fn emit_raw(text: &str) -> io::Result<()> {
     out.flush()
 }
 
+/// Standard output, buffered, for output written piece by piece (flush it at the end).
+pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::with_capacity(1 << 16, io::stdout().lock())
+}
+
 /// Write raw bytes to standard output.
 pub fn emit_bytes(bytes: &[u8]) -> io::Result<()> {
     let mut out = io::stdout().lock();
@@ -185,10 +187,35 @@ pub fn emit_bytes(bytes: &[u8]) -> io::Result<()> {
     out.flush()
 }
 
-/// One JSON document on standard output.
+/// One JSON document on standard output, written as it is serialized (never built whole in
+/// memory).
 pub fn json<T: Serialize + ?Sized>(value: &T) -> io::Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-    emit_raw(&text)
+    let mut out = stdout();
+    write_json(&mut out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// One JSON value, indented, to `out`. A closed pipe stays an I/O error of its kind, which
+/// `main` takes for a quiet end.
+pub fn write_json<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(out, value).map_err(|e| match e.io_error_kind() {
+        Some(kind) => io::Error::new(kind, e),
+        None => io::Error::other(e),
+    })
+}
+
+/// A count with thousands separators: `2,219`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 /// A table with the given header, ready for rows.
@@ -206,11 +233,50 @@ pub fn table<I: IntoIterator<Item = &'static str>>(header: I) -> Table {
 
 /// A cell for an optional value: empty when there is none.
 pub fn opt(value: Option<&str>) -> String {
-    value.unwrap_or("").to_string()
+    cell(value.unwrap_or(""))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_escaped_and_cut() {
+        let long = "x".repeat(200);
+        let cut = format!("{}…", "x".repeat(79));
+        let exact = "y".repeat(80);
+        let cases: &[(&str, &str)] = &[
+            ("plain", "plain"),
+            ("a\tb", "a\\tb"),
+            ("a\nb\r", "a\\nb\\r"),
+            ("esc\u{1b}[31m", "esc\\u{1b}[31m"),
+            ("nul\0", "nul\\u{0}"),
+            ("Åsa Öberg", "Åsa Öberg"),
+            (&long, &cut),
+            (&exact, &exact),
+        ];
+        for (value, want) in cases {
+            assert_eq!(cell(value), *want, "{value:?}");
+            assert!(cell(value).chars().count() <= CELL_CHARS);
+        }
+    }
+
+    #[test]
+    fn thousands_separators() {
+        for (n, want) in [
+            (0, "0"),
+            (31, "31"),
+            (999, "999"),
+            (2219, "2,219"),
+            (1_000_000, "1,000,000"),
+        ] {
+            assert_eq!(thousands(n), want);
+        }
+    }
+}
+
+#[cfg(test)]
+mod cell_tests {
     use super::*;
 
     #[test]
@@ -223,7 +289,7 @@ mod tests {
             ("", "".into()),
             ("Tab\there", "Tab\\there".into()),
             ("a\u{1b}[31mb", "a\\u{1b}[31mb".into()),
-            ("nul\0", "nul\\0".into()),
+            ("nul\0", "nul\\u{0}".into()),
             ("line\r\nbreak", "line\\r\\nbreak".into()),
             ("bel\u{7}c1\u{9b}", "bel\\u{7}c1\\u{9b}".into()),
             ("rtl\u{202e}txt", "rtl\\u{202e}txt".into()),
