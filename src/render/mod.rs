@@ -4,6 +4,7 @@
 pub mod plan;
 pub mod problems;
 pub mod progress;
+pub mod prometheus;
 
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
