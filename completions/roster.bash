@@ -287,7 +287,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -329,7 +329,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -355,7 +355,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -381,7 +381,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -477,7 +477,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -503,7 +503,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -529,7 +529,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -559,7 +559,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -593,7 +593,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -619,7 +619,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -649,7 +649,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -787,7 +787,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -813,7 +813,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -847,7 +847,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -873,7 +873,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -899,7 +899,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1359,7 +1359,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1393,7 +1393,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1419,7 +1419,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1461,7 +1461,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1487,7 +1487,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1533,7 +1533,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1579,7 +1579,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1605,7 +1605,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1771,7 +1771,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1797,7 +1797,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1831,7 +1831,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1857,7 +1857,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1883,7 +1883,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1917,7 +1917,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)

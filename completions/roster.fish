@@ -30,7 +30,8 @@ complete -c roster -n "__fish_roster_needs_command" -l format -d 'Output format,
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_needs_command" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_needs_command" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -56,7 +57,8 @@ complete -c roster -n "__fish_roster_using_subcommand fetch" -l format -d 'Outpu
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand fetch" -l check -d 'Only connect, verify the host key, authenticate and stat the file'
 complete -c roster -n "__fish_roster_using_subcommand fetch" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand fetch" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -69,7 +71,8 @@ complete -c roster -n "__fish_roster_using_subcommand validate" -l format -d 'Ou
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand validate" -l strict -d 'Turn warnings into errors'
 complete -c roster -n "__fish_roster_using_subcommand validate" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand validate" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -81,7 +84,8 @@ complete -c roster -n "__fish_roster_using_subcommand diff" -l format -d 'Output
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand diff" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -95,7 +99,8 @@ complete -c roster -n "__fish_roster_using_subcommand apply" -l format -d 'Outpu
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand apply" -l dry-run -d 'Print what would be done; store nothing, send nothing'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l force -d 'Apply a batch older than the newest applied one (a rollback)'
 complete -c roster -n "__fish_roster_using_subcommand apply" -s q -l quiet -d 'Print nothing on success'
@@ -107,7 +112,8 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_se
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -121,7 +127,8 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_s
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -131,7 +138,8 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_s
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -141,7 +149,8 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_s
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -157,7 +166,8 @@ complete -c roster -n "__fish_roster_using_subcommand report" -l format -d 'Outp
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand report" -l send -d 'Mail the report to [report] recipients'
 complete -c roster -n "__fish_roster_using_subcommand report" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand report" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -168,7 +178,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_see
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_seen_subcommand_from list add rename remove members import help" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_seen_subcommand_from list add rename remove members import help" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_seen_subcommand_from list add rename remove members import help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -185,7 +196,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -196,7 +208,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -206,7 +219,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -216,7 +230,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -l force
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -229,7 +244,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -239,7 +255,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -256,7 +273,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -278,7 +296,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -288,7 +307,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -298,7 +318,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from history" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from history" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -313,7 +334,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -328,7 +350,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -338,7 +361,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -348,7 +372,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -358,7 +383,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l resend -d 'Invite again even though an invitation was sent'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l pending -d 'Send every pending invitation'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -s q -l quiet -d 'Print nothing on success'
@@ -383,7 +409,8 @@ complete -c roster -n "__fish_roster_using_subcommand sync" -l format -d 'Output
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand sync" -l dry-run -d 'Print what would be done; store nothing, send nothing'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -394,7 +421,8 @@ complete -c roster -n "__fish_roster_using_subcommand status" -l format -d 'Outp
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand status" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand status" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -404,7 +432,8 @@ complete -c roster -n "__fish_roster_using_subcommand completions" -l format -d 
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand completions" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand completions" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -414,7 +443,8 @@ complete -c roster -n "__fish_roster_using_subcommand man" -l format -d 'Output 
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand man" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand man" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
