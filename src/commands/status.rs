@@ -59,7 +59,7 @@ fn file_name(source: &str) -> &str {
 pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json, Format::Prometheus])?;
     let store_path = ctx.config.store_path();
-    let store = Store::open(store_path)?;
+    let mut store = Store::open(store_path)?;
     let newest = store.newest_batch()?;
     let last_check = store.meta("last_fetch_at")?;
     let last_mtime = store
@@ -101,6 +101,12 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
             ctx.config.source.stale_after_days
         ));
     }
+    let push = crate::scim::status(&mut store, &ctx.config)?;
+    if push.as_ref().is_some_and(crate::scim::unhealthy) {
+        unhealthy.push(
+            "the last push to the SCIM provider failed, was blocked or had changes refused".into(),
+        );
+    }
     let healthy = unhealthy.is_empty();
     let held: Vec<(Run, Held)> = held
         .into_iter()
@@ -137,6 +143,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
                 "users": {"active": active, "deactivated": deactivated},
                 "source_age_seconds": source_age,
                 "stale": stale,
+                "push": push,
             });
             render::json(&doc)?;
         }
@@ -234,6 +241,28 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
                 "Plans held by a safeguard.",
                 held.len() as f64,
             );
+            if let Some(p) = &push {
+                m.gauge(
+                    "roster_push_last_timestamp_seconds",
+                    "When the last push to the SCIM provider finished.",
+                    &p["last"]["at"]
+                        .as_str()
+                        .map(|at| (&[][..], epoch(at)))
+                        .into_iter()
+                        .collect::<Vec<_>>(),
+                );
+                let number = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+                m.value(
+                    "roster_push_pending",
+                    "Changes not yet pushed to the SCIM provider.",
+                    number(&p["pending"]),
+                );
+                m.value(
+                    "roster_push_failures",
+                    "Changes the SCIM provider refused.",
+                    number(&p["failures"]),
+                );
+            }
             m.value(
                 "roster_run_in_progress",
                 "1 while a run holds the store's lock.",
@@ -367,6 +396,21 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
                 "users",
                 format!("{active} active, {deactivated} deactivated"),
             );
+            if let Some(p) = &push {
+                let last = &p["last"];
+                row(
+                    "last push",
+                    format!(
+                        "{}: {} ({} pending, {} refused)",
+                        last["at"]
+                            .as_str()
+                            .map_or_else(|| "never".to_string(), when_text),
+                        last["status"].as_str().unwrap_or("never"),
+                        p["pending"],
+                        p["failures"]
+                    ),
+                );
+            }
             let mut text = lines.join("\n");
             text.push('\n');
             render::emit(&text)?;

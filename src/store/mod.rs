@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod report;
 pub mod runs;
 mod schema;
+pub mod scim;
 pub mod users;
 
 use anyhow::Context as _;
