@@ -423,7 +423,8 @@ complete -c roster -n "__fish_roster_using_subcommand push" -l format -d 'Output
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand push" -l dry-run -d 'Print what would be sent; send nothing, store nothing'
 complete -c roster -n "__fish_roster_using_subcommand push" -l full -d 'Read the provider\'s users and groups and put back whatever drifted'
 complete -c roster -n "__fish_roster_using_subcommand push" -s q -l quiet -d 'Print nothing on success'
