@@ -30,8 +30,7 @@ complete -c roster -n "__fish_roster_needs_command" -l format -d 'Output format,
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_needs_command" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_needs_command" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -58,35 +57,52 @@ complete -c roster -n "__fish_roster_using_subcommand fetch" -l format -d 'Outpu
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand fetch" -l check -d 'Only connect, verify the host key, authenticate and stat the file'
 complete -c roster -n "__fish_roster_using_subcommand fetch" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand fetch" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand fetch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand validate" -l batch -d 'Check a stored batch against the store' -r
 complete -c roster -n "__fish_roster_using_subcommand validate" -l groups -d 'The known group IDs, when there is no store (without it, group IDs are not checked)' -r
+complete -c roster -n "__fish_roster_using_subcommand validate" -l groups-file -d 'The known groups from a CSV with a GroupID column (the file of roster groups import)' -r -F
+complete -c roster -n "__fish_roster_using_subcommand validate" -l default-region -d 'The region of phone numbers written without a country code, such as SE [default: csv.default_region]' -r
+complete -c roster -n "__fish_roster_using_subcommand validate" -l limit -d 'Print at most N problems in a table [default: 50]' -r
 complete -c roster -n "__fish_roster_using_subcommand validate" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand validate" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand validate" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand validate" -l strict -d 'Turn warnings into errors'
+complete -c roster -n "__fish_roster_using_subcommand validate" -l all -d 'Print every problem in a table'
 complete -c roster -n "__fish_roster_using_subcommand validate" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand validate" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand diff" -l batch -d 'The batch to plan [default: the newest]' -r
+complete -c roster -n "__fish_roster_using_subcommand diff" -l limit -d 'Print at most N changes [default: 50 in a table; every change in JSON]' -r
+complete -c roster -n "__fish_roster_using_subcommand diff" -l action -d 'Only changes of this action (repeat, or separate with commas)' -r -f -a "create\t''
+adopt\t''
+update\t''
+reactivate\t''
+remove\t''
+missing\t''
+invalid\t''"
+complete -c roster -n "__fish_roster_using_subcommand diff" -l field -d 'Only changes that set this field (repeat, or separate with commas)' -r -f -a "name\t''
+mail\t''
+title\t''
+phone\t''
+phone2\t''
+groups\t''
+status\t''"
 complete -c roster -n "__fish_roster_using_subcommand diff" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand diff" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand diff" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
+complete -c roster -n "__fish_roster_using_subcommand diff" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -94,16 +110,31 @@ complete -c roster -n "__fish_roster_using_subcommand apply" -l batch -d 'The ba
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand apply" -l limit -d 'Print at most N changes [default: 50 in a table; every change in JSON]' -r
+complete -c roster -n "__fish_roster_using_subcommand apply" -l action -d 'Only changes of this action (repeat, or separate with commas)' -r -f -a "create\t''
+adopt\t''
+update\t''
+reactivate\t''
+remove\t''
+missing\t''
+invalid\t''"
+complete -c roster -n "__fish_roster_using_subcommand apply" -l field -d 'Only changes that set this field (repeat, or separate with commas)' -r -f -a "name\t''
+mail\t''
+title\t''
+phone\t''
+phone2\t''
+groups\t''
+status\t''"
 complete -c roster -n "__fish_roster_using_subcommand apply" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand apply" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand apply" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand apply" -l dry-run -d 'Print what would be done; store nothing, send nothing'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l force -d 'Apply a batch older than the newest applied one (a rollback)'
+complete -c roster -n "__fish_roster_using_subcommand apply" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand apply" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand apply" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -113,8 +144,7 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_se
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -128,8 +158,7 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_s
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -139,8 +168,7 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_s
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -150,8 +178,7 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_s
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -167,8 +194,7 @@ complete -c roster -n "__fish_roster_using_subcommand report" -l format -d 'Outp
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand report" -l send -d 'Mail the report to [report] recipients'
 complete -c roster -n "__fish_roster_using_subcommand report" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand report" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -179,8 +205,7 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_see
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_seen_subcommand_from list add rename remove members import help" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_seen_subcommand_from list add rename remove members import help" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_seen_subcommand_from list add rename remove members import help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -197,8 +222,7 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -209,8 +233,7 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -220,8 +243,7 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -231,8 +253,7 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -l force
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -245,8 +266,7 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -256,8 +276,7 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -274,8 +293,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -297,8 +315,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -308,8 +325,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -319,8 +335,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from history" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from history" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -335,8 +350,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -351,8 +365,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -362,8 +375,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -373,8 +385,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -384,8 +395,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l resend -d 'Invite again even though an invitation was sent'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l pending -d 'Send every pending invitation'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -s q -l quiet -d 'Print nothing on success'
@@ -404,15 +414,30 @@ complete -c roster -n "__fish_roster_using_subcommand sync" -l source -d 'Where 
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand sync" -l limit -d 'Print at most N changes [default: 50 in a table; every change in JSON]' -r
+complete -c roster -n "__fish_roster_using_subcommand sync" -l action -d 'Only changes of this action (repeat, or separate with commas)' -r -f -a "create\t''
+adopt\t''
+update\t''
+reactivate\t''
+remove\t''
+missing\t''
+invalid\t''"
+complete -c roster -n "__fish_roster_using_subcommand sync" -l field -d 'Only changes that set this field (repeat, or separate with commas)' -r -f -a "name\t''
+mail\t''
+title\t''
+phone\t''
+phone2\t''
+groups\t''
+status\t''"
 complete -c roster -n "__fish_roster_using_subcommand sync" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand sync" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand sync" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand sync" -l dry-run -d 'Print what would be done; store nothing, send nothing'
+complete -c roster -n "__fish_roster_using_subcommand sync" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -423,8 +448,7 @@ complete -c roster -n "__fish_roster_using_subcommand push" -l format -d 'Output
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand push" -l dry-run -d 'Print what would be sent; send nothing, store nothing'
 complete -c roster -n "__fish_roster_using_subcommand push" -l full -d 'Read the provider\'s users and groups and put back whatever drifted'
 complete -c roster -n "__fish_roster_using_subcommand push" -s q -l quiet -d 'Print nothing on success'
@@ -436,8 +460,7 @@ complete -c roster -n "__fish_roster_using_subcommand status" -l format -d 'Outp
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand status" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand status" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -447,8 +470,7 @@ complete -c roster -n "__fish_roster_using_subcommand completions" -l format -d 
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand completions" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand completions" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -458,8 +480,7 @@ complete -c roster -n "__fish_roster_using_subcommand man" -l format -d 'Output 
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'
-prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand man" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand man" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
