@@ -59,7 +59,7 @@ fn file_name(source: &str) -> &str {
 pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json, Format::Prometheus])?;
     let store_path = ctx.config.store_path();
-    let mut store = Store::open(store_path)?;
+    let store = Store::open(store_path)?;
     let newest = store.newest_batch()?;
     let last_check = store.meta("last_fetch_at")?;
     let last_mtime = store
@@ -101,7 +101,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
             ctx.config.source.stale_after_days
         ));
     }
-    let push = crate::scim::status(&mut store, &ctx.config)?;
+    let push = crate::scim::status(&store, &ctx.config)?;
     if push.as_ref().is_some_and(crate::scim::unhealthy) {
         unhealthy.push(
             "the last push to the SCIM provider failed, was blocked or had changes refused".into(),
