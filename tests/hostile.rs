@@ -376,3 +376,46 @@ fn bad_mail_configuration_is_exit_2_before_anything_is_written() {
         assert_eq!(env.snapshot("users"), "", "users were written");
     }
 }
+
+/// `users export` escapes formula cells, and applying the export changes nothing.
+#[test]
+fn an_export_reimports_unchanged() {
+    let env = Env::new();
+    let csv = "UniqueID;Name;Mail;Title;TelephoneNumber;SecondaryTelephoneNumber;Groups\n\
+               =E1006;=HYPERLINK(\"x\");eva@example.se;-Chief;+46701234567;;\n\
+               E1007;@Bo;bo@example.se;+plus;;+46701234568;\n\
+               E1008;'Quoted;cy@example.se;Nurse;;;\n";
+    env.import("day1.csv", csv, &["--allow-removals", "10"]).ok();
+    let export = env.roster(&["users", "export"]).ok().stdout;
+    assert!(export.contains("'=E1006"), "{export}");
+    assert!(export.contains("'=HYPERLINK"), "{export}");
+    let run = env.import("export.csv", &export, &[]).ok();
+    let counts = &run.json()["counts"];
+    for action in ["create", "update", "remove", "reactivate", "invalid", "missing"] {
+        assert_eq!(counts[action], 0, "{action}: {}", run.stdout);
+    }
+    assert_eq!(env.user("=E1006")["name"], "=HYPERLINK(\"x\")");
+    assert_eq!(env.user("E1008")["name"], "'Quoted");
+}
+
+/// A value longer than `csv.max_cell_chars` is never stored, by hand either.
+#[test]
+fn users_add_and_edit_refuse_too_long_values() {
+    let env = Env::new();
+    let huge = "N".repeat(100_000);
+    let run = bounded(
+        &env,
+        &["users", "add", "--name", &huge, "--mail", "cy@example.se"],
+        None,
+        30,
+    );
+    run.check("users add --name <100k>", 2, 200);
+    assert!(run.stderr.contains("max_cell_chars"), "{}", run.stderr);
+    assert!(run.stderr.len() < 10_000);
+    env.roster(&["users", "add", "--name", "Cy", "--mail", "cy@example.se"])
+        .ok();
+    let title = "T".repeat(1001);
+    let run = env.roster(&["users", "edit", "cy@example.se", "--title", &title]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(env.user("cy@example.se")["title"], serde_json::Value::Null);
+}

@@ -10,6 +10,16 @@ use crate::store::users::Filter;
 use crate::store::Store;
 
 pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
+    let writes = match cmd {
+        GroupsCommand::List => false,
+        GroupsCommand::Members { add, remove, .. } => !add.is_empty() || !remove.is_empty(),
+        _ => true,
+    };
+    let _lock = if writes {
+        Some(super::writer_lock(ctx)?)
+    } else {
+        None
+    };
     let mut store = Store::open(ctx.config.store_path())?;
     let say = |text: String| -> anyhow::Result<()> {
         if !ctx.quiet {

@@ -59,7 +59,15 @@ fn file_name(source: &str) -> &str {
 pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json, Format::Prometheus])?;
     let store_path = ctx.config.store_path();
-    let store = Store::open(store_path)?;
+    // Status never creates a store: a typo in a monitoring check must not pass as healthy.
+    let store = Store::open_existing(store_path)?;
+    if let Some(mode) = readable_by_others(store_path) {
+        eprintln!(
+            "roster: warning: the store {} can be read by other users (mode {mode:04o}); run: chmod 600 {}",
+            store_path.display(),
+            store_path.display()
+        );
+    }
     let newest = store.newest_batch()?;
     let last_check = store.meta("last_fetch_at")?;
     let last_mtime = store
@@ -143,6 +151,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
                 "users": {"active": active, "deactivated": deactivated},
                 "source_age_seconds": source_age,
                 "stale": stale,
+                "store_readable_by_others": readable_by_others(store_path).is_some(),
                 "push": push,
             });
             render::json(&doc)?;
@@ -421,6 +430,13 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     } else {
         Err(anyhow::Error::new(Unhealthy(unhealthy.join("; "))))
     }
+}
+
+/// The store file's permission bits when others than its owner may read or write it.
+fn readable_by_others(path: &std::path::Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
 }
 
 /// Unhealthy is exit 1 (a runtime failure), with the reason.

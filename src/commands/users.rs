@@ -11,6 +11,12 @@ use crate::store::{Lock, Store};
 use std::io::Write;
 
 pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
+    let _lock = match cmd {
+        UsersCommand::Add(_) | UsersCommand::Edit { .. } | UsersCommand::Remove { .. } => {
+            Some(super::writer_lock(ctx)?)
+        }
+        _ => None,
+    };
     let mut store = Store::open(ctx.config.store_path())?;
     let say = |text: String| -> anyhow::Result<()> {
         if !ctx.quiet {
@@ -300,6 +306,24 @@ fn checked_add(ctx: &Context, f: &UserFields) -> anyhow::Result<ManualFields> {
 }
 
 fn checked_edit(ctx: &Context, f: &EditFields) -> anyhow::Result<ManualFields> {
+    // Nothing longer than a file's cell may be is stored by hand either (SPEC §1 `too-long`).
+    let max = ctx.config.csv.max_cell_chars;
+    for (flag, value) in [
+        ("name", &f.name),
+        ("mail", &f.mail),
+        ("title", &f.title),
+        ("phone", &f.phone),
+        ("phone2", &f.phone2),
+    ] {
+        if let Some(n) = value
+            .as_deref()
+            .and_then(|v| crate::core::record::chars_over(v, max))
+        {
+            return Err(error::usage(format!(
+                "--{flag} has {n} characters; csv.max_cell_chars allows {max}"
+            )));
+        }
+    }
     let name = f
         .name
         .as_deref()

@@ -165,6 +165,16 @@ pub fn quoted(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// A cell as `users export` wrote it, read back: the export puts a `'` before a value that
+/// starts with `=`, `+`, `-` or `@` (so that a spreadsheet does not run it as a formula), and
+/// the reading takes it off again, so that applying an export changes nothing (SPEC §3).
+pub fn unescape_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => cell,
+    }
+}
+
 /// The UniqueID a record names, for protecting its user when the record is invalid: trimmed
 /// of spaces and control characters (SPEC §2: `"E1003\t"` still protects E1003).
 pub fn protected_id(cell: &str, max: usize) -> Option<&str> {
@@ -331,7 +341,8 @@ pub fn check<C: Cells + ?Sized>(
             Some(value) => Some(value.as_str()),
             None => columns.position[f.index()]
                 .and_then(|i| cells.cell(i))
-                .map(trim),
+                .map(trim)
+                .map(unescape_formula),
         }
     };
     let uid = cell(Field::UniqueId).and_then(|u| protected_id(u, rules.max_cell_chars));

@@ -3,7 +3,7 @@
 use crate::error::Error;
 use anyhow::Context as _;
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -23,46 +23,118 @@ pub fn lock_path(store: &Path) -> PathBuf {
 impl Lock {
     /// Take the lock at once, or fail with exit 5 naming the holder's PID.
     pub fn acquire(store: &Path) -> anyhow::Result<Lock> {
-        if let Some(dir) = store.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        let path = lock_path(store);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        let (mut file, path) = open(store)?;
         match file.try_lock() {
             Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                file.read_to_string(&mut holder).ok();
-                let holder = holder.trim();
-                let who = if holder.is_empty() {
-                    "another process".to_string()
-                } else {
-                    format!("PID {holder}")
-                };
-                return Err(Error::Locked(format!(
-                    "another roster run ({who}) holds the lock {}; try again when it has finished",
-                    path.display()
-                ))
-                .into());
-            }
+            Err(TryLockError::WouldBlock) => return Err(locked(&mut file, &path)),
             Err(TryLockError::Error(e)) => {
                 return Err(e).with_context(|| format!("cannot lock {}", path.display()));
             }
         }
-        file.set_len(0)?;
-        file.rewind()?;
-        writeln!(file, "{}", std::process::id())?;
-        file.flush()?;
+        Lock::write_pid(file, path)
+    }
+
+    /// Take the lock, waiting up to `patience` for the run that holds it (`waiting` is told
+    /// once, with the holder, when it has to wait); then exit 5 naming the holder's PID.
+    pub fn wait(
+        store: &Path,
+        patience: std::time::Duration,
+        waiting: impl FnOnce(&str),
+    ) -> anyhow::Result<Lock> {
+        let (mut file, path) = open(store)?;
+        let deadline = std::time::Instant::now() + patience;
+        let mut waiting = Some(waiting);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Lock::write_pid(file, path),
+                Err(TryLockError::WouldBlock) => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(locked(&mut file, &path));
+                    }
+                    if let Some(say) = waiting.take() {
+                        say(&holder_text(&mut file));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+                }
+            }
+        }
+    }
+
+    /// Write the holder's PID into the locked file in one write, at its start, then cut what
+    /// is after it: a reader sees the old PID, or the new one, or (for an instant) a mix that
+    /// does not parse, which it reads again.
+    fn write_pid(file: File, path: PathBuf) -> anyhow::Result<Lock> {
+        use std::os::unix::fs::FileExt;
+        let text = format!("{}\n", std::process::id());
+        file.write_all_at(text.as_bytes(), 0)?;
+        file.set_len(text.len() as u64)?;
         Ok(Lock { _file: file, path })
     }
+}
+
+/// Create the store's folder (0700) and open the lock file beside the store, never through a
+/// symbolic link (`O_NOFOLLOW`): a link planted there would make roster write where it points.
+fn open(store: &Path) -> anyhow::Result<(File, PathBuf)> {
+    if let Some(dir) = store.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    let path = lock_path(store);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .with_context(|| {
+            format!(
+                "cannot open the lock file {} (a symbolic link is never followed)",
+                path.display()
+            )
+        })?;
+    Ok((file, path))
+}
+
+/// Create a folder and its missing parents with mode 0700 (not from the umask): the store holds
+/// personal data.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the store folder {}", dir.display()))
+}
+
+/// The holder as the lock message names it: `PID 4242`. The holder writes its PID just after
+/// it takes the lock, so an empty or half-written file is read again for a while.
+fn holder_text(file: &mut File) -> String {
+    for _ in 0..200 {
+        let mut text = String::new();
+        file.rewind().ok();
+        file.read_to_string(&mut text).ok();
+        if let Ok(pid) = text.trim().parse::<u32>() {
+            return format!("PID {pid}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    "another process (its PID is not written in the lock file)".to_string()
+}
+
+fn locked(file: &mut File, path: &Path) -> anyhow::Error {
+    let who = holder_text(file);
+    Error::Locked(format!(
+        "another roster run ({who}) holds the lock {}; try again when it has finished",
+        path.display()
+    ))
+    .into()
 }
 
 /// A run that holds the lock: its PID (as it wrote it in the lock file) and since when.

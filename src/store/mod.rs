@@ -20,6 +20,10 @@ use std::path::{Path, PathBuf};
 
 pub use lock::Lock;
 
+/// How long a statement waits for another process's write (a first load of a large file takes
+/// minutes; readers wait for it rather than fail).
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// An open store.
 pub struct Store {
     pub(crate) conn: Connection,
@@ -43,9 +47,21 @@ pub fn now() -> String {
 impl Store {
     /// Open the store, creating it (mode 0600) and its folder on first use, and migrate it.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
+        Store::open_with(path, true)
+    }
+
+    /// Open a store that exists, for a reader that must not create one (`status`): a missing
+    /// store is an error, `no store at PATH`.
+    pub fn open_existing(path: &Path) -> anyhow::Result<Store> {
+        Store::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, create: bool) -> anyhow::Result<Store> {
+        if !create && !path.is_file() {
+            anyhow::bail!("no store at {}", path.display());
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+            lock::create_private_dir(dir)?;
         }
         // Create the file ourselves so that it never exists with a wider mode.
         OpenOptions::new()
@@ -60,11 +76,18 @@ impl Store {
         // Synchronous FULL: a commit is on the disk before the next step, as the outbox
         // needs (an invitation marked `sending`, then sent, must not come back as pending
         // after a power cut). With NORMAL, WAL commits wait for the next checkpoint.
+        // The busy timeout comes first, so that every later step waits for a writer rather
+        // than fail with "database is locked" (a first load holds the store in a rollback
+        // journal, see `apply`): readers wait for its commit (SPEC §5).
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .with_context(|| format!("cannot set up the store {}", path.display()))?;
+        // Back to the WAL when the store is not in it; while a first load has it in a
+        // rollback journal the switch cannot be made now, and is made by a later open.
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .ok();
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
+            "PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 10000;
              PRAGMA temp_store = MEMORY;",
         )
         .with_context(|| format!("cannot set up the store {}", path.display()))?;

@@ -1,0 +1,163 @@
+//! The store's lock, folder and readers (SPEC §5), through the binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::io::{BufRead, Write};
+use std::os::unix::fs::PermissionsExt;
+use support::Env;
+
+const CSV: &str = "UniqueID;Name;Mail\nE1;Anna;anna@example.se\nE2;Bo;bo@example.se\n";
+
+#[test]
+fn status_never_creates_a_store() {
+    let env = Env::new();
+    let run = env.roster(&["status"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("no store at {}", env.store().display())),
+        "{}",
+        run.stderr
+    );
+    assert!(!env.store().exists(), "status created a store");
+    assert!(
+        !env.store().parent().unwrap().exists(),
+        "status created the folder"
+    );
+    for format in ["json", "prometheus"] {
+        let run = env.roster(&["status", "--format", format]);
+        assert_eq!(run.code, 1, "{format}: {}", run.stderr);
+        assert!(!env.store().exists());
+    }
+}
+
+#[test]
+fn a_store_never_fetched_is_unhealthy_and_a_readable_one_is_reported() {
+    let env = Env::new();
+    env.roster(&["users", "list"]).ok();
+    let run = env.roster(&["status", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.json()["healthy"], false);
+    assert_eq!(run.json()["store_readable_by_others"], false);
+    std::fs::set_permissions(env.store(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = env.roster(&["status", "--format", "json"]);
+    assert_eq!(run.json()["store_readable_by_others"], true);
+    assert!(run.stderr.contains("chmod 600"), "{}", run.stderr);
+}
+
+#[test]
+fn the_store_folder_is_0700_whatever_the_umask() {
+    let env = Env::new();
+    let bin = env!("CARGO_BIN_EXE_roster");
+    let out = env
+        .command(&[])
+        .get_envs()
+        .fold(std::process::Command::new("sh"), |mut c, (k, v)| {
+            if let Some(v) = v {
+                c.env(k, v);
+            }
+            c
+        })
+        .current_dir(env.dir.path())
+        .args(["-c", &format!("umask 000; exec '{bin}' users list")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = env.store().parent().unwrap().to_path_buf();
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "folder mode {mode:o}");
+    let mode = std::fs::metadata(env.store()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "store mode {mode:o}");
+}
+
+#[test]
+fn the_lock_file_is_never_opened_through_a_symbolic_link() {
+    let env = Env::new();
+    let victim = env.write("victim.txt", "precious\n");
+    std::fs::create_dir_all(env.store().parent().unwrap()).unwrap();
+    let lock = env.path("data/roster.db.lock");
+    std::os::unix::fs::symlink(&victim, &lock).unwrap();
+    let csv = env.write("users.csv", CSV);
+    for args in [
+        vec!["fetch", "--source", csv.to_str().unwrap()],
+        vec!["sync", "--source", csv.to_str().unwrap()],
+        vec!["users", "add", "--name", "Cy", "--mail", "cy@example.se"],
+    ] {
+        let run = env.roster(&args);
+        assert_ne!(run.code, 0, "{args:?} went through the link");
+        assert_ne!(run.code, 101, "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+}
+
+/// Several runs started at once: each one that finds the lock taken names the holder's PID.
+#[test]
+fn the_lock_message_always_names_the_pid() {
+    let env = Env::new();
+    let csv = env.write("users.csv", CSV);
+    env.roster(&["users", "list"]).ok();
+    for _round in 0..5 {
+        let children: Vec<_> = (0..6)
+            .map(|_| {
+                env.command(&["fetch", "--source", csv.to_str().unwrap()])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            match out.status.code() {
+                Some(0) => {}
+                Some(5) => assert!(
+                    stderr.contains("(PID ") && !stderr.contains("another process"),
+                    "{stderr}"
+                ),
+                other => panic!("exit {other:?}: {stderr}"),
+            }
+        }
+    }
+}
+
+/// A manual edit waits for a run that holds the lock (and says so), then goes through.
+#[test]
+fn a_manual_edit_waits_for_the_lock() {
+    let env = Env::new();
+    env.roster(&["users", "list"]).ok();
+    let lock_path = env.path("data/roster.db.lock");
+    let mut held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&lock_path)
+        .unwrap();
+    held.lock().unwrap();
+    writeln!(held, "4242").unwrap();
+    let mut child = env
+        .command(&["users", "add", "--name", "Cy", "--mail", "cy@example.se"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("waiting") && line.contains("PID 4242"),
+        "{line}"
+    );
+    // Nothing is written while it waits.
+    assert_eq!(env.snapshot("users"), "");
+    held.unlock().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert!(env.snapshot("users").contains("cy@example.se"));
+}
