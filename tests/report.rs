@@ -234,10 +234,7 @@ fn open_items_name_unknown_groups_failed_invitations_and_a_stale_source() {
     .code(1);
     // The file has not changed for ten days.
     env.db()
-        .execute(
-            "UPDATE batches SET fetched_at = '2000-01-01T00:00:00Z'",
-            [],
-        )
+        .execute("UPDATE batches SET fetched_at = '2000-01-01T00:00:00Z'", [])
         .unwrap();
     let json = env
         .roster(&["report", "--since", "24h", "--format", "json"])
