@@ -43,6 +43,9 @@ _roster() {
             roster,report)
                 cmd="roster__subcmd__report"
                 ;;
+            roster,revert)
+                cmd="roster__subcmd__revert"
+                ;;
             roster,status)
                 cmd="roster__subcmd__status"
                 ;;
@@ -147,6 +150,9 @@ _roster() {
                 ;;
             roster__subcmd__help,report)
                 cmd="roster__subcmd__help__subcmd__report"
+                ;;
+            roster__subcmd__help,revert)
+                cmd="roster__subcmd__help__subcmd__revert"
                 ;;
             roster__subcmd__help,status)
                 cmd="roster__subcmd__help__subcmd__status"
@@ -272,7 +278,7 @@ _roster() {
 
     case "${cmd}" in
         roster)
-            opts="-q -v -h -V --config --store --quiet --verbose --format --help --version fetch validate diff apply batches report groups users sync status completions man help"
+            opts="-q -v -h -V --config --store --quiet --verbose --format --help --version fetch validate diff apply revert batches report groups users sync status completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,7 +304,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__apply)
-            opts="-q -v -h --batch --dry-run --allow-removals --allow-updates --allow-invalid --force --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --batch --dry-run --allow-removals --allow-updates --allow-invalid --reason --force --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,6 +323,10 @@ _roster() {
                     return 0
                     ;;
                 --allow-invalid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -630,13 +640,17 @@ _roster() {
             return 0
             ;;
         roster__subcmd__groups__subcmd__add)
-            opts="-q -v -h --name --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --name --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -772,12 +786,16 @@ _roster() {
             return 0
             ;;
         roster__subcmd__groups__subcmd__import)
-            opts="-q -v -h --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -824,7 +842,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__groups__subcmd__members)
-            opts="-q -v -h --add --remove --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --add --remove --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -835,6 +853,10 @@ _roster() {
                     return 0
                     ;;
                 --remove)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -858,12 +880,16 @@ _roster() {
             return 0
             ;;
         roster__subcmd__groups__subcmd__remove)
-            opts="-q -v -h --force --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --force --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -884,12 +910,16 @@ _roster() {
             return 0
             ;;
         roster__subcmd__groups__subcmd__rename)
-            opts="-q -v -h --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -910,7 +940,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__help)
-            opts="fetch validate diff apply batches report groups users sync status completions man help"
+            opts="fetch validate diff apply revert batches report groups users sync status completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1175,6 +1205,20 @@ _roster() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        roster__subcmd__help__subcmd__revert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         roster__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1403,6 +1447,48 @@ _roster() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        roster__subcmd__revert)
+            opts="-q -v -h --dry-run --allow-removals --allow-updates --allow-invalid --reason --config --store --quiet --verbose --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --allow-removals)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-updates)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-invalid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         roster__subcmd__status)
             opts="-q -v -h --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1430,7 +1516,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__sync)
-            opts="-q -v -h --source --dry-run --allow-removals --allow-updates --allow-invalid --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --source --dry-run --allow-removals --allow-updates --allow-invalid --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1449,6 +1535,10 @@ _roster() {
                     return 0
                     ;;
                 --allow-invalid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1498,7 +1588,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__users__subcmd__add)
-            opts="-q -v -h --name --mail --title --phone --phone2 --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --name --mail --title --phone --phone2 --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1521,6 +1611,10 @@ _roster() {
                     return 0
                     ;;
                 --phone2)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1544,7 +1638,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__users__subcmd__edit)
-            opts="-q -v -h --name --mail --title --phone --phone2 --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --name --mail --title --phone --phone2 --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1567,6 +1661,10 @@ _roster() {
                     return 0
                     ;;
                 --phone2)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1842,12 +1940,16 @@ _roster() {
             return 0
             ;;
         roster__subcmd__users__subcmd__remove)
-            opts="-q -v -h --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

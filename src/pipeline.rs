@@ -200,6 +200,39 @@ impl Outcome {
     }
 }
 
+/// The `--allow-*` flags of a run, as JSON shows them (SPEC §6).
+pub fn overrides(args: &ApplyArgs) -> serde_json::Value {
+    serde_json::json!({
+        "allow_removals": args.allow_removals,
+        "allow_updates": args.allow_updates,
+        "allow_invalid": args.allow_invalid,
+    })
+}
+
+/// Record the reason and the overrides of this run with every run the store writes.
+pub fn note_operator(store: &mut Store, args: &ApplyArgs) {
+    store.operator.reason = args.reason.clone();
+    let any = args.allow_removals.is_some()
+        || args.allow_updates.is_some()
+        || args.allow_invalid.is_some();
+    store.operator.overrides = any.then(|| overrides(args));
+}
+
+/// The safeguards of a plan for the run's record: those that tripped, and those that an
+/// `--allow-*` flag let through (`"overridden": true`).
+pub fn tripped_detail(plan: &Plan) -> Vec<serde_json::Value> {
+    let tripped = plan.tripped.iter().map(|t| (t, false));
+    let overridden = plan.overridden.iter().map(|t| (t, true));
+    tripped
+        .chain(overridden)
+        .map(|(t, overridden)| {
+            let mut v = serde_json::to_value(t).unwrap_or_default();
+            v["overridden"] = overridden.into();
+            v
+        })
+        .collect()
+}
+
 /// The detail kept with a run: what tripped and who is removed, for reports.
 fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
     let Some(plan) = plan else {
@@ -211,7 +244,7 @@ fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
         .filter(|c| c.action == plan::Action::Remove)
         .map(|c| serde_json::json!({"unique_id": c.unique_id, "name": c.name}))
         .collect();
-    serde_json::json!({"tripped": plan.tripped, "removals": removals, "dry_run": dry_run})
+    serde_json::json!({"tripped": tripped_detail(plan), "removals": removals, "dry_run": dry_run})
 }
 
 /// The file an apply works on.
@@ -286,6 +319,7 @@ pub fn apply(
     command: &str,
 ) -> anyhow::Result<Outcome> {
     let started = now();
+    note_operator(store, args);
     if !args.force {
         if let Some(applied) = store.newest_applied_batch()? {
             if batch.id < applied.id {
@@ -358,7 +392,13 @@ pub fn apply(
             .iter()
             .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
             .collect();
-        let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
+        // The flags this run already used go again with the one that it lacks.
+        let release: Vec<&str> = plan
+            .tripped
+            .iter()
+            .chain(&plan.overridden)
+            .map(|t| t.release.as_str())
+            .collect();
         // The held batch, by number: `sync` would fetch whatever the server holds by then.
         let proceed = format!("roster apply --batch {} {}", batch.id, release.join(" "));
         let reason = format!(

@@ -24,7 +24,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
         args,
         "apply",
     )?;
-    show(ctx, format, &outcome)?;
+    show(ctx, format, &outcome, &store, args)?;
     if outcome.status == pipeline::Status::Applied {
         match pipeline::send_pending_invitations(&store, &ctx.config) {
             Ok(Some(sent)) => {
@@ -65,22 +65,32 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
 }
 
 /// An apply's or a sync's outcome as the JSON document of SPEC §6.
-pub fn json(o: &Outcome) -> anyhow::Result<()> {
-    render::json(&render::plan::outcome_document(
+pub fn json(o: &Outcome, store: &Store, args: &ApplyArgs) -> anyhow::Result<()> {
+    let mut doc = render::plan::outcome_document(
         o.run,
         o.batch.id,
         o.status.as_str(),
         o.plan.as_ref(),
         &o.file,
         o.reason.as_deref(),
-    ))?;
+    );
+    doc["by"] = store.operator.by.clone().into();
+    doc["reason"] = args.reason.clone().into();
+    doc["overrides"] = pipeline::overrides(args);
+    render::json(&doc)?;
     Ok(())
 }
 
 /// Print an apply's outcome: JSON per SPEC §6, or counts and (with -v) every change.
-pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
+pub fn show(
+    ctx: &Context,
+    format: Format,
+    o: &Outcome,
+    store: &Store,
+    args: &ApplyArgs,
+) -> anyhow::Result<()> {
     match format {
-        Format::Json => json(o)?,
+        Format::Json => json(o, store, args)?,
         _ => {
             if let Some(plan) = &o.plan {
                 if !ctx.quiet || o.error().is_some() {

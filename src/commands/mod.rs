@@ -7,6 +7,7 @@ pub mod diff;
 pub mod fetch;
 pub mod groups;
 pub mod report;
+pub mod revert;
 pub mod status;
 pub mod sync;
 pub mod users;

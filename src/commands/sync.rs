@@ -32,8 +32,10 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         allow_removals: args.allow_removals,
         allow_updates: args.allow_updates,
         allow_invalid: args.allow_invalid,
+        reason: args.reason.clone(),
         force: false,
     };
+    pipeline::note_operator(&mut store, &apply_args);
     let started = now();
 
     // Fetch.
@@ -125,7 +127,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         &apply_args,
         "sync",
     )?;
-    show(ctx, format, &outcome)?;
+    show(ctx, format, &outcome, &store, &apply_args)?;
     if let Some(e) = outcome.error() {
         mail_report(ctx, &store, outcome.run);
         return Err(e.into());
@@ -174,9 +176,15 @@ fn finish_mail(
     report.map_err(|e| e.context("the directory is committed, but the report was not sent"))
 }
 
-fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
+fn show(
+    ctx: &Context,
+    format: Format,
+    o: &Outcome,
+    store: &Store,
+    args: &ApplyArgs,
+) -> anyhow::Result<()> {
     match format {
-        Format::Json => super::apply::json(o)?,
+        Format::Json => super::apply::json(o, store, args)?,
         _ if ctx.quiet && o.error().is_none() => {}
         _ => {
             if let Some(plan) = &o.plan {
@@ -226,7 +234,7 @@ fn dry_run(
             plan: None,
             reason: Some(reason),
         };
-        show(ctx, format, &outcome)?;
+        show(ctx, format, &outcome, store, args)?;
         return Err(outcome
             .error()
             .map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
@@ -269,7 +277,7 @@ fn dry_run(
             }
         }
     } else {
-        show(ctx, format, &outcome)?;
+        show(ctx, format, &outcome, store, args)?;
     }
     match outcome.error() {
         Some(e) => Err(e.into()),

@@ -4,7 +4,7 @@
 use super::plan::Counts;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Run {
     pub id: i64,
     pub batch: Option<i64>,
@@ -15,6 +15,13 @@ pub struct Run {
     pub counts: Option<Counts>,
     pub message: Option<String>,
     pub detail: Option<serde_json::Value>,
+    /// Who ran it: the OS user (and the sudo user).
+    pub by: Option<String>,
+    pub reason: Option<String>,
+    /// The `--allow-*` flags it was run with.
+    pub overrides: Option<serde_json::Value>,
+    /// For a revert: the run it undid.
+    pub reverts: Option<i64>,
 }
 
 /// A problem as stored with its run.
@@ -155,6 +162,18 @@ fn run_lines(r: &RunReport) -> Vec<Line> {
             c.create, c.adopt, c.update, c.reactivate, c.remove, c.missing, c.unchanged, c.skipped, c.invalid
         )));
     }
+    if let Some(of) = run.reverts {
+        lines.push(plain(format!("  Reverts run {of}")));
+    }
+    if let Some(by) = &run.by {
+        lines.push(plain(format!("  By {by}")));
+    }
+    if let Some(reason) = &run.reason {
+        lines.push(plain(format!("  Reason: {reason}")));
+    }
+    if let Some(flags) = overrides_text(run.overrides.as_ref()) {
+        lines.push(plain(format!("  Overrides: {flags}")));
+    }
     if let Some(m) = &run.message {
         lines.push(plain(format!("  {m}")));
     }
@@ -169,6 +188,15 @@ fn run_lines(r: &RunReport) -> Vec<Line> {
                     .map(|v| v.to_string().trim_matches('"').to_string())
                     .unwrap_or_default()
             };
+            if t.get("overridden").and_then(|v| v.as_bool()) == Some(true) {
+                lines.push(plain(format!(
+                    "  Safeguard {} overridden: {} changes let through by {}",
+                    get("safeguard"),
+                    get("count"),
+                    get("setting")
+                )));
+                continue;
+            }
             lines.push(plain(format!(
                 "  Safeguard {} tripped: {} > {} ({})",
                 get("safeguard"),
@@ -243,6 +271,16 @@ fn run_lines(r: &RunReport) -> Vec<Line> {
     lines
 }
 
+/// The `--allow-*` flags a run used, as they were typed: `--allow-updates 2219`.
+pub fn overrides_text(overrides: Option<&serde_json::Value>) -> Option<String> {
+    let o = overrides?.as_object()?;
+    let flags: Vec<String> = o
+        .iter()
+        .filter_map(|(k, v)| Some(format!("--{} {}", k.replace('_', "-"), v.as_u64()?)))
+        .collect();
+    (!flags.is_empty()).then(|| flags.join(" "))
+}
+
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -284,6 +322,7 @@ mod tests {
                         "tripped": [{"safeguard": "max_removals", "count": 25, "limit": 4, "setting": "10%", "release": "--allow-removals 25"}],
                         "removals": [{"unique_id": "E1", "name": "Anna <script>"}]
                     })),
+                    ..Run::default()
                 },
                 problems: vec![StoredProblem {
                     line: Some(4),
