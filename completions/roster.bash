@@ -40,6 +40,9 @@ _roster() {
             roster,man)
                 cmd="roster__subcmd__man"
                 ;;
+            roster,push)
+                cmd="roster__subcmd__push"
+                ;;
             roster,report)
                 cmd="roster__subcmd__report"
                 ;;
@@ -147,6 +150,9 @@ _roster() {
                 ;;
             roster__subcmd__help,man)
                 cmd="roster__subcmd__help__subcmd__man"
+                ;;
+            roster__subcmd__help,push)
+                cmd="roster__subcmd__help__subcmd__push"
                 ;;
             roster__subcmd__help,report)
                 cmd="roster__subcmd__help__subcmd__report"
@@ -278,7 +284,7 @@ _roster() {
 
     case "${cmd}" in
         roster)
-            opts="-q -v -h -V --config --store --quiet --verbose --format --help --version fetch validate diff apply revert batches report groups users sync status completions man help"
+            opts="-q -v -h -V --config --store --quiet --verbose --format --help --version fetch validate diff apply revert batches report groups users sync push status completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -940,7 +946,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__help)
-            opts="fetch validate diff apply revert batches report groups users sync status completions man help"
+            opts="fetch validate diff apply revert batches report groups users sync push status completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1191,6 +1197,20 @@ _roster() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        roster__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         roster__subcmd__help__subcmd__report)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1394,6 +1414,36 @@ _roster() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        roster__subcmd__push)
+            opts="-q -v -h --dry-run --full --allow-removals --config --store --quiet --verbose --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --allow-removals)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

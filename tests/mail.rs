@@ -144,7 +144,10 @@ fn report_send_is_multipart_text_and_html() {
         raw.contains("Content-Type: text/plain") && raw.contains("Content-Type: text/html"),
         "{raw}"
     );
-    assert!(raw.contains("Run 1 (apply)"), "{raw}");
+    assert!(
+        raw.contains("Message-ID: <") && raw.contains("MIME-Version: 1.0"),
+        "{raw}"
+    );
     let status = env.roster(&["status", "--format", "json"]).ok().json();
     assert!(status["last_report"]["at"].is_string());
 }

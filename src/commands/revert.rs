@@ -73,6 +73,7 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
             .map(|c| json!({"unique_id": c.unique_id, "name": c.fields.iter().find(|f| f.field == "name").and_then(|f| f.old.clone())}))
             .collect::<Vec<_>>(),
         "conflicts": plan.conflicts,
+        "reverts": of.id,
         "dry_run": args.dry_run,
     });
     let (status, run, reason) = if guard.blocked() {

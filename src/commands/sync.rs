@@ -347,21 +347,21 @@ fn report_hung_lock(ctx: &Context, store_path: &std::path::Path, err: &anyhow::E
             return Ok(());
         }
         let hours = held.map_or(0, |h| h.as_secs() / 3600);
-        let report = crate::core::report::Report {
-            generated_at: now(),
-            scope: "sync could not start".into(),
-            runs: Vec::new(),
-            notices: vec![format!(
+        let report = crate::core::report::Report::notice(
+            now(),
+            "sync could not start".into(),
+            format!(
                 "stage lock: {err}; it has been held for {hours} hours, so that run is probably hung. \
                  Check the process named in the lock file and stop it; the next roster sync then runs normally."
-            )],
-        };
+            ),
+        );
         let message = crate::mail::report(
             &mailer.from,
             &ctx.config.report.recipients,
             &report.subject(),
             report.text(),
             report.html(),
+            &[],
         )?;
         mailer.send(&message).map_err(|e| anyhow::anyhow!("{e}"))
     })();

@@ -2,7 +2,9 @@
 //! and report messages. Names and titles reach headers only with control characters removed.
 
 use crate::config::{MailConfig, Tls};
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::{
+    header::ContentType, Attachment, Mailbox, MessageBuilder, MultiPart, SinglePart,
+};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls as SmtpTls, TlsParameters};
 use lettre::{Address, Message, SendmailTransport, SmtpTransport, Transport};
@@ -188,15 +190,23 @@ pub fn invitation(
         .body(fill(body, who))?)
 }
 
-/// A report as a multipart text + HTML message.
+/// The headers every message carries beside From, To and Subject: a `Message-ID` (lettre adds
+/// `Date`, and `MIME-Version` to a MIME body).
+pub fn stamped(builder: MessageBuilder) -> MessageBuilder {
+    builder.message_id(None).date_now()
+}
+
+/// A report as a multipart message: text and HTML as alternatives, and CSV files (name,
+/// text) attached.
 pub fn report(
     from: &Mailbox,
     recipients: &[String],
     subject: &str,
     text: String,
     html: String,
+    attachments: &[(String, String)],
 ) -> anyhow::Result<Message> {
-    let mut builder = Message::builder()
+    let mut builder = stamped(Message::builder())
         .from(from.clone())
         .subject(header_safe(subject));
     for r in recipients {
@@ -204,19 +214,26 @@ pub fn report(
             .map_err(|e| crate::error::config(format!("report.recipients: `{r}`: {e}")))?;
         builder = builder.to(mailbox);
     }
-    Ok(builder.multipart(
-        MultiPart::alternative()
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(text),
-            )
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_HTML)
-                    .body(html),
-            ),
-    )?)
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(text),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(html),
+        );
+    if attachments.is_empty() {
+        return Ok(builder.multipart(body)?);
+    }
+    let csv = ContentType::parse("text/csv; charset=utf-8")?;
+    let mut mixed = MultiPart::mixed().multipart(body);
+    for (name, content) in attachments {
+        mixed = mixed.singlepart(Attachment::new(name.clone()).body(content.clone(), csv.clone()));
+    }
+    Ok(builder.multipart(mixed)?)
 }
 
 #[cfg(test)]

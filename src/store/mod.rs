@@ -6,9 +6,11 @@ pub mod directory;
 pub mod groups;
 pub mod lock;
 pub mod outbox;
+pub mod report;
 pub mod revert;
 pub mod runs;
 mod schema;
+pub mod scim;
 pub mod users;
 
 use anyhow::Context as _;

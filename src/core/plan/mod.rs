@@ -672,7 +672,11 @@ pub fn plan<D: Directory>(
     let mut changes: Vec<Change> = Vec::new();
     for (i, (entry, (known, unchanged))) in file.entries.iter().zip(seen).enumerate() {
         let record = match entry {
-            Entry::Invalid { line, unique_id } => {
+            Entry::Invalid {
+                line,
+                unique_id,
+                name,
+            } => {
                 plan.counts.add(Action::Invalid);
                 changes.push(Change {
                     action: Action::Invalid,
@@ -682,7 +686,7 @@ pub fn plan<D: Directory>(
                     line: Some(*line),
                     new: None,
                     fields: Vec::new(),
-                    name: None,
+                    name: name.clone(),
                     absent: None,
                 });
                 continue;
