@@ -310,7 +310,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__apply)
-            opts="-q -v -h --batch --dry-run --allow-removals --allow-updates --allow-invalid --reason --force --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --batch --dry-run --allow-removals --allow-updates --allow-invalid --reason --force --limit --all --action --field --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -334,6 +334,18 @@ _roster() {
                     ;;
                 --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --action)
+                    COMPREPLY=($(compgen -W "create adopt update reactivate remove missing invalid" -- "${cur}"))
+                    return 0
+                    ;;
+                --field)
+                    COMPREPLY=($(compgen -W "name mail title phone phone2 groups status" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -556,7 +568,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__diff)
-            opts="-q -v -h --batch --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --batch --limit --all --action --field --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -564,6 +576,18 @@ _roster() {
             case "${prev}" in
                 --batch)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --action)
+                    COMPREPLY=($(compgen -W "create adopt update reactivate remove missing invalid" -- "${cur}"))
+                    return 0
+                    ;;
+                --field)
+                    COMPREPLY=($(compgen -W "name mail title phone phone2 groups status" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -1566,7 +1590,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__sync)
-            opts="-q -v -h --source --dry-run --allow-removals --allow-updates --allow-invalid --reason --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --source --dry-run --allow-removals --allow-updates --allow-invalid --reason --limit --all --action --field --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1590,6 +1614,18 @@ _roster() {
                     ;;
                 --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --action)
+                    COMPREPLY=($(compgen -W "create adopt update reactivate remove missing invalid" -- "${cur}"))
+                    return 0
+                    ;;
+                --field)
+                    COMPREPLY=($(compgen -W "name mail title phone phone2 groups status" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -2046,7 +2082,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__validate)
-            opts="-q -v -h --batch --strict --groups --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --batch --strict --groups --groups-file --default-region --limit --all --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2057,6 +2093,18 @@ _roster() {
                     return 0
                     ;;
                 --groups)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --groups-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,6 +34,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         allow_invalid: args.allow_invalid,
         reason: args.reason.clone(),
         force: false,
+        shown: args.shown.clone(),
     };
     pipeline::note_operator(&mut store, &apply_args);
     let started = now();
@@ -183,24 +184,13 @@ fn show(
     store: &Store,
     args: &ApplyArgs,
 ) -> anyhow::Result<()> {
-    match format {
-        Format::Json => super::apply::json(o, store, args)?,
-        _ if ctx.quiet && o.error().is_none() => {}
-        _ => {
-            if let Some(plan) = &o.plan {
-                render::emit(&render::plan::outcome_line(
-                    o.run,
-                    o.batch.id,
-                    o.status.as_str(),
-                    &plan.counts,
-                ))?;
-                if ctx.verbose > 0 && !plan.changes.is_empty() {
-                    render::emit(&render::plan::changes_table(plan, &o.file))?;
-                }
-            }
-        }
-    }
-    Ok(())
+    super::apply::show(
+        ctx,
+        format,
+        o,
+        &super::selection(&args.shown, format),
+        &super::apply::operator(store, args),
+    )
 }
 
 /// `--dry-run`: plan the fetched file against the store without storing anything.
@@ -266,19 +256,7 @@ fn dry_run(
         plan: Some(plan),
         reason,
     };
-    if format != Format::Json && !ctx.quiet {
-        if let Some(plan) = &outcome.plan {
-            render::emit(&format!(
-                "dry run: {}",
-                render::plan::counts_line(&plan.counts)
-            ))?;
-            if !plan.changes.is_empty() {
-                render::emit(&render::plan::changes_table(plan, &outcome.file))?;
-            }
-        }
-    } else {
-        show(ctx, format, &outcome, store, args)?;
-    }
+    show(ctx, format, &outcome, store, args)?;
     match outcome.error() {
         Some(e) => Err(e.into()),
         None => Ok(()),
