@@ -299,7 +299,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -357,7 +357,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -383,7 +383,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -409,7 +409,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -505,7 +505,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -531,7 +531,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -557,7 +557,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -599,7 +599,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -633,7 +633,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -659,7 +659,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -693,7 +693,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -835,7 +835,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -861,7 +861,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -899,7 +899,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -929,7 +929,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -959,7 +959,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1447,7 +1447,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1477,7 +1477,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1511,7 +1511,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1579,7 +1579,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1637,7 +1637,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1663,7 +1663,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1713,7 +1713,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1763,7 +1763,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1789,7 +1789,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1955,7 +1955,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1981,7 +1981,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2015,7 +2015,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2045,7 +2045,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2071,7 +2071,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2117,7 +2117,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
