@@ -1553,7 +1553,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)

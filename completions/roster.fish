@@ -155,7 +155,8 @@ complete -c roster -n "__fish_roster_using_subcommand revert" -l format -d 'Outp
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand revert" -l dry-run -d 'Print what would be done; store nothing'
 complete -c roster -n "__fish_roster_using_subcommand revert" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand revert" -s v -l verbose -d 'Say more about what is done (repeat for more)'
