@@ -385,13 +385,21 @@ fn an_export_reimports_unchanged() {
                =E1006;=HYPERLINK(\"x\");eva@example.se;-Chief;+46701234567;;\n\
                E1007;@Bo;bo@example.se;+plus;;+46701234568;\n\
                E1008;'Quoted;cy@example.se;Nurse;;;\n";
-    env.import("day1.csv", csv, &["--allow-removals", "10"]).ok();
+    env.import("day1.csv", csv, &["--allow-removals", "10"])
+        .ok();
     let export = env.roster(&["users", "export"]).ok().stdout;
     assert!(export.contains("'=E1006"), "{export}");
     assert!(export.contains("'=HYPERLINK"), "{export}");
     let run = env.import("export.csv", &export, &[]).ok();
     let counts = &run.json()["counts"];
-    for action in ["create", "update", "remove", "reactivate", "invalid", "missing"] {
+    for action in [
+        "create",
+        "update",
+        "remove",
+        "reactivate",
+        "invalid",
+        "missing",
+    ] {
         assert_eq!(counts[action], 0, "{action}: {}", run.stdout);
     }
     assert_eq!(env.user("=E1006")["name"], "=HYPERLINK(\"x\")");
