@@ -498,8 +498,8 @@ pub struct Overrides {
 impl Config {
     /// Parse a configuration text; relative paths are taken from `base`.
     pub fn parse(text: &str, base: &Path) -> anyhow::Result<Config> {
-        let mut config: Config = toml::from_str(text)
-            .map_err(|e| error::config(e.to_string().trim_end().to_string()))?;
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| error::config(toml_error(text, &e)))?;
         let fix = |p: &mut Option<PathBuf>| {
             if let Some(path) = p.as_mut() {
                 if path.is_relative() && !path.starts_with("~") {
@@ -639,6 +639,30 @@ impl Config {
             },
             mapping: self.columns.clone(),
         }
+    }
+}
+
+/// A TOML error as its line, its key and its message, without the snippet of the file that
+/// the TOML crate would quote: that line may hold a secret (`tokn = "…"`, a mistyped key).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    let Some(span) = e.span() else {
+        return message.to_string();
+    };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    let key = line
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_matches(['[', ']', '"', '\''])
+        .trim();
+    if key.is_empty() || key.chars().count() > 64 {
+        format!("line {line_no}: {message}")
+    } else {
+        format!("line {line_no}, `{key}`: {message}")
     }
 }
 
@@ -798,15 +822,20 @@ mod tests {
         }
     }
 
-    /// A token in the file is refused by its key, and its value is never echoed.
+    /// A token in the file is refused by its key, and its value is never echoed, also when
+    /// its key is mistyped or its value is not what the key takes.
     #[test]
     fn a_scim_token_in_the_file_is_refused_unechoed() {
         for text in [
             "[scim]\nurl = \"https://app.example/scim\"\ntoken = \"s3cr3t-t0k3n\"",
             "[scim]\ntoken = \"s3cr3t-t0k3n\"\nurl = \"https://app.example/scim\"",
+            "[scim]\nurl = \"https://app.example/scim\"\ntokn = \"s3cr3t-t0k3n\"",
+            "[scim]\nurl = \"https://app.example/scim\"\nbearer = \"s3cr3t-t0k3n\"",
+            "[mail]\nsmtp_url = \"smtp://h:25\"\nfrom = \"a@b.se\"\npasswd = \"s3cr3t-t0k3n\"",
         ] {
             let err = parse(text).err().unwrap_or_default();
-            assert!(err.contains("scim.token"), "{err}");
+            assert!(err.contains("tok") || err.contains("bearer") || err.contains("passwd"), "{err}");
+            assert!(err.contains("line ") || err.contains("scim.token"), "{err}");
             assert!(!err.contains("s3cr3t"), "{err}");
         }
     }
