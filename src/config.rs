@@ -850,7 +850,10 @@ mod tests {
             "[mail]\nsmtp_url = \"smtp://h:25\"\nfrom = \"a@b.se\"\npasswd = \"s3cr3t-t0k3n\"",
         ] {
             let err = parse(text).err().unwrap_or_default();
-            assert!(err.contains("tok") || err.contains("bearer") || err.contains("passwd"), "{err}");
+            assert!(
+                err.contains("tok") || err.contains("bearer") || err.contains("passwd"),
+                "{err}"
+            );
             assert!(err.contains("line ") || err.contains("scim.token"), "{err}");
             assert!(!err.contains("s3cr3t"), "{err}");
         }
