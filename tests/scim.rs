@@ -504,6 +504,9 @@ fn a_refused_change_is_recorded_reported_and_tried_again() {
         "{}",
         report.stdout
     );
+    let metrics = prometheus(&env.roster(&["status", "--format", "prometheus"]).stdout);
+    assert_eq!(metrics["roster_push_failures"], 1.0, "{metrics}");
+    assert_eq!(metrics["roster_push_pending"], 1.0, "{metrics}");
 
     // The app's account goes; the next push sends Ann again, and only her.
     let blocker = server.all("Users")[""]["id"].as_str().unwrap().to_string();
