@@ -40,7 +40,10 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let last_failed = last_run
         .as_ref()
         .is_some_and(|r| matches!(r.status.as_str(), "failed" | "blocked" | "rejected"));
-    let healthy = !stale && !last_failed;
+    // Invitations a stopped run left in `sending`: unhealthy until someone looks at them
+    // (roster users invite --pending says how).
+    let stuck = store.outbox_stuck()?.len();
+    let healthy = !stale && !last_failed && stuck == 0;
     let doc = json!({
         "healthy": healthy,
         "last_fetch": newest.as_ref().map(|b| json!({
@@ -51,6 +54,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
             "batch": r.batch, "message": r.message})),
         "last_report": last_report.as_ref().map(|at| json!({"at": at})),
         "pending_invitations": pending,
+        "stuck_invitations": stuck,
         "blocked_runs": held.iter().map(|r| json!({"run": r.id, "batch": r.batch, "message": r.message})).collect::<Vec<_>>(),
         "stale": stale,
     });
@@ -132,6 +136,16 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
                 String::new(),
                 pending.to_string(),
             ]);
+            if stuck > 0 {
+                t.add_row(vec![
+                    "stuck invitations".into(),
+                    String::new(),
+                    String::new(),
+                    format!(
+                        "{stuck} left in sending by a stopped run: roster users invite --pending"
+                    ),
+                ]);
+            }
             for r in &held {
                 t.add_row(vec![
                     "held plan".into(),
@@ -149,6 +163,8 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     } else {
         let why = if stale {
             "the source file is stale"
+        } else if stuck > 0 {
+            "invitations were left in `sending` by a run that stopped; see roster users invite --pending"
         } else {
             "the last run failed, was blocked or was rejected"
         };

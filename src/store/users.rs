@@ -25,6 +25,9 @@ pub struct UserView {
     pub source: &'static str,
     pub created_at: String,
     pub updated_at: String,
+    /// The newest invitation: null (never invited), "pending", {"sent": time}, "sending"
+    /// (a run stopped while sending it) or "failed". Filled by `users list`/`show` only.
+    pub invitation: serde_json::Value,
 }
 
 /// One row of a user's history.
@@ -142,6 +145,7 @@ impl Store {
                 status: if r.get(7)? { "active" } else { "deactivated" },
                 created_at: r.get(8)?,
                 updated_at: r.get(9)?,
+                invitation: serde_json::Value::Null,
             })
         })?;
         let mut users: Vec<UserView> = rows.collect::<Result<_, _>>()?;
