@@ -40,6 +40,9 @@ _roster() {
             roster,man)
                 cmd="roster__subcmd__man"
                 ;;
+            roster,push)
+                cmd="roster__subcmd__push"
+                ;;
             roster,report)
                 cmd="roster__subcmd__report"
                 ;;
@@ -144,6 +147,9 @@ _roster() {
                 ;;
             roster__subcmd__help,man)
                 cmd="roster__subcmd__help__subcmd__man"
+                ;;
+            roster__subcmd__help,push)
+                cmd="roster__subcmd__help__subcmd__push"
                 ;;
             roster__subcmd__help,report)
                 cmd="roster__subcmd__help__subcmd__report"
@@ -272,7 +278,7 @@ _roster() {
 
     case "${cmd}" in
         roster)
-            opts="-q -v -h -V --config --store --quiet --verbose --format --help --version fetch validate diff apply batches report groups users sync status completions man help"
+            opts="-q -v -h -V --config --store --quiet --verbose --format --help --version fetch validate diff apply batches report groups users sync push status completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,7 +304,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__apply)
-            opts="-q -v -h --batch --dry-run --allow-removals --allow-invalid --force --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --batch --dry-run --allow-removals --allow-updates --allow-invalid --force --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,6 +315,10 @@ _roster() {
                     return 0
                     ;;
                 --allow-removals)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-updates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -906,7 +916,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__help)
-            opts="fetch validate diff apply batches report groups users sync status completions man help"
+            opts="fetch validate diff apply batches report groups users sync push status completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1157,6 +1167,20 @@ _roster() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        roster__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         roster__subcmd__help__subcmd__report)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1365,6 +1389,36 @@ _roster() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        roster__subcmd__push)
+            opts="-q -v -h --dry-run --full --allow-removals --config --store --quiet --verbose --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --allow-removals)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         roster__subcmd__report)
             opts="-q -v -h --run --since --send --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1426,7 +1480,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__sync)
-            opts="-q -v -h --source --dry-run --allow-removals --allow-invalid --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --source --dry-run --allow-removals --allow-updates --allow-invalid --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1437,6 +1491,10 @@ _roster() {
                     return 0
                     ;;
                 --allow-removals)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-updates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

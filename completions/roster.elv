@@ -38,6 +38,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand groups 'Manage groups'
             cand users 'The directory'
             cand sync 'Fetch, validate, diff, apply, send invitations and the report when due (for cron)'
+            cand push 'Bring the SCIM 2.0 provider of [scim] in step with the store'
             cand status 'Health for operators and monitoring; exit 1 when unhealthy'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page'
@@ -86,6 +87,7 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;apply'= {
             cand --batch 'The batch to apply [default: the newest]'
             cand --allow-removals 'Raise the removal safeguard to N for this run'
+            cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
@@ -440,11 +442,26 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;sync'= {
             cand --source 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin'
             cand --allow-removals 'Raise the removal safeguard to N for this run'
+            cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
             cand --dry-run 'Print what would be done; store nothing, send nothing'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;push'= {
+            cand --allow-removals 'Raise the removal safeguard to N deactivations or deletions for this push'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand --dry-run 'Print what would be sent; send nothing, store nothing'
+            cand --full 'Read the provider''s users and groups and put back whatever drifted'
             cand -q 'Print nothing on success'
             cand --quiet 'Print nothing on success'
             cand -v 'Say more about what is done (repeat for more)'
@@ -495,6 +512,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand groups 'Manage groups'
             cand users 'The directory'
             cand sync 'Fetch, validate, diff, apply, send invitations and the report when due (for cron)'
+            cand push 'Bring the SCIM 2.0 provider of [scim] in step with the store'
             cand status 'Health for operators and monitoring; exit 1 when unhealthy'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page'
@@ -568,6 +586,8 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;help;users;invite'= {
         }
         &'roster;help;sync'= {
+        }
+        &'roster;help;push'= {
         }
         &'roster;help;status'= {
         }

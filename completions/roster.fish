@@ -44,6 +44,7 @@ complete -c roster -n "__fish_roster_needs_command" -f -a "report" -d 'Summarise
 complete -c roster -n "__fish_roster_needs_command" -f -a "groups" -d 'Manage groups'
 complete -c roster -n "__fish_roster_needs_command" -f -a "users" -d 'The directory'
 complete -c roster -n "__fish_roster_needs_command" -f -a "sync" -d 'Fetch, validate, diff, apply, send invitations and the report when due (for cron)'
+complete -c roster -n "__fish_roster_needs_command" -f -a "push" -d 'Bring the SCIM 2.0 provider of [scim] in step with the store'
 complete -c roster -n "__fish_roster_needs_command" -f -a "status" -d 'Health for operators and monitoring; exit 1 when unhealthy'
 complete -c roster -n "__fish_roster_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c roster -n "__fish_roster_needs_command" -f -a "man" -d 'Print the man page'
@@ -87,6 +88,7 @@ complete -c roster -n "__fish_roster_using_subcommand diff" -s v -l verbose -d '
 complete -c roster -n "__fish_roster_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l batch -d 'The batch to apply [default: the newest]' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand apply" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
@@ -374,6 +376,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roster -n "__fish_roster_using_subcommand sync" -l source -d 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand sync" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
@@ -386,6 +389,19 @@ complete -c roster -n "__fish_roster_using_subcommand sync" -l dry-run -d 'Print
 complete -c roster -n "__fish_roster_using_subcommand sync" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roster -n "__fish_roster_using_subcommand push" -l allow-removals -d 'Raise the removal safeguard to N deactivations or deletions for this push' -r
+complete -c roster -n "__fish_roster_using_subcommand push" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
+complete -c roster -n "__fish_roster_using_subcommand push" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
+complete -c roster -n "__fish_roster_using_subcommand push" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
+json\t''
+github\t'GitHub Actions annotations (validate)'
+text\t'Plain text (report)'
+html\t'HTML (report)'"
+complete -c roster -n "__fish_roster_using_subcommand push" -l dry-run -d 'Print what would be sent; send nothing, store nothing'
+complete -c roster -n "__fish_roster_using_subcommand push" -l full -d 'Read the provider\'s users and groups and put back whatever drifted'
+complete -c roster -n "__fish_roster_using_subcommand push" -s q -l quiet -d 'Print nothing on success'
+complete -c roster -n "__fish_roster_using_subcommand push" -s v -l verbose -d 'Say more about what is done (repeat for more)'
+complete -c roster -n "__fish_roster_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand status" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand status" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand status" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -416,19 +432,20 @@ html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand man" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand man" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "fetch" -d 'Store the source file as a new batch'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "validate" -d 'Check an import file; with FILE or - it needs no store and writes nothing'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "diff" -d 'Show the plan of the newest (or given) batch'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "apply" -d 'Apply the plan of the newest (or given) batch'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "batches" -d 'The stored files'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "report" -d 'Summarise runs'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "groups" -d 'Manage groups'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "users" -d 'The directory'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "sync" -d 'Fetch, validate, diff, apply, send invitations and the report when due (for cron)'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "status" -d 'Health for operators and monitoring; exit 1 when unhealthy'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "man" -d 'Print the man page'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync status completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "fetch" -d 'Store the source file as a new batch'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "validate" -d 'Check an import file; with FILE or - it needs no store and writes nothing'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "diff" -d 'Show the plan of the newest (or given) batch'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "apply" -d 'Apply the plan of the newest (or given) batch'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "batches" -d 'The stored files'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "report" -d 'Summarise runs'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "groups" -d 'Manage groups'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "users" -d 'The directory'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "sync" -d 'Fetch, validate, diff, apply, send invitations and the report when due (for cron)'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "push" -d 'Bring the SCIM 2.0 provider of [scim] in step with the store'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "status" -d 'Health for operators and monitoring; exit 1 when unhealthy'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "man" -d 'Print the man page'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from batches" -f -a "list" -d 'List the stored files'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from batches" -f -a "show" -d 'Show one batch'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from batches" -f -a "export" -d 'Write a batch\'s bytes to standard output'

@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Groups(cmd) => commands::groups::run(&ctx, cmd),
         Command::Users(cmd) => commands::users::run(&ctx, cmd),
         Command::Sync(args) => commands::sync::run(&ctx, args),
+        Command::Push(args) => commands::push::run(&ctx, args),
         Command::Status => commands::status::run(&ctx),
         Command::Completions { .. } | Command::Man => Err(error::usage("handled above")),
     }

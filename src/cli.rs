@@ -10,7 +10,7 @@ Exit codes:
   1  runtime failure: network, SFTP, I/O, store, mail
   2  usage or configuration error, including an older batch without --force
   3  the file was rejected
-  4  a safeguard blocked the apply
+  4  a safeguard blocked the apply (or the push)
   5  another run holds the store's lock";
 
 /// Keep a user directory in step with a CSV file from an HR or IT system.
@@ -71,6 +71,8 @@ pub enum Command {
     Users(UsersCommand),
     /// Fetch, validate, diff, apply, send invitations and the report when due (for cron)
     Sync(SyncArgs),
+    /// Bring the SCIM 2.0 provider of [scim] in step with the store
+    Push(PushArgs),
     /// Health for operators and monitoring; exit 1 when unhealthy
     Status,
     /// Print a shell completion script
@@ -106,9 +108,25 @@ pub struct SyncArgs {
     /// Raise the removal safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<u64>,
+    /// Raise the update safeguard to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_updates: Option<u64>,
     /// Raise the invalid-record safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_invalid: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Print what would be sent; send nothing, store nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Read the provider's users and groups and put back whatever drifted
+    #[arg(long)]
+    pub full: bool,
+    /// Raise the removal safeguard to N deactivations or deletions for this push
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +163,9 @@ pub struct ApplyArgs {
     /// Raise the removal safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<u64>,
+    /// Raise the update safeguard to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_updates: Option<u64>,
     /// Raise the invalid-record safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_invalid: Option<u64>,

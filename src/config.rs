@@ -1,7 +1,7 @@
 //! Configuration: defaults → TOML file → `ROSTER_*` environment → flags, checked once (SPEC §4).
 
 use crate::core::phone::{self, Region};
-pub use crate::core::policy::{KeepPhones, Limit, MissingUsers};
+pub use crate::core::policy::{KeepPhones, Limit, MissingUsers, UnknownGroups};
 use crate::error;
 use crate::input::Encoding;
 use serde::{Deserialize, Deserializer};
@@ -30,6 +30,7 @@ pub struct Config {
     pub mail: Option<MailConfig>,
     pub invitations: InvitationsConfig,
     pub report: ReportConfig,
+    pub scim: Option<ScimConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,7 +135,10 @@ pub struct ImportConfig {
     #[serde(deserialize_with = "de_limit")]
     pub max_removals: Limit,
     #[serde(deserialize_with = "de_limit")]
+    pub max_updates: Limit,
+    #[serde(deserialize_with = "de_limit")]
     pub max_invalid: Limit,
+    pub unknown_groups: UnknownGroups,
     #[serde(deserialize_with = "de_keep_phones")]
     pub keep_manual_phones: KeepPhones,
     /// A new record may take the address of a deactivated user, whose mail is then cleared.
@@ -148,7 +152,9 @@ impl Default for ImportConfig {
             missing_users: MissingUsers::Deactivate,
             remove_after_missing: 1,
             max_removals: Limit::Percent(10.0),
+            max_updates: Limit::Percent(20.0),
             max_invalid: Limit::Percent(5.0),
+            unknown_groups: UnknownGroups::Warn,
             keep_manual_phones: KeepPhones::default(),
             reuse_mail_of_deactivated: false,
             send_invitations: false,
@@ -193,6 +199,129 @@ impl Default for ReportConfig {
             daily: true,
         }
     }
+}
+
+/// `scim.removed`: what a user who leaves the directory becomes on the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ScimRemoved {
+    /// PATCH `active: false`.
+    #[default]
+    Deactivate,
+    /// DELETE the user.
+    Delete,
+}
+
+/// `[scim]`: the SCIM 2.0 service provider that `roster push` keeps in step (SPEC §8).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScimConfig {
+    pub url: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub tls: Tls,
+    pub ca_file: Option<PathBuf>,
+    pub timeout_secs: u64,
+    pub retries: u32,
+    pub removed: ScimRemoved,
+    pub groups: bool,
+    /// Only so that a token written in the file is refused by name, never echoed.
+    #[serde(default)]
+    token: Option<serde::de::IgnoredAny>,
+    /// From `ROSTER_SCIM_TOKEN`; never from the file or a flag.
+    #[serde(skip)]
+    pub token_env: Option<String>,
+}
+
+impl Default for ScimConfig {
+    fn default() -> Self {
+        ScimConfig {
+            url: None,
+            token_file: None,
+            tls: Tls::Required,
+            ca_file: None,
+            timeout_secs: 30,
+            retries: 3,
+            removed: ScimRemoved::Deactivate,
+            groups: true,
+            token: None,
+            token_env: None,
+        }
+    }
+}
+
+impl ScimConfig {
+    /// The base URL without a trailing slash (checked by [`check_scim_url`] when loaded).
+    pub fn base(&self) -> &str {
+        self.url.as_deref().unwrap_or("").trim_end_matches('/')
+    }
+
+    /// The bearer token: `ROSTER_SCIM_TOKEN`, else the first line of `token_file`.
+    pub fn token(&self) -> anyhow::Result<String> {
+        if let Some(t) = &self.token_env {
+            return Ok(t.clone());
+        }
+        let Some(path) = &self.token_file else {
+            return Err(error::config(
+                "[scim] needs a bearer token: set scim.token_file or ROSTER_SCIM_TOKEN",
+            ));
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            error::config(format!(
+                "scim.token_file: cannot read {}: {}",
+                path.display(),
+                e.kind()
+            ))
+        })?;
+        let token = text.lines().next().unwrap_or("").trim().to_string();
+        if token.is_empty() {
+            return Err(error::config(format!(
+                "scim.token_file: {} holds no token",
+                path.display()
+            )));
+        }
+        Ok(token)
+    }
+}
+
+/// `scim.url`: http(s), no credentials in it; plain http and `tls = "none"` only to loopback.
+pub fn check_scim_url(url: &str, tls: Tls) -> Result<(), String> {
+    let lower = url.to_ascii_lowercase();
+    let (https, rest) = if let Some(rest) = lower.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = lower.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err("scim.url must be an https:// URL like https://app.example/scim/v2".into());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(
+            "scim.url may not hold credentials; use scim.token_file or ROSTER_SCIM_TOKEN".into(),
+        );
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    if host.is_empty() {
+        return Err("scim.url names no host".into());
+    }
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if tls == Tls::None && !loopback {
+        return Err(format!(
+            "scim.tls = \"none\" is allowed for a loopback address only, not for {host}"
+        ));
+    }
+    if !https && tls == Tls::Required {
+        return Err(
+            "scim.url is http:// but scim.tls is \"required\": use https://, or tls = \"none\" for a loopback address"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 fn custom<E: serde::de::Error>(message: String) -> E {
@@ -340,6 +469,7 @@ pub struct Env {
     pub store: Option<PathBuf>,
     pub sftp_password: Option<String>,
     pub smtp_password: Option<String>,
+    pub scim_token: Option<String>,
     pub xdg_data_home: Option<PathBuf>,
     pub home: Option<PathBuf>,
 }
@@ -354,6 +484,9 @@ impl Env {
                 .ok()
                 .filter(|v| !v.is_empty()),
             smtp_password: std::env::var("ROSTER_SMTP_PASSWORD")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            scim_token: std::env::var("ROSTER_SCIM_TOKEN")
                 .ok()
                 .filter(|v| !v.is_empty()),
             xdg_data_home: var("XDG_DATA_HOME").map(PathBuf::from),
@@ -398,6 +531,29 @@ impl Config {
             }
             if mail.from.is_none() {
                 return Err(error::config("[mail] needs from, the sender address"));
+            }
+        }
+        if let Some(scim) = config.scim.as_mut() {
+            fix(&mut scim.token_file);
+            fix(&mut scim.ca_file);
+            if scim.token.is_some() {
+                return Err(error::config(
+                    "scim.token: a token may not be written in the configuration; use scim.token_file or ROSTER_SCIM_TOKEN",
+                ));
+            }
+            let Some(url) = &scim.url else {
+                return Err(error::config(
+                    "[scim] needs url, the provider's base (https://app.example/scim/v2)",
+                ));
+            };
+            check_scim_url(url, scim.tls).map_err(error::config)?;
+            if scim.timeout_secs == 0 || scim.timeout_secs > 86_400 {
+                return Err(error::config(
+                    "scim.timeout_secs must be between 1 and 86400",
+                ));
+            }
+            if scim.retries > 100 {
+                return Err(error::config("scim.retries must be at most 100"));
             }
         }
         if let Some(url) = &config.source.url {
@@ -465,6 +621,11 @@ impl Config {
         }
         if let Some(mail) = config.mail.as_mut() {
             mail.password_env = env.smtp_password.clone();
+        }
+        if let Some(scim) = config.scim.as_mut() {
+            scim.token_env = env.scim_token.clone();
+            expand(&mut scim.token_file);
+            expand(&mut scim.ca_file);
         }
         Ok(config)
     }
@@ -536,6 +697,8 @@ mod tests {
         assert_eq!(c.import.remove_after_missing, 1);
         assert_eq!(c.import.max_removals, Limit::Percent(10.0));
         assert_eq!(c.import.max_invalid, Limit::Percent(5.0));
+        assert_eq!(c.import.max_updates, Limit::Percent(20.0));
+        assert_eq!(c.import.unknown_groups, UnknownGroups::Warn);
         assert_eq!(c.import.keep_manual_phones, KeepPhones::default());
         assert!(!c.import.send_invitations);
         assert!(c.mail.is_none());
@@ -555,12 +718,18 @@ mod tests {
             ("[csv]\nmax_file_bytes = 1024", |c| c.csv.max_file_bytes == 1024),
             ("[import]\nmax_removals = 50", |c| c.import.max_removals == Limit::Count(50)),
             ("[import]\nmax_invalid = \"2.5%\"", |c| c.import.max_invalid == Limit::Percent(2.5)),
+            ("[import]\nmax_updates = 300", |c| c.import.max_updates == Limit::Count(300)),
+            ("[import]\nunknown_groups = \"create\"", |c| c.import.unknown_groups == UnknownGroups::Create),
             ("[import]\nkeep_manual_phones = true", |c| c.import.keep_manual_phones == KeepPhones { primary: true, secondary: true }),
             ("[import]\nkeep_manual_phones = \"secondary\"", |c| c.import.keep_manual_phones == KeepPhones { primary: false, secondary: true }),
             ("[import]\nmissing_users = \"delete\"", |c| c.import.missing_users == MissingUsers::Delete),
             ("[store]\npath = \"data/r.db\"", |c| c.store.path.as_deref() == Some(Path::new("/etc/roster/data/r.db"))),
             ("[mail]\nsmtp_url = \"smtp://localhost:25\"\nfrom = \"r@example.se\"\ntls = \"none\"", |c| c.mail.as_ref().is_some_and(|m| m.tls == Tls::None)),
             ("[source]\nurl = \"sftp://hr@sftp.example.se:2222/out/users.csv\"", |c| c.source.url.is_some()),
+            ("[scim]\nurl = \"https://app.example/scim/v2\"", |c| c.scim.as_ref().is_some_and(|s| s.timeout_secs == 30 && s.retries == 3 && s.groups && s.removed == ScimRemoved::Deactivate && s.tls == Tls::Required)),
+            ("[scim]\nurl = \"http://127.0.0.1:8080\"\ntls = \"none\"\nremoved = \"delete\"\ngroups = false", |c| c.scim.as_ref().is_some_and(|s| s.removed == ScimRemoved::Delete && !s.groups)),
+            ("[scim]\nurl = \"http://[::1]:8080/scim\"\ntls = \"none\"\ntoken_file = \"scim.token\"", |c| c.scim.as_ref().is_some_and(|s| s.token_file.as_deref() == Some(Path::new("/etc/roster/scim.token")))),
+            ("[scim]\nurl = \"HTTP://localhost:8080\"\ntls = \"none\"\ntimeout_secs = 5\nretries = 0", |c| c.scim.as_ref().is_some_and(|s| s.timeout_secs == 5 && s.retries == 0)),
         ];
         for (text, check) in ok {
             let c = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
@@ -573,6 +742,8 @@ mod tests {
             ("[csv]\nmax_file_bytes = \"lots\"", "max_file_bytes"),
             ("[import]\nmax_removals = \"150%\"", "max_removals"),
             ("[import]\nmax_invalid = -1", "max_invalid"),
+            ("[import]\nmax_updates = \"101%\"", "max_updates"),
+            ("[import]\nunknown_groups = \"ignore\"", "unknown_groups"),
             ("[import]\nremove_after_missing = 0", "remove_after_missing"),
             (
                 "[import]\nkeep_manual_phones = \"both\"",
@@ -587,12 +758,64 @@ mod tests {
                 "password",
             ),
             ("[source]\nurl = \"https://host/x.csv\"", "source.url"),
+            ("[scim]\ntoken_file = \"t\"", "url"),
+            ("[scim]\nurl = \"ftp://app.example/scim\"", "scim.url"),
+            ("[scim]\nurl = \"http://app.example/scim\"", "scim.tls"),
+            (
+                "[scim]\nurl = \"http://app.example/scim\"\ntls = \"none\"",
+                "loopback",
+            ),
+            (
+                "[scim]\nurl = \"https://app.example/scim\"\ntls = \"none\"",
+                "loopback",
+            ),
+            (
+                "[scim]\nurl = \"https://u:secret@app.example/scim\"",
+                "credentials",
+            ),
+            (
+                "[scim]\nurl = \"https://app.example/scim\"\ntls = \"maybe\"",
+                "tls",
+            ),
+            (
+                "[scim]\nurl = \"https://app.example/scim\"\nremoved = \"purge\"",
+                "removed",
+            ),
+            (
+                "[scim]\nurl = \"https://app.example/scim\"\ngroups = \"yes\"",
+                "groups",
+            ),
+            (
+                "[scim]\nurl = \"https://app.example/scim\"\ntimeout_secs = 0",
+                "timeout_secs",
+            ),
+            (
+                "[scim]\nurl = \"https://app.example/scim\"\nretries = -1",
+                "retries",
+            ),
+            (
+                "[scim]\nurl = \"https://app.example/scim\"\nbulk = true",
+                "bulk",
+            ),
         ];
         for (text, key) in bad {
             let err = parse(text)
                 .err()
                 .unwrap_or_else(|| panic!("{text} was accepted"));
             assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    /// A token in the file is refused by its key, and its value is never echoed.
+    #[test]
+    fn a_scim_token_in_the_file_is_refused_unechoed() {
+        for text in [
+            "[scim]\nurl = \"https://app.example/scim\"\ntoken = \"s3cr3t-t0k3n\"",
+            "[scim]\ntoken = \"s3cr3t-t0k3n\"\nurl = \"https://app.example/scim\"",
+        ] {
+            let err = parse(text).err().unwrap_or_default();
+            assert!(err.contains("scim.token"), "{err}");
+            assert!(!err.contains("s3cr3t"), "{err}");
         }
     }
 

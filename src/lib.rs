@@ -11,5 +11,6 @@ pub mod input;
 pub mod mail;
 pub mod pipeline;
 pub mod render;
+pub mod scim;
 pub mod store;
 pub mod transport;

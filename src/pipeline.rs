@@ -130,8 +130,10 @@ pub fn settings(config: &Config, batch: i64, args: &ApplyArgs) -> Settings {
         remove_after_missing: config.import.remove_after_missing,
         keep_phones: config.import.keep_manual_phones,
         max_removals: config.import.max_removals,
+        max_updates: config.import.max_updates,
         max_invalid: config.import.max_invalid,
         allow_removals: args.allow_removals,
+        allow_updates: args.allow_updates,
         allow_invalid: args.allow_invalid,
     }
 }
@@ -198,8 +200,9 @@ impl Outcome {
     }
 }
 
-/// The detail kept with a run: what tripped and who is removed, for reports.
-fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
+/// The detail kept with a run, for reports: what tripped, who is removed, the updates per
+/// field, the rejected records (line, UniqueID, name) and the unknown groups.
+fn detail(plan: Option<&Plan>, file: &ImportFile, dry_run: bool) -> serde_json::Value {
     let Some(plan) = plan else {
         return serde_json::json!({});
     };
@@ -209,7 +212,25 @@ fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
         .filter(|c| c.action == plan::Action::Remove)
         .map(|c| serde_json::json!({"unique_id": c.unique_id, "name": c.name}))
         .collect();
-    serde_json::json!({"tripped": plan.tripped, "removals": removals, "dry_run": dry_run})
+    let invalid: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == plan::Action::Invalid)
+        .map(|c| serde_json::json!({"line": c.line, "unique_id": c.unique_id, "name": c.name}))
+        .collect();
+    let mut fields: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, plan::Action::Update | plan::Action::Reactivate))
+    {
+        for f in &c.fields {
+            *fields.entry(f.field).or_default() += 1;
+        }
+    }
+    let unknown_groups = crate::core::report::unknown_groups(&file.problems);
+    serde_json::json!({"tripped": plan.tripped, "removals": removals, "dry_run": dry_run,
+        "fields": fields, "invalid": invalid, "unknown_groups": unknown_groups})
 }
 
 /// The file an apply works on.
@@ -357,12 +378,8 @@ pub fn apply(
             .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
             .collect();
         let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
-        // The same file comes again with the next sync, so sync needs no batch number.
-        let proceed = if command == "sync" {
-            format!("roster sync {}", release.join(" "))
-        } else {
-            format!("roster apply --batch {} {}", batch.id, release.join(" "))
-        };
+        // The held batch, by number: `sync` would fetch whatever the server holds by then.
+        let proceed = format!("roster apply --batch {} {}", batch.id, release.join(" "));
         let reason = format!(
             "batch {} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
             batch.id,
@@ -377,7 +394,7 @@ pub fn apply(
                 status: "blocked",
                 counts: Some(&plan.counts),
                 message: Some(&reason),
-                detail: Some(&detail(Some(&plan), false)),
+                detail: Some(&detail(Some(&plan), &file, false)),
                 problems: &file.problems,
             })?);
             store.set_batch_status(batch.id, "blocked")?;
@@ -409,7 +426,7 @@ pub fn apply(
             started_at: &started,
             missing_users: config.import.missing_users,
             problems: &file.problems,
-            detail: &detail(Some(&plan), false),
+            detail: &detail(Some(&plan), &file, false),
             invite: config.import.send_invitations,
         },
     );
@@ -761,6 +778,7 @@ pub fn send_report(
         &report.subject(),
         report.text(),
         report.html(),
+        &report.attachments(),
     )?;
     mailer
         .send(&message)
@@ -793,15 +811,19 @@ pub fn build_report(
     run: Option<i64>,
     since: Option<&str>,
 ) -> anyhow::Result<Report> {
-    let runs = match (run, since) {
+    let from = match (run, since) {
+        (None, Some(when)) => Some(
+            crate::core::report::parse_since(when, chrono::Utc::now())
+                .map_err(|m| crate::error::usage(format!("--since: {m}")))?
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ),
+        _ => None,
+    };
+    let runs = match (run, &from) {
         (Some(id), _) => vec![store
             .run(id)?
             .ok_or_else(|| crate::error::usage(format!("there is no run {id}")))?],
-        (None, Some(when)) => {
-            let t = crate::core::report::parse_since(when, chrono::Utc::now())
-                .map_err(|m| crate::error::usage(format!("--since: {m}")))?;
-            store.runs_since(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))?
-        }
+        (None, Some(t)) => store.runs_since(t)?,
         (None, None) => store.last_run()?.into_iter().collect(),
     };
     let scope = match (run, since) {
@@ -812,31 +834,53 @@ pub fn build_report(
     let runs = runs
         .into_iter()
         .map(|run| {
-            Ok(crate::core::report::RunReport {
-                problems: store.run_problems(run.id)?,
+            let joined = if run.status == "applied" {
+                store.run_joiners(run.id)?
+            } else {
+                Vec::new()
+            };
+            let resolved_by = if run.status == "blocked" {
+                store.resolved_by(run.id, run.batch)?
+            } else {
+                None
+            };
+            let problems = store.run_problems(run.id)?;
+            Ok(crate::core::report::RunReport::new(
                 run,
-            })
+                problems,
+                joined,
+                resolved_by,
+            ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut notices = Vec::new();
-    for (id, to) in store.outbox_stuck()? {
-        notices.push(format!(
-            "email {id} to {to} was left in `sending` by a run that stopped; it is not resent automatically \
-             (check whether it arrived; roster users invite USER --resend sends it again)"
-        ));
-    }
-    if let Some(age) = stale_days(store, config)? {
-        notices.push(format!(
-            "the source file has not changed for {age} days (source.stale_after_days = {}); is the export running?",
-            config.source.stale_after_days
-        ));
-    }
-    Ok(Report {
-        generated_at: now(),
-        scope,
-        runs,
-        notices,
-    })
+    let open = crate::core::report::Open {
+        held: store
+            .held_runs()?
+            .iter()
+            .map(crate::core::report::Held::of)
+            .collect(),
+        pending_invitations: store.pending_invitations()?,
+        failed_invitations: store.failed_invitations()?,
+        stuck_invitations: store
+            .outbox_stuck()?
+            .into_iter()
+            .map(|(_, to)| to)
+            .collect(),
+        // The unknown groups of the newest run that read a file.
+        unknown_groups: store
+            .last_run()?
+            .map(|r| crate::core::report::RunReport::new(r, Vec::new(), Vec::new(), None))
+            .map(|r| r.unknown_groups)
+            .unwrap_or_default(),
+        stale_days: stale_days(store, config)?,
+        stale_after_days: config.source.stale_after_days,
+    };
+    let today = chrono::Utc::now().date_naive();
+    let first = today - chrono::Duration::days(crate::core::report::TREND_DAYS as i64 - 1);
+    let applied = store.applied_counts_since(&format!("{first}T00:00:00Z"))?;
+    let (active, _) = store.users_by_status()?;
+    let trend = crate::core::report::trend(today, active, &applied);
+    Ok(Report::new(now(), scope, from, runs, open, trend))
 }
 
 /// Days since the newest batch arrived, when that is more than `source.stale_after_days`.

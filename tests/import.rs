@@ -57,8 +57,12 @@ fn journal_mode(env: &Env) -> String {
         .unwrap()
 }
 
+/// The import's files here change many of few users: the update safeguard is opened wide.
+const WIDE_UPDATES: &str = "[import]\nmax_updates = \"100%\"\n";
+
 fn setup() -> Env {
     let env = Env::new();
+    env.write("roster.toml", WIDE_UPDATES);
     env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
         .ok();
     env.roster(&["groups", "add", "NIGHT", "--name", "Night shift"])
@@ -287,7 +291,7 @@ fn keep_manual_phones_each_setting() {
         let env = setup();
         let cfg = env.write(
             "roster.toml",
-            format!("[import]\nkeep_manual_phones = {setting}\n"),
+            format!("{WIDE_UPDATES}keep_manual_phones = {setting}\n"),
         );
         let cfg = cfg.to_str().unwrap().to_string();
         let csv = "UniqueID,Name,Mail,TelephoneNumber,SecondaryTelephoneNumber\nE1,Anna,anna@example.se,,\n";
@@ -450,7 +454,7 @@ fn missing_users_wait_for_n_files_and_delete_mode() {
     let env = setup();
     let cfg = env.write(
         "roster.toml",
-        "[import]\nremove_after_missing = 2\nmissing_users = \"delete\"\nmax_removals = 5\n",
+        format!("{WIDE_UPDATES}remove_after_missing = 2\nmissing_users = \"delete\"\nmax_removals = 5\n"),
     );
     let cfg = cfg.to_str().unwrap().to_string();
     let apply = |name: &str, csv: &str| {

@@ -13,7 +13,7 @@ fn config(env: &Env, port: u16, extra: &str) {
     env.write(
         "roster.toml",
         format!(
-            "[import]\nsend_invitations = true\nmax_removals = 100\nmax_invalid = \"100%\"\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\nfrom = \"Roster <roster@example.se>\"\n\n\
+            "[import]\nsend_invitations = true\nmax_removals = 100\nmax_invalid = \"100%\"\nmax_updates = \"100%\"\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\nfrom = \"Roster <roster@example.se>\"\n\n\
              [invitations]\nsubject = \"Welcome {{name}}\"\n\n[report]\nrecipients = [\"oncall@example.se\", \"it@example.se\"]\n{extra}"
         ),
     );
@@ -144,7 +144,10 @@ fn report_send_is_multipart_text_and_html() {
         raw.contains("Content-Type: text/plain") && raw.contains("Content-Type: text/html"),
         "{raw}"
     );
-    assert!(raw.contains("Run 1 (apply)"), "{raw}");
+    assert!(
+        raw.contains("Message-ID: <") && raw.contains("MIME-Version: 1.0"),
+        "{raw}"
+    );
     let status = env.roster(&["status", "--format", "json"]).ok().json();
     assert!(status["last_report"]["at"].is_string());
 }

@@ -71,6 +71,7 @@ proptest! {
         config.store.path = Some(dir.path().join("r.db"));
         config.import.max_removals = roster::config::Limit::Percent(100.0);
         config.import.max_invalid = roster::config::Limit::Percent(100.0);
+        config.import.max_updates = roster::config::Limit::Percent(100.0);
         if delete {
             config.import.missing_users = roster::config::MissingUsers::Delete;
         }

@@ -4,6 +4,7 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
+use support::mail::parse_mail;
 use support::servers::{free_port, Smtp, Sshd};
 use support::Env;
 
@@ -27,7 +28,7 @@ fn setup(invite: bool) -> Night {
         "roster.toml",
         format!(
             "[source]\nurl = \"sftp://{}@127.0.0.1:{}{}\"\nidentity_file = \"{}\"\nknown_hosts = \"known_hosts\"\nsettle_secs = 0\nretries = 0\ntimeout_secs = 3\n\
-             [import]\nsend_invitations = {invite}\nmax_removals = \"40%\"\n\
+             [import]\nsend_invitations = {invite}\nmax_removals = \"40%\"\nmax_updates = \"100%\"\n\
              [mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\ntls = \"none\"\nfrom = \"roster@example.se\"\n\
              [report]\nrecipients = [\"oncall@example.se\"]\n",
             sshd.user,
@@ -100,7 +101,7 @@ fn a_week_of_nights() {
     let s = subjects(&n.smtp);
     assert_eq!(s.len(), 3, "{s:?}");
     assert!(
-        s[1].contains("rejected") && s[2].contains("rejected"),
+        s[1].contains("REJECTED") && s[2].contains("REJECTED"),
         "{s:?}"
     );
     // A blocked night: the file drops two of three users.
@@ -111,11 +112,13 @@ fn a_week_of_nights() {
     .unwrap();
     let run = n.env.roster(&["sync"]).code(4);
     assert!(
-        run.stderr.contains("roster sync --allow-removals 2"),
+        run.stderr
+            .contains("roster apply --batch 4 --allow-removals 2"),
         "{}",
         run.stderr
     );
-    let report = n.smtp.messages().last().unwrap().1.clone();
+    let report = parse_mail(&n.env, &n.smtp.messages().last().unwrap().1);
+    let report = report["text"].as_str().unwrap();
     assert!(
         report.contains("blocked") && report.contains("--allow-removals 2"),
         "{report}"
@@ -136,8 +139,11 @@ fn an_sftp_outage_fails_and_is_reported() {
     assert!(run.stderr.contains("127.0.0.1"), "{}", run.stderr);
     let s = subjects(&n.smtp);
     assert_eq!(s.len(), 1);
-    assert!(s[0].contains("failed"), "{s:?}");
-    let report = n.smtp.messages()[0].1.clone();
+    assert!(s[0].contains("FAILED"), "{s:?}");
+    let report = parse_mail(&n.env, &n.smtp.messages()[0].1)["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(report.contains("fetch from sftp://"), "{report}");
     let status = n.env.roster(&["status", "--format", "json"]).code(1).json();
     assert_eq!(status["last_apply"]["status"], "failed");

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod diff;
 pub mod fetch;
 pub mod groups;
+pub mod push;
 pub mod report;
 pub mod status;
 pub mod sync;

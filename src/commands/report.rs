@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::cli::{Format, ReportArgs};
+use crate::core::report::{fit, TEXT_WIDTH};
 use crate::error;
 use crate::pipeline;
 use crate::render;
@@ -29,34 +30,40 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
         Format::Html => render::emit(&report.html())?,
         Format::Text => render::emit(&report.text())?,
         _ => {
-            let mut t = render::table([
-                "Run", "Command", "Batch", "Status", "Finished", "Changes", "Errors",
-            ]);
-            for r in &report.runs {
-                let run = &r.run;
-                t.add_row(vec![
-                    run.id.to_string(),
-                    run.command.clone(),
-                    run.batch.map_or(String::new(), |b| b.to_string()),
-                    run.status.clone(),
-                    run.finished_at.clone().unwrap_or_default(),
-                    run.counts
-                        .as_ref()
-                        .map_or(String::new(), render::plan::counts_line),
-                    r.problems
-                        .iter()
-                        .filter(|p| p.severity == "error")
-                        .count()
-                        .to_string(),
-                ]);
+            let mut out = format!("{}\n\n", report.subject());
+            for (label, value) in report.summary() {
+                let label = if label.is_empty() {
+                    String::new()
+                } else {
+                    format!("{label}:")
+                };
+                out.push_str(&fit(&format!("{label:<18}{value}"), TEXT_WIDTH));
+                out.push('\n');
             }
-            render::emit(&t.to_string())?;
-            for r in report.runs.iter().filter(|r| r.run.message.is_some()) {
-                render::emit(&format!(
-                    "run {}: {}",
-                    r.run.id,
-                    r.run.message.as_deref().unwrap_or("")
-                ))?;
+            render::emit(&out)?;
+            if !report.runs.is_empty() {
+                let mut t = render::table([
+                    "Run", "Command", "Batch", "Status", "Finished", "Changes", "Errors",
+                ]);
+                for r in &report.runs {
+                    let run = &r.run;
+                    let mut status = run.status.clone();
+                    if let Some(by) = r.resolved_by {
+                        status.push_str(&format!(" (resolved by run {by})"));
+                    }
+                    t.add_row(vec![
+                        run.id.to_string(),
+                        run.command.clone(),
+                        run.batch.map_or(String::new(), |b| b.to_string()),
+                        status,
+                        run.finished_at.clone().unwrap_or_default(),
+                        run.counts
+                            .as_ref()
+                            .map_or(String::new(), crate::core::report::counts_line),
+                        r.rejected.len().to_string(),
+                    ]);
+                }
+                render::emit(&t.to_string())?;
             }
         }
     }

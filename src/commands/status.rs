@@ -24,7 +24,7 @@ fn age(at: &str) -> String {
 
 pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
-    let store = Store::open(ctx.config.store_path())?;
+    let mut store = Store::open(ctx.config.store_path())?;
     let newest = store.newest_batch()?;
     let last_check = store.meta("last_fetch_at")?;
     let last_run = store.last_run()?;
@@ -40,10 +40,12 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let last_failed = last_run
         .as_ref()
         .is_some_and(|r| matches!(r.status.as_str(), "failed" | "blocked" | "rejected"));
+    let push = crate::scim::status(&mut store, &ctx.config)?;
+    let push_failed = push.as_ref().is_some_and(crate::scim::unhealthy);
     // Invitations a stopped run left in `sending`: unhealthy until someone looks at them
     // (roster users invite --pending says how).
     let stuck = store.outbox_stuck()?.len();
-    let healthy = !stale && !last_failed && stuck == 0;
+    let healthy = !stale && !last_failed && !push_failed && stuck == 0;
     let doc = json!({
         "healthy": healthy,
         "last_fetch": newest.as_ref().map(|b| json!({
@@ -57,6 +59,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
         "stuck_invitations": stuck,
         "blocked_runs": held.iter().map(|r| json!({"run": r.id, "batch": r.batch, "message": r.message})).collect::<Vec<_>>(),
         "stale": stale,
+        "push": push,
     });
     match format {
         Format::Json => render::json(&doc)?,
@@ -154,6 +157,21 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
                     r.message.clone().unwrap_or_default(),
                 ]);
             }
+            if let Some(p) = &push {
+                let last = &p["last"];
+                let at = last["at"].as_str().unwrap_or("never").to_string();
+                t.add_row(vec![
+                    "last push".into(),
+                    at.clone(),
+                    age(&at),
+                    format!(
+                        "{} ({} pending, {} refused)",
+                        last["status"].as_str().unwrap_or("never"),
+                        p["pending"],
+                        p["failures"]
+                    ),
+                ]);
+            }
             render::emit(&t.to_string())?;
             render::emit(if healthy { "healthy" } else { "UNHEALTHY" })?;
         }
@@ -165,8 +183,10 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
             "the source file is stale"
         } else if stuck > 0 {
             "invitations were left in `sending` by a run that stopped; see roster users invite --pending"
-        } else {
+        } else if last_failed {
             "the last run failed, was blocked or was rejected"
+        } else {
+            "the last push to the SCIM provider failed, was blocked or had changes refused"
         };
         Err(anyhow::Error::new(Unhealthy(why.to_string())))
     }

@@ -30,6 +30,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         batch: None,
         dry_run: args.dry_run,
         allow_removals: args.allow_removals,
+        allow_updates: args.allow_updates,
         allow_invalid: args.allow_invalid,
         force: false,
     };
@@ -255,7 +256,8 @@ fn dry_run(
         (
             Status::Blocked,
             Some(format!(
-                "a real run would be blocked by a safeguard; it would need: roster sync {}",
+                "a real run would be blocked by a safeguard and hold the file as batch {next}; \
+                 to apply it then, run: roster apply --batch {next} {}",
                 release.join(" ")
             )),
         )
@@ -351,21 +353,21 @@ fn report_hung_lock(ctx: &Context, store_path: &std::path::Path, err: &anyhow::E
             return Ok(());
         }
         let hours = held.map_or(0, |h| h.as_secs() / 3600);
-        let report = crate::core::report::Report {
-            generated_at: now(),
-            scope: "sync could not start".into(),
-            runs: Vec::new(),
-            notices: vec![format!(
+        let report = crate::core::report::Report::notice(
+            now(),
+            "sync could not start".into(),
+            format!(
                 "stage lock: {err}; it has been held for {hours} hours, so that run is probably hung. \
                  Check the process named in the lock file and stop it; the next roster sync then runs normally."
-            )],
-        };
+            ),
+        );
         let message = crate::mail::report(
             &mailer.from,
             &ctx.config.report.recipients,
             &report.subject(),
             report.text(),
             report.html(),
+            &[],
         )?;
         mailer.send(&message).map_err(|e| anyhow::anyhow!("{e}"))
     })();

@@ -67,6 +67,7 @@ impl ImportFile {
             self.entries[index] = Entry::Invalid {
                 line: r.line,
                 unique_id,
+                name: Some(r.name().to_owned()),
             };
         }
         self.problems.push(problem);

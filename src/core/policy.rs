@@ -52,6 +52,17 @@ pub enum MissingUsers {
     Keep,
 }
 
+/// What an import does with a Group ID that no group has (`import.unknown_groups`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownGroups {
+    /// Ignore the membership and warn.
+    #[default]
+    Warn,
+    /// Create the group, with its ID as its name, and keep the membership.
+    Create,
+}
+
 /// Whether an empty phone cell keeps a number entered by hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct KeepPhones {

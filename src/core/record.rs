@@ -218,6 +218,8 @@ pub enum Entry {
     Invalid {
         line: u64,
         unique_id: Option<String>,
+        /// The Name cell as the file has it (control characters as spaces), for reports.
+        name: Option<String>,
     },
 }
 
@@ -298,6 +300,11 @@ pub fn check<C: Cells + ?Sized>(
         }
     };
     let uid = cell(Field::UniqueId).filter(|u| !u.is_empty() && !has_control(u));
+    let raw_name = || {
+        cell(Field::Name)
+            .filter(|n| !n.is_empty())
+            .map(|n| n.replace(|c: char| c.is_control(), " "))
+    };
 
     if cells.count() != columns.width {
         problems.push(Problem::new(
@@ -313,6 +320,7 @@ pub fn check<C: Cells + ?Sized>(
         let entry = Entry::Invalid {
             line,
             unique_id: uid.map(str::to_owned),
+            name: raw_name(),
         };
         return (entry, problems);
     }
@@ -369,6 +377,7 @@ pub fn check<C: Cells + ?Sized>(
             let entry = Entry::Invalid {
                 line,
                 unique_id: uid.map(str::to_owned),
+                name: raw_name(),
             };
             return (entry, problems);
         }
@@ -457,6 +466,7 @@ pub fn check<C: Cells + ?Sized>(
             Entry::Invalid {
                 line,
                 unique_id: uid.map(str::to_owned),
+                name: raw_name(),
             },
             problems,
         )
@@ -668,7 +678,8 @@ mod tests {
             entry,
             Entry::Invalid {
                 line: 3,
-                unique_id: Some("E9".into())
+                unique_id: Some("E9".into()),
+                name: Some("Bo".into()),
             }
         );
         let (entry, _) = check(&["E9", "Bo"][..], 4, &cols, &Rules::default());
@@ -676,7 +687,8 @@ mod tests {
             entry,
             Entry::Invalid {
                 line: 4,
-                unique_id: Some("E9".into())
+                unique_id: Some("E9".into()),
+                name: Some("Bo".into()),
             }
         );
     }

@@ -729,6 +729,7 @@ fn mark_duplicates(file: &mut ImportFile, ids: Vec<(u64, u32)>, mails: Vec<(u64,
             file.entries[i] = Entry::Invalid {
                 line: r.line,
                 unique_id: Some(r.unique_id().to_owned()),
+                name: Some(r.name().to_owned()),
             };
         }
         file.problems.push(problem);

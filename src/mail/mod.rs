@@ -2,7 +2,9 @@
 //! and report messages. Names and titles reach headers only with control characters removed.
 
 use crate::config::{MailConfig, Tls};
-use lettre::message::{header::ContentType, Mailbox, MessageBuilder, MultiPart, SinglePart};
+use lettre::message::{
+    header::ContentType, Attachment, Mailbox, MessageBuilder, MultiPart, SinglePart,
+};
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{Certificate, SmtpConnection, Tls as SmtpTls, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
@@ -396,12 +398,6 @@ fn fill(template: &str, who: &Invitee<'_>) -> String {
         .replace("{title}", &header_safe(who.title))
 }
 
-/// The headers every message carries besides its own: `Message-ID` and `Date` (the body
-/// parts add `MIME-Version`).
-pub fn stamped(builder: MessageBuilder) -> MessageBuilder {
-    builder.message_id(None).date_now()
-}
-
 /// An invitation as a plain-text message.
 pub fn invitation(
     from: &Mailbox,
@@ -417,13 +413,21 @@ pub fn invitation(
         .singlepart(SinglePart::plain(fill(body, who)))?)
 }
 
-/// A report as a multipart text + HTML message.
+/// The headers every message carries beside From, To and Subject: a `Message-ID` (lettre adds
+/// `Date`, and `MIME-Version` to a MIME body).
+pub fn stamped(builder: MessageBuilder) -> MessageBuilder {
+    builder.message_id(None).date_now()
+}
+
+/// A report as a multipart message: text and HTML as alternatives, and CSV files (name,
+/// text) attached.
 pub fn report(
     from: &Mailbox,
     recipients: &[String],
     subject: &str,
     text: String,
     html: String,
+    attachments: &[(String, String)],
 ) -> anyhow::Result<Message> {
     let mut builder = stamped(Message::builder())
         .from(from.clone())
@@ -433,19 +437,26 @@ pub fn report(
             .map_err(|e| crate::error::config(format!("report.recipients: `{r}`: {e}")))?;
         builder = builder.to(mailbox);
     }
-    Ok(builder.multipart(
-        MultiPart::alternative()
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(text),
-            )
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_HTML)
-                    .body(html),
-            ),
-    )?)
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(text),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(html),
+        );
+    if attachments.is_empty() {
+        return Ok(builder.multipart(body)?);
+    }
+    let csv = ContentType::parse("text/csv; charset=utf-8")?;
+    let mut mixed = MultiPart::mixed().multipart(body);
+    for (name, content) in attachments {
+        mixed = mixed.singlepart(Attachment::new(name.clone()).body(content.clone(), csv.clone()));
+    }
+    Ok(builder.multipart(mixed)?)
 }
 
 #[cfg(test)]
@@ -497,6 +508,7 @@ mod tests {
             "roster: OK",
             "t".into(),
             "<p>h</p>".into(),
+            &[],
         )
         .unwrap();
         for msg in [invitation, report] {

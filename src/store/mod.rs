@@ -6,8 +6,10 @@ pub mod directory;
 pub mod groups;
 pub mod lock;
 pub mod outbox;
+pub mod report;
 pub mod runs;
 mod schema;
+pub mod scim;
 pub mod users;
 
 use anyhow::Context as _;
@@ -156,7 +158,9 @@ mod tests {
         let mut store = Store::open(&dir.path().join("roster.db"))?;
         const FULL: i64 = 2;
         assert_eq!(synchronous(&store), FULL);
-        let config = crate::config::Config::default();
+        let mut config = crate::config::Config::default();
+        // The second file updates the one user: more than the default share.
+        config.import.max_updates = crate::config::Limit::Percent(100.0);
         for text in [
             "UniqueID,Name,Mail\nE1,Ann,ann@example.org\n",
             "UniqueID,Name,Mail\nE1,Ann Berg,ann@example.org\n",

@@ -109,4 +109,40 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX users_unusual ON users(pk, active, missing_count, last_missing_batch)
         WHERE active = 0 OR missing_count > 0;
     "#,
+    // 4: the SCIM push (SPEC §8): what the provider holds of each pushed user and group (its
+    // `id`, ETag, a hash of the attributes it acknowledged, and whether it is active there), a
+    // refusal waiting for the next push, and each push run. Keyed by UniqueID and Group ID, not
+    // by the row, so that a user deleted from the store is still known to the provider.
+    r#"
+    CREATE TABLE scim_users (
+        unique_id TEXT PRIMARY KEY,
+        scim_id TEXT,
+        etag TEXT,
+        hash INTEGER,
+        active INTEGER,
+        sending TEXT,
+        error TEXT,
+        failed_at TEXT,
+        pushed_at TEXT
+    ) WITHOUT ROWID;
+    CREATE TABLE scim_groups (
+        group_id TEXT PRIMARY KEY,
+        scim_id TEXT,
+        etag TEXT,
+        hash INTEGER,
+        active INTEGER,
+        sending TEXT,
+        error TEXT,
+        failed_at TEXT,
+        pushed_at TEXT
+    ) WITHOUT ROWID;
+    CREATE TABLE scim_pushes (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        counts TEXT,
+        message TEXT
+    );
+    "#,
 ];

@@ -2,6 +2,7 @@
 //! and helpers to read its output and the store.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod mail;
 pub mod servers;
 
 use std::path::{Path, PathBuf};

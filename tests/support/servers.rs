@@ -376,3 +376,168 @@ impl Drop for Smtp {
         let _ = self.child.wait();
     }
 }
+
+/// scim2-server (PyPI) on loopback: a real SCIM 2.0 provider held in memory.
+pub struct Scim {
+    child: Child,
+    pub port: u16,
+    pub token: String,
+    log: PathBuf,
+}
+
+impl Scim {
+    /// Start it with a bearer token, and optionally a ServiceProviderConfig file.
+    pub fn start(dir: &Path, token: &str, spc: Option<&Path>) -> Scim {
+        let port = free_port();
+        let log = dir.join(format!("scim-{port}.log"));
+        let mut cmd = Command::new("scim2-server");
+        cmd.args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--bearer-token", token]);
+        if let Some(spc) = spc {
+            cmd.arg("--service-provider-config").arg(spc);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start scim2-server (bash .ci/run installs it)");
+        wait_for_port(port, &mut child, &log);
+        let scim = Scim {
+            child,
+            port,
+            token: token.to_string(),
+            log,
+        };
+        // Ready when it answers SCIM, not only when the port is open.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while scim.try_get("/ServiceProviderConfig").is_none() {
+            assert!(Instant::now() < deadline, "scim2-server did not answer");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        scim
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+
+    fn try_get(&self, path: &str) -> Option<serde_json::Value> {
+        let mut resp = Self::agent()
+            .get(format!("{}{path}", self.url()))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call()
+            .ok()?;
+        if resp.status() != 200 {
+            return None;
+        }
+        serde_json::from_slice(&resp.body_mut().read_to_vec().ok()?).ok()
+    }
+
+    /// GET a path of the server's own API.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        self.try_get(path)
+            .unwrap_or_else(|| panic!("GET {path} failed: {}", self.log()))
+    }
+
+    /// Send a request with a JSON body to the server's own API; the status.
+    pub fn send(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> u16 {
+        let req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url()))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", "application/scim+json");
+        let resp = match body {
+            Some(b) => Self::agent().run(req.body(b.to_string()).unwrap()),
+            None => Self::agent().run(req.body(()).unwrap()),
+        };
+        resp.unwrap().status().as_u16()
+    }
+
+    /// Every resource under /Users or /Groups, by externalId.
+    pub fn all(&self, what: &str) -> std::collections::BTreeMap<String, serde_json::Value> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut start = 1;
+        loop {
+            let page = self.get(&format!("/{what}?startIndex={start}&count=1000"));
+            let items = page["Resources"].as_array().cloned().unwrap_or_default();
+            for r in &items {
+                let key = r["externalId"].as_str().unwrap_or("").to_string();
+                assert!(
+                    out.insert(key.clone(), r.clone()).is_none(),
+                    "two {what} with externalId {key}"
+                );
+            }
+            start += items.len();
+            if items.is_empty() || start as u64 > page["totalResults"].as_u64().unwrap() {
+                break;
+            }
+        }
+        out
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Scim {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A TCP proxy that passes the first `pass` connections, then on the next one forwards the
+/// request but loses the answer, then refuses every later one: a provider that stops midway.
+pub struct Gate {
+    pub port: u16,
+    pub connections: Arc<AtomicUsize>,
+}
+
+impl Gate {
+    pub fn start(target: u16, pass: usize) -> Gate {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let count = connections.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                if n > pass {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || pipe(c2, s2, None));
+                if n < pass {
+                    std::thread::spawn(move || pipe(server, client, None));
+                } else {
+                    // The server gets the whole request and answers; the client never hears.
+                    std::thread::spawn(move || {
+                        let mut server = server;
+                        let mut sink = Vec::new();
+                        let _ = server.read_to_end(&mut sink);
+                        let _ = client.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Gate { port, connections }
+    }
+}

@@ -283,9 +283,11 @@ pub struct Settings {
     pub remove_after_missing: u32,
     pub keep_phones: KeepPhones,
     pub max_removals: Limit,
+    pub max_updates: Limit,
     pub max_invalid: Limit,
     /// `--allow-removals N`: raises (never lowers) the removal limit for this run.
     pub allow_removals: Option<u64>,
+    pub allow_updates: Option<u64>,
     pub allow_invalid: Option<u64>,
 }
 
@@ -411,6 +413,8 @@ pub struct Plan {
     /// Present users whose absence counter goes back to zero (no visible change).
     pub present_again: Vec<i64>,
     pub tripped: Vec<Tripped>,
+    /// Safeguards the count exceeded but an `--allow-*` flag let through (recorded with the run).
+    pub overridden: Vec<Tripped>,
     /// Imported, active users before the plan (the base of `max_removals`).
     pub active_imported: u64,
     /// The Group IDs the import manages, as the plan saw them.
@@ -668,7 +672,11 @@ pub fn plan<D: Directory>(
     let mut changes: Vec<Change> = Vec::new();
     for (i, (entry, (known, unchanged))) in file.entries.iter().zip(seen).enumerate() {
         let record = match entry {
-            Entry::Invalid { line, unique_id } => {
+            Entry::Invalid {
+                line,
+                unique_id,
+                name,
+            } => {
                 plan.counts.add(Action::Invalid);
                 changes.push(Change {
                     action: Action::Invalid,
@@ -678,7 +686,7 @@ pub fn plan<D: Directory>(
                     line: Some(*line),
                     new: None,
                     fields: Vec::new(),
-                    name: None,
+                    name: name.clone(),
                     absent: None,
                 });
                 continue;
@@ -898,37 +906,88 @@ fn resolve_mail<D: Directory>(
     }
 }
 
-fn check_safeguards(plan: &mut Plan, rows: u64, s: &Settings) {
-    let removals = plan.counts.remove;
-    let limit = s
-        .max_removals
-        .allowed(plan.active_imported)
-        .max(s.allow_removals.unwrap_or(0));
-    if removals > limit {
-        plan.tripped.push(Tripped {
-            safeguard: "max_removals",
-            count: removals,
+/// One safeguard against its count: tripped when the count exceeds the configured limit and
+/// the flag (which only raises it); overridden when only the flag lets the count through.
+struct Guard<'a> {
+    safeguard: &'static str,
+    key: &'static str,
+    flag: &'static str,
+    count: u64,
+    limit: Limit,
+    allow: Option<u64>,
+    /// What the limit is a share of, for the message: `10 active imported users`.
+    of: &'a str,
+    total: u64,
+}
+
+impl Guard<'_> {
+    fn check(&self, plan: &mut Plan) {
+        let configured = self.limit.allowed(self.total);
+        let allow = self.allow.unwrap_or(0);
+        let limit = configured.max(allow);
+        let entry = |setting: String| Tripped {
+            safeguard: self.safeguard,
+            count: self.count,
             limit,
-            setting: format!(
-                "import.max_removals = {} of {} active imported users",
-                s.max_removals, plan.active_imported
-            ),
-            release: format!("--allow-removals {removals}"),
-        });
+            setting,
+            release: format!("{} {}", self.flag, self.count),
+        };
+        let key = format!(
+            "import.{} = {} of {} {}",
+            self.key, self.limit, self.total, self.of
+        );
+        if self.count > limit {
+            // The message names what set the limit: the flag when it raised it, else the key.
+            let setting = if self.allow.is_some() && allow >= configured {
+                format!("{} {allow}", self.flag)
+            } else {
+                key
+            };
+            plan.tripped.push(entry(setting));
+        } else if self.count > configured {
+            plan.overridden
+                .push(entry(format!("{} {allow} (above {key})", self.flag)));
+        }
     }
-    let invalid = plan.counts.invalid;
-    let limit = s
-        .max_invalid
-        .allowed(rows)
-        .max(s.allow_invalid.unwrap_or(0));
-    if invalid > limit {
-        plan.tripped.push(Tripped {
+}
+
+fn check_safeguards(plan: &mut Plan, rows: u64, s: &Settings) {
+    let active = plan.active_imported;
+    let guards = [
+        Guard {
+            safeguard: "max_removals",
+            key: "max_removals",
+            flag: "--allow-removals",
+            count: plan.counts.remove,
+            limit: s.max_removals,
+            allow: s.allow_removals,
+            of: "active imported users",
+            total: active,
+        },
+        // Reactivations restore users and are not counted.
+        Guard {
+            safeguard: "max_updates",
+            key: "max_updates",
+            flag: "--allow-updates",
+            count: plan.counts.update,
+            limit: s.max_updates,
+            allow: s.allow_updates,
+            of: "active imported users",
+            total: active,
+        },
+        Guard {
             safeguard: "max_invalid",
-            count: invalid,
-            limit,
-            setting: format!("import.max_invalid = {} of {rows} records", s.max_invalid),
-            release: format!("--allow-invalid {invalid}"),
-        });
+            key: "max_invalid",
+            flag: "--allow-invalid",
+            count: plan.counts.invalid,
+            limit: s.max_invalid,
+            allow: s.allow_invalid,
+            of: "records",
+            total: rows,
+        },
+    ];
+    for g in &guards {
+        g.check(plan);
     }
 }
 

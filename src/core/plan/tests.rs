@@ -72,8 +72,10 @@ fn settings() -> Settings {
         remove_after_missing: 1,
         keep_phones: KeepPhones::default(),
         max_removals: Limit::Count(100),
+        max_updates: Limit::Count(100),
         max_invalid: Limit::Count(100),
         allow_removals: None,
+        allow_updates: None,
         allow_invalid: None,
     }
 }
@@ -499,5 +501,44 @@ proptest::proptest! {
         }
         let hash = state_hash(&fields[0], &fields[1], &fields[2], &fields[3], &fields[4], groups.iter().map(String::as_str));
         proptest::prop_assert_eq!(hash, streamed.digest());
+    }
+}
+
+#[test]
+fn update_safeguard_counts_updates_not_reactivations() {
+    let mut dir = Memory::default();
+    for i in 1..=10 {
+        let mut u = user(Some(&format!("E{i}")), "X", &format!("x{i}@example.se"));
+        // Four deactivated users: their return is a reactivation.
+        u.active = i > 4;
+        dir.add(i, u);
+    }
+    let all_renamed: String = (1..=10)
+        .map(|i| format!("E{i},Y,x{i}@example.se\n"))
+        .collect();
+    let text = format!("UniqueID,Name,Mail\n{all_renamed}");
+    // (limit, flag) → tripped / overridden: 6 updates of 6 active users, 4 reactivations.
+    let cases: &[(Limit, Option<u64>, bool, bool)] = &[
+        (Limit::Percent(20.0), None, true, false),
+        (Limit::Count(6), None, false, false),
+        (Limit::Count(5), Some(6), false, true),
+        (Limit::Count(5), Some(5), true, false),
+        (Limit::Count(6), Some(0), false, false),
+    ];
+    for &(limit, allow, tripped, overridden) in cases {
+        let s = Settings {
+            max_updates: limit,
+            allow_updates: allow,
+            ..settings()
+        };
+        let (plan, _) = run(&dir, &text, &s);
+        assert_eq!((plan.counts.update, plan.counts.reactivate), (6, 4));
+        assert_eq!(plan.blocked(), tripped, "{limit} {allow:?}");
+        assert_eq!(!plan.overridden.is_empty(), overridden, "{limit} {allow:?}");
+        if let Some(t) = plan.tripped.first() {
+            assert_eq!(t.release, "--allow-updates 6");
+            // A flag that set the limit is named; the key only when the key set it.
+            assert_eq!(t.setting.contains("--allow-updates"), allow == Some(5));
+        }
     }
 }

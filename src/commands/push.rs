@@ -1,0 +1,123 @@
+//! `roster push`: bring the SCIM 2.0 provider of `[scim]` in step with the store (SPEC §8).
+
+use super::Context;
+use crate::cli::{Format, PushArgs};
+use crate::render;
+use crate::scim::{self, Options, Outcome};
+use crate::store::{Lock, Store};
+
+pub fn run(ctx: &Context, args: &PushArgs) -> anyhow::Result<()> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    if ctx.config.scim.is_none() {
+        return Err(crate::error::config(
+            "there is no [scim] section: set scim.url and scim.token_file (or ROSTER_SCIM_TOKEN) to push",
+        ));
+    }
+    let _lock = Lock::acquire(ctx.config.store_path())?;
+    let mut store = Store::open(ctx.config.store_path())?;
+    let outcome = scim::push(&mut store, &ctx.config, &options(ctx, args))?;
+    show(ctx, format, &outcome)?;
+    match outcome.error() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The push options of these flags.
+pub fn options(ctx: &Context, args: &PushArgs) -> Options {
+    Options {
+        dry_run: args.dry_run,
+        full: args.full,
+        allow_removals: args.allow_removals,
+        quiet: ctx.quiet,
+        verbose: ctx.verbose,
+    }
+}
+
+/// Print a push's outcome: JSON, or a summary line (and, in a dry run or with -v, each change).
+pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
+    if format == Format::Json {
+        render::json(o)?;
+        return Ok(());
+    }
+    if ctx.quiet && o.error().is_none() {
+        return Ok(());
+    }
+    render::emit(&summary(o))?;
+    if (o.status == "dry-run" || ctx.verbose > 0) && !o.changes.is_empty() {
+        let mut t = render::table(["Action", "Kind", "ID", "Name"]);
+        for c in o
+            .changes
+            .iter()
+            .take(if ctx.verbose > 0 { usize::MAX } else { 50 })
+        {
+            t.add_row(vec![
+                c.action.to_string(),
+                c.kind.to_string(),
+                render::opt(Some(&c.id)),
+                render::opt(Some(&c.name)),
+            ]);
+        }
+        render::emit(&t.to_string())?;
+        if ctx.verbose == 0 && o.changes.len() > 50 {
+            render::emit(&format!(
+                "… and {} more (roster push --dry-run -v, or --format json)",
+                o.changes.len() - 50
+            ))?;
+        }
+    }
+    if !o.refused.is_empty() {
+        let mut t = render::table(["Refused", "Kind", "ID", "Provider's reason"]);
+        for r in o.refused.iter().take(100) {
+            t.add_row(vec![
+                r.action.to_string(),
+                r.kind.to_string(),
+                render::opt(Some(&r.id)),
+                render::opt(Some(&r.reason)),
+            ]);
+        }
+        render::emit(&t.to_string())?;
+    }
+    Ok(())
+}
+
+/// One line: `push: users 3 created, 1 updated, …; groups …; 2 requests (1 bulk)`.
+pub fn summary(o: &Outcome) -> String {
+    let part = |c: &scim::Counts, users: bool| {
+        let mut v = vec![
+            format!("{} created", c.create),
+            format!("{} updated", c.update),
+        ];
+        if users {
+            v.push(format!("{} deactivated", c.deactivate));
+        }
+        v.push(format!("{} deleted", c.delete));
+        v.push(format!("{} unchanged", c.unchanged));
+        v.join(", ")
+    };
+    let verb = match o.status {
+        "dry-run" => "push (dry run, nothing sent)",
+        "blocked" => "push BLOCKED",
+        "partial" => "push (some changes refused)",
+        _ => "push",
+    };
+    let mut line = format!(
+        "{verb}: users {}; groups {}",
+        part(&o.users, true),
+        part(&o.groups, false)
+    );
+    if o.status != "dry-run" && o.status != "blocked" {
+        line.push_str(&format!(
+            "; {} refused; {} requests ({} bulk) in {:.1} s",
+            o.refused.len(),
+            o.requests,
+            o.bulk_requests,
+            o.seconds
+        ));
+    }
+    if let Some(m) = &o.message {
+        line.push('\n');
+        line.push_str(m);
+    }
+    line
+}

@@ -1,0 +1,217 @@
+//! The report (SPEC §5): the mail `report --send` makes, read by Python's `email` package and
+//! `html.parser` from a real aiosmtpd on loopback, at 20,000 users.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::fmt::Write as _;
+use support::mail::parse_mail;
+use support::servers::{free_port, Smtp};
+use support::Env;
+
+fn config(env: &Env, port: u16) {
+    env.write(
+        "roster.toml",
+        format!(
+            "[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\nfrom = \"Roster <roster@example.se>\"\n\n\
+             [report]\nrecipients = [\"oncall@example.se\"]\n"
+        ),
+    );
+}
+
+/// A file of `n` users; users in `skip` are left out, users in `retitle` get a new title.
+fn users(n: usize, skip: impl Fn(usize) -> bool, retitle: impl Fn(usize) -> bool) -> String {
+    let mut out = String::from("UniqueID,Name,Mail,Title\n");
+    for i in 0..n {
+        if skip(i) {
+            continue;
+        }
+        let title = if retitle(i) { "Head nurse" } else { "Nurse" };
+        writeln!(out, "E{i:05},Person Number{i},p{i}@example.se,{title}").unwrap();
+    }
+    out
+}
+
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn long_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.chars().count() > 100)
+        .map(|l| l.chars().take(120).collect())
+        .collect()
+}
+
+#[test]
+fn the_report_of_a_20k_day_is_capped_summarised_and_attached() {
+    let env = Env::new();
+    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    config(&env, smtp.port);
+    let n = 20_000;
+    env.import("1.csv", &users(n, |_| false, |_| false), &[])
+        .ok();
+    // The next day: 2,167 leave (blocked at first, then let through), 600 get a new title,
+    // and two records are rejected.
+    let mut day2 = users(n, |i| i % 9 == 0 && i < 19_500, |i| i % 30 == 1);
+    day2.push_str("E90001,Rejected Person,not-a-mail,Nurse\n");
+    day2.push_str("E90002,Other Rejected,other@example.se,Nurse,extra\n");
+    let leavers = (0..n).filter(|i| i % 9 == 0 && *i < 19_500).count();
+    let retitled = (0..n)
+        .filter(|i| i % 30 == 1 && !(i % 9 == 0 && *i < 19_500))
+        .count();
+    let blocked = env.import("2.csv", &day2, &[]).code(4);
+    let batch = blocked.json()["batch"].as_i64().unwrap();
+    env.roster(&[
+        "apply",
+        "--batch",
+        &batch.to_string(),
+        "--allow-removals",
+        &leavers.to_string(),
+    ])
+    .ok();
+
+    env.roster(&["report", "--since", "24h", "--send"]).ok();
+    let got = smtp.messages();
+    assert_eq!(got.len(), 1);
+    let mail = parse_mail(&env, &got[0].1);
+
+    // The block was resolved by a later apply of that batch: not the worst status any more.
+    let subject = mail["subject"].as_str().unwrap();
+    assert!(subject.starts_with("roster: OK"), "{subject}");
+    assert!(mail["message_id"].as_str().unwrap().starts_with('<'));
+    assert!(mail["date"].is_string());
+    assert_eq!(mail["mime_version"], "1.0");
+    let parts: Vec<&str> = mail["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        parts.contains(&"text/plain") && parts.contains(&"text/html"),
+        "{parts:?}"
+    );
+
+    let text = mail["text"].as_str().unwrap();
+    assert_eq!(long_lines(text), Vec::<String>::new(), "lines over 100");
+    // The summary comes first, with the net joiners and leavers and the updates per field.
+    let summary = text.find("Summary").expect("a summary");
+    let first_run = text.find("Run 2").expect("run 2");
+    assert!(summary < first_run, "{text}");
+    assert!(
+        text.contains(&format!("left: {}", thousands(leavers))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("title {}", thousands(retitled))),
+        "{text}"
+    );
+    // The block is named, and so is what resolved it.
+    assert!(
+        text.contains("blocked") && text.contains("resolved by run 3"),
+        "{text}"
+    );
+    // Lists are capped at 100 lines, with the whole list attached.
+    assert!(
+        text.contains(&format!("… and {} more", thousands(leavers - 100))),
+        "{text}"
+    );
+    assert!(text.len() < 60_000, "{} bytes of text", text.len());
+    let attachments = mail["attachments"].as_object().unwrap();
+    let removed = attachments
+        .iter()
+        .find(|(name, _)| name.contains("removed"))
+        .map(|(_, rows)| rows.as_array().unwrap())
+        .expect("the removed users as CSV");
+    assert_eq!(removed.len(), leavers + 1, "header and one row per user");
+    assert_eq!(removed[0][0], "UniqueID");
+    assert_eq!(removed[1][0], "E00000");
+    assert_eq!(removed[1][1], "Person Number0");
+    // A rejected record: its line, UniqueID, name and code.
+    let line = day2.lines().position(|l| l.starts_with("E90001")).unwrap() + 1;
+    let rejected = text
+        .lines()
+        .find(|l| l.contains("E90001"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        rejected.contains(&line.to_string())
+            && rejected.contains("Rejected Person")
+            && rejected.contains("bad-mail"),
+        "{rejected}"
+    );
+    assert!(
+        text.contains("E90002") && text.contains("field-count"),
+        "{text}"
+    );
+    // The trend of the last 30 days as a line of block characters.
+    assert!(
+        text.lines()
+            .any(|l| l.chars().filter(|c| ('▁'..='█').contains(c)).count() >= 30),
+        "{text}"
+    );
+
+    // HTML: tables and a chart drawn as a table, nothing remote, no SVG.
+    assert!(mail["html_tables"].as_u64().unwrap() >= 3, "{mail}");
+    assert_eq!(mail["html_charts"], 2, "changes per night and users");
+    assert_eq!(mail["html_svg"], 0);
+    assert_eq!(mail["html_remote"], serde_json::json!([]));
+    let html_text = mail["html_text"].as_str().unwrap();
+    assert!(html_text.contains("Rejected Person"), "{html_text}");
+    assert!(
+        mail["html_cells"].as_u64().unwrap() < 5_000,
+        "capped in HTML too"
+    );
+}
+
+#[test]
+fn an_unresolved_block_is_the_subject_and_the_summary_names_the_command() {
+    let env = Env::new();
+    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    config(&env, smtp.port);
+    env.import("1.csv", &users(40, |_| false, |_| false), &[])
+        .ok();
+    let blocked = env
+        .import("2.csv", &users(40, |i| i < 20, |_| false), &[])
+        .code(4);
+    let batch = blocked.json()["batch"].as_i64().unwrap();
+    env.roster(&["report", "--since", "24h", "--send"]).ok();
+    let mail = parse_mail(&env, &smtp.messages()[0].1);
+    let subject = mail["subject"].as_str().unwrap();
+    assert!(subject.starts_with("roster: BLOCKED"), "{subject}");
+    let text = mail["text"].as_str().unwrap();
+    let summary = &text[..text.find("Run 1").unwrap()];
+    assert!(
+        summary.contains(&format!("roster apply --batch {batch} --allow-removals 20")),
+        "{text}"
+    );
+    // The same in every format.
+    let json = env
+        .roster(&["report", "--since", "24h", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["status"], "BLOCKED");
+    assert_eq!(
+        json["open"]["held"][0]["command"],
+        format!("roster apply --batch {batch} --allow-removals 20")
+    );
+    let table = env.roster(&["report", "--since", "24h"]).ok().stdout;
+    assert!(table.contains("BLOCKED"), "{table}");
+    assert!(
+        table.contains(&format!("roster apply --batch {batch} --allow-removals 20")),
+        "{table}"
+    );
+    let html = env
+        .roster(&["report", "--since", "24h", "--format", "html"])
+        .ok()
+        .stdout;
+    assert!(html.contains("BLOCKED"), "{html}");
+}

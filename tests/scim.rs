@@ -1,0 +1,432 @@
+//! `roster push` against a real SCIM 2.0 provider (scim2-server) on loopback. The provider's
+//! state is read through its own HTTP API, never through roster.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use serde_json::{json, Value};
+use support::servers::{Gate, Scim};
+use support::Env;
+
+const TOKEN: &str = "t0k3n-kept-secret-9f8e7d";
+
+/// An environment whose roster.toml points at `url`, with the token in a file.
+fn setup(url: &str, extra: &str) -> Env {
+    let env = Env::new();
+    env.write("scim.token", format!("{TOKEN}\n"));
+    env.write(
+        "roster.toml",
+        format!(
+            "[scim]\nurl = \"{url}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 1\ntimeout_secs = 120\n{extra}"
+        ),
+    );
+    env
+}
+
+fn csv(rows: &[&str]) -> String {
+    let mut s = String::from("UniqueID,Name,Mail,Title,TelephoneNumber,Groups\n");
+    for r in rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s
+}
+
+/// `n` users E0001…, every tenth in ICU, every one in ALL.
+fn many(n: usize) -> String {
+    let mut s = String::from("UniqueID,Name,Mail,Title,Groups\n");
+    for i in 1..=n {
+        let groups = if i % 10 == 0 { "ALL,ICU" } else { "ALL" };
+        s.push_str(&format!(
+            "E{i:05},User {i},user{i}@example.org,Nurse,\"{groups}\"\n"
+        ));
+    }
+    s
+}
+
+fn groups(env: &Env, ids: &[(&str, &str)]) {
+    for (id, name) in ids {
+        env.roster(&["groups", "add", id, "--name", name]).ok();
+    }
+}
+
+fn push(env: &Env, args: &[&str]) -> support::Run {
+    let mut all = vec!["push", "--format", "json"];
+    all.extend_from_slice(args);
+    env.roster(&all)
+}
+
+fn member_ids(group: &Value) -> Vec<String> {
+    let mut v: Vec<String> = group["members"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| m["value"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The provider ids of these users, sorted.
+fn ids_of(users: &std::collections::BTreeMap<String, Value>, keys: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = keys
+        .iter()
+        .map(|k| users[*k]["id"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_first_push_goes_in_bulk_and_a_second_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ALL", "Everyone"), ("ICU", "Intensive care")]);
+    env.import("users.csv", &many(2500), &[]).ok();
+
+    let first = push(&env, &[]).ok().json();
+    assert_eq!(first["status"], "pushed");
+    assert_eq!(first["users"]["create"], 2500);
+    assert_eq!(first["groups"]["create"], 2);
+    // 2,500 users at the advertised 1,000 operations a bulk: three bulks, plus one for the
+    // groups, plus the ServiceProviderConfig.
+    assert_eq!(first["bulk_requests"], 4, "{first}");
+    assert_eq!(first["requests"], 5, "{first}");
+
+    let users = server.all("Users");
+    assert_eq!(users.len(), 2500);
+    let u = &users["E00010"];
+    assert_eq!(u["userName"], "user10@example.org");
+    assert_eq!(u["displayName"], "User 10");
+    assert_eq!(u["name"]["formatted"], "User 10");
+    assert_eq!(
+        u["emails"],
+        json!([{"value": "user10@example.org", "type": "work", "primary": true}])
+    );
+    assert_eq!(u["title"], "Nurse");
+    assert_eq!(u["active"], true);
+    let groups = server.all("Groups");
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups["ICU"]["displayName"], "Intensive care");
+    assert_eq!(member_ids(&groups["ICU"]).len(), 250);
+    assert_eq!(member_ids(&groups["ALL"]).len(), 2500);
+    let icu: Vec<String> = (1..=250).map(|i| format!("E{:05}", i * 10)).collect();
+    let icu: Vec<&str> = icu.iter().map(String::as_str).collect();
+    assert_eq!(member_ids(&groups["ICU"]), ids_of(&users, &icu));
+
+    let second = push(&env, &[]).ok().json();
+    assert_eq!(second["status"], "pushed");
+    assert_eq!(second["users"]["unchanged"], 2500);
+    assert_eq!(second["users"]["create"], 0);
+    assert_eq!(second["users"]["update"], 0);
+    assert_eq!(second["groups"]["unchanged"], 2);
+    assert_eq!(second["bulk_requests"], 0);
+    // Only the ServiceProviderConfig is read: no change is sent.
+    assert_eq!(second["requests"], 1, "{second}");
+}
+
+#[test]
+fn a_days_changes_are_reflected_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ICU", "Intensive care"), ("ER", "Emergency")]);
+    let mut day1 = vec![
+        "E1,Ann Berg,ann@example.org,Nurse,+46701234567,ICU",
+        "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+        "E3,Cy Dahl,cy@example.org,,,ER",
+    ];
+    let filler: Vec<String> = (10..40)
+        .map(|i| format!("F{i},Filler {i},f{i}@example.org,,,"))
+        .collect();
+    day1.extend(filler.iter().map(String::as_str));
+    env.import("day1.csv", &csv(&day1), &[]).ok();
+    push(&env, &[]).ok();
+
+    let mut day2 = vec![
+        "E1,Ann Berg,ann@example.org,Head nurse,,ICU",
+        "E3,Cy Dahl,cy@example.org,,,\"ER,ICU\"",
+        "E4,Di Falk,di@example.org,Porter,+46709876543,ER",
+    ];
+    day2.extend(filler.iter().map(String::as_str));
+    env.import("day2.csv", &csv(&day2), &[]).ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["create"], 1, "{out}");
+    assert_eq!(out["users"]["update"], 1, "{out}");
+    assert_eq!(out["users"]["deactivate"], 1, "{out}");
+    assert_eq!(out["groups"]["update"], 2, "{out}");
+
+    let users = server.all("Users");
+    assert_eq!(users.len(), 34);
+    assert_eq!(users["E1"]["title"], "Head nurse");
+    assert!(users["E1"].get("phoneNumbers").is_none(), "{}", users["E1"]);
+    assert_eq!(users["E2"]["active"], false);
+    assert_eq!(users["E4"]["active"], true);
+    assert_eq!(
+        users["E4"]["phoneNumbers"],
+        json!([{"value": "+46709876543", "type": "work"}])
+    );
+    let groups = server.all("Groups");
+    assert_eq!(member_ids(&groups["ICU"]), ids_of(&users, &["E1", "E3"]));
+    assert_eq!(member_ids(&groups["ER"]), ids_of(&users, &["E3", "E4"]));
+
+    let again = push(&env, &[]).ok().json();
+    assert_eq!(again["requests"], 1, "{again}");
+}
+
+#[test]
+fn full_puts_back_what_drifted_on_the_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ICU", "Intensive care")]);
+    env.import(
+        "users.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,Doctor,,ICU",
+            "E3,Cy Dahl,cy@example.org,Porter,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let before = server.all("Users");
+    let groups_before = server.all("Groups");
+
+    // Someone edits E1 and deactivates E3 in the app, deletes E2, and empties the group.
+    let mut e1 = before["E1"].clone();
+    e1["title"] = json!("Changed in the app");
+    assert_eq!(
+        server.send(
+            "PUT",
+            &format!("/Users/{}", e1["id"].as_str().unwrap()),
+            Some(e1)
+        ),
+        200
+    );
+    let mut e3 = before["E3"].clone();
+    e3["active"] = json!(false);
+    assert_eq!(
+        server.send(
+            "PUT",
+            &format!("/Users/{}", e3["id"].as_str().unwrap()),
+            Some(e3)
+        ),
+        200
+    );
+    assert_eq!(
+        server.send(
+            "DELETE",
+            &format!("/Users/{}", before["E2"]["id"].as_str().unwrap()),
+            None
+        ),
+        204
+    );
+    let mut icu = groups_before["ICU"].clone();
+    icu["members"] = json!([]);
+    assert_eq!(
+        server.send(
+            "PUT",
+            &format!("/Groups/{}", icu["id"].as_str().unwrap()),
+            Some(icu)
+        ),
+        200
+    );
+
+    // An incremental push does not look: nothing changed in the store.
+    let quiet = push(&env, &[]).ok().json();
+    assert_eq!(quiet["requests"], 1);
+
+    let dry = push(&env, &["--full", "--dry-run"]).ok().json();
+    assert_eq!(dry["status"], "dry-run");
+    assert_eq!(dry["users"]["update"], 2, "{dry}");
+    assert_eq!(dry["users"]["create"], 1, "{dry}");
+    assert_eq!(server.all("Users").len(), 2, "a dry run sends nothing");
+
+    let full = push(&env, &["--full"]).ok().json();
+    assert_eq!(full["users"]["update"], 2, "{full}");
+    assert_eq!(full["users"]["create"], 1, "{full}");
+    assert_eq!(full["groups"]["update"], 1, "{full}");
+    let after = server.all("Users");
+    assert_eq!(after.len(), 3);
+    assert_eq!(after["E1"]["title"], "Nurse");
+    assert_eq!(after["E3"]["active"], true);
+    assert_eq!(after["E2"]["userName"], "bo@example.org");
+    assert_eq!(
+        member_ids(&server.all("Groups")["ICU"]),
+        ids_of(&after, &["E1", "E2"])
+    );
+    let settled = push(&env, &["--full"]).ok().json();
+    assert_eq!(settled["users"]["unchanged"], 3, "{settled}");
+    assert_eq!(settled["groups"]["unchanged"], 1, "{settled}");
+}
+
+#[test]
+fn a_wrong_token_is_exit_1_and_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), "the-real-token", None);
+    let env = setup(&server.url(), "");
+    env.import("users.csv", &csv(&["E1,Ann Berg,ann@example.org,,,"]), &[])
+        .ok();
+    for verbosity in [&[][..], &["-vv"][..]] {
+        let mut args = vec!["push"];
+        args.extend_from_slice(verbosity);
+        let run = env.roster(&args).code(1);
+        assert!(run.stderr.contains("refused the token"), "{}", run.stderr);
+        assert!(!run.stderr.contains(TOKEN) && !run.stdout.contains(TOKEN));
+    }
+    // From the environment too, and nothing of it in the store.
+    let env = env.var("ROSTER_SCIM_TOKEN", "env-token-also-wrong-123");
+    let run = env.roster(&["push", "-vv", "--format", "json"]).code(1);
+    assert!(
+        !run.stderr.contains("env-token-also-wrong-123")
+            && !run.stdout.contains("env-token-also-wrong-123")
+    );
+    let store = std::fs::read(env.store()).unwrap();
+    let text = String::from_utf8_lossy(&store);
+    assert!(!text.contains(TOKEN) && !text.contains("env-token-also-wrong"));
+    assert!(server.all("Users").is_empty());
+    let status = env.roster(&["status", "--format", "json"]);
+    assert_eq!(
+        status.json()["push"]["last"]["status"],
+        "failed",
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn an_unreachable_provider_is_exit_1() {
+    let port = support::servers::free_port();
+    let env = setup(&format!("http://127.0.0.1:{port}"), "");
+    env.import("users.csv", &csv(&["E1,Ann Berg,ann@example.org,,,"]), &[])
+        .ok();
+    let run = env.roster(&["push"]).code(1);
+    assert!(run.stderr.contains("unreachable"), "{}", run.stderr);
+}
+
+#[test]
+fn a_push_stopped_midway_resumes_to_the_same_end_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = dir.path().join("spc.json");
+    std::fs::write(
+        &spc,
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "patch": {"supported": true},
+            "bulk": {"supported": true, "maxOperations": 100, "maxPayloadSize": 1048576},
+            "filter": {"supported": true, "maxResults": 1000},
+            "changePassword": {"supported": false},
+            "sort": {"supported": false},
+            "etag": {"supported": true},
+            "authenticationSchemes": []
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    // The ServiceProviderConfig and two bulks pass; the third bulk reaches the provider but its
+    // answer is lost; then the provider is gone.
+    let gate = Gate::start(server.port, 3);
+    let env = setup(&format!("http://127.0.0.1:{}", gate.port), "");
+    groups(&env, &[("ALL", "Everyone"), ("ICU", "Intensive care")]);
+    env.import("users.csv", &many(450), &[]).ok();
+    let run = env.roster(&["push"]).code(1);
+    assert!(run.stderr.contains("unreachable"), "{}", run.stderr);
+    assert_eq!(
+        server.all("Users").len(),
+        300,
+        "three bulks reached the provider"
+    );
+
+    // The provider is back (no proxy in between).
+    env.write(
+        "roster.toml",
+        format!(
+            "[scim]\nurl = \"{}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 1\n",
+            server.url()
+        ),
+    );
+    let out = push(&env, &[]).ok().json();
+    // The 100 whose answer was lost are found, not created again; the other 150 are created.
+    assert_eq!(out["users"]["create"], 150, "{out}");
+    assert_eq!(out["users"]["unchanged"], 300, "{out}");
+    assert_eq!(out["refused"], json!([]), "{out}");
+    let users = server.all("Users");
+    assert_eq!(users.len(), 450);
+    let groups = server.all("Groups");
+    assert_eq!(member_ids(&groups["ALL"]).len(), 450);
+    assert_eq!(member_ids(&groups["ICU"]).len(), 45);
+    let again = push(&env, &[]).ok().json();
+    assert_eq!(again["requests"], 1, "{again}");
+}
+
+#[test]
+fn removals_beyond_the_limit_block_the_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(&server.url(), "[import]\nmax_removals = 3\n");
+    let all: Vec<String> = (1..=20)
+        .map(|i| format!("E{i},User {i},u{i}@example.org,,,"))
+        .collect();
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    env.import("day1.csv", &csv(&all), &[]).ok();
+    push(&env, &[]).ok();
+    env.import("day2.csv", &csv(&all[5..]), &["--allow-removals", "5"])
+        .ok();
+
+    let blocked = env.roster(&["push"]).code(4);
+    assert!(
+        blocked.stdout.contains("--allow-removals 5")
+            || blocked.stderr.contains("--allow-removals 5"),
+        "{blocked:?}"
+    );
+    assert!(server.all("Users").values().all(|u| u["active"] == true));
+    let dry = env.roster(&["push", "--dry-run"]).code(4);
+    assert!(dry.stdout.contains("BLOCKED"), "{dry:?}");
+
+    let out = push(&env, &["--allow-removals", "5"]).ok().json();
+    assert_eq!(out["users"]["deactivate"], 5);
+    let users = server.all("Users");
+    let inactive: Vec<&String> = users
+        .iter()
+        .filter(|(_, u)| u["active"] == false)
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(inactive, ["E1", "E2", "E3", "E4", "E5"]);
+}
+
+#[test]
+fn removed_delete_deletes_and_dry_run_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(
+        &server.url(),
+        "removed = \"delete\"\n[import]\nmax_removals = 5\n",
+    );
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,,,",
+            "E2,Bo Ek,bo@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    let dry = env.roster(&["push", "--dry-run"]).ok();
+    assert!(dry.stdout.contains("ann@example.org"), "{}", dry.stdout);
+    assert!(server.all("Users").is_empty());
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert!(status["push"]["last"].is_null(), "{status}");
+    push(&env, &[]).ok();
+    env.import("day2.csv", &csv(&["E1,Ann Berg,ann@example.org,,,"]), &[])
+        .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["delete"], 1, "{out}");
+    let users = server.all("Users");
+    assert_eq!(users.keys().collect::<Vec<_>>(), ["E1"]);
+}
