@@ -64,6 +64,9 @@ complete -c roster -n "__fish_roster_using_subcommand fetch" -s v -l verbose -d 
 complete -c roster -n "__fish_roster_using_subcommand fetch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand validate" -l batch -d 'Check a stored batch against the store' -r
 complete -c roster -n "__fish_roster_using_subcommand validate" -l groups -d 'The known group IDs, when there is no store (without it, group IDs are not checked)' -r
+complete -c roster -n "__fish_roster_using_subcommand validate" -l groups-file -d 'The known groups from a CSV with a GroupID column (the file of roster groups import)' -r -F
+complete -c roster -n "__fish_roster_using_subcommand validate" -l default-region -d 'The region of phone numbers written without a country code, such as SE [default: csv.default_region]' -r
+complete -c roster -n "__fish_roster_using_subcommand validate" -l limit -d 'Print at most N problems in a table [default: 50]' -r
 complete -c roster -n "__fish_roster_using_subcommand validate" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand validate" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand validate" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -72,10 +75,26 @@ github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
 html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand validate" -l strict -d 'Turn warnings into errors'
+complete -c roster -n "__fish_roster_using_subcommand validate" -l all -d 'Print every problem in a table'
 complete -c roster -n "__fish_roster_using_subcommand validate" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand validate" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand diff" -l batch -d 'The batch to plan [default: the newest]' -r
+complete -c roster -n "__fish_roster_using_subcommand diff" -l limit -d 'Print at most N changes [default: 50 in a table; every change in JSON]' -r
+complete -c roster -n "__fish_roster_using_subcommand diff" -l action -d 'Only changes of this action (repeat, or separate with commas)' -r -f -a "create\t''
+adopt\t''
+update\t''
+reactivate\t''
+remove\t''
+missing\t''
+invalid\t''"
+complete -c roster -n "__fish_roster_using_subcommand diff" -l field -d 'Only changes that set this field (repeat, or separate with commas)' -r -f -a "name\t''
+mail\t''
+title\t''
+phone\t''
+phone2\t''
+groups\t''
+status\t''"
 complete -c roster -n "__fish_roster_using_subcommand diff" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand diff" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand diff" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -83,6 +102,7 @@ json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
 html\t'HTML (report)'"
+complete -c roster -n "__fish_roster_using_subcommand diff" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -90,6 +110,21 @@ complete -c roster -n "__fish_roster_using_subcommand apply" -l batch -d 'The ba
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand apply" -l limit -d 'Print at most N changes [default: 50 in a table; every change in JSON]' -r
+complete -c roster -n "__fish_roster_using_subcommand apply" -l action -d 'Only changes of this action (repeat, or separate with commas)' -r -f -a "create\t''
+adopt\t''
+update\t''
+reactivate\t''
+remove\t''
+missing\t''
+invalid\t''"
+complete -c roster -n "__fish_roster_using_subcommand apply" -l field -d 'Only changes that set this field (repeat, or separate with commas)' -r -f -a "name\t''
+mail\t''
+title\t''
+phone\t''
+phone2\t''
+groups\t''
+status\t''"
 complete -c roster -n "__fish_roster_using_subcommand apply" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand apply" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand apply" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -99,6 +134,7 @@ text\t'Plain text (report)'
 html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand apply" -l dry-run -d 'Print what would be done; store nothing, send nothing'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l force -d 'Apply a batch older than the newest applied one (a rollback)'
+complete -c roster -n "__fish_roster_using_subcommand apply" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand apply" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand apply" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -380,6 +416,21 @@ complete -c roster -n "__fish_roster_using_subcommand sync" -l source -d 'Where 
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand sync" -l limit -d 'Print at most N changes [default: 50 in a table; every change in JSON]' -r
+complete -c roster -n "__fish_roster_using_subcommand sync" -l action -d 'Only changes of this action (repeat, or separate with commas)' -r -f -a "create\t''
+adopt\t''
+update\t''
+reactivate\t''
+remove\t''
+missing\t''
+invalid\t''"
+complete -c roster -n "__fish_roster_using_subcommand sync" -l field -d 'Only changes that set this field (repeat, or separate with commas)' -r -f -a "name\t''
+mail\t''
+title\t''
+phone\t''
+phone2\t''
+groups\t''
+status\t''"
 complete -c roster -n "__fish_roster_using_subcommand sync" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand sync" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand sync" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -388,6 +439,7 @@ github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
 html\t'HTML (report)'"
 complete -c roster -n "__fish_roster_using_subcommand sync" -l dry-run -d 'Print what would be done; store nothing, send nothing'
+complete -c roster -n "__fish_roster_using_subcommand sync" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'

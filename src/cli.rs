@@ -114,6 +114,47 @@ pub struct SyncArgs {
     /// Raise the invalid-record safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_invalid: Option<u64>,
+    #[command(flatten)]
+    pub shown: ShownArgs,
+}
+
+/// Which changes of a plan are printed (SPEC §3.1).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ShownArgs {
+    /// Print at most N changes [default: 50 in a table; every change in JSON]
+    #[arg(long, value_name = "N", conflicts_with = "all")]
+    pub limit: Option<usize>,
+    /// Print every change
+    #[arg(long)]
+    pub all: bool,
+    /// Only changes of this action (repeat, or separate with commas)
+    #[arg(long, value_enum, value_name = "A", value_delimiter = ',')]
+    pub action: Vec<ActionFilter>,
+    /// Only changes that set this field (repeat, or separate with commas)
+    #[arg(long, value_enum, value_name = "F", value_delimiter = ',')]
+    pub field: Vec<FieldFilter>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActionFilter {
+    Create,
+    Adopt,
+    Update,
+    Reactivate,
+    Remove,
+    Missing,
+    Invalid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FieldFilter {
+    Name,
+    Mail,
+    Title,
+    Phone,
+    Phone2,
+    Groups,
+    Status,
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +184,18 @@ pub struct ValidateArgs {
     /// The known group IDs, when there is no store (without it, group IDs are not checked)
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub groups: Option<Vec<String>>,
+    /// The known groups from a CSV with a GroupID column (the file of roster groups import)
+    #[arg(long, value_name = "FILE")]
+    pub groups_file: Option<PathBuf>,
+    /// The region of phone numbers written without a country code, such as SE [default: csv.default_region]
+    #[arg(long, value_name = "XX")]
+    pub default_region: Option<String>,
+    /// Print at most N problems in a table [default: 50]
+    #[arg(long, value_name = "N", conflicts_with = "all")]
+    pub limit: Option<usize>,
+    /// Print every problem in a table
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +203,8 @@ pub struct DiffArgs {
     /// The batch to plan [default: the newest]
     #[arg(long, value_name = "N")]
     pub batch: Option<i64>,
+    #[command(flatten)]
+    pub shown: ShownArgs,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -172,6 +227,8 @@ pub struct ApplyArgs {
     /// Apply a batch older than the newest applied one (a rollback)
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub shown: ShownArgs,
 }
 
 #[derive(Debug, Subcommand)]

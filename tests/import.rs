@@ -409,7 +409,7 @@ fn manual_users_and_groups() {
         .json();
     assert_eq!(
         groups,
-        serde_json::json!([{"id": "ICU", "name": "Intensive care", "members": 1}, {"id": "NIGHT", "name": "Night shift", "members": 0}])
+        serde_json::json!([{"id": "ICU", "name": "Intensive care", "members": 1, "deactivated": 0}, {"id": "NIGHT", "name": "Night shift", "members": 0, "deactivated": 0}])
     );
 }
 

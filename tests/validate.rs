@@ -100,12 +100,18 @@ fn table_and_github_formats() {
         .roster(&["validate", path.to_str().unwrap(), "--format", "github"])
         .code(3);
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
     assert!(lines[0].starts_with("::warning file="), "{}", lines[0]);
     assert!(
         lines[1].contains(",line=5,title=bad-mail::Mail: "),
         "{}",
         lines[1]
+    );
+    assert!(
+        lines[2].starts_with("::notice title=roster validate::")
+            && lines[2].contains("4 rows, 1 errors, 1 warnings"),
+        "{}",
+        lines[2]
     );
     // A valid file: exit 0, and -q prints nothing.
     let good = env.write("good.csv", "UniqueID,Name,Mail\nE1,Anna,anna@example.se\n");

@@ -3,8 +3,9 @@
 use super::Context;
 use crate::cli::{ApplyArgs, Format};
 use crate::pipeline::{self, Outcome};
-use crate::render;
+use crate::render::{self, plan::PlanView, plan::Selection};
 use crate::store::{Lock, Store};
+use std::io::Write;
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
@@ -24,7 +25,12 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
         args,
         "apply",
     )?;
-    show(ctx, format, &outcome)?;
+    show(
+        ctx,
+        format,
+        &outcome,
+        &super::selection(&args.shown, format),
+    )?;
     if outcome.status == pipeline::Status::Applied {
         let bar = render::progress::bar(0, "invitations", ctx.quiet);
         let invited = pipeline::send_pending_invitations(&store, &ctx.config, &|done, all| {
@@ -70,50 +76,44 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     }
 }
 
-/// An apply's or a sync's outcome as the JSON document of SPEC §6.
-pub fn json(o: &Outcome) -> anyhow::Result<()> {
-    render::json(&render::plan::outcome_document(
-        o.run,
-        o.batch.id,
-        o.status.as_str(),
-        o.plan.as_ref(),
-        &o.file,
-        o.reason.as_deref(),
-    ))?;
-    Ok(())
-}
-
-/// Print an apply's outcome: JSON per SPEC §6, or counts and (with -v) every change.
-pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
-    match format {
-        Format::Json => json(o)?,
-        _ => {
-            if let Some(plan) = &o.plan {
-                if !ctx.quiet || o.error().is_some() {
-                    render::emit(&render::plan::outcome_line(
-                        o.run,
-                        o.batch.id,
-                        o.status.as_str(),
-                        &plan.counts,
-                    ))?;
-                }
-                if (ctx.verbose > 0 || o.status == pipeline::Status::DryRun)
-                    && !plan.changes.is_empty()
-                {
-                    render::emit(&render::plan::changes_table(plan, &o.file))?;
-                }
-            }
-            let errors: Vec<_> = o
-                .file
-                .problems
-                .iter()
-                .filter(|p| p.is_error())
-                .cloned()
-                .collect();
-            if !errors.is_empty() && (ctx.verbose > 0 || o.plan.is_none()) {
-                render::emit(&render::problems::table(&errors))?;
-            }
+/// Print an apply's or a sync's outcome: JSON per SPEC §6, or the summary lines per SPEC §3.1
+/// and the changes the selection lists when this is a dry run or with `-v`.
+pub fn show(ctx: &Context, format: Format, o: &Outcome, shown: &Selection) -> anyhow::Result<()> {
+    let plan = o.plan.as_ref().map(|p| PlanView::new(p, &o.file, shown));
+    if format == Format::Json {
+        render::json(&render::plan::OutcomeView {
+            run: o.run,
+            batch: o.batch.id,
+            status: o.status.as_str(),
+            plan,
+            file: &o.file,
+            reason: o.reason.as_deref(),
+        })?;
+        return Ok(());
+    }
+    if ctx.quiet && o.error().is_none() {
+        return Ok(());
+    }
+    let mut out = render::stdout();
+    if let Some(view) = &plan {
+        writeln!(
+            out,
+            "{}",
+            render::plan::outcome_line(o.run, o.batch.id, o.status.as_str(), &view.plan.counts)
+        )?;
+        for line in
+            render::plan::summary_lines(view.plan, &o.file, ctx.config.import.send_invitations)
+        {
+            writeln!(out, "{line}")?;
+        }
+        // A dry run (nothing recorded) lists the changes; a real run only with -v.
+        if ctx.verbose > 0 || o.run.is_none() {
+            render::plan::write_changes(&mut out, view)?;
         }
     }
+    if o.plan.is_none() || ctx.verbose > 0 {
+        render::problems::write_errors(&mut out, &o.file.problems, shown.limit)?;
+    }
+    out.flush()?;
     Ok(())
 }

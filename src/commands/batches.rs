@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, cmd: &BatchesCommand) -> anyhow::Result<()> {
             let batches = store.batches()?;
             match format {
                 Format::Json => render::json(&batches)?,
-                _ => render::emit(&table(&batches))?,
+                _ => render::emit(&list(&batches))?,
             }
         }
         BatchesCommand::Show { batch } => {
@@ -63,4 +63,66 @@ fn table(batches: &[Batch]) -> String {
         ]);
     }
     t.to_string()
+}
+
+/// The list in at most 100 columns: short SHA-256, the file name rather than the whole URL,
+/// sizes in units, times to the minute (UTC); the full values are in `batches show` and JSON.
+fn list(batches: &[Batch]) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header([
+            "Batch", "Fetched", "File", "Size", "Records", "Status", "Modified", "SHA-256",
+        ]);
+    let mut pruned = false;
+    for b in batches {
+        pruned |= !b.has_content;
+        let name = b.source.rsplit(['/', '\\']).next().unwrap_or(&b.source);
+        t.add_row(vec![
+            b.id.to_string(),
+            b.fetched_at
+                .get(..16)
+                .unwrap_or(&b.fetched_at)
+                .replace('T', " "),
+            cut(name, 20),
+            size(b.size),
+            b.records
+                .map_or(String::new(), |r| render::thousands(r.max(0) as u64)),
+            if b.has_content {
+                b.status.clone()
+            } else {
+                format!("{}*", b.status)
+            },
+            b.remote_mtime
+                .and_then(|m| chrono::DateTime::from_timestamp(m, 0))
+                .map_or(String::new(), |t| t.format("%m-%d %H:%M").to_string()),
+            b.sha256.get(..8).unwrap_or(&b.sha256).to_string(),
+        ]);
+    }
+    let mut out = t.to_string();
+    if pruned {
+        out.push_str("\n* the file's content was pruned (store.keep_batches)");
+    }
+    out
+}
+
+fn cut(value: &str, chars: usize) -> String {
+    let cell = render::cell(value);
+    if cell.chars().count() <= chars {
+        return cell;
+    }
+    let mut out: String = cell.chars().take(chars - 1).collect();
+    out.push('…');
+    out
+}
+
+/// A size in bytes, in SI units: `912 B`, `5.8 MB`.
+fn size(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    match bytes {
+        ..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} kB", b / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", b / 1e6),
+        _ => format!("{:.1} GB", b / 1e9),
+    }
 }

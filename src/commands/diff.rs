@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::pipeline;
 use crate::render::{self, plan::PlanView};
 use crate::store::Store;
+use std::io::Write;
 
 pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
@@ -21,20 +22,32 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
     }
     let settings = pipeline::settings(&ctx.config, batch.id, &ApplyArgs::default());
     let plan = pipeline::plan(&dir, &mut file, &settings)?;
+    drop(dir);
+    if ctx.quiet {
+        return Ok(());
+    }
+    let shown = super::selection(&args.shown, format);
+    let view = PlanView::new(&plan, &file, &shown);
     match format {
-        Format::Json => render::json(&PlanView::new(&plan, &file))?,
+        Format::Json => render::json(&view)?,
         _ => {
-            render::emit(&format!("batch {} ({}):", batch.id, batch.source))?;
-            render::emit(&render::plan::counts_table(&plan.counts))?;
-            if !plan.changes.is_empty() {
-                render::emit(&render::plan::changes_table(&plan, &file))?;
-            }
+            let mut out = render::stdout();
+            writeln!(
+                out,
+                "batch {} ({}): {}",
+                batch.id,
+                render::cell(&batch.source),
+                render::plan::counts_line(&plan.counts)
+            )?;
+            render::plan::write_plan(&mut out, &view, ctx.config.import.send_invitations)?;
             for t in &plan.tripped {
-                render::emit(&format!(
+                writeln!(
+                    out,
                     "safeguard {} would trip: {} > {} ({}); apply with {}",
                     t.safeguard, t.count, t.limit, t.setting, t.release
-                ))?;
+                )?;
             }
+            out.flush()?;
         }
     }
     Ok(())

@@ -2,7 +2,6 @@
 
 use super::Context;
 use crate::cli::{Format, GroupsCommand};
-use crate::core::problem::Code;
 use crate::core::record::trim;
 use crate::error::{self, Error};
 use crate::input;
@@ -24,12 +23,14 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
             match ctx.format(&[Format::Table, Format::Json])? {
                 Format::Json => render::json(&groups)?,
                 _ => {
-                    let mut t = render::table(["ID", "Name", "Members", "Managed by"]);
+                    let mut t =
+                        render::table(["ID", "Name", "Members", "Deactivated", "Managed by"]);
                     for g in &groups {
                         t.add_row(vec![
                             render::opt(g.id.as_deref()),
-                            g.name.clone(),
+                            render::cell(&g.name),
                             g.members.to_string(),
+                            g.deactivated.to_string(),
                             if g.id.is_some() {
                                 "import".into()
                             } else {
@@ -58,10 +59,12 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
         }
         GroupsCommand::Remove { group, force } => {
             let g = store.require_group(group)?;
-            if g.members > 0 && !force {
+            if g.members + g.deactivated > 0 && !force {
                 return Err(error::usage(format!(
-                    "the group {} has {} members; to remove it and its memberships, run: roster groups remove {group} --force",
-                    g.name, g.members
+                    "the group {} has {} members ({} deactivated); to remove it and its memberships, run: roster groups remove {group} --force",
+                    g.name,
+                    g.members + g.deactivated,
+                    g.deactivated
                 )));
             }
             store.remove_group(g.pk)?;
@@ -111,8 +114,9 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
         GroupsCommand::Import { file } => {
             let bytes = std::fs::read(file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let groups = read_group_file(&bytes, &ctx.config)
-                .map_err(|m| Error::Rejected(format!("{}: {m}", file.display())))?;
+            let groups =
+                input::groups::read(&bytes, ctx.config.csv.encoding, ctx.config.csv.delimiter)
+                    .map_err(|m| Error::Rejected(format!("{}: {m}", file.display())))?;
             let result = store.import_groups(&groups)?;
             match ctx.format(&[Format::Table, Format::Json])? {
                 Format::Json => render::json(&result)?,
@@ -134,60 +138,4 @@ fn checked_name(name: &str) -> anyhow::Result<String> {
         ));
     }
     Ok(name.to_string())
-}
-
-/// Read a group file: a `GroupID` column and an optional `Name` column.
-fn read_group_file(
-    bytes: &[u8],
-    config: &crate::config::Config,
-) -> Result<Vec<(String, Option<String>)>, String> {
-    let text = input::decode_text(bytes, config.csv.encoding).map_err(|p| p.message)?;
-    let mut reader = input::csv_reader(&text, config.csv.delimiter, true);
-    let header = reader
-        .headers()
-        .map_err(|e| format!("{}: {e}", Code::NotCsv))?
-        .clone();
-    let find = |name: &str| {
-        header
-            .iter()
-            .position(|h| trim(h.trim_start_matches('\u{feff}')).eq_ignore_ascii_case(name))
-    };
-    let id_col = find("GroupID").ok_or("the GroupID column is missing")?;
-    let name_col = find("Name");
-    let mut out: Vec<(String, Option<String>)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (i, rec) in reader.records().enumerate() {
-        let rec = rec.map_err(|e| format!("not CSV: {e}"))?;
-        let line = rec.position().map_or(i as u64 + 2, |p| p.line());
-        let id = trim(rec.get(id_col).unwrap_or(""));
-        if id.is_empty() {
-            return Err(format!(
-                "line {line}, column GroupID: the Group ID is empty"
-            ));
-        }
-        if id.chars().any(char::is_control) {
-            return Err(format!(
-                "line {line}, column GroupID: the Group ID contains a control character"
-            ));
-        }
-        if !seen.insert(id.to_string()) {
-            return Err(format!(
-                "line {line}, column GroupID: `{id}` appears more than once"
-            ));
-        }
-        let name = name_col
-            .and_then(|c| rec.get(c))
-            .map(trim)
-            .filter(|n| !n.is_empty());
-        if name.is_some_and(|n| n.chars().any(char::is_control)) {
-            return Err(format!(
-                "line {line}, column Name: the name contains a control character"
-            ));
-        }
-        out.push((id.to_string(), name.map(str::to_string)));
-    }
-    if out.is_empty() {
-        return Err("the file has no groups".into());
-    }
-    Ok(out)
 }

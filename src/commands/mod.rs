@@ -13,9 +13,11 @@ pub mod sync;
 pub mod users;
 pub mod validate;
 
-use crate::cli::Format;
+use crate::cli::{ActionFilter, FieldFilter, Format, ShownArgs};
 use crate::config::Config;
+use crate::core::plan::Action;
 use crate::error;
+use crate::render::plan::{Selection, DEFAULT_LIMIT};
 
 /// What every command that runs gets: the configuration and the global flags.
 pub struct Context {
@@ -42,5 +44,45 @@ impl Context {
                 names.join(", ")
             )))
         }
+    }
+}
+
+/// The changes of a plan to print: `--limit` (50 by default in a table, every change in JSON),
+/// `--all`, `--action`, `--field`.
+pub fn selection(args: &ShownArgs, format: Format) -> Selection {
+    let limit = match (args.all, args.limit, format) {
+        (true, _, _) => None,
+        (false, Some(n), _) => Some(n),
+        (false, None, Format::Json) => None,
+        (false, None, _) => Some(DEFAULT_LIMIT),
+    };
+    Selection {
+        limit,
+        actions: args
+            .action
+            .iter()
+            .map(|a| match a {
+                ActionFilter::Create => Action::Create,
+                ActionFilter::Adopt => Action::Adopt,
+                ActionFilter::Update => Action::Update,
+                ActionFilter::Reactivate => Action::Reactivate,
+                ActionFilter::Remove => Action::Remove,
+                ActionFilter::Missing => Action::Missing,
+                ActionFilter::Invalid => Action::Invalid,
+            })
+            .collect(),
+        fields: args
+            .field
+            .iter()
+            .map(|f| match f {
+                FieldFilter::Name => "name",
+                FieldFilter::Mail => "mail",
+                FieldFilter::Title => "title",
+                FieldFilter::Phone => "phone",
+                FieldFilter::Phone2 => "phone2",
+                FieldFilter::Groups => "groups",
+                FieldFilter::Status => "status",
+            })
+            .collect(),
     }
 }

@@ -33,6 +33,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         allow_updates: args.allow_updates,
         allow_invalid: args.allow_invalid,
         force: false,
+        shown: args.shown.clone(),
     };
     let started = now();
 
@@ -125,7 +126,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         &apply_args,
         "sync",
     )?;
-    show(ctx, format, &outcome)?;
+    show(ctx, format, &outcome, &apply_args)?;
     if let Some(e) = outcome.error() {
         mail_report(ctx, &store, outcome.run);
         return Err(e.into());
@@ -188,25 +189,8 @@ fn finish_mail(
     report.map_err(|e| e.context("the directory is committed, but the report was not sent"))
 }
 
-fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
-    match format {
-        Format::Json => super::apply::json(o)?,
-        _ if ctx.quiet && o.error().is_none() => {}
-        _ => {
-            if let Some(plan) = &o.plan {
-                render::emit(&render::plan::outcome_line(
-                    o.run,
-                    o.batch.id,
-                    o.status.as_str(),
-                    &plan.counts,
-                ))?;
-                if ctx.verbose > 0 && !plan.changes.is_empty() {
-                    render::emit(&render::plan::changes_table(plan, &o.file))?;
-                }
-            }
-        }
-    }
-    Ok(())
+fn show(ctx: &Context, format: Format, o: &Outcome, args: &ApplyArgs) -> anyhow::Result<()> {
+    super::apply::show(ctx, format, o, &super::selection(&args.shown, format))
 }
 
 /// `--dry-run`: plan the fetched file against the store without storing anything.
@@ -240,7 +224,7 @@ fn dry_run(
             plan: None,
             reason: Some(reason),
         };
-        show(ctx, format, &outcome)?;
+        show(ctx, format, &outcome, args)?;
         return Err(outcome
             .error()
             .map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
@@ -272,19 +256,7 @@ fn dry_run(
         plan: Some(plan),
         reason,
     };
-    if format != Format::Json && !ctx.quiet {
-        if let Some(plan) = &outcome.plan {
-            render::emit(&format!(
-                "dry run: {}",
-                render::plan::counts_line(&plan.counts)
-            ))?;
-            if !plan.changes.is_empty() {
-                render::emit(&render::plan::changes_table(plan, &outcome.file))?;
-            }
-        }
-    } else {
-        show(ctx, format, &outcome)?;
-    }
+    show(ctx, format, &outcome, args)?;
     match outcome.error() {
         Some(e) => Err(e.into()),
         None => Ok(()),

@@ -8,6 +8,7 @@ use crate::pipeline;
 use crate::render;
 use crate::store::users::{Filter, ManualFields, UserView};
 use crate::store::{Lock, Store};
+use std::io::Write;
 
 pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
     let mut store = Store::open(ctx.config.store_path())?;
@@ -29,17 +30,12 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
                 Some(g) => Some(store.require_group(g)?.pk),
                 None => None,
             };
-            let mut users = store.users(filter, group, None)?;
-            with_invitations(&store, &mut users)?;
-            match format {
-                Format::Json => render::json(&users)?,
-                _ => render::emit(&table(&users))?,
-            }
+            list(ctx, format, &store, filter, group)?;
         }
         UsersCommand::Show { user } => {
             let format = ctx.format(&[Format::Table, Format::Json])?;
             let mut u = store.user(store.require_user(user)?)?;
-            with_invitations(&store, std::slice::from_mut(&mut u))?;
+            u.invitation = store.invitation_of(u.pk)?;
             match format {
                 Format::Json => render::json(&u)?,
                 _ => {
@@ -229,19 +225,6 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fill each user's `invitation` from the outbox.
-fn with_invitations(store: &Store, users: &mut [UserView]) -> anyhow::Result<()> {
-    let states = store.invitation_states()?;
-    for u in users {
-        u.invitation = match states.get(&u.pk) {
-            None => serde_json::Value::Null,
-            Some((status, at)) if status == "sent" => serde_json::json!({"sent": at}),
-            Some((status, _)) => serde_json::Value::String(status.clone()),
-        };
-    }
-    Ok(())
-}
-
 fn invitation_text(state: &serde_json::Value) -> String {
     match state {
         serde_json::Value::Null => "-".into(),
@@ -250,25 +233,60 @@ fn invitation_text(state: &serde_json::Value) -> String {
     }
 }
 
-fn table(users: &[UserView]) -> String {
-    let mut t = render::table([
+/// `users list`: JSON written user by user as the store reads them; a table of one line per
+/// user. With `-q` the users are read and nothing is printed.
+fn list(
+    ctx: &Context,
+    format: Format,
+    store: &Store,
+    filter: Filter,
+    group: Option<i64>,
+) -> anyhow::Result<()> {
+    let mut out = render::stdout();
+    if ctx.quiet {
+        return store.each_user(filter, group, |_| Ok(()));
+    }
+    if format == Format::Json {
+        // An array written element by element: `[`, each user, `]`.
+        let mut first = true;
+        out.write_all(b"[")?;
+        store.each_user(filter, group, |u| {
+            out.write_all(if first { b"\n" } else { b",\n" })?;
+            first = false;
+            render::write_json(&mut out, &u)?;
+            Ok(())
+        })?;
+        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+        out.flush()?;
+        return Ok(());
+    }
+    let mut rows: Vec<[String; 8]> = Vec::new();
+    let mut grid = render::grid::Grid::new([
         "UniqueID", "Name", "Mail", "Title", "Phone", "Groups", "Status", "Source",
     ]);
-    for u in users {
-        let mut groups = u.groups.clone();
-        groups.extend(u.manual_groups.iter().cloned());
-        t.add_row(vec![
+    store.each_user(filter, group, |u| {
+        let mut groups = u.groups;
+        groups.extend(u.manual_groups);
+        let row = [
             render::opt(u.unique_id.as_deref()),
-            u.name.clone(),
-            u.mail.clone(),
+            render::cell(&u.name),
+            render::cell(&u.mail),
             render::opt(u.title.as_deref()),
             render::opt(u.phone.as_deref()),
-            groups.join(", "),
+            render::cell(&groups.join(", ")),
             u.status.to_string(),
             u.source.to_string(),
-        ]);
+        ];
+        grid.measure(&row);
+        rows.push(row);
+        Ok(())
+    })?;
+    grid.write_header(&mut out)?;
+    for row in &rows {
+        grid.write_row(&mut out, row)?;
     }
-    t.to_string()
+    out.flush()?;
+    Ok(())
 }
 
 /// Neutralise cells that a spreadsheet would run as a formula.

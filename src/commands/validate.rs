@@ -10,51 +10,89 @@ use crate::render::{self, problems::ValidationReport};
 use crate::store::Store;
 use crate::transport::local::{self, Local};
 use std::collections::HashSet;
+use std::io::Write;
 
 const FORMATS: &[Format] = &[Format::Table, Format::Json, Format::Github];
 
 /// Validate FILE or `-`: no store, no network, nothing written.
 pub fn run_file(ctx: &Context, args: &ValidateArgs, path: &str) -> anyhow::Result<()> {
     let format = ctx.format(FORMATS)?;
-    let opts = ctx.config.read_options();
+    let config = with_region(ctx, args)?;
+    let opts = config.read_options();
+    let known = known_groups(&config, args)?;
     let mut file = match local::read(path, opts.max_file_bytes)? {
         Local::Read(f) => input::read(&f.bytes, &opts),
         Local::TooLarge(size) => too_large(size, opts.max_file_bytes),
     };
-    if let Some(groups) = &args.groups {
-        let known: HashSet<String> = groups
-            .iter()
-            .map(|g| g.trim().to_string())
-            .filter(|g| !g.is_empty())
-            .collect();
-        file.check_groups(&known);
+    if let Some(known) = known {
+        if file.file_error().is_none() {
+            file.check_groups(&known);
+        }
     }
-    show(ctx, format, path, file, args.strict)
+    show(ctx, format, path, file, args)
+}
+
+/// The configuration with `--default-region`, when given.
+fn with_region(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<crate::config::Config> {
+    let mut config = ctx.config.clone();
+    if let Some(region) = &args.default_region {
+        config.csv.default_region =
+            Some(crate::core::phone::parse_region(region).ok_or_else(|| {
+                crate::error::usage(format!(
+                    "--default-region: `{region}` is not a region code like SE"
+                ))
+            })?);
+    }
+    Ok(config)
+}
+
+/// The known group IDs of `--groups` and `--groups-file`, when either is given.
+fn known_groups(
+    config: &crate::config::Config,
+    args: &ValidateArgs,
+) -> anyhow::Result<Option<HashSet<String>>> {
+    if args.groups.is_none() && args.groups_file.is_none() {
+        return Ok(None);
+    }
+    let mut known: HashSet<String> = args
+        .groups
+        .iter()
+        .flatten()
+        .map(|g| g.trim().to_string())
+        .filter(|g| !g.is_empty())
+        .collect();
+    if let Some(path) = &args.groups_file {
+        let bytes = std::fs::read(path).map_err(|e| {
+            crate::error::usage(format!(
+                "--groups-file: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
+        let groups = input::groups::read(&bytes, config.csv.encoding, config.csv.delimiter)
+            .map_err(|m| crate::error::usage(format!("--groups-file {}: {m}", path.display())))?;
+        known.extend(groups.into_iter().map(|(id, _)| id));
+    }
+    Ok(Some(known))
 }
 
 /// Validate a stored batch (the newest, or `--batch N`) against the store: its groups and
 /// the addresses other users hold.
 pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
     let format = ctx.format(FORMATS)?;
-    let store = Store::open(ctx.config.store_path())?;
+    let config = with_region(ctx, args)?;
+    let store = Store::open(config.store_path())?;
     let Some(batch) = pipeline::pick_batch(&store, args.batch)? else {
         return Err(crate::error::usage(
             "there is no batch yet: pass a FILE, or run roster fetch first",
         ));
     };
-    let (mut file, dir) = pipeline::read_batch(&store, &ctx.config, &batch)?;
+    let (mut file, dir) = pipeline::read_batch(&store, &config, &batch)?;
     if file.file_error().is_none() {
-        let settings = pipeline::settings(&ctx.config, batch.id, &crate::cli::ApplyArgs::default());
+        let settings = pipeline::settings(&config, batch.id, &crate::cli::ApplyArgs::default());
         pipeline::plan(&dir, &mut file, &settings)?;
     }
     drop(dir);
-    show(
-        ctx,
-        format,
-        &format!("batch {}", batch.id),
-        file,
-        args.strict,
-    )
+    show(ctx, format, &format!("batch {}", batch.id), file, args)
 }
 
 pub fn too_large(size: u64, max: u64) -> ImportFile {
@@ -77,9 +115,9 @@ pub fn show(
     format: Format,
     name: &str,
     mut file: ImportFile,
-    strict: bool,
+    args: &ValidateArgs,
 ) -> anyhow::Result<()> {
-    if strict {
+    if args.strict {
         for p in &mut file.problems {
             p.severity = Severity::Error;
         }
@@ -87,14 +125,42 @@ pub fn show(
     let report = ValidationReport::new(name, &file);
     match format {
         Format::Json => render::json(&report)?,
-        Format::Github => render::emit(&render::problems::github(name, &file.problems))?,
+        Format::Github => {
+            let mut out = render::stdout();
+            render::problems::github(&mut out, &report)?;
+            out.flush()?;
+            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+                let summary = render::problems::step_summary(&report);
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(summary.as_bytes()))
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "cannot append to $GITHUB_STEP_SUMMARY {}: {e}",
+                            std::path::Path::new(&path).display()
+                        )
+                    })?;
+            }
+        }
         _ => {
-            if !file.problems.is_empty() {
-                render::emit(&render::problems::table(&file.problems))?;
-            }
+            let mut out = render::stdout();
             if !ctx.quiet || !report.valid {
-                render::emit(&report.summary())?;
+                let limit = if args.all {
+                    None
+                } else {
+                    Some(args.limit.unwrap_or(render::plan::DEFAULT_LIMIT))
+                };
+                render::problems::write_table(
+                    &mut out,
+                    file.problems.iter(),
+                    limit,
+                    "roster validate --all, or --format json",
+                )?;
+                writeln!(out, "{}", report.summary())?;
             }
+            out.flush()?;
         }
     }
     if report.valid {

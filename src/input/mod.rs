@@ -760,5 +760,7 @@ fn repeated<'a>(
     marked
 }
 
+pub mod groups;
+
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,11 @@
 //! Rendering the problems of a file: table, JSON (SPEC §6) and GitHub Actions annotations.
 
-use crate::core::problem::{Problem, Severity};
+use super::grid::Grid;
+use super::{cell, thousands};
+use crate::core::problem::{Code, Problem, Severity};
 use crate::input::{delimiter_name, ImportFile};
 use serde::Serialize;
+use std::io::{self, Write};
 
 /// The JSON document of `validate`.
 #[derive(Debug, Serialize)]
@@ -49,21 +52,93 @@ impl<'a> ValidationReport<'a> {
     }
 }
 
-pub fn table(problems: &[Problem]) -> String {
-    let mut t = super::table(["Line", "Column", "Severity", "Code", "Message"]);
+/// The number of problems of each code, the most first (errors before warnings on a tie).
+pub fn per_code<'a>(problems: impl IntoIterator<Item = &'a Problem>) -> Vec<(Code, Severity, u64)> {
+    let mut counts: Vec<(Code, Severity, u64)> = Vec::new();
     for p in problems {
-        t.add_row(vec![
+        match counts
+            .iter_mut()
+            .find(|(c, s, _)| *c == p.code && *s == p.severity)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => counts.push((p.code, p.severity, 1)),
+        }
+    }
+    counts.sort_by(|a, b| {
+        b.2.cmp(&a.2)
+            .then((a.1 != Severity::Error).cmp(&(b.1 != Severity::Error)))
+            .then(a.0.as_str().cmp(b.0.as_str()))
+    });
+    counts
+}
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+/// Problems in a table: the counts per code, then at most `limit` problems, then how many
+/// more there are.
+pub fn write_table<'a>(
+    out: &mut impl Write,
+    problems: impl Iterator<Item = &'a Problem> + Clone,
+    limit: Option<usize>,
+    more_hint: &str,
+) -> io::Result<()> {
+    let counts = per_code(problems.clone());
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(c, s, n)| format!("{c} {} ({})", thousands(*n), severity(*s)))
+        .collect();
+    writeln!(out, "problems per code: {}", parts.join(", "))?;
+    let total: u64 = counts.iter().map(|c| c.2).sum();
+    let listed = limit.map_or(total, |l| total.min(l as u64)) as usize;
+    let row = |p: &Problem| -> [String; 5] {
+        [
             p.line.map(|l| l.to_string()).unwrap_or_default(),
             super::opt(p.column.as_deref()),
-            match p.severity {
-                Severity::Error => "error".into(),
-                Severity::Warning => "warning".into(),
-            },
+            severity(p.severity).to_string(),
             p.code.to_string(),
-            p.message.clone(),
-        ]);
+            cell(&p.message),
+        ]
+    };
+    if listed > 0 {
+        let mut grid = Grid::new(["Line", "Column", "Severity", "Code", "Message"]);
+        for p in problems.clone().take(listed) {
+            grid.measure(&row(p));
+        }
+        grid.write_header(out)?;
+        for p in problems.take(listed) {
+            grid.write_row(out, &row(p))?;
+        }
     }
-    t.to_string()
+    if (listed as u64) < total {
+        writeln!(
+            out,
+            "… and {} more ({more_hint})",
+            thousands(total - listed as u64)
+        )?;
+    }
+    Ok(())
+}
+
+/// The errors of a file that an apply rejected (counts per code, at most `limit` of them).
+pub fn write_errors(
+    out: &mut impl Write,
+    problems: &[Problem],
+    limit: Option<usize>,
+) -> io::Result<()> {
+    write_table(
+        out,
+        problems.iter().filter(|p| p.is_error()),
+        limit,
+        "roster validate --batch N --limit N, or --format json",
+    )
 }
 
 /// Escape a value of an annotation property (GitHub's workflow-command rules).
@@ -81,14 +156,27 @@ fn escape_data(s: &str) -> String {
         .replace('\n', "%0A")
 }
 
-/// One `::error`/`::warning` line per problem.
-pub fn github(file: &str, problems: &[Problem]) -> String {
-    let mut out = String::new();
-    for p in problems {
-        let kind = match p.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+/// How many annotations of each severity GitHub shows for one step.
+pub const GITHUB_ANNOTATIONS: usize = 10;
+
+/// GitHub Actions annotations: at most [`GITHUB_ANNOTATIONS`] errors and as many warnings,
+/// then one `::notice` with the totals.
+pub fn github(out: &mut impl Write, report: &ValidationReport<'_>) -> io::Result<()> {
+    let file = report.file;
+    // In the file's order, until each severity has its share.
+    let (mut errors, mut warnings) = (0, 0);
+    for p in report.problems {
+        let annotated = match p.severity {
+            Severity::Error => &mut errors,
+            Severity::Warning => &mut warnings,
         };
+        if *annotated == GITHUB_ANNOTATIONS {
+            if errors == GITHUB_ANNOTATIONS && warnings == GITHUB_ANNOTATIONS {
+                break;
+            }
+            continue;
+        }
+        *annotated += 1;
         let mut props = format!("file={}", escape_property(file));
         if let Some(line) = p.line {
             props.push_str(&format!(",line={line}"));
@@ -98,15 +186,118 @@ pub fn github(file: &str, problems: &[Problem]) -> String {
             Some(c) => format!("{c}: {}", p.message),
             None => p.message.clone(),
         };
-        out.push_str(&format!("::{kind} {props}::{}\n", escape_data(&message)));
+        writeln!(
+            out,
+            "::{} {props}::{}",
+            severity(p.severity),
+            escape_data(&message)
+        )?;
     }
-    out
+    let shown = |n: usize| n.min(GITHUB_ANNOTATIONS);
+    let mut totals = format!(
+        "{}: {} — {} rows, {} errors, {} warnings",
+        file,
+        if report.valid { "valid" } else { "invalid" },
+        thousands(report.rows as u64),
+        thousands(report.errors as u64),
+        thousands(report.warnings as u64),
+    );
+    if report.errors > GITHUB_ANNOTATIONS || report.warnings > GITHUB_ANNOTATIONS {
+        totals.push_str(&format!(
+            " (annotated: {} errors, {} warnings; the step summary or roster validate --format json has them all)",
+            shown(report.errors),
+            shown(report.warnings)
+        ));
+    }
+    writeln!(
+        out,
+        "::notice title={}::{}",
+        escape_property("roster validate"),
+        escape_data(&totals)
+    )
+}
+
+/// How many problems the step summary lists.
+pub const SUMMARY_PROBLEMS: usize = 50;
+
+/// A Markdown summary for `$GITHUB_STEP_SUMMARY`: the totals, the counts per code and the
+/// first [`SUMMARY_PROBLEMS`] problems.
+pub fn step_summary(report: &ValidationReport<'_>) -> String {
+    let mut md = String::new();
+    md.push_str(&format!(
+        "### roster validate: {}\n\n**{}**: {} rows, {} errors, {} warnings (encoding {})\n\n",
+        markdown(report.file),
+        if report.valid { "valid" } else { "invalid" },
+        thousands(report.rows as u64),
+        thousands(report.errors as u64),
+        thousands(report.warnings as u64),
+        report.encoding,
+    ));
+    let counts = per_code(report.problems.iter());
+    if !counts.is_empty() {
+        md.push_str("| Code | Severity | Problems |\n|---|---|---:|\n");
+        for (code, sev, n) in &counts {
+            md.push_str(&format!(
+                "| {code} | {} | {} |\n",
+                severity(*sev),
+                thousands(*n)
+            ));
+        }
+        let total = report.problems.len();
+        md.push_str(&format!(
+            "\n{} of {} problems:\n\n| Line | Column | Severity | Code | Message |\n|---:|---|---|---|---|\n",
+            if total > SUMMARY_PROBLEMS { format!("The first {SUMMARY_PROBLEMS}") } else { "All".to_string() },
+            thousands(total as u64),
+        ));
+        for p in report.problems.iter().take(SUMMARY_PROBLEMS) {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                p.line.map(|l| l.to_string()).unwrap_or_default(),
+                markdown(p.column.as_deref().unwrap_or("")),
+                severity(p.severity),
+                p.code,
+                markdown(&p.message),
+            ));
+        }
+    }
+    md.push('\n');
+    md
+}
+
+/// A value in a Markdown table cell: cut and escaped like any cell, and unable to end the cell
+/// (`|`) or to open HTML (GitHub renders HTML in a summary).
+fn markdown(value: &str) -> String {
+    cell(value)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::problem::Code;
+
+    fn report<'a>(file: &'a str, problems: &'a [Problem]) -> ValidationReport<'a> {
+        let errors = problems.iter().filter(|p| p.is_error()).count();
+        ValidationReport {
+            file,
+            valid: errors == 0,
+            rows: 120,
+            errors,
+            warnings: problems.len() - errors,
+            delimiter: ",",
+            encoding: "utf-8",
+            problems,
+        }
+    }
+
+    fn github_text(r: &ValidationReport<'_>) -> String {
+        let mut out = Vec::new();
+        github(&mut out, r).unwrap_or_default();
+        String::from_utf8(out).unwrap_or_default()
+    }
 
     #[test]
     fn github_annotations_escape() {
@@ -115,15 +306,51 @@ mod tests {
                 Some(4),
                 Some("Mail"),
                 Code::BadMail,
-                "`a,b` is 100% wrong\nreally",
+                "`a,b` is 100% wrong\nreally\r",
             ),
             Problem::new(None, None, Code::EncodingFallback, "read as Windows-1252"),
         ];
-        let out = github("dir/users,1.csv", &p);
         assert_eq!(
-            out,
-            "::error file=dir/users%2C1.csv,line=4,title=bad-mail::Mail: `a,b` is 100%25 wrong%0Areally\n\
-             ::warning file=dir/users%2C1.csv,title=encoding-fallback::read as Windows-1252\n"
+            github_text(&report("dir/users,1:a.csv", &p)),
+            "::error file=dir/users%2C1%3Aa.csv,line=4,title=bad-mail::Mail: `a,b` is 100%25 wrong%0Areally%0D\n\
+             ::warning file=dir/users%2C1%3Aa.csv,title=encoding-fallback::read as Windows-1252\n\
+             ::notice title=roster validate::dir/users,1:a.csv: invalid — 120 rows, 1 errors, 1 warnings\n"
         );
+    }
+
+    #[test]
+    fn github_annotations_are_capped() {
+        let mut p: Vec<Problem> = (0..25)
+            .map(|i| Problem::new(Some(i + 2), Some("Mail"), Code::BadMail, "bad"))
+            .collect();
+        p.extend(
+            (0..3)
+                .map(|i| Problem::new(Some(i + 2), Some("Groups"), Code::UnknownGroup, "unknown")),
+        );
+        let text = github_text(&report("u.csv", &p));
+        let count = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
+        assert_eq!(
+            (count("::error "), count("::warning "), count("::notice ")),
+            (10, 3, 1)
+        );
+        let notice = text.lines().last().unwrap_or_default();
+        assert!(notice.contains("25 errors, 3 warnings"), "{notice}");
+        assert!(
+            notice.contains("annotated: 10 errors, 3 warnings"),
+            "{notice}"
+        );
+        let md = step_summary(&report("u.csv", &p));
+        assert!(md.contains("| bad-mail | error | 25 |"), "{md}");
+        assert_eq!(
+            md.lines()
+                .filter(|l| l.starts_with("| ") && l.contains("| bad |"))
+                .count(),
+            25
+        );
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_the_table() {
+        assert_eq!(markdown("a|b <script>\t"), "a\\|b &lt;script&gt;\\t");
     }
 }

@@ -12,7 +12,10 @@ pub struct GroupView {
     pub pk: i64,
     pub id: Option<String>,
     pub name: String,
+    /// Active members.
     pub members: i64,
+    /// Deactivated users still in the group.
+    pub deactivated: i64,
 }
 
 /// What `groups import` did.
@@ -26,7 +29,11 @@ pub struct GroupImport {
 impl Store {
     pub fn groups(&self) -> anyhow::Result<Vec<GroupView>> {
         let mut stmt = self.conn.prepare(
-            "SELECT g.pk, g.group_id, g.name, (SELECT COUNT(*) FROM memberships m WHERE m.group_pk = g.pk)
+            "SELECT g.pk, g.group_id, g.name,
+                    (SELECT COUNT(*) FROM memberships m JOIN users u ON u.pk = m.user_pk
+                     WHERE m.group_pk = g.pk AND u.active),
+                    (SELECT COUNT(*) FROM memberships m JOIN users u ON u.pk = m.user_pk
+                     WHERE m.group_pk = g.pk AND NOT u.active)
              FROM groups g ORDER BY g.group_id IS NULL, g.group_id, g.name",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -35,6 +42,7 @@ impl Store {
                 id: r.get(1)?,
                 name: r.get(2)?,
                 members: r.get(3)?,
+                deactivated: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -103,16 +103,20 @@ impl Store {
         )?)
     }
 
-    /// The newest invitation of every user that has one: (status, sent_at).
-    pub fn invitation_states(
-        &self,
-    ) -> anyhow::Result<std::collections::HashMap<i64, (String, Option<String>)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT user_pk, status, sent_at FROM outbox
-             WHERE id IN (SELECT MAX(id) FROM outbox WHERE kind = 'invitation' AND user_pk IS NOT NULL GROUP BY user_pk)",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// A user's invitation state (see [`super::users::invitation_json`]).
+    pub fn invitation_of(&self, user_pk: i64) -> anyhow::Result<serde_json::Value> {
+        let newest: Option<(String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT status, sent_at FROM outbox WHERE kind = 'invitation' AND user_pk = ?1 ORDER BY id DESC LIMIT 1",
+                [user_pk],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(match newest {
+            Some((status, at)) => super::users::invitation_json(Some(status), at),
+            None => serde_json::Value::Null,
+        })
     }
 
     /// Rows left in `sending` by a run that stopped mid-conversation: reported, never resent.

@@ -145,4 +145,9 @@ pub const MIGRATIONS: &[&str] = &[
         message TEXT
     );
     "#,
+    // 5: a user's newest invitation is found through this index (users list shows it for
+    // every user; users invite --uninvited finds the users without one).
+    r#"
+    CREATE INDEX outbox_user ON outbox(user_pk, id) WHERE kind = 'invitation';
+    "#,
 ];

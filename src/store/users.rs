@@ -317,4 +317,77 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+
+    /// Call `each` with every user of the filter in the order of `users list`, one row at a
+    /// time, so that a million users are never held at once. Each user's groups come with its
+    /// row (the memberships are read through their primary key).
+    pub fn each_user(
+        &self,
+        filter: Filter,
+        group: Option<i64>,
+        mut each: impl FnMut(UserView) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT pk, unique_id, name, mail, title, phone, phone2, active, created_at, updated_at,
+                    (SELECT group_concat(group_id, char(31)) FROM
+                        (SELECT g.group_id FROM memberships m JOIN groups g ON g.pk = m.group_pk
+                         WHERE m.user_pk = u.pk AND g.group_id IS NOT NULL ORDER BY g.group_id)),
+                    (SELECT group_concat(name, char(31)) FROM
+                        (SELECT g.name FROM memberships m JOIN groups g ON g.pk = m.group_pk
+                         WHERE m.user_pk = u.pk AND g.group_id IS NULL ORDER BY g.name)),
+                    (SELECT status FROM outbox o WHERE o.kind = 'invitation' AND o.user_pk = u.pk
+                        ORDER BY o.id DESC LIMIT 1),
+                    (SELECT sent_at FROM outbox o WHERE o.kind = 'invitation' AND o.user_pk = u.pk
+                        ORDER BY o.id DESC LIMIT 1)
+             FROM users u
+             WHERE (?1 IS NULL OR active = ?1)
+               AND (?2 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_pk = u.pk AND m.group_pk = ?2))
+             ORDER BY unique_id IS NULL, unique_id, mail_key",
+        )?;
+        let active = match filter {
+            Filter::All => None,
+            Filter::Active => Some(true),
+            Filter::Deactivated => Some(false),
+        };
+        let split = |joined: Option<String>| -> Vec<String> {
+            joined.map_or_else(Vec::new, |j| {
+                j.split('\u{1f}').map(str::to_string).collect()
+            })
+        };
+        let mut rows = stmt.query(params![active, group])?;
+        while let Some(r) = rows.next()? {
+            let unique_id: Option<String> = r.get(1)?;
+            each(UserView {
+                pk: r.get(0)?,
+                source: if unique_id.is_some() {
+                    "import"
+                } else {
+                    "manual"
+                },
+                unique_id,
+                name: r.get(2)?,
+                mail: r.get(3)?,
+                title: r.get(4)?,
+                phone: r.get(5)?,
+                phone2: r.get(6)?,
+                groups: split(r.get(10)?),
+                manual_groups: split(r.get(11)?),
+                status: if r.get(7)? { "active" } else { "deactivated" },
+                created_at: r.get(8)?,
+                updated_at: r.get(9)?,
+                invitation: invitation_json(r.get(12)?, r.get(13)?),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A user's invitation state as `users show`/`list` give it: null (never invited),
+/// "pending", {"sent": time}, "sending" (a run stopped while sending it) or "failed".
+pub fn invitation_json(status: Option<String>, sent_at: Option<String>) -> serde_json::Value {
+    match status.as_deref() {
+        None => serde_json::Value::Null,
+        Some("sent") => serde_json::json!({ "sent": sent_at }),
+        Some(other) => serde_json::Value::String(other.to_string()),
+    }
 }

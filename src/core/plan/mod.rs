@@ -419,6 +419,9 @@ pub struct Plan {
     pub active_imported: u64,
     /// The Group IDs the import manages, as the plan saw them.
     pub group_ids: HashSet<String>,
+    /// The stored state of each user the file leaves out (removed or missing), by key: what a
+    /// person needs to judge a removal (name, mail, groups).
+    pub absent_users: HashMap<i64, UserState>,
 }
 
 impl Plan {
@@ -653,9 +656,10 @@ pub fn plan<D: Directory>(
             line: None,
             new: None,
             fields,
-            name: Some(state.name),
+            name: Some(state.name.clone()),
             absent: Some(count),
         });
+        plan.absent_users.insert(k.pk, state);
     }
     absent.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
     let deleted: HashSet<i64> = if settings.missing_users == MissingUsers::Delete {
