@@ -5,6 +5,7 @@ pub mod grid;
 pub mod plan;
 pub mod problems;
 pub mod progress;
+pub mod prometheus;
 
 use comfy_table::{presets, ContentArrangement};
 use serde::Serialize;
