@@ -3,13 +3,15 @@
 use super::Context;
 use crate::cli::{ApplyArgs, Format};
 use crate::pipeline::{self, Outcome};
-use crate::render::{self, plan::PlanView, plan::Selection};
+use crate::render::{self, plan::Operator, plan::PlanView, plan::Selection};
 use crate::store::{Lock, Store};
 use std::io::Write;
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let _lock = Lock::acquire(ctx.config.store_path())?;
+    // The [mail] configuration is checked before anything is written (SPEC §3).
+    pipeline::mailer(&ctx.config)?;
     let mut store = Store::open(ctx.config.store_path())?;
     let Some(batch) = pipeline::pick_batch(&store, args.batch)? else {
         if !ctx.quiet {
@@ -30,6 +32,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
         format,
         &outcome,
         &super::selection(&args.shown, format),
+        &operator(&store, args),
     )?;
     if outcome.status == pipeline::Status::Applied {
         let bar = render::progress::bar(0, "invitations", ctx.quiet);
@@ -76,9 +79,24 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     }
 }
 
+/// Who runs this apply (or sync), why, and its `--allow-*` flags, for its JSON.
+pub fn operator<'a>(store: &'a Store, args: &'a ApplyArgs) -> Operator<'a> {
+    Operator {
+        by: &store.operator.by,
+        reason: args.reason.as_deref(),
+        overrides: pipeline::overrides(args),
+    }
+}
+
 /// Print an apply's or a sync's outcome: JSON per SPEC §6, or the summary lines per SPEC §3.1
 /// and the changes the selection lists when this is a dry run or with `-v`.
-pub fn show(ctx: &Context, format: Format, o: &Outcome, shown: &Selection) -> anyhow::Result<()> {
+pub fn show(
+    ctx: &Context,
+    format: Format,
+    o: &Outcome,
+    shown: &Selection,
+    operator: &Operator<'_>,
+) -> anyhow::Result<()> {
     let plan = o.plan.as_ref().map(|p| PlanView::new(p, &o.file, shown));
     if format == Format::Json {
         render::json(&render::plan::OutcomeView {
@@ -88,6 +106,7 @@ pub fn show(ctx: &Context, format: Format, o: &Outcome, shown: &Selection) -> an
             plan,
             file: &o.file,
             reason: o.reason.as_deref(),
+            operator: Some(operator),
         })?;
         return Ok(());
     }

@@ -29,6 +29,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
             return Err(e);
         }
     };
+    // The [mail] configuration is checked before anything is written (SPEC §3).
+    pipeline::mailer(&ctx.config)?;
     let mut store = Store::open(&store_path)?;
     let apply_args = ApplyArgs {
         batch: None,
@@ -36,9 +38,11 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         allow_removals: args.allow_removals,
         allow_updates: args.allow_updates,
         allow_invalid: args.allow_invalid,
+        reason: args.reason.clone(),
         force: false,
         shown: args.shown.clone(),
     };
+    pipeline::note_operator(&mut store, &apply_args);
     let started = now();
 
     // Fetch.
@@ -131,7 +135,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         &apply_args,
         "sync",
     )?;
-    show(ctx, format, &outcome, &apply_args)?;
+    show(ctx, format, &outcome, &store, &apply_args)?;
     if let Some(e) = outcome.error() {
         mail_report(ctx, &store, outcome.run);
         return Err(e.into());
@@ -229,8 +233,20 @@ fn finish_mail(
     report.map_err(|e| e.context("the directory is committed, but the report was not sent"))
 }
 
-fn show(ctx: &Context, format: Format, o: &Outcome, args: &ApplyArgs) -> anyhow::Result<()> {
-    super::apply::show(ctx, format, o, &super::selection(&args.shown, format))
+fn show(
+    ctx: &Context,
+    format: Format,
+    o: &Outcome,
+    store: &Store,
+    args: &ApplyArgs,
+) -> anyhow::Result<()> {
+    super::apply::show(
+        ctx,
+        format,
+        o,
+        &super::selection(&args.shown, format),
+        &super::apply::operator(store, args),
+    )
 }
 
 /// `--dry-run`: plan the fetched file against the store without storing anything.
@@ -264,7 +280,7 @@ fn dry_run(
             plan: None,
             reason: Some(reason),
         };
-        show(ctx, format, &outcome, args)?;
+        show(ctx, format, &outcome, store, args)?;
         return Err(outcome
             .error()
             .map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
@@ -296,7 +312,7 @@ fn dry_run(
         plan: Some(plan),
         reason,
     };
-    show(ctx, format, &outcome, args)?;
+    show(ctx, format, &outcome, store, args)?;
     match outcome.error() {
         Some(e) => Err(e.into()),
         None => Ok(()),
