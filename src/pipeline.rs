@@ -343,6 +343,15 @@ pub fn apply(
 ) -> anyhow::Result<Outcome> {
     let started = now();
     note_operator(store, args);
+    if !args.force && batch.status == "reverted" {
+        let by = store
+            .batch_reverted_by(batch.id)?
+            .map_or_else(|| "a later run".to_string(), |r| format!("run {r}"));
+        return Err(crate::error::usage(format!(
+            "batch {} was reverted by {by}; to apply it again, run: roster apply --batch {} --force",
+            batch.id, batch.id
+        )));
+    }
     if !args.force {
         if let Some(applied) = store.newest_applied_batch()? {
             if batch.id < applied.id {

@@ -417,3 +417,54 @@ fn who_why_and_overrides_are_in_history_and_report() {
     );
     assert_eq!(env.user("E001")["phone"], "+46705550000");
 }
+
+#[test]
+fn a_rollback_reverts_newer_batches_and_they_stay_reverted() {
+    let env = setup();
+    env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
+    let bad = file((1..=10).map(|i| row(i, "Cleaner", "ICU")));
+    let bad_path = env.write("bad.csv", &bad);
+    env.import("bad.csv", &bad, &[]).ok();
+    // Roll back to yesterday's batch: the bad one becomes reverted.
+    let rollback = env
+        .roster(&["apply", "--batch", "1", "--force", "--format", "json"])
+        .ok()
+        .json();
+    let rollback_run = rollback["run"].as_i64().unwrap();
+    assert_eq!(env.user("E001")["title"], "Nurse");
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(batches[1]["status"], "reverted", "{batches:#}");
+    // A plain apply refuses the reverted newest batch, naming the run and --force.
+    let run = env.roster(&["apply"]).code(2);
+    assert!(
+        run.stderr.contains(&format!("run {rollback_run}")) && run.stderr.contains("--force"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.user("E001")["title"], "Nurse");
+    // sync of the same bad file: unchanged, nothing applied, and it says why.
+    let run = env
+        .roster(&[
+            "sync",
+            "--source",
+            bad_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(run["status"], "unchanged", "{run:#}");
+    assert_eq!(env.user("E001")["title"], "Nurse");
+    let run = env
+        .roster(&["sync", "--source", bad_path.to_str().unwrap()])
+        .ok();
+    assert!(run.stdout.contains("reverted"), "{}", run.stdout);
+    let report = env.roster(&["report", "--format", "text"]).ok().stdout;
+    assert!(report.contains("reverted"), "{report}");
+    // --force applies it again.
+    env.roster(&["apply", "--force"]).ok();
+    assert_eq!(env.user("E001")["title"], "Cleaner");
+}

@@ -88,12 +88,29 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
 
     // The file is read on the other cores while the directory is loaded and the file stored
     // (not when nothing follows).
-    let (stored, read) = pipeline::store_and_read(&store, &ctx.config, &fetched)?;
+    // A file equal to a reverted batch is not applied again by a night's run: an operator
+    // undid it (`roster apply --batch N --force` brings it back).
+    let reverted = store.reverted_batch(&crate::store::batches::sha256_hex(&fetched.bytes))?;
+    let (stored, read) = match reverted {
+        Some(b) => (Stored::Unchanged(b), None),
+        None => pipeline::store_and_read(&store, &ctx.config, &fetched)?,
+    };
     let (batch, unchanged) = match stored {
         Stored::New(b) => (b, false),
         Stored::Unchanged(b) => (b, true),
     };
-    if unchanged && batch.status == "applied" {
+    if unchanged && matches!(batch.status.as_str(), "applied" | "reverted") {
+        let said = if batch.status == "reverted" {
+            let by = store
+                .batch_reverted_by(batch.id)?
+                .map_or_else(|| "a later run".to_string(), |r| format!("run {r}"));
+            format!(
+                "the file is the one of batch {}, which {by} reverted; nothing applied                  (to apply it again: roster apply --batch {} --force)",
+                batch.id, batch.id
+            )
+        } else {
+            format!("the file is unchanged since batch {}", batch.id)
+        };
         // Nothing new: a quiet night, but pending invitations and the daily report still go out.
         let stale = pipeline::stale_days(&store, &ctx.config)?.is_some();
         let run = store.record_run(&NewRun {
@@ -102,7 +119,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
             started_at: &started,
             status: "unchanged",
             counts: None,
-            message: Some(&format!("the file is unchanged since batch {}", batch.id)),
+            message: Some(&said),
             detail: None,
             problems: &[],
         })?;
@@ -110,10 +127,10 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         let pushed = push_after(ctx, &mut store, format, args);
         let report = mail_report_if_due(ctx, &store, run, stale || pushed.is_some());
         match format {
-            Format::Json => {
-                render::json(&json!({"run": run, "batch": batch.id, "status": "unchanged"}))?
-            }
+            Format::Json => render::json(&json!({"run": run, "batch": batch.id,
+                "status": "unchanged", "reverted": batch.status == "reverted", "message": said}))?,
             _ if ctx.quiet => {}
+            _ if batch.status == "reverted" => render::emit(&format!("unchanged: {said}"))?,
             _ => render::emit(&format!(
                 "unchanged: the file is the one of batch {} (already applied)",
                 batch.id

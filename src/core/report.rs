@@ -868,11 +868,15 @@ impl Report {
         );
         out.push_str("<h2>Summary</h2>\n<table class=\"summary\" cellpadding=\"4\" style=\"border-collapse: collapse\">\n");
         for (label, value) in self.summary() {
+            // The command that proceeds, as something to copy.
+            let value = match value.trim_start().strip_prefix("roster ") {
+                Some(rest) => format!("<code>roster {}</code>", escape_html(rest)),
+                None => escape_html(&value),
+            };
             let _ = writeln!(
                 out,
-                "<tr><th align=\"left\" valign=\"top\">{}</th><td>{}</td></tr>",
+                "<tr><th align=\"left\" valign=\"top\">{}</th><td>{value}</td></tr>",
                 escape_html(&label),
-                escape_html(&value)
             );
         }
         out.push_str("</table>\n");

@@ -400,6 +400,11 @@ impl Store {
             "UPDATE batches SET status = 'applied' WHERE id = ?1",
             [plan.batch],
         )?;
+        // A rollback (an older batch applied): every newer applied batch is undone by it.
+        tx.execute(
+            "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id > ?1 AND status = 'applied'",
+            [plan.batch, run_id],
+        )?;
         drop(w);
         for sql in &rebuild {
             tx.execute_batch(sql)?;
