@@ -94,6 +94,7 @@ pub fn read_against<'s>(
     bytes: &[u8],
 ) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
     let opts = config.read_options();
+    let started = std::time::Instant::now();
     let (file, dir) = std::thread::scope(|s| {
         let reading = s.spawn(|| input::read(bytes, &opts));
         let dir = StoreDirectory::load(store);
@@ -102,7 +103,22 @@ pub fn read_against<'s>(
     let mut file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let dir = dir?;
     check_groups(&mut file, &dir);
+    log_read(&file, bytes.len(), started);
     Ok((file, dir))
+}
+
+/// The stage line of a reading: records, problems, and the time it took.
+fn log_read(file: &ImportFile, bytes: usize, started: std::time::Instant) {
+    log::info!(
+        "read: {} records of {} bytes ({}, delimiter {}), {} errors, {} warnings, with the directory loaded beside it, in {}",
+        crate::render::thousands(file.rows as u64),
+        crate::render::thousands(bytes as u64),
+        file.encoding,
+        input::delimiter_name(file.delimiter),
+        crate::render::thousands(file.errors() as u64),
+        crate::render::thousands(file.warnings() as u64),
+        crate::render::log::secs(started)
+    );
 }
 
 /// Warn of the group IDs of a read file that the store's directory does not manage (a file
@@ -146,9 +162,17 @@ pub fn plan(
 ) -> anyhow::Result<Plan> {
     // One read transaction: the plan's reads see one state of the store, and SQLite takes
     // its locks once rather than for each user it reads.
+    let started = std::time::Instant::now();
     let snapshot = dir.store().conn.unchecked_transaction()?;
     let plan = plan::plan(file, dir, settings)?;
     snapshot.finish()?;
+    log::info!(
+        "plan: batch {}: {}{} in {}",
+        plan.batch,
+        crate::render::plan::counts_line(&plan.counts),
+        if plan.blocked() { " (a safeguard trips)" } else { "" },
+        crate::render::log::secs(started)
+    );
     Ok(plan)
 }
 
@@ -276,6 +300,7 @@ pub fn store_and_read(
         sha256 = Some(sha);
     }
     let opts = config.read_options();
+    let started = std::time::Instant::now();
     let (file, stored, loaded) = std::thread::scope(|s| {
         let reading = s.spawn(|| input::read(&fetched.bytes, &opts));
         let sha256 = sha256.unwrap_or_else(|| sha256_hex(&fetched.bytes));
@@ -285,6 +310,7 @@ pub fn store_and_read(
     });
     let file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let stored = stored?;
+    log_read(&file, fetched.bytes.len(), started);
     Ok((
         stored,
         Some(Box::new(Prepared {
@@ -418,6 +444,7 @@ pub fn apply(
             reason: None,
         });
     }
+    let writing = std::time::Instant::now();
     let applied = store.apply(
         &plan,
         &file,
@@ -430,6 +457,21 @@ pub fn apply(
             invite: config.import.send_invitations,
         },
     );
+    if let Ok(run) = &applied {
+        log::info!(
+            "write: run {run}, batch {}: {} changes committed in {}",
+            batch.id,
+            crate::render::thousands(
+                plan.counts.create
+                    + plan.counts.adopt
+                    + plan.counts.update
+                    + plan.counts.reactivate
+                    + plan.counts.remove
+                    + plan.counts.missing
+            ),
+            crate::render::log::secs(writing)
+        );
+    }
     match applied {
         Ok(run) => Ok(Outcome {
             run: Some(run),
@@ -527,12 +569,22 @@ pub fn read_source(
     trust: Option<&str>,
     progress: &dyn Fn(u64, u64),
 ) -> anyhow::Result<Fetched> {
+    let started = std::time::Instant::now();
+    let logged = |f: Fetched| {
+        log::info!(
+            "fetch: {} bytes from {} in {}",
+            crate::render::thousands(f.bytes.len() as u64),
+            f.source,
+            crate::render::log::secs(started)
+        );
+        f
+    };
     if source.starts_with("sftp://") {
         let url = sftp::Url::parse(source).map_err(crate::error::usage)?;
-        return sftp::fetch(&url, &sftp_options(config, trust)?, progress);
+        return sftp::fetch(&url, &sftp_options(config, trust)?, progress).map(logged);
     }
     match local::read(source, config.csv.max_file_bytes)? {
-        local::Local::Read(f) => Ok(f),
+        local::Local::Read(f) => Ok(logged(f)),
         local::Local::TooLarge(size) => Err(Error::Rejected(format!(
             "{source} has {size} bytes; csv.max_file_bytes allows {}",
             config.csv.max_file_bytes
@@ -620,6 +672,7 @@ pub fn send_invitations(
     if rows.is_empty() {
         return Ok(result);
     }
+    let started = std::time::Instant::now();
     if let Err(e) = mailer.check() {
         result.pending = rows.len();
         result.error = Some(e);
@@ -666,6 +719,13 @@ pub fn send_invitations(
             }
         }
     }
+    log::info!(
+        "invitations: {} sent, {} failed, {} still pending, in {}",
+        result.sent,
+        result.failed,
+        result.pending,
+        crate::render::log::secs(started)
+    );
     Ok(result)
 }
 
@@ -689,9 +749,15 @@ pub fn send_report(
         report.html(),
         &report.attachments(),
     )?;
+    let started = std::time::Instant::now();
     mailer
         .send(&message)
         .map_err(|e| anyhow::anyhow!("the report was not sent: {e}"))?;
+    log::info!(
+        "report: mailed to {} recipient(s) in {}",
+        config.report.recipients.len(),
+        crate::render::log::secs(started)
+    );
     store.set_meta("last_report_at", &now())?;
     store.set_meta(
         "last_report_day",

@@ -414,3 +414,30 @@ fn batches_list_fits_100_columns() {
         .json();
     assert_eq!(json[0]["sha256"].as_str().unwrap().len(), 64);
 }
+
+#[test]
+fn verbose_logs_one_line_per_stage_and_very_verbose_the_steps() {
+    let env = setup();
+    let p = env.write("day1.csv", users(20, 1));
+    let run = env
+        .roster(&["-v", "fetch", "--source", p.to_str().unwrap()])
+        .ok();
+    assert!(run.stderr.contains("roster: fetch: "), "{}", run.stderr);
+    let run = env.roster(&["-v", "diff"]).ok();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(lines.iter().any(|l| l.starts_with("roster: read: 20 records")), "{}", run.stderr);
+    assert!(
+        lines.iter().any(|l| l.starts_with("roster: plan: batch 1: create 20") && l.ends_with('s')),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("sqlite:"), "{}", run.stderr);
+    let run = env.roster(&["-vv", "apply"]).ok();
+    for step in ["roster: sqlite: opened", "roster: read: ", "roster: plan: ", "roster: sqlite: the apply committed", "roster: write: run 1"] {
+        assert!(run.stderr.contains(step), "{step}: {}", run.stderr);
+    }
+    // Without -v (and off a terminal) stderr stays clean.
+    fetch(&env, "day2.csv", &users(20, 2));
+    let run = env.roster(&["apply", "--allow-updates", "20"]).ok();
+    assert_eq!(run.stderr, "");
+}

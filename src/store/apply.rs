@@ -215,7 +215,23 @@ impl Store {
         self.conn.execute_batch(
             "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 0;",
         )?;
+        log::debug!(
+            "sqlite: one IMMEDIATE transaction for the apply ({})",
+            if journal {
+                "first load: rollback journal, secondary indexes built after it"
+            } else {
+                "through the WAL"
+            }
+        );
         let applied = self.apply_unchecked(plan, file, run, first_load);
+        log::debug!(
+            "sqlite: the apply {}",
+            if applied.is_ok() {
+                "committed"
+            } else {
+                "rolled back"
+            }
+        );
         if journal {
             // Back to the WAL; should another process hold the store open just now, the next
             // open of the store switches it (the apply has happened either way).

@@ -76,6 +76,11 @@ impl Store {
         store
             .migrate()
             .with_context(|| format!("cannot migrate the store {}", path.display()))?;
+        log::debug!(
+            "sqlite: opened {} (WAL, synchronous FULL, schema version {})",
+            path.display(),
+            schema::MIGRATIONS.len()
+        );
         Ok(store)
     }
 
@@ -90,6 +95,7 @@ impl Store {
             );
         }
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version) {
+            log::debug!("sqlite: migration {}", i + 1);
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", i + 1)?;
@@ -104,6 +110,7 @@ impl Store {
     /// Best effort: a checkpoint that fails is done again by the next one, or by the close.
     pub(crate) fn checkpoint_beside(&mut self) {
         self.join_checkpoint();
+        log::debug!("sqlite: checkpoint of the log on a thread of its own");
         let path = self.path.clone();
         self.checkpoint = Some(std::thread::spawn(move || {
             let copy = || -> rusqlite::Result<()> {
