@@ -416,17 +416,32 @@ fn printing(dir: &Path, day1: &Path, runs: usize) {
             source: day1.display().to_string(),
             mtime: None,
         };
-        roster::pipeline::store_fetched(&st, &config(&store), &fetched, roster::pipeline::Count::Now)
-            .unwrap();
+        roster::pipeline::store_fetched(
+            &st,
+            &config(&store),
+            &fetched,
+            roster::pipeline::Count::Now,
+        )
+        .unwrap();
     };
     let pairs: [(&str, &[&str], &[&str]); 3] = [
-        ("diff --format json", &["-q", "diff"], &["diff", "--format", "json"]),
+        (
+            "diff --format json",
+            &["-q", "diff"],
+            &["diff", "--format", "json"],
+        ),
         ("diff (table)", &["-q", "diff"], &["diff"]),
-        ("apply --format json", &["-q", "apply"], &["apply", "--format", "json"]),
+        (
+            "apply --format json",
+            &["-q", "apply"],
+            &["apply", "--format", "json"],
+        ),
     ];
     println!();
     println!("printing the first import's plan (SPEC §3.1: ≤ 1.3x the time, ≤ 1.2x the peak memory of -q)");
-    println!("| command | seconds | -q seconds | time ratio | peak MiB | -q peak MiB | memory ratio |");
+    println!(
+        "| command | seconds | -q seconds | time ratio | peak MiB | -q peak MiB | memory ratio |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for (label, quiet, loud) in pairs {
         let mut best = [(f64::MAX, 0u64); 2];

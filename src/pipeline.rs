@@ -95,16 +95,30 @@ pub fn read_against<'s>(
 ) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
     let opts = config.read_options();
     let started = std::time::Instant::now();
+    let shown = crate::render::progress::stage(&format!(
+        "reading {} and the directory",
+        bytes_text(bytes.len())
+    ));
     let (file, dir) = std::thread::scope(|s| {
         let reading = s.spawn(|| input::read(bytes, &opts));
         let dir = StoreDirectory::load(store);
         (reading.join(), dir)
     });
+    shown.finish_and_clear();
     let mut file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let dir = dir?;
     check_groups(&mut file, &dir);
     log_read(&file, bytes.len(), started);
     Ok((file, dir))
+}
+
+/// A size for a person: `58.3 MB`.
+fn bytes_text(n: usize) -> String {
+    if n < 1_000_000 {
+        format!("{} kB", n.div_ceil(1000))
+    } else {
+        format!("{:.1} MB", n as f64 / 1e6)
+    }
 }
 
 /// The stage line of a reading: records, problems, and the time it took.
@@ -163,14 +177,24 @@ pub fn plan(
     // One read transaction: the plan's reads see one state of the store, and SQLite takes
     // its locks once rather than for each user it reads.
     let started = std::time::Instant::now();
+    let shown = crate::render::progress::stage(&format!(
+        "planning {} records",
+        crate::render::thousands(file.rows as u64)
+    ));
     let snapshot = dir.store().conn.unchecked_transaction()?;
-    let plan = plan::plan(file, dir, settings)?;
+    let plan = plan::plan(file, dir, settings);
+    shown.finish_and_clear();
+    let plan = plan?;
     snapshot.finish()?;
     log::info!(
         "plan: batch {}: {}{} in {}",
         plan.batch,
         crate::render::plan::counts_line(&plan.counts),
-        if plan.blocked() { " (a safeguard trips)" } else { "" },
+        if plan.blocked() {
+            " (a safeguard trips)"
+        } else {
+            ""
+        },
         crate::render::log::secs(started)
     );
     Ok(plan)
@@ -301,6 +325,10 @@ pub fn store_and_read(
     }
     let opts = config.read_options();
     let started = std::time::Instant::now();
+    let shown = crate::render::progress::stage(&format!(
+        "reading {}, storing it, and loading the directory",
+        bytes_text(fetched.bytes.len())
+    ));
     let (file, stored, loaded) = std::thread::scope(|s| {
         let reading = s.spawn(|| input::read(&fetched.bytes, &opts));
         let sha256 = sha256.unwrap_or_else(|| sha256_hex(&fetched.bytes));
@@ -308,6 +336,7 @@ pub fn store_and_read(
         let loaded = Loaded::load(store);
         (reading.join(), stored, loaded)
     });
+    shown.finish_and_clear();
     let file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let stored = stored?;
     log_read(&file, fetched.bytes.len(), started);
@@ -445,6 +474,12 @@ pub fn apply(
         });
     }
     let writing = std::time::Instant::now();
+    let shown = crate::render::progress::rows(0, "writing the directory");
+    let bar = shown.clone();
+    store.on_progress(move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
     let applied = store.apply(
         &plan,
         &file,
@@ -457,6 +492,7 @@ pub fn apply(
             invite: config.import.send_invitations,
         },
     );
+    shown.finish_and_clear();
     if let Ok(run) = &applied {
         log::info!(
             "write: run {run}, batch {}: {} changes committed in {}",
@@ -678,7 +714,9 @@ pub fn send_invitations(
         result.error = Some(e);
         return Ok(result);
     }
+    let shown = crate::render::progress::rows(rows.len() as u64, "sending invitations");
     for (i, row) in rows.iter().enumerate() {
+        shown.set_position(i as u64);
         let user = match row.user_pk.map(|pk| store.user(pk)) {
             Some(Ok(u)) => u,
             _ => {
@@ -719,6 +757,7 @@ pub fn send_invitations(
             }
         }
     }
+    shown.finish_and_clear();
     log::info!(
         "invitations: {} sent, {} failed, {} still pending, in {}",
         result.sent,

@@ -188,7 +188,14 @@ fn password_auth_and_a_wrong_password_is_not_retried() {
     let run = env.roster(&["-vv", "fetch"]).ok();
     assert!(!run.stdout.contains(SFTP_PASSWORD) && !run.stderr.contains(SFTP_PASSWORD));
     // -vv tells the SSH steps (and the method, never the password) and the fetch stage.
-    for step in ["ssh: connecting to", "ssh: handshake", "ssh: authenticated as", "with a password", "sftp: read ", "fetch: "] {
+    for step in [
+        "ssh: connecting to",
+        "ssh: handshake",
+        "ssh: authenticated as",
+        "with a password",
+        "sftp: read ",
+        "fetch: ",
+    ] {
         assert!(run.stderr.contains(step), "{step}: {}", run.stderr);
     }
     // From a password file, too; and never in the store.

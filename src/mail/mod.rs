@@ -118,7 +118,10 @@ impl Mailer {
     /// Connect, start TLS and authenticate, without sending: a failure here is the server's
     /// or the configuration's, never a recipient's.
     pub fn check(&self) -> Result<(), String> {
-        log::debug!("smtp: connecting to {} (TLS and authentication as configured)", self.server);
+        log::debug!(
+            "smtp: connecting to {} (TLS and authentication as configured)",
+            self.server
+        );
         match &self.kind {
             Kind::Smtp(t) => match t.test_connection() {
                 Ok(true) => Ok(()),

@@ -289,6 +289,19 @@ impl Store {
             rows.collect::<Result<HashMap<_, _>, _>>()?
         };
         let mut w = Writer::new(&tx, run_id, groups)?;
+        let progress = self.progress.as_deref();
+        let to_write = plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::Invalid)
+            .count() as u64;
+        let mut written = 0u64;
+        let mut tick = || {
+            written += 1;
+            if let Some(p) = progress.filter(|_| written % 512 == 0 || written == to_write) {
+                p(written, to_write);
+            }
+        };
 
         // Removals first, so that deleted users free their addresses.
         for c in plan
@@ -296,6 +309,7 @@ impl Store {
             .iter()
             .filter(|c| matches!(c.action, Action::Remove | Action::Missing))
         {
+            tick();
             let Some(pk) = c.pk else { continue };
             let uid = c.unique_id.as_deref();
             let absent = c.absent.unwrap_or(1);
@@ -344,6 +358,9 @@ impl Store {
             }
         }
         for c in &plan.changes {
+            if !matches!(c.action, Action::Remove | Action::Missing | Action::Invalid) {
+                tick();
+            }
             let Some(state) = plan.new_state(c, file) else {
                 continue;
             };

@@ -27,6 +27,8 @@ pub struct Store {
     /// The checkpoint of a large apply, running on a connection of its own (see
     /// [`Store::checkpoint_beside`]); joined before the store closes.
     checkpoint: Option<std::thread::JoinHandle<()>>,
+    /// Told (rows written, rows to write) while an apply writes the directory.
+    progress: Option<Box<dyn Fn(u64, u64) + Send + Sync>>,
 }
 
 impl Drop for Store {
@@ -72,6 +74,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             checkpoint: None,
+            progress: None,
         };
         store
             .migrate()
@@ -127,6 +130,12 @@ impl Store {
         if let Some(running) = self.checkpoint.take() {
             running.join().ok();
         }
+    }
+
+    /// Follow the writing of the next applies: `progress(rows written, rows to write)`, told
+    /// every few hundred rows and at the end.
+    pub fn on_progress(&mut self, progress: impl Fn(u64, u64) + Send + Sync + 'static) {
+        self.progress = Some(Box::new(progress));
     }
 
     pub fn meta(&self, key: &str) -> anyhow::Result<Option<String>> {
