@@ -100,6 +100,8 @@ pub struct CsvConfig {
     pub default_region: Option<Region>,
     #[serde(deserialize_with = "de_size")]
     pub max_file_bytes: u64,
+    #[serde(deserialize_with = "de_cell_chars")]
+    pub max_cell_chars: usize,
 }
 
 impl Default for CsvConfig {
@@ -110,6 +112,7 @@ impl Default for CsvConfig {
             group_separator: ",".into(),
             default_region: None,
             max_file_bytes: 1 << 30,
+            max_cell_chars: crate::core::record::MAX_CELL_CHARS,
         }
     }
 }
@@ -416,6 +419,18 @@ fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     }
 }
 
+/// The largest `csv.max_cell_chars`: a cell of a million characters is no name nor mail.
+const MAX_CELL_CHARS_LIMIT: i64 = 1_000_000;
+
+fn de_cell_chars<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    match toml::Value::deserialize(d)? {
+        toml::Value::Integer(n) if (1..=MAX_CELL_CHARS_LIMIT).contains(&n) => Ok(n as usize),
+        _ => Err(custom(format!(
+            "must be a whole number from 1 to {MAX_CELL_CHARS_LIMIT}"
+        ))),
+    }
+}
+
 fn de_positive<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     let n = i64::deserialize(d)?;
     u32::try_from(n)
@@ -635,6 +650,7 @@ impl Config {
             rules: crate::core::record::Rules {
                 group_separator: self.csv.group_separator.clone(),
                 region: self.csv.default_region,
+                max_cell_chars: self.csv.max_cell_chars,
                 aliases: self.groups.aliases.clone().into_iter().collect(),
             },
             mapping: self.columns.clone(),

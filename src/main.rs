@@ -22,7 +22,7 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 message.push_str(&format!(": {cause}"));
             }
-            eprintln!("{message}");
+            eprintln!("{}", roster::render::message(&message));
             if code == Exit::Ok {
                 ExitCode::SUCCESS
             } else {

@@ -894,7 +894,21 @@ pub fn build_report(
     let applied = store.applied_counts_since(&format!("{first}T00:00:00Z"))?;
     let (active, _) = store.users_by_status()?;
     let trend = crate::core::report::trend(today, active, &applied);
-    Ok(Report::new(now(), scope, from, runs, open, trend))
+    let mut report = Report::new(now(), scope, from, runs, open, trend);
+    if let Some(push) = crate::scim::status(store, config)? {
+        if let Some(notice) = crate::scim::report_notice(&push) {
+            report.notices.push(notice);
+            if matches!(report.status.as_str(), "OK" | "STALE") {
+                report.status = if push["last"]["status"] == "blocked" {
+                    "BLOCKED".into()
+                } else {
+                    "FAILED".into()
+                };
+            }
+        }
+        report.push = Some(crate::scim::report_line(&push));
+    }
+    Ok(report)
 }
 
 /// Days since the newest batch arrived, when that is more than `source.stale_after_days`.

@@ -430,3 +430,158 @@ fn removed_delete_deletes_and_dry_run_sends_nothing() {
     let users = server.all("Users");
     assert_eq!(users.keys().collect::<Vec<_>>(), ["E1"]);
 }
+
+#[test]
+fn a_refused_change_is_recorded_reported_and_tried_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    // Someone made an account in the app with Ann's address, not through roster.
+    assert_eq!(
+        server.send(
+            "POST",
+            "/Users",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "userName": "ann@example.org"})
+            )
+        ),
+        201
+    );
+    let env = setup(&server.url(), "");
+    env.import(
+        "users.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,,,",
+            "E2,Bo Ek,bo@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).code(1);
+    let doc = out.json();
+    assert_eq!(doc["status"], "partial");
+    assert_eq!(doc["refused"][0]["id"], "E1", "{doc}");
+    assert!(
+        doc["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("409"),
+        "{doc}"
+    );
+    assert!(out.stderr.contains("refused 1 change"), "{}", out.stderr);
+    assert!(server.all("Users").contains_key("E2"));
+
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["push"]["failures"], 1, "{status}");
+    assert_eq!(status["push"]["pending"], 1, "{status}");
+    assert_eq!(status["push"]["refused"][0]["id"], "E1");
+    let report = env.roster(&["report", "--format", "text"]).ok();
+    assert!(
+        report.stdout.contains("refused by the provider"),
+        "{}",
+        report.stdout
+    );
+
+    // The app's account goes; the next push sends Ann again, and only her.
+    let blocker = server.all("Users")[""]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        server.send("DELETE", &format!("/Users/{blocker}"), None),
+        204
+    );
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["create"], 1, "{out}");
+    assert_eq!(out["users"]["unchanged"], 1, "{out}");
+    assert_eq!(server.all("Users")["E1"]["userName"], "ann@example.org");
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(status["push"]["failures"], 0, "{status}");
+    assert_eq!(status["push"]["pending"], 0, "{status}");
+}
+
+#[test]
+fn a_busy_provider_is_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let busy = support::servers::Busy::start(
+        server.port,
+        2,
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    let env = setup(&format!("http://127.0.0.1:{}", busy.port), "");
+    env.write(
+        "roster.toml",
+        format!(
+            "[scim]\nurl = \"http://127.0.0.1:{}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 2\n",
+            busy.port
+        ),
+    );
+    env.import("users.csv", &csv(&["E1,Ann Berg,ann@example.org,,,"]), &[])
+        .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["create"], 1);
+    assert!(server.all("Users").contains_key("E1"));
+
+    // A provider that keeps failing is given up after scim.retries: exit 1.
+    let down = support::servers::Busy::start(
+        server.port,
+        usize::MAX,
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    env.write(
+        "roster.toml",
+        format!(
+            "[scim]\nurl = \"http://127.0.0.1:{}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 1\n",
+            down.port
+        ),
+    );
+    let run = env.roster(&["push"]).code(1);
+    assert!(run.stderr.contains("503"), "{}", run.stderr);
+}
+
+#[test]
+fn sync_pushes_after_its_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(&server.url(), "[import]\nmax_updates = 10\n");
+    groups(&env, &[("ICU", "Intensive care")]);
+    let file = env.write(
+        "users.csv",
+        csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,,,ICU",
+        ]),
+    );
+    let source = file.to_str().unwrap();
+    let run = env.roster(&["sync", "--source", source]).ok();
+    assert!(
+        run.stdout.contains("push: users 2 created"),
+        "{}",
+        run.stdout
+    );
+    let users = server.all("Users");
+    assert_eq!(users.len(), 2);
+    assert_eq!(
+        member_ids(&server.all("Groups")["ICU"]),
+        ids_of(&users, &["E1", "E2"])
+    );
+    env.write(
+        "users.csv",
+        csv(&[
+            "E1,Ann Berg,ann@example.org,Head nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,,,ICU",
+        ]),
+    );
+    env.roster(&["sync", "--source", source, "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(server.all("Users")["E1"]["title"], "Head nurse");
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["last"]["status"], "pushed", "{status}");
+    assert_eq!(status["push"]["pending"], 0);
+
+    // Without a token, sync stops before it writes anything (exit 2).
+    env.write("scim.token", "");
+    let before = env.snapshot("runs");
+    let run = env.roster(&["sync", "--source", source]).code(2);
+    assert!(run.stderr.contains("scim.token_file"), "{}", run.stderr);
+    assert_eq!(env.snapshot("runs"), before);
+}

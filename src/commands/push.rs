@@ -43,7 +43,7 @@ pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
     if ctx.quiet && o.error().is_none() {
         return Ok(());
     }
-    render::emit(&summary(o))?;
+    render::emit(&o.summary())?;
     if (o.status == "dry-run" || ctx.verbose > 0) && !o.changes.is_empty() {
         let mut t = render::table(["Action", "Kind", "ID", "Name"]);
         for c in o
@@ -79,45 +79,4 @@ pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
         render::emit(&t.to_string())?;
     }
     Ok(())
-}
-
-/// One line: `push: users 3 created, 1 updated, …; groups …; 2 requests (1 bulk)`.
-pub fn summary(o: &Outcome) -> String {
-    let part = |c: &scim::Counts, users: bool| {
-        let mut v = vec![
-            format!("{} created", c.create),
-            format!("{} updated", c.update),
-        ];
-        if users {
-            v.push(format!("{} deactivated", c.deactivate));
-        }
-        v.push(format!("{} deleted", c.delete));
-        v.push(format!("{} unchanged", c.unchanged));
-        v.join(", ")
-    };
-    let verb = match o.status {
-        "dry-run" => "push (dry run, nothing sent)",
-        "blocked" => "push BLOCKED",
-        "partial" => "push (some changes refused)",
-        _ => "push",
-    };
-    let mut line = format!(
-        "{verb}: users {}; groups {}",
-        part(&o.users, true),
-        part(&o.groups, false)
-    );
-    if o.status != "dry-run" && o.status != "blocked" {
-        line.push_str(&format!(
-            "; {} refused; {} requests ({} bulk) in {:.1} s",
-            o.refused.len(),
-            o.requests,
-            o.bulk_requests,
-            o.seconds
-        ));
-    }
-    if let Some(m) = &o.message {
-        line.push('\n');
-        line.push_str(m);
-    }
-    line
 }

@@ -24,7 +24,7 @@ fn age(at: &str) -> String {
 
 pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
-    let mut store = Store::open(ctx.config.store_path())?;
+    let store = Store::open(ctx.config.store_path())?;
     let newest = store.newest_batch()?;
     let last_check = store.meta("last_fetch_at")?;
     let last_run = store.last_run()?;
@@ -40,7 +40,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let last_failed = last_run
         .as_ref()
         .is_some_and(|r| matches!(r.status.as_str(), "failed" | "blocked" | "rejected"));
-    let push = crate::scim::status(&mut store, &ctx.config)?;
+    let push = crate::scim::status(&store, &ctx.config)?;
     let push_failed = push.as_ref().is_some_and(crate::scim::unhealthy);
     let healthy = !stale && !last_failed && !push_failed;
     let doc = json!({

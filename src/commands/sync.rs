@@ -17,6 +17,10 @@ const HUNG_AFTER: Duration = Duration::from_secs(4 * 3600);
 
 pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
+    // A push without its token would fail only after the apply: say so before anything.
+    if let Some(scim) = &ctx.config.scim {
+        scim.token()?;
+    }
     let store_path = ctx.config.store_path().to_path_buf();
     let _lock = match Lock::acquire(&store_path) {
         Ok(l) => l,
@@ -99,7 +103,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
             problems: &[],
         })?;
         let invited = pipeline::send_pending_invitations(&store, &ctx.config);
-        let report = mail_report_if_due(ctx, &store, run, stale);
+        let pushed = push_after(ctx, &mut store, format, args);
+        let report = mail_report_if_due(ctx, &store, run, stale || pushed.is_some());
         match format {
             Format::Json => {
                 render::json(&json!({"run": run, "batch": batch.id, "status": "unchanged"}))?
@@ -110,7 +115,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
                 batch.id
             ))?,
         }
-        return finish_mail(invited, report, None);
+        return finish_mail(invited, report, None).and_then(|()| pushed.map_or(Ok(()), Err));
     }
 
     // Validate, diff and apply; an unchanged file that was rejected or blocked comes here
@@ -138,7 +143,10 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
             eprintln!("roster: {line}");
         }
     }
-    let attention = matches!(&invited, Ok(Some(s)) if s.error.is_some()) || deleted.is_err();
+    let pushed = push_after(ctx, &mut store, format, args);
+    let attention = matches!(&invited, Ok(Some(s)) if s.error.is_some())
+        || deleted.is_err()
+        || pushed.is_some();
     let report = match outcome.run {
         Some(run) => mail_report_if_due(ctx, &store, run, attention),
         None => Ok(()),
@@ -148,6 +156,38 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         report,
         deleted.err().map(|e| (outcome.batch.id, e)),
     )
+    .and_then(|()| pushed.map_or(Ok(()), Err))
+}
+
+/// With `[scim]`, the directory goes to the provider after the apply (SPEC §8). A failed or
+/// blocked push is the run's exit and makes the report due at once; the directory is
+/// committed either way.
+fn push_after(
+    ctx: &Context,
+    store: &mut Store,
+    format: Format,
+    args: &SyncArgs,
+) -> Option<anyhow::Error> {
+    ctx.config.scim.as_ref()?;
+    let options = crate::scim::Options {
+        dry_run: false,
+        full: false,
+        allow_removals: args.allow_removals,
+        quiet: ctx.quiet,
+        verbose: ctx.verbose,
+    };
+    match crate::scim::push(store, &ctx.config, &options) {
+        Ok(o) => {
+            if format != Format::Json && (!ctx.quiet || o.error().is_some()) {
+                render::emit(&o.summary()).ok();
+            }
+            o.error()
+                .map(|e| e.context("the directory is committed, but the push to the SCIM provider did not complete"))
+        }
+        Err(e) => {
+            Some(e.context("the directory is committed, but the push to the SCIM provider failed"))
+        }
+    }
 }
 
 /// Turn the after-commit steps into the exit: the directory is committed either way.

@@ -23,6 +23,7 @@ pub enum Code {
     DuplicateMail,
     MailTaken,
     ControlChar,
+    TooLong,
     // Warnings: nothing is rejected.
     UnknownGroup,
     UnknownColumn,
@@ -54,6 +55,7 @@ impl Code {
             Code::DuplicateMail => "duplicate-mail",
             Code::MailTaken => "mail-taken",
             Code::ControlChar => "control-char",
+            Code::TooLong => "too-long",
             Code::UnknownGroup => "unknown-group",
             Code::UnknownColumn => "unknown-column",
             Code::EncodingFallback => "encoding-fallback",
@@ -84,7 +86,7 @@ impl Code {
     }
 }
 
-pub const ALL_CODES: [Code; 17] = [
+pub const ALL_CODES: [Code; 18] = [
     Code::NotCsv,
     Code::EmptyFile,
     Code::MissingColumn,
@@ -99,6 +101,7 @@ pub const ALL_CODES: [Code; 17] = [
     Code::DuplicateMail,
     Code::MailTaken,
     Code::ControlChar,
+    Code::TooLong,
     Code::UnknownGroup,
     Code::UnknownColumn,
     Code::EncodingFallback,

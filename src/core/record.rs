@@ -67,6 +67,8 @@ pub struct Columns {
     pub position: [Option<usize>; 8],
     /// Number of cells in the header row.
     pub width: usize,
+    /// The cells of the header that are empty (ignored unless a record has a value there).
+    pub unnamed: Vec<usize>,
     /// The file's name of a column that `[columns]` maps: problems name it.
     pub names: [Option<Box<str>>; 8],
     /// The columns filled from a template of several cells (`[columns]`).
@@ -123,18 +125,51 @@ fn fill<C: Cells + ?Sized>(parts: &[Part], cells: &C) -> String {
 pub struct Rules {
     pub group_separator: String,
     pub region: Option<phone::Region>,
+    /// `csv.max_cell_chars`: a longer cell is a `too-long` error and is never stored.
+    pub max_cell_chars: usize,
     /// `[groups.aliases]`: a Group ID as the file writes it → the Group ID in the store.
     pub aliases: HashMap<String, String>,
 }
+
+/// The default of `csv.max_cell_chars`.
+pub const MAX_CELL_CHARS: usize = 1000;
 
 impl Default for Rules {
     fn default() -> Self {
         Rules {
             group_separator: ",".into(),
             region: None,
+            max_cell_chars: MAX_CELL_CHARS,
             aliases: HashMap::new(),
         }
     }
+}
+
+/// The number of characters of `text` when it has more than `max`, counted no further than
+/// needed: a cell's bytes bound its characters, so a short cell is not counted at all.
+pub fn chars_over(text: &str, max: usize) -> Option<usize> {
+    if text.len() <= max {
+        return None;
+    }
+    let n = text.chars().count();
+    (n > max).then_some(n)
+}
+
+/// A header name or a value as a problem quotes it: at most 80 characters, the rest cut with
+/// `…`, so that no message grows with the cell it names.
+pub fn quoted(text: &str) -> Cow<'_, str> {
+    const QUOTE_CHARS: usize = 80;
+    match text.char_indices().nth(QUOTE_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((end, _)) => Cow::Owned(format!("{}…", &text[..end])),
+    }
+}
+
+/// The UniqueID a record names, for protecting its user when the record is invalid: trimmed
+/// of spaces and control characters (SPEC §2: `"E1003\t"` still protects E1003).
+pub fn protected_id(cell: &str, max: usize) -> Option<&str> {
+    let id = cell.trim_matches(|c: char| c.is_whitespace() || c.is_control());
+    (!id.is_empty() && !has_control(id) && chars_over(id, max).is_none()).then_some(id)
 }
 
 /// A checked data record, kept in one allocation: the values of its fields joined.
@@ -299,11 +334,11 @@ pub fn check<C: Cells + ?Sized>(
                 .map(trim),
         }
     };
-    let uid = cell(Field::UniqueId).filter(|u| !u.is_empty() && !has_control(u));
+    let uid = cell(Field::UniqueId).and_then(|u| protected_id(u, rules.max_cell_chars));
     let raw_name = || {
         cell(Field::Name)
             .filter(|n| !n.is_empty())
-            .map(|n| n.replace(|c: char| c.is_control(), " "))
+            .map(|n| quoted(n).replace(|c: char| c.is_control(), " "))
     };
 
     if cells.count() != columns.width {
@@ -317,6 +352,52 @@ pub fn check<C: Cells + ?Sized>(
                 columns.width
             ),
         ));
+        let entry = Entry::Invalid {
+            line,
+            unique_id: uid.map(str::to_owned),
+            name: raw_name(),
+        };
+        return (entry, problems);
+    }
+
+    // No cell longer than the limit is read any further, nor quoted, nor stored.
+    for i in 0..cells.count() {
+        let Some(n) = cells
+            .cell(i)
+            .and_then(|c| chars_over(c, rules.max_cell_chars))
+        else {
+            continue;
+        };
+        let column = FIELDS
+            .iter()
+            .find(|f| columns.position[f.index()] == Some(i))
+            .map(|f| columns.name(*f));
+        problems.push(Problem::new(
+            Some(line),
+            column,
+            Code::TooLong,
+            format!(
+                "the cell{} has {n} characters; csv.max_cell_chars allows {}",
+                column.map_or_else(|| format!(" in field {}", i + 1), |_| String::new()),
+                rules.max_cell_chars
+            ),
+        ));
+    }
+    for (field, _) in &columns.templates {
+        let value = filled[field.index()].as_deref().unwrap_or("");
+        if let Some(n) = chars_over(value, rules.max_cell_chars) {
+            problems.push(Problem::new(
+                Some(line),
+                Some(columns.name(*field)),
+                Code::TooLong,
+                format!(
+                    "the value made from these columns has {n} characters; csv.max_cell_chars allows {}",
+                    rules.max_cell_chars
+                ),
+            ));
+        }
+    }
+    if !problems.is_empty() {
         let entry = Entry::Invalid {
             line,
             unique_id: uid.map(str::to_owned),

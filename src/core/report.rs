@@ -383,6 +383,8 @@ pub struct Report {
     /// Lines that need attention beyond the runs and open items (a hung lock).
     pub notices: Vec<String>,
     pub trend: Vec<Day>,
+    /// The SCIM push: the last one, changes pending, refusals (SPEC §8), when configured.
+    pub push: Option<String>,
 }
 
 /// A list of the report: its title, the file its whole goes to, the header and rows.
@@ -412,6 +414,7 @@ impl Report {
             open,
             notices: Vec::new(),
             trend,
+            push: None,
         };
         report.status = report.worst().to_string();
         report
@@ -611,6 +614,9 @@ impl Report {
         for (i, line) in open.into_iter().enumerate() {
             let label = if i == 0 { "Open items" } else { "" };
             rows.push((label.to_string(), line));
+        }
+        if let Some(push) = &self.push {
+            rows.push(("Push".to_string(), push.clone()));
         }
         for n in &self.notices {
             rows.push(("ATTENTION".to_string(), n.clone()));

@@ -9,7 +9,6 @@ use crate::core::problem::{Code, Problem};
 use crate::core::record::{self, Entry, Field, Rules};
 use rayon::prelude::*;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 pub mod mapping;
 pub use mapping::Mapping;
@@ -326,7 +325,9 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
         read_span(&text, span, delimiter, &file.columns, &opts.rules)
     });
     let (mut ids, mut mails) = (Vec::new(), Vec::new());
+    let mut unnamed_used = Vec::new();
     for span in read_spans {
+        unnamed_used.extend(span.unnamed_used);
         let base = file.entries.len() as u32;
         ids.extend(span.ids.iter().map(|&(h, i)| (h, base + i)));
         mails.extend(span.mails.iter().map(|&(h, i)| (h, base + i)));
@@ -338,6 +339,7 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
             return file;
         }
     }
+    unnamed_columns_used(&mut file, header_line, &unnamed_used);
     file.rows = file.entries.len();
     if file.rows == 0 {
         file.problems.push(file_problem(
@@ -518,6 +520,8 @@ struct SpanRead {
     /// Hashes of the keys that must be unique, with the index of their entry in the span.
     ids: Vec<(u64, u32)>,
     mails: Vec<(u64, u32)>,
+    /// Columns without a header name that have a value: (column, first line in the span).
+    unnamed_used: Vec<(usize, u64)>,
     /// The CSV error that stopped the reading.
     error: Option<Problem>,
 }
@@ -535,9 +539,18 @@ fn read_span(
         line: span.line,
     };
     let mut out = SpanRead::default();
+    let mut unnamed_seen = vec![false; columns.unnamed.len()];
     let (end, error) = each_record(text, span, delimiter, |cells| {
         let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
         let line = lines.line_at(at);
+        for (k, &i) in columns.unnamed.iter().enumerate() {
+            if !unnamed_seen[k]
+                && record::Cells::cell(cells, i).is_some_and(|c| !record::trim(c).is_empty())
+            {
+                unnamed_seen[k] = true;
+                out.unnamed_used.push((i, line));
+            }
+        }
         let (entry, problems) = record::check(cells, line, columns, rules);
         let index = out.entries.len() as u32;
         if let Some(key) = id_key(&entry) {
@@ -561,6 +574,19 @@ fn read_span(
     (out, end)
 }
 
+/// Unknown columns named one by one in the problems; more are counted in one more warning, so
+/// that a header of a million columns does not make a million problems.
+const UNKNOWN_COLUMNS_NAMED: usize = 100;
+
+/// True when two header names are the same column (compared case-insensitively).
+fn same_name(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
 /// Map the header to columns (through `[columns]`); false when a file error stops the reading.
 fn read_header(
     record: &csv::StringRecord,
@@ -571,28 +597,34 @@ fn read_header(
     use mapping::{Piece, Source};
     use record::Part;
     let mut ok = true;
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let duplicates = repeated_names(record);
+    let is_duplicate = |i: usize| duplicates.binary_search(&i).is_ok();
     let mut written: Vec<&str> = Vec::with_capacity(record.len());
     file.columns.width = record.len();
     for (i, raw) in record.iter().enumerate() {
         let name = record::trim(raw.trim_start_matches('\u{feff}'));
         written.push(name);
-        match seen.entry(name.to_lowercase()) {
-            std::collections::hash_map::Entry::Occupied(_) => {
-                file.problems.push(Problem::new(
-                    Some(line),
-                    Some(name),
-                    Code::DuplicateColumn,
-                    format!("the column `{name}` appears more than once in the header"),
-                ));
-                ok = false;
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i);
-            }
+        if name.is_empty() {
+            // Spreadsheets end a header in empty cells: ignored unless a record fills them.
+            file.columns.unnamed.push(i);
+        } else if is_duplicate(i) {
+            let shown = record::quoted(name);
+            file.problems.push(Problem::new(
+                Some(line),
+                Some(&shown),
+                Code::DuplicateColumn,
+                format!("the column `{shown}` appears more than once in the header"),
+            ));
+            ok = false;
         }
     }
-    let find = |header: &str| seen.get(&record::trim(header).to_lowercase()).copied();
+    // The first column of that name (a few lookups, each a scan: no map of a wide header).
+    let find = |header: &str| {
+        let header = record::trim(header);
+        written
+            .iter()
+            .position(|n| !n.is_empty() && same_name(n, header))
+    };
     let mut used = vec![false; record.len()];
     let mut missing: Vec<Problem> = Vec::new();
     for field in record::FIELDS {
@@ -644,15 +676,32 @@ fn read_header(
             }
         }
     }
+    let mut unknown = 0usize;
     for (i, name) in written.iter().enumerate() {
-        if !used[i] && seen.get(&name.to_lowercase()).is_none_or(|&j| j == i) {
+        if used[i] || name.is_empty() || is_duplicate(i) {
+            continue;
+        }
+        unknown += 1;
+        if unknown <= UNKNOWN_COLUMNS_NAMED {
+            let shown = record::quoted(name);
             file.problems.push(Problem::new(
                 Some(line),
-                Some(name),
+                Some(&shown),
                 Code::UnknownColumn,
-                format!("the column `{name}` is not known and is ignored"),
+                format!("the column `{shown}` is not known and is ignored"),
             ));
         }
+    }
+    if unknown > UNKNOWN_COLUMNS_NAMED {
+        file.problems.push(Problem::new(
+            Some(line),
+            None,
+            Code::UnknownColumn,
+            format!(
+                "{} more columns are not known and are ignored ({unknown} in all)",
+                unknown - UNKNOWN_COLUMNS_NAMED
+            ),
+        ));
     }
     ok &= missing.is_empty();
     file.problems.extend(missing);
@@ -673,6 +722,67 @@ fn read_header(
         }
     }
     ok
+}
+
+/// The header cells whose name (compared case-insensitively) an earlier cell has, sorted.
+/// Found from sorted hashes rather than a map of names, so that a header of a million
+/// columns costs a few bytes a column.
+fn repeated_names(record: &csv::StringRecord) -> Vec<usize> {
+    let key = |raw: &str| record::trim(raw.trim_start_matches('\u{feff}')).to_lowercase();
+    let mut hashed: Vec<(u64, u32)> = record
+        .iter()
+        .enumerate()
+        .filter(|(_, raw)| !record::trim(raw.trim_start_matches('\u{feff}')).is_empty())
+        .map(|(i, raw)| (hash(&key(raw)), i as u32))
+        .collect();
+    hashed.sort_unstable();
+    let mut repeated = Vec::new();
+    for run in hashed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+        let names: Vec<(u32, String)> = run
+            .iter()
+            .map(|&(_, i)| (i, key(record.get(i as usize).unwrap_or(""))))
+            .collect();
+        for (i, name) in &names {
+            if names.iter().any(|(j, other)| j < i && other == name) {
+                repeated.push(*i as usize);
+            }
+        }
+    }
+    repeated.sort_unstable();
+    repeated
+}
+
+/// An `unknown-column` warning for each column without a name in the header that some record
+/// has a value in (`used`: the column's index and the first line with a value).
+fn unnamed_columns_used(file: &mut ImportFile, header_line: u64, used: &[(usize, u64)]) {
+    let mut first = used.to_vec();
+    // Sorted by column, then line: the first of each column is its first line.
+    first.sort_unstable();
+    first.dedup_by_key(|(col, _)| *col);
+    let total = first.len();
+    for (n, (col, line)) in first.into_iter().enumerate() {
+        if n == UNKNOWN_COLUMNS_NAMED {
+            file.problems.push(Problem::new(
+                Some(header_line),
+                None,
+                Code::UnknownColumn,
+                format!(
+                    "{} more columns without a name have values and are ignored",
+                    total - UNKNOWN_COLUMNS_NAMED
+                ),
+            ));
+            break;
+        }
+        file.problems.push(Problem::new(
+            Some(header_line),
+            None,
+            Code::UnknownColumn,
+            format!(
+                "column {} has no name in the header but has values (first on line {line}); it is ignored",
+                col + 1
+            ),
+        ));
+    }
 }
 
 fn id_key(entry: &Entry) -> Option<Cow<'_, str>> {

@@ -7,13 +7,167 @@ pub mod plan;
 pub mod problems;
 pub mod progress;
 
-use comfy_table::{presets, ContentArrangement, Table};
+use comfy_table::{presets, ContentArrangement};
 use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{self, Write};
+
+/// The most characters a table cell shows (SPEC §3.1); a longer value is cut, ending in `…`.
+pub const CELL_CHARS: usize = 80;
+
+/// True for a character that must not reach a terminal raw: a control character (C0, DEL,
+/// C1) or a bidirectional override that reorders what is shown.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\t' => out.push_str("\\t"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+/// A value as a table cell shows it: control characters escaped (`\t`, `\u{1b}`) and cut to
+/// [`CELL_CHARS`] characters with `…`. Reads at most the first few hundred bytes of the value,
+/// so that a cell of any size costs the same; JSON carries the full value.
+pub fn cell(value: &str) -> String {
+    // The common case: short and clean, shown as it is.
+    let mut chars = 0;
+    let mut clean = true;
+    for c in value.chars() {
+        chars += 1;
+        if chars > CELL_CHARS || is_hidden(c) {
+            clean = false;
+            break;
+        }
+    }
+    if clean {
+        return value.to_string();
+    }
+    let mut out = String::with_capacity(CELL_CHARS * 2);
+    let mut shown = 0;
+    let mut rest = value.chars().peekable();
+    while let Some(c) = rest.next() {
+        let mut piece = String::new();
+        if is_hidden(c) {
+            push_escaped(&mut piece, c);
+        } else {
+            piece.push(c);
+        }
+        let width = piece.chars().count();
+        // Room is left for the `…` unless this is the last character.
+        let limit = if rest.peek().is_some() {
+            CELL_CHARS - 1
+        } else {
+            CELL_CHARS
+        };
+        if shown + width > limit {
+            out.push('…');
+            return out;
+        }
+        out.push_str(&piece);
+        shown += width;
+    }
+    out
+}
+
+/// Text for the terminal: control characters escaped, but for line breaks and tabs.
+pub fn terminal_text(text: &str) -> Cow<'_, str> {
+    let keep = |c: char| c == '\n' || c == '\t' || !is_hidden(c);
+    if text.chars().all(keep) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if keep(c) {
+            out.push(c);
+        } else {
+            push_escaped(&mut out, c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A message for the terminal: control characters escaped (a line break is kept), and any line
+/// longer than a few screens cut with `…`. Used for errors, which may quote what they read.
+pub fn message(text: &str) -> Cow<'_, str> {
+    const LINE_CHARS: usize = 2000;
+    let needs = text.chars().any(|c| c != '\n' && is_hidden(c))
+        || text.split('\n').any(|l| l.len() > LINE_CHARS);
+    if !needs {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len().min(1 << 16));
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for (n, c) in line.chars().enumerate() {
+            if n >= LINE_CHARS {
+                out.push('…');
+                break;
+            }
+            if is_hidden(c) {
+                push_escaped(&mut out, c);
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A table whose every cell goes through [`cell`]: rows are added with [`Table::add_row`];
+/// the rest of comfy-table's API is reached through `Deref`.
+pub struct Table(comfy_table::Table);
+
+impl Table {
+    /// Add a row; each value is escaped and cut as [`cell`] says.
+    pub fn add_row<I, S>(&mut self, cells: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let row: Vec<String> = cells.into_iter().map(|c| cell(c.as_ref())).collect();
+        self.0.add_row(row);
+        self
+    }
+}
+
+impl std::ops::Deref for Table {
+    type Target = comfy_table::Table;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Table {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// Write text to standard output. A closed pipe comes back as an error that `main` treats as
 /// a quiet success.
 pub fn emit(text: &str) -> io::Result<()> {
+    emit_raw(&terminal_text(text))
+}
+
+/// Write text as it is (JSON, which escapes its own control characters).
+fn emit_raw(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())?;
     if !text.is_empty() && !text.ends_with('\n') {
@@ -52,39 +206,6 @@ pub fn write_json<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> io:
     })
 }
 
-/// The most characters a table cell shows (SPEC §3.1); longer values end in `…`.
-pub const CELL_CHARS: usize = 80;
-
-/// A value as a table cell shows it: control characters escaped (`\t`, `\u{1b}`) and cut to
-/// [`CELL_CHARS`] characters with `…`. JSON carries the full value.
-pub fn cell(value: &str) -> String {
-    let mut out = String::with_capacity(value.len().min(CELL_CHARS * 4));
-    let mut shown = 0;
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        let escaped = match c {
-            '\t' => Some("\\t".to_string()),
-            '\n' => Some("\\n".to_string()),
-            '\r' => Some("\\r".to_string()),
-            c if c.is_control() => Some(format!("\\u{{{:x}}}", c as u32)),
-            _ => None,
-        };
-        let width = escaped.as_ref().map_or(1, |e| e.len());
-        let last = chars.peek().is_none();
-        // Room for this, and for the `…` unless this is the end of the value.
-        if shown + width > CELL_CHARS || (!last && shown + width == CELL_CHARS) {
-            out.push('…');
-            return out;
-        }
-        match escaped {
-            Some(e) => out.push_str(&e),
-            None => out.push(c),
-        }
-        shown += width;
-    }
-    out
-}
-
 /// A count with thousands separators: `2,219`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -100,7 +221,7 @@ pub fn thousands(n: u64) -> String {
 
 /// A table with the given header, ready for rows.
 pub fn table<I: IntoIterator<Item = &'static str>>(header: I) -> Table {
-    let mut t = Table::new();
+    let mut t = comfy_table::Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header);
@@ -108,7 +229,7 @@ pub fn table<I: IntoIterator<Item = &'static str>>(header: I) -> Table {
         t.load_preset(presets::ASCII_MARKDOWN);
         t.set_content_arrangement(ContentArrangement::Disabled);
     }
-    t
+    Table(t)
 }
 
 /// A cell for an optional value: empty when there is none.
@@ -152,5 +273,57 @@ mod tests {
         ] {
             assert_eq!(thousands(n), want);
         }
+    }
+}
+
+#[cfg(test)]
+mod cell_tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_escaped_and_cut() {
+        let long = "x".repeat(200);
+        let exact = "y".repeat(CELL_CHARS);
+        let cut = format!("{}…", "x".repeat(CELL_CHARS - 1));
+        let cases: Vec<(&str, String)> = vec![
+            ("Anna", "Anna".into()),
+            ("", "".into()),
+            ("Tab\there", "Tab\\there".into()),
+            ("a\u{1b}[31mb", "a\\u{1b}[31mb".into()),
+            ("nul\0", "nul\\u{0}".into()),
+            ("line\r\nbreak", "line\\r\\nbreak".into()),
+            ("bel\u{7}c1\u{9b}", "bel\\u{7}c1\\u{9b}".into()),
+            ("rtl\u{202e}txt", "rtl\\u{202e}txt".into()),
+            ("Åsa Öberg", "Åsa Öberg".into()),
+            (&exact, exact.clone()),
+            (&long, cut.clone()),
+        ];
+        for (input, want) in cases {
+            assert_eq!(cell(input), want, "{input:?}");
+            assert!(cell(input).chars().count() <= CELL_CHARS);
+        }
+        // An escape at the edge is not split: the cut comes before it.
+        let edge = format!("{}\u{1b}more", "z".repeat(CELL_CHARS - 3));
+        let shown = cell(&edge);
+        assert_eq!(shown, format!("{}…", "z".repeat(CELL_CHARS - 3)));
+        assert!(!shown.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_huge_cell_costs_what_a_short_one_does() {
+        let huge = "ä".repeat(50 << 20);
+        let start = std::time::Instant::now();
+        for _ in 0..1000 {
+            assert_eq!(cell(&huge).chars().count(), CELL_CHARS);
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn messages_keep_line_breaks_and_escape_the_rest() {
+        assert_eq!(message("a\nb"), "a\nb");
+        assert_eq!(message("a\u{1b}b\tc"), "a\\u{1b}b\\tc");
+        let long = "m".repeat(10_000);
+        assert_eq!(message(&long).chars().count(), 2001);
     }
 }

@@ -73,6 +73,48 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// One line: `push: users 3 created, 1 updated, …; groups …; 2 requests (1 bulk)`.
+    pub fn summary(&self) -> String {
+        let o = self;
+        let part = |c: &Counts, users: bool| {
+            let mut v = vec![
+                format!("{} created", c.create),
+                format!("{} updated", c.update),
+            ];
+            if users {
+                v.push(format!("{} deactivated", c.deactivate));
+            }
+            v.push(format!("{} deleted", c.delete));
+            v.push(format!("{} unchanged", c.unchanged));
+            v.join(", ")
+        };
+        let verb = match o.status {
+            "dry-run" => "push (dry run, nothing sent)",
+            "blocked" => "push BLOCKED",
+            "partial" => "push (some changes refused)",
+            _ => "push",
+        };
+        let mut line = format!(
+            "{verb}: users {}; groups {}",
+            part(&o.users, true),
+            part(&o.groups, false)
+        );
+        if o.status != "dry-run" && o.status != "blocked" {
+            line.push_str(&format!(
+                "; {} refused; {} requests ({} bulk) in {:.1} s",
+                o.refused.len(),
+                o.requests,
+                o.bulk_requests,
+                o.seconds
+            ));
+        }
+        if let Some(m) = &o.message {
+            line.push('\n');
+            line.push_str(m);
+        }
+        line
+    }
+
     /// The error the exit code comes from, if any.
     pub fn error(&self) -> Option<anyhow::Error> {
         match self.status {
@@ -208,24 +250,21 @@ struct Pusher<'a> {
 /// For `status`: the last push, the changes waiting for the next one (counted against what
 /// the provider last acknowledged, without asking it), and the refusals. `None` without
 /// `[scim]` and without any push.
-pub fn status(store: &mut Store, config: &Config) -> anyhow::Result<Option<Value>> {
+pub fn status(store: &Store, config: &Config) -> anyhow::Result<Option<Value>> {
     let last = store.scim_last_push()?;
     let Some(scim) = config.scim.as_ref() else {
         return Ok(last.map(|l| json!({"last": push_json(&l), "pending": null, "failures": null})));
     };
     let (users, groups) = store.scim_directory()?;
     let refusals = store.scim_refusals()?;
-    let pusher = Pusher {
-        users: store.scim_pushed(Kind::User)?,
-        groups: store.scim_pushed(Kind::Group)?,
-        store,
+    let (pushed_users, pushed_groups) = (
+        store.scim_pushed(Kind::User)?,
+        store.scim_pushed(Kind::Group)?,
+    );
+    let pusher = Planner {
         scim,
-        client: None,
-        features: Features::default(),
-        dry_run: true,
-        refused: Vec::new(),
-        bulk_requests: 0,
-        bar: indicatif::ProgressBar::hidden(),
+        users: &pushed_users,
+        groups: &pushed_groups,
     };
     let mut counts = Counts::default();
     let tasks = pusher.plan_users(&users, None, &mut counts);
@@ -250,12 +289,64 @@ pub fn push_json(p: &crate::store::scim::PushRun) -> Value {
            "status": p.status, "counts": p.counts, "message": p.message})
 }
 
+/// The push in one line, for the report: `pushed 2026-12-01T03:00:05Z: 3 created, 1 updated,
+/// 0 deactivated, 0 deleted; 0 pending; 0 refused`.
+pub fn report_line(status: &Value) -> String {
+    let last = &status["last"];
+    let mut line = match last["status"].as_str() {
+        None => "never pushed".to_string(),
+        Some(s) => {
+            let mut l = format!("{s} {}", last["at"].as_str().unwrap_or(""));
+            let u = &last["counts"]["users"];
+            if u.is_object() {
+                l.push_str(&format!(
+                    ": {} created, {} updated, {} deactivated, {} deleted",
+                    u["create"], u["update"], u["deactivate"], u["delete"]
+                ));
+            }
+            l
+        }
+    };
+    if !status["pending"].is_null() {
+        line.push_str(&format!("; {} pending", status["pending"]));
+    }
+    if let Some(n) = status["failures"].as_u64() {
+        line.push_str(&format!("; {n} refused"));
+    }
+    line
+}
+
+/// What needs an operator about the push, for the report's attention lines.
+pub fn report_notice(status: &Value) -> Option<String> {
+    let last = &status["last"];
+    let message = last["message"].as_str().unwrap_or("");
+    let refused = status["failures"].as_u64().unwrap_or(0);
+    match last["status"].as_str()? {
+        "blocked" => Some(format!(
+            "SCIM push blocked by import.max_removals; to proceed: {}",
+            message
+                .find("roster push --allow-removals")
+                .map_or("roster push --allow-removals N", |i| &message[i..])
+        )),
+        "failed" => Some(format!("SCIM push failed: {message}")),
+        _ if refused > 0 => {
+            let first = &status["refused"][0];
+            Some(format!(
+                "SCIM push: {refused} refused by the provider, tried again by the next push (first: {} {})",
+                first["id"].as_str().unwrap_or(""),
+                first["reason"].as_str().unwrap_or("")
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Whether the last push needs an operator: it failed, was blocked, or had changes refused.
 pub fn unhealthy(status: &Value) -> bool {
     matches!(
         status["last"]["status"].as_str(),
         Some("failed" | "blocked" | "partial")
-    )
+    ) || status["failures"].as_u64().unwrap_or(0) > 0
 }
 
 /// Push the store to the provider of `[scim]`.
@@ -411,7 +502,7 @@ impl Pusher<'_> {
         // Users first: the groups' members are the users' provider ids.
         let t = Instant::now();
         let mut user_counts = Counts::default();
-        let tasks = self.plan_users(users, None, &mut user_counts);
+        let tasks = self.planner().plan_users(users, None, &mut user_counts);
         let removals = tasks
             .iter()
             .filter(|t| {
@@ -447,7 +538,9 @@ impl Pusher<'_> {
         if opts.dry_run {
             let mut group_counts = Counts::default();
             if self.scim.groups {
-                let gtasks = self.plan_groups(groups, None, &mut group_counts, &tasks);
+                let gtasks = self
+                    .planner()
+                    .plan_groups(groups, None, &mut group_counts, &tasks);
                 changes.extend(gtasks.iter().map(Task::change));
             }
             return Ok((
@@ -462,7 +555,7 @@ impl Pusher<'_> {
                 break;
             }
             let mut again = Counts::default();
-            let tasks = self.plan_users(users, Some(&retry), &mut again);
+            let tasks = self.planner().plan_users(users, Some(&retry), &mut again);
             retry = self.execute(tasks)?;
         }
         log("sent the users", t);
@@ -470,7 +563,9 @@ impl Pusher<'_> {
         let t = Instant::now();
         let mut group_counts = Counts::default();
         if self.scim.groups {
-            let gtasks = self.plan_groups(groups, None, &mut group_counts, &[]);
+            let gtasks = self
+                .planner()
+                .plan_groups(groups, None, &mut group_counts, &[]);
             changes.extend(gtasks.iter().map(Task::change));
             self.bar.finish_and_clear();
             self.bar = crate::render::progress::bar(gtasks.len() as u64, "push groups", opts.quiet);
@@ -480,7 +575,9 @@ impl Pusher<'_> {
                     break;
                 }
                 let mut again = Counts::default();
-                let gtasks = self.plan_groups(groups, Some(&retry), &mut again, &[]);
+                let gtasks = self
+                    .planner()
+                    .plan_groups(groups, Some(&retry), &mut again, &[]);
                 retry = self.execute(gtasks)?;
             }
             log("sent the groups", t);
@@ -512,188 +609,19 @@ impl Pusher<'_> {
         }
     }
 
+    fn planner(&self) -> Planner<'_> {
+        Planner {
+            scim: self.scim,
+            users: &self.users,
+            groups: &self.groups,
+        }
+    }
+
     fn state(&mut self, kind: Kind) -> &mut HashMap<String, Pushed> {
         match kind {
             Kind::User => &mut self.users,
             Kind::Group => &mut self.groups,
         }
-    }
-
-    /// The users to send: each imported user whose provider copy differs from it, and the
-    /// removals per `scim.removed`. `only`: just these UniqueIDs (a second round).
-    fn plan_users(
-        &self,
-        users: &[ScimUser],
-        only: Option<&BTreeSet<String>>,
-        counts: &mut Counts,
-    ) -> Vec<Task> {
-        let wanted = |key: &str| only.is_none_or(|o| o.contains(key));
-        let mut tasks = Vec::new();
-        let none = Pushed::default();
-        let mut in_store = std::collections::HashSet::with_capacity(users.len());
-        for u in users {
-            in_store.insert(u.unique_id.as_str());
-            if !wanted(&u.unique_id) {
-                continue;
-            }
-            let p = self.users.get(&u.unique_id).unwrap_or(&none);
-            if !u.active {
-                tasks.extend(self.removal(&u.unique_id, &u.mail, p, counts));
-                continue;
-            }
-            let body = resource::user(u);
-            let hash = resource::user_hash(&body);
-            let op = match &p.scim_id {
-                None => {
-                    counts.create += 1;
-                    Op::Create { body, hash }
-                }
-                Some(id) if p.hash != Some(hash) || p.active != Some(true) => {
-                    counts.update += 1;
-                    Op::Replace {
-                        id: id.clone(),
-                        body,
-                        hash,
-                    }
-                }
-                Some(_) => {
-                    counts.unchanged += 1;
-                    continue;
-                }
-            };
-            tasks.push(Task {
-                kind: Kind::User,
-                key: u.unique_id.clone(),
-                name: u.mail.clone(),
-                op,
-            });
-        }
-        let mut gone: Vec<(&String, &Pushed)> = self
-            .users
-            .iter()
-            .filter(|(k, p)| !in_store.contains(k.as_str()) && p.scim_id.is_some() && wanted(k))
-            .collect();
-        gone.sort_by(|a, b| a.0.cmp(b.0));
-        for (key, p) in gone {
-            tasks.extend(self.removal(key, "", p, counts));
-        }
-        tasks
-    }
-
-    /// The removal of a user who left the directory (or the store), per `scim.removed`.
-    fn removal(&self, key: &str, name: &str, p: &Pushed, counts: &mut Counts) -> Option<Task> {
-        let Some(id) = p.scim_id.clone() else {
-            counts.unchanged += 1;
-            return None;
-        };
-        let op = match self.scim.removed {
-            ScimRemoved::Deactivate if p.active == Some(false) => {
-                counts.unchanged += 1;
-                return None;
-            }
-            ScimRemoved::Deactivate => {
-                counts.deactivate += 1;
-                Op::SetActive { id, active: false }
-            }
-            ScimRemoved::Delete => {
-                counts.delete += 1;
-                Op::Delete { id }
-            }
-        };
-        Some(Task {
-            kind: Kind::User,
-            key: key.to_string(),
-            name: name.to_string(),
-            op,
-        })
-    }
-
-    /// The groups to send: each group with an ID whose name or active members' provider ids
-    /// differ from what the provider holds, and the groups gone from the store.
-    fn plan_groups(
-        &self,
-        groups: &[ScimGroup],
-        only: Option<&BTreeSet<String>>,
-        counts: &mut Counts,
-        pending_users: &[Task],
-    ) -> Vec<Task> {
-        let wanted = |key: &str| only.is_none_or(|o| o.contains(key));
-        // In a dry run, the users about to be created have no provider id yet.
-        let new: std::collections::HashSet<&str> = pending_users
-            .iter()
-            .filter(|t| matches!(t.op, Op::Create { .. }))
-            .map(|t| t.key.as_str())
-            .collect();
-        let placeholders: HashMap<&str, String> =
-            new.iter().map(|k| (*k, format!("bulkId:{k}"))).collect();
-        let none = Pushed::default();
-        let mut tasks = Vec::new();
-        let mut in_store = std::collections::HashSet::with_capacity(groups.len());
-        for g in groups {
-            in_store.insert(g.group_id.as_str());
-            if !wanted(&g.group_id) {
-                continue;
-            }
-            let mut members: Vec<&str> = g
-                .members
-                .iter()
-                .filter_map(|uid| {
-                    if let Some(ph) = placeholders.get(uid.as_str()) {
-                        return Some(ph.as_str());
-                    }
-                    self.users
-                        .get(uid)
-                        .filter(|p| p.active == Some(true))
-                        .and_then(|p| p.scim_id.as_deref())
-                })
-                .collect();
-            members.sort_unstable();
-            let body = resource::group(g, &members);
-            let hash = resource::group_hash(&body);
-            let p = self.groups.get(&g.group_id).unwrap_or(&none);
-            let op = match &p.scim_id {
-                None => {
-                    counts.create += 1;
-                    Op::Create { body, hash }
-                }
-                Some(id) if p.hash != Some(hash) => {
-                    counts.update += 1;
-                    Op::Replace {
-                        id: id.clone(),
-                        body,
-                        hash,
-                    }
-                }
-                Some(_) => {
-                    counts.unchanged += 1;
-                    continue;
-                }
-            };
-            tasks.push(Task {
-                kind: Kind::Group,
-                key: g.group_id.clone(),
-                name: g.name.clone(),
-                op,
-            });
-        }
-        let mut gone: Vec<(&String, &Pushed)> = self
-            .groups
-            .iter()
-            .filter(|(k, p)| !in_store.contains(k.as_str()) && p.scim_id.is_some() && wanted(k))
-            .collect();
-        gone.sort_by(|a, b| a.0.cmp(b.0));
-        for (key, p) in gone {
-            if let Some(id) = &p.scim_id {
-                counts.delete += 1;
-                tasks.push(Task {
-                    kind: Kind::Group,
-                    key: key.clone(),
-                    name: String::new(),
-                    op: Op::Delete { id: id.clone() },
-                });
-            }
-        }
-        tasks
     }
 
     /// `--full`: read every resource of `kind` on the provider and take what it holds of ours
@@ -1225,6 +1153,192 @@ impl Pusher<'_> {
         p.error = Some(reason);
         p.failed_at = Some(at);
         Ok(())
+    }
+}
+
+/// The plan of a push: the store against what the provider last acknowledged.
+struct Planner<'a> {
+    scim: &'a ScimConfig,
+    users: &'a HashMap<String, Pushed>,
+    groups: &'a HashMap<String, Pushed>,
+}
+
+impl Planner<'_> {
+    /// The users to send: each imported user whose provider copy differs from it, and the
+    /// removals per `scim.removed`. `only`: just these UniqueIDs (a second round).
+    fn plan_users(
+        &self,
+        users: &[ScimUser],
+        only: Option<&BTreeSet<String>>,
+        counts: &mut Counts,
+    ) -> Vec<Task> {
+        let wanted = |key: &str| only.is_none_or(|o| o.contains(key));
+        let mut tasks = Vec::new();
+        let none = Pushed::default();
+        let mut in_store = std::collections::HashSet::with_capacity(users.len());
+        for u in users {
+            in_store.insert(u.unique_id.as_str());
+            if !wanted(&u.unique_id) {
+                continue;
+            }
+            let p = self.users.get(&u.unique_id).unwrap_or(&none);
+            if !u.active {
+                tasks.extend(self.removal(&u.unique_id, &u.mail, p, counts));
+                continue;
+            }
+            let body = resource::user(u);
+            let hash = resource::user_hash(&body);
+            let op = match &p.scim_id {
+                None => {
+                    counts.create += 1;
+                    Op::Create { body, hash }
+                }
+                Some(id) if p.hash != Some(hash) || p.active != Some(true) => {
+                    counts.update += 1;
+                    Op::Replace {
+                        id: id.clone(),
+                        body,
+                        hash,
+                    }
+                }
+                Some(_) => {
+                    counts.unchanged += 1;
+                    continue;
+                }
+            };
+            tasks.push(Task {
+                kind: Kind::User,
+                key: u.unique_id.clone(),
+                name: u.mail.clone(),
+                op,
+            });
+        }
+        let mut gone: Vec<(&String, &Pushed)> = self
+            .users
+            .iter()
+            .filter(|(k, p)| !in_store.contains(k.as_str()) && p.scim_id.is_some() && wanted(k))
+            .collect();
+        gone.sort_by(|a, b| a.0.cmp(b.0));
+        for (key, p) in gone {
+            tasks.extend(self.removal(key, "", p, counts));
+        }
+        tasks
+    }
+
+    /// The removal of a user who left the directory (or the store), per `scim.removed`.
+    fn removal(&self, key: &str, name: &str, p: &Pushed, counts: &mut Counts) -> Option<Task> {
+        let Some(id) = p.scim_id.clone() else {
+            counts.unchanged += 1;
+            return None;
+        };
+        let op = match self.scim.removed {
+            ScimRemoved::Deactivate if p.active == Some(false) => {
+                counts.unchanged += 1;
+                return None;
+            }
+            ScimRemoved::Deactivate => {
+                counts.deactivate += 1;
+                Op::SetActive { id, active: false }
+            }
+            ScimRemoved::Delete => {
+                counts.delete += 1;
+                Op::Delete { id }
+            }
+        };
+        Some(Task {
+            kind: Kind::User,
+            key: key.to_string(),
+            name: name.to_string(),
+            op,
+        })
+    }
+
+    /// The groups to send: each group with an ID whose name or active members' provider ids
+    /// differ from what the provider holds, and the groups gone from the store.
+    fn plan_groups(
+        &self,
+        groups: &[ScimGroup],
+        only: Option<&BTreeSet<String>>,
+        counts: &mut Counts,
+        pending_users: &[Task],
+    ) -> Vec<Task> {
+        let wanted = |key: &str| only.is_none_or(|o| o.contains(key));
+        // In a dry run, the users about to be created have no provider id yet.
+        let new: std::collections::HashSet<&str> = pending_users
+            .iter()
+            .filter(|t| matches!(t.op, Op::Create { .. }))
+            .map(|t| t.key.as_str())
+            .collect();
+        let placeholders: HashMap<&str, String> =
+            new.iter().map(|k| (*k, format!("bulkId:{k}"))).collect();
+        let none = Pushed::default();
+        let mut tasks = Vec::new();
+        let mut in_store = std::collections::HashSet::with_capacity(groups.len());
+        for g in groups {
+            in_store.insert(g.group_id.as_str());
+            if !wanted(&g.group_id) {
+                continue;
+            }
+            let mut members: Vec<&str> = g
+                .members
+                .iter()
+                .filter_map(|uid| {
+                    if let Some(ph) = placeholders.get(uid.as_str()) {
+                        return Some(ph.as_str());
+                    }
+                    self.users
+                        .get(uid)
+                        .filter(|p| p.active == Some(true))
+                        .and_then(|p| p.scim_id.as_deref())
+                })
+                .collect();
+            members.sort_unstable();
+            let body = resource::group(g, &members);
+            let hash = resource::group_hash(&body);
+            let p = self.groups.get(&g.group_id).unwrap_or(&none);
+            let op = match &p.scim_id {
+                None => {
+                    counts.create += 1;
+                    Op::Create { body, hash }
+                }
+                Some(id) if p.hash != Some(hash) => {
+                    counts.update += 1;
+                    Op::Replace {
+                        id: id.clone(),
+                        body,
+                        hash,
+                    }
+                }
+                Some(_) => {
+                    counts.unchanged += 1;
+                    continue;
+                }
+            };
+            tasks.push(Task {
+                kind: Kind::Group,
+                key: g.group_id.clone(),
+                name: g.name.clone(),
+                op,
+            });
+        }
+        let mut gone: Vec<(&String, &Pushed)> = self
+            .groups
+            .iter()
+            .filter(|(k, p)| !in_store.contains(k.as_str()) && p.scim_id.is_some() && wanted(k))
+            .collect();
+        gone.sort_by(|a, b| a.0.cmp(b.0));
+        for (key, p) in gone {
+            if let Some(id) = &p.scim_id {
+                counts.delete += 1;
+                tasks.push(Task {
+                    kind: Kind::Group,
+                    key: key.clone(),
+                    name: String::new(),
+                    op: Op::Delete { id: id.clone() },
+                });
+            }
+        }
+        tasks
     }
 }
 

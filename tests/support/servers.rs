@@ -507,3 +507,39 @@ impl Gate {
         Gate { port, connections }
     }
 }
+
+/// A TCP proxy that answers the first `busy` connections itself with `answer` (a whole HTTP
+/// response, e.g. a 429 with Retry-After), then forwards every later one.
+pub struct Busy {
+    pub port: u16,
+    pub connections: Arc<AtomicUsize>,
+}
+
+impl Busy {
+    pub fn start(target: u16, busy: usize, answer: &'static str) -> Busy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let count = connections.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { break };
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                if n < busy {
+                    let mut buf = [0u8; 65536];
+                    let _ = client.read(&mut buf);
+                    let _ = client.write_all(answer.as_bytes());
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || pipe(c2, s2, None));
+                std::thread::spawn(move || pipe(server, client, None));
+            }
+        });
+        Busy { port, connections }
+    }
+}

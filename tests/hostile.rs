@@ -1,0 +1,234 @@
+//! Hostile input (SPEC §7): control characters, huge cells and lines, wide headers, bad
+//! numbers and secrets, run through the binary with a time bound and a memory bound.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::Env;
+
+const HEADER: &str = "UniqueID;Name;Mail;Title;TelephoneNumber;SecondaryTelephoneNumber;Groups";
+
+/// No raw control character reaches the terminal: every table cell and message is escaped.
+fn assert_no_raw_control(what: &str, text: &str) {
+    if let Some(c) = text.chars().find(|&c| c.is_control() && c != '\n') {
+        panic!("{what}: a raw U+{:04X} in the output:\n{text:?}", c as u32);
+    }
+}
+
+#[test]
+fn control_characters_in_header_and_cells_are_escaped_in_tables() {
+    let env = Env::new();
+    let file = env.write(
+        "esc.csv",
+        format!(
+            "{HEADER};Evil\u{1b}[31mRed\u{7};\"Tab\tcol\"\nE1;Anna\u{1b}]0;pwned\u{7};anna@example.se;;;;;;\n"
+        ),
+    );
+    let run = env.roster(&["validate", file.to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_no_raw_control("stdout", &run.stdout);
+    assert_no_raw_control("stderr", &run.stderr);
+    assert!(run.stdout.contains("\\u{1b}"), "{}", run.stdout);
+    assert!(run.stdout.contains("Tab\\tcol"), "{}", run.stdout);
+}
+
+/// What a bounded run gave: the exit code, output, and the peak resident memory in KiB.
+struct Bounded {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    peak_kib: u64,
+}
+
+/// Run roster under a time bound (killed after `secs`) and measure its peak memory with
+/// `/usr/bin/time`; a run killed by the bound fails the test.
+fn bounded(env: &Env, args: &[&str], stdin: Option<&[u8]>, secs: u64) -> Bounded {
+    use std::io::Write;
+    use std::process::Stdio;
+    let peak = env.path(&format!("peak-{}.txt", std::process::id()));
+    let cmd = env.command(args);
+    let program = cmd.get_program().to_owned();
+    let mut wrapped = std::process::Command::new("timeout");
+    wrapped
+        .args([
+            "-s",
+            "KILL",
+            &secs.to_string(),
+            "/usr/bin/time",
+            "-f",
+            "%M",
+            "-o",
+        ])
+        .arg(&peak)
+        .arg(program)
+        .args(cmd.get_args())
+        .current_dir(env.dir.path())
+        .env_clear();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            wrapped.env(k, v);
+        }
+    }
+    wrapped
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = wrapped.spawn().expect("run roster under timeout and time");
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        let _ = pipe.write_all(bytes);
+    }
+    let out = child.wait_with_output().unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        code != 137 && code != 124,
+        "roster {args:?} did not finish within {secs} s\nstderr: {}",
+        &stderr[..stderr.len().min(2000)]
+    );
+    let peak_kib = std::fs::read_to_string(&peak)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse::<u64>().ok())
+        .next_back()
+        .unwrap_or(0);
+    // `time` adds a line to stderr only when the command was killed by a signal.
+    Bounded {
+        code,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+        peak_kib,
+    }
+}
+
+impl Bounded {
+    #[track_caller]
+    fn check(&self, what: &str, code: i32, max_mib: u64) {
+        assert_ne!(self.code, 101, "{what}: a panic\n{}", self.stderr);
+        assert_eq!(
+            self.code,
+            code,
+            "{what}: exit code\nstdout: {}\nstderr: {}",
+            &self.stdout[..self.stdout.len().min(2000)],
+            &self.stderr[..self.stderr.len().min(2000)]
+        );
+        assert!(
+            self.peak_kib <= max_mib * 1024,
+            "{what}: peak memory {} MiB > {max_mib} MiB",
+            self.peak_kib / 1024
+        );
+        assert_no_raw_control(what, &self.stdout);
+        assert_no_raw_control(what, &self.stderr);
+    }
+}
+
+#[test]
+fn a_4mb_cell_is_too_long_and_costs_linear_time() {
+    let env = Env::new();
+    let big = "A".repeat(4 << 20);
+    let file = env.write(
+        "big-cell.csv",
+        format!("{HEADER}\nE1;{big};anna@example.se;;;;\nE2;Bo;bo@example.se;{big};;;\n"),
+    );
+    let path = file.to_str().unwrap();
+    for format in ["table", "json", "github"] {
+        let run = bounded(&env, &["validate", path, "--format", format], None, 20);
+        run.check(&format!("validate --format {format}"), 3, 200);
+        if format == "json" {
+            let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            let codes: Vec<_> = json["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p["line"].as_u64(), p["code"].as_str().unwrap().to_string()))
+                .collect();
+            assert_eq!(
+                codes,
+                [(Some(2), "too-long".into()), (Some(3), "too-long".into())]
+            );
+            assert!(run.stdout.len() < 100_000, "the message quotes the cell");
+        }
+    }
+}
+
+#[test]
+fn a_20mb_single_line_file_is_rejected_in_linear_time() {
+    let env = Env::new();
+    let line = "x".repeat(20 << 20);
+    let file = env.write("one-line.csv", &line);
+    let path = file.to_str().unwrap();
+    for format in ["table", "json", "github"] {
+        let run = bounded(&env, &["validate", path, "--format", format], None, 30);
+        run.check(&format!("validate --format {format}"), 3, 400);
+        assert!(
+            run.stdout.len() < 100_000,
+            "{format}: the output quotes the line"
+        );
+    }
+}
+
+#[test]
+fn a_header_of_a_million_columns_has_bounded_memory() {
+    let env = Env::new();
+    let mut text = String::from("UniqueID;Name;Mail");
+    for i in 0..1_000_000 {
+        text.push_str(&format!(";c{i}"));
+    }
+    text.push_str("\nE1;Anna;anna@example.se");
+    text.push_str(&";".repeat(1_000_000));
+    text.push('\n');
+    let file = env.write("wide.csv", &text);
+    let path = file.to_str().unwrap();
+    let run = bounded(&env, &["validate", path], None, 60);
+    // The unknown columns are warnings: the file is valid; a few are named, the rest counted.
+    run.check("validate of 1M columns", 0, 250);
+    assert!(run.stdout.len() < 100_000, "{}", run.stdout.len());
+    let run = bounded(&env, &["validate", path, "--format", "json"], None, 60);
+    run.check("validate --format json of 1M columns", 0, 250);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["valid"], true);
+    assert!(
+        json["warnings"].as_u64().unwrap() <= 101,
+        "{}",
+        json["warnings"]
+    );
+}
+
+#[test]
+fn empty_header_cells_are_ignored_unless_a_record_fills_them() {
+    let env = Env::new();
+    let file = env.write(
+        "excel.csv",
+        format!("{HEADER};;;\nE1;Anna;anna@example.se;;;;;;;\nE2;Bo;bo@example.se;;;;;;;\n"),
+    );
+    let json = env
+        .roster(&["validate", file.to_str().unwrap(), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["problems"], serde_json::json!([]));
+    let file = env.write(
+        "filled.csv",
+        format!("{HEADER};;;\nE1;Anna;anna@example.se;;;;;;x;\nE2;Bo;bo@example.se;;;;;;;y\n"),
+    );
+    let json = env
+        .roster(&["validate", file.to_str().unwrap(), "--format", "json"])
+        .ok()
+        .json();
+    let codes: Vec<_> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["line"].as_u64(), p["code"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            (Some(1), "unknown-column".into()),
+            (Some(1), "unknown-column".into())
+        ]
+    );
+}
