@@ -298,7 +298,8 @@ impl Store {
         let mut written = 0u64;
         let mut tick = || {
             written += 1;
-            if let Some(p) = progress.filter(|_| written % 512 == 0 || written == to_write) {
+            if let Some(p) = progress.filter(|_| written.is_multiple_of(512) || written == to_write)
+            {
                 p(written, to_write);
             }
         };
