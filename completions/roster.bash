@@ -293,7 +293,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -347,7 +347,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -373,7 +373,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -399,7 +399,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -495,7 +495,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -521,7 +521,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -547,7 +547,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -589,7 +589,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -623,7 +623,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -649,7 +649,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -679,7 +679,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -817,7 +817,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -843,7 +843,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -877,7 +877,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -903,7 +903,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -929,7 +929,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1403,7 +1403,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1433,7 +1433,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1467,7 +1467,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1493,7 +1493,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1547,7 +1547,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1573,7 +1573,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1619,7 +1619,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1665,7 +1665,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1691,7 +1691,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1857,7 +1857,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1883,7 +1883,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1917,7 +1917,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1943,7 +1943,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1969,7 +1969,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2015,7 +2015,7 @@ _roster() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json github text html" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
                     return 0
                     ;;
                 *)

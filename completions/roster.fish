@@ -30,7 +30,8 @@ complete -c roster -n "__fish_roster_needs_command" -l format -d 'Output format,
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_needs_command" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_needs_command" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -57,7 +58,8 @@ complete -c roster -n "__fish_roster_using_subcommand fetch" -l format -d 'Outpu
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand fetch" -l check -d 'Only connect, verify the host key, authenticate and stat the file'
 complete -c roster -n "__fish_roster_using_subcommand fetch" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand fetch" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -73,7 +75,8 @@ complete -c roster -n "__fish_roster_using_subcommand validate" -l format -d 'Ou
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand validate" -l strict -d 'Turn warnings into errors'
 complete -c roster -n "__fish_roster_using_subcommand validate" -l all -d 'Print every problem in a table'
 complete -c roster -n "__fish_roster_using_subcommand validate" -s q -l quiet -d 'Print nothing on success'
@@ -101,7 +104,8 @@ complete -c roster -n "__fish_roster_using_subcommand diff" -l format -d 'Output
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand diff" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -131,7 +135,8 @@ complete -c roster -n "__fish_roster_using_subcommand apply" -l format -d 'Outpu
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand apply" -l dry-run -d 'Print what would be done; store nothing, send nothing'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l force -d 'Apply a batch older than the newest applied one (a rollback)'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l all -d 'Print every change'
@@ -144,7 +149,8 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_se
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -158,7 +164,8 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_s
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -168,7 +175,8 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_s
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -178,7 +186,8 @@ complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_s
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand batches; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -194,7 +203,8 @@ complete -c roster -n "__fish_roster_using_subcommand report" -l format -d 'Outp
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand report" -l send -d 'Mail the report to [report] recipients'
 complete -c roster -n "__fish_roster_using_subcommand report" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand report" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -205,7 +215,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_see
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_seen_subcommand_from list add rename remove members import help" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_seen_subcommand_from list add rename remove members import help" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and not __fish_seen_subcommand_from list add rename remove members import help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -222,7 +233,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -233,7 +245,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -243,7 +256,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -253,7 +267,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -l force
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -266,7 +281,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -276,7 +292,8 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -293,7 +310,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -315,7 +333,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -325,7 +344,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -335,7 +355,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from history" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from history" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -350,7 +371,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -365,7 +387,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -375,7 +398,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -385,7 +409,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -395,7 +420,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l resend -d 'Invite again even though an invitation was sent'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l pending -d 'Send every pending invitation'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -s q -l quiet -d 'Print nothing on success'
@@ -435,7 +461,8 @@ complete -c roster -n "__fish_roster_using_subcommand sync" -l format -d 'Output
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand sync" -l dry-run -d 'Print what would be done; store nothing, send nothing'
 complete -c roster -n "__fish_roster_using_subcommand sync" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s q -l quiet -d 'Print nothing on success'
@@ -448,7 +475,8 @@ complete -c roster -n "__fish_roster_using_subcommand push" -l format -d 'Output
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand push" -l dry-run -d 'Print what would be sent; send nothing, store nothing'
 complete -c roster -n "__fish_roster_using_subcommand push" -l full -d 'Read the provider\'s users and groups and put back whatever drifted'
 complete -c roster -n "__fish_roster_using_subcommand push" -s q -l quiet -d 'Print nothing on success'
@@ -460,7 +488,8 @@ complete -c roster -n "__fish_roster_using_subcommand status" -l format -d 'Outp
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand status" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand status" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -470,7 +499,8 @@ complete -c roster -n "__fish_roster_using_subcommand completions" -l format -d 
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand completions" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand completions" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -480,7 +510,8 @@ complete -c roster -n "__fish_roster_using_subcommand man" -l format -d 'Output 
 json\t''
 github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
-html\t'HTML (report)'"
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand man" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand man" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -46,6 +46,8 @@ pub enum Format {
     Text,
     /// HTML (report)
     Html,
+    /// Prometheus text format, for node_exporter's textfile collector (status)
+    Prometheus,
 }
 
 #[derive(Debug, Subcommand)]

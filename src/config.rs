@@ -37,7 +37,9 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     pub path: Option<PathBuf>,
+    #[serde(deserialize_with = "de_keep_days")]
     pub keep_batches: u32,
+    #[serde(deserialize_with = "de_keep_days")]
     pub keep_history: u32,
 }
 
@@ -59,9 +61,13 @@ pub struct SourceConfig {
     pub identity_file: Option<PathBuf>,
     pub passphrase_file: Option<PathBuf>,
     pub known_hosts: Option<PathBuf>,
+    #[serde(deserialize_with = "de_timeout")]
     pub timeout_secs: u64,
+    #[serde(deserialize_with = "de_retries")]
     pub retries: u32,
+    #[serde(deserialize_with = "de_settle")]
     pub settle_secs: u64,
+    #[serde(deserialize_with = "de_stale_days")]
     pub stale_after_days: u32,
     pub delete_after_import: bool,
     /// From `ROSTER_SFTP_PASSWORD`; never from the file or a flag.
@@ -215,7 +221,9 @@ pub struct ScimConfig {
     pub token_file: Option<PathBuf>,
     pub tls: Tls,
     pub ca_file: Option<PathBuf>,
+    #[serde(deserialize_with = "de_timeout")]
     pub timeout_secs: u64,
+    #[serde(deserialize_with = "de_retries")]
     pub retries: u32,
     pub removed: ScimRemoved,
     pub groups: bool,
@@ -411,12 +419,51 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok((num * mult as f64) as u64)
 }
 
+/// The largest `csv.max_file_bytes`: a file is read into memory whole.
+const MAX_FILE_BYTES_LIMIT: u64 = 64 << 30;
+
 fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    match toml::Value::deserialize(d)? {
-        toml::Value::Integer(n) if n > 0 => Ok(n as u64),
-        toml::Value::String(s) => parse_size(&s).map_err(custom),
-        other => Err(custom(format!("`{other}` is not a size like \"1GiB\""))),
+    let n = match toml::Value::deserialize(d)? {
+        toml::Value::Integer(n) if n > 0 => n as u64,
+        toml::Value::String(s) => parse_size(&s).map_err(custom)?,
+        _ => return Err(custom("must be a size like \"1GiB\"".to_string())),
+    };
+    if n == 0 || n > MAX_FILE_BYTES_LIMIT {
+        return Err(custom("must be a size from 1 byte to 64GiB".to_string()));
     }
+    Ok(n)
+}
+
+/// A whole number within `lo..=hi`; the message names the range, never the value.
+fn ranged<'de, D: Deserializer<'de>>(d: D, lo: i64, hi: i64, unit: &str) -> Result<i64, D::Error> {
+    match toml::Value::deserialize(d)? {
+        toml::Value::Integer(n) if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(custom(format!(
+            "must be a whole number of {unit} from {lo} to {hi}"
+        ))),
+    }
+}
+
+/// Days of `store.keep_*`: at most a century, so that a cut-off date is always a date.
+fn de_keep_days<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 0, 36_500, "days").map(|n| n as u32)
+}
+
+fn de_stale_days<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 1, 36_500, "days").map(|n| n as u32)
+}
+
+/// A timeout: at least a second, at most a day.
+fn de_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    ranged(d, 1, 86_400, "seconds").map(|n| n as u64)
+}
+
+fn de_settle<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    ranged(d, 0, 86_400, "seconds").map(|n| n as u64)
+}
+
+fn de_retries<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 0, 100, "retries").map(|n| n as u32)
 }
 
 /// The largest `csv.max_cell_chars`: a cell of a million characters is no name nor mail.
@@ -513,8 +560,12 @@ pub struct Overrides {
 impl Config {
     /// Parse a configuration text; relative paths are taken from `base`.
     pub fn parse(text: &str, base: &Path) -> anyhow::Result<Config> {
-        let mut config: Config = toml::from_str(text)
-            .map_err(|e| error::config(e.to_string().trim_end().to_string()))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e| error::config(toml_error(text, &e)))?;
+        refuse_secrets(&table, "")?;
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| error::config(toml_error(text, &e)))?;
         let fix = |p: &mut Option<PathBuf>| {
             if let Some(path) = p.as_mut() {
                 if path.is_relative() && !path.starts_with("~") {
@@ -534,6 +585,12 @@ impl Config {
             if mail.smtp_url.is_none() {
                 return Err(error::config(
                     "[mail] needs smtp_url (smtp://host:587, smtps://host:465 or sendmail)",
+                ));
+            }
+            if mail.smtp_url.as_deref().is_some_and(url_has_password) {
+                return Err(error::config(
+                    "mail.smtp_url: a password may not be written in the URL; use mail.username with \
+                     mail.password_file or ROSTER_SMTP_PASSWORD",
                 ));
             }
             if mail.from.is_none() {
@@ -658,13 +715,106 @@ impl Config {
     }
 }
 
+/// A TOML error as a configuration error: the line and the key it is about, and toml's
+/// message with anything it quotes in double quotes cut out. Never the line itself, which may
+/// hold a secret (SPEC §4).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = redact_quoted(e.message().trim_end());
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let start = span.start.min(text.len());
+    let line_no = text.as_bytes()[..start]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1;
+    let mut section = String::new();
+    let mut key = None;
+    for (i, line) in text.lines().enumerate().take(line_no) {
+        let line = line.trim();
+        if line.starts_with('[') {
+            section = line
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string();
+        }
+        if i + 1 == line_no {
+            key = line
+                .split_once('=')
+                .map(|(k, _)| k.trim().trim_matches('"').to_string())
+                .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace));
+        }
+    }
+    match key {
+        Some(k) if section.is_empty() => format!("line {line_no}, key {k}: {message}"),
+        Some(k) => format!("line {line_no}, key {section}.{k}: {message}"),
+        None => format!("line {line_no}: {message}"),
+    }
+}
+
+/// Text with the contents of every double-quoted string replaced by `…`.
+fn redact_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                out.push(c);
+                if quoted {
+                    out.push('…');
+                }
+            }
+            _ if quoted => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A key that holds a password is refused wherever it is, by name, never quoting its value:
+/// passwords come from `*_file` keys or the environment (SPEC §4).
+fn refuse_secrets(table: &toml::Table, path: &str) -> anyhow::Result<()> {
+    for (key, value) in table {
+        let full = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        let lower = key.to_ascii_lowercase();
+        if lower == "password" || lower.ends_with("_password") || lower == "passphrase" {
+            return Err(error::config(format!(
+                "{full}: a password is never written in the configuration file; use \
+                 source.password_file / mail.password_file or ROSTER_SFTP_PASSWORD / ROSTER_SMTP_PASSWORD"
+            )));
+        }
+        if let toml::Value::Table(inner) = value {
+            refuse_secrets(inner, &full)?;
+        }
+    }
+    Ok(())
+}
+
+/// True when a URL carries a password in its user part (`scheme://user:password@host`), in
+/// any letter case of the scheme.
+pub fn url_has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(user, _)| user.contains(':'))
+}
+
 /// A source is `sftp://user@host[:port]/path`, a local path or `-`. Passwords never go in it.
 pub fn check_source_url(url: &str) -> Result<(), String> {
-    if let Some(rest) = url.strip_prefix("sftp://") {
-        let authority = rest.split('/').next().unwrap_or("");
-        if authority.contains(':') && authority.split('@').next().is_some_and(|u| u.contains(':')) {
-            return Err("a password may not be written in the URL; use source.password_file or ROSTER_SFTP_PASSWORD".into());
-        }
+    if url_has_password(url) {
+        return Err("a password may not be written in the URL; use source.password_file or ROSTER_SFTP_PASSWORD".into());
+    }
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if let (Some("sftp"), Some((_, rest))) = (scheme.as_deref(), url.split_once("://")) {
         if !rest.contains('/') || rest.ends_with('/') {
             return Err(format!(
                 "`{url}` names no file: use sftp://user@host[:port]/path/file.csv"

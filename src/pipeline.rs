@@ -58,6 +58,10 @@ fn store_hashed(
         (stored, _) => stored,
     };
     store.set_meta("last_fetch_at", &now())?;
+    // The remote file's mtime at this fetch, for `status` (an unchanged file stores no batch).
+    if let Some(mtime) = fetched.mtime {
+        store.set_meta("last_fetch_mtime", &mtime.to_string())?;
+    }
     store.prune(config.store.keep_batches, config.store.keep_history)?;
     Ok(stored)
 }

@@ -232,3 +232,147 @@ fn empty_header_cells_are_ignored_unless_a_record_fills_them() {
         ]
     );
 }
+
+/// Every numeric key out of range is a configuration error (exit 2), never a panic, for every
+/// command that reads the configuration.
+#[test]
+fn numbers_out_of_range_are_exit_2() {
+    let env = Env::new();
+    let file = env.write("ok.csv", format!("{HEADER}\nE1;Anna;anna@example.se;;;;\n"));
+    let path = file.to_str().unwrap();
+    let cases = [
+        "[store]\nkeep_batches = 100000000",
+        "[store]\nkeep_history = 100000000",
+        "[store]\nkeep_history = -1",
+        "[source]\ntimeout_secs = 100000000000000",
+        "[source]\nretries = 100000000",
+        "[source]\nsettle_secs = 100000000000000",
+        "[source]\nstale_after_days = 100000000",
+        "[import]\nremove_after_missing = 100000000000",
+        "[csv]\nmax_cell_chars = 0",
+        "[csv]\nmax_cell_chars = 100000000000",
+        "[csv]\nmax_file_bytes = -5",
+        "[csv]\nmax_file_bytes = \"1e30GiB\"",
+        "[import]\nmax_removals = 1e300",
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        let config = env.write(&format!("bad{i}.toml"), text);
+        let config = config.to_str().unwrap();
+        for args in [
+            vec!["validate", path],
+            vec!["status"],
+            vec!["sync", "--source", path],
+            vec!["users", "list"],
+            vec!["report"],
+        ] {
+            let mut all = vec!["--config", config];
+            all.extend(args.iter().copied());
+            let run = bounded(&env, &all, None, 30);
+            run.check(&format!("{text} with {args:?}"), 2, 200);
+            let key = text.lines().nth(1).unwrap().split(' ').next().unwrap();
+            assert!(run.stderr.contains(key), "{text}: {}", run.stderr);
+        }
+    }
+    assert!(
+        !env.store().exists(),
+        "a bad configuration created the store"
+    );
+    for since in ["100000000d", "99999999999999999999h", "100000000w", "-5d"] {
+        let run = bounded(&env, &["report", "--since", since], None, 30);
+        run.check(&format!("report --since {since}"), 2, 200);
+    }
+}
+
+/// A password in the configuration file, in a URL (any letter case of the scheme) or on the
+/// command line is refused (exit 2), naming the key and never quoting the secret.
+#[test]
+fn secrets_are_refused_without_echo() {
+    let env = Env::new();
+    let secret = "s3cretPW";
+    let file = env.write("ok.csv", format!("{HEADER}\nE1;Anna;anna@example.se;;;;\n"));
+    let path = file.to_str().unwrap();
+    let mail =
+        "[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\nfrom = \"r@example.se\"\ntls = \"none\"\n";
+    let configs = [
+        (format!("[source]\npassword = \"{secret}\"\n"), "source.password"),
+        (format!("{mail}password = \"{secret}\"\n"), "mail.password"),
+        (format!("password = \"{secret}\"\n"), "password"),
+        (format!("[store]\npassword = \"{secret}\"\n"), "store.password"),
+        (format!("[source]\nurl = \"sftp://u:{secret}@host/x.csv\"\n"), "source.url"),
+        (format!("[source]\nurl = \"SFTP://u:{secret}@host/x.csv\"\n"), "source.url"),
+        (format!("[source]\nurl = \"Sftp://u:{secret}@host:22/x.csv\"\n"), "source.url"),
+        (
+            format!("[mail]\nsmtp_url = \"smtp://u:{secret}@127.0.0.1:2525\"\nfrom = \"r@example.se\"\n"),
+            "mail.smtp_url",
+        ),
+        (
+            format!("[mail]\nsmtp_url = \"SMTPS://u:{secret}@127.0.0.1:2525\"\nfrom = \"r@example.se\"\n"),
+            "mail.smtp_url",
+        ),
+        // A value of the wrong type is not quoted either.
+        (format!("[store]\nkeep_history = \"{secret}\"\n"), "keep_history"),
+        (format!("[source]\nurl = \"{secret}\n"), "line 2"),
+    ];
+    for (i, (text, key)) in configs.iter().enumerate() {
+        let config = env.write(&format!("secret{i}.toml"), text);
+        let config = config.to_str().unwrap();
+        for args in [
+            vec!["validate", path],
+            vec!["status"],
+            vec!["sync"],
+            vec!["report"],
+            vec!["-vv", "users", "list"],
+        ] {
+            let mut all = vec!["--config", config];
+            all.extend(args.iter().copied());
+            let run = bounded(&env, &all, None, 30);
+            run.check(&format!("{text} with {args:?}"), 2, 200);
+            assert!(run.stderr.contains(key), "{text}: {}", run.stderr);
+            assert!(
+                !run.stderr.contains(secret) && !run.stdout.contains(secret),
+                "{text}: the secret is echoed: {}",
+                run.stderr
+            );
+        }
+    }
+    for url in [
+        format!("sftp://u:{secret}@host/x.csv"),
+        format!("SFTP://u:{secret}@host/x.csv"),
+        format!("sFtP://u:{secret}@host/x.csv"),
+        format!("https://u:{secret}@host/x.csv"),
+    ] {
+        for cmd in ["sync", "fetch"] {
+            let run = bounded(&env, &[cmd, "--source", &url], None, 30);
+            run.check(&format!("{cmd} --source {url}"), 2, 200);
+            assert!(
+                !run.stderr.contains(secret) && !run.stdout.contains(secret),
+                "{url}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(!env.store().exists(), "a refused secret created the store");
+}
+
+/// A bad `[mail]` section is found before anything is written: exit 2, nothing applied.
+#[test]
+fn bad_mail_configuration_is_exit_2_before_anything_is_written() {
+    let env = Env::new();
+    let file = env.write("ok.csv", format!("{HEADER}\nE1;Anna;anna@example.se;;;;\n"));
+    let config = env.write(
+        "mail.toml",
+        "[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\nfrom = \"r@example.se\"\ntls = \"none\"\nusername = \"u\"\n",
+    );
+    let run = env.roster(&[
+        "--config",
+        config.to_str().unwrap(),
+        "sync",
+        "--source",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("mail.username"), "{}", run.stderr);
+    if env.store().exists() {
+        assert_eq!(env.snapshot("users"), "", "users were written");
+    }
+}

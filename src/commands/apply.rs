@@ -10,6 +10,8 @@ use std::io::Write;
 pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let _lock = Lock::acquire(ctx.config.store_path())?;
+    // The [mail] configuration is checked before anything is written (SPEC §3).
+    pipeline::mailer(&ctx.config)?;
     let mut store = Store::open(ctx.config.store_path())?;
     let Some(batch) = pipeline::pick_batch(&store, args.batch)? else {
         if !ctx.quiet {

@@ -1,19 +1,27 @@
-//! `roster status`: one screen for an operator, and JSON for monitoring; exit 1 when unhealthy.
+//! `roster status`: one screen for an operator (within 100 columns), JSON and the Prometheus
+//! text format for monitoring; exit 1 when unhealthy (SPEC §3).
 
 use super::Context;
 use crate::cli::Format;
+use crate::core::report::{counts_line, fit, Held, Run};
 use crate::render;
-use crate::store::Store;
+use crate::render::prometheus::Metrics;
+use crate::store::{lock, Store};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
-/// How long ago an RFC 3339 time was, for people.
-fn age(at: &str) -> String {
-    let Ok(t) = chrono::DateTime::parse_from_rfc3339(at) else {
-        return String::new();
-    };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
-        .num_seconds()
-        .max(0);
+/// The width the screen keeps to.
+const WIDTH: usize = 100;
+
+fn parse(at: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(at)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// How long ago a time was, for people.
+fn ago(t: DateTime<Utc>) -> String {
+    let secs = (Utc::now() - t).num_seconds().max(0);
     match secs {
         s if s < 120 => format!("{s}s ago"),
         s if s < 7200 => format!("{}m ago", s / 60),
@@ -22,157 +30,396 @@ fn age(at: &str) -> String {
     }
 }
 
+/// `2026-11-28 03:00 UTC (5h ago)`.
+fn when(t: DateTime<Utc>) -> String {
+    format!("{} ({})", t.format("%Y-%m-%d %H:%M UTC"), ago(t))
+}
+
+fn when_text(at: &str) -> String {
+    parse(at).map_or_else(|| at.to_string(), when)
+}
+
+fn run_time(r: &Run) -> &str {
+    r.finished_at.as_deref().unwrap_or(&r.started_at)
+}
+
+fn epoch(at: &str) -> f64 {
+    parse(at).map_or(f64::NAN, |t| t.timestamp() as f64)
+}
+
+fn from_epoch(secs: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(secs, 0)
+}
+
+/// The file name of a source (`sftp://hr@host/out/users.csv` → `users.csv`).
+fn file_name(source: &str) -> &str {
+    source.rsplit('/').next().unwrap_or(source)
+}
+
 pub fn run(ctx: &Context) -> anyhow::Result<()> {
-    let format = ctx.format(&[Format::Table, Format::Json])?;
-    let store = Store::open(ctx.config.store_path())?;
+    let format = ctx.format(&[Format::Table, Format::Json, Format::Prometheus])?;
+    let store_path = ctx.config.store_path();
+    let store = Store::open(store_path)?;
     let newest = store.newest_batch()?;
     let last_check = store.meta("last_fetch_at")?;
+    let last_mtime = store
+        .meta("last_fetch_mtime")?
+        .and_then(|m| m.parse::<i64>().ok())
+        .or_else(|| newest.as_ref().and_then(|b| b.remote_mtime))
+        .and_then(from_epoch);
     let last_run = store.last_run()?;
+    let last_success = store.last_run_with(&["applied", "unchanged"])?;
+    let last_applied = store.last_run_with(&["applied"])?;
     let last_report = store.meta("last_report_at")?;
-    let pending: i64 = store.pending_invitations()?;
+    let pending = store.pending_invitations()?;
+    let failed = store.failed_invitations()?;
+    let stuck = store.outbox_stuck()?.len();
     let held = store.held_runs()?;
+    let (active, deactivated) = store.users_by_status()?;
+    let in_progress = lock::holder(store_path);
+    let changed_at = newest.as_ref().and_then(|b| parse(&b.fetched_at));
+    let source_age = changed_at.map(|t| (Utc::now() - t).num_seconds().max(0));
     let stale_after = chrono::Duration::days(i64::from(ctx.config.source.stale_after_days));
-    let stale = newest.as_ref().is_some_and(|b| {
-        chrono::DateTime::parse_from_rfc3339(&b.fetched_at)
-            .map(|t| chrono::Utc::now() - t.with_timezone(&chrono::Utc) > stale_after)
-            .unwrap_or(false)
-    });
-    let last_failed = last_run
+    let stale = changed_at.is_some_and(|t| Utc::now() - t > stale_after);
+
+    let mut unhealthy = Vec::new();
+    if newest.is_none() {
+        unhealthy.push("no file was ever fetched".to_string());
+    }
+    if let Some(r) = last_run
         .as_ref()
-        .is_some_and(|r| matches!(r.status.as_str(), "failed" | "blocked" | "rejected"));
+        .filter(|r| matches!(r.status.as_str(), "failed" | "blocked" | "rejected"))
+    {
+        unhealthy.push(format!(
+            "the last run (run {}, {}) was {}",
+            r.id, r.command, r.status
+        ));
+    }
+    if stale {
+        unhealthy.push(format!(
+            "the source file has not changed for more than {} days",
+            ctx.config.source.stale_after_days
+        ));
+    }
     let push = crate::scim::status(&store, &ctx.config)?;
-    let push_failed = push.as_ref().is_some_and(crate::scim::unhealthy);
-    let healthy = !stale && !last_failed && !push_failed;
-    let doc = json!({
-        "healthy": healthy,
-        "last_fetch": newest.as_ref().map(|b| json!({
-            "at": last_check.clone().unwrap_or_else(|| b.fetched_at.clone()),
-            "changed_at": b.fetched_at, "batch": b.id, "sha256": b.sha256, "status": b.status})),
-        "last_apply": last_run.as_ref().map(|r| json!({
-            "at": r.finished_at.clone().unwrap_or_else(|| r.started_at.clone()), "run": r.id, "status": r.status,
-            "batch": r.batch, "message": r.message})),
-        "last_report": last_report.as_ref().map(|at| json!({"at": at})),
-        "pending_invitations": pending,
-        "blocked_runs": held.iter().map(|r| json!({"run": r.id, "batch": r.batch, "message": r.message})).collect::<Vec<_>>(),
-        "stale": stale,
-        "push": push,
-    });
+    if push.as_ref().is_some_and(crate::scim::unhealthy) {
+        unhealthy.push(
+            "the last push to the SCIM provider failed, was blocked or had changes refused".into(),
+        );
+    }
+    let healthy = unhealthy.is_empty();
+    let held: Vec<(Run, Held)> = held
+        .into_iter()
+        .map(|r| {
+            let h = Held::of(&r);
+            (r, h)
+        })
+        .collect();
+
     match format {
-        Format::Json => render::json(&doc)?,
+        Format::Json => {
+            let doc = json!({
+                "healthy": healthy,
+                "unhealthy": unhealthy,
+                "last_fetch": newest.as_ref().map(|b| json!({
+                    "at": last_check.clone().unwrap_or_else(|| b.fetched_at.clone()),
+                    "changed_at": b.fetched_at, "batch": b.id, "sha256": b.sha256,
+                    "status": b.status, "source": b.source,
+                    "remote_mtime": last_mtime.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))})),
+                "last_apply": last_run.as_ref().map(|r| json!({
+                    "at": run_time(r), "run": r.id, "status": r.status, "command": r.command,
+                    "batch": r.batch, "message": r.message})),
+                "last_success": last_success.as_ref().map(|r| json!({"at": run_time(r), "run": r.id})),
+                "last_report": last_report.as_ref().map(|at| json!({"at": at})),
+                "pending_invitations": pending,
+                "failed_invitations": failed,
+                "stuck_invitations": stuck,
+                "blocked_runs": held.iter().map(|(r, h)| json!({
+                    "run": r.id, "batch": r.batch, "at": r.started_at, "message": r.message,
+                    "command": h.command})).collect::<Vec<_>>(),
+                "in_progress": in_progress.as_ref().map(|h| json!({
+                    "pid": h.pid,
+                    "since": DateTime::<Utc>::from(h.since).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)})),
+                "users": {"active": active, "deactivated": deactivated},
+                "source_age_seconds": source_age,
+                "stale": stale,
+                "push": push,
+            });
+            render::json(&doc)?;
+        }
+        Format::Prometheus => {
+            let mut m = Metrics::default();
+            m.value(
+                "roster_healthy",
+                "1 when roster status finds nothing wrong, else 0.",
+                if healthy { 1.0 } else { 0.0 },
+            );
+            m.gauge(
+                "roster_last_success_timestamp_seconds",
+                "When the last run that applied a file (or found it unchanged) finished.",
+                &last_success
+                    .as_ref()
+                    .map(|r| (&[][..], epoch(run_time(r))))
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+            );
+            let times = store.last_run_times()?;
+            let labels: Vec<[(&str, &str); 1]> = times
+                .iter()
+                .map(|(s, _)| [("status", s.as_str())])
+                .collect();
+            let samples: Vec<(&[(&str, &str)], f64)> = labels
+                .iter()
+                .zip(&times)
+                .map(|(l, (_, at))| (&l[..], epoch(at)))
+                .collect();
+            m.gauge(
+                "roster_last_run_timestamp_seconds",
+                "When the last run of each status finished.",
+                &samples,
+            );
+            let counts = last_applied
+                .as_ref()
+                .and_then(|r| r.counts)
+                .unwrap_or_default();
+            let actions = [
+                ("create", counts.create),
+                ("adopt", counts.adopt),
+                ("update", counts.update),
+                ("reactivate", counts.reactivate),
+                ("remove", counts.remove),
+                ("missing", counts.missing),
+                ("unchanged", counts.unchanged),
+                ("skipped", counts.skipped),
+                ("invalid", counts.invalid),
+            ];
+            let labels: Vec<[(&str, &str); 1]> =
+                actions.iter().map(|(a, _)| [("action", *a)]).collect();
+            let samples: Vec<(&[(&str, &str)], f64)> = labels
+                .iter()
+                .zip(&actions)
+                .map(|(l, (_, n))| (&l[..], *n as f64))
+                .collect();
+            m.gauge(
+                "roster_changes",
+                "Users per action in the last applied run.",
+                &samples,
+            );
+            m.gauge(
+                "roster_users",
+                "Users in the directory per status.",
+                &[
+                    (&[("status", "active")], active as f64),
+                    (&[("status", "deactivated")], deactivated as f64),
+                ],
+            );
+            m.value(
+                "roster_pending_invitations",
+                "Invitations waiting to be sent.",
+                pending as f64,
+            );
+            m.value(
+                "roster_failed_invitations",
+                "Invitations the mail server refused.",
+                failed as f64,
+            );
+            m.value(
+                "roster_stuck_invitations",
+                "Emails left in sending by a run that stopped.",
+                stuck as f64,
+            );
+            m.gauge(
+                "roster_source_age_seconds",
+                "Seconds since the source file's content last changed (its newest batch).",
+                &source_age
+                    .map(|a| (&[][..], a as f64))
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+            );
+            m.value(
+                "roster_blocked_runs",
+                "Plans held by a safeguard.",
+                held.len() as f64,
+            );
+            if let Some(p) = &push {
+                m.gauge(
+                    "roster_push_last_timestamp_seconds",
+                    "When the last push to the SCIM provider finished.",
+                    &p["last"]["at"]
+                        .as_str()
+                        .map(|at| (&[][..], epoch(at)))
+                        .into_iter()
+                        .collect::<Vec<_>>(),
+                );
+                let number = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+                m.value(
+                    "roster_push_pending",
+                    "Changes not yet pushed to the SCIM provider.",
+                    number(&p["pending"]),
+                );
+                m.value(
+                    "roster_push_failures",
+                    "Changes the SCIM provider refused.",
+                    number(&p["failures"]),
+                );
+            }
+            m.value(
+                "roster_run_in_progress",
+                "1 while a run holds the store's lock.",
+                if in_progress.is_some() { 1.0 } else { 0.0 },
+            );
+            render::emit(m.text())?;
+        }
         _ => {
-            let mut t = render::table(["", "When", "Age", "What"]);
+            let mut lines = vec![if healthy {
+                "roster status: healthy".to_string()
+            } else {
+                format!("roster status: UNHEALTHY — {}", unhealthy.join("; "))
+            }];
+            let mut row = |label: &str, value: String| {
+                lines.push(fit(&format!("  {label:<13} {value}"), WIDTH));
+            };
+            row("store", store_path.display().to_string());
             match &newest {
                 Some(b) => {
                     let at = last_check.clone().unwrap_or_else(|| b.fetched_at.clone());
-                    t.add_row(vec![
-                        "last fetch".into(),
-                        at.clone(),
-                        age(&at),
-                        format!("batch {} ({}), {}", b.id, b.status, b.source),
-                    ]);
-                    t.add_row(vec![
-                        "file last changed".into(),
-                        b.fetched_at.clone(),
-                        age(&b.fetched_at),
-                        if stale {
-                            format!(
-                                "STALE: older than {} days",
-                                ctx.config.source.stale_after_days
-                            )
-                        } else {
-                            "fresh".into()
+                    row(
+                        "last fetch",
+                        format!(
+                            "{}: batch {} ({}), {}",
+                            when_text(&at),
+                            b.id,
+                            b.status,
+                            file_name(&b.source)
+                        ),
+                    );
+                    row(
+                        "",
+                        match last_mtime {
+                            Some(t) => format!("remote file modified {}", when(t)),
+                            None => "remote file modified: not known".to_string(),
                         },
-                    ]);
+                    );
+                    row(
+                        "source",
+                        format!(
+                            "{}: this content since {}; stale after {} days",
+                            if stale { "STALE" } else { "fresh" },
+                            when_text(&b.fetched_at),
+                            ctx.config.source.stale_after_days
+                        ),
+                    );
                 }
-                None => {
-                    t.add_row(vec![
-                        "last fetch".into(),
-                        "never".into(),
-                        String::new(),
-                        String::new(),
-                    ]);
-                }
+                None => row("last fetch", "never".into()),
             }
             match &last_run {
-                Some(r) => {
-                    let at = r
-                        .finished_at
-                        .clone()
-                        .unwrap_or_else(|| r.started_at.clone());
-                    t.add_row(vec![
-                        "last run".into(),
-                        at.clone(),
-                        age(&at),
-                        format!("run {} ({}): {}", r.id, r.command, r.status),
-                    ]);
-                }
-                None => {
-                    t.add_row(vec![
-                        "last run".into(),
-                        "never".into(),
-                        String::new(),
-                        String::new(),
-                    ]);
-                }
+                Some(r) => row(
+                    "last run",
+                    format!(
+                        "{}: run {} ({}) {}",
+                        when_text(run_time(r)),
+                        r.id,
+                        r.command,
+                        r.status
+                    ),
+                ),
+                None => row("last run", "never".into()),
             }
-            match &last_report {
-                Some(at) => t.add_row(vec![
-                    "last report".into(),
-                    at.clone(),
-                    age(at),
-                    String::new(),
-                ]),
-                None => t.add_row(vec![
-                    "last report".into(),
-                    "never".into(),
-                    String::new(),
-                    String::new(),
-                ]),
-            };
-            t.add_row(vec![
-                "pending invitations".into(),
-                String::new(),
-                String::new(),
-                pending.to_string(),
-            ]);
-            for r in &held {
-                t.add_row(vec![
-                    "held plan".into(),
-                    r.started_at.clone(),
-                    age(&r.started_at),
-                    r.message.clone().unwrap_or_default(),
-                ]);
+            if let Some(r) = last_applied
+                .as_ref()
+                .filter(|a| last_run.as_ref().is_none_or(|l| l.id != a.id))
+            {
+                row(
+                    "last apply",
+                    format!(
+                        "{}: run {} ({}) {}",
+                        when_text(run_time(r)),
+                        r.id,
+                        r.command,
+                        r.counts.as_ref().map(counts_line).unwrap_or_default()
+                    ),
+                );
             }
+            row(
+                "last report",
+                last_report
+                    .as_deref()
+                    .map_or_else(|| "never".to_string(), when_text),
+            );
+            let mut invitations = format!("{pending} pending, {failed} failed");
+            if stuck > 0 {
+                invitations.push_str(&format!(", {stuck} left in sending"));
+            }
+            row("invitations", invitations);
+            for (r, h) in &held {
+                let tripped: Vec<String> = r
+                    .detail
+                    .as_ref()
+                    .and_then(|d| d.get("tripped"))
+                    .and_then(|t| t.as_array())
+                    .into_iter()
+                    .flatten()
+                    .map(|t| {
+                        format!(
+                            "{} {} > {}",
+                            t.get("safeguard").and_then(|v| v.as_str()).unwrap_or(""),
+                            t.get("count").unwrap_or(&serde_json::Value::Null),
+                            t.get("limit").unwrap_or(&serde_json::Value::Null)
+                        )
+                    })
+                    .collect();
+                row(
+                    "held plan",
+                    format!(
+                        "batch {} (run {}, {}): {}",
+                        r.batch.unwrap_or_default(),
+                        r.id,
+                        parse(&r.started_at).map_or_else(String::new, ago),
+                        tripped.join(", ")
+                    ),
+                );
+                row("", h.command.clone());
+            }
+            row(
+                "in progress",
+                match &in_progress {
+                    None => "none".to_string(),
+                    Some(h) => format!(
+                        "{} since {}",
+                        h.pid
+                            .map_or_else(|| "a run".to_string(), |p| format!("PID {p}")),
+                        when(DateTime::<Utc>::from(h.since))
+                    ),
+                },
+            );
+            row(
+                "users",
+                format!("{active} active, {deactivated} deactivated"),
+            );
             if let Some(p) = &push {
                 let last = &p["last"];
-                let at = last["at"].as_str().unwrap_or("never").to_string();
-                t.add_row(vec![
-                    "last push".into(),
-                    at.clone(),
-                    age(&at),
+                row(
+                    "last push",
                     format!(
-                        "{} ({} pending, {} refused)",
+                        "{}: {} ({} pending, {} refused)",
+                        last["at"]
+                            .as_str()
+                            .map_or_else(|| "never".to_string(), when_text),
                         last["status"].as_str().unwrap_or("never"),
                         p["pending"],
                         p["failures"]
                     ),
-                ]);
+                );
             }
-            render::emit(&t.to_string())?;
-            render::emit(if healthy { "healthy" } else { "UNHEALTHY" })?;
+            let mut text = lines.join("\n");
+            text.push('\n');
+            render::emit(&text)?;
         }
     }
     if healthy {
         Ok(())
     } else {
-        let why = if stale {
-            "the source file is stale"
-        } else if last_failed {
-            "the last run failed, was blocked or was rejected"
-        } else {
-            "the last push to the SCIM provider failed, was blocked or had changes refused"
-        };
-        Err(anyhow::Error::new(Unhealthy(why.to_string())))
+        Err(anyhow::Error::new(Unhealthy(unhealthy.join("; "))))
     }
 }
 

@@ -29,6 +29,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
             return Err(e);
         }
     };
+    // The [mail] configuration is checked before anything is written (SPEC §3).
+    pipeline::mailer(&ctx.config)?;
     let mut store = Store::open(&store_path)?;
     let apply_args = ApplyArgs {
         batch: None,

@@ -1378,17 +1378,20 @@ pub fn parse_since(
         format!("`{t}` is not a date (2026-11-01), a time (RFC 3339) nor an age (24h, 7d)")
     })?;
     let age = match unit {
-        "m" | "min" => Duration::minutes(n),
-        "h" => Duration::hours(n),
-        "d" => Duration::days(n),
-        "w" => Duration::weeks(n),
+        "m" | "min" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
         _ => {
             return Err(format!(
                 "`{t}`: an age is a number with m, h, d or w (24h, 7d)"
             ))
         }
     };
-    Ok(now - age)
+    // At most a thousand years back: further is no date a store has.
+    age.filter(|a| *a <= Duration::days(366_000))
+        .and_then(|a| now.checked_sub_signed(a))
+        .ok_or_else(|| format!("`{t}`: the age is out of range (at most 1000 years)"))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod log;
 pub mod plan;
 pub mod problems;
 pub mod progress;
+pub mod prometheus;
 
 use comfy_table::{presets, ContentArrangement};
 use serde::Serialize;

@@ -64,3 +64,82 @@ impl Lock {
         Ok(Lock { _file: file, path })
     }
 }
+
+/// A run that holds the lock: its PID (as it wrote it in the lock file) and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: Option<u32>,
+    /// When the lock was taken (the lock file's mtime, written as the lock is taken).
+    pub since: std::time::SystemTime,
+}
+
+/// The run holding the lock, if any, found without taking the lock (so that looking never
+/// makes a starting run fail with exit 5): the kernel's table of file locks is read for the
+/// lock file's inode. Without that table, a shared lock is tried for an instant.
+pub fn holder(store: &Path) -> Option<Holder> {
+    use std::os::unix::fs::MetadataExt;
+    let path = lock_path(store);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let held = match std::fs::read_to_string("/proc/locks") {
+        Ok(table) => locks_hold(&table, meta.ino()),
+        Err(_) => {
+            let file = File::open(&path).ok()?;
+            matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
+        }
+    };
+    if !held {
+        return None;
+    }
+    let pid = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    Some(Holder {
+        pid,
+        since: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+    })
+}
+
+/// Whether `/proc/locks` lists a granted lock on this inode (`1: FLOCK ADVISORY WRITE 4242
+/// 08:01:1234 0 EOF`; a waiting lock's line has `->` after the number).
+fn locks_hold(table: &str, inode: u64) -> bool {
+    table.lines().any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.get(1) != Some(&"->")
+            && fields
+                .get(5)
+                .and_then(|f| f.rsplit(':').next())
+                .and_then(|i| i.parse::<u64>().ok())
+                == Some(inode)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_table_is_read_for_the_inode() {
+        let table = "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234 0 EOF\n\
+                     1: -> FLOCK  ADVISORY  WRITE 4343 08:01:999 0 EOF\n\
+                     2: POSIX  ADVISORY  READ 17 00:19:77 0 EOF\n";
+        let cases = [(1234, true), (999, false), (77, true), (5, false)];
+        for (inode, want) in cases {
+            assert_eq!(locks_hold(table, inode), want, "{inode}");
+        }
+    }
+
+    #[test]
+    fn a_held_lock_is_seen_and_a_free_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("roster.db");
+        assert_eq!(holder(&store), None);
+        let lock = Lock::acquire(&store).unwrap();
+        let seen = holder(&store).unwrap();
+        assert_eq!(seen.pid, Some(std::process::id()));
+        drop(lock);
+        assert_eq!(holder(&store), None);
+    }
+}

@@ -3,7 +3,7 @@
 
 use super::Store;
 use crate::core::plan::Counts;
-use crate::core::report::Person;
+use crate::core::report::{Person, Run};
 use rusqlite::OptionalExtension;
 
 impl Store {
@@ -84,5 +84,32 @@ impl Store {
             [],
             |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
         )?)
+    }
+
+    /// The newest run whose status is one of `statuses`.
+    pub fn last_run_with(&self, statuses: &[&str]) -> anyhow::Result<Option<Run>> {
+        let list = statuses
+            .iter()
+            .map(|s| format!("'{}'", s.replace('\'', "")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let id: Option<i64> = self.conn.query_row(
+            &format!("SELECT MAX(id) FROM runs WHERE status IN ({list})"),
+            [],
+            |r| r.get(0),
+        )?;
+        match id {
+            Some(id) => self.run(id),
+            None => Ok(None),
+        }
+    }
+
+    /// For each run status, when the newest run of it finished (RFC 3339).
+    pub fn last_run_times(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT status, MAX(COALESCE(finished_at, started_at)) FROM runs GROUP BY status ORDER BY status",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }

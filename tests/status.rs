@@ -1,0 +1,226 @@
+//! `roster status` (SPEC §3): one screen within 100 columns, a run in progress, and the
+//! Prometheus text format read by `prometheus_client`'s own parser.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use support::Env;
+
+fn users(ids: std::ops::Range<usize>) -> String {
+    let mut out = String::from("UniqueID,Name,Mail,Title\n");
+    for i in ids {
+        out.push_str(&format!("E{i},Person {i},p{i}@example.se,Nurse\n"));
+    }
+    out
+}
+
+/// A day's import, then a file that drops half the users: a held plan.
+fn held(env: &Env) -> i64 {
+    env.import("users-from-the-hr-system.csv", &users(0..40), &[])
+        .ok();
+    env.import("users-from-the-hr-system.csv", &users(20..40), &[])
+        .code(4)
+        .json()["batch"]
+        .as_i64()
+        .unwrap()
+}
+
+fn over_100(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| l.chars().count() > 100).collect()
+}
+
+#[test]
+fn status_fits_100_columns_with_a_held_plan() {
+    let env = Env::new();
+    let batch = held(&env);
+    let run = env.roster(&["status"]).code(1);
+    assert_eq!(over_100(&run.stdout), Vec::<&str>::new(), "{}", run.stdout);
+    for want in [
+        "last fetch",
+        "remote file modified",
+        "last run",
+        "last report",
+        "invitations",
+        &format!("roster apply --batch {batch} --allow-removals 20"),
+        "in progress",
+        "UNHEALTHY",
+    ] {
+        assert!(run.stdout.contains(want), "{want}:\n{}", run.stdout);
+    }
+    // The remote file's mtime, not the fetch time.
+    let mtime = std::fs::metadata(env.path("users-from-the-hr-system.csv"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let mtime = chrono::DateTime::<chrono::Utc>::from(mtime)
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("remote file modified"))
+        .unwrap();
+    assert!(line.contains(&mtime), "{line}");
+    let json = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(json["healthy"], false);
+    assert!(json["last_fetch"]["remote_mtime"].is_string(), "{json}");
+    assert_eq!(
+        json["blocked_runs"][0]["command"],
+        format!("roster apply --batch {batch} --allow-removals 20")
+    );
+    assert_eq!(json["in_progress"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_run_in_progress_is_shown_with_its_pid() {
+    let env = Env::new();
+    env.import("1.csv", &users(0..3), &[]).ok();
+    // Another process holds the run lock, as a running sync does (flock, PID in the file).
+    let lock = env.path("data/roster.db.lock");
+    let mut holder = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import fcntl, os, sys\n\
+             f = open(sys.argv[1], 'r+')\n\
+             fcntl.flock(f, fcntl.LOCK_EX)\n\
+             f.truncate(0); f.write(str(os.getpid()) + '\\n'); f.flush()\n\
+             print('locked', flush=True)\n\
+             sys.stdin.read()\n",
+        )
+        .arg(&lock)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let pid = holder.id().to_string();
+    let run = env.roster(&["status"]).ok();
+    let shown = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("in progress"))
+        .unwrap()
+        .to_string();
+    let json = env.roster(&["status", "--format", "json"]).ok().json();
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .ok()
+        .stdout;
+    holder.stdin.take().unwrap().write_all(b"").unwrap();
+    holder.wait().unwrap();
+    assert!(
+        shown.contains(&format!("PID {pid}")) && shown.contains("since"),
+        "{shown}"
+    );
+    assert_eq!(json["in_progress"]["pid"].to_string(), pid);
+    assert!(prom.contains("roster_run_in_progress 1"), "{prom}");
+    // Released: nothing in progress.
+    let run = env.roster(&["status"]).ok();
+    assert!(run.stdout.contains("in progress   none"), "{}", run.stdout);
+}
+
+#[test]
+fn no_file_ever_fetched_is_unhealthy() {
+    let env = Env::new();
+    env.roster(&["users", "add", "--name", "Bo", "--mail", "bo@example.se"])
+        .ok();
+    let run = env.roster(&["status"]).code(1);
+    assert!(
+        run.stderr.contains("no file was ever fetched"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Parse Prometheus text with prometheus_client's parser: {"name{label=value}": value}.
+fn parse_prometheus(text: &str) -> serde_json::Value {
+    let script = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = {"samples": {}, "types": {}, "help": {}}
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    out["types"][fam.name] = fam.type
+    out["help"][fam.name] = fam.documentation
+    for s in fam.samples:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+        out["samples"][s.name + ("{" + labels + "}" if labels else "")] = s.value
+print(json.dumps(out))
+"#;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "prometheus_client: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn prometheus_output_is_read_by_prometheus_client() {
+    let env = Env::new();
+    let batch = held(&env);
+    let now = chrono::Utc::now().timestamp() as f64;
+    // Unhealthy still prints the metrics, and exits 1 (a textfile job writes them anyway).
+    let run = env.roster(&["status", "--format", "prometheus"]).code(1);
+    let m = parse_prometheus(&run.stdout);
+    let s = &m["samples"];
+    assert_eq!(s["roster_healthy"], 0.0, "{m}");
+    assert_eq!(s["roster_blocked_runs"], 1.0);
+    assert_eq!(s["roster_changes{action=create}"], 40.0);
+    assert_eq!(s["roster_changes{action=remove}"], 0.0);
+    assert_eq!(s["roster_users{status=active}"], 40.0);
+    assert_eq!(s["roster_users{status=deactivated}"], 0.0);
+    assert_eq!(s["roster_pending_invitations"], 0.0);
+    assert_eq!(s["roster_failed_invitations"], 0.0);
+    let age = s["roster_source_age_seconds"].as_f64().unwrap();
+    assert!((0.0..120.0).contains(&age), "{age}");
+    for key in [
+        "roster_last_run_timestamp_seconds{status=blocked}",
+        "roster_last_run_timestamp_seconds{status=applied}",
+        "roster_last_success_timestamp_seconds",
+    ] {
+        let t = s[key].as_f64().unwrap_or_else(|| panic!("{key}: {m}"));
+        assert!((now - t).abs() < 120.0, "{key} {t} {now}");
+    }
+    for name in ["roster_healthy", "roster_users", "roster_changes"] {
+        assert_eq!(m["types"][name], "gauge", "{m}");
+        assert!(!m["help"][name].as_str().unwrap().is_empty());
+    }
+    // Let it through: healthy, and the changes are the last applied run's.
+    env.roster(&[
+        "apply",
+        "--batch",
+        &batch.to_string(),
+        "--allow-removals",
+        "20",
+    ])
+    .ok();
+    let run = env.roster(&["status", "--format", "prometheus"]).ok();
+    let s = parse_prometheus(&run.stdout)["samples"].clone();
+    assert_eq!(s["roster_healthy"], 1.0);
+    assert_eq!(s["roster_blocked_runs"], 0.0);
+    assert_eq!(s["roster_changes{action=create}"], 0.0);
+    assert_eq!(s["roster_changes{action=remove}"], 20.0);
+    assert_eq!(s["roster_users{status=active}"], 20.0);
+    assert_eq!(s["roster_users{status=deactivated}"], 20.0);
+}
