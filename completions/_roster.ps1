@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check an import file; with FILE or - it needs no store and writes nothing')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show the plan of the newest (or given) batch')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Apply the plan of the newest (or given) batch')
+            [CompletionResult]::new('revert', 'revert', [CompletionResultType]::ParameterValue, 'Undo one run from its audit rows, leaving later changes alone')
             [CompletionResult]::new('batches', 'batches', [CompletionResultType]::ParameterValue, 'The stored files')
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Summarise runs')
             [CompletionResult]::new('groups', 'groups', [CompletionResultType]::ParameterValue, 'Manage groups')
@@ -104,6 +105,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('--allow-removals', '--allow-removals', [CompletionResultType]::ParameterName, 'Raise the removal safeguard to N for this run')
             [CompletionResult]::new('--allow-updates', '--allow-updates', [CompletionResultType]::ParameterName, 'Raise the update safeguard to N for this run')
             [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Raise the invalid-record safeguard to N for this run')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why this run is made (recorded with it, shown in history and reports)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Print at most N changes [default: 50 in a table; every change in JSON]')
             [CompletionResult]::new('--action', '--action', [CompletionResultType]::ParameterName, 'Only changes of this action (repeat, or separate with commas)')
             [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'Only changes that set this field (repeat, or separate with commas)')
@@ -113,6 +115,23 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be done; store nothing, send nothing')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Apply a batch older than the newest applied one (a rollback)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Print every change')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what is done (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what is done (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'roster;revert' {
+            [CompletionResult]::new('--allow-removals', '--allow-removals', [CompletionResultType]::ParameterName, 'Raise the removal safeguard to N for this run')
+            [CompletionResult]::new('--allow-updates', '--allow-updates', [CompletionResultType]::ParameterName, 'Raise the update safeguard to N for this run')
+            [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Accepted as on apply (a revert has no invalid records)')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why this run is made (recorded with it, shown in history and reports)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be done; store nothing')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what is done (repeat for more)')
@@ -240,6 +259,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         }
         'roster;groups;add' {
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'name')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded with the run, shown in history and reports)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
@@ -252,6 +272,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             break
         }
         'roster;groups;rename' {
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded with the run, shown in history and reports)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
@@ -264,6 +285,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             break
         }
         'roster;groups;remove' {
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded with the run, shown in history and reports)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
@@ -279,6 +301,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         'roster;groups;members' {
             [CompletionResult]::new('--add', '--add', [CompletionResultType]::ParameterName, 'A UniqueID or mail address to add')
             [CompletionResult]::new('--remove', '--remove', [CompletionResultType]::ParameterName, 'A UniqueID or mail address to remove')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded with the run, shown in history and reports)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
@@ -291,6 +314,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             break
         }
         'roster;groups;import' {
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded with the run, shown in history and reports)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
@@ -398,6 +422,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'title')
             [CompletionResult]::new('--phone', '--phone', [CompletionResultType]::ParameterName, 'phone')
             [CompletionResult]::new('--phone2', '--phone2', [CompletionResultType]::ParameterName, 'phone2')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded with the run, shown in history and reports)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
@@ -415,6 +440,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'An empty value clears the title')
             [CompletionResult]::new('--phone', '--phone', [CompletionResultType]::ParameterName, 'An empty value clears the number')
             [CompletionResult]::new('--phone2', '--phone2', [CompletionResultType]::ParameterName, 'An empty value clears the number')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded with the run, shown in history and reports)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
@@ -427,6 +453,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             break
         }
         'roster;users;remove' {
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why (recorded with the run, shown in history and reports)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
@@ -508,6 +535,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('--allow-removals', '--allow-removals', [CompletionResultType]::ParameterName, 'Raise the removal safeguard to N for this run')
             [CompletionResult]::new('--allow-updates', '--allow-updates', [CompletionResultType]::ParameterName, 'Raise the update safeguard to N for this run')
             [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Raise the invalid-record safeguard to N for this run')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why this run is made (recorded with it, shown in history and reports)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Print at most N changes [default: 50 in a table; every change in JSON]')
             [CompletionResult]::new('--action', '--action', [CompletionResultType]::ParameterName, 'Only changes of this action (repeat, or separate with commas)')
             [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'Only changes that set this field (repeat, or separate with commas)')
@@ -580,6 +608,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check an import file; with FILE or - it needs no store and writes nothing')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show the plan of the newest (or given) batch')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Apply the plan of the newest (or given) batch')
+            [CompletionResult]::new('revert', 'revert', [CompletionResultType]::ParameterValue, 'Undo one run from its audit rows, leaving later changes alone')
             [CompletionResult]::new('batches', 'batches', [CompletionResultType]::ParameterValue, 'The stored files')
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Summarise runs')
             [CompletionResult]::new('groups', 'groups', [CompletionResultType]::ParameterValue, 'Manage groups')
@@ -602,6 +631,9 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             break
         }
         'roster;help;apply' {
+            break
+        }
+        'roster;help;revert' {
             break
         }
         'roster;help;batches' {

@@ -46,6 +46,9 @@ _roster() {
             roster,report)
                 cmd="roster__subcmd__report"
                 ;;
+            roster,revert)
+                cmd="roster__subcmd__revert"
+                ;;
             roster,status)
                 cmd="roster__subcmd__status"
                 ;;
@@ -153,6 +156,9 @@ _roster() {
                 ;;
             roster__subcmd__help,report)
                 cmd="roster__subcmd__help__subcmd__report"
+                ;;
+            roster__subcmd__help,revert)
+                cmd="roster__subcmd__help__subcmd__revert"
                 ;;
             roster__subcmd__help,status)
                 cmd="roster__subcmd__help__subcmd__status"
@@ -278,7 +284,7 @@ _roster() {
 
     case "${cmd}" in
         roster)
-            opts="-q -v -h -V --config --store --quiet --verbose --format --help --version fetch validate diff apply batches report groups users sync push status completions man help"
+            opts="-q -v -h -V --config --store --quiet --verbose --format --help --version fetch validate diff apply revert batches report groups users sync push status completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -304,7 +310,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__apply)
-            opts="-q -v -h --batch --dry-run --allow-removals --allow-updates --allow-invalid --force --limit --all --action --field --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --batch --dry-run --allow-removals --allow-updates --allow-invalid --reason --force --limit --all --action --field --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -323,6 +329,10 @@ _roster() {
                     return 0
                     ;;
                 --allow-invalid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -660,13 +670,17 @@ _roster() {
             return 0
             ;;
         roster__subcmd__groups__subcmd__add)
-            opts="-q -v -h --name --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --name --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -802,12 +816,16 @@ _roster() {
             return 0
             ;;
         roster__subcmd__groups__subcmd__import)
-            opts="-q -v -h --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -854,7 +872,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__groups__subcmd__members)
-            opts="-q -v -h --add --remove --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --add --remove --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -865,6 +883,10 @@ _roster() {
                     return 0
                     ;;
                 --remove)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -888,12 +910,16 @@ _roster() {
             return 0
             ;;
         roster__subcmd__groups__subcmd__remove)
-            opts="-q -v -h --force --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --force --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -914,12 +940,16 @@ _roster() {
             return 0
             ;;
         roster__subcmd__groups__subcmd__rename)
-            opts="-q -v -h --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -940,7 +970,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__help)
-            opts="fetch validate diff apply batches report groups users sync push status completions man help"
+            opts="fetch validate diff apply revert batches report groups users sync push status completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1219,6 +1249,20 @@ _roster() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        roster__subcmd__help__subcmd__revert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         roster__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1477,6 +1521,48 @@ _roster() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        roster__subcmd__revert)
+            opts="-q -v -h --dry-run --allow-removals --allow-updates --allow-invalid --reason --config --store --quiet --verbose --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --allow-removals)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-updates)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-invalid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json github text html prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         roster__subcmd__status)
             opts="-q -v -h --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1504,7 +1590,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__sync)
-            opts="-q -v -h --source --dry-run --allow-removals --allow-updates --allow-invalid --limit --all --action --field --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --source --dry-run --allow-removals --allow-updates --allow-invalid --reason --limit --all --action --field --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1523,6 +1609,10 @@ _roster() {
                     return 0
                     ;;
                 --allow-invalid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1584,7 +1674,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__users__subcmd__add)
-            opts="-q -v -h --name --mail --title --phone --phone2 --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --name --mail --title --phone --phone2 --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1607,6 +1697,10 @@ _roster() {
                     return 0
                     ;;
                 --phone2)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1630,7 +1724,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__users__subcmd__edit)
-            opts="-q -v -h --name --mail --title --phone --phone2 --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --name --mail --title --phone --phone2 --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1653,6 +1747,10 @@ _roster() {
                     return 0
                     ;;
                 --phone2)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1928,12 +2026,16 @@ _roster() {
             return 0
             ;;
         roster__subcmd__users__subcmd__remove)
-            opts="-q -v -h --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -33,6 +33,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand validate 'Check an import file; with FILE or - it needs no store and writes nothing'
             cand diff 'Show the plan of the newest (or given) batch'
             cand apply 'Apply the plan of the newest (or given) batch'
+            cand revert 'Undo one run from its audit rows, leaving later changes alone'
             cand batches 'The stored files'
             cand report 'Summarise runs'
             cand groups 'Manage groups'
@@ -97,6 +98,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --allow-removals 'Raise the removal safeguard to N for this run'
             cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
+            cand --reason 'Why this run is made (recorded with it, shown in history and reports)'
             cand --limit 'Print at most N changes [default: 50 in a table; every change in JSON]'
             cand --action 'Only changes of this action (repeat, or separate with commas)'
             cand --field 'Only changes that set this field (repeat, or separate with commas)'
@@ -106,6 +108,22 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --dry-run 'Print what would be done; store nothing, send nothing'
             cand --force 'Apply a batch older than the newest applied one (a rollback)'
             cand --all 'Print every change'
+            cand -q 'Print nothing on success'
+            cand --quiet 'Print nothing on success'
+            cand -v 'Say more about what is done (repeat for more)'
+            cand --verbose 'Say more about what is done (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'roster;revert'= {
+            cand --allow-removals 'Raise the removal safeguard to N for this run'
+            cand --allow-updates 'Raise the update safeguard to N for this run'
+            cand --allow-invalid 'Accepted as on apply (a revert has no invalid records)'
+            cand --reason 'Why this run is made (recorded with it, shown in history and reports)'
+            cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
+            cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
+            cand --format 'Output format, for commands that print data'
+            cand --dry-run 'Print what would be done; store nothing'
             cand -q 'Print nothing on success'
             cand --quiet 'Print nothing on success'
             cand -v 'Say more about what is done (repeat for more)'
@@ -220,6 +238,7 @@ set edit:completion:arg-completer[roster] = {|@words|
         }
         &'roster;groups;add'= {
             cand --name 'name'
+            cand --reason 'Why (recorded with the run, shown in history and reports)'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
@@ -231,6 +250,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'roster;groups;rename'= {
+            cand --reason 'Why (recorded with the run, shown in history and reports)'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
@@ -242,6 +262,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'roster;groups;remove'= {
+            cand --reason 'Why (recorded with the run, shown in history and reports)'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
@@ -256,6 +277,7 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;groups;members'= {
             cand --add 'A UniqueID or mail address to add'
             cand --remove 'A UniqueID or mail address to remove'
+            cand --reason 'Why (recorded with the run, shown in history and reports)'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
@@ -267,6 +289,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'roster;groups;import'= {
+            cand --reason 'Why (recorded with the run, shown in history and reports)'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
@@ -361,6 +384,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --title 'title'
             cand --phone 'phone'
             cand --phone2 'phone2'
+            cand --reason 'Why (recorded with the run, shown in history and reports)'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
@@ -377,6 +401,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --title 'An empty value clears the title'
             cand --phone 'An empty value clears the number'
             cand --phone2 'An empty value clears the number'
+            cand --reason 'Why (recorded with the run, shown in history and reports)'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
@@ -388,6 +413,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'roster;users;remove'= {
+            cand --reason 'Why (recorded with the run, shown in history and reports)'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
@@ -456,6 +482,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --allow-removals 'Raise the removal safeguard to N for this run'
             cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
+            cand --reason 'Why this run is made (recorded with it, shown in history and reports)'
             cand --limit 'Print at most N changes [default: 50 in a table; every change in JSON]'
             cand --action 'Only changes of this action (repeat, or separate with commas)'
             cand --field 'Only changes that set this field (repeat, or separate with commas)'
@@ -523,6 +550,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand validate 'Check an import file; with FILE or - it needs no store and writes nothing'
             cand diff 'Show the plan of the newest (or given) batch'
             cand apply 'Apply the plan of the newest (or given) batch'
+            cand revert 'Undo one run from its audit rows, leaving later changes alone'
             cand batches 'The stored files'
             cand report 'Summarise runs'
             cand groups 'Manage groups'
@@ -541,6 +569,8 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;help;diff'= {
         }
         &'roster;help;apply'= {
+        }
+        &'roster;help;revert'= {
         }
         &'roster;help;batches'= {
             cand list 'List the stored files'

@@ -40,6 +40,7 @@ complete -c roster -n "__fish_roster_needs_command" -f -a "fetch" -d 'Store the 
 complete -c roster -n "__fish_roster_needs_command" -f -a "validate" -d 'Check an import file; with FILE or - it needs no store and writes nothing'
 complete -c roster -n "__fish_roster_needs_command" -f -a "diff" -d 'Show the plan of the newest (or given) batch'
 complete -c roster -n "__fish_roster_needs_command" -f -a "apply" -d 'Apply the plan of the newest (or given) batch'
+complete -c roster -n "__fish_roster_needs_command" -f -a "revert" -d 'Undo one run from its audit rows, leaving later changes alone'
 complete -c roster -n "__fish_roster_needs_command" -f -a "batches" -d 'The stored files'
 complete -c roster -n "__fish_roster_needs_command" -f -a "report" -d 'Summarise runs'
 complete -c roster -n "__fish_roster_needs_command" -f -a "groups" -d 'Manage groups'
@@ -114,6 +115,7 @@ complete -c roster -n "__fish_roster_using_subcommand apply" -l batch -d 'The ba
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand apply" -l reason -d 'Why this run is made (recorded with it, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l limit -d 'Print at most N changes [default: 50 in a table; every change in JSON]' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l action -d 'Only changes of this action (repeat, or separate with commas)' -r -f -a "create\t''
 adopt\t''
@@ -143,6 +145,22 @@ complete -c roster -n "__fish_roster_using_subcommand apply" -l all -d 'Print ev
 complete -c roster -n "__fish_roster_using_subcommand apply" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand apply" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roster -n "__fish_roster_using_subcommand revert" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand revert" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand revert" -l allow-invalid -d 'Accepted as on apply (a revert has no invalid records)' -r
+complete -c roster -n "__fish_roster_using_subcommand revert" -l reason -d 'Why this run is made (recorded with it, shown in history and reports)' -r
+complete -c roster -n "__fish_roster_using_subcommand revert" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
+complete -c roster -n "__fish_roster_using_subcommand revert" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
+complete -c roster -n "__fish_roster_using_subcommand revert" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
+json\t''
+github\t'GitHub Actions annotations (validate)'
+text\t'Plain text (report)'
+html\t'HTML (report)'
+prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+complete -c roster -n "__fish_roster_using_subcommand revert" -l dry-run -d 'Print what would be done; store nothing'
+complete -c roster -n "__fish_roster_using_subcommand revert" -s q -l quiet -d 'Print nothing on success'
+complete -c roster -n "__fish_roster_using_subcommand revert" -s v -l verbose -d 'Say more about what is done (repeat for more)'
+complete -c roster -n "__fish_roster_using_subcommand revert" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand batches; and not __fish_seen_subcommand_from list show export help" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -239,6 +257,7 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -l name -r
+complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -l reason -d 'Why (recorded with the run, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -250,6 +269,7 @@ prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (st
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -l reason -d 'Why (recorded with the run, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -261,6 +281,7 @@ prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (st
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from rename" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -l reason -d 'Why (recorded with the run, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -275,6 +296,7 @@ complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_su
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -l add -d 'A UniqueID or mail address to add' -r
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -l remove -d 'A UniqueID or mail address to remove' -r
+complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -l reason -d 'Why (recorded with the run, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -286,6 +308,7 @@ prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (st
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -l reason -d 'Why (recorded with the run, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -365,6 +388,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -l title -r
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -l phone -r
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -l phone2 -r
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -l reason -d 'Why (recorded with the run, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from add" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -381,6 +405,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -l title -d 'An empty value clears the title' -r
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -l phone -d 'An empty value clears the number' -r
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -l phone2 -d 'An empty value clears the number' -r
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -l reason -d 'Why (recorded with the run, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -392,6 +417,7 @@ prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (st
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -l reason -d 'Why (recorded with the run, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from remove" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -440,6 +466,7 @@ complete -c roster -n "__fish_roster_using_subcommand sync" -l source -d 'Where 
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand sync" -l reason -d 'Why this run is made (recorded with it, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l limit -d 'Print at most N changes [default: 50 in a table; every change in JSON]' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l action -d 'Only changes of this action (repeat, or separate with commas)' -r -f -a "create\t''
 adopt\t''
@@ -515,20 +542,21 @@ prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (st
 complete -c roster -n "__fish_roster_using_subcommand man" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand man" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "fetch" -d 'Store the source file as a new batch'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "validate" -d 'Check an import file; with FILE or - it needs no store and writes nothing'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "diff" -d 'Show the plan of the newest (or given) batch'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "apply" -d 'Apply the plan of the newest (or given) batch'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "batches" -d 'The stored files'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "report" -d 'Summarise runs'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "groups" -d 'Manage groups'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "users" -d 'The directory'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "sync" -d 'Fetch, validate, diff, apply, send invitations and the report when due (for cron)'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "push" -d 'Bring the SCIM 2.0 provider of [scim] in step with the store'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "status" -d 'Health for operators and monitoring; exit 1 when unhealthy'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "man" -d 'Print the man page'
-complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply batches report groups users sync push status completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "fetch" -d 'Store the source file as a new batch'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "validate" -d 'Check an import file; with FILE or - it needs no store and writes nothing'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "diff" -d 'Show the plan of the newest (or given) batch'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "apply" -d 'Apply the plan of the newest (or given) batch'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "revert" -d 'Undo one run from its audit rows, leaving later changes alone'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "batches" -d 'The stored files'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "report" -d 'Summarise runs'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "groups" -d 'Manage groups'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "users" -d 'The directory'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "sync" -d 'Fetch, validate, diff, apply, send invitations and the report when due (for cron)'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "push" -d 'Bring the SCIM 2.0 provider of [scim] in step with the store'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "status" -d 'Health for operators and monitoring; exit 1 when unhealthy'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "man" -d 'Print the man page'
+complete -c roster -n "__fish_roster_using_subcommand help; and not __fish_seen_subcommand_from fetch validate diff apply revert batches report groups users sync push status completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from batches" -f -a "list" -d 'List the stored files'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from batches" -f -a "show" -d 'Show one batch'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from batches" -f -a "export" -d 'Write a batch\'s bytes to standard output'

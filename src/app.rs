@@ -40,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fetch(args) => commands::fetch::run(&ctx, args),
         Command::Diff(args) => commands::diff::run(&ctx, args),
         Command::Apply(args) => commands::apply::run(&ctx, args),
+        Command::Revert(args) => commands::revert::run(&ctx, args),
         Command::Batches(cmd) => commands::batches::run(&ctx, cmd),
         Command::Report(args) => commands::report::run(&ctx, args),
         Command::Groups(cmd) => commands::groups::run(&ctx, cmd),

@@ -60,6 +60,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Apply the plan of the newest (or given) batch
     Apply(ApplyArgs),
+    /// Undo one run from its audit rows, leaving later changes alone
+    Revert(RevertArgs),
     /// The stored files
     #[command(subcommand)]
     Batches(BatchesCommand),
@@ -116,6 +118,9 @@ pub struct SyncArgs {
     /// Raise the invalid-record safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_invalid: Option<u64>,
+    /// Why this run is made (recorded with it, shown in history and reports)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     #[command(flatten)]
     pub shown: ShownArgs,
 }
@@ -226,11 +231,36 @@ pub struct ApplyArgs {
     /// Raise the invalid-record safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_invalid: Option<u64>,
+    /// Why this run is made (recorded with it, shown in history and reports)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     /// Apply a batch older than the newest applied one (a rollback)
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
     pub shown: ShownArgs,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RevertArgs {
+    /// The run to undo (see roster report, roster users history)
+    #[arg(value_name = "RUN")]
+    pub run: i64,
+    /// Print what would be done; store nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Raise the removal safeguard to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<u64>,
+    /// Raise the update safeguard to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_updates: Option<u64>,
+    /// Accepted as on apply (a revert has no invalid records)
+    #[arg(long, value_name = "N")]
+    pub allow_invalid: Option<u64>,
+    /// Why this run is made (recorded with it, shown in history and reports)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -266,14 +296,26 @@ pub enum GroupsCommand {
         id: Option<String>,
         #[arg(long)]
         name: String,
+        /// Why (recorded with the run, shown in history and reports)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
     },
     /// Rename a group (GROUP is an ID or, for a manual group, a name)
-    Rename { group: String, name: String },
+    Rename {
+        group: String,
+        name: String,
+        /// Why (recorded with the run, shown in history and reports)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
     /// Remove a group; one with members needs --force
     Remove {
         group: String,
         #[arg(long)]
         force: bool,
+        /// Why (recorded with the run, shown in history and reports)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
     },
     /// List members; --add/--remove change a manual group
     Members {
@@ -284,9 +326,31 @@ pub enum GroupsCommand {
         /// A UniqueID or mail address to remove
         #[arg(long, value_name = "USER")]
         remove: Vec<String>,
+        /// Why (recorded with the run, shown in history and reports)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
     },
     /// Read a CSV with a GroupID column and an optional Name column
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// Why (recorded with the run, shown in history and reports)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+}
+
+impl GroupsCommand {
+    /// `--reason` of a command that writes.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            GroupsCommand::List => None,
+            GroupsCommand::Add { reason, .. }
+            | GroupsCommand::Rename { reason, .. }
+            | GroupsCommand::Remove { reason, .. }
+            | GroupsCommand::Members { reason, .. }
+            | GroupsCommand::Import { reason, .. } => reason.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -310,9 +374,17 @@ pub enum UsersCommand {
         user: String,
         #[command(flatten)]
         fields: EditFields,
+        /// Why (recorded with the run, shown in history and reports)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
     },
     /// Remove a manual user
-    Remove { user: String },
+    Remove {
+        user: String,
+        /// Why (recorded with the run, shown in history and reports)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
     /// Write the directory in the import format
     Export,
     /// Send an invitation to USER (once, unless --resend), or every pending one
@@ -326,6 +398,19 @@ pub enum UsersCommand {
         #[arg(long)]
         pending: bool,
     },
+}
+
+impl UsersCommand {
+    /// `--reason` of a command that writes.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            UsersCommand::Add(f) => f.reason.as_deref(),
+            UsersCommand::Edit { reason, .. } | UsersCommand::Remove { reason, .. } => {
+                reason.as_deref()
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -346,6 +431,9 @@ pub struct UserFields {
     pub phone: Option<String>,
     #[arg(long)]
     pub phone2: Option<String>,
+    /// Why (recorded with the run, shown in history and reports)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -252,6 +252,39 @@ impl Outcome {
     }
 }
 
+/// The `--allow-*` flags of a run, as JSON shows them (SPEC §6).
+pub fn overrides(args: &ApplyArgs) -> serde_json::Value {
+    serde_json::json!({
+        "allow_removals": args.allow_removals,
+        "allow_updates": args.allow_updates,
+        "allow_invalid": args.allow_invalid,
+    })
+}
+
+/// Record the reason and the overrides of this run with every run the store writes.
+pub fn note_operator(store: &mut Store, args: &ApplyArgs) {
+    store.operator.reason = args.reason.clone();
+    let any = args.allow_removals.is_some()
+        || args.allow_updates.is_some()
+        || args.allow_invalid.is_some();
+    store.operator.overrides = any.then(|| overrides(args));
+}
+
+/// The safeguards of a plan for the run's record: those that tripped, and those that an
+/// `--allow-*` flag let through (`"overridden": true`).
+pub fn tripped_detail(plan: &Plan) -> Vec<serde_json::Value> {
+    let tripped = plan.tripped.iter().map(|t| (t, false));
+    let overridden = plan.overridden.iter().map(|t| (t, true));
+    tripped
+        .chain(overridden)
+        .map(|(t, overridden)| {
+            let mut v = serde_json::to_value(t).unwrap_or_default();
+            v["overridden"] = overridden.into();
+            v
+        })
+        .collect()
+}
+
 /// The detail kept with a run, for reports: what tripped, who is removed, the updates per
 /// field, the rejected records (line, UniqueID, name) and the unknown groups.
 fn detail(plan: Option<&Plan>, file: &ImportFile, dry_run: bool) -> serde_json::Value {
@@ -281,7 +314,7 @@ fn detail(plan: Option<&Plan>, file: &ImportFile, dry_run: bool) -> serde_json::
         }
     }
     let unknown_groups = crate::core::report::unknown_groups(&file.problems);
-    serde_json::json!({"tripped": plan.tripped, "removals": removals, "dry_run": dry_run,
+    serde_json::json!({"tripped": tripped_detail(plan), "removals": removals, "dry_run": dry_run,
         "fields": fields, "invalid": invalid, "unknown_groups": unknown_groups})
 }
 
@@ -364,6 +397,16 @@ pub fn apply(
     command: &str,
 ) -> anyhow::Result<Outcome> {
     let started = now();
+    note_operator(store, args);
+    if !args.force && batch.status == "reverted" {
+        let by = store
+            .batch_reverted_by(batch.id)?
+            .map_or_else(|| "a later run".to_string(), |r| format!("run {r}"));
+        return Err(crate::error::usage(format!(
+            "batch {} was reverted by {by}; to apply it again, run: roster apply --batch {} --force",
+            batch.id, batch.id
+        )));
+    }
     if !args.force {
         if let Some(applied) = store.newest_applied_batch()? {
             if batch.id < applied.id {
@@ -436,7 +479,13 @@ pub fn apply(
             .iter()
             .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
             .collect();
-        let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
+        // The flags this run already used go again with the one that it lacks.
+        let release: Vec<&str> = plan
+            .tripped
+            .iter()
+            .chain(&plan.overridden)
+            .map(|t| t.release.as_str())
+            .collect();
         // The held batch, by number: `sync` would fetch whatever the server holds by then.
         let proceed = format!("roster apply --batch {} {}", batch.id, release.join(" "));
         let reason = format!(

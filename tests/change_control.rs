@@ -136,3 +136,335 @@ fn a_blocked_sync_names_the_held_batch() {
 fn json_of(run: &support::Run) -> Value {
     run.json()
 }
+
+/// Users as `users list --format json` shows them, without one user.
+fn listed(env: &Env, except: &str) -> Vec<Value> {
+    env.users_json()
+        .into_iter()
+        .filter(|u| u["unique_id"] != except)
+        .collect()
+}
+
+fn export(env: &Env) -> String {
+    env.roster(&["users", "export"]).ok().stdout
+}
+
+#[test]
+fn revert_of_an_import_run_gives_back_every_field_membership_and_status() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\n",
+    );
+    env.roster(&["groups", "add", "--name", "Parking"]).ok();
+    env.roster(&["groups", "members", "Parking", "--add", "E001"])
+        .ok();
+    env.roster(&[
+        "users",
+        "add",
+        "--name",
+        "Manual Person",
+        "--mail",
+        "m@example.se",
+    ])
+    .ok();
+    // E008 left earlier and is deactivated.
+    let without8 = file((1..=10).filter(|i| *i != 8).map(|i| {
+        let groups = if i % 2 == 0 { "ICU,NIGHT" } else { "ICU" };
+        row(i, "Nurse", groups)
+    }));
+    env.import("without8.csv", &without8, &[]).ok();
+    assert_eq!(env.user("E008")["status"], "deactivated");
+    let before = (env.users_json(), export(&env));
+
+    // The bad night: titles, groups and phones change, two users go, E008 comes back.
+    let bad = file((1..=8).map(|i| {
+        let title = if i <= 4 { "Head nurse" } else { "Nurse" };
+        let groups = if i == 3 { "NIGHT" } else { "ICU" };
+        format!("E{i:03},Person {i},p{i}@example.se,{title},+4670999{i:04},\"{groups}\"")
+    }));
+    let run = env.import("bad.csv", &bad, &[]).ok().json();
+    let bad_run = run["run"].as_i64().unwrap();
+    assert_eq!(env.user("E009")["status"], "deactivated");
+    // A manual edit after the run: kept, and listed as a conflict.
+    env.roster(&["users", "edit", "E002", "--phone", "+46705550000"])
+        .ok();
+    let after_edit = env.users_json();
+
+    let dry = env
+        .roster(&[
+            "revert",
+            &bad_run.to_string(),
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(dry["status"], "dry-run");
+    assert_eq!(env.users_json(), after_edit, "a dry run changes nothing");
+    let rev = env
+        .roster(&[
+            "revert",
+            &bad_run.to_string(),
+            "--reason",
+            "the HR export was broken",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(rev["status"], "applied", "{rev:#}");
+    assert_eq!(rev["reverts"], bad_run);
+    assert_eq!(rev["reason"], "the HR export was broken");
+    let conflicts = rev["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{rev:#}");
+    assert_eq!(conflicts[0]["unique_id"], "E002");
+    assert_eq!(conflicts[0]["field"], "phone");
+    assert_eq!(conflicts[0]["now"], "+46705550000");
+    assert_eq!(conflicts[0]["run_new"], "+46709990002");
+    // Everything else is as before the run; E002 keeps the hand-entered number.
+    assert_eq!(listed(&env, "E002"), {
+        let mut b = before.0.clone();
+        b.retain(|u| u["unique_id"] != "E002");
+        b
+    });
+    let e2 = env.user("E002");
+    assert_eq!(e2["phone"], "+46705550000");
+    assert_eq!(e2["title"], "Nurse");
+    assert_eq!(e2["groups"], serde_json::json!(["ICU", "NIGHT"]));
+    assert_eq!(env.user("E008")["status"], "deactivated");
+    assert_eq!(env.user("E009")["status"], "active");
+    assert_eq!(
+        env.user("E001")["manual_groups"],
+        serde_json::json!(["Parking"])
+    );
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        batches.as_array().unwrap().last().unwrap()["status"],
+        "reverted"
+    );
+
+    // The revert is a run of its own, and can itself be reverted.
+    let rev_run = rev["run"].as_i64().unwrap();
+    env.roster(&["revert", &bad_run.to_string()]).code(2);
+    env.roster(&["revert", &rev_run.to_string()]).ok();
+    assert_eq!(env.users_json(), after_edit);
+    // And that one too: back to before the bad night (but E002's hand-entered phone).
+    let again = env.roster(&["report", "--format", "json"]).ok().json();
+    let last = again["runs"][0]["id"].as_i64().unwrap();
+    assert_eq!(again["runs"][0]["command"], "revert");
+    assert_eq!(again["runs"][0]["reverts"], rev_run);
+    env.roster(&["revert", &last.to_string()]).ok();
+    assert_eq!(export(&env).lines().count(), before.1.lines().count());
+    assert_eq!(listed(&env, "E002"), {
+        let mut b = before.0.clone();
+        b.retain(|u| u["unique_id"] != "E002");
+        b
+    });
+}
+
+#[test]
+fn revert_of_a_run_that_created_and_deleted_users() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\nmissing_users = \"delete\"\n",
+    );
+    env.roster(&["groups", "add", "--name", "Parking"]).ok();
+    env.roster(&["groups", "members", "Parking", "--add", "E010"])
+        .ok();
+    let before = (env.users_json(), export(&env));
+    let next = file(
+        (2..=12)
+            .filter(|i| *i != 10)
+            .map(|i| row(i, "Nurse", "ICU")),
+    );
+    let run = env.import("next.csv", &next, &[]).ok().json();
+    assert_eq!(run["counts"]["create"], 2, "{run:#}");
+    assert_eq!(run["counts"]["remove"], 2, "{run:#}");
+    env.roster(&["revert", &run["run"].to_string()]).ok();
+    assert_eq!(env.users_json(), before.0);
+    assert_eq!(export(&env), before.1);
+    // A manual user's addition is a run too, and its revert removes the user.
+    env.roster(&[
+        "users",
+        "add",
+        "--name",
+        "Temp",
+        "--mail",
+        "t@example.se",
+        "--reason",
+        "trial",
+    ])
+    .ok();
+    let history = env
+        .roster(&["users", "history", "t@example.se", "--format", "json"])
+        .ok()
+        .json();
+    let add_run = history[0]["run"].as_i64().unwrap();
+    let report = env
+        .roster(&["report", "--run", &add_run.to_string(), "--format", "json"])
+        .ok()
+        .json();
+    let add = &report["runs"][0];
+    assert_eq!(add["command"], "users add");
+    assert_eq!(add["reason"], "trial");
+    env.roster(&["revert", &add["id"].to_string()]).ok();
+    assert_eq!(env.users_json(), before.0);
+}
+
+#[test]
+fn who_why_and_overrides_are_in_history_and_report() {
+    let env = setup().var("SUDO_USER", "alice");
+    let empty = file((1..=10).map(|i| row(i, "Nurse", "")));
+    env.import("day2.csv", &empty, &[]).code(4);
+    let run = env
+        .roster(&[
+            "apply",
+            "--allow-updates",
+            "10",
+            "--reason",
+            "ticket 42: groups moved to the new system",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert!(run["by"].as_str().unwrap().contains("alice"), "{run:#}");
+    assert_eq!(run["reason"], "ticket 42: groups moved to the new system");
+    assert_eq!(run["overrides"]["allow_updates"], 10);
+    assert_eq!(run["overrides"]["allow_removals"], Value::Null);
+    let id = run["run"].to_string();
+    let report = env
+        .roster(&["report", "--run", &id, "--format", "json"])
+        .ok()
+        .json();
+    let r = &report["runs"][0];
+    assert!(r["by"].as_str().unwrap().contains("alice"));
+    assert_eq!(r["reason"], "ticket 42: groups moved to the new system");
+    assert_eq!(r["overrides"]["allow_updates"], 10);
+    let tripped = r["detail"]["tripped"].as_array().unwrap();
+    assert_eq!(tripped.len(), 1, "{r:#}");
+    assert_eq!(tripped[0]["safeguard"], "max_updates");
+    assert_eq!(tripped[0]["overridden"], true);
+    let text = env
+        .roster(&["report", "--run", &id, "--format", "text"])
+        .ok()
+        .stdout;
+    for want in [
+        "alice",
+        "Reason: ticket 42",
+        "Overrides: --allow-updates 10",
+        "max_updates overridden",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let table = env.roster(&["report", "--run", &id]).ok().stdout;
+    assert!(
+        table.contains("alice") && table.contains("ticket 42"),
+        "{table}"
+    );
+    // History names run, command, who and why beside each change.
+    env.roster(&[
+        "users",
+        "edit",
+        "E001",
+        "--phone",
+        "+46705550000",
+        "--reason",
+        "asked by phone",
+    ])
+    .ok();
+    let history = env
+        .roster(&["users", "history", "E001", "--format", "json"])
+        .ok()
+        .json();
+    let rows = history.as_array().unwrap();
+    let groups = rows.iter().find(|h| h["field"] == "groups").unwrap();
+    assert_eq!(groups["command"], "apply");
+    assert_eq!(
+        groups["reason"],
+        "ticket 42: groups moved to the new system"
+    );
+    assert!(groups["by"].as_str().unwrap().contains("alice"));
+    let phone = rows.iter().find(|h| h["field"] == "phone").unwrap();
+    assert_eq!(phone["command"], "users edit");
+    assert_eq!(phone["reason"], "asked by phone");
+    let table = env.roster(&["users", "history", "E001"]).ok().stdout;
+    assert!(
+        table.contains("asked by phone") && table.contains("users edit"),
+        "{table}"
+    );
+    // Reverting the run is safeguarded like an import: ten updates of ten users.
+    let before = directory(&env);
+    let blocked = env.roster(&["revert", &id]).code(4);
+    assert!(
+        blocked
+            .stderr
+            .contains(&format!("roster revert {id} --allow-updates 10")),
+        "{}",
+        blocked.stderr
+    );
+    assert_eq!(directory(&env), before);
+    env.roster(&["revert", &id, "--allow-updates", "10"]).ok();
+    assert_eq!(
+        env.user("E002")["groups"],
+        serde_json::json!(["ICU", "NIGHT"])
+    );
+    assert_eq!(env.user("E001")["phone"], "+46705550000");
+}
+
+#[test]
+fn a_rollback_reverts_newer_batches_and_they_stay_reverted() {
+    let env = setup();
+    env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
+    let bad = file((1..=10).map(|i| row(i, "Cleaner", "ICU")));
+    let bad_path = env.write("bad.csv", &bad);
+    env.import("bad.csv", &bad, &[]).ok();
+    // Roll back to yesterday's batch: the bad one becomes reverted.
+    let rollback = env
+        .roster(&["apply", "--batch", "1", "--force", "--format", "json"])
+        .ok()
+        .json();
+    let rollback_run = rollback["run"].as_i64().unwrap();
+    assert_eq!(env.user("E001")["title"], "Nurse");
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(batches[1]["status"], "reverted", "{batches:#}");
+    // A plain apply refuses the reverted newest batch, naming the run and --force.
+    let run = env.roster(&["apply"]).code(2);
+    assert!(
+        run.stderr.contains(&format!("run {rollback_run}")) && run.stderr.contains("--force"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.user("E001")["title"], "Nurse");
+    // sync of the same bad file: unchanged, nothing applied, and it says why.
+    let run = env
+        .roster(&[
+            "sync",
+            "--source",
+            bad_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(run["status"], "unchanged", "{run:#}");
+    assert_eq!(env.user("E001")["title"], "Nurse");
+    let run = env
+        .roster(&["sync", "--source", bad_path.to_str().unwrap()])
+        .ok();
+    assert!(run.stdout.contains("reverted"), "{}", run.stdout);
+    let report = env.roster(&["report", "--format", "text"]).ok().stdout;
+    assert!(report.contains("reverted"), "{report}");
+    // --force applies it again.
+    env.roster(&["apply", "--force"]).ok();
+    assert_eq!(env.user("E001")["title"], "Cleaner");
+}

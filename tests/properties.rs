@@ -130,3 +130,121 @@ proptest! {
         prop_assert_eq!(broken, 0);
     }
 }
+
+/// Apply a file to a store, then revert that run the way `roster revert` does.
+fn apply_then_revert(store: &mut Store, config: &Config, text: &str) -> Result<(), TestCaseError> {
+    let batch = match pipeline::store_fetched(
+        store,
+        config,
+        &roster::transport::Fetched {
+            bytes: text.as_bytes().to_vec(),
+            source: "gen".into(),
+            mtime: None,
+        },
+        pipeline::Count::Now,
+    )
+    .unwrap()
+    {
+        Stored::New(b) | Stored::Unchanged(b) => b,
+    };
+    let outcome = pipeline::apply(
+        store,
+        config,
+        batch,
+        pipeline::Input::Stored,
+        &ApplyArgs::default(),
+        "apply",
+    )
+    .unwrap();
+    prop_assert_eq!(outcome.status, pipeline::Status::Applied, "{}", text);
+    let run = store.run(outcome.run.unwrap()).unwrap().unwrap();
+    let rows = store.run_audit(run.id).unwrap();
+    let pks: std::collections::HashSet<i64> = rows.iter().map(|r| r.user_pk).collect();
+    let current = store.current_users(&pks).unwrap();
+    let groups = store.managed_group_ids().unwrap();
+    let plan = roster::core::revert::plan(
+        &rows,
+        &current,
+        config.import.missing_users,
+        &groups,
+        &|key| store.mail_key_holder(key).ok().flatten(),
+    );
+    prop_assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
+    store
+        .revert(&plan, &run, "2026-01-01T00:00:00Z", &serde_json::json!({}))
+        .unwrap();
+    Ok(())
+}
+
+/// The directory as `users list --format json` shows it (times included).
+fn directory(store: &Store) -> Vec<String> {
+    store
+        .users(roster::store::users::Filter::All, None, None)
+        .unwrap()
+        .iter()
+        .map(|u| serde_json::to_string(u).unwrap())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Apply then revert gives back the exact directory: users, fields, memberships (manual
+    /// ones too), status and times. Users the run created are deleted (`delete`) or left
+    /// deactivated (`deactivate`).
+    #[test]
+    fn apply_then_revert_gives_back_the_directory(
+        first in proptest::collection::vec(record(), 1..12),
+        second in proptest::collection::vec(record(), 1..12),
+        title in any::<bool>(),
+        groups in any::<bool>(),
+        delete in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.store.path = Some(dir.path().join("r.db"));
+        config.import.max_removals = roster::config::Limit::Percent(100.0);
+        config.import.max_invalid = roster::config::Limit::Percent(100.0);
+        config.import.max_updates = roster::config::Limit::Percent(100.0);
+        if delete {
+            config.import.missing_users = roster::config::MissingUsers::Delete;
+        }
+        let mut store = Store::open(config.store_path()).unwrap();
+        store.add_group(Some("ICU"), "Intensive care").unwrap();
+        store.add_group(Some("NIGHT"), "Night").unwrap();
+        let parking = store.add_group(None, "Parking").unwrap();
+        let mut start = Config::default();
+        start.store.path = config.store.path.clone();
+        start.import = config.import.clone();
+        start.import.missing_users = roster::config::MissingUsers::Delete;
+        // A first day, a manual group, then the day that is reverted.
+        let text = render(&first, true, true);
+        let batch = match pipeline::store_fetched(&store, &start, &roster::transport::Fetched {
+            bytes: text.clone().into_bytes(), source: "gen".into(), mtime: None,
+        }, pipeline::Count::Now).unwrap() {
+            Stored::New(b) | Stored::Unchanged(b) => b,
+        };
+        pipeline::apply(&mut store, &start, batch, pipeline::Input::Stored, &ApplyArgs::default(), "apply").unwrap();
+        let some: Vec<i64> = store.users(roster::store::users::Filter::All, None, None).unwrap()
+            .iter().step_by(2).map(|u| u.pk).collect();
+        store.set_members(parking, &some, &[]).unwrap();
+        let before = directory(&store);
+        apply_then_revert(&mut store, &config, &render(&second, title, groups))?;
+        let after = directory(&store);
+        if delete {
+            prop_assert_eq!(after, before);
+        } else {
+            // Created users stay, deactivated; everyone else is as before.
+            let kept: Vec<String> = after.iter().filter(|u| before.iter().any(|b| {
+                let b: serde_json::Value = serde_json::from_str(b).unwrap();
+                let a: serde_json::Value = serde_json::from_str(u).unwrap();
+                a["unique_id"] == b["unique_id"] && a["mail"] == b["mail"] || a == b
+            })).cloned().collect();
+            prop_assert_eq!(kept, before.clone());
+            for u in after.iter().filter(|u| !before.contains(u)) {
+                let v: serde_json::Value = serde_json::from_str(u).unwrap();
+                prop_assert_eq!(&v["status"], "deactivated");
+            }
+        }
+    }
+}

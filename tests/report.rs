@@ -215,3 +215,46 @@ fn an_unresolved_block_is_the_subject_and_the_summary_names_the_command() {
         .stdout;
     assert!(html.contains("BLOCKED"), "{html}");
 }
+
+#[test]
+fn open_items_name_unknown_groups_failed_invitations_and_a_stale_source() {
+    let env = Env::new();
+    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    config(&env, smtp.port);
+    let toml = std::fs::read_to_string(env.path("roster.toml")).unwrap();
+    env.write(
+        "roster.toml",
+        toml.replace("[mail]", "[import]\nsend_invitations = true\n\n[mail]"),
+    );
+    env.import(
+        "1.csv",
+        "UniqueID,Name,Mail,Groups\nE1,Anna,reject-me@example.se,INTMED\nE2,Bo,bo@example.se,INTMED\nE3,Cy,cy@example.se,X\n",
+        &[],
+    )
+    .code(1);
+    // The file has not changed for ten days.
+    env.db()
+        .execute("UPDATE batches SET fetched_at = '2000-01-01T00:00:00Z'", [])
+        .unwrap();
+    let json = env
+        .roster(&["report", "--since", "24h", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["status"], "STALE", "{json:#}");
+    assert_eq!(json["open"]["failed_invitations"], 1);
+    assert_eq!(json["open"]["unknown_groups"]["INTMED"], 2);
+    assert_eq!(json["open"]["unknown_groups"]["X"], 1);
+    let text = env
+        .roster(&["report", "--since", "24h", "--format", "text"])
+        .ok()
+        .stdout;
+    let summary = &text[..text.find("Run 1").unwrap()];
+    for want in [
+        "0 pending, 1 failed",
+        "Unknown groups: INTMED (2 records), X (1 record)",
+        "STALE: the source file has not changed",
+    ] {
+        assert!(summary.contains(want), "{want}:\n{text}");
+    }
+    assert!(text.starts_with("roster: STALE"), "{text}");
+}

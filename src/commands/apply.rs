@@ -3,7 +3,7 @@
 use super::Context;
 use crate::cli::{ApplyArgs, Format};
 use crate::pipeline::{self, Outcome};
-use crate::render::{self, plan::PlanView, plan::Selection};
+use crate::render::{self, plan::Operator, plan::PlanView, plan::Selection};
 use crate::store::{Lock, Store};
 use std::io::Write;
 
@@ -32,6 +32,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
         format,
         &outcome,
         &super::selection(&args.shown, format),
+        &operator(&store, args),
     )?;
     if outcome.status == pipeline::Status::Applied {
         match pipeline::send_pending_invitations(&store, &ctx.config) {
@@ -72,9 +73,24 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     }
 }
 
+/// Who runs this apply (or sync), why, and its `--allow-*` flags, for its JSON.
+pub fn operator<'a>(store: &'a Store, args: &'a ApplyArgs) -> Operator<'a> {
+    Operator {
+        by: &store.operator.by,
+        reason: args.reason.as_deref(),
+        overrides: pipeline::overrides(args),
+    }
+}
+
 /// Print an apply's or a sync's outcome: JSON per SPEC §6, or the summary lines per SPEC §3.1
 /// and the changes the selection lists when this is a dry run or with `-v`.
-pub fn show(ctx: &Context, format: Format, o: &Outcome, shown: &Selection) -> anyhow::Result<()> {
+pub fn show(
+    ctx: &Context,
+    format: Format,
+    o: &Outcome,
+    shown: &Selection,
+    operator: &Operator<'_>,
+) -> anyhow::Result<()> {
     let plan = o.plan.as_ref().map(|p| PlanView::new(p, &o.file, shown));
     if format == Format::Json {
         render::json(&render::plan::OutcomeView {
@@ -84,6 +100,7 @@ pub fn show(ctx: &Context, format: Format, o: &Outcome, shown: &Selection) -> an
             plan,
             file: &o.file,
             reason: o.reason.as_deref(),
+            operator: Some(operator),
         })?;
         return Ok(());
     }

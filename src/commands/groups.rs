@@ -11,6 +11,7 @@ use crate::store::Store;
 
 pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
     let mut store = Store::open(ctx.config.store_path())?;
+    store.operator.reason = cmd.reason().map(str::to_string);
     let say = |text: String| -> anyhow::Result<()> {
         if !ctx.quiet {
             render::emit(&text)?;
@@ -42,22 +43,24 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        GroupsCommand::Add { id, name } => {
+        GroupsCommand::Add { id, name, .. } => {
             let id = id.as_deref().map(trim).filter(|i| !i.is_empty());
             let name = checked_name(name)?;
             store.add_group(id, &name)?;
+            store.record_group_run("groups add")?;
             say(match id {
                 Some(id) => format!("added group {id} ({name}), managed by imports"),
                 None => format!("added manual group {name}"),
             })?;
         }
-        GroupsCommand::Rename { group, name } => {
+        GroupsCommand::Rename { group, name, .. } => {
             let g = store.require_group(group)?;
             let name = checked_name(name)?;
             store.rename_group(g.pk, &name)?;
+            store.record_group_run("groups rename")?;
             say(format!("renamed {} to {name}", g.name))?;
         }
-        GroupsCommand::Remove { group, force } => {
+        GroupsCommand::Remove { group, force, .. } => {
             let g = store.require_group(group)?;
             if g.members + g.deactivated > 0 && !force {
                 return Err(error::usage(format!(
@@ -68,9 +71,12 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
                 )));
             }
             store.remove_group(g.pk)?;
+            store.record_group_run("groups remove")?;
             say(format!("removed group {}", g.name))?;
         }
-        GroupsCommand::Members { group, add, remove } => {
+        GroupsCommand::Members {
+            group, add, remove, ..
+        } => {
             let g = store.require_group(group)?;
             if !add.is_empty() || !remove.is_empty() {
                 if let Some(id) = &g.id {
@@ -87,12 +93,7 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
                     .iter()
                     .map(|u| store.require_user(u))
                     .collect::<anyhow::Result<Vec<_>>>()?;
-                for pk in adds {
-                    store.set_member(g.pk, pk, true)?;
-                }
-                for pk in removes {
-                    store.set_member(g.pk, pk, false)?;
-                }
+                store.set_members(g.pk, &adds, &removes)?;
             }
             let members = store.users(Filter::All, Some(g.pk), None)?;
             match ctx.format(&[Format::Table, Format::Json])? {
@@ -111,13 +112,14 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        GroupsCommand::Import { file } => {
+        GroupsCommand::Import { file, .. } => {
             let bytes = std::fs::read(file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let groups =
                 input::groups::read(&bytes, ctx.config.csv.encoding, ctx.config.csv.delimiter)
                     .map_err(|m| Error::Rejected(format!("{}: {m}", file.display())))?;
             let result = store.import_groups(&groups)?;
+            store.record_group_run("groups import")?;
             match ctx.format(&[Format::Table, Format::Json])? {
                 Format::Json => render::json(&result)?,
                 _ => say(format!(

@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod groups;
 pub mod push;
 pub mod report;
+pub mod revert;
 pub mod status;
 pub mod sync;
 pub mod users;

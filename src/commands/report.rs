@@ -64,6 +64,26 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
                     ]);
                 }
                 render::emit(&t.to_string())?;
+                for r in &report.runs {
+                    let run = &r.run;
+                    let mut who = Vec::new();
+                    if let Some(by) = &run.by {
+                        who.push(format!("by {by}"));
+                    }
+                    if let Some(reason) = &run.reason {
+                        who.push(format!("reason: {reason}"));
+                    }
+                    if let Some(flags) = crate::core::report::overrides_text(run.overrides.as_ref())
+                    {
+                        who.push(format!("overrides: {flags}"));
+                    }
+                    if let Some(of) = run.reverts {
+                        who.push(format!("reverts run {of}"));
+                    }
+                    if !who.is_empty() {
+                        render::emit(&format!("run {}: {}", run.id, who.join("; ")))?;
+                    }
+                }
             }
         }
     }

@@ -38,9 +38,11 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         allow_removals: args.allow_removals,
         allow_updates: args.allow_updates,
         allow_invalid: args.allow_invalid,
+        reason: args.reason.clone(),
         force: false,
         shown: args.shown.clone(),
     };
+    pipeline::note_operator(&mut store, &apply_args);
     let started = now();
 
     // Fetch.
@@ -86,12 +88,29 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
 
     // The file is read on the other cores while the directory is loaded and the file stored
     // (not when nothing follows).
-    let (stored, read) = pipeline::store_and_read(&store, &ctx.config, &fetched)?;
+    // A file equal to a reverted batch is not applied again by a night's run: an operator
+    // undid it (`roster apply --batch N --force` brings it back).
+    let reverted = store.reverted_batch(&crate::store::batches::sha256_hex(&fetched.bytes))?;
+    let (stored, read) = match reverted {
+        Some(b) => (Stored::Unchanged(b), None),
+        None => pipeline::store_and_read(&store, &ctx.config, &fetched)?,
+    };
     let (batch, unchanged) = match stored {
         Stored::New(b) => (b, false),
         Stored::Unchanged(b) => (b, true),
     };
-    if unchanged && batch.status == "applied" {
+    if unchanged && matches!(batch.status.as_str(), "applied" | "reverted") {
+        let said = if batch.status == "reverted" {
+            let by = store
+                .batch_reverted_by(batch.id)?
+                .map_or_else(|| "a later run".to_string(), |r| format!("run {r}"));
+            format!(
+                "the file is the one of batch {}, which {by} reverted; nothing applied                  (to apply it again: roster apply --batch {} --force)",
+                batch.id, batch.id
+            )
+        } else {
+            format!("the file is unchanged since batch {}", batch.id)
+        };
         // Nothing new: a quiet night, but pending invitations and the daily report still go out.
         let stale = pipeline::stale_days(&store, &ctx.config)?.is_some();
         let run = store.record_run(&NewRun {
@@ -100,7 +119,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
             started_at: &started,
             status: "unchanged",
             counts: None,
-            message: Some(&format!("the file is unchanged since batch {}", batch.id)),
+            message: Some(&said),
             detail: None,
             problems: &[],
         })?;
@@ -108,10 +127,10 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         let pushed = push_after(ctx, &mut store, format, args);
         let report = mail_report_if_due(ctx, &store, run, stale || pushed.is_some());
         match format {
-            Format::Json => {
-                render::json(&json!({"run": run, "batch": batch.id, "status": "unchanged"}))?
-            }
+            Format::Json => render::json(&json!({"run": run, "batch": batch.id,
+                "status": "unchanged", "reverted": batch.status == "reverted", "message": said}))?,
             _ if ctx.quiet => {}
+            _ if batch.status == "reverted" => render::emit(&format!("unchanged: {said}"))?,
             _ => render::emit(&format!(
                 "unchanged: the file is the one of batch {} (already applied)",
                 batch.id
@@ -133,7 +152,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         &apply_args,
         "sync",
     )?;
-    show(ctx, format, &outcome, &apply_args)?;
+    show(ctx, format, &outcome, &store, &apply_args)?;
     if let Some(e) = outcome.error() {
         mail_report(ctx, &store, outcome.run);
         return Err(e.into());
@@ -217,8 +236,20 @@ fn finish_mail(
     report.map_err(|e| e.context("the directory is committed, but the report was not sent"))
 }
 
-fn show(ctx: &Context, format: Format, o: &Outcome, args: &ApplyArgs) -> anyhow::Result<()> {
-    super::apply::show(ctx, format, o, &super::selection(&args.shown, format))
+fn show(
+    ctx: &Context,
+    format: Format,
+    o: &Outcome,
+    store: &Store,
+    args: &ApplyArgs,
+) -> anyhow::Result<()> {
+    super::apply::show(
+        ctx,
+        format,
+        o,
+        &super::selection(&args.shown, format),
+        &super::apply::operator(store, args),
+    )
 }
 
 /// `--dry-run`: plan the fetched file against the store without storing anything.
@@ -252,7 +283,7 @@ fn dry_run(
             plan: None,
             reason: Some(reason),
         };
-        show(ctx, format, &outcome, args)?;
+        show(ctx, format, &outcome, store, args)?;
         return Err(outcome
             .error()
             .map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
@@ -284,7 +315,7 @@ fn dry_run(
         plan: Some(plan),
         reason,
     };
-    show(ctx, format, &outcome, args)?;
+    show(ctx, format, &outcome, store, args)?;
     match outcome.error() {
         Some(e) => Err(e.into()),
         None => Ok(()),

@@ -12,6 +12,7 @@ use std::io::Write;
 
 pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
     let mut store = Store::open(ctx.config.store_path())?;
+    store.operator.reason = cmd.reason().map(str::to_string);
     let say = |text: String| -> anyhow::Result<()> {
         if !ctx.quiet {
             render::emit(&text)?;
@@ -74,11 +75,16 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             match format {
                 Format::Json => render::json(&rows)?,
                 _ => {
-                    let mut t = render::table(["Time", "Run", "Field", "Old", "New"]);
+                    let mut t = render::table([
+                        "Time", "Run", "Command", "By", "Reason", "Field", "Old", "New",
+                    ]);
                     for r in &rows {
                         t.add_row(vec![
                             r.at.clone(),
                             r.run.map_or("by hand".to_string(), |r| r.to_string()),
+                            render::opt(r.command.as_deref()),
+                            render::opt(r.by.as_deref()),
+                            render::opt(r.reason.as_deref()),
                             r.field.clone(),
                             render::opt(r.old.as_deref()),
                             render::opt(r.new.as_deref()),
@@ -95,7 +101,7 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             store.add_manual_user(&name, &mail_addr, &fields)?;
             say(format!("added manual user {name} <{mail_addr}>"))?;
         }
-        UsersCommand::Edit { user, fields } => {
+        UsersCommand::Edit { user, fields, .. } => {
             let pk = store.require_user(user)?;
             let current = store.user(pk)?;
             let changes = checked_edit(ctx, fields)?;
@@ -109,7 +115,7 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             let n = store.edit_user(pk, &changes)?;
             say(format!("{user}: {n} field(s) changed"))?;
         }
-        UsersCommand::Remove { user } => {
+        UsersCommand::Remove { user, .. } => {
             let pk = store.require_user(user)?;
             let current = store.user(pk)?;
             if let Some(uid) = &current.unique_id {

@@ -15,7 +15,7 @@ pub const TEXT_WIDTH: usize = 100;
 /// Days of the trend.
 pub const TREND_DAYS: usize = 30;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Run {
     pub id: i64,
     pub batch: Option<i64>,
@@ -26,6 +26,13 @@ pub struct Run {
     pub counts: Option<Counts>,
     pub message: Option<String>,
     pub detail: Option<serde_json::Value>,
+    /// Who ran it: the OS user (and the sudo user).
+    pub by: Option<String>,
+    pub reason: Option<String>,
+    /// The `--allow-*` flags it was run with.
+    pub overrides: Option<serde_json::Value>,
+    /// For a revert: the run it undid.
+    pub reverts: Option<i64>,
 }
 
 /// A problem as stored with its run.
@@ -143,11 +150,18 @@ impl RunReport {
                 }
             })
             .collect();
-        let reverts = detail.get("reverts").and_then(|r| r.as_i64());
+        // Who, why and the overrides are columns of the run (older runs: in the detail).
+        let reverts = run
+            .reverts
+            .or_else(|| detail.get("reverts").and_then(|r| r.as_i64()));
         RunReport {
-            by: text(&detail, "by"),
-            reason: text(&detail, "reason"),
-            overrides: detail.get("overrides").cloned().filter(|o| !o.is_null()),
+            by: run.by.clone().or_else(|| text(&detail, "by")),
+            reason: run.reason.clone().or_else(|| text(&detail, "reason")),
+            overrides: run
+                .overrides
+                .clone()
+                .or_else(|| detail.get("overrides").cloned())
+                .filter(|o| !o.is_null()),
             reverts,
             fields,
             joined,
@@ -200,7 +214,16 @@ impl Held {
             .filter_map(|t| t.get("release").and_then(|r| r.as_str()))
             .map(str::to_string)
             .collect();
-        let mut command = format!("roster apply --batch {}", run.batch.unwrap_or_default());
+        let reverts = run.reverts.or_else(|| {
+            run.detail
+                .as_ref()
+                .and_then(|d| d.get("reverts"))
+                .and_then(|r| r.as_i64())
+        });
+        let mut command = match (run.command.as_str(), reverts) {
+            ("revert", Some(of)) => format!("roster revert {of}"),
+            _ => format!("roster apply --batch {}", run.batch.unwrap_or_default()),
+        };
         for f in flags {
             command.push(' ');
             command.push_str(&f);
@@ -708,19 +731,16 @@ impl Report {
         if let Some(reverted) = r.reverts {
             lines.push(format!("  Revert of run {reverted}"));
         }
-        let mut who = Vec::new();
+        // One line each: a long reason must not cut the overrides off.
         if let Some(by) = &r.by {
-            who.push(format!("by {by}"));
+            lines.push(format!("  By {by}"));
         }
         if let Some(reason) = &r.reason {
-            who.push(format!("reason: {reason}"));
+            lines.push(format!("  Reason: {reason}"));
         }
         let flags = r.override_flags();
         if !flags.is_empty() {
-            who.push(format!("overrides: {}", flags.join(" ")));
-        }
-        if !who.is_empty() {
-            lines.push(format!("  {}", capitalise(&who.join("; "))));
+            lines.push(format!("  Overrides: {}", flags.join(" ")));
         }
         if let Some(c) = &run.counts {
             lines.push(format!("  {}", counts_line(c)));
@@ -848,11 +868,15 @@ impl Report {
         );
         out.push_str("<h2>Summary</h2>\n<table class=\"summary\" cellpadding=\"4\" style=\"border-collapse: collapse\">\n");
         for (label, value) in self.summary() {
+            // The command that proceeds, as something to copy.
+            let value = match value.trim_start().strip_prefix("roster ") {
+                Some(rest) => format!("<code>roster {}</code>", escape_html(rest)),
+                None => escape_html(&value),
+            };
             let _ = writeln!(
                 out,
-                "<tr><th align=\"left\" valign=\"top\">{}</th><td>{}</td></tr>",
+                "<tr><th align=\"left\" valign=\"top\">{}</th><td>{value}</td></tr>",
                 escape_html(&label),
-                escape_html(&value)
             );
         }
         out.push_str("</table>\n");
@@ -997,14 +1021,6 @@ fn bar_chart(title: &str, days: &[(&str, u64)], colour: &str) -> String {
     out
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
 /// The counts that are not zero, as `create 40, remove 2` (or `nothing`).
 pub fn counts_line(c: &Counts) -> String {
     let all = [
@@ -1052,6 +1068,14 @@ fn tripped(run: &Run) -> Vec<String> {
                     .map(|v| v.to_string().trim_matches('"').to_string())
                     .unwrap_or_default()
             };
+            if t.get("overridden").and_then(|v| v.as_bool()) == Some(true) {
+                return format!(
+                    "Safeguard {} overridden: {} let through by {}",
+                    get("safeguard"),
+                    get("count"),
+                    get("setting")
+                );
+            }
             format!(
                 "Safeguard {} tripped: {} > {} ({})",
                 get("safeguard"),
@@ -1159,6 +1183,16 @@ pub fn csv_text(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The `--allow-*` flags a run used, as they were typed: `--allow-updates 2219`.
+pub fn overrides_text(overrides: Option<&serde_json::Value>) -> Option<String> {
+    let o = overrides?.as_object()?;
+    let flags: Vec<String> = o
+        .iter()
+        .filter_map(|(k, v)| Some(format!("--{} {}", k.replace('_', "-"), v.as_u64()?)))
+        .collect();
+    (!flags.is_empty()).then(|| flags.join(" "))
+}
+
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -1192,6 +1226,7 @@ mod tests {
             }),
             message: None,
             detail: Some(detail),
+            ..Run::default()
         }
     }
 

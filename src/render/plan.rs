@@ -401,7 +401,18 @@ pub struct OutcomeView<'a> {
     pub status: &'a str,
     pub plan: Option<PlanView<'a>>,
     pub file: &'a ImportFile,
+    /// Why a run was rejected or blocked.
     pub reason: Option<&'a str>,
+    /// Who ran it, `--reason` and the `--allow-*` flags (SPEC §6: `by`, `reason`, `overrides`).
+    pub operator: Option<&'a Operator<'a>>,
+}
+
+/// Who ran a run, why, and the limits raised for it, as apply's JSON shows them.
+#[derive(Debug, Serialize)]
+pub struct Operator<'a> {
+    pub by: &'a str,
+    pub reason: Option<&'a str>,
+    pub overrides: serde_json::Value,
 }
 
 impl Serialize for OutcomeView<'_> {
@@ -413,7 +424,16 @@ impl Serialize for OutcomeView<'_> {
         m.serialize_entry("counts", &self.plan.map(|p| p.plan.counts))?;
         m.serialize_entry("plan", &self.plan)?;
         m.serialize_entry("problems", &Errors(self.file))?;
-        m.serialize_entry("reason", &self.reason)?;
+        match self.operator {
+            // `reason` is the operator's; the block or rejection is the `message`.
+            Some(op) => {
+                m.serialize_entry("by", op.by)?;
+                m.serialize_entry("reason", &op.reason)?;
+                m.serialize_entry("overrides", &op.overrides)?;
+                m.serialize_entry("message", &self.reason)?;
+            }
+            None => m.serialize_entry("reason", &self.reason)?,
+        }
         m.end()
     }
 }

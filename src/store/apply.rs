@@ -22,7 +22,7 @@ pub struct ApplyRun<'a> {
 
 /// The secondary indexes that a first load drops and builds again after it, as the store
 /// defines them.
-const DEFERRED_INDEXES: [&str; 3] = ["memberships_group", "audit_user", "audit_at"];
+const DEFERRED_INDEXES: [&str; 4] = ["memberships_group", "audit_user", "audit_at", "audit_run"];
 
 /// The most memberships one statement adds.
 const MEMBERS_PER_INSERT: usize = 8;
@@ -62,7 +62,10 @@ struct Writer<'t> {
     run: i64,
     at: String,
     groups: HashMap<String, i64>,
+    /// An audit row of a change to a user, written before the change.
     audit: Statement<'t>,
+    /// The `created` row of a new user (nothing was there before).
+    audit_created: Statement<'t>,
     clear_groups: Statement<'t>,
     /// `add_members[n - 1]` adds n memberships of one user.
     add_members: Vec<Statement<'t>>,
@@ -71,7 +74,8 @@ struct Writer<'t> {
     /// every indexed column an UPDATE sets, changed or not.
     update_keys: Statement<'t>,
     insert_user: Statement<'t>,
-    tx: &'t Transaction<'t>,
+    /// The key of the next new user ([`super::next_user_pk`]).
+    next_pk: i64,
 }
 
 impl<'t> Writer<'t> {
@@ -84,7 +88,8 @@ impl<'t> Writer<'t> {
             run,
             at: now(),
             groups,
-            audit: tx.prepare(
+            audit: tx.prepare(runs::INSERT_AUDIT)?,
+            audit_created: tx.prepare(
                 "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?,
             clear_groups: tx.prepare(
@@ -108,10 +113,10 @@ impl<'t> Writer<'t> {
             update_keys: tx.prepare("UPDATE users SET unique_id = ?2, mail_key = ?3 WHERE pk = ?1")?,
             insert_user: tx.prepare(
                 "INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, active, row_hash,
-                                    missing_count, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 0, ?9, ?9)",
+                                    missing_count, created_at, updated_at, pk)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 0, ?9, ?9, ?10)",
             )?,
-            tx,
+            next_pk: super::next_user_pk(tx)?,
         })
     }
 
@@ -178,9 +183,11 @@ impl<'t> Writer<'t> {
             s.phone,
             s.phone2,
             s.hash() as i64,
-            self.at
+            self.at,
+            self.next_pk
         ])?;
-        Ok(self.tx.last_insert_rowid())
+        self.next_pk += 1;
+        Ok(self.next_pk - 1)
     }
 }
 
@@ -282,6 +289,7 @@ impl Store {
                 problems: run.problems,
             },
         )?;
+        runs::stamp(&tx, run_id, &self.operator)?;
         let groups = {
             let mut stmt =
                 tx.prepare("SELECT group_id, pk FROM groups WHERE group_id IS NOT NULL")?;
@@ -315,7 +323,16 @@ impl Store {
             let uid = c.unique_id.as_deref();
             let absent = c.absent.unwrap_or(1);
             if c.action == Action::Remove && run.missing_users == MissingUsers::Delete {
-                let old = super::directory::stored_fields(&tx, pk)?;
+                let mut old = super::directory::stored_fields(&tx, pk)?;
+                // Its groups too: the log keeps every value, for a revert.
+                let mut stmt = tx.prepare_cached(
+                    "SELECT g.group_id FROM memberships m JOIN groups g ON g.pk = m.group_pk
+                     WHERE m.user_pk = ?1 AND g.group_id IS NOT NULL ORDER BY g.group_id",
+                )?;
+                old.groups = stmt
+                    .query_map([pk], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                drop(stmt);
                 for f in diff_fields(
                     Some(&old),
                     &UserState {
@@ -336,15 +353,15 @@ impl Store {
                     .execute([pk])?;
                 continue;
             }
+            if c.action == Action::Remove {
+                w.audit(pk, uid, "status", Some("active"), Some("deactivated"))?;
+            }
             tx.prepare_cached(
                 "UPDATE users SET missing_count = ?2, last_missing_batch = ?3,
                  active = CASE WHEN ?4 THEN 0 ELSE active END, updated_at = CASE WHEN ?4 THEN ?5 ELSE updated_at END
                  WHERE pk = ?1",
             )?
             .execute(params![pk, absent, plan.batch, c.action == Action::Remove, w.at])?;
-            if c.action == Action::Remove {
-                w.audit(pk, uid, "status", Some("active"), Some("deactivated"))?;
-            }
         }
         // Addresses that move between users: park them first so a swap never collides.
         for c in &plan.changes {
@@ -381,6 +398,10 @@ impl Store {
                     pk
                 }
                 (Action::Adopt | Action::Update | Action::Reactivate, Some(pk)) => {
+                    // The audit rows first: they keep what the row held before.
+                    for f in &c.fields {
+                        w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
+                    }
                     let keys = c.action == Action::Adopt || c.changes("mail");
                     w.write_user(pk, new, keys)?;
                     if c.changes("groups") {
@@ -392,11 +413,15 @@ impl Store {
             };
             if c.action == Action::Create {
                 // One audit row holds every value a new user starts with.
-                w.audit(pk, uid, "created", None, Some(&created_values(new)))?;
-            } else {
-                for f in &c.fields {
-                    w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
-                }
+                w.audit_created.execute(params![
+                    w.run,
+                    pk,
+                    uid,
+                    "created",
+                    None::<&str>,
+                    created_values(new),
+                    w.at
+                ])?;
             }
         }
         for pk in &plan.present_again {
@@ -408,6 +433,11 @@ impl Store {
         tx.execute(
             "UPDATE batches SET status = 'applied' WHERE id = ?1",
             [plan.batch],
+        )?;
+        // A rollback (an older batch applied): every newer applied batch is undone by it.
+        tx.execute(
+            "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id > ?1 AND status = 'applied'",
+            [plan.batch, run_id],
         )?;
         drop(w);
         for sql in &rebuild {

@@ -143,6 +143,29 @@ impl Store {
             .optional()?)
     }
 
+    /// The run that reverted a batch (a rollback past it, or `roster revert`).
+    pub fn batch_reverted_by(&self, id: i64) -> anyhow::Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT reverted_by FROM batches WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten())
+    }
+
+    /// The newest reverted batch with this SHA-256, if any.
+    pub fn reverted_batch(&self, sha256: &str) -> anyhow::Result<Option<Batch>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM batches WHERE sha256 = ?1 AND status = 'reverted' ORDER BY id DESC LIMIT 1"),
+                [sha256],
+                from_row,
+            )
+            .optional()?)
+    }
+
     pub fn batches(&self) -> anyhow::Result<Vec<Batch>> {
         let mut stmt = self
             .conn

@@ -128,19 +128,88 @@ impl Store {
         Ok(())
     }
 
-    pub fn set_member(&self, group: i64, user: i64, member: bool) -> anyhow::Result<bool> {
-        let n = if member {
-            self.conn.execute(
-                "INSERT OR IGNORE INTO memberships (user_pk, group_pk) VALUES (?1, ?2)",
-                [user, group],
-            )?
-        } else {
-            self.conn.execute(
-                "DELETE FROM memberships WHERE user_pk = ?1 AND group_pk = ?2",
-                [user, group],
-            )?
-        };
-        Ok(n > 0)
+    /// The names of the manual groups a user is in, sorted, as the audit log holds them.
+    pub(crate) fn manual_groups_of(
+        conn: &rusqlite::Connection,
+        user: i64,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT g.name FROM memberships m JOIN groups g ON g.pk = m.group_pk
+             WHERE m.user_pk = ?1 AND g.group_id IS NULL ORDER BY g.name",
+        )?;
+        let rows = stmt.query_map([user], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Add and remove members of a manual group in one run with an audit row per user whose
+    /// manual groups change (`manual_groups`, old → new as JSON arrays of names).
+    pub fn set_members(&self, group: i64, add: &[i64], remove: &[i64]) -> anyhow::Result<usize> {
+        let tx = self.conn.unchecked_transaction()?;
+        let run = self.manual_run(&tx, "groups members")?;
+        let at = now();
+        let mut changed = 0;
+        for (users, member) in [(add, true), (remove, false)] {
+            for &user in users {
+                let before = Self::manual_groups_of(&tx, user)?;
+                let has = tx
+                    .query_row(
+                        "SELECT 1 FROM memberships WHERE user_pk = ?1 AND group_pk = ?2",
+                        [user, group],
+                        |_| Ok(()),
+                    )
+                    .optional()?
+                    .is_some();
+                if has == member {
+                    continue;
+                }
+                let mut after = before.clone();
+                let name: String =
+                    tx.query_row("SELECT name FROM groups WHERE pk = ?1", [group], |r| {
+                        r.get(0)
+                    })?;
+                if member {
+                    after.push(name);
+                    after.sort();
+                } else {
+                    after.retain(|n| *n != name);
+                }
+                let uid: Option<String> =
+                    tx.query_row("SELECT unique_id FROM users WHERE pk = ?1", [user], |r| {
+                        r.get(0)
+                    })?;
+                tx.execute(
+                    super::runs::INSERT_AUDIT,
+                    params![
+                        run,
+                        user,
+                        uid,
+                        "manual_groups",
+                        serde_json::to_string(&before)?,
+                        serde_json::to_string(&after)?,
+                        at
+                    ],
+                )?;
+                if member {
+                    tx.execute(
+                        "INSERT INTO memberships (user_pk, group_pk) VALUES (?1, ?2)",
+                        [user, group],
+                    )?;
+                } else {
+                    tx.execute(
+                        "DELETE FROM memberships WHERE user_pk = ?1 AND group_pk = ?2",
+                        [user, group],
+                    )?;
+                }
+                changed += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Record the run of a `groups` command that changes no user (add, rename, import).
+    pub fn record_group_run(&self, command: &str) -> anyhow::Result<i64> {
+        self.manual_run(&self.conn, command)
     }
 
     /// Add new groups and rename known ones, in one transaction.

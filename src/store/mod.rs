@@ -7,6 +7,7 @@ pub mod groups;
 pub mod lock;
 pub mod outbox;
 pub mod report;
+pub mod revert;
 pub mod runs;
 mod schema;
 pub mod scim;
@@ -24,6 +25,8 @@ pub use lock::Lock;
 pub struct Store {
     pub(crate) conn: Connection,
     pub path: PathBuf,
+    /// Who runs this process and why: recorded with every run it makes.
+    pub operator: runs::Operator,
     /// The checkpoint of a large apply, running on a connection of its own (see
     /// [`Store::checkpoint_beside`]); joined before the store closes.
     checkpoint: Option<std::thread::JoinHandle<()>>,
@@ -35,6 +38,16 @@ impl Drop for Store {
     fn drop(&mut self) {
         self.join_checkpoint();
     }
+}
+
+/// The key for a new user: past every key a user ever had, so that the audit log and the
+/// outbox never confuse a new user with a deleted one (SQLite would reuse the largest key).
+pub(crate) fn next_user_pk(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT MAX(COALESCE((SELECT MAX(pk) FROM users), 0), COALESCE((SELECT MAX(user_pk) FROM audit), 0)) + 1",
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// The time now, as the store writes it (RFC 3339, UTC, seconds).
@@ -73,6 +86,10 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            operator: runs::Operator {
+                by: runs::os_user(),
+                ..runs::Operator::default()
+            },
             checkpoint: None,
             progress: None,
         };

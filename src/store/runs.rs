@@ -20,7 +20,92 @@ pub struct NewRun<'a> {
 }
 
 const COLUMNS: &str =
-    "id, batch_id, command, started_at, finished_at, status, counts, message, detail";
+    "id, batch_id, command, started_at, finished_at, status, counts, message, detail,
+     by_user, reason, overrides, reverts";
+
+/// Who runs this process, why, and the limits raised for it: recorded with every run.
+#[derive(Debug, Clone, Default)]
+pub struct Operator {
+    /// The OS user, and who became it through sudo: `root (sudo: alice)`.
+    pub by: String,
+    /// `--reason TEXT`.
+    pub reason: Option<String>,
+    /// The `--allow-*` flags of this run, when one was given.
+    pub overrides: Option<serde_json::Value>,
+}
+
+/// The name of the OS user this process runs as (its uid looked up in /etc/passwd, else
+/// `$USER`, else the uid), and `SUDO_USER` when set.
+pub fn os_user() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    let from_passwd = uid.and_then(|uid| {
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        passwd.lines().find_map(|line| {
+            let mut parts = line.split(':');
+            let name = parts.next()?;
+            (parts.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+        })
+    });
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let user = from_passwd
+        .or_else(|| env("USER"))
+        .or_else(|| env("LOGNAME"))
+        .unwrap_or_else(|| uid.map_or_else(|| "unknown".to_string(), |u| format!("uid {u}")));
+    match env("SUDO_USER") {
+        Some(sudo) if sudo != user => format!("{user} (sudo: {sudo})"),
+        _ => user,
+    }
+}
+
+/// The audit row of a change to an existing user, written before the change: `was` keeps what
+/// the user's row held beside its fields (times, absence counter, manual groups).
+pub const INSERT_AUDIT: &str = "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at, was)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+       (SELECT json_object('created_at', u.created_at, 'updated_at', u.updated_at,
+                           'missing_count', u.missing_count, 'last_missing_batch', u.last_missing_batch,
+                           'manual_groups', json((SELECT json_group_array(g.name) FROM memberships m
+                                                  JOIN groups g ON g.pk = m.group_pk
+                                                  WHERE m.user_pk = u.pk AND g.group_id IS NULL)))
+        FROM users u WHERE u.pk = ?2))";
+
+impl Store {
+    /// Record the run of a manual edit (a `users` or `groups` command) in the caller's
+    /// transaction, so that its audit rows name it and it can be reverted.
+    pub(crate) fn manual_run(&self, conn: &Connection, command: &str) -> anyhow::Result<i64> {
+        let at = now();
+        let id = insert(
+            conn,
+            &NewRun {
+                batch: None,
+                command,
+                started_at: &at,
+                status: "applied",
+                counts: None,
+                message: None,
+                detail: None,
+                problems: &[],
+            },
+        )?;
+        stamp(conn, id, &self.operator)?;
+        Ok(id)
+    }
+}
+
+/// Write who ran a run, why, and its overrides.
+pub fn stamp(conn: &Connection, run: i64, op: &Operator) -> anyhow::Result<()> {
+    conn.prepare_cached("UPDATE runs SET by_user = ?2, reason = ?3, overrides = ?4 WHERE id = ?1")?
+        .execute(params![
+            run,
+            op.by,
+            op.reason,
+            op.overrides
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?
+        ])?;
+    Ok(())
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let counts: Option<String> = r.get(6)?;
@@ -35,6 +120,12 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         counts: counts.and_then(|c| serde_json::from_str(&c).ok()),
         message: r.get(7)?,
         detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+        by: r.get(9)?,
+        reason: r.get(10)?,
+        overrides: r
+            .get::<_, Option<String>>(11)?
+            .and_then(|o| serde_json::from_str(&o).ok()),
+        reverts: r.get(12)?,
     })
 }
 
@@ -74,7 +165,11 @@ pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
 
 impl Store {
     pub fn record_run(&self, run: &NewRun<'_>) -> anyhow::Result<i64> {
-        insert(&self.conn, run)
+        let tx = self.conn.unchecked_transaction()?;
+        let id = insert(&tx, run)?;
+        stamp(&tx, id, &self.operator)?;
+        tx.commit()?;
+        Ok(id)
     }
 
     pub fn run(&self, id: i64) -> anyhow::Result<Option<Run>> {
@@ -101,9 +196,24 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                &format!("SELECT {COLUMNS} FROM runs ORDER BY id DESC LIMIT 1"),
+                // Manual edits are runs too, but not what `status` and a report by default
+                // speak of: the last import's state.
+                &format!("SELECT {COLUMNS} FROM runs WHERE command NOT LIKE 'users %' AND command NOT LIKE 'groups %'
+                          ORDER BY id DESC LIMIT 1"),
                 [],
                 from_row,
+            )
+            .optional()?)
+    }
+
+    /// The revert that undid a run, if one did.
+    pub fn reverted_by(&self, run: i64) -> anyhow::Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM runs WHERE reverts = ?1 AND status = 'applied' ORDER BY id LIMIT 1",
+                [run],
+                |r| r.get(0),
             )
             .optional()?)
     }

@@ -145,4 +145,17 @@ pub const MIGRATIONS: &[&str] = &[
         message TEXT
     );
     "#,
+    // 5: change control. A run records who ran it, why, and the `--allow-*` flags it used; a
+    // revert names the run it undid, a batch the run that reverted it. An audit row keeps what
+    // the user's row held beside its fields before the change (`was`: times, absence counter,
+    // manual groups), so that a revert gives back the exact row.
+    r#"
+    ALTER TABLE runs ADD COLUMN by_user TEXT;
+    ALTER TABLE runs ADD COLUMN reason TEXT;
+    ALTER TABLE runs ADD COLUMN overrides TEXT;
+    ALTER TABLE runs ADD COLUMN reverts INTEGER;
+    ALTER TABLE batches ADD COLUMN reverted_by INTEGER;
+    ALTER TABLE audit ADD COLUMN was TEXT;
+    CREATE INDEX audit_run ON audit(run_id);
+    "#,
 ];

@@ -36,6 +36,10 @@ pub struct AuditRow {
     pub field: String,
     pub old: Option<String>,
     pub new: Option<String>,
+    /// The run's command, who ran it and why (none for rows older than runs of manual edits).
+    pub command: Option<String>,
+    pub by: Option<String>,
+    pub reason: Option<String>,
 }
 
 /// Fields of a manual user, already checked.
@@ -164,7 +168,8 @@ impl Store {
     pub fn history(&self, pk: i64) -> anyhow::Result<Vec<AuditRow>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT at, run_id, unique_id, field, old, new FROM audit WHERE user_pk = ?1 ORDER BY id")?;
+            .prepare("SELECT a.at, a.run_id, a.unique_id, a.field, a.old, a.new, r.command, r.by_user, r.reason
+                      FROM audit a LEFT JOIN runs r ON r.id = a.run_id WHERE a.user_pk = ?1 ORDER BY a.id")?;
         let rows = stmt.query_map([pk], |r| {
             Ok(AuditRow {
                 at: r.get(0)?,
@@ -173,6 +178,9 @@ impl Store {
                 field: r.get(3)?,
                 old: r.get(4)?,
                 new: r.get(5)?,
+                command: r.get(6)?,
+                by: r.get(7)?,
+                reason: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -220,17 +228,17 @@ impl Store {
         f: &ManualFields,
     ) -> anyhow::Result<i64> {
         self.check_mail_free(mail_addr, None)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.unchecked_transaction()?;
         let at = now();
         let title = f.title.clone().flatten();
         let phone = f.phone.clone().flatten();
         let phone2 = f.phone2.clone().flatten();
+        let pk = super::next_user_pk(&tx)?;
         tx.execute(
-            "INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, active, row_hash, created_at, updated_at)
-             VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7, ?7)",
-            params![name, mail_addr, mail::key(mail_addr), title, phone, phone2, at],
+            "INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, active, row_hash, created_at, updated_at, pk)
+             VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7, ?7, ?8)",
+            params![name, mail_addr, mail::key(mail_addr), title, phone, phone2, at, pk],
         )?;
-        let pk = tx.last_insert_rowid();
         let state = crate::core::plan::UserState {
             unique_id: None,
             name: name.into(),
@@ -245,9 +253,10 @@ impl Store {
             .into_iter()
             .filter_map(|f| Some((f.field.to_string(), serde_json::Value::String(f.new?))))
             .collect();
+        let run = self.manual_run(&tx, "users add")?;
         tx.execute(
-            "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (NULL, ?1, NULL, 'created', NULL, ?2, ?3)",
-            params![pk, serde_json::Value::Object(values).to_string(), at],
+            "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (?4, ?1, NULL, 'created', NULL, ?2, ?3)",
+            params![pk, serde_json::Value::Object(values).to_string(), at, run],
         )?;
         tx.execute(
             "UPDATE users SET row_hash = ?2 WHERE pk = ?1",
@@ -283,19 +292,20 @@ impl Store {
         if changes.is_empty() {
             return Ok(0);
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.unchecked_transaction()?;
         let at = now();
+        let run = self.manual_run(&tx, "users edit")?;
+        for c in &changes {
+            tx.execute(
+                super::runs::INSERT_AUDIT,
+                params![run, pk, old.unique_id, c.field, c.old, c.new, at],
+            )?;
+        }
         tx.execute(
             "UPDATE users SET name = ?2, mail = ?3, mail_key = ?4, title = ?5, phone = ?6, phone2 = ?7,
              row_hash = ?8, updated_at = ?9 WHERE pk = ?1",
             params![pk, new.name, new.mail, mail::key(&new.mail), new.title, new.phone, new.phone2, new.hash() as i64, at],
         )?;
-        for c in &changes {
-            tx.execute(
-                "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6)",
-                params![pk, old.unique_id, c.field, c.old, c.new, at],
-            )?;
-        }
         tx.commit()?;
         Ok(changes.len())
     }
@@ -303,12 +313,26 @@ impl Store {
     /// Delete a manual user (its audit rows stay for `store.keep_history` days).
     pub fn remove_manual_user(&mut self, pk: i64) -> anyhow::Result<()> {
         let old = self.user_state(pk)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.unchecked_transaction()?;
         let at = now();
-        tx.execute(
-            "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (NULL, ?1, NULL, 'status', ?2, 'deleted', ?3)",
-            params![pk, if old.active { "active" } else { "deactivated" }, at],
-        )?;
+        let run = self.manual_run(&tx, "users remove")?;
+        // Every value goes into the log, as an import's deletion writes it, so that a revert
+        // can bring the user back.
+        let gone = crate::core::plan::UserState {
+            active: false,
+            ..Default::default()
+        };
+        for f in diff_fields(Some(&old), &gone) {
+            let new = if f.field == "status" {
+                Some("deleted")
+            } else {
+                None
+            };
+            tx.execute(
+                super::runs::INSERT_AUDIT,
+                params![run, pk, old.unique_id, f.field, f.old, new, at],
+            )?;
+        }
         tx.execute("DELETE FROM users WHERE pk = ?1", [pk])?;
         tx.commit()?;
         Ok(())

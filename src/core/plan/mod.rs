@@ -955,7 +955,9 @@ impl Guard<'_> {
     }
 }
 
-fn check_safeguards(plan: &mut Plan, rows: u64, s: &Settings) {
+/// Check the three safeguards of a plan (its counts, its `active_imported`) and note which
+/// tripped and which a flag let through.
+pub fn check_safeguards(plan: &mut Plan, rows: u64, s: &Settings) {
     let active = plan.active_imported;
     let guards = [
         Guard {

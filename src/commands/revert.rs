@@ -1,0 +1,220 @@
+//! `roster revert RUN`: undo one run from its audit rows (SPEC §2), planned, shown and
+//! safeguarded like an import, in one transaction, recorded as a run of its own.
+
+use super::Context;
+use crate::cli::{ApplyArgs, Format, RevertArgs};
+use crate::core::plan::{Action, Plan};
+use crate::core::revert::{self, RevertPlan};
+use crate::error::{self, Error};
+use crate::pipeline;
+use crate::render;
+use crate::store::runs::NewRun;
+use crate::store::{now, Lock, Store};
+use serde_json::json;
+use std::collections::HashSet;
+
+pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let _lock = Lock::acquire(ctx.config.store_path())?;
+    let mut store = Store::open(ctx.config.store_path())?;
+    let apply_args = ApplyArgs {
+        dry_run: args.dry_run,
+        allow_removals: args.allow_removals,
+        allow_updates: args.allow_updates,
+        allow_invalid: args.allow_invalid,
+        reason: args.reason.clone(),
+        ..ApplyArgs::default()
+    };
+    pipeline::note_operator(&mut store, &apply_args);
+    let started = now();
+    let of = store.run(args.run)?.ok_or_else(|| {
+        error::usage(format!(
+            "there is no run {}; see roster report --since 7d",
+            args.run
+        ))
+    })?;
+    if of.status != "applied" {
+        return Err(error::usage(format!(
+            "run {} was {}: it changed nothing, so there is nothing to revert",
+            of.id, of.status
+        )));
+    }
+    if let Some(by) = store.reverted_by(of.id)? {
+        return Err(error::usage(format!(
+            "run {} was already reverted by run {by}; to undo that, run: roster revert {by}",
+            of.id
+        )));
+    }
+    let rows = store.run_audit(of.id)?;
+    let pks: HashSet<i64> = rows.iter().map(|r| r.user_pk).collect();
+    let current = store.current_users(&pks)?;
+    let groups = store.managed_group_ids()?;
+    let plan = revert::plan(
+        &rows,
+        &current,
+        ctx.config.import.missing_users,
+        &groups,
+        &|key| store.mail_key_holder(key).ok().flatten(),
+    );
+    // The safeguards of an import, over the revert's counts.
+    let mut guard = Plan {
+        counts: plan.counts,
+        active_imported: store.active_imported()?,
+        ..Plan::default()
+    };
+    crate::core::plan::check_safeguards(
+        &mut guard,
+        0,
+        &pipeline::settings(&ctx.config, 0, &apply_args),
+    );
+    let detail = json!({
+        "tripped": pipeline::tripped_detail(&guard),
+        "removals": plan.changes.iter().filter(|c| c.action == Action::Remove)
+            .map(|c| json!({"unique_id": c.unique_id, "name": c.fields.iter().find(|f| f.field == "name").and_then(|f| f.old.clone())}))
+            .collect::<Vec<_>>(),
+        "conflicts": plan.conflicts,
+        "reverts": of.id,
+        "dry_run": args.dry_run,
+    });
+    let (status, run, reason) = if guard.blocked() {
+        let release: Vec<&str> = guard
+            .tripped
+            .iter()
+            .chain(&guard.overridden)
+            .map(|t| t.release.as_str())
+            .collect();
+        let what: Vec<String> = guard
+            .tripped
+            .iter()
+            .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
+            .collect();
+        let reason = format!(
+            "the revert of run {} was blocked by a safeguard: {}; to revert it anyway, run: roster revert {} {}",
+            of.id,
+            what.join("; "),
+            of.id,
+            release.join(" ")
+        );
+        let run = if args.dry_run {
+            None
+        } else {
+            let id = store.record_run(&NewRun {
+                batch: of.batch,
+                command: "revert",
+                started_at: &started,
+                status: "blocked",
+                counts: Some(&plan.counts),
+                message: Some(&reason),
+                detail: Some(&detail),
+                problems: &[],
+            })?;
+            Some(id)
+        };
+        ("blocked", run, Some(reason))
+    } else if args.dry_run {
+        ("dry-run", None, None)
+    } else {
+        let id = store.revert(&plan, &of, &started, &detail)?;
+        ("applied", Some(id), None)
+    };
+    show(
+        ctx,
+        format,
+        &store,
+        &apply_args,
+        &of,
+        &plan,
+        status,
+        run,
+        reason.as_deref(),
+    )?;
+    match reason {
+        Some(r) => Err(Error::Blocked(r).into()),
+        None => Ok(()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn show(
+    ctx: &Context,
+    format: Format,
+    store: &Store,
+    args: &ApplyArgs,
+    of: &crate::core::report::Run,
+    plan: &RevertPlan,
+    status: &str,
+    run: Option<i64>,
+    reason: Option<&str>,
+) -> anyhow::Result<()> {
+    if format == Format::Json {
+        let changes: Vec<_> = plan
+            .changes
+            .iter()
+            .map(|c| json!({"action": c.action, "unique_id": c.unique_id, "fields": c.fields}))
+            .collect();
+        return Ok(render::json(&json!({
+            "run": run,
+            "reverts": of.id,
+            "batch": of.batch,
+            "status": status,
+            "counts": plan.counts,
+            "plan": {"reverts": of.id, "counts": plan.counts, "changes": changes},
+            "conflicts": plan.conflicts,
+            "by": store.operator.by,
+            "reason": args.reason,
+            "overrides": pipeline::overrides(args),
+            "problems": [],
+            "message": reason,
+        }))?);
+    }
+    if ctx.quiet && reason.is_none() {
+        return Ok(());
+    }
+    let head = match run {
+        Some(r) => format!(
+            "run {r}: revert of run {} ({}): {status}",
+            of.id, of.command
+        ),
+        None => format!("revert of run {} ({}): {status}", of.id, of.command),
+    };
+    render::emit(&format!(
+        "{head} — {}",
+        render::plan::counts_line(&plan.counts)
+    ))?;
+    if (ctx.verbose > 0 || status != "applied") && !plan.changes.is_empty() {
+        let mut t = render::table(["Action", "UniqueID", "Field", "Old", "New"]);
+        for c in &plan.changes {
+            for f in &c.fields {
+                t.add_row(vec![
+                    c.action.as_str().to_string(),
+                    render::opt(c.unique_id.as_deref()),
+                    f.field.to_string(),
+                    render::opt(f.old.as_deref()),
+                    render::opt(f.new.as_deref()),
+                ]);
+            }
+        }
+        render::emit(&t.to_string())?;
+    }
+    if !plan.conflicts.is_empty() {
+        render::emit(&format!(
+            "{} field(s) changed since run {} and were left as they are:",
+            plan.conflicts.len(),
+            of.id
+        ))?;
+        let mut t = render::table(["UniqueID", "Field", "Now", "Run set"]);
+        for c in &plan.conflicts {
+            t.add_row(vec![
+                c.unique_id
+                    .clone()
+                    .or_else(|| c.mail.clone())
+                    .unwrap_or_default(),
+                c.field.clone(),
+                render::opt(c.now.as_deref()),
+                render::opt(c.run_new.as_deref()),
+            ]);
+        }
+        render::emit(&t.to_string())?;
+    }
+    Ok(())
+}

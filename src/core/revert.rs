@@ -1,0 +1,416 @@
+//! Undoing one run from its audit rows (SPEC §2, Revert), computed without I/O: each field
+//! goes back where the user still holds the run's new value; anything changed since is a
+//! conflict, left as it is and listed.
+
+use super::mail;
+use super::plan::{diff_fields, Action, Counts, FieldChange, UserState};
+use super::policy::MissingUsers;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// What the user's row held beside its fields before a change (the audit row's `was`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Was {
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub missing_count: Option<i64>,
+    pub last_missing_batch: Option<i64>,
+    #[serde(default)]
+    pub manual_groups: Vec<String>,
+}
+
+/// One audit row of the run to revert.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEntry {
+    pub user_pk: i64,
+    pub unique_id: Option<String>,
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub was: Option<Was>,
+}
+
+/// A user as the store holds it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    pub state: UserState,
+    /// Names of the manual groups the user is in, sorted.
+    pub manual_groups: Vec<String>,
+}
+
+/// A field that changed since the run: left as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub unique_id: Option<String>,
+    /// The user's mail, for manual users (who have no UniqueID).
+    pub mail: Option<String>,
+    pub field: String,
+    pub now: Option<String>,
+    pub run_new: Option<String>,
+}
+
+/// What the revert does to one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Write these values (fields, memberships, and the row's times when `was` is known).
+    Set(Current, Option<Was>),
+    /// Bring back a user the run deleted.
+    Recreate(Current, Option<Was>),
+    /// Delete the user (one the run created, per `import.missing_users`).
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRevert {
+    pub pk: i64,
+    pub action: Action,
+    pub unique_id: Option<String>,
+    /// The fields as the revert's own audit rows hold them (old = now, new = restored).
+    pub fields: Vec<FieldChange>,
+    pub target: Target,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RevertPlan {
+    pub changes: Vec<UserRevert>,
+    pub conflicts: Vec<Conflict>,
+    pub counts: Counts,
+}
+
+fn join(groups: &[String]) -> Option<String> {
+    (!groups.is_empty()).then(|| groups.join(","))
+}
+
+fn status(active: bool) -> &'static str {
+    if active {
+        "active"
+    } else {
+        "deactivated"
+    }
+}
+
+fn split(groups: Option<&str>, known: &HashSet<String>) -> Vec<String> {
+    let mut out: Vec<String> = groups
+        .unwrap_or("")
+        .split(',')
+        .filter(|g| !g.is_empty() && known.contains(*g))
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn manual_json(groups: &[String]) -> String {
+    serde_json::to_string(groups).unwrap_or_default()
+}
+
+/// The value of a field (as audit rows name it) in a user's state.
+fn value(c: &Current, field: &str) -> Option<String> {
+    let s = &c.state;
+    match field {
+        "unique_id" => s.unique_id.clone(),
+        "name" => Some(s.name.clone()),
+        "mail" => Some(s.mail.clone()),
+        "title" => s.title.clone(),
+        "phone" => s.phone.clone(),
+        "phone2" => s.phone2.clone(),
+        "groups" => join(&s.groups),
+        "status" => Some(status(s.active).to_string()),
+        "manual_groups" => Some(manual_json(&c.manual_groups)),
+        _ => None,
+    }
+}
+
+/// Set a field of a state to an audit row's old value.
+fn set(c: &mut Current, field: &str, old: Option<&str>, known: &HashSet<String>) {
+    let s = &mut c.state;
+    let text = || old.map(str::to_string);
+    match field {
+        "unique_id" => s.unique_id = text(),
+        "name" => s.name = old.unwrap_or_default().to_string(),
+        "mail" => s.mail = old.unwrap_or_default().to_string(),
+        "title" => s.title = text(),
+        "phone" => s.phone = text(),
+        "phone2" => s.phone2 = text(),
+        "groups" => s.groups = split(old, known),
+        "status" => s.active = old == Some("active"),
+        "manual_groups" => {
+            c.manual_groups = old
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or_default();
+            c.manual_groups.sort();
+        }
+        _ => {}
+    }
+}
+
+/// The audit rows of a change from `from` to `to` (either may be absent: a creation, a
+/// deletion), as a deletion and a creation write them (`status` to or from `deleted`).
+pub fn fields_between(from: Option<&Current>, to: Option<&Current>) -> Vec<FieldChange> {
+    let empty = Current {
+        state: UserState::default(),
+        manual_groups: Vec::new(),
+    };
+    let a = from.unwrap_or(&empty);
+    let b = to.unwrap_or(&empty);
+    let mut out = Vec::new();
+    if a.state.unique_id != b.state.unique_id {
+        out.push(FieldChange {
+            field: "unique_id",
+            old: a.state.unique_id.clone(),
+            new: b.state.unique_id.clone(),
+        });
+    }
+    for mut f in diff_fields(from.map(|c| &c.state), &b.state) {
+        if to.is_none() {
+            f.new = (f.field == "status").then(|| "deleted".to_string());
+        }
+        if from.is_none() && f.field == "status" {
+            f.old = Some("deleted".to_string());
+        }
+        if f.old != f.new {
+            out.push(f);
+        }
+    }
+    if from.is_some() && to.is_none() && !out.iter().any(|f| f.field == "status") {
+        out.push(FieldChange {
+            field: "status",
+            old: Some(status(a.state.active).to_string()),
+            new: Some("deleted".to_string()),
+        });
+    }
+    if a.manual_groups != b.manual_groups {
+        out.push(FieldChange {
+            field: "manual_groups",
+            old: Some(manual_json(&a.manual_groups)),
+            new: Some(manual_json(&b.manual_groups)),
+        });
+    }
+    out
+}
+
+/// Plan the revert of a run from its audit rows (in the order they were written) and the
+/// users they name as they are now. `holder` tells who holds a mail key now.
+pub fn plan(
+    rows: &[AuditEntry],
+    current: &HashMap<i64, Current>,
+    missing_users: MissingUsers,
+    known_groups: &HashSet<String>,
+    holder: &dyn Fn(&str) -> Option<i64>,
+) -> RevertPlan {
+    let mut out = RevertPlan::default();
+    let mut order: Vec<i64> = Vec::new();
+    let mut by_user: HashMap<i64, Vec<&AuditEntry>> = HashMap::new();
+    for r in rows {
+        by_user
+            .entry(r.user_pk)
+            .or_insert_with(|| {
+                order.push(r.user_pk);
+                Vec::new()
+            })
+            .push(r);
+    }
+    for pk in order {
+        let rows = &by_user[&pk];
+        let uid = rows.iter().find_map(|r| r.unique_id.clone());
+        let cur = current.get(&pk);
+        let was = rows.iter().find_map(|r| r.was.clone());
+        let conflict = |field: &str, now: Option<String>, run_new: Option<String>| Conflict {
+            unique_id: cur
+                .and_then(|c| c.state.unique_id.clone())
+                .or_else(|| uid.clone()),
+            mail: cur.map(|c| c.state.mail.clone()),
+            field: field.to_string(),
+            now,
+            run_new,
+        };
+        if rows.iter().any(|r| r.field == "created") {
+            // A user the run created: removed per import.missing_users (a manual one deleted).
+            let Some(c) = cur else { continue };
+            let manual = c.state.unique_id.is_none();
+            if manual || missing_users == MissingUsers::Delete {
+                out.changes.push(UserRevert {
+                    pk,
+                    action: Action::Remove,
+                    unique_id: c.state.unique_id.clone(),
+                    fields: fields_between(Some(c), None),
+                    target: Target::Delete,
+                });
+            } else if missing_users == MissingUsers::Deactivate && c.state.active {
+                let mut t = c.clone();
+                t.state.active = false;
+                out.changes.push(UserRevert {
+                    pk,
+                    action: Action::Remove,
+                    unique_id: c.state.unique_id.clone(),
+                    fields: fields_between(Some(c), Some(&t)),
+                    target: Target::Set(t, None),
+                });
+            }
+            continue;
+        }
+        if rows
+            .iter()
+            .any(|r| r.field == "status" && r.new.as_deref() == Some("deleted"))
+        {
+            // A user the run deleted: back with the values it had.
+            if let Some(c) = cur {
+                out.conflicts.push(conflict(
+                    "status",
+                    value(c, "status"),
+                    Some("deleted".into()),
+                ));
+                continue;
+            }
+            let mut t = Current {
+                state: UserState {
+                    unique_id: uid.clone(),
+                    ..UserState::default()
+                },
+                manual_groups: was
+                    .as_ref()
+                    .map(|w| w.manual_groups.clone())
+                    .unwrap_or_default(),
+            };
+            t.manual_groups.sort();
+            for r in rows {
+                set(&mut t, &r.field, r.old.as_deref(), known_groups);
+            }
+            if let Some(h) = holder(&mail::key(&t.state.mail)) {
+                if h != pk {
+                    out.conflicts
+                        .push(conflict("mail", Some(t.state.mail.clone()), None));
+                    continue;
+                }
+            }
+            out.changes.push(UserRevert {
+                pk,
+                action: Action::Create,
+                unique_id: uid.clone(),
+                fields: fields_between(None, Some(&t)),
+                target: Target::Recreate(t, was),
+            });
+            continue;
+        }
+        let Some(c) = cur else {
+            for r in rows {
+                out.conflicts.push(conflict(&r.field, None, r.new.clone()));
+            }
+            continue;
+        };
+        let mut t = c.clone();
+        let mut conflicted = false;
+        let mut delete = false;
+        for r in rows {
+            let now = value(c, &r.field);
+            let same = if r.field == "manual_groups" {
+                let want: Option<Vec<String>> =
+                    r.new.as_deref().and_then(|n| serde_json::from_str(n).ok());
+                want.map(|mut w| {
+                    w.sort();
+                    w
+                }) == Some(c.manual_groups.clone())
+            } else {
+                now == r.new
+            };
+            if !same {
+                out.conflicts.push(conflict(&r.field, now, r.new.clone()));
+                conflicted = true;
+                continue;
+            }
+            if r.field == "status" && r.old.as_deref() == Some("deleted") {
+                delete = true;
+            }
+            set(&mut t, &r.field, r.old.as_deref(), known_groups);
+        }
+        if delete {
+            out.changes.push(UserRevert {
+                pk,
+                action: Action::Remove,
+                unique_id: c.state.unique_id.clone(),
+                fields: fields_between(Some(c), None),
+                target: Target::Delete,
+            });
+            continue;
+        }
+        if t == *c {
+            continue;
+        }
+        let action = match (c.state.active, t.state.active) {
+            (false, true) => Action::Reactivate,
+            (true, false) => Action::Remove,
+            _ => Action::Update,
+        };
+        out.changes.push(UserRevert {
+            pk,
+            action,
+            unique_id: c
+                .state
+                .unique_id
+                .clone()
+                .or_else(|| t.state.unique_id.clone()),
+            fields: fields_between(Some(c), Some(&t)),
+            // The row's times go back too when every field did.
+            target: Target::Set(t, if conflicted { None } else { was }),
+        });
+    }
+    resolve_mail(&mut out, current, holder);
+    for c in &out.changes {
+        match c.action {
+            Action::Create => out.counts.create += 1,
+            Action::Update => out.counts.update += 1,
+            Action::Reactivate => out.counts.reactivate += 1,
+            Action::Remove => out.counts.remove += 1,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// An address the revert gives back that another user holds now (and keeps) is a conflict:
+/// the user keeps the address it has.
+fn resolve_mail(
+    out: &mut RevertPlan,
+    current: &HashMap<i64, Current>,
+    holder: &dyn Fn(&str) -> Option<i64>,
+) {
+    let mut released: HashSet<String> = HashSet::new();
+    for c in &out.changes {
+        let Some(cur) = current.get(&c.pk) else {
+            continue;
+        };
+        let gives_up = match &c.target {
+            Target::Delete => true,
+            Target::Set(t, _) => mail::key(&t.state.mail) != mail::key(&cur.state.mail),
+            Target::Recreate(..) => false,
+        };
+        if gives_up {
+            released.insert(mail::key(&cur.state.mail).into_owned());
+        }
+    }
+    let mut conflicts = Vec::new();
+    for c in &mut out.changes {
+        let (Target::Set(t, was), Some(cur)) = (&mut c.target, current.get(&c.pk)) else {
+            continue;
+        };
+        let key = mail::key(&t.state.mail).into_owned();
+        if key == mail::key(&cur.state.mail) {
+            continue;
+        }
+        if holder(&key).is_some_and(|h| h != c.pk) && !released.contains(&key) {
+            conflicts.push(Conflict {
+                unique_id: cur.state.unique_id.clone(),
+                mail: Some(cur.state.mail.clone()),
+                field: "mail".into(),
+                now: Some(cur.state.mail.clone()),
+                run_new: Some(cur.state.mail.clone()),
+            });
+            t.state.mail = cur.state.mail.clone();
+            *was = None;
+            c.fields = fields_between(Some(cur), Some(t));
+        }
+    }
+    out.changes.retain(|c| !c.fields.is_empty());
+    out.conflicts.extend(conflicts);
+}

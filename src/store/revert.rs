@@ -1,0 +1,240 @@
+//! Reverting a run: its audit rows read, and the revert's writes in one transaction.
+
+use super::{now, runs, Store};
+use crate::core::mail;
+use crate::core::plan::FieldChange;
+use crate::core::revert::{AuditEntry, Current, RevertPlan, Target, Was};
+use rusqlite::{params, OptionalExtension, Transaction};
+use std::collections::{HashMap, HashSet};
+
+impl Store {
+    /// The audit rows a run wrote, in the order it wrote them.
+    pub fn run_audit(&self, run: i64) -> anyhow::Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT user_pk, unique_id, field, old, new, was FROM audit WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([run], |r| {
+            let was: Option<String> = r.get(5)?;
+            Ok(AuditEntry {
+                user_pk: r.get(0)?,
+                unique_id: r.get(1)?,
+                field: r.get(2)?,
+                old: r.get(3)?,
+                new: r.get(4)?,
+                was: was.and_then(|w| serde_json::from_str::<Was>(&w).ok()),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The users these keys name as they are now (absent: deleted).
+    pub fn current_users(&self, pks: &HashSet<i64>) -> anyhow::Result<HashMap<i64, Current>> {
+        let mut out = HashMap::new();
+        for &pk in pks {
+            let exists = self
+                .conn
+                .query_row("SELECT 1 FROM users WHERE pk = ?1", [pk], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !exists {
+                continue;
+            }
+            let state = self.user_state(pk)?;
+            let manual_groups = Self::manual_groups_of(&self.conn, pk)?;
+            out.insert(
+                pk,
+                Current {
+                    state,
+                    manual_groups,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Who holds a mail key now.
+    pub fn mail_key_holder(&self, key: &str) -> anyhow::Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT pk FROM users WHERE mail_key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Imported, active users (the base of the safeguards' shares).
+    pub fn active_imported(&self) -> anyhow::Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM users WHERE unique_id IS NOT NULL AND active = 1",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// Write a revert in one transaction and record it as a run (command `revert`) that names
+    /// the run it undid; that run's batch becomes `reverted`. Returns the new run's id.
+    pub fn revert(
+        &mut self,
+        plan: &RevertPlan,
+        of: &crate::core::report::Run,
+        started_at: &str,
+        detail: &serde_json::Value,
+    ) -> anyhow::Result<i64> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let run = runs::insert(
+            &tx,
+            &runs::NewRun {
+                batch: of.batch,
+                command: "revert",
+                started_at,
+                status: "applied",
+                counts: Some(&plan.counts),
+                message: Some(&format!("reverted run {}", of.id)),
+                detail: Some(detail),
+                problems: &[],
+            },
+        )?;
+        runs::stamp(&tx, run, &self.operator)?;
+        tx.execute("UPDATE runs SET reverts = ?2 WHERE id = ?1", [run, of.id])?;
+        let at = now();
+        // Addresses that move: parked first so that a swap never collides.
+        for c in &plan.changes {
+            if matches!(c.target, Target::Set(..)) && c.fields.iter().any(|f| f.field == "mail") {
+                tx.execute(
+                    "UPDATE users SET mail_key = ?2 WHERE pk = ?1",
+                    params![c.pk, format!("\u{1}{}", c.pk)],
+                )?;
+            }
+        }
+        // Deletions before the rest: they free addresses.
+        let mut ordered: Vec<_> = plan.changes.iter().collect();
+        ordered.sort_by_key(|c| !matches!(c.target, Target::Delete));
+        for c in ordered {
+            let audit =
+                |tx: &Transaction<'_>, pk: i64, fields: &[FieldChange]| -> rusqlite::Result<()> {
+                    let mut stmt = tx.prepare_cached(runs::INSERT_AUDIT)?;
+                    for f in fields {
+                        stmt.execute(params![run, pk, c.unique_id, f.field, f.old, f.new, at])?;
+                    }
+                    Ok(())
+                };
+            match &c.target {
+                Target::Delete => {
+                    audit(&tx, c.pk, &c.fields)?;
+                    tx.execute(
+                        "DELETE FROM outbox WHERE user_pk = ?1 AND status = 'pending'",
+                        [c.pk],
+                    )?;
+                    tx.execute("DELETE FROM memberships WHERE user_pk = ?1", [c.pk])?;
+                    tx.execute("DELETE FROM users WHERE pk = ?1", [c.pk])?;
+                }
+                Target::Set(t, was) => {
+                    audit(&tx, c.pk, &c.fields)?;
+                    write_user(&tx, c.pk, t, was.as_ref(), &at)?;
+                    set_memberships(&tx, c.pk, t)?;
+                }
+                Target::Recreate(t, was) => {
+                    let free = tx
+                        .query_row("SELECT 1 FROM users WHERE pk = ?1", [c.pk], |_| Ok(()))
+                        .optional()?
+                        .is_none();
+                    let created = was
+                        .as_ref()
+                        .and_then(|w| w.created_at.clone())
+                        .unwrap_or_else(|| at.clone());
+                    tx.execute(
+                        "INSERT INTO users (pk, unique_id, name, mail, mail_key, title, phone, phone2, active,
+                                            row_hash, missing_count, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, ?10, ?10)",
+                        params![
+                            if free { c.pk } else { super::next_user_pk(&tx)? },
+                            t.state.unique_id,
+                            t.state.name,
+                            t.state.mail,
+                            mail::key(&t.state.mail),
+                            t.state.title,
+                            t.state.phone,
+                            t.state.phone2,
+                            t.state.active,
+                            created
+                        ],
+                    )?;
+                    let pk: i64 = tx.last_insert_rowid();
+                    write_user(&tx, pk, t, was.as_ref(), &at)?;
+                    set_memberships(&tx, pk, t)?;
+                    audit(&tx, pk, &c.fields)?;
+                }
+            }
+        }
+        if let Some(batch) = of.batch {
+            tx.execute(
+                "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id = ?1 AND status = 'applied'",
+                [batch, run],
+            )?;
+        }
+        tx.commit()?;
+        Ok(run)
+    }
+}
+
+/// Write a user's fields, status and hash; its row's times and absence counter as `was`
+/// held them (else updated now).
+fn write_user(
+    tx: &Transaction<'_>,
+    pk: i64,
+    t: &Current,
+    was: Option<&Was>,
+    at: &str,
+) -> rusqlite::Result<()> {
+    let s = &t.state;
+    tx.execute(
+        "UPDATE users SET unique_id = ?2, name = ?3, mail = ?4, mail_key = ?5, title = ?6, phone = ?7,
+         phone2 = ?8, active = ?9, row_hash = ?10, updated_at = ?11 WHERE pk = ?1",
+        params![
+            pk,
+            s.unique_id,
+            s.name,
+            s.mail,
+            mail::key(&s.mail),
+            s.title,
+            s.phone,
+            s.phone2,
+            s.active,
+            s.hash() as i64,
+            was.and_then(|w| w.updated_at.as_deref()).unwrap_or(at)
+        ],
+    )?;
+    match was {
+        Some(w) => tx.execute(
+            "UPDATE users SET missing_count = ?2, last_missing_batch = ?3 WHERE pk = ?1",
+            params![pk, w.missing_count.unwrap_or(0), w.last_missing_batch],
+        )?,
+        None if s.active => tx.execute(
+            "UPDATE users SET missing_count = 0, last_missing_batch = NULL WHERE pk = ?1",
+            [pk],
+        )?,
+        None => 0,
+    };
+    Ok(())
+}
+
+/// Make a user's memberships those of `t`: the groups with an ID by ID, manual ones by name
+/// (groups that no longer exist are left out).
+fn set_memberships(tx: &Transaction<'_>, pk: i64, t: &Current) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM memberships WHERE user_pk = ?1", [pk])?;
+    let mut by_id = tx.prepare_cached(
+        "INSERT OR IGNORE INTO memberships (user_pk, group_pk) SELECT ?1, pk FROM groups WHERE group_id = ?2",
+    )?;
+    for g in &t.state.groups {
+        by_id.execute(params![pk, g])?;
+    }
+    let mut by_name = tx.prepare_cached(
+        "INSERT OR IGNORE INTO memberships (user_pk, group_pk) SELECT ?1, pk FROM groups WHERE name = ?2 AND group_id IS NULL",
+    )?;
+    for g in &t.manual_groups {
+        by_name.execute(params![pk, g])?;
+    }
+    Ok(())
+}
