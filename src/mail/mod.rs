@@ -333,6 +333,10 @@ impl Mailer {
     /// Connect, start TLS and authenticate, without sending: a failure here is the server's
     /// or the configuration's, never a recipient's.
     pub fn check(&self) -> Result<(), String> {
+        log::debug!(
+            "smtp: connecting to {} (TLS and authentication as configured)",
+            self.server
+        );
         match &self.kind {
             Kind::Smtp(t, _) => match t.test_connection() {
                 Ok(true) => Ok(()),
@@ -353,6 +357,11 @@ impl Mailer {
     }
 
     pub fn send(&self, message: &Message) -> Result<(), SendError> {
+        log::debug!(
+            "smtp: sending a message to {} recipient(s) via {}",
+            message.envelope().to().len(),
+            self.server
+        );
         match &self.kind {
             Kind::Smtp(t, _) => t.send(message).map(|_| ()).map_err(|e| {
                 let text = format!(
