@@ -98,15 +98,45 @@ pub fn read_against<'s>(
     bytes: &[u8],
 ) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
     let opts = config.read_options();
+    let started = std::time::Instant::now();
+    let shown = crate::render::progress::stage(&format!(
+        "reading {} and the directory",
+        bytes_text(bytes.len())
+    ));
     let (file, dir) = std::thread::scope(|s| {
         let reading = s.spawn(|| input::read(bytes, &opts));
         let dir = StoreDirectory::load(store);
         (reading.join(), dir)
     });
+    shown.finish_and_clear();
     let mut file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let dir = dir?;
     check_groups(&mut file, &dir);
+    log_read(&file, bytes.len(), started);
     Ok((file, dir))
+}
+
+/// A size for a person: `58.3 MB`.
+fn bytes_text(n: usize) -> String {
+    if n < 1_000_000 {
+        format!("{} kB", n.div_ceil(1000))
+    } else {
+        format!("{:.1} MB", n as f64 / 1e6)
+    }
+}
+
+/// The stage line of a reading: records, problems, and the time it took.
+fn log_read(file: &ImportFile, bytes: usize, started: std::time::Instant) {
+    log::info!(
+        "read: {} records of {} bytes ({}, delimiter {}), {} errors, {} warnings, with the directory loaded beside it, in {}",
+        crate::render::thousands(file.rows as u64),
+        crate::render::thousands(bytes as u64),
+        file.encoding,
+        input::delimiter_name(file.delimiter),
+        crate::render::thousands(file.errors() as u64),
+        crate::render::thousands(file.warnings() as u64),
+        crate::render::log::secs(started)
+    );
 }
 
 /// Warn of the group IDs of a read file that the store's directory does not manage (a file
@@ -150,9 +180,27 @@ pub fn plan(
 ) -> anyhow::Result<Plan> {
     // One read transaction: the plan's reads see one state of the store, and SQLite takes
     // its locks once rather than for each user it reads.
+    let started = std::time::Instant::now();
+    let shown = crate::render::progress::stage(&format!(
+        "planning {} records",
+        crate::render::thousands(file.rows as u64)
+    ));
     let snapshot = dir.store().conn.unchecked_transaction()?;
-    let plan = plan::plan(file, dir, settings)?;
+    let plan = plan::plan(file, dir, settings);
+    shown.finish_and_clear();
+    let plan = plan?;
     snapshot.finish()?;
+    log::info!(
+        "plan: batch {}: {}{} in {}",
+        plan.batch,
+        crate::render::plan::counts_line(&plan.counts),
+        if plan.blocked() {
+            " (a safeguard trips)"
+        } else {
+            ""
+        },
+        crate::render::log::secs(started)
+    );
     Ok(plan)
 }
 
@@ -313,6 +361,11 @@ pub fn store_and_read(
         sha256 = Some(sha);
     }
     let opts = config.read_options();
+    let started = std::time::Instant::now();
+    let shown = crate::render::progress::stage(&format!(
+        "reading {}, storing it, and loading the directory",
+        bytes_text(fetched.bytes.len())
+    ));
     let (file, stored, loaded) = std::thread::scope(|s| {
         let reading = s.spawn(|| input::read(&fetched.bytes, &opts));
         let sha256 = sha256.unwrap_or_else(|| sha256_hex(&fetched.bytes));
@@ -320,8 +373,10 @@ pub fn store_and_read(
         let loaded = Loaded::load(store);
         (reading.join(), stored, loaded)
     });
+    shown.finish_and_clear();
     let file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let stored = stored?;
+    log_read(&file, fetched.bytes.len(), started);
     Ok((
         stored,
         Some(Box::new(Prepared {
@@ -471,6 +526,13 @@ pub fn apply(
             reason: None,
         });
     }
+    let writing = std::time::Instant::now();
+    let shown = crate::render::progress::rows(0, "writing the directory");
+    let bar = shown.clone();
+    store.on_progress(move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
     let applied = store.apply(
         &plan,
         &file,
@@ -483,6 +545,22 @@ pub fn apply(
             invite: config.import.send_invitations,
         },
     );
+    shown.finish_and_clear();
+    if let Ok(run) = &applied {
+        log::info!(
+            "write: run {run}, batch {}: {} changes committed in {}",
+            batch.id,
+            crate::render::thousands(
+                plan.counts.create
+                    + plan.counts.adopt
+                    + plan.counts.update
+                    + plan.counts.reactivate
+                    + plan.counts.remove
+                    + plan.counts.missing
+            ),
+            crate::render::log::secs(writing)
+        );
+    }
     match applied {
         Ok(run) => Ok(Outcome {
             run: Some(run),
@@ -580,12 +658,22 @@ pub fn read_source(
     trust: Option<&str>,
     progress: &dyn Fn(u64, u64),
 ) -> anyhow::Result<Fetched> {
+    let started = std::time::Instant::now();
+    let logged = |f: Fetched| {
+        log::info!(
+            "fetch: {} bytes from {} in {}",
+            crate::render::thousands(f.bytes.len() as u64),
+            f.source,
+            crate::render::log::secs(started)
+        );
+        f
+    };
     if source.starts_with("sftp://") {
         let url = sftp::Url::parse(source).map_err(crate::error::usage)?;
-        return sftp::fetch(&url, &sftp_options(config, trust)?, progress);
+        return sftp::fetch(&url, &sftp_options(config, trust)?, progress).map(logged);
     }
     match local::read(source, config.csv.max_file_bytes)? {
-        local::Local::Read(f) => Ok(f),
+        local::Local::Read(f) => Ok(logged(f)),
         local::Local::TooLarge(size) => Err(Error::Rejected(format!(
             "{source} has {size} bytes; csv.max_file_bytes allows {}",
             config.csv.max_file_bytes
@@ -640,19 +728,65 @@ pub struct Sent {
     pub sent: usize,
     pub failed: usize,
     pub pending: usize,
+    /// Left in `sending`: the connection broke while the message was sent (it may have
+    /// arrived); reported, never resent on its own.
+    pub unknown: usize,
+    /// SMTP connections opened.
+    pub connections: usize,
     /// The first error, for the operator.
     pub error: Option<String>,
 }
 
-/// Send pending invitations (all, or only `only`'s rows), each at most once: the row is
-/// `sending` before the SMTP conversation and `sent` after it. A server that cannot be reached
-/// puts the row back to `pending` and stops the round; a refused recipient marks it `failed`.
+impl Sent {
+    /// One line for the operator: `invitations: 19,998 sent, 2 failed`.
+    pub fn summary(&self) -> String {
+        let n = |n: usize| {
+            let digits = n.to_string();
+            let mut out = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            out
+        };
+        let mut line = format!(
+            "invitations: {} sent, {} failed",
+            n(self.sent),
+            n(self.failed)
+        );
+        if self.pending > 0 {
+            line += &format!(", {} still pending", n(self.pending));
+        }
+        if self.unknown > 0 {
+            line += &format!(
+                ", {} left in sending (they may have arrived; see roster users invite --pending)",
+                n(self.unknown)
+            );
+        }
+        line
+    }
+}
+
+/// Rows marked `sending` in one commit: a crash leaves at most this many in `sending`, and
+/// 10,000 invitations are a few hundred commits rather than 20,000.
+const SENDING_AT_ONCE: usize = 100;
+
+/// Send pending invitations (all, or only `only`'s rows), each at most once, over one SMTP
+/// connection (opened again when the server drops it): rows are `sending` before their SMTP
+/// conversation and `sent` after it. A server that cannot be reached puts the rows back to
+/// `pending` and stops the round; a refused recipient marks its row `failed`; a connection
+/// that breaks during a message's text leaves that row in `sending` (it may have arrived).
+/// `mail.max_per_minute` spaces the messages; `progress(done, total)` follows the round.
 pub fn send_invitations(
     store: &Store,
     config: &Config,
     mailer: &crate::mail::Mailer,
     only: Option<&[i64]>,
+    progress: &dyn Fn(usize, usize),
 ) -> anyhow::Result<Sent> {
+    use crate::mail::Delivery;
     let subject = config
         .invitations
         .subject
@@ -664,61 +798,115 @@ pub fn send_invitations(
         })?,
         None => crate::mail::DEFAULT_TEMPLATE.to_string(),
     };
+    let only: Option<std::collections::HashSet<i64>> =
+        only.map(|ids| ids.iter().copied().collect());
     let rows: Vec<_> = store
-        .outbox_pending("invitation")?
+        .pending_invitations_to()?
         .into_iter()
-        .filter(|r| only.is_none_or(|ids| ids.contains(&r.id)))
+        .filter(|(id, _)| only.as_ref().is_none_or(|ids| ids.contains(id)))
         .collect();
     let mut result = Sent::default();
     if rows.is_empty() {
         return Ok(result);
     }
-    if let Err(e) = mailer.check() {
-        result.pending = rows.len();
-        result.error = Some(e);
-        return Ok(result);
-    }
-    for (i, row) in rows.iter().enumerate() {
-        let user = match row.user_pk.map(|pk| store.user(pk)) {
-            Some(Ok(u)) => u,
-            _ => {
-                store.outbox_mark(row.id, "failed", Some("the user no longer exists"))?;
+    let per_minute = config.mail.as_ref().map_or(0, |m| m.max_per_minute);
+    let spacing = (per_minute > 0).then(|| std::time::Duration::from_secs(60) / per_minute);
+    let at_once = match per_minute {
+        0 => SENDING_AT_ONCE,
+        n => (n as usize / 60).clamp(1, SENDING_AT_ONCE),
+    };
+    let mut session = mailer.session();
+    let started = std::time::Instant::now();
+    let mut done = 0usize;
+    progress(0, rows.len());
+    'chunks: for chunk in rows.chunks(at_once) {
+        // Build the messages first: a row that cannot become a message is failed at once.
+        let mut marks: Vec<(i64, &str, Option<String>)> = Vec::with_capacity(chunk.len());
+        let mut messages = Vec::with_capacity(chunk.len());
+        for (id, user) in chunk {
+            let Some((name, mail, title)) = user else {
+                marks.push((*id, "failed", Some("the user no longer exists".into())));
                 result.failed += 1;
                 continue;
-            }
-        };
-        let who = crate::mail::Invitee {
-            name: &user.name,
-            mail: &user.mail,
-            title: user.title.as_deref().unwrap_or(""),
-        };
-        let message = match crate::mail::invitation(&mailer.from, &who, &subject, &body) {
-            Ok(m) => m,
-            Err(e) => {
-                store.outbox_mark(row.id, "failed", Some(&e.to_string()))?;
-                result.failed += 1;
-                continue;
-            }
-        };
-        store.outbox_mark(row.id, "sending", None)?;
-        match mailer.send(&message) {
-            Ok(()) => {
-                store.outbox_mark(row.id, "sent", None)?;
-                result.sent += 1;
-            }
-            Err(crate::mail::SendError::Permanent(e)) => {
-                store.outbox_mark(row.id, "failed", Some(&e))?;
-                result.failed += 1;
-                result.error.get_or_insert(e);
-            }
-            Err(crate::mail::SendError::Transient(e)) => {
-                store.outbox_mark(row.id, "pending", Some(&e))?;
-                result.pending = rows.len() - i;
-                result.error.get_or_insert(e);
-                break;
+            };
+            let who = crate::mail::Invitee {
+                name,
+                mail,
+                title: title.as_deref().unwrap_or(""),
+            };
+            match crate::mail::invitation(&mailer.from, &who, &subject, &body) {
+                Ok(m) => messages.push((*id, m)),
+                Err(e) => {
+                    marks.push((*id, "failed", Some(e.to_string())));
+                    result.failed += 1;
+                }
             }
         }
+        let sending: Vec<(i64, &str, Option<&str>)> = messages
+            .iter()
+            .map(|(id, _)| (*id, "sending", None))
+            .collect();
+        store.outbox_mark_all(&sending)?;
+        let mut stop = None;
+        for (i, (id, message)) in messages.iter().enumerate() {
+            if let Some(spacing) = spacing {
+                let due = started + spacing * (result.sent + result.failed) as u32;
+                std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+            }
+            match session.send(message) {
+                Delivery::Sent => {
+                    marks.push((*id, "sent", None));
+                    result.sent += 1;
+                }
+                Delivery::NotSent {
+                    permanent: true,
+                    error,
+                } => {
+                    result.failed += 1;
+                    result.error.get_or_insert(error.clone());
+                    marks.push((*id, "failed", Some(error)));
+                }
+                Delivery::NotSent {
+                    permanent: false,
+                    error,
+                } => {
+                    // The server is away: this row and the rest of the chunk wait for the next run.
+                    for (rest, _) in &messages[i..] {
+                        marks.push((*rest, "pending", Some(error.clone())));
+                    }
+                    stop = Some(error);
+                    break;
+                }
+                Delivery::Unknown(error) => {
+                    result.unknown += 1;
+                    result.error.get_or_insert(error.clone());
+                    marks.push((*id, "sending", Some(error)));
+                }
+            }
+            done += 1;
+            progress(done, rows.len());
+        }
+        let marks: Vec<(i64, &str, Option<&str>)> = marks
+            .iter()
+            .map(|(id, s, e)| (*id, *s, e.as_deref()))
+            .collect();
+        store.outbox_mark_all(&marks)?;
+        if let Some(error) = stop {
+            result.pending = rows.len() - result.sent - result.failed - result.unknown;
+            result.error.get_or_insert(error);
+            break 'chunks;
+        }
     }
+    result.connections = session.connections;
+    log::info!(
+        "invitations: {} sent, {} failed, {} still pending, {} left in sending, over {} connection(s), in {}",
+        result.sent,
+        result.failed,
+        result.pending,
+        result.unknown,
+        result.connections,
+        crate::render::log::secs(started)
+    );
     Ok(result)
 }
 
@@ -742,9 +930,15 @@ pub fn send_report(
         report.html(),
         &report.attachments(),
     )?;
+    let started = std::time::Instant::now();
     mailer
         .send(&message)
         .map_err(|e| anyhow::anyhow!("the report was not sent: {e}"))?;
+    log::info!(
+        "report: mailed to {} recipient(s) in {}",
+        config.report.recipients.len(),
+        crate::render::log::secs(started)
+    );
     store.set_meta("last_report_at", &now())?;
     store.set_meta(
         "last_report_day",
@@ -873,12 +1067,16 @@ pub fn stale_days(store: &Store, config: &Config) -> anyhow::Result<Option<i64>>
 
 /// Right after a committed apply: send the pending invitations when there is a `[mail]`
 /// section. `None` when nothing was to be sent or there is no mail configured.
-pub fn send_pending_invitations(store: &Store, config: &Config) -> anyhow::Result<Option<Sent>> {
+pub fn send_pending_invitations(
+    store: &Store,
+    config: &Config,
+    progress: &dyn Fn(usize, usize),
+) -> anyhow::Result<Option<Sent>> {
     if store.pending_invitations()? == 0 {
         return Ok(None);
     }
     let Some(mailer) = mailer(config)? else {
         return Ok(None);
     };
-    send_invitations(store, config, &mailer, None).map(Some)
+    send_invitations(store, config, &mailer, None, progress).map(Some)
 }
