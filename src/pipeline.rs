@@ -639,6 +639,7 @@ pub fn sftp_options(config: &Config, trust: Option<&str>) -> anyhow::Result<sftp
         temp_dir,
         trust: trust.map(str::to_string),
         backoff: std::time::Duration::from_secs(1),
+        wait: std::time::Duration::from_secs(s.wait_secs),
     })
 }
 
