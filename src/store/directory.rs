@@ -112,6 +112,13 @@ fn fields_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserState> {
     })
 }
 
+impl StoreDirectory<'_> {
+    /// Take these Group IDs as known: groups the apply creates (`import.unknown_groups`).
+    pub fn assume_groups(&mut self, ids: impl IntoIterator<Item = String>) {
+        self.loaded.group_ids.extend(ids);
+    }
+}
+
 impl Store {
     /// The Group IDs of groups that imports manage.
     pub fn managed_group_ids(&self) -> anyhow::Result<HashSet<String>> {

@@ -289,6 +289,8 @@ pub struct Settings {
     pub allow_removals: Option<u64>,
     pub allow_updates: Option<u64>,
     pub allow_invalid: Option<u64>,
+    /// `import.send_invitations`: each created user is invited.
+    pub send_invitations: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -419,6 +421,10 @@ pub struct Plan {
     pub active_imported: u64,
     /// The Group IDs the import manages, as the plan saw them.
     pub group_ids: HashSet<String>,
+    /// Group IDs of the file that no group has, with the number of records naming each.
+    pub unknown_groups: std::collections::BTreeMap<String, u64>,
+    /// Invitations the run will queue (one per created user with `import.send_invitations`).
+    pub invitations: u64,
     /// The stored state of each user the file leaves out (removed or missing), by key: what a
     /// person needs to judge a removal (name, mail, groups).
     pub absent_users: HashMap<i64, UserState>,
@@ -763,6 +769,9 @@ pub fn plan<D: Directory>(
     changes.extend(absent);
     plan.changes = changes;
     check_safeguards(&mut plan, file.rows as u64, settings);
+    if settings.send_invitations {
+        plan.invitations = plan.counts.create;
+    }
     Ok(plan)
 }
 

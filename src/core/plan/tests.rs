@@ -77,6 +77,7 @@ fn settings() -> Settings {
         allow_removals: None,
         allow_updates: None,
         allow_invalid: None,
+        send_invitations: false,
     }
 }
 
