@@ -964,15 +964,23 @@ mod tests {
         }
     }
 
-    /// A token in the file is refused by its key, and its value is never echoed.
+    /// A token in the file is refused by its key, and its value is never echoed, also when
+    /// its key is mistyped or its value is not what the key takes.
     #[test]
     fn a_scim_token_in_the_file_is_refused_unechoed() {
         for text in [
             "[scim]\nurl = \"https://app.example/scim\"\ntoken = \"s3cr3t-t0k3n\"",
             "[scim]\ntoken = \"s3cr3t-t0k3n\"\nurl = \"https://app.example/scim\"",
+            "[scim]\nurl = \"https://app.example/scim\"\ntokn = \"s3cr3t-t0k3n\"",
+            "[scim]\nurl = \"https://app.example/scim\"\nbearer = \"s3cr3t-t0k3n\"",
+            "[mail]\nsmtp_url = \"smtp://h:25\"\nfrom = \"a@b.se\"\npasswd = \"s3cr3t-t0k3n\"",
         ] {
             let err = parse(text).err().unwrap_or_default();
-            assert!(err.contains("scim.token"), "{err}");
+            assert!(
+                err.contains("tok") || err.contains("bearer") || err.contains("passwd"),
+                "{err}"
+            );
+            assert!(err.contains("line ") || err.contains("scim.token"), "{err}");
             assert!(!err.contains("s3cr3t"), "{err}");
         }
     }

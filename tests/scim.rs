@@ -79,6 +79,29 @@ fn ids_of(users: &std::collections::BTreeMap<String, Value>, keys: &[&str]) -> V
     v
 }
 
+/// Prometheus text read by prometheus_client's parser: {"name": value}.
+fn prometheus(text: &str) -> Value {
+    use std::io::Write;
+    let script = "import json, sys\n\
+from prometheus_client.parser import text_string_to_metric_families\n\
+print(json.dumps({s.name: s.value for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples}))";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{text}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn a_first_push_goes_in_bulk_and_a_second_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -481,6 +504,9 @@ fn a_refused_change_is_recorded_reported_and_tried_again() {
         "{}",
         report.stdout
     );
+    let metrics = prometheus(&env.roster(&["status", "--format", "prometheus"]).stdout);
+    assert_eq!(metrics["roster_push_failures"], 1.0, "{metrics}");
+    assert_eq!(metrics["roster_push_pending"], 1.0, "{metrics}");
 
     // The app's account goes; the next push sends Ann again, and only her.
     let blocker = server.all("Users")[""]["id"].as_str().unwrap().to_string();
