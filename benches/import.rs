@@ -6,7 +6,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use roster::cli::ApplyArgs;
@@ -363,6 +363,106 @@ fn run_child(phase: &str, file: &Path, store: &Path) -> (f64, u64, String) {
     (secs, kib, parts.next().unwrap_or("").to_string())
 }
 
+/// One run of the roster binary with its output thrown away: wall seconds and peak KiB (by
+/// `/usr/bin/time`, when the machine has it; else 0).
+fn run_cli(args: &[&str], store: &Path) -> (f64, u64, String) {
+    let bin = env!("CARGO_BIN_EXE_roster");
+    let time = Path::new("/usr/bin/time");
+    let mut cmd = if time.exists() {
+        let mut c = Command::new(time);
+        c.args(["-f", "%M", bin]);
+        c
+    } else {
+        Command::new(bin)
+    };
+    cmd.args(args)
+        .env("ROSTER_STORE", store)
+        .env_remove("ROSTER_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let out = cmd.output().unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "roster {args:?}: {stderr}");
+    let kib = if time.exists() {
+        stderr
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    (secs, kib, String::new())
+}
+
+/// The cost of printing (SPEC §3.1): `diff` and `apply` of the first import of every user,
+/// as JSON and as a table, beside the same command with `-q`, through the binary with its
+/// output to /dev/null. Bound: 1.3x the time and 1.2x the peak memory of the `-q` run.
+fn printing(dir: &Path, day1: &Path, runs: usize) {
+    let store = dir.join("print.db");
+    let fetched = || {
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", store.display()));
+        }
+        let st = Store::open(&store).unwrap();
+        for g in GROUPS {
+            st.add_group(Some(g), g).unwrap();
+        }
+        let fetched = roster::transport::Fetched {
+            bytes: std::fs::read(day1).unwrap(),
+            source: day1.display().to_string(),
+            mtime: None,
+        };
+        roster::pipeline::store_fetched(
+            &st,
+            &config(&store),
+            &fetched,
+            roster::pipeline::Count::Now,
+        )
+        .unwrap();
+    };
+    let pairs: [(&str, &[&str], &[&str]); 3] = [
+        (
+            "diff --format json",
+            &["-q", "diff"],
+            &["diff", "--format", "json"],
+        ),
+        ("diff (table)", &["-q", "diff"], &["diff"]),
+        (
+            "apply --format json",
+            &["-q", "apply"],
+            &["apply", "--format", "json"],
+        ),
+    ];
+    println!();
+    println!("printing the first import's plan (SPEC §3.1: ≤ 1.3x the time, ≤ 1.2x the peak memory of -q)");
+    println!(
+        "| command | seconds | -q seconds | time ratio | peak MiB | -q peak MiB | memory ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (label, quiet, loud) in pairs {
+        let mut best = [(f64::MAX, 0u64); 2];
+        for _ in 0..runs {
+            for (i, args) in [quiet, loud].iter().enumerate() {
+                fetched();
+                let (s, kib, _) = run_cli(args, &store);
+                best[i] = (best[i].0.min(s), best[i].1.max(kib));
+            }
+        }
+        let [(qs, qk), (ls, lk)] = best;
+        println!(
+            "| roster {label} | {ls:.2} | {qs:.2} | {:.2}x | {:.0} | {:.0} | {:.2}x |",
+            ls / qs,
+            lk as f64 / 1024.0,
+            qk as f64 / 1024.0,
+            lk as f64 / qk.max(1) as f64
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("child") {
@@ -403,6 +503,10 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let runs = number("--runs", 3);
+    if args.iter().any(|a| a == "--printing-only") {
+        printing(&dir_path, &day1, runs);
+        return;
+    }
     println!(
         "best of {runs} runs; the phases of a group run in turn, so that all see the machine alike"
     );
@@ -552,4 +656,5 @@ fn main() {
         secs[8] / secs[5],
         secs[7] / secs[5]
     );
+    printing(dir, &day1, runs);
 }

@@ -22,6 +22,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         store: cli.store.clone(),
         source: source_flag(&cli),
     };
+    render::log::init(cli.verbose, cli.quiet);
+    render::progress::init(cli.quiet);
     let config = Config::load(&overrides, &Env::from_process())?;
     let ctx = Context {
         config,

@@ -98,11 +98,17 @@ pub fn read_against<'s>(
     bytes: &[u8],
 ) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
     let opts = config.read_options();
+    let started = std::time::Instant::now();
+    let shown = crate::render::progress::stage(&format!(
+        "reading {} and the directory",
+        bytes_text(bytes.len())
+    ));
     let (file, dir) = std::thread::scope(|s| {
         let reading = s.spawn(|| input::read(bytes, &opts));
         let dir = StoreDirectory::load(store);
         (reading.join(), dir)
     });
+    shown.finish_and_clear();
     let mut file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let mut dir = dir?;
     check_groups(
@@ -110,7 +116,31 @@ pub fn read_against<'s>(
         &mut dir,
         config.import.unknown_groups == crate::config::UnknownGroups::Create,
     );
+    log_read(&file, bytes.len(), started);
     Ok((file, dir))
+}
+
+/// A size for a person: `58.3 MB`.
+fn bytes_text(n: usize) -> String {
+    if n < 1_000_000 {
+        format!("{} kB", n.div_ceil(1000))
+    } else {
+        format!("{:.1} MB", n as f64 / 1e6)
+    }
+}
+
+/// The stage line of a reading: records, problems, and the time it took.
+fn log_read(file: &ImportFile, bytes: usize, started: std::time::Instant) {
+    log::info!(
+        "read: {} records of {} bytes ({}, delimiter {}), {} errors, {} warnings, with the directory loaded beside it, in {}",
+        crate::render::thousands(file.rows as u64),
+        crate::render::thousands(bytes as u64),
+        file.encoding,
+        input::delimiter_name(file.delimiter),
+        crate::render::thousands(file.errors() as u64),
+        crate::render::thousands(file.warnings() as u64),
+        crate::render::log::secs(started)
+    );
 }
 
 /// Warn of the group IDs of a read file that the store's directory does not manage (a file
@@ -171,10 +201,28 @@ pub fn plan(
 ) -> anyhow::Result<Plan> {
     // One read transaction: the plan's reads see one state of the store, and SQLite takes
     // its locks once rather than for each user it reads.
+    let started = std::time::Instant::now();
+    let shown = crate::render::progress::stage(&format!(
+        "planning {} records",
+        crate::render::thousands(file.rows as u64)
+    ));
     let snapshot = dir.store().conn.unchecked_transaction()?;
-    let mut plan = plan::plan(file, dir, settings)?;
+    let plan = plan::plan(file, dir, settings);
+    shown.finish_and_clear();
+    let mut plan = plan?;
     snapshot.finish()?;
     plan.unknown_groups = crate::core::report::unknown_groups(&file.problems);
+    log::info!(
+        "plan: batch {}: {}{} in {}",
+        plan.batch,
+        crate::render::plan::counts_line(&plan.counts),
+        if plan.blocked() {
+            " (a safeguard trips)"
+        } else {
+            ""
+        },
+        crate::render::log::secs(started)
+    );
     Ok(plan)
 }
 
@@ -335,6 +383,11 @@ pub fn store_and_read(
         sha256 = Some(sha);
     }
     let opts = config.read_options();
+    let started = std::time::Instant::now();
+    let shown = crate::render::progress::stage(&format!(
+        "reading {}, storing it, and loading the directory",
+        bytes_text(fetched.bytes.len())
+    ));
     let (file, stored, loaded) = std::thread::scope(|s| {
         let reading = s.spawn(|| input::read(&fetched.bytes, &opts));
         let sha256 = sha256.unwrap_or_else(|| sha256_hex(&fetched.bytes));
@@ -342,8 +395,10 @@ pub fn store_and_read(
         let loaded = Loaded::load(store);
         (reading.join(), stored, loaded)
     });
+    shown.finish_and_clear();
     let file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let stored = stored?;
+    log_read(&file, fetched.bytes.len(), started);
     Ok((
         stored,
         Some(Box::new(Prepared {
@@ -497,6 +552,13 @@ pub fn apply(
             reason: None,
         });
     }
+    let writing = std::time::Instant::now();
+    let shown = crate::render::progress::rows(0, "writing the directory");
+    let bar = shown.clone();
+    store.on_progress(move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
     let applied = store.apply(
         &plan,
         &file,
@@ -509,6 +571,22 @@ pub fn apply(
             invite: config.import.send_invitations,
         },
     );
+    shown.finish_and_clear();
+    if let Ok(run) = &applied {
+        log::info!(
+            "write: run {run}, batch {}: {} changes committed in {}",
+            batch.id,
+            crate::render::thousands(
+                plan.counts.create
+                    + plan.counts.adopt
+                    + plan.counts.update
+                    + plan.counts.reactivate
+                    + plan.counts.remove
+                    + plan.counts.missing
+            ),
+            crate::render::log::secs(writing)
+        );
+    }
     match applied {
         Ok(run) => Ok(Outcome {
             run: Some(run),
@@ -606,12 +684,22 @@ pub fn read_source(
     trust: Option<&str>,
     progress: &dyn Fn(u64, u64),
 ) -> anyhow::Result<Fetched> {
+    let started = std::time::Instant::now();
+    let logged = |f: Fetched| {
+        log::info!(
+            "fetch: {} bytes from {} in {}",
+            crate::render::thousands(f.bytes.len() as u64),
+            f.source,
+            crate::render::log::secs(started)
+        );
+        f
+    };
     if source.starts_with("sftp://") {
         let url = sftp::Url::parse(source).map_err(crate::error::usage)?;
-        return sftp::fetch(&url, &sftp_options(config, trust)?, progress);
+        return sftp::fetch(&url, &sftp_options(config, trust)?, progress).map(logged);
     }
     match local::read(source, config.csv.max_file_bytes)? {
-        local::Local::Read(f) => Ok(f),
+        local::Local::Read(f) => Ok(logged(f)),
         local::Local::TooLarge(size) => Err(Error::Rejected(format!(
             "{source} has {size} bytes; csv.max_file_bytes allows {}",
             config.csv.max_file_bytes
@@ -699,12 +787,15 @@ pub fn send_invitations(
     if rows.is_empty() {
         return Ok(result);
     }
+    let started = std::time::Instant::now();
     if let Err(e) = mailer.check() {
         result.pending = rows.len();
         result.error = Some(e);
         return Ok(result);
     }
+    let shown = crate::render::progress::rows(rows.len() as u64, "sending invitations");
     for (i, row) in rows.iter().enumerate() {
+        shown.set_position(i as u64);
         let user = match row.user_pk.map(|pk| store.user(pk)) {
             Some(Ok(u)) => u,
             _ => {
@@ -745,6 +836,14 @@ pub fn send_invitations(
             }
         }
     }
+    shown.finish_and_clear();
+    log::info!(
+        "invitations: {} sent, {} failed, {} still pending, in {}",
+        result.sent,
+        result.failed,
+        result.pending,
+        crate::render::log::secs(started)
+    );
     Ok(result)
 }
 
@@ -768,9 +867,15 @@ pub fn send_report(
         report.html(),
         &report.attachments(),
     )?;
+    let started = std::time::Instant::now();
     mailer
         .send(&message)
         .map_err(|e| anyhow::anyhow!("the report was not sent: {e}"))?;
+    log::info!(
+        "report: mailed to {} recipient(s) in {}",
+        config.report.recipients.len(),
+        crate::render::log::secs(started)
+    );
     store.set_meta("last_report_at", &now())?;
     store.set_meta(
         "last_report_day",

@@ -414,3 +414,100 @@ fn batches_list_fits_100_columns() {
         .json();
     assert_eq!(json[0]["sha256"].as_str().unwrap().len(), 64);
 }
+
+#[test]
+fn verbose_logs_one_line_per_stage_and_very_verbose_the_steps() {
+    let env = setup();
+    let p = env.write("day1.csv", users(20, 1));
+    let run = env
+        .roster(&["-v", "fetch", "--source", p.to_str().unwrap()])
+        .ok();
+    assert!(run.stderr.contains("roster: fetch: "), "{}", run.stderr);
+    let run = env.roster(&["-v", "diff"]).ok();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("roster: read: 20 records")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("roster: plan: batch 1: create 20") && l.ends_with('s')),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("sqlite:"), "{}", run.stderr);
+    let run = env.roster(&["-vv", "apply"]).ok();
+    for step in [
+        "roster: sqlite: opened",
+        "roster: read: ",
+        "roster: plan: ",
+        "roster: sqlite: the apply committed",
+        "roster: write: run ",
+    ] {
+        assert!(run.stderr.contains(step), "{step}: {}", run.stderr);
+    }
+    // Without -v (and off a terminal) stderr stays clean.
+    fetch(&env, "day2.csv", &users(20, 2));
+    let run = env.roster(&["apply", "--allow-updates", "20"]).ok();
+    assert_eq!(run.stderr, "");
+}
+
+/// Run roster with stderr on a pseudo-terminal (Python's `pty`), stdout thrown away: what a
+/// person at a terminal sees on stderr.
+fn on_a_terminal(env: &Env, args: &[&str]) -> (i32, String) {
+    const SCRIPT: &str = r#"
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+os.close(slave)
+out = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+sys.stdout.write(out.decode("utf-8", "replace"))
+sys.exit(p.wait())
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(env!("CARGO_BIN_EXE_roster"))
+        .args(args)
+        .current_dir(env.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", env.dir.path())
+        .env("ROSTER_STORE", env.store())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let env = setup();
+    fetch(&env, "day1.csv", &users(10_000, 1));
+    let (code, seen) = on_a_terminal(&env, &["apply"]);
+    assert_eq!(code, 0, "{seen}");
+    assert!(seen.contains("writing the directory"), "{seen}");
+    assert!(
+        seen.contains("/10000"),
+        "rows written of rows to write: {seen}"
+    );
+    // -q: nothing, even on a terminal.
+    fetch(&env, "day2.csv", &users(10_000, 2));
+    let (code, seen) = on_a_terminal(&env, &["-q", "apply", "--allow-updates", "10000"]);
+    assert_eq!((code, seen.as_str()), (0, ""));
+}

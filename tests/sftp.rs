@@ -187,6 +187,17 @@ fn password_auth_and_a_wrong_password_is_not_retried() {
     .var("ROSTER_SFTP_PASSWORD", SFTP_PASSWORD);
     let run = env.roster(&["-vv", "fetch"]).ok();
     assert!(!run.stdout.contains(SFTP_PASSWORD) && !run.stderr.contains(SFTP_PASSWORD));
+    // -vv tells the SSH steps (and the method, never the password) and the fetch stage.
+    for step in [
+        "ssh: connecting to",
+        "ssh: handshake",
+        "ssh: authenticated as",
+        "with a password",
+        "sftp: read ",
+        "fetch: ",
+    ] {
+        assert!(run.stderr.contains(step), "{step}: {}", run.stderr);
+    }
     // From a password file, too; and never in the store.
     env.write("pw", format!("{SFTP_PASSWORD}\n"));
     env.write("roster.toml", format!("[source]\nurl = \"{url}\"\nknown_hosts = \"known_hosts\"\nsettle_secs = 0\npassword_file = \"pw\"\n"));

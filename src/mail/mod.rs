@@ -118,6 +118,10 @@ impl Mailer {
     /// Connect, start TLS and authenticate, without sending: a failure here is the server's
     /// or the configuration's, never a recipient's.
     pub fn check(&self) -> Result<(), String> {
+        log::debug!(
+            "smtp: connecting to {} (TLS and authentication as configured)",
+            self.server
+        );
         match &self.kind {
             Kind::Smtp(t) => match t.test_connection() {
                 Ok(true) => Ok(()),
@@ -129,6 +133,11 @@ impl Mailer {
     }
 
     pub fn send(&self, message: &Message) -> Result<(), SendError> {
+        log::debug!(
+            "smtp: sending a message to {} recipient(s) via {}",
+            message.envelope().to().len(),
+            self.server
+        );
         match &self.kind {
             Kind::Smtp(t) => t.send(message).map(|_| ()).map_err(|e| {
                 let text = format!(

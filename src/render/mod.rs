@@ -2,6 +2,7 @@
 //! Only this module and `commands` write to the terminal.
 
 pub mod grid;
+pub mod log;
 pub mod plan;
 pub mod problems;
 pub mod progress;

@@ -2,6 +2,41 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Off with `-q`; set once by `app` before any stage runs.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Silence every bar of this process (`-q`).
+pub fn init(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+fn shown() -> bool {
+    !QUIET.load(Ordering::Relaxed) && std::io::stderr().is_terminal()
+}
+
+/// A stage without a count of its own (reading, planning): its name and the time it has
+/// taken, ticking, until it is cleared. Hidden unless stderr is a terminal.
+pub fn stage(what: &str) -> ProgressBar {
+    if !shown() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// A stage that works through `len` rows (writing the directory, sending invitations):
+/// rows done of rows to do. Hidden unless stderr is a terminal.
+pub fn rows(len: u64, what: &str) -> ProgressBar {
+    bar(len, what, !shown())
+}
 
 /// A bar for `len` steps of `what`, hidden unless stderr is a terminal (and not in quiet mode).
 pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {

@@ -222,7 +222,23 @@ impl Store {
         self.conn.execute_batch(
             "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 0;",
         )?;
+        log::debug!(
+            "sqlite: one IMMEDIATE transaction for the apply ({})",
+            if journal {
+                "first load: rollback journal, secondary indexes built after it"
+            } else {
+                "through the WAL"
+            }
+        );
         let applied = self.apply_unchecked(plan, file, run, first_load);
+        log::debug!(
+            "sqlite: the apply {}",
+            if applied.is_ok() {
+                "committed"
+            } else {
+                "rolled back"
+            }
+        );
         if journal {
             // Back to the WAL; should another process hold the store open just now, the next
             // open of the store switches it (the apply has happened either way).
@@ -302,6 +318,20 @@ impl Store {
             rows.collect::<Result<HashMap<_, _>, _>>()?
         };
         let mut w = Writer::new(&tx, run_id, groups)?;
+        let progress = self.progress.as_deref();
+        let to_write = plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::Invalid)
+            .count() as u64;
+        let mut written = 0u64;
+        let mut tick = || {
+            written += 1;
+            if let Some(p) = progress.filter(|_| written.is_multiple_of(512) || written == to_write)
+            {
+                p(written, to_write);
+            }
+        };
 
         // Removals first, so that deleted users free their addresses.
         for c in plan
@@ -309,6 +339,7 @@ impl Store {
             .iter()
             .filter(|c| matches!(c.action, Action::Remove | Action::Missing))
         {
+            tick();
             let Some(pk) = c.pk else { continue };
             let uid = c.unique_id.as_deref();
             let absent = c.absent.unwrap_or(1);
@@ -366,6 +397,9 @@ impl Store {
             }
         }
         for c in &plan.changes {
+            if !matches!(c.action, Action::Remove | Action::Missing | Action::Invalid) {
+                tick();
+            }
             let Some(state) = plan.new_state(c, file) else {
                 continue;
             };

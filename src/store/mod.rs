@@ -30,6 +30,8 @@ pub struct Store {
     /// The checkpoint of a large apply, running on a connection of its own (see
     /// [`Store::checkpoint_beside`]); joined before the store closes.
     checkpoint: Option<std::thread::JoinHandle<()>>,
+    /// Told (rows written, rows to write) while an apply writes the directory.
+    progress: Option<Box<dyn Fn(u64, u64) + Send + Sync>>,
 }
 
 impl Drop for Store {
@@ -89,10 +91,16 @@ impl Store {
                 ..runs::Operator::default()
             },
             checkpoint: None,
+            progress: None,
         };
         store
             .migrate()
             .with_context(|| format!("cannot migrate the store {}", path.display()))?;
+        log::debug!(
+            "sqlite: opened {} (WAL, synchronous FULL, schema version {})",
+            path.display(),
+            schema::MIGRATIONS.len()
+        );
         Ok(store)
     }
 
@@ -107,6 +115,7 @@ impl Store {
             );
         }
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version) {
+            log::debug!("sqlite: migration {}", i + 1);
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", i + 1)?;
@@ -121,6 +130,7 @@ impl Store {
     /// Best effort: a checkpoint that fails is done again by the next one, or by the close.
     pub(crate) fn checkpoint_beside(&mut self) {
         self.join_checkpoint();
+        log::debug!("sqlite: checkpoint of the log on a thread of its own");
         let path = self.path.clone();
         self.checkpoint = Some(std::thread::spawn(move || {
             let copy = || -> rusqlite::Result<()> {
@@ -137,6 +147,12 @@ impl Store {
         if let Some(running) = self.checkpoint.take() {
             running.join().ok();
         }
+    }
+
+    /// Follow the writing of the next applies: `progress(rows written, rows to write)`, told
+    /// every few hundred rows and at the end.
+    pub fn on_progress(&mut self, progress: impl Fn(u64, u64) + Send + Sync + 'static) {
+        self.progress = Some(Box::new(progress));
     }
 
     pub fn meta(&self, key: &str) -> anyhow::Result<Option<String>> {

@@ -223,6 +223,7 @@ pub fn check_known_hosts(
 /// Connect, verify the host key and authenticate.
 fn connect(url: &Url, opts: &Options) -> Attempt<Session> {
     let where_ = format!("{}:{}", url.host, url.port);
+    log::debug!("ssh: connecting to {where_}");
     let addrs: Vec<_> = (url.host.as_str(), url.port)
         .to_socket_addrs()
         .map_err(retry(format!("cannot resolve {}", url.host)))?
@@ -251,7 +252,9 @@ fn connect(url: &Url, opts: &Options) -> Attempt<Session> {
     sess.set_timeout(opts.timeout.as_millis().min(u32::MAX as u128) as u32);
     sess.handshake()
         .map_err(retry(format!("SSH handshake with {where_} failed")))?;
+    log::debug!("ssh: handshake with {where_} done");
     verify_host(&sess, url, opts).map_err(Failure::Fatal)?;
+    log::debug!("ssh: the host key of {where_} is the one in known_hosts");
     authenticate(&sess, url, opts)?;
     Ok(sess)
 }
@@ -341,8 +344,19 @@ fn authenticate(sess: &Session, url: &Url, opts: &Options) -> Attempt<()> {
             format!("SSH agent authentication as {who} failed ({}); set source.identity_file or source.password_file", e.message())
         })
     };
+    // The method and the key file's path, never the password or the passphrase.
+    let method = if opts.password.is_some() {
+        "a password".to_string()
+    } else if let Some(key) = &opts.identity_file {
+        format!("the key {}", key.display())
+    } else {
+        "the SSH agent".to_string()
+    };
     match result {
-        Ok(()) if sess.authenticated() => Ok(()),
+        Ok(()) if sess.authenticated() => {
+            log::debug!("ssh: authenticated as {who} with {method}");
+            Ok(())
+        }
         Ok(()) => Err(Failure::Fatal(anyhow::anyhow!(
             "authentication as {who} was not accepted"
         ))),
@@ -481,6 +495,12 @@ pub fn fetch(url: &Url, opts: &Options, progress: &dyn Fn(u64, u64)) -> anyhow::
             progress(total, before.size);
         }
         let after = stat(&sftp, url)?;
+        log::debug!(
+            "sftp: read {total} bytes of {} (size {}, mtime {})",
+            url.path,
+            after.size,
+            after.mtime
+        );
         if after != before || total != before.size {
             return Err(Failure::Retry(anyhow::anyhow!(
                 "{} changed while it was read ({} → {} bytes, {} bytes read): the upload is not finished",

@@ -1,0 +1,43 @@
+//! `-v` and `-vv` (SPEC §3.1): the library says what it does through the `log` facade; this
+//! writes it to stderr. `-v` shows one line per stage (stage, time taken, counts), `-vv` adds
+//! the SSH, SMTP and SQLite steps. Messages never carry a secret: passwords and passphrases
+//! are never formatted into them, only user names, hosts, paths and counts.
+
+use log::{LevelFilter, Log, Metadata, Record};
+use std::io::Write;
+
+struct Stderr;
+
+impl Log for Stderr {
+    fn enabled(&self, m: &Metadata<'_>) -> bool {
+        // Only roster's own lines: the crates below it have their own views of "debug".
+        m.target().starts_with("roster") && m.level() <= log::max_level()
+    }
+
+    fn log(&self, r: &Record<'_>) {
+        if self.enabled(r.metadata()) {
+            let _ = writeln!(std::io::stderr().lock(), "roster: {}", r.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static LOGGER: Stderr = Stderr;
+
+/// Start logging at the level `-v` asks for (nothing without it, and nothing with `-q`).
+pub fn init(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) | (false, 0) => LevelFilter::Off,
+        (false, 1) => LevelFilter::Info,
+        (false, _) => LevelFilter::Debug,
+    };
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
+/// Seconds to the millisecond, for the stage lines.
+pub fn secs(since: std::time::Instant) -> String {
+    format!("{:.3}s", since.elapsed().as_secs_f64())
+}
