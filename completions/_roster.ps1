@@ -374,7 +374,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Edit a manual user, or the phone numbers of anyone')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a manual user')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the directory in the import format')
-            [CompletionResult]::new('invite', 'invite', [CompletionResultType]::ParameterValue, 'Send an invitation to USER (once, unless --resend), or every pending one')
+            [CompletionResult]::new('invite', 'invite', [CompletionResultType]::ParameterValue, 'Send an invitation to USER (once, unless --resend), every pending one, or every user never invited')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -478,11 +478,13 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             break
         }
         'roster;users;invite' {
+            [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'With --uninvited: only the members of this group (Group ID or name)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
-            [CompletionResult]::new('--resend', '--resend', [CompletionResultType]::ParameterName, 'Invite again even though an invitation was sent')
-            [CompletionResult]::new('--pending', '--pending', [CompletionResultType]::ParameterName, 'Send every pending invitation')
+            [CompletionResult]::new('--resend', '--resend', [CompletionResultType]::ParameterName, 'Invite again even though an invitation was sent (or left in `sending` by a run that stopped)')
+            [CompletionResult]::new('--pending', '--pending', [CompletionResultType]::ParameterName, 'Send every pending invitation, and list those a stopped run left in `sending`')
+            [CompletionResult]::new('--uninvited', '--uninvited', [CompletionResultType]::ParameterName, 'Invite every active user that was never invited (imported before invitations were turned on, say)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what is done (repeat for more)')
@@ -499,7 +501,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Edit a manual user, or the phone numbers of anyone')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a manual user')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the directory in the import format')
-            [CompletionResult]::new('invite', 'invite', [CompletionResultType]::ParameterValue, 'Send an invitation to USER (once, unless --resend), or every pending one')
+            [CompletionResult]::new('invite', 'invite', [CompletionResultType]::ParameterValue, 'Send an invitation to USER (once, unless --resend), every pending one, or every user never invited')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -689,7 +691,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Edit a manual user, or the phone numbers of anyone')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a manual user')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the directory in the import format')
-            [CompletionResult]::new('invite', 'invite', [CompletionResultType]::ParameterValue, 'Send an invitation to USER (once, unless --resend), or every pending one')
+            [CompletionResult]::new('invite', 'invite', [CompletionResultType]::ParameterValue, 'Send an invitation to USER (once, unless --resend), every pending one, or every user never invited')
             break
         }
         'roster;help;users;list' {

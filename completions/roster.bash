@@ -1966,12 +1966,16 @@ _roster() {
             return 0
             ;;
         roster__subcmd__users__subcmd__invite)
-            opts="-q -v -h --resend --pending --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --resend --pending --uninvited --group --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -340,7 +340,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'
             cand export 'Write the directory in the import format'
-            cand invite 'Send an invitation to USER (once, unless --resend), or every pending one'
+            cand invite 'Send an invitation to USER (once, unless --resend), every pending one, or every user never invited'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'roster;users;list'= {
@@ -436,11 +436,13 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'roster;users;invite'= {
+            cand --group 'With --uninvited: only the members of this group (Group ID or name)'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
-            cand --resend 'Invite again even though an invitation was sent'
-            cand --pending 'Send every pending invitation'
+            cand --resend 'Invite again even though an invitation was sent (or left in `sending` by a run that stopped)'
+            cand --pending 'Send every pending invitation, and list those a stopped run left in `sending`'
+            cand --uninvited 'Invite every active user that was never invited (imported before invitations were turned on, say)'
             cand -q 'Print nothing on success'
             cand --quiet 'Print nothing on success'
             cand -v 'Say more about what is done (repeat for more)'
@@ -456,7 +458,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'
             cand export 'Write the directory in the import format'
-            cand invite 'Send an invitation to USER (once, unless --resend), or every pending one'
+            cand invite 'Send an invitation to USER (once, unless --resend), every pending one, or every user never invited'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'roster;users;help;list'= {
@@ -613,7 +615,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'
             cand export 'Write the directory in the import format'
-            cand invite 'Send an invitation to USER (once, unless --resend), or every pending one'
+            cand invite 'Send an invitation to USER (once, unless --resend), every pending one, or every user never invited'
         }
         &'roster;help;users;list'= {
         }

@@ -345,7 +345,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "edit" -d 'Edit a manual user, or the phone numbers of anyone'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "remove" -d 'Remove a manual user'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "export" -d 'Write the directory in the import format'
-complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "invite" -d 'Send an invitation to USER (once, unless --resend), or every pending one'
+complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "invite" -d 'Send an invitation to USER (once, unless --resend), every pending one, or every user never invited'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l status -r -f -a "active\t''
 deactivated\t''"
@@ -440,6 +440,7 @@ prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (st
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l group -d 'With --uninvited: only the members of this group (Group ID or name)' -r
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -448,8 +449,9 @@ github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
 html\t'HTML (report)'
 prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
-complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l resend -d 'Invite again even though an invitation was sent'
-complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l pending -d 'Send every pending invitation'
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l resend -d 'Invite again even though an invitation was sent (or left in `sending` by a run that stopped)'
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l pending -d 'Send every pending invitation, and list those a stopped run left in `sending`'
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -l uninvited -d 'Invite every active user that was never invited (imported before invitations were turned on, say)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -460,7 +462,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "edit" -d 'Edit a manual user, or the phone numbers of anyone'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a manual user'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the directory in the import format'
-complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "invite" -d 'Send an invitation to USER (once, unless --resend), or every pending one'
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "invite" -d 'Send an invitation to USER (once, unless --resend), every pending one, or every user never invited'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roster -n "__fish_roster_using_subcommand sync" -l source -d 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
@@ -573,4 +575,4 @@ complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subc
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "edit" -d 'Edit a manual user, or the phone numbers of anyone'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "remove" -d 'Remove a manual user'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "export" -d 'Write the directory in the import format'
-complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "invite" -d 'Send an invitation to USER (once, unless --resend), or every pending one'
+complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "invite" -d 'Send an invitation to USER (once, unless --resend), every pending one, or every user never invited'

@@ -387,16 +387,25 @@ pub enum UsersCommand {
     },
     /// Write the directory in the import format
     Export,
-    /// Send an invitation to USER (once, unless --resend), or every pending one
-    #[command(group(clap::ArgGroup::new("who").required(true).args(["user", "pending"])))]
+    /// Send an invitation to USER (once, unless --resend), every pending one, or every user
+    /// never invited
+    #[command(group(clap::ArgGroup::new("who").required(true).args(["user", "pending", "uninvited"])))]
     Invite {
         user: Option<String>,
-        /// Invite again even though an invitation was sent
+        /// Invite again even though an invitation was sent (or left in `sending` by a run
+        /// that stopped)
         #[arg(long, requires = "user")]
         resend: bool,
-        /// Send every pending invitation
+        /// Send every pending invitation, and list those a stopped run left in `sending`
         #[arg(long)]
         pending: bool,
+        /// Invite every active user that was never invited (imported before invitations
+        /// were turned on, say)
+        #[arg(long)]
+        uninvited: bool,
+        /// With --uninvited: only the members of this group (Group ID or name)
+        #[arg(long, requires = "uninvited")]
+        group: Option<String>,
     },
 }
 

@@ -67,6 +67,9 @@ pub struct SourceConfig {
     pub retries: u32,
     #[serde(deserialize_with = "de_settle")]
     pub settle_secs: u64,
+    /// How long a missing remote file is polled for before the night fails.
+    #[serde(deserialize_with = "de_settle")]
+    pub wait_secs: u64,
     #[serde(deserialize_with = "de_stale_days")]
     pub stale_after_days: u32,
     pub delete_after_import: bool,
@@ -86,6 +89,7 @@ impl Default for SourceConfig {
             timeout_secs: 30,
             retries: 3,
             settle_secs: 60,
+            wait_secs: 0,
             stale_after_days: 3,
             delete_after_import: false,
             password_env: None,
@@ -147,6 +151,8 @@ pub struct ImportConfig {
     pub unknown_groups: UnknownGroups,
     #[serde(deserialize_with = "de_keep_phones")]
     pub keep_manual_phones: KeepPhones,
+    /// A new record may take the address of a deactivated user, whose mail is then cleared.
+    pub reuse_mail_of_deactivated: bool,
     pub send_invitations: bool,
 }
 
@@ -160,6 +166,7 @@ impl Default for ImportConfig {
             max_invalid: Limit::Percent(5.0),
             unknown_groups: UnknownGroups::Warn,
             keep_manual_phones: KeepPhones::default(),
+            reuse_mail_of_deactivated: false,
             send_invitations: false,
         }
     }
@@ -174,6 +181,8 @@ pub struct MailConfig {
     pub from: Option<String>,
     pub username: Option<String>,
     pub password_file: Option<PathBuf>,
+    /// Invitations per minute at most (0: no limit), for relays that throttle.
+    pub max_per_minute: u32,
     /// From `ROSTER_SMTP_PASSWORD`; never from the file or a flag.
     #[serde(skip)]
     pub password_env: Option<String>,

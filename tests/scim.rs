@@ -611,3 +611,63 @@ fn sync_pushes_after_its_apply() {
     assert!(run.stderr.contains("scim.token_file"), "{}", run.stderr);
     assert_eq!(env.snapshot("runs"), before);
 }
+
+#[test]
+fn without_bulk_each_change_is_one_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = dir.path().join("spc.json");
+    std::fs::write(
+        &spc,
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "patch": {"supported": true},
+            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+            "filter": {"supported": true, "maxResults": 2},
+            "changePassword": {"supported": false},
+            "sort": {"supported": false},
+            "etag": {"supported": false},
+            "authenticationSchemes": []
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(
+        &server.url(),
+        "[import]\nmax_updates = 10\nmax_removals = 5\n",
+    );
+    groups(&env, &[("ICU", "Intensive care")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,,,ICU",
+            "E3,Cy Dahl,cy@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["bulk_requests"], 0, "{out}");
+    assert_eq!(out["requests"], 5, "{out}");
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Head nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,,,ICU",
+        ]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["update"], 1, "{out}");
+    assert_eq!(out["users"]["deactivate"], 1, "{out}");
+    assert_eq!(out["requests"], 3, "{out}");
+    let users = server.all("Users");
+    assert_eq!(users["E1"]["title"], "Head nurse");
+    assert_eq!(users["E3"]["active"], false);
+    // --full pages through the listing at the provider's maxResults (2 a page).
+    let full = push(&env, &["--full"]).ok().json();
+    assert_eq!(full["users"]["unchanged"], 3, "{full}");
+    assert_eq!(full["groups"]["unchanged"], 1, "{full}");
+}

@@ -322,26 +322,6 @@ fn a_file_that_grows_while_read_is_read_again() {
 }
 
 #[test]
-fn a_young_file_waits_for_settle() {
-    let s = setup("");
-    s.env.write(
-        "roster.toml",
-        std::fs::read_to_string(s.env.path("roster.toml"))
-            .unwrap()
-            .replace("settle_secs = 0", "settle_secs = 3600"),
-    );
-    let run = s.env.roster(&["fetch"]).code(1);
-    assert!(run.stderr.contains("settle_secs"), "{}", run.stderr);
-    assert_eq!(
-        s.env
-            .roster(&["batches", "list", "--format", "json"])
-            .ok()
-            .json(),
-        serde_json::json!([])
-    );
-}
-
-#[test]
 fn delete_after_import_removes_only_the_fetched_file() {
     let s = setup("delete_after_import = true\n");
     s.env.roster(&["fetch"]).ok();
@@ -354,4 +334,118 @@ fn delete_after_import_removes_only_the_fetched_file() {
     let run = s.env.roster(&["apply"]).ok();
     assert!(run.stderr.contains("removed"), "{}", run.stderr);
     assert!(!s.remote.exists());
+}
+
+/// The file's modification time, `secs` from now (negative: in the past).
+fn touch(path: &std::path::Path, secs: i64) {
+    let now = std::time::SystemTime::now();
+    let at = if secs >= 0 {
+        now + std::time::Duration::from_secs(secs as u64)
+    } else {
+        now - std::time::Duration::from_secs((-secs) as u64)
+    };
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(at)
+        .unwrap();
+}
+
+fn batches(env: &Env) -> usize {
+    env.roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn a_file_that_settles_during_the_fetch_is_imported_in_the_same_run() {
+    // Just uploaded: younger than settle_secs. The fetch waits for it, looks again, takes it.
+    let s = setup("");
+    let config = std::fs::read_to_string(s.env.path("roster.toml")).unwrap();
+    s.env.write(
+        "roster.toml",
+        config.replace("settle_secs = 0", "settle_secs = 2"),
+    );
+    touch(&s.remote, 0);
+    let run = s.env.roster(&["sync"]).ok();
+    assert!(
+        run.stderr.contains("settle_secs") && run.stderr.contains("to settle"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(batches(&s.env), 1);
+    assert_eq!(s.env.users_json().len(), 1);
+    no_temp_files(&s.env);
+}
+
+#[test]
+fn a_file_that_does_not_settle_in_time_fails_the_night() {
+    // Modified an hour from now (a clock that is off, an upload that goes on): longer than
+    // the wait allows, so the night fails at once rather than sleep for an hour.
+    let s = setup("");
+    let config = std::fs::read_to_string(s.env.path("roster.toml")).unwrap();
+    s.env.write(
+        "roster.toml",
+        config.replace("settle_secs = 0", "settle_secs = 2"),
+    );
+    touch(&s.remote, 3600);
+    let run = s.env.roster(&["sync"]).code(1);
+    assert!(run.stderr.contains("did not settle"), "{}", run.stderr);
+    assert_eq!(batches(&s.env), 0);
+    let status = s.env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["healthy"], false);
+}
+
+#[test]
+fn a_missing_file_that_appears_within_wait_secs_is_imported() {
+    use std::io::{BufRead, BufReader};
+    let s = setup("wait_secs = 60\n");
+    let content = std::fs::read(&s.remote).unwrap();
+    std::fs::remove_file(&s.remote).unwrap();
+    let mut child = s
+        .env
+        .command(&["sync"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    // roster says what it waits for; then the file arrives.
+    while !said.contains("waiting for it to appear") {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "roster ended: {said}"
+        );
+        said.push_str(&line);
+    }
+    assert!(said.contains("source.wait_secs = 60"), "{said}");
+    std::fs::write(&s.remote, &content).unwrap();
+    touch(&s.remote, -60);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{said}{rest}");
+    assert_eq!(batches(&s.env), 1);
+    assert_eq!(s.env.users_json().len(), 1);
+}
+
+#[test]
+fn a_missing_file_that_does_not_appear_fails_the_night_after_wait_secs() {
+    let s = setup("wait_secs = 1\n");
+    std::fs::remove_file(&s.remote).unwrap();
+    let run = s.env.roster(&["sync"]).code(1);
+    assert!(
+        run.stderr.contains("does not exist")
+            && run.stderr.contains("waiting for it to appear")
+            && run.stderr.contains("gave up after waiting"),
+        "{}",
+        run.stderr
+    );
+    s.env.roster(&["status"]).code(1);
 }

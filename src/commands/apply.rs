@@ -35,10 +35,16 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
         &operator(&store, args),
     )?;
     if outcome.status == pipeline::Status::Applied {
-        match pipeline::send_pending_invitations(&store, &ctx.config) {
+        let bar = render::progress::bar(0, "invitations", ctx.quiet);
+        let invited = pipeline::send_pending_invitations(&store, &ctx.config, &|done, all| {
+            bar.set_length(all as u64);
+            bar.set_position(done as u64);
+        });
+        bar.finish_and_clear();
+        match invited {
             Ok(Some(sent)) => {
                 if !ctx.quiet {
-                    eprintln!("roster: invitations: {} sent, {} failed, {} still pending", sent.sent, sent.failed, sent.pending);
+                    eprintln!("roster: {}", sent.summary());
                 }
                 if let Some(e) = sent.error {
                     return Err(anyhow::anyhow!(

@@ -101,6 +101,12 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
             ctx.config.source.stale_after_days
         ));
     }
+    if stuck > 0 {
+        // Unhealthy until someone looks at them: roster users invite --pending says how.
+        unhealthy.push(format!(
+            "{stuck} invitation(s) were left in `sending` by a run that stopped; see roster users invite --pending"
+        ));
+    }
     let push = crate::scim::status(&store, &ctx.config)?;
     if push.as_ref().is_some_and(crate::scim::unhealthy) {
         unhealthy.push(

@@ -123,7 +123,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
             detail: None,
             problems: &[],
         })?;
-        let invited = pipeline::send_pending_invitations(&store, &ctx.config);
+        let invited = invite(ctx, &store);
         let pushed = push_after(ctx, &mut store, format, args);
         let report = mail_report_if_due(ctx, &store, run, stale || pushed.is_some());
         match format {
@@ -157,7 +157,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         mail_report(ctx, &store, outcome.run);
         return Err(e.into());
     }
-    let invited = pipeline::send_pending_invitations(&store, &ctx.config);
+    let invited = invite(ctx, &store);
     let deleted = pipeline::delete_after_import(&ctx.config, &outcome.batch);
     if let Ok(Some(line)) = &deleted {
         if !ctx.quiet {
@@ -209,6 +209,20 @@ fn push_after(
             Some(e.context("the directory is committed, but the push to the SCIM provider failed"))
         }
     }
+}
+
+/// Send the pending invitations with a progress bar, and say how it went.
+fn invite(ctx: &Context, store: &Store) -> anyhow::Result<Option<pipeline::Sent>> {
+    let bar = render::progress::bar(0, "invitations", ctx.quiet);
+    let sent = pipeline::send_pending_invitations(store, &ctx.config, &|done, all| {
+        bar.set_length(all as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    if let (Ok(Some(sent)), false) = (&sent, ctx.quiet) {
+        eprintln!("roster: {}", sent.summary());
+    }
+    sent
 }
 
 /// Turn the after-commit steps into the exit: the directory is committed either way.

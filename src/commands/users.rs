@@ -35,12 +35,13 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
         }
         UsersCommand::Show { user } => {
             let format = ctx.format(&[Format::Table, Format::Json])?;
-            let u = store.user(store.require_user(user)?)?;
+            let mut u = store.user(store.require_user(user)?)?;
+            u.invitation = store.invitation_of(u.pk)?;
             match format {
                 Format::Json => render::json(&u)?,
                 _ => {
                     let mut t = render::table(["Field", "Value"]);
-                    let rows: [(&str, String); 12] = [
+                    let rows: [(&str, String); 13] = [
                         ("UniqueID", render::opt(u.unique_id.as_deref())),
                         ("Name", u.name.clone()),
                         ("Mail", u.mail.clone()),
@@ -53,6 +54,7 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
                         ("Source", u.source.to_string()),
                         ("Created", u.created_at.clone()),
                         ("Updated", u.updated_at.clone()),
+                        ("Invitation", invitation_text(&u.invitation)),
                     ];
                     for (k, v) in rows {
                         t.add_row(vec![k.to_string(), v]);
@@ -130,11 +132,13 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             user,
             resend,
             pending,
+            uninvited,
+            group,
         } => {
             let _lock = Lock::acquire(ctx.config.store_path())?;
             let mailer = pipeline::mailer(&ctx.config)?
                 .ok_or_else(|| error::config("users invite needs a [mail] section"))?;
-            let only = match (user, pending) {
+            let only = match (user, uninvited) {
                 (Some(user), _) => {
                     let pk = store.require_user(user)?;
                     let u = store.user(pk)?;
@@ -145,21 +149,75 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
                             )));
                         }
                         Some("pending") if !resend => None,
-                        _ => Some(vec![store.queue_invitation(pk, &u.mail)?]),
+                        _ => {
+                            store.outbox_close_stuck(pk, "sent again with roster users invite --resend")?;
+                            Some(vec![store.queue_invitation(pk, &u.mail)?])
+                        }
                     }
                     .or_else(|| store.outbox_pending("invitation").ok().map(|rows| {
                         rows.into_iter().filter(|r| r.user_pk == Some(pk)).map(|r| r.id).collect()
                     }))
                 }
-                (None, _) => None,
+                (None, true) => {
+                    let group = match group {
+                        Some(g) => Some(store.require_group(g)?.pk),
+                        None => None,
+                    };
+                    let users = store.uninvited_users(group)?;
+                    let mut ids = Vec::with_capacity(users.len());
+                    for (pk, mail) in users {
+                        ids.push(store.queue_invitation(pk, &mail)?);
+                    }
+                    Some(ids)
+                }
+                (None, false) => None,
             };
-            let sent = pipeline::send_invitations(&store, &ctx.config, &mailer, only.as_deref())?;
+            let bar = render::progress::bar(0, "invitations", ctx.quiet);
+            let sent = pipeline::send_invitations(
+                &store,
+                &ctx.config,
+                &mailer,
+                only.as_deref(),
+                &|done, all| {
+                    bar.set_length(all as u64);
+                    bar.set_position(done as u64);
+                },
+            )?;
+            bar.finish_and_clear();
+            let stuck = if *pending {
+                store.outbox_stuck()?
+            } else {
+                Vec::new()
+            };
             match ctx.format(&[Format::Table, Format::Json])? {
-                Format::Json => render::json(&sent)?,
-                _ => say(format!(
-                    "invitations: {} sent, {} failed, {} still pending",
-                    sent.sent, sent.failed, sent.pending
-                ))?,
+                Format::Json => {
+                    let mut doc = serde_json::to_value(&sent)?;
+                    if *pending {
+                        doc["sending"] = serde_json::json!(stuck
+                            .iter()
+                            .map(|(id, to)| serde_json::json!({"outbox": id, "mail": to}))
+                            .collect::<Vec<_>>());
+                    }
+                    render::json(&doc)?
+                }
+                _ => say(sent.summary())?,
+            }
+            if !stuck.is_empty() && !ctx.quiet {
+                eprintln!(
+                    "roster: {} invitation(s) were left in `sending` by a run that stopped while it sent them; \
+                     they may have arrived and are never resent on their own. Ask the recipients (or read the \
+                     mail server's log), then for each that did not arrive run: roster users invite MAIL --resend",
+                    stuck.len()
+                );
+                for (_, to) in stuck.iter().take(20) {
+                    eprintln!("  {to}");
+                }
+                if stuck.len() > 20 {
+                    eprintln!(
+                        "  … and {} more (roster users invite --pending --format json)",
+                        stuck.len() - 20
+                    );
+                }
             }
             if let Some(e) = sent.error {
                 return Err(anyhow::anyhow!("{e}"));
@@ -171,6 +229,14 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn invitation_text(state: &serde_json::Value) -> String {
+    match state {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => format!("sent {}", other["sent"].as_str().unwrap_or("")),
+    }
 }
 
 /// `users list`: JSON written user by user as the store reads them; a table of one line per

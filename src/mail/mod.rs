@@ -5,8 +5,10 @@ use crate::config::{MailConfig, Tls};
 use lettre::message::{
     header::ContentType, Attachment, Mailbox, MessageBuilder, MultiPart, SinglePart,
 };
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls as SmtpTls, TlsParameters};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, Tls as SmtpTls, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::{Address, Message, SendmailTransport, SmtpTransport, Transport};
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,8 +25,210 @@ pub enum SendError {
 }
 
 enum Kind {
-    Smtp(SmtpTransport),
+    Smtp(SmtpTransport, Box<Connect>),
     Sendmail(SendmailTransport),
+}
+
+/// What a connection of its own needs (a [`Session`] keeps one open for many messages).
+struct Connect {
+    host: String,
+    port: u16,
+    tls: SmtpTls,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+    hello: ClientId,
+}
+
+impl Connect {
+    /// Connect, start TLS and authenticate, as lettre's transport does.
+    fn open(&self) -> Result<SmtpConnection, lettre::transport::smtp::Error> {
+        let wrapper = match &self.tls {
+            SmtpTls::Wrapper(params) => Some(params),
+            _ => None,
+        };
+        let mut conn = SmtpConnection::connect(
+            (self.host.as_str(), self.port),
+            Some(self.timeout),
+            &self.hello,
+            wrapper,
+            None,
+        )?;
+        if let SmtpTls::Required(params) = &self.tls {
+            conn.starttls(params, &self.hello)?;
+        }
+        if let Some(credentials) = &self.credentials {
+            conn.auth(DEFAULT_MECHANISMS, credentials)?;
+        }
+        Ok(conn)
+    }
+}
+
+/// How one message of a [`Session`] ended.
+#[derive(Debug)]
+pub enum Delivery {
+    Sent,
+    /// The server did not take it (`permanent`: it refused it, and will again).
+    NotSent {
+        permanent: bool,
+        error: String,
+    },
+    /// The connection broke while the message itself was being sent: it may have arrived.
+    Unknown(String),
+}
+
+/// Many messages over one SMTP connection: opened at the first message, opened again when the
+/// server drops it. A message is sent again on a new connection only when it is certain that
+/// the server did not take it (the failure came before the message's text was sent).
+pub struct Session<'m> {
+    mailer: &'m Mailer,
+    conn: Option<SmtpConnection>,
+    /// Connections opened so far.
+    pub connections: usize,
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            conn.quit().ok();
+        }
+    }
+}
+
+impl Session<'_> {
+    fn connected(&mut self, connect: &Connect) -> Result<&mut SmtpConnection, String> {
+        if self.conn.as_ref().is_some_and(SmtpConnection::has_broken) {
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            let conn = connect
+                .open()
+                .map_err(|e| format!("not sent via {}: {e}", self.mailer.server))?;
+            self.connections += 1;
+            self.conn = Some(conn);
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| "no connection".to_string())
+    }
+
+    fn drop_connection(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            conn.abort();
+        }
+    }
+
+    pub fn send(&mut self, message: &Message) -> Delivery {
+        let connect = match &self.mailer.kind {
+            Kind::Smtp(_, connect) => connect,
+            Kind::Sendmail(_) => {
+                return match self.mailer.send(message) {
+                    Ok(()) => Delivery::Sent,
+                    Err(e) => Delivery::NotSent {
+                        permanent: matches!(e, SendError::Permanent(_)),
+                        error: e.to_string(),
+                    },
+                }
+            }
+        };
+        let server = self.mailer.server.clone();
+        let envelope = message.envelope();
+        let bytes = message.formatted();
+        let words = |e: &lettre::transport::smtp::Error| {
+            let what = if e.is_permanent() {
+                "refused"
+            } else {
+                "not sent"
+            };
+            format!("{what} via {server}: {e}")
+        };
+        // A second try only on a new connection, and only when the first never began the text.
+        for attempt in 0..2 {
+            let conn = match self.connected(connect) {
+                Ok(c) => c,
+                Err(error) => {
+                    return Delivery::NotSent {
+                        permanent: false,
+                        error,
+                    }
+                }
+            };
+            let mut options = Vec::new();
+            if !bytes.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+                options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+            }
+            let before_text = (|| {
+                conn.command(Mail::new(envelope.from().cloned(), options))?;
+                for to in envelope.to() {
+                    conn.command(Rcpt::new(to.clone(), Vec::new()))?;
+                }
+                conn.command(Data)
+            })();
+            if let Err(e) = before_text {
+                self.drop_connection();
+                if e.is_permanent() {
+                    return Delivery::NotSent {
+                        permanent: true,
+                        error: words(&e),
+                    };
+                }
+                if attempt == 0 {
+                    continue;
+                }
+                return Delivery::NotSent {
+                    permanent: false,
+                    error: words(&e),
+                };
+            }
+            let written = if bytes.is_ascii() {
+                // In one write with its end, so that the end does not wait on the first part's
+                // acknowledgement (Nagle's algorithm against delayed ACKs: 40 ms a message).
+                conn.command(DataText(&bytes))
+            } else {
+                conn.message(&bytes)
+            };
+            return match written {
+                Ok(_) => Delivery::Sent,
+                Err(e) => {
+                    self.drop_connection();
+                    if e.is_permanent() || e.is_transient() {
+                        // The server answered the text with a refusal: it did not take it.
+                        Delivery::NotSent {
+                            permanent: e.is_permanent(),
+                            error: words(&e),
+                        }
+                    } else {
+                        Delivery::Unknown(format!(
+                            "the connection to {server} broke while the message was sent; it may have arrived: {e}"
+                        ))
+                    }
+                }
+            };
+        }
+        Delivery::NotSent {
+            permanent: false,
+            error: format!("not sent via {server}"),
+        }
+    }
+}
+
+/// A message's text as SMTP sends it after DATA: lines that start with a dot get another,
+/// then the end `CRLF . CRLF`. Only for ASCII text (what lettre writes for any message).
+struct DataText<'a>(&'a [u8]);
+
+impl std::fmt::Display for DataText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = std::str::from_utf8(self.0).map_err(|_| std::fmt::Error)?;
+        for (i, line) in text.split("\r\n").enumerate() {
+            if i > 0 {
+                f.write_str("\r\n")?;
+            }
+            if line.starts_with('.') {
+                f.write_str(".")?;
+            }
+            f.write_str(line)?;
+        }
+        f.write_str("\r\n.\r\n")
+    }
 }
 
 pub struct Mailer {
@@ -93,8 +297,9 @@ impl Mailer {
         };
         let mut builder = SmtpTransport::builder_dangerous(host.clone())
             .port(port)
-            .tls(tls)
+            .tls(tls.clone())
             .timeout(Some(Duration::from_secs(30)));
+        let mut credentials = None;
         if let Some(user) = &cfg.username {
             if cfg.tls == Tls::None && !implicit {
                 return Err(crate::error::config(
@@ -106,10 +311,20 @@ impl Mailer {
                     "mail.username needs mail.password_file or ROSTER_SMTP_PASSWORD",
                 )
             })?;
-            builder = builder.credentials(Credentials::new(user.clone(), password));
+            let c = Credentials::new(user.clone(), password);
+            credentials = Some(c.clone());
+            builder = builder.credentials(c);
         }
+        let connect = Connect {
+            host: host.clone(),
+            port,
+            tls,
+            credentials,
+            timeout: Duration::from_secs(30),
+            hello: ClientId::default(),
+        };
         Ok(Mailer {
-            kind: Kind::Smtp(builder.build()),
+            kind: Kind::Smtp(builder.build(), Box::new(connect)),
             from,
             server: format!("{host}:{port}"),
         })
@@ -123,12 +338,21 @@ impl Mailer {
             self.server
         );
         match &self.kind {
-            Kind::Smtp(t) => match t.test_connection() {
+            Kind::Smtp(t, _) => match t.test_connection() {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(format!("{} did not answer", self.server)),
                 Err(e) => Err(format!("cannot use the mail server {}: {e}", self.server)),
             },
             Kind::Sendmail(_) => Ok(()),
+        }
+    }
+
+    /// A session that sends many messages over one connection.
+    pub fn session(&self) -> Session<'_> {
+        Session {
+            mailer: self,
+            conn: None,
+            connections: 0,
         }
     }
 
@@ -139,7 +363,7 @@ impl Mailer {
             self.server
         );
         match &self.kind {
-            Kind::Smtp(t) => t.send(message).map(|_| ()).map_err(|e| {
+            Kind::Smtp(t, _) => t.send(message).map(|_| ()).map_err(|e| {
                 let text = format!(
                     "{} via {}: {e}",
                     if e.is_permanent() {
@@ -191,12 +415,11 @@ pub fn invitation(
     body: &str,
 ) -> anyhow::Result<Message> {
     let to = Address::from_str(who.mail).map_err(|e| anyhow::anyhow!("{}: {e}", who.mail))?;
-    Ok(Message::builder()
+    Ok(stamped(Message::builder())
         .from(from.clone())
         .to(Mailbox::new(Some(header_safe(who.name)), to))
         .subject(header_safe(&fill(subject, who)))
-        .header(ContentType::TEXT_PLAIN)
-        .body(fill(body, who))?)
+        .singlepart(SinglePart::plain(fill(body, who)))?)
 }
 
 /// The headers every message carries beside From, To and Subject: a `Message-ID` (lettre adds
@@ -265,5 +488,44 @@ mod tests {
             "{raw}"
         );
         assert_eq!(msg.envelope().to().len(), 1);
+    }
+
+    #[test]
+    fn message_text_is_dot_stuffed_and_ended() {
+        let cases: &[(&str, &str)] = &[
+            ("a\r\nb", "a\r\nb\r\n.\r\n"),
+            (".a\r\n.\r\nb.", "..a\r\n..\r\nb.\r\n.\r\n"),
+            ("a\r\n", "a\r\n\r\n.\r\n"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(DataText(text.as_bytes()).to_string(), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn every_message_has_message_id_date_and_mime_version() {
+        let from = Mailbox::from_str("roster@example.se").unwrap();
+        let who = Invitee {
+            name: "Åsa Öberg",
+            mail: "asa@example.se",
+            title: "",
+        };
+        let invitation = invitation(&from, &who, DEFAULT_SUBJECT, DEFAULT_TEMPLATE).unwrap();
+        let report = report(
+            &from,
+            &["ops@example.se".into()],
+            "roster: OK",
+            "t".into(),
+            "<p>h</p>".into(),
+            &[],
+        )
+        .unwrap();
+        for msg in [invitation, report] {
+            let raw = String::from_utf8(msg.formatted()).unwrap();
+            let head = raw.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+            for name in ["message-id: <", "date: ", "mime-version: 1.0"] {
+                assert!(head.contains(name), "{name}: {raw}");
+            }
+        }
     }
 }

@@ -40,6 +40,85 @@ impl Store {
         Ok(())
     }
 
+    /// The pending invitations with what they are written from (name, mail, title of the
+    /// user now; `None` when the user is gone), oldest first, in one read.
+    #[allow(clippy::type_complexity)]
+    pub fn pending_invitations_to(
+        &self,
+    ) -> anyhow::Result<Vec<(i64, Option<(String, String, Option<String>)>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT o.id, u.name, u.mail, u.title FROM outbox o LEFT JOIN users u ON u.pk = o.user_pk
+             WHERE o.kind = 'invitation' AND o.status = 'pending' ORDER BY o.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let name: Option<String> = r.get(1)?;
+            let mail: Option<String> = r.get(2)?;
+            Ok((
+                r.get(0)?,
+                name.zip(mail).map(|(n, m)| (n, m, r.get(3).ok().flatten())),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Move many rows in one commit (a run marks its next rows `sending` together, and
+    /// records how they ended together, so that 10,000 invitations are not 20,000 commits).
+    pub fn outbox_mark_all(&self, marks: &[(i64, &str, Option<&str>)]) -> anyhow::Result<()> {
+        let at = now();
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE outbox SET status = ?2, error = ?3,
+                    attempted_at = CASE WHEN ?2 = 'sending' THEN ?4 ELSE attempted_at END,
+                    sent_at = CASE WHEN ?2 = 'sent' THEN ?4 ELSE sent_at END
+                 WHERE id = ?1",
+            )?;
+            for (id, status, error) in marks {
+                stmt.execute(params![id, status, error, at])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Users that were never invited (no outbox row of theirs), active, imported or not,
+    /// optionally only the members of a group (by Group ID or name); with their mail.
+    pub fn uninvited_users(&self, group: Option<i64>) -> anyhow::Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT u.pk, u.mail FROM users u
+             WHERE u.active = 1
+               AND u.pk NOT IN (SELECT user_pk FROM outbox WHERE kind = 'invitation' AND user_pk IS NOT NULL)
+               AND (?1 IS NULL OR u.pk IN (SELECT user_pk FROM memberships WHERE group_pk = ?1))
+             ORDER BY u.pk",
+        )?;
+        let rows = stmt.query_map([group], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Close the rows of a user left in `sending`, when the operator sends it again.
+    pub fn outbox_close_stuck(&self, user_pk: i64, note: &str) -> anyhow::Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET status = 'failed', error = ?2 WHERE kind = 'invitation' AND user_pk = ?1 AND status = 'sending'",
+            params![user_pk, note],
+        )?)
+    }
+
+    /// A user's invitation state (see [`super::users::invitation_json`]).
+    pub fn invitation_of(&self, user_pk: i64) -> anyhow::Result<serde_json::Value> {
+        let newest: Option<(String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT status, sent_at FROM outbox WHERE kind = 'invitation' AND user_pk = ?1 ORDER BY id DESC LIMIT 1",
+                [user_pk],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(match newest {
+            Some((status, at)) => super::users::invitation_json(Some(status), at),
+            None => serde_json::Value::Null,
+        })
+    }
+
     /// Rows left in `sending` by a run that stopped mid-conversation: reported, never resent.
     pub fn outbox_stuck(&self) -> anyhow::Result<Vec<(i64, String)>> {
         let mut stmt = self

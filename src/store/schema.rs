@@ -158,4 +158,9 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE audit ADD COLUMN was TEXT;
     CREATE INDEX audit_run ON audit(run_id);
     "#,
+    // 6: a user's newest invitation is found through this index (users list shows it for
+    // every user; users invite --uninvited finds the users without one).
+    r#"
+    CREATE INDEX outbox_user ON outbox(user_pk, id) WHERE kind = 'invitation';
+    "#,
 ];

@@ -25,6 +25,9 @@ pub struct UserView {
     pub source: &'static str,
     pub created_at: String,
     pub updated_at: String,
+    /// The newest invitation: null (never invited), "pending", {"sent": time}, "sending"
+    /// (a run stopped while sending it) or "failed". Filled by `users list`/`show` only.
+    pub invitation: serde_json::Value,
 }
 
 /// One row of a user's history.
@@ -146,6 +149,7 @@ impl Store {
                 status: if r.get(7)? { "active" } else { "deactivated" },
                 created_at: r.get(8)?,
                 updated_at: r.get(9)?,
+                invitation: serde_json::Value::Null,
             })
         })?;
         let mut users: Vec<UserView> = rows.collect::<Result<_, _>>()?;
@@ -354,7 +358,11 @@ impl Store {
                          WHERE m.user_pk = u.pk AND g.group_id IS NOT NULL ORDER BY g.group_id)),
                     (SELECT group_concat(name, char(31)) FROM
                         (SELECT g.name FROM memberships m JOIN groups g ON g.pk = m.group_pk
-                         WHERE m.user_pk = u.pk AND g.group_id IS NULL ORDER BY g.name))
+                         WHERE m.user_pk = u.pk AND g.group_id IS NULL ORDER BY g.name)),
+                    (SELECT status FROM outbox o WHERE o.kind = 'invitation' AND o.user_pk = u.pk
+                        ORDER BY o.id DESC LIMIT 1),
+                    (SELECT sent_at FROM outbox o WHERE o.kind = 'invitation' AND o.user_pk = u.pk
+                        ORDER BY o.id DESC LIMIT 1)
              FROM users u
              WHERE (?1 IS NULL OR active = ?1)
                AND (?2 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_pk = u.pk AND m.group_pk = ?2))
@@ -391,8 +399,19 @@ impl Store {
                 status: if r.get(7)? { "active" } else { "deactivated" },
                 created_at: r.get(8)?,
                 updated_at: r.get(9)?,
+                invitation: invitation_json(r.get(12)?, r.get(13)?),
             })?;
         }
         Ok(())
+    }
+}
+
+/// A user's invitation state as `users show`/`list` give it: null (never invited),
+/// "pending", {"sent": time}, "sending" (a run stopped while sending it) or "failed".
+pub fn invitation_json(status: Option<String>, sent_at: Option<String>) -> serde_json::Value {
+    match status.as_deref() {
+        None => serde_json::Value::Null,
+        Some("sent") => serde_json::json!({ "sent": sent_at }),
+        Some(other) => serde_json::Value::String(other.to_string()),
     }
 }

@@ -110,6 +110,8 @@ pub struct Options {
     pub trust: Option<String>,
     /// First retry waits this long, then twice as long each time.
     pub backoff: Duration,
+    /// `source.wait_secs`: how long a missing file is polled for (zero: not at all).
+    pub wait: Duration,
 }
 
 /// What a remote file looks like.
@@ -124,8 +126,13 @@ pub struct Stat {
 enum Failure {
     /// Network, timeouts, a file that changed while read: retried with backoff.
     Retry(anyhow::Error),
-    /// Host keys, authentication, a missing file: never retried.
+    /// Host keys, authentication: never retried.
     Fatal(anyhow::Error),
+    /// The file is younger than `source.settle_secs`: wait this long, then look again (a wait
+    /// is not a retry).
+    Settle(Duration, anyhow::Error),
+    /// The file is not there: polled for up to `source.wait_secs`, else fatal.
+    Missing(anyhow::Error),
 }
 
 type Attempt<T> = Result<T, Failure>;
@@ -377,7 +384,7 @@ fn stat(sftp: &ssh2::Sftp, url: &Url) -> Attempt<Stat> {
         }),
         // LIBSSH2_FX_NO_SUCH_FILE = 2
         Err(e) if matches!(e.code(), ssh2::ErrorCode::SFTP(2)) => {
-            Err(Failure::Fatal(anyhow::anyhow!(
+            Err(Failure::Missing(anyhow::anyhow!(
                 "the remote file {} does not exist on {}",
                 url.path,
                 url.host
@@ -398,13 +405,60 @@ fn now_secs() -> i64 {
 }
 
 /// Run `attempt` up to `retries + 1` times, waiting with backoff between retryable failures.
+/// Waiting for a young file to settle, and polling for a missing one, use no retry: the first
+/// is bounded by twice `source.settle_secs` plus `source.wait_secs` in all, the second by
+/// `source.wait_secs`. Each says on stderr what it waits for.
 fn with_retries<T>(opts: &Options, mut attempt: impl FnMut() -> Attempt<T>) -> anyhow::Result<T> {
+    let started = std::time::Instant::now();
     let mut wait = opts.backoff;
     let mut n = 0;
+    let mut settled_for = Duration::ZERO;
+    let settle_budget = opts.settle * 2 + opts.wait;
+    let mut said_missing: Option<std::time::Instant> = None;
     loop {
         match attempt() {
             Ok(v) => return Ok(v),
             Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Settle(left, e)) => {
+                if settled_for + left > settle_budget {
+                    return Err(e.context(format!(
+                        "gave up: it did not settle within {}s (twice source.settle_secs plus source.wait_secs)",
+                        settle_budget.as_secs()
+                    )));
+                }
+                eprintln!(
+                    "roster: {e:#}; waiting {}s for it to settle, then checking its size and mtime again",
+                    left.as_secs()
+                );
+                std::thread::sleep(left);
+                settled_for += left;
+            }
+            Err(Failure::Missing(e)) => {
+                let waited = started.elapsed();
+                if waited >= opts.wait {
+                    if opts.wait.is_zero() {
+                        return Err(e);
+                    }
+                    return Err(e.context(format!(
+                        "gave up after waiting {}s for it to appear (source.wait_secs = {})",
+                        waited.as_secs(),
+                        opts.wait.as_secs()
+                    )));
+                }
+                let left = opts.wait - waited;
+                // Say it at the first poll, then once a minute.
+                if said_missing.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    eprintln!(
+                        "roster: {e:#}; waiting for it to appear (source.wait_secs = {}, {}s left)",
+                        opts.wait.as_secs(),
+                        left.as_secs()
+                    );
+                    said_missing = Some(std::time::Instant::now());
+                }
+                let poll =
+                    (opts.wait / 20).clamp(Duration::from_millis(500), Duration::from_secs(30));
+                std::thread::sleep(poll.min(left));
+            }
             Err(Failure::Retry(e)) if n >= opts.retries => {
                 return Err(e.context(format!("gave up after {} attempts", n + 1)));
             }
@@ -418,9 +472,17 @@ fn with_retries<T>(opts: &Options, mut attempt: impl FnMut() -> Attempt<T>) -> a
     }
 }
 
+/// The options for a look that must not wait for a missing file (`--check`, the removal).
+fn no_wait(opts: &Options) -> Options {
+    Options {
+        wait: Duration::ZERO,
+        ..opts.clone()
+    }
+}
+
 /// `roster fetch --check`: connect, verify, authenticate and stat, without downloading.
 pub fn check(url: &Url, opts: &Options) -> anyhow::Result<(String, Stat)> {
-    with_retries(opts, || {
+    with_retries(&no_wait(opts), || {
         let sess = connect(url, opts)?;
         let print = sess
             .host_key()
@@ -455,13 +517,21 @@ pub fn fetch(url: &Url, opts: &Options, progress: &dyn Fn(u64, u64)) -> anyhow::
         }
         let age = now_secs() - before.mtime;
         if age < opts.settle.as_secs() as i64 {
-            let left = opts.settle.as_secs() as i64 - age.max(0);
-            // Wait for the upload to settle; then this attempt counts as a retry.
-            return Err(Failure::Retry(anyhow::anyhow!(
-                "{} was modified {age}s ago, less than source.settle_secs = {} (waiting {left}s more)",
-                url.path,
-                opts.settle.as_secs()
-            )));
+            let left = opts.settle.as_secs() as i64 - age;
+            // Wait for the upload to settle, then look at its size and mtime again.
+            let when = if age < 0 {
+                format!("{}s in the future", -age)
+            } else {
+                format!("{age}s ago")
+            };
+            return Err(Failure::Settle(
+                Duration::from_secs(left as u64),
+                anyhow::anyhow!(
+                    "{} was modified {when}, less than source.settle_secs = {} ago",
+                    url.path,
+                    opts.settle.as_secs()
+                ),
+            ));
         }
         let mut remote = sftp
             .open(Path::new(&url.path))
@@ -535,7 +605,7 @@ pub fn delete_if_unchanged(
     mtime: i64,
     sha256: &str,
 ) -> anyhow::Result<bool> {
-    with_retries(opts, || {
+    with_retries(&no_wait(opts), || {
         let sess = connect(url, opts)?;
         let sftp = sess
             .sftp()

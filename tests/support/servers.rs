@@ -285,11 +285,22 @@ pub fn make_cert(dir: &Path) -> TlsFiles {
 
 impl Smtp {
     pub fn start(dir: &Path, port: u16, tls: Option<(&TlsFiles, &str, &str)>) -> Smtp {
+        Smtp::start_dropping(dir, port, tls, 0)
+    }
+
+    /// A sink that hangs up after `drop_every` messages on one connection (0: never).
+    pub fn start_dropping(
+        dir: &Path,
+        port: u16,
+        tls: Option<(&TlsFiles, &str, &str)>,
+        drop_every: u32,
+    ) -> Smtp {
         let out = dir.join(format!("mail-{port}"));
         std::fs::create_dir_all(&out).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
         let mut cmd = Command::new("python3");
         cmd.arg(script).arg(port.to_string()).arg(&out);
+        cmd.env("SMTP_SINK_DROP_EVERY", drop_every.to_string());
         if let Some((files, user, password)) = tls {
             cmd.arg(&files.cert).arg(&files.key).arg(user).arg(password);
         }
@@ -306,6 +317,29 @@ impl Smtp {
             port,
             dir: out,
         }
+    }
+
+    /// The connections clients opened so far.
+    pub fn connections(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("connections"))
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    }
+
+    /// The envelope recipients of every message received so far (without reading the messages).
+    pub fn recipients(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).unwrap().filter_map(|e| e.ok()) {
+            let p = entry.path();
+            if p.extension().is_some_and(|x| x == "json") {
+                let env: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+                for to in env["to"].as_array().unwrap() {
+                    out.push(to.as_str().unwrap().to_string());
+                }
+            }
+        }
+        out
     }
 
     /// The messages received so far: (envelope recipients, raw message).

@@ -1,16 +1,53 @@
 """A real SMTP server for the tests: aiosmtpd on a loopback port, writing each message to a
 folder as <n>.eml with a <n>.json envelope. Optional STARTTLS (cert, key) and AUTH.
-Usage: smtp_sink.py PORT OUTDIR [CERT KEY USER PASSWORD]. Runs until stdin closes."""
+Usage: smtp_sink.py PORT OUTDIR [CERT KEY USER PASSWORD]. Runs until stdin closes.
+Each connection that greets (EHLO/HELO) adds a line to OUTDIR/connections. With SMTP_SINK_DROP_EVERY=N the server
+hangs up (421) at the next MAIL after N messages on one connection, as relays that limit
+messages per connection do."""
 import json, os, ssl, sys, itertools
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 port, outdir = int(sys.argv[1]), sys.argv[2]
 cert = sys.argv[3:7] if len(sys.argv) >= 7 else None
 counter = itertools.count(1)
+drop_every = int(os.environ.get("SMTP_SINK_DROP_EVERY", "0"))
+counting = False
+
+
+class CountingSMTP(SMTP):
+    """Counts the connections that say EHLO or HELO (not the port probes of the tests)."""
+
+    async def smtp_EHLO(self, hostname):
+        self._count()
+        return await super().smtp_EHLO(hostname)
+
+    async def smtp_HELO(self, hostname):
+        self._count()
+        return await super().smtp_HELO(hostname)
+
+    def _count(self):
+        if counting and not getattr(self, "counted", False):
+            self.counted = True
+            with open(os.path.join(outdir, "connections"), "a") as f:
+                f.write("1\n")
+
+
+class CountingController(Controller):
+    def factory(self):
+        return CountingSMTP(self.handler, **self.SMTP_kwargs)
 
 
 class Sink:
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if drop_every and getattr(session, "messages", 0) >= drop_every:
+            await server.push("421 4.7.0 too many messages on this connection")
+            server.transport.close()
+            return "421 4.7.0 closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("reject"):
             return "550 5.1.1 no such user"
@@ -25,6 +62,7 @@ class Sink:
         with open(base + ".json", "w") as f:
             json.dump({"from": envelope.mail_from, "to": envelope.rcpt_tos}, f)
         os.rename(base + ".eml.tmp", base + ".eml")
+        session.messages = getattr(session, "messages", 0) + 1
         return "250 Message accepted"
 
 
@@ -44,8 +82,9 @@ if cert:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert[0], cert[1])
     kwargs = dict(tls_context=ctx, require_starttls=True, authenticator=authenticator, auth_require_tls=True)
-controller = Controller(Sink(), hostname="127.0.0.1", port=port, **kwargs)
+controller = CountingController(Sink(), hostname="127.0.0.1", port=port, **kwargs)
 controller.start()
+counting = True
 print("ready", flush=True)
 sys.stdin.read()
 controller.stop()

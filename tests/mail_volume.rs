@@ -1,0 +1,217 @@
+//! Mail at volume (SPEC §5): one SMTP connection for a run's invitations, reconnecting when the
+//! server hangs up, each recipient exactly once; bulk invitations of users never invited; the
+//! invitation state of each user; rows a stopped run left in `sending`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Instant;
+use support::servers::{free_port, Smtp};
+use support::Env;
+
+fn people(n: usize) -> String {
+    let mut csv = String::from("UniqueID,Name,Mail,Groups\n");
+    for i in 0..n {
+        let group = if i % 4 == 0 { "ICU" } else { "" };
+        csv.push_str(&format!("E{i:05},Person {i},p{i}@example.se,{group}\n"));
+    }
+    csv
+}
+
+fn mail_config(port: u16, extra: &str) -> String {
+    format!(
+        "[import]\nsend_invitations = true\nmax_removals = \"100%\"\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\n\
+         tls = \"none\"\nfrom = \"Roster <roster@example.se>\"\n{extra}"
+    )
+}
+
+/// Import `n` people with invitations queued but no [mail] yet: they wait as pending.
+fn queued(n: usize) -> Env {
+    let env = Env::new();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    env.write(
+        "roster.toml",
+        "[import]\nsend_invitations = true\nmax_removals = \"100%\"\n",
+    );
+    env.import("people.csv", &people(n), &[]).ok();
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(status["pending_invitations"], n as u64);
+    env
+}
+
+fn assert_each_once(smtp: &Smtp, n: usize) {
+    let got = smtp.recipients();
+    let unique: HashSet<&String> = got.iter().collect();
+    assert_eq!(unique.len(), got.len(), "a recipient got two invitations");
+    assert_eq!(got.len(), n);
+}
+
+#[test]
+fn ten_thousand_invitations_over_one_connection() {
+    let n = 10_000;
+    let env = queued(n);
+    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    env.write("roster.toml", mail_config(smtp.port, ""));
+    let started = Instant::now();
+    let run = env.roster(&["users", "invite", "--pending"]).ok();
+    let took = started.elapsed();
+    eprintln!(
+        "{n} invitations in {took:?} ({:.0}/s)",
+        n as f64 / took.as_secs_f64()
+    );
+    assert!(
+        run.stdout.contains("invitations: 10,000 sent, 0 failed"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(smtp.connections(), 1);
+    assert_each_once(&smtp, n);
+    // Well under a minute on an idle machine (the Python sink is the slower side: it writes
+    // three files a message); the bound is loose so that a loaded CI machine does not fail it.
+    assert!(took.as_secs() < 300, "{n} invitations took {took:?}");
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(status["pending_invitations"], 0);
+}
+
+#[test]
+fn a_server_that_hangs_up_midway_gets_each_recipient_once() {
+    let n = 2_500;
+    let env = queued(n);
+    let smtp = Smtp::start_dropping(env.dir.path(), free_port(), None, 1_000);
+    env.write("roster.toml", mail_config(smtp.port, ""));
+    let run = env.roster(&["users", "invite", "--pending"]).ok();
+    assert!(
+        run.stdout.contains("invitations: 2,500 sent, 0 failed"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(smtp.connections(), 3);
+    assert_each_once(&smtp, n);
+    // Nothing is pending, nothing is stuck: a second round sends nothing.
+    env.roster(&["users", "invite", "--pending"]).ok();
+    assert_eq!(smtp.recipients().len(), n);
+    env.roster(&["status"]).ok();
+}
+
+#[test]
+fn an_apply_sends_over_one_connection_and_says_how_it_went() {
+    let env = Env::new();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    env.write("roster.toml", mail_config(smtp.port, ""));
+    let p = env.write("people.csv", people(30));
+    env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
+    let run = env.roster(&["apply"]).ok();
+    assert!(
+        run.stderr.contains("invitations: 30 sent, 0 failed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(smtp.connections(), 1);
+    assert_each_once(&smtp, 30);
+    for (_, raw) in smtp.messages() {
+        let head = raw.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+        for name in ["\r\nmessage-id: <", "\r\ndate: ", "\r\nmime-version: 1.0"] {
+            assert!(
+                head.contains(name) || head.starts_with(&name[2..]),
+                "{name}: {raw}"
+            );
+        }
+    }
+}
+
+#[test]
+fn max_per_minute_spaces_the_invitations() {
+    let env = queued(3);
+    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    // 600 a minute: one every 100 ms, so three take at least 200 ms.
+    env.write(
+        "roster.toml",
+        mail_config(smtp.port, "max_per_minute = 600\n"),
+    );
+    let started = Instant::now();
+    env.roster(&["users", "invite", "--pending"]).ok();
+    assert!(
+        started.elapsed().as_millis() >= 200,
+        "{:?}",
+        started.elapsed()
+    );
+    assert_each_once(&smtp, 3);
+    let env = Env::new();
+    env.write("roster.toml", mail_config(1, "max_per_minute = -1\n"));
+    env.roster(&["status"]).code(2);
+}
+
+#[test]
+fn users_never_invited_are_invited_in_bulk_by_group() {
+    let env = Env::new();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    // Imported before invitations were turned on.
+    env.write(
+        "roster.toml",
+        mail_config(smtp.port, "").replace("send_invitations = true", "send_invitations = false"),
+    );
+    env.import("people.csv", &people(8), &[]).ok();
+    assert_eq!(smtp.recipients().len(), 0);
+    let users = env.users_json();
+    assert!(users.iter().all(|u| u["invitation"].is_null()), "{users:?}");
+
+    let run = env
+        .roster(&["users", "invite", "--uninvited", "--group", "ICU"])
+        .ok();
+    assert!(run.stdout.contains("invitations: 2 sent"), "{}", run.stdout);
+    let mut got = smtp.recipients();
+    got.sort();
+    assert_eq!(got, ["p0@example.se", "p4@example.se"]);
+    let p0 = env.user("E00000");
+    assert!(p0["invitation"]["sent"].is_string(), "{p0}");
+    assert!(env.user("E00001")["invitation"].is_null());
+
+    env.roster(&["users", "invite", "--uninvited"]).ok();
+    assert_each_once(&smtp, 8);
+    let again = env.roster(&["users", "invite", "--uninvited"]).ok();
+    assert!(
+        again.stdout.contains("invitations: 0 sent"),
+        "{}",
+        again.stdout
+    );
+    assert_each_once(&smtp, 8);
+    env.roster(&["users", "invite", "--group", "ICU"]).code(2);
+}
+
+#[test]
+fn a_run_stopped_while_sending_leaves_status_unhealthy_until_looked_at() {
+    let env = queued(3);
+    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    env.write("roster.toml", mail_config(smtp.port, ""));
+    // As if a run was killed in the middle of the SMTP conversation for p1.
+    env.db()
+        .execute(
+            "UPDATE outbox SET status = 'sending' WHERE recipient = 'p1@example.se'",
+            [],
+        )
+        .unwrap();
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["healthy"], false);
+    assert_eq!(status["stuck_invitations"], 1);
+    let run = env.roster(&["users", "invite", "--pending"]).ok();
+    assert!(run.stderr.contains("p1@example.se"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("roster users invite MAIL --resend"),
+        "{}",
+        run.stderr
+    );
+    assert_each_once(&smtp, 2);
+    assert_eq!(env.user("E00001")["invitation"], "sending");
+    env.roster(&["status"]).code(1);
+    // Looked at: it did not arrive, so it is sent again, once.
+    env.roster(&["users", "invite", "p1@example.se", "--resend"])
+        .ok();
+    assert_each_once(&smtp, 3);
+    env.roster(&["status"]).ok();
+}
