@@ -176,12 +176,13 @@ impl Directory for StoreDirectory<'_> {
         let mut stmt = self
             .store
             .conn
-            .prepare_cached("SELECT pk, unique_id FROM users WHERE mail_key = ?1")?;
+            .prepare_cached("SELECT pk, unique_id, active FROM users WHERE mail_key = ?1")?;
         Ok(stmt
             .query_row([key], |r| {
                 Ok(Holder {
                     pk: r.get(0)?,
                     unique_id: r.get(1)?,
+                    active: r.get(2)?,
                 })
             })
             .optional()?)

@@ -42,6 +42,8 @@ pub struct Known {
 pub struct Holder {
     pub pk: i64,
     pub unique_id: Option<String>,
+    /// False for a deactivated user, whose address the message names as such.
+    pub active: bool,
 }
 
 /// Every imported user (with a UniqueID), in the order the store lists them: the keys side by
@@ -893,13 +895,14 @@ fn resolve_mail<D: Directory>(
             let c = &mut changes[i];
             let line = c.line.unwrap_or(0);
             if let Some(entry) = c.entry {
-                let who = match holders
-                    .get(&key)
-                    .and_then(|h| h.as_ref())
-                    .and_then(|h| h.unique_id.clone())
-                {
+                let holder = holders.get(&key).and_then(|h| h.as_ref());
+                let who = match holder.and_then(|h| h.unique_id.as_deref()) {
                     Some(uid) => format!("the user {uid}"),
                     None => "a user added by hand".to_string(),
+                };
+                let who = match holder {
+                    Some(h) if !h.active => format!("{who} (deactivated)"),
+                    _ => who,
                 };
                 let column = file.columns.name(Field::Mail).to_string();
                 file.invalidate(
