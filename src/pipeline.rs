@@ -110,8 +110,12 @@ pub fn read_against<'s>(
     });
     shown.finish_and_clear();
     let mut file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    let dir = dir?;
-    check_groups(&mut file, &dir);
+    let mut dir = dir?;
+    check_groups(
+        &mut file,
+        &mut dir,
+        config.import.unknown_groups == crate::config::UnknownGroups::Create,
+    );
     log_read(&file, bytes.len(), started);
     Ok((file, dir))
 }
@@ -141,9 +145,25 @@ fn log_read(file: &ImportFile, bytes: usize, started: std::time::Instant) {
 
 /// Warn of the group IDs of a read file that the store's directory does not manage (a file
 /// with a file error is left as it is).
-fn check_groups(file: &mut ImportFile, dir: &StoreDirectory<'_>) {
+fn check_groups(file: &mut ImportFile, dir: &mut StoreDirectory<'_>, create: bool) {
     if file.file_error().is_none() {
         file.check_groups(plan::Directory::group_ids(dir));
+        if create {
+            // `import.unknown_groups = "create"`: the apply creates them, the plan keeps
+            // their memberships, and the warnings say so.
+            let unknown = crate::core::report::unknown_groups(&file.problems);
+            for p in file
+                .problems
+                .iter_mut()
+                .filter(|p| p.code == crate::core::problem::Code::UnknownGroup)
+            {
+                p.message = p.message.replace(
+                    "this membership is ignored",
+                    "the group is created with its ID as its name (import.unknown_groups)",
+                );
+            }
+            dir.assume_groups(unknown.into_keys());
+        }
     }
 }
 
@@ -169,6 +189,7 @@ pub fn settings(config: &Config, batch: i64, args: &ApplyArgs) -> Settings {
         allow_removals: args.allow_removals,
         allow_updates: args.allow_updates,
         allow_invalid: args.allow_invalid,
+        send_invitations: config.import.send_invitations,
     }
 }
 
@@ -188,8 +209,9 @@ pub fn plan(
     let snapshot = dir.store().conn.unchecked_transaction()?;
     let plan = plan::plan(file, dir, settings);
     shown.finish_and_clear();
-    let plan = plan?;
+    let mut plan = plan?;
     snapshot.finish()?;
+    plan.unknown_groups = crate::core::report::unknown_groups(&file.problems);
     log::info!(
         "plan: batch {}: {}{} in {}",
         plan.batch,
@@ -429,8 +451,12 @@ pub fn apply(
                 mut file,
                 directory,
             } = *prepared;
-            let dir = StoreDirectory::new(store, directory);
-            check_groups(&mut file, &dir);
+            let mut dir = StoreDirectory::new(store, directory);
+            check_groups(
+                &mut file,
+                &mut dir,
+                config.import.unknown_groups == crate::config::UnknownGroups::Create,
+            );
             (bytes, (file, dir))
         }
     };

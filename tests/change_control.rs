@@ -468,3 +468,77 @@ fn a_rollback_reverts_newer_batches_and_they_stay_reverted() {
     env.roster(&["apply", "--force"]).ok();
     assert_eq!(env.user("E001")["title"], "Cleaner");
 }
+
+#[test]
+fn a_renamed_group_is_warned_in_diff_sync_and_the_mailed_report() {
+    use support::servers::{free_port, Smtp};
+    let env = setup();
+    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    env.write(
+        "roster.toml",
+        format!(
+            "[import]\nmax_updates = \"100%\"\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\ntls = \"none\"\nfrom = \"roster@example.se\"\n[report]\nrecipients = [\"oncall@example.se\"]\n",
+            smtp.port
+        ),
+    );
+    // NIGHT is renamed INTMED in the file; the store does not know INTMED.
+    let renamed = file((1..=10).map(|i| {
+        let groups = if i % 2 == 0 { "ICU,INTMED" } else { "ICU" };
+        row(i, "Nurse", groups)
+    }));
+    let path = env.write("renamed.csv", &renamed);
+    env.roster(&["fetch", "--source", path.to_str().unwrap()])
+        .ok();
+    let diff = env.roster(&["diff", "--format", "json"]).ok().json();
+    assert_eq!(diff["unknown_groups"]["INTMED"], 5, "{diff:#}");
+    let table = env.roster(&["diff"]).ok().stdout;
+    assert!(table.contains("INTMED") && table.contains('5'), "{table}");
+    let run = env
+        .roster(&[
+            "sync",
+            "--source",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    let problems = run["problems"].as_array().unwrap();
+    let unknown: Vec<&Value> = problems
+        .iter()
+        .filter(|p| p["code"] == "unknown-group")
+        .collect();
+    assert_eq!(unknown.len(), 1, "each unknown ID once: {run:#}");
+    assert_eq!(unknown[0]["group"], "INTMED");
+    assert_eq!(unknown[0]["records"], 5);
+    let mail = smtp.messages().last().unwrap().1.clone();
+    assert!(mail.contains("INTMED"), "{mail}");
+}
+
+#[test]
+fn unknown_groups_create_keeps_the_membership() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nunknown_groups = \"create\"\n",
+    );
+    let renamed = file((1..=10).map(|i| {
+        let groups = if i % 2 == 0 { "ICU,INTMED" } else { "ICU" };
+        row(i, "Nurse", groups)
+    }));
+    let run = env.import("renamed.csv", &renamed, &[]).ok().json();
+    assert_eq!(run["plan"]["unknown_groups"]["INTMED"], 5, "{run:#}");
+    assert_eq!(
+        env.user("E002")["groups"],
+        serde_json::json!(["ICU", "INTMED"])
+    );
+    let groups = env
+        .roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert!(groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["id"] == "INTMED" && g["name"] == "INTMED" && g["members"] == 5));
+}

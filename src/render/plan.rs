@@ -139,6 +139,8 @@ impl Serialize for PlanView<'_> {
         if !self.plan.tripped.is_empty() {
             m.serialize_entry("safeguards", &self.plan.tripped)?;
         }
+        m.serialize_entry("unknown_groups", &self.plan.unknown_groups)?;
+        m.serialize_entry("invitations", &self.plan.invitations)?;
         m.end()
     }
 }
@@ -423,7 +425,13 @@ impl Serialize for OutcomeView<'_> {
         m.serialize_entry("status", self.status)?;
         m.serialize_entry("counts", &self.plan.map(|p| p.plan.counts))?;
         m.serialize_entry("plan", &self.plan)?;
-        m.serialize_entry("problems", &Errors(self.file))?;
+        m.serialize_entry(
+            "problems",
+            &Errors(self.file, self.plan.map(|p| &p.plan.unknown_groups)),
+        )?;
+        if let Some(p) = self.plan {
+            m.serialize_entry("invitations", &p.plan.invitations)?;
+        }
         match self.operator {
             // `reason` is the operator's; the block or rejection is the `message`.
             Some(op) => {
@@ -438,12 +446,28 @@ impl Serialize for OutcomeView<'_> {
     }
 }
 
-/// The errors of a file, as a JSON array.
-struct Errors<'a>(&'a ImportFile);
+/// The errors of a file, then each unknown Group ID once with the number of records naming
+/// it (SPEC §2), as a JSON array.
+struct Errors<'a>(
+    &'a ImportFile,
+    Option<&'a std::collections::BTreeMap<String, u64>>,
+);
 
 impl Serialize for Errors<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.problems.iter().filter(|p| p.is_error()))
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(None)?;
+        for p in self.0.problems.iter().filter(|p| p.is_error()) {
+            seq.serialize_element(p)?;
+        }
+        for (group, records) in self.1.into_iter().flatten() {
+            seq.serialize_element(&serde_json::json!({
+                "line": null, "column": "Groups", "code": "unknown-group", "severity": "warning",
+                "group": group, "records": records,
+                "message": format!("no group has the ID `{group}`: {records} record(s) name it"),
+            }))?;
+        }
+        seq.end()
     }
 }
 

@@ -290,6 +290,27 @@ impl Store {
             },
         )?;
         runs::stamp(&tx, run_id, &self.operator)?;
+        // Groups the plan takes as known but the store has not (`unknown_groups = "create"`):
+        // created with their ID as their name (or `ID (import)` when a group has that name).
+        for id in &plan.group_ids {
+            let exists = tx
+                .prepare_cached("SELECT 1 FROM groups WHERE group_id = ?1")?
+                .exists([id])?;
+            if !exists {
+                let taken = tx
+                    .prepare_cached("SELECT 1 FROM groups WHERE name = ?1")?
+                    .exists([id])?;
+                let name = if taken {
+                    format!("{id} (import)")
+                } else {
+                    id.clone()
+                };
+                tx.execute(
+                    "INSERT INTO groups (group_id, name, created_at) VALUES (?1, ?2, ?3)",
+                    params![id, name, super::now()],
+                )?;
+            }
+        }
         let groups = {
             let mut stmt =
                 tx.prepare("SELECT group_id, pk FROM groups WHERE group_id IS NOT NULL")?;

@@ -112,6 +112,13 @@ fn fields_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserState> {
     })
 }
 
+impl StoreDirectory<'_> {
+    /// Take these Group IDs as known: groups the apply creates (`import.unknown_groups`).
+    pub fn assume_groups(&mut self, ids: impl IntoIterator<Item = String>) {
+        self.loaded.group_ids.extend(ids);
+    }
+}
+
 impl Store {
     /// The Group IDs of groups that imports manage.
     pub fn managed_group_ids(&self) -> anyhow::Result<HashSet<String>> {
@@ -169,12 +176,13 @@ impl Directory for StoreDirectory<'_> {
         let mut stmt = self
             .store
             .conn
-            .prepare_cached("SELECT pk, unique_id FROM users WHERE mail_key = ?1")?;
+            .prepare_cached("SELECT pk, unique_id, active FROM users WHERE mail_key = ?1")?;
         Ok(stmt
             .query_row([key], |r| {
                 Ok(Holder {
                     pk: r.get(0)?,
                     unique_id: r.get(1)?,
+                    active: r.get(2)?,
                 })
             })
             .optional()?)

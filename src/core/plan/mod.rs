@@ -42,6 +42,8 @@ pub struct Known {
 pub struct Holder {
     pub pk: i64,
     pub unique_id: Option<String>,
+    /// False for a deactivated user, whose address the message names as such.
+    pub active: bool,
 }
 
 /// Every imported user (with a UniqueID), in the order the store lists them: the keys side by
@@ -289,6 +291,8 @@ pub struct Settings {
     pub allow_removals: Option<u64>,
     pub allow_updates: Option<u64>,
     pub allow_invalid: Option<u64>,
+    /// `import.send_invitations`: each created user is invited.
+    pub send_invitations: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -419,6 +423,10 @@ pub struct Plan {
     pub active_imported: u64,
     /// The Group IDs the import manages, as the plan saw them.
     pub group_ids: HashSet<String>,
+    /// Group IDs of the file that no group has, with the number of records naming each.
+    pub unknown_groups: std::collections::BTreeMap<String, u64>,
+    /// Invitations the run will queue (one per created user with `import.send_invitations`).
+    pub invitations: u64,
     /// The stored state of each user the file leaves out (removed or missing), by key: what a
     /// person needs to judge a removal (name, mail, groups).
     pub absent_users: HashMap<i64, UserState>,
@@ -763,6 +771,9 @@ pub fn plan<D: Directory>(
     changes.extend(absent);
     plan.changes = changes;
     check_safeguards(&mut plan, file.rows as u64, settings);
+    if settings.send_invitations {
+        plan.invitations = plan.counts.create;
+    }
     Ok(plan)
 }
 
@@ -884,13 +895,14 @@ fn resolve_mail<D: Directory>(
             let c = &mut changes[i];
             let line = c.line.unwrap_or(0);
             if let Some(entry) = c.entry {
-                let who = match holders
-                    .get(&key)
-                    .and_then(|h| h.as_ref())
-                    .and_then(|h| h.unique_id.clone())
-                {
+                let holder = holders.get(&key).and_then(|h| h.as_ref());
+                let who = match holder.and_then(|h| h.unique_id.as_deref()) {
                     Some(uid) => format!("the user {uid}"),
                     None => "a user added by hand".to_string(),
+                };
+                let who = match holder {
+                    Some(h) if !h.active => format!("{who} (deactivated)"),
+                    _ => who,
                 };
                 let column = file.columns.name(Field::Mail).to_string();
                 file.invalidate(

@@ -51,6 +51,7 @@ impl Directory for Memory {
             .map(|(pk, u)| Holder {
                 pk: *pk,
                 unique_id: u.unique_id.clone(),
+                active: u.active,
             }))
     }
 }
@@ -77,6 +78,7 @@ fn settings() -> Settings {
         allow_removals: None,
         allow_updates: None,
         allow_invalid: None,
+        send_invitations: false,
     }
 }
 
@@ -268,6 +270,14 @@ fn mail_taken_and_swaps() {
         .map(|p| (p.line, p.code.as_str()))
         .collect();
     assert_eq!(taken, vec![(Some(4), "mail-taken")]);
+    // The message names the holder and says that it is deactivated (SPEC §4).
+    assert!(
+        file.problems[0]
+            .message
+            .contains("the user E3 (deactivated)"),
+        "{}",
+        file.problems[0].message
+    );
     // A cascade: E2 cannot take E3's address, so E2 keeps bo@ and E1 cannot take it.
     let text = "UniqueID,Name,Mail\nE1,Anna,bo@example.se\nE2,Bo,cai@example.se\n";
     let (plan, _) = run(&dir, text, &settings());
