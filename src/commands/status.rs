@@ -197,17 +197,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
                 .as_ref()
                 .and_then(|r| r.counts)
                 .unwrap_or_default();
-            let actions = [
-                ("create", counts.create),
-                ("adopt", counts.adopt),
-                ("update", counts.update),
-                ("reactivate", counts.reactivate),
-                ("remove", counts.remove),
-                ("missing", counts.missing),
-                ("unchanged", counts.unchanged),
-                ("skipped", counts.skipped),
-                ("invalid", counts.invalid),
-            ];
+            let actions = counts.named();
             let labels: Vec<[(&str, &str); 1]> =
                 actions.iter().map(|(a, _)| [("action", *a)]).collect();
             let samples: Vec<(&[(&str, &str)], f64)> = labels

@@ -1023,17 +1023,7 @@ fn bar_chart(title: &str, days: &[(&str, u64)], colour: &str) -> String {
 
 /// The counts that are not zero, as `create 40, remove 2` (or `nothing`).
 pub fn counts_line(c: &Counts) -> String {
-    let all = [
-        ("create", c.create),
-        ("adopt", c.adopt),
-        ("update", c.update),
-        ("reactivate", c.reactivate),
-        ("remove", c.remove),
-        ("missing", c.missing),
-        ("unchanged", c.unchanged),
-        ("skipped", c.skipped),
-        ("invalid", c.invalid),
-    ];
+    let all = c.named();
     let parts: Vec<String> = all
         .iter()
         .filter(|(_, n)| *n > 0)

@@ -339,6 +339,21 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Each action's name beside its count, in the order the contract lists them.
+    pub fn named(&self) -> [(&'static str, u64); 9] {
+        [
+            ("create", self.create),
+            ("adopt", self.adopt),
+            ("update", self.update),
+            ("reactivate", self.reactivate),
+            ("remove", self.remove),
+            ("missing", self.missing),
+            ("unchanged", self.unchanged),
+            ("skipped", self.skipped),
+            ("invalid", self.invalid),
+        ]
+    }
+
     fn add(&mut self, action: Action) {
         match action {
             Action::Create => self.create += 1,
