@@ -126,7 +126,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         'roster;revert' {
             [CompletionResult]::new('--allow-removals', '--allow-removals', [CompletionResultType]::ParameterName, 'Raise the removal safeguard to N for this run')
             [CompletionResult]::new('--allow-updates', '--allow-updates', [CompletionResultType]::ParameterName, 'Raise the update safeguard to N for this run')
-            [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Accepted as on apply (a revert has no invalid records)')
+            [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Raise the invalid-record safeguard to N for this run')
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why this run is made (recorded with it, shown in history and reports)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')

@@ -118,7 +118,7 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;revert'= {
             cand --allow-removals 'Raise the removal safeguard to N for this run'
             cand --allow-updates 'Raise the update safeguard to N for this run'
-            cand --allow-invalid 'Accepted as on apply (a revert has no invalid records)'
+            cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
             cand --reason 'Why this run is made (recorded with it, shown in history and reports)'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'

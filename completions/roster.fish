@@ -147,7 +147,7 @@ complete -c roster -n "__fish_roster_using_subcommand apply" -s v -l verbose -d 
 complete -c roster -n "__fish_roster_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand revert" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand revert" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
-complete -c roster -n "__fish_roster_using_subcommand revert" -l allow-invalid -d 'Accepted as on apply (a revert has no invalid records)' -r
+complete -c roster -n "__fish_roster_using_subcommand revert" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand revert" -l reason -d 'Why this run is made (recorded with it, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand revert" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand revert" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F

@@ -109,15 +109,8 @@ pub struct SyncArgs {
     /// Print what would be done; store nothing, send nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Raise the removal safeguard to N for this run
-    #[arg(long, value_name = "N")]
-    pub allow_removals: Option<u64>,
-    /// Raise the update safeguard to N for this run
-    #[arg(long, value_name = "N")]
-    pub allow_updates: Option<u64>,
-    /// Raise the invalid-record safeguard to N for this run
-    #[arg(long, value_name = "N")]
-    pub allow_invalid: Option<u64>,
+    #[command(flatten)]
+    pub allow: AllowArgs,
     /// Why this run is made (recorded with it, shown in history and reports)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
@@ -214,14 +207,9 @@ pub struct DiffArgs {
     pub shown: ShownArgs,
 }
 
+/// The `--allow-*` flags of `apply`, `sync` and `revert`: each raises one safeguard for one run.
 #[derive(Debug, Args, Clone, Default)]
-pub struct ApplyArgs {
-    /// The batch to apply [default: the newest]
-    #[arg(long, value_name = "N")]
-    pub batch: Option<i64>,
-    /// Print what would be done; store nothing, send nothing
-    #[arg(long)]
-    pub dry_run: bool,
+pub struct AllowArgs {
     /// Raise the removal safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<u64>,
@@ -231,6 +219,18 @@ pub struct ApplyArgs {
     /// Raise the invalid-record safeguard to N for this run
     #[arg(long, value_name = "N")]
     pub allow_invalid: Option<u64>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ApplyArgs {
+    /// The batch to apply [default: the newest]
+    #[arg(long, value_name = "N")]
+    pub batch: Option<i64>,
+    /// Print what would be done; store nothing, send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub allow: AllowArgs,
     /// Why this run is made (recorded with it, shown in history and reports)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
@@ -249,15 +249,8 @@ pub struct RevertArgs {
     /// Print what would be done; store nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Raise the removal safeguard to N for this run
-    #[arg(long, value_name = "N")]
-    pub allow_removals: Option<u64>,
-    /// Raise the update safeguard to N for this run
-    #[arg(long, value_name = "N")]
-    pub allow_updates: Option<u64>,
-    /// Accepted as on apply (a revert has no invalid records)
-    #[arg(long, value_name = "N")]
-    pub allow_invalid: Option<u64>,
+    #[command(flatten)]
+    pub allow: AllowArgs,
     /// Why this run is made (recorded with it, shown in history and reports)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,

@@ -186,9 +186,9 @@ pub fn settings(config: &Config, batch: i64, args: &ApplyArgs) -> Settings {
         max_removals: config.import.max_removals,
         max_updates: config.import.max_updates,
         max_invalid: config.import.max_invalid,
-        allow_removals: args.allow_removals,
-        allow_updates: args.allow_updates,
-        allow_invalid: args.allow_invalid,
+        allow_removals: args.allow.allow_removals,
+        allow_updates: args.allow.allow_updates,
+        allow_invalid: args.allow.allow_invalid,
         send_invitations: config.import.send_invitations,
     }
 }
@@ -277,18 +277,18 @@ impl Outcome {
 /// The `--allow-*` flags of a run, as JSON shows them (SPEC §6).
 pub fn overrides(args: &ApplyArgs) -> serde_json::Value {
     serde_json::json!({
-        "allow_removals": args.allow_removals,
-        "allow_updates": args.allow_updates,
-        "allow_invalid": args.allow_invalid,
+        "allow_removals": args.allow.allow_removals,
+        "allow_updates": args.allow.allow_updates,
+        "allow_invalid": args.allow.allow_invalid,
     })
 }
 
 /// Record the reason and the overrides of this run with every run the store writes.
 pub fn note_operator(store: &mut Store, args: &ApplyArgs) {
     store.operator.reason = args.reason.clone();
-    let any = args.allow_removals.is_some()
-        || args.allow_updates.is_some()
-        || args.allow_invalid.is_some();
+    let any = args.allow.allow_removals.is_some()
+        || args.allow.allow_updates.is_some()
+        || args.allow.allow_invalid.is_some();
     store.operator.overrides = any.then(|| overrides(args));
 }
 

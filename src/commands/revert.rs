@@ -19,9 +19,7 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
     let mut store = Store::open(ctx.config.store_path())?;
     let apply_args = ApplyArgs {
         dry_run: args.dry_run,
-        allow_removals: args.allow_removals,
-        allow_updates: args.allow_updates,
-        allow_invalid: args.allow_invalid,
+        allow: args.allow.clone(),
         reason: args.reason.clone(),
         ..ApplyArgs::default()
     };

@@ -35,9 +35,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     let apply_args = ApplyArgs {
         batch: None,
         dry_run: args.dry_run,
-        allow_removals: args.allow_removals,
-        allow_updates: args.allow_updates,
-        allow_invalid: args.allow_invalid,
+        allow: args.allow.clone(),
         reason: args.reason.clone(),
         force: false,
         shown: args.shown.clone(),
@@ -193,7 +191,7 @@ fn push_after(
     let options = crate::scim::Options {
         dry_run: false,
         full: false,
-        allow_removals: args.allow_removals,
+        allow_removals: args.allow.allow_removals,
         quiet: ctx.quiet,
         verbose: ctx.verbose,
     };
