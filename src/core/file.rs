@@ -53,6 +53,7 @@ impl ImportFile {
                         Code::UnknownGroup,
                         format!("no group has the ID `{g}`; this membership is ignored"),
                     )
+                    .with_value(g)
                 })
             })
             .collect();

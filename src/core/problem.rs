@@ -122,6 +122,11 @@ pub struct Problem {
     pub code: Code,
     pub severity: Severity,
     pub message: String,
+    /// The value the problem is about, when it names one that others may share (the Group ID
+    /// of `unknown-group`, the column of `unknown-column`): warnings are grouped by code and
+    /// this value, never by parsing the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 impl Problem {
@@ -137,7 +142,14 @@ impl Problem {
             code,
             severity: code.severity(),
             message: message.into(),
+            value: None,
         }
+    }
+
+    /// The same problem, naming the value it is about (see [`Problem::value`]).
+    pub fn with_value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
     }
 
     pub fn is_error(&self) -> bool {

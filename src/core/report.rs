@@ -1129,9 +1129,8 @@ pub fn unknown_groups(problems: &[super::problem::Problem]) -> BTreeMap<String, 
         .iter()
         .filter(|p| p.code == super::problem::Code::UnknownGroup)
     {
-        // The message names the ID between backticks (core::file::check_groups).
-        if let Some(id) = p.message.split('`').nth(1) {
-            *out.entry(id.to_string()).or_default() += 1;
+        if let Some(id) = &p.value {
+            *out.entry(id.clone()).or_default() += 1;
         }
     }
     out

@@ -123,12 +123,15 @@ fn decode<'a>(
         Encoding::Auto => match utf8(bytes) {
             Ok(s) => Some((Cow::Borrowed(s), "utf-8")),
             Err(_) => {
-                problems.push(Problem::new(
-                    None,
-                    None,
-                    Code::EncodingFallback,
-                    "the file is not valid UTF-8; it was read as Windows-1252",
-                ));
+                problems.push(
+                    Problem::new(
+                        None,
+                        None,
+                        Code::EncodingFallback,
+                        "the file is not valid UTF-8; it was read as Windows-1252",
+                    )
+                    .with_value("windows-1252"),
+                );
                 Some((
                     WINDOWS_1252.decode_without_bom_handling(bytes).0,
                     "windows-1252",
@@ -684,12 +687,15 @@ fn read_header(
         unknown += 1;
         if unknown <= UNKNOWN_COLUMNS_NAMED {
             let shown = record::quoted(name);
-            file.problems.push(Problem::new(
-                Some(line),
-                Some(&shown),
-                Code::UnknownColumn,
-                format!("the column `{shown}` is not known and is ignored"),
-            ));
+            file.problems.push(
+                Problem::new(
+                    Some(line),
+                    Some(&shown),
+                    Code::UnknownColumn,
+                    format!("the column `{shown}` is not known and is ignored"),
+                )
+                .with_value(shown.as_ref()),
+            );
         }
     }
     if unknown > UNKNOWN_COLUMNS_NAMED {

@@ -187,19 +187,16 @@ pub fn updates_per_field(plan: &Plan) -> Vec<(&'static str, u64)> {
     counts
 }
 
-/// The problems of a file grouped by code and by the value they name (the first `…` quoted
-/// in the message, such as the Group ID of `unknown-group`): each group with the number of
-/// records, the largest first.
+/// The problems of a file grouped by code and by the value they are about ([`Problem::value`],
+/// such as the Group ID of `unknown-group`): each group with the number of records, the
+/// largest first. Errors are grouped by code only: their values (a mail, a phone) are each
+/// their own.
 pub fn grouped_problems(problems: &[Problem], severity: Severity) -> Vec<(Code, String, u64)> {
     let mut groups: HashMap<(Code, &str), u64> = HashMap::new();
     for p in problems.iter().filter(|p| p.severity == severity) {
-        // Errors are told apart by code only: their values (a mail, a phone) are each their own.
-        let value = if severity == Severity::Error {
-            ""
-        } else if p.line.is_none() {
-            p.message.as_str()
-        } else {
-            quoted(&p.message).unwrap_or("")
+        let value = match (severity, &p.value) {
+            (Severity::Warning, Some(v)) => v.as_str(),
+            _ => "",
         };
         *groups.entry((p.code, value)).or_default() += 1;
     }
@@ -213,13 +210,6 @@ pub fn grouped_problems(problems: &[Problem], severity: Severity) -> Vec<(Code, 
             .then(a.1.cmp(&b.1))
     });
     out
-}
-
-/// The first value quoted with backticks in a message.
-fn quoted(message: &str) -> Option<&str> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    Some(&message[start..start + len])
 }
 
 fn records(n: u64) -> String {
@@ -483,28 +473,68 @@ mod tests {
 
     #[test]
     fn warnings_group_by_code_and_value() {
-        let p = |line, code, msg: &str| Problem::new(Some(line), Some("Groups"), code, msg);
+        let group = |line, id: &str, msg: &str| {
+            Problem::new(Some(line), Some("Groups"), Code::UnknownGroup, msg).with_value(id)
+        };
         let problems = vec![
-            p(
-                2,
-                Code::UnknownGroup,
-                "no group has the ID `INTMED`; ignored",
-            ),
-            p(
+            group(2, "INTMED", "no group has the ID `INTMED`; ignored"),
+            // The message is reworded (import.unknown_groups = "create"): same group.
+            group(
                 3,
-                Code::UnknownGroup,
-                "no group has the ID `INTMED`; ignored",
+                "INTMED",
+                "no group has the ID `INTMED`; the group is created",
             ),
-            p(3, Code::UnknownGroup, "no group has the ID `X`; ignored"),
-            p(4, Code::BadMail, "the mail `a@` is not valid"),
+            // A value with backticks of its own, and a message that quotes something else first.
+            group(3, "A`B", "no group has the ID `A`B`; ignored"),
+            group(4, "X", "`Groups` names `X`, which no group has"),
+            Problem::new(
+                Some(1),
+                Some("Extra"),
+                Code::UnknownColumn,
+                "the column `Extra` is not known",
+            )
+            .with_value("Extra"),
+            Problem::new(
+                Some(1),
+                None,
+                Code::UnknownColumn,
+                "2 more columns are not known",
+            ),
+            Problem::new(
+                Some(4),
+                Some("Mail"),
+                Code::BadMail,
+                "the mail `a@` is not valid",
+            ),
+            Problem::new(
+                Some(5),
+                Some("Mail"),
+                Code::BadMail,
+                "the mail `b@` is not valid",
+            ),
         ];
         assert_eq!(
             grouped_problems(&problems, Severity::Warning),
             vec![
                 (Code::UnknownGroup, "INTMED".to_string(), 2),
-                (Code::UnknownGroup, "X".to_string(), 1)
+                (Code::UnknownColumn, "".to_string(), 1),
+                (Code::UnknownColumn, "Extra".to_string(), 1),
+                (Code::UnknownGroup, "A`B".to_string(), 1),
+                (Code::UnknownGroup, "X".to_string(), 1),
             ]
         );
-        assert_eq!(grouped_problems(&problems, Severity::Error).len(), 1);
+        assert_eq!(
+            grouped_problems(&problems, Severity::Error),
+            vec![(Code::BadMail, "".to_string(), 2)]
+        );
+        let unknown = crate::core::report::unknown_groups(&problems);
+        assert_eq!(
+            unknown.into_iter().collect::<Vec<_>>(),
+            vec![
+                ("A`B".to_string(), 1),
+                ("INTMED".to_string(), 2),
+                ("X".to_string(), 1)
+            ]
+        );
     }
 }
