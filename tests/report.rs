@@ -258,3 +258,38 @@ fn open_items_name_unknown_groups_failed_invitations_and_a_stale_source() {
     }
     assert!(text.starts_with("roster: STALE"), "{text}");
 }
+
+#[test]
+fn the_report_table_fits_100_columns() {
+    let env = Env::new();
+    env.import("1.csv", &users(40, |_| false, |_| false), &[])
+        .ok();
+    // A day with every kind of change and a rejected record, blocked, then let through with a
+    // long reason.
+    let mut day2 = users(60, |i| i < 20, |i| i % 2 == 0);
+    day2.push_str("E90001,Rejected Person,not-a-mail,Nurse\n");
+    let blocked = env.import("2.csv", &day2, &[]).code(4);
+    let batch = blocked.json()["batch"].as_i64().unwrap().to_string();
+    let reason = "HR confirmed the leavers of the reorganisation in ticket 4711 ".repeat(3);
+    env.roster(&[
+        "apply",
+        "--batch",
+        &batch,
+        "--allow-removals",
+        "20",
+        "--allow-updates",
+        "100",
+        "--reason",
+        &reason,
+    ])
+    .ok();
+    let table = env.roster(&["report", "--since", "24h"]).ok().stdout;
+    assert!(table.contains("resolved by"), "{table}");
+    for line in table.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{} chars: {line}\n{table}",
+            line.chars().count()
+        );
+    }
+}

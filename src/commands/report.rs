@@ -42,28 +42,7 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
             }
             render::emit(&out)?;
             if !report.runs.is_empty() {
-                let mut t = render::table([
-                    "Run", "Command", "Batch", "Status", "Finished", "Changes", "Errors",
-                ]);
-                for r in &report.runs {
-                    let run = &r.run;
-                    let mut status = run.status.clone();
-                    if let Some(by) = r.resolved_by {
-                        status.push_str(&format!(" (resolved by run {by})"));
-                    }
-                    t.add_row(vec![
-                        run.id.to_string(),
-                        run.command.clone(),
-                        run.batch.map_or(String::new(), |b| b.to_string()),
-                        status,
-                        run.finished_at.clone().unwrap_or_default(),
-                        run.counts
-                            .as_ref()
-                            .map_or(String::new(), crate::core::report::counts_line),
-                        r.rejected.len().to_string(),
-                    ]);
-                }
-                render::emit(&t.to_string())?;
+                render::emit(&runs_table(&report.runs))?;
                 for r in &report.runs {
                     let run = &r.run;
                     let mut who = Vec::new();
@@ -81,11 +60,76 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
                         who.push(format!("reverts run {of}"));
                     }
                     if !who.is_empty() {
-                        render::emit(&format!("run {}: {}", run.id, who.join("; ")))?;
+                        render::emit(&fit(
+                            &format!("run {}: {}", run.id, who.join("; ")),
+                            RUNS_WIDTH,
+                        ))?;
                     }
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The widest a line of the runs table may be (SPEC §3: an operator's 100-column terminal).
+const RUNS_WIDTH: usize = 100;
+
+/// The runs in at most [`RUNS_WIDTH`] columns: times to the minute (UTC), the status short,
+/// and the counts cut to the room left (the whole counts are in `--format json` and `text`).
+fn runs_table(runs: &[crate::core::report::RunReport]) -> String {
+    const HEADER: [&str; 7] = [
+        "Run", "Command", "Batch", "Status", "Finished", "Errors", "Changes",
+    ];
+    let rows: Vec<[String; 7]> = runs
+        .iter()
+        .map(|r| {
+            let run = &r.run;
+            let mut status = run.status.clone();
+            if let Some(by) = r.resolved_by {
+                status.push_str(&format!(", resolved by {by}"));
+            }
+            let finished = run.finished_at.as_deref().unwrap_or_default();
+            [
+                run.id.to_string(),
+                render::cell(&run.command),
+                run.batch.map_or(String::new(), |b| b.to_string()),
+                render::cell(&status),
+                finished.get(..16).unwrap_or(finished).replace('T', " "),
+                render::thousands(r.rejected.len() as u64),
+                run.counts
+                    .as_ref()
+                    .map_or(String::new(), crate::core::report::counts_line),
+            ]
+        })
+        .collect();
+    let mut widths = HEADER.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    // Two spaces between columns; the last column (the counts) takes the room that is left.
+    let fixed: usize = widths[..6].iter().map(|w| w + 2).sum();
+    let room = RUNS_WIDTH.saturating_sub(fixed).max(HEADER[6].len());
+    let mut out = String::new();
+    let mut line = |cells: [&str; 7]| {
+        let mut text = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i < 6 {
+                let pad = widths[i].saturating_sub(c.chars().count());
+                text.push_str(c);
+                text.push_str(&" ".repeat(pad + 2));
+            } else {
+                text.push_str(&fit(c, room));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(HEADER);
+    for row in &rows {
+        line(row.each_ref().map(String::as_str));
+    }
+    out
 }
