@@ -5,7 +5,7 @@
 use super::grid::Grid;
 use super::{cell, thousands};
 use crate::core::file::ImportFile;
-use crate::core::plan::{Action, Change, Counts, FieldChange, Plan, UserState};
+use crate::core::plan::{Action, Change, Counts, CreatedFields, FieldChange, Plan, UserState};
 use crate::core::problem::{Code, Problem, Severity};
 use crate::core::record::Entry;
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -93,14 +93,17 @@ impl<'a> PlanView<'a> {
             mail: absent.map(|u| u.mail.as_str()),
             groups: absent.map(|u| u.groups.as_slice()),
             absent: c.absent,
-            fields: self.plan.fields(c, self.file),
+            fields: match self.plan.created_fields(c, self.file) {
+                Some(created) => Fields::Created(created),
+                None => Fields::Listed(self.plan.fields(c, self.file)),
+            },
         }
     }
 }
 
 /// One change as JSON shows it (SPEC §6). A removed or missing user has its name, mail and
 /// groups.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct ChangeView<'a> {
     pub action: Action,
     pub unique_id: Option<&'a str>,
@@ -114,7 +117,23 @@ pub struct ChangeView<'a> {
     pub groups: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<u32>,
-    pub fields: Cow<'a, [FieldChange]>,
+    pub fields: Fields<'a>,
+}
+
+/// The field changes of a change: a create's straight from its record, the others' as the
+/// plan holds them.
+pub enum Fields<'a> {
+    Created(CreatedFields<'a>),
+    Listed(Cow<'a, [FieldChange]>),
+}
+
+impl Serialize for Fields<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Fields::Created(f) => f.serialize(s),
+            Fields::Listed(f) => f.serialize(s),
+        }
+    }
 }
 
 /// The plan document of `diff`, and `"plan"` inside `apply`'s output: `batch`, `counts`,

@@ -484,6 +484,111 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The fields a create sets, borrowed from its record: what [`Plan::fields`] gives for a
+    /// create, in the same order and with the same values, without copying a value (the JSON
+    /// of a first import writes a million of them). `None` for any other change.
+    pub fn created_fields<'a>(
+        &'a self,
+        change: &Change,
+        file: &'a ImportFile,
+    ) -> Option<CreatedFields<'a>> {
+        if change.action != Action::Create {
+            return None;
+        }
+        match file.entries.get(change.entry?)? {
+            Entry::Valid(record) => Some(CreatedFields {
+                record,
+                columns: &file.columns,
+                known: &self.group_ids,
+            }),
+            Entry::Invalid { .. } => None,
+        }
+    }
+}
+
+/// The fields of a create, serialized as `[{"field", "old": null, "new"}, …]` straight from
+/// its record (see [`Plan::created_fields`]).
+pub struct CreatedFields<'a> {
+    record: &'a Record,
+    columns: &'a crate::core::record::Columns,
+    known: &'a HashSet<String>,
+}
+
+/// The known groups of a record, written joined with `,` as [`diff_fields`] joins them.
+struct JoinedGroups<'a>(&'a CreatedFields<'a>);
+
+impl std::fmt::Display for JoinedGroups<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for g in self.0.groups() {
+            if !first {
+                f.write_str(",")?;
+            }
+            f.write_str(g)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for JoinedGroups<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'a> CreatedFields<'a> {
+    fn groups(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let known = self.known;
+        self.record.groups().filter(move |g| known.contains(*g))
+    }
+
+    /// A column's value when the file has the column and the cell is not empty.
+    fn set(&self, field: Field, value: &'a str) -> Option<&'a str> {
+        (self.columns.has(field) && !value.is_empty()).then_some(value)
+    }
+}
+
+impl Serialize for CreatedFields<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        #[derive(Serialize)]
+        struct Set<V> {
+            field: &'static str,
+            old: Option<()>,
+            new: V,
+        }
+        let set = |field, new| Set {
+            field,
+            old: None,
+            new,
+        };
+        let r = self.record;
+        let mut seq = s.serialize_seq(None)?;
+        seq.serialize_element(&set("name", r.name()))?;
+        seq.serialize_element(&set("mail", r.mail()))?;
+        for (name, field, value) in [
+            ("title", Field::Title, r.title()),
+            ("phone", Field::Phone, r.phone()),
+            ("phone2", Field::Phone2, r.phone2()),
+        ] {
+            if let Some(v) = self.set(field, value) {
+                seq.serialize_element(&set(name, v))?;
+            }
+        }
+        if self.columns.has(Field::Groups) && self.groups().next().is_some() {
+            seq.serialize_element(&Set {
+                field: "groups",
+                old: None,
+                new: JoinedGroups(self),
+            })?;
+        }
+        seq.serialize_element(&set("status", "active"))?;
+        seq.end()
+    }
+}
+
 fn none_if_empty(s: &str) -> Option<String> {
     if s.is_empty() {
         None

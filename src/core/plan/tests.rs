@@ -552,3 +552,32 @@ fn update_safeguard_counts_updates_not_reactivations() {
         }
     }
 }
+
+#[test]
+fn created_fields_are_the_fields_of_a_create() {
+    let mut dir = Memory::default();
+    dir.groups.insert("ICU".into());
+    dir.groups.insert("NIGHT".into());
+    let files = [
+        "UniqueID,Name,Mail,Title,TelephoneNumber,Groups\n\
+         E1,\"Åsa \"\"Ö\"\"\",asa@example.se,Nurse,+46701234567,\"ICU,NIGHT\"\n\
+         E2,Bo,bo@example.se,,,\n\
+         E3,Cy,cy@example.se,Porter,,\"ICU,UNKNOWN\"\n\
+         E4,Di,di@example.se,,,UNKNOWN\n",
+        "UniqueID,Name,Mail\nE5,Ed,ed@example.se\n",
+        "UniqueID,Name,Mail,Groups\nE6,Flo Ω,flo@example.se,NIGHT\n",
+    ];
+    for text in files {
+        let (plan, file) = run(&dir, text, &settings());
+        assert_eq!(plan.counts.create as usize, plan.changes.len(), "{text}");
+        assert!(!plan.changes.is_empty(), "{text}");
+        for c in &plan.changes {
+            let created = plan.created_fields(c, &file).expect("a create");
+            assert_eq!(
+                serde_json::to_value(&created).unwrap_or_default(),
+                serde_json::to_value(plan.fields(c, &file)).unwrap_or_default(),
+                "{text}"
+            );
+        }
+    }
+}
