@@ -99,7 +99,7 @@ pub fn show(
 ) -> anyhow::Result<()> {
     let plan = o.plan.as_ref().map(|p| PlanView::new(p, &o.file, shown));
     if format == Format::Json {
-        render::json(&render::plan::OutcomeView {
+        let view = render::plan::OutcomeView {
             run: o.run,
             batch: o.batch.id,
             status: o.status.as_str(),
@@ -107,7 +107,8 @@ pub fn show(
             file: &o.file,
             reason: o.reason.as_deref(),
             operator: Some(operator),
-        })?;
+        };
+        render::json_by(|out| view.write_json(out))?;
         return Ok(());
     }
     if ctx.quiet && o.error().is_none() {

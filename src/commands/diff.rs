@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
     let shown = super::selection(&args.shown, format);
     let view = PlanView::new(&plan, &file, &shown);
     match format {
-        Format::Json => render::json(&view)?,
+        Format::Json => render::json_by(|out| view.write_json(out))?,
         _ => {
             let mut out = render::stdout();
             writeln!(

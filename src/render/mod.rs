@@ -198,6 +198,16 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> io::Result<()> {
     out.flush()
 }
 
+/// One JSON document on standard output, written by `write` as it goes (a plan's writer).
+pub fn json_by(
+    write: impl FnOnce(&mut io::BufWriter<io::StdoutLock<'static>>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut out = stdout();
+    write(&mut out)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
 /// One JSON value, compact (no indentation: a million-change plan is written in a fraction of
 /// the bytes; `jq .` indents it for a person), to `out`. A closed pipe stays an I/O error of its kind, which
 /// `main` takes for a quiet end.

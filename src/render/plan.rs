@@ -8,7 +8,7 @@ use crate::core::file::ImportFile;
 use crate::core::plan::{Action, Change, Counts, CreatedFields, FieldChange, Plan, UserState};
 use crate::core::problem::{Code, Problem, Severity};
 use crate::core::record::Entry;
-use serde::ser::{SerializeMap, SerializeSeq};
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -79,6 +79,8 @@ impl<'a> PlanView<'a> {
         (listed, matched - listed)
     }
 
+    /// The reference shape of one change, which [`PlanView::write_change`] writes by hand.
+    #[cfg(test)]
     fn change(&self, c: &'a Change) -> ChangeView<'a> {
         let absent = c.pk.and_then(|pk| self.plan.absent_users.get(&pk));
         ChangeView {
@@ -137,46 +139,184 @@ impl Serialize for Fields<'_> {
 }
 
 /// The plan document of `diff`, and `"plan"` inside `apply`'s output: `batch`, `counts`,
-/// `updates` (per field), `changes`, then `more` when a limit left changes out.
-impl Serialize for PlanView<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+/// `updates` (per field), `changes`, then `more` when a limit left changes out. The changes,
+/// which may be a million, are written by hand ([`PlanView::write_change`]); the rest by serde.
+impl PlanView<'_> {
+    pub fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
         let (listed, more) = self.listed();
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("batch", &self.plan.batch)?;
-        m.serialize_entry("counts", &self.plan.counts)?;
-        m.serialize_entry("updates", &FieldCounts(updates_per_field(self.plan)))?;
-        m.serialize_entry(
-            "changes",
-            &ChangeList {
-                view: *self,
-                listed,
-            },
-        )?;
+        out.write_all(b"{\"batch\":")?;
+        super::write_json(out, &self.plan.batch)?;
+        out.write_all(b",\"counts\":")?;
+        super::write_json(out, &self.plan.counts)?;
+        out.write_all(b",\"updates\":")?;
+        super::write_json(out, &FieldCounts(updates_per_field(self.plan)))?;
+        out.write_all(b",\"changes\":[")?;
+        let mut buf = Vec::with_capacity(CHUNK + 4096);
+        for (i, c) in self.selected().take(listed).enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            self.write_change(&mut buf, c);
+            if buf.len() >= CHUNK {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+        out.write_all(&buf)?;
+        out.write_all(b"]")?;
         if more > 0 {
-            m.serialize_entry("more", &more)?;
+            out.write_all(b",\"more\":")?;
+            super::write_json(out, &more)?;
         }
         if !self.plan.tripped.is_empty() {
-            m.serialize_entry("safeguards", &self.plan.tripped)?;
+            out.write_all(b",\"safeguards\":")?;
+            super::write_json(out, &self.plan.tripped)?;
         }
-        m.serialize_entry("unknown_groups", &self.plan.unknown_groups)?;
-        m.serialize_entry("invitations", &self.plan.invitations)?;
-        m.end()
+        out.write_all(b",\"unknown_groups\":")?;
+        super::write_json(out, &self.plan.unknown_groups)?;
+        out.write_all(b",\"invitations\":")?;
+        super::write_json(out, &self.plan.invitations)?;
+        out.write_all(b"}")
+    }
+
+    /// One change as [`ChangeView`] serializes it, byte for byte (a test holds them equal),
+    /// written straight into `buf`: a first import writes a million of them.
+    fn write_change(&self, buf: &mut Vec<u8>, c: &Change) {
+        buf.extend_from_slice(b"{\"action\":\"");
+        buf.extend_from_slice(c.action.as_str().as_bytes());
+        buf.extend_from_slice(b"\",\"unique_id\":");
+        json_opt(buf, c.unique_id.as_deref());
+        if let Some(line) = c.line {
+            buf.extend_from_slice(b",\"line\":");
+            json_u64(buf, line);
+        }
+        if matches!(c.action, Action::Remove | Action::Missing) {
+            if let Some(name) = &c.name {
+                buf.extend_from_slice(b",\"name\":");
+                json_str(buf, name);
+            }
+        }
+        if let Some(u) = c.pk.and_then(|pk| self.plan.absent_users.get(&pk)) {
+            buf.extend_from_slice(b",\"mail\":");
+            json_str(buf, &u.mail);
+            buf.extend_from_slice(b",\"groups\":[");
+            for (i, g) in u.groups.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                json_str(buf, g);
+            }
+            buf.push(b']');
+        }
+        if let Some(absent) = c.absent {
+            buf.extend_from_slice(b",\"absent\":");
+            json_u64(buf, absent.into());
+        }
+        buf.extend_from_slice(b",\"fields\":[");
+        let field = |buf: &mut Vec<u8>, first: bool, name: &str| {
+            if !first {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(b"{\"field\":\"");
+            buf.extend_from_slice(name.as_bytes());
+            buf.extend_from_slice(b"\",\"old\":");
+        };
+        match self.plan.created_fields(c, self.file) {
+            Some(created) => {
+                let mut first = true;
+                for (name, value) in created.texts() {
+                    field(buf, first, name);
+                    buf.extend_from_slice(b"null,\"new\":");
+                    json_str(buf, value);
+                    buf.push(b'}');
+                    first = false;
+                }
+                if let Some(groups) = created.groups() {
+                    field(buf, false, "groups");
+                    buf.extend_from_slice(b"null,\"new\":\"");
+                    for (i, g) in groups.enumerate() {
+                        if i > 0 {
+                            buf.push(b',');
+                        }
+                        json_str_contents(buf, g);
+                    }
+                    buf.extend_from_slice(b"\"}");
+                }
+                field(buf, false, "status");
+                buf.extend_from_slice(b"null,\"new\":\"active\"}");
+            }
+            None => {
+                for (i, f) in self.plan.fields(c, self.file).iter().enumerate() {
+                    field(buf, i == 0, f.field);
+                    json_opt(buf, f.old.as_deref());
+                    buf.extend_from_slice(b",\"new\":");
+                    json_opt(buf, f.new.as_deref());
+                    buf.push(b'}');
+                }
+            }
+        }
+        buf.extend_from_slice(b"]}");
     }
 }
 
-struct ChangeList<'a> {
-    view: PlanView<'a>,
-    listed: usize,
+/// How many bytes of changes are gathered before they are written out.
+const CHUNK: usize = 1 << 16;
+
+/// A JSON string, escaped as serde_json escapes it.
+fn json_str(buf: &mut Vec<u8>, s: &str) {
+    buf.push(b'"');
+    json_str_contents(buf, s);
+    buf.push(b'"');
 }
 
-impl Serialize for ChangeList<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.listed))?;
-        for c in self.view.selected().take(self.listed) {
-            seq.serialize_element(&self.view.change(c))?;
+fn json_str_contents(buf: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        buf.extend_from_slice(&bytes[start..i]);
+        if escaped.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            buf.extend_from_slice(b"\\u00");
+            buf.push(HEX[usize::from(b >> 4)]);
+            buf.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            buf.extend_from_slice(escaped);
         }
-        seq.end()
+        start = i + 1;
     }
+    buf.extend_from_slice(&bytes[start..]);
+}
+
+fn json_opt(buf: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(buf, s),
+        None => buf.extend_from_slice(b"null"),
+    }
+}
+
+fn json_u64(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[at..]);
 }
 
 struct FieldCounts(Vec<(&'static str, u64)>);
@@ -426,32 +566,58 @@ pub struct Operator<'a> {
     pub overrides: serde_json::Value,
 }
 
-impl Serialize for OutcomeView<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("run", &self.run)?;
-        m.serialize_entry("batch", &self.batch)?;
-        m.serialize_entry("status", self.status)?;
-        m.serialize_entry("counts", &self.plan.map(|p| p.plan.counts))?;
-        m.serialize_entry("plan", &self.plan)?;
-        m.serialize_entry(
+impl OutcomeView<'_> {
+    /// The document, written as it goes; the plan's changes as [`PlanView::write_json`]
+    /// writes them.
+    pub fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+        let entry = |out: &mut dyn Write, key: &str, value: &dyn erased::Value| -> io::Result<()> {
+            write!(out, ",\"{key}\":")?;
+            value.write(out)
+        };
+        out.write_all(b"{\"run\":")?;
+        super::write_json(out, &self.run)?;
+        entry(out, "batch", &self.batch)?;
+        entry(out, "status", &self.status)?;
+        entry(out, "counts", &self.plan.map(|p| p.plan.counts))?;
+        out.write_all(b",\"plan\":")?;
+        match &self.plan {
+            Some(view) => view.write_json(out)?,
+            None => out.write_all(b"null")?,
+        }
+        entry(
+            out,
             "problems",
             &Errors(self.file, self.plan.map(|p| &p.plan.unknown_groups)),
         )?;
         if let Some(p) = self.plan {
-            m.serialize_entry("invitations", &p.plan.invitations)?;
+            entry(out, "invitations", &p.plan.invitations)?;
         }
         match self.operator {
             // `reason` is the operator's; the block or rejection is the `message`.
             Some(op) => {
-                m.serialize_entry("by", op.by)?;
-                m.serialize_entry("reason", &op.reason)?;
-                m.serialize_entry("overrides", &op.overrides)?;
-                m.serialize_entry("message", &self.reason)?;
+                entry(out, "by", &op.by)?;
+                entry(out, "reason", &op.reason)?;
+                entry(out, "overrides", &op.overrides)?;
+                entry(out, "message", &self.reason)?;
             }
-            None => m.serialize_entry("reason", &self.reason)?,
+            None => entry(out, "reason", &self.reason)?,
         }
-        m.end()
+        out.write_all(b"}")
+    }
+}
+
+/// A value that serde writes, behind `dyn` (so that one closure writes entries of any type).
+mod erased {
+    use std::io::{self, Write};
+
+    pub trait Value {
+        fn write(&self, out: &mut dyn Write) -> io::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Value for T {
+        fn write(&self, mut out: &mut dyn Write) -> io::Result<()> {
+            super::super::write_json(&mut out, self)
+        }
     }
 }
 
@@ -489,6 +655,87 @@ pub fn outcome_line(run: Option<i64>, batch: i64, status: &str, counts: &Counts)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_are_written_as_serde_writes_them() {
+        let file = crate::input::read(
+            "UniqueID,Name,Mail,Title,TelephoneNumber,Groups\n\
+             E1,\"Åsa \"\"Ö\\\",asa@example.se,Nurse,+46701234567,\"ICU,X,NIGHT\"\n\
+             E2,Bo,bo@example.se,,,\n"
+                .as_bytes(),
+            &crate::input::ReadOptions::default(),
+        );
+        let hostile = "a\u{1}\u{8}\u{c}\n\r\t\"\\\u{7f}é\u{202e}";
+        let change = |action, uid: Option<&str>, pk, entry, line| Change {
+            action,
+            unique_id: uid.map(str::to_string),
+            pk,
+            entry,
+            line,
+            new: None,
+            fields: Vec::new(),
+            name: None,
+            absent: None,
+        };
+        let mut plan = Plan {
+            group_ids: ["ICU".to_string(), "NIGHT".to_string()].into(),
+            ..Plan::default()
+        };
+        plan.absent_users.insert(
+            7,
+            UserState {
+                mail: format!("{hostile}@example.se"),
+                groups: vec!["ICU".into(), hostile.into()],
+                ..UserState::default()
+            },
+        );
+        let mut update = change(
+            Action::Update,
+            Some(hostile),
+            Some(3),
+            None,
+            Some(12_345_678_901),
+        );
+        update.fields = vec![
+            FieldChange {
+                field: "title",
+                old: Some(hostile.into()),
+                new: None,
+            },
+            FieldChange {
+                field: "phone",
+                old: None,
+                new: Some("+4670".into()),
+            },
+        ];
+        let mut remove = change(Action::Remove, Some("E9"), Some(7), None, None);
+        remove.name = Some(hostile.into());
+        remove.absent = Some(3);
+        plan.changes = vec![
+            change(Action::Create, Some("E1"), None, Some(0), Some(2)),
+            change(Action::Create, Some("E2"), None, Some(1), Some(3)),
+            update,
+            remove,
+            change(Action::Missing, Some("E8"), Some(8), None, None),
+            change(Action::Invalid, None, None, None, Some(0)),
+        ];
+        let shown = Selection::default();
+        let view = PlanView::new(&plan, &file, &shown);
+        for c in &plan.changes {
+            let mut mine = Vec::new();
+            view.write_change(&mut mine, c);
+            let serde = serde_json::to_vec(&view.change(c)).unwrap_or_default();
+            assert_eq!(
+                String::from_utf8_lossy(&mine),
+                String::from_utf8_lossy(&serde)
+            );
+        }
+        let mut doc = Vec::new();
+        view.write_json(&mut doc).unwrap_or_default();
+        let doc: serde_json::Value = serde_json::from_slice(&doc).unwrap_or_default();
+        assert_eq!(doc["changes"].as_array().map(Vec::len), Some(6));
+        assert_eq!(doc["changes"][0]["fields"][4]["new"], "ICU,NIGHT");
+    }
 
     #[test]
     fn warnings_group_by_code_and_value() {

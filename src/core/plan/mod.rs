@@ -515,38 +515,33 @@ pub struct CreatedFields<'a> {
     known: &'a HashSet<String>,
 }
 
-/// The known groups of a record, written joined with `,` as [`diff_fields`] joins them.
-struct JoinedGroups<'a>(&'a CreatedFields<'a>);
-
-impl std::fmt::Display for JoinedGroups<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut first = true;
-        for g in self.0.groups() {
-            if !first {
-                f.write_str(",")?;
-            }
-            f.write_str(g)?;
-            first = false;
-        }
-        Ok(())
-    }
-}
-
-impl Serialize for JoinedGroups<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
 impl<'a> CreatedFields<'a> {
-    fn groups(&self) -> impl Iterator<Item = &'a str> + 'a {
-        let known = self.known;
-        self.record.groups().filter(move |g| known.contains(*g))
+    /// The text fields the create sets, in [`diff_fields`]' order: name and mail always,
+    /// title and phones when the file has the column and the cell is not empty.
+    pub fn texts(&self) -> impl Iterator<Item = (&'static str, &'a str)> + 'a {
+        let r = self.record;
+        let columns = self.columns;
+        [
+            ("name", None, r.name()),
+            ("mail", None, r.mail()),
+            ("title", Some(Field::Title), r.title()),
+            ("phone", Some(Field::Phone), r.phone()),
+            ("phone2", Some(Field::Phone2), r.phone2()),
+        ]
+        .into_iter()
+        .filter(move |(_, column, value)| {
+            column.is_none_or(|c| columns.has(c) && !value.is_empty())
+        })
+        .map(|(name, _, value)| (name, value))
     }
 
-    /// A column's value when the file has the column and the cell is not empty.
-    fn set(&self, field: Field, value: &'a str) -> Option<&'a str> {
-        (self.columns.has(field) && !value.is_empty()).then_some(value)
+    /// The known groups of the record (joined with `,`, the `groups` field), when the file
+    /// has a Groups column and the record names any; the `status` field that follows is
+    /// always `active`.
+    pub fn groups(&self) -> Option<impl Iterator<Item = &'a str> + Clone + 'a> {
+        let known = self.known;
+        let groups = self.record.groups().filter(move |g| known.contains(*g));
+        (self.columns.has(Field::Groups) && groups.clone().next().is_some()).then_some(groups)
     }
 }
 
@@ -559,32 +554,26 @@ impl Serialize for CreatedFields<'_> {
             old: Option<()>,
             new: V,
         }
-        let set = |field, new| Set {
-            field,
-            old: None,
-            new,
-        };
-        let r = self.record;
         let mut seq = s.serialize_seq(None)?;
-        seq.serialize_element(&set("name", r.name()))?;
-        seq.serialize_element(&set("mail", r.mail()))?;
-        for (name, field, value) in [
-            ("title", Field::Title, r.title()),
-            ("phone", Field::Phone, r.phone()),
-            ("phone2", Field::Phone2, r.phone2()),
-        ] {
-            if let Some(v) = self.set(field, value) {
-                seq.serialize_element(&set(name, v))?;
-            }
+        for (field, new) in self.texts() {
+            seq.serialize_element(&Set {
+                field,
+                old: None,
+                new,
+            })?;
         }
-        if self.columns.has(Field::Groups) && self.groups().next().is_some() {
+        if let Some(groups) = self.groups() {
             seq.serialize_element(&Set {
                 field: "groups",
                 old: None,
-                new: JoinedGroups(self),
+                new: groups.collect::<Vec<_>>().join(","),
             })?;
         }
-        seq.serialize_element(&set("status", "active"))?;
+        seq.serialize_element(&Set {
+            field: "status",
+            old: None,
+            new: "active",
+        })?;
         seq.end()
     }
 }
