@@ -136,6 +136,28 @@ fn the_report_of_a_20k_day_is_capped_summarised_and_attached() {
     assert_eq!(removed[0][0], "UniqueID");
     assert_eq!(removed[1][0], "E00000");
     assert_eq!(removed[1][1], "Person Number0");
+    // A list longer than an attachment holds (the 20,000 of the first import): the first
+    // 10,000 rows go along, and the text names the command that gives every one.
+    let (joined_file, joined) = attachments
+        .iter()
+        .find(|(name, _)| name.contains("joined"))
+        .map(|(name, rows)| (name, rows.as_array().unwrap()))
+        .expect("the joined users as CSV");
+    let first_run = joined_file
+        .trim_start_matches("run-")
+        .trim_end_matches("-joined.csv");
+    assert_eq!(joined.len(), 10_000 + 1, "header and the first 10,000");
+    assert!(
+        text.contains(&format!(
+            "… and {} more (the first 10,000 in",
+            thousands(n - 100)
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("every one: roster report --run 1 --format json"),
+        "{text}"
+    );
     // A rejected record: its line, UniqueID, name and code.
     let line = day2.lines().position(|l| l.starts_with("E90001")).unwrap() + 1;
     let rejected = text

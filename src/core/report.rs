@@ -10,6 +10,10 @@ use std::fmt::Write as _;
 
 /// At most this many lines of one list of users in the text and HTML; the rest is attached.
 pub const LIST_CAP: usize = 100;
+/// At most this many rows of one list go along as a CSV attachment (about half a megabyte),
+/// so that the report of a first import of a million users stays a mail; every row is in
+/// `roster report --run N --format json`.
+pub const ATTACH_ROWS: usize = 10_000;
 /// No line of the text is longer than this (in characters).
 pub const TEXT_WIDTH: usize = 100;
 /// Days of the trend.
@@ -704,13 +708,15 @@ impl Report {
         lists
     }
 
-    /// The CSV files that go along with the mail: every list longer than [`LIST_CAP`].
+    /// The CSV files that go along with the mail: every list longer than [`LIST_CAP`], each
+    /// of at most [`ATTACH_ROWS`] rows.
     pub fn attachments(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for r in &self.runs {
             for list in self.lists(r) {
                 if list.rows.len() > LIST_CAP {
-                    out.push((list.file.clone(), csv_text(list.header, &list.rows)));
+                    let rows = &list.rows[..list.rows.len().min(ATTACH_ROWS)];
+                    out.push((list.file.clone(), csv_text(list.header, rows)));
                 }
             }
         }
@@ -784,7 +790,18 @@ impl Report {
                     .collect();
                 lines.push(format!("    {}", cells.join("  ")));
             }
-            if list.rows.len() > LIST_CAP {
+            if list.rows.len() > ATTACH_ROWS {
+                lines.push(format!(
+                    "    … and {} more (the first {} in {});",
+                    thousands((list.rows.len() - LIST_CAP) as u64),
+                    thousands(ATTACH_ROWS as u64),
+                    list.file
+                ));
+                lines.push(format!(
+                    "    every one: roster report --run {} --format json",
+                    run.id
+                ));
+            } else if list.rows.len() > LIST_CAP {
                 lines.push(format!(
                     "    … and {} more (all of them in {})",
                     thousands((list.rows.len() - LIST_CAP) as u64),
@@ -964,7 +981,17 @@ impl Report {
                     out.push_str("</tr>\n");
                 }
                 out.push_str("</table>\n");
-                if list.rows.len() > LIST_CAP {
+                if list.rows.len() > ATTACH_ROWS {
+                    let _ = writeln!(
+                        out,
+                        "<p>… and {} more (the first {} in the attached {}; every one: \
+                         <code>roster report --run {} --format json</code>)</p>",
+                        thousands((list.rows.len() - LIST_CAP) as u64),
+                        thousands(ATTACH_ROWS as u64),
+                        escape_html(&list.file),
+                        r.run.id
+                    );
+                } else if list.rows.len() > LIST_CAP {
                     let _ = writeln!(
                         out,
                         "<p>… and {} more (all of them in the attached {})</p>",
