@@ -1014,6 +1014,8 @@ pub fn build_report(
         (None, Some(when)) => format!("runs since {when}"),
         (None, None) => "the last run".to_string(),
     };
+    // The joiners of a first import are a million rows of the audit log.
+    let _shown = crate::render::progress::stage("building the report");
     let runs = runs
         .into_iter()
         .map(|run| {

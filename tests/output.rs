@@ -511,3 +511,110 @@ fn progress_shows_on_a_terminal_only() {
     let (code, seen) = on_a_terminal(&env, &["-q", "apply", "--allow-updates", "10000"]);
     assert_eq!((code, seen.as_str()), (0, ""));
 }
+
+/// What a table may not show raw: control characters and bidirectional overrides.
+fn hidden(c: char) -> bool {
+    c.is_control() && c != '\n' || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Every cell of every table line (Markdown off a terminal) at most 80 characters, and no
+/// hidden character anywhere.
+fn assert_legible(what: &str, stdout: &str) {
+    assert!(!stdout.chars().any(hidden), "{what}: {stdout:?}");
+    for line in stdout
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|-"))
+    {
+        for c in line.split(" | ") {
+            let c = c.trim_matches(|c: char| c == '|' || c == ' ');
+            assert!(
+                c.chars().count() <= 80,
+                "{what}: a cell of {} chars: {line}",
+                c.chars().count()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_table_cuts_and_escapes_what_users_wrote() {
+    let env = setup();
+    let long = "9".repeat(200);
+    let group_name = format!("Care \u{202e}lived{long}");
+    env.roster(&["groups", "add", "EVIL", "--name", &group_name])
+        .ok();
+    let name = format!("Bo \u{2066}Ek\u{202e}{long}");
+    let title = format!("Head\u{202d} nurse {long}");
+    let csv = format!(
+        "{HEADER}\nE1,{name},bo@example.se,{title},,\"EVIL,ICU\"\nE2,Anna,anna@example.se,Nurse,,ICU\n"
+    );
+    fetch(&env, "day1.csv", &csv);
+    assert_legible("diff", &env.roster(&["diff"]).ok().stdout);
+    env.roster(&["-q", "apply"]).ok();
+    let csv2 = csv.replace(&title, &format!("{title}\u{202e}2"));
+    fetch(&env, "day2.csv", &csv2);
+    env.roster(&["-q", "apply", "--allow-updates", "1"]).ok();
+    for args in [
+        &["groups", "list"][..],
+        &["groups", "members", "EVIL"],
+        &["users", "list"],
+        &["users", "show", "E1"],
+        &["users", "history", "E1"],
+        &["batches", "list"],
+        &["report", "--since", "24h"],
+    ] {
+        let run = env.roster(args).ok();
+        assert_legible(&args.join(" "), &run.stdout);
+    }
+    // The full values are in JSON.
+    let user = env
+        .roster(&["users", "show", "E1", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(user["name"], name.as_str());
+    let groups = env
+        .roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert!(groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["name"] == group_name.as_str()));
+    // validate: the per-code line and the problems of a file that quotes what it read.
+    let bad = env.write(
+        "bad.csv",
+        format!(
+            "{HEADER},Extra\u{202e}{long}\nE3,Cy,not-a-mail\u{202e}{long},,,NOPE\u{202e}{long},x\n"
+        ),
+    );
+    let run = env.roster(&["validate", bad.to_str().unwrap()]).code(3);
+    assert!(run.stdout.contains("problems per code:"), "{}", run.stdout);
+    assert_legible("validate", &run.stdout);
+}
+
+#[test]
+fn lists_show_progress_on_a_terminal_only() {
+    let env = setup();
+    fetch(&env, "day1.csv", &users(3_000, 1));
+    let applied = env.roster(&["apply", "--format", "json"]).ok().json();
+    let run = applied["run"].as_i64().unwrap().to_string();
+    for (args, shown) in [
+        (&["users", "list", "--format", "json"][..], "reading users"),
+        (&["users", "list"], "reading users"),
+        (&["users", "export"], "exporting users"),
+        (&["report", "--since", "24h"], "building the report"),
+        (
+            &["revert", &run, "--allow-removals", "3000"],
+            "reading the changes of run",
+        ),
+    ] {
+        let (code, seen) = on_a_terminal(&env, args);
+        assert_eq!(code, 0, "{args:?}: {seen}");
+        assert!(seen.contains(shown), "{args:?}: {seen:?}");
+    }
+    // Not a terminal: nothing on stderr.
+    for args in [&["users", "list"][..], &["report", "--since", "24h"]] {
+        assert_eq!(env.roster(args).ok().stderr, "", "{args:?}");
+    }
+}

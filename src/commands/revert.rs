@@ -43,6 +43,7 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
             of.id
         )));
     }
+    let reading = render::progress::stage(&format!("reading the changes of run {}", of.id));
     let rows = store.run_audit(of.id)?;
     let pks: HashSet<i64> = rows.iter().map(|r| r.user_pk).collect();
     let current = store.current_users(&pks)?;
@@ -54,6 +55,7 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
         &groups,
         &|key| store.mail_key_holder(key).ok().flatten(),
     );
+    reading.finish_and_clear();
     // The safeguards of an import, over the revert's counts.
     let mut guard = Plan {
         counts: plan.counts,
@@ -112,7 +114,9 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
     } else if args.dry_run {
         ("dry-run", None, None)
     } else {
+        let writing = render::progress::stage("writing the directory");
         let id = store.revert(&plan, &of, &started, &detail)?;
+        writing.finish_and_clear();
         ("applied", Some(id), None)
     };
     show(

@@ -230,8 +230,11 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             }
         }
         UsersCommand::Export => {
+            let bar = render::progress::stage("exporting users");
             let users = store.users(Filter::Active, None, None)?;
-            render::emit_bytes(&export(&users, &ctx.config.csv.group_separator)?)?;
+            let bytes = export(&users, &ctx.config.csv.group_separator);
+            bar.finish_and_clear();
+            render::emit_bytes(&bytes?)?;
         }
     }
     Ok(())
@@ -258,11 +261,14 @@ fn list(
     if ctx.quiet {
         return store.each_user(filter, group, |_| Ok(()));
     }
+    // Cleared before the table is written, and when the list ends in an error.
+    let bar = render::progress::counter("reading users", format == Format::Json);
     if format == Format::Json {
         // An array written element by element: `[`, each user, `]`.
         let mut first = true;
         out.write_all(b"[")?;
         store.each_user(filter, group, |u| {
+            bar.inc(1);
             out.write_all(if first { b"\n" } else { b",\n" })?;
             first = false;
             render::write_json(&mut out, &u)?;
@@ -277,6 +283,7 @@ fn list(
         "UniqueID", "Name", "Mail", "Title", "Phone", "Groups", "Status", "Source",
     ]);
     store.each_user(filter, group, |u| {
+        bar.inc(1);
         let mut groups = u.groups;
         groups.extend(u.manual_groups);
         let row = [
@@ -293,6 +300,7 @@ fn list(
         rows.push(row);
         Ok(())
     })?;
+    bar.finish_and_clear();
     grid.write_header(&mut out)?;
     for row in &rows {
         grid.write_row(&mut out, row)?;

@@ -158,7 +158,8 @@ pub fn show(
                     limit,
                     "roster validate --all, or --format json",
                 )?;
-                writeln!(out, "{}", report.summary())?;
+                // The file's name is the operator's, but may hold anything.
+                writeln!(out, "{}", render::terminal_text(&report.summary()))?;
             }
             out.flush()?;
         }

@@ -18,13 +18,35 @@ fn shown() -> bool {
 }
 
 /// A stage without a count of its own (reading, planning): its name and the time it has
-/// taken, ticking, until it is cleared. Hidden unless stderr is a terminal.
+/// taken, ticking, until it is cleared or dropped. Hidden unless stderr is a terminal.
 pub fn stage(what: &str) -> ProgressBar {
     if !shown() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new_spinner();
+    let bar = ProgressBar::new_spinner().with_finish(indicatif::ProgressFinish::AndClear);
     if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// A stage that works through a list whose length is not known beforehand (the users of a
+/// `users list`): its name, the number done so far and the time taken, ticking, until it is
+/// cleared. Hidden unless stderr is a terminal; hidden too when the list is `streamed` to
+/// stdout as it is read and stdout is a terminal (the output is progress enough, and a bar
+/// would tear it).
+pub fn counter(what: &str, streamed: bool) -> Clearing {
+    Clearing(counter_bar(what, streamed))
+}
+
+fn counter_bar(what: &str, streamed: bool) -> ProgressBar {
+    if !shown() || (streamed && std::io::stdout().is_terminal()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}: {human_pos} ({elapsed})") {
         bar.set_style(style);
     }
     bar.set_message(what.to_string());
@@ -69,4 +91,20 @@ pub fn bytes_bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     }
     bar.set_message(what.to_string());
     bar
+}
+
+/// A bar that is cleared when it goes out of scope, an error included.
+pub struct Clearing(ProgressBar);
+
+impl std::ops::Deref for Clearing {
+    type Target = ProgressBar;
+    fn deref(&self) -> &ProgressBar {
+        &self.0
+    }
+}
+
+impl Drop for Clearing {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
 }
