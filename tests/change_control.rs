@@ -542,3 +542,96 @@ fn unknown_groups_create_keeps_the_membership() {
         .iter()
         .any(|g| g["id"] == "INTMED" && g["name"] == "INTMED" && g["members"] == 5));
 }
+
+/// The keys of SPEC §6's apply document, which sync prints too, whatever the status.
+const APPLY_KEYS: [&str; 10] = [
+    "run",
+    "batch",
+    "status",
+    "counts",
+    "plan",
+    "by",
+    "reason",
+    "overrides",
+    "problems",
+    "invitations",
+];
+
+fn has_apply_keys(doc: &Value) {
+    for key in APPLY_KEYS {
+        assert!(doc.get(key).is_some(), "no `{key}`: {doc:#}");
+    }
+}
+
+#[test]
+fn an_unchanged_sync_says_who_why_and_overrides() {
+    let env = setup().var("SUDO_USER", "alice");
+    let path = env.write("remote.csv", day1());
+    let run = env
+        .roster(&[
+            "sync",
+            "--source",
+            path.to_str().unwrap(),
+            "--reason",
+            "nightly check",
+            "--allow-updates",
+            "3",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(run["status"], "unchanged", "{run:#}");
+    has_apply_keys(&run);
+    assert!(run["by"].as_str().unwrap().contains("alice"), "{run:#}");
+    assert_eq!(run["reason"], "nightly check");
+    assert_eq!(run["overrides"]["allow_updates"], 3);
+    assert_eq!(run["overrides"]["allow_removals"], Value::Null);
+    assert_eq!(run["counts"]["update"], 0, "{run:#}");
+    assert_eq!(run["invitations"], 0);
+    assert!(run["message"].as_str().unwrap().contains("unchanged"));
+}
+
+#[test]
+fn blocked_and_rejected_documents_keep_the_spec_shape() {
+    let env = setup();
+    // Blocked: `reason` is the operator's, the block is the `message`.
+    let empty = env.write("empty.csv", file((1..=10).map(|i| row(i, "Nurse", ""))));
+    for cmd in [
+        vec!["sync", "--source", empty.to_str().unwrap()],
+        vec!["apply"],
+    ] {
+        let mut args = cmd.clone();
+        args.extend(["--reason", "ticket 7", "--format", "json"]);
+        let run = env.roster(&args).code(4).json();
+        assert_eq!(run["status"], "blocked", "{run:#}");
+        has_apply_keys(&run);
+        assert_eq!(run["reason"], "ticket 7", "{run:#}");
+        assert!(
+            run["message"]
+                .as_str()
+                .unwrap()
+                .contains("--allow-updates 10"),
+            "{run:#}"
+        );
+        assert_eq!(run["overrides"]["allow_updates"], Value::Null);
+    }
+    // Rejected: no plan, and still every key.
+    let bad = env.write("bad.csv", "UniqueID,Name\nE001,Person 1\n");
+    let run = env
+        .roster(&[
+            "sync",
+            "--source",
+            bad.to_str().unwrap(),
+            "--reason",
+            "ticket 8",
+            "--format",
+            "json",
+        ])
+        .code(3)
+        .json();
+    assert_eq!(run["status"], "rejected", "{run:#}");
+    has_apply_keys(&run);
+    assert_eq!(run["reason"], "ticket 8");
+    assert_eq!(run["invitations"], 0);
+}
