@@ -635,3 +635,37 @@ fn blocked_and_rejected_documents_keep_the_spec_shape() {
     assert_eq!(run["reason"], "ticket 8");
     assert_eq!(run["invitations"], 0);
 }
+
+#[test]
+fn a_deactivated_user_is_not_invited() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\nsend_invitations = true\n",
+    );
+    // No [mail]: the invitations of the two new users stay pending.
+    let more = file((1..=12).map(|i| row(i, "Nurse", "ICU")));
+    let run = env.import("more.csv", &more, &[]).ok().json();
+    assert_eq!(env.user("E011")["invitation"], "pending");
+    let pending = |env: &Env| {
+        env.roster(&["status", "--format", "json"]).json()["pending_invitations"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(pending(&env), 2);
+    // A revert that deactivates them cancels their invitations.
+    env.roster(&["revert", &run["run"].to_string()]).ok();
+    assert_eq!(env.user("E011")["status"], "deactivated");
+    assert_eq!(env.user("E011")["invitation"], Value::Null);
+    assert_eq!(pending(&env), 0);
+    // So does an import that deactivates a user with a pending invitation.
+    env.import("more2.csv", &file((1..=13).map(|i| row(i, "Nurse", "ICU"))), &[])
+        .ok();
+    assert_eq!(env.user("E013")["invitation"], "pending");
+    env.import("less.csv", &file((1..=12).map(|i| row(i, "Nurse", "ICU"))), &[])
+        .ok();
+    assert_eq!(env.user("E013")["status"], "deactivated");
+    assert_eq!(env.user("E013")["invitation"], Value::Null);
+    // E011 and E012 came back without a queued invitation (`users invite --uninvited` finds them).
+    assert_eq!(pending(&env), 0);
+}

@@ -376,6 +376,9 @@ impl Store {
             }
             if c.action == Action::Remove {
                 w.audit(pk, uid, "status", Some("active"), Some("deactivated"))?;
+                // A deactivated user is not invited: its queued invitation goes.
+                tx.prepare_cached(super::outbox::CANCEL_PENDING)?
+                    .execute([pk])?;
             }
             tx.prepare_cached(
                 "UPDATE users SET missing_count = ?2, last_missing_batch = ?3,

@@ -123,15 +123,15 @@ impl Store {
             match &c.target {
                 Target::Delete => {
                     audit(&tx, c.pk, &c.fields)?;
-                    tx.execute(
-                        "DELETE FROM outbox WHERE user_pk = ?1 AND status = 'pending'",
-                        [c.pk],
-                    )?;
+                    tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
                     tx.execute("DELETE FROM memberships WHERE user_pk = ?1", [c.pk])?;
                     tx.execute("DELETE FROM users WHERE pk = ?1", [c.pk])?;
                 }
                 Target::Set(t, was) => {
                     audit(&tx, c.pk, &c.fields)?;
+                    if !t.state.active {
+                        tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
+                    }
                     write_user(&tx, c.pk, t, was.as_ref(), &at)?;
                     set_memberships(&tx, c.pk, t)?;
                 }
