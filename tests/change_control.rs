@@ -669,3 +669,50 @@ fn a_deactivated_user_is_not_invited() {
     // E011 and E012 came back without a queued invitation (`users invite --uninvited` finds them).
     assert_eq!(pending(&env), 0);
 }
+
+/// A user's absence counter and the batch it last counted.
+fn absence(env: &Env, id: &str) -> (i64, Option<i64>) {
+    env.db()
+        .query_row(
+            "SELECT missing_count, last_missing_batch FROM users WHERE unique_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_revert_gives_back_the_absence_counter() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nremove_after_missing = 3\nmax_updates = \"100%\"\n",
+    );
+    let without10 = |title: &str| file((1..=9).map(|i| row(i, title, "ICU")));
+    let with10 = file((1..=10).map(|i| row(i, "Nurse", "ICU")));
+    env.import("a.csv", &without10("Nurse"), &[]).ok();
+    assert_eq!(absence(&env, "E010"), (1, Some(2)));
+    // A second absent file counts again; its revert counts it back.
+    let run = env.import("b.csv", &without10("Cook"), &[]).ok().json();
+    assert_eq!(run["counts"]["missing"], 1, "{run:#}");
+    assert_eq!(absence(&env, "E010"), (2, Some(3)));
+    let rev = env
+        .roster(&["revert", &run["run"].to_string(), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(absence(&env, "E010"), (1, Some(2)), "{rev:#}");
+    // So the third absent file is the second in a row: still missing, not removed.
+    let run = env.import("c.csv", &without10("Porter"), &[]).ok().json();
+    assert_eq!(run["counts"]["remove"], 0, "{run:#}");
+    assert_eq!(absence(&env, "E010"), (2, Some(4)));
+    // A file that has the user again clears the counter; its revert gives it back.
+    let run = env.import("d.csv", &with10, &[]).ok().json();
+    assert_eq!(absence(&env, "E010"), (0, None));
+    let rev = env
+        .roster(&["revert", &run["run"].to_string(), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(absence(&env, "E010"), (2, Some(4)), "{rev:#}");
+    env.roster(&["revert", &rev["run"].to_string()]).ok();
+    assert_eq!(absence(&env, "E010"), (0, None));
+}
