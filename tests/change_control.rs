@@ -659,11 +659,19 @@ fn a_deactivated_user_is_not_invited() {
     assert_eq!(env.user("E011")["invitation"], Value::Null);
     assert_eq!(pending(&env), 0);
     // So does an import that deactivates a user with a pending invitation.
-    env.import("more2.csv", &file((1..=13).map(|i| row(i, "Nurse", "ICU"))), &[])
-        .ok();
+    env.import(
+        "more2.csv",
+        &file((1..=13).map(|i| row(i, "Nurse", "ICU"))),
+        &[],
+    )
+    .ok();
     assert_eq!(env.user("E013")["invitation"], "pending");
-    env.import("less.csv", &file((1..=12).map(|i| row(i, "Nurse", "ICU"))), &[])
-        .ok();
+    env.import(
+        "less.csv",
+        &file((1..=12).map(|i| row(i, "Nurse", "ICU"))),
+        &[],
+    )
+    .ok();
     assert_eq!(env.user("E013")["status"], "deactivated");
     assert_eq!(env.user("E013")["invitation"], Value::Null);
     // E011 and E012 came back without a queued invitation (`users invite --uninvited` finds them).

@@ -298,7 +298,13 @@ pub fn plan(
             };
             t.manual_groups.sort();
             for r in rows {
-                set(&mut t, &r.field, r.old.as_deref(), r.was.as_ref(), known_groups);
+                set(
+                    &mut t,
+                    &r.field,
+                    r.old.as_deref(),
+                    r.was.as_ref(),
+                    known_groups,
+                );
             }
             if let Some(w) = &was {
                 t.missing_count = w.missing_count.unwrap_or(0);
@@ -349,7 +355,13 @@ pub fn plan(
             if r.field == "status" && r.old.as_deref() == Some("deleted") {
                 delete = true;
             }
-            set(&mut t, &r.field, r.old.as_deref(), r.was.as_ref(), known_groups);
+            set(
+                &mut t,
+                &r.field,
+                r.old.as_deref(),
+                r.was.as_ref(),
+                known_groups,
+            );
         }
         if delete {
             out.changes.push(UserRevert {
