@@ -308,7 +308,8 @@ fn reuse_of_a_deactivated_users_mail() {
         ..settings()
     };
     // (file, reuse on, actions, the users whose addresses are reused)
-    let cases: Vec<(&str, bool, Vec<(&str, &str)>, Vec<&str>)> = vec![
+    type Case<'a> = (&'a str, bool, Vec<(&'a str, &'a str)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         // A new record, an update: each may take a deactivated user's address.
         (
             "E1,Anna,anna@example.se\nE4,Dan,dan@example.se\nE9,Nine,CAI@example.se",
