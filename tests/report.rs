@@ -155,7 +155,9 @@ fn the_report_of_a_20k_day_is_capped_summarised_and_attached() {
         "{text}"
     );
     assert!(
-        text.contains("every one: roster report --run 1 --format json"),
+        text.contains(&format!(
+            "every one: roster report --run {first_run} --format json"
+        )),
         "{text}"
     );
     // A rejected record: its line, UniqueID, name and code.

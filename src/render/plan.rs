@@ -176,6 +176,10 @@ impl PlanView<'_> {
         super::write_json(out, &self.plan.unknown_groups)?;
         out.write_all(b",\"invitations\":")?;
         super::write_json(out, &self.plan.invitations)?;
+        if !self.plan.mail_reused.is_empty() {
+            out.write_all(b",\"mail_reused\":")?;
+            super::write_json(out, &self.plan.mail_reused)?;
+        }
         out.write_all(b"}")
     }
 
@@ -422,6 +426,20 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
             ));
         }
     }
+    for r in plan.mail_reused.iter().take(WARNING_GROUPS) {
+        lines.push(format!(
+            "mail reused: {} from {} (deactivated) to {}",
+            cell(&r.mail),
+            cell(r.unique_id.as_deref().unwrap_or("a user added by hand")),
+            cell(&r.to)
+        ));
+    }
+    if plan.mail_reused.len() > WARNING_GROUPS {
+        lines.push(format!(
+            "mail reused: … and {} more (roster diff --format json)",
+            thousands((plan.mail_reused.len() - WARNING_GROUPS) as u64)
+        ));
+    }
     let created = plan.counts.create;
     if invite && created > 0 {
         lines.push(format!(
@@ -589,9 +607,12 @@ impl OutcomeView<'_> {
             "problems",
             &Errors(self.file, self.plan.map(|p| &p.plan.unknown_groups)),
         )?;
-        if let Some(p) = self.plan {
-            entry(out, "invitations", &p.plan.invitations)?;
-        }
+        // No plan (a rejected file): none will be sent.
+        entry(
+            out,
+            "invitations",
+            &self.plan.map_or(0, |p| p.plan.invitations),
+        )?;
         match self.operator {
             // `reason` is the operator's; the block or rejection is the `message`.
             Some(op) => {

@@ -1,7 +1,6 @@
 //! Reverting a run: its audit rows read, and the revert's writes in one transaction.
 
 use super::{now, runs, Store};
-use crate::core::mail;
 use crate::core::plan::FieldChange;
 use crate::core::revert::{AuditEntry, Current, RevertPlan, Target, Was};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -41,11 +40,18 @@ impl Store {
             }
             let state = self.user_state(pk)?;
             let manual_groups = Self::manual_groups_of(&self.conn, pk)?;
+            let (missing_count, last_missing_batch) = self.conn.query_row(
+                "SELECT missing_count, last_missing_batch FROM users WHERE pk = ?1",
+                [pk],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             out.insert(
                 pk,
                 Current {
                     state,
                     manual_groups,
+                    missing_count,
+                    last_missing_batch,
                 },
             );
         }
@@ -123,15 +129,15 @@ impl Store {
             match &c.target {
                 Target::Delete => {
                     audit(&tx, c.pk, &c.fields)?;
-                    tx.execute(
-                        "DELETE FROM outbox WHERE user_pk = ?1 AND status = 'pending'",
-                        [c.pk],
-                    )?;
+                    tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
                     tx.execute("DELETE FROM memberships WHERE user_pk = ?1", [c.pk])?;
                     tx.execute("DELETE FROM users WHERE pk = ?1", [c.pk])?;
                 }
                 Target::Set(t, was) => {
                     audit(&tx, c.pk, &c.fields)?;
+                    if !t.state.active {
+                        tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
+                    }
                     write_user(&tx, c.pk, t, was.as_ref(), &at)?;
                     set_memberships(&tx, c.pk, t)?;
                 }
@@ -144,16 +150,21 @@ impl Store {
                         .as_ref()
                         .and_then(|w| w.created_at.clone())
                         .unwrap_or_else(|| at.clone());
+                    let new_pk = if free {
+                        c.pk
+                    } else {
+                        super::next_user_pk(&tx)?
+                    };
                     tx.execute(
                         "INSERT INTO users (pk, unique_id, name, mail, mail_key, title, phone, phone2, active,
                                             row_hash, missing_count, created_at, updated_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, ?10, ?10)",
                         params![
-                            if free { c.pk } else { super::next_user_pk(&tx)? },
+                            new_pk,
                             t.state.unique_id,
                             t.state.name,
                             t.state.mail,
-                            mail::key(&t.state.mail),
+                            super::mail_key_of(new_pk, &t.state.mail),
                             t.state.title,
                             t.state.phone,
                             t.state.phone2,
@@ -179,8 +190,8 @@ impl Store {
     }
 }
 
-/// Write a user's fields, status and hash; its row's times and absence counter as `was`
-/// held them (else updated now).
+/// Write a user's fields, status, hash and absence counter; its row's times as `was` held
+/// them (else updated now).
 fn write_user(
     tx: &Transaction<'_>,
     pk: i64,
@@ -197,7 +208,7 @@ fn write_user(
             s.unique_id,
             s.name,
             s.mail,
-            mail::key(&s.mail),
+            super::mail_key_of(pk, &s.mail),
             s.title,
             s.phone,
             s.phone2,
@@ -206,17 +217,10 @@ fn write_user(
             was.and_then(|w| w.updated_at.as_deref()).unwrap_or(at)
         ],
     )?;
-    match was {
-        Some(w) => tx.execute(
-            "UPDATE users SET missing_count = ?2, last_missing_batch = ?3 WHERE pk = ?1",
-            params![pk, w.missing_count.unwrap_or(0), w.last_missing_batch],
-        )?,
-        None if s.active => tx.execute(
-            "UPDATE users SET missing_count = 0, last_missing_batch = NULL WHERE pk = ?1",
-            [pk],
-        )?,
-        None => 0,
-    };
+    tx.execute(
+        "UPDATE users SET missing_count = ?2, last_missing_batch = ?3 WHERE pk = ?1",
+        params![pk, t.missing_count, t.last_missing_batch],
+    )?;
     Ok(())
 }
 
