@@ -199,7 +199,7 @@ fn one_night(
                 .batch_reverted_by(batch.id)?
                 .map_or_else(|| "a later run".to_string(), |r| format!("run {r}"));
             format!(
-                "the file is the one of batch {}, which {by} reverted; nothing applied                  (to apply it again: roster apply --batch {} --force)",
+                "the file is the one of batch {}, which {by} reverted; nothing applied (to apply it again: roster apply --batch {} --force)",
                 batch.id, batch.id
             )
         } else {
@@ -218,8 +218,13 @@ fn one_night(
             problems: &[],
         })?;
         match format {
+            // The apply document of SPEC §6: nothing planned, nothing applied.
             Format::Json => render::json(&json!({"run": run, "batch": batch.id,
-                "status": "unchanged", "reverted": batch.status == "reverted", "message": said}))?,
+                "status": "unchanged", "counts": crate::core::plan::Counts::default(),
+                "plan": null, "problems": [], "invitations": 0,
+                "by": store.operator.by, "reason": apply_args.reason,
+                "overrides": pipeline::overrides(&apply_args),
+                "reverted": batch.status == "reverted", "message": said}))?,
             _ if ctx.quiet => {}
             _ if batch.status == "reverted" => render::emit(&format!("unchanged: {said}"))?,
             _ => render::emit(&format!(
