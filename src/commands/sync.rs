@@ -223,7 +223,7 @@ fn one_night(
                 "status": "unchanged", "counts": crate::core::plan::Counts::default(),
                 "plan": null, "problems": [], "invitations": 0,
                 "by": store.operator.by, "reason": apply_args.reason,
-                "overrides": pipeline::overrides(&apply_args),
+                "overrides": pipeline::overrides(apply_args),
                 "reverted": batch.status == "reverted", "message": said}))?,
             _ if ctx.quiet => {}
             _ if batch.status == "reverted" => render::emit(&format!("unchanged: {said}"))?,
