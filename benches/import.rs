@@ -651,6 +651,9 @@ fn realistic_tables(dir: &Path, rows: usize, runs: usize) {
         realistic::write_groups(&groups);
     }
     let size = std::fs::metadata(&day1).unwrap().len();
+    if std::env::args().any(|a| a == "--generate-only") {
+        return;
+    }
     let (store, base, after) = (
         dir.join("real.db"),
         dir.join("real-baseline.db"),
@@ -863,7 +866,8 @@ fn main() {
             .unwrap_or(default)
     };
     let rows = number("--rows", 1_000_000);
-    // ROSTER_BENCH_DIR keeps the files (to profile one phase: import child PHASE FILE STORE).
+    // ROSTER_BENCH_DIR keeps the files (to profile one phase: import child PHASE FILE STORE);
+    // `--realistic-only --generate-only` writes the realistic files there and stops.
     let temp = tempfile::tempdir().unwrap();
     let dir_path = std::env::var_os("ROSTER_BENCH_DIR")
         .map_or_else(|| temp.path().to_path_buf(), std::path::PathBuf::from);
