@@ -152,7 +152,7 @@ impl Store {
             return Ok(());
         }
         // Foreign keys are off while migrating (outside the transactions: SQLite ignores the
-        // switch inside one), so that a migration may rebuild a table others refer to (7) with
+        // switch inside one), so that a migration may rebuild a table others refer to (8) with
         // every row and key as it was.
         self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
         let migrated = (|| -> anyhow::Result<()> {
@@ -228,16 +228,16 @@ mod tests {
             .unwrap_or(-1)
     }
 
-    /// A store made before migration 7 keeps every user, key and membership through the
+    /// A store made before migration 8 keeps every user, key and membership through the
     /// rebuild of its users table, and its UniqueIDs and mail keys stay unique.
     #[test]
-    fn migration_7_keeps_users_and_memberships() -> anyhow::Result<()> {
+    fn migration_8_keeps_users_and_memberships() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("old.db");
         {
             let conn = Connection::open(&path)?;
             conn.execute_batch("PRAGMA foreign_keys = ON")?;
-            for sql in &schema::MIGRATIONS[..6] {
+            for sql in &schema::MIGRATIONS[..7] {
                 conn.execute_batch(sql)?;
             }
             conn.execute_batch(
@@ -247,7 +247,7 @@ mod tests {
                  VALUES (5, 'E5', 'Ann', 'Ann@x.org', 'ann@x.org', 1, 7, 0, 't', 't'),
                         (9, NULL, 'Bo', 'bo@x.org', 'bo@x.org', 0, 8, 2, 't', 't');
                  INSERT INTO memberships (user_pk, group_pk) VALUES (5, 1), (9, 1);
-                 PRAGMA user_version = 6;",
+                 PRAGMA user_version = 7;",
             )?;
         }
         let store = Store::open(&path)?;
