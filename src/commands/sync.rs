@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         bar.set_position(done);
     });
     bar.finish_and_clear();
-    let fetched = match fetched {
+    let mut fetched = match fetched {
         Ok(f) => f,
         Err(e) => {
             let code = error::exit_code(&e);
@@ -149,7 +149,15 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         &ctx.config,
         batch,
         match read {
-            Some(prepared) => pipeline::Input::Read(&fetched.bytes, prepared),
+            // Read and stored: the apply needs the bytes again only to count the records of a
+            // file it rejects. Freed before the plan, so that a first import holds the file's
+            // records and its plan, not its bytes too.
+            Some(prepared) => {
+                if prepared.file.file_error().is_none() {
+                    fetched.bytes = Vec::new();
+                }
+                pipeline::Input::Read(&fetched.bytes, prepared)
+            }
             None => pipeline::Input::Bytes(&fetched.bytes),
         },
         &apply_args,
