@@ -280,8 +280,12 @@ impl Store {
         } else {
             262_144
         };
+        // The sorted runs of the index builds go to temporary files (the kernel's cache), not
+        // into the process beside the plan.
+        let temp = if first_load { "FILE" } else { "MEMORY" };
         self.conn.execute_batch(&format!(
-            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{cache}; PRAGMA wal_autocheckpoint = 0;"
+            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{cache}; PRAGMA wal_autocheckpoint = 0;
+             PRAGMA temp_store = {temp};"
         ))?;
         log::debug!(
             "sqlite: one IMMEDIATE transaction for the apply ({})",
@@ -308,7 +312,8 @@ impl Store {
                 .ok();
         }
         self.conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000;",
+            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000;
+             PRAGMA temp_store = MEMORY;",
         )?;
         if applied.is_ok() && !journal {
             self.checkpoint_beside();
