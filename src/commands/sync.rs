@@ -183,10 +183,11 @@ fn one_night(
     // A file equal to a reverted batch is not applied again by a night's run: an operator
     // undid it (`roster apply --batch N --force` brings it back).
     pipeline::stage::enter("store");
-    let reverted = store.reverted_batch(&crate::store::batches::sha256_hex(&fetched.bytes))?;
+    let sha256 = crate::store::batches::sha256_hex(&fetched.bytes);
+    let reverted = store.reverted_batch(&sha256)?;
     let (stored, read) = match reverted {
         Some(b) => (Stored::Unchanged(b), None),
-        None => pipeline::store_and_read(store, &ctx.config, &fetched)?,
+        None => pipeline::store_and_read_hashed(store, &ctx.config, &fetched, Some(sha256))?,
     };
     let (batch, unchanged) = match stored {
         Stored::New(b) => (b, false),
