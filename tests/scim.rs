@@ -671,3 +671,63 @@ fn without_bulk_each_change_is_one_request() {
     assert_eq!(full["users"]["unchanged"], 3, "{full}");
     assert_eq!(full["groups"]["unchanged"], 1, "{full}");
 }
+
+#[test]
+fn verbose_logs_the_push_stages_and_very_verbose_each_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ICU", "Intensive care")]);
+    env.import(
+        "users.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,,,ICU",
+        ]),
+        &[],
+    )
+    .ok();
+    let run = env.roster(&["-v", "push"]).ok();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    // One line per stage (SPEC §3.1): its name, its counts, the time it took.
+    for stage in [
+        "roster: push: read 2 users and 1 groups from the store in ",
+        "roster: push: connected to ",
+        "roster: push: users: 2 created, 0 updated, 0 deactivated, 0 deleted, 0 unchanged; 0 refused; ",
+        "roster: push: groups: 1 created, 0 updated, 0 deleted, 0 unchanged; 0 refused; ",
+        "roster: push: pushed: 3 requests (2 bulk) in ",
+    ] {
+        let line = lines.iter().find(|l| l.starts_with(stage));
+        assert!(
+            line.is_some_and(|l| l.ends_with('s') && l.contains(" in ")),
+            "{stage}\n{}",
+            run.stderr
+        );
+    }
+    assert!(lines.iter().all(|l| l.starts_with("roster: ")), "{}", run.stderr);
+    assert!(!run.stderr.contains("scim: "), "-v has no request lines: {}", run.stderr);
+
+    // -vv adds each request: method, path, status and time; never the token.
+    env.import(
+        "day2.csv",
+        &csv(&["E1,Ann Berg,ann@example.org,Head nurse,,ICU", "E2,Bo Ek,bo@example.org,,,ICU"]),
+        &["--allow-updates", "1"],
+    )
+    .ok();
+    let run = env.roster(&["-vv", "push"]).ok();
+    for step in [
+        "roster: scim: GET /ServiceProviderConfig: 200 in ",
+        "roster: scim: POST /Bulk: 200 in ",
+        "roster: push: users: 0 created, 1 updated",
+        "roster: sqlite: opened",
+    ] {
+        assert!(run.stderr.contains(step), "{step}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains(TOKEN), "{}", run.stderr);
+
+    // -q beats -v: nothing on stderr; and without -v stderr stays clean (off a terminal).
+    let run = env.roster(&["-q", "-v", "push"]).ok();
+    assert_eq!(run.stderr, "");
+    let run = env.roster(&["push"]).ok();
+    assert_eq!(run.stderr, "");
+}
