@@ -13,6 +13,8 @@ use client::{Client, Reply};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
+use crate::render::log::secs;
+use crate::render::thousands;
 use std::time::Instant;
 use ureq::http::Method;
 
@@ -23,7 +25,6 @@ pub struct Options {
     pub full: bool,
     pub allow_removals: Option<u64>,
     pub quiet: bool,
-    pub verbose: u8,
 }
 
 /// Changes per action, for users or groups.
@@ -72,22 +73,28 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
+impl Counts {
+    /// `3 created, 1 updated, 0 deactivated, 0 deleted, 9 unchanged` (groups are never
+    /// deactivated, so theirs has no `deactivated`).
+    pub fn line(&self, users: bool) -> String {
+        let mut v = vec![
+            format!("{} created", self.create),
+            format!("{} updated", self.update),
+        ];
+        if users {
+            v.push(format!("{} deactivated", self.deactivate));
+        }
+        v.push(format!("{} deleted", self.delete));
+        v.push(format!("{} unchanged", self.unchanged));
+        v.join(", ")
+    }
+}
+
 impl Outcome {
     /// One line: `push: users 3 created, 1 updated, …; groups …; 2 requests (1 bulk)`.
     pub fn summary(&self) -> String {
         let o = self;
-        let part = |c: &Counts, users: bool| {
-            let mut v = vec![
-                format!("{} created", c.create),
-                format!("{} updated", c.update),
-            ];
-            if users {
-                v.push(format!("{} deactivated", c.deactivate));
-            }
-            v.push(format!("{} deleted", c.delete));
-            v.push(format!("{} unchanged", c.unchanged));
-            v.join(", ")
-        };
+        let part = |c: &Counts, users: bool| c.line(users);
         let verb = match o.status {
             "dry-run" => "push (dry run, nothing sent)",
             "blocked" => "push BLOCKED",
@@ -139,6 +146,23 @@ struct Features {
 }
 
 impl Features {
+    /// What the provider offers, for the `-v` line: `bulk (1000 operations, 1048576 bytes),
+    /// ETags, filter`.
+    fn describe(&self) -> String {
+        let mut v = vec![if self.bulk_ops > 1 && self.bulk_bytes > 0 {
+            format!(
+                "bulk ({} operations, {} bytes)",
+                self.bulk_ops, self.bulk_bytes
+            )
+        } else {
+            "no bulk".to_string()
+        }];
+        v.push(if self.etag { "ETags" } else { "no ETags" }.to_string());
+        v.push(if self.filter { "filter" } else { "no filter" }.to_string());
+        v.push(format!("pages of {}", self.page));
+        v.join(", ")
+    }
+
     fn read(spc: &Value) -> Features {
         let supported = |k: &str| {
             spc.get(k)
@@ -356,11 +380,6 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
     })?;
     let token = scim.token()?;
     let started = Instant::now();
-    let log = |what: &str, since: Instant| {
-        if opts.verbose > 0 {
-            eprintln!("roster: push: {what} in {} ms", since.elapsed().as_millis());
-        }
-    };
     let (users, groups) = store.scim_directory()?;
     let mut pusher = Pusher {
         users: store.scim_pushed(Kind::User)?,
@@ -374,20 +393,18 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         bulk_requests: 0,
         bar: indicatif::ProgressBar::hidden(),
     };
-    log(
-        &format!(
-            "read {} users and {} groups from the store",
-            users.len(),
-            groups.len()
-        ),
-        started,
+    log::info!(
+        "push: read {} users and {} groups from the store in {}",
+        thousands(users.len() as u64),
+        thousands(groups.len() as u64),
+        secs(started)
     );
     let run = if opts.dry_run {
         None
     } else {
         Some(pusher.store.scim_start_push()?)
     };
-    let result = pusher.run(config, opts, &token, &users, &groups, &log);
+    let result = pusher.run(config, opts, &token, &users, &groups);
     let requests = pusher.client.as_ref().map_or(0, |c| c.requests);
     pusher.bar.finish_and_clear();
     match result {
@@ -416,16 +433,21 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
                     outcome.message.as_deref(),
                 )?;
             }
-            log(
-                &format!(
-                    "{}: {} requests ({} bulk)",
-                    outcome.status, outcome.requests, outcome.bulk_requests
-                ),
-                started,
+            log::info!(
+                "push: {}: {} requests ({} bulk) in {}",
+                outcome.status,
+                thousands(outcome.requests),
+                thousands(outcome.bulk_requests),
+                secs(started)
             );
             Ok(outcome)
         }
         Err(e) => {
+            log::info!(
+                "push: failed: {} requests in {}",
+                thousands(requests),
+                secs(started)
+            );
             if let Some(run) = run {
                 let counts = json!({"requests": requests});
                 pusher
@@ -452,18 +474,24 @@ impl Pusher<'_> {
             .ok_or_else(|| anyhow::anyhow!("no connection to the provider"))
     }
 
-    fn connect(&mut self, token: &str, verbose: u8) -> anyhow::Result<()> {
+    fn connect(&mut self, token: &str) -> anyhow::Result<()> {
         if self.client.is_some() {
             return Ok(());
         }
+        let started = Instant::now();
         let mut client = Client::new(self.scim, token)?;
-        client.trace = verbose > 1;
         let reply = client.send(Method::GET, "/ServiceProviderConfig", None, None)?;
         self.features = if reply.ok() {
             Features::read(&reply.body)
         } else {
             Features::default()
         };
+        log::info!(
+            "push: connected to {}: {} in {}",
+            client.base(),
+            self.features.describe(),
+            secs(started)
+        );
         self.client = Some(client);
         Ok(())
     }
@@ -476,10 +504,9 @@ impl Pusher<'_> {
         token: &str,
         users: &[ScimUser],
         groups: &[ScimGroup],
-        log: &dyn Fn(&str, Instant),
     ) -> anyhow::Result<(Outcome, Vec<Change>)> {
         if !opts.dry_run || opts.full {
-            self.connect(token, opts.verbose)?;
+            self.connect(token)?;
         }
         if opts.full {
             let t = Instant::now();
@@ -489,9 +516,11 @@ impl Pusher<'_> {
             } else {
                 0
             };
-            log(
-                &format!("listed {n} users and {m} groups on the provider"),
-                t,
+            log::info!(
+                "push: --full: read {} users and {} groups on the provider in {}",
+                thousands(n as u64),
+                thousands(m as u64),
+                secs(t)
             );
         }
         if !opts.dry_run {
@@ -501,6 +530,7 @@ impl Pusher<'_> {
 
         // Users first: the groups' members are the users' provider ids.
         let t = Instant::now();
+        let requests_before = self.requests();
         let mut user_counts = Counts::default();
         let tasks = self.planner().plan_users(users, None, &mut user_counts);
         let removals = tasks
@@ -558,9 +588,10 @@ impl Pusher<'_> {
             let tasks = self.planner().plan_users(users, Some(&retry), &mut again);
             retry = self.execute(tasks)?;
         }
-        log("sent the users", t);
+        self.log_stage(Kind::User, &user_counts, t, requests_before);
 
         let t = Instant::now();
+        let requests_before = self.requests();
         let mut group_counts = Counts::default();
         if self.scim.groups {
             let gtasks = self
@@ -580,12 +611,33 @@ impl Pusher<'_> {
                     .plan_groups(groups, Some(&retry), &mut again, &[]);
                 retry = self.execute(gtasks)?;
             }
-            log("sent the groups", t);
+            self.log_stage(Kind::Group, &group_counts, t, requests_before);
         }
         Ok((
             self.outcome("pushed", user_counts, group_counts, None),
             changes,
         ))
+    }
+
+    fn requests(&self) -> u64 {
+        self.client.as_ref().map_or(0, |c| c.requests)
+    }
+
+    /// The `-v` line of the users' or the groups' stage: counts, refusals, requests, time.
+    fn log_stage(&self, kind: Kind, counts: &Counts, started: Instant, requests_before: u64) {
+        let refused = self
+            .refused
+            .iter()
+            .filter(|r| r.kind == kind_name(kind))
+            .count();
+        log::info!(
+            "push: {}s: {}; {} refused; {} requests in {}",
+            kind_name(kind),
+            counts.line(kind == Kind::User),
+            thousands(refused as u64),
+            thousands(self.requests() - requests_before),
+            secs(started)
+        );
     }
 
     fn outcome(
