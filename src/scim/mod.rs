@@ -267,6 +267,9 @@ struct Pusher<'a> {
     groups: HashMap<String, Pushed>,
     dry_run: bool,
     refused: Vec<Refused>,
+    /// The answers that made a change be planned again in this push (kind, key, status):
+    /// each may do so once, so a provider that keeps answering 412 or 409 ends in a refusal.
+    replanned: BTreeSet<(&'static str, String, u16)>,
     bulk_requests: u64,
     bar: indicatif::ProgressBar,
 }
@@ -390,6 +393,7 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         features: Features::default(),
         dry_run: opts.dry_run,
         refused: Vec::new(),
+        replanned: BTreeSet::new(),
         bulk_requests: 0,
         bar: indicatif::ProgressBar::hidden(),
     };
@@ -684,6 +688,8 @@ impl Pusher<'_> {
         keys: impl Iterator<Item = &'k str>,
     ) -> anyhow::Result<usize> {
         let ours: std::collections::HashSet<&str> = keys.collect();
+        let spinner =
+            crate::render::progress::stage(&format!("reading the provider's {}s", kind_name(kind)));
         let page = self.features.page.max(1);
         let mut start = 1usize;
         let mut seen: HashMap<String, Pushed> = HashMap::new();
@@ -717,6 +723,11 @@ impl Pusher<'_> {
                 seen.insert(ext.to_string(), self.held(kind, r));
             }
             read += resources.len();
+            spinner.set_message(format!(
+                "reading the provider's {}s: {}",
+                kind_name(kind),
+                thousands(read as u64)
+            ));
             let total = reply
                 .body
                 .get("totalResults")
@@ -727,6 +738,7 @@ impl Pusher<'_> {
                 break;
             }
         }
+        spinner.finish_and_clear();
         let now = now();
         let mut changed: Vec<(String, Pushed)> = Vec::new();
         let state = self.state(kind);
@@ -803,30 +815,75 @@ impl Pusher<'_> {
             .map(|r| self.held(kind, r)))
     }
 
-    /// Creates sent by an interrupted push whose answers were not committed: find what the
-    /// provider made of them before planning, so that none is created twice.
+    /// Changes sent by an interrupted push whose answers were not committed: read what the
+    /// provider made of them before planning, so that none is sent twice. A create is looked
+    /// up by its externalId; an update, deactivation or deletion is read by its id (gone: the
+    /// provider holds nothing of it any more).
     fn resume(&mut self, kind: Kind) -> anyhow::Result<()> {
-        let open: Vec<String> = self
+        let mut open: Vec<(String, Option<String>)> = self
             .state(kind)
             .iter()
-            .filter(|(_, p)| p.sending.is_some() && p.scim_id.is_none())
-            .map(|(k, _)| k.clone())
+            .filter(|(_, p)| p.sending.is_some())
+            .map(|(k, p)| (k.clone(), p.scim_id.clone()))
             .collect();
-        for key in open {
-            let found = self.lookup(kind, &key)?;
+        if open.is_empty() {
+            return Ok(());
+        }
+        open.sort();
+        let started = Instant::now();
+        let spinner = crate::render::progress::stage(&format!(
+            "reading the {} {}s an interrupted push sent",
+            open.len(),
+            kind_name(kind)
+        ));
+        for (key, id) in &open {
+            let found = match id {
+                None => Some(self.lookup(kind, key)?),
+                Some(id) => {
+                    let path = format!("{}/{}", endpoint(kind), percent(id));
+                    let reply = self.client()?.send(Method::GET, &path, None, None)?;
+                    match reply.status {
+                        404 => Some(None),
+                        _ if reply.ok() => {
+                            let mut held = self.held(kind, &reply.body);
+                            held.etag = reply.etag.or(held.etag);
+                            Some(Some(held))
+                        }
+                        // Not readable now: planned and sent as usual.
+                        _ => None,
+                    }
+                }
+            };
             let state = self.state(kind);
             let p = state.entry(key.clone()).or_default();
             p.sending = None;
-            if let Some(held) = found {
-                p.scim_id = held.scim_id;
-                p.etag = held.etag;
-                p.hash = held.hash;
-                p.active = held.active;
-                p.pushed_at = Some(now());
+            match found {
+                Some(Some(held)) => {
+                    p.scim_id = held.scim_id;
+                    p.etag = held.etag;
+                    p.hash = held.hash;
+                    p.active = held.active;
+                    p.pushed_at = Some(now());
+                }
+                Some(None) if id.is_some() => {
+                    p.scim_id = None;
+                    p.etag = None;
+                    p.hash = None;
+                    p.active = None;
+                    p.pushed_at = Some(now());
+                }
+                _ => {}
             }
             let p = p.clone();
             self.store.scim_save(kind, [(key.as_str(), &p)])?;
         }
+        spinner.finish_and_clear();
+        log::info!(
+            "push: resume: read {} {}s an interrupted push sent in {}",
+            thousands(open.len() as u64),
+            kind_name(kind),
+            secs(started)
+        );
         Ok(())
     }
 
@@ -882,18 +939,18 @@ impl Pusher<'_> {
         Ok(retry)
     }
 
-    /// Mark creates as sent before sending them (the outbox's rule): a lost answer is then
-    /// looked up, not created again, by the next push.
+    /// Mark changes as sent before sending them (the outbox's rule): when the answer is lost
+    /// (a crash, a hang-up), the next push reads what the provider made of them instead of
+    /// sending them again: a create is looked up by its externalId, any other change is read
+    /// by its id.
     fn mark_sending(&mut self, tasks: &[Task]) -> anyhow::Result<()> {
         let at = now();
         let mut marked: Vec<(Kind, String, Pushed)> = Vec::new();
         for t in tasks {
-            if let Op::Create { .. } = t.op {
-                let state = self.state(t.kind);
-                let p = state.entry(t.key.clone()).or_default();
-                p.sending = Some(at.clone());
-                marked.push((t.kind, t.key.clone(), p.clone()));
-            }
+            let state = self.state(t.kind);
+            let p = state.entry(t.key.clone()).or_default();
+            p.sending = Some(at.clone());
+            marked.push((t.kind, t.key.clone(), p.clone()));
         }
         for kind in [Kind::User, Kind::Group] {
             let rows: Vec<(&str, &Pushed)> = marked
@@ -1085,8 +1142,8 @@ impl Pusher<'_> {
             if let Some(a) = answer {
                 self.settle(task, a, retry, &mut done)?;
             }
-            self.bar.inc(1);
         }
+        self.bar.inc(tasks.len() as u64);
         self.commit(kind, &done)
     }
 
@@ -1137,7 +1194,9 @@ impl Pusher<'_> {
             }
             return Ok(());
         }
-        let first_time = !retry.contains(&key);
+        let first_time = self
+            .replanned
+            .insert((kind_name(task.kind), key.clone(), status));
         match (status, &task.op) {
             // The resource is there already (a lost answer, or made by someone else): take it
             // over by its externalId and plan it again.
@@ -1184,6 +1243,7 @@ impl Pusher<'_> {
                     p.etag = reply.etag.or(held.etag);
                     p.hash = held.hash;
                     p.active = held.active;
+                    p.sending = None;
                     retry.insert(key);
                     return Ok(());
                 }
