@@ -704,13 +704,24 @@ fn verbose_logs_the_push_stages_and_very_verbose_each_request() {
             run.stderr
         );
     }
-    assert!(lines.iter().all(|l| l.starts_with("roster: ")), "{}", run.stderr);
-    assert!(!run.stderr.contains("scim: "), "-v has no request lines: {}", run.stderr);
+    assert!(
+        lines.iter().all(|l| l.starts_with("roster: ")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("scim: "),
+        "-v has no request lines: {}",
+        run.stderr
+    );
 
     // -vv adds each request: method, path, status and time; never the token.
     env.import(
         "day2.csv",
-        &csv(&["E1,Ann Berg,ann@example.org,Head nurse,,ICU", "E2,Bo Ek,bo@example.org,,,ICU"]),
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Head nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,,,ICU",
+        ]),
         &["--allow-updates", "1"],
     )
     .ok();
@@ -802,7 +813,11 @@ fn a_push_stopped_in_the_groups_resumes_without_sending_twice() {
     let run = env.roster(&["push"]).code(1);
     assert!(run.stderr.contains("unreachable"), "{}", run.stderr);
     assert_eq!(server.all("Users").len(), 6);
-    assert_eq!(server.all("Groups").len(), 3, "the lost bulk reached the provider");
+    assert_eq!(
+        server.all("Groups").len(),
+        3,
+        "the lost bulk reached the provider"
+    );
 
     point_at(&env, &server.url());
     let out = push(&env, &[]).ok().json();
@@ -817,11 +832,7 @@ fn a_push_stopped_in_the_groups_resumes_without_sending_twice() {
     let all: &[&str] = &["E1", "E2", "E3", "E4", "E5", "E6"];
     assert_members(
         &server,
-        &[
-            ("A", all),
-            ("B", &["E2", "E3", "E5"]),
-            ("C", &["E1", "E2"]),
-        ],
+        &[("A", all), ("B", &["E2", "E3", "E5"]), ("C", &["E1", "E2"])],
     );
 
     // Day 2 moves people between groups; roster is killed (-9) after the provider has applied
@@ -834,7 +845,8 @@ fn a_push_stopped_in_the_groups_resumes_without_sending_twice() {
         "E5,User 5,u5@example.org,,,\"A,B\"",
         "E6,User 6,u6@example.org,,,\"A,B\"",
     ]);
-    env.import("day2.csv", &day2, &["--allow-updates", "10"]).ok();
+    env.import("day2.csv", &day2, &["--allow-updates", "10"])
+        .ok();
     // Connection 0 is the ServiceProviderConfig, 1 the one bulk with B and C.
     let hold = support::servers::Hold::start(server.port, 1);
     point_at(&env, &format!("http://127.0.0.1:{}", hold.port));
@@ -847,11 +859,18 @@ fn a_push_stopped_in_the_groups_resumes_without_sending_twice() {
     hold.wait_answered();
     child.kill().unwrap();
     child.wait().unwrap();
-    let b_and_c = [("B", &["E2", "E3", "E4", "E5", "E6"][..]), ("C", &["E1", "E4"][..])];
+    let b_and_c = [
+        ("B", &["E2", "E3", "E4", "E5", "E6"][..]),
+        ("C", &["E1", "E4"][..]),
+    ];
     let groups = server.all("Groups");
     let users = server.all("Users");
     for (g, members) in b_and_c {
-        assert_eq!(member_ids(&groups[g]), ids_of(&users, members), "applied before the kill");
+        assert_eq!(
+            member_ids(&groups[g]),
+            ids_of(&users, members),
+            "applied before the kill"
+        );
     }
 
     point_at(&env, &server.url());
@@ -942,14 +961,20 @@ fn a_precondition_that_fails_again_is_refused_reported_and_tried_next_time() {
     let env = setup(&format!("http://127.0.0.1:{}", proxy.port), "");
     env.import(
         "day1.csv",
-        &csv(&["E1,Ann Berg,ann@example.org,Nurse,,", "E2,Bo Ek,bo@example.org,,,"]),
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,",
+            "E2,Bo Ek,bo@example.org,,,",
+        ]),
         &[],
     )
     .ok();
     push(&env, &[]).ok();
     env.import(
         "day2.csv",
-        &csv(&["E1,Ann Berg,ann@example.org,Head nurse,,", "E2,Bo Ek,bo@example.org,,,"]),
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Head nurse,,",
+            "E2,Bo Ek,bo@example.org,,,",
+        ]),
         &["--allow-updates", "1"],
     )
     .ok();
@@ -960,7 +985,10 @@ fn a_precondition_that_fails_again_is_refused_reported_and_tried_next_time() {
     assert_eq!(out["refused"][0]["id"], "E1", "{out}");
     assert_eq!(out["refused"][0]["action"], "update", "{out}");
     assert!(
-        out["refused"][0]["reason"].as_str().unwrap().starts_with("412"),
+        out["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("412"),
         "{out}"
     );
     // SPC, PUT (412), GET, PUT (412).
@@ -1027,9 +1055,15 @@ fn push_progress_shows_on_a_terminal_only() {
     let (code, seen) = on_a_terminal(&env, &["push"]);
     assert_eq!(code, 0, "{seen}");
     assert!(seen.contains("push users"), "{seen}");
-    assert!(seen.contains("/2500"), "users sent of users to send: {seen}");
+    assert!(
+        seen.contains("/2500"),
+        "users sent of users to send: {seen}"
+    );
     assert!(seen.contains("push groups"), "{seen}");
-    assert!(!seen.contains("\"status\""), "stdout is not on the terminal: {seen}");
+    assert!(
+        !seen.contains("\"status\""),
+        "stdout is not on the terminal: {seen}"
+    );
 
     // --full reads the provider: that shows too.
     let (code, seen) = on_a_terminal(&env, &["push", "--full"]);

@@ -7,14 +7,14 @@ pub mod resource;
 
 use crate::config::{Config, ScimConfig, ScimRemoved};
 use crate::error::Error;
+use crate::render::log::secs;
+use crate::render::thousands;
 use crate::store::scim::{Kind, Pushed, ScimGroup, ScimUser};
 use crate::store::{now, Store};
 use client::{Client, Reply};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
-use crate::render::log::secs;
-use crate::render::thousands;
 use std::time::Instant;
 use ureq::http::Method;
 

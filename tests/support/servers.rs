@@ -619,7 +619,10 @@ impl Hold {
     pub fn wait_answered(&self) {
         let deadline = Instant::now() + Duration::from_secs(120);
         while !self.answered.load(Ordering::SeqCst) {
-            assert!(Instant::now() < deadline, "the held request was never answered");
+            assert!(
+                Instant::now() < deadline,
+                "the held request was never answered"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
