@@ -632,13 +632,6 @@ impl Config {
         if let Some(url) = &config.source.url {
             check_source_url(url).map_err(|m| error::config(format!("source.url: {m}")))?;
         }
-        // Refused rather than ignored until the import can clear a deactivated holder's address.
-        if config.import.reuse_mail_of_deactivated {
-            return Err(error::config(
-                "import.reuse_mail_of_deactivated = true is not supported by this version yet; \
-                 a record whose mail a deactivated user holds stays mail-taken",
-            ));
-        }
         Ok(config)
     }
 
@@ -904,17 +897,13 @@ mod tests {
             ("[scim]\nurl = \"http://127.0.0.1:8080\"\ntls = \"none\"\nremoved = \"delete\"\ngroups = false", |c| c.scim.as_ref().is_some_and(|s| s.removed == ScimRemoved::Delete && !s.groups)),
             ("[scim]\nurl = \"http://[::1]:8080/scim\"\ntls = \"none\"\ntoken_file = \"scim.token\"", |c| c.scim.as_ref().is_some_and(|s| s.token_file.as_deref() == Some(Path::new("/etc/roster/scim.token")))),
             ("[scim]\nurl = \"HTTP://localhost:8080\"\ntls = \"none\"\ntimeout_secs = 5\nretries = 0", |c| c.scim.as_ref().is_some_and(|s| s.timeout_secs == 5 && s.retries == 0)),
+            ("[import]\nreuse_mail_of_deactivated = true", |c| c.import.reuse_mail_of_deactivated),
         ];
         for (text, check) in ok {
             let c = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert!(check(&c), "{text}");
         }
         let bad: &[(&str, &str)] = &[
-            // Not built yet: refused, never silently ignored.
-            (
-                "[import]\nreuse_mail_of_deactivated = true",
-                "import.reuse_mail_of_deactivated",
-            ),
             ("[csv]\ndelimiter = \":\"", "delimiter"),
             ("[csv]\nencoding = \"latin9\"", "encoding"),
             ("[csv]\ndefault_region = \"XX\"", "default_region"),

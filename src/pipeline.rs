@@ -190,6 +190,7 @@ pub fn settings(config: &Config, batch: i64, args: &ApplyArgs) -> Settings {
         allow_updates: args.allow.allow_updates,
         allow_invalid: args.allow.allow_invalid,
         send_invitations: config.import.send_invitations,
+        reuse_mail_of_deactivated: config.import.reuse_mail_of_deactivated,
     }
 }
 

@@ -111,7 +111,8 @@ fn value(c: &Current, field: &str) -> Option<String> {
     match field {
         "unique_id" => s.unique_id.clone(),
         "name" => Some(s.name.clone()),
-        "mail" => Some(s.mail.clone()),
+        // A cleared address (given to another user) is no value, as its audit row has it.
+        "mail" => (!s.mail.is_empty()).then(|| s.mail.clone()),
         "title" => s.title.clone(),
         "phone" => s.phone.clone(),
         "phone2" => s.phone2.clone(),

@@ -141,6 +141,9 @@ impl Serialize for PlanView<'_> {
         }
         m.serialize_entry("unknown_groups", &self.plan.unknown_groups)?;
         m.serialize_entry("invitations", &self.plan.invitations)?;
+        if !self.plan.mail_reused.is_empty() {
+            m.serialize_entry("mail_reused", &self.plan.mail_reused)?;
+        }
         m.end()
     }
 }
@@ -272,6 +275,20 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
                 plan.batch
             ));
         }
+    }
+    for r in plan.mail_reused.iter().take(WARNING_GROUPS) {
+        lines.push(format!(
+            "mail reused: {} from {} (deactivated) to {}",
+            cell(&r.mail),
+            cell(r.unique_id.as_deref().unwrap_or("a user added by hand")),
+            cell(&r.to)
+        ));
+    }
+    if plan.mail_reused.len() > WARNING_GROUPS {
+        lines.push(format!(
+            "mail reused: … and {} more (roster diff --format json)",
+            thousands((plan.mail_reused.len() - WARNING_GROUPS) as u64)
+        ));
     }
     let created = plan.counts.create;
     if invite && created > 0 {

@@ -168,7 +168,7 @@ impl<'t> Writer<'t> {
         ])?;
         if keys {
             self.update_keys
-                .execute(params![pk, s.unique_id, mail::key(&s.mail)])?;
+                .execute(params![pk, s.unique_id, super::mail_key_of(pk, &s.mail)])?;
         }
         Ok(())
     }
@@ -383,6 +383,36 @@ impl Store {
                  WHERE pk = ?1",
             )?
             .execute(params![pk, absent, plan.batch, c.action == Action::Remove, w.at])?;
+        }
+        // Addresses given to new holders (`import.reuse_mail_of_deactivated`): the deactivated
+        // user's mail is cleared, with an audit row, before anyone takes it.
+        for r in &plan.mail_reused {
+            let mut old = super::directory::stored_fields(&tx, r.pk)?;
+            let mut stmt = tx.prepare_cached(
+                "SELECT g.group_id FROM memberships m JOIN groups g ON g.pk = m.group_pk
+                 WHERE m.user_pk = ?1 AND g.group_id IS NOT NULL ORDER BY g.group_id",
+            )?;
+            old.groups = stmt
+                .query_map([r.pk], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            drop(stmt);
+            w.audit(
+                r.pk,
+                old.unique_id.as_deref(),
+                "mail",
+                Some(&old.mail),
+                None,
+            )?;
+            old.mail.clear();
+            tx.prepare_cached(
+                "UPDATE users SET mail = '', mail_key = ?2, row_hash = ?3, updated_at = ?4 WHERE pk = ?1",
+            )?
+            .execute(params![
+                r.pk,
+                super::mail_key_of(r.pk, ""),
+                old.hash() as i64,
+                w.at
+            ])?;
         }
         // Addresses that move between users: park them first so a swap never collides.
         for c in &plan.changes {

@@ -54,6 +54,17 @@ pub(crate) fn next_user_pk(conn: &Connection) -> rusqlite::Result<i64> {
     )
 }
 
+/// The mail key a user's row holds: the key of its address, or for a user whose address was
+/// given to another (`import.reuse_mail_of_deactivated`, mail empty) one that is its own and
+/// that no address has, since the column is unique.
+pub(crate) fn mail_key_of(pk: i64, mail: &str) -> String {
+    if mail.is_empty() {
+        format!("\u{2}{pk}")
+    } else {
+        crate::core::mail::key(mail).into_owned()
+    }
+}
+
 /// The time now, as the store writes it (RFC 3339, UTC, seconds).
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -1,7 +1,6 @@
 //! Reverting a run: its audit rows read, and the revert's writes in one transaction.
 
 use super::{now, runs, Store};
-use crate::core::mail;
 use crate::core::plan::FieldChange;
 use crate::core::revert::{AuditEntry, Current, RevertPlan, Target, Was};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -144,16 +143,21 @@ impl Store {
                         .as_ref()
                         .and_then(|w| w.created_at.clone())
                         .unwrap_or_else(|| at.clone());
+                    let new_pk = if free {
+                        c.pk
+                    } else {
+                        super::next_user_pk(&tx)?
+                    };
                     tx.execute(
                         "INSERT INTO users (pk, unique_id, name, mail, mail_key, title, phone, phone2, active,
                                             row_hash, missing_count, created_at, updated_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, ?10, ?10)",
                         params![
-                            if free { c.pk } else { super::next_user_pk(&tx)? },
+                            new_pk,
                             t.state.unique_id,
                             t.state.name,
                             t.state.mail,
-                            mail::key(&t.state.mail),
+                            super::mail_key_of(new_pk, &t.state.mail),
                             t.state.title,
                             t.state.phone,
                             t.state.phone2,
@@ -197,7 +201,7 @@ fn write_user(
             s.unique_id,
             s.name,
             s.mail,
-            mail::key(&s.mail),
+            super::mail_key_of(pk, &s.mail),
             s.title,
             s.phone,
             s.phone2,

@@ -15,6 +15,8 @@ pub struct UserView {
     pub pk: i64,
     pub unique_id: Option<String>,
     pub name: String,
+    /// Empty (null in JSON) when the address was given to another user.
+    #[serde(serialize_with = "empty_as_null")]
     pub mail: String,
     pub title: Option<String>,
     pub phone: Option<String>,
@@ -28,6 +30,14 @@ pub struct UserView {
     /// The newest invitation: null (never invited), "pending", {"sent": time}, "sending"
     /// (a run stopped while sending it) or "failed". Filled by `users list`/`show` only.
     pub invitation: serde_json::Value,
+}
+
+fn empty_as_null<S: serde::Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
+    if value.is_empty() {
+        s.serialize_none()
+    } else {
+        s.serialize_str(value)
+    }
 }
 
 /// One row of a user's history.

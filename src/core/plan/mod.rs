@@ -293,6 +293,9 @@ pub struct Settings {
     pub allow_invalid: Option<u64>,
     /// `import.send_invitations`: each created user is invited.
     pub send_invitations: bool,
+    /// `import.reuse_mail_of_deactivated`: a record may take the address of a user who is
+    /// deactivated after the plan; that user's mail is cleared.
+    pub reuse_mail_of_deactivated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -422,6 +425,20 @@ pub struct Tripped {
     pub release: String,
 }
 
+/// An address a record takes from a user who is deactivated after the plan
+/// (`import.reuse_mail_of_deactivated`): that user's mail is cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reused {
+    #[serde(skip)]
+    pub pk: i64,
+    /// The deactivated user's UniqueID.
+    pub unique_id: Option<String>,
+    /// The address as that user held it.
+    pub mail: String,
+    /// The UniqueID of the record that takes it.
+    pub to: String,
+}
+
 /// The plan of one batch.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -445,6 +462,8 @@ pub struct Plan {
     /// The stored state of each user the file leaves out (removed or missing), by key: what a
     /// person needs to judge a removal (name, mail, groups).
     pub absent_users: HashMap<i64, UserState>,
+    /// Addresses taken from deactivated users, whose mail the apply clears.
+    pub mail_reused: Vec<Reused>,
 }
 
 impl Plan {
@@ -564,7 +583,12 @@ pub fn diff_fields(old: Option<&UserState>, new: &UserState) -> Vec<FieldChange>
         }
     };
     push("name", old.map(|o| o.name.as_str()), Some(&new.name));
-    push("mail", old.map(|o| o.mail.as_str()), Some(&new.mail));
+    // A cleared address (given to another user) is no value.
+    push(
+        "mail",
+        old.map(|o| o.mail.as_str()).filter(|m| !m.is_empty()),
+        Some(&new.mail),
+    );
     push("title", o.title.as_deref(), new.title.as_deref());
     push("phone", o.phone.as_deref(), new.phone.as_deref());
     push("phone2", o.phone2.as_deref(), new.phone2.as_deref());
@@ -694,6 +718,18 @@ pub fn plan<D: Directory>(
     } else {
         HashSet::new()
     };
+    // Users this plan deactivates: afterwards their addresses may be reused.
+    let deactivating: HashSet<i64> = if settings.missing_users == MissingUsers::Deactivate {
+        absent
+            .iter()
+            .filter(|c| c.action == Action::Remove)
+            .filter_map(|c| c.pk)
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    // Users a Skip record names: left exactly as they are, their addresses too.
+    let mut skipped: HashSet<i64> = HashSet::new();
 
     // Records of the file.
     let mut changes: Vec<Change> = Vec::new();
@@ -720,6 +756,7 @@ pub fn plan<D: Directory>(
             }
             Entry::Valid(r) if r.skip => {
                 plan.counts.add(Action::Skipped);
+                skipped.extend(known.map(|k| k.pk));
                 continue;
             }
             Entry::Valid(r) => r,
@@ -769,7 +806,11 @@ pub fn plan<D: Directory>(
         }
     }
 
-    resolve_mail(file, dir, &mut changes, &deleted, known_groups)?;
+    let reuse = settings.reuse_mail_of_deactivated.then_some(Reuse {
+        deactivating: &deactivating,
+        skipped: &skipped,
+    });
+    plan.mail_reused = resolve_mail(file, dir, &mut changes, &deleted, known_groups, reuse)?;
 
     for c in &changes {
         if c.action != Action::Invalid {
@@ -792,19 +833,29 @@ pub fn plan<D: Directory>(
     Ok(plan)
 }
 
+/// What `import.reuse_mail_of_deactivated` needs to know of the plan: who it deactivates, and
+/// whom a Skip record names (left exactly as they are).
+struct Reuse<'a> {
+    deactivating: &'a HashSet<i64>,
+    skipped: &'a HashSet<i64>,
+}
+
 /// Decide, for each record that takes a mail address it did not have, whether the address is
 /// free after the plan; adopt manual users whose address a new record carries. A record that
 /// loses this way keeps the user's old address, which may in turn keep another address taken,
-/// so this repeats until nothing changes.
+/// so this repeats until nothing changes. With `reuse`, an address whose holder is deactivated
+/// after the plan (and that no record of the file names) is free: the holder's mail is cleared,
+/// and the returned list says so.
 fn resolve_mail<D: Directory>(
     file: &mut ImportFile,
     dir: &D,
     changes: &mut [Change],
     deleted: &HashSet<i64>,
     known_groups: &HashSet<String>,
-) -> Result<(), D::Error> {
+    reuse: Option<Reuse<'_>>,
+) -> Result<Vec<Reused>, D::Error> {
     if !dir.has_users() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let record = |file: &ImportFile, c: &Change| -> Option<Record> {
         match file.entries.get(c.entry?)? {
@@ -822,9 +873,9 @@ fn resolve_mail<D: Directory>(
     let mut old_mail: HashMap<i64, String> = HashMap::new();
     for c in changes.iter() {
         if let (Some(pk), Some(mail_change)) = (c.pk, c.fields.iter().find(|f| f.field == "mail")) {
-            if let Some(old) = &mail_change.old {
-                old_mail.insert(pk, mail::key(old).into_owned());
-            }
+            // No old address (one given to another user) is "", which every address differs from.
+            let old = mail_change.old.as_deref().unwrap_or("");
+            old_mail.insert(pk, mail::key(old).into_owned());
         }
     }
     // Changes that claim an address: a create, or a change of address other than case.
@@ -861,6 +912,23 @@ fn resolve_mail<D: Directory>(
                 }
             }
         }
+        // Deactivated users the file brings back or names (an invalid record) keep their
+        // addresses, as do those a Skip record names.
+        let mut named: HashSet<i64> = reuse
+            .as_ref()
+            .map(|r| r.skipped.clone())
+            .unwrap_or_default();
+        named.extend(
+            changes
+                .iter()
+                .filter(|c| matches!(c.action, Action::Reactivate | Action::Invalid))
+                .filter_map(|c| c.pk),
+        );
+        let reusable = |h: &Holder| -> bool {
+            reuse.as_ref().is_some_and(|r| {
+                !named.contains(&h.pk) && (!h.active || r.deactivating.contains(&h.pk))
+            })
+        };
         let mut lost: Vec<(usize, String)> = Vec::new();
         for (i, c) in changes.iter_mut().enumerate() {
             if !matches!(
@@ -898,13 +966,35 @@ fn resolve_mail<D: Directory>(
                 c.name = Some(old.name);
                 continue;
             }
-            if c.action == Action::Adopt {
+            if c.action == Action::Adopt || reusable(holder) {
                 continue;
             }
             lost.push((i, key));
         }
         if lost.is_empty() {
-            return Ok(());
+            let mut reused = Vec::new();
+            for c in changes.iter() {
+                if !matches!(
+                    c.action,
+                    Action::Create | Action::Update | Action::Reactivate
+                ) {
+                    continue;
+                }
+                let Some(key) = claims(c) else { continue };
+                let Some(Some(holder)) = holders.get(&key) else {
+                    continue;
+                };
+                if Some(holder.pk) == c.pk || releasing.contains(&holder.pk) || !reusable(holder) {
+                    continue;
+                }
+                reused.push(Reused {
+                    pk: holder.pk,
+                    unique_id: holder.unique_id.clone(),
+                    mail: dir.user(holder.pk)?.mail,
+                    to: c.unique_id.clone().unwrap_or_default(),
+                });
+            }
+            return Ok(reused);
         }
         for (i, key) in lost {
             let c = &mut changes[i];
@@ -915,9 +1005,13 @@ fn resolve_mail<D: Directory>(
                     Some(uid) => format!("the user {uid}"),
                     None => "a user added by hand".to_string(),
                 };
-                let who = match holder {
-                    Some(h) if !h.active => format!("{who} (deactivated)"),
-                    _ => who,
+                let (who, hint) = match holder {
+                    Some(h) if !h.active && reuse.is_none() => (
+                        format!("{who} (deactivated)"),
+                        "; import.reuse_mail_of_deactivated = true would give it to this record",
+                    ),
+                    Some(h) if !h.active => (format!("{who} (deactivated)"), ""),
+                    _ => (who, ""),
                 };
                 let column = file.columns.name(Field::Mail).to_string();
                 file.invalidate(
@@ -926,7 +1020,7 @@ fn resolve_mail<D: Directory>(
                         Some(line),
                         Some(&column),
                         Code::MailTaken,
-                        format!("the mail `{key}` belongs to {who} in the store"),
+                        format!("the mail `{key}` belongs to {who} in the store{hint}"),
                     ),
                 );
             }

@@ -79,6 +79,7 @@ fn settings() -> Settings {
         allow_updates: None,
         allow_invalid: None,
         send_invitations: false,
+        reuse_mail_of_deactivated: false,
     }
 }
 
@@ -287,6 +288,79 @@ fn mail_taken_and_swaps() {
         got,
         vec![("E1".into(), "invalid"), ("E2".into(), "invalid")]
     );
+}
+
+#[test]
+fn reuse_of_a_deactivated_users_mail() {
+    let mut dir = Memory::default();
+    dir.add(1, user(Some("E1"), "Anna", "anna@example.se"));
+    dir.add(
+        3,
+        UserState {
+            active: false,
+            ..user(Some("E3"), "Cai", "cai@example.se")
+        },
+    );
+    dir.add(4, user(Some("E4"), "Dan", "dan@example.se"));
+    let on = Settings {
+        reuse_mail_of_deactivated: true,
+        max_removals: Limit::Count(5),
+        ..settings()
+    };
+    // (file, reuse on, actions, the users whose addresses are reused)
+    type Case<'a> = (&'a str, bool, Vec<(&'a str, &'a str)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        // A new record, an update: each may take a deactivated user's address.
+        (
+            "E1,Anna,anna@example.se\nE4,Dan,dan@example.se\nE9,Nine,CAI@example.se",
+            true,
+            vec![("E9", "create")],
+            vec!["E3"],
+        ),
+        (
+            "E1,Anna,cai@example.se\nE4,Dan,dan@example.se",
+            true,
+            vec![("E1", "update")],
+            vec!["E3"],
+        ),
+        // Off: mail-taken.
+        (
+            "E1,Anna,anna@example.se\nE4,Dan,dan@example.se\nE9,Nine,cai@example.se",
+            false,
+            vec![("E9", "invalid")],
+            vec![],
+        ),
+        // A user this file deactivates frees its address; one it brings back keeps it.
+        (
+            "E1,Anna,anna@example.se\nE9,Nine,dan@example.se",
+            true,
+            vec![("E4", "remove"), ("E9", "create")],
+            vec!["E4"],
+        ),
+        (
+            "E1,Anna,anna@example.se\nE4,Dan,dan@example.se\nE3,Cai,cai@example.se",
+            true,
+            vec![("E3", "reactivate")],
+            vec![],
+        ),
+    ];
+    for (rows, reuse, want, reused) in cases {
+        let s = Settings {
+            reuse_mail_of_deactivated: reuse,
+            ..on.clone()
+        };
+        let (plan, _) = run(&dir, &format!("UniqueID,Name,Mail\n{rows}\n"), &s);
+        let mut got = actions(&plan);
+        got.sort();
+        let want: Vec<(String, &str)> = want.into_iter().map(|(u, a)| (u.to_string(), a)).collect();
+        assert_eq!(got, want, "{rows}");
+        let got: Vec<&str> = plan
+            .mail_reused
+            .iter()
+            .filter_map(|r| r.unique_id.as_deref())
+            .collect();
+        assert_eq!(got, reused, "{rows}");
+    }
 }
 
 #[test]
