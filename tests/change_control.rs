@@ -542,3 +542,185 @@ fn unknown_groups_create_keeps_the_membership() {
         .iter()
         .any(|g| g["id"] == "INTMED" && g["name"] == "INTMED" && g["members"] == 5));
 }
+
+/// The keys of SPEC §6's apply document, which sync prints too, whatever the status.
+const APPLY_KEYS: [&str; 10] = [
+    "run",
+    "batch",
+    "status",
+    "counts",
+    "plan",
+    "by",
+    "reason",
+    "overrides",
+    "problems",
+    "invitations",
+];
+
+fn has_apply_keys(doc: &Value) {
+    for key in APPLY_KEYS {
+        assert!(doc.get(key).is_some(), "no `{key}`: {doc:#}");
+    }
+}
+
+#[test]
+fn an_unchanged_sync_says_who_why_and_overrides() {
+    let env = setup().var("SUDO_USER", "alice");
+    let path = env.write("remote.csv", day1());
+    let run = env
+        .roster(&[
+            "sync",
+            "--source",
+            path.to_str().unwrap(),
+            "--reason",
+            "nightly check",
+            "--allow-updates",
+            "3",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(run["status"], "unchanged", "{run:#}");
+    has_apply_keys(&run);
+    assert!(run["by"].as_str().unwrap().contains("alice"), "{run:#}");
+    assert_eq!(run["reason"], "nightly check");
+    assert_eq!(run["overrides"]["allow_updates"], 3);
+    assert_eq!(run["overrides"]["allow_removals"], Value::Null);
+    assert_eq!(run["counts"]["update"], 0, "{run:#}");
+    assert_eq!(run["invitations"], 0);
+    assert!(run["message"].as_str().unwrap().contains("unchanged"));
+}
+
+#[test]
+fn blocked_and_rejected_documents_keep_the_spec_shape() {
+    let env = setup();
+    // Blocked: `reason` is the operator's, the block is the `message`.
+    let empty = env.write("empty.csv", file((1..=10).map(|i| row(i, "Nurse", ""))));
+    for cmd in [
+        vec!["sync", "--source", empty.to_str().unwrap()],
+        vec!["apply"],
+    ] {
+        let mut args = cmd.clone();
+        args.extend(["--reason", "ticket 7", "--format", "json"]);
+        let run = env.roster(&args).code(4).json();
+        assert_eq!(run["status"], "blocked", "{run:#}");
+        has_apply_keys(&run);
+        assert_eq!(run["reason"], "ticket 7", "{run:#}");
+        assert!(
+            run["message"]
+                .as_str()
+                .unwrap()
+                .contains("--allow-updates 10"),
+            "{run:#}"
+        );
+        assert_eq!(run["overrides"]["allow_updates"], Value::Null);
+    }
+    // Rejected: no plan, and still every key.
+    let bad = env.write("bad.csv", "UniqueID,Name\nE001,Person 1\n");
+    let run = env
+        .roster(&[
+            "sync",
+            "--source",
+            bad.to_str().unwrap(),
+            "--reason",
+            "ticket 8",
+            "--format",
+            "json",
+        ])
+        .code(3)
+        .json();
+    assert_eq!(run["status"], "rejected", "{run:#}");
+    has_apply_keys(&run);
+    assert_eq!(run["reason"], "ticket 8");
+    assert_eq!(run["invitations"], 0);
+}
+
+#[test]
+fn a_deactivated_user_is_not_invited() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\nsend_invitations = true\n",
+    );
+    // No [mail]: the invitations of the two new users stay pending.
+    let more = file((1..=12).map(|i| row(i, "Nurse", "ICU")));
+    let run = env.import("more.csv", &more, &[]).ok().json();
+    assert_eq!(env.user("E011")["invitation"], "pending");
+    let pending = |env: &Env| {
+        env.roster(&["status", "--format", "json"]).json()["pending_invitations"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(pending(&env), 2);
+    // A revert that deactivates them cancels their invitations.
+    env.roster(&["revert", &run["run"].to_string()]).ok();
+    assert_eq!(env.user("E011")["status"], "deactivated");
+    assert_eq!(env.user("E011")["invitation"], Value::Null);
+    assert_eq!(pending(&env), 0);
+    // So does an import that deactivates a user with a pending invitation.
+    env.import(
+        "more2.csv",
+        &file((1..=13).map(|i| row(i, "Nurse", "ICU"))),
+        &[],
+    )
+    .ok();
+    assert_eq!(env.user("E013")["invitation"], "pending");
+    env.import(
+        "less.csv",
+        &file((1..=12).map(|i| row(i, "Nurse", "ICU"))),
+        &[],
+    )
+    .ok();
+    assert_eq!(env.user("E013")["status"], "deactivated");
+    assert_eq!(env.user("E013")["invitation"], Value::Null);
+    // E011 and E012 came back without a queued invitation (`users invite --uninvited` finds them).
+    assert_eq!(pending(&env), 0);
+}
+
+/// A user's absence counter and the batch it last counted.
+fn absence(env: &Env, id: &str) -> (i64, Option<i64>) {
+    env.db()
+        .query_row(
+            "SELECT missing_count, last_missing_batch FROM users WHERE unique_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_revert_gives_back_the_absence_counter() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nremove_after_missing = 3\nmax_updates = \"100%\"\n",
+    );
+    let without10 = |title: &str| file((1..=9).map(|i| row(i, title, "ICU")));
+    let with10 = file((1..=10).map(|i| row(i, "Nurse", "ICU")));
+    env.import("a.csv", &without10("Nurse"), &[]).ok();
+    assert_eq!(absence(&env, "E010"), (1, Some(2)));
+    // A second absent file counts again; its revert counts it back.
+    let run = env.import("b.csv", &without10("Cook"), &[]).ok().json();
+    assert_eq!(run["counts"]["missing"], 1, "{run:#}");
+    assert_eq!(absence(&env, "E010"), (2, Some(3)));
+    let rev = env
+        .roster(&["revert", &run["run"].to_string(), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(absence(&env, "E010"), (1, Some(2)), "{rev:#}");
+    // So the third absent file is the second in a row: still missing, not removed.
+    let run = env.import("c.csv", &without10("Porter"), &[]).ok().json();
+    assert_eq!(run["counts"]["remove"], 0, "{run:#}");
+    assert_eq!(absence(&env, "E010"), (2, Some(4)));
+    // A file that has the user again clears the counter; its revert gives it back.
+    let run = env.import("d.csv", &with10, &[]).ok().json();
+    assert_eq!(absence(&env, "E010"), (0, None));
+    let rev = env
+        .roster(&["revert", &run["run"].to_string(), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(absence(&env, "E010"), (2, Some(4)), "{rev:#}");
+    env.roster(&["revert", &rev["run"].to_string()]).ok();
+    assert_eq!(absence(&env, "E010"), (0, None));
+}

@@ -31,11 +31,14 @@ pub struct AuditEntry {
 }
 
 /// A user as the store holds it now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Current {
     pub state: UserState,
     /// Names of the manual groups the user is in, sorted.
     pub manual_groups: Vec<String>,
+    /// Files absent in a row (`import.remove_after_missing`), and the batch that last counted.
+    pub missing_count: i64,
+    pub last_missing_batch: Option<i64>,
 }
 
 /// A field that changed since the run: left as it is.
@@ -119,12 +122,19 @@ fn value(c: &Current, field: &str) -> Option<String> {
         "groups" => join(&s.groups),
         "status" => Some(status(s.active).to_string()),
         "manual_groups" => Some(manual_json(&c.manual_groups)),
+        "missing_count" => Some(c.missing_count.to_string()),
         _ => None,
     }
 }
 
-/// Set a field of a state to an audit row's old value.
-fn set(c: &mut Current, field: &str, old: Option<&str>, known: &HashSet<String>) {
+/// Set a field of a state to an audit row's old value (`was`: what the row held beside it).
+fn set(
+    c: &mut Current,
+    field: &str,
+    old: Option<&str>,
+    was: Option<&Was>,
+    known: &HashSet<String>,
+) {
     let s = &mut c.state;
     let text = || old.map(str::to_string);
     match field {
@@ -142,6 +152,10 @@ fn set(c: &mut Current, field: &str, old: Option<&str>, known: &HashSet<String>)
                 .unwrap_or_default();
             c.manual_groups.sort();
         }
+        "missing_count" => {
+            c.missing_count = old.and_then(|o| o.parse().ok()).unwrap_or(0);
+            c.last_missing_batch = was.and_then(|w| w.last_missing_batch);
+        }
         _ => {}
     }
 }
@@ -149,10 +163,7 @@ fn set(c: &mut Current, field: &str, old: Option<&str>, known: &HashSet<String>)
 /// The audit rows of a change from `from` to `to` (either may be absent: a creation, a
 /// deletion), as a deletion and a creation write them (`status` to or from `deleted`).
 pub fn fields_between(from: Option<&Current>, to: Option<&Current>) -> Vec<FieldChange> {
-    let empty = Current {
-        state: UserState::default(),
-        manual_groups: Vec::new(),
-    };
+    let empty = Current::default();
     let a = from.unwrap_or(&empty);
     let b = to.unwrap_or(&empty);
     let mut out = Vec::new();
@@ -186,6 +197,17 @@ pub fn fields_between(from: Option<&Current>, to: Option<&Current>) -> Vec<Field
             field: "manual_groups",
             old: Some(manual_json(&a.manual_groups)),
             new: Some(manual_json(&b.manual_groups)),
+        });
+    }
+    // The absence counter of a user that stays (its batch goes with it, in the row's `was`).
+    if from.is_some()
+        && to.is_some()
+        && (a.missing_count, a.last_missing_batch) != (b.missing_count, b.last_missing_batch)
+    {
+        out.push(FieldChange {
+            field: "missing_count",
+            old: Some(a.missing_count.to_string()),
+            new: Some(b.missing_count.to_string()),
         });
     }
     out
@@ -273,10 +295,21 @@ pub fn plan(
                     .as_ref()
                     .map(|w| w.manual_groups.clone())
                     .unwrap_or_default(),
+                ..Current::default()
             };
             t.manual_groups.sort();
             for r in rows {
-                set(&mut t, &r.field, r.old.as_deref(), known_groups);
+                set(
+                    &mut t,
+                    &r.field,
+                    r.old.as_deref(),
+                    r.was.as_ref(),
+                    known_groups,
+                );
+            }
+            if let Some(w) = &was {
+                t.missing_count = w.missing_count.unwrap_or(0);
+                t.last_missing_batch = w.last_missing_batch;
             }
             if let Some(h) = holder(&mail::key(&t.state.mail)) {
                 if h != pk {
@@ -323,7 +356,13 @@ pub fn plan(
             if r.field == "status" && r.old.as_deref() == Some("deleted") {
                 delete = true;
             }
-            set(&mut t, &r.field, r.old.as_deref(), known_groups);
+            set(
+                &mut t,
+                &r.field,
+                r.old.as_deref(),
+                r.was.as_ref(),
+                known_groups,
+            );
         }
         if delete {
             out.changes.push(UserRevert {
@@ -335,12 +374,26 @@ pub fn plan(
             });
             continue;
         }
+        match (&was, conflicted) {
+            // The row goes back whole: its absence counter too.
+            (Some(w), false) => {
+                t.missing_count = w.missing_count.unwrap_or(0);
+                t.last_missing_batch = w.last_missing_batch;
+            }
+            // Back without what it held: present now, so not absent.
+            _ if t.state.active && !c.state.active => {
+                t.missing_count = 0;
+                t.last_missing_batch = None;
+            }
+            _ => {}
+        }
         if t == *c {
             continue;
         }
         let action = match (c.state.active, t.state.active) {
             (false, true) => Action::Reactivate,
             (true, false) => Action::Remove,
+            _ if t.state == c.state && t.manual_groups == c.manual_groups => Action::Missing,
             _ => Action::Update,
         };
         out.changes.push(UserRevert {
@@ -363,6 +416,7 @@ pub fn plan(
             Action::Update => out.counts.update += 1,
             Action::Reactivate => out.counts.reactivate += 1,
             Action::Remove => out.counts.remove += 1,
+            Action::Missing => out.counts.missing += 1,
             _ => {}
         }
     }

@@ -40,11 +40,18 @@ impl Store {
             }
             let state = self.user_state(pk)?;
             let manual_groups = Self::manual_groups_of(&self.conn, pk)?;
+            let (missing_count, last_missing_batch) = self.conn.query_row(
+                "SELECT missing_count, last_missing_batch FROM users WHERE pk = ?1",
+                [pk],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             out.insert(
                 pk,
                 Current {
                     state,
                     manual_groups,
+                    missing_count,
+                    last_missing_batch,
                 },
             );
         }
@@ -122,15 +129,15 @@ impl Store {
             match &c.target {
                 Target::Delete => {
                     audit(&tx, c.pk, &c.fields)?;
-                    tx.execute(
-                        "DELETE FROM outbox WHERE user_pk = ?1 AND status = 'pending'",
-                        [c.pk],
-                    )?;
+                    tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
                     tx.execute("DELETE FROM memberships WHERE user_pk = ?1", [c.pk])?;
                     tx.execute("DELETE FROM users WHERE pk = ?1", [c.pk])?;
                 }
                 Target::Set(t, was) => {
                     audit(&tx, c.pk, &c.fields)?;
+                    if !t.state.active {
+                        tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
+                    }
                     write_user(&tx, c.pk, t, was.as_ref(), &at)?;
                     set_memberships(&tx, c.pk, t)?;
                 }
@@ -183,8 +190,8 @@ impl Store {
     }
 }
 
-/// Write a user's fields, status and hash; its row's times and absence counter as `was`
-/// held them (else updated now).
+/// Write a user's fields, status, hash and absence counter; its row's times as `was` held
+/// them (else updated now).
 fn write_user(
     tx: &Transaction<'_>,
     pk: i64,
@@ -210,17 +217,10 @@ fn write_user(
             was.and_then(|w| w.updated_at.as_deref()).unwrap_or(at)
         ],
     )?;
-    match was {
-        Some(w) => tx.execute(
-            "UPDATE users SET missing_count = ?2, last_missing_batch = ?3 WHERE pk = ?1",
-            params![pk, w.missing_count.unwrap_or(0), w.last_missing_batch],
-        )?,
-        None if s.active => tx.execute(
-            "UPDATE users SET missing_count = 0, last_missing_batch = NULL WHERE pk = ?1",
-            [pk],
-        )?,
-        None => 0,
-    };
+    tx.execute(
+        "UPDATE users SET missing_count = ?2, last_missing_batch = ?3 WHERE pk = ?1",
+        params![pk, t.missing_count, t.last_missing_batch],
+    )?;
     Ok(())
 }
 
