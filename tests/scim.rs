@@ -330,6 +330,13 @@ fn an_unreachable_provider_is_exit_1() {
         .ok();
     let run = env.roster(&["push"]).code(1);
     assert!(run.stderr.contains("unreachable"), "{}", run.stderr);
+    // -v counts the tries that failed (scim.retries = 1: two).
+    let run = env.roster(&["-v", "push"]).code(1);
+    assert!(
+        run.stderr.contains("roster: push: failed: 2 requests in "),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
