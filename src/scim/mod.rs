@@ -483,8 +483,11 @@ impl Pusher<'_> {
             return Ok(());
         }
         let started = Instant::now();
-        let mut client = Client::new(self.scim, token)?;
-        let reply = client.send(Method::GET, "/ServiceProviderConfig", None, None)?;
+        // Kept before the first request, so that the tries of a provider that is down count.
+        self.client = Some(Client::new(self.scim, token)?);
+        let reply = self
+            .client()?
+            .send(Method::GET, "/ServiceProviderConfig", None, None)?;
         self.features = if reply.ok() {
             Features::read(&reply.body)
         } else {
@@ -492,11 +495,10 @@ impl Pusher<'_> {
         };
         log::info!(
             "push: connected to {}: {} in {}",
-            client.base(),
+            self.scim.base(),
             self.features.describe(),
             secs(started)
         );
-        self.client = Some(client);
         Ok(())
     }
 
