@@ -724,3 +724,188 @@ fn a_revert_gives_back_the_absence_counter() {
     env.roster(&["revert", &rev["run"].to_string()]).ok();
     assert_eq!(absence(&env, "E010"), (0, None));
 }
+
+/// The newest run's id.
+fn last_run(env: &Env) -> String {
+    env.db()
+        .query_row("SELECT MAX(id) FROM runs", [], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .to_string()
+}
+
+fn groups_json(env: &Env) -> Value {
+    env.roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json()
+}
+
+/// Run a `groups` command, then revert its run; the directory is as it was before.
+fn undone(env: &Env, args: &[&str]) -> Value {
+    let before = (groups_json(env), env.users_json());
+    env.roster(args).ok();
+    assert_ne!(
+        (groups_json(env), env.users_json()),
+        before,
+        "{args:?} changed nothing"
+    );
+    let rev = env
+        .roster(&["revert", &last_run(env), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(groups_json(env), before.0, "{args:?}: {rev:#}");
+    assert_eq!(env.users_json(), before.1, "{args:?}: {rev:#}");
+    rev
+}
+
+#[test]
+fn a_revert_undoes_the_groups_commands() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\n",
+    );
+    env.roster(&["groups", "add", "--name", "Parking"]).ok();
+    env.roster(&[
+        "groups", "members", "Parking", "--add", "E001", "--add", "E003",
+    ])
+    .ok();
+    // A removed group comes back with its ID, name and every membership.
+    let rev = undone(&env, &["groups", "remove", "NIGHT", "--force"]);
+    assert_eq!(rev["conflicts"], serde_json::json!([]), "{rev:#}");
+    undone(&env, &["groups", "remove", "Parking", "--force"]);
+    undone(
+        &env,
+        &["groups", "remove", "ICU", "--force", "--reason", "r"],
+    );
+    // A rename goes back; an added group goes.
+    undone(&env, &["groups", "rename", "ICU", "Intensive"]);
+    undone(&env, &["groups", "rename", "Parking", "Garage"]);
+    undone(&env, &["groups", "add", "ER", "--name", "Emergency"]);
+    undone(&env, &["groups", "add", "--name", "Lockers"]);
+    let groups = env.write(
+        "groups.csv",
+        "GroupID,Name\nICU,ICU renamed\nER,Emergency\nNIGHT,Night shift\n",
+    );
+    undone(&env, &["groups", "import", groups.to_str().unwrap()]);
+
+    // A revert of a revert does the command again.
+    let before = (groups_json(&env), env.users_json());
+    env.roster(&["groups", "remove", "NIGHT", "--force"]).ok();
+    let removed = (groups_json(&env), env.users_json());
+    env.roster(&["revert", &last_run(&env)]).ok();
+    assert_eq!((groups_json(&env), env.users_json()), before);
+    env.roster(&["revert", &last_run(&env)]).ok();
+    assert_eq!((groups_json(&env), env.users_json()), removed);
+    env.roster(&["revert", &last_run(&env)]).ok();
+    assert_eq!((groups_json(&env), env.users_json()), before);
+
+    // A group that a later run gave a member stays, and is listed as a conflict.
+    env.roster(&["groups", "add", "--name", "Temp"]).ok();
+    let added = last_run(&env);
+    env.roster(&["groups", "members", "Temp", "--add", "E005"])
+        .ok();
+    let rev = env
+        .roster(&["revert", &added, "--format", "json"])
+        .ok()
+        .json();
+    let conflicts = rev["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{rev:#}");
+    assert_eq!(conflicts[0]["group"], "Temp", "{rev:#}");
+    assert_eq!(
+        env.user("E005")["manual_groups"],
+        serde_json::json!(["Temp"])
+    );
+    // A rename that a later rename replaced stays too.
+    env.roster(&["groups", "rename", "Temp", "Temp2"]).ok();
+    let renamed = last_run(&env);
+    env.roster(&["groups", "rename", "Temp2", "Temp3"]).ok();
+    let rev = env
+        .roster(&["revert", &renamed, "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(rev["conflicts"][0]["group"], "Temp3", "{rev:#}");
+    assert!(groups_json(&env)
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["name"] == "Temp3"));
+}
+
+#[test]
+fn a_revert_removes_the_groups_its_import_created() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nunknown_groups = \"create\"\n",
+    );
+    let before = (groups_json(&env), env.users_json());
+    let with_new = |extra: &str| {
+        file((1..=11).map(|i| match i {
+            2 => row(i, "Nurse", "ICU,INTMED"),
+            4 => row(i, "Nurse", &format!("ICU,NIGHT{extra}")),
+            11 => row(i, "Nurse", "INTMED,ONCALL"),
+            _ => row(i, "Nurse", if i % 2 == 0 { "ICU,NIGHT" } else { "ICU" }),
+        }))
+    };
+    let run = env.import("new.csv", &with_new(""), &[]).ok().json();
+    assert_eq!(
+        env.user("E011")["groups"],
+        serde_json::json!(["INTMED", "ONCALL"])
+    );
+    let rev = env
+        .roster(&["revert", &run["run"].to_string(), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(rev["conflicts"], serde_json::json!([]), "{rev:#}");
+    assert_eq!(groups_json(&env), before.0, "{rev:#}");
+    assert_eq!(env.user("E011")["status"], "deactivated");
+    assert_eq!(env.user("E011")["groups"], serde_json::json!([]));
+    assert_eq!(listed(&env, "E011"), before.1);
+    // Its revert creates them again, with their members.
+    env.roster(&["revert", &rev["run"].to_string()]).ok();
+    assert_eq!(
+        env.user("E011")["groups"],
+        serde_json::json!(["INTMED", "ONCALL"])
+    );
+    assert_eq!(env.user("E011")["status"], "active");
+    assert_eq!(
+        env.user("E002")["groups"],
+        serde_json::json!(["ICU", "INTMED"])
+    );
+
+    // A created group that a later run gave a member stays, listed as a conflict.
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nunknown_groups = \"create\"\n",
+    );
+    let run = env.import("new.csv", &with_new(""), &[]).ok().json();
+    env.import("later.csv", &with_new(",INTMED"), &[]).ok();
+    let rev = env
+        .roster(&["revert", &run["run"].to_string(), "--format", "json"])
+        .ok()
+        .json();
+    let groups: Vec<Value> = rev["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["group"].is_null())
+        .cloned()
+        .collect();
+    assert_eq!(groups.len(), 1, "{rev:#}");
+    assert_eq!(groups[0]["group"], "INTMED", "{rev:#}");
+    assert_eq!(
+        env.user("E004")["groups"],
+        serde_json::json!(["ICU", "INTMED", "NIGHT"])
+    );
+    let ids: Vec<Value> = groups_json(&env)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].clone())
+        .collect();
+    assert_eq!(
+        Value::from(ids),
+        serde_json::json!(["ICU", "INTMED", "NIGHT"])
+    );
+}

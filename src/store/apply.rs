@@ -337,6 +337,17 @@ impl Store {
                     "INSERT INTO groups (group_id, name, created_at) VALUES (?1, ?2, ?3)",
                     params![id, name, super::now()],
                 )?;
+                // Its audit row: a revert of this run removes it again.
+                super::groups::audit_group(
+                    &tx,
+                    run_id,
+                    tx.last_insert_rowid(),
+                    Some(id),
+                    "created",
+                    None,
+                    Some(&name),
+                    None,
+                )?;
             }
         }
         let groups = {
