@@ -330,6 +330,13 @@ fn an_unreachable_provider_is_exit_1() {
         .ok();
     let run = env.roster(&["push"]).code(1);
     assert!(run.stderr.contains("unreachable"), "{}", run.stderr);
+    // -v counts the tries that failed (scim.retries = 1: two).
+    let run = env.roster(&["-v", "push"]).code(1);
+    assert!(
+        run.stderr.contains("roster: push: failed: 2 requests in "),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -670,4 +677,409 @@ fn without_bulk_each_change_is_one_request() {
     let full = push(&env, &["--full"]).ok().json();
     assert_eq!(full["users"]["unchanged"], 3, "{full}");
     assert_eq!(full["groups"]["unchanged"], 1, "{full}");
+}
+
+#[test]
+fn verbose_logs_the_push_stages_and_very_verbose_each_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ICU", "Intensive care")]);
+    env.import(
+        "users.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,,,ICU",
+        ]),
+        &[],
+    )
+    .ok();
+    let run = env.roster(&["-v", "push"]).ok();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    // One line per stage (SPEC §3.1): its name, its counts, the time it took.
+    for stage in [
+        "roster: push: read 2 users and 1 groups from the store in ",
+        "roster: push: connected to ",
+        "roster: push: users: 2 created, 0 updated, 0 deactivated, 0 deleted, 0 unchanged; 0 refused; ",
+        "roster: push: groups: 1 created, 0 updated, 0 deleted, 0 unchanged; 0 refused; ",
+        "roster: push: pushed: 3 requests (2 bulk) in ",
+    ] {
+        let line = lines.iter().find(|l| l.starts_with(stage));
+        assert!(
+            line.is_some_and(|l| l.ends_with('s') && l.contains(" in ")),
+            "{stage}\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        lines.iter().all(|l| l.starts_with("roster: ")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("scim: "),
+        "-v has no request lines: {}",
+        run.stderr
+    );
+
+    // -vv adds each request: method, path, status and time; never the token.
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Head nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,,,ICU",
+        ]),
+        &["--allow-updates", "1"],
+    )
+    .ok();
+    let run = env.roster(&["-vv", "push"]).ok();
+    for step in [
+        "roster: scim: GET /ServiceProviderConfig: 200 in ",
+        "roster: scim: POST /Bulk: 200 in ",
+        "roster: push: users: 0 created, 1 updated",
+        "roster: sqlite: opened",
+    ] {
+        assert!(run.stderr.contains(step), "{step}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains(TOKEN), "{}", run.stderr);
+
+    // -q beats -v: nothing on stderr; and without -v stderr stays clean (off a terminal).
+    let run = env.roster(&["-q", "-v", "push"]).ok();
+    assert_eq!(run.stderr, "");
+    let run = env.roster(&["push"]).ok();
+    assert_eq!(run.stderr, "");
+}
+
+/// A ServiceProviderConfig file for scim2-server: bulk of `bulk_ops` operations (0: no bulk),
+/// ETags as `etag`, filter with pages of 1,000.
+fn spc_file(dir: &std::path::Path, bulk_ops: u64, etag: bool) -> std::path::PathBuf {
+    let spc = dir.join("spc.json");
+    std::fs::write(
+        &spc,
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "patch": {"supported": true},
+            "bulk": {"supported": bulk_ops > 0, "maxOperations": bulk_ops, "maxPayloadSize": 1048576},
+            "filter": {"supported": true, "maxResults": 1000},
+            "changePassword": {"supported": false},
+            "sort": {"supported": false},
+            "etag": {"supported": etag},
+            "authenticationSchemes": []
+        })
+        .to_string(),
+    )
+    .unwrap();
+    spc
+}
+
+/// Point roster.toml at `url` (the same settings as `setup`).
+fn point_at(env: &Env, url: &str) {
+    env.write(
+        "roster.toml",
+        format!(
+            "[scim]\nurl = \"{url}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 1\ntimeout_secs = 120\n"
+        ),
+    );
+}
+
+/// Each group's members on the provider are exactly the provider ids of these users.
+fn assert_members(server: &Scim, want: &[(&str, &[&str])]) {
+    let users = server.all("Users");
+    let groups = server.all("Groups");
+    assert_eq!(groups.len(), want.len(), "{groups:?}");
+    for (group, members) in want {
+        assert_eq!(
+            member_ids(&groups[*group]),
+            ids_of(&users, members),
+            "members of {group}"
+        );
+    }
+}
+
+#[test]
+fn a_push_stopped_in_the_groups_resumes_without_sending_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two operations a bulk: the users go in three bulks, the groups in two.
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc_file(dir.path(), 2, true)));
+    let env = setup(&server.url(), "");
+    groups(&env, &[("A", "Alpha"), ("B", "Beta"), ("C", "Gamma")]);
+    let day1 = csv(&[
+        "E1,User 1,u1@example.org,,,\"A,C\"",
+        "E2,User 2,u2@example.org,,,\"A,B,C\"",
+        "E3,User 3,u3@example.org,,,\"A,B\"",
+        "E4,User 4,u4@example.org,,,A",
+        "E5,User 5,u5@example.org,,,\"A,B\"",
+        "E6,User 6,u6@example.org,,,A",
+    ]);
+    env.import("day1.csv", &day1, &[]).ok();
+
+    // The server hangs up mid-groups: the ServiceProviderConfig, three user bulks and the first
+    // group bulk pass; the second group bulk reaches the provider but its answer is lost.
+    let gate = Gate::start(server.port, 5);
+    point_at(&env, &format!("http://127.0.0.1:{}", gate.port));
+    let run = env.roster(&["push"]).code(1);
+    assert!(run.stderr.contains("unreachable"), "{}", run.stderr);
+    assert_eq!(server.all("Users").len(), 6);
+    assert_eq!(
+        server.all("Groups").len(),
+        3,
+        "the lost bulk reached the provider"
+    );
+
+    point_at(&env, &server.url());
+    let out = push(&env, &[]).ok().json();
+    // The group whose answer was lost is looked up by externalId, not created again, and
+    // nothing is sent: the ServiceProviderConfig and one lookup.
+    assert_eq!(out["status"], "pushed", "{out}");
+    assert_eq!(out["users"]["unchanged"], 6, "{out}");
+    assert_eq!(out["groups"]["create"], 0, "{out}");
+    assert_eq!(out["groups"]["unchanged"], 3, "{out}");
+    assert_eq!(out["bulk_requests"], 0, "{out}");
+    assert_eq!(out["requests"], 2, "{out}");
+    let all: &[&str] = &["E1", "E2", "E3", "E4", "E5", "E6"];
+    assert_members(
+        &server,
+        &[("A", all), ("B", &["E2", "E3", "E5"]), ("C", &["E1", "E2"])],
+    );
+
+    // Day 2 moves people between groups; roster is killed (-9) after the provider has applied
+    // the bulk of group updates but before roster heard the answer.
+    let day2 = csv(&[
+        "E1,User 1,u1@example.org,,,\"A,C\"",
+        "E2,User 2,u2@example.org,,,\"A,B\"",
+        "E3,User 3,u3@example.org,,,\"A,B\"",
+        "E4,User 4,u4@example.org,,,\"A,B,C\"",
+        "E5,User 5,u5@example.org,,,\"A,B\"",
+        "E6,User 6,u6@example.org,,,\"A,B\"",
+    ]);
+    env.import("day2.csv", &day2, &["--allow-updates", "10"])
+        .ok();
+    // Connection 0 is the ServiceProviderConfig, 1 the one bulk with B and C.
+    let hold = support::servers::Hold::start(server.port, 1);
+    point_at(&env, &format!("http://127.0.0.1:{}", hold.port));
+    let mut child = env
+        .command(&["push"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    hold.wait_answered();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let b_and_c = [
+        ("B", &["E2", "E3", "E4", "E5", "E6"][..]),
+        ("C", &["E1", "E4"][..]),
+    ];
+    let groups = server.all("Groups");
+    let users = server.all("Users");
+    for (g, members) in b_and_c {
+        assert_eq!(
+            member_ids(&groups[g]),
+            ids_of(&users, members),
+            "applied before the kill"
+        );
+    }
+
+    point_at(&env, &server.url());
+    let out = push(&env, &[]).ok().json();
+    // What the provider applied is read back, not sent again.
+    assert_eq!(out["status"], "pushed", "{out}");
+    assert_eq!(out["groups"]["update"], 0, "{out}");
+    assert_eq!(out["groups"]["unchanged"], 3, "{out}");
+    assert_eq!(out["bulk_requests"], 0, "{out}");
+    assert_eq!(out["refused"], json!([]), "{out}");
+    assert_members(&server, &[("A", all), b_and_c[0], b_and_c[1]]);
+    let again = push(&env, &[]).ok().json();
+    assert_eq!(again["requests"], 1, "{again}");
+}
+
+#[test]
+fn a_resource_changed_on_the_provider_since_roster_read_it_is_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(&server.url(), "");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,",
+            "E2,Bo Ek,bo@example.org,Doctor,,",
+            "E3,Cy Dahl,cy@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    // Ann's title changes in the file, and Bo leaves it; meanwhile someone edits both in the
+    // app, so the versions roster holds are stale: the provider answers 412 to its If-Match.
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Head nurse,,",
+            "E3,Cy Dahl,cy@example.org,,,",
+        ]),
+        &["--allow-updates", "1", "--allow-removals", "1"],
+    )
+    .ok();
+    let before = server.all("Users");
+    for (key, phone) in [("E1", "+46700000001"), ("E2", "+46700000002")] {
+        let mut u = before[key].clone();
+        u["phoneNumbers"] = json!([{"value": phone, "type": "work"}]);
+        let path = format!("/Users/{}", u["id"].as_str().unwrap());
+        assert_eq!(server.send("PUT", &path, Some(u)), 200);
+    }
+    assert_ne!(
+        server.all("Users")["E1"]["meta"]["version"],
+        before["E1"]["meta"]["version"]
+    );
+
+    let out = push(&env, &["--allow-removals", "1"]).ok().json();
+    assert_eq!(out["status"], "pushed", "{out}");
+    assert_eq!(out["users"]["update"], 1, "{out}");
+    assert_eq!(out["users"]["deactivate"], 1, "{out}");
+    assert_eq!(out["refused"], json!([]), "{out}");
+    // The ServiceProviderConfig, the bulk answered 412 twice over, a read of each of the two,
+    // and the bulk sent again with their new versions.
+    assert_eq!(out["bulk_requests"], 2, "{out}");
+    assert_eq!(out["requests"], 5, "{out}");
+    let users = server.all("Users");
+    // The store is the truth: the app's edit of the phone is put back.
+    assert_eq!(users["E1"]["title"], "Head nurse");
+    assert!(users["E1"].get("phoneNumbers").is_none(), "{}", users["E1"]);
+    assert_eq!(users["E2"]["active"], false);
+    assert_eq!(users["E3"]["active"], true);
+    let again = push(&env, &[]).ok().json();
+    assert_eq!(again["requests"], 1, "{again}");
+}
+
+#[test]
+fn a_precondition_that_fails_again_is_refused_reported_and_tried_next_time() {
+    let dir = tempfile::tempdir().unwrap();
+    // One request per change, with ETags.
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc_file(dir.path(), 0, true)));
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                      "status": "412", "detail": "the resource changed"})
+    .to_string();
+    let answer = format!(
+        "HTTP/1.1 412 Precondition Failed\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    // Every PUT is answered 412 twice: the first try and the one after roster reads it again.
+    let proxy = support::servers::Refuse::start(server.port, "PUT", 2, answer);
+    let env = setup(&format!("http://127.0.0.1:{}", proxy.port), "");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,",
+            "E2,Bo Ek,bo@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Head nurse,,",
+            "E2,Bo Ek,bo@example.org,,,",
+        ]),
+        &["--allow-updates", "1"],
+    )
+    .ok();
+    let run = push(&env, &[]).code(1);
+    let out = run.json();
+    assert_eq!(proxy.refused.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(out["status"], "partial", "{out}");
+    assert_eq!(out["refused"][0]["id"], "E1", "{out}");
+    assert_eq!(out["refused"][0]["action"], "update", "{out}");
+    assert!(
+        out["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("412"),
+        "{out}"
+    );
+    // SPC, PUT (412), GET, PUT (412).
+    assert_eq!(out["requests"], 4, "{out}");
+    assert!(run.stderr.contains("refused 1 change"), "{}", run.stderr);
+    assert_eq!(server.all("Users")["E1"]["title"], "Nurse");
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["push"]["failures"], 1, "{status}");
+    assert_eq!(status["push"]["pending"], 1, "{status}");
+
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["update"], 1, "{out}");
+    assert_eq!(server.all("Users")["E1"]["title"], "Head nurse");
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["failures"], 0, "{status}");
+}
+
+/// Run roster with stderr on a pseudo-terminal (Python's `pty`) and stdout thrown away: what a
+/// person at a terminal sees on stderr.
+fn on_a_terminal(env: &Env, args: &[&str]) -> (i32, String) {
+    const SCRIPT: &str = r#"
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+os.close(slave)
+out = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+sys.stdout.write(out.decode("utf-8", "replace"))
+sys.exit(p.wait())
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(env!("CARGO_BIN_EXE_roster"))
+        .args(args)
+        .current_dir(env.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", env.dir.path())
+        .env("ROSTER_STORE", env.store())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn push_progress_shows_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ALL", "Everyone"), ("ICU", "Intensive care")]);
+    env.import("users.csv", &many(2500), &[]).ok();
+    let (code, seen) = on_a_terminal(&env, &["push"]);
+    assert_eq!(code, 0, "{seen}");
+    assert!(seen.contains("push users"), "{seen}");
+    assert!(
+        seen.contains("/2500"),
+        "users sent of users to send: {seen}"
+    );
+    assert!(seen.contains("push groups"), "{seen}");
+    assert!(
+        !seen.contains("\"status\""),
+        "stdout is not on the terminal: {seen}"
+    );
+
+    // --full reads the provider: that shows too.
+    let (code, seen) = on_a_terminal(&env, &["push", "--full"]);
+    assert_eq!(code, 0, "{seen}");
+    assert!(seen.contains("reading the provider's users"), "{seen}");
+
+    // -q: nothing, even on a terminal; and piped, no bar.
+    let (code, seen) = on_a_terminal(&env, &["-q", "push", "--full"]);
+    assert_eq!((code, seen.as_str()), (0, ""));
+    let run = env.roster(&["push", "--full"]).ok();
+    assert_eq!(run.stderr, "");
 }

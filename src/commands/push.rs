@@ -30,7 +30,6 @@ pub fn options(ctx: &Context, args: &PushArgs) -> Options {
         full: args.full,
         allow_removals: args.allow_removals,
         quiet: ctx.quiet,
-        verbose: ctx.verbose,
     }
 }
 

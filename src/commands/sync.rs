@@ -315,7 +315,6 @@ fn push_after(
         full: false,
         allow_removals: args.allow.allow_removals,
         quiet: ctx.quiet,
-        verbose: ctx.verbose,
     };
     match crate::scim::push(store, &ctx.config, &options) {
         Ok(o) => {

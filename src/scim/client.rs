@@ -64,8 +64,6 @@ pub struct Client {
     retries: u32,
     /// Requests made (each try counts).
     pub requests: u64,
-    /// Log each request on stderr (`-vv`).
-    pub trace: bool,
 }
 
 impl Client {
@@ -111,7 +109,6 @@ impl Client {
             auth: format!("Bearer {token}"),
             retries: scim.retries,
             requests: 0,
-            trace: false,
         })
     }
 
@@ -134,14 +131,15 @@ impl Client {
             let started = Instant::now();
             let result = self.once(&method, &url, body, if_match);
             self.requests += 1;
-            if self.trace {
+            // `-vv`: each request; the path and status only, never a header (the token).
+            if log::log_enabled!(log::Level::Debug) {
                 let what = match &result {
                     Ok(r) => r.status.to_string(),
                     Err(e) => e.clone(),
                 };
-                eprintln!(
-                    "roster: scim {method} {path}: {what} in {} ms",
-                    started.elapsed().as_millis()
+                log::debug!(
+                    "scim: {method} {path}: {what} in {}",
+                    crate::render::log::secs(started)
                 );
             }
             let wait = match &result {
@@ -168,14 +166,12 @@ impl Client {
                 }
                 (Some(wait), result) if attempt < self.retries => {
                     attempt += 1;
-                    if self.trace {
-                        eprintln!(
-                            "roster: scim: try {} of {} in {} ms",
-                            attempt + 1,
-                            self.retries + 1,
-                            wait.as_millis()
-                        );
-                    }
+                    log::debug!(
+                        "scim: try {} of {} in {:.1}s",
+                        attempt + 1,
+                        self.retries + 1,
+                        wait.as_secs_f64()
+                    );
                     drop(result);
                     std::thread::sleep(wait);
                 }

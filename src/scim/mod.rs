@@ -7,6 +7,8 @@ pub mod resource;
 
 use crate::config::{Config, ScimConfig, ScimRemoved};
 use crate::error::Error;
+use crate::render::log::secs;
+use crate::render::thousands;
 use crate::store::scim::{Kind, Pushed, ScimGroup, ScimUser};
 use crate::store::{now, Store};
 use client::{Client, Reply};
@@ -23,7 +25,6 @@ pub struct Options {
     pub full: bool,
     pub allow_removals: Option<u64>,
     pub quiet: bool,
-    pub verbose: u8,
 }
 
 /// Changes per action, for users or groups.
@@ -72,22 +73,28 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
+impl Counts {
+    /// `3 created, 1 updated, 0 deactivated, 0 deleted, 9 unchanged` (groups are never
+    /// deactivated, so theirs has no `deactivated`).
+    pub fn line(&self, users: bool) -> String {
+        let mut v = vec![
+            format!("{} created", self.create),
+            format!("{} updated", self.update),
+        ];
+        if users {
+            v.push(format!("{} deactivated", self.deactivate));
+        }
+        v.push(format!("{} deleted", self.delete));
+        v.push(format!("{} unchanged", self.unchanged));
+        v.join(", ")
+    }
+}
+
 impl Outcome {
     /// One line: `push: users 3 created, 1 updated, …; groups …; 2 requests (1 bulk)`.
     pub fn summary(&self) -> String {
         let o = self;
-        let part = |c: &Counts, users: bool| {
-            let mut v = vec![
-                format!("{} created", c.create),
-                format!("{} updated", c.update),
-            ];
-            if users {
-                v.push(format!("{} deactivated", c.deactivate));
-            }
-            v.push(format!("{} deleted", c.delete));
-            v.push(format!("{} unchanged", c.unchanged));
-            v.join(", ")
-        };
+        let part = |c: &Counts, users: bool| c.line(users);
         let verb = match o.status {
             "dry-run" => "push (dry run, nothing sent)",
             "blocked" => "push BLOCKED",
@@ -139,6 +146,23 @@ struct Features {
 }
 
 impl Features {
+    /// What the provider offers, for the `-v` line: `bulk (1000 operations, 1048576 bytes),
+    /// ETags, filter`.
+    fn describe(&self) -> String {
+        let mut v = vec![if self.bulk_ops > 1 && self.bulk_bytes > 0 {
+            format!(
+                "bulk ({} operations, {} bytes)",
+                self.bulk_ops, self.bulk_bytes
+            )
+        } else {
+            "no bulk".to_string()
+        }];
+        v.push(if self.etag { "ETags" } else { "no ETags" }.to_string());
+        v.push(if self.filter { "filter" } else { "no filter" }.to_string());
+        v.push(format!("pages of {}", self.page));
+        v.join(", ")
+    }
+
     fn read(spc: &Value) -> Features {
         let supported = |k: &str| {
             spc.get(k)
@@ -243,6 +267,9 @@ struct Pusher<'a> {
     groups: HashMap<String, Pushed>,
     dry_run: bool,
     refused: Vec<Refused>,
+    /// The answers that made a change be planned again in this push (kind, key, status):
+    /// each may do so once, so a provider that keeps answering 412 or 409 ends in a refusal.
+    replanned: BTreeSet<(&'static str, String, u16)>,
     bulk_requests: u64,
     bar: indicatif::ProgressBar,
 }
@@ -356,11 +383,6 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
     })?;
     let token = scim.token()?;
     let started = Instant::now();
-    let log = |what: &str, since: Instant| {
-        if opts.verbose > 0 {
-            eprintln!("roster: push: {what} in {} ms", since.elapsed().as_millis());
-        }
-    };
     let (users, groups) = store.scim_directory()?;
     let mut pusher = Pusher {
         users: store.scim_pushed(Kind::User)?,
@@ -371,23 +393,22 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         features: Features::default(),
         dry_run: opts.dry_run,
         refused: Vec::new(),
+        replanned: BTreeSet::new(),
         bulk_requests: 0,
         bar: indicatif::ProgressBar::hidden(),
     };
-    log(
-        &format!(
-            "read {} users and {} groups from the store",
-            users.len(),
-            groups.len()
-        ),
-        started,
+    log::info!(
+        "push: read {} users and {} groups from the store in {}",
+        thousands(users.len() as u64),
+        thousands(groups.len() as u64),
+        secs(started)
     );
     let run = if opts.dry_run {
         None
     } else {
         Some(pusher.store.scim_start_push()?)
     };
-    let result = pusher.run(config, opts, &token, &users, &groups, &log);
+    let result = pusher.run(config, opts, &token, &users, &groups);
     let requests = pusher.client.as_ref().map_or(0, |c| c.requests);
     pusher.bar.finish_and_clear();
     match result {
@@ -416,16 +437,21 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
                     outcome.message.as_deref(),
                 )?;
             }
-            log(
-                &format!(
-                    "{}: {} requests ({} bulk)",
-                    outcome.status, outcome.requests, outcome.bulk_requests
-                ),
-                started,
+            log::info!(
+                "push: {}: {} requests ({} bulk) in {}",
+                outcome.status,
+                thousands(outcome.requests),
+                thousands(outcome.bulk_requests),
+                secs(started)
             );
             Ok(outcome)
         }
         Err(e) => {
+            log::info!(
+                "push: failed: {} requests in {}",
+                thousands(requests),
+                secs(started)
+            );
             if let Some(run) = run {
                 let counts = json!({"requests": requests});
                 pusher
@@ -452,19 +478,27 @@ impl Pusher<'_> {
             .ok_or_else(|| anyhow::anyhow!("no connection to the provider"))
     }
 
-    fn connect(&mut self, token: &str, verbose: u8) -> anyhow::Result<()> {
+    fn connect(&mut self, token: &str) -> anyhow::Result<()> {
         if self.client.is_some() {
             return Ok(());
         }
-        let mut client = Client::new(self.scim, token)?;
-        client.trace = verbose > 1;
-        let reply = client.send(Method::GET, "/ServiceProviderConfig", None, None)?;
+        let started = Instant::now();
+        // Kept before the first request, so that the tries of a provider that is down count.
+        self.client = Some(Client::new(self.scim, token)?);
+        let reply = self
+            .client()?
+            .send(Method::GET, "/ServiceProviderConfig", None, None)?;
         self.features = if reply.ok() {
             Features::read(&reply.body)
         } else {
             Features::default()
         };
-        self.client = Some(client);
+        log::info!(
+            "push: connected to {}: {} in {}",
+            self.scim.base(),
+            self.features.describe(),
+            secs(started)
+        );
         Ok(())
     }
 
@@ -476,10 +510,9 @@ impl Pusher<'_> {
         token: &str,
         users: &[ScimUser],
         groups: &[ScimGroup],
-        log: &dyn Fn(&str, Instant),
     ) -> anyhow::Result<(Outcome, Vec<Change>)> {
         if !opts.dry_run || opts.full {
-            self.connect(token, opts.verbose)?;
+            self.connect(token)?;
         }
         if opts.full {
             let t = Instant::now();
@@ -489,9 +522,11 @@ impl Pusher<'_> {
             } else {
                 0
             };
-            log(
-                &format!("listed {n} users and {m} groups on the provider"),
-                t,
+            log::info!(
+                "push: --full: read {} users and {} groups on the provider in {}",
+                thousands(n as u64),
+                thousands(m as u64),
+                secs(t)
             );
         }
         if !opts.dry_run {
@@ -501,6 +536,7 @@ impl Pusher<'_> {
 
         // Users first: the groups' members are the users' provider ids.
         let t = Instant::now();
+        let requests_before = self.requests();
         let mut user_counts = Counts::default();
         let tasks = self.planner().plan_users(users, None, &mut user_counts);
         let removals = tasks
@@ -558,9 +594,10 @@ impl Pusher<'_> {
             let tasks = self.planner().plan_users(users, Some(&retry), &mut again);
             retry = self.execute(tasks)?;
         }
-        log("sent the users", t);
+        self.log_stage(Kind::User, &user_counts, t, requests_before);
 
         let t = Instant::now();
+        let requests_before = self.requests();
         let mut group_counts = Counts::default();
         if self.scim.groups {
             let gtasks = self
@@ -580,12 +617,33 @@ impl Pusher<'_> {
                     .plan_groups(groups, Some(&retry), &mut again, &[]);
                 retry = self.execute(gtasks)?;
             }
-            log("sent the groups", t);
+            self.log_stage(Kind::Group, &group_counts, t, requests_before);
         }
         Ok((
             self.outcome("pushed", user_counts, group_counts, None),
             changes,
         ))
+    }
+
+    fn requests(&self) -> u64 {
+        self.client.as_ref().map_or(0, |c| c.requests)
+    }
+
+    /// The `-v` line of the users' or the groups' stage: counts, refusals, requests, time.
+    fn log_stage(&self, kind: Kind, counts: &Counts, started: Instant, requests_before: u64) {
+        let refused = self
+            .refused
+            .iter()
+            .filter(|r| r.kind == kind_name(kind))
+            .count();
+        log::info!(
+            "push: {}s: {}; {} refused; {} requests in {}",
+            kind_name(kind),
+            counts.line(kind == Kind::User),
+            thousands(refused as u64),
+            thousands(self.requests() - requests_before),
+            secs(started)
+        );
     }
 
     fn outcome(
@@ -632,6 +690,8 @@ impl Pusher<'_> {
         keys: impl Iterator<Item = &'k str>,
     ) -> anyhow::Result<usize> {
         let ours: std::collections::HashSet<&str> = keys.collect();
+        let spinner =
+            crate::render::progress::stage(&format!("reading the provider's {}s", kind_name(kind)));
         let page = self.features.page.max(1);
         let mut start = 1usize;
         let mut seen: HashMap<String, Pushed> = HashMap::new();
@@ -665,6 +725,11 @@ impl Pusher<'_> {
                 seen.insert(ext.to_string(), self.held(kind, r));
             }
             read += resources.len();
+            spinner.set_message(format!(
+                "reading the provider's {}s: {}",
+                kind_name(kind),
+                thousands(read as u64)
+            ));
             let total = reply
                 .body
                 .get("totalResults")
@@ -675,6 +740,7 @@ impl Pusher<'_> {
                 break;
             }
         }
+        spinner.finish_and_clear();
         let now = now();
         let mut changed: Vec<(String, Pushed)> = Vec::new();
         let state = self.state(kind);
@@ -751,30 +817,75 @@ impl Pusher<'_> {
             .map(|r| self.held(kind, r)))
     }
 
-    /// Creates sent by an interrupted push whose answers were not committed: find what the
-    /// provider made of them before planning, so that none is created twice.
+    /// Changes sent by an interrupted push whose answers were not committed: read what the
+    /// provider made of them before planning, so that none is sent twice. A create is looked
+    /// up by its externalId; an update, deactivation or deletion is read by its id (gone: the
+    /// provider holds nothing of it any more).
     fn resume(&mut self, kind: Kind) -> anyhow::Result<()> {
-        let open: Vec<String> = self
+        let mut open: Vec<(String, Option<String>)> = self
             .state(kind)
             .iter()
-            .filter(|(_, p)| p.sending.is_some() && p.scim_id.is_none())
-            .map(|(k, _)| k.clone())
+            .filter(|(_, p)| p.sending.is_some())
+            .map(|(k, p)| (k.clone(), p.scim_id.clone()))
             .collect();
-        for key in open {
-            let found = self.lookup(kind, &key)?;
+        if open.is_empty() {
+            return Ok(());
+        }
+        open.sort();
+        let started = Instant::now();
+        let spinner = crate::render::progress::stage(&format!(
+            "reading the {} {}s an interrupted push sent",
+            open.len(),
+            kind_name(kind)
+        ));
+        for (key, id) in &open {
+            let found = match id {
+                None => Some(self.lookup(kind, key)?),
+                Some(id) => {
+                    let path = format!("{}/{}", endpoint(kind), percent(id));
+                    let reply = self.client()?.send(Method::GET, &path, None, None)?;
+                    match reply.status {
+                        404 => Some(None),
+                        _ if reply.ok() => {
+                            let mut held = self.held(kind, &reply.body);
+                            held.etag = reply.etag.or(held.etag);
+                            Some(Some(held))
+                        }
+                        // Not readable now: planned and sent as usual.
+                        _ => None,
+                    }
+                }
+            };
             let state = self.state(kind);
             let p = state.entry(key.clone()).or_default();
             p.sending = None;
-            if let Some(held) = found {
-                p.scim_id = held.scim_id;
-                p.etag = held.etag;
-                p.hash = held.hash;
-                p.active = held.active;
-                p.pushed_at = Some(now());
+            match found {
+                Some(Some(held)) => {
+                    p.scim_id = held.scim_id;
+                    p.etag = held.etag;
+                    p.hash = held.hash;
+                    p.active = held.active;
+                    p.pushed_at = Some(now());
+                }
+                Some(None) if id.is_some() => {
+                    p.scim_id = None;
+                    p.etag = None;
+                    p.hash = None;
+                    p.active = None;
+                    p.pushed_at = Some(now());
+                }
+                _ => {}
             }
             let p = p.clone();
             self.store.scim_save(kind, [(key.as_str(), &p)])?;
         }
+        spinner.finish_and_clear();
+        log::info!(
+            "push: resume: read {} {}s an interrupted push sent in {}",
+            thousands(open.len() as u64),
+            kind_name(kind),
+            secs(started)
+        );
         Ok(())
     }
 
@@ -830,18 +941,18 @@ impl Pusher<'_> {
         Ok(retry)
     }
 
-    /// Mark creates as sent before sending them (the outbox's rule): a lost answer is then
-    /// looked up, not created again, by the next push.
+    /// Mark changes as sent before sending them (the outbox's rule): when the answer is lost
+    /// (a crash, a hang-up), the next push reads what the provider made of them instead of
+    /// sending them again: a create is looked up by its externalId, any other change is read
+    /// by its id.
     fn mark_sending(&mut self, tasks: &[Task]) -> anyhow::Result<()> {
         let at = now();
         let mut marked: Vec<(Kind, String, Pushed)> = Vec::new();
         for t in tasks {
-            if let Op::Create { .. } = t.op {
-                let state = self.state(t.kind);
-                let p = state.entry(t.key.clone()).or_default();
-                p.sending = Some(at.clone());
-                marked.push((t.kind, t.key.clone(), p.clone()));
-            }
+            let state = self.state(t.kind);
+            let p = state.entry(t.key.clone()).or_default();
+            p.sending = Some(at.clone());
+            marked.push((t.kind, t.key.clone(), p.clone()));
         }
         for kind in [Kind::User, Kind::Group] {
             let rows: Vec<(&str, &Pushed)> = marked
@@ -1033,8 +1144,8 @@ impl Pusher<'_> {
             if let Some(a) = answer {
                 self.settle(task, a, retry, &mut done)?;
             }
-            self.bar.inc(1);
         }
+        self.bar.inc(tasks.len() as u64);
         self.commit(kind, &done)
     }
 
@@ -1085,7 +1196,9 @@ impl Pusher<'_> {
             }
             return Ok(());
         }
-        let first_time = !retry.contains(&key);
+        let first_time = self
+            .replanned
+            .insert((kind_name(task.kind), key.clone(), status));
         match (status, &task.op) {
             // The resource is there already (a lost answer, or made by someone else): take it
             // over by its externalId and plan it again.
@@ -1132,6 +1245,7 @@ impl Pusher<'_> {
                     p.etag = reply.etag.or(held.etag);
                     p.hash = held.hash;
                     p.active = held.active;
+                    p.sending = None;
                     retry.insert(key);
                     return Ok(());
                 }

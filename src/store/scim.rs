@@ -35,7 +35,7 @@ pub struct Pushed {
     pub hash: Option<i64>,
     /// Whether it is active there (users only).
     pub active: Option<bool>,
-    /// A create was sent whose answer was not committed: it may exist there.
+    /// A change was sent whose answer was not committed: the provider may have made it.
     pub sending: Option<String>,
     /// The provider's last refusal, tried again by the next push.
     pub error: Option<String>,

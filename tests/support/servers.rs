@@ -577,3 +577,124 @@ impl Busy {
         Busy { port, connections }
     }
 }
+
+/// A TCP proxy that forwards every connection, except that on connection `at` it forwards the
+/// request, lets the provider answer in full, and then holds the client without the answer:
+/// `answered` turns true, and the client hangs until it is killed (a crash mid-request).
+pub struct Hold {
+    pub port: u16,
+    pub answered: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Hold {
+    pub fn start(target: u16, at: usize) -> Hold {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = answered.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for (n, client) in listener.incoming().enumerate() {
+                let Ok(client) = client else { break };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || pipe(c2, s2, None));
+                if n != at {
+                    std::thread::spawn(move || pipe(server, client, None));
+                    continue;
+                }
+                let mut server = server;
+                let mut sink = Vec::new();
+                let _ = server.read_to_end(&mut sink);
+                flag.store(true, Ordering::SeqCst);
+                held.push(client);
+            }
+        });
+        Hold { port, answered }
+    }
+
+    /// Wait (bounded) until the provider has answered the held request.
+    pub fn wait_answered(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !self.answered.load(Ordering::SeqCst) {
+            assert!(
+                Instant::now() < deadline,
+                "the held request was never answered"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A TCP proxy that answers the first `times` requests whose method is `method` itself with
+/// `answer` (a whole HTTP response), and forwards every other request to the provider.
+pub struct Refuse {
+    pub port: u16,
+    pub refused: Arc<AtomicUsize>,
+}
+
+impl Refuse {
+    pub fn start(target: u16, method: &'static str, times: usize, answer: String) -> Refuse {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let refused = Arc::new(AtomicUsize::new(0));
+        let count = refused.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { break };
+                // The request line comes first: read until the method is known.
+                let mut head = Vec::new();
+                let mut buf = [0u8; 8192];
+                while !head.contains(&b' ') && head.len() < 64 {
+                    match client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let prefix = format!("{method} ");
+                if head.starts_with(prefix.as_bytes()) && count.load(Ordering::SeqCst) < times {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    // Read the whole request (its head, then Content-Length bytes), then answer.
+                    let end = loop {
+                        if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break Some(i + 4);
+                        }
+                        match client.read(&mut buf) {
+                            Ok(0) | Err(_) => break None,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    };
+                    let Some(end) = end else { continue };
+                    let text = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+                    let length: usize = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    let mut have = head.len() - end;
+                    while have < length {
+                        match client.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => have += n,
+                        }
+                    }
+                    let _ = client.write_all(answer.as_bytes());
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(mut server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                if server.write_all(&head).is_err() {
+                    continue;
+                }
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || pipe(c2, s2, None));
+                std::thread::spawn(move || pipe(server, client, None));
+            }
+        });
+        Refuse { port, refused }
+    }
+}
