@@ -181,3 +181,71 @@ fn a_failed_fetch_prints_the_failed_document() {
         "{doc:#}"
     );
 }
+
+/// Secrets from the environment never reach the store, the output or the report, at any
+/// verbosity, even when the failure that uses them is recorded in the store (SPEC §5).
+#[test]
+fn secrets_in_the_environment_stay_out_of_the_store_output_and_report() {
+    const SMTP_SECRET: &str = "smtp-s3cret-Pw";
+    const SFTP_SECRET: &str = "sftp-s3cret-Pw";
+    let env = Env::new()
+        .var("ROSTER_SMTP_PASSWORD", SMTP_SECRET)
+        .var("ROSTER_SFTP_PASSWORD", SFTP_SECRET);
+    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    // Credentials over STARTTLS to a server that offers no TLS: every mail fails after the
+    // commit, and the failures are recorded with their messages.
+    env.write(
+        "roster.toml",
+        format!(
+            "[import]\nsend_invitations = true\n\
+             [mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\nfrom = \"roster@example.se\"\nusername = \"roster\"\n\
+             [report]\nrecipients = [\"oncall@example.se\"]\n",
+            smtp.port
+        ),
+    );
+    let first = env.write("first.csv", FIRST);
+    let mut outputs = Vec::new();
+    for args in [
+        &["-vv", "sync", "--source", first.to_str().unwrap()][..],
+        &[
+            "-vv",
+            "sync",
+            "--source",
+            "sftp://hr@127.0.0.1:1/users.csv",
+            "--format",
+            "json",
+        ][..],
+        &["-vv", "users", "invite", "--pending"][..],
+        &["report", "--format", "json", "--since", "1d"][..],
+        &["report", "--format", "text", "--since", "1d"][..],
+        &["report", "--send"][..],
+        &["status", "--format", "json"][..],
+        &["users", "history", "E1"][..],
+    ] {
+        let run = env.roster(args);
+        assert_ne!(run.code, 101, "{args:?}: {}", run.stderr);
+        outputs.push((args.join(" "), run.stdout, run.stderr));
+    }
+    let (status, message, _) = last_run(&env);
+    assert_eq!(status, "failed", "the mail failure is recorded: {message}");
+    for (what, stdout, stderr) in &outputs {
+        for secret in [SMTP_SECRET, SFTP_SECRET] {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{what} printed a secret:\n{stdout}\n{stderr}"
+            );
+        }
+    }
+    drop(env.db());
+    for entry in std::fs::read_dir(env.store().parent().unwrap()).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        for secret in [SMTP_SECRET, SFTP_SECRET] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds a secret",
+                path.display()
+            );
+        }
+    }
+}
