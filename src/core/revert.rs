@@ -837,7 +837,7 @@ mod tests {
         ];
         for (what, entry, groups, want) in cases {
             let mut plan = RevertPlan::default();
-            let back = plan_groups_back(&[entry.clone()], &groups, &mut plan);
+            let back = plan_groups_back(std::slice::from_ref(&entry), &groups, &mut plan);
             assert_eq!(outcome(&plan), want.to_vec(), "{what}");
             let recreated = want.iter().any(|w| w.starts_with("recreate"));
             assert_eq!(
@@ -866,8 +866,15 @@ mod tests {
     #[test]
     fn a_created_group_goes_when_nothing_else_uses_it() {
         let created = row(5, Some("NEW"), "created", None, Some("NEW"));
-        // (what, the group now, the users the revert changes: pk → target, created by the run)
-        let cases: Vec<(&str, Vec<GroupNow>, Vec<(i64, Current, bool)>, &[&str])> = vec![
+        /// What, the group now, the users the revert changes (pk, target, created by the run),
+        /// and the outcome.
+        type Case<'a> = (
+            &'a str,
+            Vec<GroupNow>,
+            Vec<(i64, Current, bool)>,
+            &'a [&'a str],
+        );
+        let cases: Vec<Case> = vec![
             (
                 "empty",
                 vec![group(5, Some("NEW"), "NEW", &[])],
@@ -933,7 +940,13 @@ mod tests {
                     made.insert(pk);
                 }
             }
-            plan_groups_gone(&[created.clone()], &groups, &made, &current, &mut plan);
+            plan_groups_gone(
+                std::slice::from_ref(&created),
+                &groups,
+                &made,
+                &current,
+                &mut plan,
+            );
             assert_eq!(outcome(&plan), want.to_vec(), "{what}");
             if want == ["remove NEW"] {
                 for c in &plan.changes {
