@@ -733,3 +733,235 @@ pub fn plan_groups_gone(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        pk: i64,
+        id: Option<&str>,
+        field: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) -> GroupEntry {
+        GroupEntry {
+            group_pk: pk,
+            group_id: id.map(str::to_string),
+            field: field.to_string(),
+            old: old.map(str::to_string),
+            new: new.map(str::to_string),
+            created_at: Some("2026-01-01T00:00:00Z".into()),
+        }
+    }
+
+    fn group(pk: i64, id: Option<&str>, name: &str, members: &[i64]) -> GroupNow {
+        GroupNow {
+            pk,
+            group_id: id.map(str::to_string),
+            name: name.to_string(),
+            created_at: "t".into(),
+            members: members.to_vec(),
+        }
+    }
+
+    /// What a plan did to the groups: each change or conflict as one short line.
+    fn outcome(plan: &RevertPlan) -> Vec<String> {
+        let mut out: Vec<String> = plan
+            .groups
+            .iter()
+            .map(|g| match g {
+                GroupChange::Recreate { name, .. } => format!("recreate {name}"),
+                GroupChange::Rename { from, to, .. } => format!("rename {from}>{to}"),
+                GroupChange::Remove { name, .. } => format!("remove {name}"),
+            })
+            .collect();
+        out.extend(plan.conflicts.iter().map(|c| {
+            format!(
+                "conflict {} {}",
+                c.group.clone().unwrap_or_default(),
+                c.field
+            )
+        }));
+        out
+    }
+
+    #[test]
+    fn groups_come_back_unless_something_holds_their_place() {
+        let cases: Vec<(&str, GroupEntry, Vec<GroupNow>, &[&str])> = vec![
+            (
+                "a removed group comes back",
+                row(3, Some("ER"), "removed", Some("Emergency"), None),
+                vec![group(1, Some("ICU"), "Intensive", &[])],
+                &["recreate Emergency"],
+            ),
+            (
+                "its Group ID was given to another group since",
+                row(3, Some("ER"), "removed", Some("Emergency"), None),
+                vec![group(4, Some("ER"), "Emergency room", &[])],
+                &["conflict ER group"],
+            ),
+            (
+                "a manual group's name was taken since",
+                row(3, None, "removed", Some("Parking"), None),
+                vec![group(4, None, "Parking", &[])],
+                &["conflict Parking group"],
+            ),
+            (
+                "a rename goes back",
+                row(1, Some("ICU"), "name", Some("Intensive"), Some("IVA")),
+                vec![group(1, Some("ICU"), "IVA", &[])],
+                &["rename IVA>Intensive"],
+            ),
+            (
+                "renamed again since",
+                row(1, Some("ICU"), "name", Some("Intensive"), Some("IVA")),
+                vec![group(1, Some("ICU"), "Intensive care", &[])],
+                &["conflict ICU name"],
+            ),
+            (
+                "another group has the old name now",
+                row(1, None, "name", Some("Lockers"), Some("Garage")),
+                vec![
+                    group(1, None, "Garage", &[]),
+                    group(2, None, "Lockers", &[]),
+                ],
+                &["conflict Garage name"],
+            ),
+            (
+                "the renamed group is gone",
+                row(1, Some("ICU"), "name", Some("Intensive"), Some("IVA")),
+                vec![],
+                &["conflict ICU name"],
+            ),
+        ];
+        for (what, entry, groups, want) in cases {
+            let mut plan = RevertPlan::default();
+            let back = plan_groups_back(std::slice::from_ref(&entry), &groups, &mut plan);
+            assert_eq!(outcome(&plan), want.to_vec(), "{what}");
+            let recreated = want.iter().any(|w| w.starts_with("recreate"));
+            assert_eq!(
+                back.contains("ER"),
+                recreated && entry.group_id.is_some(),
+                "{what}"
+            );
+        }
+    }
+
+    fn user(pk: i64, groups: &[&str], active: bool) -> (i64, Current) {
+        let c = Current {
+            state: UserState {
+                unique_id: Some(format!("E{pk}")),
+                name: format!("User {pk}"),
+                mail: format!("u{pk}@example.se"),
+                groups: groups.iter().map(|g| g.to_string()).collect(),
+                active,
+                ..UserState::default()
+            },
+            ..Current::default()
+        };
+        (pk, c)
+    }
+
+    #[test]
+    fn a_created_group_goes_when_nothing_else_uses_it() {
+        let created = row(5, Some("NEW"), "created", None, Some("NEW"));
+        /// What, the group now, the users the revert changes (pk, target, created by the run),
+        /// and the outcome.
+        type Case<'a> = (
+            &'a str,
+            Vec<GroupNow>,
+            Vec<(i64, Current, bool)>,
+            &'a [&'a str],
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "empty",
+                vec![group(5, Some("NEW"), "NEW", &[])],
+                vec![],
+                &["remove NEW"],
+            ),
+            (
+                "a member the revert leaves alone",
+                vec![group(5, Some("NEW"), "NEW", &[7])],
+                vec![],
+                &["conflict NEW members"],
+            ),
+            (
+                "a member the revert takes out of it",
+                vec![group(5, Some("NEW"), "NEW", &[7])],
+                vec![{
+                    let (pk, c) = user(7, &["ICU"], true);
+                    (pk, c, false)
+                }],
+                &["remove NEW"],
+            ),
+            (
+                "a user the run created, deactivated by the revert",
+                vec![group(5, Some("NEW"), "NEW", &[8])],
+                vec![{
+                    let (pk, c) = user(8, &["NEW"], false);
+                    (pk, c, true)
+                }],
+                &["remove NEW"],
+            ),
+            (
+                "a user the run created that stays active",
+                vec![group(5, Some("NEW"), "NEW", &[8])],
+                vec![{
+                    let (pk, c) = user(8, &["NEW"], true);
+                    (pk, c, true)
+                }],
+                &["conflict NEW members"],
+            ),
+            (
+                "renamed since",
+                vec![group(5, Some("NEW"), "New group", &[])],
+                vec![],
+                &["conflict NEW name"],
+            ),
+            ("gone since", vec![], vec![], &[]),
+        ];
+        for (what, groups, users, want) in cases {
+            let mut plan = RevertPlan::default();
+            let mut current = HashMap::new();
+            let mut made = HashSet::new();
+            for (pk, target, by_run) in users {
+                let (_, now) = user(pk, &["NEW"], true);
+                plan.changes.push(UserRevert {
+                    pk,
+                    action: Action::Update,
+                    unique_id: target.state.unique_id.clone(),
+                    fields: fields_between(Some(&now), Some(&target)),
+                    target: Target::Set(target, None),
+                });
+                current.insert(pk, now);
+                if by_run {
+                    made.insert(pk);
+                }
+            }
+            plan_groups_gone(
+                std::slice::from_ref(&created),
+                &groups,
+                &made,
+                &current,
+                &mut plan,
+            );
+            assert_eq!(outcome(&plan), want.to_vec(), "{what}");
+            if want == ["remove NEW"] {
+                for c in &plan.changes {
+                    let Target::Set(t, _) = &c.target else {
+                        panic!("{what}")
+                    };
+                    assert!(!t.state.groups.contains(&"NEW".to_string()), "{what}");
+                    let groups = c.fields.iter().find(|f| f.field == "groups");
+                    assert_eq!(
+                        groups.and_then(|f| f.old.clone()).as_deref(),
+                        Some("NEW"),
+                        "{what}: the revert's row keeps the membership it takes"
+                    );
+                }
+            }
+        }
+    }
+}
