@@ -176,7 +176,8 @@ fn a_run_killed_while_sending_is_resumed_by_the_next_without_sending_twice() {
     assert!(first < n, "all {n} went out before the kill");
     let status = env.roster(&["status", "--format", "json"]).json();
     let stuck = status["stuck_invitations"].as_u64().unwrap_or(0) as usize;
-    assert!(stuck <= 1, "{status:#}");
+    // Rows are marked `sending` a hundred at a time: at most those are left.
+    assert!(stuck <= 100, "{status:#}");
 
     // The next run sends the rest, and says what to do about a row left in `sending`.
     let run = env.roster(&["users", "invite", "--pending"]).ok();
@@ -189,7 +190,7 @@ fn a_run_killed_while_sending_is_resumed_by_the_next_without_sending_twice() {
         "{} of {n}, {stuck} stuck",
         got.len()
     );
-    if stuck == 1 {
+    if stuck > 0 {
         assert!(run.stderr.contains("--resend"), "{}", run.stderr);
     }
     let status = env.roster(&["status", "--format", "json"]).json();
