@@ -542,3 +542,370 @@ fn unknown_groups_create_keeps_the_membership() {
         .iter()
         .any(|g| g["id"] == "INTMED" && g["name"] == "INTMED" && g["members"] == 5));
 }
+
+/// The keys of SPEC §6's apply document, which sync prints too, whatever the status.
+const APPLY_KEYS: [&str; 10] = [
+    "run",
+    "batch",
+    "status",
+    "counts",
+    "plan",
+    "by",
+    "reason",
+    "overrides",
+    "problems",
+    "invitations",
+];
+
+fn has_apply_keys(doc: &Value) {
+    for key in APPLY_KEYS {
+        assert!(doc.get(key).is_some(), "no `{key}`: {doc:#}");
+    }
+}
+
+#[test]
+fn an_unchanged_sync_says_who_why_and_overrides() {
+    let env = setup().var("SUDO_USER", "alice");
+    let path = env.write("remote.csv", day1());
+    let run = env
+        .roster(&[
+            "sync",
+            "--source",
+            path.to_str().unwrap(),
+            "--reason",
+            "nightly check",
+            "--allow-updates",
+            "3",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(run["status"], "unchanged", "{run:#}");
+    has_apply_keys(&run);
+    assert!(run["by"].as_str().unwrap().contains("alice"), "{run:#}");
+    assert_eq!(run["reason"], "nightly check");
+    assert_eq!(run["overrides"]["allow_updates"], 3);
+    assert_eq!(run["overrides"]["allow_removals"], Value::Null);
+    assert_eq!(run["counts"]["update"], 0, "{run:#}");
+    assert_eq!(run["invitations"], 0);
+    assert!(run["message"].as_str().unwrap().contains("unchanged"));
+}
+
+#[test]
+fn blocked_and_rejected_documents_keep_the_spec_shape() {
+    let env = setup();
+    // Blocked: `reason` is the operator's, the block is the `message`.
+    let empty = env.write("empty.csv", file((1..=10).map(|i| row(i, "Nurse", ""))));
+    for cmd in [
+        vec!["sync", "--source", empty.to_str().unwrap()],
+        vec!["apply"],
+    ] {
+        let mut args = cmd.clone();
+        args.extend(["--reason", "ticket 7", "--format", "json"]);
+        let run = env.roster(&args).code(4).json();
+        assert_eq!(run["status"], "blocked", "{run:#}");
+        has_apply_keys(&run);
+        assert_eq!(run["reason"], "ticket 7", "{run:#}");
+        assert!(
+            run["message"]
+                .as_str()
+                .unwrap()
+                .contains("--allow-updates 10"),
+            "{run:#}"
+        );
+        assert_eq!(run["overrides"]["allow_updates"], Value::Null);
+    }
+    // Rejected: no plan, and still every key.
+    let bad = env.write("bad.csv", "UniqueID,Name\nE001,Person 1\n");
+    let run = env
+        .roster(&[
+            "sync",
+            "--source",
+            bad.to_str().unwrap(),
+            "--reason",
+            "ticket 8",
+            "--format",
+            "json",
+        ])
+        .code(3)
+        .json();
+    assert_eq!(run["status"], "rejected", "{run:#}");
+    has_apply_keys(&run);
+    assert_eq!(run["reason"], "ticket 8");
+    assert_eq!(run["invitations"], 0);
+}
+
+#[test]
+fn a_deactivated_user_is_not_invited() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\nsend_invitations = true\n",
+    );
+    // No [mail]: the invitations of the two new users stay pending.
+    let more = file((1..=12).map(|i| row(i, "Nurse", "ICU")));
+    let run = env.import("more.csv", &more, &[]).ok().json();
+    assert_eq!(env.user("E011")["invitation"], "pending");
+    let pending = |env: &Env| {
+        env.roster(&["status", "--format", "json"]).json()["pending_invitations"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(pending(&env), 2);
+    // A revert that deactivates them cancels their invitations.
+    env.roster(&["revert", &run["run"].to_string()]).ok();
+    assert_eq!(env.user("E011")["status"], "deactivated");
+    assert_eq!(env.user("E011")["invitation"], Value::Null);
+    assert_eq!(pending(&env), 0);
+    // So does an import that deactivates a user with a pending invitation.
+    env.import(
+        "more2.csv",
+        &file((1..=13).map(|i| row(i, "Nurse", "ICU"))),
+        &[],
+    )
+    .ok();
+    assert_eq!(env.user("E013")["invitation"], "pending");
+    env.import(
+        "less.csv",
+        &file((1..=12).map(|i| row(i, "Nurse", "ICU"))),
+        &[],
+    )
+    .ok();
+    assert_eq!(env.user("E013")["status"], "deactivated");
+    assert_eq!(env.user("E013")["invitation"], Value::Null);
+    // E011 and E012 came back without a queued invitation (`users invite --uninvited` finds them).
+    assert_eq!(pending(&env), 0);
+}
+
+/// A user's absence counter and the batch it last counted.
+fn absence(env: &Env, id: &str) -> (i64, Option<i64>) {
+    env.db()
+        .query_row(
+            "SELECT missing_count, last_missing_batch FROM users WHERE unique_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_revert_gives_back_the_absence_counter() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nremove_after_missing = 3\nmax_updates = \"100%\"\n",
+    );
+    let without10 = |title: &str| file((1..=9).map(|i| row(i, title, "ICU")));
+    let with10 = file((1..=10).map(|i| row(i, "Nurse", "ICU")));
+    env.import("a.csv", &without10("Nurse"), &[]).ok();
+    assert_eq!(absence(&env, "E010"), (1, Some(2)));
+    // A second absent file counts again; its revert counts it back.
+    let run = env.import("b.csv", &without10("Cook"), &[]).ok().json();
+    assert_eq!(run["counts"]["missing"], 1, "{run:#}");
+    assert_eq!(absence(&env, "E010"), (2, Some(3)));
+    let rev = env
+        .roster(&["revert", &run["run"].to_string(), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(absence(&env, "E010"), (1, Some(2)), "{rev:#}");
+    // So the third absent file is the second in a row: still missing, not removed.
+    let run = env.import("c.csv", &without10("Porter"), &[]).ok().json();
+    assert_eq!(run["counts"]["remove"], 0, "{run:#}");
+    assert_eq!(absence(&env, "E010"), (2, Some(4)));
+    // A file that has the user again clears the counter; its revert gives it back.
+    let run = env.import("d.csv", &with10, &[]).ok().json();
+    assert_eq!(absence(&env, "E010"), (0, None));
+    let rev = env
+        .roster(&["revert", &run["run"].to_string(), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(absence(&env, "E010"), (2, Some(4)), "{rev:#}");
+    env.roster(&["revert", &rev["run"].to_string()]).ok();
+    assert_eq!(absence(&env, "E010"), (0, None));
+}
+
+/// The newest run's id.
+fn last_run(env: &Env) -> String {
+    env.db()
+        .query_row("SELECT MAX(id) FROM runs", [], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .to_string()
+}
+
+fn groups_json(env: &Env) -> Value {
+    env.roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json()
+}
+
+/// Run a `groups` command, then revert its run; the directory is as it was before.
+fn undone(env: &Env, args: &[&str]) -> Value {
+    let before = (groups_json(env), env.users_json());
+    env.roster(args).ok();
+    assert_ne!(
+        (groups_json(env), env.users_json()),
+        before,
+        "{args:?} changed nothing"
+    );
+    let rev = env
+        .roster(&["revert", &last_run(env), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(groups_json(env), before.0, "{args:?}: {rev:#}");
+    assert_eq!(env.users_json(), before.1, "{args:?}: {rev:#}");
+    rev
+}
+
+#[test]
+fn a_revert_undoes_the_groups_commands() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\n",
+    );
+    env.roster(&["groups", "add", "--name", "Parking"]).ok();
+    env.roster(&[
+        "groups", "members", "Parking", "--add", "E001", "--add", "E003",
+    ])
+    .ok();
+    // A removed group comes back with its ID, name and every membership.
+    let rev = undone(&env, &["groups", "remove", "NIGHT", "--force"]);
+    assert_eq!(rev["conflicts"], serde_json::json!([]), "{rev:#}");
+    undone(&env, &["groups", "remove", "Parking", "--force"]);
+    undone(
+        &env,
+        &["groups", "remove", "ICU", "--force", "--reason", "r"],
+    );
+    // A rename goes back; an added group goes.
+    undone(&env, &["groups", "rename", "ICU", "Intensive"]);
+    undone(&env, &["groups", "rename", "Parking", "Garage"]);
+    undone(&env, &["groups", "add", "ER", "--name", "Emergency"]);
+    undone(&env, &["groups", "add", "--name", "Lockers"]);
+    let groups = env.write(
+        "groups.csv",
+        "GroupID,Name\nICU,ICU renamed\nER,Emergency\nNIGHT,Night shift\n",
+    );
+    undone(&env, &["groups", "import", groups.to_str().unwrap()]);
+
+    // A revert of a revert does the command again.
+    let before = (groups_json(&env), env.users_json());
+    env.roster(&["groups", "remove", "NIGHT", "--force"]).ok();
+    let removed = (groups_json(&env), env.users_json());
+    env.roster(&["revert", &last_run(&env)]).ok();
+    assert_eq!((groups_json(&env), env.users_json()), before);
+    env.roster(&["revert", &last_run(&env)]).ok();
+    assert_eq!((groups_json(&env), env.users_json()), removed);
+    env.roster(&["revert", &last_run(&env)]).ok();
+    assert_eq!((groups_json(&env), env.users_json()), before);
+
+    // A group that a later run gave a member stays, and is listed as a conflict.
+    env.roster(&["groups", "add", "--name", "Temp"]).ok();
+    let added = last_run(&env);
+    env.roster(&["groups", "members", "Temp", "--add", "E005"])
+        .ok();
+    let rev = env
+        .roster(&["revert", &added, "--format", "json"])
+        .ok()
+        .json();
+    let conflicts = rev["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{rev:#}");
+    assert_eq!(conflicts[0]["group"], "Temp", "{rev:#}");
+    assert_eq!(
+        env.user("E005")["manual_groups"],
+        serde_json::json!(["Temp"])
+    );
+    // A rename that a later rename replaced stays too.
+    env.roster(&["groups", "rename", "Temp", "Temp2"]).ok();
+    let renamed = last_run(&env);
+    env.roster(&["groups", "rename", "Temp2", "Temp3"]).ok();
+    let rev = env
+        .roster(&["revert", &renamed, "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(rev["conflicts"][0]["group"], "Temp3", "{rev:#}");
+    assert!(groups_json(&env)
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["name"] == "Temp3"));
+}
+
+#[test]
+fn a_revert_removes_the_groups_its_import_created() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nunknown_groups = \"create\"\n",
+    );
+    let before = (groups_json(&env), env.users_json());
+    let with_new = |extra: &str| {
+        file((1..=11).map(|i| match i {
+            2 => row(i, "Nurse", "ICU,INTMED"),
+            4 => row(i, "Nurse", &format!("ICU,NIGHT{extra}")),
+            11 => row(i, "Nurse", "INTMED,ONCALL"),
+            _ => row(i, "Nurse", if i % 2 == 0 { "ICU,NIGHT" } else { "ICU" }),
+        }))
+    };
+    let run = env.import("new.csv", &with_new(""), &[]).ok().json();
+    assert_eq!(
+        env.user("E011")["groups"],
+        serde_json::json!(["INTMED", "ONCALL"])
+    );
+    let rev = env
+        .roster(&["revert", &run["run"].to_string(), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(rev["conflicts"], serde_json::json!([]), "{rev:#}");
+    assert_eq!(groups_json(&env), before.0, "{rev:#}");
+    assert_eq!(env.user("E011")["status"], "deactivated");
+    assert_eq!(env.user("E011")["groups"], serde_json::json!([]));
+    assert_eq!(listed(&env, "E011"), before.1);
+    // Its revert creates them again, with their members.
+    env.roster(&["revert", &rev["run"].to_string()]).ok();
+    assert_eq!(
+        env.user("E011")["groups"],
+        serde_json::json!(["INTMED", "ONCALL"])
+    );
+    assert_eq!(env.user("E011")["status"], "active");
+    assert_eq!(
+        env.user("E002")["groups"],
+        serde_json::json!(["ICU", "INTMED"])
+    );
+
+    // A created group that a later run gave a member stays, listed as a conflict.
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nunknown_groups = \"create\"\n",
+    );
+    let run = env.import("new.csv", &with_new(""), &[]).ok().json();
+    env.import("later.csv", &with_new(",INTMED"), &[]).ok();
+    let rev = env
+        .roster(&["revert", &run["run"].to_string(), "--format", "json"])
+        .ok()
+        .json();
+    let groups: Vec<Value> = rev["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["group"].is_null())
+        .cloned()
+        .collect();
+    assert_eq!(groups.len(), 1, "{rev:#}");
+    assert_eq!(groups[0]["group"], "INTMED", "{rev:#}");
+    assert_eq!(
+        env.user("E004")["groups"],
+        serde_json::json!(["ICU", "INTMED", "NIGHT"])
+    );
+    let ids: Vec<Value> = groups_json(&env)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].clone())
+        .collect();
+    assert_eq!(
+        Value::from(ids),
+        serde_json::json!(["ICU", "INTMED", "NIGHT"])
+    );
+}

@@ -57,7 +57,6 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
             let id = id.as_deref().map(trim).filter(|i| !i.is_empty());
             let name = checked_name(name)?;
             store.add_group(id, &name)?;
-            store.record_group_run("groups add")?;
             say(match id {
                 Some(id) => format!("added group {id} ({name}), managed by imports"),
                 None => format!("added manual group {name}"),
@@ -67,7 +66,6 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
             let g = store.require_group(group)?;
             let name = checked_name(name)?;
             store.rename_group(g.pk, &name)?;
-            store.record_group_run("groups rename")?;
             say(format!("renamed {} to {name}", g.name))?;
         }
         GroupsCommand::Remove { group, force, .. } => {
@@ -81,7 +79,6 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
                 )));
             }
             store.remove_group(g.pk)?;
-            store.record_group_run("groups remove")?;
             say(format!("removed group {}", g.name))?;
         }
         GroupsCommand::Members {
@@ -129,7 +126,6 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
                 input::groups::read(&bytes, ctx.config.csv.encoding, ctx.config.csv.delimiter)
                     .map_err(|m| Error::Rejected(format!("{}: {m}", file.display())))?;
             let result = store.import_groups(&groups)?;
-            store.record_group_run("groups import")?;
             match ctx.format(&[Format::Table, Format::Json])? {
                 Format::Json => render::json(&result)?,
                 _ => say(format!(

@@ -46,14 +46,32 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
     let rows = store.run_audit(of.id)?;
     let pks: HashSet<i64> = rows.iter().map(|r| r.user_pk).collect();
     let current = store.current_users(&pks)?;
-    let groups = store.managed_group_ids()?;
-    let plan = revert::plan(
+    // Groups the run removed come back first (the users' memberships need them), the ones it
+    // created go last, when nothing uses them.
+    let group_rows = store.run_group_audit(of.id)?;
+    let groups_now = store.groups_now()?;
+    let mut back = RevertPlan::default();
+    let mut groups = store.managed_group_ids()?;
+    groups.extend(revert::plan_groups_back(
+        &group_rows,
+        &groups_now,
+        &mut back,
+    ));
+    let mut plan = revert::plan(
         &rows,
         &current,
         ctx.config.import.missing_users,
         &groups,
         &|key| store.mail_key_holder(key).ok().flatten(),
     );
+    plan.groups.splice(0..0, back.groups);
+    plan.conflicts.splice(0..0, back.conflicts);
+    let created: HashSet<i64> = rows
+        .iter()
+        .filter(|r| r.field == "created")
+        .map(|r| r.user_pk)
+        .collect();
+    revert::plan_groups_gone(&group_rows, &groups_now, &created, &current, &mut plan);
     // The safeguards of an import, over the revert's counts.
     let mut guard = Plan {
         counts: plan.counts,
@@ -156,7 +174,8 @@ fn show(
             "batch": of.batch,
             "status": status,
             "counts": plan.counts,
-            "plan": {"reverts": of.id, "counts": plan.counts, "changes": changes},
+            "plan": {"reverts": of.id, "counts": plan.counts, "changes": changes,
+                     "groups": plan.groups.iter().map(revert::GroupChange::json).collect::<Vec<_>>()},
             "conflicts": plan.conflicts,
             "by": store.operator.by,
             "reason": args.reason,
@@ -179,6 +198,21 @@ fn show(
         "{head} — {}",
         render::plan::counts_line(&plan.counts)
     ))?;
+    for g in &plan.groups {
+        render::emit(&match g {
+            revert::GroupChange::Recreate { group_id, name, .. } => match group_id {
+                Some(id) => format!("group {id} ({name}) comes back"),
+                None => format!("group {name} comes back"),
+            },
+            revert::GroupChange::Rename { from, to, .. } => {
+                format!("group {from} is renamed back to {to}")
+            }
+            revert::GroupChange::Remove { group_id, name, .. } => match group_id {
+                Some(id) => format!("group {id} ({name}) is removed"),
+                None => format!("group {name} is removed"),
+            },
+        })?;
+    }
     if (ctx.verbose > 0 || status != "applied") && !plan.changes.is_empty() {
         let mut t = render::table(["Action", "UniqueID", "Field", "Old", "New"]);
         for c in &plan.changes {
@@ -206,6 +240,7 @@ fn show(
                 c.unique_id
                     .clone()
                     .or_else(|| c.mail.clone())
+                    .or_else(|| c.group.as_ref().map(|g| format!("group {g}")))
                     .unwrap_or_default(),
                 c.field.clone(),
                 render::opt(c.now.as_deref()),

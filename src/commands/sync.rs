@@ -103,7 +103,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
                 .batch_reverted_by(batch.id)?
                 .map_or_else(|| "a later run".to_string(), |r| format!("run {r}"));
             format!(
-                "the file is the one of batch {}, which {by} reverted; nothing applied                  (to apply it again: roster apply --batch {} --force)",
+                "the file is the one of batch {}, which {by} reverted; nothing applied (to apply it again: roster apply --batch {} --force)",
                 batch.id, batch.id
             )
         } else {
@@ -125,8 +125,13 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         let pushed = push_after(ctx, &mut store, format, args);
         let report = mail_report_if_due(ctx, &store, run, stale || pushed.is_some());
         match format {
+            // The apply document of SPEC §6: nothing planned, nothing applied.
             Format::Json => render::json(&json!({"run": run, "batch": batch.id,
-                "status": "unchanged", "reverted": batch.status == "reverted", "message": said}))?,
+                "status": "unchanged", "counts": crate::core::plan::Counts::default(),
+                "plan": null, "problems": [], "invitations": 0,
+                "by": store.operator.by, "reason": apply_args.reason,
+                "overrides": pipeline::overrides(&apply_args),
+                "reverted": batch.status == "reverted", "message": said}))?,
             _ if ctx.quiet => {}
             _ if batch.status == "reverted" => render::emit(&format!("unchanged: {said}"))?,
             _ => render::emit(&format!(

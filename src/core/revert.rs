@@ -31,11 +31,14 @@ pub struct AuditEntry {
 }
 
 /// A user as the store holds it now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Current {
     pub state: UserState,
     /// Names of the manual groups the user is in, sorted.
     pub manual_groups: Vec<String>,
+    /// Files absent in a row (`import.remove_after_missing`), and the batch that last counted.
+    pub missing_count: i64,
+    pub last_missing_batch: Option<i64>,
 }
 
 /// A field that changed since the run: left as it is.
@@ -44,6 +47,8 @@ pub struct Conflict {
     pub unique_id: Option<String>,
     /// The user's mail, for manual users (who have no UniqueID).
     pub mail: Option<String>,
+    /// A group's conflict: its Group ID, or its name (then `unique_id` and `mail` are null).
+    pub group: Option<String>,
     pub field: String,
     pub now: Option<String>,
     pub run_new: Option<String>,
@@ -73,6 +78,8 @@ pub struct UserRevert {
 #[derive(Debug, Clone, Default)]
 pub struct RevertPlan {
     pub changes: Vec<UserRevert>,
+    /// Groups brought back and renamed back (before the users' changes), and removed (after).
+    pub groups: Vec<GroupChange>,
     pub conflicts: Vec<Conflict>,
     pub counts: Counts,
 }
@@ -119,12 +126,19 @@ fn value(c: &Current, field: &str) -> Option<String> {
         "groups" => join(&s.groups),
         "status" => Some(status(s.active).to_string()),
         "manual_groups" => Some(manual_json(&c.manual_groups)),
+        "missing_count" => Some(c.missing_count.to_string()),
         _ => None,
     }
 }
 
-/// Set a field of a state to an audit row's old value.
-fn set(c: &mut Current, field: &str, old: Option<&str>, known: &HashSet<String>) {
+/// Set a field of a state to an audit row's old value (`was`: what the row held beside it).
+fn set(
+    c: &mut Current,
+    field: &str,
+    old: Option<&str>,
+    was: Option<&Was>,
+    known: &HashSet<String>,
+) {
     let s = &mut c.state;
     let text = || old.map(str::to_string);
     match field {
@@ -142,6 +156,10 @@ fn set(c: &mut Current, field: &str, old: Option<&str>, known: &HashSet<String>)
                 .unwrap_or_default();
             c.manual_groups.sort();
         }
+        "missing_count" => {
+            c.missing_count = old.and_then(|o| o.parse().ok()).unwrap_or(0);
+            c.last_missing_batch = was.and_then(|w| w.last_missing_batch);
+        }
         _ => {}
     }
 }
@@ -149,10 +167,7 @@ fn set(c: &mut Current, field: &str, old: Option<&str>, known: &HashSet<String>)
 /// The audit rows of a change from `from` to `to` (either may be absent: a creation, a
 /// deletion), as a deletion and a creation write them (`status` to or from `deleted`).
 pub fn fields_between(from: Option<&Current>, to: Option<&Current>) -> Vec<FieldChange> {
-    let empty = Current {
-        state: UserState::default(),
-        manual_groups: Vec::new(),
-    };
+    let empty = Current::default();
     let a = from.unwrap_or(&empty);
     let b = to.unwrap_or(&empty);
     let mut out = Vec::new();
@@ -186,6 +201,17 @@ pub fn fields_between(from: Option<&Current>, to: Option<&Current>) -> Vec<Field
             field: "manual_groups",
             old: Some(manual_json(&a.manual_groups)),
             new: Some(manual_json(&b.manual_groups)),
+        });
+    }
+    // The absence counter of a user that stays (its batch goes with it, in the row's `was`).
+    if from.is_some()
+        && to.is_some()
+        && (a.missing_count, a.last_missing_batch) != (b.missing_count, b.last_missing_batch)
+    {
+        out.push(FieldChange {
+            field: "missing_count",
+            old: Some(a.missing_count.to_string()),
+            new: Some(b.missing_count.to_string()),
         });
     }
     out
@@ -222,6 +248,7 @@ pub fn plan(
                 .and_then(|c| c.state.unique_id.clone())
                 .or_else(|| uid.clone()),
             mail: cur.map(|c| c.state.mail.clone()),
+            group: None,
             field: field.to_string(),
             now,
             run_new,
@@ -273,10 +300,21 @@ pub fn plan(
                     .as_ref()
                     .map(|w| w.manual_groups.clone())
                     .unwrap_or_default(),
+                ..Current::default()
             };
             t.manual_groups.sort();
             for r in rows {
-                set(&mut t, &r.field, r.old.as_deref(), known_groups);
+                set(
+                    &mut t,
+                    &r.field,
+                    r.old.as_deref(),
+                    r.was.as_ref(),
+                    known_groups,
+                );
+            }
+            if let Some(w) = &was {
+                t.missing_count = w.missing_count.unwrap_or(0);
+                t.last_missing_batch = w.last_missing_batch;
             }
             if let Some(h) = holder(&mail::key(&t.state.mail)) {
                 if h != pk {
@@ -323,7 +361,13 @@ pub fn plan(
             if r.field == "status" && r.old.as_deref() == Some("deleted") {
                 delete = true;
             }
-            set(&mut t, &r.field, r.old.as_deref(), known_groups);
+            set(
+                &mut t,
+                &r.field,
+                r.old.as_deref(),
+                r.was.as_ref(),
+                known_groups,
+            );
         }
         if delete {
             out.changes.push(UserRevert {
@@ -335,12 +379,26 @@ pub fn plan(
             });
             continue;
         }
+        match (&was, conflicted) {
+            // The row goes back whole: its absence counter too.
+            (Some(w), false) => {
+                t.missing_count = w.missing_count.unwrap_or(0);
+                t.last_missing_batch = w.last_missing_batch;
+            }
+            // Back without what it held: present now, so not absent.
+            _ if t.state.active && !c.state.active => {
+                t.missing_count = 0;
+                t.last_missing_batch = None;
+            }
+            _ => {}
+        }
         if t == *c {
             continue;
         }
         let action = match (c.state.active, t.state.active) {
             (false, true) => Action::Reactivate,
             (true, false) => Action::Remove,
+            _ if t.state == c.state && t.manual_groups == c.manual_groups => Action::Missing,
             _ => Action::Update,
         };
         out.changes.push(UserRevert {
@@ -363,6 +421,7 @@ pub fn plan(
             Action::Update => out.counts.update += 1,
             Action::Reactivate => out.counts.reactivate += 1,
             Action::Remove => out.counts.remove += 1,
+            Action::Missing => out.counts.missing += 1,
             _ => {}
         }
     }
@@ -403,6 +462,7 @@ fn resolve_mail(
             conflicts.push(Conflict {
                 unique_id: cur.state.unique_id.clone(),
                 mail: Some(cur.state.mail.clone()),
+                group: None,
                 field: "mail".into(),
                 now: Some(cur.state.mail.clone()),
                 run_new: Some(cur.state.mail.clone()),
@@ -414,4 +474,262 @@ fn resolve_mail(
     }
     out.changes.retain(|c| !c.fields.is_empty());
     out.conflicts.extend(conflicts);
+}
+
+/// One group row of the audit log (`group_audit`): a group the run `created`, renamed
+/// (`name`, old → new) or `removed` (old: its name; `created_at` kept to bring it back).
+#[derive(Debug, Clone, Default)]
+pub struct GroupEntry {
+    pub group_pk: i64,
+    pub group_id: Option<String>,
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub created_at: Option<String>,
+}
+
+/// A group as the store holds it now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupNow {
+    pub pk: i64,
+    pub group_id: Option<String>,
+    pub name: String,
+    pub created_at: String,
+    /// Its members (active or not).
+    pub members: Vec<i64>,
+}
+
+/// What a revert does to one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupChange {
+    /// Bring back a group the run removed (its memberships come back with the users' rows).
+    Recreate {
+        pk: i64,
+        group_id: Option<String>,
+        name: String,
+        created_at: Option<String>,
+    },
+    /// Give a group the run renamed its old name back.
+    Rename { pk: i64, from: String, to: String },
+    /// Remove a group the run created, which nothing uses after the revert.
+    Remove {
+        pk: i64,
+        group_id: Option<String>,
+        name: String,
+        created_at: String,
+    },
+}
+
+impl GroupChange {
+    /// As the revert's JSON lists it.
+    pub fn json(&self) -> serde_json::Value {
+        match self {
+            GroupChange::Recreate { group_id, name, .. } => {
+                serde_json::json!({"action": "create", "id": group_id, "name": name})
+            }
+            GroupChange::Rename { from, to, .. } => {
+                serde_json::json!({"action": "rename", "old": from, "new": to})
+            }
+            GroupChange::Remove { group_id, name, .. } => {
+                serde_json::json!({"action": "remove", "id": group_id, "name": name})
+            }
+        }
+    }
+}
+
+fn group_conflict(
+    g: Option<&GroupNow>,
+    label: &str,
+    field: &str,
+    now: Option<String>,
+    run_new: Option<String>,
+) -> Conflict {
+    Conflict {
+        unique_id: None,
+        mail: None,
+        group: Some(g.map_or_else(
+            || label.to_string(),
+            |g| g.group_id.clone().unwrap_or_else(|| g.name.clone()),
+        )),
+        field: field.to_string(),
+        now,
+        run_new,
+    }
+}
+
+/// The groups a revert brings back and renames back, decided before the users' changes (whose
+/// memberships need the groups): a removed group comes back when neither its Group ID nor its
+/// name is taken now; a renamed one gets its old name back when it still has the run's name
+/// and no other group has the old one. Anything else is a conflict.
+pub fn plan_groups_back(
+    rows: &[GroupEntry],
+    groups: &[GroupNow],
+    out: &mut RevertPlan,
+) -> HashSet<String> {
+    let mut back = HashSet::new();
+    let by_pk: HashMap<i64, &GroupNow> = groups.iter().map(|g| (g.pk, g)).collect();
+    let name_taken =
+        |name: &str, except: i64| groups.iter().any(|g| g.name == name && g.pk != except);
+    for r in rows {
+        let label = r
+            .group_id
+            .clone()
+            .or_else(|| r.old.clone())
+            .or_else(|| r.new.clone())
+            .unwrap_or_default();
+        match r.field.as_str() {
+            "removed" => {
+                let name = r.old.clone().unwrap_or_default();
+                let holder = groups
+                    .iter()
+                    .find(|g| (r.group_id.is_some() && g.group_id == r.group_id) || g.name == name);
+                if let Some(h) = holder {
+                    out.conflicts.push(group_conflict(
+                        Some(h),
+                        &label,
+                        "group",
+                        Some(h.name.clone()),
+                        Some("removed".into()),
+                    ));
+                    continue;
+                }
+                if let Some(id) = &r.group_id {
+                    back.insert(id.clone());
+                }
+                out.groups.push(GroupChange::Recreate {
+                    pk: r.group_pk,
+                    group_id: r.group_id.clone(),
+                    name,
+                    created_at: r.created_at.clone(),
+                });
+            }
+            "name" => {
+                let (Some(old), Some(new)) = (&r.old, &r.new) else {
+                    continue;
+                };
+                let now = by_pk.get(&r.group_pk).copied();
+                match now {
+                    Some(g) if g.name == *new && !name_taken(old, g.pk) => {
+                        out.groups.push(GroupChange::Rename {
+                            pk: g.pk,
+                            from: new.clone(),
+                            to: old.clone(),
+                        });
+                    }
+                    _ => out.conflicts.push(group_conflict(
+                        now,
+                        &label,
+                        "name",
+                        now.map(|g| g.name.clone()),
+                        Some(new.clone()),
+                    )),
+                }
+            }
+            _ => {}
+        }
+    }
+    back
+}
+
+/// The groups the run created that the revert removes: those as the run left them (same
+/// name) that no user is in after the revert, other than users the run created and the
+/// revert removes; those users' memberships in them go with them. A group still in use, or
+/// renamed since, stays and is a conflict.
+pub fn plan_groups_gone(
+    rows: &[GroupEntry],
+    groups: &[GroupNow],
+    created_users: &HashSet<i64>,
+    current: &HashMap<i64, Current>,
+    out: &mut RevertPlan,
+) {
+    let by_pk: HashMap<i64, &GroupNow> = groups.iter().map(|g| (g.pk, g)).collect();
+    let targets: HashMap<i64, Option<&Current>> = out
+        .changes
+        .iter()
+        .map(|c| {
+            let t = match &c.target {
+                Target::Set(t, _) | Target::Recreate(t, _) => Some(t),
+                Target::Delete => None,
+            };
+            (c.pk, t)
+        })
+        .collect();
+    let member = |t: &Current, g: &GroupNow| match &g.group_id {
+        Some(id) => t.state.groups.contains(id),
+        None => t.manual_groups.contains(&g.name),
+    };
+    let mut gone: Vec<&GroupNow> = Vec::new();
+    for r in rows.iter().filter(|r| r.field == "created") {
+        let Some(g) = by_pk.get(&r.group_pk).copied() else {
+            continue;
+        };
+        if r.new.as_deref().is_some_and(|n| n != g.name) {
+            out.conflicts.push(group_conflict(
+                Some(g),
+                &g.name,
+                "name",
+                Some(g.name.clone()),
+                r.new.clone(),
+            ));
+            continue;
+        }
+        // Users the run created that the revert leaves without the group or removes.
+        let leaving = |pk: &i64| {
+            created_users.contains(pk)
+                && targets
+                    .get(pk)
+                    .is_some_and(|t| t.is_none_or(|t| !t.state.active))
+        };
+        let mut users: Vec<i64> = g
+            .members
+            .iter()
+            .filter(|pk| !targets.contains_key(pk))
+            .copied()
+            .collect();
+        users.extend(
+            out.changes
+                .iter()
+                .filter(|c| !leaving(&c.pk))
+                .filter(|c| targets[&c.pk].is_some_and(|t| member(t, g)))
+                .map(|c| c.pk),
+        );
+        if !users.is_empty() {
+            out.conflicts.push(group_conflict(
+                Some(g),
+                &g.name,
+                "members",
+                Some(users.len().to_string()),
+                None,
+            ));
+            continue;
+        }
+        out.groups.push(GroupChange::Remove {
+            pk: g.pk,
+            group_id: g.group_id.clone(),
+            name: g.name.clone(),
+            created_at: g.created_at.clone(),
+        });
+        gone.push(g);
+    }
+    if gone.is_empty() {
+        return;
+    }
+    // The leaving users' memberships in the removed groups go in the revert's own rows.
+    for c in &mut out.changes {
+        let Target::Set(t, _) = &mut c.target else {
+            continue;
+        };
+        let before = t.clone();
+        for g in &gone {
+            match &g.group_id {
+                Some(id) => t.state.groups.retain(|x| x != id),
+                None => t.manual_groups.retain(|x| *x != g.name),
+            }
+        }
+        if *t != before {
+            if let Some(cur) = current.get(&c.pk) {
+                c.fields = fields_between(Some(cur), Some(t));
+            }
+        }
+    }
 }

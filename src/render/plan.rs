@@ -446,9 +446,8 @@ impl Serialize for OutcomeView<'_> {
             "problems",
             &Errors(self.file, self.plan.map(|p| &p.plan.unknown_groups)),
         )?;
-        if let Some(p) = self.plan {
-            m.serialize_entry("invitations", &p.plan.invitations)?;
-        }
+        // No plan (a rejected file): none will be sent.
+        m.serialize_entry("invitations", &self.plan.map_or(0, |p| p.plan.invitations))?;
         match self.operator {
             // `reason` is the operator's; the block or rejection is the `message`.
             Some(op) => {

@@ -133,6 +133,34 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
+    /// The audit row of a change of a user's absence counter (`missing_count`, old → new;
+    /// `was` holds the batch that counted it before), when it changes: a revert counts back.
+    fn audit_absence(
+        &mut self,
+        tx: &Transaction<'_>,
+        pk: i64,
+        uid: Option<&str>,
+        count: i64,
+        batch: Option<i64>,
+    ) -> rusqlite::Result<()> {
+        let (old, old_batch, stored_uid): (i64, Option<i64>, Option<String>) = tx
+            .prepare_cached(
+                "SELECT missing_count, last_missing_batch, unique_id FROM users WHERE pk = ?1",
+            )?
+            .query_row([pk], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        if (old, old_batch) != (count, batch) {
+            let uid = uid.map(str::to_string).or(stored_uid);
+            self.audit(
+                pk,
+                uid.as_deref(),
+                "missing_count",
+                Some(&old.to_string()),
+                Some(&count.to_string()),
+            )?;
+        }
+        Ok(())
+    }
+
     fn set_groups(&mut self, pk: i64, groups: &[String], clear: bool) -> rusqlite::Result<()> {
         if clear {
             self.clear_groups.execute([pk])?;
@@ -309,6 +337,17 @@ impl Store {
                     "INSERT INTO groups (group_id, name, created_at) VALUES (?1, ?2, ?3)",
                     params![id, name, super::now()],
                 )?;
+                // Its audit row: a revert of this run removes it again.
+                super::groups::audit_group(
+                    &tx,
+                    run_id,
+                    tx.last_insert_rowid(),
+                    Some(id),
+                    "created",
+                    None,
+                    Some(&name),
+                    None,
+                )?;
             }
         }
         let groups = {
@@ -374,8 +413,14 @@ impl Store {
                     .execute([pk])?;
                 continue;
             }
+            if c.action == Action::Missing {
+                w.audit_absence(&tx, pk, uid, i64::from(absent), Some(plan.batch))?;
+            }
             if c.action == Action::Remove {
                 w.audit(pk, uid, "status", Some("active"), Some("deactivated"))?;
+                // A deactivated user is not invited: its queued invitation goes.
+                tx.prepare_cached(super::outbox::CANCEL_PENDING)?
+                    .execute([pk])?;
             }
             tx.prepare_cached(
                 "UPDATE users SET missing_count = ?2, last_missing_batch = ?3,
@@ -383,6 +428,15 @@ impl Store {
                  WHERE pk = ?1",
             )?
             .execute(params![pk, absent, plan.batch, c.action == Action::Remove, w.at])?;
+        }
+        // Users absent before and named again: their counter starts over (before the updates,
+        // whose audit rows would otherwise hold the counter already cleared).
+        for &pk in &plan.present_again {
+            w.audit_absence(&tx, pk, None, 0, None)?;
+            tx.prepare_cached(
+                "UPDATE users SET missing_count = 0, last_missing_batch = NULL WHERE pk = ?1",
+            )?
+            .execute([pk])?;
         }
         // Addresses given to new holders (`import.reuse_mail_of_deactivated`): the deactivated
         // user's mail is cleared, with an audit row, before anyone takes it.
@@ -479,12 +533,6 @@ impl Store {
                     w.at
                 ])?;
             }
-        }
-        for pk in &plan.present_again {
-            tx.prepare_cached(
-                "UPDATE users SET missing_count = 0, last_missing_batch = NULL WHERE pk = ?1",
-            )?
-            .execute([pk])?;
         }
         tx.execute(
             "UPDATE batches SET status = 'applied' WHERE id = ?1",

@@ -209,6 +209,10 @@ impl Store {
         // Through the index on `at` (migration 2): a day with nothing to prune costs nothing.
         self.conn
             .execute("DELETE FROM audit WHERE at < ?1", [cutoff(keep_history)])?;
+        self.conn.execute(
+            "DELETE FROM group_audit WHERE at < ?1",
+            [cutoff(keep_history)],
+        )?;
         Ok(())
     }
 }

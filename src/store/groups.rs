@@ -76,6 +76,7 @@ impl Store {
         Ok(())
     }
 
+    /// Add a group, as a run of its own (`groups add`) with its audit row.
     pub fn add_group(&self, id: Option<&str>, name: &str) -> anyhow::Result<i64> {
         if let Some(id) = id {
             if self
@@ -90,41 +91,113 @@ impl Store {
             }
         }
         self.check_name_free(name)?;
-        self.conn.execute(
+        let tx = self.conn.unchecked_transaction()?;
+        let run = self.manual_run(&tx, "groups add")?;
+        let at = now();
+        tx.execute(
             "INSERT INTO groups (group_id, name, created_at) VALUES (?1, ?2, ?3)",
-            params![id, name, now()],
+            params![id, name, at],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        let pk = tx.last_insert_rowid();
+        audit_group(&tx, run, pk, id, "created", None, Some(name), None)?;
+        tx.commit()?;
+        Ok(pk)
     }
 
+    /// Rename a group, as a run of its own (`groups rename`) with its audit row.
     pub fn rename_group(&self, pk: i64, name: &str) -> anyhow::Result<()> {
         self.check_name_free(name)?;
-        self.conn.execute(
+        let tx = self.conn.unchecked_transaction()?;
+        let run = self.manual_run(&tx, "groups rename")?;
+        let (id, old): (Option<String>, String) = tx.query_row(
+            "SELECT group_id, name FROM groups WHERE pk = ?1",
+            [pk],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        tx.execute(
             "UPDATE groups SET name = ?2 WHERE pk = ?1",
             params![pk, name],
         )?;
+        audit_group(
+            &tx,
+            run,
+            pk,
+            id.as_deref(),
+            "name",
+            Some(&old),
+            Some(name),
+            None,
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
-    /// Remove a group and its memberships; members' hashes are brought up to date.
+    /// Remove a group and its memberships, as a run of its own (`groups remove`): the group's
+    /// audit row, and one row per member whose memberships change, so that a revert brings
+    /// both back. Members' hashes are brought up to date.
     pub fn remove_group(&mut self, pk: i64) -> anyhow::Result<()> {
-        let members: Vec<i64> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT user_pk FROM memberships WHERE group_pk = ?1")?;
-            let rows = stmt.query_map([pk], |r| r.get(0))?;
+        let tx = self.conn.unchecked_transaction()?;
+        let run = self.manual_run(&tx, "groups remove")?;
+        let (id, name, created_at): (Option<String>, String, String) = tx.query_row(
+            "SELECT group_id, name, created_at FROM groups WHERE pk = ?1",
+            [pk],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let members: Vec<(i64, Option<String>)> = {
+            let mut stmt = tx.prepare(
+                "SELECT m.user_pk, u.unique_id FROM memberships m JOIN users u ON u.pk = m.user_pk
+                 WHERE m.group_pk = ?1 ORDER BY m.user_pk",
+            )?;
+            let rows = stmt.query_map([pk], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<Result<_, _>>()?
         };
-        let tx = self.conn.transaction()?;
+        let at = now();
+        for (user, uid) in &members {
+            let (field, old, new) = match &id {
+                Some(gid) => {
+                    let before = self.user_state(*user)?.groups;
+                    let after: Vec<&String> = before.iter().filter(|g| *g != gid).collect();
+                    let join = |v: Vec<&String>| {
+                        (!v.is_empty())
+                            .then(|| v.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(","))
+                    };
+                    ("groups", join(before.iter().collect()), join(after))
+                }
+                None => {
+                    let before = Self::manual_groups_of(&tx, *user)?;
+                    let after: Vec<&String> = before.iter().filter(|g| **g != name).collect();
+                    (
+                        "manual_groups",
+                        Some(serde_json::to_string(&before)?),
+                        Some(serde_json::to_string(&after)?),
+                    )
+                }
+            };
+            tx.execute(
+                super::runs::INSERT_AUDIT,
+                params![run, user, uid, field, old, new, at],
+            )?;
+        }
+        audit_group(
+            &tx,
+            run,
+            pk,
+            id.as_deref(),
+            "removed",
+            Some(&name),
+            None,
+            Some(&created_at),
+        )?;
+        tx.execute("DELETE FROM memberships WHERE group_pk = ?1", [pk])?;
         tx.execute("DELETE FROM groups WHERE pk = ?1", [pk])?;
-        tx.commit()?;
-        for user in members {
+        for (user, _) in members {
             let state = self.user_state(user)?;
-            self.conn.execute(
+            tx.execute(
                 "UPDATE users SET row_hash = ?2 WHERE pk = ?1",
                 params![user, state.hash() as i64],
             )?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -207,17 +280,14 @@ impl Store {
         Ok(changed)
     }
 
-    /// Record the run of a `groups` command that changes no user (add, rename, import).
-    pub fn record_group_run(&self, command: &str) -> anyhow::Result<i64> {
-        self.manual_run(&self.conn, command)
-    }
-
-    /// Add new groups and rename known ones, in one transaction.
+    /// Add new groups and rename known ones, in one transaction, as a run of its own
+    /// (`groups import`) with an audit row per group it adds or renames.
     pub fn import_groups(
         &mut self,
         groups: &[(String, Option<String>)],
     ) -> anyhow::Result<GroupImport> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.unchecked_transaction()?;
+        let run = self.manual_run(&tx, "groups import")?;
         let mut result = GroupImport::default();
         let at = now();
         for (id, name) in groups {
@@ -243,6 +313,7 @@ impl Store {
                             )));
                         }
                         tx.execute("UPDATE groups SET name = ?2 WHERE pk = ?1", params![pk, n])?;
+                        audit_group(&tx, run, pk, Some(id), "name", Some(&old), Some(n), None)?;
                         result.renamed += 1;
                     }
                     _ => result.unchanged += 1,
@@ -263,6 +334,8 @@ impl Store {
                         "INSERT INTO groups (group_id, name, created_at) VALUES (?1, ?2, ?3)",
                         params![id, n, at],
                     )?;
+                    let pk = tx.last_insert_rowid();
+                    audit_group(&tx, run, pk, Some(id), "created", None, Some(&n), None)?;
                     result.added += 1;
                 }
             }
@@ -270,4 +343,34 @@ impl Store {
         tx.commit()?;
         Ok(result)
     }
+}
+
+/// Write a group's audit row (`group_audit`, migration 7): `created` (new: its name), `name`
+/// (old → new) or `removed` (old: its name, with its `created_at`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn audit_group(
+    conn: &rusqlite::Connection,
+    run: i64,
+    pk: i64,
+    group_id: Option<&str>,
+    field: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    created_at: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO group_audit (run_id, group_pk, group_id, field, old, new, created_at, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        run,
+        pk,
+        group_id,
+        field,
+        old,
+        new,
+        created_at,
+        now()
+    ])?;
+    Ok(())
 }

@@ -4,6 +4,11 @@
 use super::{now, Store};
 use rusqlite::{params, OptionalExtension};
 
+/// Drop a user's queued (not yet sending) invitations: a user that is deactivated or deleted
+/// is not invited; reactivated, it has none (`users invite --uninvited` finds it).
+pub const CANCEL_PENDING: &str =
+    "DELETE FROM outbox WHERE kind = 'invitation' AND user_pk = ?1 AND status = 'pending'";
+
 #[derive(Debug, Clone)]
 pub struct OutboxRow {
     pub id: i64,

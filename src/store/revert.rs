@@ -2,7 +2,9 @@
 
 use super::{now, runs, Store};
 use crate::core::plan::FieldChange;
-use crate::core::revert::{AuditEntry, Current, RevertPlan, Target, Was};
+use crate::core::revert::{
+    AuditEntry, Current, GroupChange, GroupEntry, GroupNow, RevertPlan, Target, Was,
+};
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::{HashMap, HashSet};
 
@@ -26,6 +28,51 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The group rows a run wrote, in the order it wrote them.
+    pub fn run_group_audit(&self, run: i64) -> anyhow::Result<Vec<GroupEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT group_pk, group_id, field, old, new, created_at FROM group_audit
+             WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([run], |r| {
+            Ok(GroupEntry {
+                group_pk: r.get(0)?,
+                group_id: r.get(1)?,
+                field: r.get(2)?,
+                old: r.get(3)?,
+                new: r.get(4)?,
+                created_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every group as it is now, with its members.
+    pub fn groups_now(&self) -> anyhow::Result<Vec<GroupNow>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT pk, group_id, name, created_at FROM groups ORDER BY pk")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(GroupNow {
+                pk: r.get(0)?,
+                group_id: r.get(1)?,
+                name: r.get(2)?,
+                created_at: r.get(3)?,
+                members: Vec::new(),
+            })
+        })?;
+        let mut groups: Vec<GroupNow> = rows.collect::<Result<_, _>>()?;
+        let mut members = self
+            .conn
+            .prepare("SELECT user_pk FROM memberships WHERE group_pk = ?1 ORDER BY user_pk")?;
+        for g in &mut groups {
+            g.members = members
+                .query_map([g.pk], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(groups)
+    }
+
     /// The users these keys name as they are now (absent: deleted).
     pub fn current_users(&self, pks: &HashSet<i64>) -> anyhow::Result<HashMap<i64, Current>> {
         let mut out = HashMap::new();
@@ -40,11 +87,18 @@ impl Store {
             }
             let state = self.user_state(pk)?;
             let manual_groups = Self::manual_groups_of(&self.conn, pk)?;
+            let (missing_count, last_missing_batch) = self.conn.query_row(
+                "SELECT missing_count, last_missing_batch FROM users WHERE pk = ?1",
+                [pk],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             out.insert(
                 pk,
                 Current {
                     state,
                     manual_groups,
+                    missing_count,
+                    last_missing_batch,
                 },
             );
         }
@@ -98,6 +152,55 @@ impl Store {
         runs::stamp(&tx, run, &self.operator)?;
         tx.execute("UPDATE runs SET reverts = ?2 WHERE id = ?1", [run, of.id])?;
         let at = now();
+        // Groups back before the users: their memberships need them.
+        for g in &plan.groups {
+            match g {
+                GroupChange::Recreate {
+                    pk,
+                    group_id,
+                    name,
+                    created_at,
+                } => {
+                    let free = tx
+                        .query_row("SELECT 1 FROM groups WHERE pk = ?1", [pk], |_| Ok(()))
+                        .optional()?
+                        .is_none();
+                    tx.execute(
+                        "INSERT INTO groups (pk, group_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![free.then_some(*pk), group_id, name, created_at.as_deref().unwrap_or(&at)],
+                    )?;
+                    let pk = tx.last_insert_rowid();
+                    super::groups::audit_group(
+                        &tx,
+                        run,
+                        pk,
+                        group_id.as_deref(),
+                        "created",
+                        None,
+                        Some(name),
+                        None,
+                    )?;
+                }
+                GroupChange::Rename { pk, from, to } => {
+                    let id: Option<String> =
+                        tx.query_row("SELECT group_id FROM groups WHERE pk = ?1", [pk], |r| {
+                            r.get(0)
+                        })?;
+                    tx.execute("UPDATE groups SET name = ?2 WHERE pk = ?1", params![pk, to])?;
+                    super::groups::audit_group(
+                        &tx,
+                        run,
+                        *pk,
+                        id.as_deref(),
+                        "name",
+                        Some(from),
+                        Some(to),
+                        None,
+                    )?;
+                }
+                GroupChange::Remove { .. } => {}
+            }
+        }
         // Addresses that move: parked first so that a swap never collides.
         for c in &plan.changes {
             if matches!(c.target, Target::Set(..)) && c.fields.iter().any(|f| f.field == "mail") {
@@ -122,15 +225,15 @@ impl Store {
             match &c.target {
                 Target::Delete => {
                     audit(&tx, c.pk, &c.fields)?;
-                    tx.execute(
-                        "DELETE FROM outbox WHERE user_pk = ?1 AND status = 'pending'",
-                        [c.pk],
-                    )?;
+                    tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
                     tx.execute("DELETE FROM memberships WHERE user_pk = ?1", [c.pk])?;
                     tx.execute("DELETE FROM users WHERE pk = ?1", [c.pk])?;
                 }
                 Target::Set(t, was) => {
                     audit(&tx, c.pk, &c.fields)?;
+                    if !t.state.active {
+                        tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
+                    }
                     write_user(&tx, c.pk, t, was.as_ref(), &at)?;
                     set_memberships(&tx, c.pk, t)?;
                 }
@@ -172,6 +275,29 @@ impl Store {
                 }
             }
         }
+        // Groups the run created, once the users have left them.
+        for g in &plan.groups {
+            if let GroupChange::Remove {
+                pk,
+                group_id,
+                name,
+                created_at,
+            } = g
+            {
+                super::groups::audit_group(
+                    &tx,
+                    run,
+                    *pk,
+                    group_id.as_deref(),
+                    "removed",
+                    Some(name),
+                    None,
+                    Some(created_at),
+                )?;
+                tx.execute("DELETE FROM memberships WHERE group_pk = ?1", [pk])?;
+                tx.execute("DELETE FROM groups WHERE pk = ?1", [pk])?;
+            }
+        }
         if let Some(batch) = of.batch {
             tx.execute(
                 "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id = ?1 AND status = 'applied'",
@@ -183,8 +309,8 @@ impl Store {
     }
 }
 
-/// Write a user's fields, status and hash; its row's times and absence counter as `was`
-/// held them (else updated now).
+/// Write a user's fields, status, hash and absence counter; its row's times as `was` held
+/// them (else updated now).
 fn write_user(
     tx: &Transaction<'_>,
     pk: i64,
@@ -210,17 +336,10 @@ fn write_user(
             was.and_then(|w| w.updated_at.as_deref()).unwrap_or(at)
         ],
     )?;
-    match was {
-        Some(w) => tx.execute(
-            "UPDATE users SET missing_count = ?2, last_missing_batch = ?3 WHERE pk = ?1",
-            params![pk, w.missing_count.unwrap_or(0), w.last_missing_batch],
-        )?,
-        None if s.active => tx.execute(
-            "UPDATE users SET missing_count = 0, last_missing_batch = NULL WHERE pk = ?1",
-            [pk],
-        )?,
-        None => 0,
-    };
+    tx.execute(
+        "UPDATE users SET missing_count = ?2, last_missing_batch = ?3 WHERE pk = ?1",
+        params![pk, t.missing_count, t.last_missing_batch],
+    )?;
     Ok(())
 }
 

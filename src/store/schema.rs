@@ -163,4 +163,22 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX outbox_user ON outbox(user_pk, id) WHERE kind = 'invitation';
     "#,
+    // 7: groups in the audit log, so that a revert undoes a group change: a group a run
+    // `created` (new: its name), renamed (`name`, old → new) or `removed` (old: its name,
+    // `created_at` to bring it back as it was). The members' memberships are users' rows.
+    r#"
+    CREATE TABLE group_audit (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER,
+        group_pk INTEGER NOT NULL,
+        group_id TEXT,
+        field TEXT NOT NULL,
+        old TEXT,
+        new TEXT,
+        created_at TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX group_audit_run ON group_audit(run_id);
+    CREATE INDEX group_audit_at ON group_audit(at);
+    "#,
 ];

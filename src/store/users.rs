@@ -183,7 +183,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT a.at, a.run_id, a.unique_id, a.field, a.old, a.new, r.command, r.by_user, r.reason
-                      FROM audit a LEFT JOIN runs r ON r.id = a.run_id WHERE a.user_pk = ?1 ORDER BY a.id")?;
+                      FROM audit a LEFT JOIN runs r ON r.id = a.run_id
+                      WHERE a.user_pk = ?1 AND a.field != 'missing_count' ORDER BY a.id")?;
         let rows = stmt.query_map([pk], |r| {
             Ok(AuditRow {
                 at: r.get(0)?,
