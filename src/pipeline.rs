@@ -16,6 +16,44 @@ use crate::store::{now, Store};
 use crate::transport::{local, sftp, Fetched};
 use serde::Serialize;
 
+/// The stage a run is at (`fetch`, `store`, `validate`, `plan`, `apply`, `invitations`, …), so
+/// that a failure or a panic is recorded as a `failed` run naming it (SPEC §3 `sync`).
+pub mod stage {
+    use std::cell::Cell;
+
+    thread_local! {
+        static CURRENT: Cell<&'static str> = const { Cell::new("start") };
+    }
+
+    /// Enter a stage. In debug builds `ROSTER_TEST_PANIC_AT=<stage>` panics here, so that the
+    /// tests can prove a crash at any stage is caught and recorded.
+    pub fn enter(name: &'static str) {
+        CURRENT.with(|c| c.set(name));
+        #[cfg(debug_assertions)]
+        if std::env::var("ROSTER_TEST_PANIC_AT").is_ok_and(|s| s == name) {
+            panic!("injected panic at the {name} stage (ROSTER_TEST_PANIC_AT)");
+        }
+    }
+
+    /// The stage this thread is at.
+    pub fn current() -> &'static str {
+        CURRENT.with(Cell::get)
+    }
+}
+
+/// A failure that is already recorded as a run: the caller does not record it again.
+#[derive(Debug)]
+pub struct Recorded {
+    pub run: i64,
+    pub message: String,
+}
+
+impl std::fmt::Display for Recorded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// When the records of a fetched file are counted (for the batch list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Count {
@@ -97,6 +135,7 @@ pub fn read_against<'s>(
     config: &Config,
     bytes: &[u8],
 ) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
+    stage::enter("validate");
     let opts = config.read_options();
     let started = std::time::Instant::now();
     let shown = crate::render::progress::stage(&format!(
@@ -200,6 +239,7 @@ pub fn plan(
     file: &mut ImportFile,
     settings: &Settings,
 ) -> anyhow::Result<Plan> {
+    stage::enter("plan");
     // One read transaction: the plan's reads see one state of the store, and SQLite takes
     // its locks once rather than for each user it reads.
     let started = std::time::Instant::now();
@@ -367,6 +407,7 @@ pub fn store_and_read(
     config: &Config,
     fetched: &Fetched,
 ) -> anyhow::Result<(Stored, Option<Box<Prepared>>)> {
+    stage::enter("store");
     // A file of another size than the newest batch is not that batch: it is hashed on this
     // thread while the reading has begun. One of the same size is hashed first.
     let newest = store.newest_batch()?;
@@ -397,7 +438,10 @@ pub fn store_and_read(
         (reading.join(), stored, loaded)
     });
     shown.finish_and_clear();
-    let file = file.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let file = file.unwrap_or_else(|panic| {
+        stage::enter("validate");
+        std::panic::resume_unwind(panic)
+    });
     let stored = stored?;
     log_read(&file, fetched.bytes.len(), started);
     Ok((
@@ -440,6 +484,7 @@ pub fn apply(
             }
         }
     }
+    stage::enter("validate");
     let content;
     let (bytes, (mut file, dir)) = match input {
         Input::Stored => {
@@ -553,6 +598,7 @@ pub fn apply(
             reason: None,
         });
     }
+    stage::enter("apply");
     let writing = std::time::Instant::now();
     let shown = crate::render::progress::rows(0, "writing the directory");
     let bar = shown.clone();
@@ -599,25 +645,27 @@ pub fn apply(
         }),
         Err(err) => {
             let message = format!(
-                "the apply of batch {} failed and nothing was changed: {err:#}",
+                "failed at the apply stage: the apply of batch {} failed and nothing was changed: {err:#}",
                 batch.id
             );
-            store
-                .record_run(&NewRun {
-                    batch: Some(batch.id),
-                    command,
-                    started_at: &started,
-                    status: "failed",
-                    counts: Some(&plan.counts),
-                    message: Some(&message),
-                    detail: None,
-                    problems: &[],
-                })
-                .ok();
-            Err(err.context(format!(
-                "the apply of batch {} failed; nothing was changed",
+            let run = store.record_run(&NewRun {
+                batch: Some(batch.id),
+                command,
+                started_at: &started,
+                status: "failed",
+                counts: Some(&plan.counts),
+                message: Some(&message),
+                detail: Some(&serde_json::json!({"stage": "apply"})),
+                problems: &[],
+            });
+            let said = format!(
+                "the apply of batch {} failed at the apply stage; nothing was changed",
                 batch.id
-            )))
+            );
+            match run {
+                Ok(run) => Err(err.context(Recorded { run, message: said })),
+                Err(_) => Err(err.context(said)),
+            }
         }
     }
 }

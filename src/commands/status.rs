@@ -99,8 +99,11 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
         .filter(|r| matches!(r.status.as_str(), "failed" | "blocked" | "rejected"))
     {
         unhealthy.push(format!(
-            "the last run (run {}, {}) was {}",
-            r.id, r.command, r.status
+            "the last run (run {}, {}) was {}{}",
+            r.id,
+            r.command,
+            r.status,
+            stage_of(r).map_or(String::new(), |s| format!(" at the {s} stage"))
         ));
     }
     if stale {
@@ -142,7 +145,8 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
                     "remote_mtime": last_mtime.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))})),
                 "last_apply": last_run.as_ref().map(|r| json!({
                     "at": run_time(r), "run": r.id, "status": r.status, "command": r.command,
-                    "batch": r.batch, "message": r.message})),
+                    "batch": r.batch, "message": r.message,
+                    "stage": stage_of(r)})),
                 "last_success": last_success.as_ref().map(|r| json!({"at": run_time(r), "run": r.id})),
                 "last_report": last_report.as_ref().map(|at| json!({"at": at})),
                 "pending_invitations": pending,
@@ -321,11 +325,12 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
                 Some(r) => row(
                     "last run",
                     format!(
-                        "{}: run {} ({}) {}",
+                        "{}: run {} ({}) {}{}",
                         when_text(run_time(r)),
                         r.id,
                         r.command,
-                        r.status
+                        r.status,
+                        stage_of(r).map_or(String::new(), |s| format!(" at the {s} stage"))
                     ),
                 ),
                 None => row("last run", "never".into()),
@@ -439,3 +444,8 @@ fn readable_by_others(path: &std::path::Path) -> Option<u32> {
 #[derive(Debug, thiserror::Error)]
 #[error("unhealthy: {0}")]
 pub struct Unhealthy(pub String);
+
+/// The stage at which a failed run stopped (`fetch`, `apply`, …), as the run recorded it.
+fn stage_of(run: &Run) -> Option<&str> {
+    run.detail.as_ref()?.get("stage")?.as_str()
+}

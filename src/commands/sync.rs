@@ -42,61 +42,157 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     };
     pipeline::note_operator(&mut store, &apply_args);
     let started = now();
+    let night = Night::default();
+    // Every failure from here on, a panic included, is a run that names its stage (SPEC §3).
+    let result = catching_panics(|| {
+        pipeline::stage::enter("fetch");
+        one_night(ctx, args, format, &mut store, &apply_args, &started, &night)
+    });
+    let err = match result {
+        Ok(()) => return Ok(()),
+        Err(e) if night.settled.get() => return Err(e),
+        Err(e) => e,
+    };
+    let stage = pipeline::stage::current();
+    let code = error::exit_code(&err);
+    let status = if stage == "fetch" && code == error::Exit::Rejected {
+        "rejected"
+    } else {
+        "failed"
+    };
+    let recorded = err.downcast_ref::<pipeline::Recorded>().map(|r| r.run);
+    let what = match night.source.borrow().as_deref() {
+        Some(source) if stage == "fetch" => format!("fetch from {source} failed: {err:#}"),
+        _ => format!("{err:#}"),
+    };
+    let message =
+        format!("sync failed at the {stage} stage: {what}. Fix the cause, then run: roster sync");
+    let mut run = recorded;
+    let mut unrecorded = None;
+    if run.is_none() && !args.dry_run {
+        match store.record_run(&NewRun {
+            batch: night.batch.get(),
+            command: "sync",
+            started_at: &started,
+            status,
+            counts: None,
+            message: Some(&message),
+            detail: Some(&json!({"stage": stage})),
+            problems: &[],
+        }) {
+            Ok(id) => run = Some(id),
+            Err(e) => unrecorded = Some(e),
+        }
+    }
+    if format == Format::Json && !night.shown.get() {
+        render::json(&json!({
+            "run": run, "batch": night.batch.get(), "status": status, "stage": stage,
+            "counts": null, "plan": null, "problems": [],
+            "by": store.operator.by, "reason": apply_args.reason,
+            "overrides": pipeline::overrides(&apply_args), "message": message,
+        }))
+        .ok();
+    }
+    if run.is_some() && !args.dry_run {
+        mail_report(ctx, &store, run);
+    }
+    let err = match unrecorded {
+        Some(e) => err.context(format!(
+            "and the failure could not be recorded in the store: {e:#}"
+        )),
+        None => err,
+    };
+    Err(err.context(format!("sync failed at the {stage} stage")))
+}
 
+/// What a night has got to, for the failed run that records where it stopped.
+#[derive(Default)]
+struct Night {
+    /// The source being fetched.
+    source: std::cell::RefCell<Option<String>>,
+    /// The batch the fetched file became.
+    batch: std::cell::Cell<Option<i64>>,
+    /// The JSON document is printed: a failure after it prints no second one.
+    shown: std::cell::Cell<bool>,
+    /// The outcome is recorded, shown and mailed already (rejected, blocked).
+    settled: std::cell::Cell<bool>,
+}
+
+/// The message of the last panic, with where it happened, caught by [`catching_panics`].
+static PANICKED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Run `work`, turning a panic into an error (with its message and place) rather than an
+/// abort with half a story: the caller records it as a failed run.
+fn catching_panics(work: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let before = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        let place = info
+            .location()
+            .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+        if let Ok(mut p) = PANICKED.lock() {
+            *p = Some(format!("{what}{place}"));
+        }
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    std::panic::set_hook(before);
+    result.unwrap_or_else(|_| {
+        let what = PANICKED
+            .lock()
+            .ok()
+            .and_then(|mut p| p.take())
+            .unwrap_or_else(|| "no message".into());
+        Err(anyhow::anyhow!(
+            "roster crashed (a panic: {what}); this is a bug in roster, please report it"
+        ))
+    })
+}
+
+/// Fetch, store, validate, plan, apply, invite, push and report: the night of a `sync`.
+fn one_night(
+    ctx: &Context,
+    args: &SyncArgs,
+    format: Format,
+    store: &mut Store,
+    apply_args: &ApplyArgs,
+    started: &str,
+    night: &Night,
+) -> anyhow::Result<()> {
     // Fetch.
     let source = pipeline::source(&ctx.config)?;
+    *night.source.borrow_mut() = Some(source.clone());
     let bar = render::progress::bytes_bar(0, "fetch", ctx.quiet);
     let fetched = pipeline::read_source(&ctx.config, &source, None, &|done, total| {
         bar.set_length(total);
         bar.set_position(done);
     });
     bar.finish_and_clear();
-    let fetched = match fetched {
-        Ok(f) => f,
-        Err(e) => {
-            let code = error::exit_code(&e);
-            let message = format!(
-                "fetch from {source} failed: {e:#}. Fix the source or the connection, then run: roster sync"
-            );
-            if !args.dry_run {
-                let status = if code == error::Exit::Rejected {
-                    "rejected"
-                } else {
-                    "failed"
-                };
-                let run = store.record_run(&NewRun {
-                    batch: None,
-                    command: "sync",
-                    started_at: &started,
-                    status,
-                    counts: None,
-                    message: Some(&message),
-                    detail: None,
-                    problems: &[],
-                })?;
-                mail_report(ctx, &store, Some(run));
-            }
-            return Err(e.context("sync stopped at the fetch"));
-        }
-    };
+    let fetched = fetched?;
 
     if args.dry_run {
-        return dry_run(ctx, format, &mut store, &fetched, &apply_args);
+        return dry_run(ctx, format, store, &fetched, apply_args, night);
     }
 
     // The file is read on the other cores while the directory is loaded and the file stored
     // (not when nothing follows).
     // A file equal to a reverted batch is not applied again by a night's run: an operator
     // undid it (`roster apply --batch N --force` brings it back).
+    pipeline::stage::enter("store");
     let reverted = store.reverted_batch(&crate::store::batches::sha256_hex(&fetched.bytes))?;
     let (stored, read) = match reverted {
         Some(b) => (Stored::Unchanged(b), None),
-        None => pipeline::store_and_read(&store, &ctx.config, &fetched)?,
+        None => pipeline::store_and_read(store, &ctx.config, &fetched)?,
     };
     let (batch, unchanged) = match stored {
         Stored::New(b) => (b, false),
         Stored::Unchanged(b) => (b, true),
     };
+    night.batch.set(Some(batch.id));
     if unchanged && matches!(batch.status.as_str(), "applied" | "reverted") {
         let said = if batch.status == "reverted" {
             let by = store
@@ -110,27 +206,24 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
             format!("the file is unchanged since batch {}", batch.id)
         };
         // Nothing new: a quiet night, but pending invitations and the daily report still go out.
-        let stale = pipeline::stale_days(&store, &ctx.config)?.is_some();
+        let stale = pipeline::stale_days(store, &ctx.config)?.is_some();
         let run = store.record_run(&NewRun {
             batch: Some(batch.id),
             command: "sync",
-            started_at: &started,
+            started_at: started,
             status: "unchanged",
             counts: None,
             message: Some(&said),
             detail: None,
             problems: &[],
         })?;
-        let invited = invite(ctx, &store);
-        let pushed = push_after(ctx, &mut store, format, args);
-        let report = mail_report_if_due(ctx, &store, run, stale || pushed.is_some());
         match format {
             // The apply document of SPEC §6: nothing planned, nothing applied.
             Format::Json => render::json(&json!({"run": run, "batch": batch.id,
                 "status": "unchanged", "counts": crate::core::plan::Counts::default(),
                 "plan": null, "problems": [], "invitations": 0,
                 "by": store.operator.by, "reason": apply_args.reason,
-                "overrides": pipeline::overrides(&apply_args),
+                "overrides": pipeline::overrides(apply_args),
                 "reverted": batch.status == "reverted", "message": said}))?,
             _ if ctx.quiet => {}
             _ if batch.status == "reverted" => render::emit(&format!("unchanged: {said}"))?,
@@ -139,48 +232,63 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
                 batch.id
             ))?,
         }
-        return finish_mail(invited, report, None).and_then(|()| pushed.map_or(Ok(()), Err));
+        night.shown.set(true);
+        pipeline::stage::enter("invitations");
+        let invited = invite(ctx, store);
+        finish_mail(invited, Ok(()), None)?;
+        pipeline::stage::enter("push");
+        let pushed = push_after(ctx, store, format, args);
+        pipeline::stage::enter("report");
+        mail_report_if_due(ctx, store, run, stale || pushed.is_some())
+            .map_err(|e| e.context("the report was not sent"))?;
+        return pushed.map_or(Ok(()), Err);
     }
 
     // Validate, diff and apply; an unchanged file that was rejected or blocked comes here
     // again, and is rejected or blocked again, and reported again.
     let outcome = pipeline::apply(
-        &mut store,
+        store,
         &ctx.config,
         batch,
         match read {
             Some(prepared) => pipeline::Input::Read(&fetched.bytes, prepared),
             None => pipeline::Input::Bytes(&fetched.bytes),
         },
-        &apply_args,
+        apply_args,
         "sync",
     )?;
-    show(ctx, format, &outcome, &store, &apply_args)?;
+    show(ctx, format, &outcome, store, apply_args)?;
+    night.shown.set(true);
     if let Some(e) = outcome.error() {
-        mail_report(ctx, &store, outcome.run);
+        mail_report(ctx, store, outcome.run);
+        night.settled.set(true);
         return Err(e.into());
     }
-    let invited = invite(ctx, &store);
+    // After the commit: a failure of a later stage is a failed run of its own, mailed.
+    pipeline::stage::enter("invitations");
+    let invited = invite(ctx, store);
+    let attention = matches!(&invited, Ok(Some(s)) if s.error.is_some());
+    finish_mail(invited, Ok(()), None)?;
+    pipeline::stage::enter("delete");
     let deleted = pipeline::delete_after_import(&ctx.config, &outcome.batch);
     if let Ok(Some(line)) = &deleted {
         if !ctx.quiet {
             eprintln!("roster: {line}");
         }
     }
-    let pushed = push_after(ctx, &mut store, format, args);
-    let attention = matches!(&invited, Ok(Some(s)) if s.error.is_some())
-        || deleted.is_err()
-        || pushed.is_some();
-    let report = match outcome.run {
-        Some(run) => mail_report_if_due(ctx, &store, run, attention),
-        None => Ok(()),
-    };
     finish_mail(
-        invited,
-        report,
+        Ok(None),
+        Ok(()),
         deleted.err().map(|e| (outcome.batch.id, e)),
-    )
-    .and_then(|()| pushed.map_or(Ok(()), Err))
+    )?;
+    pipeline::stage::enter("push");
+    let pushed = push_after(ctx, store, format, args);
+    pipeline::stage::enter("report");
+    if let Some(run) = outcome.run {
+        mail_report_if_due(ctx, store, run, attention || pushed.is_some())
+            .map_err(|e| e.context("the directory is committed, but the report was not sent"))?;
+    }
+    pushed.map_or(Ok(()), Err)
 }
 
 /// With `[scim]`, the directory goes to the provider after the apply (SPEC §8). A failed or
@@ -276,6 +384,7 @@ fn dry_run(
     store: &mut Store,
     fetched: &crate::transport::Fetched,
     args: &ApplyArgs,
+    night: &Night,
 ) -> anyhow::Result<()> {
     let (mut file, dir) = pipeline::read_against(store, &ctx.config, &fetched.bytes)?;
     let next = store.newest_batch()?.map_or(1, |b| b.id + 1);
@@ -301,6 +410,8 @@ fn dry_run(
             reason: Some(reason),
         };
         show(ctx, format, &outcome, store, args)?;
+        night.shown.set(true);
+        night.settled.set(true);
         return Err(outcome
             .error()
             .map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
@@ -333,6 +444,8 @@ fn dry_run(
         reason,
     };
     show(ctx, format, &outcome, store, args)?;
+    night.shown.set(true);
+    night.settled.set(true);
     match outcome.error() {
         Some(e) => Err(e.into()),
         None => Ok(()),
