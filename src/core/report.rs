@@ -770,6 +770,9 @@ impl Report {
                 .collect();
             lines.push(format!("  Unknown groups: {}", list.join(", ")));
         }
+        for p in r.problems.iter().filter(|p| p.severity == "warning") {
+            lines.push(format!("  Warning ({}): {}", p.code, p.message));
+        }
         for list in self.lists(r) {
             lines.push(format!(
                 "  {} ({}):",

@@ -462,7 +462,11 @@ impl Serialize for OutcomeView<'_> {
     }
 }
 
-/// The errors of a file, then each unknown Group ID once with the number of records naming
+/// At most this many warnings other than `unknown-group` in a JSON `problems` (the reader
+/// names at most a few unknown columns, then one line for the rest).
+const FILE_WARNINGS: usize = 100;
+
+/// The errors of a file, then its other warnings, then each unknown Group ID once with the number of records naming
 /// it (SPEC §2), as a JSON array.
 struct Errors<'a>(
     &'a ImportFile,
@@ -474,6 +478,17 @@ impl Serialize for Errors<'_> {
         use serde::ser::SerializeSeq;
         let mut seq = s.serialize_seq(None)?;
         for p in self.0.problems.iter().filter(|p| p.is_error()) {
+            seq.serialize_element(p)?;
+        }
+        // The file's other warnings (`unknown-column`, `encoding-fallback`) are a few per
+        // file, each in full; `unknown-group` is one per record, so it comes grouped below.
+        for p in self
+            .0
+            .problems
+            .iter()
+            .filter(|p| !p.is_error() && p.code != crate::core::problem::Code::UnknownGroup)
+            .take(FILE_WARNINGS)
+        {
             seq.serialize_element(p)?;
         }
         for (group, records) in self.1.into_iter().flatten() {

@@ -129,6 +129,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     })
 }
 
+/// At most this many warnings of a file are kept with its run.
+const FILE_WARNINGS: usize = 200;
+
 /// Record a run (inside the caller's transaction when there is one); returns its id.
 pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
     conn.execute(
@@ -149,7 +152,14 @@ pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO problems (run_id, line, column_name, code, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    for p in run.problems.iter().filter(|p| p.is_error()) {
+    // Errors in full; of the warnings, the file's own (`unknown-column`, `encoding-fallback`:
+    // a few per file): `unknown-group`, one per record, is kept counted in the run's detail.
+    let warnings = run
+        .problems
+        .iter()
+        .filter(|p| !p.is_error() && p.code != crate::core::problem::Code::UnknownGroup)
+        .take(FILE_WARNINGS);
+    for p in run.problems.iter().filter(|p| p.is_error()).chain(warnings) {
         let severity = if p.is_error() { "error" } else { "warning" };
         stmt.execute(params![
             id,

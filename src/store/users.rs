@@ -283,6 +283,12 @@ impl Store {
 
     /// Change fields of a user by hand; the caller has checked which fields it may change.
     pub fn edit_user(&mut self, pk: i64, f: &ManualFields) -> anyhow::Result<usize> {
+        // SQLite's write lock first, then the reads: the old values in the audit rows are the
+        // ones this edit replaces, and no other writer commits between the read and the write.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
         if let Some(m) = &f.mail {
             self.check_mail_free(m, Some(pk))?;
         }
@@ -307,7 +313,6 @@ impl Store {
         if changes.is_empty() {
             return Ok(0);
         }
-        let tx = self.conn.unchecked_transaction()?;
         let at = now();
         let run = self.manual_run(&tx, "users edit")?;
         for c in &changes {
@@ -316,10 +321,35 @@ impl Store {
                 params![run, pk, old.unique_id, c.field, c.old, c.new, at],
             )?;
         }
+        // Only the columns this edit changes are written.
+        for c in &changes {
+            match c.field {
+                "name" => tx.execute(
+                    "UPDATE users SET name = ?2 WHERE pk = ?1",
+                    params![pk, new.name],
+                )?,
+                "mail" => tx.execute(
+                    "UPDATE users SET mail = ?2, mail_key = ?3 WHERE pk = ?1",
+                    params![pk, new.mail, mail::key(&new.mail)],
+                )?,
+                "title" => tx.execute(
+                    "UPDATE users SET title = ?2 WHERE pk = ?1",
+                    params![pk, new.title],
+                )?,
+                "phone" => tx.execute(
+                    "UPDATE users SET phone = ?2 WHERE pk = ?1",
+                    params![pk, new.phone],
+                )?,
+                "phone2" => tx.execute(
+                    "UPDATE users SET phone2 = ?2 WHERE pk = ?1",
+                    params![pk, new.phone2],
+                )?,
+                _ => 0,
+            };
+        }
         tx.execute(
-            "UPDATE users SET name = ?2, mail = ?3, mail_key = ?4, title = ?5, phone = ?6, phone2 = ?7,
-             row_hash = ?8, updated_at = ?9 WHERE pk = ?1",
-            params![pk, new.name, new.mail, mail::key(&new.mail), new.title, new.phone, new.phone2, new.hash() as i64, at],
+            "UPDATE users SET row_hash = ?2, updated_at = ?3 WHERE pk = ?1",
+            params![pk, new.hash() as i64, at],
         )?;
         tx.commit()?;
         Ok(changes.len())
