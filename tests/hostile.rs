@@ -427,3 +427,67 @@ fn users_add_and_edit_refuse_too_long_values() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(env.user("cy@example.se")["title"], serde_json::Value::Null);
 }
+
+/// A mail URL in any letter case, with a user, a bad port or an unknown scheme: exit 2 naming
+/// the key, never the URL, and nothing is created (SPEC §4).
+#[test]
+fn a_bad_mail_url_in_any_case_is_refused_without_echo_and_creates_nothing() {
+    for url in [
+        "SMTP://s3cretuser@127.0.0.1:2525",
+        "Smtps://s3cretuser@127.0.0.1:465",
+        "smtp://s3cretuser@127.0.0.1:2525",
+        "SMTP://127.0.0.1:s3cretport",
+        "FTP://s3cretuser@127.0.0.1",
+    ] {
+        let env = Env::new();
+        env.write(
+            "roster.toml",
+            format!(
+                "[mail]\nsmtp_url = \"{url}\"\ntls = \"none\"\nfrom = \"roster@example.se\"\n\
+                 [report]\nrecipients = [\"oncall@example.se\"]\n"
+            ),
+        );
+        let csv = env.write("users.csv", "UniqueID;Name;Mail\nE1;Anna;anna@example.se\n");
+        for args in [
+            &["report", "--send"][..],
+            &["sync", "--source", csv.to_str().unwrap()][..],
+        ] {
+            let run = env.roster(args);
+            assert_eq!(run.code, 2, "{url} {args:?}: {}", run.stderr);
+            assert!(
+                run.stderr.contains("mail.smtp_url"),
+                "{url}: {}",
+                run.stderr
+            );
+            assert!(
+                !run.stderr.contains("s3cret") && !run.stdout.contains("s3cret"),
+                "{url} echoed: {}",
+                run.stderr
+            );
+            assert!(!env.store().exists(), "{url} {args:?}: a store was created");
+        }
+    }
+}
+
+/// `report --since` with a bad or out-of-range WHEN is exit 2 before any store is created.
+#[test]
+fn a_bad_since_is_refused_before_a_store_is_created() {
+    for when in [
+        "garbage",
+        "100000000d",
+        "99999999999h",
+        "2026-13-45",
+        "-5d",
+        "",
+    ] {
+        let env = Env::new();
+        let run = env.roster(&["report", &format!("--since={when}")]);
+        assert_eq!(run.code, 2, "{when:?}: {}", run.stderr);
+        assert!(run.stderr.contains("--since"), "{when:?}: {}", run.stderr);
+        assert!(!env.store().exists(), "{when:?}: a store was created");
+        assert!(
+            !env.path("data").exists(),
+            "{when:?}: a store folder was created"
+        );
+    }
+}

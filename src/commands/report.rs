@@ -10,6 +10,15 @@ use crate::store::{Lock, Store};
 
 pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json, Format::Text, Format::Html])?;
+    // A bad WHEN or a bad [mail] section is said before any store is opened (or created).
+    if let Some(when) = &args.since {
+        crate::core::report::parse_since(when, chrono::Utc::now())
+            .map_err(|m| error::usage(format!("--since: {m}")))?;
+    }
+    if args.send {
+        pipeline::mailer(&ctx.config)?
+            .ok_or_else(|| error::config("report --send needs a [mail] section"))?;
+    }
     let store = Store::open(ctx.config.store_path())?;
     let report = pipeline::build_report(&store, &ctx.config, args.run, args.since.as_deref())?;
     if args.send {

@@ -21,6 +21,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     if let Some(scim) = &ctx.config.scim {
         scim.token()?;
     }
+    // The [mail] configuration is checked before anything is written (SPEC §3).
+    pipeline::mailer(&ctx.config)?;
     let store_path = ctx.config.store_path().to_path_buf();
     let _lock = match Lock::acquire(&store_path) {
         Ok(l) => l,
@@ -29,8 +31,6 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
             return Err(e);
         }
     };
-    // The [mail] configuration is checked before anything is written (SPEC §3).
-    pipeline::mailer(&ctx.config)?;
     let mut store = Store::open(&store_path)?;
     let apply_args = ApplyArgs {
         batch: None,

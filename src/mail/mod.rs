@@ -260,21 +260,29 @@ impl Mailer {
                 server: "sendmail".into(),
             });
         }
-        let (implicit, rest) = if let Some(r) = url.strip_prefix("smtps://") {
-            (true, r)
-        } else if let Some(r) = url.strip_prefix("smtp://") {
-            (false, r)
-        } else {
-            return Err(crate::error::config(format!(
-                "mail.smtp_url `{url}`: use smtp://host:587, smtps://host:465 or sendmail"
-            )));
+        // The scheme in any letter case; no error quotes the URL, which may hold a user name.
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
+        let implicit = match scheme.to_ascii_lowercase().as_str() {
+            "smtps" => true,
+            "smtp" => false,
+            _ => {
+                return Err(crate::error::config(
+                    "mail.smtp_url: use smtp://host:587, smtps://host:465 or sendmail",
+                ))
+            }
         };
         let hostport = rest.trim_end_matches('/');
+        if hostport.contains(['@', '/', '?', '#']) || hostport.is_empty() {
+            return Err(crate::error::config(
+                "mail.smtp_url: write only the host and port (smtp://host:587); the user name \
+                 goes in mail.username, the password in mail.password_file or ROSTER_SMTP_PASSWORD",
+            ));
+        }
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) => (
                 h.to_string(),
-                p.parse::<u16>().map_err(|_| {
-                    crate::error::config(format!("mail.smtp_url: bad port in `{url}`"))
+                p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                    crate::error::config("mail.smtp_url: the port is not a number from 1 to 65535")
                 })?,
             ),
             None => (hostport.to_string(), if implicit { 465 } else { 587 }),
