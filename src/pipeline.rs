@@ -407,15 +407,26 @@ pub fn store_and_read(
     config: &Config,
     fetched: &Fetched,
 ) -> anyhow::Result<(Stored, Option<Box<Prepared>>)> {
+    store_and_read_hashed(store, config, fetched, None)
+}
+
+/// [`store_and_read`] of a file whose SHA-256 the caller has already computed (`sync`, which
+/// looks for a reverted batch of it first): not computed again.
+pub fn store_and_read_hashed(
+    store: &Store,
+    config: &Config,
+    fetched: &Fetched,
+    sha256: Option<String>,
+) -> anyhow::Result<(Stored, Option<Box<Prepared>>)> {
     stage::enter("store");
     // A file of another size than the newest batch is not that batch: it is hashed on this
     // thread while the reading has begun. One of the same size is hashed first.
     let newest = store.newest_batch()?;
-    let mut sha256 = None;
+    let mut sha256 = sha256;
     if let Some(newest) =
         newest.filter(|b| b.status == "applied" && b.size == fetched.bytes.len() as i64)
     {
-        let sha = sha256_hex(&fetched.bytes);
+        let sha = sha256.take().unwrap_or_else(|| sha256_hex(&fetched.bytes));
         if newest.sha256 == sha {
             return Ok((
                 store_hashed(store, config, fetched, &sha, Count::ByApply)?,

@@ -172,7 +172,7 @@ fn one_night(
         bar.set_position(done);
     });
     bar.finish_and_clear();
-    let fetched = fetched?;
+    let mut fetched = fetched?;
 
     if args.dry_run {
         return dry_run(ctx, format, store, &fetched, apply_args, night);
@@ -183,10 +183,11 @@ fn one_night(
     // A file equal to a reverted batch is not applied again by a night's run: an operator
     // undid it (`roster apply --batch N --force` brings it back).
     pipeline::stage::enter("store");
-    let reverted = store.reverted_batch(&crate::store::batches::sha256_hex(&fetched.bytes))?;
+    let sha256 = crate::store::batches::sha256_hex(&fetched.bytes);
+    let reverted = store.reverted_batch(&sha256)?;
     let (stored, read) = match reverted {
         Some(b) => (Stored::Unchanged(b), None),
-        None => pipeline::store_and_read(store, &ctx.config, &fetched)?,
+        None => pipeline::store_and_read_hashed(store, &ctx.config, &fetched, Some(sha256))?,
     };
     let (batch, unchanged) = match stored {
         Stored::New(b) => (b, false),
@@ -251,7 +252,15 @@ fn one_night(
         &ctx.config,
         batch,
         match read {
-            Some(prepared) => pipeline::Input::Read(&fetched.bytes, prepared),
+            // Read and stored: the apply needs the bytes again only to count the records of a
+            // file it rejects. Freed before the plan, so that a first import holds the file's
+            // records and its plan, not its bytes too.
+            Some(prepared) => {
+                if prepared.file.file_error().is_none() {
+                    fetched.bytes = Vec::new();
+                }
+                pipeline::Input::Read(&fetched.bytes, prepared)
+            }
             None => pipeline::Input::Bytes(&fetched.bytes),
         },
         apply_args,

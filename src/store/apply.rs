@@ -7,7 +7,7 @@ use crate::core::plan::{diff_fields, Action, Plan, UserState};
 use crate::core::policy::MissingUsers;
 use crate::core::problem::Problem;
 use rusqlite::{params, Statement, Transaction};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What the run that applies a plan records.
 pub struct ApplyRun<'a> {
@@ -22,7 +22,17 @@ pub struct ApplyRun<'a> {
 
 /// The secondary indexes that a first load drops and builds again after it, as the store
 /// defines them.
-const DEFERRED_INDEXES: [&str; 4] = ["memberships_group", "audit_user", "audit_at", "audit_run"];
+const DEFERRED_INDEXES: [&str; 6] = [
+    "users_unique_id",
+    "users_mail_key",
+    "memberships_group",
+    "audit_user",
+    "audit_at",
+    "audit_run",
+];
+
+/// The page cache of a first load, in KiB.
+const FIRST_LOAD_CACHE_KIB: u32 = 32_768;
 
 /// The most memberships one statement adds.
 const MEMBERS_PER_INSERT: usize = 8;
@@ -62,11 +72,15 @@ struct Writer<'t> {
     run: i64,
     at: String,
     groups: HashMap<String, i64>,
+    /// The keys of the managed groups (`groups`' values).
+    managed: HashSet<i64>,
     /// An audit row of a change to a user, written before the change.
     audit: Statement<'t>,
     /// The `created` row of a new user (nothing was there before).
     audit_created: Statement<'t>,
-    clear_groups: Statement<'t>,
+    /// A user's memberships (any group: the managed ones are picked by `groups`).
+    member_of: Statement<'t>,
+    remove_member: Statement<'t>,
     /// `add_members[n - 1]` adds n memberships of one user.
     add_members: Vec<Statement<'t>>,
     update_user: Statement<'t>,
@@ -87,15 +101,15 @@ impl<'t> Writer<'t> {
         Ok(Writer {
             run,
             at: now(),
+            managed: groups.values().copied().collect(),
             groups,
             audit: tx.prepare(runs::INSERT_AUDIT)?,
             audit_created: tx.prepare(
                 "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?,
-            clear_groups: tx.prepare(
-                "DELETE FROM memberships WHERE user_pk = ?1
-                 AND group_pk IN (SELECT pk FROM groups WHERE group_id IS NOT NULL)",
-            )?,
+            member_of: tx.prepare("SELECT group_pk FROM memberships WHERE user_pk = ?1")?,
+            remove_member: tx
+                .prepare("DELETE FROM memberships WHERE user_pk = ?1 AND group_pk = ?2")?,
             add_members: (1..=MEMBERS_PER_INSERT)
                 .map(|n| {
                     let rows: Vec<String> = (0..n).map(|i| format!("(?1, ?{})", i + 2)).collect();
@@ -161,14 +175,26 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    fn set_groups(&mut self, pk: i64, groups: &[String], clear: bool) -> rusqlite::Result<()> {
-        if clear {
-            self.clear_groups.execute([pk])?;
-        }
-        let gpks: Vec<i64> = groups
+    /// Make a user's memberships in managed groups exactly `groups`; `existing`: the user may
+    /// have some already. Only the difference is written: each membership written or deleted
+    /// costs a page of the index by group, wherever the group's members are.
+    fn set_groups(&mut self, pk: i64, groups: &[String], existing: bool) -> rusqlite::Result<()> {
+        let mut gpks: Vec<i64> = groups
             .iter()
             .filter_map(|g| self.groups.get(g).copied())
             .collect();
+        if existing {
+            let held: Vec<i64> = self
+                .member_of
+                .query_map([pk], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for gpk in held.iter().filter(|g| self.managed.contains(g)) {
+                if !gpks.contains(gpk) {
+                    self.remove_member.execute([pk, *gpk])?;
+                }
+            }
+            gpks.retain(|g| !held.contains(g));
+        }
         for chunk in gpks.chunks(self.add_members.len()) {
             // One statement adds all of a user's groups (up to the prepared number).
             let stmt = &mut self.add_members[chunk.len() - 1];
@@ -222,7 +248,7 @@ impl<'t> Writer<'t> {
 impl Store {
     /// Apply a plan in one transaction and record its run; returns the run's id.
     ///
-    /// The page cache is large (256 MiB) while it writes, for the indexes of a large load.
+    /// The page cache is large (256 MiB) while it writes, for the indexes an apply changes in place.
     /// Foreign keys are not checked during the transaction (SQLite would look up the user and
     /// the group of every membership written): the writes below keep them, and a deleted user's
     /// memberships are deleted with it.
@@ -247,9 +273,20 @@ impl Store {
                 .is_ok_and(|mode| mode.eq_ignore_ascii_case("delete"));
         // Through the WAL, the commit leaves the copy of its pages into the store file (the
         // checkpoint) to a thread of its own (a rollback journal has no checkpoint to leave).
-        self.conn.execute_batch(
-            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 0;",
-        )?;
+        // A first load only appends (every index is built after it, sorted), so a small page
+        // cache does: its memory is that of the file and the plan, not of the store.
+        let cache = if first_load {
+            FIRST_LOAD_CACHE_KIB
+        } else {
+            262_144
+        };
+        // The sorted runs of the index builds go to temporary files (the kernel's cache), not
+        // into the process beside the plan.
+        let temp = if first_load { "FILE" } else { "MEMORY" };
+        self.conn.execute_batch(&format!(
+            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{cache}; PRAGMA wal_autocheckpoint = 0;
+             PRAGMA temp_store = {temp};"
+        ))?;
         log::debug!(
             "sqlite: one IMMEDIATE transaction for the apply ({})",
             if journal {
@@ -275,7 +312,8 @@ impl Store {
                 .ok();
         }
         self.conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000;",
+            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000;
+             PRAGMA temp_store = MEMORY;",
         )?;
         if applied.is_ok() && !journal {
             self.checkpoint_beside();

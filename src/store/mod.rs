@@ -148,14 +148,25 @@ impl Store {
                 schema::MIGRATIONS.len()
             );
         }
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version) {
-            log::debug!("sqlite: migration {}", i + 1);
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", i + 1)?;
-            tx.commit()?;
+        if version == schema::MIGRATIONS.len() {
+            return Ok(());
         }
-        Ok(())
+        // Foreign keys are off while migrating (outside the transactions: SQLite ignores the
+        // switch inside one), so that a migration may rebuild a table others refer to (8) with
+        // every row and key as it was.
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        let migrated = (|| -> anyhow::Result<()> {
+            for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version) {
+                log::debug!("sqlite: migration {}", i + 1);
+                let tx = self.conn.transaction()?;
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", i + 1)?;
+                tx.commit()?;
+            }
+            Ok(())
+        })();
+        self.conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        migrated
     }
 
     /// Copy the log into the store file on a thread and a connection of their own, while
@@ -215,6 +226,77 @@ mod tests {
             .conn
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap_or(-1)
+    }
+
+    /// A store made before migration 8 keeps every user, key and membership through the
+    /// rebuild of its users table, and its UniqueIDs and mail keys stay unique.
+    #[test]
+    fn migration_8_keeps_users_and_memberships() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path)?;
+            conn.execute_batch("PRAGMA foreign_keys = ON")?;
+            for sql in &schema::MIGRATIONS[..7] {
+                conn.execute_batch(sql)?;
+            }
+            conn.execute_batch(
+                "INSERT INTO groups (pk, group_id, name, created_at) VALUES (1, 'ICU', 'ICU', 't');
+                 INSERT INTO users (pk, unique_id, name, mail, mail_key, active, row_hash,
+                                    missing_count, created_at, updated_at)
+                 VALUES (5, 'E5', 'Ann', 'Ann@x.org', 'ann@x.org', 1, 7, 0, 't', 't'),
+                        (9, NULL, 'Bo', 'bo@x.org', 'bo@x.org', 0, 8, 2, 't', 't');
+                 INSERT INTO memberships (user_pk, group_pk) VALUES (5, 1), (9, 1);
+                 PRAGMA user_version = 7;",
+            )?;
+        }
+        let store = Store::open(&path)?;
+        let rows: Vec<(i64, Option<String>, String, i64, i64)> = store
+            .conn
+            .prepare(
+                "SELECT pk, unique_id, mail_key, active, missing_count FROM users ORDER BY pk",
+            )?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        assert_eq!(
+            rows,
+            vec![
+                (5, Some("E5".into()), "ann@x.org".into(), 1, 0),
+                (9, None, "bo@x.org".into(), 0, 2)
+            ]
+        );
+        let members: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM memberships", [], |r| r.get(0))?;
+        assert_eq!(members, 2);
+        assert!(store
+            .conn
+            .prepare("PRAGMA foreign_key_check")?
+            .query([])?
+            .next()?
+            .is_none());
+        let foreign_keys: i64 = store
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+        assert_eq!(foreign_keys, 1);
+        for dup in [
+            "INSERT INTO users (unique_id, name, mail, mail_key, row_hash, created_at, updated_at)
+             VALUES ('E5', 'X', 'x@x.org', 'x@x.org', 0, 't', 't')",
+            "INSERT INTO users (unique_id, name, mail, mail_key, row_hash, created_at, updated_at)
+             VALUES ('E6', 'X', 'ANN@x.org', 'ann@x.org', 0, 't', 't')",
+        ] {
+            let err = store.conn.execute(dup, []).unwrap_err().to_string();
+            assert!(err.contains("UNIQUE constraint failed"), "{err}");
+        }
+        // Deleting a user still takes its memberships with it.
+        store.conn.execute("DELETE FROM users WHERE pk = 9", [])?;
+        let members: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM memberships", [], |r| r.get(0))?;
+        assert_eq!(members, 1);
+        Ok(())
     }
 
     /// Every commit is on the disk before the next step (the outbox's promise), also after the

@@ -181,4 +181,38 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX group_audit_run ON group_audit(run_id);
     CREATE INDEX group_audit_at ON group_audit(at);
     "#,
+    // 8: a user's UniqueID and mail key are unique through named indexes rather than column
+    // constraints (the same rule), so that a first load can drop them and build each once
+    // after it, sorted, instead of inserting a million keys in no order into them. The table
+    // is rebuilt (SQLite cannot drop a column constraint); run with foreign keys off, so that
+    // dropping the old table takes no memberships with it.
+    r#"
+    CREATE TABLE users_new (
+        pk INTEGER PRIMARY KEY,
+        unique_id TEXT,
+        name TEXT NOT NULL,
+        mail TEXT NOT NULL,
+        mail_key TEXT NOT NULL,
+        title TEXT,
+        phone TEXT,
+        phone2 TEXT,
+        active INTEGER NOT NULL DEFAULT 1,
+        row_hash INTEGER NOT NULL,
+        missing_count INTEGER NOT NULL DEFAULT 0,
+        last_missing_batch INTEGER,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    INSERT INTO users_new (pk, unique_id, name, mail, mail_key, title, phone, phone2, active,
+                           row_hash, missing_count, last_missing_batch, created_at, updated_at)
+        SELECT pk, unique_id, name, mail, mail_key, title, phone, phone2, active,
+               row_hash, missing_count, last_missing_batch, created_at, updated_at
+        FROM users ORDER BY pk;
+    DROP TABLE users;
+    ALTER TABLE users_new RENAME TO users;
+    CREATE UNIQUE INDEX users_unique_id ON users(unique_id);
+    CREATE UNIQUE INDEX users_mail_key ON users(mail_key);
+    CREATE INDEX users_unusual ON users(pk, active, missing_count, last_missing_batch)
+        WHERE active = 0 OR missing_count > 0;
+    "#,
 ];
