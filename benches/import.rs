@@ -1,7 +1,8 @@
 //! The benchmark: validate, first import and a 1% day at 1,000,000 users, beside bare baselines
 //! measured in the same run. Each phase runs in a child process so that its peak memory is its
 //! own. Run with `cargo bench --bench import` (add `-- --rows N` for another size, `--runs N`
-//! for another number of runs: each phase reports its best).
+//! for another number of runs: each phase reports its best). Last, invitations per second to
+//! a local SMTP sink (`--invitations N`; `--invitations-only` runs just that).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -872,6 +873,15 @@ fn main() {
     let dir_path = std::env::var_os("ROSTER_BENCH_DIR")
         .map_or_else(|| temp.path().to_path_buf(), std::path::PathBuf::from);
     std::fs::create_dir_all(&dir_path).unwrap();
+    // --invitations-only: the invitations per second alone (--invitations N of them).
+    if args.iter().any(|a| a == "--invitations-only") {
+        invitations(
+            &dir_path,
+            number("--invitations", 10_000),
+            number("--runs", 3),
+        );
+        return;
+    }
     for f in [
         "roster.db",
         "roster.db-wal",
@@ -1052,4 +1062,151 @@ fn main() {
     );
     realistic_tables(dir, rows, runs);
     printing(dir, &day1, runs);
+    invitations(dir, number("--invitations", 10_000), runs);
+}
+
+/// Invitations per second (SPEC §5, Mail at volume): `roster users invite --pending` of `n`
+/// pending invitations to the tests' aiosmtpd sink on loopback (in its indexing mode, which
+/// keeps only recipients and Message-IDs), beside a bare baseline: Python's smtplib sending the
+/// same number of small messages to the same sink over one connection, which is the sink's own
+/// pace. Skipped, with a note, when python3 or aiosmtpd is missing.
+fn invitations(dir: &Path, n: usize, runs: usize) {
+    use std::io::BufRead;
+    println!();
+    println!(
+        "invitations to the local sink (aiosmtpd on loopback; SPEC §5: 10,000 well under a minute)"
+    );
+    let sink = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let out = dir.join("sink");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let started = Command::new("python3")
+        .arg(&sink)
+        .arg(port.to_string())
+        .arg(&out)
+        .env("SMTP_SINK_INDEX", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut server = match started {
+        Ok(child) => child,
+        Err(e) => {
+            println!("skipped: python3: {e}");
+            return;
+        }
+    };
+    let mut ready = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    if ready.trim() != "ready" {
+        println!("skipped: the sink did not start (bash .ci/run installs aiosmtpd)");
+        let _ = server.kill();
+        let _ = server.wait();
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_roster");
+    let store = dir.join("invite.db");
+    let csv = dir.join("invitees.csv");
+    let mut text = String::from("UniqueID,Name,Mail\n");
+    for i in 0..n {
+        text.push_str(&format!("I{i:06},Person {i},person{i}@example.se\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let queue = dir.join("queue.toml");
+    std::fs::write(
+        &queue,
+        "[import]\nsend_invitations = true\nmax_removals = \"100%\"\n",
+    )
+    .unwrap();
+    let send = dir.join("send.toml");
+    std::fs::write(
+        &send,
+        format!(
+            "[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\nfrom = \"Roster <roster@example.se>\"\n"
+        ),
+    )
+    .unwrap();
+    let roster = |config: &Path, args: &[&str]| {
+        let out = Command::new(bin)
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .env("ROSTER_STORE", &store)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "roster {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let baseline = format!(
+        "import smtplib, sys\n\
+         s = smtplib.SMTP('127.0.0.1', {port})\n\
+         for i in range({n}):\n\
+         \x20   s.sendmail('roster@example.se', ['base%d@example.se' % i],\n\
+         \x20              'Message-ID: <%d@bench>\\r\\nSubject: hi\\r\\n\\r\\nWelcome\\r\\n' % i)\n\
+         s.quit()\n"
+    );
+    let mut best = [f64::MAX; 2];
+    for _ in 0..runs {
+        let start = Instant::now();
+        let ok = Command::new("python3")
+            .arg("-c")
+            .arg(&baseline)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "the smtplib baseline failed");
+        best[0] = best[0].min(start.elapsed().as_secs_f64());
+
+        for ext in ["", "-wal", "-shm", ".lock"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", store.display()));
+        }
+        roster(&queue, &["fetch", "--source", csv.to_str().unwrap()]);
+        roster(&queue, &["apply"]);
+        let start = Instant::now();
+        roster(&send, &["users", "invite", "--pending"]);
+        best[1] = best[1].min(start.elapsed().as_secs_f64());
+    }
+    let connections = std::fs::read_to_string(out.join("connections"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0);
+    drop(server.stdin.take());
+    let _ = server.wait();
+    println!("| sender | seconds | invitations/s | note |\n|---|---|---|---|");
+    println!(
+        "| bare smtplib, one connection (baseline: the sink's pace) | {:.2} | {:.0} | {} small messages |",
+        best[0],
+        n as f64 / best[0],
+        thousands(n)
+    );
+    println!(
+        "| roster users invite --pending | {:.2} | {:.0} | {} invitations; {connections} connections in {} runs of both |",
+        best[1],
+        n as f64 / best[1],
+        thousands(n),
+        runs
+    );
+    for ext in ["", "-wal", "-shm", ".lock"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", store.display()));
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -250,3 +250,40 @@ fn a_revert_of_the_run_leaves_the_address_with_whoever_holds_it() {
     assert!(env.roster(&["users", "show", "E9"]).code != 0);
     assert_eq!(env.user("E3")["mail"], "cai@example.se");
 }
+
+#[test]
+fn a_user_whose_address_was_given_away_is_not_invited_to_it() {
+    let env = Env::new();
+    // Invitations queued but not sent (no [mail] yet): Cai's is pending when Cai leaves.
+    env.write(
+        "roster.toml",
+        format!("{}send_invitations = true\n", config(true)),
+    );
+    env.import("day1.csv", &file(&[ANNA, BO, CAI]), &[]).ok();
+    env.import("day2.csv", &file(&[ANNA, BO]), &[]).ok();
+    env.import(
+        "day3.csv",
+        &file(&[ANNA, BO, "E9,Nils Ny,cai@example.se,Doctor"]),
+        &[],
+    )
+    .ok();
+    // Cai's pending invitation went with the address: only the new hire's is for it.
+    let db = env.db();
+    let to_cai: Vec<(String, String)> = db
+        .prepare("SELECT o.status, u.unique_id FROM outbox o JOIN users u ON u.pk = o.user_pk WHERE o.recipient = 'cai@example.se' AND o.status = 'pending'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(to_cai, [("pending".to_string(), "E9".to_string())]);
+    env.write(
+        "roster.toml",
+        format!(
+            "{}\n[mail]\nsmtp_url = \"smtp://127.0.0.1:1\"\ntls = \"none\"\nfrom = \"r@example.se\"\n",
+            config(true)
+        ),
+    );
+    let run = env.roster(&["users", "invite", "E3", "--resend"]).code(2);
+    assert!(run.stderr.contains("no mail address"), "{}", run.stderr);
+}

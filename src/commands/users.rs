@@ -148,6 +148,12 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
                 (Some(user), _) => {
                     let pk = store.require_user(user)?;
                     let u = store.user(pk)?;
+                    if u.mail.is_empty() {
+                        return Err(error::usage(format!(
+                            "{user} has no mail address (it was given to another user, \
+                             import.reuse_mail_of_deactivated); nothing to invite"
+                        )));
+                    }
                     match store.invitation_status(pk)?.as_deref() {
                         Some(status @ ("sent" | "sending")) if !resend => {
                             return Err(error::usage(format!(

@@ -25,10 +25,12 @@ impl Log for Stderr {
 
 static LOGGER: Stderr = Stderr;
 
-/// Start logging at the level `-v` asks for (nothing without it, and nothing with `-q`).
+/// Start logging at the level `-v` asks for: without it only warnings (what a run waits for,
+/// a retry), which `-q` silences too.
 pub fn init(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
-        (true, _) | (false, 0) => LevelFilter::Off,
+        (true, _) => LevelFilter::Off,
+        (false, 0) => LevelFilter::Warn,
         (false, 1) => LevelFilter::Info,
         (false, _) => LevelFilter::Debug,
     };

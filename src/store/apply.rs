@@ -495,6 +495,11 @@ impl Store {
                 Some(&old.mail),
                 None,
             )?;
+            // An invitation still waiting would now reach the address's new holder.
+            tx.prepare_cached(
+                "DELETE FROM outbox WHERE kind = 'invitation' AND user_pk = ?1 AND status = 'pending'",
+            )?
+            .execute([r.pk])?;
             old.mail.clear();
             tx.prepare_cached(
                 "UPDATE users SET mail = '', mail_key = ?2, row_hash = ?3, updated_at = ?4 WHERE pk = ?1",

@@ -407,7 +407,8 @@ fn now_secs() -> i64 {
 /// Run `attempt` up to `retries + 1` times, waiting with backoff between retryable failures.
 /// Waiting for a young file to settle, and polling for a missing one, use no retry: the first
 /// is bounded by twice `source.settle_secs` plus `source.wait_secs` in all, the second by
-/// `source.wait_secs`. Each says on stderr what it waits for.
+/// `source.wait_secs`. Each says what it waits for as a warning of the log: on stderr unless
+/// `-q`, and among the `-v` lines.
 fn with_retries<T>(opts: &Options, mut attempt: impl FnMut() -> Attempt<T>) -> anyhow::Result<T> {
     let started = std::time::Instant::now();
     let mut wait = opts.backoff;
@@ -426,8 +427,8 @@ fn with_retries<T>(opts: &Options, mut attempt: impl FnMut() -> Attempt<T>) -> a
                         settle_budget.as_secs()
                     )));
                 }
-                eprintln!(
-                    "roster: {e:#}; waiting {}s for it to settle, then checking its size and mtime again",
+                log::warn!(
+                    "{e:#}; waiting {}s for it to settle, then checking its size and mtime again",
                     left.as_secs()
                 );
                 std::thread::sleep(left);
@@ -448,8 +449,8 @@ fn with_retries<T>(opts: &Options, mut attempt: impl FnMut() -> Attempt<T>) -> a
                 let left = opts.wait - waited;
                 // Say it at the first poll, then once a minute.
                 if said_missing.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
-                    eprintln!(
-                        "roster: {e:#}; waiting for it to appear (source.wait_secs = {}, {}s left)",
+                    log::warn!(
+                        "{e:#}; waiting for it to appear (source.wait_secs = {}, {}s left)",
                         opts.wait.as_secs(),
                         left.as_secs()
                     );
@@ -463,7 +464,7 @@ fn with_retries<T>(opts: &Options, mut attempt: impl FnMut() -> Attempt<T>) -> a
                 return Err(e.context(format!("gave up after {} attempts", n + 1)));
             }
             Err(Failure::Retry(e)) => {
-                eprintln!("roster: {e:#}; retrying in {}s", wait.as_secs_f32());
+                log::warn!("{e:#}; retrying in {}s", wait.as_secs_f32());
                 std::thread::sleep(wait);
                 wait = wait.saturating_mul(2);
                 n += 1;

@@ -295,12 +295,31 @@ impl Smtp {
         tls: Option<(&TlsFiles, &str, &str)>,
         drop_every: u32,
     ) -> Smtp {
+        Smtp::launch(dir, port, tls, drop_every, false)
+    }
+
+    /// A sink for volume tests: it keeps only each message's recipients and Message-ID (see
+    /// [`Smtp::index`]), not the message; `messages()` is then empty.
+    pub fn start_indexing(dir: &Path, port: u16, drop_every: u32) -> Smtp {
+        Smtp::launch(dir, port, None, drop_every, true)
+    }
+
+    fn launch(
+        dir: &Path,
+        port: u16,
+        tls: Option<(&TlsFiles, &str, &str)>,
+        drop_every: u32,
+        index: bool,
+    ) -> Smtp {
         let out = dir.join(format!("mail-{port}"));
         std::fs::create_dir_all(&out).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
         let mut cmd = Command::new("python3");
         cmd.arg(script).arg(port.to_string()).arg(&out);
         cmd.env("SMTP_SINK_DROP_EVERY", drop_every.to_string());
+        if index {
+            cmd.env("SMTP_SINK_INDEX", "1");
+        }
         if let Some((files, user, password)) = tls {
             cmd.arg(&files.cert).arg(&files.key).arg(user).arg(password);
         }
@@ -326,9 +345,26 @@ impl Smtp {
             .unwrap_or(0)
     }
 
+    /// (envelope recipients, Message-ID) of each message an indexing sink received so far.
+    pub fn index(&self) -> Vec<(Vec<String>, Option<String>)> {
+        let text = std::fs::read_to_string(self.dir.join("index")).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let to = v["to"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_str().unwrap().to_string())
+                    .collect();
+                (to, v["id"].as_str().map(str::to_string))
+            })
+            .collect()
+    }
+
     /// The envelope recipients of every message received so far (without reading the messages).
     pub fn recipients(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out: Vec<String> = self.index().into_iter().flat_map(|(to, _)| to).collect();
         for entry in std::fs::read_dir(&self.dir).unwrap().filter_map(|e| e.ok()) {
             let p = entry.path();
             if p.extension().is_some_and(|x| x == "json") {

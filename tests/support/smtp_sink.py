@@ -3,7 +3,9 @@ folder as <n>.eml with a <n>.json envelope. Optional STARTTLS (cert, key) and AU
 Usage: smtp_sink.py PORT OUTDIR [CERT KEY USER PASSWORD]. Runs until stdin closes.
 Each connection that greets (EHLO/HELO) adds a line to OUTDIR/connections. With SMTP_SINK_DROP_EVERY=N the server
 hangs up (421) at the next MAIL after N messages on one connection, as relays that limit
-messages per connection do."""
+messages per connection do. With SMTP_SINK_INDEX=1 (for volume tests) a message is not written
+out: one line of OUTDIR/index holds its envelope recipients and its Message-ID, which is all
+such a test reads, so the sink keeps up with the client."""
 import json, os, ssl, sys, itertools
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -12,6 +14,7 @@ port, outdir = int(sys.argv[1]), sys.argv[2]
 cert = sys.argv[3:7] if len(sys.argv) >= 7 else None
 counter = itertools.count(1)
 drop_every = int(os.environ.get("SMTP_SINK_DROP_EVERY", "0"))
+index = open(os.path.join(outdir, "index"), "a") if os.environ.get("SMTP_SINK_INDEX") == "1" else None
 counting = False
 
 
@@ -55,6 +58,14 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if index is not None:
+            head = (envelope.original_content or envelope.content).split(b"\r\n\r\n", 1)[0]
+            ids = [l.split(b":", 1)[1].strip().decode() for l in head.split(b"\r\n")
+                   if l[:11].lower() == b"message-id:"]
+            index.write(json.dumps({"to": envelope.rcpt_tos, "id": ids[0] if ids else None}) + "\n")
+            index.flush()
+            session.messages = getattr(session, "messages", 0) + 1
+            return "250 Message accepted"
         n = next(counter)
         base = os.path.join(outdir, f"{n:04}")
         with open(base + ".eml.tmp", "wb") as f:
