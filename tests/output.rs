@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::Env;
+use support::{on_a_terminal, Env};
 
 const HEADER: &str = "UniqueID,Name,Mail,Title,TelephoneNumber,Groups";
 
@@ -454,45 +454,6 @@ fn verbose_logs_one_line_per_stage_and_very_verbose_the_steps() {
     fetch(&env, "day2.csv", &users(20, 2));
     let run = env.roster(&["apply", "--allow-updates", "20"]).ok();
     assert_eq!(run.stderr, "");
-}
-
-/// Run roster with stderr on a pseudo-terminal (Python's `pty`), stdout thrown away: what a
-/// person at a terminal sees on stderr.
-fn on_a_terminal(env: &Env, args: &[&str]) -> (i32, String) {
-    const SCRIPT: &str = r#"
-import os, pty, subprocess, sys
-master, slave = pty.openpty()
-p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
-os.close(slave)
-out = b""
-while True:
-    try:
-        chunk = os.read(master, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-sys.stdout.write(out.decode("utf-8", "replace"))
-sys.exit(p.wait())
-"#;
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg(env!("CARGO_BIN_EXE_roster"))
-        .args(args)
-        .current_dir(env.dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", env.dir.path())
-        .env("ROSTER_STORE", env.store())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::servers::{Gate, Scim};
-use support::Env;
+use support::{on_a_terminal, Env};
 
 const TOKEN: &str = "t0k3n-kept-secret-9f8e7d";
 
@@ -1011,45 +1011,6 @@ fn a_precondition_that_fails_again_is_refused_reported_and_tried_next_time() {
     assert_eq!(server.all("Users")["E1"]["title"], "Head nurse");
     let status = env.roster(&["status", "--format", "json"]).ok().json();
     assert_eq!(status["push"]["failures"], 0, "{status}");
-}
-
-/// Run roster with stderr on a pseudo-terminal (Python's `pty`) and stdout thrown away: what a
-/// person at a terminal sees on stderr.
-fn on_a_terminal(env: &Env, args: &[&str]) -> (i32, String) {
-    const SCRIPT: &str = r#"
-import os, pty, subprocess, sys
-master, slave = pty.openpty()
-p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
-os.close(slave)
-out = b""
-while True:
-    try:
-        chunk = os.read(master, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-sys.stdout.write(out.decode("utf-8", "replace"))
-sys.exit(p.wait())
-"#;
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg(env!("CARGO_BIN_EXE_roster"))
-        .args(args)
-        .current_dir(env.dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", env.dir.path())
-        .env("ROSTER_STORE", env.store())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
 }
 
 #[test]

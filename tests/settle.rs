@@ -10,7 +10,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use support::mail::parse_mail;
 use support::servers::{free_port, Smtp, Sshd};
-use support::Env;
+use support::{touch, Env};
 
 const CSV: &str = "UniqueID,Name,Mail\nE1,Anna,anna@example.se\n";
 
@@ -54,22 +54,6 @@ fn night(source: &str) -> Night {
         smtp,
         remote,
     }
-}
-
-/// The file's modification time, `secs` from now (negative: in the past).
-fn touch(path: &std::path::Path, secs: i64) {
-    let now = std::time::SystemTime::now();
-    let at = if secs >= 0 {
-        now + std::time::Duration::from_secs(secs as u64)
-    } else {
-        now - std::time::Duration::from_secs((-secs) as u64)
-    };
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(at)
-        .unwrap();
 }
 
 /// The one mail the night sent, as Python's `email` reads it.

@@ -7,7 +7,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use support::servers::{Fault, Proxy, Sshd, SFTP_PASSWORD, SFTP_USER};
-use support::Env;
+use support::{touch, Env};
 
 const CSV: &str = "UniqueID,Name,Mail\nE1,Anna,anna@example.se\n";
 
@@ -334,22 +334,6 @@ fn delete_after_import_removes_only_the_fetched_file() {
     let run = s.env.roster(&["apply"]).ok();
     assert!(run.stderr.contains("removed"), "{}", run.stderr);
     assert!(!s.remote.exists());
-}
-
-/// The file's modification time, `secs` from now (negative: in the past).
-fn touch(path: &std::path::Path, secs: i64) {
-    let now = std::time::SystemTime::now();
-    let at = if secs >= 0 {
-        now + std::time::Duration::from_secs(secs as u64)
-    } else {
-        now - std::time::Duration::from_secs((-secs) as u64)
-    };
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(at)
-        .unwrap();
 }
 
 fn batches(env: &Env) -> usize {
