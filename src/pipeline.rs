@@ -1079,10 +1079,11 @@ pub fn build_report(
     let runs = runs
         .into_iter()
         .map(|run| {
-            let joined = if run.status == "applied" {
-                store.run_joiners(run.id)?
+            // The first of them only, for the lists and attachments: the rest are counted.
+            let (joined, joined_total) = if run.status == "applied" {
+                store.run_joiners(run.id, crate::core::report::ATTACH_ROWS)?
             } else {
-                Vec::new()
+                (Vec::new(), 0)
             };
             let resolved_by = if run.status == "blocked" {
                 store.resolved_by(run.id, run.batch)?
@@ -1094,6 +1095,7 @@ pub fn build_report(
                 run,
                 problems,
                 joined,
+                joined_total,
                 resolved_by,
             ))
         })
@@ -1114,7 +1116,7 @@ pub fn build_report(
         // The unknown groups of the newest run that read a file.
         unknown_groups: store
             .last_run()?
-            .map(|r| crate::core::report::RunReport::new(r, Vec::new(), Vec::new(), None))
+            .map(|r| crate::core::report::RunReport::new(r, Vec::new(), Vec::new(), 0, None))
             .map(|r| r.unknown_groups)
             .unwrap_or_default(),
         stale_days: stale_days(store, config)?,

@@ -317,3 +317,30 @@ fn the_report_table_fits_100_columns() {
         );
     }
 }
+
+/// `report --format json` gives every joiner of a first import, although the report itself
+/// reads only the first 10,000 of them (for the lists and the attachment): the rest come
+/// from the store as the JSON is written.
+#[test]
+fn the_json_report_lists_every_joiner_beyond_the_attachment() {
+    let env = Env::new();
+    let n = 10_150;
+    let run = env
+        .import("1.csv", &users(n, |_| false, |_| false), &[])
+        .ok()
+        .json()["run"]
+        .as_i64()
+        .unwrap();
+    let report = env
+        .roster(&["report", "--run", &run.to_string(), "--format", "json"])
+        .ok()
+        .json();
+    let joined = report["runs"][0]["joined"].as_array().unwrap();
+    assert_eq!(joined.len(), n);
+    assert_eq!(joined[0]["unique_id"], "E00000");
+    assert_eq!(joined[n - 1]["unique_id"], format!("E{:05}", n - 1));
+    assert_eq!(joined[n - 1]["name"], format!("Person Number{}", n - 1));
+    assert_eq!(report["runs"][0]["joined_total"], n);
+    assert_eq!(report["status"], "OK");
+    assert!(report["trend"].is_array(), "{report}");
+}

@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     match format {
-        Format::Json => render::json(&report)?,
+        Format::Json => json(&store, &report)?,
         Format::Html => render::emit(&report.html())?,
         Format::Text => render::emit(&report.text())?,
         _ => {
@@ -78,6 +78,62 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// The report as JSON with every joiner of each run: the report holds the first of them, so
+/// each run's `joined` is written from the store as it is read (a first import's million
+/// never in memory at once). The rest of the report is small and goes through serde.
+fn json(store: &Store, report: &crate::core::report::Report) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut doc = serde_json::to_value(report)?;
+    let runs = match doc.as_object_mut().and_then(|o| o.remove("runs")) {
+        Some(serde_json::Value::Array(runs)) => runs,
+        _ => Vec::new(),
+    };
+    let mut out = render::stdout();
+    out.write_all(b"{")?;
+    if let Some(fields) = doc.as_object() {
+        for (key, value) in fields {
+            render::write_json(&mut out, key)?;
+            out.write_all(b":")?;
+            render::write_json(&mut out, value)?;
+            out.write_all(b",")?;
+        }
+    }
+    out.write_all(b"\"runs\":[")?;
+    for (i, (mut run, r)) in runs.into_iter().zip(&report.runs).enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        let whole = r.joined.len() as u64 == r.joined_total;
+        if let (false, Some(o)) = (whole, run.as_object_mut()) {
+            o.remove("joined");
+        }
+        let text = serde_json::to_string(&run)?;
+        match text.strip_suffix('}') {
+            Some(open) if !whole => {
+                out.write_all(open.as_bytes())?;
+                out.write_all(if open.len() > 1 {
+                    b",\"joined\":["
+                } else {
+                    b"\"joined\":["
+                })?;
+                let mut first = true;
+                store.each_joiner(r.run.id, |p| {
+                    if !std::mem::take(&mut first) {
+                        out.write_all(b",")?;
+                    }
+                    render::write_json(&mut out, p)?;
+                    Ok(())
+                })?;
+                out.write_all(b"]}")?;
+            }
+            _ => out.write_all(text.as_bytes())?,
+        }
+    }
+    out.write_all(b"]}\n")?;
+    out.flush()?;
     Ok(())
 }
 

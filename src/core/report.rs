@@ -83,7 +83,11 @@ pub struct RunReport {
     pub reverts: Option<i64>,
     /// Users updated per field.
     pub fields: BTreeMap<String, u64>,
+    /// The first [`ATTACH_ROWS`] of the users the run created (the lists and the attachment
+    /// show no more; `roster report --format json` writes every one from the store).
     pub joined: Vec<Person>,
+    /// How many users the run created in all.
+    pub joined_total: u64,
     pub removed: Vec<Person>,
     pub rejected: Vec<Rejected>,
     /// Unknown Group IDs and the number of records that name each.
@@ -93,11 +97,13 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// The report of a run from what its row holds; `joined` is read from the audit log.
+    /// The report of a run from what its row holds; `joined` (the first of `joined_total`) is
+    /// read from the audit log.
     pub fn new(
         run: Run,
         problems: Vec<StoredProblem>,
         joined: Vec<Person>,
+        joined_total: u64,
         resolved_by: Option<i64>,
     ) -> RunReport {
         let detail = run.detail.clone().unwrap_or_default();
@@ -168,6 +174,7 @@ impl RunReport {
                 .filter(|o| !o.is_null()),
             reverts,
             fields,
+            joined_total: joined_total.max(joined.len() as u64),
             joined,
             removed,
             rejected,
@@ -419,7 +426,10 @@ pub struct List {
     pub title: String,
     pub file: String,
     pub header: &'static [&'static str],
+    /// The first rows (at most [`ATTACH_ROWS`] of a long list of joiners), or all of them.
     pub rows: Vec<Vec<String>>,
+    /// How many rows the whole list has.
+    pub total: usize,
 }
 
 impl Report {
@@ -669,6 +679,7 @@ impl Report {
                 file: format!("run-{id}-joined.csv"),
                 header: &["UniqueID", "Name", "Mail"],
                 rows: run.joined.iter().map(person).collect(),
+                total: run.joined_total as usize,
             });
         }
         if !run.removed.is_empty() {
@@ -682,6 +693,7 @@ impl Report {
                 file: format!("run-{id}-removed.csv"),
                 header: &["UniqueID", "Name", "Mail"],
                 rows: run.removed.iter().map(person).collect(),
+                total: run.removed.len(),
             });
         }
         if !run.rejected.is_empty() {
@@ -703,6 +715,7 @@ impl Report {
                         ]
                     })
                     .collect(),
+                total: run.rejected.len(),
             });
         }
         lists
@@ -714,7 +727,7 @@ impl Report {
         let mut out = Vec::new();
         for r in &self.runs {
             for list in self.lists(r) {
-                if list.rows.len() > LIST_CAP {
+                if list.total > LIST_CAP {
                     let rows = &list.rows[..list.rows.len().min(ATTACH_ROWS)];
                     out.push((list.file.clone(), csv_text(list.header, rows)));
                 }
@@ -783,7 +796,7 @@ impl Report {
             lines.push(format!(
                 "  {} ({}):",
                 list.title,
-                thousands(list.rows.len() as u64)
+                thousands(list.total as u64)
             ));
             for row in list.rows.iter().take(LIST_CAP) {
                 let cells: Vec<&str> = row
@@ -793,10 +806,10 @@ impl Report {
                     .collect();
                 lines.push(format!("    {}", cells.join("  ")));
             }
-            if list.rows.len() > ATTACH_ROWS {
+            if list.total > ATTACH_ROWS {
                 lines.push(format!(
                     "    … and {} more (the first {} in {});",
-                    thousands((list.rows.len() - LIST_CAP) as u64),
+                    thousands((list.total - LIST_CAP) as u64),
                     thousands(ATTACH_ROWS as u64),
                     list.file
                 ));
@@ -804,10 +817,10 @@ impl Report {
                     "    every one: roster report --run {} --format json",
                     run.id
                 ));
-            } else if list.rows.len() > LIST_CAP {
+            } else if list.total > LIST_CAP {
                 lines.push(format!(
                     "    … and {} more (all of them in {})",
-                    thousands((list.rows.len() - LIST_CAP) as u64),
+                    thousands((list.total - LIST_CAP) as u64),
                     list.file
                 ));
             }
@@ -969,7 +982,7 @@ impl Report {
                     out,
                     "<h4>{} ({})</h4>\n<table class=\"list\" border=\"1\" cellpadding=\"3\" style=\"border-collapse: collapse\">",
                     escape_html(&list.title),
-                    thousands(list.rows.len() as u64)
+                    thousands(list.total as u64)
                 );
                 out.push_str("<tr>");
                 for h in list.header {
@@ -984,21 +997,21 @@ impl Report {
                     out.push_str("</tr>\n");
                 }
                 out.push_str("</table>\n");
-                if list.rows.len() > ATTACH_ROWS {
+                if list.total > ATTACH_ROWS {
                     let _ = writeln!(
                         out,
                         "<p>… and {} more (the first {} in the attached {}; every one: \
                          <code>roster report --run {} --format json</code>)</p>",
-                        thousands((list.rows.len() - LIST_CAP) as u64),
+                        thousands((list.total - LIST_CAP) as u64),
                         thousands(ATTACH_ROWS as u64),
                         escape_html(&list.file),
                         r.run.id
                     );
-                } else if list.rows.len() > LIST_CAP {
+                } else if list.total > LIST_CAP {
                     let _ = writeln!(
                         out,
                         "<p>… and {} more (all of them in the attached {})</p>",
-                        thousands((list.rows.len() - LIST_CAP) as u64),
+                        thousands((list.total - LIST_CAP) as u64),
                         escape_html(&list.file)
                     );
                 }
@@ -1270,6 +1283,7 @@ mod tests {
                 run(3, 7, "blocked", detail),
                 problems,
                 Vec::new(),
+                0,
                 resolved_by,
             )],
             Open::default(),
@@ -1332,6 +1346,7 @@ mod tests {
                         run(i as i64, 1, s, serde_json::json!({})),
                         vec![],
                         vec![],
+                        0,
                         None,
                     )
                 })

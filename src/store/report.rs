@@ -6,21 +6,52 @@ use crate::core::plan::Counts;
 use crate::core::report::{Person, Run};
 use rusqlite::OptionalExtension;
 
+/// The users a run created, from their `created` audit rows, in the order created.
+const JOINERS: &str = "SELECT unique_id, json_extract(new, '$.name'), json_extract(new, '$.mail')
+                         FROM audit WHERE run_id = ?1 AND field = 'created' ORDER BY id";
+
+fn person(r: &rusqlite::Row<'_>) -> rusqlite::Result<Person> {
+    Ok(Person {
+        unique_id: r.get(0)?,
+        name: r.get(1)?,
+        mail: r.get(2)?,
+    })
+}
+
 impl Store {
-    /// The users a run created, from their `created` audit rows, in the order created.
-    pub fn run_joiners(&self, run: i64) -> anyhow::Result<Vec<Person>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT unique_id, json_extract(new, '$.name'), json_extract(new, '$.mail')
-               FROM audit WHERE run_id = ?1 AND field = 'created' ORDER BY id",
-        )?;
-        let rows = stmt.query_map([run], |r| {
-            Ok(Person {
-                unique_id: r.get(0)?,
-                name: r.get(1)?,
-                mail: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// The first `limit` users a run created, from their `created` audit rows, in the order
+    /// created, and how many it created in all (counted in SQL, not read, past the limit).
+    pub fn run_joiners(&self, run: i64, limit: usize) -> anyhow::Result<(Vec<Person>, u64)> {
+        let mut first = Vec::new();
+        let mut stmt = self.conn.prepare(&format!("{JOINERS} LIMIT ?2"))?;
+        let mut rows = stmt.query(rusqlite::params![run, limit as i64])?;
+        while let Some(r) = rows.next()? {
+            first.push(person(r)?);
+        }
+        let total = if first.len() < limit {
+            first.len() as u64
+        } else {
+            self.conn.query_row(
+                "SELECT COUNT(*) FROM audit WHERE run_id = ?1 AND field = 'created'",
+                [run],
+                |r| r.get::<_, i64>(0),
+            )? as u64
+        };
+        Ok((first, total))
+    }
+
+    /// Every user a run created, in the order created, one at a time (for a JSON report).
+    pub fn each_joiner(
+        &self,
+        run: i64,
+        mut each: impl FnMut(&Person) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut stmt = self.conn.prepare(JOINERS)?;
+        let mut rows = stmt.query([run])?;
+        while let Some(r) = rows.next()? {
+            each(&person(r)?)?;
+        }
+        Ok(())
     }
 
     /// The later run that applied the batch a blocked run held, if any.
@@ -111,5 +142,68 @@ impl Store {
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::report::ATTACH_ROWS;
+    use crate::pipeline;
+    use crate::store::batches;
+
+    /// The report of a first import reads at most [`ATTACH_ROWS`] of its joiners and counts
+    /// the rest in SQL, so that a million joiners cost neither a million rows in memory nor
+    /// their strings; `each_joiner` still gives every one, in order, for the JSON.
+    #[test]
+    fn a_report_reads_its_joiners_capped_and_counts_the_rest() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut store = Store::open(&dir.path().join("roster.db"))?;
+        let config = crate::config::Config::default();
+        let n = ATTACH_ROWS + 150;
+        let mut text = String::from("UniqueID,Name,Mail\n");
+        for i in 0..n {
+            text.push_str(&format!("E{i:06},Person {i},p{i}@example.org\n"));
+        }
+        let fetched = crate::transport::Fetched {
+            bytes: text.into_bytes(),
+            source: "test".into(),
+            mtime: None,
+        };
+        let batch = match pipeline::store_fetched(&store, &config, &fetched, pipeline::Count::Now)?
+        {
+            batches::Stored::New(b) | batches::Stored::Unchanged(b) => b,
+        };
+        let args = crate::cli::ApplyArgs::default();
+        let outcome = pipeline::apply(
+            &mut store,
+            &config,
+            batch,
+            pipeline::Input::Stored,
+            &args,
+            "apply",
+        )?;
+        let run = outcome.run.expect("a run");
+        let report = pipeline::build_report(&store, &config, Some(run), None)?;
+        let r = &report.runs[0];
+        assert_eq!(r.joined.len(), ATTACH_ROWS);
+        assert_eq!(r.joined_total, n as u64);
+        assert_eq!(r.joined[0].unique_id.as_deref(), Some("E000000"));
+        // The lists and the attachment say the whole count but hold the first rows only.
+        let lists = report.lists(r);
+        assert_eq!(lists[0].total, n);
+        assert_eq!(report.attachments()[0].1.lines().count(), ATTACH_ROWS + 1);
+        assert!(report.text().contains(&format!(
+            "Joined ({}):",
+            crate::core::report::thousands(n as u64)
+        )));
+        let mut every = Vec::new();
+        store.each_joiner(run, |p| {
+            every.push(p.unique_id.clone().unwrap_or_default());
+            Ok(())
+        })?;
+        assert_eq!(every.len(), n);
+        assert_eq!(every[n - 1], format!("E{:06}", n - 1));
+        Ok(())
     }
 }
