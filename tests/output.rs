@@ -579,3 +579,78 @@ fn lists_show_progress_on_a_terminal_only() {
         assert_eq!(env.roster(args).ok().stderr, "", "{args:?}");
     }
 }
+
+/// `revert --format json` (written as a stream) keeps the shape of SPEC §6: apply's keys,
+/// the reverted run, every change with its fields, the groups and the conflicts.
+#[test]
+fn revert_json_lists_every_change_in_the_shape_of_apply() {
+    let env = setup();
+    fetch(&env, "day1.csv", &users(30, 1));
+    env.roster(&["apply"]).ok();
+    fetch(&env, "day2.csv", &users(30, 2));
+    let run = env
+        .roster(&["apply", "--allow-updates", "30", "--format", "json"])
+        .ok()
+        .json()["run"]
+        .as_i64()
+        .unwrap();
+    let out = env
+        .roster(&[
+            "revert",
+            &run.to_string(),
+            "--dry-run",
+            "--allow-updates",
+            "30",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(out.lines().count(), 1, "one compact document: {out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let keys: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "run",
+            "reverts",
+            "batch",
+            "status",
+            "counts",
+            "plan",
+            "conflicts",
+            "by",
+            "reason",
+            "overrides",
+            "problems",
+            "message"
+        ]
+    );
+    assert_eq!(doc["run"], serde_json::Value::Null);
+    assert_eq!(doc["reverts"], run);
+    assert_eq!(doc["status"], "dry-run");
+    assert_eq!(doc["plan"]["reverts"], run);
+    let changes = doc["plan"]["changes"].as_array().unwrap();
+    assert_eq!(
+        changes.len() as u64,
+        doc["counts"]["update"].as_u64().unwrap()
+    );
+    assert!(changes.len() >= 10, "{out}");
+    let first = &changes[0];
+    assert_eq!(first["action"], "update");
+    assert!(first["unique_id"].is_string(), "{first}");
+    let field = &first["fields"][0];
+    assert!(
+        field["field"].is_string() && field.get("old").is_some(),
+        "{first}"
+    );
+    assert_eq!(doc["plan"]["groups"], serde_json::json!([]));
+    assert_eq!(doc["conflicts"], serde_json::json!([]));
+    assert_eq!(doc["problems"], serde_json::json!([]));
+    assert_eq!(doc["overrides"]["allow_updates"], 30);
+}

@@ -3,13 +3,14 @@
 
 use super::Context;
 use crate::cli::{ApplyArgs, Format, RevertArgs};
-use crate::core::plan::{Action, Plan};
+use crate::core::plan::{Action, Counts, Plan};
 use crate::core::revert::{self, RevertPlan};
 use crate::error::{self, Error};
 use crate::pipeline;
 use crate::render;
 use crate::store::runs::NewRun;
 use crate::store::{now, Lock, Store};
+use serde::Serialize;
 use serde_json::json;
 use std::collections::HashSet;
 
@@ -167,26 +168,28 @@ fn show(
     reason: Option<&str>,
 ) -> anyhow::Result<()> {
     if format == Format::Json {
-        let changes: Vec<_> = plan
-            .changes
-            .iter()
-            .map(|c| json!({"action": c.action, "unique_id": c.unique_id, "fields": c.fields}))
-            .collect();
-        return Ok(render::json(&json!({
-            "run": run,
-            "reverts": of.id,
-            "batch": of.batch,
-            "status": status,
-            "counts": plan.counts,
-            "plan": {"reverts": of.id, "counts": plan.counts, "changes": changes,
-                     "groups": plan.groups.iter().map(revert::GroupChange::json).collect::<Vec<_>>()},
-            "conflicts": plan.conflicts,
-            "by": store.operator.by,
-            "reason": args.reason,
-            "overrides": pipeline::overrides(args),
-            "problems": [],
-            "message": reason,
-        }))?);
+        // Serialized from borrowed parts as it is written: a revert of a first import lists a
+        // million changes, and a tree of values built first would copy every one.
+        let shown = Shown {
+            run,
+            reverts: of.id,
+            batch: of.batch,
+            status,
+            counts: &plan.counts,
+            plan: ShownPlan {
+                reverts: of.id,
+                counts: &plan.counts,
+                changes: ShownChanges(&plan.changes),
+                groups: plan.groups.iter().map(revert::GroupChange::json).collect(),
+            },
+            conflicts: &plan.conflicts,
+            by: &store.operator.by,
+            reason: args.reason.as_deref(),
+            overrides: pipeline::overrides(args),
+            problems: [],
+            message: reason,
+        };
+        return Ok(render::json(&shown)?);
     }
     if ctx.quiet && reason.is_none() {
         return Ok(());
@@ -254,4 +257,48 @@ fn show(
         render::emit(&t.to_string())?;
     }
     Ok(())
+}
+
+/// `revert --format json`: the shape of `apply`'s (SPEC §6), with the conflicts.
+#[derive(Serialize)]
+struct Shown<'a> {
+    run: Option<i64>,
+    reverts: i64,
+    batch: Option<i64>,
+    status: &'a str,
+    counts: &'a Counts,
+    plan: ShownPlan<'a>,
+    conflicts: &'a [revert::Conflict],
+    by: &'a str,
+    reason: Option<&'a str>,
+    overrides: serde_json::Value,
+    problems: [(); 0],
+    message: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ShownPlan<'a> {
+    reverts: i64,
+    counts: &'a Counts,
+    changes: ShownChanges<'a>,
+    groups: Vec<serde_json::Value>,
+}
+
+/// The users' changes, each as `{"action", "unique_id", "fields"}`.
+struct ShownChanges<'a>(&'a [revert::UserRevert]);
+
+impl Serialize for ShownChanges<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct One<'a> {
+            action: Action,
+            unique_id: Option<&'a str>,
+            fields: &'a [crate::core::plan::FieldChange],
+        }
+        s.collect_seq(self.0.iter().map(|c| One {
+            action: c.action,
+            unique_id: c.unique_id.as_deref(),
+            fields: &c.fields,
+        }))
+    }
 }
