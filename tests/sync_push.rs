@@ -133,3 +133,28 @@ fn a_refused_token_fails_the_night_at_the_push_stage() {
     assert_failed_push(&env, &smtp, &run, mailed);
     assert!(!run.stderr.contains("not-the-token") && !run.stdout.contains("not-the-token"));
 }
+
+/// A crash in the middle of `roster push` (inside the write of what the provider acknowledged)
+/// is exit 1 with one line, a failed push that makes `status` unhealthy, and the next push
+/// completes the work.
+#[test]
+fn a_crash_in_push_is_a_failed_push_and_the_next_push_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(dir.path(), None);
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(&smtp, &server.url());
+    env.import("day1.csv", DAY1, &[]).ok();
+    let run = env.roster_var(("ROSTER_TEST_PANIC_AT", "push-save"), &["push"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("roster crashed (a panic") && !run.stderr.contains("panicked at"),
+        "{}",
+        run.stderr
+    );
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["push"]["last"]["status"], "failed", "{status:#}");
+    env.roster(&["push"]).ok();
+    let users = server.all("Users");
+    assert_eq!(users.len(), 2, "{users:#?}");
+    env.roster(&["status"]).ok();
+}
