@@ -73,6 +73,28 @@ fn status_fits_100_columns_with_a_held_plan() {
     assert_eq!(json["in_progress"], serde_json::Value::Null);
 }
 
+/// Every reason at once (a held plan, a stale source, a failed invitation) still fits 100
+/// columns, and each reason is said whole on a line of its own.
+#[test]
+fn status_fits_100_columns_with_every_reason_to_be_unhealthy() {
+    let env = Env::new();
+    held(&env);
+    let db = env.db();
+    db.execute("UPDATE batches SET fetched_at = '2020-01-01T00:00:00Z'", [])
+        .unwrap();
+    let run = env.roster(&["status"]).code(1);
+    assert_eq!(over_100(&run.stdout), Vec::<&str>::new(), "{}", run.stdout);
+    // Wrapped, not cut: each reason is there whole once the lines are joined.
+    let words = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for want in [
+        "UNHEALTHY",
+        "the last run (run 2, apply) was blocked",
+        "the source file has not changed for more than 3 days",
+    ] {
+        assert!(words.contains(want), "{want}:\n{}", run.stdout);
+    }
+}
+
 #[test]
 fn a_run_in_progress_is_shown_with_its_pid() {
     let env = Env::new();

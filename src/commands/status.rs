@@ -280,11 +280,16 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
             render::emit(m.text())?;
         }
         _ => {
-            let mut lines = vec![if healthy {
-                "roster status: healthy".to_string()
+            let mut lines = if healthy {
+                vec!["roster status: healthy".to_string()]
             } else {
-                format!("roster status: UNHEALTHY — {}", unhealthy.join("; "))
-            }];
+                // Every reason whole: wrapped within the width, not cut.
+                wrap(
+                    &format!("roster status: UNHEALTHY — {}", unhealthy.join("; ")),
+                    WIDTH,
+                    "    ",
+                )
+            };
             let mut row = |label: &str, value: String| {
                 lines.push(fit(&format!("  {label:<13} {value}"), WIDTH));
             };
@@ -433,6 +438,26 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     }
 }
 
+/// `text` in lines of at most `width` characters, broken at spaces; the lines after the
+/// first start with `indent`. A word longer than a line is cut (with `…`).
+fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        let room = if len == 0 { 0 } else { 1 };
+        if len > 0 && len + room + word.chars().count() > width && line.trim() != "" {
+            lines.push(std::mem::replace(&mut line, indent.to_string()));
+        }
+        if !line.is_empty() && !line.ends_with(' ') {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines.into_iter().map(|l| fit(&l, width)).collect()
+}
+
 /// The store file's permission bits when others than its owner may read or write it.
 fn readable_by_others(path: &std::path::Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
@@ -448,4 +473,22 @@ pub struct Unhealthy(pub String);
 /// The stage at which a failed run stopped (`fetch`, `apply`, …), as the run recorded it.
 fn stage_of(run: &Run) -> Option<&str> {
     run.detail.as_ref()?.get("stage")?.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_breaks_at_spaces_within_the_width() {
+        let cases: &[(&str, usize, &[&str])] = &[
+            ("short", 10, &["short"]),
+            ("one two three", 7, &["one two", "  three"]),
+            ("one two three", 13, &["one two three"]),
+            ("abcdefghijkl x", 6, &["abcde…", "  x"]),
+        ];
+        for (text, width, want) in cases {
+            assert_eq!(wrap(text, *width, "  "), *want, "{text:?} in {width}");
+        }
+    }
 }
