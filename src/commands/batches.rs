@@ -84,7 +84,7 @@ fn list(batches: &[Batch]) -> String {
                 .get(..16)
                 .unwrap_or(&b.fetched_at)
                 .replace('T', " "),
-            cut(name, 20),
+            cut(name, 18),
             size(b.size),
             b.records
                 .map_or(String::new(), |r| render::thousands(r.max(0) as u64)),
@@ -99,7 +99,13 @@ fn list(batches: &[Batch]) -> String {
             b.sha256.get(..8).unwrap_or(&b.sha256).to_string(),
         ]);
     }
-    let mut out = t.to_string();
+    // Without the padding comfy-table puts before the first column and after the last.
+    let mut out = String::new();
+    for line in t.to_string().lines() {
+        out.push_str(line.strip_prefix(' ').unwrap_or(line).trim_end());
+        out.push('\n');
+    }
+    out.pop();
     if pruned {
         out.push_str("\n* the file's content was pruned (store.keep_batches)");
     }
@@ -124,5 +130,40 @@ fn size(bytes: i64) -> String {
         1_000..1_000_000 => format!("{:.1} kB", b / 1e3),
         1_000_000..1_000_000_000 => format!("{:.1} MB", b / 1e6),
         _ => format!("{:.1} GB", b / 1e9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The widest a batch's row can be: a long file name, a million records, a file over
+    /// 100 MB, a pruned rejected batch with a remote mtime, a five-digit batch number.
+    #[test]
+    fn the_list_fits_100_columns_at_its_widest() {
+        let wide = Batch {
+            id: 12_345,
+            fetched_at: "2026-12-01T21:10:00Z".into(),
+            source: "sftp://hr@example.se/exports/users-from-the-hr-system-of-the-region.csv"
+                .into(),
+            size: 104_857_600,
+            sha256: "e95df34a066a6297eee966e08a4fc6127674ce4df892eb1f8c19fbd59a43350a".into(),
+            records: Some(1_000_000),
+            status: "rejected".into(),
+            has_content: false,
+            remote_mtime: Some(1_796_159_442),
+        };
+        let text = list(&[wide]);
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{} chars: {line:?}",
+                line.chars().count()
+            );
+        }
+        assert!(
+            text.contains("rejected*") && text.contains("1,000,000"),
+            "{text}"
+        );
     }
 }
