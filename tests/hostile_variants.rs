@@ -65,3 +65,74 @@ fn a_unique_id_with_control_or_invisible_characters_still_names_its_user() {
     assert_eq!(doc["problems"][0]["code"], "control-char", "{doc:#}");
     assert_eq!(doc["problems"][0]["column"], "UniqueID", "{doc:#}");
 }
+
+/// A password in a URL in any disguise is refused (exit 2) without echoing it (SPEC §4): the
+/// user's colon percent-encoded, a password in the query, a malformed scheme (`sftp:/`,
+/// `sftp:`) or an scp-like `user:password@host:path`, in `source.url`, `--source`,
+/// `mail.smtp_url` and `scim.url`.
+#[test]
+fn a_password_in_a_disguised_url_is_refused_without_echo() {
+    let env = Env::new();
+    let secret = "s3cretPW";
+    let file = env.write("ok.csv", "UniqueID;Name;Mail\nE1;Anna;anna@example.se\n");
+    let path = file.to_str().unwrap();
+    let sources = [
+        format!("sftp://u%3A{secret}@host/x.csv"),
+        format!("sftp://u%3a{secret}@host/x.csv"),
+        format!("sftp://u@host/x.csv?password={secret}"),
+        format!("sftp:/u:{secret}@host/x.csv"),
+        format!("sftp:u:{secret}@host/x.csv"),
+        format!("u:{secret}@host:/x.csv"),
+    ];
+    let mut configs: Vec<(String, &str)> = sources
+        .iter()
+        .map(|u| (format!("[source]\nurl = \"{u}\"\n"), "source.url"))
+        .collect();
+    for u in [
+        format!("smtp://u%3A{secret}@127.0.0.1:2525"),
+        format!("smtp://127.0.0.1:2525?password={secret}"),
+        format!("smtp://127.0.0.1:2525/?Pass={secret}"),
+    ] {
+        configs.push((
+            format!("[mail]\nsmtp_url = \"{u}\"\nfrom = \"r@example.se\"\ntls = \"none\"\n"),
+            "mail.smtp_url",
+        ));
+    }
+    for u in [
+        format!("http://127.0.0.1:9/scim?token={secret}"),
+        format!("http://127.0.0.1:9/scim?access_token={secret}"),
+    ] {
+        configs.push((
+            format!("[scim]\nurl = \"{u}\"\ntls = \"none\"\n"),
+            "scim.url",
+        ));
+    }
+    for (i, (text, key)) in configs.iter().enumerate() {
+        let config = env.write(&format!("c{i}.toml"), text);
+        let config = config.to_str().unwrap();
+        for args in [vec!["status"], vec!["validate", path], vec!["sync"]] {
+            let mut all = vec!["--config", config];
+            all.extend(args.iter().copied());
+            let run = env.roster(&all);
+            assert_eq!(run.code, 2, "{text} {args:?}: {}", run.stderr);
+            assert!(run.stderr.contains(key), "{text}: {}", run.stderr);
+            assert!(
+                !run.stderr.contains(secret) && !run.stdout.contains(secret),
+                "{text}: echoed: {}",
+                run.stderr
+            );
+        }
+    }
+    for url in &sources {
+        for cmd in ["sync", "fetch"] {
+            let run = env.roster(&[cmd, "--source", url]);
+            assert_eq!(run.code, 2, "{cmd} --source {url}: {}", run.stderr);
+            assert!(
+                !run.stderr.contains(secret) && !run.stdout.contains(secret),
+                "{url}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(!env.store().exists(), "a refused secret created the store");
+}
