@@ -136,3 +136,47 @@ fn a_password_in_a_disguised_url_is_refused_without_echo() {
     }
     assert!(!env.store().exists(), "a refused secret created the store");
 }
+
+/// A store path that is no regular file (a FIFO, a device through a symbolic link, a folder)
+/// fails at once with exit 1, for writers and readers alike: never a hang.
+#[test]
+fn a_store_that_is_no_regular_file_fails_at_once() {
+    let env = Env::new();
+    let file = env.write("ok.csv", "UniqueID;Name;Mail\nE1;Anna;anna@example.se\n");
+    std::fs::create_dir_all(env.path("data")).unwrap();
+    let fifo = env.path("fifo.db");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::os::unix::fs::symlink("/dev/zero", env.path("zero.db")).unwrap();
+    std::fs::create_dir(env.path("dir.db")).unwrap();
+    for store in ["fifo.db", "zero.db", "dir.db"] {
+        let store = env.path(store);
+        for args in [
+            vec!["sync", "--source", file.to_str().unwrap()],
+            vec!["users", "list"],
+            vec!["status"],
+        ] {
+            let mut cmd = std::process::Command::new("timeout");
+            cmd.args(["-s", "KILL", "20"]);
+            let inner = env.command(&args);
+            cmd.arg(inner.get_program()).args(inner.get_args());
+            for (k, v) in inner.get_envs() {
+                if let Some(v) = v {
+                    cmd.env(k, v);
+                }
+            }
+            cmd.env("ROSTER_STORE", &store).current_dir(env.dir.path());
+            let out = cmd.output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{} {args:?}: {stderr}",
+                store.display()
+            );
+        }
+    }
+}
