@@ -180,3 +180,42 @@ fn a_store_that_is_no_regular_file_fails_at_once() {
         }
     }
 }
+
+/// Every part of the mail configuration that a night needs is checked before anything is
+/// written (SPEC §3): a report recipient that is no address, an invitation template that
+/// cannot be read. Exit 2, nothing applied.
+#[test]
+fn a_bad_report_recipient_or_template_is_exit_2_before_anything_is_written() {
+    let mail = "[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\ntls = \"none\"\nfrom = \"r@example.se\"\n";
+    for (extra, key) in [
+        ("[report]\nrecipients = [\"not an address\"]\n", "report.recipients"),
+        (
+            "[report]\nrecipients = [\"oncall@example.se\", \"two@@example.se\"]\n",
+            "report.recipients",
+        ),
+        (
+            "[import]\nsend_invitations = true\n[invitations]\ntemplate_file = \"missing.txt\"\n",
+            "invitations.template_file",
+        ),
+    ] {
+        let env = Env::new();
+        let file = env.write("ok.csv", "UniqueID;Name;Mail\nE1;Anna;anna@example.se\n");
+        env.write("roster.toml", format!("{mail}{extra}"));
+        for args in [
+            vec!["sync", "--source", file.to_str().unwrap()],
+            vec!["fetch", "--source", file.to_str().unwrap()],
+        ] {
+            let run = env.roster(&args);
+            if args[0] == "fetch" {
+                run.ok();
+                continue;
+            }
+            assert_eq!(run.code, 2, "{extra}: {}", run.stderr);
+            assert!(run.stderr.contains(key), "{extra}: {}", run.stderr);
+            assert!(!env.store().exists(), "{extra}: the store was written");
+        }
+        let run = env.roster(&["apply"]);
+        assert_eq!(run.code, 2, "{extra} apply: {}", run.stderr);
+        assert_eq!(env.snapshot("users"), "", "{extra}: users were written");
+    }
+}
