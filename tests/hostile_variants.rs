@@ -186,9 +186,13 @@ fn a_store_that_is_no_regular_file_fails_at_once() {
 /// cannot be read. Exit 2, nothing applied.
 #[test]
 fn a_bad_report_recipient_or_template_is_exit_2_before_anything_is_written() {
-    let mail = "[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\ntls = \"none\"\nfrom = \"r@example.se\"\n";
+    let mail =
+        "[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\ntls = \"none\"\nfrom = \"r@example.se\"\n";
     for (extra, key) in [
-        ("[report]\nrecipients = [\"not an address\"]\n", "report.recipients"),
+        (
+            "[report]\nrecipients = [\"not an address\"]\n",
+            "report.recipients",
+        ),
         (
             "[report]\nrecipients = [\"oncall@example.se\", \"two@@example.se\"]\n",
             "report.recipients",
