@@ -122,6 +122,7 @@ impl Store {
             false,
         )?
         .write_at(bytes, 0)?;
+        crate::stage::crash_point("store-commit");
         tx.commit()?;
         Ok(id)
     }
