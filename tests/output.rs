@@ -654,3 +654,55 @@ fn revert_json_lists_every_change_in_the_shape_of_apply() {
     assert_eq!(doc["problems"], serde_json::json!([]));
     assert_eq!(doc["overrides"]["allow_updates"], 30);
 }
+
+/// A revert in a table lists at most 50 of its changes (SPEC §3.1: a plan of any size stays
+/// legible), then how many more and where they all are; `-v` does not lift the cap.
+#[test]
+fn a_revert_in_a_table_lists_at_most_50_changes() {
+    let env = setup();
+    fetch(&env, "day1.csv", &users(90, 1));
+    env.roster(&["apply"]).ok();
+    fetch(&env, "day2.csv", &users(90, 2));
+    let run = env
+        .roster(&["apply", "--allow-updates", "90", "--format", "json"])
+        .ok()
+        .json()["run"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let updates = env
+        .roster(&[
+            "revert",
+            &run,
+            "--dry-run",
+            "--allow-updates",
+            "90",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json()["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(updates > 50, "{updates}");
+    for verbose in [&[][..], &["-v"]] {
+        let mut args = verbose.to_vec();
+        args.extend(["revert", &run, "--dry-run", "--allow-updates", "90"]);
+        let out = env.roster(&args).ok().stdout;
+        let users: std::collections::HashSet<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("| update "))
+            .filter_map(|l| l.split('|').nth(2))
+            .map(str::trim)
+            .collect();
+        assert_eq!(users.len(), 50, "{out}");
+        assert!(
+            out.contains(&format!(
+                "… and {} more (roster revert {run} --dry-run --format json)",
+                updates - 50
+            )),
+            "{out}"
+        );
+    }
+}

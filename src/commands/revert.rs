@@ -13,6 +13,7 @@ use crate::store::{now, Lock, Store};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashSet;
+use std::io::Write as _;
 
 pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
@@ -251,19 +252,46 @@ fn show(
         })?;
     }
     if (ctx.verbose > 0 || status != "applied") && !plan.changes.is_empty() {
-        let mut t = render::table(["Action", "UniqueID", "Field", "Old", "New"]);
-        for c in &plan.changes {
-            for f in &c.fields {
-                t.add_row(vec![
-                    c.action.as_str().to_string(),
-                    render::opt(c.unique_id.as_deref()),
-                    f.field.to_string(),
-                    render::opt(f.old.as_deref()),
-                    render::opt(f.new.as_deref()),
-                ]);
-            }
+        // At most the plan's default limit of users, one row per field, written row by row:
+        // the revert of a first import has a million changes (SPEC §3.1).
+        let listed = &plan.changes[..plan.changes.len().min(render::plan::DEFAULT_LIMIT)];
+        let rows: Vec<[String; 5]> = listed
+            .iter()
+            .flat_map(|c| {
+                c.fields.iter().map(move |f| {
+                    [
+                        c.action.as_str().to_string(),
+                        render::opt(c.unique_id.as_deref()),
+                        f.field.to_string(),
+                        render::opt(f.old.as_deref()),
+                        render::opt(f.new.as_deref()),
+                    ]
+                })
+            })
+            .collect();
+        let mut grid = render::grid::Grid::new(["Action", "UniqueID", "Field", "Old", "New"]);
+        for r in &rows {
+            grid.measure(r);
         }
-        render::emit(&t.to_string())?;
+        let mut out = render::stdout();
+        grid.write_header(&mut out)?;
+        for r in &rows {
+            grid.write_row(&mut out, r)?;
+        }
+        let more = plan.changes.len() - listed.len();
+        if more > 0 {
+            let every = if status == "applied" {
+                "roster revert --format json lists every one".to_string()
+            } else {
+                format!("roster revert {} --dry-run --format json", of.id)
+            };
+            writeln!(
+                out,
+                "… and {} more ({every})",
+                render::thousands(more as u64)
+            )?;
+        }
+        out.flush()?;
     }
     if !plan.conflicts.is_empty() {
         render::emit(&format!(
