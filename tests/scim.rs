@@ -1044,3 +1044,37 @@ fn push_progress_shows_on_a_terminal_only() {
     let run = env.roster(&["push", "--full"]).ok();
     assert_eq!(run.stderr, "");
 }
+
+/// The plan of a push holds small per-user state, not each user's SCIM document: planning
+/// 20,000 creates (and groups with 20,000 and 2,000 members) stays within a bound that the
+/// JSON trees of the representations (about 6 kB a user) would exceed twice over.
+#[test]
+fn a_push_plan_holds_little_memory_per_user() {
+    let env = setup("http://127.0.0.1:9/v2", "");
+    groups(&env, &[("ALL", "Everyone"), ("ICU", "Intensive care")]);
+    env.import("users.csv", &many(20_000), &[]).ok();
+    let peak = env.path("peak.txt");
+    let cmd = env.command(&["-q", "push", "--dry-run"]);
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(&peak)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .current_dir(env.dir.path())
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let kib: u64 = std::fs::read_to_string(&peak)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .next_back()
+        .unwrap();
+    assert!(
+        kib < 64 * 1024,
+        "peak {} MiB planning 20,000 users",
+        kib / 1024
+    );
+}
