@@ -471,9 +471,9 @@ fn a_rollback_reverts_newer_batches_and_they_stay_reverted() {
 
 #[test]
 fn a_renamed_group_is_warned_in_diff_sync_and_the_mailed_report() {
-    use support::servers::{free_port, Smtp};
+    use support::servers::Smtp;
     let env = setup();
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     env.write(
         "roster.toml",
         format!(

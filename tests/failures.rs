@@ -6,7 +6,7 @@
 mod support;
 
 use support::mail::parse_mail;
-use support::servers::{free_port, Smtp};
+use support::servers::Smtp;
 use support::Env;
 
 const FIRST: &str = "UniqueID;Name;Mail\nE1;Anna Berg;anna@example.se\nE2;Bo Ek;bo@example.se\n";
@@ -16,7 +16,7 @@ const SECOND: &str =
 /// A store with one applied file and a mail sink for the reports.
 fn night() -> (Env, Smtp) {
     let env = Env::new();
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     env.write(
         "roster.toml",
         format!(
@@ -191,7 +191,7 @@ fn secrets_in_the_environment_stay_out_of_the_store_output_and_report() {
     let env = Env::new()
         .var("ROSTER_SMTP_PASSWORD", SMTP_SECRET)
         .var("ROSTER_SFTP_PASSWORD", SFTP_SECRET);
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     // Credentials over STARTTLS to a server that offers no TLS: every mail fails after the
     // commit, and the failures are recorded with their messages.
     env.write(

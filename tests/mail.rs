@@ -22,7 +22,7 @@ fn config(env: &Env, port: u16, extra: &str) {
 #[test]
 fn invitations_arrive_once() {
     let env = Env::new();
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     config(&env, smtp.port, "");
     env.import("1.csv", DAY1, &[]).ok();
     let got = smtp.messages();
@@ -66,8 +66,9 @@ fn a_mail_outage_keeps_invitations_pending_and_sends_them_once_later() {
         env.roster(&["status", "--format", "json"]).json()["pending_invitations"],
         2
     );
-    // The server is back: the pending ones go out, exactly once.
-    let smtp = Smtp::start(env.dir.path(), port, None);
+    // The server is back (at a port of its own): the pending ones go out, exactly once.
+    let smtp = Smtp::start(env.dir.path(), None);
+    config(&env, smtp.port, "");
     env.roster(&["users", "invite", "--pending"]).ok();
     env.roster(&["users", "invite", "--pending"]).ok();
     env.roster(&["apply"]).ok();
@@ -88,7 +89,8 @@ fn a_row_left_in_sending_is_reported_not_resent() {
             [],
         )
         .unwrap();
-    let smtp = Smtp::start(env.dir.path(), port, None);
+    let smtp = Smtp::start(env.dir.path(), None);
+    config(&env, smtp.port, "");
     env.roster(&["users", "invite", "--pending"]).ok();
     let got = smtp.messages();
     assert_eq!(
@@ -105,7 +107,7 @@ fn a_row_left_in_sending_is_reported_not_resent() {
 #[test]
 fn a_refused_recipient_fails_that_row_only() {
     let env = Env::new();
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     config(&env, smtp.port, "");
     let run = env
         .import(
@@ -125,7 +127,7 @@ fn a_refused_recipient_fails_that_row_only() {
 #[test]
 fn report_send_is_multipart_text_and_html() {
     let env = Env::new();
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     config(&env, smtp.port, "");
     env.write(
         "roster.toml",
@@ -156,11 +158,7 @@ fn report_send_is_multipart_text_and_html() {
 fn starttls_with_auth_and_a_private_ca() {
     let env = Env::new();
     let tls = make_cert(env.dir.path());
-    let smtp = Smtp::start(
-        env.dir.path(),
-        free_port(),
-        Some((&tls, "roster", "s3cret")),
-    );
+    let smtp = Smtp::start(env.dir.path(), Some((&tls, "roster", "s3cret")));
     let write = |password: &str| {
         env.write("smtp-password", format!("{password}\n"));
         env.write(
@@ -193,7 +191,7 @@ fn starttls_with_auth_and_a_private_ca() {
 #[test]
 fn a_name_with_a_line_break_never_reaches_a_header() {
     let env = Env::new();
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     config(&env, smtp.port, "");
     env.roster(&[
         "users",
@@ -210,4 +208,14 @@ fn a_name_with_a_line_break_never_reaches_a_header() {
         assert_eq!(to, vec!["bo@example.se"]);
         assert!(!raw.to_ascii_lowercase().contains("bcc:"), "{raw}");
     }
+}
+
+#[test]
+fn a_down_port_refuses_and_no_server_can_take_it() {
+    // The harness's "nothing listens here" port stays taken for the whole test process, so a
+    // server started by a parallel test can never land on it.
+    let port = free_port();
+    let refused = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err());
 }

@@ -8,7 +8,7 @@ mod support;
 use std::collections::HashSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::servers::{free_port, Smtp};
+use support::servers::Smtp;
 use support::Env;
 
 fn people(n: usize) -> String {
@@ -99,7 +99,7 @@ fn assert_ids_unique(smtp: &Smtp, n: usize) {
 fn ten_thousand_invitations_over_one_connection() {
     let n = 10_000;
     let env = queued(n);
-    let smtp = Smtp::start_indexing(env.dir.path(), free_port(), 0);
+    let smtp = Smtp::start_indexing(env.dir.path(), 0);
     env.write("roster.toml", mail_config(smtp.port, ""));
     let started = Instant::now();
     let (run, cpu) = timed(&env, &["users", "invite", "--pending"]);
@@ -129,7 +129,7 @@ fn ten_thousand_invitations_over_one_connection() {
 fn a_server_that_hangs_up_midway_gets_each_recipient_once() {
     let n = 10_000;
     let env = queued(n);
-    let smtp = Smtp::start_indexing(env.dir.path(), free_port(), 4_000);
+    let smtp = Smtp::start_indexing(env.dir.path(), 4_000);
     env.write("roster.toml", mail_config(smtp.port, ""));
     let run = env.roster(&["users", "invite", "--pending"]).ok();
     assert!(
@@ -151,7 +151,7 @@ fn a_server_that_hangs_up_midway_gets_each_recipient_once() {
 fn a_run_killed_while_sending_is_resumed_by_the_next_without_sending_twice() {
     let n = 3_000;
     let env = queued(n);
-    let smtp = Smtp::start_indexing(env.dir.path(), free_port(), 0);
+    let smtp = Smtp::start_indexing(env.dir.path(), 0);
     env.write("roster.toml", mail_config(smtp.port, ""));
     let mut child = env
         .command(&["users", "invite", "--pending"])
@@ -202,7 +202,7 @@ fn an_apply_sends_over_one_connection_and_says_how_it_went() {
     let env = Env::new();
     env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
         .ok();
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     env.write("roster.toml", mail_config(smtp.port, ""));
     let p = env.write("people.csv", people(30));
     env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
@@ -228,7 +228,7 @@ fn an_apply_sends_over_one_connection_and_says_how_it_went() {
 #[test]
 fn max_per_minute_spaces_the_invitations() {
     let env = queued(3);
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     // 600 a minute: one every 100 ms, so three take at least 200 ms.
     env.write(
         "roster.toml",
@@ -252,7 +252,7 @@ fn users_never_invited_are_invited_in_bulk_by_group() {
     let env = Env::new();
     env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
         .ok();
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     // Imported before invitations were turned on.
     env.write(
         "roster.toml",
@@ -289,7 +289,7 @@ fn users_never_invited_are_invited_in_bulk_by_group() {
 #[test]
 fn a_run_stopped_while_sending_leaves_status_unhealthy_until_looked_at() {
     let env = queued(3);
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     env.write("roster.toml", mail_config(smtp.port, ""));
     // As if a run was killed in the middle of the SMTP conversation for p1.
     env.db()

@@ -6,7 +6,7 @@ mod support;
 
 use std::fmt::Write as _;
 use support::mail::parse_mail;
-use support::servers::{free_port, Smtp};
+use support::servers::Smtp;
 use support::Env;
 
 fn config(env: &Env, port: u16) {
@@ -54,7 +54,7 @@ fn long_lines(text: &str) -> Vec<String> {
 #[test]
 fn the_report_of_a_20k_day_is_capped_summarised_and_attached() {
     let env = Env::new();
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     config(&env, smtp.port);
     let n = 20_000;
     env.import("1.csv", &users(n, |_| false, |_| false), &[])
@@ -199,7 +199,7 @@ fn the_report_of_a_20k_day_is_capped_summarised_and_attached() {
 #[test]
 fn an_unresolved_block_is_the_subject_and_the_summary_names_the_command() {
     let env = Env::new();
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     config(&env, smtp.port);
     env.import("1.csv", &users(40, |_| false, |_| false), &[])
         .ok();
@@ -243,7 +243,7 @@ fn an_unresolved_block_is_the_subject_and_the_summary_names_the_command() {
 #[test]
 fn open_items_name_unknown_groups_failed_invitations_and_a_stale_source() {
     let env = Env::new();
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     config(&env, smtp.port);
     let toml = std::fs::read_to_string(env.path("roster.toml")).unwrap();
     env.write(

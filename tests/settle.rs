@@ -9,7 +9,7 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use support::mail::parse_mail;
-use support::servers::{free_port, Smtp, Sshd};
+use support::servers::{Smtp, Sshd};
 use support::{touch, Env};
 
 const CSV: &str = "UniqueID,Name,Mail\nE1,Anna,anna@example.se\n";
@@ -26,7 +26,7 @@ fn night(source: &str) -> Night {
     let env = Env::new();
     std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let sshd = Sshd::start(env.dir.path());
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     let remote = env.write("remote/users.csv", CSV);
     std::fs::set_permissions(
         remote.parent().unwrap(),

@@ -21,7 +21,7 @@ fn setup(invite: bool) -> Night {
     let env = Env::new();
     std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let sshd = Sshd::start(env.dir.path());
-    let smtp = Smtp::start(env.dir.path(), free_port(), None);
+    let smtp = Smtp::start(env.dir.path(), None);
     let remote = env.write("remote/users.csv", GOOD);
     env.write("known_hosts", format!("{}\n", sshd.known_host));
     env.write(

@@ -9,7 +9,26 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A loopback port on which nothing listens, for the rest of this test process: it is bound by a
+/// socket that never listens (so a connection is refused at once) and never closed (so no server
+/// started by another test can take it). For tests of a server that is down; never start a server
+/// on it: servers pick their own port (see [`Smtp::start`], [`Sshd::start`], [`Scim::start`]).
 pub fn free_port() -> u16 {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    // Deliberately never closed: the port stays taken (and refusing) until the process ends.
+    std::mem::forget(socket);
+    port
+}
+
+/// A port that was free a moment ago, for a server that cannot be told to pick its own: the
+/// caller must start the server on it and retry with another when the bind fails (see
+/// [`start_on_some_port`]).
+fn candidate_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -17,25 +36,39 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Wait until something accepts connections on the port (bounded; a readiness poll).
-pub fn wait_for_port(port: u16, child: &mut Child, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+/// Start a server that listens on a port it is given, robustly under parallel tests: `launch`
+/// spawns it on a candidate port with its output going to the returned log; it is up when
+/// `ready` finds its own "listening" line in that log (so a port that another test's server took
+/// in the meantime is never mistaken for ours); when it exits first (the bind failed), it is
+/// started again on another port.
+fn start_on_some_port(
+    what: &str,
+    mut launch: impl FnMut(u16) -> (Child, PathBuf),
+    ready: impl Fn(&str) -> bool,
+) -> (Child, u16, PathBuf) {
+    let mut failures = Vec::new();
+    for _ in 0..10 {
+        let port = candidate_port();
+        let (mut child, log) = launch(port);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if ready(&text) {
+                return (child, port, log);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                failures.push(format!("port {port}: exited with {status}: {text}"));
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what} on port {port} did not start: {text}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "server exited with {status}: {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    panic!(
-        "server on port {port} did not start: {}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
+    panic!("{what} did not start: {}", failures.join("\n"));
 }
 
 /// The password test user; created once (the tests run as root in CI).
@@ -105,24 +138,29 @@ impl Sshd {
         keygen(&dir.join("client_key"));
         std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
         std::fs::create_dir_all("/run/sshd").ok();
-        let port = free_port();
-        let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
-             AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\n\
-             KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n\
-             LogLevel ERROR\nMaxStartups 100\n",
-            d = dir.display()
-        );
-        std::fs::write(dir.join("sshd_config"), config).unwrap();
-        let log = dir.join("sshd.log");
-        let mut child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-e", "-f"])
-            .arg(dir.join("sshd_config"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start /usr/sbin/sshd (bash .ci/run installs openssh-server)");
-        wait_for_port(port, &mut child, &log);
+        let sshd_dir = dir.clone();
+        let launch = |port: u16| {
+            let config = format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
+                 AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\n\
+                 KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n\
+                 LogLevel INFO\nMaxStartups 100\n",
+                d = sshd_dir.display()
+            );
+            std::fs::write(sshd_dir.join("sshd_config"), config).unwrap();
+            let log = sshd_dir.join(format!("sshd-{port}.log"));
+            let child = Command::new("/usr/sbin/sshd")
+                .args(["-D", "-e", "-f"])
+                .arg(sshd_dir.join("sshd_config"))
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("start /usr/sbin/sshd (bash .ci/run installs openssh-server)");
+            (child, log)
+        };
+        // LogLevel INFO: sshd says "Server listening on 127.0.0.1 port N." once it is bound.
+        let (child, port, _log) =
+            start_on_some_port("sshd", launch, |log| log.contains("Server listening on"));
         let pubkey = std::fs::read_to_string(dir.join("host_key.pub")).unwrap();
         let mut parts = pubkey.split_whitespace();
         let known_host = format!(
@@ -245,6 +283,8 @@ pub struct Smtp {
     child: Child,
     pub port: u16,
     pub dir: PathBuf,
+    /// Kept open so the sink's stdout stays a live pipe.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
 }
 
 /// TLS material for a STARTTLS sink: a self-signed certificate for localhost.
@@ -284,38 +324,41 @@ pub fn make_cert(dir: &Path) -> TlsFiles {
 }
 
 impl Smtp {
-    pub fn start(dir: &Path, port: u16, tls: Option<(&TlsFiles, &str, &str)>) -> Smtp {
-        Smtp::start_dropping(dir, port, tls, 0)
+    /// An aiosmtpd sink on a loopback port of its own choosing (`port` tells which).
+    pub fn start(dir: &Path, tls: Option<(&TlsFiles, &str, &str)>) -> Smtp {
+        Smtp::start_dropping(dir, tls, 0)
     }
 
     /// A sink that hangs up after `drop_every` messages on one connection (0: never).
     pub fn start_dropping(
         dir: &Path,
-        port: u16,
         tls: Option<(&TlsFiles, &str, &str)>,
         drop_every: u32,
     ) -> Smtp {
-        Smtp::launch(dir, port, tls, drop_every, false)
+        Smtp::launch(dir, tls, drop_every, false)
     }
 
     /// A sink for volume tests: it keeps only each message's recipients and Message-ID (see
     /// [`Smtp::index`]), not the message; `messages()` is then empty.
-    pub fn start_indexing(dir: &Path, port: u16, drop_every: u32) -> Smtp {
-        Smtp::launch(dir, port, None, drop_every, true)
+    pub fn start_indexing(dir: &Path, drop_every: u32) -> Smtp {
+        Smtp::launch(dir, None, drop_every, true)
     }
 
     fn launch(
         dir: &Path,
-        port: u16,
         tls: Option<(&TlsFiles, &str, &str)>,
         drop_every: u32,
         index: bool,
     ) -> Smtp {
-        let out = dir.join(format!("mail-{port}"));
+        use std::io::BufRead;
+        static SINKS: AtomicUsize = AtomicUsize::new(0);
+        let n = SINKS.fetch_add(1, Ordering::SeqCst);
+        let out = dir.join(format!("mail-{n}"));
         std::fs::create_dir_all(&out).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
         let mut cmd = Command::new("python3");
-        cmd.arg(script).arg(port.to_string()).arg(&out);
+        // Port 0: the sink binds a free port itself and prints it, so no other test can take it.
+        cmd.arg(script).arg("0").arg(&out);
         cmd.env("SMTP_SINK_DROP_EVERY", drop_every.to_string());
         if index {
             cmd.env("SMTP_SINK_INDEX", "1");
@@ -323,18 +366,33 @@ impl Smtp {
         if let Some((files, user, password)) = tls {
             cmd.arg(&files.cert).arg(&files.key).arg(user).arg(password);
         }
-        let log = dir.join(format!("smtp-{port}.log"));
+        let log = dir.join(format!("smtp-{n}.log"));
         let mut child = cmd
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("start python3 (bash .ci/run installs aiosmtpd)");
-        wait_for_port(port, &mut child, &log);
+        // The sink prints "ready PORT" once it accepts connections (or exits on failure).
+        let mut line = String::new();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let _ = stdout.read_line(&mut line);
+        let Some(port) = line
+            .strip_prefix("ready ")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the SMTP sink did not start ({line:?}): {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
         Smtp {
             child,
             port,
             dir: out,
+            _stdout: stdout,
         }
     }
 
@@ -424,21 +482,27 @@ pub struct Scim {
 impl Scim {
     /// Start it with a bearer token, and optionally a ServiceProviderConfig file.
     pub fn start(dir: &Path, token: &str, spc: Option<&Path>) -> Scim {
-        let port = free_port();
-        let log = dir.join(format!("scim-{port}.log"));
-        let mut cmd = Command::new("scim2-server");
-        cmd.args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--bearer-token", token]);
-        if let Some(spc) = spc {
-            cmd.arg("--service-provider-config").arg(spc);
-        }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start scim2-server (bash .ci/run installs it)");
-        wait_for_port(port, &mut child, &log);
+        let launch = |port: u16| {
+            let log = dir.join(format!("scim-{port}.log"));
+            let out = std::fs::File::create(&log).unwrap();
+            let mut cmd = Command::new("scim2-server");
+            cmd.args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--bearer-token", token]);
+            if let Some(spc) = spc {
+                cmd.arg("--service-provider-config").arg(spc);
+            }
+            let child = cmd
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().unwrap())
+                .stderr(out)
+                .spawn()
+                .expect("start scim2-server (bash .ci/run installs it)");
+            (child, log)
+        };
+        // It prints "Serving SCIM on …" once its socket is bound (a failed bind exits).
+        let (child, port, log) = start_on_some_port("scim2-server", launch, |log| {
+            log.contains("Serving SCIM on")
+        });
         let scim = Scim {
             child,
             port,

@@ -1,6 +1,7 @@
 """A real SMTP server for the tests: aiosmtpd on a loopback port, writing each message to a
 folder as <n>.eml with a <n>.json envelope. Optional STARTTLS (cert, key) and AUTH.
-Usage: smtp_sink.py PORT OUTDIR [CERT KEY USER PASSWORD]. Runs until stdin closes.
+Usage: smtp_sink.py PORT OUTDIR [CERT KEY USER PASSWORD]. Runs until stdin closes. With PORT 0
+the sink binds a free port itself; once it accepts connections it prints "ready PORT".
 Each connection that greets (EHLO/HELO) adds a line to OUTDIR/connections. With SMTP_SINK_DROP_EVERY=N the server
 hangs up (421) at the next MAIL after N messages on one connection, as relays that limit
 messages per connection do. With SMTP_SINK_INDEX=1 (for volume tests) a message is not written
@@ -37,6 +38,11 @@ class CountingSMTP(SMTP):
 
 
 class CountingController(Controller):
+    def _trigger_server(self):
+        # Bound by now: learn the port the system chose before the readiness probe uses it.
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
     def factory(self):
         return CountingSMTP(self.handler, **self.SMTP_kwargs)
 
@@ -96,6 +102,6 @@ if cert:
 controller = CountingController(Sink(), hostname="127.0.0.1", port=port, **kwargs)
 controller.start()
 counting = True
-print("ready", flush=True)
+print(f"ready {controller.port}", flush=True)
 sys.stdin.read()
 controller.stop()
