@@ -6,7 +6,13 @@ use crate::config::{Config, Env, Overrides};
 use crate::error;
 use crate::render;
 
+/// Run a command. A panic anywhere becomes an error (exit 1, one clear line), never exit 101:
+/// the commands that write run in transactions, which roll back as the panic unwinds.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::stage::catching_panics(|| dispatch(cli))
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
     // Stateless commands: no configuration, no store, no network.
     match &cli.command {
         Command::Completions { shell } => {

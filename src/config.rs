@@ -41,6 +41,10 @@ pub struct StoreConfig {
     pub keep_batches: u32,
     #[serde(deserialize_with = "de_keep_days")]
     pub keep_history: u32,
+    /// How long a `users` or `groups` command that writes waits for a run holding the store's
+    /// lock before exit 5 (SPEC §5: 30 s; longer for stores whose applies take longer).
+    #[serde(deserialize_with = "de_settle")]
+    pub lock_wait_secs: u64,
 }
 
 impl Default for StoreConfig {
@@ -49,6 +53,7 @@ impl Default for StoreConfig {
             path: None,
             keep_batches: 30,
             keep_history: 365,
+            lock_wait_secs: 30,
         }
     }
 }

@@ -12,5 +12,6 @@ pub mod mail;
 pub mod pipeline;
 pub mod render;
 pub mod scim;
+pub mod stage;
 pub mod store;
 pub mod transport;

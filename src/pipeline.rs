@@ -16,30 +16,7 @@ use crate::store::{now, Store};
 use crate::transport::{local, sftp, Fetched};
 use serde::Serialize;
 
-/// The stage a run is at (`fetch`, `store`, `validate`, `plan`, `apply`, `invitations`, …), so
-/// that a failure or a panic is recorded as a `failed` run naming it (SPEC §3 `sync`).
-pub mod stage {
-    use std::cell::Cell;
-
-    thread_local! {
-        static CURRENT: Cell<&'static str> = const { Cell::new("start") };
-    }
-
-    /// Enter a stage. In debug builds `ROSTER_TEST_PANIC_AT=<stage>` panics here, so that the
-    /// tests can prove a crash at any stage is caught and recorded.
-    pub fn enter(name: &'static str) {
-        CURRENT.with(|c| c.set(name));
-        #[cfg(debug_assertions)]
-        if std::env::var("ROSTER_TEST_PANIC_AT").is_ok_and(|s| s == name) {
-            panic!("injected panic at the {name} stage (ROSTER_TEST_PANIC_AT)");
-        }
-    }
-
-    /// The stage this thread is at.
-    pub fn current() -> &'static str {
-        CURRENT.with(Cell::get)
-    }
-}
+pub use crate::stage;
 
 /// A failure that is already recorded as a run: the caller does not record it again.
 #[derive(Debug)]
@@ -51,6 +28,40 @@ pub struct Recorded {
 impl std::fmt::Display for Recorded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
+    }
+}
+
+/// After a command that records runs (`apply`, `revert`) crashed: record a `failed` run naming
+/// the stage it stopped at (the panic's transaction is rolled back, so the store holds the state
+/// before that stage), so that `status` is unhealthy and the report shows it (SPEC §3). The
+/// error that comes back says the stage and, when recorded, is [`Recorded`].
+pub fn record_crash(
+    store: &Store,
+    command: &str,
+    batch: Option<i64>,
+    started_at: &str,
+    err: anyhow::Error,
+) -> anyhow::Error {
+    let stage = stage::current();
+    let message = format!(
+        "{command} failed at the {stage} stage: {err:#}. What that stage wrote was rolled back; \
+         fix the cause (a crash is a bug to report), then run roster {command} again"
+    );
+    let said = format!("{command} failed at the {stage} stage");
+    match store.record_run(&NewRun {
+        batch,
+        command,
+        started_at,
+        status: "failed",
+        counts: None,
+        message: Some(&message),
+        detail: Some(&serde_json::json!({"stage": stage})),
+        problems: &[],
+    }) {
+        Ok(run) => err.context(Recorded { run, message: said }),
+        Err(e) => err.context(format!(
+            "{said}, and the failure could not be recorded in the store: {e:#}"
+        )),
     }
 }
 

@@ -126,9 +126,11 @@ fn day(n: usize, title: &str) -> String {
 fn an_edit_a_read_and_a_second_sync_while_a_large_apply_runs() {
     const USERS: usize = 50_000;
     let env = Env::new();
+    // The edit waits for the whole apply: on a loaded machine that can take longer than the
+    // default 30 s, so it may wait up to an hour (what it must do while it waits is unchanged).
     env.write(
         "roster.toml",
-        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\n",
+        "[store]\nlock_wait_secs = 3600\n[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\n",
     );
     let day1 = env.write("day1.csv", day(USERS, "Nurse"));
     env.roster(&["-q", "sync", "--source", day1.to_str().unwrap()])

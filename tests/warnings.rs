@@ -137,3 +137,72 @@ fn a_rejected_file_keeps_its_warnings_in_json() {
         "{doc:#}"
     );
 }
+
+/// The text of an HTML document as Python's `html.parser` reads it (tags dropped, entities
+/// decoded), with the number of tables.
+fn html_text(html: &str) -> (String, usize) {
+    use std::io::Write;
+    let script = r#"
+import sys, json
+from html.parser import HTMLParser
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True); self.text = []; self.tables = 0
+    def handle_starttag(self, tag, attrs):
+        if tag == "table": self.tables += 1
+    def handle_data(self, data): self.text.append(data)
+p = P(); p.feed(sys.stdin.read()); p.close()
+print(json.dumps({"text": " ".join(p.text), "tables": p.tables}))
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(html.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        v["text"].as_str().unwrap().to_string(),
+        v["tables"].as_u64().unwrap() as usize,
+    )
+}
+
+#[test]
+fn the_html_report_lists_the_file_warnings() {
+    let env = Env::new();
+    let path = env.write("users.csv", file());
+    // A reason that reads like the title of a list must not hide what follows it.
+    env.roster(&[
+        "sync",
+        "--source",
+        path.to_str().unwrap(),
+        "--reason",
+        "asked by HR (ticket 12):",
+    ])
+    .ok();
+    let html = env.roster(&["report", "--format", "html"]).ok().stdout;
+    let (text, tables) = html_text(&html);
+    assert!(tables > 0, "{html}");
+    // Each warning with its code and what it is about, as in the text part.
+    for said in [
+        "ticket 12",
+        "unknown-column",
+        "Extra",
+        "encoding-fallback",
+        "Windows-1252",
+        "NOPE",
+    ] {
+        assert!(
+            text.contains(said),
+            "the HTML report has no `{said}`:\n{html}"
+        );
+    }
+}

@@ -13,14 +13,51 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     // The [mail] configuration is checked before anything is written (SPEC §3).
     pipeline::mailer(&ctx.config)?;
     let mut store = Store::open(ctx.config.store_path())?;
-    let Some(batch) = pipeline::pick_batch(&store, args.batch)? else {
+    let started = crate::store::now();
+    let batch = std::cell::Cell::new(None);
+    let shown = std::cell::Cell::new(false);
+    // A crash at any stage is an error (exit 1) and a `failed` run naming the stage (SPEC §3).
+    let result = crate::stage::catching_panics(|| {
+        crate::stage::enter("start");
+        applying(ctx, args, format, &mut store, &batch, &shown)
+    });
+    match result {
+        Err(e) if crate::stage::is_panic(&e) => {
+            let err = pipeline::record_crash(&store, "apply", batch.get(), &started, e);
+            if format == Format::Json && !shown.get() {
+                let run = err.downcast_ref::<pipeline::Recorded>().map(|r| r.run);
+                render::json(&serde_json::json!({
+                    "run": run, "batch": batch.get(), "status": "failed",
+                    "stage": crate::stage::current(), "counts": null, "plan": null,
+                    "problems": [], "message": format!("{err:#}"),
+                }))
+                .ok();
+            }
+            Err(err)
+        }
+        other => other,
+    }
+}
+
+/// Pick the batch, apply it, show the outcome, send the invitations; `batch` and `shown` say
+/// how far it got, for the failed run of a crash.
+fn applying(
+    ctx: &Context,
+    args: &ApplyArgs,
+    format: Format,
+    store: &mut Store,
+    picked: &std::cell::Cell<Option<i64>>,
+    shown: &std::cell::Cell<bool>,
+) -> anyhow::Result<()> {
+    let Some(batch) = pipeline::pick_batch(store, args.batch)? else {
         if !ctx.quiet {
             eprintln!("roster: there is no batch to apply; run roster fetch first");
         }
         return Ok(());
     };
+    picked.set(Some(batch.id));
     let outcome = pipeline::apply(
-        &mut store,
+        store,
         &ctx.config,
         batch,
         pipeline::Input::Stored,
@@ -32,11 +69,13 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
         format,
         &outcome,
         &super::selection(&args.shown, format),
-        &operator(&store, args),
+        &operator(store, args),
     )?;
+    shown.set(true);
     if outcome.status == pipeline::Status::Applied {
+        crate::stage::enter("invitations");
         let bar = render::progress::bar(0, "invitations", ctx.quiet);
-        let invited = pipeline::send_pending_invitations(&store, &ctx.config, &|done, all| {
+        let invited = pipeline::send_pending_invitations(store, &ctx.config, &|done, all| {
             bar.set_length(all as u64);
             bar.set_position(done as u64);
         });
@@ -62,6 +101,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
                 )))
             }
         }
+        crate::stage::enter("delete");
         match pipeline::delete_after_import(&ctx.config, &outcome.batch) {
             Ok(Some(line)) if !ctx.quiet => eprintln!("roster: {line}"),
             Ok(_) => {}

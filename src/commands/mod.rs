@@ -88,18 +88,17 @@ pub fn selection(args: &ShownArgs, format: Format) -> Selection {
     }
 }
 
-/// How long a `users` or `groups` command that writes waits for a run holding the lock.
-pub const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// The store lock for a command that writes by hand (`users`, `groups`): taken before the
-/// store is read, waiting up to [`LOCK_PATIENCE`] for a run that holds it (and saying so on
-/// stderr), so that an edit never interleaves with an apply (SPEC §5); then exit 5.
+/// store is read, waiting up to `store.lock_wait_secs` (30 s by default) for a run that holds it
+/// (and saying so on stderr), so that an edit never interleaves with an apply (SPEC §5); then
+/// exit 5.
 pub fn writer_lock(ctx: &Context) -> anyhow::Result<crate::store::Lock> {
-    crate::store::Lock::wait(ctx.config.store_path(), LOCK_PATIENCE, |holder| {
+    let patience = std::time::Duration::from_secs(ctx.config.store.lock_wait_secs);
+    crate::store::Lock::wait(ctx.config.store_path(), patience, |holder| {
         if !ctx.quiet {
             eprintln!(
                 "roster: waiting up to {} s for the lock held by {holder}…",
-                LOCK_PATIENCE.as_secs()
+                patience.as_secs()
             );
         }
     })

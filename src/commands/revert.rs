@@ -25,6 +25,34 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
     };
     pipeline::note_operator(&mut store, &apply_args);
     let started = now();
+    let batch = std::cell::Cell::new(None);
+    // A crash at any stage is an error (exit 1) and a `failed` run naming the stage (SPEC §3).
+    let result = crate::stage::catching_panics(|| {
+        crate::stage::enter("plan");
+        reverting(ctx, args, format, &mut store, &apply_args, &started, &batch)
+    });
+    match result {
+        Err(e) if crate::stage::is_panic(&e) => Err(pipeline::record_crash(
+            &store,
+            "revert",
+            batch.get(),
+            &started,
+            e,
+        )),
+        other => other,
+    }
+}
+
+/// Plan the revert of one run, safeguard it, write it and show it.
+fn reverting(
+    ctx: &Context,
+    args: &RevertArgs,
+    format: Format,
+    store: &mut Store,
+    apply_args: &ApplyArgs,
+    started: &str,
+    batch: &std::cell::Cell<Option<i64>>,
+) -> anyhow::Result<()> {
     let of = store.run(args.run)?.ok_or_else(|| {
         error::usage(format!(
             "there is no run {}; see roster report --since 7d",
@@ -43,6 +71,7 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
             of.id
         )));
     }
+    batch.set(of.batch);
     let reading = render::progress::stage(&format!("reading the changes of run {}", of.id));
     let rows = store.run_audit(of.id)?;
     let pks: HashSet<i64> = rows.iter().map(|r| r.user_pk).collect();
@@ -83,7 +112,7 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
     crate::core::plan::check_safeguards(
         &mut guard,
         0,
-        &pipeline::settings(&ctx.config, 0, &apply_args),
+        &pipeline::settings(&ctx.config, 0, apply_args),
     );
     let detail = json!({
         "tripped": pipeline::tripped_detail(&guard),
@@ -119,7 +148,7 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
             let id = store.record_run(&NewRun {
                 batch: of.batch,
                 command: "revert",
-                started_at: &started,
+                started_at: started,
                 status: "blocked",
                 counts: Some(&plan.counts),
                 message: Some(&reason),
@@ -132,16 +161,17 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
     } else if args.dry_run {
         ("dry-run", None, None)
     } else {
+        crate::stage::enter("apply");
         let writing = render::progress::stage("writing the directory");
-        let id = store.revert(&plan, &of, &started, &detail)?;
+        let id = store.revert(&plan, &of, started, &detail)?;
         writing.finish_and_clear();
         ("applied", Some(id), None)
     };
     show(
         ctx,
         format,
-        &store,
-        &apply_args,
+        store,
+        apply_args,
         &of,
         &plan,
         status,

@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     let started = now();
     let night = Night::default();
     // Every failure from here on, a panic included, is a run that names its stage (SPEC §3).
-    let result = catching_panics(|| {
+    let result = crate::stage::catching_panics(|| {
         pipeline::stage::enter("fetch");
         one_night(ctx, args, format, &mut store, &apply_args, &started, &night)
     });
@@ -87,7 +87,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     if format == Format::Json && !night.shown.get() {
         render::json(&json!({
             "run": run, "batch": night.batch.get(), "status": status, "stage": stage,
-            "counts": null, "plan": null, "problems": [],
+            "counts": night.counts.borrow().clone(), "plan": null, "problems": [],
             "by": store.operator.by, "reason": apply_args.reason,
             "overrides": pipeline::overrides(&apply_args), "message": message,
         }))
@@ -116,41 +116,8 @@ struct Night {
     shown: std::cell::Cell<bool>,
     /// The outcome is recorded, shown and mailed already (rejected, blocked).
     settled: std::cell::Cell<bool>,
-}
-
-/// The message of the last panic, with where it happened, caught by [`catching_panics`].
-static PANICKED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-
-/// Run `work`, turning a panic into an error (with its message and place) rather than an
-/// abort with half a story: the caller records it as a failed run.
-fn catching_panics(work: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
-    let before = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|info| {
-        let what = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "no message".into());
-        let place = info
-            .location()
-            .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
-        if let Ok(mut p) = PANICKED.lock() {
-            *p = Some(format!("{what}{place}"));
-        }
-    }));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-    std::panic::set_hook(before);
-    result.unwrap_or_else(|_| {
-        let what = PANICKED
-            .lock()
-            .ok()
-            .and_then(|mut p| p.take())
-            .unwrap_or_else(|| "no message".into());
-        Err(anyhow::anyhow!(
-            "roster crashed (a panic: {what}); this is a bug in roster, please report it"
-        ))
-    })
+    /// The counts of an apply whose JSON document waits for the push.
+    counts: std::cell::RefCell<Option<serde_json::Value>>,
 }
 
 /// Fetch, store, validate, plan, apply, invite, push and report: the night of a `sync`.
@@ -218,14 +185,17 @@ fn one_night(
             detail: None,
             problems: &[],
         })?;
+        // The apply document of SPEC §6: nothing planned, nothing applied.
+        let document = json!({"run": run, "batch": batch.id,
+            "status": "unchanged", "counts": crate::core::plan::Counts::default(),
+            "plan": null, "problems": [], "invitations": 0,
+            "by": store.operator.by, "reason": apply_args.reason,
+            "overrides": pipeline::overrides(apply_args),
+            "reverted": batch.status == "reverted", "message": said});
         match format {
-            // The apply document of SPEC §6: nothing planned, nothing applied.
-            Format::Json => render::json(&json!({"run": run, "batch": batch.id,
-                "status": "unchanged", "counts": crate::core::plan::Counts::default(),
-                "plan": null, "problems": [], "invitations": 0,
-                "by": store.operator.by, "reason": apply_args.reason,
-                "overrides": pipeline::overrides(apply_args),
-                "reverted": batch.status == "reverted", "message": said}))?,
+            // With [scim], the document waits for the push: a failed push makes it "failed".
+            Format::Json if ctx.config.scim.is_some() => {}
+            Format::Json => render::json(&document)?,
             _ if ctx.quiet => {}
             _ if batch.status == "reverted" => render::emit(&format!("unchanged: {said}"))?,
             _ => render::emit(&format!(
@@ -233,16 +203,23 @@ fn one_night(
                 batch.id
             ))?,
         }
-        night.shown.set(true);
+        let deferred = format == Format::Json && ctx.config.scim.is_some();
+        night.shown.set(!deferred);
         pipeline::stage::enter("invitations");
         let invited = invite(ctx, store);
         finish_mail(invited, Ok(()), None)?;
         pipeline::stage::enter("push");
-        let pushed = push_after(ctx, store, format, args);
+        // A failed push fails the night at this stage: the caller records and mails it.
+        if let Some(e) = push_after(ctx, store, format, args) {
+            return Err(e);
+        }
+        if deferred {
+            render::json(&document)?;
+            night.shown.set(true);
+        }
         pipeline::stage::enter("report");
-        mail_report_if_due(ctx, store, run, stale || pushed.is_some())
-            .map_err(|e| e.context("the report was not sent"))?;
-        return pushed.map_or(Ok(()), Err);
+        return mail_report_if_due(ctx, store, run, stale)
+            .map_err(|e| e.context("the report was not sent"));
     }
 
     // Validate, diff and apply; an unchanged file that was rejected or blocked comes here
@@ -266,8 +243,20 @@ fn one_night(
         apply_args,
         "sync",
     )?;
-    show(ctx, format, &outcome, store, apply_args)?;
-    night.shown.set(true);
+    // With [scim] the JSON document of an applied night waits for the push, so that a failed
+    // push makes it "failed" (SPEC §3 `sync`: every failure after the fetch is the night's).
+    let deferred = format == Format::Json
+        && ctx.config.scim.is_some()
+        && outcome.status == pipeline::Status::Applied;
+    if deferred {
+        *night.counts.borrow_mut() = outcome
+            .plan
+            .as_ref()
+            .and_then(|p| serde_json::to_value(p.counts).ok());
+    } else {
+        show(ctx, format, &outcome, store, apply_args)?;
+        night.shown.set(true);
+    }
     if let Some(e) = outcome.error() {
         mail_report(ctx, store, outcome.run);
         night.settled.set(true);
@@ -291,13 +280,20 @@ fn one_night(
         deleted.err().map(|e| (outcome.batch.id, e)),
     )?;
     pipeline::stage::enter("push");
-    let pushed = push_after(ctx, store, format, args);
+    // A failed push fails the night at this stage: the caller records and mails it.
+    if let Some(e) = push_after(ctx, store, format, args) {
+        return Err(e);
+    }
+    if deferred {
+        show(ctx, format, &outcome, store, apply_args)?;
+        night.shown.set(true);
+    }
     pipeline::stage::enter("report");
     if let Some(run) = outcome.run {
-        mail_report_if_due(ctx, store, run, attention || pushed.is_some())
+        mail_report_if_due(ctx, store, run, attention)
             .map_err(|e| e.context("the directory is committed, but the report was not sent"))?;
     }
-    pushed.map_or(Ok(()), Err)
+    Ok(())
 }
 
 /// With `[scim]`, the directory goes to the provider after the apply (SPEC §8). A failed or

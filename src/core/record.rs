@@ -176,10 +176,36 @@ pub fn unescape_formula(cell: &str) -> &str {
 }
 
 /// The UniqueID a record names, for protecting its user when the record is invalid: trimmed
-/// of spaces and control characters (SPEC §2: `"E1003\t"` still protects E1003).
+/// of spaces, control and invisible characters (SPEC §2: `"E1003\t"` still protects E1003).
 pub fn protected_id(cell: &str, max: usize) -> Option<&str> {
-    let id = cell.trim_matches(|c: char| c.is_whitespace() || c.is_control());
-    (!id.is_empty() && !has_control(id) && chars_over(id, max).is_none()).then_some(id)
+    let id = cell.trim_matches(|c: char| c.is_whitespace() || c.is_control() || is_invisible(c));
+    (!id.is_empty()
+        && !has_control(id)
+        && !id.chars().any(is_invisible)
+        && chars_over(id, max).is_none())
+    .then_some(id)
+}
+
+/// A character that shows nothing: a Unicode format character (zero-width space and joiners,
+/// direction marks, a byte-order mark, a soft hyphen). In a UniqueID it would make an ID that
+/// looks like another's differ from it, so a UniqueID is trimmed of them like spaces, and one
+/// inside a UniqueID is a `control-char` error.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61C}'
+            | '\u{6DD}'
+            | '\u{70F}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
 }
 
 /// A checked data record, kept in one allocation: the values of its fields joined.
@@ -450,7 +476,25 @@ pub fn check<C: Cells + ?Sized>(
         }
     };
 
-    let unique_id = read(Field::UniqueId, &mut problems);
+    // Trimmed of invisible characters like spaces; one inside is an error (see is_invisible).
+    let unique_id = read(Field::UniqueId, &mut problems).map(|id| {
+        id.trim_matches(|c: char| is_invisible(c) || (c.is_whitespace() && !c.is_control()))
+    });
+    let unique_id = match unique_id.and_then(|id| id.chars().find(|&c| is_invisible(c))) {
+        Some(c) => {
+            problems.push(Problem::new(
+                Some(line),
+                Some(columns.name(Field::UniqueId)),
+                Code::ControlChar,
+                format!(
+                    "the UniqueID contains the invisible character U+{:04X}",
+                    c as u32
+                ),
+            ));
+            None
+        }
+        None => unique_id,
+    };
     let missing = |f: Field, problems: &mut Vec<Problem>| {
         problems.push(Problem::new(
             Some(line),

@@ -723,8 +723,9 @@ impl Report {
         out
     }
 
-    /// The lines of one run, before fitting to the width.
-    fn run_lines(&self, r: &RunReport) -> Vec<String> {
+    /// The heading and the detail lines of one run (who, why, counts, warnings…), without
+    /// its lists of users.
+    fn detail_lines(&self, r: &RunReport) -> Vec<String> {
         let run = &r.run;
         let mut lines = vec![format!(
             "Run {} — {}, {}, batch {}, {}",
@@ -779,6 +780,13 @@ impl Report {
         for p in r.problems.iter().filter(|p| p.severity == "warning") {
             lines.push(format!("  Warning ({}): {}", p.code, p.message));
         }
+        lines
+    }
+
+    /// The lines of one run, before fitting to the width: its details, then its lists.
+    fn run_lines(&self, r: &RunReport) -> Vec<String> {
+        let mut lines = self.detail_lines(r);
+        let run = &r.run;
         for list in self.lists(r) {
             lines.push(format!(
                 "  {} ({}):",
@@ -949,14 +957,12 @@ impl Report {
             out.push_str("</table>\n");
         }
         for r in &self.runs {
-            let mut lines = self.run_lines(r).into_iter();
+            let mut lines = self.detail_lines(r).into_iter();
             if let Some(head) = lines.next() {
                 let _ = writeln!(out, "<h3>{}</h3>", escape_html(&head));
             }
-            // The lines before the lists; the lists are tables of their own.
-            let details: Vec<String> = lines
-                .take_while(|l| !l.starts_with("    ") && !l.ends_with("):"))
-                .collect();
+            // The lists are tables of their own, below.
+            let details: Vec<String> = lines.collect();
             if !details.is_empty() {
                 out.push_str("<ul>\n");
                 for l in details {

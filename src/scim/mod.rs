@@ -418,7 +418,9 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
     } else {
         Some(pusher.store.scim_start_push()?)
     };
-    let result = pusher.run(config, opts, &token, &users, &groups);
+    // A crash mid-push is a failed push like any other (what the provider acknowledged is kept).
+    let result =
+        crate::stage::catching_panics(|| pusher.run(config, opts, &token, &users, &groups));
     let requests = pusher.client.as_ref().map_or(0, |c| c.requests);
     pusher.bar.finish_and_clear();
     match result {

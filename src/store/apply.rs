@@ -585,6 +585,7 @@ impl Store {
         for sql in &rebuild {
             tx.execute_batch(sql)?;
         }
+        crate::stage::crash_point("apply-commit");
         tx.commit()?;
         Ok(run_id)
     }

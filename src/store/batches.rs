@@ -87,6 +87,7 @@ impl Store {
             false,
         )?
         .write_at(bytes, 0)?;
+        crate::stage::crash_point("store-commit");
         tx.commit()?;
         let batch = self
             .batch(id)?

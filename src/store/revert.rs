@@ -304,6 +304,7 @@ impl Store {
                 [batch, run],
             )?;
         }
+        crate::stage::crash_point("revert-commit");
         tx.commit()?;
         Ok(run)
     }

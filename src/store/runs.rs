@@ -88,6 +88,8 @@ impl Store {
             },
         )?;
         stamp(conn, id, &self.operator)?;
+        // Inside the manual command's transaction: a crash here must leave the store as it was.
+        crate::stage::crash_point("manual-write");
         Ok(id)
     }
 }

@@ -202,6 +202,7 @@ impl Store {
                 ])?;
             }
         }
+        crate::stage::crash_point("push-save");
         tx.commit()?;
         Ok(())
     }

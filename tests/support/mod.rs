@@ -98,8 +98,18 @@ impl Env {
         self.roster_stdin(args, None)
     }
 
-    pub fn roster_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    /// Run roster with one more environment variable for this run only.
+    pub fn roster_var(&self, (key, value): (&str, &str), args: &[&str]) -> Run {
         let mut cmd = self.command(args);
+        cmd.env(key, value);
+        Env::finish(cmd, None)
+    }
+
+    pub fn roster_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
+        Env::finish(self.command(args), stdin)
+    }
+
+    fn finish(mut cmd: Command, stdin: Option<&[u8]>) -> Run {
         cmd.stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
