@@ -66,6 +66,41 @@ impl Store {
                 return Ok(Stored::Unchanged(newest));
             }
         }
+        // The file's pages are new pages at the end of the store (unless a pruned batch freed
+        // some): a rollback journal keeps no copy of those, so they are written once, into the
+        // store. Through the WAL they are written to the log, read back and written to the
+        // store by the checkpoint. Switching
+        // needs the store to itself: when another process has it open, the file goes through
+        // the WAL as any other write.
+        let journal = self
+            .conn
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .is_ok_and(|mode| mode.eq_ignore_ascii_case("delete"));
+        let stored = self.insert_batch(bytes, sha256, source, mtime);
+        if journal {
+            // Back to the WAL; should another process hold the store open just now, the next
+            // open of the store switches it.
+            self.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+                .ok();
+        }
+        let id = stored?;
+        let batch = self
+            .batch(id)?
+            .ok_or_else(|| anyhow::anyhow!("batch {id} vanished"))?;
+        Ok(Stored::New(batch))
+    }
+
+    /// Insert a batch and its bytes in one transaction; returns its id.
+    fn insert_batch(
+        &self,
+        bytes: &[u8],
+        sha256: &str,
+        source: &str,
+        mtime: Option<i64>,
+    ) -> anyhow::Result<i64> {
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
             "INSERT INTO batches (fetched_at, source, size, sha256, status, remote_mtime)
@@ -89,10 +124,7 @@ impl Store {
         .write_at(bytes, 0)?;
         crate::stage::crash_point("store-commit");
         tx.commit()?;
-        let batch = self
-            .batch(id)?
-            .ok_or_else(|| anyhow::anyhow!("batch {id} vanished"))?;
-        Ok(Stored::New(batch))
+        Ok(id)
     }
 
     /// Record how many data records a batch has (`None`: it cannot be read).
@@ -248,5 +280,43 @@ mod tests {
         let batches = store.batches().unwrap();
         assert!(batches[0].has_content && !batches[1].has_content);
         assert_eq!(batches[0].status, "applied");
+    }
+
+    fn journal_mode(conn: &rusqlite::Connection) -> String {
+        conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap_or_default()
+    }
+
+    /// A file is stored through a rollback journal when the store is this process's alone,
+    /// through the WAL when another connection has it open; either way its bytes are whole
+    /// and the store is in the WAL afterwards, where readers never wait for a writer.
+    #[test]
+    fn a_file_is_stored_whole_alone_or_beside_a_reader() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("roster.db");
+        let store = Store::open(&path)?;
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let stored = |bytes: &[u8], sha: &str| -> anyhow::Result<Batch> {
+            match store.store_batch(bytes, sha, "a.csv", None)? {
+                Stored::New(b) => Ok(b),
+                Stored::Unchanged(_) => anyhow::bail!("stored as unchanged"),
+            }
+        };
+        let alone = stored(&bytes, "a")?;
+        assert_eq!(journal_mode(&store.conn), "wal");
+        let reader = rusqlite::Connection::open(&path)?;
+        let before: i64 = reader.query_row("SELECT count(*) FROM batches", [], |r| r.get(0))?;
+        assert_eq!(before, 1);
+        let beside = stored(&bytes[1..], "b")?;
+        assert_eq!(journal_mode(&store.conn), "wal");
+        assert_eq!(journal_mode(&reader), "wal");
+        drop(reader);
+        assert_eq!(store.batch_content(alone.id)?.as_deref(), Some(&bytes[..]));
+        assert_eq!(
+            store.batch_content(beside.id)?.as_deref(),
+            Some(&bytes[1..])
+        );
+        assert_eq!((alone.size, beside.size), (300_000, 299_999));
+        Ok(())
     }
 }
