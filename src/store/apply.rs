@@ -31,8 +31,10 @@ const DEFERRED_INDEXES: [&str; 6] = [
     "audit_run",
 ];
 
-/// The page cache of a first load, in KiB.
-const FIRST_LOAD_CACHE_KIB: u32 = 32_768;
+/// The page cache of a first load, in KiB. It also bounds the memory of each sorted run of
+/// the index builds (SQLite's sorter fills up to the cache's size before it writes a run),
+/// which comes on top of the file's records and the plan at the load's end.
+const FIRST_LOAD_CACHE_KIB: u32 = 8_192;
 
 /// The most memberships one statement adds.
 const MEMBERS_PER_INSERT: usize = 8;
