@@ -311,7 +311,7 @@ pub fn check_scim_url(url: &str, tls: Tls) -> Result<(), String> {
         return Err("scim.url must be an https:// URL like https://app.example/scim/v2".into());
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') {
+    if authority.contains('@') || query_has_secret(rest) {
         return Err(
             "scim.url may not hold credentials; use scim.token_file or ROSTER_SCIM_TOKEN".into(),
         );
@@ -817,14 +817,48 @@ pub fn url_has_password(url: &str) -> bool {
         return false;
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    authority
+    // `user:password@`, also with the colon percent-encoded (`user%3Apassword@`).
+    let in_userinfo = authority
         .rsplit_once('@')
-        .is_some_and(|(user, _)| user.contains(':'))
+        .is_some_and(|(user, _)| user.contains(':') || user.to_ascii_lowercase().contains("%3a"));
+    in_userinfo || query_has_secret(rest)
+}
+
+/// Whether a URL's query or fragment names a secret (`?password=…`, `?token=…`, `&Pass=…`).
+fn query_has_secret(rest: &str) -> bool {
+    let Some(i) = rest.find(['?', '#']) else {
+        return false;
+    };
+    rest[i + 1..].split(['&', ';', '#', '?']).any(|pair| {
+        let name = pair.split('=').next().unwrap_or("").to_ascii_lowercase();
+        [
+            "pass",
+            "pwd",
+            "secret",
+            "token",
+            "auth",
+            "key",
+            "credential",
+        ]
+        .iter()
+        .any(|word| name.contains(word))
+    })
+}
+
+/// Whether a source that is no `scheme://` URL still reads like one with a password in it
+/// (`sftp:/user:password@host/…`, scp's `user:password@host:path`): a colon in the part that
+/// would be `user:password` before an `@`. Such a source is refused rather than read as a local
+/// path, whose errors would echo it.
+fn path_has_password(source: &str) -> bool {
+    source.rsplit_once('@').is_some_and(|(before, _)| {
+        let user = before.rsplit('/').next().unwrap_or(before);
+        user.contains(':')
+    })
 }
 
 /// A source is `sftp://user@host[:port]/path`, a local path or `-`. Passwords never go in it.
 pub fn check_source_url(url: &str) -> Result<(), String> {
-    if url_has_password(url) {
+    if url_has_password(url) || (!url.contains("://") && path_has_password(url)) {
         return Err("a password may not be written in the URL; use source.password_file or ROSTER_SFTP_PASSWORD".into());
     }
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
@@ -844,6 +878,41 @@ pub fn check_source_url(url: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn passwords_in_any_disguise_are_found_in_urls_and_sources() {
+        for (source, refused) in [
+            ("sftp://hr@host/x.csv", false),
+            ("sftp://hr:pw@host/x.csv", true),
+            ("SFTP://hr:pw@host/x.csv", true),
+            ("sftp://hr%3Apw@host/x.csv", true),
+            ("sftp://hr%3apw@host/x.csv", true),
+            ("sftp://hr@host/x.csv?password=pw", true),
+            ("sftp://hr@host/x.csv#Token=pw", true),
+            ("sftp://hr@host/x.csv?version=2", false),
+            ("sftp:/hr:pw@host/x.csv", true),
+            ("sftp:hr:pw@host/x.csv", true),
+            ("hr:pw@host:/x.csv", true),
+            ("/data/users@2026.csv", false),
+            ("/data/users.csv", false),
+            ("-", false),
+        ] {
+            let got = check_source_url(source).is_err_and(|m| m.contains("password"));
+            assert_eq!(got, refused, "{source}");
+        }
+        for (url, refused) in [
+            ("https://app.example/scim", false),
+            ("https://app.example/scim?token=x", true),
+            ("https://app.example/scim?access_token=x", true),
+            ("https://app.example/scim?page=2", false),
+        ] {
+            assert_eq!(
+                check_scim_url(url, Tls::Required).is_err(),
+                refused,
+                "{url}"
+            );
+        }
+    }
+
     use super::*;
 
     fn parse(text: &str) -> Result<Config, String> {

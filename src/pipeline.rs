@@ -812,6 +812,14 @@ pub fn mailer(config: &Config) -> anyhow::Result<Option<crate::mail::Mailer>> {
     let Some(mail) = &config.mail else {
         return Ok(None);
     };
+    // What a night will need from the mail configuration, checked before anything is written
+    // (SPEC §3): the report's recipients are addresses, the invitation template can be read.
+    crate::mail::check_recipients(&config.report.recipients)?;
+    if let Some(p) = &config.invitations.template_file {
+        std::fs::read_to_string(p).map_err(|e| {
+            crate::error::config(format!("invitations.template_file {}: {e}", p.display()))
+        })?;
+    }
     let password = match (&mail.password_file, &mail.password_env) {
         (Some(file), _) => Some(read_secret(file, "mail.password_file")?),
         (None, Some(env)) => Some(env.clone()),

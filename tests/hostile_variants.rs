@@ -65,3 +65,161 @@ fn a_unique_id_with_control_or_invisible_characters_still_names_its_user() {
     assert_eq!(doc["problems"][0]["code"], "control-char", "{doc:#}");
     assert_eq!(doc["problems"][0]["column"], "UniqueID", "{doc:#}");
 }
+
+/// A password in a URL in any disguise is refused (exit 2) without echoing it (SPEC §4): the
+/// user's colon percent-encoded, a password in the query, a malformed scheme (`sftp:/`,
+/// `sftp:`) or an scp-like `user:password@host:path`, in `source.url`, `--source`,
+/// `mail.smtp_url` and `scim.url`.
+#[test]
+fn a_password_in_a_disguised_url_is_refused_without_echo() {
+    let env = Env::new();
+    let secret = "s3cretPW";
+    let file = env.write("ok.csv", "UniqueID;Name;Mail\nE1;Anna;anna@example.se\n");
+    let path = file.to_str().unwrap();
+    let sources = [
+        format!("sftp://u%3A{secret}@host/x.csv"),
+        format!("sftp://u%3a{secret}@host/x.csv"),
+        format!("sftp://u@host/x.csv?password={secret}"),
+        format!("sftp:/u:{secret}@host/x.csv"),
+        format!("sftp:u:{secret}@host/x.csv"),
+        format!("u:{secret}@host:/x.csv"),
+    ];
+    let mut configs: Vec<(String, &str)> = sources
+        .iter()
+        .map(|u| (format!("[source]\nurl = \"{u}\"\n"), "source.url"))
+        .collect();
+    for u in [
+        format!("smtp://u%3A{secret}@127.0.0.1:2525"),
+        format!("smtp://127.0.0.1:2525?password={secret}"),
+        format!("smtp://127.0.0.1:2525/?Pass={secret}"),
+    ] {
+        configs.push((
+            format!("[mail]\nsmtp_url = \"{u}\"\nfrom = \"r@example.se\"\ntls = \"none\"\n"),
+            "mail.smtp_url",
+        ));
+    }
+    for u in [
+        format!("http://127.0.0.1:9/scim?token={secret}"),
+        format!("http://127.0.0.1:9/scim?access_token={secret}"),
+    ] {
+        configs.push((
+            format!("[scim]\nurl = \"{u}\"\ntls = \"none\"\n"),
+            "scim.url",
+        ));
+    }
+    for (i, (text, key)) in configs.iter().enumerate() {
+        let config = env.write(&format!("c{i}.toml"), text);
+        let config = config.to_str().unwrap();
+        for args in [vec!["status"], vec!["validate", path], vec!["sync"]] {
+            let mut all = vec!["--config", config];
+            all.extend(args.iter().copied());
+            let run = env.roster(&all);
+            assert_eq!(run.code, 2, "{text} {args:?}: {}", run.stderr);
+            assert!(run.stderr.contains(key), "{text}: {}", run.stderr);
+            assert!(
+                !run.stderr.contains(secret) && !run.stdout.contains(secret),
+                "{text}: echoed: {}",
+                run.stderr
+            );
+        }
+    }
+    for url in &sources {
+        for cmd in ["sync", "fetch"] {
+            let run = env.roster(&[cmd, "--source", url]);
+            assert_eq!(run.code, 2, "{cmd} --source {url}: {}", run.stderr);
+            assert!(
+                !run.stderr.contains(secret) && !run.stdout.contains(secret),
+                "{url}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(!env.store().exists(), "a refused secret created the store");
+}
+
+/// A store path that is no regular file (a FIFO, a device through a symbolic link, a folder)
+/// fails at once with exit 1, for writers and readers alike: never a hang.
+#[test]
+fn a_store_that_is_no_regular_file_fails_at_once() {
+    let env = Env::new();
+    let file = env.write("ok.csv", "UniqueID;Name;Mail\nE1;Anna;anna@example.se\n");
+    std::fs::create_dir_all(env.path("data")).unwrap();
+    let fifo = env.path("fifo.db");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::os::unix::fs::symlink("/dev/zero", env.path("zero.db")).unwrap();
+    std::fs::create_dir(env.path("dir.db")).unwrap();
+    for store in ["fifo.db", "zero.db", "dir.db"] {
+        let store = env.path(store);
+        for args in [
+            vec!["sync", "--source", file.to_str().unwrap()],
+            vec!["users", "list"],
+            vec!["status"],
+        ] {
+            let mut cmd = std::process::Command::new("timeout");
+            cmd.args(["-s", "KILL", "20"]);
+            let inner = env.command(&args);
+            cmd.arg(inner.get_program()).args(inner.get_args());
+            for (k, v) in inner.get_envs() {
+                if let Some(v) = v {
+                    cmd.env(k, v);
+                }
+            }
+            cmd.env("ROSTER_STORE", &store).current_dir(env.dir.path());
+            let out = cmd.output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{} {args:?}: {stderr}",
+                store.display()
+            );
+        }
+    }
+}
+
+/// Every part of the mail configuration that a night needs is checked before anything is
+/// written (SPEC §3): a report recipient that is no address, an invitation template that
+/// cannot be read. Exit 2, nothing applied.
+#[test]
+fn a_bad_report_recipient_or_template_is_exit_2_before_anything_is_written() {
+    let mail =
+        "[mail]\nsmtp_url = \"smtp://127.0.0.1:2525\"\ntls = \"none\"\nfrom = \"r@example.se\"\n";
+    for (extra, key) in [
+        (
+            "[report]\nrecipients = [\"not an address\"]\n",
+            "report.recipients",
+        ),
+        (
+            "[report]\nrecipients = [\"oncall@example.se\", \"two@@example.se\"]\n",
+            "report.recipients",
+        ),
+        (
+            "[import]\nsend_invitations = true\n[invitations]\ntemplate_file = \"missing.txt\"\n",
+            "invitations.template_file",
+        ),
+    ] {
+        let env = Env::new();
+        let file = env.write("ok.csv", "UniqueID;Name;Mail\nE1;Anna;anna@example.se\n");
+        env.write("roster.toml", format!("{mail}{extra}"));
+        for args in [
+            vec!["sync", "--source", file.to_str().unwrap()],
+            vec!["fetch", "--source", file.to_str().unwrap()],
+        ] {
+            let run = env.roster(&args);
+            if args[0] == "fetch" {
+                run.ok();
+                continue;
+            }
+            assert_eq!(run.code, 2, "{extra}: {}", run.stderr);
+            assert!(run.stderr.contains(key), "{extra}: {}", run.stderr);
+            assert!(!env.store().exists(), "{extra}: the store was written");
+        }
+        let run = env.roster(&["apply"]);
+        assert_eq!(run.code, 2, "{extra} apply: {}", run.stderr);
+        assert_eq!(env.snapshot("users"), "", "{extra}: users were written");
+    }
+}

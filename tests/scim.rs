@@ -1044,3 +1044,167 @@ fn push_progress_shows_on_a_terminal_only() {
     let run = env.roster(&["push", "--full"]).ok();
     assert_eq!(run.stderr, "");
 }
+
+/// The plan of a push holds small per-user state, not each user's SCIM document: planning
+/// 20,000 creates (and groups with 20,000 and 2,000 members) stays within a bound that the
+/// JSON trees of the representations (about 6 kB a user) would exceed twice over.
+#[test]
+fn a_push_plan_holds_little_memory_per_user() {
+    let env = setup("http://127.0.0.1:9/v2", "");
+    groups(&env, &[("ALL", "Everyone"), ("ICU", "Intensive care")]);
+    env.import("users.csv", &many(20_000), &[]).ok();
+    let peak = env.path("peak.txt");
+    let cmd = env.command(&["-q", "push", "--dry-run"]);
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(&peak)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .current_dir(env.dir.path())
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let kib: u64 = std::fs::read_to_string(&peak)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .next_back()
+        .unwrap();
+    assert!(
+        kib < 64 * 1024,
+        "peak {} MiB planning 20,000 users",
+        kib / 1024
+    );
+}
+
+/// A user renamed (new name and address), then gone (deactivated in the app and out of its
+/// groups), then back in the file (reactivated, in its groups again); a group that has no
+/// members is a SCIM Group all the same.
+#[test]
+fn a_user_renamed_deactivated_and_reactivated_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(
+        &server.url(),
+        "[import]\nmax_removals = 5\nmax_updates = 5\n",
+    );
+    groups(&env, &[("ICU", "Intensive care"), ("EMPTY", "Nobody yet")]);
+    let ann = "E1,Ann Berg,ann@example.org,Nurse,,ICU";
+    let bo = "E2,Bo Ek,bo@example.org,,,ICU";
+    env.import("day1.csv", &csv(&[ann, bo]), &[]).ok();
+    push(&env, &[]).ok();
+    let groups_now = server.all("Groups");
+    assert_eq!(groups_now["EMPTY"]["displayName"], "Nobody yet");
+    assert!(member_ids(&groups_now["EMPTY"]).is_empty());
+
+    let renamed = "E1,Ann Lind,ann.lind@example.org,Nurse,,ICU";
+    env.import("day2.csv", &csv(&[renamed]), &[]).ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["update"], 1, "{out}");
+    assert_eq!(out["users"]["deactivate"], 1, "{out}");
+    let users = server.all("Users");
+    assert_eq!(users["E1"]["userName"], "ann.lind@example.org");
+    assert_eq!(users["E1"]["displayName"], "Ann Lind");
+    assert_eq!(users["E1"]["name"]["formatted"], "Ann Lind");
+    assert_eq!(
+        users["E1"]["emails"],
+        json!([{"value": "ann.lind@example.org", "type": "work", "primary": true}])
+    );
+    assert_eq!(users["E2"]["active"], false);
+    assert_members(&server, &[("ICU", &["E1"]), ("EMPTY", &[])]);
+
+    env.import("day3.csv", &csv(&[renamed, bo]), &[]).ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["update"], 1, "{out}");
+    let users = server.all("Users");
+    assert_eq!(users.len(), 2);
+    assert_eq!(users["E2"]["active"], true);
+    assert_members(&server, &[("ICU", &["E1", "E2"]), ("EMPTY", &[])]);
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+}
+
+/// The app already holds a user with roster's externalId and address (provisioned before,
+/// from a store since lost): the create meets 409, and the push takes that account over and
+/// brings it in step instead of failing or making a second one.
+#[test]
+fn a_user_the_app_already_holds_is_taken_over_not_duplicated() {
+    for bulk in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_file(dir.path(), if bulk { 1000 } else { 0 }, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        assert_eq!(
+            server.send(
+                "POST",
+                "/Users",
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "externalId": "E1", "userName": "ann@example.org",
+                    "displayName": "Old Name", "title": "Cleaner", "active": false
+                }))
+            ),
+            201
+        );
+        let env = setup(&server.url(), "");
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Nurse,,",
+                "E2,Bo Ek,bo@example.org,,,",
+            ]),
+            &[],
+        )
+        .ok();
+        let out = push(&env, &[]).ok().json();
+        assert!(out["refused"].as_array().unwrap().is_empty(), "{out}");
+        let users = server.all("Users");
+        assert_eq!(users.len(), 2, "bulk {bulk}: {users:?}");
+        assert_eq!(users["E1"]["displayName"], "Ann Berg");
+        assert_eq!(users["E1"]["title"], "Nurse");
+        assert_eq!(users["E1"]["active"], true);
+        assert_eq!(push(&env, &[]).ok().json()["requests"], 1, "bulk {bulk}");
+    }
+}
+
+/// A provider with a small maxPayloadSize (and few operations a bulk): every bulk fits, so
+/// the provider never answers 413 and no change falls back to a request of its own, except
+/// one too large for any bulk (a group of many members), which goes alone.
+#[test]
+fn bulks_fit_a_small_max_payload_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = dir.path().join("spc.json");
+    std::fs::write(
+        &spc,
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "patch": {"supported": true},
+            "bulk": {"supported": true, "maxOperations": 7, "maxPayloadSize": 3000},
+            "filter": {"supported": true, "maxResults": 50},
+            "changePassword": {"supported": false},
+            "sort": {"supported": false},
+            "etag": {"supported": false},
+            "authenticationSchemes": []
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ALL", "Everyone"), ("ICU", "Intensive care")]);
+    env.import("users.csv", &many(100), &[]).ok();
+    let out = push(&env, &["-vv"]).ok();
+    let json = out.json();
+    assert!(!out.stderr.contains("413"), "{}", out.stderr);
+    assert_eq!(json["users"]["create"], 100, "{json}");
+    // At most 7 a bulk and about 300 bytes a user in 3,000 bytes: at least 15 bulks.
+    let bulks = json["bulk_requests"].as_u64().unwrap();
+    assert!(bulks >= 15, "{json}");
+    // ALL (100 members, about 4,500 bytes) goes alone; ICU (10 members) fits a bulk.
+    let singles = out.stderr.matches("scim: POST /Groups:").count();
+    assert_eq!(singles, 1, "{}", out.stderr);
+    assert_eq!(json["requests"].as_u64().unwrap(), 1 + bulks + 1, "{json}");
+    assert_eq!(server.all("Users").len(), 100);
+    assert_eq!(member_ids(&server.all("Groups")["ALL"]).len(), 100);
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+}

@@ -436,6 +436,15 @@ pub fn stamped(builder: MessageBuilder) -> MessageBuilder {
     builder.message_id(None).date_now()
 }
 
+/// Check that every report recipient is an address (a configuration error, exit 2, otherwise).
+pub fn check_recipients(recipients: &[String]) -> anyhow::Result<()> {
+    for r in recipients {
+        Mailbox::from_str(r)
+            .map_err(|e| crate::error::config(format!("report.recipients: `{r}`: {e}")))?;
+    }
+    Ok(())
+}
+
 /// A report as a multipart message: text and HTML as alternatives, and CSV files (name,
 /// text) attached.
 pub fn report(

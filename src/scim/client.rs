@@ -232,7 +232,7 @@ impl Client {
                 .map(str::to_string)
         };
         let etag = header("etag");
-        let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+        let retry_after = header("retry-after").and_then(|v| retry_after(&v, chrono::Utc::now()));
         let bytes = resp
             .body_mut()
             .with_config()
@@ -264,6 +264,18 @@ fn describe(e: ureq::Error) -> String {
     }
 }
 
+/// The seconds a `Retry-After` asks for: delay-seconds, or an HTTP-date (a date already past is
+/// no wait). `None` when it is neither.
+fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs);
+    }
+    // IMF-fixdate (`Tue, 01 Dec 2026 21:00:30 GMT`) is a form of RFC 2822's date.
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(u64::try_from((at.to_utc() - now).num_seconds()).unwrap_or(0))
+}
+
 /// 0.5 s, 1 s, 2 s, … up to two minutes.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << attempt.min(16))).min(MAX_WAIT)
@@ -279,6 +291,27 @@ mod tests {
         assert_eq!(backoff(1), Duration::from_secs(1));
         assert_eq!(backoff(3), Duration::from_secs(4));
         assert_eq!(backoff(40), MAX_WAIT);
+    }
+
+    /// `Retry-After` is delay-seconds or an HTTP-date (RFC 9110 §10.2.3); a date in the past
+    /// is no wait, and anything else is not read (the usual backoff applies).
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T21:00:00Z")
+            .unwrap()
+            .to_utc();
+        let cases: &[(&str, Option<u64>)] = &[
+            ("5", Some(5)),
+            (" 120 ", Some(120)),
+            ("Tue, 01 Dec 2026 21:00:30 GMT", Some(30)),
+            ("Tue, 01 Dec 2026 20:59:00 GMT", Some(0)),
+            ("soon", None),
+            ("-3", None),
+            ("", None),
+        ];
+        for (value, want) in cases {
+            assert_eq!(retry_after(value, now), *want, "{value:?}");
+        }
     }
 
     #[test]

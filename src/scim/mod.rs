@@ -14,6 +14,7 @@ use crate::store::{now, Store};
 use client::{Client, Reply};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 use ureq::http::Method;
@@ -198,10 +199,19 @@ impl Features {
     }
 }
 
+/// A resource's JSON, serialized once when it is planned: a few hundred bytes a user, where
+/// the JSON tree (`Value`) would take kilobytes, so that a plan of every user stays small.
+type Body = Box<str>;
+
+fn body(v: &Value) -> Body {
+    // `Value`'s Display is its JSON and cannot fail.
+    v.to_string().into_boxed_str()
+}
+
 #[derive(Debug, Clone)]
 enum Op {
-    Create { body: Value, hash: i64 },
-    Replace { id: String, body: Value, hash: i64 },
+    Create { body: Body, hash: i64 },
+    Replace { id: String, body: Body, hash: i64 },
     SetActive { id: String, active: bool },
     Delete { id: String },
 }
@@ -916,7 +926,7 @@ impl Pusher<'_> {
         let mut chunk: Vec<Task> = Vec::new();
         let mut size = overhead;
         for task in tasks {
-            let bytes = serde_json::to_vec(&self.bulk_op(&task, 999_999))?.len() + 1;
+            let bytes = self.bulk_op(&task, 999_999).len() + 1;
             if bytes + overhead > self.features.bulk_bytes {
                 if !chunk.is_empty() {
                     self.send_bulk(std::mem::take(&mut chunk), &mut retry)?;
@@ -995,19 +1005,19 @@ impl Pusher<'_> {
         state.get(&task.key).and_then(|p| p.etag.clone())
     }
 
-    fn request(&self, task: &Task) -> (Method, String, Option<Value>) {
+    fn request<'t>(&self, task: &'t Task) -> (Method, String, Option<Cow<'t, str>>) {
         let base = endpoint(task.kind);
         match &task.op {
-            Op::Create { body, .. } => (Method::POST, base.to_string(), Some(body.clone())),
+            Op::Create { body, .. } => (Method::POST, base.to_string(), Some(Cow::Borrowed(body))),
             Op::Replace { id, body, .. } => (
                 Method::PUT,
                 format!("{base}/{}", percent(id)),
-                Some(body.clone()),
+                Some(Cow::Borrowed(body)),
             ),
             Op::SetActive { id, active } => (
                 Method::PATCH,
                 format!("{base}/{}", percent(id)),
-                Some(resource::set_active(*active)),
+                Some(Cow::Owned(resource::set_active(*active).to_string())),
             ),
             Op::Delete { id } => (Method::DELETE, format!("{base}/{}", percent(id)), None),
         }
@@ -1016,7 +1026,7 @@ impl Pusher<'_> {
     fn single(&mut self, task: &Task) -> anyhow::Result<Answer> {
         let (method, path, body) = self.request(task);
         let tag = self.if_match(task);
-        let bytes = body.map(|b| serde_json::to_vec(&b)).transpose()?;
+        let bytes = body.map(|b| b.into_owned().into_bytes());
         let reply: Reply = self
             .client()?
             .send(method, &path, bytes.as_deref(), tag.as_deref())?;
@@ -1041,16 +1051,23 @@ impl Pusher<'_> {
         })
     }
 
-    fn bulk_op(&self, task: &Task, index: usize) -> Value {
+    /// One operation of a bulk request, as JSON text: the planned body goes in as it is.
+    fn bulk_op(&self, task: &Task, index: usize) -> String {
         let (method, path, body) = self.request(task);
-        let mut op =
-            json!({"method": method.as_str(), "path": path, "bulkId": format!("b{index}")});
+        let mut op = format!(
+            "{{\"method\":\"{}\",\"path\":{},\"bulkId\":\"b{index}\"",
+            method.as_str(),
+            Value::from(path)
+        );
         if let Some(body) = body {
-            op["data"] = body;
+            op.push_str(",\"data\":");
+            op.push_str(&body);
         }
         if let Some(tag) = self.if_match(task) {
-            op["version"] = json!(tag);
+            op.push_str(",\"version\":");
+            op.push_str(&Value::from(tag).to_string());
         }
+        op.push('}');
         op
     }
 
@@ -1069,7 +1086,7 @@ impl Pusher<'_> {
             if i > 0 {
                 body.push(b',');
             }
-            body.extend_from_slice(&serde_json::to_vec(&self.bulk_op(task, i))?);
+            body.extend_from_slice(self.bulk_op(task, i).as_bytes());
         }
         body.extend_from_slice(b"]}");
         self.mark_sending(&tasks)?;
@@ -1302,8 +1319,9 @@ impl Planner<'_> {
                 tasks.extend(self.removal(&u.unique_id, &u.mail, p, counts));
                 continue;
             }
-            let body = resource::user(u);
-            let hash = resource::user_hash(&body);
+            let doc = resource::user(u);
+            let hash = resource::user_hash(&doc);
+            let body = body(&doc);
             let op = match &p.scim_id {
                 None => {
                     counts.create += 1;
@@ -1409,8 +1427,9 @@ impl Planner<'_> {
                 })
                 .collect();
             members.sort_unstable();
-            let body = resource::group(g, &members);
-            let hash = resource::group_hash(&body);
+            let doc = resource::group(g, &members);
+            let hash = resource::group_hash(&doc);
+            let body = body(&doc);
             let p = self.groups.get(&g.group_id).unwrap_or(&none);
             let op = match &p.scim_id {
                 None => {

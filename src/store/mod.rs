@@ -83,6 +83,13 @@ impl Store {
     }
 
     fn open_with(path: &Path, create: bool) -> anyhow::Result<Store> {
+        // A FIFO or a device would block the open or feed SQLite endless bytes: a store is a
+        // regular file (through a symbolic link or not), else the run fails at once.
+        if let Ok(meta) = std::fs::metadata(path) {
+            if !meta.is_file() {
+                anyhow::bail!("the store {} is not a regular file", path.display());
+            }
+        }
         if !create && !path.is_file() {
             anyhow::bail!("no store at {}", path.display());
         }
