@@ -421,7 +421,7 @@ impl Store {
             tick();
             let Some(pk) = c.pk else { continue };
             let uid = c.unique_id.as_deref();
-            let absent = c.absent.unwrap_or(1);
+            let absent = c.absent().unwrap_or(1);
             if c.action == Action::Remove && run.missing_users == MissingUsers::Delete {
                 let mut old = super::directory::stored_fields(&tx, pk)?;
                 // Its groups too: the log keeps every value, for a revert.
@@ -549,7 +549,7 @@ impl Store {
                 }
                 (Action::Adopt | Action::Update | Action::Reactivate, Some(pk)) => {
                     // The audit rows first: they keep what the row held before.
-                    for f in &c.fields {
+                    for f in c.fields() {
                         w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
                     }
                     let keys = c.action == Action::Adopt || c.changes("mail");
