@@ -651,6 +651,11 @@ fn realistic_tables(dir: &Path, rows: usize, runs: usize) {
         realistic::generate(&day2, rows, true);
         realistic::write_groups(&groups);
     }
+    // A day on which a single row's hash changes (its title): what a quiet night costs.
+    let one = dir.join("16-real-one-row.csv");
+    if !one.exists() {
+        one_row_changed(&day1, &one, rows / 2);
+    }
     let size = std::fs::metadata(&day1).unwrap().len();
     if std::env::args().any(|a| a == "--generate-only") {
         return;
@@ -665,10 +670,11 @@ fn realistic_tables(dir: &Path, rows: usize, runs: usize) {
             let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
         }
     };
-    let (d1, d2, g) = (
+    let (d1, d2, g, d1one) = (
         day1.to_str().unwrap(),
         day2.to_str().unwrap(),
         groups.to_str().unwrap(),
+        one.to_str().unwrap(),
     );
     println!();
     println!(
@@ -695,7 +701,7 @@ fn realistic_tables(dir: &Path, rows: usize, runs: usize) {
     type Phase<'a> = (&'a str, Side<'a>, &'a dyn Fn());
     let nothing = || {};
     let fresh_base = || remove(&base);
-    let groups_of_phases: [&[Phase]; 3] = [
+    let groups_of_phases: [&[Phase]; 4] = [
         &[
             (
                 "bare csv serde parse (baseline)",
@@ -729,6 +735,18 @@ fn realistic_tables(dir: &Path, rows: usize, runs: usize) {
             (
                 "roster -q sync, 1% day",
                 Side::Cli(&["-q", "sync", "--source", d2]),
+                &after_day1,
+            ),
+        ],
+        &[
+            (
+                "roster validate, one row changed",
+                Side::Cli(&["-q", "validate", d1one, "--groups-file", g]),
+                &nothing,
+            ),
+            (
+                "roster -q sync, one row changed",
+                Side::Cli(&["-q", "sync", "--source", d1one]),
                 &after_day1,
             ),
         ],
@@ -783,9 +801,47 @@ fn realistic_tables(dir: &Path, rows: usize, runs: usize) {
         best_of[5].0 / best_of[4].0,
         best_of[5].1 / best_of[4].1
     );
+    println!(
+        "one row changed (sync) / validate: {:.2}x wall, {:.2}x CPU",
+        best_of[7].0 / best_of[6].0,
+        best_of[7].1 / best_of[6].1
+    );
     for db in [&store, &base, &after] {
         remove(db);
     }
+}
+
+/// Write `out`: `day1` with the title of its data record `at` (0-based) changed, every other
+/// byte as it is, so that a sync of it after `day1` changes one user.
+fn one_row_changed(day1: &Path, out: &Path, at: usize) {
+    let bytes = std::fs::read(day1).unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+    let title = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h.eq_ignore_ascii_case("Title"))
+        .unwrap();
+    let mut record = csv::StringRecord::new();
+    for _ in 0..at {
+        assert!(
+            reader.read_record(&mut record).unwrap(),
+            "fewer rows than {at}"
+        );
+    }
+    let start = reader.position().byte() as usize;
+    assert!(reader.read_record(&mut record).unwrap());
+    let end = reader.position().byte() as usize;
+    let mut fields: Vec<String> = record.iter().map(str::to_string).collect();
+    fields[title] = format!("{} (acting)", fields[title]).trim().to_string();
+    let mut line = csv::Writer::from_writer(Vec::new());
+    line.write_record(&fields).unwrap();
+    let line = line.into_inner().unwrap();
+    let mut changed = Vec::with_capacity(bytes.len() + line.len());
+    changed.extend_from_slice(&bytes[..start]);
+    changed.extend_from_slice(&line);
+    changed.extend_from_slice(&bytes[end..]);
+    std::fs::write(out, changed).unwrap();
 }
 
 /// The cost of printing (SPEC §3.1): `diff` and `apply` of the first import of every user,

@@ -369,13 +369,13 @@ fn detail(plan: Option<&Plan>, file: &ImportFile, dry_run: bool) -> serde_json::
         .changes
         .iter()
         .filter(|c| c.action == plan::Action::Remove)
-        .map(|c| serde_json::json!({"unique_id": c.unique_id, "name": c.name}))
+        .map(|c| serde_json::json!({"unique_id": c.unique_id, "name": c.name()}))
         .collect();
     let invalid: Vec<_> = plan
         .changes
         .iter()
         .filter(|c| c.action == plan::Action::Invalid)
-        .map(|c| serde_json::json!({"line": c.line, "unique_id": c.unique_id, "name": c.name}))
+        .map(|c| serde_json::json!({"line": c.line, "unique_id": c.unique_id, "name": c.name()}))
         .collect();
     let mut fields: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for c in plan
@@ -383,7 +383,7 @@ fn detail(plan: Option<&Plan>, file: &ImportFile, dry_run: bool) -> serde_json::
         .iter()
         .filter(|c| matches!(c.action, plan::Action::Update | plan::Action::Reactivate))
     {
-        for f in &c.fields {
+        for f in c.fields() {
             *fields.entry(f.field).or_default() += 1;
         }
     }

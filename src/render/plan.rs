@@ -88,13 +88,13 @@ impl<'a> PlanView<'a> {
             unique_id: c.unique_id.as_deref(),
             line: c.line,
             name: if matches!(c.action, Action::Remove | Action::Missing) {
-                c.name.as_deref()
+                c.name()
             } else {
                 None
             },
             mail: absent.map(|u| u.mail.as_str()),
             groups: absent.map(|u| u.groups.as_slice()),
-            absent: c.absent,
+            absent: c.absent(),
             fields: match self.plan.created_fields(c, self.file) {
                 Some(created) => Fields::Created(created),
                 None => Fields::Listed(self.plan.fields(c, self.file)),
@@ -195,7 +195,7 @@ impl PlanView<'_> {
             json_u64(buf, line);
         }
         if matches!(c.action, Action::Remove | Action::Missing) {
-            if let Some(name) = &c.name {
+            if let Some(name) = c.name() {
                 buf.extend_from_slice(b",\"name\":");
                 json_str(buf, name);
             }
@@ -212,7 +212,7 @@ impl PlanView<'_> {
             }
             buf.push(b']');
         }
-        if let Some(absent) = c.absent {
+        if let Some(absent) = c.absent() {
             buf.extend_from_slice(b",\"absent\":");
             json_u64(buf, absent.into());
         }
@@ -339,7 +339,7 @@ impl Serialize for FieldCounts {
 pub fn updates_per_field(plan: &Plan) -> Vec<(&'static str, u64)> {
     let mut counts: Vec<(&'static str, u64)> = Vec::new();
     for c in plan.changes.iter().filter(|c| c.action == Action::Update) {
-        for f in &c.fields {
+        for f in c.fields() {
             match counts.iter_mut().find(|(name, _)| *name == f.field) {
                 Some((_, n)) => *n += 1,
                 None => counts.push((f.field, 1)),
@@ -492,11 +492,11 @@ fn row(view: &PlanView<'_>, c: &Change) -> [String; 5] {
         _ => None,
     };
     let absent: Option<&UserState> = c.pk.and_then(|pk| plan.absent_users.get(&pk));
-    let (name, mail): (&str, &str) = match (c.action, &c.new, absent, record) {
+    let (name, mail): (&str, &str) = match (c.action, c.state(), absent, record) {
         (_, Some(new), _, _) => (&new.name, &new.mail),
         (_, None, Some(u), _) => (&u.name, &u.mail),
         (_, None, None, Some(r)) => (r.name(), r.mail()),
-        _ => (c.name.as_deref().unwrap_or(""), ""),
+        _ => (c.name().unwrap_or(""), ""),
     };
     let what = match c.action {
         Action::Create => plan
@@ -508,7 +508,7 @@ fn row(view: &PlanView<'_>, c: &Change) -> [String; 5] {
             .join("; "),
         Action::Remove | Action::Missing => {
             let mut parts = Vec::new();
-            if let Some(status) = c.fields.iter().find(|f| f.field == "status") {
+            if let Some(status) = c.fields().iter().find(|f| f.field == "status") {
                 parts.push(status.new.clone().unwrap_or_default());
             }
             if let Some(u) = absent {
@@ -518,7 +518,7 @@ fn row(view: &PlanView<'_>, c: &Change) -> [String; 5] {
                     format!("groups {}", u.groups.join(","))
                 });
             }
-            if let Some(n) = c.absent {
+            if let Some(n) = c.absent() {
                 parts.push(format!(
                     "absent from {n} file{} in a row",
                     if n == 1 { "" } else { "s" }
@@ -541,7 +541,7 @@ fn row(view: &PlanView<'_>, c: &Change) -> [String; 5] {
             }
         }
         _ => c
-            .fields
+            .fields()
             .iter()
             .map(|f| {
                 format!(
@@ -702,16 +702,8 @@ mod tests {
             &crate::input::ReadOptions::default(),
         );
         let hostile = "a\u{1}\u{8}\u{c}\n\r\t\"\\\u{7f}é\u{202e}";
-        let change = |action, uid: Option<&str>, pk, entry, line| Change {
-            action,
-            unique_id: uid.map(str::to_string),
-            pk,
-            entry,
-            line,
-            new: None,
-            fields: Vec::new(),
-            name: None,
-            absent: None,
+        let change = |action, uid: Option<&str>, pk, entry, line| {
+            Change::new(action, uid.map(str::to_string), pk, entry, line)
         };
         let mut plan = Plan {
             group_ids: ["ICU".to_string(), "NIGHT".to_string()].into(),
@@ -732,7 +724,7 @@ mod tests {
             None,
             Some(12_345_678_901),
         );
-        update.fields = vec![
+        update.set_fields(vec![
             FieldChange {
                 field: "title",
                 old: Some(hostile.into()),
@@ -743,10 +735,10 @@ mod tests {
                 old: None,
                 new: Some("+4670".into()),
             },
-        ];
+        ]);
         let mut remove = change(Action::Remove, Some("E9"), Some(7), None, None);
-        remove.name = Some(hostile.into());
-        remove.absent = Some(3);
+        remove.set_name(Some(hostile.into()));
+        remove.set_absent(Some(3));
         plan.changes = vec![
             change(Action::Create, Some("E1"), None, Some(0), Some(2)),
             change(Action::Create, Some("E2"), None, Some(1), Some(3)),

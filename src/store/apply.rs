@@ -31,8 +31,10 @@ const DEFERRED_INDEXES: [&str; 6] = [
     "audit_run",
 ];
 
-/// The page cache of a first load, in KiB.
-const FIRST_LOAD_CACHE_KIB: u32 = 32_768;
+/// The page cache of a first load, in KiB. It also bounds the memory of each sorted run of
+/// the index builds (SQLite's sorter fills up to the cache's size before it writes a run),
+/// which comes on top of the file's records and the plan at the load's end.
+const FIRST_LOAD_CACHE_KIB: u32 = 8_192;
 
 /// The most memberships one statement adds.
 const MEMBERS_PER_INSERT: usize = 8;
@@ -419,7 +421,7 @@ impl Store {
             tick();
             let Some(pk) = c.pk else { continue };
             let uid = c.unique_id.as_deref();
-            let absent = c.absent.unwrap_or(1);
+            let absent = c.absent().unwrap_or(1);
             if c.action == Action::Remove && run.missing_users == MissingUsers::Delete {
                 let mut old = super::directory::stored_fields(&tx, pk)?;
                 // Its groups too: the log keeps every value, for a revert.
@@ -547,7 +549,7 @@ impl Store {
                 }
                 (Action::Adopt | Action::Update | Action::Reactivate, Some(pk)) => {
                     // The audit rows first: they keep what the row held before.
-                    for f in &c.fields {
+                    for f in c.fields() {
                         w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
                     }
                     let keys = c.action == Action::Adopt || c.changes("mail");

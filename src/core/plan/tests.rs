@@ -154,7 +154,7 @@ fn every_case_of_the_table() {
         .changes
         .iter()
         .find(|c| c.unique_id.as_deref() == Some("E2"))
-        .map(|c| c.fields.clone());
+        .map(|c| c.fields().to_vec());
     assert_eq!(
         e2,
         Some(vec![
@@ -227,7 +227,7 @@ fn absent_columns_leave_fields_alone_and_keep_phones() {
         let fields: Vec<&str> = plan
             .changes
             .iter()
-            .flat_map(|c| c.fields.iter().map(|f| f.field))
+            .flat_map(|c| c.fields().iter().map(|f| f.field))
             .collect();
         assert_eq!(fields, want, "{keep:?}");
     }
