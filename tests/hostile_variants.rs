@@ -223,3 +223,44 @@ fn a_bad_report_recipient_or_template_is_exit_2_before_anything_is_written() {
         assert_eq!(env.snapshot("users"), "", "{extra}: users were written");
     }
 }
+
+/// Invisible characters at the ends of the other key cells (Mail, each Group ID) are trimmed
+/// like spaces: a zero-width space after a mail address or a byte-order mark before a group ID
+/// neither changes the user's mail to a look-alike nor strips a membership as an unknown group.
+#[test]
+fn invisible_characters_around_mail_and_group_ids_change_nothing() {
+    let env = Env::new();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    env.import(
+        "day1.csv",
+        "UniqueID;Name;Mail;Groups\nE1;Anna;anna@example.se;ICU\nE2;Bo;bo@example.se;ICU\n",
+        &[],
+    )
+    .ok();
+    let day2 = "UniqueID;Name;Mail;Groups\n\
+                E1;Anna;\"anna@example.se\u{200b}\";\"ICU\u{200b}\"\n\
+                E2;Bo;\"\u{feff}bo@example.se\";\"\u{2060}ICU\"\n";
+    let run = env.import("day2.csv", day2, &[]).ok();
+    let doc = run.json();
+    assert_eq!(doc["counts"]["unchanged"], 2, "{doc:#}");
+    assert_eq!(doc["counts"]["update"], 0, "{doc:#}");
+    assert!(
+        !doc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["code"] == "unknown-group"),
+        "{doc:#}"
+    );
+    // Inside an address an invisible character is a bad mail, never a look-alike address.
+    let file = env.write(
+        "inside.csv",
+        "UniqueID;Name;Mail\nE9;Cai;\"c\u{200b}ai@example.se\"\n",
+    );
+    let doc = env
+        .roster(&["validate", file.to_str().unwrap(), "--format", "json"])
+        .code(3)
+        .json();
+    assert_eq!(doc["problems"][0]["code"], "bad-mail", "{doc:#}");
+}

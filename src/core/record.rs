@@ -310,14 +310,16 @@ impl Entry {
 }
 
 /// Trim what SPEC §1 calls spaces: white space that is not a control character, so that a
-/// newline at the end of a quoted cell is still seen (and reported) as a control character.
+/// newline at the end of a quoted cell is still seen (and reported) as a control character,
+/// and invisible characters ([`is_invisible`]: a zero-width space, a byte-order mark), so that
+/// a key cell (UniqueID, Mail, a Group ID) never differs from its look-alike by one of them.
 pub fn trim(cell: &str) -> &str {
     // Most cells start and end with a visible ASCII character: nothing to trim.
     let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
     if visible(cell.as_bytes().first()) && visible(cell.as_bytes().last()) {
         return cell;
     }
-    cell.trim_matches(|c: char| c.is_whitespace() && !c.is_control())
+    cell.trim_matches(|c: char| (c.is_whitespace() && !c.is_control()) || is_invisible(c))
 }
 
 /// True when the text has a control character (U+0000–U+001F, U+007F–U+009F), found by a
