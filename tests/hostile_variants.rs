@@ -264,3 +264,15 @@ fn invisible_characters_around_mail_and_group_ids_change_nothing() {
         .json();
     assert_eq!(doc["problems"][0]["code"], "bad-mail", "{doc:#}");
 }
+
+/// `status` never creates a store, not even inside an empty file at the store's path (a
+/// `touch` by mistake): it is `no store`, exit 1, and the file stays empty.
+#[test]
+fn status_writes_nothing_into_an_empty_file() {
+    let env = Env::new();
+    env.write("data/roster.db", "");
+    let run = env.roster(&["status"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("no store at"), "{}", run.stderr);
+    assert_eq!(std::fs::metadata(env.store()).unwrap().len(), 0);
+}

@@ -90,7 +90,8 @@ impl Store {
                 anyhow::bail!("the store {} is not a regular file", path.display());
             }
         }
-        if !create && !path.is_file() {
+        // An empty file is no store either: a reader never writes a store into it.
+        if !create && std::fs::metadata(path).map_or(true, |m| !m.is_file() || m.len() == 0) {
             anyhow::bail!("no store at {}", path.display());
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
