@@ -342,22 +342,7 @@ fn an_unreachable_provider_is_exit_1() {
 #[test]
 fn a_push_stopped_midway_resumes_to_the_same_end_state() {
     let dir = tempfile::tempdir().unwrap();
-    let spc = dir.path().join("spc.json");
-    std::fs::write(
-        &spc,
-        json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-            "patch": {"supported": true},
-            "bulk": {"supported": true, "maxOperations": 100, "maxPayloadSize": 1048576},
-            "filter": {"supported": true, "maxResults": 1000},
-            "changePassword": {"supported": false},
-            "sort": {"supported": false},
-            "etag": {"supported": true},
-            "authenticationSchemes": []
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let spc = spc_file(dir.path(), Spc::default());
     let server = Scim::start(dir.path(), TOKEN, Some(&spc));
     // The ServiceProviderConfig and two bulks pass; the third bulk reaches the provider but its
     // answer is lost; then the provider is gone.
@@ -622,22 +607,15 @@ fn sync_pushes_after_its_apply() {
 #[test]
 fn without_bulk_each_change_is_one_request() {
     let dir = tempfile::tempdir().unwrap();
-    let spc = dir.path().join("spc.json");
-    std::fs::write(
-        &spc,
-        json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-            "patch": {"supported": true},
-            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-            "filter": {"supported": true, "maxResults": 2},
-            "changePassword": {"supported": false},
-            "sort": {"supported": false},
-            "etag": {"supported": false},
-            "authenticationSchemes": []
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let spc = spc_file(
+        dir.path(),
+        Spc {
+            bulk_ops: 0,
+            max_payload: 0,
+            page: 2,
+            etag: false,
+        },
+    );
     let server = Scim::start(dir.path(), TOKEN, Some(&spc));
     let env = setup(
         &server.url(),
@@ -750,26 +728,49 @@ fn verbose_logs_the_push_stages_and_very_verbose_each_request() {
     assert_eq!(run.stderr, "");
 }
 
-/// A ServiceProviderConfig file for scim2-server: bulk of `bulk_ops` operations (0: no bulk),
-/// ETags as `etag`, filter with pages of 1,000.
-fn spc_file(dir: &std::path::Path, bulk_ops: u64, etag: bool) -> std::path::PathBuf {
-    let spc = dir.join("spc.json");
+/// What a test's scim2-server advertises: bulks of `bulk_ops` operations (0: no bulk) within
+/// `max_payload` bytes, filter results in pages of `page`, ETags as `etag`.
+struct Spc {
+    bulk_ops: u64,
+    max_payload: u64,
+    page: u64,
+    etag: bool,
+}
+
+impl Default for Spc {
+    fn default() -> Self {
+        Spc {
+            bulk_ops: 100,
+            max_payload: 1_048_576,
+            page: 1000,
+            etag: true,
+        }
+    }
+}
+
+/// A ServiceProviderConfig file for scim2-server that advertises `spc`.
+fn spc_file(dir: &std::path::Path, spc: Spc) -> std::path::PathBuf {
+    let path = dir.join("spc.json");
     std::fs::write(
-        &spc,
+        &path,
         json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
             "patch": {"supported": true},
-            "bulk": {"supported": bulk_ops > 0, "maxOperations": bulk_ops, "maxPayloadSize": 1048576},
-            "filter": {"supported": true, "maxResults": 1000},
+            "bulk": {
+                "supported": spc.bulk_ops > 0,
+                "maxOperations": spc.bulk_ops,
+                "maxPayloadSize": spc.max_payload,
+            },
+            "filter": {"supported": true, "maxResults": spc.page},
             "changePassword": {"supported": false},
             "sort": {"supported": false},
-            "etag": {"supported": etag},
+            "etag": {"supported": spc.etag},
             "authenticationSchemes": []
         })
         .to_string(),
     )
     .unwrap();
-    spc
+    path
 }
 
 /// Point roster.toml at `url` (the same settings as `setup`).
@@ -800,7 +801,17 @@ fn assert_members(server: &Scim, want: &[(&str, &[&str])]) {
 fn a_push_stopped_in_the_groups_resumes_without_sending_twice() {
     let dir = tempfile::tempdir().unwrap();
     // Two operations a bulk: the users go in three bulks, the groups in two.
-    let server = Scim::start(dir.path(), TOKEN, Some(&spc_file(dir.path(), 2, true)));
+    let server = Scim::start(
+        dir.path(),
+        TOKEN,
+        Some(&spc_file(
+            dir.path(),
+            Spc {
+                bulk_ops: 2,
+                ..Spc::default()
+            },
+        )),
+    );
     let env = setup(&server.url(), "");
     groups(&env, &[("A", "Alpha"), ("B", "Beta"), ("C", "Gamma")]);
     let day1 = csv(&[
@@ -955,7 +966,17 @@ fn a_resource_changed_on_the_provider_since_roster_read_it_is_read_again() {
 fn a_precondition_that_fails_again_is_refused_reported_and_tried_next_time() {
     let dir = tempfile::tempdir().unwrap();
     // One request per change, with ETags.
-    let server = Scim::start(dir.path(), TOKEN, Some(&spc_file(dir.path(), 0, true)));
+    let server = Scim::start(
+        dir.path(),
+        TOKEN,
+        Some(&spc_file(
+            dir.path(),
+            Spc {
+                bulk_ops: 0,
+                ..Spc::default()
+            },
+        )),
+    );
     let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
                       "status": "412", "detail": "the resource changed"})
     .to_string();
@@ -1132,7 +1153,13 @@ fn a_user_renamed_deactivated_and_reactivated_is_followed() {
 fn a_user_the_app_already_holds_is_taken_over_not_duplicated() {
     for bulk in [true, false] {
         let dir = tempfile::tempdir().unwrap();
-        let spc = spc_file(dir.path(), if bulk { 1000 } else { 0 }, true);
+        let spc = spc_file(
+            dir.path(),
+            Spc {
+                bulk_ops: if bulk { 1000 } else { 0 },
+                ..Spc::default()
+            },
+        );
         let server = Scim::start(dir.path(), TOKEN, Some(&spc));
         assert_eq!(
             server.send(
@@ -1173,22 +1200,15 @@ fn a_user_the_app_already_holds_is_taken_over_not_duplicated() {
 #[test]
 fn bulks_fit_a_small_max_payload_size() {
     let dir = tempfile::tempdir().unwrap();
-    let spc = dir.path().join("spc.json");
-    std::fs::write(
-        &spc,
-        json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-            "patch": {"supported": true},
-            "bulk": {"supported": true, "maxOperations": 7, "maxPayloadSize": 3000},
-            "filter": {"supported": true, "maxResults": 50},
-            "changePassword": {"supported": false},
-            "sort": {"supported": false},
-            "etag": {"supported": false},
-            "authenticationSchemes": []
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let spc = spc_file(
+        dir.path(),
+        Spc {
+            bulk_ops: 7,
+            max_payload: 3000,
+            page: 50,
+            etag: false,
+        },
+    );
     let server = Scim::start(dir.path(), TOKEN, Some(&spc));
     let env = setup(&server.url(), "");
     groups(&env, &[("ALL", "Everyone"), ("ICU", "Intensive care")]);
