@@ -1190,3 +1190,29 @@ pub fn send_pending_invitations(
     };
     send_invitations(store, config, &mailer, None, progress).map(Some)
 }
+
+/// Store `text` as a fetched file and apply it with the default arguments (for unit tests of
+/// what an import leaves in the store).
+#[cfg(test)]
+pub(crate) fn apply_text(
+    store: &mut Store,
+    config: &Config,
+    text: &str,
+) -> anyhow::Result<Outcome> {
+    let fetched = Fetched {
+        bytes: text.as_bytes().to_vec(),
+        source: "test".into(),
+        mtime: None,
+    };
+    let batch = match store_fetched(store, config, &fetched, Count::Now)? {
+        Stored::New(b) | Stored::Unchanged(b) => b,
+    };
+    apply(
+        store,
+        config,
+        batch,
+        Input::Stored,
+        &ApplyArgs::default(),
+        "apply",
+    )
+}

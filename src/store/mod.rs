@@ -322,24 +322,7 @@ mod tests {
             "UniqueID,Name,Mail\nE1,Ann,ann@example.org\n",
             "UniqueID,Name,Mail\nE1,Ann Berg,ann@example.org\n",
         ] {
-            let fetched = crate::transport::Fetched {
-                bytes: text.as_bytes().to_vec(),
-                source: "test".into(),
-                mtime: None,
-            };
-            let batch =
-                match pipeline::store_fetched(&store, &config, &fetched, pipeline::Count::Now)? {
-                    batches::Stored::New(b) | batches::Stored::Unchanged(b) => b,
-                };
-            let args = crate::cli::ApplyArgs::default();
-            let outcome = pipeline::apply(
-                &mut store,
-                &config,
-                batch,
-                pipeline::Input::Stored,
-                &args,
-                "apply",
-            )?;
+            let outcome = pipeline::apply_text(&mut store, &config, text)?;
             assert_eq!(outcome.status, pipeline::Status::Applied);
             assert_eq!(synchronous(&store), FULL);
         }

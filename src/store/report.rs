@@ -150,7 +150,6 @@ mod tests {
     use super::*;
     use crate::core::report::ATTACH_ROWS;
     use crate::pipeline;
-    use crate::store::batches;
 
     /// The report of a first import reads at most [`ATTACH_ROWS`] of its joiners and counts
     /// the rest in SQL, so that a million joiners cost neither a million rows in memory nor
@@ -165,24 +164,7 @@ mod tests {
         for i in 0..n {
             text.push_str(&format!("E{i:06},Person {i},p{i}@example.org\n"));
         }
-        let fetched = crate::transport::Fetched {
-            bytes: text.into_bytes(),
-            source: "test".into(),
-            mtime: None,
-        };
-        let batch = match pipeline::store_fetched(&store, &config, &fetched, pipeline::Count::Now)?
-        {
-            batches::Stored::New(b) | batches::Stored::Unchanged(b) => b,
-        };
-        let args = crate::cli::ApplyArgs::default();
-        let outcome = pipeline::apply(
-            &mut store,
-            &config,
-            batch,
-            pipeline::Input::Stored,
-            &args,
-            "apply",
-        )?;
+        let outcome = pipeline::apply_text(&mut store, &config, &text)?;
         let run = outcome.run.expect("a run");
         let report = pipeline::build_report(&store, &config, Some(run), None)?;
         let r = &report.runs[0];
