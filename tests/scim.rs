@@ -81,25 +81,10 @@ fn ids_of(users: &std::collections::BTreeMap<String, Value>, keys: &[&str]) -> V
 
 /// Prometheus text read by prometheus_client's parser: {"name": value}.
 fn prometheus(text: &str) -> Value {
-    use std::io::Write;
     let script = "import json, sys\n\
 from prometheus_client.parser import text_string_to_metric_families\n\
 print(json.dumps({s.name: s.value for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples}))";
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{text}");
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::python_json(script, text)
 }
 
 #[test]

@@ -141,7 +141,6 @@ fn a_rejected_file_keeps_its_warnings_in_json() {
 /// The text of an HTML document as Python's `html.parser` reads it (tags dropped, entities
 /// decoded), with the number of tables.
 fn html_text(html: &str) -> (String, usize) {
-    use std::io::Write;
     let script = r#"
 import sys, json
 from html.parser import HTMLParser
@@ -154,21 +153,7 @@ class P(HTMLParser):
 p = P(); p.feed(sys.stdin.read()); p.close()
 print(json.dumps({"text": " ".join(p.text), "tables": p.tables}))
 "#;
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(html.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = support::python_json(script, html);
     (
         v["text"].as_str().unwrap().to_string(),
         v["tables"].as_u64().unwrap() as usize,

@@ -242,3 +242,30 @@ pub fn touch(path: &std::path::Path, secs: i64) {
         .set_modified(at)
         .unwrap();
 }
+
+/// What a Python script (a real consumer of roster's output: a parser) prints as JSON when it
+/// reads `input` on its stdin.
+pub fn python_json(script: &str, input: &str) -> serde_json::Value {
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}\n{input}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
