@@ -456,7 +456,16 @@ pub fn store_and_read_hashed(
         let reading = s.spawn(|| input::read(&fetched.bytes, &opts));
         let sha256 = sha256.unwrap_or_else(|| sha256_hex(&fetched.bytes));
         let stored = store_hashed(store, config, fetched, &sha256, Count::ByApply);
+        log::debug!(
+            "store: the file stored in {}",
+            crate::render::log::secs(started)
+        );
+        let loading = std::time::Instant::now();
         let loaded = Loaded::load(store);
+        log::debug!(
+            "sqlite: the directory loaded in {}",
+            crate::render::log::secs(loading)
+        );
         (reading.join(), stored, loaded)
     });
     shown.finish_and_clear();

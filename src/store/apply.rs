@@ -22,11 +22,10 @@ pub struct ApplyRun<'a> {
 
 /// The secondary indexes that a first load drops and builds again after it, as the store
 /// defines them.
-const DEFERRED_INDEXES: [&str; 6] = [
+const DEFERRED_INDEXES: [&str; 5] = [
     "users_unique_id",
     "users_mail_key",
     "memberships_group",
-    "audit_user",
     "audit_at",
     "audit_run",
 ];
@@ -70,6 +69,15 @@ fn created_values(s: &UserState) -> String {
 }
 
 /// The statements of an apply, prepared once for the whole transaction.
+/// Which indexed keys of a user's row an update writes.
+enum Keys {
+    Kept,
+    /// A changed address: the mail key.
+    Mail,
+    /// An adopted user: its UniqueID and mail key.
+    Both,
+}
+
 struct Writer<'t> {
     run: i64,
     at: String,
@@ -87,8 +95,11 @@ struct Writer<'t> {
     add_members: Vec<Statement<'t>>,
     update_user: Statement<'t>,
     /// Writes the indexed keys, apart from the other fields: SQLite rewrites an index entry of
-    /// every indexed column an UPDATE sets, changed or not.
+    /// every indexed column an UPDATE sets, changed or not. `update_keys` writes both (an
+    /// adopted user), `update_mail_key` only the mail key (a changed address): each index
+    /// entry rewritten costs a page of that index, wherever the key falls.
     update_keys: Statement<'t>,
+    update_mail_key: Statement<'t>,
     insert_user: Statement<'t>,
     /// The key of the next new user ([`super::next_user_pk`]).
     next_pk: i64,
@@ -127,6 +138,7 @@ impl<'t> Writer<'t> {
                  WHERE pk = ?1",
             )?,
             update_keys: tx.prepare("UPDATE users SET unique_id = ?2, mail_key = ?3 WHERE pk = ?1")?,
+            update_mail_key: tx.prepare("UPDATE users SET mail_key = ?2 WHERE pk = ?1")?,
             insert_user: tx.prepare(
                 "INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, active, row_hash,
                                     missing_count, created_at, updated_at, pk)
@@ -209,9 +221,8 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    /// Write a user's fields; `keys` also writes its UniqueID and mail key (an adopted user, a
-    /// changed address).
-    fn write_user(&mut self, pk: i64, s: &UserState, keys: bool) -> rusqlite::Result<()> {
+    /// Write a user's fields, and the keys `keys` says.
+    fn write_user(&mut self, pk: i64, s: &UserState, keys: Keys) -> rusqlite::Result<()> {
         self.update_user.execute(params![
             pk,
             s.name,
@@ -222,9 +233,19 @@ impl<'t> Writer<'t> {
             s.hash() as i64,
             self.at
         ])?;
-        if keys {
-            self.update_keys
-                .execute(params![pk, s.unique_id, super::mail_key_of(pk, &s.mail)])?;
+        match keys {
+            Keys::Kept => {}
+            Keys::Mail => {
+                self.update_mail_key
+                    .execute(params![pk, super::mail_key_of(pk, &s.mail)])?;
+            }
+            Keys::Both => {
+                self.update_keys.execute(params![
+                    pk,
+                    s.unique_id,
+                    super::mail_key_of(pk, &s.mail)
+                ])?;
+            }
         }
         Ok(())
     }
@@ -552,7 +573,13 @@ impl Store {
                     for f in c.fields() {
                         w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
                     }
-                    let keys = c.action == Action::Adopt || c.changes("mail");
+                    let keys = if c.action == Action::Adopt {
+                        Keys::Both
+                    } else if c.changes("mail") {
+                        Keys::Mail
+                    } else {
+                        Keys::Kept
+                    };
                     w.write_user(pk, new, keys)?;
                     if c.changes("groups") {
                         w.set_groups(pk, &new.groups, true)?;

@@ -46,9 +46,11 @@ impl Drop for Store {
 
 /// The key for a new user: past every key a user ever had, so that the audit log and the
 /// outbox never confuse a new user with a deleted one (SQLite would reuse the largest key).
+/// The largest key of a deleted user is kept in `meta` by a trigger (migration 9).
 pub(crate) fn next_user_pk(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row(
-        "SELECT MAX(COALESCE((SELECT MAX(pk) FROM users), 0), COALESCE((SELECT MAX(user_pk) FROM audit), 0)) + 1",
+        "SELECT MAX(COALESCE((SELECT MAX(pk) FROM users), 0),
+                    COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'user_pk_high'), 0)) + 1",
         [],
         |r| r.get(0),
     )
@@ -304,6 +306,52 @@ mod tests {
             .conn
             .query_row("SELECT count(*) FROM memberships", [], |r| r.get(0))?;
         assert_eq!(members, 1);
+        Ok(())
+    }
+
+    /// Migration 9 drops the audit log's index by user, and a new user's key still passes every
+    /// key a user ever had: one known only from the log, and one deleted after the migration.
+    #[test]
+    fn migration_9_keeps_new_keys_past_deleted_users() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path)?;
+            for sql in &schema::MIGRATIONS[..8] {
+                conn.execute_batch(sql)?;
+            }
+            // User 7 was deleted: only the log remembers it.
+            conn.execute_batch(
+                "INSERT INTO users (pk, unique_id, name, mail, mail_key, active, row_hash,
+                                    missing_count, created_at, updated_at)
+                 VALUES (3, 'E3', 'Ann', 'ann@x.org', 'ann@x.org', 1, 7, 0, 't', 't');
+                 INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at)
+                 VALUES (NULL, 7, 'E7', 'status', 'active', 'deleted', 't');
+                 PRAGMA user_version = 8;",
+            )?;
+        }
+        let store = Store::open(&path)?;
+        let index: Option<String> = store
+            .conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE name = 'audit_user'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        assert_eq!(index, None);
+        assert_eq!(next_user_pk(&store.conn)?, 8);
+        // A user deleted now, past every other key, is not given again either.
+        store.conn.execute_batch(
+            "INSERT INTO users (pk, unique_id, name, mail, mail_key, active, row_hash,
+                                missing_count, created_at, updated_at)
+             VALUES (12, 'E12', 'Bo', 'bo@x.org', 'bo@x.org', 1, 7, 0, 't', 't');
+             DELETE FROM users WHERE pk = 12;",
+        )?;
+        assert_eq!(next_user_pk(&store.conn)?, 13);
+        // A deleted user below the largest key leaves it as it was.
+        store.conn.execute("DELETE FROM users WHERE pk = 3", [])?;
+        assert_eq!(next_user_pk(&store.conn)?, 13);
         Ok(())
     }
 
