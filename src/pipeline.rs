@@ -421,6 +421,129 @@ pub fn store_and_read(
     store_and_read_hashed(store, config, fetched, None)
 }
 
+/// The store's directory, loaded (and the time it took, at -vv).
+fn load_directory(store: &Store) -> anyhow::Result<Loaded> {
+    let loading = std::time::Instant::now();
+    let loaded = Loaded::load(store);
+    log::debug!(
+        "sqlite: the directory loaded in {}",
+        crate::render::log::secs(loading)
+    );
+    loaded
+}
+
+/// What `sync` has once the file is fetched: the bytes, the batch they are (a new one, the
+/// newest, or a reverted one), and, when an apply follows, the file read with the store's
+/// directory loaded beside it.
+pub struct Fetch {
+    pub fetched: Fetched,
+    pub stored: Stored,
+    pub read: Option<Box<Prepared>>,
+}
+
+/// `sync`'s fetch, store and read, each as soon as it can start: the file is fetched on a
+/// thread of its own while this one loads the store's directory (the load costs nothing while
+/// the bytes arrive); that thread then reads the file on the other cores while this one
+/// stores it. A file equal to the newest batch, already applied, or to a reverted batch is
+/// neither read nor stored again (the load is cut short, and the reading of a reverted one
+/// is thrown away).
+pub fn fetch_store_and_read(
+    store: &Store,
+    config: &Config,
+    fetch: impl FnOnce() -> anyhow::Result<Fetched> + Send,
+) -> anyhow::Result<Fetch> {
+    let newest = store.newest_batch()?;
+    let same_as_newest = |f: &Fetched, sha256: &str| {
+        newest.as_ref().is_some_and(|b| {
+            b.status == "applied" && b.size == f.bytes.len() as i64 && b.sha256 == sha256
+        })
+    };
+    let interrupt = store.interrupt_handle();
+    let opts = config.read_options();
+    let slot: std::sync::OnceLock<(Fetched, String)> = std::sync::OnceLock::new();
+    let (fetched_tx, fetched_rx) = std::sync::mpsc::channel::<bool>();
+    let started = std::time::Instant::now();
+    let outcome = std::thread::scope(|s| -> anyhow::Result<(Stored, Option<Box<Prepared>>)> {
+        let (slot, opts, same_as_newest) = (&slot, &opts, &same_as_newest);
+        // The sender goes with the thread: a fetch that fails drops it unsent.
+        let fetching = s.spawn(move || -> anyhow::Result<Option<ImportFile>> {
+            let fetched = match fetch() {
+                Ok(f) => f,
+                Err(e) => {
+                    // The load is not needed (nothing when it has ended).
+                    interrupt.interrupt();
+                    return Err(e);
+                }
+            };
+            let sha256 = sha256_hex(&fetched.bytes);
+            let same = same_as_newest(&fetched, &sha256);
+            let (fetched, _) = slot.get_or_init(|| (fetched, sha256));
+            fetched_tx.send(same).ok();
+            if same {
+                interrupt.interrupt();
+                return Ok(None);
+            }
+            Ok(Some(input::read(&fetched.bytes, opts)))
+        });
+        let loaded = load_directory(store);
+        let joined = |fetching: std::thread::ScopedJoinHandle<'_, _>| {
+            fetching.join().unwrap_or_else(|panic| {
+                stage::enter(if slot.get().is_some() {
+                    "validate"
+                } else {
+                    "fetch"
+                });
+                std::panic::resume_unwind(panic)
+            })
+        };
+        let Ok(same) = fetched_rx.recv() else {
+            // The fetch failed.
+            return match joined(fetching) {
+                Err(e) => Err(e),
+                Ok(_) => Err(anyhow::anyhow!("the fetch ended without a file")),
+            };
+        };
+        stage::enter("store");
+        let (fetched, sha256) = slot
+            .get()
+            .expect("the fetched file is set before it is said");
+        if let Some(batch) = store.reverted_batch(sha256)? {
+            joined(fetching)?;
+            return Ok((Stored::Unchanged(batch), None));
+        }
+        let shown = crate::render::progress::stage(&format!(
+            "reading {}, storing it, and loading the directory",
+            bytes_text(fetched.bytes.len())
+        ));
+        let stored = store_hashed(store, config, fetched, sha256, Count::ByApply);
+        log::debug!(
+            "store: the file stored in {}",
+            crate::render::log::secs(started)
+        );
+        let file = joined(fetching);
+        shown.finish_and_clear();
+        let (stored, file) = (stored?, file?);
+        let Some(file) = file.filter(|_| !same) else {
+            return Ok((stored, None));
+        };
+        log_read(&file, fetched.bytes.len(), started);
+        let directory = match loaded {
+            Ok(loaded) => loaded,
+            Err(_) => load_directory(store)?,
+        };
+        Ok((stored, Some(Box::new(Prepared { file, directory }))))
+    });
+    let (stored, read) = outcome?;
+    let (fetched, _) = slot
+        .into_inner()
+        .expect("an outcome follows a fetched file");
+    Ok(Fetch {
+        fetched,
+        stored,
+        read,
+    })
+}
+
 /// [`store_and_read`] of a file whose SHA-256 the caller has already computed (`sync`, which
 /// looks for a reverted batch of it first): not computed again.
 pub fn store_and_read_hashed(
@@ -460,12 +583,7 @@ pub fn store_and_read_hashed(
             "store: the file stored in {}",
             crate::render::log::secs(started)
         );
-        let loading = std::time::Instant::now();
-        let loaded = Loaded::load(store);
-        log::debug!(
-            "sqlite: the directory loaded in {}",
-            crate::render::log::secs(loading)
-        );
+        let loaded = load_directory(store);
         (reading.join(), stored, loaded)
     });
     shown.finish_and_clear();

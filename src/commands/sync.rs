@@ -134,28 +134,31 @@ fn one_night(
     let source = pipeline::source(&ctx.config)?;
     *night.source.borrow_mut() = Some(source.clone());
     let bar = render::progress::bytes_bar(0, "fetch", ctx.quiet);
-    let fetched = pipeline::read_source(&ctx.config, &source, None, &|done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    });
-    bar.finish_and_clear();
-    let mut fetched = fetched?;
-
+    let fetch = || {
+        pipeline::read_source(&ctx.config, &source, None, &|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+    };
     if args.dry_run {
-        return dry_run(ctx, format, store, &fetched, apply_args, night);
+        let fetched = fetch();
+        bar.finish_and_clear();
+        return dry_run(ctx, format, store, &fetched?, apply_args, night);
     }
-
-    // The file is read on the other cores while the directory is loaded and the file stored
-    // (not when nothing follows).
+    // The directory is loaded while the file arrives, and the file stored while it is read.
     // A file equal to a reverted batch is not applied again by a night's run: an operator
     // undid it (`roster apply --batch N --force` brings it back).
-    pipeline::stage::enter("store");
-    let sha256 = crate::store::batches::sha256_hex(&fetched.bytes);
-    let reverted = store.reverted_batch(&sha256)?;
-    let (stored, read) = match reverted {
-        Some(b) => (Stored::Unchanged(b), None),
-        None => pipeline::store_and_read_hashed(store, &ctx.config, &fetched, Some(sha256))?,
-    };
+    let fetch = pipeline::fetch_store_and_read(store, &ctx.config, || {
+        let fetched = fetch();
+        bar.finish_and_clear();
+        fetched
+    })?;
+    let pipeline::Fetch {
+        mut fetched,
+        stored,
+        read,
+    } = fetch;
+
     let (batch, unchanged) = match stored {
         Stored::New(b) => (b, false),
         Stored::Unchanged(b) => (b, true),

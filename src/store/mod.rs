@@ -210,6 +210,12 @@ impl Store {
         self.progress = Some(Box::new(progress));
     }
 
+    /// A handle that stops this store's running statement from another thread (it fails with
+    /// SQLite's `interrupted`); nothing when none runs.
+    pub fn interrupt_handle(&self) -> rusqlite::InterruptHandle {
+        self.conn.get_interrupt_handle()
+    }
+
     pub fn meta(&self, key: &str) -> anyhow::Result<Option<String>> {
         Ok(self
             .conn

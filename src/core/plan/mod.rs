@@ -793,35 +793,51 @@ pub fn plan<D: Directory>(
     // unchanged, which a hash tells without reading the user's row.
     let managed: HashSet<&str, foldhash::fast::RandomState> =
         known_groups.iter().map(String::as_str).collect();
-    let uids: Vec<Option<&str>> = file.entries.iter().map(Entry::unique_id).collect();
-    let located = imported.locate(&uids);
-    drop(uids);
-    let seen: Vec<(Option<&Known>, bool)> = file
-        .entries
-        .par_iter()
-        .zip(&located)
-        .map(|(entry, at)| {
-            let known = at.map(|at| imported.known(at));
-            // True when the user is active and has the hash of what `wanted` would build
-            // (computed without building it).
-            let unchanged = match (entry, known) {
-                (Entry::Valid(r), Some(k)) if !r.skip => {
-                    k.active
-                        && self_contained(r, file, settings.keep_phones)
-                        && state_hash(
+    // Each record's user is found (a walk, on one core) while the others hash the records
+    // (an empty store has no user to compare with).
+    let entries = &file.entries;
+    let (located, hashes) = rayon::join(
+        || {
+            let uids: Vec<Option<&str>> = entries.iter().map(Entry::unique_id).collect();
+            imported.locate(&uids)
+        },
+        || -> Vec<Option<u64>> {
+            if imported.is_empty() {
+                return Vec::new();
+            }
+            entries
+                .par_iter()
+                .map(|entry| match entry {
+                    // The hash of what `wanted` would build (computed without building it).
+                    Entry::Valid(r) if !r.skip && self_contained(r, file, settings.keep_phones) => {
+                        Some(state_hash(
                             r.name(),
                             r.mail(),
                             r.title(),
                             r.phone(),
                             r.phone2(),
                             r.groups().filter(|g| managed.contains(*g)),
-                        ) == k.hash
-                }
+                        ))
+                    }
+                    _ => None,
+                })
+                .collect()
+        },
+    );
+    // Unchanged: the user is active and has that hash.
+    let seen: Vec<(Option<&Known>, bool)> = located
+        .iter()
+        .enumerate()
+        .map(|(i, at)| {
+            let known = at.map(|at| imported.known(at));
+            let unchanged = match (hashes.get(i).copied().flatten(), known) {
+                (Some(hash), Some(k)) => k.active && hash == k.hash,
                 _ => false,
             };
             (known, unchanged)
         })
         .collect();
+    drop(hashes);
     // The imported users some record names (an invalid or a Skip record too): not absent.
     let mut present = vec![false; imported.len()];
     for at in located.into_iter().flatten() {
