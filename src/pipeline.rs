@@ -504,9 +504,9 @@ pub fn fetch_store_and_read(
             };
         };
         stage::enter("store");
-        let (fetched, sha256) = slot
-            .get()
-            .expect("the fetched file is set before it is said");
+        let Some((fetched, sha256)) = slot.get() else {
+            return Err(anyhow::anyhow!("the fetch said it ended without a file"));
+        };
         if let Some(batch) = store.reverted_batch(sha256)? {
             joined(fetching)?;
             return Ok((Stored::Unchanged(batch), None));
@@ -534,9 +534,9 @@ pub fn fetch_store_and_read(
         Ok((stored, Some(Box::new(Prepared { file, directory }))))
     });
     let (stored, read) = outcome?;
-    let (fetched, _) = slot
-        .into_inner()
-        .expect("an outcome follows a fetched file");
+    let Some((fetched, _)) = slot.into_inner() else {
+        return Err(anyhow::anyhow!("the fetch ended without a file"));
+    };
     Ok(Fetch {
         fetched,
         stored,
