@@ -793,37 +793,39 @@ pub fn plan<D: Directory>(
     // unchanged, which a hash tells without reading the user's row.
     let managed: HashSet<&str, foldhash::fast::RandomState> =
         known_groups.iter().map(String::as_str).collect();
-    // Each record's user is found (a walk, on one core) while the others hash the records
-    // (an empty store has no user to compare with).
+    // Each record's user is found (a walk, on one core) while the others hash the records.
+    // An empty store has no user to compare with: nothing is hashed, and the walk stays on
+    // this thread (rayon would run it on one of its own, whose freed memory this one's later
+    // allocations cannot take up: a first load would peak higher).
     let entries = &file.entries;
-    let (located, hashes) = rayon::join(
-        || {
-            let uids: Vec<Option<&str>> = entries.iter().map(Entry::unique_id).collect();
-            imported.locate(&uids)
-        },
-        || -> Vec<Option<u64>> {
-            if imported.is_empty() {
-                return Vec::new();
-            }
-            entries
-                .par_iter()
-                .map(|entry| match entry {
-                    // The hash of what `wanted` would build (computed without building it).
-                    Entry::Valid(r) if !r.skip && self_contained(r, file, settings.keep_phones) => {
-                        Some(state_hash(
-                            r.name(),
-                            r.mail(),
-                            r.title(),
-                            r.phone(),
-                            r.phone2(),
-                            r.groups().filter(|g| managed.contains(*g)),
-                        ))
-                    }
-                    _ => None,
-                })
-                .collect()
-        },
-    );
+    let locate = || {
+        let uids: Vec<Option<&str>> = entries.iter().map(Entry::unique_id).collect();
+        imported.locate(&uids)
+    };
+    let hash = || -> Vec<Option<u64>> {
+        entries
+            .par_iter()
+            .map(|entry| match entry {
+                // The hash of what `wanted` would build (computed without building it).
+                Entry::Valid(r) if !r.skip && self_contained(r, file, settings.keep_phones) => {
+                    Some(state_hash(
+                        r.name(),
+                        r.mail(),
+                        r.title(),
+                        r.phone(),
+                        r.phone2(),
+                        r.groups().filter(|g| managed.contains(*g)),
+                    ))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let (located, hashes) = if imported.is_empty() {
+        (locate(), Vec::new())
+    } else {
+        rayon::join(locate, hash)
+    };
     // Unchanged: the user is active and has that hash.
     let seen: Vec<(Option<&Known>, bool)> = located
         .iter()
