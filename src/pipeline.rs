@@ -444,7 +444,8 @@ pub struct Fetch {
 /// `sync`'s fetch, store and read, each as soon as it can start: the file is fetched on a
 /// thread of its own while this one loads the store's directory (the load costs nothing while
 /// the bytes arrive); that thread then reads the file on the other cores while this one
-/// stores it. A file equal to the newest batch, already applied, or to a reverted batch is
+/// hashes and stores it. A file equal to the newest batch, already applied, or to a reverted
+/// batch is
 /// neither read nor stored again (the load is cut short, and the reading of a reverted one
 /// is thrown away).
 pub fn fetch_store_and_read(
@@ -452,19 +453,22 @@ pub fn fetch_store_and_read(
     config: &Config,
     fetch: impl FnOnce() -> anyhow::Result<Fetched> + Send,
 ) -> anyhow::Result<Fetch> {
-    let newest = store.newest_batch()?;
-    let same_as_newest = |f: &Fetched, sha256: &str| {
-        newest.as_ref().is_some_and(|b| {
-            b.status == "applied" && b.size == f.bytes.len() as i64 && b.sha256 == sha256
-        })
+    // Only a file of the newest applied batch's size may be that batch: it is hashed before
+    // it is read. Any other is read at once, and hashed on this thread while it is read.
+    let newest = store.newest_batch()?.filter(|b| b.status == "applied");
+    let same_size = |f: &Fetched| {
+        newest
+            .as_ref()
+            .is_some_and(|b| b.size == f.bytes.len() as i64)
     };
+    let same_as_newest = |sha256: &str| newest.as_ref().is_some_and(|b| b.sha256 == sha256);
     let interrupt = store.interrupt_handle();
     let opts = config.read_options();
-    let slot: std::sync::OnceLock<(Fetched, String)> = std::sync::OnceLock::new();
+    let slot: std::sync::OnceLock<(Fetched, Option<String>)> = std::sync::OnceLock::new();
     let (fetched_tx, fetched_rx) = std::sync::mpsc::channel::<bool>();
     let started = std::time::Instant::now();
     let outcome = std::thread::scope(|s| -> anyhow::Result<(Stored, Option<Box<Prepared>>)> {
-        let (slot, opts, same_as_newest) = (&slot, &opts, &same_as_newest);
+        let (slot, opts, same_size, same_as_newest) = (&slot, &opts, &same_size, &same_as_newest);
         // The sender goes with the thread: a fetch that fails drops it unsent.
         let fetching = s.spawn(move || -> anyhow::Result<Option<ImportFile>> {
             let fetched = match fetch() {
@@ -475,8 +479,8 @@ pub fn fetch_store_and_read(
                     return Err(e);
                 }
             };
-            let sha256 = sha256_hex(&fetched.bytes);
-            let same = same_as_newest(&fetched, &sha256);
+            let sha256 = same_size(&fetched).then(|| sha256_hex(&fetched.bytes));
+            let same = sha256.as_deref().is_some_and(same_as_newest);
             let (fetched, _) = slot.get_or_init(|| (fetched, sha256));
             fetched_tx.send(same).ok();
             if same {
@@ -507,7 +511,11 @@ pub fn fetch_store_and_read(
         let Some((fetched, sha256)) = slot.get() else {
             return Err(anyhow::anyhow!("the fetch said it ended without a file"));
         };
-        if let Some(batch) = store.reverted_batch(sha256)? {
+        let sha256 = match sha256 {
+            Some(sha256) => sha256.clone(),
+            None => sha256_hex(&fetched.bytes),
+        };
+        if let Some(batch) = store.reverted_batch(&sha256)? {
             joined(fetching)?;
             return Ok((Stored::Unchanged(batch), None));
         }
@@ -515,7 +523,7 @@ pub fn fetch_store_and_read(
             "reading {}, storing it, and loading the directory",
             bytes_text(fetched.bytes.len())
         ));
-        let stored = store_hashed(store, config, fetched, sha256, Count::ByApply);
+        let stored = store_hashed(store, config, fetched, &sha256, Count::ByApply);
         log::debug!(
             "store: the file stored in {}",
             crate::render::log::secs(started)
