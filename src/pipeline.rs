@@ -445,9 +445,8 @@ pub struct Fetch {
 /// thread of its own while this one loads the store's directory (the load costs nothing while
 /// the bytes arrive); that thread then reads the file on the other cores while this one
 /// hashes and stores it. A file equal to the newest batch, already applied, or to a reverted
-/// batch is
-/// neither read nor stored again (the load is cut short, and the reading of a reverted one
-/// is thrown away).
+/// batch is neither read nor stored again (the load is cut short, and the reading of a
+/// reverted one is thrown away).
 pub fn fetch_store_and_read(
     store: &Store,
     config: &Config,
