@@ -508,9 +508,13 @@ fn child(phase: &str, file: &Path, store: &Path) {
                 source: file.display().to_string(),
                 mtime: None,
             };
-            // As sync does: the file is read while it is stored, and the reading goes on to
-            // the apply.
-            let (stored, read) = roster::pipeline::store_and_read(&st, &cfg, &fetched).unwrap();
+            // As sync does: the directory is loaded while the file is "fetched" (here, given),
+            // the file read while it is stored, and the reading goes on to the apply.
+            let roster::pipeline::Fetch {
+                fetched,
+                stored,
+                read,
+            } = roster::pipeline::fetch_store_and_read(&st, &cfg, || Ok(fetched)).unwrap();
             let batch = match stored {
                 Stored::New(b) | Stored::Unchanged(b) => b,
             };

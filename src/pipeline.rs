@@ -398,7 +398,7 @@ pub enum Input<'a> {
     Stored,
     /// The bytes at hand (just fetched).
     Bytes(&'a [u8]),
-    /// The bytes at hand, already read beside the store's directory ([`store_and_read`]).
+    /// The bytes at hand, already read beside the store's directory ([`fetch_store_and_read`]).
     Read(&'a [u8], Box<Prepared>),
 }
 
@@ -407,18 +407,6 @@ pub enum Input<'a> {
 pub struct Prepared {
     pub file: ImportFile,
     pub directory: Loaded,
-}
-
-/// Store a fetched file while the other cores read it, for the apply that follows (`sync`):
-/// this thread stores the bytes and then loads the store's directory, while the reading runs
-/// on the other cores. A file equal to the newest batch, already applied, is neither read nor
-/// loaded: nothing follows.
-pub fn store_and_read(
-    store: &Store,
-    config: &Config,
-    fetched: &Fetched,
-) -> anyhow::Result<(Stored, Option<Box<Prepared>>)> {
-    store_and_read_hashed(store, config, fetched, None)
 }
 
 /// The store's directory, loaded (and the time it took, at -vv).
@@ -549,64 +537,6 @@ pub fn fetch_store_and_read(
         stored,
         read,
     })
-}
-
-/// [`store_and_read`] of a file whose SHA-256 the caller has already computed (`sync`, which
-/// looks for a reverted batch of it first): not computed again.
-pub fn store_and_read_hashed(
-    store: &Store,
-    config: &Config,
-    fetched: &Fetched,
-    sha256: Option<String>,
-) -> anyhow::Result<(Stored, Option<Box<Prepared>>)> {
-    stage::enter("store");
-    // A file of another size than the newest batch is not that batch: it is hashed on this
-    // thread while the reading has begun. One of the same size is hashed first.
-    let newest = store.newest_batch()?;
-    let mut sha256 = sha256;
-    if let Some(newest) =
-        newest.filter(|b| b.status == "applied" && b.size == fetched.bytes.len() as i64)
-    {
-        let sha = sha256.take().unwrap_or_else(|| sha256_hex(&fetched.bytes));
-        if newest.sha256 == sha {
-            return Ok((
-                store_hashed(store, config, fetched, &sha, Count::ByApply)?,
-                None,
-            ));
-        }
-        sha256 = Some(sha);
-    }
-    let opts = config.read_options();
-    let started = std::time::Instant::now();
-    let shown = crate::render::progress::stage(&format!(
-        "reading {}, storing it, and loading the directory",
-        bytes_text(fetched.bytes.len())
-    ));
-    let (file, stored, loaded) = std::thread::scope(|s| {
-        let reading = s.spawn(|| input::read(&fetched.bytes, &opts));
-        let sha256 = sha256.unwrap_or_else(|| sha256_hex(&fetched.bytes));
-        let stored = store_hashed(store, config, fetched, &sha256, Count::ByApply);
-        log::debug!(
-            "store: the file stored in {}",
-            crate::render::log::secs(started)
-        );
-        let loaded = load_directory(store);
-        (reading.join(), stored, loaded)
-    });
-    shown.finish_and_clear();
-    let file = file.unwrap_or_else(|panic| {
-        stage::enter("validate");
-        std::panic::resume_unwind(panic)
-    });
-    let stored = stored?;
-    log_read(&file, fetched.bytes.len(), started);
-    Ok((
-        stored,
-        Some(Box::new(Prepared {
-            file,
-            directory: loaded?,
-        })),
-    ))
 }
 
 /// Plan and apply a batch (SPEC §2): reject a file with a file error, hold a plan that trips a
