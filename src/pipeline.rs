@@ -452,7 +452,7 @@ pub fn fetch_store_and_read(
     let interrupt = store.interrupt_handle();
     let opts = config.read_options();
     let slot: std::sync::OnceLock<(Fetched, Option<String>)> = std::sync::OnceLock::new();
-    let (fetched_tx, fetched_rx) = std::sync::mpsc::channel::<bool>();
+    let (fetched_tx, fetched_rx) = std::sync::mpsc::channel::<()>();
     let started = std::time::Instant::now();
     let outcome = std::thread::scope(|s| -> anyhow::Result<(Stored, Option<Box<Prepared>>)> {
         let (slot, opts, same_size, same_as_newest) = (&slot, &opts, &same_size, &same_as_newest);
@@ -469,7 +469,7 @@ pub fn fetch_store_and_read(
             let sha256 = same_size(&fetched).then(|| sha256_hex(&fetched.bytes));
             let same = sha256.as_deref().is_some_and(same_as_newest);
             let (fetched, _) = slot.get_or_init(|| (fetched, sha256));
-            fetched_tx.send(same).ok();
+            fetched_tx.send(()).ok();
             if same {
                 interrupt.interrupt();
                 return Ok(None);
@@ -487,7 +487,7 @@ pub fn fetch_store_and_read(
                 std::panic::resume_unwind(panic)
             })
         };
-        let Ok(same) = fetched_rx.recv() else {
+        let Ok(()) = fetched_rx.recv() else {
             // The fetch failed.
             return match joined(fetching) {
                 Err(e) => Err(e),
@@ -518,7 +518,8 @@ pub fn fetch_store_and_read(
         let file = joined(fetching);
         shown.finish_and_clear();
         let (stored, file) = (stored?, file?);
-        let Some(file) = file.filter(|_| !same) else {
+        // No file: it is the newest batch's, and nothing follows.
+        let Some(file) = file else {
             return Ok((stored, None));
         };
         log_read(&file, fetched.bytes.len(), started);

@@ -135,24 +135,20 @@ fn one_night(
     *night.source.borrow_mut() = Some(source.clone());
     let bar = render::progress::bytes_bar(0, "fetch", ctx.quiet);
     let fetch = || {
-        pipeline::read_source(&ctx.config, &source, None, &|done, total| {
+        let fetched = pipeline::read_source(&ctx.config, &source, None, &|done, total| {
             bar.set_length(total);
             bar.set_position(done);
-        })
+        });
+        bar.finish_and_clear();
+        fetched
     };
     if args.dry_run {
-        let fetched = fetch();
-        bar.finish_and_clear();
-        return dry_run(ctx, format, store, &fetched?, apply_args, night);
+        return dry_run(ctx, format, store, &fetch()?, apply_args, night);
     }
     // The directory is loaded while the file arrives, and the file stored while it is read.
     // A file equal to a reverted batch is not applied again by a night's run: an operator
     // undid it (`roster apply --batch N --force` brings it back).
-    let fetch = pipeline::fetch_store_and_read(store, &ctx.config, || {
-        let fetched = fetch();
-        bar.finish_and_clear();
-        fetched
-    })?;
+    let fetch = pipeline::fetch_store_and_read(store, &ctx.config, fetch)?;
     let pipeline::Fetch {
         mut fetched,
         stored,

@@ -68,7 +68,6 @@ fn created_values(s: &UserState) -> String {
     serde_json::to_string(&created).unwrap_or_default()
 }
 
-/// The statements of an apply, prepared once for the whole transaction.
 /// Which indexed keys of a user's row an update writes.
 enum Keys {
     Kept,
@@ -78,6 +77,7 @@ enum Keys {
     Both,
 }
 
+/// The statements of an apply, prepared once for the whole transaction.
 struct Writer<'t> {
     run: i64,
     at: String,
