@@ -404,9 +404,12 @@ impl Smtp {
     }
 
     /// (envelope recipients, Message-ID) of each message an indexing sink received so far.
+    /// A line the sink is still writing (no newline yet: a write that crosses a page may be
+    /// seen half done) is not one yet.
     pub fn index(&self) -> Vec<(Vec<String>, Option<String>)> {
         let text = std::fs::read_to_string(self.dir.join("index")).unwrap_or_default();
-        text.lines()
+        text.split_inclusive('\n')
+            .filter(|line| line.ends_with('\n'))
             .map(|line| {
                 let v: serde_json::Value = serde_json::from_str(line).unwrap();
                 let to = v["to"]
