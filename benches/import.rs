@@ -548,7 +548,13 @@ fn child(phase: &str, file: &Path, store: &Path) {
             let cfg = config(store);
             let st = Store::open(store).unwrap();
             let batch = roster::pipeline::pick_batch(&st, None).unwrap().unwrap();
-            let (mut file, dir) = roster::pipeline::read_batch(&st, &cfg, &batch).unwrap();
+            let (mut file, dir) = roster::pipeline::read_batch(
+                &st,
+                &cfg,
+                &batch,
+                roster::pipeline::GroupWarnings::Counted,
+            )
+            .unwrap();
             let settings = roster::pipeline::settings(&cfg, batch.id, &ApplyArgs::default());
             let plan = roster::pipeline::plan(&dir, &mut file, &settings).unwrap();
             drop(dir);

@@ -139,12 +139,22 @@ pub fn batch_content(store: &Store, config: &Config, batch: &Batch) -> anyhow::R
     })
 }
 
+/// How a read file's unknown Group IDs are told. A plan shows each once with the number of
+/// records naming it (SPEC §2), so for a plan they are only counted; `validate` lists each
+/// record's warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupWarnings {
+    Counted,
+    PerRecord,
+}
+
 /// Read a file and load the store's directory at the same time: the reading runs on the
 /// other cores while SQLite scans the users. The file is checked against the store's groups.
 pub fn read_against<'s>(
     store: &'s Store,
     config: &Config,
     bytes: &[u8],
+    warnings: GroupWarnings,
 ) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
     stage::enter("validate");
     let opts = config.read_options();
@@ -165,6 +175,7 @@ pub fn read_against<'s>(
         &mut file,
         &mut dir,
         config.import.unknown_groups == crate::config::UnknownGroups::Create,
+        warnings,
     );
     log_read(&file, bytes.len(), started);
     Ok((file, dir))
@@ -195,8 +206,24 @@ fn log_read(file: &ImportFile, bytes: usize, started: std::time::Instant) {
 
 /// Warn of the group IDs of a read file that the store's directory does not manage (a file
 /// with a file error is left as it is).
-fn check_groups(file: &mut ImportFile, dir: &mut StoreDirectory<'_>, create: bool) {
-    if file.file_error().is_none() {
+fn check_groups(
+    file: &mut ImportFile,
+    dir: &mut StoreDirectory<'_>,
+    create: bool,
+    warnings: GroupWarnings,
+) {
+    if file.file_error().is_some() {
+        return;
+    }
+    if warnings == GroupWarnings::Counted {
+        file.count_unknown_groups(plan::Directory::group_ids(dir));
+        if create {
+            // `import.unknown_groups = "create"`: the apply creates them and the plan keeps
+            // their memberships.
+            let unknown: Vec<String> = file.unknown_groups.keys().cloned().collect();
+            dir.assume_groups(unknown);
+        }
+    } else {
         file.check_groups(plan::Directory::group_ids(dir));
         if create {
             // `import.unknown_groups = "create"`: the apply creates them, the plan keeps
@@ -222,8 +249,14 @@ pub fn read_batch<'s>(
     store: &'s Store,
     config: &Config,
     batch: &Batch,
+    warnings: GroupWarnings,
 ) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
-    read_against(store, config, &batch_content(store, config, batch)?)
+    read_against(
+        store,
+        config,
+        &batch_content(store, config, batch)?,
+        warnings,
+    )
 }
 
 /// The plan settings from configuration and this run's flags.
@@ -263,7 +296,7 @@ pub fn plan(
     shown.finish_and_clear();
     let mut plan = plan?;
     snapshot.finish()?;
-    plan.unknown_groups = crate::core::report::unknown_groups(&file.problems);
+    plan.unknown_groups = file.unknown_group_counts();
     log::info!(
         "plan: batch {}: {}{} in {}",
         plan.batch,
@@ -387,7 +420,7 @@ fn detail(plan: Option<&Plan>, file: &ImportFile, dry_run: bool) -> serde_json::
             *fields.entry(f.field).or_default() += 1;
         }
     }
-    let unknown_groups = crate::core::report::unknown_groups(&file.problems);
+    let unknown_groups = file.unknown_group_counts();
     serde_json::json!({"tripped": tripped_detail(plan), "removals": removals, "dry_run": dry_run,
         "fields": fields, "invalid": invalid, "unknown_groups": unknown_groups})
 }
@@ -576,9 +609,15 @@ pub fn apply(
     let (bytes, (mut file, dir)) = match input {
         Input::Stored => {
             content = batch_content(store, config, &batch)?;
-            (&content[..], read_against(store, config, &content)?)
+            (
+                &content[..],
+                read_against(store, config, &content, GroupWarnings::Counted)?,
+            )
         }
-        Input::Bytes(bytes) => (bytes, read_against(store, config, bytes)?),
+        Input::Bytes(bytes) => (
+            bytes,
+            read_against(store, config, bytes, GroupWarnings::Counted)?,
+        ),
         Input::Read(bytes, prepared) => {
             let Prepared {
                 mut file,
@@ -589,6 +628,7 @@ pub fn apply(
                 &mut file,
                 &mut dir,
                 config.import.unknown_groups == crate::config::UnknownGroups::Create,
+                GroupWarnings::Counted,
             );
             (bytes, (file, dir))
         }

@@ -99,7 +99,7 @@ proptest! {
             prop_assert_eq!(outcome.status, pipeline::Status::Applied, "{}", text);
             // Counted at the fetch or by the apply, the batch knows its records.
             prop_assert_eq!(store.batch(batch.id).unwrap().unwrap().records, Some(outcome.file.rows as i64));
-            let (mut file, dir) = pipeline::read_batch(&store, &config, &batch).unwrap();
+            let (mut file, dir) = pipeline::read_batch(&store, &config, &batch, pipeline::GroupWarnings::Counted).unwrap();
             let plan = pipeline::plan(&dir, &mut file, &pipeline::settings(&config, batch.id, &ApplyArgs::default())).unwrap();
             prop_assert!(!plan.counts.changes_anything(), "second plan {:?} for\n{}", plan.counts, text);
         }

@@ -16,7 +16,12 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
             "there is no batch yet; run roster fetch first",
         ));
     };
-    let (mut file, dir) = pipeline::read_batch(&store, &ctx.config, &batch)?;
+    let (mut file, dir) = pipeline::read_batch(
+        &store,
+        &ctx.config,
+        &batch,
+        pipeline::GroupWarnings::Counted,
+    )?;
     if let Some(p) = file.file_error() {
         return Err(Error::Rejected(format!("batch {} cannot be planned: {p}", batch.id)).into());
     }

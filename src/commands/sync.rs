@@ -392,7 +392,12 @@ fn dry_run(
     args: &ApplyArgs,
     night: &Night,
 ) -> anyhow::Result<()> {
-    let (mut file, dir) = pipeline::read_against(store, &ctx.config, &fetched.bytes)?;
+    let (mut file, dir) = pipeline::read_against(
+        store,
+        &ctx.config,
+        &fetched.bytes,
+        pipeline::GroupWarnings::Counted,
+    )?;
     let next = store.newest_batch()?.map_or(1, |b| b.id + 1);
     let batch = crate::store::batches::Batch {
         id: next,

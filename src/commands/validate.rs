@@ -86,7 +86,8 @@ pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
             "there is no batch yet: pass a FILE, or run roster fetch first",
         ));
     };
-    let (mut file, dir) = pipeline::read_batch(&store, &config, &batch)?;
+    let (mut file, dir) =
+        pipeline::read_batch(&store, &config, &batch, pipeline::GroupWarnings::PerRecord)?;
     if file.file_error().is_none() {
         let settings = pipeline::settings(&config, batch.id, &crate::cli::ApplyArgs::default());
         pipeline::plan(&dir, &mut file, &settings)?;

@@ -3,7 +3,7 @@
 use super::problem::{Code, Problem, Severity};
 use super::record::{Columns, Entry, Field};
 use rayon::prelude::*;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A file as read and checked on its own (without the store).
 #[derive(Debug, Clone, Default)]
@@ -15,6 +15,10 @@ pub struct ImportFile {
     pub rows: usize,
     pub entries: Vec<Entry>,
     pub problems: Vec<Problem>,
+    /// Each Group ID that no known group has, with the number of records naming it, when the
+    /// file's groups were counted ([`ImportFile::count_unknown_groups`]) rather than warned of
+    /// record by record ([`ImportFile::check_groups`]).
+    pub unknown_groups: BTreeMap<String, u64>,
 }
 
 impl ImportFile {
@@ -59,6 +63,44 @@ impl ImportFile {
             .collect();
         self.problems.extend(warnings);
         sort_problems(&mut self.problems);
+    }
+
+    /// Count the group IDs that are not in `known`, each once with the number of records that
+    /// name it (SPEC §2: a plan shows each unknown ID once): a warning for each record would
+    /// cost a first import with no groups yet hundreds of bytes per membership.
+    pub fn count_unknown_groups(&mut self, known: &HashSet<String>) {
+        let known: HashSet<&str, foldhash::fast::RandomState> =
+            known.iter().map(String::as_str).collect();
+        let counted = self
+            .entries
+            .par_iter()
+            .fold(HashMap::<&str, u64>::new, |mut counted, entry| {
+                if let Entry::Valid(r) = entry {
+                    for g in r.groups().filter(|g| !known.contains(g)) {
+                        *counted.entry(g).or_default() += 1;
+                    }
+                }
+                counted
+            })
+            .reduce(HashMap::new, |mut a, b| {
+                for (g, n) in b {
+                    *a.entry(g).or_default() += n;
+                }
+                a
+            });
+        for (g, n) in counted {
+            *self.unknown_groups.entry(g.to_string()).or_default() += n;
+        }
+    }
+
+    /// Each unknown Group ID with the number of records naming it, whether counted or warned
+    /// of record by record.
+    pub fn unknown_group_counts(&self) -> BTreeMap<String, u64> {
+        let mut out = self.unknown_groups.clone();
+        for (g, n) in super::report::unknown_groups(&self.problems) {
+            *out.entry(g).or_default() += n;
+        }
+        out
     }
 
     /// Mark an entry invalid (used for `mail-taken`, found against the store).

@@ -203,6 +203,53 @@ fn unknown_groups_are_warnings() {
     assert_eq!(file.errors(), 0);
 }
 
+/// A plan's reading counts each unknown Group ID once with the records naming it, and warns
+/// of none record by record; counted or warned, the counts are the same.
+#[test]
+fn unknown_groups_are_counted_for_a_plan() {
+    /// Records, the known Group IDs, the unknown ones counted.
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, u64)]);
+    let cases: &[Case] = &[
+        ("E1,A,a@example.se,ICU\n", &["ICU"], &[]),
+        (
+            "E1,A,a@example.se,\"ICU, GHOST\"\n",
+            &["ICU"],
+            &[("GHOST", 1)],
+        ),
+        (
+            "E1,A,a@example.se,\"GHOST,X\"\nE2,B,b@example.se,GHOST\nE3,C,c@example.se,\n",
+            &[],
+            &[("GHOST", 2), ("X", 1)],
+        ),
+        // An invalid record's groups are not counted (nor warned of).
+        (
+            "E1,A,not-a-mail,GHOST\nE2,B,b@example.se,GHOST\n",
+            &["ICU"],
+            &[("GHOST", 1)],
+        ),
+    ];
+    for (rows, known, want) in cases {
+        let text = format!("UniqueID,Name,Mail,Groups\n{rows}");
+        let known: HashSet<String> = known.iter().map(|g| g.to_string()).collect();
+        let want: std::collections::BTreeMap<String, u64> =
+            want.iter().map(|(g, n)| (g.to_string(), *n)).collect();
+        let mut counted = read_str(&text);
+        counted.count_unknown_groups(&known);
+        assert_eq!(counted.unknown_groups, want, "{rows}");
+        assert!(
+            !counted
+                .problems
+                .iter()
+                .any(|p| p.code == Code::UnknownGroup),
+            "{rows}"
+        );
+        assert_eq!(counted.unknown_group_counts(), want, "{rows}");
+        let mut warned = read_str(&text);
+        warned.check_groups(&known);
+        assert_eq!(warned.unknown_group_counts(), want, "{rows}");
+    }
+}
+
 /// Reading in small spans, in parallel, gives exactly what one sequential reading gives.
 fn same_in_spans(text: &str) {
     let opts = ReadOptions::default();

@@ -355,6 +355,23 @@ pub fn updates_per_field(plan: &Plan) -> Vec<(&'static str, u64)> {
 /// largest first. Errors are grouped by code only: their values (a mail, a phone) are each
 /// their own.
 pub fn grouped_problems(problems: &[Problem], severity: Severity) -> Vec<(Code, String, u64)> {
+    grouped(problems, severity, &std::collections::BTreeMap::new())
+}
+
+/// [`grouped_problems`] of a file, with the unknown Group IDs it counted rather than warned of
+/// record by record ([`ImportFile::unknown_groups`]).
+fn grouped_file_problems(file: &ImportFile, severity: Severity) -> Vec<(Code, String, u64)> {
+    match severity {
+        Severity::Warning => grouped(&file.problems, severity, &file.unknown_groups),
+        Severity::Error => grouped_problems(&file.problems, severity),
+    }
+}
+
+fn grouped(
+    problems: &[Problem],
+    severity: Severity,
+    unknown_groups: &std::collections::BTreeMap<String, u64>,
+) -> Vec<(Code, String, u64)> {
     let mut groups: HashMap<(Code, &str), u64> = HashMap::new();
     for p in problems.iter().filter(|p| p.severity == severity) {
         let value = match (severity, &p.value) {
@@ -362,6 +379,9 @@ pub fn grouped_problems(problems: &[Problem], severity: Severity) -> Vec<(Code, 
             _ => "",
         };
         *groups.entry((p.code, value)).or_default() += 1;
+    }
+    for (id, n) in unknown_groups {
+        *groups.entry((Code::UnknownGroup, id)).or_default() += n;
     }
     let mut out: Vec<(Code, String, u64)> = groups
         .into_iter()
@@ -407,7 +427,7 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
         lines.push(format!("updates per field: {}", parts.join(", ")));
     }
     for (severity, what) in [(Severity::Error, "invalid"), (Severity::Warning, "warning")] {
-        let groups = grouped_problems(&file.problems, severity);
+        let groups = grouped_file_problems(file, severity);
         for (code, value, n) in groups.iter().take(WARNING_GROUPS) {
             let code = code.as_str().replace('-', " ");
             lines.push(if value.is_empty() {
