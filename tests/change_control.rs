@@ -858,6 +858,14 @@ fn a_revert_removes_the_groups_its_import_created() {
         .json();
     assert_eq!(rev["conflicts"], serde_json::json!([]), "{rev:#}");
     assert_eq!(groups_json(&env), before.0, "{rev:#}");
+    // A revert writes without SQLite's foreign-key checks: no membership names a group gone.
+    let dangling: i64 = env
+        .db()
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(dangling, 0);
     assert_eq!(env.user("E011")["status"], "deactivated");
     assert_eq!(env.user("E011")["groups"], serde_json::json!([]));
     assert_eq!(listed(&env, "E011"), before.1);

@@ -22,13 +22,7 @@ pub struct ApplyRun<'a> {
 
 /// The secondary indexes that a first load drops and builds again after it, as the store
 /// defines them.
-const DEFERRED_INDEXES: [&str; 5] = [
-    "users_unique_id",
-    "users_mail_key",
-    "memberships_group",
-    "audit_at",
-    "audit_run",
-];
+const DEFERRED_INDEXES: [&str; 4] = ["users_unique_id", "users_mail_key", "audit_at", "audit_run"];
 
 /// The page cache of a first load, in KiB. It also bounds the memory of each sorted run of
 /// the index builds (SQLite's sorter fills up to the cache's size before it writes a run),

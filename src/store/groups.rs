@@ -28,13 +28,15 @@ pub struct GroupImport {
 
 impl Store {
     pub fn groups(&self) -> anyhow::Result<Vec<GroupView>> {
+        // The members of every group counted in one pass over the memberships, in the order
+        // they are kept (by user): memberships have no index by group.
         let mut stmt = self.conn.prepare(
-            "SELECT g.pk, g.group_id, g.name,
-                    (SELECT COUNT(*) FROM memberships m JOIN users u ON u.pk = m.user_pk
-                     WHERE m.group_pk = g.pk AND u.active),
-                    (SELECT COUNT(*) FROM memberships m JOIN users u ON u.pk = m.user_pk
-                     WHERE m.group_pk = g.pk AND NOT u.active)
-             FROM groups g ORDER BY g.group_id IS NULL, g.group_id, g.name",
+            "SELECT g.pk, g.group_id, g.name, COALESCE(c.active, 0), COALESCE(c.inactive, 0)
+             FROM groups g LEFT JOIN
+                  (SELECT m.group_pk AS pk, SUM(u.active <> 0) AS active, SUM(u.active = 0) AS inactive
+                   FROM memberships m JOIN users u ON u.pk = m.user_pk GROUP BY m.group_pk) c
+                  ON c.pk = g.pk
+             ORDER BY g.group_id IS NULL, g.group_id, g.name",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(GroupView {

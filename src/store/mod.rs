@@ -361,6 +361,61 @@ mod tests {
         Ok(())
     }
 
+    /// Migration 10 drops the memberships' index by group; what reads a group's members
+    /// (the counts of `groups list`, a revert's groups as they are) reads them as before.
+    #[test]
+    fn migration_10_keeps_every_groups_members() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path)?;
+            for sql in &schema::MIGRATIONS[..9] {
+                conn.execute_batch(sql)?;
+            }
+            conn.execute_batch(
+                "INSERT INTO groups (pk, group_id, name, created_at)
+                 VALUES (1, 'ICU', 'Intensive care', 't'), (2, NULL, 'Choir', 't'), (3, 'NIGHT', 'Nights', 't');
+                 INSERT INTO users (pk, unique_id, name, mail, mail_key, active, row_hash,
+                                    missing_count, created_at, updated_at)
+                 VALUES (3, 'E3', 'Ann', 'ann@x.org', 'ann@x.org', 1, 7, 0, 't', 't'),
+                        (5, 'E5', 'Bo', 'bo@x.org', 'bo@x.org', 0, 7, 0, 't', 't'),
+                        (9, NULL, 'Cy', 'cy@x.org', 'cy@x.org', 1, 7, 0, 't', 't');
+                 INSERT INTO memberships (user_pk, group_pk) VALUES (9, 1), (3, 1), (5, 1), (9, 2);
+                 PRAGMA user_version = 9;",
+            )?;
+        }
+        let store = Store::open(&path)?;
+        let index: Option<String> = store
+            .conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE name = 'memberships_group'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        assert_eq!(index, None);
+        let counts: Vec<(Option<String>, i64, i64)> = store
+            .groups()?
+            .into_iter()
+            .map(|g| (g.id, g.members, g.deactivated))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                (Some("ICU".to_string()), 2, 1),
+                (Some("NIGHT".to_string()), 0, 0),
+                (None, 1, 0)
+            ]
+        );
+        let members: Vec<(i64, Vec<i64>)> = store
+            .groups_now()?
+            .into_iter()
+            .map(|g| (g.pk, g.members))
+            .collect();
+        assert_eq!(members, [(1, vec![3, 5, 9]), (2, vec![9]), (3, vec![])]);
+        Ok(())
+    }
+
     /// Every commit is on the disk before the next step (the outbox's promise), also after the
     /// first load and a later apply, which set pragmas of their own for their writes.
     #[test]

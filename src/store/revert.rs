@@ -62,13 +62,17 @@ impl Store {
             })
         })?;
         let mut groups: Vec<GroupNow> = rows.collect::<Result<_, _>>()?;
+        // One pass over the memberships (they have no index by group), in the order they are
+        // kept: by user, so that each group's members come sorted.
+        let at: HashMap<i64, usize> = groups.iter().enumerate().map(|(i, g)| (g.pk, i)).collect();
         let mut members = self
             .conn
-            .prepare("SELECT user_pk FROM memberships WHERE group_pk = ?1 ORDER BY user_pk")?;
-        for g in &mut groups {
-            g.members = members
-                .query_map([g.pk], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+            .prepare("SELECT group_pk, user_pk FROM memberships ORDER BY user_pk, group_pk")?;
+        let mut rows = members.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(&i) = at.get(&r.get::<_, i64>(0)?) {
+                groups[i].members.push(r.get(1)?);
+            }
         }
         Ok(groups)
     }
@@ -126,7 +130,24 @@ impl Store {
 
     /// Write a revert in one transaction and record it as a run (command `revert`) that names
     /// the run it undid; that run's batch becomes `reverted`. Returns the new run's id.
+    ///
+    /// Foreign keys are not checked during the transaction, as in an apply: removing a group
+    /// would scan every membership for its members (they have no index by group). The writes
+    /// below delete a user's or a group's memberships with it.
     pub fn revert(
+        &mut self,
+        plan: &RevertPlan,
+        of: &crate::core::report::Run,
+        started_at: &str,
+        detail: &serde_json::Value,
+    ) -> anyhow::Result<i64> {
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        let reverted = self.revert_unchecked(plan, of, started_at, detail);
+        self.conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        reverted
+    }
+
+    fn revert_unchecked(
         &mut self,
         plan: &RevertPlan,
         of: &crate::core::report::Run,
@@ -275,7 +296,22 @@ impl Store {
                 }
             }
         }
-        // Groups the run created, once the users have left them.
+        // Groups the run created, once the users have left them: their memberships go in one
+        // pass over the memberships.
+        let removed: Vec<i64> = plan
+            .groups
+            .iter()
+            .filter_map(|g| match g {
+                GroupChange::Remove { pk, .. } => Some(*pk),
+                _ => None,
+            })
+            .collect();
+        if !removed.is_empty() {
+            tx.execute(
+                "DELETE FROM memberships WHERE group_pk IN (SELECT value FROM json_each(?1))",
+                [serde_json::to_string(&removed)?],
+            )?;
+        }
         for g in &plan.groups {
             if let GroupChange::Remove {
                 pk,
@@ -294,7 +330,6 @@ impl Store {
                     None,
                     Some(created_at),
                 )?;
-                tx.execute("DELETE FROM memberships WHERE group_pk = ?1", [pk])?;
                 tx.execute("DELETE FROM groups WHERE pk = ?1", [pk])?;
             }
         }
