@@ -28,26 +28,39 @@ pub struct GroupImport {
 
 impl Store {
     pub fn groups(&self) -> anyhow::Result<Vec<GroupView>> {
-        // The members of every group counted in one pass over the memberships, in the order
-        // they are kept (by user): memberships have no index by group.
         let mut stmt = self.conn.prepare(
-            "SELECT g.pk, g.group_id, g.name, COALESCE(c.active, 0), COALESCE(c.inactive, 0)
-             FROM groups g LEFT JOIN
-                  (SELECT m.group_pk AS pk, SUM(u.active <> 0) AS active, SUM(u.active = 0) AS inactive
-                   FROM memberships m JOIN users u ON u.pk = m.user_pk GROUP BY m.group_pk) c
-                  ON c.pk = g.pk
-             ORDER BY g.group_id IS NULL, g.group_id, g.name",
+            "SELECT pk, group_id, name FROM groups
+             ORDER BY group_id IS NULL, group_id, name",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(GroupView {
                 pk: r.get(0)?,
                 id: r.get(1)?,
                 name: r.get(2)?,
-                members: r.get(3)?,
-                deactivated: r.get(4)?,
+                members: 0,
+                deactivated: 0,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut groups: Vec<GroupView> = rows.collect::<Result<_, _>>()?;
+        // Every group's members counted in one pass over the memberships, in the order they
+        // are kept (by user, so that the users' rows are read in order): memberships have no
+        // index by group, and SQLite's GROUP BY would sort them all.
+        let at: std::collections::HashMap<i64, usize> =
+            groups.iter().enumerate().map(|(i, g)| (g.pk, i)).collect();
+        let mut stmt = self.conn.prepare(
+            "SELECT m.group_pk, u.active FROM memberships m JOIN users u ON u.pk = m.user_pk",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(&i) = at.get(&r.get::<_, i64>(0)?) {
+                if r.get::<_, bool>(1)? {
+                    groups[i].members += 1;
+                } else {
+                    groups[i].deactivated += 1;
+                }
+            }
+        }
+        Ok(groups)
     }
 
     /// Find a group by its Group ID, else by its name.
