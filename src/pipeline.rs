@@ -215,32 +215,24 @@ fn check_groups(
     if file.file_error().is_some() {
         return;
     }
-    if warnings == GroupWarnings::Counted {
-        file.count_unknown_groups(plan::Directory::group_ids(dir));
-        if create {
-            // `import.unknown_groups = "create"`: the apply creates them and the plan keeps
-            // their memberships.
-            let unknown: Vec<String> = file.unknown_groups.keys().cloned().collect();
-            dir.assume_groups(unknown);
+    match warnings {
+        GroupWarnings::Counted => file.count_unknown_groups(plan::Directory::group_ids(dir)),
+        GroupWarnings::PerRecord => file.check_groups(plan::Directory::group_ids(dir)),
+    }
+    if create {
+        // `import.unknown_groups = "create"`: the apply creates them, the plan keeps their
+        // memberships, and the warnings say so.
+        for p in file
+            .problems
+            .iter_mut()
+            .filter(|p| p.code == crate::core::problem::Code::UnknownGroup)
+        {
+            p.message = p.message.replace(
+                "this membership is ignored",
+                "the group is created with its ID as its name (import.unknown_groups)",
+            );
         }
-    } else {
-        file.check_groups(plan::Directory::group_ids(dir));
-        if create {
-            // `import.unknown_groups = "create"`: the apply creates them, the plan keeps
-            // their memberships, and the warnings say so.
-            let unknown = crate::core::report::unknown_groups(&file.problems);
-            for p in file
-                .problems
-                .iter_mut()
-                .filter(|p| p.code == crate::core::problem::Code::UnknownGroup)
-            {
-                p.message = p.message.replace(
-                    "this membership is ignored",
-                    "the group is created with its ID as its name (import.unknown_groups)",
-                );
-            }
-            dir.assume_groups(unknown.into_keys());
-        }
+        dir.assume_groups(file.unknown_group_counts().into_keys());
     }
 }
 
@@ -394,7 +386,7 @@ pub fn tripped_detail(plan: &Plan) -> Vec<serde_json::Value> {
 
 /// The detail kept with a run, for reports: what tripped, who is removed, the updates per
 /// field, the rejected records (line, UniqueID, name) and the unknown groups.
-fn detail(plan: Option<&Plan>, file: &ImportFile, dry_run: bool) -> serde_json::Value {
+fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
     let Some(plan) = plan else {
         return serde_json::json!({});
     };
@@ -420,7 +412,7 @@ fn detail(plan: Option<&Plan>, file: &ImportFile, dry_run: bool) -> serde_json::
             *fields.entry(f.field).or_default() += 1;
         }
     }
-    let unknown_groups = file.unknown_group_counts();
+    let unknown_groups = &plan.unknown_groups;
     serde_json::json!({"tripped": tripped_detail(plan), "removals": removals, "dry_run": dry_run,
         "fields": fields, "invalid": invalid, "unknown_groups": unknown_groups})
 }
@@ -701,7 +693,7 @@ pub fn apply(
                 status: "blocked",
                 counts: Some(&plan.counts),
                 message: Some(&reason),
-                detail: Some(&detail(Some(&plan), &file, false)),
+                detail: Some(&detail(Some(&plan), false)),
                 problems: &file.problems,
             })?);
             store.set_batch_status(batch.id, "blocked")?;
@@ -741,7 +733,7 @@ pub fn apply(
             started_at: &started,
             missing_users: config.import.missing_users,
             problems: &file.problems,
-            detail: &detail(Some(&plan), &file, false),
+            detail: &detail(Some(&plan), false),
             invite: config.import.send_invitations,
         },
     );

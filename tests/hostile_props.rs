@@ -109,7 +109,8 @@ proptest! {
         let store = roster::store::Store::open(config.store_path()).unwrap();
         store.add_group(Some("ICU"), "Intensive care").unwrap();
         let started = Instant::now();
-        let (mut file, directory) = pipeline::read_against(&store, &config, &bytes, pipeline::GroupWarnings::PerRecord).unwrap();
+        let warnings = pipeline::GroupWarnings::PerRecord;
+        let (mut file, directory) = pipeline::read_against(&store, &config, &bytes, warnings).unwrap();
         let lines = line_count(&bytes);
         for p in &file.problems {
             prop_assert!(!p.message.is_empty(), "{:?}", p);

@@ -66,15 +66,17 @@ impl ImportFile {
     }
 
     /// Count the group IDs that are not in `known`, each once with the number of records that
-    /// name it (SPEC §2: a plan shows each unknown ID once): a warning for each record would
-    /// cost a first import with no groups yet hundreds of bytes per membership.
+    /// name it (SPEC §2: a plan shows each unknown ID once), into [`ImportFile::unknown_groups`]
+    /// (added to what it holds): a warning for each record would cost a first import with no
+    /// groups yet hundreds of bytes per membership.
     pub fn count_unknown_groups(&mut self, known: &HashSet<String>) {
+        type Counts<'a> = HashMap<&'a str, u64, foldhash::fast::RandomState>;
         let known: HashSet<&str, foldhash::fast::RandomState> =
             known.iter().map(String::as_str).collect();
         let counted = self
             .entries
             .par_iter()
-            .fold(HashMap::<&str, u64>::new, |mut counted, entry| {
+            .fold(Counts::default, |mut counted, entry| {
                 if let Entry::Valid(r) = entry {
                     for g in r.groups().filter(|g| !known.contains(g)) {
                         *counted.entry(g).or_default() += 1;
@@ -82,7 +84,7 @@ impl ImportFile {
                 }
                 counted
             })
-            .reduce(HashMap::new, |mut a, b| {
+            .reduce(Counts::default, |mut a, b| {
                 for (g, n) in b {
                     *a.entry(g).or_default() += n;
                 }

@@ -358,22 +358,18 @@ pub fn grouped_problems(problems: &[Problem], severity: Severity) -> Vec<(Code, 
     grouped(problems, severity, &std::collections::BTreeMap::new())
 }
 
-/// [`grouped_problems`] of a file, with the unknown Group IDs it counted rather than warned of
-/// record by record ([`ImportFile::unknown_groups`]).
-fn grouped_file_problems(file: &ImportFile, severity: Severity) -> Vec<(Code, String, u64)> {
-    match severity {
-        Severity::Warning => grouped(&file.problems, severity, &file.unknown_groups),
-        Severity::Error => grouped_problems(&file.problems, severity),
-    }
-}
-
+/// [`grouped_problems`] with the unknown Group IDs taken from `unknown_groups` (a plan's,
+/// counted however the file was checked) rather than from the problems.
 fn grouped(
     problems: &[Problem],
     severity: Severity,
     unknown_groups: &std::collections::BTreeMap<String, u64>,
 ) -> Vec<(Code, String, u64)> {
     let mut groups: HashMap<(Code, &str), u64> = HashMap::new();
-    for p in problems.iter().filter(|p| p.severity == severity) {
+    let problems = problems.iter().filter(|p| {
+        p.severity == severity && (unknown_groups.is_empty() || p.code != Code::UnknownGroup)
+    });
+    for p in problems {
         let value = match (severity, &p.value) {
             (Severity::Warning, Some(v)) => v.as_str(),
             _ => "",
@@ -427,7 +423,10 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
         lines.push(format!("updates per field: {}", parts.join(", ")));
     }
     for (severity, what) in [(Severity::Error, "invalid"), (Severity::Warning, "warning")] {
-        let groups = grouped_file_problems(file, severity);
+        let groups = match severity {
+            Severity::Warning => grouped(&file.problems, severity, &plan.unknown_groups),
+            Severity::Error => grouped_problems(&file.problems, severity),
+        };
         for (code, value, n) in groups.iter().take(WARNING_GROUPS) {
             let code = code.as_str().replace('-', " ");
             lines.push(if value.is_empty() {
@@ -681,7 +680,9 @@ impl Serialize for Errors<'_> {
             seq.serialize_element(p)?;
         }
         // The file's other warnings (`unknown-column`, `encoding-fallback`) are a few per
-        // file, each in full; `unknown-group` is one per record, so it comes grouped below.
+        // file, each in full; `unknown-group` comes below, each ID once with its records (a
+        // plan counts them; a warning of a record, should the file have been checked record
+        // by record, is left out here).
         for p in self
             .0
             .problems

@@ -42,9 +42,8 @@ impl Store {
             })
         })?;
         let mut groups: Vec<GroupView> = rows.collect::<Result<_, _>>()?;
-        // Every group's members counted in one pass over the memberships, in the order they
-        // are kept (by user, so that the users' rows are read in order): memberships have no
-        // index by group, and SQLite's GROUP BY would sort them all.
+        // Every group's members counted in one pass over the memberships: they have no index
+        // by group, and SQLite's GROUP BY would sort them all.
         let at: std::collections::HashMap<i64, usize> =
             groups.iter().enumerate().map(|(i, g)| (g.pk, i)).collect();
         let mut stmt = self.conn.prepare(
@@ -63,12 +62,53 @@ impl Store {
         Ok(groups)
     }
 
-    /// Find a group by its Group ID, else by its name.
+    /// Find a group by its Group ID, else by its name; its members are counted (one pass over
+    /// the memberships, which have no index by group).
     pub fn find_group(&self, group: &str) -> anyhow::Result<Option<GroupView>> {
-        let groups = self.groups()?;
-        let by_id = groups.iter().position(|g| g.id.as_deref() == Some(group));
-        let index = by_id.or_else(|| groups.iter().position(|g| g.name == group));
-        Ok(index.map(|i| groups[i].clone()))
+        let view = |r: &rusqlite::Row<'_>| {
+            Ok(GroupView {
+                pk: r.get(0)?,
+                id: r.get(1)?,
+                name: r.get(2)?,
+                members: 0,
+                deactivated: 0,
+            })
+        };
+        let by_id = self
+            .conn
+            .query_row(
+                "SELECT pk, group_id, name FROM groups WHERE group_id = ?1",
+                [group],
+                view,
+            )
+            .optional()?;
+        let found = match by_id {
+            Some(g) => Some(g),
+            None => self
+                .conn
+                .query_row(
+                    "SELECT pk, group_id, name FROM groups WHERE name = ?1",
+                    [group],
+                    view,
+                )
+                .optional()?,
+        };
+        let Some(mut found) = found else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT u.active FROM memberships m JOIN users u ON u.pk = m.user_pk
+             WHERE m.group_pk = ?1",
+        )?;
+        let mut rows = stmt.query([found.pk])?;
+        while let Some(r) = rows.next()? {
+            if r.get::<_, bool>(0)? {
+                found.members += 1;
+            } else {
+                found.deactivated += 1;
+            }
+        }
+        Ok(Some(found))
     }
 
     pub fn require_group(&self, group: &str) -> anyhow::Result<GroupView> {

@@ -155,7 +155,8 @@ pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
         "INSERT INTO problems (run_id, line, column_name, code, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     // Errors in full; of the warnings, the file's own (`unknown-column`, `encoding-fallback`:
-    // a few per file): `unknown-group`, one per record, is kept counted in the run's detail.
+    // a few per file): unknown Group IDs are kept counted in the run's detail (a plan counts
+    // them; a warning of a record, should one be here, is left out).
     let warnings = run
         .problems
         .iter()

@@ -112,18 +112,31 @@ impl Store {
     ) -> anyhow::Result<Vec<UserView>> {
         let mut memberships: HashMap<i64, (Vec<String>, Vec<String>)> = HashMap::new();
         {
-            let mut stmt = self.conn.prepare(
-                "SELECT m.user_pk, g.group_id, g.name FROM memberships m JOIN groups g ON g.pk = m.group_pk
-                 WHERE ?1 IS NULL OR m.user_pk = ?1
-                 ORDER BY g.group_id, g.name",
-            )?;
-            let mut rows = stmt.query([only])?;
+            // In the order memberships are kept (by user), each user's lists sorted here:
+            // memberships have no index by group, and an ORDER BY of the groups would sort
+            // every membership of the store at once.
+            const GROUPS: &str = "SELECT m.user_pk, g.group_id, g.name
+                                  FROM memberships m JOIN groups g ON g.pk = m.group_pk";
+            let mut stmt = match only {
+                Some(_) => self
+                    .conn
+                    .prepare(&format!("{GROUPS} WHERE m.user_pk = ?1"))?,
+                None => self.conn.prepare(GROUPS)?,
+            };
+            let mut rows = match only {
+                Some(pk) => stmt.query([pk])?,
+                None => stmt.query([])?,
+            };
             while let Some(r) = rows.next()? {
                 let entry = memberships.entry(r.get(0)?).or_default();
                 match r.get::<_, Option<String>>(1)? {
                     Some(id) => entry.0.push(id),
                     None => entry.1.push(r.get(2)?),
                 }
+            }
+            for (ids, names) in memberships.values_mut() {
+                ids.sort_unstable();
+                names.sort_unstable();
             }
         }
         let mut stmt = self.conn.prepare(
