@@ -26,21 +26,24 @@ pub struct GroupImport {
     pub unchanged: usize,
 }
 
+/// A group from a row of `pk, group_id, name`, its members not counted yet.
+fn uncounted(r: &rusqlite::Row<'_>) -> rusqlite::Result<GroupView> {
+    Ok(GroupView {
+        pk: r.get(0)?,
+        id: r.get(1)?,
+        name: r.get(2)?,
+        members: 0,
+        deactivated: 0,
+    })
+}
+
 impl Store {
     pub fn groups(&self) -> anyhow::Result<Vec<GroupView>> {
         let mut stmt = self.conn.prepare(
             "SELECT pk, group_id, name FROM groups
              ORDER BY group_id IS NULL, group_id, name",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(GroupView {
-                pk: r.get(0)?,
-                id: r.get(1)?,
-                name: r.get(2)?,
-                members: 0,
-                deactivated: 0,
-            })
-        })?;
+        let rows = stmt.query_map([], uncounted)?;
         let mut groups: Vec<GroupView> = rows.collect::<Result<_, _>>()?;
         // Every group's members counted in one pass over the memberships: they have no index
         // by group, and SQLite's GROUP BY would sort them all.
@@ -65,21 +68,12 @@ impl Store {
     /// Find a group by its Group ID, else by its name; its members are counted (one pass over
     /// the memberships, which have no index by group).
     pub fn find_group(&self, group: &str) -> anyhow::Result<Option<GroupView>> {
-        let view = |r: &rusqlite::Row<'_>| {
-            Ok(GroupView {
-                pk: r.get(0)?,
-                id: r.get(1)?,
-                name: r.get(2)?,
-                members: 0,
-                deactivated: 0,
-            })
-        };
         let by_id = self
             .conn
             .query_row(
                 "SELECT pk, group_id, name FROM groups WHERE group_id = ?1",
                 [group],
-                view,
+                uncounted,
             )
             .optional()?;
         let found = match by_id {
@@ -89,7 +83,7 @@ impl Store {
                 .query_row(
                     "SELECT pk, group_id, name FROM groups WHERE name = ?1",
                     [group],
-                    view,
+                    uncounted,
                 )
                 .optional()?,
         };
