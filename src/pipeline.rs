@@ -199,7 +199,10 @@ fn log_read(file: &ImportFile, bytes: usize, started: std::time::Instant) {
         file.encoding,
         input::delimiter_name(file.delimiter),
         crate::render::thousands(file.errors() as u64),
-        crate::render::thousands(file.warnings() as u64),
+        // Unknown Group IDs counted rather than warned of record by record count as theirs.
+        crate::render::thousands(
+            file.warnings() as u64 + file.unknown_groups.values().sum::<u64>()
+        ),
         crate::render::log::secs(started)
     );
 }

@@ -917,3 +917,32 @@ fn a_revert_removes_the_groups_its_import_created() {
         serde_json::json!(["ICU", "INTMED", "NIGHT"])
     );
 }
+
+/// `groups remove` of a group with members asks for `--force` and names the command to run,
+/// quoted as a shell takes it (a group's name may hold spaces), with the members counted.
+#[test]
+fn removing_a_group_with_members_names_the_command_to_run() {
+    let env = setup();
+    env.roster(&["groups", "add", "--name", "Car park"]).ok();
+    env.roster(&["groups", "members", "Car park", "--add", "E001"])
+        .ok();
+    let refused = env.roster(&["groups", "remove", "Car park"]).code(2);
+    assert!(
+        refused
+            .stderr
+            .contains("has 1 members (0 deactivated); to remove it and its memberships, run: roster groups remove 'Car park' --force"),
+        "{}",
+        refused.stderr
+    );
+    env.roster(&["groups", "remove", "Car park", "--force"])
+        .ok();
+    let groups = groups_json(&env);
+    assert!(
+        !groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "Car park"),
+        "{groups:#}"
+    );
+}

@@ -71,8 +71,10 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
         GroupsCommand::Remove { group, force, .. } => {
             let g = store.require_group(group)?;
             if g.members + g.deactivated > 0 && !force {
+                // The command as a shell takes it: a group's name may hold spaces.
+                let word = shlex::try_quote(group).unwrap_or_else(|_| group.into());
                 return Err(error::usage(format!(
-                    "the group {} has {} members ({} deactivated); to remove it and its memberships, run: roster groups remove {group} --force",
+                    "the group {} has {} members ({} deactivated); to remove it and its memberships, run: roster groups remove {word} --force",
                     g.name,
                     g.members + g.deactivated,
                     g.deactivated
