@@ -207,8 +207,8 @@ fn log_read(file: &ImportFile, bytes: usize, started: std::time::Instant) {
     );
 }
 
-/// Warn of the group IDs of a read file that the store's directory does not manage (a file
-/// with a file error is left as it is).
+/// Tell the group IDs of a read file that the store's directory does not manage, counted or
+/// warned of record by record as `warnings` says (a file with a file error is left as it is).
 fn check_groups(
     file: &mut ImportFile,
     dir: &mut StoreDirectory<'_>,
