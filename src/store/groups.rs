@@ -45,14 +45,21 @@ impl Store {
         )?;
         let rows = stmt.query_map([], uncounted)?;
         let mut groups: Vec<GroupView> = rows.collect::<Result<_, _>>()?;
-        // Every group's members counted in one pass over the memberships: they have no index
-        // by group, and SQLite's GROUP BY would sort them all.
+        self.count_members(&mut groups, None)?;
+        Ok(groups)
+    }
+
+    /// Count the members of `groups`, active and deactivated apart, in one pass over the
+    /// memberships (they have no index by group, and SQLite's GROUP BY would sort them all);
+    /// with `only`, of that group alone.
+    fn count_members(&self, groups: &mut [GroupView], only: Option<i64>) -> anyhow::Result<()> {
         let at: std::collections::HashMap<i64, usize> =
             groups.iter().enumerate().map(|(i, g)| (g.pk, i)).collect();
         let mut stmt = self.conn.prepare(
-            "SELECT m.group_pk, u.active FROM memberships m JOIN users u ON u.pk = m.user_pk",
+            "SELECT m.group_pk, u.active FROM memberships m JOIN users u ON u.pk = m.user_pk
+             WHERE ?1 IS NULL OR m.group_pk = ?1",
         )?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query([only])?;
         while let Some(r) = rows.next()? {
             if let Some(&i) = at.get(&r.get::<_, i64>(0)?) {
                 if r.get::<_, bool>(1)? {
@@ -62,7 +69,7 @@ impl Store {
                 }
             }
         }
-        Ok(groups)
+        Ok(())
     }
 
     /// Find a group by its Group ID, else by its name; its members are counted (one pass over
@@ -87,21 +94,13 @@ impl Store {
                 )
                 .optional()?,
         };
-        let Some(mut found) = found else {
+        let Some(found) = found else {
             return Ok(None);
         };
-        let mut stmt = self.conn.prepare(
-            "SELECT u.active FROM memberships m JOIN users u ON u.pk = m.user_pk
-             WHERE m.group_pk = ?1",
-        )?;
-        let mut rows = stmt.query([found.pk])?;
-        while let Some(r) = rows.next()? {
-            if r.get::<_, bool>(0)? {
-                found.members += 1;
-            } else {
-                found.deactivated += 1;
-            }
-        }
+        let pk = found.pk;
+        let mut found = [found];
+        self.count_members(&mut found, Some(pk))?;
+        let [found] = found;
         Ok(Some(found))
     }
 
