@@ -244,28 +244,44 @@ mod tests {
             .unwrap_or(-1)
     }
 
+    /// Make a store as a roster of schema `version` left it: the migrations before it, then
+    /// `rows` (foreign keys checked).
+    fn old_store(path: &std::path::Path, version: usize, rows: &str) -> anyhow::Result<()> {
+        let conn = Connection::open(path)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        for sql in &schema::MIGRATIONS[..version] {
+            conn.execute_batch(sql)?;
+        }
+        conn.execute_batch(rows)?;
+        conn.pragma_update(None, "user_version", version)?;
+        Ok(())
+    }
+
+    /// Whether the store's schema has a table, index or trigger of that name.
+    fn has_object(store: &Store, name: &str) -> anyhow::Result<bool> {
+        Ok(store.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = ?1)",
+            [name],
+            |r| r.get(0),
+        )?)
+    }
+
     /// A store made before migration 8 keeps every user, key and membership through the
     /// rebuild of its users table, and its UniqueIDs and mail keys stay unique.
     #[test]
     fn migration_8_keeps_users_and_memberships() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path)?;
-            conn.execute_batch("PRAGMA foreign_keys = ON")?;
-            for sql in &schema::MIGRATIONS[..7] {
-                conn.execute_batch(sql)?;
-            }
-            conn.execute_batch(
-                "INSERT INTO groups (pk, group_id, name, created_at) VALUES (1, 'ICU', 'ICU', 't');
-                 INSERT INTO users (pk, unique_id, name, mail, mail_key, active, row_hash,
-                                    missing_count, created_at, updated_at)
-                 VALUES (5, 'E5', 'Ann', 'Ann@x.org', 'ann@x.org', 1, 7, 0, 't', 't'),
-                        (9, NULL, 'Bo', 'bo@x.org', 'bo@x.org', 0, 8, 2, 't', 't');
-                 INSERT INTO memberships (user_pk, group_pk) VALUES (5, 1), (9, 1);
-                 PRAGMA user_version = 7;",
-            )?;
-        }
+        old_store(
+            &path,
+            7,
+            "INSERT INTO groups (pk, group_id, name, created_at) VALUES (1, 'ICU', 'ICU', 't');
+             INSERT INTO users (pk, unique_id, name, mail, mail_key, active, row_hash,
+                                missing_count, created_at, updated_at)
+             VALUES (5, 'E5', 'Ann', 'Ann@x.org', 'ann@x.org', 1, 7, 0, 't', 't'),
+                    (9, NULL, 'Bo', 'bo@x.org', 'bo@x.org', 0, 8, 2, 't', 't');
+             INSERT INTO memberships (user_pk, group_pk) VALUES (5, 1), (9, 1);",
+        )?;
         let store = Store::open(&path)?;
         let rows: Vec<(i64, Option<String>, String, i64, i64)> = store
             .conn
@@ -321,31 +337,18 @@ mod tests {
     fn migration_9_keeps_new_keys_past_deleted_users() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path)?;
-            for sql in &schema::MIGRATIONS[..8] {
-                conn.execute_batch(sql)?;
-            }
-            // User 7 was deleted: only the log remembers it.
-            conn.execute_batch(
-                "INSERT INTO users (pk, unique_id, name, mail, mail_key, active, row_hash,
-                                    missing_count, created_at, updated_at)
-                 VALUES (3, 'E3', 'Ann', 'ann@x.org', 'ann@x.org', 1, 7, 0, 't', 't');
-                 INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at)
-                 VALUES (NULL, 7, 'E7', 'status', 'active', 'deleted', 't');
-                 PRAGMA user_version = 8;",
-            )?;
-        }
+        // User 7 was deleted: only the log remembers it.
+        old_store(
+            &path,
+            8,
+            "INSERT INTO users (pk, unique_id, name, mail, mail_key, active, row_hash,
+                                missing_count, created_at, updated_at)
+             VALUES (3, 'E3', 'Ann', 'ann@x.org', 'ann@x.org', 1, 7, 0, 't', 't');
+             INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at)
+             VALUES (NULL, 7, 'E7', 'status', 'active', 'deleted', 't');",
+        )?;
         let store = Store::open(&path)?;
-        let index: Option<String> = store
-            .conn
-            .query_row(
-                "SELECT name FROM sqlite_master WHERE name = 'audit_user'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        assert_eq!(index, None);
+        assert!(!has_object(&store, "audit_user")?);
         assert_eq!(next_user_pk(&store.conn)?, 8);
         // A user deleted now, past every other key, is not given again either.
         store.conn.execute_batch(
@@ -367,33 +370,20 @@ mod tests {
     fn migration_10_keeps_every_groups_members() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path)?;
-            for sql in &schema::MIGRATIONS[..9] {
-                conn.execute_batch(sql)?;
-            }
-            conn.execute_batch(
-                "INSERT INTO groups (pk, group_id, name, created_at)
-                 VALUES (1, 'ICU', 'Intensive care', 't'), (2, NULL, 'Choir', 't'), (3, 'NIGHT', 'Nights', 't');
-                 INSERT INTO users (pk, unique_id, name, mail, mail_key, active, row_hash,
-                                    missing_count, created_at, updated_at)
-                 VALUES (3, 'E3', 'Ann', 'ann@x.org', 'ann@x.org', 1, 7, 0, 't', 't'),
-                        (5, 'E5', 'Bo', 'bo@x.org', 'bo@x.org', 0, 7, 0, 't', 't'),
-                        (9, NULL, 'Cy', 'cy@x.org', 'cy@x.org', 1, 7, 0, 't', 't');
-                 INSERT INTO memberships (user_pk, group_pk) VALUES (9, 1), (3, 1), (5, 1), (9, 2);
-                 PRAGMA user_version = 9;",
-            )?;
-        }
+        old_store(
+            &path,
+            9,
+            "INSERT INTO groups (pk, group_id, name, created_at)
+             VALUES (1, 'ICU', 'Intensive care', 't'), (2, NULL, 'Choir', 't'), (3, 'NIGHT', 'Nights', 't');
+             INSERT INTO users (pk, unique_id, name, mail, mail_key, active, row_hash,
+                                missing_count, created_at, updated_at)
+             VALUES (3, 'E3', 'Ann', 'ann@x.org', 'ann@x.org', 1, 7, 0, 't', 't'),
+                    (5, 'E5', 'Bo', 'bo@x.org', 'bo@x.org', 0, 7, 0, 't', 't'),
+                    (9, NULL, 'Cy', 'cy@x.org', 'cy@x.org', 1, 7, 0, 't', 't');
+             INSERT INTO memberships (user_pk, group_pk) VALUES (9, 1), (3, 1), (5, 1), (9, 2);",
+        )?;
         let store = Store::open(&path)?;
-        let index: Option<String> = store
-            .conn
-            .query_row(
-                "SELECT name FROM sqlite_master WHERE name = 'memberships_group'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        assert_eq!(index, None);
+        assert!(!has_object(&store, "memberships_group")?);
         let counts: Vec<(Option<String>, i64, i64)> = store
             .groups()?
             .into_iter()
