@@ -613,3 +613,87 @@ fn store_is_private_and_created_with_its_folder() {
     assert!(cmd.output().unwrap().status.success());
     assert!(xdg.join("roster/roster.db").exists());
 }
+
+/// New users are written several to a statement: whatever their number, and with updates
+/// between them, each gets its row, its groups, one `created` audit row with its values and
+/// its invitation, and the audit log keeps the order of the file.
+#[test]
+fn new_users_in_any_number_are_written_whole_and_in_order() {
+    // (users of day 1, a first load; users new on day 2, between updates of day 1's)
+    for (first, new) in [(1, 1), (31, 33), (32, 32), (33, 65), (70, 3)] {
+        let env = setup();
+        env.write(
+            "roster.toml",
+            format!("{WIDE_UPDATES}send_invitations = true\n"),
+        );
+        env.import("day1.csv", &file((1..=first).map(|i| row(i, "Nurse"))), &[])
+            .ok();
+        // Day 2: every second user of day 1 changes title, the new users come between them.
+        let mut rows = Vec::new();
+        let mut want = Vec::new();
+        for i in 1..=first.max(new) {
+            if i <= first {
+                let title = if i % 2 == 0 { "Head nurse" } else { "Nurse" };
+                rows.push(row(i, title));
+                if i % 2 == 0 {
+                    want.push((format!("E{i:03}"), "title".to_string()));
+                }
+            }
+            if i <= new {
+                let id = 100 + i;
+                rows.push(row(id, "Nurse"));
+                want.push((format!("E{id:03}"), "created".to_string()));
+            }
+        }
+        let run = env.import("day2.csv", &file(rows), &[]).ok().json();
+        assert_eq!(counts(&run)[0], new as u64, "{run:#}");
+        let db = env.db();
+        let query = |sql: &str| -> Vec<(String, String)> {
+            let mut stmt = db.prepare(sql).unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            rows.collect::<Result<_, _>>().unwrap()
+        };
+        let logged = query(
+            "SELECT unique_id, field FROM audit WHERE run_id = (SELECT MAX(run_id) FROM audit)
+             ORDER BY id",
+        );
+        assert_eq!(logged, want, "the audit log of day 2, ({first}, {new})");
+        // Every user: its groups (even numbers are in both), its `created` row's values, and
+        // one invitation to its own address.
+        let groups = query(
+            "SELECT u.unique_id, GROUP_CONCAT(g.group_id, ',' ORDER BY g.group_id)
+             FROM users u JOIN memberships m ON m.user_pk = u.pk JOIN groups g ON g.pk = m.group_pk
+             GROUP BY u.pk ORDER BY u.unique_id",
+        );
+        let mut ids: Vec<usize> = (1..=first).chain((1..=new).map(|i| 100 + i)).collect();
+        ids.sort_unstable();
+        let want_groups: Vec<(String, String)> = ids
+            .iter()
+            .map(|i| {
+                let groups = if i % 2 == 0 { "ICU,NIGHT" } else { "ICU" };
+                (format!("E{i:03}"), groups.to_string())
+            })
+            .collect();
+        assert_eq!(groups, want_groups, "memberships, ({first}, {new})");
+        let created = query(
+            "SELECT u.unique_id, json_extract(a.new, '$.mail') || ' ' || json_extract(a.new, '$.groups')
+             FROM audit a JOIN users u ON u.pk = a.user_pk AND u.unique_id = a.unique_id
+             WHERE a.field = 'created' ORDER BY u.unique_id",
+        );
+        let want_created: Vec<(String, String)> = want_groups
+            .iter()
+            .zip(&ids)
+            .map(|((id, groups), i)| (id.clone(), format!("p{i}@example.se {groups}")))
+            .collect();
+        assert_eq!(created, want_created, "created rows, ({first}, {new})");
+        let invited = query(
+            "SELECT u.unique_id, o.recipient FROM outbox o JOIN users u ON u.pk = o.user_pk
+             WHERE o.kind = 'invitation' ORDER BY u.unique_id",
+        );
+        let want_invited: Vec<(String, String)> = ids
+            .iter()
+            .map(|i| (format!("E{i:03}"), format!("p{i}@example.se")))
+            .collect();
+        assert_eq!(invited, want_invited, "invitations, ({first}, {new})");
+    }
+}

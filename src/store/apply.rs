@@ -21,16 +21,64 @@ pub struct ApplyRun<'a> {
 }
 
 /// The secondary indexes that a first load drops and builds again after it, as the store
-/// defines them.
-const DEFERRED_INDEXES: [&str; 4] = ["users_unique_id", "users_mail_key", "audit_at", "audit_run"];
+/// defines them: the users' keys, which come in no order. (The audit log's indexes, by time
+/// and by run, are kept: each new row's entry goes at their end, which costs less than a
+/// second scan of the log.)
+const DEFERRED_INDEXES: [&str; 2] = ["users_unique_id", "users_mail_key"];
 
 /// The page cache of a first load, in KiB. It also bounds the memory of each sorted run of
 /// the index builds (SQLite's sorter fills up to the cache's size before it writes a run),
 /// which comes on top of the file's records and the plan at the load's end.
 const FIRST_LOAD_CACHE_KIB: u32 = 8_192;
 
-/// The most memberships one statement adds.
+/// The most memberships one statement adds for one user (the statements of 1 to this many).
 const MEMBERS_PER_INSERT: usize = 8;
+
+/// New users' memberships are written this many a statement.
+const PAIRS_PER_INSERT: usize = 64;
+
+/// New users are written this many at a time: one statement for all their rows, one for all
+/// their memberships and one for all their `created` audit rows. A statement's fixed cost
+/// (opening its cursors, checking the schema, halting) is then paid once for them all.
+const CREATES_PER_INSERT: usize = 32;
+
+/// The columns of a new user's row, and of its `created` audit row, in the order the
+/// statements below bind them.
+const USER_COLUMNS: &str = "(unique_id, name, mail, mail_key, title, phone, phone2, active, \
+                             row_hash, missing_count, created_at, updated_at, pk)";
+const USER_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, 1, ?, 0, ?, ?, ?)";
+const CREATED_COLUMNS: &str = "(run_id, user_pk, unique_id, field, old, new, at)";
+const CREATED_VALUES: &str = "(?, ?, ?, 'created', NULL, ?, ?)";
+
+/// `INSERT OR FAIL INTO table columns VALUES row, row, …` with `rows` rows. `OR FAIL`: a
+/// failing row leaves the rows before it rather than undo the statement (which would make
+/// SQLite journal each statement's pages apart); any failure rolls back the whole apply.
+fn insert_rows(table: &str, columns: &str, row: &str, rows: usize) -> String {
+    format!(
+        "INSERT OR FAIL INTO {table} {columns} VALUES {}",
+        vec![row; rows].join(", ")
+    )
+}
+
+/// A new user's row as it is written.
+struct NewUser {
+    state: UserState,
+    mail_key: String,
+    hash: i64,
+    /// Its `created` audit row's values ([`created_values`]).
+    values: String,
+}
+
+impl NewUser {
+    fn of(state: UserState) -> Self {
+        NewUser {
+            mail_key: mail::key(&state.mail).into_owned(),
+            hash: state.hash() as i64,
+            values: created_values(&state),
+            state,
+        }
+    }
+}
 
 /// The values a new user starts with, as its `created` audit row holds them: the fields that
 /// `diff_fields` would list against no user, in its order.
@@ -85,8 +133,9 @@ struct Writer<'t> {
     /// A user's memberships (any group: the managed ones are picked by `groups`).
     member_of: Statement<'t>,
     remove_member: Statement<'t>,
-    /// `add_members[n - 1]` adds n memberships of one user.
-    add_members: Vec<Statement<'t>>,
+    /// `add_pairs[n - 1]` adds n memberships, each its user's key and its group's; the last
+    /// adds [`PAIRS_PER_INSERT`].
+    add_pairs: Vec<Statement<'t>>,
     update_user: Statement<'t>,
     /// Writes the indexed keys, apart from the other fields: SQLite rewrites an index entry of
     /// every indexed column an UPDATE sets, changed or not. `update_keys` writes both (an
@@ -94,7 +143,14 @@ struct Writer<'t> {
     /// entry rewritten costs a page of that index, wherever the key falls.
     update_keys: Statement<'t>,
     update_mail_key: Statement<'t>,
+    /// `insert_user` and `audit_created` for a whole batch of new users.
+    insert_users: Statement<'t>,
+    audit_created_all: Statement<'t>,
     insert_user: Statement<'t>,
+    /// New users not written yet, with their keys (fewer than [`CREATES_PER_INSERT`]); written
+    /// before any other audit row, so that the log keeps the order of the changes, and before
+    /// the commit.
+    new_users: Vec<(i64, NewUser)>,
     /// The key of the next new user ([`super::next_user_pk`]).
     next_pk: i64,
 }
@@ -111,18 +167,22 @@ impl<'t> Writer<'t> {
             managed: groups.values().copied().collect(),
             groups,
             audit: tx.prepare(runs::INSERT_AUDIT)?,
-            audit_created: tx.prepare(
-                "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?,
+            audit_created: tx.prepare(&insert_rows("audit", CREATED_COLUMNS, CREATED_VALUES, 1))?,
+            audit_created_all: tx.prepare(&insert_rows(
+                "audit",
+                CREATED_COLUMNS,
+                CREATED_VALUES,
+                CREATES_PER_INSERT,
+            ))?,
             member_of: tx.prepare("SELECT group_pk FROM memberships WHERE user_pk = ?1")?,
             remove_member: tx
                 .prepare("DELETE FROM memberships WHERE user_pk = ?1 AND group_pk = ?2")?,
-            add_members: (1..=MEMBERS_PER_INSERT)
+            add_pairs: (1..=MEMBERS_PER_INSERT)
+                .chain([PAIRS_PER_INSERT])
                 .map(|n| {
-                    let rows: Vec<String> = (0..n).map(|i| format!("(?1, ?{})", i + 2)).collect();
                     tx.prepare(&format!(
                         "INSERT OR IGNORE INTO memberships (user_pk, group_pk) VALUES {}",
-                        rows.join(", ")
+                        vec!["(?, ?)"; n].join(", ")
                     ))
                 })
                 .collect::<rusqlite::Result<_>>()?,
@@ -133,11 +193,14 @@ impl<'t> Writer<'t> {
             )?,
             update_keys: tx.prepare("UPDATE users SET unique_id = ?2, mail_key = ?3 WHERE pk = ?1")?,
             update_mail_key: tx.prepare("UPDATE users SET mail_key = ?2 WHERE pk = ?1")?,
-            insert_user: tx.prepare(
-                "INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, active, row_hash,
-                                    missing_count, created_at, updated_at, pk)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 0, ?9, ?9, ?10)",
-            )?,
+            insert_user: tx.prepare(&insert_rows("users", USER_COLUMNS, USER_VALUES, 1))?,
+            insert_users: tx.prepare(&insert_rows(
+                "users",
+                USER_COLUMNS,
+                USER_VALUES,
+                CREATES_PER_INSERT,
+            ))?,
+            new_users: Vec::with_capacity(CREATES_PER_INSERT),
             next_pk: super::next_user_pk(tx)?,
         })
     }
@@ -150,6 +213,7 @@ impl<'t> Writer<'t> {
         old: Option<&str>,
         new: Option<&str>,
     ) -> rusqlite::Result<()> {
+        self.write_new_users()?;
         self.audit
             .execute(params![self.run, pk, uid, field, old, new, self.at])?;
         Ok(())
@@ -183,32 +247,41 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    /// Make a user's memberships in managed groups exactly `groups`; `existing`: the user may
-    /// have some already. Only the difference is written: each membership written or deleted
-    /// costs a page of the index by group, wherever the group's members are.
-    fn set_groups(&mut self, pk: i64, groups: &[String], existing: bool) -> rusqlite::Result<()> {
-        let mut gpks: Vec<i64> = groups
+    /// Make a user's memberships in managed groups exactly `groups`. Only the difference is
+    /// written: each membership written or deleted costs a page, wherever the user is.
+    fn set_groups(&mut self, pk: i64, groups: &[String]) -> rusqlite::Result<()> {
+        let held: Vec<i64> = self
+            .member_of
+            .query_map([pk], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for gpk in held.iter().filter(|g| self.managed.contains(g)) {
+            if !groups.iter().any(|g| self.groups.get(g) == Some(gpk)) {
+                self.remove_member.execute([pk, *gpk])?;
+            }
+        }
+        let added: Vec<(i64, i64)> = groups
             .iter()
             .filter_map(|g| self.groups.get(g).copied())
+            .filter(|gpk| !held.contains(gpk))
+            .map(|gpk| (pk, gpk))
             .collect();
-        if existing {
-            let held: Vec<i64> = self
-                .member_of
-                .query_map([pk], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            for gpk in held.iter().filter(|g| self.managed.contains(g)) {
-                if !gpks.contains(gpk) {
-                    self.remove_member.execute([pk, *gpk])?;
-                }
-            }
-            gpks.retain(|g| !held.contains(g));
-        }
-        for chunk in gpks.chunks(self.add_members.len()) {
-            // One statement adds all of a user's groups (up to the prepared number).
-            let stmt = &mut self.add_members[chunk.len() - 1];
-            stmt.raw_bind_parameter(1, pk)?;
-            for (i, gpk) in chunk.iter().enumerate() {
-                stmt.raw_bind_parameter(i + 2, gpk)?;
+        self.add_memberships(&added)
+    }
+
+    /// Add memberships (user, group): [`PAIRS_PER_INSERT`] a statement, the rest up to
+    /// [`MEMBERS_PER_INSERT`] a statement.
+    fn add_memberships(&mut self, pairs: &[(i64, i64)]) -> rusqlite::Result<()> {
+        let mut whole = pairs.chunks_exact(PAIRS_PER_INSERT);
+        let rest = whole.remainder().chunks(MEMBERS_PER_INSERT);
+        for chunk in whole.by_ref().chain(rest) {
+            let stmt = match chunk.len() {
+                PAIRS_PER_INSERT => self.add_pairs.last_mut(),
+                n => self.add_pairs.get_mut(n - 1),
+            };
+            let Some(stmt) = stmt else { continue };
+            for (i, (pk, gpk)) in chunk.iter().enumerate() {
+                stmt.raw_bind_parameter(2 * i + 1, pk)?;
+                stmt.raw_bind_parameter(2 * i + 2, gpk)?;
             }
             stmt.raw_execute()?;
         }
@@ -244,21 +317,78 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    fn create_user(&mut self, s: &UserState) -> rusqlite::Result<i64> {
-        self.insert_user.execute(params![
-            s.unique_id,
-            s.name,
-            s.mail,
-            mail::key(&s.mail),
-            s.title,
-            s.phone,
-            s.phone2,
-            s.hash() as i64,
-            self.at,
-            self.next_pk
-        ])?;
+    /// A new user, with its memberships and its `created` audit row; returns its key. It is
+    /// written with the next new users, or by [`Writer::write_new_users`].
+    fn create_user(&mut self, user: NewUser) -> rusqlite::Result<i64> {
+        let pk = self.next_pk;
         self.next_pk += 1;
-        Ok(self.next_pk - 1)
+        self.new_users.push((pk, user));
+        if self.new_users.len() == CREATES_PER_INSERT {
+            self.write_new_users()?;
+        }
+        Ok(pk)
+    }
+
+    /// Write the new users waiting: a whole batch with one statement per table, fewer one by one.
+    fn write_new_users(&mut self) -> rusqlite::Result<()> {
+        if self.new_users.is_empty() {
+            return Ok(());
+        }
+        let users = std::mem::take(&mut self.new_users);
+        let whole = users.len() == CREATES_PER_INSERT;
+        for chunk in users.chunks(if whole { CREATES_PER_INSERT } else { 1 }) {
+            let (user, audit) = if whole {
+                (&mut self.insert_users, &mut self.audit_created_all)
+            } else {
+                (&mut self.insert_user, &mut self.audit_created)
+            };
+            let mut at = 0;
+            let mut bind = |stmt: &mut Statement<'_>, v: &dyn rusqlite::ToSql| {
+                at += 1;
+                stmt.raw_bind_parameter(at, v)
+            };
+            for (pk, u) in chunk {
+                let s = &u.state;
+                bind(user, &s.unique_id)?;
+                bind(user, &s.name)?;
+                bind(user, &s.mail)?;
+                bind(user, &u.mail_key)?;
+                bind(user, &s.title)?;
+                bind(user, &s.phone)?;
+                bind(user, &s.phone2)?;
+                bind(user, &u.hash)?;
+                bind(user, &self.at)?;
+                bind(user, &self.at)?;
+                bind(user, pk)?;
+            }
+            user.raw_execute()?;
+            let mut at = 0;
+            let mut bind = |stmt: &mut Statement<'_>, v: &dyn rusqlite::ToSql| {
+                at += 1;
+                stmt.raw_bind_parameter(at, v)
+            };
+            for (pk, u) in chunk {
+                bind(audit, &self.run)?;
+                bind(audit, pk)?;
+                bind(audit, &u.state.unique_id)?;
+                bind(audit, &u.values)?;
+                bind(audit, &self.at)?;
+            }
+            audit.raw_execute()?;
+        }
+        let pairs: Vec<(i64, i64)> = users
+            .iter()
+            .flat_map(|(pk, u)| {
+                u.state
+                    .groups
+                    .iter()
+                    .filter_map(|g| self.groups.get(g).map(|&gpk| (*pk, gpk)))
+            })
+            .collect();
+        self.add_memberships(&pairs)?;
+        self.new_users = users;
+        self.new_users.clear();
+        Ok(())
     }
 }
 
@@ -544,57 +674,48 @@ impl Store {
             if !matches!(c.action, Action::Remove | Action::Missing | Action::Invalid) {
                 tick();
             }
-            let Some(state) = plan.new_state(c, file) else {
+            if c.action == Action::Create {
+                let Some(user) = plan.new_state(c, file).map(NewUser::of) else {
+                    continue;
+                };
+                let invitation = run.invite.then(|| user.state.mail.clone());
+                let pk = w.create_user(user)?;
+                if let Some(mail) = invitation {
+                    tx.prepare_cached(
+                        "INSERT INTO outbox (kind, user_pk, recipient, run_id, status, created_at)
+                         VALUES ('invitation', ?1, ?2, ?3, 'pending', ?4)",
+                    )?
+                    .execute(params![pk, mail, run_id, w.at])?;
+                }
+                continue;
+            }
+            let (Some(pk), Some(new)) = (c.pk, c.state()) else {
                 continue;
             };
-            let new = &state;
+            if !matches!(
+                c.action,
+                Action::Adopt | Action::Update | Action::Reactivate
+            ) {
+                continue;
+            }
+            // The audit rows first: they keep what the row held before.
             let uid = c.unique_id.as_deref();
-            let pk = match (c.action, c.pk) {
-                (Action::Create, _) => {
-                    let pk = w.create_user(new)?;
-                    w.set_groups(pk, &new.groups, false)?;
-                    if run.invite {
-                        tx.prepare_cached(
-                            "INSERT INTO outbox (kind, user_pk, recipient, run_id, status, created_at)
-                             VALUES ('invitation', ?1, ?2, ?3, 'pending', ?4)",
-                        )?
-                        .execute(params![pk, new.mail, run_id, w.at])?;
-                    }
-                    pk
-                }
-                (Action::Adopt | Action::Update | Action::Reactivate, Some(pk)) => {
-                    // The audit rows first: they keep what the row held before.
-                    for f in c.fields() {
-                        w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
-                    }
-                    let keys = if c.action == Action::Adopt {
-                        Keys::Both
-                    } else if c.changes("mail") {
-                        Keys::Mail
-                    } else {
-                        Keys::Kept
-                    };
-                    w.write_user(pk, new, keys)?;
-                    if c.changes("groups") {
-                        w.set_groups(pk, &new.groups, true)?;
-                    }
-                    pk
-                }
-                _ => continue,
+            for f in c.fields() {
+                w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
+            }
+            let keys = if c.action == Action::Adopt {
+                Keys::Both
+            } else if c.changes("mail") {
+                Keys::Mail
+            } else {
+                Keys::Kept
             };
-            if c.action == Action::Create {
-                // One audit row holds every value a new user starts with.
-                w.audit_created.execute(params![
-                    w.run,
-                    pk,
-                    uid,
-                    "created",
-                    None::<&str>,
-                    created_values(new),
-                    w.at
-                ])?;
+            w.write_user(pk, new, keys)?;
+            if c.changes("groups") {
+                w.set_groups(pk, &new.groups)?;
             }
         }
+        w.write_new_users()?;
         tx.execute(
             "UPDATE batches SET status = 'applied' WHERE id = ?1",
             [plan.batch],
@@ -605,8 +726,16 @@ impl Store {
             [plan.batch, run_id],
         )?;
         drop(w);
-        for sql in &rebuild {
-            tx.execute_batch(sql)?;
+        if !rebuild.is_empty() {
+            let started = std::time::Instant::now();
+            for sql in &rebuild {
+                tx.execute_batch(sql)?;
+            }
+            log::debug!(
+                "sqlite: {} indexes built in {:.3}s",
+                rebuild.len(),
+                started.elapsed().as_secs_f64()
+            );
         }
         crate::stage::crash_point("apply-commit");
         tx.commit()?;
