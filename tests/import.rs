@@ -527,7 +527,8 @@ fn apply_is_all_or_nothing() {
     let env = setup();
     env.import("1.csv", &file((1..=10).map(|i| row(i, "Nurse"))), &[])
         .ok();
-    let p = env.write("2.csv", file((1..=20).map(|i| row(i, "Head nurse"))));
+    // E015 is among 40 new users: it fails one statement of several users' rows.
+    let p = env.write("2.csv", file((1..=50).map(|i| row(i, "Head nurse"))));
     env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
     env.db().execute_batch(FAIL_AT_E015).unwrap();
     let tables = directory(&env);
@@ -542,7 +543,7 @@ fn apply_is_all_or_nothing() {
     assert_eq!(runs["runs"][0]["status"], "failed");
     env.db().execute_batch("DROP TRIGGER fail;").unwrap();
     env.roster(&["apply"]).ok();
-    assert_eq!(env.users_json().len(), 20);
+    assert_eq!(env.users_json().len(), 50);
 }
 
 /// A first load goes through a rollback journal when it has the store to itself, and through
@@ -551,7 +552,8 @@ fn apply_is_all_or_nothing() {
 fn a_first_load_is_all_or_nothing_alone_or_not() {
     for other_open in [false, true] {
         let env = setup();
-        let p = env.write("1.csv", file((1..=20).map(|i| row(i, "Nurse"))));
+        // Enough users that E015 fails a statement of several users' rows.
+        let p = env.write("1.csv", file((1..=40).map(|i| row(i, "Nurse"))));
         env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
         env.db().execute_batch(FAIL_AT_E015).unwrap();
         let other = other_open.then(|| env.db());
@@ -562,7 +564,7 @@ fn a_first_load_is_all_or_nothing_alone_or_not() {
         env.db().execute_batch("DROP TRIGGER fail;").unwrap();
         env.roster(&["apply"]).ok();
         drop(other);
-        assert_eq!(env.users_json().len(), 20, "other process: {other_open}");
+        assert_eq!(env.users_json().len(), 40, "other process: {other_open}");
         assert_eq!(journal_mode(&env), "wal");
         assert!(!env.store().with_extension("db-journal").exists());
     }
@@ -615,38 +617,81 @@ fn store_is_private_and_created_with_its_folder() {
 }
 
 /// New users are written several to a statement: whatever their number, and with updates
-/// between them, each gets its row, its groups, one `created` audit row with its values and
-/// its invitation, and the audit log keeps the order of the file.
+/// between them or not, each gets its row, its groups, one `created` audit row with its values
+/// and its invitation, and the audit log keeps the order of the file.
 #[test]
 fn new_users_in_any_number_are_written_whole_and_in_order() {
-    // (users of day 1, a first load; users new on day 2, between updates of day 1's)
-    for (first, new) in [(1, 1), (31, 33), (32, 32), (33, 65), (70, 3)] {
+    // 1 to 5 groups a user: a statement of several users' memberships fills up too.
+    let groups = |i: usize| ["ICU", "ICU,NIGHT", "A,B,ICU,NIGHT", "A,B,C,ICU,NIGHT"][i % 4];
+    let member = |i: usize, title: &str| {
+        format!(
+            "E{i:03},Person {i},p{i}@example.se,{title},+4670123{i:04},\"{}\",",
+            groups(i)
+        )
+    };
+    // (users of day 1, a first load; users new on day 2; whether they come between updates
+    // of day 1's users or after them)
+    for (first, new, between) in [
+        (1, 1, true),
+        (31, 33, true),
+        (32, 32, false),
+        (33, 65, true),
+        (40, 97, false),
+        (70, 3, true),
+    ] {
+        let case = format!("({first}, {new}, between: {between})");
         let env = setup();
+        for g in ["A", "B", "C"] {
+            env.roster(&["groups", "add", g, "--name", &format!("Ward {g}")])
+                .ok();
+        }
         env.write(
             "roster.toml",
             format!("{WIDE_UPDATES}send_invitations = true\n"),
         );
-        env.import("day1.csv", &file((1..=first).map(|i| row(i, "Nurse"))), &[])
-            .ok();
-        // Day 2: every second user of day 1 changes title, the new users come between them.
-        let mut rows = Vec::new();
-        let mut want = Vec::new();
+        env.import(
+            "day1.csv",
+            &file((1..=first).map(|i| member(i, "Nurse"))),
+            &[],
+        )
+        .ok();
+        // Day 2: every second user of day 1 changes title; the new users come between them
+        // or after them.
+        let (mut rows, mut want) = (Vec::new(), Vec::new());
+        let mut created = Vec::new();
         for i in 1..=first.max(new) {
             if i <= first {
-                let title = if i % 2 == 0 { "Head nurse" } else { "Nurse" };
-                rows.push(row(i, title));
-                if i % 2 == 0 {
+                let title = if i.is_multiple_of(2) {
+                    "Head nurse"
+                } else {
+                    "Nurse"
+                };
+                rows.push(member(i, title));
+                if i.is_multiple_of(2) {
                     want.push((format!("E{i:03}"), "title".to_string()));
                 }
             }
             if i <= new {
-                let id = 100 + i;
-                rows.push(row(id, "Nurse"));
-                want.push((format!("E{id:03}"), "created".to_string()));
+                created.push((member(100 + i, "Nurse"), 100 + i));
+            }
+            if between || i == first.max(new) {
+                for (line, id) in created.drain(..) {
+                    rows.push(line);
+                    want.push((format!("E{id:03}"), "created".to_string()));
+                }
             }
         }
         let run = env.import("day2.csv", &file(rows), &[]).ok().json();
-        assert_eq!(counts(&run)[0], new as u64, "{run:#}");
+        assert_eq!(counts(&run)[0], new as u64, "{case}: {run:#}");
+        // Planned again against the store, the file it was made of changes nothing: every
+        // row holds what its record says (its hash too).
+        let again = env.roster(&["diff", "--format", "json"]).ok().json();
+        let unchanged = (first + new) as u64;
+        assert_eq!(
+            counts(&again),
+            [0, 0, 0, 0, 0, 0, unchanged, 0, 0],
+            "{case}: {again:#}"
+        );
         let db = env.db();
         let query = |sql: &str| -> Vec<(String, String)> {
             let mut stmt = db.prepare(sql).unwrap();
@@ -657,43 +702,57 @@ fn new_users_in_any_number_are_written_whole_and_in_order() {
             "SELECT unique_id, field FROM audit WHERE run_id = (SELECT MAX(run_id) FROM audit)
              ORDER BY id",
         );
-        assert_eq!(logged, want, "the audit log of day 2, ({first}, {new})");
-        // Every user: its groups (even numbers are in both), its `created` row's values, and
-        // one invitation to its own address.
-        let groups = query(
-            "SELECT u.unique_id, GROUP_CONCAT(g.group_id, ',' ORDER BY g.group_id)
-             FROM users u JOIN memberships m ON m.user_pk = u.pk JOIN groups g ON g.pk = m.group_pk
-             GROUP BY u.pk ORDER BY u.unique_id",
-        );
+        assert_eq!(logged, want, "the audit log of day 2, {case}");
         let mut ids: Vec<usize> = (1..=first).chain((1..=new).map(|i| 100 + i)).collect();
         ids.sort_unstable();
-        let want_groups: Vec<(String, String)> = ids
-            .iter()
-            .map(|i| {
-                let groups = if i % 2 == 0 { "ICU,NIGHT" } else { "ICU" };
-                (format!("E{i:03}"), groups.to_string())
-            })
-            .collect();
-        assert_eq!(groups, want_groups, "memberships, ({first}, {new})");
-        let created = query(
-            "SELECT u.unique_id, json_extract(a.new, '$.mail') || ' ' || json_extract(a.new, '$.groups')
-             FROM audit a JOIN users u ON u.pk = a.user_pk AND u.unique_id = a.unique_id
-             WHERE a.field = 'created' ORDER BY u.unique_id",
+        let each = |f: &dyn Fn(usize) -> String| -> Vec<(String, String)> {
+            ids.iter().map(|&i| (format!("E{i:03}"), f(i))).collect()
+        };
+        // Every user: its row, its groups, its `created` row's values and one invitation to
+        // its own address.
+        let title = |i: usize| {
+            if i < 100 && i.is_multiple_of(2) {
+                "Head nurse"
+            } else {
+                "Nurse"
+            }
+        };
+        assert_eq!(
+            query(
+                "SELECT unique_id, name || '|' || mail || '|' || mail_key || '|' || title || '|' || phone
+                 FROM users ORDER BY unique_id"
+            ),
+            each(&|i| format!(
+                "Person {i}|p{i}@example.se|p{i}@example.se|{}|+4670123{i:04}",
+                title(i)
+            )),
+            "rows, {case}"
         );
-        let want_created: Vec<(String, String)> = want_groups
-            .iter()
-            .zip(&ids)
-            .map(|((id, groups), i)| (id.clone(), format!("p{i}@example.se {groups}")))
-            .collect();
-        assert_eq!(created, want_created, "created rows, ({first}, {new})");
-        let invited = query(
-            "SELECT u.unique_id, o.recipient FROM outbox o JOIN users u ON u.pk = o.user_pk
-             WHERE o.kind = 'invitation' ORDER BY u.unique_id",
+        assert_eq!(
+            query(
+                "SELECT u.unique_id, GROUP_CONCAT(g.group_id, ',' ORDER BY g.group_id)
+                 FROM users u JOIN memberships m ON m.user_pk = u.pk JOIN groups g ON g.pk = m.group_pk
+                 GROUP BY u.pk ORDER BY u.unique_id",
+            ),
+            each(&|i| groups(i).to_string()),
+            "memberships, {case}"
         );
-        let want_invited: Vec<(String, String)> = ids
-            .iter()
-            .map(|i| (format!("E{i:03}"), format!("p{i}@example.se")))
-            .collect();
-        assert_eq!(invited, want_invited, "invitations, ({first}, {new})");
+        assert_eq!(
+            query(
+                "SELECT u.unique_id, json_extract(a.new, '$.mail') || ' ' || json_extract(a.new, '$.groups')
+                 FROM audit a JOIN users u ON u.pk = a.user_pk AND u.unique_id = a.unique_id
+                 WHERE a.field = 'created' ORDER BY u.unique_id",
+            ),
+            each(&|i| format!("p{i}@example.se {}", groups(i))),
+            "created rows, {case}"
+        );
+        assert_eq!(
+            query(
+                "SELECT u.unique_id, o.recipient FROM outbox o JOIN users u ON u.pk = o.user_pk
+                 WHERE o.kind = 'invitation' ORDER BY u.unique_id",
+            ),
+            each(&|i| format!("p{i}@example.se")),
+            "invitations, {case}"
+        );
     }
 }

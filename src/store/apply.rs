@@ -21,9 +21,9 @@ pub struct ApplyRun<'a> {
 }
 
 /// The secondary indexes that a first load drops and builds again after it, as the store
-/// defines them: the users' keys, which come in no order. (The audit log's indexes, by time
-/// and by run, are kept: each new row's entry goes at their end, which costs less than a
-/// second scan of the log.)
+/// defines them: the users' keys, which come in no order. The audit log's indexes (by time, by
+/// run) stay: a new row's entries go at their end, which costs less than two more scans of
+/// the log.
 const DEFERRED_INDEXES: [&str; 2] = ["users_unique_id", "users_mail_key"];
 
 /// The page cache of a first load, in KiB. It also bounds the memory of each sorted run of
@@ -31,7 +31,7 @@ const DEFERRED_INDEXES: [&str; 2] = ["users_unique_id", "users_mail_key"];
 /// which comes on top of the file's records and the plan at the load's end.
 const FIRST_LOAD_CACHE_KIB: u32 = 8_192;
 
-/// The most memberships one statement adds for one user (the statements of 1 to this many).
+/// Memberships are added by statements of 1 to this many (and of [`PAIRS_PER_INSERT`]).
 const MEMBERS_PER_INSERT: usize = 8;
 
 /// New users' memberships are written this many a statement.
@@ -60,13 +60,26 @@ fn insert_rows(table: &str, columns: &str, row: &str, rows: usize) -> String {
     )
 }
 
+/// Bind `values` to a statement's parameters after the `*param`th, and count them.
+fn bind(
+    stmt: &mut Statement<'_>,
+    param: &mut usize,
+    values: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<()> {
+    for value in values {
+        *param += 1;
+        stmt.raw_bind_parameter(*param, value)?;
+    }
+    Ok(())
+}
+
 /// A new user's row as it is written.
 struct NewUser {
     state: UserState,
     mail_key: String,
     hash: i64,
     /// Its `created` audit row's values ([`created_values`]).
-    values: String,
+    created: String,
 }
 
 impl NewUser {
@@ -74,7 +87,7 @@ impl NewUser {
         NewUser {
             mail_key: mail::key(&state.mail).into_owned(),
             hash: state.hash() as i64,
-            values: created_values(&state),
+            created: created_values(&state),
             state,
         }
     }
@@ -143,9 +156,9 @@ struct Writer<'t> {
     /// entry rewritten costs a page of that index, wherever the key falls.
     update_keys: Statement<'t>,
     update_mail_key: Statement<'t>,
-    /// `insert_user` and `audit_created` for a whole batch of new users.
-    insert_users: Statement<'t>,
-    audit_created_all: Statement<'t>,
+    /// `insert_user` and `audit_created` for [`CREATES_PER_INSERT`] new users.
+    insert_user_batch: Statement<'t>,
+    audit_created_batch: Statement<'t>,
     insert_user: Statement<'t>,
     /// New users not written yet, with their keys (fewer than [`CREATES_PER_INSERT`]); written
     /// before any other audit row, so that the log keeps the order of the changes, and before
@@ -168,7 +181,7 @@ impl<'t> Writer<'t> {
             groups,
             audit: tx.prepare(runs::INSERT_AUDIT)?,
             audit_created: tx.prepare(&insert_rows("audit", CREATED_COLUMNS, CREATED_VALUES, 1))?,
-            audit_created_all: tx.prepare(&insert_rows(
+            audit_created_batch: tx.prepare(&insert_rows(
                 "audit",
                 CREATED_COLUMNS,
                 CREATED_VALUES,
@@ -194,7 +207,7 @@ impl<'t> Writer<'t> {
             update_keys: tx.prepare("UPDATE users SET unique_id = ?2, mail_key = ?3 WHERE pk = ?1")?,
             update_mail_key: tx.prepare("UPDATE users SET mail_key = ?2 WHERE pk = ?1")?,
             insert_user: tx.prepare(&insert_rows("users", USER_COLUMNS, USER_VALUES, 1))?,
-            insert_users: tx.prepare(&insert_rows(
+            insert_user_batch: tx.prepare(&insert_rows(
                 "users",
                 USER_COLUMNS,
                 USER_VALUES,
@@ -274,14 +287,13 @@ impl<'t> Writer<'t> {
         let mut whole = pairs.chunks_exact(PAIRS_PER_INSERT);
         let rest = whole.remainder().chunks(MEMBERS_PER_INSERT);
         for chunk in whole.by_ref().chain(rest) {
-            let stmt = match chunk.len() {
-                PAIRS_PER_INSERT => self.add_pairs.last_mut(),
-                n => self.add_pairs.get_mut(n - 1),
-            };
-            let Some(stmt) = stmt else { continue };
-            for (i, (pk, gpk)) in chunk.iter().enumerate() {
-                stmt.raw_bind_parameter(2 * i + 1, pk)?;
-                stmt.raw_bind_parameter(2 * i + 2, gpk)?;
+            // `add_pairs` holds the statements of 1 to MEMBERS_PER_INSERT pairs, then the one
+            // of PAIRS_PER_INSERT: a chunk is one or the other.
+            let at = chunk.len().min(MEMBERS_PER_INSERT + 1) - 1;
+            let stmt = &mut self.add_pairs[at];
+            let mut param = 0;
+            for (pk, gpk) in chunk {
+                bind(stmt, &mut param, &[pk, gpk])?;
             }
             stmt.raw_execute()?;
         }
@@ -329,6 +341,11 @@ impl<'t> Writer<'t> {
         Ok(pk)
     }
 
+    /// The end of the writes: the new users still waiting are written.
+    fn finish(mut self) -> rusqlite::Result<()> {
+        self.write_new_users()
+    }
+
     /// Write the new users waiting: a whole batch with one statement per table, fewer one by one.
     fn write_new_users(&mut self) -> rusqlite::Result<()> {
         if self.new_users.is_empty() {
@@ -337,44 +354,34 @@ impl<'t> Writer<'t> {
         let users = std::mem::take(&mut self.new_users);
         let whole = users.len() == CREATES_PER_INSERT;
         for chunk in users.chunks(if whole { CREATES_PER_INSERT } else { 1 }) {
-            let (user, audit) = if whole {
-                (&mut self.insert_users, &mut self.audit_created_all)
+            let (rows, created) = if whole {
+                (&mut self.insert_user_batch, &mut self.audit_created_batch)
             } else {
                 (&mut self.insert_user, &mut self.audit_created)
             };
-            let mut at = 0;
-            let mut bind = |stmt: &mut Statement<'_>, v: &dyn rusqlite::ToSql| {
-                at += 1;
-                stmt.raw_bind_parameter(at, v)
-            };
+            let mut param = 0;
             for (pk, u) in chunk {
                 let s = &u.state;
-                bind(user, &s.unique_id)?;
-                bind(user, &s.name)?;
-                bind(user, &s.mail)?;
-                bind(user, &u.mail_key)?;
-                bind(user, &s.title)?;
-                bind(user, &s.phone)?;
-                bind(user, &s.phone2)?;
-                bind(user, &u.hash)?;
-                bind(user, &self.at)?;
-                bind(user, &self.at)?;
-                bind(user, pk)?;
+                let at = &self.at;
+                bind(
+                    rows,
+                    &mut param,
+                    &[&s.unique_id, &s.name, &s.mail, &u.mail_key],
+                )?;
+                bind(rows, &mut param, &[&s.title, &s.phone, &s.phone2, &u.hash])?;
+                bind(rows, &mut param, &[at, at, pk])?;
             }
-            user.raw_execute()?;
-            let mut at = 0;
-            let mut bind = |stmt: &mut Statement<'_>, v: &dyn rusqlite::ToSql| {
-                at += 1;
-                stmt.raw_bind_parameter(at, v)
-            };
+            rows.raw_execute()?;
+            let mut param = 0;
             for (pk, u) in chunk {
-                bind(audit, &self.run)?;
-                bind(audit, pk)?;
-                bind(audit, &u.state.unique_id)?;
-                bind(audit, &u.values)?;
-                bind(audit, &self.at)?;
+                let s = &u.state;
+                bind(
+                    created,
+                    &mut param,
+                    &[&self.run, pk, &s.unique_id, &u.created, &self.at],
+                )?;
             }
-            audit.raw_execute()?;
+            created.raw_execute()?;
         }
         let pairs: Vec<(i64, i64)> = users
             .iter()
@@ -420,8 +427,8 @@ impl Store {
                 .is_ok_and(|mode| mode.eq_ignore_ascii_case("delete"));
         // Through the WAL, the commit leaves the copy of its pages into the store file (the
         // checkpoint) to a thread of its own (a rollback journal has no checkpoint to leave).
-        // A first load only appends (every index is built after it, sorted), so a small page
-        // cache does: its memory is that of the file and the plan, not of the store.
+        // A first load only appends (the users' keys are indexed after it, sorted; the audit
+        // log's indexes grow at their end), so a small page cache does: its memory is that of the file and the plan, not of the store.
         let cache = if first_load {
             FIRST_LOAD_CACHE_KIB
         } else {
@@ -437,7 +444,7 @@ impl Store {
         log::debug!(
             "sqlite: one IMMEDIATE transaction for the apply ({})",
             if journal {
-                "first load: rollback journal, secondary indexes built after it"
+                "first load: rollback journal, the users' key indexes built after it"
             } else {
                 "through the WAL"
             }
@@ -475,7 +482,7 @@ impl Store {
         run: &ApplyRun<'_>,
         first_load: bool,
     ) -> anyhow::Result<i64> {
-        // Loading an empty store: the secondary indexes are built once after the load, which
+        // Loading an empty store: the users' key indexes are built once after the load, which
         // is faster than keeping them in step with a million inserts.
         let tx = self
             .conn
@@ -715,7 +722,7 @@ impl Store {
                 w.set_groups(pk, &new.groups)?;
             }
         }
-        w.write_new_users()?;
+        w.finish()?;
         tx.execute(
             "UPDATE batches SET status = 'applied' WHERE id = ?1",
             [plan.batch],
@@ -725,7 +732,6 @@ impl Store {
             "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id > ?1 AND status = 'applied'",
             [plan.batch, run_id],
         )?;
-        drop(w);
         if !rebuild.is_empty() {
             let started = std::time::Instant::now();
             for sql in &rebuild {
