@@ -437,6 +437,31 @@ fn counts(c: &roster::core::plan::Counts) -> String {
     )
 }
 
+/// A baseline: the store made with `schema`, then every record of `file` parsed (serde, no
+/// check) and inserted by `insert` (bound by `row`), in one transaction.
+fn bare_insert(
+    store: &Path,
+    file: &Path,
+    schema: &str,
+    insert: &str,
+    row: impl Fn(&mut rusqlite::Statement<'_>, &Row<'_>) -> rusqlite::Result<usize>,
+) {
+    let db = rusqlite::Connection::open(store).unwrap();
+    db.execute_batch(schema).unwrap();
+    let tx = db.unchecked_transaction().unwrap();
+    {
+        let mut stmt = tx.prepare(insert).unwrap();
+        let mut rdr = csv::Reader::from_path(file).unwrap();
+        let headers = rdr.headers().unwrap().clone();
+        let mut rec = csv::StringRecord::new();
+        while rdr.read_record(&mut rec).unwrap() {
+            let r: Row = rec.deserialize(Some(&headers)).unwrap();
+            row(&mut stmt, &r).unwrap();
+        }
+    }
+    tx.commit().unwrap();
+}
+
 /// One phase, in this (child) process; prints "seconds peak_kib extra". The peak reported for
 /// a phase is the highest of its runs; the seconds, the lowest.
 fn child(phase: &str, file: &Path, store: &Path) {
@@ -460,23 +485,14 @@ fn child(phase: &str, file: &Path, store: &Path) {
             format!("{} rows, {} errors", f.rows, f.errors())
         }
         "insert" => {
-            let db = rusqlite::Connection::open(store).unwrap();
-            db.execute_batch(
+            bare_insert(
+                store,
+                file,
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
                  CREATE TABLE users (pk INTEGER PRIMARY KEY, unique_id TEXT UNIQUE, name TEXT, mail TEXT,
                  mail_key TEXT UNIQUE, title TEXT, phone TEXT, phone2 TEXT, groups TEXT);",
-            )
-            .unwrap();
-            let tx = db.unchecked_transaction().unwrap();
-            {
-                let mut stmt = tx
-                    .prepare("INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, groups) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")
-                    .unwrap();
-                let mut rdr = csv::Reader::from_path(file).unwrap();
-                let headers = rdr.headers().unwrap().clone();
-                let mut rec = csv::StringRecord::new();
-                while rdr.read_record(&mut rec).unwrap() {
-                    let r: Row = rec.deserialize(Some(&headers)).unwrap();
+                "INSERT INTO users (unique_id, name, mail, mail_key, title, phone, phone2, groups) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                |stmt, r| {
                     stmt.execute(rusqlite::params![
                         r.id,
                         r.name,
@@ -487,39 +503,26 @@ fn child(phase: &str, file: &Path, store: &Path) {
                         r.phone2,
                         r.groups
                     ])
-                    .unwrap();
-                }
-            }
-            tx.commit().unwrap();
+                },
+            );
             String::new()
         }
         // A lighter baseline: the UniqueID the one key, in a 64 MiB page cache, through SQLite's
         // default rollback journal (what a quick script would do).
         "insert-keyed" => {
-            let db = rusqlite::Connection::open(store).unwrap();
-            db.execute_batch(
+            bare_insert(
+                store,
+                file,
                 "PRAGMA cache_size = -65536;
                  CREATE TABLE users (unique_id TEXT PRIMARY KEY, name TEXT, mail TEXT, title TEXT,
                  phone TEXT, phone2 TEXT, groups TEXT);",
-            )
-            .unwrap();
-            let tx = db.unchecked_transaction().unwrap();
-            {
-                let mut stmt = tx
-                    .prepare("INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-                    .unwrap();
-                let mut rdr = csv::Reader::from_path(file).unwrap();
-                let headers = rdr.headers().unwrap().clone();
-                let mut rec = csv::StringRecord::new();
-                while rdr.read_record(&mut rec).unwrap() {
-                    let r: Row = rec.deserialize(Some(&headers)).unwrap();
+                "INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                |stmt, r| {
                     stmt.execute(rusqlite::params![
                         r.id, r.name, r.mail, r.title, r.phone, r.phone2, r.groups
                     ])
-                    .unwrap();
-                }
-            }
-            tx.commit().unwrap();
+                },
+            );
             String::new()
         }
         "apply" => {
