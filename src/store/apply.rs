@@ -50,14 +50,42 @@ const USER_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, 1, ?, 0, ?, ?, ?)";
 const CREATED_COLUMNS: &str = "(run_id, user_pk, unique_id, field, old, new, at)";
 const CREATED_VALUES: &str = "(?, ?, ?, 'created', NULL, ?, ?)";
 
-/// `INSERT OR FAIL INTO table columns VALUES row, row, …` with `rows` rows. `OR FAIL`: a
-/// failing row leaves the rows before it rather than undo the statement (which would make
-/// SQLite journal each statement's pages apart); any failure rolls back the whole apply.
-fn insert_rows(table: &str, columns: &str, row: &str, rows: usize) -> String {
-    format!(
-        "INSERT OR FAIL INTO {table} {columns} VALUES {}",
-        vec![row; rows].join(", ")
-    )
+/// The statements `INSERT OR FAIL INTO table columns VALUES row, row, …` of one row and of
+/// [`CREATES_PER_INSERT`] rows. `OR FAIL`: a failing row leaves the rows before it rather than
+/// undo the statement (which would make SQLite journal each statement's pages apart); any
+/// failure rolls back the whole apply.
+struct Inserts<'t> {
+    one: Statement<'t>,
+    batch: Statement<'t>,
+}
+
+impl<'t> Inserts<'t> {
+    fn prepare(
+        tx: &'t Transaction<'t>,
+        table: &str,
+        columns: &str,
+        row: &str,
+    ) -> rusqlite::Result<Self> {
+        let sql = |rows: usize| {
+            format!(
+                "INSERT OR FAIL INTO {table} {columns} VALUES {}",
+                vec![row; rows].join(", ")
+            )
+        };
+        Ok(Inserts {
+            one: tx.prepare(&sql(1))?,
+            batch: tx.prepare(&sql(CREATES_PER_INSERT))?,
+        })
+    }
+
+    /// The statement of `rows` rows: [`CREATES_PER_INSERT`], else one.
+    fn of(&mut self, rows: usize) -> &mut Statement<'t> {
+        if rows == CREATES_PER_INSERT {
+            &mut self.batch
+        } else {
+            &mut self.one
+        }
+    }
 }
 
 /// Bind `values` to a statement's parameters after the `*param`th, and count them.
@@ -141,8 +169,8 @@ struct Writer<'t> {
     managed: HashSet<i64>,
     /// An audit row of a change to a user, written before the change.
     audit: Statement<'t>,
-    /// The `created` row of a new user (nothing was there before).
-    audit_created: Statement<'t>,
+    /// The `created` rows of new users (nothing was there before).
+    audit_created: Inserts<'t>,
     /// A user's memberships (any group: the managed ones are picked by `groups`).
     member_of: Statement<'t>,
     remove_member: Statement<'t>,
@@ -156,10 +184,8 @@ struct Writer<'t> {
     /// entry rewritten costs a page of that index, wherever the key falls.
     update_keys: Statement<'t>,
     update_mail_key: Statement<'t>,
-    /// `insert_user` and `audit_created` for [`CREATES_PER_INSERT`] new users.
-    insert_user_batch: Statement<'t>,
-    audit_created_batch: Statement<'t>,
-    insert_user: Statement<'t>,
+    /// New users' rows.
+    insert_user: Inserts<'t>,
     /// New users not written yet, with their keys (fewer than [`CREATES_PER_INSERT`]); written
     /// before any other audit row, so that the log keeps the order of the changes, and before
     /// the commit.
@@ -180,13 +206,7 @@ impl<'t> Writer<'t> {
             managed: groups.values().copied().collect(),
             groups,
             audit: tx.prepare(runs::INSERT_AUDIT)?,
-            audit_created: tx.prepare(&insert_rows("audit", CREATED_COLUMNS, CREATED_VALUES, 1))?,
-            audit_created_batch: tx.prepare(&insert_rows(
-                "audit",
-                CREATED_COLUMNS,
-                CREATED_VALUES,
-                CREATES_PER_INSERT,
-            ))?,
+            audit_created: Inserts::prepare(tx, "audit", CREATED_COLUMNS, CREATED_VALUES)?,
             member_of: tx.prepare("SELECT group_pk FROM memberships WHERE user_pk = ?1")?,
             remove_member: tx
                 .prepare("DELETE FROM memberships WHERE user_pk = ?1 AND group_pk = ?2")?,
@@ -206,13 +226,7 @@ impl<'t> Writer<'t> {
             )?,
             update_keys: tx.prepare("UPDATE users SET unique_id = ?2, mail_key = ?3 WHERE pk = ?1")?,
             update_mail_key: tx.prepare("UPDATE users SET mail_key = ?2 WHERE pk = ?1")?,
-            insert_user: tx.prepare(&insert_rows("users", USER_COLUMNS, USER_VALUES, 1))?,
-            insert_user_batch: tx.prepare(&insert_rows(
-                "users",
-                USER_COLUMNS,
-                USER_VALUES,
-                CREATES_PER_INSERT,
-            ))?,
+            insert_user: Inserts::prepare(tx, "users", USER_COLUMNS, USER_VALUES)?,
             new_users: Vec::with_capacity(CREATES_PER_INSERT),
             next_pk: super::next_user_pk(tx)?,
         })
@@ -267,18 +281,23 @@ impl<'t> Writer<'t> {
             .member_of
             .query_map([pk], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        let wanted: Vec<i64> = self.group_keys(groups).collect();
         for gpk in held.iter().filter(|g| self.managed.contains(g)) {
-            if !groups.iter().any(|g| self.groups.get(g) == Some(gpk)) {
+            if !wanted.contains(gpk) {
                 self.remove_member.execute([pk, *gpk])?;
             }
         }
-        let added: Vec<(i64, i64)> = groups
-            .iter()
-            .filter_map(|g| self.groups.get(g).copied())
+        let added: Vec<(i64, i64)> = wanted
+            .into_iter()
             .filter(|gpk| !held.contains(gpk))
             .map(|gpk| (pk, gpk))
             .collect();
         self.add_memberships(&added)
+    }
+
+    /// The keys of the managed groups among `groups` (a Group ID no group has is left out).
+    fn group_keys<'a>(&'a self, groups: &'a [String]) -> impl Iterator<Item = i64> + 'a {
+        groups.iter().filter_map(|g| self.groups.get(g).copied())
     }
 
     /// Add memberships (user, group): [`PAIRS_PER_INSERT`] a statement, the rest up to
@@ -352,45 +371,50 @@ impl<'t> Writer<'t> {
             return Ok(());
         }
         let users = std::mem::take(&mut self.new_users);
-        let whole = users.len() == CREATES_PER_INSERT;
-        for chunk in users.chunks(if whole { CREATES_PER_INSERT } else { 1 }) {
-            let (rows, created) = if whole {
-                (&mut self.insert_user_batch, &mut self.audit_created_batch)
-            } else {
-                (&mut self.insert_user, &mut self.audit_created)
-            };
+        let size = if users.len() == CREATES_PER_INSERT {
+            CREATES_PER_INSERT
+        } else {
+            1
+        };
+        let (run, at) = (&self.run, &self.at);
+        for chunk in users.chunks(size) {
+            let rows = self.insert_user.of(size);
             let mut param = 0;
             for (pk, u) in chunk {
                 let s = &u.state;
-                let at = &self.at;
                 bind(
                     rows,
                     &mut param,
-                    &[&s.unique_id, &s.name, &s.mail, &u.mail_key],
+                    &[
+                        &s.unique_id,
+                        &s.name,
+                        &s.mail,
+                        &u.mail_key,
+                        &s.title,
+                        &s.phone,
+                        &s.phone2,
+                        &u.hash,
+                        at,
+                        at,
+                        pk,
+                    ],
                 )?;
-                bind(rows, &mut param, &[&s.title, &s.phone, &s.phone2, &u.hash])?;
-                bind(rows, &mut param, &[at, at, pk])?;
             }
             rows.raw_execute()?;
+            let created = self.audit_created.of(size);
             let mut param = 0;
             for (pk, u) in chunk {
-                let s = &u.state;
                 bind(
                     created,
                     &mut param,
-                    &[&self.run, pk, &s.unique_id, &u.created, &self.at],
+                    &[run, pk, &u.state.unique_id, &u.created, at],
                 )?;
             }
             created.raw_execute()?;
         }
         let pairs: Vec<(i64, i64)> = users
             .iter()
-            .flat_map(|(pk, u)| {
-                u.state
-                    .groups
-                    .iter()
-                    .filter_map(|g| self.groups.get(g).map(|&gpk| (*pk, gpk)))
-            })
+            .flat_map(|(pk, u)| self.group_keys(&u.state.groups).map(|gpk| (*pk, gpk)))
             .collect();
         self.add_memberships(&pairs)?;
         self.new_users = users;

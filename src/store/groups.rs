@@ -94,13 +94,11 @@ impl Store {
                 )
                 .optional()?,
         };
-        let Some(found) = found else {
+        let Some(mut found) = found else {
             return Ok(None);
         };
         let pk = found.pk;
-        let mut found = [found];
-        self.count_members(&mut found, Some(pk))?;
-        let [found] = found;
+        self.count_members(std::slice::from_mut(&mut found), Some(pk))?;
         Ok(Some(found))
     }
 
