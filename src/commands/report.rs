@@ -2,7 +2,8 @@
 
 use super::Context;
 use crate::cli::{Format, ReportArgs};
-use crate::core::report::{fit, TEXT_WIDTH};
+use crate::core::report::TEXT_WIDTH;
+use crate::render::report::{counts_line, fit, overrides_text};
 use crate::error;
 use crate::pipeline;
 use crate::render;
@@ -61,7 +62,7 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
                     if let Some(reason) = &run.reason {
                         who.push(format!("reason: {reason}"));
                     }
-                    if let Some(flags) = crate::core::report::overrides_text(run.overrides.as_ref())
+                    if let Some(flags) = overrides_text(run.overrides.as_ref())
                     {
                         who.push(format!("overrides: {flags}"));
                     }
@@ -164,7 +165,7 @@ fn runs_table(runs: &[crate::core::report::RunReport]) -> String {
                 render::thousands(r.rejected.len() as u64),
                 run.counts
                     .as_ref()
-                    .map_or(String::new(), crate::core::report::counts_line),
+                    .map_or(String::new(), counts_line),
             ]
         })
         .collect();

@@ -160,7 +160,18 @@ fn one_night(
         Stored::Unchanged(b) => (b, true),
     };
     night.batch.set(Some(batch.id));
-    if unchanged && matches!(batch.status.as_str(), "applied" | "reverted") {
+    // The same bytes under settings that plan them otherwise (a new alias, another mapping)
+    // are planned and applied again (SPEC §2).
+    let replan = unchanged
+        && batch.status == "applied"
+        && store.batch_settings(batch.id)?.as_deref() != Some(&ctx.config.plan_fingerprint());
+    if replan && !ctx.quiet {
+        eprintln!(
+            "roster: the file is the one of batch {}, but the settings that shape its plan changed since it was applied: planning it again",
+            batch.id
+        );
+    }
+    if unchanged && !replan && matches!(batch.status.as_str(), "applied" | "reverted") {
         let said = if batch.status == "reverted" {
             let by = store
                 .batch_reverted_by(batch.id)?
@@ -409,6 +420,7 @@ fn dry_run(
         status: "dry-run".into(),
         has_content: false,
         remote_mtime: fetched.mtime,
+        reverted_by_run: None,
     };
     if let Some(p) = file.file_error() {
         let reason = format!("the file would be rejected: {p}");

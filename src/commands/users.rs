@@ -90,7 +90,12 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
                         t.add_row(vec![
                             r.at.clone(),
                             r.run.map_or("by hand".to_string(), |r| r.to_string()),
-                            render::opt(r.command.as_deref()),
+                            match (&r.command, r.reverted_by) {
+                                (Some(c), Some(by)) => {
+                                    render::cell(&format!("{c} (reverted by run {by})"))
+                                }
+                                (c, _) => render::opt(c.as_deref()),
+                            },
                             render::opt(r.by.as_deref()),
                             render::opt(r.reason.as_deref()),
                             r.field.clone(),

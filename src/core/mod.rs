@@ -9,3 +9,5 @@ pub mod problem;
 pub mod record;
 pub mod report;
 pub mod revert;
+pub mod signal;
+pub mod status;

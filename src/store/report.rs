@@ -3,7 +3,9 @@
 
 use super::Store;
 use crate::core::plan::Counts;
-use crate::core::report::{Person, Run};
+use crate::core::report::{Person, Rejected, RejectedOnce, Run, Streak};
+use crate::core::signal::Fact;
+use std::collections::BTreeMap;
 use rusqlite::OptionalExtension;
 
 /// The users a run created, from their `created` audit rows, in the order created.
@@ -143,6 +145,301 @@ impl Store {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+
+/// The key a rejected record is known by across runs: its UniqueID, else its line.
+const REJECTED_KEY: &str = "COALESCE(i.unique_id, 'line ' || p.line, 'file')";
+
+/// The rejected records of a run (its error problems) with the UniqueID and name the run's
+/// detail names for each line, read from `report_invalid`.
+const REJECTED: &str = "SELECT p.line, i.unique_id, i.name, p.column_name, p.code, p.message
+      FROM problems p LEFT JOIN temp.report_invalid i ON i.run = p.run_id AND i.line = p.line
+     WHERE p.run_id = ?1 AND p.severity = 'error' ORDER BY p.line, p.rowid";
+
+fn rejected_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Rejected> {
+    Ok(Rejected {
+        line: r.get(0)?,
+        unique_id: r.get(1)?,
+        name: r.get(2)?,
+        column: r.get(3)?,
+        code: r.get(4)?,
+        message: r.get(5)?,
+    })
+}
+
+impl Store {
+    /// Put the UniqueIDs and names a run's detail gives its invalid lines in a temporary
+    /// table (once per run and connection), so that rejected records are joined to them in
+    /// SQL rather than held in memory.
+    fn index_invalid(&self, run: i64) -> anyhow::Result<()> {
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS report_invalid (run INTEGER NOT NULL,
+                 line INTEGER NOT NULL, unique_id TEXT, name TEXT, PRIMARY KEY (run, line)) WITHOUT ROWID;
+             CREATE TEMP TABLE IF NOT EXISTS report_indexed (run INTEGER PRIMARY KEY);",
+        )?;
+        if self
+            .conn
+            .execute("INSERT OR IGNORE INTO temp.report_indexed VALUES (?1)", [run])?
+            == 0
+        {
+            return Ok(());
+        }
+        self.conn.execute(
+            "INSERT OR IGNORE INTO temp.report_invalid
+             SELECT ?1, json_extract(j.value, '$.line'), json_extract(j.value, '$.unique_id'),
+                    json_extract(j.value, '$.name')
+               FROM runs r, json_each(r.detail, '$.invalid') j
+              WHERE r.id = ?1 AND json_valid(r.detail) AND json_extract(j.value, '$.line') IS NOT NULL",
+            [run],
+        )?;
+        Ok(())
+    }
+
+    /// The first `limit` rejected records of a run, in line order, and how many per code.
+    pub fn run_rejected(
+        &self,
+        run: i64,
+        limit: usize,
+    ) -> anyhow::Result<(Vec<Rejected>, BTreeMap<String, u64>)> {
+        self.index_invalid(run)?;
+        let mut stmt = self.conn.prepare(&format!("{REJECTED} LIMIT ?2"))?;
+        let rows = stmt.query_map(rusqlite::params![run, limit as i64], rejected_row)?;
+        let first = rows.collect::<Result<Vec<_>, _>>()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT code, COUNT(*) FROM problems WHERE run_id = ?1 AND severity = 'error' GROUP BY code",
+        )?;
+        let codes = stmt
+            .query_map([run], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<Result<_, _>>()?;
+        Ok((first, codes))
+    }
+
+    /// Every rejected record of a run, in line order, one at a time (for a JSON report).
+    pub fn each_rejected(
+        &self,
+        run: i64,
+        mut each: impl FnMut(&Rejected) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        self.index_invalid(run)?;
+        let mut stmt = self.conn.prepare(REJECTED)?;
+        let mut rows = stmt.query([run])?;
+        while let Some(r) = rows.next()? {
+            each(&rejected_row(r)?)?;
+        }
+        Ok(())
+    }
+
+    /// The first `limit` users a blocked or applied run removes (from its detail), and how
+    /// many in all, without reading the whole list.
+    pub fn run_removed(&self, run: i64, limit: usize) -> anyhow::Result<(Vec<Person>, u64)> {
+        let mut stmt = self.conn.prepare(
+            "SELECT json_extract(j.value, '$.unique_id'), json_extract(j.value, '$.name'),
+                    json_extract(j.value, '$.mail')
+               FROM runs r, json_each(r.detail, '$.removals') j
+              WHERE r.id = ?1 AND json_valid(r.detail) ORDER BY j.key LIMIT ?2",
+        )?;
+        let first = stmt
+            .query_map(rusqlite::params![run, limit as i64], person)?
+            .collect::<Result<Vec<_>, _>>()?;
+        let total: Option<i64> = self.conn.query_row(
+            "SELECT json_array_length(detail, '$.removals') FROM runs WHERE id = ?1 AND json_valid(detail)",
+            [run],
+            |r| r.get(0),
+        ).optional()?.flatten();
+        Ok((first, total.unwrap_or(0).max(0) as u64))
+    }
+
+    /// Since when changes wait to be pushed: the first run that changed the directory after
+    /// the last push that went through (RFC 3339), if any did.
+    pub fn push_pending_since(&self) -> anyhow::Result<Option<String>> {
+        Ok(self.conn.query_row(
+            "SELECT MIN(COALESCE(finished_at, started_at)) FROM runs WHERE status = 'applied'
+               AND COALESCE(finished_at, started_at) > COALESCE(
+                   (SELECT MAX(COALESCE(finished_at, started_at)) FROM scim_pushes
+                     WHERE status IN ('pushed', 'partial')), '')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// What decides whether each run is still open, every run but manual edits, in order,
+    /// with the stage a failed run stopped at.
+    pub fn run_facts(&self) -> anyhow::Result<Vec<(Fact, Option<String>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, command, batch_id, status, reverts,
+                    CASE WHEN json_valid(detail) THEN json_extract(detail, '$.stage') END
+               FROM runs WHERE command NOT LIKE 'users %' AND command NOT LIKE 'groups %' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                Fact {
+                    id: r.get(0)?,
+                    command: r.get(1)?,
+                    batch: r.get(2)?,
+                    status: r.get(3)?,
+                    reverts: r.get(4)?,
+                },
+                r.get(5)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The runs that read a file (`sync`, `apply`: applied, blocked or rejected), in order.
+    fn file_runs(&self, upto: i64) -> anyhow::Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, started_at FROM runs WHERE command IN ('sync', 'apply') AND id <= ?1
+               AND status IN ('applied', 'blocked', 'rejected') ORDER BY id",
+        )?;
+        let rows = stmt.query_map([upto], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The Group IDs the newest run that read a file named and that still do not exist,
+    /// with their record counts, and that run when it was applied.
+    pub fn open_unknown_groups(&self) -> anyhow::Result<(Option<i64>, BTreeMap<String, u64>)> {
+        let newest: Option<(i64, String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT id, status, CASE WHEN json_valid(detail)
+                                         THEN json_extract(detail, '$.unknown_groups') END
+                   FROM runs WHERE command IN ('sync', 'apply')
+                    AND status IN ('applied', 'blocked', 'rejected') ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((run, status, Some(groups))) = newest else {
+            return Ok((None, BTreeMap::new()));
+        };
+        let named: BTreeMap<String, u64> = serde_json::from_str(&groups).unwrap_or_default();
+        let mut open = BTreeMap::new();
+        let mut exists = self
+            .conn
+            .prepare("SELECT 1 FROM groups WHERE group_id = ?1")?;
+        for (g, n) in named {
+            if !exists.exists([&g])? {
+                open.insert(g, n);
+            }
+        }
+        let run = (status == "applied" && !open.is_empty()).then_some(run);
+        Ok((run, open))
+    }
+
+    /// Records the newest run that read a file rejected that the run before it did not, when
+    /// that run was applied.
+    pub fn new_rejections(&self) -> anyhow::Result<Option<(i64, u64)>> {
+        let runs = self.file_runs(i64::MAX)?;
+        let Some((newest, _)) = runs.last() else {
+            return Ok(None);
+        };
+        if self.run(*newest)?.is_none_or(|r| r.status != "applied") {
+            return Ok(None);
+        }
+        let before = runs.len().checked_sub(2).map(|i| runs[i].0);
+        self.index_invalid(*newest)?;
+        if let Some(b) = before {
+            self.index_invalid(b)?;
+        }
+        let keys = format!(
+            "SELECT {REJECTED_KEY} FROM problems p LEFT JOIN temp.report_invalid i
+                 ON i.run = p.run_id AND i.line = p.line WHERE p.run_id = ?1 AND p.severity = 'error'"
+        );
+        let n: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM ({keys} EXCEPT {})", keys.replace("?1", "?2")),
+            rusqlite::params![newest, before.unwrap_or(-1)],
+            |r| r.get(0),
+        )?;
+        Ok((n > 0).then_some((*newest, n as u64)))
+    }
+
+    /// The rejected records of the runs `period` (ids, in order) that read a file, each once,
+    /// with since when it has been rejected, looking back at most `lookback` files before.
+    pub fn rejected_once(&self, period: &[i64], lookback: usize) -> anyhow::Result<RejectedOnce> {
+        let Some(&last) = period.last() else {
+            return Ok(RejectedOnce::default());
+        };
+        let all = self.file_runs(last)?;
+        let Some(first) = all.iter().position(|(id, _)| period.contains(id)) else {
+            return Ok(RejectedOnce::default());
+        };
+        let start = first.saturating_sub(lookback);
+        let chain = &all[start..];
+        let first_seq = (first - start) as i64;
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS report_rejected (seq INTEGER NOT NULL, key TEXT NOT NULL,
+                 code TEXT, PRIMARY KEY (key, seq)) WITHOUT ROWID;
+             DELETE FROM temp.report_rejected;",
+        )?;
+        for (seq, (run, _)) in chain.iter().enumerate() {
+            self.index_invalid(*run)?;
+            self.conn.execute(
+                &format!(
+                    "INSERT OR IGNORE INTO temp.report_rejected
+                     SELECT ?2, {REJECTED_KEY}, p.code FROM problems p LEFT JOIN temp.report_invalid i
+                         ON i.run = p.run_id AND i.line = p.line
+                      WHERE p.run_id = ?1 AND p.severity = 'error'"
+                ),
+                rusqlite::params![run, seq as i64],
+            )?;
+        }
+        streaks(&self.conn, chain, first_seq)
+    }
+}
+
+/// Each record's current run of consecutive rejections, summed up (see [`RejectedOnce`]).
+fn streaks(
+    conn: &rusqlite::Connection,
+    chain: &[(i64, String)],
+    first_seq: i64,
+) -> anyhow::Result<RejectedOnce> {
+    const CURRENT: &str = "WITH k AS (SELECT key, seq, code,
+                                 seq - ROW_NUMBER() OVER (PARTITION BY key ORDER BY seq) AS grp
+                            FROM temp.report_rejected),
+             s AS (SELECT key, MIN(seq) AS since, MAX(seq) AS last, COUNT(*) AS n, MAX(code) AS code
+                     FROM k GROUP BY key, grp),
+             c AS (SELECT key, since, last, n, code,
+                          ROW_NUMBER() OVER (PARTITION BY key ORDER BY last DESC) AS rn FROM s)
+        SELECT key, since, n, code FROM c WHERE rn = 1 AND last >= ?1";
+    let mut out = RejectedOnce::default();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT since, n, COUNT(*) FROM ({CURRENT}) WHERE since < ?1 GROUP BY since, n ORDER BY since"
+    ))?;
+    let old = stmt.query_map([first_seq], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    for row in old {
+        let (since, runs, records) = row?;
+        let Some((since_run, at)) = chain.get(since as usize) else {
+            continue;
+        };
+        out.old.push(Streak {
+            since_run: *since_run,
+            since: at.get(..10).unwrap_or(at).to_string(),
+            runs: runs as u64,
+            records: records as u64,
+        });
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT code, COUNT(*), SUM(since >= ?1) FROM ({CURRENT}) GROUP BY code"
+    ))?;
+    let codes = stmt.query_map([first_seq], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    for row in codes {
+        let (code, n, new) = row?;
+        out.codes.insert(code, n as u64);
+        out.records += n as u64;
+        out.first_time += new as u64;
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT key FROM ({CURRENT}) WHERE since >= ?1 ORDER BY key LIMIT 100"
+    ))?;
+    out.first_time_keys = stmt
+        .query_map([first_seq], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -237,4 +237,9 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     DROP INDEX memberships_group;
     "#,
+    // 11: the fingerprint of the settings that shaped a batch's plan when it was applied
+    // (SPEC §2): the same file under another mapping or alias is planned again.
+    r#"
+    ALTER TABLE batches ADD COLUMN settings TEXT;
+    "#,
 ];

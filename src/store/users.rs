@@ -53,6 +53,8 @@ pub struct AuditRow {
     pub command: Option<String>,
     pub by: Option<String>,
     pub reason: Option<String>,
+    /// The revert that undid this row's run, while that revert stands.
+    pub reverted_by: Option<i64>,
 }
 
 /// Fields of a manual user, already checked.
@@ -209,9 +211,20 @@ impl Store {
                 command: r.get(6)?,
                 by: r.get(7)?,
                 reason: r.get(8)?,
+                reverted_by: None,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows: Vec<AuditRow> = rows.collect::<Result<_, _>>()?;
+        let mut reverted = std::collections::HashMap::new();
+        for row in &mut rows {
+            if let Some(run) = row.run {
+                if !reverted.contains_key(&run) {
+                    reverted.insert(run, self.reverted_by(run)?);
+                }
+                row.reverted_by = reverted.get(&run).copied().flatten();
+            }
+        }
+        Ok(rows)
     }
 
     /// The history of a deleted user, found by its UniqueID in the audit log.
