@@ -797,6 +797,33 @@ pub fn apply(
     }
 }
 
+/// After a committed `apply` or `revert` (SPEC §2): push to the provider of `[scim]` as `sync`
+/// does, with the run's `--allow-removals` for the push's safeguard. `None` without `[scim]`.
+/// A push that did not complete is an error that says the directory is committed.
+pub fn push_after_commit(
+    store: &mut Store,
+    config: &Config,
+    allow_removals: Option<u64>,
+    quiet: bool,
+) -> Option<anyhow::Result<crate::scim::Outcome>> {
+    config.scim.as_ref()?;
+    stage::enter("push");
+    let options = crate::scim::Options {
+        dry_run: false,
+        full: false,
+        allow_removals,
+        quiet,
+    };
+    let said = "the directory is committed, but the push to the SCIM provider";
+    Some(match crate::scim::push(store, config, &options) {
+        Ok(o) => match o.error() {
+            Some(e) => Err(e.context(format!("{said} did not complete"))),
+            None => Ok(o),
+        },
+        Err(e) => Err(e.context(format!("{said} failed"))),
+    })
+}
+
 /// Read a secret from a file (one line; the trailing newline is not part of it).
 fn read_secret(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)

@@ -38,6 +38,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         allow: args.allow.clone(),
         reason: args.reason.clone(),
         force: false,
+        no_push: false,
         shown: args.shown.clone(),
     };
     pipeline::note_operator(&mut store, &apply_args);
@@ -385,13 +386,49 @@ fn show(
     store: &Store,
     args: &ApplyArgs,
 ) -> anyhow::Result<()> {
+    show_with(ctx, format, o, store, args, None)
+}
+
+/// [`show`]; a dry run, whose file is stored as no batch, names commands that work on it.
+fn show_with(
+    ctx: &Context,
+    format: Format,
+    o: &Outcome,
+    store: &Store,
+    args: &ApplyArgs,
+    source: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut selection = super::selection(&args.shown, format);
+    selection.unstored = source.map(unstored_hints);
     super::apply::show(
         ctx,
         format,
         o,
-        &super::selection(&args.shown, format),
+        &selection,
         &super::apply::operator(store, args),
     )
+}
+
+/// The commands that show a dry run's whole plan and every problem of its file, which is
+/// stored as no batch (SPEC §2: a dry run stores nothing): the same dry run, and `validate`
+/// of a local file.
+fn unstored_hints(source: &str) -> (String, String) {
+    let quoted = if source
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-:@+=,".contains(c))
+    {
+        source.to_string()
+    } else {
+        format!("'{}'", source.replace('\'', "'\\''"))
+    };
+    let dry_run = format!("roster sync --dry-run --source {quoted}");
+    let local = source != "-" && !source.contains("://");
+    let validate = if local {
+        format!("roster validate {quoted}")
+    } else {
+        format!("{dry_run} --format json")
+    };
+    (dry_run, validate)
 }
 
 /// `--dry-run`: plan the fetched file against the store without storing anything.
@@ -432,7 +469,7 @@ fn dry_run(
             plan: None,
             reason: Some(reason),
         };
-        show(ctx, format, &outcome, store, args)?;
+        show_with(ctx, format, &outcome, store, args, Some(&fetched.source))?;
         night.shown.set(true);
         night.settled.set(true);
         return Err(outcome
@@ -466,7 +503,7 @@ fn dry_run(
         plan: Some(plan),
         reason,
     };
-    show(ctx, format, &outcome, store, args)?;
+    show_with(ctx, format, &outcome, store, args, Some(&fetched.source))?;
     night.shown.set(true);
     night.settled.set(true);
     match outcome.error() {

@@ -344,8 +344,8 @@ pub struct RejectedOnce {
     pub records: u64,
     /// Distinct records per code.
     pub codes: BTreeMap<String, u64>,
-    /// Records rejected for the first time in the period (not by the file before), and the
-    /// keys of the first of them.
+    /// Records the newest file of the period rejected for the first time (not the file before
+    /// it), and the keys of the first of them.
     pub first_time: u64,
     pub first_time_keys: Vec<String>,
     /// The others, by since when.

@@ -177,7 +177,7 @@ impl Report {
             rows.push((label, rejected_once_line(once)));
             if once.first_time > 0 {
                 let mut line = format!(
-                    "first time: {} ({}",
+                    "rejected for the first time in the newest file: {} ({}",
                     thousands(once.first_time),
                     once.first_time_keys.join(", ")
                 );

@@ -367,6 +367,7 @@ impl Store {
         let start = first.saturating_sub(lookback);
         let chain = &all[start..];
         let first_seq = (first - start) as i64;
+        let last_seq = (chain.len() - 1) as i64;
         self.conn.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS report_rejected (seq INTEGER NOT NULL, key TEXT NOT NULL,
                  code TEXT, PRIMARY KEY (key, seq)) WITHOUT ROWID;
@@ -384,15 +385,19 @@ impl Store {
                 rusqlite::params![run, seq as i64],
             )?;
         }
-        streaks(&self.conn, chain, first_seq)
+        streaks(&self.conn, chain, first_seq, last_seq)
     }
 }
 
 /// Each record's current run of consecutive rejections, summed up (see [`RejectedOnce`]).
+/// Records rejected in the period (from `first_seq` on) count once; those the newest file
+/// (`last_seq`) rejected for the first time are listed apart from the old ones, which are
+/// counted by since when.
 fn streaks(
     conn: &rusqlite::Connection,
     chain: &[(i64, String)],
     first_seq: i64,
+    last_seq: i64,
 ) -> anyhow::Result<RejectedOnce> {
     const CURRENT: &str = "WITH k AS (SELECT key, seq, code,
                                  seq - ROW_NUMBER() OVER (PARTITION BY key ORDER BY seq) AS grp
@@ -404,9 +409,9 @@ fn streaks(
         SELECT key, since, n, code FROM c WHERE rn = 1 AND last >= ?1";
     let mut out = RejectedOnce::default();
     let mut stmt = conn.prepare(&format!(
-        "SELECT since, n, COUNT(*) FROM ({CURRENT}) WHERE since < ?1 GROUP BY since, n ORDER BY since"
+        "SELECT since, n, COUNT(*) FROM ({CURRENT}) WHERE since < ?2 GROUP BY since, n ORDER BY since"
     ))?;
-    let old = stmt.query_map([first_seq], |r| {
+    let old = stmt.query_map([first_seq, last_seq], |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
     })?;
     for row in old {
@@ -422,9 +427,9 @@ fn streaks(
         });
     }
     let mut stmt = conn.prepare(&format!(
-        "SELECT code, COUNT(*), SUM(since >= ?1) FROM ({CURRENT}) GROUP BY code"
+        "SELECT code, COUNT(*), SUM(since >= ?2) FROM ({CURRENT}) GROUP BY code"
     ))?;
-    let codes = stmt.query_map([first_seq], |r| {
+    let codes = stmt.query_map([first_seq, last_seq], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
     })?;
     for row in codes {
@@ -434,10 +439,10 @@ fn streaks(
         out.first_time += new as u64;
     }
     let mut stmt = conn.prepare(&format!(
-        "SELECT key FROM ({CURRENT}) WHERE since >= ?1 ORDER BY key LIMIT 100"
+        "SELECT key FROM ({CURRENT}) WHERE since >= ?2 ORDER BY key LIMIT 100"
     ))?;
     out.first_time_keys = stmt
-        .query_map([first_seq], |r| r.get(0))?
+        .query_map([first_seq, last_seq], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(out)
 }
