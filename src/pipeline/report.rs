@@ -40,6 +40,7 @@ pub fn build_report(
     };
     // The joiners of a first import are a million rows of the audit log.
     let _shown = crate::render::progress::stage("building the report");
+    store.report_spills_to_disk()?;
     let facts = store.run_facts()?;
     let closures = closures(&facts);
     let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();

@@ -151,11 +151,13 @@ impl Store {
 /// The key a rejected record is known by across runs: its UniqueID, else its line.
 const REJECTED_KEY: &str = "COALESCE(i.unique_id, 'line ' || p.line, 'file')";
 
-/// The rejected records of a run (its error problems) with the UniqueID and name the run's
-/// detail names for each line, read from `report_invalid`.
+/// The rejected records of a run (its error problems, in the order recorded: the file's) with
+/// the UniqueID and name the run recorded for each line. Read through the index of problems by
+/// run, in its order: no sort of 200,000 rows in memory.
 const REJECTED: &str = "SELECT p.line, i.unique_id, i.name, p.column_name, p.code, p.message
-      FROM problems p LEFT JOIN temp.report_invalid i ON i.run = p.run_id AND i.line = p.line
-     WHERE p.run_id = ?1 AND p.severity = 'error' ORDER BY p.line, p.rowid";
+      FROM problems p LEFT JOIN run_records i
+        ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
+     WHERE p.run_id = ?1 AND p.severity = 'error' ORDER BY p.rowid";
 
 fn rejected_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Rejected> {
     Ok(Rejected {
@@ -169,30 +171,10 @@ fn rejected_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Rejected> {
 }
 
 impl Store {
-    /// Put the UniqueIDs and names a run's detail gives its invalid lines in a temporary
-    /// table (once per run and connection), so that rejected records are joined to them in
-    /// SQL rather than held in memory.
-    fn index_invalid(&self, run: i64) -> anyhow::Result<()> {
-        self.conn.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS report_invalid (run INTEGER NOT NULL,
-                 line INTEGER NOT NULL, unique_id TEXT, name TEXT, PRIMARY KEY (run, line)) WITHOUT ROWID;
-             CREATE TEMP TABLE IF NOT EXISTS report_indexed (run INTEGER PRIMARY KEY);",
-        )?;
-        if self
-            .conn
-            .execute("INSERT OR IGNORE INTO temp.report_indexed VALUES (?1)", [run])?
-            == 0
-        {
-            return Ok(());
-        }
-        self.conn.execute(
-            "INSERT OR IGNORE INTO temp.report_invalid
-             SELECT ?1, json_extract(j.value, '$.line'), json_extract(j.value, '$.unique_id'),
-                    json_extract(j.value, '$.name')
-               FROM runs r, json_each(r.detail, '$.invalid') j
-              WHERE r.id = ?1 AND json_valid(r.detail) AND json_extract(j.value, '$.line') IS NOT NULL",
-            [run],
-        )?;
+    /// A report's sorts and temporary tables go to a file rather than memory (the store keeps
+    /// them in memory for the apply's speed), so that it holds what it shows (SPEC §5).
+    pub fn report_spills_to_disk(&self) -> anyhow::Result<()> {
+        self.conn.execute_batch("PRAGMA temp_store = FILE")?;
         Ok(())
     }
 
@@ -202,7 +184,6 @@ impl Store {
         run: i64,
         limit: usize,
     ) -> anyhow::Result<(Vec<Rejected>, BTreeMap<String, u64>)> {
-        self.index_invalid(run)?;
         let mut stmt = self.conn.prepare(&format!("{REJECTED} LIMIT ?2"))?;
         let rows = stmt.query_map(rusqlite::params![run, limit as i64], rejected_row)?;
         let first = rows.collect::<Result<Vec<_>, _>>()?;
@@ -221,7 +202,6 @@ impl Store {
         run: i64,
         mut each: impl FnMut(&Rejected) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        self.index_invalid(run)?;
         let mut stmt = self.conn.prepare(REJECTED)?;
         let mut rows = stmt.query([run])?;
         while let Some(r) = rows.next()? {
@@ -230,24 +210,22 @@ impl Store {
         Ok(())
     }
 
-    /// The first `limit` users a blocked or applied run removes (from its detail), and how
-    /// many in all, without reading the whole list.
+    /// The first `limit` users a blocked or applied run removes (or would), and how many in
+    /// all, without reading the whole list.
     pub fn run_removed(&self, run: i64, limit: usize) -> anyhow::Result<(Vec<Person>, u64)> {
         let mut stmt = self.conn.prepare(
-            "SELECT json_extract(j.value, '$.unique_id'), json_extract(j.value, '$.name'),
-                    json_extract(j.value, '$.mail')
-               FROM runs r, json_each(r.detail, '$.removals') j
-              WHERE r.id = ?1 AND json_valid(r.detail) ORDER BY j.key LIMIT ?2",
+            "SELECT unique_id, name, mail FROM run_records
+              WHERE run_id = ?1 AND list = 'removals' ORDER BY seq LIMIT ?2",
         )?;
         let first = stmt
             .query_map(rusqlite::params![run, limit as i64], person)?
             .collect::<Result<Vec<_>, _>>()?;
-        let total: Option<i64> = self.conn.query_row(
-            "SELECT json_array_length(detail, '$.removals') FROM runs WHERE id = ?1 AND json_valid(detail)",
+        let total: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM run_records WHERE run_id = ?1 AND list = 'removals'",
             [run],
             |r| r.get(0),
-        ).optional()?.flatten();
-        Ok((first, total.unwrap_or(0).max(0) as u64))
+        )?;
+        Ok((first, total as u64))
     }
 
     /// Since when changes wait to be pushed: the first run that changed the directory after
@@ -338,13 +316,10 @@ impl Store {
             return Ok(None);
         }
         let before = runs.len().checked_sub(2).map(|i| runs[i].0);
-        self.index_invalid(*newest)?;
-        if let Some(b) = before {
-            self.index_invalid(b)?;
-        }
         let keys = format!(
-            "SELECT {REJECTED_KEY} FROM problems p LEFT JOIN temp.report_invalid i
-                 ON i.run = p.run_id AND i.line = p.line WHERE p.run_id = ?1 AND p.severity = 'error'"
+            "SELECT {REJECTED_KEY} FROM problems p LEFT JOIN run_records i
+                 ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
+              WHERE p.run_id = ?1 AND p.severity = 'error'"
         );
         let n: i64 = self.conn.query_row(
             &format!("SELECT COUNT(*) FROM ({keys} EXCEPT {})", keys.replace("?1", "?2")),
@@ -374,12 +349,11 @@ impl Store {
              DELETE FROM temp.report_rejected;",
         )?;
         for (seq, (run, _)) in chain.iter().enumerate() {
-            self.index_invalid(*run)?;
             self.conn.execute(
                 &format!(
                     "INSERT OR IGNORE INTO temp.report_rejected
-                     SELECT ?2, {REJECTED_KEY}, p.code FROM problems p LEFT JOIN temp.report_invalid i
-                         ON i.run = p.run_id AND i.line = p.line
+                     SELECT ?2, {REJECTED_KEY}, p.code FROM problems p LEFT JOIN run_records i
+                         ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
                       WHERE p.run_id = ?1 AND p.severity = 'error'"
                 ),
                 rusqlite::params![run, seq as i64],
@@ -387,6 +361,62 @@ impl Store {
         }
         streaks(&self.conn, chain, first_seq, last_seq)
     }
+}
+
+/// The lists of a run's detail kept as rows of their own ([`insert_records`]).
+const RECORD_LISTS: [&str; 2] = ["invalid", "removals"];
+
+/// A run's detail without its per-record lists, and whether it had any.
+pub(crate) fn split_records(
+    detail: Option<&serde_json::Value>,
+) -> (Option<serde_json::Value>, bool) {
+    let Some(serde_json::Value::Object(map)) = detail else {
+        return (detail.cloned(), false);
+    };
+    let has = RECORD_LISTS.iter().any(|k| map.contains_key(*k));
+    if !has {
+        return (detail.cloned(), false);
+    }
+    // The rest of a detail is small: what tripped, the fields, the unknown groups.
+    let rest: serde_json::Map<String, serde_json::Value> = map
+        .iter()
+        .filter(|(k, _)| !RECORD_LISTS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (Some(serde_json::Value::Object(rest)), true)
+}
+
+/// Write the per-record lists of a run's detail (`invalid`: line, UniqueID, name; `removals`:
+/// UniqueID, name, mail) as rows of `run_records`.
+pub(crate) fn insert_records(
+    conn: &rusqlite::Connection,
+    run: i64,
+    detail: Option<&serde_json::Value>,
+    any: &bool,
+) -> anyhow::Result<()> {
+    let Some(detail) = detail.filter(|_| *any) else {
+        return Ok(());
+    };
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO run_records (run_id, list, seq, line, unique_id, name, mail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for list in RECORD_LISTS {
+        let items = detail.get(list).and_then(|l| l.as_array());
+        for (seq, x) in items.into_iter().flatten().enumerate() {
+            let text = |k: &str| x.get(k).and_then(|v| v.as_str());
+            stmt.execute(rusqlite::params![
+                run,
+                list,
+                seq as i64,
+                x.get("line").and_then(|l| l.as_i64()),
+                text("unique_id"),
+                text("name"),
+                text("mail"),
+            ])?;
+        }
+    }
+    Ok(())
 }
 
 /// Each record's current run of consecutive rejections, summed up (see [`RejectedOnce`]).

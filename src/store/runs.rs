@@ -139,6 +139,8 @@ const FILE_WARNINGS: usize = 200;
 
 /// Record a run (inside the caller's transaction when there is one); returns its id.
 pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
+    // The per-record lists go to rows of their own, so a report reads the few it shows.
+    let (detail, records) = super::report::split_records(run.detail);
     conn.execute(
         "INSERT INTO runs (batch_id, command, started_at, finished_at, status, counts, message, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -150,10 +152,11 @@ pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
             run.status,
             run.counts.map(serde_json::to_string).transpose()?,
             run.message,
-            run.detail.map(serde_json::to_string).transpose()?,
+            detail.as_ref().map(serde_json::to_string).transpose()?,
         ],
     )?;
     let id = conn.last_insert_rowid();
+    super::report::insert_records(conn, id, run.detail, &records)?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO problems (run_id, line, column_name, code, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
