@@ -48,15 +48,24 @@ fn metric(text: &str, sample: &str) -> f64 {
 #[track_caller]
 fn assert_status(env: &Env, want: &str, healthy: bool) -> serde_json::Value {
     let code = if healthy { 0 } else { 1 };
-    let json = env.roster(&["status", "--format", "json"]).code(code).json();
+    let json = env
+        .roster(&["status", "--format", "json"])
+        .code(code)
+        .json();
     assert_eq!(json["healthy"], healthy, "{json:#}");
     assert_eq!(json["status"], want, "{json:#}");
     let prom = env
         .roster(&["status", "--format", "prometheus"])
         .code(code)
         .stdout;
-    assert_eq!(metric(&prom, &format!("roster_status{{status=\"{want}\"}}")), 1.0);
-    assert_eq!(metric(&prom, "roster_healthy"), if healthy { 1.0 } else { 0.0 });
+    assert_eq!(
+        metric(&prom, &format!("roster_status{{status=\"{want}\"}}")),
+        1.0
+    );
+    assert_eq!(
+        metric(&prom, "roster_healthy"),
+        if healthy { 1.0 } else { 0.0 }
+    );
     json
 }
 
@@ -75,7 +84,12 @@ fn report(env: &Env, args: &[&str]) -> (String, String) {
 fn subjects(env: &Env, smtp: &Smtp) -> Vec<String> {
     smtp.messages()
         .iter()
-        .map(|(_, raw)| parse_mail(env, raw)["subject"].as_str().unwrap().to_string())
+        .map(|(_, raw)| {
+            parse_mail(env, raw)["subject"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -158,7 +172,10 @@ fn a_superseded_block_no_longer_sets_the_subject() {
         "{json:#}"
     );
     assert_status(&env, "OK", true);
-    let prom = env.roster(&["status", "--format", "prometheus"]).ok().stdout;
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .ok()
+        .stdout;
     assert_eq!(metric(&prom, "roster_blocked_runs"), 0.0);
 }
 
@@ -176,7 +193,10 @@ fn the_same_rejected_records_are_counted_once() {
         }
         csv
     };
-    env.write("roster.toml", "[import]\nmax_invalid = \"50%\"\nmax_updates = \"100%\"\n");
+    env.write(
+        "roster.toml",
+        "[import]\nmax_invalid = \"50%\"\nmax_updates = \"100%\"\n",
+    );
     for n in 1..=3 {
         sync(&env, &format!("night{n}.csv"), &night(n, false)).ok();
     }
@@ -187,7 +207,9 @@ fn the_same_rejected_records_are_counted_once() {
     );
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     assert!(
-        text.contains(&format!("2 records rejected in 3 runs in a row, since {today}")),
+        text.contains(&format!(
+            "2 records rejected in 3 runs in a row, since {today}"
+        )),
         "{text}"
     );
     assert!(!text.contains("first time"), "{text}");
@@ -236,13 +258,23 @@ fn approving_a_held_plan_pushes_and_a_late_push_is_unhealthy() {
     sync(&env, "night1.csv", &users(0..20, "", "Nurse")).ok();
     // Every title changed: more updates than max_updates (20%), so the plan is held.
     let held = sync(&env, "night2.csv", &users(0..20, "", "Head nurse")).code(4);
-    assert!(held.stderr.contains("--allow-updates 20"), "{}", held.stderr);
+    assert!(
+        held.stderr.contains("--allow-updates 20"),
+        "{}",
+        held.stderr
+    );
     let batch = env.roster(&["status", "--format", "json"]).code(1).json()["blocked_runs"][0]
         ["batch"]
         .as_i64()
         .unwrap();
-    env.roster(&["apply", "--batch", &batch.to_string(), "--allow-updates", "20"])
-        .ok();
+    env.roster(&[
+        "apply",
+        "--batch",
+        &batch.to_string(),
+        "--allow-updates",
+        "20",
+    ])
+    .ok();
     let json = assert_status(&env, "OK", true);
     assert_eq!(json["push"]["pending"], 0, "{json:#}");
     let titles: Vec<String> = server
@@ -288,7 +320,10 @@ fn approving_a_held_plan_pushes_and_a_late_push_is_unhealthy() {
         .code(1)
         .stdout;
     assert_eq!(metric(&prom, "roster_push_pending"), 20.0);
-    assert!(metric(&prom, "roster_push_pending_seconds") >= 7000.0, "{prom}");
+    assert!(
+        metric(&prom, "roster_push_pending_seconds") >= 7000.0,
+        "{prom}"
+    );
     // A revert pushes after its commit too, and the push catches up.
     let last = env
         .db()
@@ -303,7 +338,12 @@ fn approving_a_held_plan_pushes_and_a_late_push_is_unhealthy() {
 /// A config key out of range is refused by name.
 #[test]
 fn max_pending_minutes_is_checked() {
-    for (value, ok) in [("0", true), ("10080", true), ("10081", false), ("-1", false)] {
+    for (value, ok) in [
+        ("0", true),
+        ("10080", true),
+        ("10081", false),
+        ("-1", false),
+    ] {
         let env = Env::new();
         env.write(
             "roster.toml",
@@ -336,8 +376,15 @@ fn an_alias_added_replans_the_same_file() {
     let run = sync(&env, "users.csv", &csv).ok();
     assert!(run.stdout.contains(": applied"), "{}", run.stdout);
     assert_eq!(env.user("E0")["groups"], serde_json::json!(["INTMED"]));
-    let batches = env.roster(&["batches", "list", "--format", "json"]).ok().json();
-    assert_eq!(batches.as_array().unwrap().len(), 1, "no second copy: {batches:#}");
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        batches.as_array().unwrap().len(),
+        1,
+        "no second copy: {batches:#}"
+    );
     let run = sync(&env, "users.csv", &csv).ok();
     assert!(run.stdout.starts_with("unchanged"), "{}", run.stdout);
     assert_status(&env, "OK", true);
@@ -353,19 +400,31 @@ fn a_revert_of_a_revert_applies_the_batch_again() {
     env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
     sync(&env, "night2.csv", &night2).ok();
     env.roster(&["revert", "2"]).ok();
-    let batches = env.roster(&["batches", "list", "--format", "json"]).ok().json();
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
     assert_eq!(batches[1]["status"], "reverted", "{batches:#}");
     assert_eq!(batches[1]["reverted_by_run"], 3, "{batches:#}");
-    let text = env.roster(&["report", "--run", "2", "--format", "text"]).ok().stdout;
+    let text = env
+        .roster(&["report", "--run", "2", "--format", "text"])
+        .ok()
+        .stdout;
     assert!(text.contains("Reverted by run 3"), "{text}");
     let history = env.roster(&["users", "history", "E1"]).ok().stdout;
     assert!(history.contains("reverted by run 3"), "{history}");
     env.roster(&["revert", "3"]).ok();
     assert_eq!(env.user("E1")["title"], "Head nurse");
-    let batches = env.roster(&["batches", "list", "--format", "json"]).ok().json();
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
     assert_eq!(batches[1]["status"], "applied", "{batches:#}");
     assert_eq!(batches[1]["reverted_by_run"], serde_json::Value::Null);
-    let text = env.roster(&["report", "--run", "2", "--format", "text"]).ok().stdout;
+    let text = env
+        .roster(&["report", "--run", "2", "--format", "text"])
+        .ok()
+        .stdout;
     assert!(!text.contains("Reverted by"), "{text}");
     let history = env
         .roster(&["users", "history", "E1", "--format", "json"])
@@ -452,7 +511,10 @@ fn an_exposed_store_is_named() {
             .any(|a| a["kind"] == "store-exposed"),
         "{json:#}"
     );
-    let prom = env.roster(&["status", "--format", "prometheus"]).ok().stdout;
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .ok()
+        .stdout;
     assert_eq!(metric(&prom, "roster_store_exposed"), 1.0);
     std::os::unix::fs::chown(&store, Some(0), None).unwrap();
     let folder = store.parent().unwrap();
@@ -510,7 +572,10 @@ fn the_report_of_200k_rejected_records_is_bounded() {
         }
         if format == "json" {
             let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(doc["runs"][0]["rejected"].as_array().unwrap().len(), 200_000);
+            assert_eq!(
+                doc["runs"][0]["rejected"].as_array().unwrap().len(),
+                200_000
+            );
         }
     }
 }

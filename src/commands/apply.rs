@@ -191,14 +191,15 @@ pub fn show(
             "{}",
             render::plan::outcome_line(o.run, o.batch.id, o.status.as_str(), &view.plan.counts)
         )?;
-        for line in
-            render::plan::summary_lines_of(
+        for line in render::plan::summary_lines_of(
             view.plan,
             &o.file,
             ctx.config.import.send_invitations,
-            shown.unstored.as_ref().map(|(_, validate)| validate.as_str()),
-        )
-        {
+            shown
+                .unstored
+                .as_ref()
+                .map(|(_, validate)| validate.as_str()),
+        ) {
             writeln!(out, "{line}")?;
         }
         // A dry run (nothing recorded) lists the changes; a real run only with -v.

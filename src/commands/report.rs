@@ -3,10 +3,10 @@
 use super::Context;
 use crate::cli::{Format, ReportArgs};
 use crate::core::report::TEXT_WIDTH;
-use crate::render::report::{counts_line, fit, overrides_text};
 use crate::error;
 use crate::pipeline;
 use crate::render;
+use crate::render::report::{counts_line, fit, overrides_text};
 use crate::store::{Lock, Store};
 
 pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
@@ -62,8 +62,7 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
                     if let Some(reason) = &run.reason {
                         who.push(format!("reason: {reason}"));
                     }
-                    if let Some(flags) = overrides_text(run.overrides.as_ref())
-                    {
+                    if let Some(flags) = overrides_text(run.overrides.as_ref()) {
                         who.push(format!("overrides: {flags}"));
                     }
                     if let Some(of) = run.reverts {
@@ -118,7 +117,9 @@ fn json(store: &Store, report: &crate::core::report::Report) -> anyhow::Result<(
             }
         }
         let text = serde_json::to_string(&run)?;
-        let Some(open) = text.strip_suffix('}').filter(|_| !(whole_joined && whole_rejected))
+        let Some(open) = text
+            .strip_suffix('}')
+            .filter(|_| !(whole_joined && whole_rejected))
         else {
             out.write_all(text.as_bytes())?;
             continue;
@@ -194,9 +195,7 @@ fn runs_table(runs: &[crate::core::report::RunReport]) -> String {
                 render::cell(&status),
                 finished.get(..16).unwrap_or(finished).replace('T', " "),
                 render::thousands(r.rejected_total),
-                run.counts
-                    .as_ref()
-                    .map_or(String::new(), counts_line),
+                run.counts.as_ref().map_or(String::new(), counts_line),
             ]
         })
         .collect();

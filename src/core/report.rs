@@ -153,7 +153,10 @@ impl RunReport {
             joined,
             removed_total: removed_total.max(removed.len() as u64),
             removed,
-            rejected_total: rejected_codes.values().sum::<u64>().max(rejected.len() as u64),
+            rejected_total: rejected_codes
+                .values()
+                .sum::<u64>()
+                .max(rejected.len() as u64),
             rejected,
             rejected_codes,
             unknown_groups: map("unknown_groups"),
@@ -416,7 +419,6 @@ impl Report {
     pub fn needs_attention(&self) -> bool {
         self.status != "OK" || !self.notices.is_empty() || !self.open.is_empty()
     }
-
 }
 
 /// The counts of each unknown Group ID among `unknown-group` warnings.

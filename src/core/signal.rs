@@ -101,7 +101,9 @@ pub fn closed(run: &Fact, later: &[Fact]) -> Option<Closed> {
     match run.status.as_str() {
         "failed" => later
             .iter()
-            .find(|l| l.command == run.command && matches!(l.status.as_str(), "applied" | "unchanged"))
+            .find(|l| {
+                l.command == run.command && matches!(l.status.as_str(), "applied" | "unchanged")
+            })
             .map(|l| Closed::Succeeded(l.id)),
         "blocked" | "rejected" if run.command == "revert" => applied
             .filter(|l| l.command == "revert" && l.reverts == run.reverts)
@@ -364,32 +366,50 @@ mod tests {
         let cases: &[(&[Fact], Option<Closed>)] = &[
             // A block, then the same batch applied: resolved.
             (
-                &[fact(1, "sync", Some(1), "blocked"), fact(2, "apply", Some(1), "applied")],
+                &[
+                    fact(1, "sync", Some(1), "blocked"),
+                    fact(2, "apply", Some(1), "applied"),
+                ],
                 Some(Closed::Resolved(2)),
             ),
             // A block, then a later batch applied: superseded.
             (
-                &[fact(1, "sync", Some(1), "blocked"), fact(2, "sync", Some(2), "applied")],
+                &[
+                    fact(1, "sync", Some(1), "blocked"),
+                    fact(2, "sync", Some(2), "applied"),
+                ],
                 Some(Closed::Superseded(2)),
             ),
             // A rejection, then a rollback to an older batch: still open.
             (
-                &[fact(5, "sync", Some(5), "rejected"), fact(6, "apply", Some(3), "applied")],
+                &[
+                    fact(5, "sync", Some(5), "rejected"),
+                    fact(6, "apply", Some(3), "applied"),
+                ],
                 None,
             ),
             // Blocked again: still open.
             (
-                &[fact(1, "sync", Some(1), "blocked"), fact(2, "sync", Some(1), "blocked")],
+                &[
+                    fact(1, "sync", Some(1), "blocked"),
+                    fact(2, "sync", Some(1), "blocked"),
+                ],
                 None,
             ),
             // A failed sync, then an unchanged night of sync: closed.
             (
-                &[fact(1, "sync", Some(1), "failed"), fact(2, "sync", Some(1), "unchanged")],
+                &[
+                    fact(1, "sync", Some(1), "failed"),
+                    fact(2, "sync", Some(1), "unchanged"),
+                ],
                 Some(Closed::Succeeded(2)),
             ),
             // A failed sync, then an apply: still open (another command).
             (
-                &[fact(1, "sync", None, "failed"), fact(2, "apply", Some(1), "applied")],
+                &[
+                    fact(1, "sync", None, "failed"),
+                    fact(2, "apply", Some(1), "applied"),
+                ],
                 None,
             ),
             (&[fact(1, "sync", Some(1), "applied")], None),

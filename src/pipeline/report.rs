@@ -57,7 +57,11 @@ pub fn build_report(
         held: store.held_runs()?.iter().map(Held::of).collect(),
         pending_invitations: store.pending_invitations()?,
         failed_invitations: store.failed_invitations()?,
-        stuck_invitations: store.outbox_stuck()?.into_iter().map(|(_, to)| to).collect(),
+        stuck_invitations: store
+            .outbox_stuck()?
+            .into_iter()
+            .map(|(_, to)| to)
+            .collect(),
         unknown_groups: truth.unknown_groups.clone(),
         stale_days: truth.stale_days,
         stale_after_days: config.source.stale_after_days,
@@ -127,7 +131,8 @@ pub fn what_is_true_now(store: &Store, config: &Config) -> anyhow::Result<Now> {
     let open_runs: Vec<OpenRun> = facts
         .iter()
         .filter(|(f, _)| {
-            Level::of_run(&f.status) != Level::Ok && closures.get(&f.id).copied().flatten().is_none()
+            Level::of_run(&f.status) != Level::Ok
+                && closures.get(&f.id).copied().flatten().is_none()
         })
         .map(|(f, stage)| OpenRun {
             run: f.id,
@@ -196,7 +201,11 @@ pub fn status_of(store: &Store, config: &Config) -> anyhow::Result<crate::core::
     let source_age = newest
         .as_ref()
         .and_then(|b| chrono::DateTime::parse_from_rfc3339(&b.fetched_at).ok())
-        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0));
+        .map(|t| {
+            (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+                .num_seconds()
+                .max(0)
+        });
     let (active, deactivated) = store.users_by_status()?;
     let readable = std::fs::metadata(path).is_ok_and(|m| {
         use std::os::unix::fs::PermissionsExt;

@@ -210,7 +210,10 @@ impl Report {
         }
         let total: u64 = codes.values().sum();
         if total > 0 {
-            rows.push((label, format!("{} ({})", thousands(total), codes_text(&codes))));
+            rows.push((
+                label,
+                format!("{} ({})", thousands(total), codes_text(&codes)),
+            ));
         }
     }
 
@@ -516,6 +519,16 @@ impl Report {
                 "#4e9a06",
             ));
         }
+        self.html_runs(&mut out);
+        for r in &self.runs {
+            self.html_run(&mut out, r);
+        }
+        out.push_str("</body></html>\n");
+        out
+    }
+
+    /// The runs as one table.
+    fn html_runs(&self, out: &mut String) {
         if !self.runs.is_empty() {
             out.push_str("<h2>Runs</h2>\n<table class=\"runs\" border=\"1\" cellpadding=\"4\" style=\"border-collapse: collapse\">\n");
             out.push_str("<tr><th>Run</th><th>Command</th><th>Status</th><th>Batch</th><th>Finished</th><th>By</th><th>Reason</th><th>Changes</th></tr>\n");
@@ -532,76 +545,81 @@ impl Report {
                     let _ = write!(status, " (revert of run {rev})");
                 }
                 let _ = writeln!(
-                    out,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    run.id,
-                    escape_html(&run.command),
-                    escape_html(&status),
-                    run.batch.map_or_else(String::new, |b| b.to_string()),
-                    escape_html(&long_time(run.finished_at.as_deref().unwrap_or(&run.started_at))),
-                    escape_html(r.by.as_deref().unwrap_or("")),
-                    escape_html(r.reason.as_deref().unwrap_or("")),
-                    escape_html(&run.counts.as_ref().map(counts_line).unwrap_or_default())
-                );
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                run.id,
+                escape_html(&run.command),
+                escape_html(&status),
+                run.batch.map_or_else(String::new, |b| b.to_string()),
+                escape_html(&long_time(run.finished_at.as_deref().unwrap_or(&run.started_at))),
+                escape_html(r.by.as_deref().unwrap_or("")),
+                escape_html(r.reason.as_deref().unwrap_or("")),
+                escape_html(&run.counts.as_ref().map(counts_line).unwrap_or_default())
+            );
             }
             out.push_str("</table>\n");
         }
-        for r in &self.runs {
-            let mut lines = self.detail_lines(r).into_iter();
-            if let Some(head) = lines.next() {
-                let _ = writeln!(out, "<h3>{}</h3>", escape_html(&head));
-            }
-            // The lists are tables of their own, below.
-            let details: Vec<String> = lines.collect();
-            if !details.is_empty() {
-                out.push_str("<ul>\n");
-                for l in details {
-                    let _ = writeln!(out, "<li>{}</li>", escape_html(l.trim_start()));
-                }
-                out.push_str("</ul>\n");
-            }
-            for list in self.lists(r) {
-                let _ = writeln!(
-                    out,
-                    "<h4>{} ({})</h4>\n<table class=\"list\" border=\"1\" cellpadding=\"3\" style=\"border-collapse: collapse\">",
-                    escape_html(&list.title),
-                    thousands(list.total as u64)
-                );
-                out.push_str("<tr>");
-                for h in list.header {
-                    let _ = write!(out, "<th>{h}</th>");
-                }
-                out.push_str("</tr>\n");
-                for row in list.rows.iter().take(LIST_CAP) {
-                    out.push_str("<tr>");
-                    for cell in row {
-                        let _ = write!(out, "<td>{}</td>", escape_html(cell));
-                    }
-                    out.push_str("</tr>\n");
-                }
-                out.push_str("</table>\n");
-                if list.total > ATTACH_ROWS {
-                    let _ = writeln!(
-                        out,
-                        "<p>… and {} more (the first {} in the attached {}; every one: \
-                         <code>roster report --run {} --format json</code>)</p>",
-                        thousands((list.total - LIST_CAP) as u64),
-                        thousands(ATTACH_ROWS as u64),
-                        escape_html(&list.file),
-                        r.run.id
-                    );
-                } else if list.total > LIST_CAP {
-                    let _ = writeln!(
-                        out,
-                        "<p>… and {} more (all of them in the attached {})</p>",
-                        thousands((list.total - LIST_CAP) as u64),
-                        escape_html(&list.file)
-                    );
-                }
-            }
+    }
+
+    /// One run: its heading, its details, then its lists as tables.
+    fn html_run(&self, out: &mut String, r: &RunReport) {
+        let mut lines = self.detail_lines(r).into_iter();
+        if let Some(head) = lines.next() {
+            let _ = writeln!(out, "<h3>{}</h3>", escape_html(&head));
         }
-        out.push_str("</body></html>\n");
-        out
+        // The lists are tables of their own, below.
+        let details: Vec<String> = lines.collect();
+        if !details.is_empty() {
+            out.push_str("<ul>\n");
+            for l in details {
+                let _ = writeln!(out, "<li>{}</li>", escape_html(l.trim_start()));
+            }
+            out.push_str("</ul>\n");
+        }
+        for list in self.lists(r) {
+            html_list(out, &list, r.run.id);
+        }
+    }
+}
+
+/// One list of a run as a table of its first [`LIST_CAP`] rows, then where the rest is.
+fn html_list(out: &mut String, list: &List, run: i64) {
+    let _ = writeln!(
+            out,
+            "<h4>{} ({})</h4>\n<table class=\"list\" border=\"1\" cellpadding=\"3\" style=\"border-collapse: collapse\">",
+            escape_html(&list.title),
+            thousands(list.total as u64)
+        );
+    out.push_str("<tr>");
+    for h in list.header {
+        let _ = write!(out, "<th>{h}</th>");
+    }
+    out.push_str("</tr>\n");
+    for row in list.rows.iter().take(LIST_CAP) {
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{}</td>", escape_html(cell));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+    if list.total > ATTACH_ROWS {
+        let _ = writeln!(
+            out,
+            "<p>… and {} more (the first {} in the attached {}; every one: \
+                 <code>roster report --run {} --format json</code>)</p>",
+            thousands((list.total - LIST_CAP) as u64),
+            thousands(ATTACH_ROWS as u64),
+            escape_html(&list.file),
+            run
+        );
+    } else if list.total > LIST_CAP {
+        let _ = writeln!(
+            out,
+            "<p>… and {} more (all of them in the attached {})</p>",
+            thousands((list.total - LIST_CAP) as u64),
+            escape_html(&list.file)
+        );
     }
 }
 
@@ -1035,7 +1053,10 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
-                    RunReport::new(run(i as i64, 1, s, serde_json::json!({})), RunParts::default())
+                    RunReport::new(
+                        run(i as i64, 1, s, serde_json::json!({})),
+                        RunParts::default(),
+                    )
                 })
                 .collect();
             let now = Now {
@@ -1081,4 +1102,3 @@ mod tests {
         assert_eq!(text, "A,B\r\n'=SUM(1),\"a, \"\"b\"\"\"\r\n");
     }
 }
-

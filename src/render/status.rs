@@ -114,8 +114,10 @@ pub fn prometheus(s: &Status) -> String {
         bool(s.healthy()),
     );
     let level = s.level();
-    let labels: Vec<[(&str, &str); 1]> =
-        Level::ALL.iter().map(|l| [("status", l.as_str())]).collect();
+    let labels: Vec<[(&str, &str); 1]> = Level::ALL
+        .iter()
+        .map(|l| [("status", l.as_str())])
+        .collect();
     let samples: Vec<(&[(&str, &str)], f64)> = labels
         .iter()
         .zip(Level::ALL)
@@ -261,7 +263,12 @@ fn push_metrics(m: &mut Metrics, s: &Status) {
             .push
             .as_ref()
             .and_then(|n| n.pending_since.as_deref())
-            .map(|at| (&[][..], (Utc::now().timestamp() as f64 - epoch(at)).max(0.0)))
+            .map(|at| {
+                (
+                    &[][..],
+                    (Utc::now().timestamp() as f64 - epoch(at)).max(0.0),
+                )
+            })
             .into_iter()
             .collect::<Vec<_>>(),
     );

@@ -196,7 +196,9 @@ impl Store {
     pub fn batch_settings(&self, id: i64) -> anyhow::Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT settings FROM batches WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT settings FROM batches WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?
             .flatten())
     }

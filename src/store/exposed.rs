@@ -23,7 +23,11 @@ pub fn exposed(path: &Path) -> Option<String> {
         return Some(format!(
             "the store {} has mode {mode:04o}: other users can {} it; run: chmod 600 {}",
             path.display(),
-            if mode & 0o022 != 0 { "read and write" } else { "read" },
+            if mode & 0o022 != 0 {
+                "read and write"
+            } else {
+                "read"
+            },
             path.display()
         ));
     }
@@ -60,13 +64,15 @@ fn effective_uid() -> u32 {
 
 /// `nobody (uid 65534)`, or the uid alone when /etc/passwd does not name it.
 fn account(uid: u32) -> String {
-    let name = std::fs::read_to_string("/etc/passwd").ok().and_then(|text| {
-        text.lines().find_map(|line| {
-            let mut parts = line.split(':');
-            let name = parts.next()?;
-            (parts.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
-        })
-    });
+    let name = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|line| {
+                let mut parts = line.split(':');
+                let name = parts.next()?;
+                (parts.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+            })
+        });
     match name {
         Some(n) => format!("{n} (uid {uid})"),
         None => format!("uid {uid}"),

@@ -5,8 +5,8 @@ use super::Store;
 use crate::core::plan::Counts;
 use crate::core::report::{Person, Rejected, RejectedOnce, Run, Streak};
 use crate::core::signal::Fact;
-use std::collections::BTreeMap;
 use rusqlite::OptionalExtension;
+use std::collections::BTreeMap;
 
 /// The users a run created, from their `created` audit rows, in the order created.
 const JOINERS: &str = "SELECT unique_id, json_extract(new, '$.name'), json_extract(new, '$.mail')
@@ -147,7 +147,6 @@ impl Store {
     }
 }
 
-
 /// The key a rejected record is known by across runs: its UniqueID, else its line.
 const REJECTED_KEY: &str = "COALESCE(i.unique_id, 'line ' || p.line, 'file')";
 
@@ -274,8 +273,8 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The Group IDs the newest run that read a file named and that still do not exist,
-    /// with their record counts, and that run when it was applied.
+    /// The Group IDs the newest run that planned a file (applied or blocked) named and that
+    /// still do not exist, with their record counts, and that run when it was applied.
     pub fn open_unknown_groups(&self) -> anyhow::Result<(Option<i64>, BTreeMap<String, u64>)> {
         let newest: Option<(i64, String, Option<String>)> = self
             .conn
@@ -283,7 +282,7 @@ impl Store {
                 "SELECT id, status, CASE WHEN json_valid(detail)
                                          THEN json_extract(detail, '$.unknown_groups') END
                    FROM runs WHERE command IN ('sync', 'apply')
-                    AND status IN ('applied', 'blocked', 'rejected') ORDER BY id DESC LIMIT 1",
+                    AND status IN ('applied', 'blocked') ORDER BY id DESC LIMIT 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
@@ -322,7 +321,10 @@ impl Store {
               WHERE p.run_id = ?1 AND p.severity = 'error'"
         );
         let n: i64 = self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM ({keys} EXCEPT {})", keys.replace("?1", "?2")),
+            &format!(
+                "SELECT COUNT(*) FROM ({keys} EXCEPT {})",
+                keys.replace("?1", "?2")
+            ),
             rusqlite::params![newest, before.unwrap_or(-1)],
             |r| r.get(0),
         )?;
@@ -442,7 +444,11 @@ fn streaks(
         "SELECT since, n, COUNT(*) FROM ({CURRENT}) WHERE since < ?2 GROUP BY since, n ORDER BY since"
     ))?;
     let old = stmt.query_map([first_seq, last_seq], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
     })?;
     for row in old {
         let (since, runs, records) = row?;
@@ -460,7 +466,11 @@ fn streaks(
         "SELECT code, COUNT(*), SUM(since >= ?2) FROM ({CURRENT}) GROUP BY code"
     ))?;
     let codes = stmt.query_map([first_seq, last_seq], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
     })?;
     for row in codes {
         let (code, n, new) = row?;
