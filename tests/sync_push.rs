@@ -143,8 +143,7 @@ fn a_crash_in_push_is_a_failed_push_and_the_next_push_completes() {
     let smtp = Smtp::start(dir.path(), None);
     let server = Scim::start(dir.path(), TOKEN, None);
     let env = setup(&smtp, &server.url());
-    // Applied without the push that `apply` makes with [scim] (SPEC §2), so `push` has work.
-    env.import("day1.csv", DAY1, &["--no-push"]).ok();
+    env.import("day1.csv", DAY1, &[]).ok();
     let run = env.roster_var(("ROSTER_TEST_PANIC_AT", "push-save"), &["push"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(

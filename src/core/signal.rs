@@ -97,28 +97,29 @@ impl Closed {
 /// once a later run of the same command succeeded; a blocked or rejected run once its batch,
 /// or a later batch, was applied (a blocked revert: once that run was reverted).
 pub fn closed(run: &Fact, later: &[Fact]) -> Option<Closed> {
-    let applied = later.iter().filter(|l| l.status == "applied");
-    match run.status.as_str() {
-        "failed" => later
+    let mut applied = later.iter().filter(|l| l.status == "applied");
+    let succeeded = || {
+        later
             .iter()
             .find(|l| {
                 l.command == run.command && matches!(l.status.as_str(), "applied" | "unchanged")
             })
-            .map(|l| Closed::Succeeded(l.id)),
-        "blocked" | "rejected" if run.command == "revert" => applied
-            .filter(|l| l.command == "revert" && l.reverts == run.reverts)
-            .map(|l| Closed::Resolved(l.id))
-            .next(),
-        "blocked" | "rejected" => {
-            let batch = run.batch?;
-            applied
-                .filter(|l| l.command != "revert")
-                .find_map(|l| match l.batch? {
-                    b if b == batch => Some(Closed::Resolved(l.id)),
-                    b if b > batch => Some(Closed::Superseded(l.id)),
-                    _ => None,
-                })
-        }
+            .map(|l| Closed::Succeeded(l.id))
+    };
+    match (run.status.as_str(), run.batch) {
+        // A file rejected before it became a batch (too large at the fetch) is as a failure.
+        ("failed", _) | ("rejected", None) => succeeded(),
+        ("blocked" | "rejected", _) if run.command == "revert" => applied
+            .find(|l| l.command == "revert" && l.reverts == run.reverts)
+            .map(|l| Closed::Resolved(l.id)),
+        ("blocked" | "rejected", Some(batch)) => applied
+            .filter(|l| l.command != "revert")
+            .find_map(|l| match l.batch? {
+                b if b == batch => Some(Closed::Resolved(l.id)),
+                // Another file applied since: the held or rejected one is old news.
+                b if b > batch => Some(Closed::Superseded(l.id)),
+                _ => None,
+            }),
         _ => None,
     }
 }
@@ -396,12 +397,22 @@ mod tests {
                 ],
                 None,
             ),
+            // A sync failed at the apply of batch 2, then a sync applied it: closed.
+            (
+                &[fact(1, "sync", Some(2), "failed"), fact(2, "sync", Some(2), "applied")],
+                Some(Closed::Succeeded(2)),
+            ),
             // A failed sync, then an unchanged night of sync: closed.
             (
                 &[
                     fact(1, "sync", Some(1), "failed"),
                     fact(2, "sync", Some(1), "unchanged"),
                 ],
+                Some(Closed::Succeeded(2)),
+            ),
+            // A file rejected at the fetch, then a sync that applied one: closed.
+            (
+                &[fact(1, "sync", None, "rejected"), fact(2, "sync", Some(1), "applied")],
                 Some(Closed::Succeeded(2)),
             ),
             // A failed sync, then an apply: still open (another command).
