@@ -215,13 +215,15 @@ impl Store {
             })
         })?;
         let mut rows: Vec<AuditRow> = rows.collect::<Result<_, _>>()?;
+        // Each run's revert, looked up once: a history has many rows of few runs.
         let mut reverted = std::collections::HashMap::new();
         for row in &mut rows {
             if let Some(run) = row.run {
-                if !reverted.contains_key(&run) {
-                    reverted.insert(run, self.reverted_by(run)?);
-                }
-                row.reverted_by = reverted.get(&run).copied().flatten();
+                let by = match reverted.get(&run) {
+                    Some(by) => *by,
+                    None => *reverted.entry(run).or_insert(self.reverted_by(run)?),
+                };
+                row.reverted_by = by;
             }
         }
         Ok(rows)
