@@ -399,7 +399,10 @@ mod tests {
             ),
             // A sync failed at the apply of batch 2, then a sync applied it: closed.
             (
-                &[fact(1, "sync", Some(2), "failed"), fact(2, "sync", Some(2), "applied")],
+                &[
+                    fact(1, "sync", Some(2), "failed"),
+                    fact(2, "sync", Some(2), "applied"),
+                ],
                 Some(Closed::Succeeded(2)),
             ),
             // A failed sync, then an unchanged night of sync: closed.
@@ -412,7 +415,10 @@ mod tests {
             ),
             // A file rejected at the fetch, then a sync that applied one: closed.
             (
-                &[fact(1, "sync", None, "rejected"), fact(2, "sync", Some(1), "applied")],
+                &[
+                    fact(1, "sync", None, "rejected"),
+                    fact(2, "sync", Some(1), "applied"),
+                ],
                 Some(Closed::Succeeded(2)),
             ),
             // A failed sync, then an apply: still open (another command).
