@@ -87,7 +87,10 @@ fn spawn_serving(what: &str, mut cmd: Command, log: &Path) -> (Child, String) {
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
         if let Some(line) = text.lines().find(|l| l.starts_with("Serving SCIM on ")) {
-            let url = line.trim_start_matches("Serving SCIM on ").trim().to_string();
+            let url = line
+                .trim_start_matches("Serving SCIM on ")
+                .trim()
+                .to_string();
             return (child, url);
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -272,7 +275,11 @@ impl Provider {
             "Operations": [{"op": "replace", "path": "active", "value": false}],
         });
         let (status, answer) = self.send("PATCH", &format!("/Users/{id}"), Some(patch));
-        assert!(matches!(status, 200 | 204), "{}: {status} {answer:?}", self.name());
+        assert!(
+            matches!(status, 200 | 204),
+            "{}: {status} {answer:?}",
+            self.name()
+        );
     }
 
     /// Take a member out of a group in the app, by PATCH `remove` in the one shape this provider
@@ -289,7 +296,11 @@ impl Provider {
             "Operations": [op],
         });
         let (status, answer) = self.send("PATCH", &format!("/Groups/{group}"), Some(patch));
-        assert!(matches!(status, 200 | 204), "{}: {status} {answer:?}", self.name());
+        assert!(
+            matches!(status, 200 | 204),
+            "{}: {status} {answer:?}",
+            self.name()
+        );
     }
 
     /// Change a user's `userName` in the app (a PUT of its own representation, changed).
@@ -304,7 +315,11 @@ impl Provider {
             *mail = Value::from(user_name);
         }
         let (status, answer) = self.send("PUT", &format!("/Users/{id}"), Some(user));
-        assert!(matches!(status, 200 | 204), "{}: {status} {answer:?}", self.name());
+        assert!(
+            matches!(status, 200 | 204),
+            "{}: {status} {answer:?}",
+            self.name()
+        );
     }
 
     /// Delete a user in the app.
