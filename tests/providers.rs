@@ -392,19 +392,17 @@ fn push_ok(env: &Env, provider: &Provider, args: &[&str]) -> Value {
     run.json()
 }
 
-/// Requests counted by method and resource type: {"PUT /Users": 50}.
+/// Requests counted by method and resource type: {"PUT /Users": 50}; other paths as they are.
 fn summary(requests: &[String]) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for r in requests {
         let (method, path) = r.split_once(' ').unwrap_or((r, ""));
+        let path = path.split('?').next().unwrap_or("");
         let kind = path
-            .split('?')
-            .next()
-            .unwrap_or("")
             .split('/')
             .find(|s| ["Users", "Groups", "Bulk"].contains(s))
-            .unwrap_or(path);
-        *out.entry(format!("{method} /{kind}")).or_default() += 1;
+            .map_or(path.to_string(), |k| format!("/{k}"));
+        *out.entry(format!("{method} {kind}")).or_default() += 1;
     }
     out
 }
@@ -544,8 +542,10 @@ fn a_provider_that_ignores_paging_is_an_error_never_users_created_again() {
     assert_eq!(
         summary(&provider.writes_since(mark)),
         BTreeMap::new(),
-        "push --full against a provider that ignores paging wrote (exit {}):\n{}\n{}",
+        "push --full against a provider that ignores paging wrote (exit {}; requests {:?}; provider log: {}):\n{}\n{}",
         run.code,
+        summary(&provider.requests()[mark..]),
+        tail(&provider.log(), 8),
         run.stdout,
         run.stderr
     );
