@@ -468,6 +468,15 @@ fn scenario(kind: Kind) {
     provider.remove_member(&text(&groups["ICU"]["id"]), &id("P12"));
     provider.delete_user(&id("P21"));
     provider.rename_user(&id("P22"), "someone.else@example.org");
+    let drift = differences(&env, &provider);
+    let gone = "users: only in the store [\"P21\"]";
+    for what in ["P20 active", gone, "P22 userName", "group ICU members"] {
+        assert!(
+            drift.iter().any(|d| d.contains(what)),
+            "{}: the change made in the app ({what}) is not seen: {drift:?}",
+            provider.name()
+        );
+    }
     push_ok(&env, &provider, &["--full"]);
     assert_equal(&env, &provider, "after push --full");
 
