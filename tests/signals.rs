@@ -301,12 +301,6 @@ fn approving_a_held_plan_pushes_and_a_late_push_is_unhealthy() {
     // They have waited two hours (the runs' times set back), past max_pending_minutes = 30.
     let db = env.db();
     db.execute(
-        "UPDATE scim_pushes SET started_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3 hours'),
-                                finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3 hours')",
-        [],
-    )
-    .unwrap();
-    db.execute(
         "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-2 hours')
           WHERE id = (SELECT MAX(id) FROM runs)",
         [],

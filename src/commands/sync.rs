@@ -326,7 +326,7 @@ fn push_after(
         allow_removals: args.allow.allow_removals,
         quiet: ctx.quiet,
     };
-    match crate::scim::push(store, &ctx.config, &options) {
+    match pipeline::push(store, &ctx.config, &options) {
         Ok(o) => {
             if format != Format::Json && (!ctx.quiet || o.error().is_some()) {
                 render::emit(&o.summary()).ok();

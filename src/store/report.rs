@@ -227,9 +227,33 @@ impl Store {
         Ok((first, total as u64))
     }
 
-    /// Since when changes wait to be pushed: the first run that changed the directory after
-    /// the last push that went through (RFC 3339), if any did.
+    /// The newest run's id (0 without runs): what a push about to start will carry.
+    pub fn newest_run_id(&self) -> anyhow::Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM runs", [], |r| r.get(0))?)
+    }
+
+    /// A push went through carrying every run up to `run` (see [`Store::newest_run_id`]).
+    pub fn note_pushed_through(&self, run: i64) -> anyhow::Result<()> {
+        self.set_meta("push_through_run", &run.to_string())
+    }
+
+    /// Since when changes wait to be pushed: when the first run that changed the directory
+    /// after the last push that went through finished (RFC 3339), if any did. Runs are told
+    /// apart from the push by number (noted as the push went through), else by time.
     pub fn push_pending_since(&self) -> anyhow::Result<Option<String>> {
+        if let Some(run) = self
+            .meta("push_through_run")?
+            .and_then(|r| r.parse::<i64>().ok())
+        {
+            return Ok(self.conn.query_row(
+                "SELECT MIN(COALESCE(finished_at, started_at)) FROM runs
+                  WHERE status = 'applied' AND id > ?1",
+                [run],
+                |r| r.get(0),
+            )?);
+        }
         Ok(self.conn.query_row(
             "SELECT MIN(COALESCE(finished_at, started_at)) FROM runs WHERE status = 'applied'
                AND COALESCE(finished_at, started_at) > COALESCE(
