@@ -205,6 +205,10 @@ pub struct Now {
     pub stuck_invitations: u64,
     /// With `[scim]` (or after a push).
     pub push: Option<Push>,
+    /// The push as the SCIM module reports it (the last push, pending, refusals), read once
+    /// for `status` and the report.
+    #[serde(skip)]
+    pub push_detail: Option<serde_json::Value>,
     /// Why another user can read or replace the store, if one can.
     pub store_exposed: Option<String>,
 }

@@ -75,11 +75,11 @@ pub fn build_report(
     if ids.len() > 1 {
         report.rejected_once = Some(store.rejected_once(&ids, LOOKBACK)?);
     }
-    if let Some(push) = crate::scim::status(store, config)? {
-        if let Some(notice) = crate::scim::report_notice(&push) {
+    if let Some(push) = &report.now.push_detail {
+        if let Some(notice) = crate::scim::report_notice(push) {
             report.notices.push(notice);
         }
-        report.push = Some(crate::scim::report_line(&push));
+        report.push = Some(crate::scim::report_line(push));
     }
     Ok(report)
 }
@@ -126,6 +126,8 @@ fn closures(
 /// What is true now (SPEC §5): the open runs, the open warnings, the push, the source and
 /// the store's exposure. `status`, the metrics and every report's subject say this.
 pub fn what_is_true_now(store: &Store, config: &Config) -> anyhow::Result<Now> {
+    // Comparing two nights' rejected records sorts them: on disk, not in memory.
+    store.report_spills_to_disk()?;
     let facts = store.run_facts()?;
     let closures = closures(&facts);
     let open_runs: Vec<OpenRun> = facts
@@ -146,6 +148,7 @@ pub fn what_is_true_now(store: &Store, config: &Config) -> anyhow::Result<Now> {
         .last()
         .and_then(|(f, _)| open_runs.iter().find(|o| o.run == f.id).cloned());
     let (unknown_groups_run, unknown_groups) = store.open_unknown_groups()?;
+    let push_detail = crate::scim::status(store, config)?;
     Ok(Now {
         never_fetched: store.newest_batch()?.is_none(),
         last_run,
@@ -158,16 +161,17 @@ pub fn what_is_true_now(store: &Store, config: &Config) -> anyhow::Result<Now> {
         stale_days: stale_days(store, config)?,
         stale_after_days: config.source.stale_after_days,
         stuck_invitations: store.outbox_stuck()?.len() as u64,
-        push: push_now(store, config)?,
+        push: push_detail
+            .as_ref()
+            .map(|p| push_now(store, config, p))
+            .transpose()?,
+        push_detail,
         store_exposed: crate::store::exposed::exposed(config.store_path()),
     })
 }
 
 /// The push as it stands: what waits, since when, and how the last attempt ended.
-fn push_now(store: &Store, config: &Config) -> anyhow::Result<Option<Push>> {
-    let Some(status) = crate::scim::status(store, config)? else {
-        return Ok(None);
-    };
+fn push_now(store: &Store, config: &Config, status: &serde_json::Value) -> anyhow::Result<Push> {
     let pending = status["pending"].as_u64().unwrap_or(0);
     let pending_since = if pending > 0 {
         store.push_pending_since()?
@@ -178,14 +182,14 @@ fn push_now(store: &Store, config: &Config) -> anyhow::Result<Option<Push>> {
         .as_deref()
         .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
         .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_minutes());
-    Ok(Some(Push {
+    Ok(Push {
         pending,
         pending_since,
         pending_minutes,
         max_pending_minutes: config.scim.as_ref().map_or(0, |s| s.max_pending_minutes),
-        failed: crate::scim::unhealthy(&status),
+        failed: crate::scim::unhealthy(status),
         blocked: status["last"]["status"] == "blocked",
-    }))
+    })
 }
 
 /// What `status` shows, read once from the store (SPEC §3, §5).
@@ -211,8 +215,10 @@ pub fn status_of(store: &Store, config: &Config) -> anyhow::Result<crate::core::
         use std::os::unix::fs::PermissionsExt;
         m.permissions().mode() & 0o077 != 0
     });
+    let now = what_is_true_now(store, config)?;
     Ok(Status {
-        now: what_is_true_now(store, config)?,
+        push: now.push_detail.clone(),
+        now,
         last_fetch: newest.map(|b| Fetch {
             at: last_check.unwrap_or_else(|| b.fetched_at.clone()),
             changed_at: b.fetched_at,
@@ -245,7 +251,6 @@ pub fn status_of(store: &Store, config: &Config) -> anyhow::Result<crate::core::
         deactivated,
         source_age,
         last_run_times: store.last_run_times()?,
-        push: crate::scim::status(store, config)?,
         store_readable_by_others: readable,
     })
 }
