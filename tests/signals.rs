@@ -462,6 +462,20 @@ fn dry_run_hints_name_what_exists() {
     let again = env.roster(&args).ok();
     let listed = again.stdout.lines().filter(|l| l.starts_with("| create"));
     assert_eq!(listed.count(), 60, "{}", again.stdout);
+    // A plan a safeguard would hold names a command that applies this file, not a batch.
+    let mut csv = users(0..20, "", "Nurse");
+    csv.push_str("E90,Bad,not-a-mail,,\nE91,Bad,nope,,\n");
+    let p = env.write("h.csv", csv);
+    let run = env
+        .roster(&["sync", "--dry-run", "--source", p.to_str().unwrap()])
+        .code(4);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(!said.contains("--batch"), "{said}");
+    let command = format!(
+        "roster sync --source {} --allow-invalid 2",
+        p.to_str().unwrap()
+    );
+    assert!(said.contains(&command), "{said}");
     // Many kinds of problems: the hint is `validate` of the file.
     let mut csv = String::from("UniqueID,Name,Mail,Title,Groups\n");
     for i in 0..12 {

@@ -486,9 +486,11 @@ fn dry_run(
         let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
         (
             Status::Blocked,
+            // The file is stored as no batch: the command named is one that works now.
             Some(format!(
-                "a real run would be blocked by a safeguard and hold the file as batch {next}; \
-                 to apply it then, run: roster apply --batch {next} {}",
+                "a real run would be blocked by a safeguard and hold the file; to apply this \
+                 file anyway, run: {} {}",
+                unstored_hints(&fetched.source).0.replace(" --dry-run", ""),
                 release.join(" ")
             )),
         )
