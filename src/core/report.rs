@@ -399,17 +399,15 @@ impl Report {
         report
     }
 
-    /// The worst open status of the period (SPEC §5): its runs that nothing closed, a warning
-    /// one of them carries that is still true, and what is true now beyond the runs (a stale
-    /// source, the push).
+    /// The worst open status of the period (SPEC §5): its runs that nothing closed, and what
+    /// is true now beyond the runs (a warning still true, a stale source, the push).
     pub fn worst(&self) -> Level {
         let runs = self
             .runs
             .iter()
             .filter(|r| r.is_open())
             .map(|r| Level::of_run(&r.run.status));
-        let warned = self.runs.iter().any(|r| self.now.warns(r.run.id));
-        runs.chain(std::iter::once(self.now.level_beyond_runs(warned)))
+        runs.chain(std::iter::once(self.now.level_beyond_runs()))
             .max()
             .unwrap_or_default()
     }

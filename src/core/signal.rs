@@ -217,16 +217,16 @@ impl Now {
     /// The worst of what is open now, whatever the period: `status` says it.
     pub fn level(&self) -> Level {
         let runs = self.open_runs.iter().map(|r| Level::of_run(&r.status));
-        let warned = !self.unknown_groups.is_empty() || self.new_rejections.is_some();
-        runs.chain(std::iter::once(self.level_beyond_runs(warned)))
+        runs.chain(std::iter::once(self.level_beyond_runs()))
             .max()
             .unwrap_or_default()
     }
 
-    /// The level of what is not a run of the period: the source, the push, and the run
-    /// warnings when `warned` (a run of the period carries one).
-    pub fn level_beyond_runs(&self, warned: bool) -> Level {
+    /// The level of what is true now whatever the period: the warnings, a stale source, the
+    /// push. Every report says it beside its own runs, so that it agrees with `status`.
+    pub fn level_beyond_runs(&self) -> Level {
         let mut level = Level::Ok;
+        let warned = !self.unknown_groups.is_empty() || self.new_rejections.is_some();
         if warned || self.push.as_ref().is_some_and(|p| p.pending > 0) {
             level = Level::Warning;
         }
@@ -238,13 +238,6 @@ impl Now {
             Some(p) if p.failed || p.overdue() => level.max(Level::Failed),
             _ => level,
         }
-    }
-
-    /// A run of a period carries an open warning: it is the applied run whose unknown groups
-    /// are still missing, or whose new rejections are the newest.
-    pub fn warns(&self, run: i64) -> bool {
-        (self.unknown_groups_run == Some(run) && !self.unknown_groups.is_empty())
-            || self.new_rejections.as_ref().is_some_and(|n| n.run == run)
     }
 
     /// The warnings, as `status --format json` lists them under `attention`.
