@@ -83,12 +83,20 @@ impl Closed {
         }
     }
 
+    /// `resolved`, `superseded` or `succeeded again`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Closed::Resolved(_) => "resolved",
+            Closed::Superseded(_) => "superseded",
+            Closed::Succeeded(_) => "succeeded again",
+        }
+    }
+
     /// `superseded by run 11`, for people.
     pub fn text(self) -> String {
         match self {
-            Closed::Resolved(r) => format!("resolved by run {r}"),
-            Closed::Superseded(r) => format!("superseded by run {r}"),
             Closed::Succeeded(r) => format!("succeeded again in run {r}"),
+            c => format!("{} by run {}", c.word(), c.run()),
         }
     }
 }

@@ -76,9 +76,14 @@ impl Report {
 
     /// Runs counted per status, as `2 applied, 1 blocked`.
     fn run_counts(&self) -> String {
-        let mut by: BTreeMap<&str, u64> = BTreeMap::new();
+        // A block or a failure that a later run closed is counted apart: it is no open item.
+        let mut by: BTreeMap<String, u64> = BTreeMap::new();
         for r in &self.runs {
-            *by.entry(r.run.status.as_str()).or_default() += 1;
+            let status = match r.closed {
+                Some(c) => format!("{} ({})", r.run.status, c.word()),
+                None => r.run.status.clone(),
+            };
+            *by.entry(status).or_default() += 1;
         }
         by.iter()
             .map(|(s, n)| format!("{n} {s}"))
