@@ -283,7 +283,11 @@ fn push_metrics(m: &mut Metrics, s: &Status) {
 pub fn table(s: &Status, store_path: &std::path::Path, stale_after_days: u32) -> String {
     let unhealthy = s.unhealthy();
     let mut lines = if unhealthy.is_empty() {
-        vec![format!("roster status: healthy ({})", s.level().as_str())]
+        // Healthy with a warning says so: the same word a report's subject would say.
+        vec![match s.level() {
+            Level::Ok => "roster status: healthy".to_string(),
+            level => format!("roster status: healthy ({})", level.as_str()),
+        }]
     } else {
         wrap(
             &format!("roster status: UNHEALTHY — {}", unhealthy.join("; ")),
