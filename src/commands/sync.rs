@@ -36,6 +36,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         batch: None,
         dry_run: args.dry_run,
         allow: args.allow.clone(),
+        allow_creates: args.allow_creates,
+        allow_unknown_groups: args.allow_unknown_groups,
+        expect_plan: None,
         reason: args.reason.clone(),
         force: false,
         shown: args.shown.clone(),
@@ -430,17 +433,22 @@ fn dry_run(
     let plan = pipeline::plan(
         &dir,
         &mut file,
-        &pipeline::settings(&ctx.config, next, args),
+        &pipeline::settings_for(store, &ctx.config, next, args)?,
     )?;
     drop(dir);
     let (status, reason) = if plan.blocked() {
-        let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
+        let what: Vec<String> = plan
+            .tripped
+            .iter()
+            .map(crate::core::plan::Tripped::describe)
+            .collect();
         (
             Status::Blocked,
             Some(format!(
-                "a real run would be blocked by a safeguard and hold the file as batch {next}; \
-                 to apply it then, run: roster apply --batch {next} {}",
-                release.join(" ")
+                "a real run would be blocked by a safeguard ({}) and hold the file as batch \
+                 {next}; to apply it then, run: {}",
+                what.join("; "),
+                pipeline::proceed(next, &plan, &plan.digest(&file))
             )),
         )
     } else {

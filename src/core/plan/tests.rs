@@ -78,6 +78,10 @@ fn settings() -> Settings {
         allow_removals: None,
         allow_updates: None,
         allow_invalid: None,
+        allow_creates: None,
+        block_unknown_groups: false,
+        allow_unknown_groups: false,
+        churn: Churn::default(),
         send_invitations: false,
         reuse_mail_of_deactivated: false,
     }
