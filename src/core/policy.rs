@@ -83,7 +83,7 @@ impl MaxChurn {
         }
         let number = t.strip_suffix(['x', 'X']).unwrap_or(t).trim();
         match number.parse::<f64>() {
-            Ok(v) if v.is_finite() && v >= 1.0 && v <= 1e6 => Ok(MaxChurn::Factor(v)),
+            Ok(v) if (1.0..=1e6).contains(&v) => Ok(MaxChurn::Factor(v)),
             _ => Err(format!(
                 "`{text}` is not a factor like \"10x\" (at least 1x) or \"off\""
             )),
