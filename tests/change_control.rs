@@ -1365,3 +1365,69 @@ fn unknown_groups_block_until_they_exist_or_are_allowed() {
         serde_json::json!(["ICU", "INTMED"])
     );
 }
+
+/// Runs recorded before the churn columns existed are a history, from their counts: the first
+/// import, a blocked run, a rollback and a revert are left out.
+#[test]
+fn runs_from_before_the_migration_are_a_history_from_their_counts() {
+    let env = Env::new();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    let counts = |create: u64, update: u64| {
+        format!(
+            r#"{{"create":{create},"adopt":0,"update":{update},"reactivate":0,"remove":0,"missing":0,"unchanged":90,"skipped":0,"invalid":0}}"#
+        )
+    };
+    let db = env.db();
+    // The store as a roster before migration 11 left it.
+    db.execute_batch(
+        "DROP INDEX runs_churn_history;
+         ALTER TABLE runs DROP COLUMN creates; ALTER TABLE runs DROP COLUMN updates;
+         ALTER TABLE runs DROP COLUMN removals; ALTER TABLE runs DROP COLUMN churn_history;
+         PRAGMA user_version = 10;",
+    )
+    .unwrap();
+    for b in 1..=6 {
+        db.execute(
+            "INSERT INTO batches (id, fetched_at, source, size, sha256, status)
+             VALUES (?1, '2026-11-01T03:00:00Z', 'old.csv', 1, ?2, 'applied')",
+            rusqlite::params![b, format!("{b:064}")],
+        )
+        .unwrap();
+    }
+    for (id, batch, command, status, create, update) in [
+        (2, 1, "apply", "applied", 100, 0), // the first import
+        (3, 2, "sync", "applied", 0, 3),
+        (4, 3, "sync", "applied", 0, 4),
+        (5, 4, "sync", "blocked", 0, 900),
+        (6, 4, "apply", "applied", 0, 5), // the held batch, approved
+        (7, 2, "apply", "applied", 0, 700), // a rollback to batch 2
+        (8, 4, "revert", "applied", 0, 800),
+        (9, 5, "sync", "applied", 0, 6),
+        (10, 6, "sync", "applied", 0, 7),
+    ] {
+        db.execute(
+            "INSERT INTO runs (id, batch_id, command, started_at, status, counts)
+             VALUES (?1, ?2, ?3, '2026-11-01T03:00:00Z', ?4, ?5)",
+            rusqlite::params![id, batch, command, status, counts(create, update)],
+        )
+        .unwrap();
+    }
+    drop(db);
+    // Any command that opens the store migrates it.
+    env.roster(&["users", "list"]).ok();
+    assert!(count(&env, "PRAGMA user_version") >= 11);
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM runs WHERE churn_history = 1"),
+        5
+    );
+    let run = env.import("day.csv", &staff(20, 0, "", 0), &["-v"]).ok();
+    assert!(
+        run.stderr.contains(
+            "churn: compared with the medians of the last 5 applied imports (runs 3–10): \
+             creates 0, updates 5, removals 0"
+        ),
+        "{}",
+        run.stderr
+    );
+}
