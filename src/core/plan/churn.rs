@@ -153,16 +153,19 @@ pub(super) fn check(plan: &mut Plan, s: &Settings) {
         if count <= churn_limit {
             continue;
         }
+        // Short enough for a line of the report: the count, the median and the history.
+        let floor = if churn_limit == s.churn.floor {
+            format!(" and import.churn_floor {}", s.churn.floor)
+        } else {
+            String::new()
+        };
         let history = format!(
-            "{} × median {} of the {of} of the last {} applied imports (runs {}–{}); \
-             import.max_churn = {}, import.churn_floor = {}",
+            "{of}: {} × median {}{floor} of {} applied imports (runs {}–{})",
             number(factor),
             number(median),
             check.imports,
             runs[0],
             runs[1],
-            s.churn.max,
-            s.churn.floor
         );
         let trip = ChurnTrip {
             of,

@@ -516,6 +516,14 @@ impl Tripped {
     /// `max_churn (updates 2,018 > 10 × median 33), …`.
     pub fn describe(&self) -> String {
         match &self.churn {
+            // A flag set the limit: it is what the count exceeds.
+            Some(churn) if self.setting.starts_with("--") => format!(
+                "{} ({} {} > {})",
+                self.safeguard,
+                churn.of,
+                crate::core::report::thousands(self.count),
+                self.setting
+            ),
             Some(churn) => format!(
                 "{} ({}), the median of the last {} applied imports (runs {}–{})",
                 self.safeguard,
