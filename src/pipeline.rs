@@ -472,6 +472,73 @@ fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
         "fields": fields, "invalid": invalid, "unknown_groups": unknown_groups})
 }
 
+/// `--expect-plan DIGEST` against the plan computed now: the message when it is another plan.
+fn stale_plan(batch: i64, plan: &Plan, file: &ImportFile, expected: &str) -> Option<String> {
+    let digest = plan.digest(file);
+    (digest != expected).then(|| {
+        format!(
+            "the plan of batch {batch} is not the one reviewed: its digest is now {digest}, not \
+             {expected}; nothing was applied. Review it again: roster diff --batch {batch}"
+        )
+    })
+}
+
+/// The run a plan that a safeguard holds is recorded as.
+struct Held<'a> {
+    batch: &'a Batch,
+    command: &'a str,
+    started_at: &'a str,
+}
+
+/// Hold a plan that a safeguard blocks: record the run `blocked` (unless a dry run) with the
+/// plan's digest and the one command that proceeds, and mark the batch; returns the run and
+/// the message, which names what tripped and that command.
+fn hold(
+    store: &Store,
+    held: &Held<'_>,
+    plan: &Plan,
+    file: &ImportFile,
+    dry_run: bool,
+) -> anyhow::Result<(Option<i64>, String)> {
+    let batch = held.batch.id;
+    let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
+    let digest = plan.digest(file);
+    let proceed = proceed(batch, plan, &digest);
+    let reason = format!(
+        "batch {batch} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
+        what.join("; "),
+    );
+    if dry_run {
+        return Ok((None, reason));
+    }
+    let mut detail = detail(Some(plan), false);
+    detail["plan_digest"] = digest.into();
+    detail["proceed"] = proceed.into();
+    let run = store.record_run(&NewRun {
+        batch: Some(batch),
+        command: held.command,
+        started_at: held.started_at,
+        status: "blocked",
+        counts: Some(&plan.counts),
+        message: Some(&reason),
+        detail: Some(&detail),
+        problems: &file.problems,
+    })?;
+    store.set_batch_status(batch, "blocked")?;
+    Ok((Some(run), reason))
+}
+
+/// What a dry run says of a plan that a safeguard would hold as batch `next`.
+pub fn would_hold(next: i64, plan: &Plan, file: &ImportFile) -> String {
+    let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
+    format!(
+        "a real run would be blocked by a safeguard ({}) and hold the file as batch {next}; \
+         to apply it then, run: {}",
+        what.join("; "),
+        proceed(next, plan, &plan.digest(file))
+    )
+}
+
 /// The one command that applies a held plan: the batch by number (`sync` would fetch whatever
 /// the server holds by then), each `--allow-*` flag it needs (those this run used too) once,
 /// and `--expect-plan`, so that what is approved is exactly the plan that was reviewed.
@@ -741,52 +808,28 @@ pub fn apply(
     let settings = settings_for(store, config, batch.id, args)?;
     let plan = plan(&dir, &mut file, &settings)?;
     drop(dir);
-    if let Some(expected) = &args.expect_plan {
-        let digest = plan.digest(&file);
-        if digest != *expected {
-            // Nothing is written and no run recorded: the operator reviews the plan again.
-            let reason = format!(
-                "the plan of batch {} is not the one reviewed: its digest is now {digest}, not \
-                 {expected}; nothing was applied. Review it again: roster diff --batch {}",
-                batch.id, batch.id
-            );
-            return Ok(Outcome {
-                run: None,
-                batch,
-                status: Status::Blocked,
-                file,
-                plan: Some(plan),
-                reason: Some(reason),
-            });
-        }
+    let stale = args
+        .expect_plan
+        .as_deref()
+        .and_then(|expected| stale_plan(batch.id, &plan, &file, expected));
+    if let Some(reason) = stale {
+        // Nothing is written and no run recorded: the operator reviews the plan again.
+        return Ok(Outcome {
+            run: None,
+            batch,
+            status: Status::Blocked,
+            file,
+            plan: Some(plan),
+            reason: Some(reason),
+        });
     }
     if plan.blocked() {
-        let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
-        let digest = plan.digest(&file);
-        // The held batch, by number: `sync` would fetch whatever the server holds by then.
-        let proceed = proceed(batch.id, &plan, &digest);
-        let reason = format!(
-            "batch {} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
-            batch.id,
-            what.join("; "),
-        );
-        let mut run = None;
-        if !args.dry_run {
-            let mut detail = detail(Some(&plan), false);
-            detail["plan_digest"] = digest.into();
-            detail["proceed"] = proceed.into();
-            run = Some(store.record_run(&NewRun {
-                batch: Some(batch.id),
-                command,
-                started_at: &started,
-                status: "blocked",
-                counts: Some(&plan.counts),
-                message: Some(&reason),
-                detail: Some(&detail),
-                problems: &file.problems,
-            })?);
-            store.set_batch_status(batch.id, "blocked")?;
-        }
+        let held = Held {
+            batch: &batch,
+            command,
+            started_at: &started,
+        };
+        let (run, reason) = hold(store, &held, &plan, &file, args.dry_run)?;
         return Ok(Outcome {
             run,
             batch,

@@ -33,15 +33,13 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     };
     let mut store = Store::open(&store_path)?;
     let apply_args = ApplyArgs {
-        batch: None,
         dry_run: args.dry_run,
         allow: args.allow.clone(),
         allow_creates: args.allow_creates,
         allow_unknown_groups: args.allow_unknown_groups,
-        expect_plan: None,
         reason: args.reason.clone(),
-        force: false,
         shown: args.shown.clone(),
+        ..ApplyArgs::default()
     };
     pipeline::note_operator(&mut store, &apply_args);
     let started = now();
@@ -437,19 +435,9 @@ fn dry_run(
     )?;
     drop(dir);
     let (status, reason) = if plan.blocked() {
-        let what: Vec<String> = plan
-            .tripped
-            .iter()
-            .map(crate::core::plan::Tripped::describe)
-            .collect();
         (
             Status::Blocked,
-            Some(format!(
-                "a real run would be blocked by a safeguard ({}) and hold the file as batch \
-                 {next}; to apply it then, run: {}",
-                what.join("; "),
-                pipeline::proceed(next, &plan, &plan.digest(&file))
-            )),
+            Some(pipeline::would_hold(next, &plan, &file)),
         )
     } else {
         (Status::DryRun, None)
