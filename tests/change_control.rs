@@ -1171,6 +1171,7 @@ fn the_plan_digest_is_the_plan_and_expect_plan_applies_only_that_plan() {
         .ok()
         .json();
     assert_eq!(dry["plan"]["plan_digest"], first.as_str(), "{dry:#}");
+    assert_eq!(dry["plan_digest"], first.as_str(), "{dry:#}");
     let dry = env.roster(&["apply", "--dry-run"]).ok().stdout;
     assert!(dry.contains(&first), "{dry}");
     let sync = env

@@ -629,6 +629,11 @@ impl OutcomeView<'_> {
         entry(out, "batch", &self.batch)?;
         entry(out, "status", &self.status)?;
         entry(out, "counts", &self.plan.map(|p| p.plan.counts))?;
+        entry(
+            out,
+            "plan_digest",
+            &self.plan.map(|p| p.plan.digest(self.file)),
+        )?;
         out.write_all(b",\"plan\":")?;
         match &self.plan {
             Some(view) => view.write_json(out)?,

@@ -11,6 +11,10 @@ use super::{Action, Change, Plan};
 use crate::core::file::ImportFile;
 use sha2::{Digest, Sha256};
 
+/// A plan's digest once computed: the JSON, the table and the run's record each show it.
+#[derive(Debug, Clone, Default)]
+pub struct Memo(std::sync::OnceLock<String>);
+
 /// Hex digits of the SHA-256 that make the digest.
 pub const DIGITS: usize = 12;
 
@@ -43,8 +47,15 @@ fn key(c: &Change) -> (Option<&str>, &'static str, Option<u64>) {
 }
 
 impl Plan {
-    /// The plan's digest: 12 lower-case hex digits.
+    /// The plan's digest: 12 lower-case hex digits (computed once; `file` is the plan's).
     pub fn digest(&self, file: &ImportFile) -> String {
+        self.digest_memo
+            .0
+            .get_or_init(|| self.compute_digest(file))
+            .clone()
+    }
+
+    fn compute_digest(&self, file: &ImportFile) -> String {
         let mut h = Canonical(Sha256::new());
         h.text("roster plan 1");
         for (name, n) in self.counts.named() {

@@ -587,6 +587,8 @@ pub struct Plan {
     pub empty_directory: bool,
     /// What the churn safeguard compared this plan with.
     pub churn: ChurnCheck,
+    /// The digest, once computed ([`Plan::digest`]).
+    pub digest_memo: digest::Memo,
 }
 
 impl Plan {
