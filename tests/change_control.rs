@@ -1137,6 +1137,12 @@ fn fewer_than_five_nights_do_not_apply_and_rollbacks_do_not_count() {
         "{}",
         run.stderr
     );
+    // The one command the blocked night names, as it is written, applies it.
+    let command = run.stderr.split("run: roster ").nth(1).unwrap().trim();
+    let args: Vec<&str> = command.split(' ').collect();
+    assert!(args.contains(&"--expect-plan"), "{command}");
+    env.roster(&args).ok();
+    assert_eq!(env.user("E001")["groups"], serde_json::json!(["ICU"]));
 }
 
 #[test]
