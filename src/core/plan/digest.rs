@@ -128,8 +128,3 @@ fn change_fields(h: &mut Canonical, plan: &Plan, c: &Change, file: &ImportFile) 
         }
     }
 }
-
-/// True when `text` looks like a digest: 12 hex digits.
-pub fn is_digest(text: &str) -> bool {
-    text.len() == DIGITS && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
