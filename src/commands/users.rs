@@ -2,10 +2,12 @@
 
 use super::Context;
 use crate::cli::{EditFields, Format, StatusFilter, UserFields, UsersCommand};
+use crate::core::fold::fold;
 use crate::core::{mail, phone, record::trim};
 use crate::error;
 use crate::pipeline;
 use crate::render;
+use crate::render::plan::DEFAULT_LIMIT;
 use crate::store::users::{Filter, ManualFields, UserView};
 use crate::store::{Lock, Store};
 use std::io::Write;
@@ -26,7 +28,13 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
         Ok(())
     };
     match cmd {
-        UsersCommand::List { status, group } => {
+        UsersCommand::List {
+            status,
+            group,
+            search,
+            limit,
+            all,
+        } => {
             let format = ctx.format(&[Format::Table, Format::Json])?;
             let filter = match status {
                 None => Filter::All,
@@ -37,11 +45,20 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
                 Some(g) => Some(store.require_group(g)?.pk),
                 None => None,
             };
-            list(ctx, format, &store, filter, group)?;
+            let shown = Shown {
+                search: search.as_deref().map(fold),
+                limit: match (all, limit, format) {
+                    (true, _, _) => None,
+                    (false, Some(n), _) => Some(*n),
+                    (false, None, Format::Json) => None,
+                    (false, None, _) => Some(DEFAULT_LIMIT),
+                },
+            };
+            list(ctx, format, &store, filter, group, &shown)?;
         }
         UsersCommand::Show { user } => {
             let format = ctx.format(&[Format::Table, Format::Json])?;
-            let mut u = store.user(store.require_user(user)?)?;
+            let mut u = store.user(store.require_user_or_name(user)?)?;
             u.invitation = store.invitation_of(u.pk)?;
             match format {
                 Format::Json => render::json(&u)?,
@@ -71,13 +88,20 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
         }
         UsersCommand::History { user } => {
             let format = ctx.format(&[Format::Table, Format::Json])?;
-            let rows = match store.find_user(user)? {
+            let found = match store.find_user(user)? {
+                Some(pk) => Some(pk),
+                None if store.history_by_unique_id(user)?.is_empty() => {
+                    store.find_user_or_name(user)?
+                }
+                None => None,
+            };
+            let rows = match found {
                 Some(pk) => store.history(pk)?,
                 None => store.history_by_unique_id(user)?,
             };
-            if rows.is_empty() && store.find_user(user)?.is_none() {
+            if rows.is_empty() && found.is_none() {
                 return Err(error::usage(format!(
-                    "no user has the UniqueID or mail `{user}`, nor had"
+                    "no user has the UniqueID, mail or name `{user}`, nor had"
                 )));
             }
             match format {
@@ -254,42 +278,80 @@ fn invitation_text(state: &serde_json::Value) -> String {
     }
 }
 
+/// Which users `users list` prints: those whose UniqueID, name, mail or title contains the
+/// folded search text, at most `limit` of them.
+struct Shown {
+    search: Option<String>,
+    limit: Option<usize>,
+}
+
+impl Shown {
+    fn matches(&self, u: &UserView) -> bool {
+        let Some(want) = &self.search else {
+            return true;
+        };
+        [
+            u.unique_id.as_deref(),
+            Some(u.name.as_str()),
+            Some(u.mail.as_str()),
+            u.title.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|v| fold(v).contains(want.as_str()))
+    }
+}
+
 /// `users list`: JSON written user by user as the store reads them; a table of one line per
-/// user. With `-q` the users are read and nothing is printed.
+/// user, at most the limit, then how many more. With `-q` the users are read and nothing is
+/// printed.
 fn list(
     ctx: &Context,
     format: Format,
     store: &Store,
     filter: Filter,
     group: Option<i64>,
+    shown: &Shown,
 ) -> anyhow::Result<()> {
     let mut out = render::stdout();
     if ctx.quiet {
         return store.each_user(filter, group, |_| Ok(()));
     }
+    let limit = shown.limit.unwrap_or(usize::MAX);
     // Cleared before the table is written, and when the list ends in an error.
     let bar = render::progress::counter("reading users", format == Format::Json);
     if format == Format::Json {
         // An array written element by element: `[`, each user, `]`.
-        let mut first = true;
+        let mut written = 0;
         out.write_all(b"[")?;
         store.each_user(filter, group, |u| {
             bar.inc(1);
-            out.write_all(if first { b"\n" } else { b",\n" })?;
-            first = false;
+            if written >= limit || !shown.matches(&u) {
+                return Ok(());
+            }
+            out.write_all(if written == 0 { b"\n" } else { b",\n" })?;
+            written += 1;
             render::write_json(&mut out, &u)?;
             Ok(())
         })?;
-        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+        out.write_all(if written == 0 { b"]\n" } else { b"\n]\n" })?;
         out.flush()?;
         return Ok(());
     }
-    let mut rows: Vec<[String; 8]> = Vec::new();
-    let mut grid = render::grid::Grid::new([
-        "UniqueID", "Name", "Mail", "Title", "Phone", "Groups", "Status", "Source",
-    ]);
+    // Phone and source are left to `users show` and JSON: the table fits 100 columns.
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    let mut grid =
+        render::grid::Grid::new(["UniqueID", "Name", "Mail", "Title", "Groups", "Status"]);
+    let mut more: u64 = 0;
     store.each_user(filter, group, |u| {
         bar.inc(1);
+        if !shown.matches(&u) {
+            return Ok(());
+        }
+        if rows.len() >= limit {
+            more += 1;
+            return Ok(());
+        }
         let mut groups = u.groups;
         groups.extend(u.manual_groups);
         let row = [
@@ -297,10 +359,8 @@ fn list(
             render::cell(&u.name),
             render::cell(&u.mail),
             render::opt(u.title.as_deref()),
-            render::opt(u.phone.as_deref()),
             render::cell(&groups.join(", ")),
             u.status.to_string(),
-            u.source.to_string(),
         ];
         grid.measure(&row);
         rows.push(row);
@@ -310,6 +370,13 @@ fn list(
     grid.write_header(&mut out)?;
     for row in &rows {
         grid.write_row(&mut out, row)?;
+    }
+    if more > 0 {
+        writeln!(
+            out,
+            "… and {} more (roster users list --all, or --format json)",
+            render::thousands(more)
+        )?;
     }
     out.flush()?;
     Ok(())

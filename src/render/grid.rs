@@ -1,9 +1,13 @@
 //! Tables written row by row, for lists that may have a million rows: the caller measures
 //! each row, then writes each one, so the cost is linear and nothing holds the whole table.
 //! The look is that of the other tables off a terminal (Markdown), so a long list pasted into
-//! a ticket reads the same.
+//! a ticket reads the same. A table fits [`WIDTH`] columns: the widest columns are cut (`…`)
+//! until it does (SPEC §3.1).
 
 use std::io::{self, Write};
+
+/// The most characters a line that a person reads may have (SPEC §3.1).
+pub const WIDTH: usize = 100;
 
 /// A table of `N` columns whose widths are learned from the rows ([`Grid::measure`]).
 pub struct Grid<const N: usize> {
@@ -26,7 +30,31 @@ impl<const N: usize> Grid<N> {
         }
     }
 
-    pub fn write_header(&self, out: &mut impl Write) -> io::Result<()> {
+    /// Cut the widest columns until the table fits [`WIDTH`]: each column keeps its width up
+    /// to a cap, the largest under which the table fits, and the room left goes to the cut
+    /// columns from the left.
+    fn fit(&mut self) {
+        // `| a | b |`: three characters a column and one at the end.
+        let room = WIDTH.saturating_sub(3 * N + 1);
+        if self.widths.iter().sum::<usize>() <= room {
+            return;
+        }
+        let used = |cap: usize| self.widths.iter().map(|w| (*w).min(cap)).sum::<usize>();
+        let mut cap = 1;
+        while used(cap + 1) <= room {
+            cap += 1;
+        }
+        let mut left = room.saturating_sub(used(cap));
+        for w in &mut self.widths {
+            if *w > cap {
+                *w = cap + usize::from(left > 0);
+                left = left.saturating_sub(1);
+            }
+        }
+    }
+
+    pub fn write_header(&mut self, out: &mut impl Write) -> io::Result<()> {
+        self.fit();
         self.write_cells(out, self.header.iter().copied())?;
         out.write_all(b"|")?;
         for w in self.widths {
@@ -46,11 +74,53 @@ impl<const N: usize> Grid<N> {
         cells: impl Iterator<Item = &'a str>,
     ) -> io::Result<()> {
         for (c, w) in cells.zip(self.widths) {
-            let pad = w.saturating_sub(c.chars().count());
-            write!(out, "| {c}{:pad$} ", "")?;
+            let chars = c.chars().count();
+            if chars > w {
+                let cut: String = c.chars().take(w.saturating_sub(1)).collect();
+                write!(out, "| {cut}… ")?;
+            } else {
+                write!(out, "| {c}{:pad$} ", "", pad = w - chars)?;
+            }
         }
         out.write_all(b"|\n")
     }
+}
+
+/// A line of text broken at spaces into lines of at most `width` characters, each after the
+/// first indented by two spaces; a word longer than a line is cut with `…`.
+pub fn wrap(line: &str, width: usize) -> Vec<String> {
+    if line.chars().count() <= width {
+        return vec![line.to_string()];
+    }
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    let mut chars = 0;
+    // Nothing on the current line yet (but its indent).
+    let mut fresh = true;
+    for word in line.split(' ') {
+        let n = word.chars().count();
+        if !fresh && chars + 1 + n > width {
+            lines.push(std::mem::replace(&mut current, "  ".to_string()));
+            chars = 2;
+            fresh = true;
+        }
+        if !fresh {
+            current.push(' ');
+            chars += 1;
+        }
+        if chars + n > width {
+            let keep = width.saturating_sub(chars + 1);
+            current.extend(word.chars().take(keep));
+            current.push('…');
+            chars += keep + 1;
+        } else {
+            current.push_str(word);
+            chars += n;
+        }
+        fresh = false;
+    }
+    lines.push(current);
+    lines
 }
 
 #[cfg(test)]
@@ -76,5 +146,36 @@ mod tests {
             String::from_utf8(out).unwrap_or_default(),
             "| Action | ID       |\n|--------|----------|\n| update | E1       |\n| create | Åsa-long |\n"
         );
+    }
+
+    #[test]
+    fn a_wide_table_is_cut_to_100_columns_widest_first() {
+        let row = [
+            "E1".to_string(),
+            "n".repeat(80),
+            "m".repeat(60),
+            "ok".to_string(),
+        ];
+        let mut g = Grid::new(["ID", "Name", "Mail", "S"]);
+        g.measure(&row);
+        let mut out = Vec::new();
+        g.write_header(&mut out).unwrap_or_default();
+        g.write_row(&mut out, &row).unwrap_or_default();
+        let text = String::from_utf8(out).unwrap_or_default();
+        for line in text.lines() {
+            assert_eq!(line.chars().count(), WIDTH, "{text}");
+        }
+        assert!(text.contains("| E1 |") && text.contains("| ok |"), "{text}");
+        assert!(text.contains("n…") && text.contains("m…"), "{text}");
+    }
+
+    #[test]
+    fn long_lines_wrap_at_spaces() {
+        assert_eq!(wrap("a b c", 10), vec!["a b c"]);
+        assert_eq!(wrap("aaa bbb ccc", 7), vec!["aaa bbb", "  ccc"]);
+        assert_eq!(wrap("aaaaaaaaaa b", 5), vec!["aaaa…", "  b"]);
+        for line in wrap(&"word ".repeat(100), 100) {
+            assert!(line.chars().count() <= 100);
+        }
     }
 }
