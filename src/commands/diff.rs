@@ -37,13 +37,13 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
         Format::Json => render::json_by(|out| view.write_json(out))?,
         _ => {
             let mut out = render::stdout();
-            writeln!(
-                out,
+            let head = format!(
                 "batch {} ({}): {}",
                 batch.id,
-                render::cell(&batch.source),
+                render::cell(render::grid::source_name(&batch.source)),
                 render::plan::counts_line(&plan.counts)
-            )?;
+            );
+            render::grid::write_wrapped(&mut out, &head)?;
             render::plan::write_plan(&mut out, &view, ctx.config.import.send_invitations)?;
             for t in &plan.tripped {
                 writeln!(

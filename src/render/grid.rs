@@ -86,41 +86,93 @@ impl<const N: usize> Grid<N> {
     }
 }
 
-/// A line of text broken at spaces into lines of at most `width` characters, each after the
-/// first indented by two spaces; a word longer than a line is cut with `…`.
+/// A line of text broken into lines of at most `width` characters, each after the first
+/// indented by two spaces: after a `, ` where it can, else at a space; a word longer than a
+/// line is cut with `…`.
 pub fn wrap(line: &str, width: usize) -> Vec<String> {
+    let mut out = Wrapped {
+        lines: Vec::new(),
+        current: String::new(),
+        chars: 0,
+        width,
+    };
     if line.chars().count() <= width {
         return vec![line.to_string()];
     }
-    let mut lines = Vec::new();
-    let mut current = String::new();
-    let mut chars = 0;
-    // Nothing on the current line yet (but its indent).
-    let mut fresh = true;
-    for word in line.split(' ') {
-        let n = word.chars().count();
-        if !fresh && chars + 1 + n > width {
-            lines.push(std::mem::replace(&mut current, "  ".to_string()));
-            chars = 2;
-            fresh = true;
+    for piece in line.split_inclusive(", ") {
+        if out.fits(piece) {
+            out.push(piece);
+            continue;
         }
-        if !fresh {
-            current.push(' ');
-            chars += 1;
+        out.next_line();
+        if out.fits(piece) {
+            out.push(piece);
+            continue;
         }
-        if chars + n > width {
-            let keep = width.saturating_sub(chars + 1);
-            current.extend(word.chars().take(keep));
-            current.push('…');
-            chars += keep + 1;
-        } else {
-            current.push_str(word);
-            chars += n;
+        for word in piece.split_inclusive(' ') {
+            if !out.fits(word) {
+                out.next_line();
+            }
+            out.push(word);
         }
-        fresh = false;
     }
-    lines.push(current);
-    lines
+    out.next_line();
+    out.lines
+}
+
+/// Write `line` as [`wrap`] breaks it to [`WIDTH`].
+pub fn write_wrapped(out: &mut impl Write, line: &str) -> io::Result<()> {
+    for l in wrap(line, WIDTH) {
+        writeln!(out, "{l}")?;
+    }
+    Ok(())
+}
+
+/// The file name of a source, which names it in a line of text that must fit [`WIDTH`]
+/// (`sftp://hr@host/out/users.csv` → `users.csv`).
+pub fn source_name(source: &str) -> &str {
+    source
+        .rsplit(['/', '\\'])
+        .find(|s| !s.is_empty())
+        .unwrap_or(source)
+}
+
+/// The lines [`wrap`] has made, and the one it fills.
+struct Wrapped {
+    lines: Vec<String>,
+    current: String,
+    chars: usize,
+    width: usize,
+}
+
+impl Wrapped {
+    /// Whether `piece` (its trailing spaces aside) fits on the current line.
+    fn fits(&self, piece: &str) -> bool {
+        self.chars + piece.trim_end().chars().count() <= self.width
+    }
+
+    fn push(&mut self, piece: &str) {
+        let n = piece.chars().count();
+        if self.fits(piece) {
+            self.current.push_str(piece);
+            self.chars += n;
+            return;
+        }
+        let keep = self.width.saturating_sub(self.chars + 1);
+        self.current.extend(piece.chars().take(keep));
+        self.current.push('…');
+        self.chars = self.width;
+    }
+
+    /// End the current line (when it has more than its indent) and start an indented one.
+    fn next_line(&mut self) {
+        let text = self.current.trim_end();
+        if !text.trim_start().is_empty() {
+            self.lines.push(text.to_string());
+            self.current = "  ".to_string();
+            self.chars = 2;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +226,10 @@ mod tests {
         assert_eq!(wrap("a b c", 10), vec!["a b c"]);
         assert_eq!(wrap("aaa bbb ccc", 7), vec!["aaa bbb", "  ccc"]);
         assert_eq!(wrap("aaaaaaaaaa b", 5), vec!["aaaa…", "  b"]);
+        assert_eq!(
+            wrap("create 1, update 20,000, remove 3", 20),
+            vec!["create 1,", "  update 20,000,", "  remove 3"]
+        );
         for line in wrap(&"word ".repeat(100), 100) {
             assert!(line.chars().count() <= 100);
         }

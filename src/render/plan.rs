@@ -498,7 +498,7 @@ pub fn write_changes(out: &mut impl Write, view: &PlanView<'_>) -> io::Result<()
 /// changes the selection lists.
 pub fn write_plan(out: &mut impl Write, view: &PlanView<'_>, invite: bool) -> io::Result<()> {
     for line in summary_lines(view.plan, view.file, invite) {
-        writeln!(out, "{line}")?;
+        super::grid::write_wrapped(out, &line)?;
     }
     write_changes(out, view)
 }
