@@ -272,6 +272,11 @@ pub fn settings(config: &Config, batch: i64, args: &ApplyArgs) -> Settings {
     }
 }
 
+/// `mail.max_per_minute`, 0 (no limit) without a `[mail]` section.
+pub fn mail_per_minute(config: &Config) -> u32 {
+    config.mail.as_ref().map_or(0, |m| m.max_per_minute)
+}
+
 /// Plan a read file against the store's directory.
 pub fn plan(
     dir: &StoreDirectory<'_>,
@@ -665,7 +670,8 @@ pub fn apply(
         });
     }
     let settings = settings(config, batch.id, args);
-    let plan = plan(&dir, &mut file, &settings)?;
+    let mut plan = plan(&dir, &mut file, &settings)?;
+    plan.invitations_per_minute = mail_per_minute(config);
     drop(dir);
     if plan.blocked() {
         let what: Vec<String> = plan

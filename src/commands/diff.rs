@@ -26,7 +26,8 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
         return Err(Error::Rejected(format!("batch {} cannot be planned: {p}", batch.id)).into());
     }
     let settings = pipeline::settings(&ctx.config, batch.id, &ApplyArgs::default());
-    let plan = pipeline::plan(&dir, &mut file, &settings)?;
+    let mut plan = pipeline::plan(&dir, &mut file, &settings)?;
+    plan.invitations_per_minute = pipeline::mail_per_minute(&ctx.config);
     drop(dir);
     if ctx.quiet {
         return Ok(());

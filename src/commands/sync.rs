@@ -427,11 +427,12 @@ fn dry_run(
             .error()
             .map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
     }
-    let plan = pipeline::plan(
+    let mut plan = pipeline::plan(
         &dir,
         &mut file,
         &pipeline::settings(&ctx.config, next, args),
     )?;
+    plan.invitations_per_minute = pipeline::mail_per_minute(&ctx.config);
     drop(dir);
     let (status, reason) = if plan.blocked() {
         let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();

@@ -7,6 +7,7 @@ pub mod plan;
 pub mod problems;
 pub mod progress;
 pub mod prometheus;
+pub mod top;
 
 use comfy_table::{presets, ContentArrangement};
 use serde::Serialize;

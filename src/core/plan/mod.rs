@@ -529,6 +529,8 @@ pub struct Plan {
     pub unknown_groups: std::collections::BTreeMap<String, u64>,
     /// Invitations the run will queue (one per created user with `import.send_invitations`).
     pub invitations: u64,
+    /// `mail.max_per_minute` (0: no limit), for how long the invitations take to send.
+    pub invitations_per_minute: u32,
     /// The stored state of each user the file leaves out (removed or missing), by key: what a
     /// person needs to judge a removal (name, mail, groups).
     pub absent_users: HashMap<i64, UserState>,
@@ -1288,6 +1290,8 @@ pub fn check_safeguards(plan: &mut Plan, rows: u64, s: &Settings) {
         g.check(plan);
     }
 }
+
+pub mod top;
 
 #[cfg(test)]
 mod tests;
