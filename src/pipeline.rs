@@ -1140,7 +1140,7 @@ pub fn send_report(
         &report.subject(),
         report.text(),
         report.html(),
-        &report.attachments(),
+        &report.attachments(config.report.csv_delimiter),
     )?;
     let started = std::time::Instant::now();
     mailer

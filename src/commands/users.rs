@@ -3,6 +3,8 @@
 use super::Context;
 use crate::cli::{EditFields, Format, StatusFilter, UserFields, UsersCommand};
 use crate::core::fold::fold;
+// The export's cells are escaped by the rule of the report's attachments.
+use crate::core::spreadsheet::escape_cell;
 use crate::core::{mail, phone, record::trim};
 use crate::error;
 use crate::pipeline;
@@ -380,15 +382,6 @@ fn list(
     }
     out.flush()?;
     Ok(())
-}
-
-/// Neutralise cells that a spreadsheet would run as a formula.
-pub fn escape_cell(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@']) {
-        std::borrow::Cow::Owned(format!("'{cell}"))
-    } else {
-        std::borrow::Cow::Borrowed(cell)
-    }
 }
 
 /// Active imported users in the import format.

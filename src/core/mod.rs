@@ -10,3 +10,4 @@ pub mod problem;
 pub mod record;
 pub mod report;
 pub mod revert;
+pub mod spreadsheet;
