@@ -47,11 +47,11 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
             render::grid::write_wrapped(&mut out, &head)?;
             render::plan::write_plan(&mut out, &view, ctx.config.import.send_invitations)?;
             for t in &plan.tripped {
-                writeln!(
-                    out,
+                let line = format!(
                     "safeguard {} would trip: {} > {} ({}); apply with {}",
                     t.safeguard, t.count, t.limit, t.setting, t.release
-                )?;
+                );
+                render::grid::write_wrapped(&mut out, &line)?;
             }
             out.flush()?;
         }

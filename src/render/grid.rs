@@ -87,7 +87,7 @@ impl<const N: usize> Grid<N> {
 }
 
 /// A line of text broken into lines of at most `width` characters, each after the first
-/// indented by two spaces: after a `, ` where it can, else at a space; a word longer than a
+/// indented by two spaces: after a `, ` or `; ` where it can, else at a space; a word longer than a
 /// line is cut with `…`.
 pub fn wrap(line: &str, width: usize) -> Vec<String> {
     let mut out = Wrapped {
@@ -99,7 +99,7 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
     if line.chars().count() <= width {
         return vec![line.to_string()];
     }
-    for piece in line.split_inclusive(", ") {
+    for piece in pieces(line) {
         if out.fits(piece) {
             out.push(piece);
             continue;
@@ -135,6 +135,20 @@ pub fn source_name(source: &str) -> &str {
         .rsplit(['/', '\\'])
         .find(|s| !s.is_empty())
         .unwrap_or(source)
+}
+
+/// `line` cut after each `, ` and `; `: where [`wrap`] breaks it when it can.
+fn pieces(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, _) in line.match_indices([',', ';']) {
+        if line[i + 1..].starts_with(' ') {
+            out.push(&line[start..i + 2]);
+            start = i + 2;
+        }
+    }
+    out.push(&line[start..]);
+    out
 }
 
 /// The lines [`wrap`] has made, and the one it fills.
@@ -229,6 +243,10 @@ mod tests {
         assert_eq!(
             wrap("create 1, update 20,000, remove 3", 20),
             vec!["create 1,", "  update 20,000,", "  remove 3"]
+        );
+        assert_eq!(
+            wrap("title: a → b 60; c → d 20", 20),
+            vec!["title: a → b 60;", "  c → d 20"]
         );
         for line in wrap(&"word ".repeat(100), 100) {
             assert!(line.chars().count() <= 100);
