@@ -669,3 +669,112 @@ fn the_example_config_names_every_key_the_program_accepts() {
     env.write("roster.toml", &example);
     env.roster(&["users", "list"]).ok();
 }
+
+// ---- source.wait_for = "new" -------------------------------------------------------------
+
+/// A roster whose source is a local file, waited for as `wait_for = "new"` for `wait` seconds,
+/// with yesterday's file applied.
+fn waiting_night(wait: u32) -> (Env, std::path::PathBuf) {
+    let env = Env::new();
+    let remote = env.write(
+        "incoming/users.csv",
+        "UniqueID,Name,Mail\nE1,Anna,anna@example.se\n",
+    );
+    env.write(
+        "roster.toml",
+        format!(
+            "[source]\nurl = \"{}\"\nwait_secs = {wait}\nwait_for = \"new\"\n\n\
+             [store]\nlock_wait_secs = 3\n",
+            remote.display()
+        ),
+    );
+    env.roster(&["sync"]).ok();
+    (env, remote)
+}
+
+#[test]
+fn a_waiting_sync_lets_edits_through_refuses_runs_and_imports_the_new_file() {
+    let (env, remote) = waiting_night(30);
+    let started = std::time::Instant::now();
+    let mut sync = env
+        .command(&["sync", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Until the sync holds the run lock (its PID written in the lock file).
+    let pid = sync.id().to_string();
+    let run_lock = env.path("data/roster.db.run.lock");
+    while std::fs::read_to_string(&run_lock).map_or(true, |t| t.trim() != pid) {
+        assert!(started.elapsed().as_secs() < 10, "the sync never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Edits go ahead at once (lock_wait_secs is 3: they do not wait for the sync).
+    let edit = std::time::Instant::now();
+    env.roster(&["users", "add", "--name", "Bo Ek", "--mail", "bo@example.se"])
+        .ok();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    assert!(edit.elapsed().as_secs() < 3, "{:?}", edit.elapsed());
+    // A second run exits 5 at once, naming the waiting sync.
+    for args in [&["sync"][..], &["apply"], &["fetch"]] {
+        let run = env.roster(args).code(5);
+        assert!(run.stderr.contains(&pid), "{args:?}: {}", run.stderr);
+    }
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert!(status.to_string().contains(&pid), "{status}");
+    // The new file arrives: the sync takes it.
+    std::fs::write(
+        &remote,
+        "UniqueID,Name,Mail,Groups\nE1,Anna,anna@example.se,\nE2,Cy,cy@example.se,ICU\n",
+    )
+    .unwrap();
+    let out = sync.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed().as_secs() < 25, "{:?}", started.elapsed());
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["status"], "applied", "{json}");
+    assert_eq!(json["counts"]["create"], 1, "{json}");
+    let users = env.users_json();
+    assert_eq!(
+        users.len(),
+        3,
+        "the edit made while it waited is kept: {users:?}"
+    );
+    assert_eq!(env.user("E2")["groups"], serde_json::json!(["ICU"]));
+}
+
+#[test]
+fn without_a_new_file_the_wait_runs_out_into_an_unchanged_night() {
+    let (env, remote) = waiting_night(3);
+    // Touched, not changed: read again, still yesterday's content.
+    support::touch(&remote, 0);
+    let started = std::time::Instant::now();
+    let run = env.roster(&["sync", "--format", "json"]).ok();
+    assert!(started.elapsed().as_secs() >= 3, "{:?}", started.elapsed());
+    assert_eq!(run.json()["status"], "unchanged", "{}", run.stdout);
+    assert!(
+        run.stderr.contains("waiting for a new file"),
+        "{}",
+        run.stderr
+    );
+    // With wait_for = "file" (the default) the same night ends at once.
+    let config = std::fs::read_to_string(env.path("roster.toml")).unwrap();
+    env.write("roster.toml", config.replace("wait_for = \"new\"\n", ""));
+    let started = std::time::Instant::now();
+    let run = env.roster(&["sync", "--format", "json"]).ok();
+    assert!(started.elapsed().as_secs() < 3, "{:?}", started.elapsed());
+    assert_eq!(run.json()["status"], "unchanged");
+    // A missing file is waited for, then fails the night as it always did.
+    env.write("roster.toml", &config);
+    std::fs::remove_file(&remote).unwrap();
+    let run = env.roster(&["sync"]).code(1);
+    assert!(run.stderr.contains("users.csv"), "{}", run.stderr);
+}
