@@ -929,7 +929,13 @@ pub fn wait_for_new(
         }
         let waited = started.elapsed();
         if waited >= wait {
-            return read_source(&once, source, None, progress);
+            return read_source(&once, source, None, progress).map_err(|e| {
+                e.context(format!(
+                    "gave up after waiting {}s for a new file (source.wait_secs = {})",
+                    waited.as_secs(),
+                    wait.as_secs()
+                ))
+            });
         }
         // Said at the first look, then once a minute.
         if said.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
