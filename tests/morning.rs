@@ -696,7 +696,7 @@ fn waiting_night(wait: u32) -> (Env, std::path::PathBuf) {
 fn a_waiting_sync_lets_edits_through_refuses_runs_and_imports_the_new_file() {
     let (env, remote) = waiting_night(30);
     let started = std::time::Instant::now();
-    let mut sync = env
+    let sync = env
         .command(&["sync", "--format", "json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

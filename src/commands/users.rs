@@ -108,24 +108,7 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             }
             match format {
                 Format::Json => render::json(&rows)?,
-                _ => {
-                    let mut t = render::table([
-                        "Time", "Run", "Command", "By", "Reason", "Field", "Old", "New",
-                    ]);
-                    for r in &rows {
-                        t.add_row(vec![
-                            r.at.clone(),
-                            r.run.map_or("by hand".to_string(), |r| r.to_string()),
-                            render::opt(r.command.as_deref()),
-                            render::opt(r.by.as_deref()),
-                            render::opt(r.reason.as_deref()),
-                            r.field.clone(),
-                            render::opt(r.old.as_deref()),
-                            render::opt(r.new.as_deref()),
-                        ]);
-                    }
-                    render::emit(&t.to_string())?;
-                }
+                _ => history_table(&rows)?,
             }
         }
         UsersCommand::Add(f) => {
@@ -269,6 +252,48 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             render::emit_bytes(&bytes?)?;
         }
     }
+    Ok(())
+}
+
+/// `users history` in a table of 100 columns: when, which run, who and why, and the change
+/// as `field: old → new` (a created or deleted user's stored row is in JSON only).
+fn history_table(rows: &[crate::store::users::AuditRow]) -> anyhow::Result<()> {
+    let mut grid = render::grid::Grid::new(["Time", "Run", "Change", "By", "Reason"]);
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            let change = match (r.old.as_deref(), r.new.as_deref()) {
+                (_, Some(v)) | (Some(v), None) if v.starts_with('{') => r.field.clone(),
+                (old, new) => format!(
+                    "{}: {} → {}",
+                    r.field,
+                    old.unwrap_or("(none)"),
+                    new.unwrap_or("(none)")
+                ),
+            };
+            let by = match (r.command.as_deref(), r.by.as_deref()) {
+                (Some(c), Some(b)) => format!("{c}, {b}"),
+                (c, b) => c.or(b).unwrap_or("").to_string(),
+            };
+            // `2026-12-07T07:51:19Z` → `2026-12-07 07:51`.
+            let at: String = r.at.replacen('T', " ", 1).chars().take(16).collect();
+            let row = [
+                render::cell(&at),
+                r.run.map_or("by hand".to_string(), |r| r.to_string()),
+                render::cell(&change),
+                render::cell(&by),
+                render::opt(r.reason.as_deref()),
+            ];
+            grid.measure(&row);
+            row
+        })
+        .collect();
+    let mut out = render::stdout();
+    grid.write_header(&mut out)?;
+    for row in &cells {
+        grid.write_row(&mut out, row)?;
+    }
+    out.flush()?;
     Ok(())
 }
 
