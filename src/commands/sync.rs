@@ -24,24 +24,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     // The [mail] configuration is checked before anything is written (SPEC §3).
     pipeline::mailer(&ctx.config)?;
     let store_path = ctx.config.store_path().to_path_buf();
-    // The run lock at once; the store's only once a new file is there (SPEC §3: while a sync
-    // waits for one, `users`/`groups` edits go ahead, and a second run still exits 5).
-    let locked = lock::RunLock::acquire(&store_path).and_then(|run| {
-        match waited_for(ctx, args, &store_path) {
-            Some(file) => Ok((
-                run.and_store_waiting(&store_path, patience(ctx), |_| {})?,
-                Some(file),
-            )),
-            None => Ok((run.and_store(&store_path)?, None)),
-        }
-    });
-    let (_lock, waited) = match locked {
-        Ok(l) => l,
-        Err(e) => {
-            report_hung_lock(ctx, &store_path, &e);
-            return Err(e);
-        }
-    };
+    let (_lock, waited) = lock_for_night(ctx, args, &store_path)?;
     let waited = std::sync::Mutex::new(waited);
     let mut store = Store::open(&store_path)?;
     let apply_args = ApplyArgs {
@@ -141,14 +124,33 @@ struct Night {
     counts: std::cell::RefCell<Option<serde_json::Value>>,
 }
 
-/// The file a waiting sync (`source.wait_for = "new"`) fetched, or why it failed; none when
-/// it does not wait: `wait_for = "file"`, a dry run, standard input, or no applied batch yet.
-/// The failure is the night's fetch failure, recorded as one.
-fn waited_for(
+/// A file a waiting sync fetched, or why it failed.
+type Waited = Option<anyhow::Result<crate::transport::Fetched>>;
+
+/// The locks of a night: the run lock at once; the store's only once a new file is there
+/// (SPEC §3: while a sync waits for one, `users`/`groups` edits go ahead, and a second run
+/// still exits 5). A lock held for hours is reported as a hung run.
+fn lock_for_night(
     ctx: &Context,
     args: &SyncArgs,
     store_path: &std::path::Path,
-) -> Option<anyhow::Result<crate::transport::Fetched>> {
+) -> anyhow::Result<(crate::store::Lock, Waited)> {
+    let locked = lock::RunLock::acquire(store_path).and_then(|run| {
+        match waited_for(ctx, args, store_path) {
+            Some(file) => Ok((
+                run.and_store_waiting(store_path, patience(ctx), |_| {})?,
+                Some(file),
+            )),
+            None => Ok((run.and_store(store_path)?, None)),
+        }
+    });
+    locked.inspect_err(|e| report_hung_lock(ctx, store_path, e))
+}
+
+/// The file a waiting sync (`source.wait_for = "new"`) fetched, or why it failed; none when
+/// it does not wait: `wait_for = "file"`, a dry run, standard input, or no applied batch yet.
+/// The failure is the night's fetch failure, recorded as one.
+fn waited_for(ctx: &Context, args: &SyncArgs, store_path: &std::path::Path) -> Waited {
     if ctx.config.source.wait_for != crate::config::WaitFor::New || args.dry_run {
         return None;
     }
@@ -183,7 +185,7 @@ fn one_night(
     apply_args: &ApplyArgs,
     started: &str,
     night: &Night,
-    waited: &std::sync::Mutex<Option<anyhow::Result<crate::transport::Fetched>>>,
+    waited: &std::sync::Mutex<Waited>,
 ) -> anyhow::Result<()> {
     // Fetch.
     let source = pipeline::source(&ctx.config)?;

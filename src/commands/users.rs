@@ -64,28 +64,7 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             u.invitation = store.invitation_of(u.pk)?;
             match format {
                 Format::Json => render::json(&u)?,
-                _ => {
-                    let mut t = render::table(["Field", "Value"]);
-                    let rows: [(&str, String); 13] = [
-                        ("UniqueID", render::opt(u.unique_id.as_deref())),
-                        ("Name", u.name.clone()),
-                        ("Mail", u.mail.clone()),
-                        ("Title", render::opt(u.title.as_deref())),
-                        ("Phone", render::opt(u.phone.as_deref())),
-                        ("Phone 2", render::opt(u.phone2.as_deref())),
-                        ("Groups", u.groups.join(", ")),
-                        ("Manual groups", u.manual_groups.join(", ")),
-                        ("Status", u.status.to_string()),
-                        ("Source", u.source.to_string()),
-                        ("Created", u.created_at.clone()),
-                        ("Updated", u.updated_at.clone()),
-                        ("Invitation", invitation_text(&u.invitation)),
-                    ];
-                    for (k, v) in rows {
-                        t.add_row(vec![k.to_string(), v]);
-                    }
-                    render::emit(&t.to_string())?;
-                }
+                _ => show_table(&u)?,
             }
         }
         UsersCommand::History { user } => {
@@ -252,6 +231,31 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             render::emit_bytes(&bytes?)?;
         }
     }
+    Ok(())
+}
+
+/// `users show` in a table: one row a field.
+fn show_table(u: &UserView) -> anyhow::Result<()> {
+    let mut t = render::table(["Field", "Value"]);
+    let rows: [(&str, String); 13] = [
+        ("UniqueID", render::opt(u.unique_id.as_deref())),
+        ("Name", u.name.clone()),
+        ("Mail", u.mail.clone()),
+        ("Title", render::opt(u.title.as_deref())),
+        ("Phone", render::opt(u.phone.as_deref())),
+        ("Phone 2", render::opt(u.phone2.as_deref())),
+        ("Groups", u.groups.join(", ")),
+        ("Manual groups", u.manual_groups.join(", ")),
+        ("Status", u.status.to_string()),
+        ("Source", u.source.to_string()),
+        ("Created", u.created_at.clone()),
+        ("Updated", u.updated_at.clone()),
+        ("Invitation", invitation_text(&u.invitation)),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    render::emit(&t.to_string())?;
     Ok(())
 }
 
