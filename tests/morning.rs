@@ -219,11 +219,14 @@ fn every_person_facing_command_fits_100_columns_at_20k_users() {
         .as_i64()
         .unwrap()
         .to_string();
-    fetch(
-        &env,
+    let day2 = env.write(
         &format!("{dir}/day2-users-export-from-the-hr-system.csv"),
-        &wide(n, 2),
+        wide(n, 2),
     );
+    let fetched = env
+        .roster(&["fetch", "--source", day2.to_str().unwrap()])
+        .ok();
+    assert_fits("fetch", &fetched.stdout);
     let diff = env.roster(&["diff"]).ok().stdout;
     // The source is named by its file name, not its path.
     let first = diff.lines().next().unwrap();
