@@ -186,21 +186,17 @@ pub fn show(
     }
     let mut out = render::stdout();
     if let Some(view) = &plan {
-        writeln!(
-            out,
-            "{}",
-            render::plan::outcome_line(o.run, o.batch.id, o.status.as_str(), &view.plan.counts)
-        )?;
-        for line in render::plan::summary_lines_of(
-            view.plan,
-            &o.file,
-            ctx.config.import.send_invitations,
-            shown
-                .unstored
-                .as_ref()
-                .map(|(_, validate)| validate.as_str()),
-        ) {
-            writeln!(out, "{line}")?;
+        let head =
+            render::plan::outcome_line(o.run, o.batch.id, o.status.as_str(), &view.plan.counts);
+        render::grid::write_wrapped(&mut out, &head)?;
+        let validate = shown.unstored.as_ref().map(|(_, v)| v.as_str());
+        let invite = ctx.config.import.send_invitations;
+        for line in render::plan::summary_lines_of(view.plan, &o.file, invite, validate) {
+            render::grid::write_wrapped(&mut out, &line)?;
+        }
+        // What a reviewer approves: shown unless the plan was applied.
+        if o.status != pipeline::Status::Applied {
+            writeln!(out, "{}", render::plan::digest_line(view.plan, &o.file))?;
         }
         // A dry run (nothing recorded) lists the changes; a real run only with -v.
         if ctx.verbose > 0 || o.run.is_none() {

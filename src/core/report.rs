@@ -187,6 +187,16 @@ pub struct Held {
 
 impl Held {
     pub fn of(run: &Run) -> Held {
+        // The command the run named (with `--expect-plan`), as it said it.
+        let named = run.detail.as_ref().and_then(|d| d.get("proceed"));
+        if let Some(command) = named.and_then(|p| p.as_str()) {
+            let (run, batch, command) = (run.id, run.batch, command.to_string());
+            return Held {
+                run,
+                batch,
+                command,
+            };
+        }
         let flags: Vec<String> = run
             .detail
             .as_ref()
