@@ -196,16 +196,18 @@ impl Store {
     pub fn batch_settings(&self, id: i64) -> anyhow::Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT settings FROM batches WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .flatten())
+            .query_row(
+                "SELECT settings FROM batch_settings WHERE batch_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     pub fn set_batch_settings(&self, id: i64, fingerprint: &str) -> anyhow::Result<()> {
         self.conn.execute(
-            "UPDATE batches SET settings = ?2 WHERE id = ?1",
+            "INSERT INTO batch_settings (batch_id, settings) VALUES (?1, ?2)
+             ON CONFLICT(batch_id) DO UPDATE SET settings = excluded.settings",
             params![id, fingerprint],
         )?;
         Ok(())

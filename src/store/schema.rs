@@ -260,15 +260,19 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_churn_history ON runs(id) WHERE churn_history = 1;
     "#,
     // 12: the fingerprint of the settings that shaped a batch's plan when it was applied
-    // (SPEC §2): the same file under another mapping or alias is planned again.
+    // (SPEC §2): the same file under another mapping or alias is planned again. A table of its
+    // own (and 13 below) written so that running it again changes nothing.
     r#"
-    ALTER TABLE batches ADD COLUMN settings TEXT;
+    CREATE TABLE IF NOT EXISTS batch_settings (
+        batch_id INTEGER PRIMARY KEY REFERENCES batches(id) ON DELETE CASCADE,
+        settings TEXT NOT NULL
+    );
     "#,
     // 13: a run's per-record lists (its rejected records' UniqueIDs and names, the users it
     // removes) in rows of their own rather than inside its detail, so that a report of a night
     // of 200,000 rejected records reads the hundred it shows (SPEC §5: bounded memory).
     r#"
-    CREATE TABLE run_records (
+    CREATE TABLE IF NOT EXISTS run_records (
         run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
         list TEXT NOT NULL,
         seq INTEGER NOT NULL,
@@ -278,8 +282,8 @@ pub const MIGRATIONS: &[&str] = &[
         mail TEXT,
         PRIMARY KEY (run_id, list, seq)
     ) WITHOUT ROWID;
-    CREATE INDEX run_records_line ON run_records(run_id, line) WHERE list = 'invalid';
-    INSERT INTO run_records (run_id, list, seq, line, unique_id, name, mail)
+    CREATE INDEX IF NOT EXISTS run_records_line ON run_records(run_id, line) WHERE list = 'invalid';
+    INSERT OR IGNORE INTO run_records (run_id, list, seq, line, unique_id, name, mail)
         SELECT r.id, l.list, j.key, json_extract(j.value, '$.line'),
                json_extract(j.value, '$.unique_id'), json_extract(j.value, '$.name'),
                json_extract(j.value, '$.mail')
