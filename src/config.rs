@@ -241,6 +241,9 @@ pub struct ScimConfig {
     pub retries: u32,
     pub removed: ScimRemoved,
     pub groups: bool,
+    /// The largest answer read from the provider, in bytes (SPEC §8; 16 MiB).
+    #[serde(deserialize_with = "de_response_bytes")]
+    pub max_response_bytes: u64,
     /// Only so that a token written in the file is refused by name, never echoed.
     #[serde(default)]
     token: Option<serde::de::IgnoredAny>,
@@ -260,6 +263,7 @@ impl Default for ScimConfig {
             retries: 3,
             removed: ScimRemoved::Deactivate,
             groups: true,
+            max_response_bytes: 16 << 20,
             token: None,
             token_env: None,
         }
@@ -474,6 +478,10 @@ fn de_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 
 fn de_settle<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     ranged(d, 0, 86_400, "seconds").map(|n| n as u64)
+}
+
+fn de_response_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    ranged(d, 1024, 1 << 40, "bytes").map(|n| n as u64)
 }
 
 fn de_retries<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {

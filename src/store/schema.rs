@@ -237,4 +237,13 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     DROP INDEX memberships_group;
     "#,
+    // 11: what the provider kept (SPEC §8): per pushed user and group, the attributes it
+    // dropped or changed (bits in the order of `store::scim::USER_ATTRIBUTES` and
+    // `GROUP_ATTRIBUTES`), and a group's members as the provider holds them (their provider
+    // ids, one a line), so that membership changes go as PATCH add/remove.
+    r#"
+    ALTER TABLE scim_users ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE scim_groups ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE scim_groups ADD COLUMN members TEXT;
+    "#,
 ];
