@@ -1399,12 +1399,13 @@ fn full_removes_duplicates_of_one_external_id_and_names_each() {
 
 /// A 2xx that confirms nothing (a bulk answer without Operations, a 201 without an id) leaves
 /// the change pending: exit 1 naming what the provider failed to say; the counts and `status`
-/// show nothing sent; the next push looks the creates up and takes them over, never twice.
+/// show nothing sent; the next push looks the creates up (by a filter, or by the listing
+/// without one) and takes them over, never twice.
 #[test]
 fn an_answer_that_confirms_nothing_leaves_the_change_pending() {
-    for bulk in [true, false] {
+    for (bulk, filter) in [(true, true), (false, true), (false, false)] {
         let dir = tempfile::tempdir().unwrap();
-        let spc = spc_with(dir.path(), bulk, true, true);
+        let spc = spc_with(dir.path(), bulk, filter, true);
         let server = Scim::start(dir.path(), TOKEN, Some(&spc));
         let proxy = Tamper::start(server.port, |r| {
             if r.method == "POST" && r.path == "/Bulk" {
