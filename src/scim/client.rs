@@ -31,11 +31,6 @@ impl Reply {
         serde_json::from_slice(&self.bytes).ok()
     }
 
-    /// The body as a JSON tree (for small answers only: a single resource or an error).
-    pub fn value(&self) -> Value {
-        self.parse().unwrap_or(Value::Null)
-    }
-
     /// The provider's reason, for a refusal: `409 uniqueness: …detail`.
     pub fn reason(&self) -> String {
         let e: ErrorBody = self.parse().unwrap_or_default();
@@ -214,24 +209,7 @@ impl Client {
                     crate::render::log::secs(started)
                 );
             }
-            let (wait, lost) = match &result {
-                Try::Answer(r) if r.status == 401 || r.status == 403 => {
-                    return Err(Down::Token {
-                        url: self.base.clone(),
-                        status: r.status,
-                    })
-                }
-                Try::Answer(r) if r.status == 429 => {
-                    let after = r.retry_after.map(|s| Duration::from_secs(s).min(MAX_WAIT));
-                    (Some(after.unwrap_or_else(|| backoff(attempt))), false)
-                }
-                Try::Answer(r) if r.status >= 500 => {
-                    let after = r.retry_after.map(|s| Duration::from_secs(s).min(MAX_WAIT));
-                    (Some(after.unwrap_or_else(|| backoff(attempt))), true)
-                }
-                Try::Answer(_) => (None, false),
-                Try::Failed { sent, .. } => (Some(backoff(attempt)), *sent),
-            };
+            let (wait, lost) = self.judge(&result, attempt)?;
             if lost && repeat == Repeat::Never {
                 log::debug!("scim: {method} {path}: the answer was lost; not sent again blindly");
                 return Ok(None);
@@ -271,6 +249,27 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// How long to wait before trying again (`None`: the answer stands), and whether the
+    /// provider may have carried the request out without answering it.
+    fn judge(&self, result: &Try, attempt: u32) -> Result<(Option<Duration>, bool), Down> {
+        let after = |r: &Raw| {
+            let after = r.retry_after.map(|s| Duration::from_secs(s).min(MAX_WAIT));
+            Some(after.unwrap_or_else(|| backoff(attempt)))
+        };
+        Ok(match result {
+            Try::Answer(r) if r.status == 401 || r.status == 403 => {
+                return Err(Down::Token {
+                    url: self.base.clone(),
+                    status: r.status,
+                })
+            }
+            Try::Answer(r) if r.status == 429 => (after(r), false),
+            Try::Answer(r) if r.status >= 500 => (after(r), true),
+            Try::Answer(_) => (None, false),
+            Try::Failed { sent, .. } => (Some(backoff(attempt)), *sent),
+        })
     }
 
     fn unreachable(&self, reason: String) -> Down {

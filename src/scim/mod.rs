@@ -292,6 +292,9 @@ struct Pusher<'a> {
     users: HashMap<String, Pushed>,
     groups: HashMap<String, Pushed>,
     dry_run: bool,
+    /// `--full`: its repairs go one request each, so that each answer shows what the provider
+    /// kept (a bulk's answer need not).
+    full: bool,
     refused: Vec<Refused>,
     /// The answers that made a change be planned again in this push (kind, key, status):
     /// each may do so once, so a provider that keeps answering 412 or 409 ends in a refusal.
@@ -456,6 +459,7 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         client: None,
         features: Features::default(),
         dry_run: opts.dry_run,
+        full: opts.full,
         refused: Vec::new(),
         replanned: BTreeSet::new(),
         lost: Vec::new(),
@@ -488,14 +492,9 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         Ok((mut outcome, changes)) => {
             outcome.push = run;
             outcome.requests = requests;
-            outcome.bulk_requests = pusher.bulk_requests;
-            outcome.refused = std::mem::take(&mut pusher.refused);
-            outcome.unconfirmed = std::mem::take(&mut pusher.unconfirmed);
-            outcome.duplicates = std::mem::take(&mut pusher.duplicates);
             outcome.changes = changes;
             outcome.seconds = started.elapsed().as_secs_f64();
-            outcome.dropped = newly_dropped(&dropped_before, &pusher.store.scim_dropped()?);
-            finish_status(&mut outcome);
+            pusher.fill(&mut outcome, &dropped_before)?;
             outcome.message = outcome.message.map(scrub);
             if let Some(run) = run {
                 pusher.store.scim_finish_push(
@@ -531,6 +530,23 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
                 "the push stopped; what the provider acknowledged is kept, and the next push goes on from there",
             ))
         }
+    }
+}
+
+impl Pusher<'_> {
+    /// What the push gathered, into its outcome, and the outcome's final status.
+    fn fill(
+        &mut self,
+        outcome: &mut Outcome,
+        dropped_before: &[(String, u64)],
+    ) -> anyhow::Result<()> {
+        outcome.bulk_requests = self.bulk_requests;
+        outcome.refused = std::mem::take(&mut self.refused);
+        outcome.unconfirmed = std::mem::take(&mut self.unconfirmed);
+        outcome.duplicates = std::mem::take(&mut self.duplicates);
+        outcome.dropped = newly_dropped(dropped_before, &self.store.scim_dropped()?);
+        finish_status(outcome);
+        Ok(())
     }
 }
 

@@ -125,13 +125,14 @@ impl Pusher<'_> {
             return Ok(retry);
         }
         // Bulk requests within maxOperations and maxPayloadSize; a change too large for a bulk
-        // goes alone.
+        // goes alone, and so does a repair of `--full` (its answer shows what was kept).
         let overhead = 200;
         let mut chunk: Vec<Task> = Vec::new();
         let mut size = overhead;
         for task in tasks {
             let bytes = self.bulk_op(&task, 999_999).len() + 1;
-            if bytes + overhead > self.features.bulk_bytes {
+            let repair = self.full && matches!(task.op, Op::Replace { .. });
+            if repair || bytes + overhead > self.features.bulk_bytes {
                 if !chunk.is_empty() {
                     self.send_bulk(std::mem::take(&mut chunk), &mut retry)?;
                     size = overhead;

@@ -71,12 +71,10 @@ impl Pusher<'_> {
                 | Op::Patch { id, .. }
                 | Op::SetActive { id, .. }
                 | Op::Delete { id },
-            ) if first_time => {
-                if self.read_again(task.kind, &key, id)? {
-                    done.push(key.clone());
-                    retry.insert(key);
-                    return Ok(());
-                }
+            ) if first_time && self.read_again(task.kind, &key, id)? => {
+                done.push(key.clone());
+                retry.insert(key);
+                return Ok(());
             }
             _ => {}
         }
