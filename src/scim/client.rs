@@ -266,7 +266,8 @@ impl Client {
                 })
             }
             Try::Answer(r) if r.status == 429 => (after(r), false),
-            Try::Answer(r) if r.status >= 500 => (after(r), true),
+            // 501: the provider does not do this; an answer like a 4xx, not a wait.
+            Try::Answer(r) if r.status >= 500 && r.status != 501 => (after(r), true),
             Try::Answer(_) => (None, false),
             Try::Failed { sent, .. } => (Some(backoff(attempt)), *sent),
         })

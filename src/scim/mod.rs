@@ -189,6 +189,8 @@ struct Features {
     filter: bool,
     patch: bool,
     page: usize,
+    /// Learned in a push: this provider removes members only as a `value` list.
+    remove_by_value: bool,
 }
 
 /// `/ServiceProviderConfig`, read into the few values roster uses (the rest is skipped).
@@ -254,6 +256,7 @@ impl Features {
             etag: supported(&spc.etag),
             filter: supported(&spc.filter),
             patch: supported(&spc.patch),
+            remove_by_value: false,
             page: match number(&spc.filter, |s| &s.max_results) {
                 0 => 100,
                 n => n.min(1000),
@@ -337,6 +340,7 @@ pub fn status(store: &Store, config: &Config) -> anyhow::Result<Option<Value>> {
     let pusher = Planner {
         scim,
         patch: true,
+        remove_by_value: false,
         users: &pushed_users,
         groups: &pushed_groups,
     };
@@ -829,6 +833,7 @@ impl Pusher<'_> {
         Planner {
             scim: self.scim,
             patch: self.features.patch,
+            remove_by_value: self.features.remove_by_value,
             users: &self.users,
             groups: &self.groups,
         }

@@ -74,6 +74,9 @@ pub struct Planner<'a> {
     pub scim: &'a ScimConfig,
     /// Whether the provider takes PATCH (a group's members then go as add/remove).
     pub patch: bool,
+    /// Members removed as `{"path": "members", "value": [...]}` rather than by a value
+    /// filter path (providers differ; see `Pusher::settle`).
+    pub remove_by_value: bool,
     pub users: &'a HashMap<String, Pushed>,
     pub groups: &'a HashMap<String, Pushed>,
 }
@@ -277,30 +280,27 @@ impl Planner<'_> {
             return None;
         }
         counts.update += 1;
+        // Members alone go as PATCH add/remove; a rename is a PUT of the whole group (not
+        // every provider takes a PATCH of `displayName`), whose answer says if the members
+        // were kept (if not, a PATCH follows in the same push).
         match (&p.members, self.patch) {
-            (Some(held), true) => {
+            (Some(held), true) if p.hash == Some(hash) => {
                 let held_set: HashSet<&String> = held.iter().collect();
                 let want_set: HashSet<&String> = members.iter().collect();
-                let (mut add, mut remove): (Vec<String>, Vec<String>) = (
-                    members
-                        .iter()
-                        .filter(|m| !held_set.contains(m))
-                        .cloned()
-                        .collect(),
-                    held.iter()
-                        .filter(|m| !want_set.contains(m))
-                        .cloned()
-                        .collect(),
-                );
-                if !members_kept {
-                    add.clear();
-                    remove.clear();
-                }
-                let name = (p.hash != Some(hash)).then_some(g.name.as_str());
-                let body = resource::group_patch(name, &add, &remove).to_string();
+                let add: Vec<String> = members
+                    .iter()
+                    .filter(|m| !held_set.contains(m))
+                    .cloned()
+                    .collect();
+                let remove: Vec<String> = held
+                    .iter()
+                    .filter(|m| !want_set.contains(m))
+                    .cloned()
+                    .collect();
+                let body = resource::group_patch(&add, &remove, self.remove_by_value);
                 Some(Op::Patch {
                     id: id.clone(),
-                    body: body.into_boxed_str(),
+                    body: body.to_string().into_boxed_str(),
                     hash,
                     members,
                 })

@@ -305,20 +305,23 @@ pub fn set_active(active: bool) -> Value {
     })
 }
 
-/// The PATCH of a group (RFC 7644 §3.5.2): its name when it changed, members added, members
-/// removed (each by a value filter).
-pub fn group_patch(name: Option<&str>, add: &[String], remove: &[String]) -> Value {
+/// The PATCH of a group's members (RFC 7644 §3.5.2): those added, and those removed, each
+/// by a value filter path (`members[value eq "ID"]`), or all in one `value` list when
+/// `by_value` (the shape some providers take instead).
+pub fn group_patch(add: &[String], remove: &[String], by_value: bool) -> Value {
+    let values =
+        |ids: &[String]| -> Vec<Value> { ids.iter().map(|id| json!({"value": id})).collect() };
     let mut ops = Vec::new();
-    if let Some(name) = name {
-        ops.push(json!({"op": "replace", "path": "displayName", "value": name}));
-    }
     if !add.is_empty() {
-        let values: Vec<Value> = add.iter().map(|id| json!({"value": id})).collect();
-        ops.push(json!({"op": "add", "path": "members", "value": values}));
+        ops.push(json!({"op": "add", "path": "members", "value": values(add)}));
     }
-    for id in remove {
-        let quoted = Value::from(id.as_str()).to_string();
-        ops.push(json!({"op": "remove", "path": format!("members[value eq {quoted}]")}));
+    if by_value && !remove.is_empty() {
+        ops.push(json!({"op": "remove", "path": "members", "value": values(remove)}));
+    } else {
+        for id in remove {
+            let quoted = Value::from(id.as_str()).to_string();
+            ops.push(json!({"op": "remove", "path": format!("members[value eq {quoted}]")}));
+        }
     }
     json!({"schemas": [PATCH_SCHEMA], "Operations": ops})
 }
@@ -593,11 +596,16 @@ mod tests {
         };
         assert_ne!(a, hash(&attributes(Kind::Group, &group(&renamed, &[])), 0));
         assert_eq!(a, hash(&attributes(Kind::Group, &group(&g, &[])), 0));
-        let p = group_patch(None, &["a".into()], &["b\"c".into()]);
+        let p = group_patch(&["a".into()], &["b\"c".into()], false);
         assert_eq!(
             p["Operations"],
             json!([{"op": "add", "path": "members", "value": [{"value": "a"}]},
                    {"op": "remove", "path": "members[value eq \"b\\\"c\"]"}])
+        );
+        let p = group_patch(&[], &["b".into(), "c".into()], true);
+        assert_eq!(
+            p["Operations"],
+            json!([{"op": "remove", "path": "members", "value": [{"value": "b"}, {"value": "c"}]}])
         );
     }
 }

@@ -44,8 +44,30 @@ impl Pusher<'_> {
                 return Ok(());
             }
             // An error of the provider's own: the create may have been carried out.
-            (500.., Op::Create { .. }) => {
+            (500.., Op::Create { .. }) if status != 501 => {
                 self.lost.push((task.kind, key));
+                return Ok(());
+            }
+            // A PATCH removing members in a shape this provider does not take (some take only
+            // a value filter path, others only a `value` list): the other shape, from now on.
+            (400 | 501, Op::Patch { body, .. })
+                if first_time && body.contains("\"op\":\"remove\"") =>
+            {
+                // Groups planned before an earlier refusal switched the shape need no switch.
+                let by_value = !body.contains("members[value eq");
+                if by_value == self.features.remove_by_value {
+                    self.features.remove_by_value = !by_value;
+                }
+                log::info!(
+                    "push: the provider refused a PATCH removing members ({}); trying the other shape",
+                    answer.reason
+                );
+                done.push(key.clone());
+                self.state(task.kind)
+                    .entry(key.clone())
+                    .or_default()
+                    .sending = None;
+                retry.insert(key);
                 return Ok(());
             }
             // Gone from the provider: a removal is done; an update creates it again.
