@@ -223,9 +223,9 @@ impl Pusher<'_> {
                     done.push(key.clone());
                     continue;
                 }
-                None => {
-                    self.state(kind).entry(key.clone()).or_default().sending = None;
-                }
+                // Not there: sent again (still marked as sent, so that a push that ends before
+                // it is sent again looks it up first).
+                None => {}
             }
             done.push(key.clone());
             retry.insert(key.clone());

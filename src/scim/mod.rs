@@ -773,6 +773,19 @@ impl Pusher<'_> {
             retry = self.execute(tasks)?;
             retry.extend(self.recover(kind)?);
         }
+        // Answers still lost after the last round: pending, looked up by the next push.
+        for key in retry {
+            if self
+                .state_ref(kind)
+                .get(&key)
+                .is_some_and(|p| p.sending.is_some())
+            {
+                self.unconfirmed.push(format!(
+                    "{} {key}: the provider's answers were lost; it is looked up before it is sent again",
+                    kind_name(kind)
+                ));
+            }
+        }
         Ok(())
     }
 
