@@ -1737,6 +1737,13 @@ fn what_the_provider_does_not_keep_is_recorded_and_not_sent_again() {
         json!([{"attribute": "title", "resources": 2}]),
         "{status}"
     );
+    let text = env.roster(&["status"]).stdout;
+    assert!(
+        text.contains("not kept") && text.contains("title (2)"),
+        "{text}"
+    );
+    let report = env.roster(&["report", "--format", "text"]).stdout;
+    assert!(report.contains("; not kept: title (2)"), "{report}");
     let again = env.roster(&["push"]).ok();
     assert!(
         !again.stdout.contains("provider limitation"),

@@ -121,7 +121,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let push = crate::scim::status(&store, &ctx.config)?;
     if push.as_ref().is_some_and(crate::scim::unhealthy) {
         unhealthy.push(
-            "the last push to the SCIM provider failed, was blocked or had changes refused".into(),
+            "the last push to the SCIM provider failed, was blocked, or had changes refused or not confirmed".into(),
         );
     }
     let healthy = unhealthy.is_empty();
@@ -425,6 +425,9 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
                         p["failures"]
                     ),
                 );
+                if let Some(d) = crate::scim::dropped_text(p) {
+                    row("not kept", d);
+                }
             }
             let mut text = lines.join("\n");
             text.push('\n');

@@ -368,8 +368,9 @@ pub fn push_json(p: &crate::store::scim::PushRun) -> Value {
            "status": p.status, "counts": p.counts, "message": p.message})
 }
 
-/// The push in one line, for the report: `pushed 2026-12-01T03:00:05Z: 3 created, 1 updated,
-/// 0 deactivated, 0 deleted; 0 pending; 0 refused; not kept by the provider: title (3)`.
+/// The push in one line, for the report (whose lines are at most 100 characters): `pushed
+/// 2026-12-01T03:00:05Z: 3 created, 1 updated; 0 pending; 2 refused; not kept: title (3)`
+/// (counts of users, those that are not zero; refusals when there are).
 pub fn report_line(status: &Value) -> String {
     let last = &status["last"];
     let mut line = match last["status"].as_str() {
@@ -378,13 +379,27 @@ pub fn report_line(status: &Value) -> String {
             let mut l = format!("{s} {}", last["at"].as_str().unwrap_or(""));
             let u = &last["counts"]["users"];
             if u.is_object() {
-                l.push_str(&format!(
-                    ": {} created, {} updated, {} deactivated, {} deleted",
-                    u["create"], u["update"], u["deactivate"], u["delete"]
-                ));
-                if u["taken_over"].as_u64().is_some_and(|n| n > 0) {
-                    l.push_str(&format!(", {} taken over", u["taken_over"]));
-                }
+                let done: Vec<String> = [
+                    ("create", "created"),
+                    ("update", "updated"),
+                    ("deactivate", "deactivated"),
+                    ("delete", "deleted"),
+                    ("taken_over", "taken over"),
+                ]
+                .iter()
+                .filter_map(|(k, word)| {
+                    u[*k]
+                        .as_u64()
+                        .filter(|n| *n > 0)
+                        .map(|n| format!("{n} {word}"))
+                })
+                .collect();
+                let done = if done.is_empty() {
+                    "no user changed".to_string()
+                } else {
+                    done.join(", ")
+                };
+                l.push_str(&format!(": {done}"));
             }
             l
         }
@@ -392,23 +407,30 @@ pub fn report_line(status: &Value) -> String {
     if !status["pending"].is_null() {
         line.push_str(&format!("; {} pending", status["pending"]));
     }
-    if let Some(n) = status["failures"].as_u64() {
+    if let Some(n) = status["failures"].as_u64().filter(|n| *n > 0) {
         line.push_str(&format!("; {n} refused"));
     }
-    if let Some(d) = status["dropped"].as_array().filter(|d| !d.is_empty()) {
-        let list: Vec<String> = d
-            .iter()
-            .map(|d| {
-                format!(
-                    "{} ({})",
-                    d["attribute"].as_str().unwrap_or(""),
-                    d["resources"]
-                )
-            })
-            .collect();
-        line.push_str(&format!("; not kept by the provider: {}", list.join(", ")));
+    if let Some(d) = dropped_text(status) {
+        line.push_str(&format!("; not kept: {d}"));
     }
     line
+}
+
+/// The attributes the provider does not keep, from [`status`]: `title (1772), phoneNumbers
+/// (1429)`; `None` when it keeps everything roster sends.
+pub fn dropped_text(status: &Value) -> Option<String> {
+    let d = status["dropped"].as_array().filter(|d| !d.is_empty())?;
+    let list: Vec<String> = d
+        .iter()
+        .map(|d| {
+            format!(
+                "{} ({})",
+                d["attribute"].as_str().unwrap_or(""),
+                d["resources"]
+            )
+        })
+        .collect();
+    Some(list.join(", "))
 }
 
 /// What needs an operator about the push, for the report's attention lines.
