@@ -1917,3 +1917,57 @@ fn with_bulk_what_the_provider_does_not_keep_is_learned_by_full() {
         "{status}"
     );
 }
+
+/// A duplicate user the provider will not delete (403) is deactivated instead, and named; a
+/// deactivated duplicate is no longer one.
+#[test]
+fn a_duplicate_the_provider_will_not_delete_is_deactivated() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "DELETE" {
+            let body = json!({"status": "403", "detail": "users are never deleted here"});
+            Act::Answer(403, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&["E1,Ann Berg,ann@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    assert_eq!(
+        server.send(
+            "POST",
+            "/Users",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "externalId": "E1", "userName": "ann2@example.org", "active": true})
+            )
+        ),
+        201
+    );
+    let run = env.roster(&["push", "--full"]).ok();
+    assert!(
+        run.stdout.contains("duplicate user E1 (id ") && run.stdout.contains(") deactivated"),
+        "{}",
+        run.stdout
+    );
+    let listed = server.get("/Users?count=100");
+    let active: Vec<&Value> = listed["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["active"] != false)
+        .collect();
+    assert_eq!(active.len(), 1, "{listed}");
+    assert_eq!(active[0]["userName"], "ann@example.org");
+    let before = proxy.writes();
+    let again = push(&env, &["--full"]).ok().json();
+    assert_eq!(again["duplicates"], json!([]), "{again}");
+    assert_eq!(proxy.writes(), before);
+}

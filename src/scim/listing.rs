@@ -298,13 +298,17 @@ impl Pusher<'_> {
         for (key, h) in duplicates {
             let Some(id) = h.scim_id else { continue };
             let path = format!("{}/{}", endpoint(kind), percent(&id));
-            let reply = self.client()?.send(Method::DELETE, &path, None, None)?;
             let what = format!("duplicate {} {key} (id {id})", kind_name(kind));
-            if reply.ok() || reply.status == 404 {
-                self.duplicates.push(format!("{what} removed"));
-                continue;
-            }
-            let reason = reply.reason();
+            // A provider may forbid deleting (403) with a token that reads and writes well.
+            let reason = match self.client()?.send(Method::DELETE, &path, None, None) {
+                Ok(reply) if reply.ok() || reply.status == 404 => {
+                    self.duplicates.push(format!("{what} removed"));
+                    continue;
+                }
+                Ok(reply) => reply.reason(),
+                Err(super::client::Down::Token { status: 403, .. }) => "403".to_string(),
+                Err(e) => return Err(e.into()),
+            };
             if kind == Kind::User {
                 let body = super::resource::set_active(false).to_string();
                 let r = self
