@@ -979,6 +979,8 @@ mod tests {
             ("[scim]\nurl = \"http://127.0.0.1:8080\"\ntls = \"none\"\nremoved = \"delete\"\ngroups = false", |c| c.scim.as_ref().is_some_and(|s| s.removed == ScimRemoved::Delete && !s.groups)),
             ("[scim]\nurl = \"http://[::1]:8080/scim\"\ntls = \"none\"\ntoken_file = \"scim.token\"", |c| c.scim.as_ref().is_some_and(|s| s.token_file.as_deref() == Some(Path::new("/etc/roster/scim.token")))),
             ("[scim]\nurl = \"HTTP://localhost:8080\"\ntls = \"none\"\ntimeout_secs = 5\nretries = 0", |c| c.scim.as_ref().is_some_and(|s| s.timeout_secs == 5 && s.retries == 0)),
+            ("[scim]\nurl = \"https://app.example/scim\"", |c| c.scim.as_ref().is_some_and(|s| s.max_response_bytes == 16 << 20)),
+            ("[scim]\nurl = \"https://app.example/scim\"\nmax_response_bytes = 1048576", |c| c.scim.as_ref().is_some_and(|s| s.max_response_bytes == 1 << 20)),
             ("[import]\nreuse_mail_of_deactivated = true", |c| c.import.reuse_mail_of_deactivated),
         ];
         for (text, check) in ok {
@@ -1038,6 +1040,10 @@ mod tests {
             (
                 "[scim]\nurl = \"https://app.example/scim\"\ntimeout_secs = 0",
                 "timeout_secs",
+            ),
+            (
+                "[scim]\nurl = \"https://app.example/scim\"\nmax_response_bytes = 0",
+                "max_response_bytes",
             ),
             (
                 "[scim]\nurl = \"https://app.example/scim\"\nretries = -1",
