@@ -102,9 +102,11 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         }
         'roster;apply' {
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'The batch to apply [default: the newest]')
+            [CompletionResult]::new('--allow-creates', '--allow-creates', [CompletionResultType]::ParameterName, 'Release the churn safeguard of creates up to N for this run')
             [CompletionResult]::new('--allow-removals', '--allow-removals', [CompletionResultType]::ParameterName, 'Raise the removal safeguard to N for this run')
             [CompletionResult]::new('--allow-updates', '--allow-updates', [CompletionResultType]::ParameterName, 'Raise the update safeguard to N for this run')
             [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Raise the invalid-record safeguard to N for this run')
+            [CompletionResult]::new('--expect-plan', '--expect-plan', [CompletionResultType]::ParameterName, 'Apply only if the plan computed now has this digest (as diff and a blocked run show it)')
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why this run is made (recorded with it, shown in history and reports)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Print at most N changes [default: 50 in a table; every change in JSON]')
             [CompletionResult]::new('--action', '--action', [CompletionResultType]::ParameterName, 'Only changes of this action (repeat, or separate with commas)')
@@ -113,6 +115,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be done; store nothing, send nothing')
+            [CompletionResult]::new('--allow-unknown-groups', '--allow-unknown-groups', [CompletionResultType]::ParameterName, 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Apply a batch older than the newest applied one (a rollback)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Print every change')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success')
@@ -368,8 +371,8 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List users (everyone unless filtered)')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID or a mail address)')
-            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user (USER as for show)')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a manual user')
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Edit a manual user, or the phone numbers of anyone')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a manual user')
@@ -381,9 +384,12 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         'roster;users;list' {
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'status')
             [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'A group ID or a manual group''s name')
+            [CompletionResult]::new('--search', '--search', [CompletionResultType]::ParameterName, 'Only users whose UniqueID, name, mail or title contains TEXT (ignoring case and accents)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Print at most N users [default: 50 in a table; every user in JSON]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Print every user')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what is done (repeat for more)')
@@ -495,8 +501,8 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         }
         'roster;users;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List users (everyone unless filtered)')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID or a mail address)')
-            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user (USER as for show)')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a manual user')
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Edit a manual user, or the phone numbers of anyone')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a manual user')
@@ -534,6 +540,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         }
         'roster;sync' {
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin')
+            [CompletionResult]::new('--allow-creates', '--allow-creates', [CompletionResultType]::ParameterName, 'Release the churn safeguard of creates up to N for this run')
             [CompletionResult]::new('--allow-removals', '--allow-removals', [CompletionResultType]::ParameterName, 'Raise the removal safeguard to N for this run')
             [CompletionResult]::new('--allow-updates', '--allow-updates', [CompletionResultType]::ParameterName, 'Raise the update safeguard to N for this run')
             [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Raise the invalid-record safeguard to N for this run')
@@ -545,6 +552,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be done; store nothing, send nothing')
+            [CompletionResult]::new('--allow-unknown-groups', '--allow-unknown-groups', [CompletionResultType]::ParameterName, 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Print every change')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success')
@@ -685,8 +693,8 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         }
         'roster;help;users' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List users (everyone unless filtered)')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID or a mail address)')
-            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user (USER as for show)')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a manual user')
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Edit a manual user, or the phone numbers of anyone')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a manual user')

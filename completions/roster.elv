@@ -95,9 +95,11 @@ set edit:completion:arg-completer[roster] = {|@words|
         }
         &'roster;apply'= {
             cand --batch 'The batch to apply [default: the newest]'
+            cand --allow-creates 'Release the churn safeguard of creates up to N for this run'
             cand --allow-removals 'Raise the removal safeguard to N for this run'
             cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
+            cand --expect-plan 'Apply only if the plan computed now has this digest (as diff and a blocked run show it)'
             cand --reason 'Why this run is made (recorded with it, shown in history and reports)'
             cand --limit 'Print at most N changes [default: 50 in a table; every change in JSON]'
             cand --action 'Only changes of this action (repeat, or separate with commas)'
@@ -106,6 +108,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
             cand --dry-run 'Print what would be done; store nothing, send nothing'
+            cand --allow-unknown-groups 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")'
             cand --force 'Apply a batch older than the newest applied one (a rollback)'
             cand --all 'Print every change'
             cand -q 'Print nothing on success'
@@ -334,8 +337,8 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand list 'List users (everyone unless filtered)'
-            cand show 'Show one user (USER is a UniqueID or a mail address)'
-            cand history 'The audit log of one user'
+            cand show 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+            cand history 'The audit log of one user (USER as for show)'
             cand add 'Add a manual user'
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'
@@ -346,9 +349,12 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;users;list'= {
             cand --status 'status'
             cand --group 'A group ID or a manual group''s name'
+            cand --search 'Only users whose UniqueID, name, mail or title contains TEXT (ignoring case and accents)'
+            cand --limit 'Print at most N users [default: 50 in a table; every user in JSON]'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
+            cand --all 'Print every user'
             cand -q 'Print nothing on success'
             cand --quiet 'Print nothing on success'
             cand -v 'Say more about what is done (repeat for more)'
@@ -452,8 +458,8 @@ set edit:completion:arg-completer[roster] = {|@words|
         }
         &'roster;users;help'= {
             cand list 'List users (everyone unless filtered)'
-            cand show 'Show one user (USER is a UniqueID or a mail address)'
-            cand history 'The audit log of one user'
+            cand show 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+            cand history 'The audit log of one user (USER as for show)'
             cand add 'Add a manual user'
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'
@@ -481,6 +487,7 @@ set edit:completion:arg-completer[roster] = {|@words|
         }
         &'roster;sync'= {
             cand --source 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin'
+            cand --allow-creates 'Release the churn safeguard of creates up to N for this run'
             cand --allow-removals 'Raise the removal safeguard to N for this run'
             cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
@@ -492,6 +499,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
             cand --dry-run 'Print what would be done; store nothing, send nothing'
+            cand --allow-unknown-groups 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")'
             cand --all 'Print every change'
             cand -q 'Print nothing on success'
             cand --quiet 'Print nothing on success'
@@ -609,8 +617,8 @@ set edit:completion:arg-completer[roster] = {|@words|
         }
         &'roster;help;users'= {
             cand list 'List users (everyone unless filtered)'
-            cand show 'Show one user (USER is a UniqueID or a mail address)'
-            cand history 'The audit log of one user'
+            cand show 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+            cand history 'The audit log of one user (USER as for show)'
             cand add 'Add a manual user'
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'

@@ -112,9 +112,11 @@ complete -c roster -n "__fish_roster_using_subcommand diff" -s q -l quiet -d 'Pr
 complete -c roster -n "__fish_roster_using_subcommand diff" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l batch -d 'The batch to apply [default: the newest]' -r
+complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-creates -d 'Release the churn safeguard of creates up to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand apply" -l expect-plan -d 'Apply only if the plan computed now has this digest (as diff and a blocked run show it)' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l reason -d 'Why this run is made (recorded with it, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l limit -d 'Print at most N changes [default: 50 in a table; every change in JSON]' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l action -d 'Only changes of this action (repeat, or separate with commas)' -r -f -a "create\t''
@@ -140,6 +142,7 @@ text\t'Plain text (report)'
 html\t'HTML (report)'
 prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand apply" -l dry-run -d 'Print what would be done; store nothing, send nothing'
+complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-unknown-groups -d 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l force -d 'Apply a batch older than the newest applied one (a rollback)'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand apply" -s q -l quiet -d 'Print nothing on success'
@@ -339,8 +342,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "list" -d 'List users (everyone unless filtered)'
-complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "show" -d 'Show one user (USER is a UniqueID or a mail address)'
-complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "history" -d 'The audit log of one user'
+complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "show" -d 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "history" -d 'The audit log of one user (USER as for show)'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "add" -d 'Add a manual user'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "edit" -d 'Edit a manual user, or the phone numbers of anyone'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "remove" -d 'Remove a manual user'
@@ -350,6 +353,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l status -r -f -a "active\t''
 deactivated\t''"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l group -d 'A group ID or a manual group\'s name' -r
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l search -d 'Only users whose UniqueID, name, mail or title contains TEXT (ignoring case and accents)' -r
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l limit -d 'Print at most N users [default: 50 in a table; every user in JSON]' -r
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -358,6 +363,7 @@ github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
 html\t'HTML (report)'
 prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l all -d 'Print every user'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -456,8 +462,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "list" -d 'List users (everyone unless filtered)'
-complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one user (USER is a UniqueID or a mail address)'
-complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "history" -d 'The audit log of one user'
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "history" -d 'The audit log of one user (USER as for show)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a manual user'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "edit" -d 'Edit a manual user, or the phone numbers of anyone'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a manual user'
@@ -465,6 +471,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "invite" -d 'Send an invitation to USER (once, unless --resend), every pending one, or every user never invited'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roster -n "__fish_roster_using_subcommand sync" -l source -d 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin' -r
+complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-creates -d 'Release the churn safeguard of creates up to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
@@ -493,6 +500,7 @@ text\t'Plain text (report)'
 html\t'HTML (report)'
 prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand sync" -l dry-run -d 'Print what would be done; store nothing, send nothing'
+complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-unknown-groups -d 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")'
 complete -c roster -n "__fish_roster_using_subcommand sync" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s v -l verbose -d 'Say more about what is done (repeat for more)'
@@ -569,8 +577,8 @@ complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subc
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "members" -d 'List members; --add/--remove change a manual group'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "import" -d 'Read a CSV with a GroupID column and an optional Name column'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "list" -d 'List users (everyone unless filtered)'
-complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "show" -d 'Show one user (USER is a UniqueID or a mail address)'
-complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "history" -d 'The audit log of one user'
+complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "show" -d 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "history" -d 'The audit log of one user (USER as for show)'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "add" -d 'Add a manual user'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "edit" -d 'Edit a manual user, or the phone numbers of anyone'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "remove" -d 'Remove a manual user'

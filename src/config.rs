@@ -1,7 +1,7 @@
 //! Configuration: defaults → TOML file → `ROSTER_*` environment → flags, checked once (SPEC §4).
 
 use crate::core::phone::{self, Region};
-pub use crate::core::policy::{KeepPhones, Limit, MissingUsers, UnknownGroups};
+pub use crate::core::policy::{KeepPhones, Limit, MaxChurn, MissingUsers, UnknownGroups};
 use crate::error;
 use crate::input::Encoding;
 use serde::{Deserialize, Deserializer};
@@ -14,6 +14,17 @@ pub enum Tls {
     #[default]
     Required,
     None,
+}
+
+/// `source.wait_for`: what `source.wait_secs` waits for (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WaitFor {
+    /// A missing file.
+    #[default]
+    File,
+    /// Also a file whose SHA-256 is that of the newest applied batch.
+    New,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -75,6 +86,8 @@ pub struct SourceConfig {
     /// How long a missing remote file is polled for before the night fails.
     #[serde(deserialize_with = "de_settle")]
     pub wait_secs: u64,
+    /// `"new"`: the wait also covers the file of the newest applied batch still lying there.
+    pub wait_for: WaitFor,
     #[serde(deserialize_with = "de_stale_days")]
     pub stale_after_days: u32,
     pub delete_after_import: bool,
@@ -95,6 +108,7 @@ impl Default for SourceConfig {
             retries: 3,
             settle_secs: 60,
             wait_secs: 0,
+            wait_for: WaitFor::File,
             stale_after_days: 3,
             delete_after_import: false,
             password_env: None,
@@ -154,6 +168,11 @@ pub struct ImportConfig {
     #[serde(deserialize_with = "de_limit")]
     pub max_invalid: Limit,
     pub unknown_groups: UnknownGroups,
+    /// The churn safeguard: a count above this many times its median of the last nights.
+    #[serde(deserialize_with = "de_max_churn")]
+    pub max_churn: MaxChurn,
+    /// Counts at or under this never trip the churn safeguard.
+    pub churn_floor: u64,
     #[serde(deserialize_with = "de_keep_phones")]
     pub keep_manual_phones: KeepPhones,
     /// A new record may take the address of a deactivated user, whose mail is then cleared.
@@ -170,6 +189,8 @@ impl Default for ImportConfig {
             max_updates: Limit::Percent(20.0),
             max_invalid: Limit::Percent(5.0),
             unknown_groups: UnknownGroups::Warn,
+            max_churn: MaxChurn::Factor(10.0),
+            churn_floor: 50,
             keep_manual_phones: KeepPhones::default(),
             reuse_mail_of_deactivated: false,
             send_invitations: false,
@@ -205,6 +226,9 @@ pub struct InvitationsConfig {
 pub struct ReportConfig {
     pub recipients: Vec<String>,
     pub daily: bool,
+    /// The CSV attachments' delimiter: `,` or `;` (for a spreadsheet in a comma-decimal locale).
+    #[serde(deserialize_with = "de_csv_delimiter")]
+    pub csv_delimiter: u8,
 }
 
 impl Default for ReportConfig {
@@ -212,6 +236,7 @@ impl Default for ReportConfig {
         ReportConfig {
             recipients: Vec::new(),
             daily: true,
+            csv_delimiter: b',',
         }
     }
 }
@@ -384,9 +409,50 @@ fn de_separator<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(s)
 }
 
+fn de_csv_delimiter<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let s = String::deserialize(d)?;
+    match s.as_str() {
+        "," => Ok(b','),
+        ";" => Ok(b';'),
+        _ => Err(custom(format!(
+            "`{s}` is not an attachment delimiter: use \",\" or \";\""
+        ))),
+    }
+}
+
+/// A `[columns]` value: a roster column's source, or the `ignore` list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ColumnsValue {
+    Source(String),
+    Ignore(Vec<String>),
+}
+
 fn de_columns<'de, D: Deserializer<'de>>(d: D) -> Result<crate::input::Mapping, D::Error> {
-    let table = std::collections::BTreeMap::<String, String>::deserialize(d)?;
-    crate::input::Mapping::parse(&table).map_err(custom)
+    let table = std::collections::BTreeMap::<String, ColumnsValue>::deserialize(d)?;
+    let mut sources = std::collections::BTreeMap::new();
+    let mut ignore = Vec::new();
+    for (key, value) in table {
+        match (key.as_str(), value) {
+            ("ignore", ColumnsValue::Ignore(headers)) => ignore = headers,
+            ("ignore", ColumnsValue::Source(_)) => {
+                return Err(custom(
+                    "columns.ignore: a list of source headers, like [\"Kostnadsställe\"]".into(),
+                ))
+            }
+            (_, ColumnsValue::Source(source)) => {
+                sources.insert(key, source);
+            }
+            (_, ColumnsValue::Ignore(_)) => {
+                return Err(custom(format!(
+                    "columns.{key}: a source header or a template, not a list"
+                )))
+            }
+        }
+    }
+    let mut mapping = crate::input::Mapping::parse(&sources).map_err(custom)?;
+    mapping.ignore = crate::input::mapping::check_ignored(ignore).map_err(custom)?;
+    Ok(mapping)
 }
 
 fn de_aliases<'de, D: Deserializer<'de>>(
@@ -514,6 +580,17 @@ fn de_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Limit, D::Error> {
         toml::Value::String(s) => Limit::parse(&s).map_err(custom),
         other => Err(custom(format!(
             "`{other}` is not a count like 50 or a share like \"10%\""
+        ))),
+    }
+}
+
+fn de_max_churn<'de, D: Deserializer<'de>>(d: D) -> Result<MaxChurn, D::Error> {
+    match toml::Value::deserialize(d)? {
+        toml::Value::String(s) => MaxChurn::parse(&s).map_err(custom),
+        toml::Value::Integer(n) => MaxChurn::parse(&n.to_string()).map_err(custom),
+        toml::Value::Float(n) => MaxChurn::parse(&n.to_string()).map_err(custom),
+        other => Err(custom(format!(
+            "`{other}` is not a factor like \"10x\" or \"off\""
         ))),
     }
 }
@@ -948,6 +1025,8 @@ mod tests {
         assert_eq!(c.import.max_invalid, Limit::Percent(5.0));
         assert_eq!(c.import.max_updates, Limit::Percent(20.0));
         assert_eq!(c.import.unknown_groups, UnknownGroups::Warn);
+        assert_eq!(c.import.max_churn, MaxChurn::Factor(10.0));
+        assert_eq!(c.import.churn_floor, 50);
         assert_eq!(c.import.keep_manual_phones, KeepPhones::default());
         assert!(!c.import.send_invitations);
         assert!(c.mail.is_none());
@@ -969,6 +1048,10 @@ mod tests {
             ("[import]\nmax_invalid = \"2.5%\"", |c| c.import.max_invalid == Limit::Percent(2.5)),
             ("[import]\nmax_updates = 300", |c| c.import.max_updates == Limit::Count(300)),
             ("[import]\nunknown_groups = \"create\"", |c| c.import.unknown_groups == UnknownGroups::Create),
+            ("[import]\nunknown_groups = \"block\"", |c| c.import.unknown_groups == UnknownGroups::Block),
+            ("[import]\nmax_churn = \"off\"", |c| c.import.max_churn == MaxChurn::Off),
+            ("[import]\nmax_churn = \"2.5x\"", |c| c.import.max_churn == MaxChurn::Factor(2.5)),
+            ("[import]\nchurn_floor = 10", |c| c.import.churn_floor == 10),
             ("[import]\nkeep_manual_phones = true", |c| c.import.keep_manual_phones == KeepPhones { primary: true, secondary: true }),
             ("[import]\nkeep_manual_phones = \"secondary\"", |c| c.import.keep_manual_phones == KeepPhones { primary: false, secondary: true }),
             ("[import]\nmissing_users = \"delete\"", |c| c.import.missing_users == MissingUsers::Delete),
@@ -996,6 +1079,9 @@ mod tests {
             ("[import]\nmax_invalid = -1", "max_invalid"),
             ("[import]\nmax_updates = \"101%\"", "max_updates"),
             ("[import]\nunknown_groups = \"ignore\"", "unknown_groups"),
+            ("[import]\nmax_churn = \"ten\"", "max_churn"),
+            ("[import]\nmax_churn = \"0.5x\"", "max_churn"),
+            ("[import]\nchurn_floor = -1", "churn_floor"),
             ("[import]\nremove_after_missing = 0", "remove_after_missing"),
             (
                 "[import]\nkeep_manual_phones = \"both\"",

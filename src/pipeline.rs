@@ -267,9 +267,62 @@ pub fn settings(config: &Config, batch: i64, args: &ApplyArgs) -> Settings {
         allow_removals: args.allow.allow_removals,
         allow_updates: args.allow.allow_updates,
         allow_invalid: args.allow.allow_invalid,
+        allow_creates: args.allow_creates,
+        block_unknown_groups: config.import.unknown_groups == crate::config::UnknownGroups::Block,
+        allow_unknown_groups: args.allow_unknown_groups,
+        churn: plan::Churn {
+            max: config.import.max_churn,
+            floor: config.import.churn_floor,
+            nights: Vec::new(),
+        },
         send_invitations: config.import.send_invitations,
         reuse_mail_of_deactivated: config.import.reuse_mail_of_deactivated,
     }
+}
+
+/// [`settings`] with the applied imports the churn safeguard compares with, from the runs
+/// table (SPEC §2).
+pub fn settings_for(
+    store: &Store,
+    config: &Config,
+    batch: i64,
+    args: &ApplyArgs,
+) -> anyhow::Result<Settings> {
+    let mut settings = settings(config, batch, args);
+    if settings.churn.max != crate::config::MaxChurn::Off {
+        settings.churn.nights = store.churn_nights(plan::churn::NIGHTS)?;
+    }
+    Ok(settings)
+}
+
+/// The `-v` line of the churn safeguard: what it compared with, or why it did not apply.
+fn log_churn(check: &plan::ChurnCheck) {
+    match (&check.median, check.runs) {
+        (Some(m), Some([from, to])) => log::info!(
+            "churn: compared with the medians of the last {} applied imports (runs {from}–{to}): \
+             creates {}, updates {}, removals {} (import.max_churn = {}, import.churn_floor = {})",
+            check.imports,
+            crate::core::policy::number(m.create),
+            crate::core::policy::number(m.update),
+            crate::core::policy::number(m.remove),
+            check.max_churn,
+            check.churn_floor
+        ),
+        _ if check.max_churn == "off" => {
+            log::info!("churn: not checked (import.max_churn = off)")
+        }
+        _ => log::info!(
+            "churn: not checked: {} applied import{} before this one, it needs {}",
+            check.imports,
+            if check.imports == 1 { "" } else { "s" },
+            plan::churn::MIN_NIGHTS
+        ),
+    }
+}
+
+/// `mail.max_per_minute`, 0 (no limit) without a `[mail]` section.
+pub fn mail_per_minute(config: &Config) -> u32 {
+    config.mail.as_ref().map_or(0, |m| m.max_per_minute)
 }
 
 /// Plan a read file against the store's directory.
@@ -289,9 +342,9 @@ pub fn plan(
     let snapshot = dir.store().conn.unchecked_transaction()?;
     let plan = plan::plan(file, dir, settings);
     shown.finish_and_clear();
-    let mut plan = plan?;
+    let plan = plan?;
     snapshot.finish()?;
-    plan.unknown_groups = file.unknown_group_counts();
+    log_churn(&plan.churn);
     log::info!(
         "plan: batch {}: {}{} in {}",
         plan.batch,
@@ -360,6 +413,8 @@ pub fn overrides(args: &ApplyArgs) -> serde_json::Value {
         "allow_removals": args.allow.allow_removals,
         "allow_updates": args.allow.allow_updates,
         "allow_invalid": args.allow.allow_invalid,
+        "allow_creates": args.allow_creates,
+        "allow_unknown_groups": args.allow_unknown_groups.then_some(true),
     })
 }
 
@@ -368,7 +423,9 @@ pub fn note_operator(store: &mut Store, args: &ApplyArgs) {
     store.operator.reason = args.reason.clone();
     let any = args.allow.allow_removals.is_some()
         || args.allow.allow_updates.is_some()
-        || args.allow.allow_invalid.is_some();
+        || args.allow.allow_invalid.is_some()
+        || args.allow_creates.is_some()
+        || args.allow_unknown_groups;
     store.operator.overrides = any.then(|| overrides(args));
 }
 
@@ -418,6 +475,91 @@ fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
     let unknown_groups = &plan.unknown_groups;
     serde_json::json!({"tripped": tripped_detail(plan), "removals": removals, "dry_run": dry_run,
         "fields": fields, "invalid": invalid, "unknown_groups": unknown_groups})
+}
+
+/// `--expect-plan DIGEST` against the plan computed now: the message when it is another plan.
+fn stale_plan(batch: i64, plan: &Plan, file: &ImportFile, expected: &str) -> Option<String> {
+    let digest = plan.digest(file);
+    (digest != expected).then(|| {
+        format!(
+            "the plan of batch {batch} is not the one reviewed: its digest is now {digest}, not \
+             {expected}; nothing was applied. Review it again: roster diff --batch {batch}"
+        )
+    })
+}
+
+/// The run a plan that a safeguard holds is recorded as.
+struct Held<'a> {
+    batch: &'a Batch,
+    command: &'a str,
+    started_at: &'a str,
+}
+
+/// Hold a plan that a safeguard blocks: record the run `blocked` (unless a dry run) with the
+/// plan's digest and the one command that proceeds, and mark the batch; returns the run and
+/// the message, which names what tripped and that command.
+fn hold(
+    store: &Store,
+    held: &Held<'_>,
+    plan: &Plan,
+    file: &ImportFile,
+    dry_run: bool,
+) -> anyhow::Result<(Option<i64>, String)> {
+    let batch = held.batch.id;
+    let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
+    let digest = plan.digest(file);
+    let proceed = proceed(batch, plan, &digest);
+    let reason = format!(
+        "batch {batch} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
+        what.join("; "),
+    );
+    if dry_run {
+        return Ok((None, reason));
+    }
+    let mut detail = detail(Some(plan), false);
+    detail["plan_digest"] = digest.into();
+    detail["proceed"] = proceed.into();
+    let run = store.record_run(&NewRun {
+        batch: Some(batch),
+        command: held.command,
+        started_at: held.started_at,
+        status: "blocked",
+        counts: Some(&plan.counts),
+        message: Some(&reason),
+        detail: Some(&detail),
+        problems: &file.problems,
+    })?;
+    store.set_batch_status(batch, "blocked")?;
+    Ok((Some(run), reason))
+}
+
+/// What a dry run says of a plan that a safeguard would hold as batch `next`.
+pub fn would_hold(next: i64, plan: &Plan, file: &ImportFile) -> String {
+    let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
+    format!(
+        "a real run would be blocked by a safeguard ({}) and hold the file as batch {next}; \
+         to apply it then, run: {}",
+        what.join("; "),
+        proceed(next, plan, &plan.digest(file))
+    )
+}
+
+/// The one command that applies a held plan: the batch by number (`sync` would fetch whatever
+/// the server holds by then), each `--allow-*` flag it needs (those this run used too) once,
+/// and `--expect-plan`, so that what is approved is exactly the plan that was reviewed.
+pub fn proceed(batch: i64, plan: &Plan, digest: &str) -> String {
+    let mut command = format!("roster apply --batch {batch}");
+    let mut seen: Vec<&str> = Vec::new();
+    for t in plan.tripped.iter().chain(&plan.overridden) {
+        if !seen.contains(&t.release.as_str()) {
+            seen.push(&t.release);
+            command.push(' ');
+            command.push_str(&t.release);
+        }
+    }
+    command.push_str(" --expect-plan ");
+    command.push_str(digest);
+    command
 }
 
 /// The file an apply works on.
@@ -497,9 +639,14 @@ pub fn fetch_store_and_read(
             let sha256 = same_size(&fetched).then(|| sha256_hex(&fetched.bytes));
             let same = sha256.as_deref().is_some_and(same_as_newest);
             let (fetched, _) = slot.get_or_init(|| (fetched, sha256));
-            fetched_tx.send(()).ok();
+            // The load is stopped before the store is told: an interrupt after it could land
+            // on the store's next statement instead (a file that is there at once, like one a
+            // waiting sync fetched, made that happen).
             if same {
                 interrupt.interrupt();
+            }
+            fetched_tx.send(()).ok();
+            if same {
                 return Ok(None);
             }
             Ok(Some(input::read(&fetched.bytes, opts)))
@@ -580,6 +727,10 @@ pub fn apply(
 ) -> anyhow::Result<Outcome> {
     let started = now();
     note_operator(store, args);
+    // A forced rollback to an older batch is not a night the churn safeguard learns from.
+    let rollback = store
+        .newest_applied_batch()?
+        .is_some_and(|applied| batch.id < applied.id);
     if !args.force && batch.status == "reverted" {
         let by = store
             .batch_reverted_by(batch.id)?
@@ -664,43 +815,32 @@ pub fn apply(
             reason: Some(reason),
         });
     }
-    let settings = settings(config, batch.id, args);
-    let plan = plan(&dir, &mut file, &settings)?;
+    let settings = settings_for(store, config, batch.id, args)?;
+    let mut plan = plan(&dir, &mut file, &settings)?;
+    plan.invitations_per_minute = mail_per_minute(config);
     drop(dir);
+    let stale = args
+        .expect_plan
+        .as_deref()
+        .and_then(|expected| stale_plan(batch.id, &plan, &file, expected));
+    if let Some(reason) = stale {
+        // Nothing is written and no run recorded: the operator reviews the plan again.
+        return Ok(Outcome {
+            run: None,
+            batch,
+            status: Status::Blocked,
+            file,
+            plan: Some(plan),
+            reason: Some(reason),
+        });
+    }
     if plan.blocked() {
-        let what: Vec<String> = plan
-            .tripped
-            .iter()
-            .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
-            .collect();
-        // The flags this run already used go again with the one that it lacks.
-        let release: Vec<&str> = plan
-            .tripped
-            .iter()
-            .chain(&plan.overridden)
-            .map(|t| t.release.as_str())
-            .collect();
-        // The held batch, by number: `sync` would fetch whatever the server holds by then.
-        let proceed = format!("roster apply --batch {} {}", batch.id, release.join(" "));
-        let reason = format!(
-            "batch {} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
-            batch.id,
-            what.join("; "),
-        );
-        let mut run = None;
-        if !args.dry_run {
-            run = Some(store.record_run(&NewRun {
-                batch: Some(batch.id),
-                command,
-                started_at: &started,
-                status: "blocked",
-                counts: Some(&plan.counts),
-                message: Some(&reason),
-                detail: Some(&detail(Some(&plan), false)),
-                problems: &file.problems,
-            })?);
-            store.set_batch_status(batch.id, "blocked")?;
-        }
+        let held = Held {
+            batch: &batch,
+            command,
+            started_at: &started,
+        };
+        let (run, reason) = hold(store, &held, &plan, &file, args.dry_run)?;
         return Ok(Outcome {
             run,
             batch,
@@ -728,6 +868,9 @@ pub fn apply(
         bar.set_length(total);
         bar.set_position(done);
     });
+    let mut detail = detail(Some(&plan), false);
+    // A night the churn safeguard learns from: not a rollback, not a first import (SPEC §2).
+    detail["churn_history"] = (!rollback && !plan.empty_directory).into();
     let applied = store.apply(
         &plan,
         &file,
@@ -736,7 +879,7 @@ pub fn apply(
             started_at: &started,
             missing_users: config.import.missing_users,
             problems: &file.problems,
-            detail: &detail(Some(&plan), false),
+            detail: &detail,
             invite: config.import.send_invitations,
         },
     );
@@ -877,6 +1020,69 @@ pub fn read_source(
             config.csv.max_file_bytes
         ))
         .into()),
+    }
+}
+
+/// `source.wait_for = "new"` (SPEC §3): look at the source until a file other than the
+/// `applied` batch's is there, or `source.wait_secs` passes, then fetch it as a night would.
+/// Between downloads the source is only looked at: a file of the applied batch's size and
+/// mtime is that batch's file without a download; any other is downloaded and its SHA-256
+/// compared. Gives the file fetched last: the new one, or when the wait ran out the one that
+/// is there (the applied file again: an unchanged night); a missing file then fails.
+pub fn wait_for_new(
+    config: &Config,
+    source: &str,
+    applied: &Batch,
+    progress: &dyn Fn(u64, u64),
+) -> anyhow::Result<Fetched> {
+    use std::time::{Duration, Instant};
+    // This loop does the waiting: each fetch in it fails at once on a missing file.
+    let mut once = config.clone();
+    once.source.wait_secs = 0;
+    let wait = Duration::from_secs(config.source.wait_secs);
+    let poll = (wait / 20).clamp(Duration::from_millis(500), Duration::from_secs(30));
+    let started = Instant::now();
+    let mut said: Option<Instant> = None;
+    // The size and mtime of the last file downloaded and found to be the applied one.
+    let mut known = (applied.size, applied.remote_mtime);
+    loop {
+        let seen = if source.starts_with("sftp://") {
+            let url = sftp::Url::parse(source).map_err(crate::error::usage)?;
+            sftp::look(&url, &sftp_options(&once, None)?)?
+        } else {
+            local::look(source)?
+        };
+        if let Some(stat) = seen.filter(|s| (s.size as i64, Some(s.mtime)) != known) {
+            let fetched = read_source(&once, source, None, progress)?;
+            if sha256_hex(&fetched.bytes) != applied.sha256 {
+                return Ok(fetched);
+            }
+            known = (stat.size as i64, Some(stat.mtime));
+        }
+        let waited = started.elapsed();
+        if waited >= wait {
+            return read_source(&once, source, None, progress).map_err(|e| {
+                e.context(format!(
+                    "gave up after waiting {}s for a new file (source.wait_secs = {})",
+                    waited.as_secs(),
+                    wait.as_secs()
+                ))
+            });
+        }
+        // Said at the first look, then once a minute.
+        if said.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+            log::warn!(
+                "{} is {} (source.wait_for = \"new\"); waiting for a new file, {}s left",
+                crate::render::grid::source_name(source),
+                match seen {
+                    Some(_) => format!("still the file of batch {}, already applied", applied.id),
+                    None => "not there".to_string(),
+                },
+                (wait - waited).as_secs()
+            );
+            said = Some(Instant::now());
+        }
+        std::thread::sleep(poll.min(wait - waited));
     }
 }
 
@@ -1134,7 +1340,7 @@ pub fn send_report(
         &report.subject(),
         report.text(),
         report.html(),
-        &report.attachments(),
+        &report.attachments(config.report.csv_delimiter),
     )?;
     let started = std::time::Instant::now();
     mailer

@@ -5,6 +5,7 @@
 use super::grid::Grid;
 use super::{cell, thousands};
 use crate::core::file::ImportFile;
+use crate::core::plan::top::top_changes;
 use crate::core::plan::{Action, Change, Counts, CreatedFields, FieldChange, Plan, UserState};
 use crate::core::problem::{Code, Problem, Severity};
 use crate::core::record::Entry;
@@ -146,10 +147,14 @@ impl PlanView<'_> {
         let (listed, more) = self.listed();
         out.write_all(b"{\"batch\":")?;
         super::write_json(out, &self.plan.batch)?;
+        out.write_all(b",\"plan_digest\":")?;
+        super::write_json(out, &self.plan.digest(self.file))?;
         out.write_all(b",\"counts\":")?;
         super::write_json(out, &self.plan.counts)?;
         out.write_all(b",\"updates\":")?;
         super::write_json(out, &FieldCounts(updates_per_field(self.plan)))?;
+        out.write_all(b",\"top_changes\":")?;
+        super::write_json(out, &super::top::TopChanges(top_changes(self.plan)))?;
         out.write_all(b",\"changes\":[")?;
         let mut buf = Vec::with_capacity(CHUNK + 4096);
         for (i, c) in self.selected().take(listed).enumerate() {
@@ -172,10 +177,17 @@ impl PlanView<'_> {
             out.write_all(b",\"safeguards\":")?;
             super::write_json(out, &self.plan.tripped)?;
         }
+        if !self.plan.overridden.is_empty() {
+            out.write_all(b",\"overridden\":")?;
+            super::write_json(out, &self.plan.overridden)?;
+        }
+        out.write_all(b",\"churn\":")?;
+        super::write_json(out, &self.plan.churn)?;
         out.write_all(b",\"unknown_groups\":")?;
         super::write_json(out, &self.plan.unknown_groups)?;
         out.write_all(b",\"invitations\":")?;
         super::write_json(out, &self.plan.invitations)?;
+        super::top::write_invitation_time(out, self.plan)?;
         if !self.plan.mail_reused.is_empty() {
             out.write_all(b",\"mail_reused\":")?;
             super::write_json(out, &self.plan.mail_reused)?;
@@ -422,6 +434,7 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
             .collect();
         lines.push(format!("updates per field: {}", parts.join(", ")));
     }
+    lines.extend(top_lines(plan));
     for (severity, what) in [(Severity::Error, "invalid"), (Severity::Warning, "warning")] {
         let groups = match severity {
             Severity::Warning => grouped(&file.problems, severity, &plan.unknown_groups),
@@ -461,14 +474,28 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
     }
     let created = plan.counts.create;
     if invite && created > 0 {
-        lines.push(format!(
-            "invitations: {} will be sent (one to each new user)",
-            thousands(created)
+        lines.push(super::top::invitations_line(
+            created,
+            plan.invitations_per_minute,
         ));
     } else if created > 0 {
         lines.push("invitations: none (import.send_invitations is off)".to_string());
     }
     lines
+}
+
+/// `plan digest: 3f9a0c1b7d2e`: what `roster apply --expect-plan` takes.
+pub fn digest_line(plan: &Plan, file: &ImportFile) -> String {
+    format!("plan digest: {}", plan.digest(file))
+}
+
+/// The most common value changes of each field, a line a field:
+/// `title: Nurse → Carer 4,089; Doctor → Physician 1,146`.
+fn top_lines(plan: &Plan) -> Vec<String> {
+    top_changes(plan)
+        .iter()
+        .map(|(field, changes)| super::top::line(field, changes))
+        .collect()
 }
 
 /// The changes a selection lists, one line each, then `… and N more`.
@@ -498,7 +525,7 @@ pub fn write_changes(out: &mut impl Write, view: &PlanView<'_>) -> io::Result<()
 /// changes the selection lists.
 pub fn write_plan(out: &mut impl Write, view: &PlanView<'_>, invite: bool) -> io::Result<()> {
     for line in summary_lines(view.plan, view.file, invite) {
-        writeln!(out, "{line}")?;
+        super::grid::write_wrapped(out, &line)?;
     }
     write_changes(out, view)
 }
@@ -616,6 +643,11 @@ impl OutcomeView<'_> {
         entry(out, "batch", &self.batch)?;
         entry(out, "status", &self.status)?;
         entry(out, "counts", &self.plan.map(|p| p.plan.counts))?;
+        entry(
+            out,
+            "plan_digest",
+            &self.plan.map(|p| p.plan.digest(self.file)),
+        )?;
         out.write_all(b",\"plan\":")?;
         match &self.plan {
             Some(view) => view.write_json(out)?,
