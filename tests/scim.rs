@@ -1971,3 +1971,98 @@ fn a_duplicate_the_provider_will_not_delete_is_deactivated() {
     assert_eq!(again["duplicates"], json!([]), "{again}");
     assert_eq!(proxy.writes(), before);
 }
+
+/// Without filter support, a push stopped after the provider made the groups but before
+/// roster heard it resumes from the listing: the groups are found, never made twice.
+#[test]
+fn without_a_filter_a_push_stopped_midway_resumes_from_the_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), true, false, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    // The ServiceProviderConfig and the users' bulk pass; the groups' bulk reaches the
+    // provider but its answer is lost; then the provider is gone.
+    let gate = Gate::start(server.port, 2);
+    let env = setup(&format!("http://127.0.0.1:{}", gate.port), "");
+    groups(&env, &[("ALL", "Everyone"), ("ICU", "Intensive care")]);
+    env.import("users.csv", &many(40), &[]).ok();
+    let run = env.roster(&["push"]).code(1);
+    assert!(run.stderr.contains("unreachable"), "{}", run.stderr);
+    assert_eq!(
+        server.all("Groups").len(),
+        2,
+        "the groups reached the provider"
+    );
+
+    write_config(&env, &server.url(), 120);
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["groups"]["create"], 0, "{out}");
+    // `all` fails on two groups of one externalId.
+    let groups = server.all("Groups");
+    assert_eq!(member_ids(&groups["ALL"]).len(), 40);
+    assert_eq!(member_ids(&groups["ICU"]).len(), 4);
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+}
+
+/// Providers remove a member in different shapes: one takes only a value filter path
+/// (`members[value eq "ID"]`), another only a `value` list. A provider that refuses the
+/// first (501) gets the second, and the member is removed in the same push.
+#[test]
+fn a_member_is_removed_in_the_shape_the_provider_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    // In front of scim2-server (which takes only the filter path): refuse the filter path,
+    // and turn a value list into filter paths.
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method != "PATCH" || !r.path.starts_with("/Groups") {
+            return Act::Pass;
+        }
+        if r.text().contains("members[value eq") {
+            let body = json!({"status": "501", "detail": "Not Implemented"});
+            return Act::Answer(501, Arc::new(body.to_string().into_bytes()));
+        }
+        let mut v: Value = serde_json::from_slice(&r.body).unwrap();
+        let mut ops = Vec::new();
+        for op in v["Operations"].as_array().unwrap() {
+            if op["op"] == "remove" && op["path"] == "members" {
+                for m in op["value"].as_array().unwrap() {
+                    ops.push(json!({"op": "remove",
+                        "path": format!("members[value eq \"{}\"]", m["value"].as_str().unwrap())}));
+                }
+            } else {
+                ops.push(op.clone());
+            }
+        }
+        v["Operations"] = Value::Array(ops);
+        r.body = v.to_string().into_bytes();
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("ICU", "Intensive care"), ("ER", "Emergency")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,\"ICU,ER\"",
+            "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,",
+            "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+        ]),
+        &["--allow-updates", "9"],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["groups"]["update"], 2, "{out}");
+    assert_eq!(out["refused"], json!([]), "{out}");
+    assert_members(&server, &[("ICU", &["E2"]), ("ER", &["E2"])]);
+    // One refusal taught the shape: the second group went in it at once.
+    assert_eq!(proxy.count(&["PATCH /Groups"]), 3, "{:?}", proxy.writes());
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+}

@@ -308,6 +308,8 @@ struct Pusher<'a> {
     conflicts: Vec<(Kind, String)>,
     /// Keys taken over in this push (users, groups), so their update counts as the take-over.
     taken: [HashSet<String>; 2],
+    /// The shape of member removals in the request last sent (see `Features`).
+    sent_by_value: bool,
     /// Changes the provider confirmed, per kind.
     done: [Counts; 2],
     unconfirmed: Vec<String>,
@@ -340,7 +342,6 @@ pub fn status(store: &Store, config: &Config) -> anyhow::Result<Option<Value>> {
     let pusher = Planner {
         scim,
         patch: true,
-        remove_by_value: false,
         users: &pushed_users,
         groups: &pushed_groups,
     };
@@ -491,6 +492,7 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         lost: Vec::new(),
         conflicts: Vec::new(),
         taken: [HashSet::new(), HashSet::new()],
+        sent_by_value: false,
         done: [Counts::default(), Counts::default()],
         unconfirmed: Vec::new(),
         duplicates: Vec::new(),
@@ -868,7 +870,6 @@ impl Pusher<'_> {
         Planner {
             scim: self.scim,
             patch: self.features.patch,
-            remove_by_value: self.features.remove_by_value,
             users: &self.users,
             groups: &self.groups,
         }

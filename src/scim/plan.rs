@@ -24,10 +24,12 @@ pub enum Op {
         hash: i64,
         members: Option<Vec<String>>,
     },
-    /// A group's PATCH: its name, members added and removed; `members` as they will be.
+    /// A group's PATCH of members added and removed (its body is made when it is sent, in the
+    /// shape the provider takes); `members` as they will be.
     Patch {
         id: String,
-        body: Body,
+        add: Vec<String>,
+        remove: Vec<String>,
         hash: i64,
         members: Vec<String>,
     },
@@ -74,9 +76,6 @@ pub struct Planner<'a> {
     pub scim: &'a ScimConfig,
     /// Whether the provider takes PATCH (a group's members then go as add/remove).
     pub patch: bool,
-    /// Members removed as `{"path": "members", "value": [...]}` rather than by a value
-    /// filter path (providers differ; see `Pusher::settle`).
-    pub remove_by_value: bool,
     pub users: &'a HashMap<String, Pushed>,
     pub groups: &'a HashMap<String, Pushed>,
 }
@@ -297,10 +296,10 @@ impl Planner<'_> {
                     .filter(|m| !want_set.contains(m))
                     .cloned()
                     .collect();
-                let body = resource::group_patch(&add, &remove, self.remove_by_value);
                 Some(Op::Patch {
                     id: id.clone(),
-                    body: body.to_string().into_boxed_str(),
+                    add,
+                    remove,
                     hash,
                     members,
                 })

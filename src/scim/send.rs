@@ -225,10 +225,14 @@ impl Pusher<'_> {
                 format!("{base}/{}", percent(id)),
                 Some(Cow::Borrowed(body)),
             ),
-            Op::Patch { id, body, .. } => (
+            Op::Patch {
+                id, add, remove, ..
+            } => (
                 Method::PATCH,
                 format!("{base}/{}", percent(id)),
-                Some(Cow::Borrowed(body)),
+                Some(Cow::Owned(
+                    resource::group_patch(add, remove, self.features.remove_by_value).to_string(),
+                )),
             ),
             Op::SetActive { id, active } => (
                 Method::PATCH,
@@ -241,6 +245,7 @@ impl Pusher<'_> {
 
     /// One change alone; `None` when the answer to a create was lost.
     fn single(&mut self, task: &Task) -> anyhow::Result<Option<Answer>> {
+        self.sent_by_value = self.features.remove_by_value;
         let (method, path, body) = self.request(task);
         let tag = self.if_match(task);
         let bytes = body.map(|b| b.into_owned().into_bytes());
@@ -276,6 +281,7 @@ impl Pusher<'_> {
 
     fn send_bulk(&mut self, tasks: Vec<Task>, retry: &mut BTreeSet<String>) -> anyhow::Result<()> {
         // The bulkIds are the places in this request: b0, b1, …
+        self.sent_by_value = self.features.remove_by_value;
         let mut body = Vec::with_capacity(self.features.bulk_bytes.min(16 << 20));
         body.extend_from_slice(
             format!(

@@ -50,13 +50,11 @@ impl Pusher<'_> {
             }
             // A PATCH removing members in a shape this provider does not take (some take only
             // a value filter path, others only a `value` list): the other shape, from now on.
-            (400 | 501, Op::Patch { body, .. })
-                if first_time && body.contains("\"op\":\"remove\"") =>
-            {
-                // Groups planned before an earlier refusal switched the shape need no switch.
-                let by_value = !body.contains("members[value eq");
-                if by_value == self.features.remove_by_value {
-                    self.features.remove_by_value = !by_value;
+            (400 | 501, Op::Patch { remove, .. }) if first_time && !remove.is_empty() => {
+                // Changes sent in the shape an earlier refusal already switched from need no
+                // switch back.
+                if self.sent_by_value == self.features.remove_by_value {
+                    self.features.remove_by_value = !self.sent_by_value;
                 }
                 log::info!(
                     "push: the provider refused a PATCH removing members ({}); trying the other shape",
