@@ -2066,3 +2066,44 @@ fn a_member_is_removed_in_the_shape_the_provider_takes() {
     assert_eq!(proxy.count(&["PATCH /Groups"]), 3, "{:?}", proxy.writes());
     assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
 }
+
+/// A listing that ends (an empty page) short of the total it claims is an error, never the
+/// rest of the users gone.
+#[test]
+fn a_listing_that_ends_short_of_its_total_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_file(
+        dir.path(),
+        Spc {
+            page: 10,
+            ..Spc::default()
+        },
+    );
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "GET"
+            && r.path.starts_with("/Users?startIndex=")
+            && !r.path.starts_with("/Users?startIndex=1&")
+        {
+            Act::Edit(Box::new(|s, mut v| {
+                v["Resources"] = json!([]);
+                (s, v)
+            }))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "");
+    env.import("day1.csv", &many(35), &[]).ok();
+    push(&env, &[]).ok();
+    let before = proxy.writes();
+    let run = env.roster(&["push", "--full"]).code(1);
+    assert!(
+        run.stderr.contains("no resources after 10 of the 35"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(proxy.writes(), before);
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(status["push"]["pending"], 0, "{status}");
+}

@@ -70,6 +70,14 @@ impl Pusher<'_> {
                 );
             }
             if page.resources.is_empty() {
+                // The end, unless the provider claims more than it gave.
+                if page.total_results.is_some_and(|t| (ids.len() as u64) < t) {
+                    anyhow::bail!(
+                        "the provider answered GET {what}?startIndex={start} with no resources after {} of the {} it claims; roster cannot tell what it holds (nothing is read as gone)",
+                        ids.len(),
+                        page.total_results.unwrap_or(0)
+                    );
+                }
                 break;
             }
             let before = ids.len();
