@@ -105,7 +105,9 @@ impl Planner<'_> {
                 continue;
             }
             let doc = resource::user(u);
-            let hash = resource::hash(&resource::attributes(Kind::User, &doc), p.dropped);
+            let attributes = resource::attributes(Kind::User, &doc);
+            let hash = resource::hash(&attributes, p.dropped);
+            let changed = changed_since_sent(p, &attributes);
             let op = match &p.scim_id {
                 None => {
                     counts.create += 1;
@@ -115,7 +117,7 @@ impl Planner<'_> {
                         members: None,
                     }
                 }
-                Some(id) if p.hash != Some(hash) || p.active != Some(true) => {
+                Some(id) if p.hash != Some(hash) || changed || p.active != Some(true) => {
                     counts.update += 1;
                     Op::Replace {
                         id: id.clone(),
@@ -263,7 +265,9 @@ impl Planner<'_> {
     ) -> Option<Op> {
         let refs: Vec<&str> = members.iter().map(String::as_str).collect();
         let doc = resource::group(g, &refs);
-        let hash = resource::hash(&resource::attributes(Kind::Group, &doc), p.dropped);
+        let attributes = resource::attributes(Kind::Group, &doc);
+        let hash = resource::hash(&attributes, p.dropped);
+        let renamed = p.hash != Some(hash) || changed_since_sent(p, &attributes);
         let Some(id) = &p.scim_id else {
             counts.create += 1;
             return Some(Op::Create {
@@ -274,7 +278,7 @@ impl Planner<'_> {
         };
         let members_kept = p.dropped & MEMBERS_BIT == 0;
         let members_differ = members_kept && p.members.as_ref() != Some(&members);
-        if p.hash == Some(hash) && !members_differ {
+        if !renamed && !members_differ {
             counts.unchanged += 1;
             return None;
         }
@@ -283,7 +287,7 @@ impl Planner<'_> {
         // every provider takes a PATCH of `displayName`), whose answer says if the members
         // were kept (if not, a PATCH follows in the same push).
         match (&p.members, self.patch) {
-            (Some(held), true) if p.hash == Some(hash) => {
+            (Some(held), true) if !renamed => {
                 let held_set: HashSet<&String> = held.iter().collect();
                 let want_set: HashSet<&String> = members.iter().collect();
                 let add: Vec<String> = members
@@ -312,4 +316,12 @@ impl Planner<'_> {
             }),
         }
     }
+}
+
+/// Whether the store changed since roster last sent this resource, in any attribute (those
+/// the provider does not keep included): such a change is sent once, not again and again.
+fn changed_since_sent(p: &Pushed, attributes: &[String]) -> bool {
+    p.dropped != 0
+        && p.sent
+            .is_some_and(|sent| sent != resource::hash(attributes, 0))
 }

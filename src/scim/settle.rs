@@ -15,6 +15,8 @@ use ureq::http::Method;
 struct Kept {
     dropped: i64,
     hash: i64,
+    /// The hash of what was sent, nothing left out (`None`: not known here).
+    sent: Option<i64>,
     members: Option<Vec<String>>,
 }
 
@@ -183,6 +185,9 @@ impl Pusher<'_> {
                 if let Some(k) = kept {
                     p.dropped = k.dropped;
                     p.hash = Some(k.hash);
+                    if k.sent.is_some() {
+                        p.sent = k.sent;
+                    }
                     // A group created or replaced without its members, by a provider that
                     // takes PATCH: they are added by PATCH in this push.
                     let ignored = kind == Kind::Group
@@ -226,19 +231,20 @@ impl Pusher<'_> {
             .state_ref(task.kind)
             .get(&task.key)
             .map_or(0, |p| p.dropped);
+        let sent_attributes = body
+            .and_then(|b| serde_json::from_str::<Res>(b).ok())
+            .map(|sent| resource::attributes(task.kind, &sent));
+        let sent = sent_attributes.as_ref().map(|a| resource::hash(a, 0));
         let Some(res) = res else {
             return Some(Kept {
                 dropped: old,
                 hash,
+                sent,
                 members,
             });
         };
-        let mut dropped = match body.and_then(|b| serde_json::from_str::<Res>(b).ok()) {
-            Some(sent) => {
-                let sent = resource::attributes(task.kind, &sent);
-                let kept = resource::attributes(task.kind, res);
-                resource::differences(&sent, &kept)
-            }
+        let mut dropped = match &sent_attributes {
+            Some(a) => resource::differences(a, &resource::attributes(task.kind, res)),
             None => old & !MEMBERS_BIT,
         };
         let members = match (task.kind, members) {
@@ -252,13 +258,14 @@ impl Pusher<'_> {
             }
             (_, m) => m,
         };
-        let hash = match body.and_then(|b| serde_json::from_str::<Res>(b).ok()) {
-            Some(sent) => resource::hash(&resource::attributes(task.kind, &sent), dropped),
+        let hash = match &sent_attributes {
+            Some(a) => resource::hash(a, dropped),
             None => hash,
         };
         Some(Kept {
             dropped,
             hash,
+            sent,
             members,
         })
     }

@@ -261,11 +261,15 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 12: what the provider kept (SPEC §8): per pushed user and group, the attributes it
     // dropped or changed (bits in the order of `store::scim::USER_ATTRIBUTES` and
-    // `GROUP_ATTRIBUTES`), and a group's members as the provider holds them (their provider
-    // ids, one a line), so that membership changes go as PATCH add/remove.
+    // `GROUP_ATTRIBUTES`), the hash of what roster last sent (so that a change in the store
+    // goes out even in an attribute the provider does not keep), and a group's members as the
+    // provider holds them (their provider ids, one a line), so that membership changes go as
+    // PATCH add/remove.
     r#"
     ALTER TABLE scim_users ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE scim_users ADD COLUMN sent INTEGER;
     ALTER TABLE scim_groups ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE scim_groups ADD COLUMN sent INTEGER;
     ALTER TABLE scim_groups ADD COLUMN members TEXT;
     "#,
 ];

@@ -59,6 +59,9 @@ pub struct Pushed {
     /// The attributes the provider did not keep as sent (bits of `USER_ATTRIBUTES` or
     /// `GROUP_ATTRIBUTES`): left out of `hash`, and not sent again.
     pub dropped: i64,
+    /// The hash of what roster last sent that the provider confirmed (nothing left out), so
+    /// that a change in the store is sent even in an attribute the provider does not keep.
+    pub sent: Option<i64>,
     /// A group's members as the provider holds them (provider ids, sorted); `None`: unknown.
     pub members: Option<Vec<String>>,
 }
@@ -180,7 +183,7 @@ impl Store {
     /// What the provider holds of each user or group that roster ever pushed.
     pub fn scim_pushed(&self, kind: Kind) -> anyhow::Result<HashMap<String, Pushed>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {}, scim_id, etag, hash, active, sending, error, failed_at, pushed_at, dropped, {}
+            "SELECT {}, scim_id, etag, hash, active, sending, error, failed_at, pushed_at, dropped, sent, {}
              FROM {}",
             kind.key(),
             kind.members(),
@@ -201,8 +204,9 @@ impl Store {
                     failed_at: r.get(7)?,
                     pushed_at: r.get(8)?,
                     dropped: r.get(9)?,
+                    sent: r.get(10)?,
                     members: r
-                        .get::<_, Option<String>>(10)?
+                        .get::<_, Option<String>>(11)?
                         .map(|m| m.lines().map(str::to_string).collect()),
                 },
             );
@@ -220,16 +224,17 @@ impl Store {
         {
             let mut stmt = tx.prepare(&format!(
                 "INSERT INTO {t} ({k}, scim_id, etag, hash, active, sending, error, failed_at, pushed_at,
-                   dropped{mc})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10{mv})
+                   dropped, sent{mc})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11{mv})
                  ON CONFLICT({k}) DO UPDATE SET scim_id = excluded.scim_id, etag = excluded.etag,
                    hash = excluded.hash, active = excluded.active, sending = excluded.sending,
                    error = excluded.error, failed_at = excluded.failed_at,
-                   pushed_at = excluded.pushed_at, dropped = excluded.dropped{mu}",
+                   pushed_at = excluded.pushed_at, dropped = excluded.dropped,
+                   sent = excluded.sent{mu}",
                 t = kind.table(),
                 k = kind.key(),
                 mc = if kind == Kind::Group { ", members" } else { "" },
-                mv = if kind == Kind::Group { ", ?11" } else { "" },
+                mv = if kind == Kind::Group { ", ?12" } else { "" },
                 mu = if kind == Kind::Group { ", members = excluded.members" } else { "" },
             ))?;
             for (id, p) in rows {
@@ -244,6 +249,7 @@ impl Store {
                     p.failed_at,
                     p.pushed_at,
                     p.dropped,
+                    p.sent,
                 ];
                 if kind == Kind::Group {
                     let members = p.members.as_ref().map(|m| m.join("\n"));
