@@ -63,21 +63,7 @@ impl Pusher<'_> {
                 anyhow::anyhow!("the provider's answer to GET {what} is not a SCIM listing: {e}")
             })?;
             pages += 1;
-            if page.start_index.is_some_and(|s| s != start as u64) {
-                anyhow::bail!(
-                    "the provider answered GET {what}?startIndex={start} with a page starting at {}: it does not page its listing, so roster cannot tell what it holds (nothing is read as gone)",
-                    page.start_index.unwrap_or(0)
-                );
-            }
-            if page.resources.is_empty() {
-                // The end, unless the provider claims more than it gave.
-                if page.total_results.is_some_and(|t| (ids.len() as u64) < t) {
-                    anyhow::bail!(
-                        "the provider answered GET {what}?startIndex={start} with no resources after {} of the {} it claims; roster cannot tell what it holds (nothing is read as gone)",
-                        ids.len(),
-                        page.total_results.unwrap_or(0)
-                    );
-                }
+            if page_ends(what, start, &page, ids.len())? {
                 break;
             }
             let before = ids.len();
@@ -406,6 +392,27 @@ impl Pusher<'_> {
         held.etag = reply.etag.clone().or(held.etag);
         Ok(Some(Some(held)))
     }
+}
+
+/// Check a listed page: it must start where it was asked to, and an empty one ends the
+/// listing only when the provider claims no more than was read. `true`: the end.
+fn page_ends(what: &str, start: usize, page: &Page, read: usize) -> anyhow::Result<bool> {
+    if page.start_index.is_some_and(|s| s != start as u64) {
+        anyhow::bail!(
+            "the provider answered GET {what}?startIndex={start} with a page starting at {}: it does not page its listing, so roster cannot tell what it holds (nothing is read as gone)",
+            page.start_index.unwrap_or(0)
+        );
+    }
+    if !page.resources.is_empty() {
+        return Ok(false);
+    }
+    if page.total_results.is_some_and(|t| (read as u64) < t) {
+        anyhow::bail!(
+            "the provider answered GET {what}?startIndex={start} with no resources after {read} of the {} it claims; roster cannot tell what it holds (nothing is read as gone)",
+            page.total_results.unwrap_or(0)
+        );
+    }
+    Ok(true)
 }
 
 /// The keys of one kind taken out of a list of (kind, key).

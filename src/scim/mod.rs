@@ -541,27 +541,36 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
             );
             Ok(outcome)
         }
-        Err(e) => {
-            log::info!(
-                "push: failed: {} requests in {}",
-                thousands(requests),
-                secs(started)
-            );
-            if let Some(run) = run {
-                let counts = json!({"requests": requests});
-                let message = scrub(format!("{e:#}"));
-                pusher
-                    .store
-                    .scim_finish_push(run, "failed", &counts, Some(&message))?;
-            }
-            Err(e.context(
-                "the push stopped; what the provider acknowledged is kept, and the next push goes on from there",
-            ))
-        }
+        Err(e) => Err(pusher.failed(run, requests, started, e, &token)?),
     }
 }
 
 impl Pusher<'_> {
+    /// A push that stopped: recorded as failed (with the token scrubbed from its message).
+    fn failed(
+        &mut self,
+        run: Option<i64>,
+        requests: u64,
+        started: Instant,
+        e: anyhow::Error,
+        token: &str,
+    ) -> anyhow::Result<anyhow::Error> {
+        log::info!(
+            "push: failed: {} requests in {}",
+            thousands(requests),
+            secs(started)
+        );
+        if let Some(run) = run {
+            let counts = json!({"requests": requests});
+            let message = client::scrub_text(&format!("{e:#}"), token);
+            self.store
+                .scim_finish_push(run, "failed", &counts, Some(&message))?;
+        }
+        Ok(e.context(
+            "the push stopped; what the provider acknowledged is kept, and the next push goes on from there",
+        ))
+    }
+
     /// What the push gathered, into its outcome, and the outcome's final status.
     fn fill(
         &mut self,

@@ -53,37 +53,12 @@ impl Pusher<'_> {
             // A PATCH removing members in a shape this provider does not take (some take only
             // a value filter path, others only a `value` list): the other shape, from now on.
             (400 | 501, Op::Patch { remove, .. }) if first_time && !remove.is_empty() => {
-                // Changes sent in the shape an earlier refusal already switched from need no
-                // switch back.
-                if self.sent_by_value == self.features.remove_by_value {
-                    self.features.remove_by_value = !self.sent_by_value;
-                }
-                log::info!(
-                    "push: the provider refused a PATCH removing members ({}); trying the other shape",
-                    answer.reason
-                );
-                done.push(key.clone());
-                self.state(task.kind)
-                    .entry(key.clone())
-                    .or_default()
-                    .sending = None;
-                retry.insert(key);
+                self.other_shape(task, &answer.reason, retry, done);
                 return Ok(());
             }
             // Gone from the provider: a removal is done; an update creates it again.
             (404, _) => {
-                done.push(key.clone());
-                let p = self.state(task.kind).entry(key.clone()).or_default();
-                forget(p);
-                if matches!(task.op, Op::Replace { .. } | Op::Patch { .. }) && first_time {
-                    retry.insert(key);
-                } else {
-                    p.error = None;
-                    p.pushed_at = Some(now());
-                    if matches!(task.op, Op::Delete { .. }) {
-                        self.done[index(task.kind)].delete += 1;
-                    }
-                }
+                self.gone(task, first_time, retry, done);
                 return Ok(());
             }
             // Changed on the provider since roster last saw it: read it again and plan again.
@@ -114,6 +89,53 @@ impl Pusher<'_> {
         p.error = Some(answer.reason);
         p.failed_at = Some(now());
         Ok(())
+    }
+
+    /// A PATCH refused for the shape of its member removals: the other shape, from now on
+    /// (changes sent in the shape an earlier refusal already switched from switch nothing).
+    fn other_shape(
+        &mut self,
+        task: &Task,
+        reason: &str,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) {
+        if self.sent_by_value == self.features.remove_by_value {
+            self.features.remove_by_value = !self.sent_by_value;
+        }
+        log::info!(
+            "push: the provider refused a PATCH removing members ({reason}); trying the other shape"
+        );
+        let key = task.key.clone();
+        done.push(key.clone());
+        self.state(task.kind)
+            .entry(key.clone())
+            .or_default()
+            .sending = None;
+        retry.insert(key);
+    }
+
+    /// A 404: the provider holds nothing of it; a removal is done, an update creates it again.
+    fn gone(
+        &mut self,
+        task: &Task,
+        first_time: bool,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) {
+        let key = task.key.clone();
+        done.push(key.clone());
+        let p = self.state(task.kind).entry(key.clone()).or_default();
+        forget(p);
+        if matches!(task.op, Op::Replace { .. } | Op::Patch { .. }) && first_time {
+            retry.insert(key);
+        } else {
+            p.error = None;
+            p.pushed_at = Some(now());
+            if matches!(task.op, Op::Delete { .. }) {
+                self.done[index(task.kind)].delete += 1;
+            }
+        }
     }
 
     /// Read a resource again by its id (after a 412): `false` when it cannot be read.
