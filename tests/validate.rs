@@ -314,3 +314,29 @@ proptest! {
         prop_assert_eq!(json["valid"].as_bool(), Some(run.code == 0));
     }
 }
+
+/// SPEC §5: addresses are sendable. An address whose quoted local part the mail transport
+/// cannot carry in its envelope is `bad-mail`; the ordinary ones stay valid.
+#[test]
+fn an_address_the_envelope_cannot_carry_is_bad_mail() {
+    let env = Env::new();
+    let cases = [
+        ("\"\"\"fay,x\"\"@x.org\"", Some("bad-mail")),
+        ("\"\"\"fay x\"\"@x.org\"", Some("bad-mail")),
+        ("\"\"\"a<b>\"\"@x.org\"", Some("bad-mail")),
+        ("fay.x@x.org", None),
+        ("o'brien+tag@x.org", None),
+    ];
+    for (cell, want) in cases {
+        let file = env.write("m.csv", format!("UniqueID,Name,Mail\nE1,Fay,{cell}\n"));
+        let run = env.roster(&["validate", file.to_str().unwrap(), "--format", "json"]);
+        let codes: Vec<String> = problems(&run.json()).into_iter().map(|p| p.2).collect();
+        match want {
+            Some(code) => {
+                assert_eq!(run.code, 3, "{cell}: {}", run.stdout);
+                assert_eq!(codes, vec![code.to_string()], "{cell}");
+            }
+            None => assert_eq!((run.code, codes), (0, vec![]), "{cell}"),
+        }
+    }
+}
