@@ -68,8 +68,14 @@ fn known_groups(
                 path.display()
             ))
         })?;
-        let groups = input::groups::read(&bytes, config.csv.encoding, config.csv.delimiter)
-            .map_err(|m| crate::error::usage(format!("--groups-file {}: {m}", path.display())))?;
+        let separator = &config.csv.group_separator;
+        let groups = input::groups::read(
+            &bytes,
+            input::Encoding::Auto,
+            config.csv.delimiter,
+            separator,
+        )
+        .map_err(|m| crate::error::usage(format!("--groups-file {}: {m}", path.display())))?;
         known.extend(groups.into_iter().map(|(id, _)| id));
     }
     Ok(Some(known))

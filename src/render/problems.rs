@@ -42,7 +42,7 @@ impl<'a> ValidationReport<'a> {
         };
         format!(
             "{}: {} — {} rows, {} errors, {} warnings (delimiter {delim}, encoding {})",
-            self.file,
+            super::message(self.file),
             if self.valid { "valid" } else { "invalid" },
             self.rows,
             self.errors,
@@ -264,14 +264,26 @@ pub fn step_summary(report: &ValidationReport<'_>) -> String {
     md
 }
 
-/// A value in a Markdown table cell: cut and escaped like any cell, and unable to end the cell
-/// (`|`) or to open HTML (GitHub renders HTML in a summary).
+/// A value in a Markdown table cell (or the heading): cut and escaped like any cell, then
+/// every character that Markdown reads as syntax escaped, so that a value can neither end the
+/// cell (`|`), nor open HTML (`<`, `&`), a link or an image (`[`, `!`, a bare `https:` that
+/// GitHub links), nor close or open a code span or emphasis (SPEC §3.1).
 fn markdown(value: &str) -> String {
-    cell(value)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+    let shown = cell(value);
+    let mut out = String::with_capacity(shown.len() + 16);
+    for c in shown.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '~' | '#' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -351,6 +363,6 @@ mod tests {
 
     #[test]
     fn markdown_cells_cannot_break_the_table() {
-        assert_eq!(markdown("a|b <script>\t"), "a\\|b &lt;script&gt;\\t");
+        assert_eq!(markdown("a|b <script>\t"), "a\\|b &lt;script&gt;\\\\t");
     }
 }
