@@ -120,7 +120,7 @@ pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
         pipeline::plan(&dir, &mut file, &settings)?;
     }
     drop(dir);
-    let tell_kept: Teller<'_> = &|file, tell| file.problems.iter().try_for_each(|p| tell(p));
+    let tell_kept: Teller<'_> = &|file, tell| file.problems.iter().try_for_each(tell);
     show(
         ctx,
         format,

@@ -276,9 +276,7 @@ fn open_text<'a>(
         // Large files are read in parallel: load the phone metadata meanwhile.
         rayon::spawn(crate::core::phone::warm_up);
     }
-    let Some((text, encoding)) = decode(bytes, opts.encoding, &mut file.problems) else {
-        return None;
-    };
+    let (text, encoding) = decode(bytes, opts.encoding, &mut file.problems)?;
     file.encoding = encoding;
     if let Some(pos) = text.find('\0') {
         file.problems.push(file_problem(
@@ -498,7 +496,7 @@ pub fn each_problem(
     };
     match text {
         Some(text) => tell_again(&text, opts, file, known, tell),
-        None => file.problems.iter().try_for_each(|p| tell(p)),
+        None => file.problems.iter().try_for_each(tell),
     }
 }
 
@@ -515,7 +513,7 @@ fn tell_again(
         next_record(&mut reader, &mut csv::StringRecord::new()),
         Ok(true)
     ) {
-        return file.problems.iter().try_for_each(|p| tell(p));
+        return file.problems.iter().try_for_each(&mut *tell);
     }
     let data = reader.position().byte() as usize;
     let span = Span {
@@ -540,7 +538,7 @@ fn tell_again(
     );
     let mut failed = None;
     let mut index = 0u32;
-    each_record(&text, &span, file.delimiter, |cells| {
+    each_record(text, &span, file.delimiter, |cells| {
         let i = index;
         index += 1;
         if failed.is_some() {
@@ -581,13 +579,13 @@ fn tell_again(
             }
         }
         here.sort_by_key(|p| !p.is_error());
-        told = told.and_then(|()| here.iter().try_for_each(|p| tell(p)));
+        told = told.and_then(|()| here.iter().try_for_each(&mut *tell));
         failed = told.err();
     });
     if let Some(e) = failed {
         return Err(e);
     }
-    own.try_for_each(|p| tell(p))
+    own.try_for_each(tell)
 }
 
 /// Why the reading of a span stopped before its end.
