@@ -102,9 +102,11 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         }
         'roster;apply' {
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'The batch to apply [default: the newest]')
+            [CompletionResult]::new('--allow-creates', '--allow-creates', [CompletionResultType]::ParameterName, 'Release the churn safeguard of creates up to N for this run')
             [CompletionResult]::new('--allow-removals', '--allow-removals', [CompletionResultType]::ParameterName, 'Raise the removal safeguard to N for this run')
             [CompletionResult]::new('--allow-updates', '--allow-updates', [CompletionResultType]::ParameterName, 'Raise the update safeguard to N for this run')
             [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Raise the invalid-record safeguard to N for this run')
+            [CompletionResult]::new('--expect-plan', '--expect-plan', [CompletionResultType]::ParameterName, 'Apply only if the plan computed now has this digest (as diff and a blocked run show it)')
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why this run is made (recorded with it, shown in history and reports)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Print at most N changes [default: 50 in a table; every change in JSON]')
             [CompletionResult]::new('--action', '--action', [CompletionResultType]::ParameterName, 'Only changes of this action (repeat, or separate with commas)')
@@ -113,6 +115,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be done; store nothing, send nothing')
+            [CompletionResult]::new('--allow-unknown-groups', '--allow-unknown-groups', [CompletionResultType]::ParameterName, 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Apply a batch older than the newest applied one (a rollback)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Print every change')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success')
@@ -535,6 +538,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         }
         'roster;sync' {
             [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin')
+            [CompletionResult]::new('--allow-creates', '--allow-creates', [CompletionResultType]::ParameterName, 'Release the churn safeguard of creates up to N for this run')
             [CompletionResult]::new('--allow-removals', '--allow-removals', [CompletionResultType]::ParameterName, 'Raise the removal safeguard to N for this run')
             [CompletionResult]::new('--allow-updates', '--allow-updates', [CompletionResultType]::ParameterName, 'Raise the update safeguard to N for this run')
             [CompletionResult]::new('--allow-invalid', '--allow-invalid', [CompletionResultType]::ParameterName, 'Raise the invalid-record safeguard to N for this run')
@@ -546,6 +550,7 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be done; store nothing, send nothing')
+            [CompletionResult]::new('--allow-unknown-groups', '--allow-unknown-groups', [CompletionResultType]::ParameterName, 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Print every change')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success')

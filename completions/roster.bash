@@ -310,13 +310,17 @@ _roster() {
             return 0
             ;;
         roster__subcmd__apply)
-            opts="-q -v -h --batch --dry-run --allow-removals --allow-updates --allow-invalid --reason --force --limit --all --action --field --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --batch --dry-run --allow-creates --allow-removals --allow-updates --allow-invalid --allow-unknown-groups --expect-plan --reason --force --limit --all --action --field --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-creates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -329,6 +333,10 @@ _roster() {
                     return 0
                     ;;
                 --allow-invalid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect-plan)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1594,13 +1602,17 @@ _roster() {
             return 0
             ;;
         roster__subcmd__sync)
-            opts="-q -v -h --source --dry-run --allow-removals --allow-updates --allow-invalid --reason --limit --all --action --field --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --source --dry-run --allow-creates --allow-removals --allow-updates --allow-invalid --allow-unknown-groups --reason --limit --all --action --field --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-creates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -95,9 +95,11 @@ set edit:completion:arg-completer[roster] = {|@words|
         }
         &'roster;apply'= {
             cand --batch 'The batch to apply [default: the newest]'
+            cand --allow-creates 'Release the churn safeguard of creates up to N for this run'
             cand --allow-removals 'Raise the removal safeguard to N for this run'
             cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
+            cand --expect-plan 'Apply only if the plan computed now has this digest (as diff and a blocked run show it)'
             cand --reason 'Why this run is made (recorded with it, shown in history and reports)'
             cand --limit 'Print at most N changes [default: 50 in a table; every change in JSON]'
             cand --action 'Only changes of this action (repeat, or separate with commas)'
@@ -106,6 +108,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
             cand --dry-run 'Print what would be done; store nothing, send nothing'
+            cand --allow-unknown-groups 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")'
             cand --force 'Apply a batch older than the newest applied one (a rollback)'
             cand --all 'Print every change'
             cand -q 'Print nothing on success'
@@ -482,6 +485,7 @@ set edit:completion:arg-completer[roster] = {|@words|
         }
         &'roster;sync'= {
             cand --source 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin'
+            cand --allow-creates 'Release the churn safeguard of creates up to N for this run'
             cand --allow-removals 'Raise the removal safeguard to N for this run'
             cand --allow-updates 'Raise the update safeguard to N for this run'
             cand --allow-invalid 'Raise the invalid-record safeguard to N for this run'
@@ -493,6 +497,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
             cand --dry-run 'Print what would be done; store nothing, send nothing'
+            cand --allow-unknown-groups 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")'
             cand --all 'Print every change'
             cand -q 'Print nothing on success'
             cand --quiet 'Print nothing on success'

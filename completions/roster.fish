@@ -112,9 +112,11 @@ complete -c roster -n "__fish_roster_using_subcommand diff" -s q -l quiet -d 'Pr
 complete -c roster -n "__fish_roster_using_subcommand diff" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l batch -d 'The batch to apply [default: the newest]' -r
+complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-creates -d 'Release the churn safeguard of creates up to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
+complete -c roster -n "__fish_roster_using_subcommand apply" -l expect-plan -d 'Apply only if the plan computed now has this digest (as diff and a blocked run show it)' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l reason -d 'Why this run is made (recorded with it, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l limit -d 'Print at most N changes [default: 50 in a table; every change in JSON]' -r
 complete -c roster -n "__fish_roster_using_subcommand apply" -l action -d 'Only changes of this action (repeat, or separate with commas)' -r -f -a "create\t''
@@ -140,6 +142,7 @@ text\t'Plain text (report)'
 html\t'HTML (report)'
 prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand apply" -l dry-run -d 'Print what would be done; store nothing, send nothing'
+complete -c roster -n "__fish_roster_using_subcommand apply" -l allow-unknown-groups -d 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l force -d 'Apply a batch older than the newest applied one (a rollback)'
 complete -c roster -n "__fish_roster_using_subcommand apply" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand apply" -s q -l quiet -d 'Print nothing on success'
@@ -466,6 +469,7 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "invite" -d 'Send an invitation to USER (once, unless --resend), every pending one, or every user never invited'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c roster -n "__fish_roster_using_subcommand sync" -l source -d 'Where the file comes from: sftp://user@host[:port]/path, a local path, or - for stdin' -r
+complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-creates -d 'Release the churn safeguard of creates up to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-removals -d 'Raise the removal safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-updates -d 'Raise the update safeguard to N for this run' -r
 complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-invalid -d 'Raise the invalid-record safeguard to N for this run' -r
@@ -494,6 +498,7 @@ text\t'Plain text (report)'
 html\t'HTML (report)'
 prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
 complete -c roster -n "__fish_roster_using_subcommand sync" -l dry-run -d 'Print what would be done; store nothing, send nothing'
+complete -c roster -n "__fish_roster_using_subcommand sync" -l allow-unknown-groups -d 'Ignore memberships in unknown groups this run (import.unknown_groups = "block")'
 complete -c roster -n "__fish_roster_using_subcommand sync" -l all -d 'Print every change'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand sync" -s v -l verbose -d 'Say more about what is done (repeat for more)'

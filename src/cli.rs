@@ -109,8 +109,14 @@ pub struct SyncArgs {
     /// Print what would be done; store nothing, send nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Release the churn safeguard of creates up to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_creates: Option<u64>,
     #[command(flatten)]
     pub allow: AllowArgs,
+    /// Ignore memberships in unknown groups this run (import.unknown_groups = "block")
+    #[arg(long)]
+    pub allow_unknown_groups: bool,
     /// Why this run is made (recorded with it, shown in history and reports)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
@@ -229,8 +235,17 @@ pub struct ApplyArgs {
     /// Print what would be done; store nothing, send nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Release the churn safeguard of creates up to N for this run
+    #[arg(long, value_name = "N")]
+    pub allow_creates: Option<u64>,
     #[command(flatten)]
     pub allow: AllowArgs,
+    /// Ignore memberships in unknown groups this run (import.unknown_groups = "block")
+    #[arg(long)]
+    pub allow_unknown_groups: bool,
+    /// Apply only if the plan computed now has this digest (as diff and a blocked run show it)
+    #[arg(long, value_name = "DIGEST", value_parser = plan_digest)]
+    pub expect_plan: Option<String>,
     /// Why this run is made (recorded with it, shown in history and reports)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
@@ -239,6 +254,15 @@ pub struct ApplyArgs {
     pub force: bool,
     #[command(flatten)]
     pub shown: ShownArgs,
+}
+
+/// A plan digest: 12 hex digits, kept in lower case.
+fn plan_digest(text: &str) -> Result<String, String> {
+    if text.len() == 12 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err("a plan digest is 12 hex digits, as roster diff shows it".into())
+    }
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -1,7 +1,7 @@
 //! Configuration: defaults → TOML file → `ROSTER_*` environment → flags, checked once (SPEC §4).
 
 use crate::core::phone::{self, Region};
-pub use crate::core::policy::{KeepPhones, Limit, MissingUsers, UnknownGroups};
+pub use crate::core::policy::{KeepPhones, Limit, MaxChurn, MissingUsers, UnknownGroups};
 use crate::error;
 use crate::input::Encoding;
 use serde::{Deserialize, Deserializer};
@@ -154,6 +154,11 @@ pub struct ImportConfig {
     #[serde(deserialize_with = "de_limit")]
     pub max_invalid: Limit,
     pub unknown_groups: UnknownGroups,
+    /// The churn safeguard: a count above this many times its median of the last nights.
+    #[serde(deserialize_with = "de_max_churn")]
+    pub max_churn: MaxChurn,
+    /// Counts at or under this never trip the churn safeguard.
+    pub churn_floor: u64,
     #[serde(deserialize_with = "de_keep_phones")]
     pub keep_manual_phones: KeepPhones,
     /// A new record may take the address of a deactivated user, whose mail is then cleared.
@@ -170,6 +175,8 @@ impl Default for ImportConfig {
             max_updates: Limit::Percent(20.0),
             max_invalid: Limit::Percent(5.0),
             unknown_groups: UnknownGroups::Warn,
+            max_churn: MaxChurn::Factor(10.0),
+            churn_floor: 50,
             keep_manual_phones: KeepPhones::default(),
             reuse_mail_of_deactivated: false,
             send_invitations: false,
@@ -511,6 +518,17 @@ fn de_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Limit, D::Error> {
         toml::Value::String(s) => Limit::parse(&s).map_err(custom),
         other => Err(custom(format!(
             "`{other}` is not a count like 50 or a share like \"10%\""
+        ))),
+    }
+}
+
+fn de_max_churn<'de, D: Deserializer<'de>>(d: D) -> Result<MaxChurn, D::Error> {
+    match toml::Value::deserialize(d)? {
+        toml::Value::String(s) => MaxChurn::parse(&s).map_err(custom),
+        toml::Value::Integer(n) => MaxChurn::parse(&n.to_string()).map_err(custom),
+        toml::Value::Float(n) => MaxChurn::parse(&n.to_string()).map_err(custom),
+        other => Err(custom(format!(
+            "`{other}` is not a factor like \"10x\" or \"off\""
         ))),
     }
 }
@@ -945,6 +963,8 @@ mod tests {
         assert_eq!(c.import.max_invalid, Limit::Percent(5.0));
         assert_eq!(c.import.max_updates, Limit::Percent(20.0));
         assert_eq!(c.import.unknown_groups, UnknownGroups::Warn);
+        assert_eq!(c.import.max_churn, MaxChurn::Factor(10.0));
+        assert_eq!(c.import.churn_floor, 50);
         assert_eq!(c.import.keep_manual_phones, KeepPhones::default());
         assert!(!c.import.send_invitations);
         assert!(c.mail.is_none());
@@ -966,6 +986,10 @@ mod tests {
             ("[import]\nmax_invalid = \"2.5%\"", |c| c.import.max_invalid == Limit::Percent(2.5)),
             ("[import]\nmax_updates = 300", |c| c.import.max_updates == Limit::Count(300)),
             ("[import]\nunknown_groups = \"create\"", |c| c.import.unknown_groups == UnknownGroups::Create),
+            ("[import]\nunknown_groups = \"block\"", |c| c.import.unknown_groups == UnknownGroups::Block),
+            ("[import]\nmax_churn = \"off\"", |c| c.import.max_churn == MaxChurn::Off),
+            ("[import]\nmax_churn = \"2.5x\"", |c| c.import.max_churn == MaxChurn::Factor(2.5)),
+            ("[import]\nchurn_floor = 10", |c| c.import.churn_floor == 10),
             ("[import]\nkeep_manual_phones = true", |c| c.import.keep_manual_phones == KeepPhones { primary: true, secondary: true }),
             ("[import]\nkeep_manual_phones = \"secondary\"", |c| c.import.keep_manual_phones == KeepPhones { primary: false, secondary: true }),
             ("[import]\nmissing_users = \"delete\"", |c| c.import.missing_users == MissingUsers::Delete),
@@ -991,6 +1015,9 @@ mod tests {
             ("[import]\nmax_invalid = -1", "max_invalid"),
             ("[import]\nmax_updates = \"101%\"", "max_updates"),
             ("[import]\nunknown_groups = \"ignore\"", "unknown_groups"),
+            ("[import]\nmax_churn = \"ten\"", "max_churn"),
+            ("[import]\nmax_churn = \"0.5x\"", "max_churn"),
+            ("[import]\nchurn_floor = -1", "churn_floor"),
             ("[import]\nremove_after_missing = 0", "remove_after_missing"),
             (
                 "[import]\nkeep_manual_phones = \"both\"",

@@ -267,8 +267,56 @@ pub fn settings(config: &Config, batch: i64, args: &ApplyArgs) -> Settings {
         allow_removals: args.allow.allow_removals,
         allow_updates: args.allow.allow_updates,
         allow_invalid: args.allow.allow_invalid,
+        allow_creates: args.allow_creates,
+        block_unknown_groups: config.import.unknown_groups == crate::config::UnknownGroups::Block,
+        allow_unknown_groups: args.allow_unknown_groups,
+        churn: plan::Churn {
+            max: config.import.max_churn,
+            floor: config.import.churn_floor,
+            nights: Vec::new(),
+        },
         send_invitations: config.import.send_invitations,
         reuse_mail_of_deactivated: config.import.reuse_mail_of_deactivated,
+    }
+}
+
+/// [`settings`] with the applied imports the churn safeguard compares with, from the runs
+/// table (SPEC §2).
+pub fn settings_for(
+    store: &Store,
+    config: &Config,
+    batch: i64,
+    args: &ApplyArgs,
+) -> anyhow::Result<Settings> {
+    let mut settings = settings(config, batch, args);
+    if settings.churn.max != crate::config::MaxChurn::Off {
+        settings.churn.nights = store.churn_nights(plan::churn::NIGHTS)?;
+    }
+    Ok(settings)
+}
+
+/// The `-v` line of the churn safeguard: what it compared with, or why it did not apply.
+fn log_churn(check: &plan::ChurnCheck) {
+    match (&check.median, check.runs) {
+        (Some(m), Some([from, to])) => log::info!(
+            "churn: compared with the medians of the last {} applied imports (runs {from}–{to}): \
+             creates {}, updates {}, removals {} (import.max_churn = {}, import.churn_floor = {})",
+            check.imports,
+            crate::core::policy::number(m.create),
+            crate::core::policy::number(m.update),
+            crate::core::policy::number(m.remove),
+            check.max_churn,
+            check.churn_floor
+        ),
+        _ if check.max_churn == "off" => {
+            log::info!("churn: not checked (import.max_churn = off)")
+        }
+        _ => log::info!(
+            "churn: not checked: {} applied import{} before this one, it needs {}",
+            check.imports,
+            if check.imports == 1 { "" } else { "s" },
+            plan::churn::MIN_NIGHTS
+        ),
     }
 }
 
@@ -289,9 +337,9 @@ pub fn plan(
     let snapshot = dir.store().conn.unchecked_transaction()?;
     let plan = plan::plan(file, dir, settings);
     shown.finish_and_clear();
-    let mut plan = plan?;
+    let plan = plan?;
     snapshot.finish()?;
-    plan.unknown_groups = file.unknown_group_counts();
+    log_churn(&plan.churn);
     log::info!(
         "plan: batch {}: {}{} in {}",
         plan.batch,
@@ -360,6 +408,8 @@ pub fn overrides(args: &ApplyArgs) -> serde_json::Value {
         "allow_removals": args.allow.allow_removals,
         "allow_updates": args.allow.allow_updates,
         "allow_invalid": args.allow.allow_invalid,
+        "allow_creates": args.allow_creates,
+        "allow_unknown_groups": args.allow_unknown_groups.then_some(true),
     })
 }
 
@@ -368,7 +418,9 @@ pub fn note_operator(store: &mut Store, args: &ApplyArgs) {
     store.operator.reason = args.reason.clone();
     let any = args.allow.allow_removals.is_some()
         || args.allow.allow_updates.is_some()
-        || args.allow.allow_invalid.is_some();
+        || args.allow.allow_invalid.is_some()
+        || args.allow_creates.is_some()
+        || args.allow_unknown_groups;
     store.operator.overrides = any.then(|| overrides(args));
 }
 
@@ -418,6 +470,91 @@ fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
     let unknown_groups = &plan.unknown_groups;
     serde_json::json!({"tripped": tripped_detail(plan), "removals": removals, "dry_run": dry_run,
         "fields": fields, "invalid": invalid, "unknown_groups": unknown_groups})
+}
+
+/// `--expect-plan DIGEST` against the plan computed now: the message when it is another plan.
+fn stale_plan(batch: i64, plan: &Plan, file: &ImportFile, expected: &str) -> Option<String> {
+    let digest = plan.digest(file);
+    (digest != expected).then(|| {
+        format!(
+            "the plan of batch {batch} is not the one reviewed: its digest is now {digest}, not \
+             {expected}; nothing was applied. Review it again: roster diff --batch {batch}"
+        )
+    })
+}
+
+/// The run a plan that a safeguard holds is recorded as.
+struct Held<'a> {
+    batch: &'a Batch,
+    command: &'a str,
+    started_at: &'a str,
+}
+
+/// Hold a plan that a safeguard blocks: record the run `blocked` (unless a dry run) with the
+/// plan's digest and the one command that proceeds, and mark the batch; returns the run and
+/// the message, which names what tripped and that command.
+fn hold(
+    store: &Store,
+    held: &Held<'_>,
+    plan: &Plan,
+    file: &ImportFile,
+    dry_run: bool,
+) -> anyhow::Result<(Option<i64>, String)> {
+    let batch = held.batch.id;
+    let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
+    let digest = plan.digest(file);
+    let proceed = proceed(batch, plan, &digest);
+    let reason = format!(
+        "batch {batch} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
+        what.join("; "),
+    );
+    if dry_run {
+        return Ok((None, reason));
+    }
+    let mut detail = detail(Some(plan), false);
+    detail["plan_digest"] = digest.into();
+    detail["proceed"] = proceed.into();
+    let run = store.record_run(&NewRun {
+        batch: Some(batch),
+        command: held.command,
+        started_at: held.started_at,
+        status: "blocked",
+        counts: Some(&plan.counts),
+        message: Some(&reason),
+        detail: Some(&detail),
+        problems: &file.problems,
+    })?;
+    store.set_batch_status(batch, "blocked")?;
+    Ok((Some(run), reason))
+}
+
+/// What a dry run says of a plan that a safeguard would hold as batch `next`.
+pub fn would_hold(next: i64, plan: &Plan, file: &ImportFile) -> String {
+    let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
+    format!(
+        "a real run would be blocked by a safeguard ({}) and hold the file as batch {next}; \
+         to apply it then, run: {}",
+        what.join("; "),
+        proceed(next, plan, &plan.digest(file))
+    )
+}
+
+/// The one command that applies a held plan: the batch by number (`sync` would fetch whatever
+/// the server holds by then), each `--allow-*` flag it needs (those this run used too) once,
+/// and `--expect-plan`, so that what is approved is exactly the plan that was reviewed.
+pub fn proceed(batch: i64, plan: &Plan, digest: &str) -> String {
+    let mut command = format!("roster apply --batch {batch}");
+    let mut seen: Vec<&str> = Vec::new();
+    for t in plan.tripped.iter().chain(&plan.overridden) {
+        if !seen.contains(&t.release.as_str()) {
+            seen.push(&t.release);
+            command.push(' ');
+            command.push_str(&t.release);
+        }
+    }
+    command.push_str(" --expect-plan ");
+    command.push_str(digest);
+    command
 }
 
 /// The file an apply works on.
@@ -580,6 +717,10 @@ pub fn apply(
 ) -> anyhow::Result<Outcome> {
     let started = now();
     note_operator(store, args);
+    // A forced rollback to an older batch is not a night the churn safeguard learns from.
+    let rollback = store
+        .newest_applied_batch()?
+        .is_some_and(|applied| batch.id < applied.id);
     if !args.force && batch.status == "reverted" {
         let by = store
             .batch_reverted_by(batch.id)?
@@ -664,43 +805,31 @@ pub fn apply(
             reason: Some(reason),
         });
     }
-    let settings = settings(config, batch.id, args);
+    let settings = settings_for(store, config, batch.id, args)?;
     let plan = plan(&dir, &mut file, &settings)?;
     drop(dir);
+    let stale = args
+        .expect_plan
+        .as_deref()
+        .and_then(|expected| stale_plan(batch.id, &plan, &file, expected));
+    if let Some(reason) = stale {
+        // Nothing is written and no run recorded: the operator reviews the plan again.
+        return Ok(Outcome {
+            run: None,
+            batch,
+            status: Status::Blocked,
+            file,
+            plan: Some(plan),
+            reason: Some(reason),
+        });
+    }
     if plan.blocked() {
-        let what: Vec<String> = plan
-            .tripped
-            .iter()
-            .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
-            .collect();
-        // The flags this run already used go again with the one that it lacks.
-        let release: Vec<&str> = plan
-            .tripped
-            .iter()
-            .chain(&plan.overridden)
-            .map(|t| t.release.as_str())
-            .collect();
-        // The held batch, by number: `sync` would fetch whatever the server holds by then.
-        let proceed = format!("roster apply --batch {} {}", batch.id, release.join(" "));
-        let reason = format!(
-            "batch {} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
-            batch.id,
-            what.join("; "),
-        );
-        let mut run = None;
-        if !args.dry_run {
-            run = Some(store.record_run(&NewRun {
-                batch: Some(batch.id),
-                command,
-                started_at: &started,
-                status: "blocked",
-                counts: Some(&plan.counts),
-                message: Some(&reason),
-                detail: Some(&detail(Some(&plan), false)),
-                problems: &file.problems,
-            })?);
-            store.set_batch_status(batch.id, "blocked")?;
-        }
+        let held = Held {
+            batch: &batch,
+            command,
+            started_at: &started,
+        };
+        let (run, reason) = hold(store, &held, &plan, &file, args.dry_run)?;
         return Ok(Outcome {
             run,
             batch,
@@ -728,6 +857,9 @@ pub fn apply(
         bar.set_length(total);
         bar.set_position(done);
     });
+    let mut detail = detail(Some(&plan), false);
+    // A night the churn safeguard learns from: not a rollback, not a first import (SPEC §2).
+    detail["churn_history"] = (!rollback && !plan.empty_directory).into();
     let applied = store.apply(
         &plan,
         &file,
@@ -736,7 +868,7 @@ pub fn apply(
             started_at: &started,
             missing_users: config.import.missing_users,
             problems: &file.problems,
-            detail: &detail(Some(&plan), false),
+            detail: &detail,
             invite: config.import.send_invitations,
         },
     );

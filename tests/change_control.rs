@@ -946,3 +946,495 @@ fn removing_a_group_with_members_names_the_command_to_run() {
         "{groups:#}"
     );
 }
+
+// ---- The churn safeguard, the plan digest and unknown groups that block (issue 28) ----
+
+/// `n` users in ICU; the first `moved` of them are in NIGHT instead, and the first `retitled`
+/// have the title `title`.
+fn staff(n: usize, retitled: usize, title: &str, moved: usize) -> String {
+    file((1..=n).map(|i| {
+        let t = if i <= retitled { title } else { "Nurse" };
+        let g = if i <= moved { "NIGHT" } else { "ICU" };
+        row(i, t, g)
+    }))
+}
+
+/// A directory of `n` users (the first import, which is no night of the history), then
+/// `nights` applied imports that each retitle the first `per_night` users.
+fn history(n: usize, nights: usize, per_night: usize) -> Env {
+    let env = Env::new();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    env.roster(&["groups", "add", "NIGHT", "--name", "Night shift"])
+        .ok();
+    env.import("first.csv", &staff(n, 0, "", 0), &[]).ok();
+    for k in 1..=nights {
+        let run = env
+            .import(
+                &format!("night{k}.csv"),
+                &staff(n, per_night, &format!("Title {k}"), 0),
+                &[],
+            )
+            .ok()
+            .json();
+        assert_eq!(run["counts"]["update"], per_night as u64, "{run:#}");
+    }
+    env
+}
+
+fn count(env: &Env, sql: &str) -> i64 {
+    env.db().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_reorganisation_under_max_updates_is_blocked_by_churn_and_released_by_allow_updates() {
+    // 400 users, five nights of 6 updates: 70 moves is under max_updates (20%: 80) but above
+    // 10 × median 6 and above the floor of 50.
+    let env = history(400, 5, 6);
+    let before = directory(&env);
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let reorg = staff(400, 0, "", 70);
+    let run = env.import("reorg.csv", &reorg, &[]).code(4);
+    let doc = run.json();
+    assert_eq!(doc["status"], "blocked", "{doc:#}");
+    assert!(
+        run.stderr
+            .contains("max_churn (updates 70 > 10 × median 6)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("max_updates"), "{}", run.stderr);
+    // The JSON names the safeguard and the history it used.
+    let tripped = &doc["plan"]["safeguards"][0];
+    assert_eq!(tripped["safeguard"], "max_churn", "{doc:#}");
+    assert_eq!(tripped["churn"]["of"], "updates");
+    assert_eq!(tripped["churn"]["median"], 6.0);
+    assert_eq!(tripped["churn"]["imports"], 5);
+    assert_eq!(doc["plan"]["churn"]["checked"], true);
+    assert_eq!(doc["plan"]["churn"]["imports"], 5);
+    assert_eq!(doc["plan"]["churn"]["median"]["update"], 6.0);
+    // Blocked like the other safeguards: recorded, nothing written.
+    assert_eq!(directory(&env), before);
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM runs"), runs + 1);
+    let status: String = env
+        .db()
+        .query_row("SELECT status FROM runs ORDER BY id DESC", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "blocked");
+    // The one command names the batch, the flag and the plan it was shown.
+    let digest = doc["plan"]["plan_digest"].as_str().unwrap().to_string();
+    let command = format!("roster apply --batch 7 --allow-updates 70 --expect-plan {digest}");
+    assert!(run.stderr.contains(&command), "{}", run.stderr);
+    let report = env.roster(&["report", "--format", "text"]).ok().stdout;
+    assert!(
+        report.contains("max_churn") && report.contains("median 6") && report.contains(&command),
+        "{report}"
+    );
+    // Too low a flag still blocks; the one it names lets it through.
+    env.roster(&["apply", "--batch", "7", "--allow-updates", "65"])
+        .code(4);
+    let args = [
+        "apply",
+        "--batch",
+        "7",
+        "--allow-updates",
+        "70",
+        "--expect-plan",
+        &digest,
+    ];
+    let mut json = args.to_vec();
+    json.extend(["--format", "json"]);
+    let applied = env.roster(&json).ok().json();
+    assert_eq!(applied["status"], "applied", "{applied:#}");
+    assert_eq!(applied["plan"]["overridden"][0]["safeguard"], "max_churn");
+    assert_eq!(env.user("E001")["groups"], serde_json::json!(["NIGHT"]));
+}
+
+#[test]
+fn a_night_under_the_floor_is_not_blocked() {
+    // Median 3: 40 updates are above 10 × 3 but not above the floor of 50.
+    let env = history(400, 5, 3);
+    let run = env
+        .import("big.csv", &staff(400, 40, "Head nurse", 0), &[])
+        .ok()
+        .json();
+    assert_eq!(run["counts"]["update"], 40, "{run:#}");
+    // With a lower floor, the same kind of night is held.
+    env.write("roster.toml", "[import]\nchurn_floor = 10\n");
+    let run = env
+        .import("big2.csv", &staff(400, 40, "Ward nurse", 0), &[])
+        .code(4);
+    assert!(
+        run.stderr
+            .contains("max_churn (updates 40 > 10 × median 3)"),
+        "{}",
+        run.stderr
+    );
+    // import.max_churn = "off" turns it off.
+    env.write(
+        "roster.toml",
+        "[import]\nchurn_floor = 10\nmax_churn = \"off\"\n",
+    );
+    env.roster(&["apply"]).ok();
+}
+
+#[test]
+fn creates_and_removals_are_compared_too() {
+    let env = history(300, 5, 2);
+    // 60 newcomers: no fixed limit of creates, but 60 > 10 × median 0 and > 50.
+    let grown = file((1..=360).map(|i| row(i, if i <= 2 { "Title 5" } else { "Nurse" }, "ICU")));
+    let run = env.import("grown.csv", &grown, &[]).code(4);
+    assert!(
+        run.stderr.contains("max_churn (creates 60 > 10 × median 0")
+            && run.stderr.contains("--allow-creates 60"),
+        "{}",
+        run.stderr
+    );
+    env.roster(&["apply", "--allow-creates", "60"]).ok();
+    // 55 leave: under max_removals (10% of 360: 36)? No: raise that, and churn still holds it.
+    env.write("roster.toml", "[import]\nmax_removals = \"50%\"\n");
+    let shrunk = file((1..=305).map(|i| row(i, if i <= 2 { "Title 5" } else { "Nurse" }, "ICU")));
+    let run = env.import("shrunk.csv", &shrunk, &[]).code(4);
+    assert!(
+        run.stderr
+            .contains("max_churn (removals 55 > 10 × median 0")
+            && run.stderr.contains("--allow-removals 55"),
+        "{}",
+        run.stderr
+    );
+    env.roster(&["apply", "--allow-removals", "55"]).ok();
+}
+
+#[test]
+fn fewer_than_five_nights_do_not_apply_and_rollbacks_do_not_count() {
+    let env = history(400, 3, 6);
+    let sync = |name: &str, csv: String| {
+        let path = env.write(name, csv);
+        env.roster(&["-v", "sync", "--source", path.to_str().unwrap()])
+    };
+    // Three nights: the churn safeguard does not apply, and -v says so.
+    let run = sync("reorg.csv", staff(400, 0, "", 70)).ok();
+    assert!(
+        run.stderr.contains("churn: not checked: 3 applied imports"),
+        "{}",
+        run.stderr
+    );
+    // A forced rollback to night 3 (batch 4) is no night of the history.
+    env.roster(&["apply", "--batch", "4", "--force", "--allow-updates", "70"])
+        .ok();
+    let run = sync("again.csv", staff(400, 6, "Title 9", 70)).ok();
+    assert!(
+        run.stderr.contains("churn: not checked: 4 applied imports"),
+        "{}",
+        run.stderr
+    );
+    // The fifth night makes a history: 6, 6, 6, 70, 76 updates, median 6.
+    let run = sync("back.csv", staff(400, 6, "Title 9", 0)).code(4);
+    assert!(
+        run.stderr
+            .contains("max_churn (updates 70 > 10 × median 6)")
+            && run.stderr.contains("the last 5 applied imports"),
+        "{}",
+        run.stderr
+    );
+    // The one command the blocked night names, as it is written, applies it.
+    let command = run.stderr.split("run: roster ").nth(1).unwrap().trim();
+    let args: Vec<&str> = command.split(' ').collect();
+    assert!(args.contains(&"--expect-plan"), "{command}");
+    env.roster(&args).ok();
+    assert_eq!(env.user("E001")["groups"], serde_json::json!(["ICU"]));
+}
+
+#[test]
+fn the_plan_digest_is_the_plan_and_expect_plan_applies_only_that_plan() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\n",
+    );
+    // Day 2: titles change, E010 leaves, E001 names a group the store has not yet.
+    let day2 = file((1..=9).map(|i| {
+        let groups = if i == 1 { "ICU,LAB" } else { "ICU" };
+        row(i, "Head nurse", groups)
+    }));
+    let path = env.write("day2.csv", &day2);
+    env.roster(&["fetch", "--source", path.to_str().unwrap()])
+        .ok();
+    let digest = |env: &Env| -> String {
+        let doc = env.roster(&["diff", "--format", "json"]).ok().json();
+        let d = doc["plan_digest"].as_str().unwrap().to_string();
+        assert_eq!(d.len(), 12, "{d}");
+        assert!(d.bytes().all(|b| b.is_ascii_hexdigit()), "{d}");
+        d
+    };
+    let first = digest(&env);
+    assert_eq!(digest(&env), first, "the same plan, the same digest");
+    // diff, apply --dry-run and sync --dry-run show it, in the table and in JSON.
+    let table = env.roster(&["diff"]).ok().stdout;
+    assert!(table.contains(&format!("plan digest: {first}")), "{table}");
+    let dry = env
+        .roster(&["apply", "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(dry["plan"]["plan_digest"], first.as_str(), "{dry:#}");
+    assert_eq!(dry["plan_digest"], first.as_str(), "{dry:#}");
+    let dry = env.roster(&["apply", "--dry-run"]).ok().stdout;
+    assert!(dry.contains(&first), "{dry}");
+    let sync = env
+        .roster(&[
+            "sync",
+            "--dry-run",
+            "--source",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(sync["plan"]["plan_digest"], first.as_str(), "{sync:#}");
+
+    // A copy of the store, anywhere: the same digest.
+    let copy = Env::new();
+    std::fs::create_dir_all(copy.store().parent().unwrap()).unwrap();
+    env.db()
+        .execute("VACUUM INTO ?1", [copy.store().to_str().unwrap()])
+        .unwrap();
+    copy.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\n",
+    );
+    assert_eq!(digest(&copy), first, "a copied store");
+
+    // Any change to the plan changes it: a manual edit, a group added, a setting.
+    let edited = Env::new();
+    std::fs::create_dir_all(edited.store().parent().unwrap()).unwrap();
+    env.db()
+        .execute("VACUUM INTO ?1", [edited.store().to_str().unwrap()])
+        .unwrap();
+    edited.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\n",
+    );
+    edited
+        .roster(&["users", "edit", "E002", "--phone", "+46705550000"])
+        .ok();
+    let after_edit = digest(&edited);
+    assert_ne!(after_edit, first, "a manual edit");
+    edited
+        .roster(&["groups", "add", "LAB", "--name", "Lab"])
+        .ok();
+    let after_group = digest(&edited);
+    assert_ne!(after_group, after_edit, "a group added");
+    edited.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\nmissing_users = \"delete\"\n",
+    );
+    assert_ne!(
+        digest(&edited),
+        after_group,
+        "a setting that shapes the plan"
+    );
+
+    // A stale digest writes nothing and records no run; it shows the new one.
+    let runs = count(&edited, "SELECT COUNT(*) FROM runs");
+    let audit = count(&edited, "SELECT COUNT(*) FROM audit");
+    let before = directory(&edited);
+    let run = edited
+        .roster(&["apply", "--batch", "2", "--expect-plan", &first])
+        .code(4);
+    let now = digest(&edited);
+    assert!(
+        run.stderr.contains(&now) && run.stderr.contains("roster diff --batch 2"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(count(&edited, "SELECT COUNT(*) FROM runs"), runs);
+    assert_eq!(count(&edited, "SELECT COUNT(*) FROM audit"), audit);
+    assert_eq!(directory(&edited), before);
+    let doc = edited
+        .roster(&[
+            "apply",
+            "--batch",
+            "2",
+            "--expect-plan",
+            &first,
+            "--format",
+            "json",
+        ])
+        .code(4)
+        .json();
+    assert_eq!(doc["run"], Value::Null, "{doc:#}");
+    assert_eq!(doc["plan"]["plan_digest"], now.as_str());
+    // Not a digest at all: a usage error.
+    edited
+        .roster(&["apply", "--batch", "2", "--expect-plan", "nonsense"])
+        .code(2);
+    // The right one applies.
+    let applied = edited
+        .roster(&[
+            "apply",
+            "--batch",
+            "2",
+            "--expect-plan",
+            &now.to_uppercase(),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(applied["status"], "applied", "{applied:#}");
+    edited.roster(&["users", "show", "E010"]).code(2);
+    assert_eq!(
+        edited.user("E001")["groups"],
+        serde_json::json!(["ICU", "LAB"])
+    );
+    // The original store applies its own plan with its own digest.
+    env.roster(&["apply", "--expect-plan", &first]).ok();
+}
+
+#[test]
+fn unknown_groups_block_until_they_exist_or_are_allowed() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nunknown_groups = \"block\"\nmax_updates = \"100%\"\n",
+    );
+    let renamed = file((1..=10).map(|i| {
+        let groups = match i {
+            1 => "ICU,INTMED",
+            2 => "ICU,NIGHT,INTMED",
+            3 => "ICU,LAB",
+            _ if i % 2 == 0 => "ICU,NIGHT",
+            _ => "ICU",
+        };
+        row(i, "Nurse", groups)
+    }));
+    let path = env.write("renamed.csv", &renamed);
+    let before = directory(&env);
+    let run = env
+        .roster(&[
+            "sync",
+            "--source",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .code(4);
+    let doc = run.json();
+    assert_eq!(doc["status"], "blocked", "{doc:#}");
+    assert_eq!(directory(&env), before);
+    let unknown: Vec<&Value> = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["code"] == "unknown-group")
+        .collect();
+    assert_eq!(unknown.len(), 2, "each unknown ID once: {doc:#}");
+    assert_eq!(unknown[0]["group"], "INTMED");
+    assert_eq!(unknown[0]["records"], 2);
+    assert_eq!(unknown[1]["records"], 1);
+    assert_eq!(doc["plan"]["safeguards"][0]["safeguard"], "unknown_groups");
+    assert!(
+        run.stderr.contains("INTMED: 2 records")
+            && run.stderr.contains("--allow-unknown-groups --expect-plan"),
+        "{}",
+        run.stderr
+    );
+    // The table and the report name each once with its records.
+    let table = env.roster(&["diff"]).ok().stdout;
+    assert!(
+        table.contains("unknown group INTMED: 2 records")
+            && table.contains("unknown group LAB: 1 record"),
+        "{table}"
+    );
+    let report = env.roster(&["report", "--format", "text"]).ok().stdout;
+    assert!(
+        report.contains("INTMED (2)") && report.contains("--allow-unknown-groups"),
+        "{report}"
+    );
+    // --allow-unknown-groups ignores those memberships, as "warn" does.
+    let applied = env
+        .roster(&["apply", "--allow-unknown-groups", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        applied["overrides"]["allow_unknown_groups"], true,
+        "{applied:#}"
+    );
+    assert_eq!(env.user("E001")["groups"], serde_json::json!(["ICU"]));
+    // Once the groups exist, the memberships go in without the flag.
+    env.roster(&["groups", "add", "INTMED", "--name", "Internal medicine"])
+        .ok();
+    env.roster(&["groups", "add", "LAB", "--name", "Lab"]).ok();
+    env.roster(&["apply"]).ok();
+    assert_eq!(
+        env.user("E001")["groups"],
+        serde_json::json!(["ICU", "INTMED"])
+    );
+}
+
+/// Runs recorded before the churn columns existed are a history, from their counts: the first
+/// import, a blocked run, a rollback and a revert are left out.
+#[test]
+fn runs_from_before_the_migration_are_a_history_from_their_counts() {
+    let env = Env::new();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    let counts = |create: u64, update: u64| {
+        format!(
+            r#"{{"create":{create},"adopt":0,"update":{update},"reactivate":0,"remove":0,"missing":0,"unchanged":90,"skipped":0,"invalid":0}}"#
+        )
+    };
+    let db = env.db();
+    // The store as a roster before migration 11 left it.
+    db.execute_batch(
+        "DROP INDEX runs_churn_history;
+         ALTER TABLE runs DROP COLUMN creates; ALTER TABLE runs DROP COLUMN updates;
+         ALTER TABLE runs DROP COLUMN removals; ALTER TABLE runs DROP COLUMN churn_history;
+         PRAGMA user_version = 10;",
+    )
+    .unwrap();
+    for b in 1..=6 {
+        db.execute(
+            "INSERT INTO batches (id, fetched_at, source, size, sha256, status)
+             VALUES (?1, '2026-11-01T03:00:00Z', 'old.csv', 1, ?2, 'applied')",
+            rusqlite::params![b, format!("{b:064}")],
+        )
+        .unwrap();
+    }
+    for (id, batch, command, status, create, update) in [
+        (2, 1, "apply", "applied", 100, 0), // the first import
+        (3, 2, "sync", "applied", 0, 3),
+        (4, 3, "sync", "applied", 0, 4),
+        (5, 4, "sync", "blocked", 0, 900),
+        (6, 4, "apply", "applied", 0, 5), // the held batch, approved
+        (7, 2, "apply", "applied", 0, 700), // a rollback to batch 2
+        (8, 4, "revert", "applied", 0, 800),
+        (9, 5, "sync", "applied", 0, 6),
+        (10, 6, "sync", "applied", 0, 7),
+    ] {
+        db.execute(
+            "INSERT INTO runs (id, batch_id, command, started_at, status, counts)
+             VALUES (?1, ?2, ?3, '2026-11-01T03:00:00Z', ?4, ?5)",
+            rusqlite::params![id, batch, command, status, counts(create, update)],
+        )
+        .unwrap();
+    }
+    drop(db);
+    // Any command that opens the store migrates it.
+    env.roster(&["users", "list"]).ok();
+    assert!(count(&env, "PRAGMA user_version") >= 11);
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM runs WHERE churn_history = 1"),
+        5
+    );
+    let run = env.import("day.csv", &staff(20, 0, "", 0), &["-v"]).ok();
+    assert!(
+        run.stderr.contains(
+            "churn: compared with the medians of the last 5 applied imports (runs 3–10): \
+             creates 0, updates 5, removals 0"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -223,9 +223,13 @@ fn an_unresolved_block_is_the_subject_and_the_summary_names_the_command() {
         .ok()
         .json();
     assert_eq!(json["status"], "BLOCKED");
-    assert_eq!(
-        json["open"]["held"][0]["command"],
-        format!("roster apply --batch {batch} --allow-removals 20")
+    // The command pins the plan that was reviewed (SPEC §2, plan digest).
+    let held = json["open"]["held"][0]["command"].as_str().unwrap();
+    assert!(
+        held.starts_with(&format!(
+            "roster apply --batch {batch} --allow-removals 20 --expect-plan "
+        )),
+        "{held}"
     );
     let table = env.roster(&["report", "--since", "24h"]).ok().stdout;
     assert!(table.contains("BLOCKED"), "{table}");

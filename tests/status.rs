@@ -66,9 +66,13 @@ fn status_fits_100_columns_with_a_held_plan() {
     let json = env.roster(&["status", "--format", "json"]).code(1).json();
     assert_eq!(json["healthy"], false);
     assert!(json["last_fetch"]["remote_mtime"].is_string(), "{json}");
-    assert_eq!(
-        json["blocked_runs"][0]["command"],
-        format!("roster apply --batch {batch} --allow-removals 20")
+    // The command pins the plan that was reviewed (SPEC §2, plan digest).
+    let command = json["blocked_runs"][0]["command"].as_str().unwrap();
+    assert!(
+        command.starts_with(&format!(
+            "roster apply --batch {batch} --allow-removals 20 --expect-plan "
+        )),
+        "{command}"
     );
     assert_eq!(json["in_progress"], serde_json::Value::Null);
 }

@@ -166,6 +166,10 @@ pub fn show(
         {
             writeln!(out, "{line}")?;
         }
+        // What a reviewer approves: shown unless the plan was applied.
+        if o.status != pipeline::Status::Applied {
+            writeln!(out, "{}", render::plan::digest_line(view.plan, &o.file))?;
+        }
         // A dry run (nothing recorded) lists the changes; a real run only with -v.
         if ctx.verbose > 0 || o.run.is_none() {
             render::plan::write_changes(&mut out, view)?;

@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
     if let Some(p) = file.file_error() {
         return Err(Error::Rejected(format!("batch {} cannot be planned: {p}", batch.id)).into());
     }
-    let settings = pipeline::settings(&ctx.config, batch.id, &ApplyArgs::default());
+    let settings = pipeline::settings_for(&store, &ctx.config, batch.id, &ApplyArgs::default())?;
     let plan = pipeline::plan(&dir, &mut file, &settings)?;
     drop(dir);
     if ctx.quiet {
@@ -44,12 +44,17 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
                 render::cell(&batch.source),
                 render::plan::counts_line(&plan.counts)
             )?;
+            let digest = plan.digest(&file);
+            writeln!(out, "plan digest: {digest}")?;
             render::plan::write_plan(&mut out, &view, ctx.config.import.send_invitations)?;
             for t in &plan.tripped {
+                writeln!(out, "safeguard would trip: {}", t.describe())?;
+            }
+            if plan.blocked() {
                 writeln!(
                     out,
-                    "safeguard {} would trip: {} > {} ({}); apply with {}",
-                    t.safeguard, t.count, t.limit, t.setting, t.release
+                    "to apply it anyway: {}",
+                    pipeline::proceed(batch.id, &plan, &digest)
                 )?;
             }
             out.flush()?;

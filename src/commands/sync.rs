@@ -33,12 +33,13 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     };
     let mut store = Store::open(&store_path)?;
     let apply_args = ApplyArgs {
-        batch: None,
         dry_run: args.dry_run,
         allow: args.allow.clone(),
+        allow_creates: args.allow_creates,
+        allow_unknown_groups: args.allow_unknown_groups,
         reason: args.reason.clone(),
-        force: false,
         shown: args.shown.clone(),
+        ..ApplyArgs::default()
     };
     pipeline::note_operator(&mut store, &apply_args);
     let started = now();
@@ -430,18 +431,13 @@ fn dry_run(
     let plan = pipeline::plan(
         &dir,
         &mut file,
-        &pipeline::settings(&ctx.config, next, args),
+        &pipeline::settings_for(store, &ctx.config, next, args)?,
     )?;
     drop(dir);
     let (status, reason) = if plan.blocked() {
-        let release: Vec<&str> = plan.tripped.iter().map(|t| t.release.as_str()).collect();
         (
             Status::Blocked,
-            Some(format!(
-                "a real run would be blocked by a safeguard and hold the file as batch {next}; \
-                 to apply it then, run: roster apply --batch {next} {}",
-                release.join(" ")
-            )),
+            Some(pipeline::would_hold(next, &plan, &file)),
         )
     } else {
         (Status::DryRun, None)

@@ -61,6 +61,52 @@ pub enum UnknownGroups {
     Warn,
     /// Create the group, with its ID as its name, and keep the membership.
     Create,
+    /// Block the run until the groups exist or `--allow-unknown-groups` (then as `Warn`).
+    Block,
+}
+
+/// `import.max_churn`: how many times the usual count of a night a count may be before the
+/// churn safeguard trips, or off.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum MaxChurn {
+    #[default]
+    Off,
+    Factor(f64),
+}
+
+impl MaxChurn {
+    /// `"10x"` (or `"10"`, `"2.5x"`), or `"off"`.
+    pub fn parse(text: &str) -> Result<MaxChurn, String> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("off") {
+            return Ok(MaxChurn::Off);
+        }
+        let number = t.strip_suffix(['x', 'X']).unwrap_or(t).trim();
+        match number.parse::<f64>() {
+            Ok(v) if (1.0..=1e6).contains(&v) => Ok(MaxChurn::Factor(v)),
+            _ => Err(format!(
+                "`{text}` is not a factor like \"10x\" (at least 1x) or \"off\""
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for MaxChurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxChurn::Off => f.write_str("off"),
+            MaxChurn::Factor(v) => write!(f, "{}x", number(*v)),
+        }
+    }
+}
+
+/// A number as a person writes it: `10`, `2.5`, `33.5`.
+pub fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
 }
 
 /// Whether an empty phone cell keeps a number entered by hand.

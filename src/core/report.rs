@@ -200,7 +200,10 @@ impl RunReport {
         };
         o.iter()
             .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| format!("--{} {}", k.replace('_', "-"), v))
+            .map(|(k, v)| match v {
+                serde_json::Value::Bool(true) => format!("--{}", k.replace('_', "-")),
+                _ => format!("--{} {}", k.replace('_', "-"), v),
+            })
             .collect()
     }
 }
@@ -215,6 +218,16 @@ pub struct Held {
 
 impl Held {
     pub fn of(run: &Run) -> Held {
+        // The command the run named (with `--expect-plan`), as it said it.
+        let named = run.detail.as_ref().and_then(|d| d.get("proceed"));
+        if let Some(command) = named.and_then(|p| p.as_str()) {
+            let (run, batch, command) = (run.id, run.batch, command.to_string());
+            return Held {
+                run,
+                batch,
+                command,
+            };
+        }
         let flags: Vec<String> = run
             .detail
             .as_ref()

@@ -146,6 +146,8 @@ impl PlanView<'_> {
         let (listed, more) = self.listed();
         out.write_all(b"{\"batch\":")?;
         super::write_json(out, &self.plan.batch)?;
+        out.write_all(b",\"plan_digest\":")?;
+        super::write_json(out, &self.plan.digest(self.file))?;
         out.write_all(b",\"counts\":")?;
         super::write_json(out, &self.plan.counts)?;
         out.write_all(b",\"updates\":")?;
@@ -172,6 +174,12 @@ impl PlanView<'_> {
             out.write_all(b",\"safeguards\":")?;
             super::write_json(out, &self.plan.tripped)?;
         }
+        if !self.plan.overridden.is_empty() {
+            out.write_all(b",\"overridden\":")?;
+            super::write_json(out, &self.plan.overridden)?;
+        }
+        out.write_all(b",\"churn\":")?;
+        super::write_json(out, &self.plan.churn)?;
         out.write_all(b",\"unknown_groups\":")?;
         super::write_json(out, &self.plan.unknown_groups)?;
         out.write_all(b",\"invitations\":")?;
@@ -471,6 +479,11 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
     lines
 }
 
+/// `plan digest: 3f9a0c1b7d2e`: what `roster apply --expect-plan` takes.
+pub fn digest_line(plan: &Plan, file: &ImportFile) -> String {
+    format!("plan digest: {}", plan.digest(file))
+}
+
 /// The changes a selection lists, one line each, then `… and N more`.
 pub fn write_changes(out: &mut impl Write, view: &PlanView<'_>) -> io::Result<()> {
     let (listed, more) = view.listed();
@@ -616,6 +629,11 @@ impl OutcomeView<'_> {
         entry(out, "batch", &self.batch)?;
         entry(out, "status", &self.status)?;
         entry(out, "counts", &self.plan.map(|p| p.plan.counts))?;
+        entry(
+            out,
+            "plan_digest",
+            &self.plan.map(|p| p.plan.digest(self.file)),
+        )?;
         out.write_all(b",\"plan\":")?;
         match &self.plan {
             Some(view) => view.write_json(out)?,

@@ -1,7 +1,7 @@
 //! Runs: every apply (and every rejected or blocked attempt), with its counts and problems.
 
 use super::{now, Store};
-use crate::core::plan::Counts;
+use crate::core::plan::{Counts, Night};
 use crate::core::problem::Problem;
 pub use crate::core::report::{Run, StoredProblem};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -136,9 +136,17 @@ const FILE_WARNINGS: usize = 200;
 
 /// Record a run (inside the caller's transaction when there is one); returns its id.
 pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
+    // An applied import whose detail says it is a night the churn safeguard learns from.
+    let history = run.status == "applied"
+        && run
+            .detail
+            .and_then(|d| d.get("churn_history"))
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
     conn.execute(
-        "INSERT INTO runs (batch_id, command, started_at, finished_at, status, counts, message, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO runs (batch_id, command, started_at, finished_at, status, counts, message, detail,
+                           creates, updates, removals, churn_history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             run.batch,
             run.command,
@@ -148,6 +156,10 @@ pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
             run.counts.map(serde_json::to_string).transpose()?,
             run.message,
             run.detail.map(serde_json::to_string).transpose()?,
+            run.counts.map(|c| c.create as i64),
+            run.counts.map(|c| c.update as i64),
+            run.counts.map(|c| c.remove as i64),
+            history,
         ],
     )?;
     let id = conn.last_insert_rowid();
@@ -240,6 +252,24 @@ impl Store {
              ORDER BY id"
         ))?;
         let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The applied imports the churn safeguard compares with, newest first (at most `limit`).
+    pub fn churn_nights(&self, limit: usize) -> anyhow::Result<Vec<Night>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, COALESCE(creates, 0), COALESCE(updates, 0), COALESCE(removals, 0)
+             FROM runs WHERE churn_history = 1 ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            let count = |i: usize| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
+            Ok(Night {
+                run: r.get(0)?,
+                creates: count(1)?,
+                updates: count(2)?,
+                removals: count(3)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

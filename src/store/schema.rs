@@ -237,4 +237,26 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     DROP INDEX memberships_group;
     "#,
+    // 11: the churn safeguard (SPEC §2) takes the medians of the creates, updates and removals
+    // of the last applied imports from the runs table: each run keeps its three counts, and
+    // `churn_history` marks the applied `sync` and `apply` runs that count as nights (not a
+    // revert, a forced rollback, nor an import into an empty directory). Existing runs are
+    // filled in from their counts: the first applied import and a rollback to an older batch
+    // are left out.
+    r#"
+    ALTER TABLE runs ADD COLUMN creates INTEGER;
+    ALTER TABLE runs ADD COLUMN updates INTEGER;
+    ALTER TABLE runs ADD COLUMN removals INTEGER;
+    ALTER TABLE runs ADD COLUMN churn_history INTEGER NOT NULL DEFAULT 0;
+    UPDATE runs SET creates = json_extract(counts, '$.create'),
+                    updates = json_extract(counts, '$.update'),
+                    removals = json_extract(counts, '$.remove')
+        WHERE json_valid(counts);
+    UPDATE runs SET churn_history = 1
+        WHERE status = 'applied' AND command IN ('sync', 'apply') AND creates IS NOT NULL
+          AND batch_id >= (SELECT MAX(p.batch_id) FROM runs p
+                           WHERE p.id < runs.id AND p.status = 'applied'
+                             AND p.command IN ('sync', 'apply') AND p.counts IS NOT NULL);
+    CREATE INDEX runs_churn_history ON runs(id) WHERE churn_history = 1;
+    "#,
 ];

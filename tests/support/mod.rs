@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod mail;
+pub mod providers;
 pub mod servers;
 
 use std::path::{Path, PathBuf};

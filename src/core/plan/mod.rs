@@ -13,6 +13,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
+pub mod churn;
+pub mod digest;
+
+pub use churn::{Churn, ChurnCheck, ChurnTrip, Night};
+
 /// The import-managed state of a user, as the store holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UserState {
@@ -291,6 +296,14 @@ pub struct Settings {
     pub allow_removals: Option<u64>,
     pub allow_updates: Option<u64>,
     pub allow_invalid: Option<u64>,
+    /// `--allow-creates N`: releases the churn safeguard of creates up to N for this run.
+    pub allow_creates: Option<u64>,
+    /// `import.unknown_groups = "block"`: a Group ID that no group has blocks the run.
+    pub block_unknown_groups: bool,
+    /// `--allow-unknown-groups`: such IDs are ignored this run, as with `"warn"`.
+    pub allow_unknown_groups: bool,
+    /// The churn safeguard and the applied imports it compares with.
+    pub churn: Churn,
     /// `import.send_invitations`: each created user is invited.
     pub send_invitations: bool,
     /// `import.reuse_mail_of_deactivated`: a record may take the address of a user who is
@@ -485,7 +498,7 @@ impl Change {
 }
 
 /// A safeguard that tripped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tripped {
     pub safeguard: &'static str,
     pub count: u64,
@@ -493,6 +506,41 @@ pub struct Tripped {
     pub setting: String,
     /// The flag that raises the limit for one run, with the number that lets this plan through.
     pub release: String,
+    /// For `max_churn`: which count, and the median and history it was compared with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub churn: Option<ChurnTrip>,
+}
+
+impl Tripped {
+    /// What tripped, for a person: `max_updates (2018 > 2000, import.max_updates = …)`,
+    /// `max_churn (updates 2,018 > 10 × median 33), …`.
+    pub fn describe(&self) -> String {
+        match &self.churn {
+            // A flag set the limit: it is what the count exceeds.
+            Some(churn) if self.setting.starts_with("--") => format!(
+                "{} ({} {} > {})",
+                self.safeguard,
+                churn.of,
+                crate::core::report::thousands(self.count),
+                self.setting
+            ),
+            Some(churn) => format!(
+                "{} ({}), the median of the last {} applied imports (runs {}–{})",
+                self.safeguard,
+                churn.describe(self.count),
+                churn.imports,
+                churn.runs[0],
+                churn.runs[1]
+            ),
+            None if self.safeguard == "unknown_groups" => {
+                format!("{} ({})", self.safeguard, self.setting)
+            }
+            None => format!(
+                "{} ({} > {}, {})",
+                self.safeguard, self.count, self.limit, self.setting
+            ),
+        }
+    }
 }
 
 /// An address a record takes from a user who is deactivated after the plan
@@ -534,6 +582,13 @@ pub struct Plan {
     pub absent_users: HashMap<i64, UserState>,
     /// Addresses taken from deactivated users, whose mail the apply clears.
     pub mail_reused: Vec<Reused>,
+    /// No imported user before the plan (a first import): not a night the churn safeguard
+    /// learns from.
+    pub empty_directory: bool,
+    /// What the churn safeguard compared this plan with.
+    pub churn: ChurnCheck,
+    /// The digest, once computed ([`Plan::digest`]).
+    pub digest_memo: digest::Memo,
 }
 
 impl Plan {
@@ -788,6 +843,7 @@ pub fn plan<D: Directory>(
         ..Plan::default()
     };
     plan.active_imported = imported.values().filter(|k| k.active).count() as u64;
+    plan.empty_directory = imported.is_empty();
 
     // Every record against the store, in parallel once each record's user is found: most are
     // unchanged, which a hash tells without reading the user's row.
@@ -996,6 +1052,7 @@ pub fn plan<D: Directory>(
         .count() as u64;
     changes.extend(absent);
     plan.changes = changes;
+    plan.unknown_groups = file.unknown_group_counts();
     check_safeguards(&mut plan, file.rows as u64, settings);
     if settings.send_invitations {
         plan.invitations = plan.counts.create;
@@ -1227,6 +1284,7 @@ impl Guard<'_> {
             limit,
             setting,
             release: format!("{} {}", self.flag, self.count),
+            churn: None,
         };
         let key = format!(
             "import.{} = {} of {} {}",
@@ -1286,6 +1344,45 @@ pub fn check_safeguards(plan: &mut Plan, rows: u64, s: &Settings) {
     ];
     for g in &guards {
         g.check(plan);
+    }
+    churn::check(plan, s);
+    check_unknown_groups(plan, s);
+}
+
+/// `import.unknown_groups = "block"`: the Group IDs of the file that no group has block the
+/// run, each named once with the number of records naming it, until the groups exist or
+/// `--allow-unknown-groups` ignores those memberships (as `"warn"` does).
+fn check_unknown_groups(plan: &mut Plan, s: &Settings) {
+    if !s.block_unknown_groups || plan.unknown_groups.is_empty() {
+        return;
+    }
+    let named: Vec<String> = plan
+        .unknown_groups
+        .iter()
+        .map(|(id, n)| {
+            let records = if *n == 1 { "record" } else { "records" };
+            format!("{id}: {} {records}", crate::core::report::thousands(*n))
+        })
+        .collect();
+    let ids = plan.unknown_groups.len() as u64;
+    let entry = |setting: String| Tripped {
+        safeguard: "unknown_groups",
+        count: ids,
+        limit: 0,
+        setting,
+        release: "--allow-unknown-groups".to_string(),
+        churn: None,
+    };
+    let setting = format!(
+        "no group has the ID {}; import.unknown_groups = \"block\"",
+        named.join(", ")
+    );
+    if s.allow_unknown_groups {
+        plan.overridden.push(entry(format!(
+            "--allow-unknown-groups (the memberships are ignored: {setting})"
+        )));
+    } else {
+        plan.tripped.push(entry(setting));
     }
 }
 

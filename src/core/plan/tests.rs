@@ -78,6 +78,10 @@ fn settings() -> Settings {
         allow_removals: None,
         allow_updates: None,
         allow_invalid: None,
+        allow_creates: None,
+        block_unknown_groups: false,
+        allow_unknown_groups: false,
+        churn: Churn::default(),
         send_invitations: false,
         reuse_mail_of_deactivated: false,
     }
@@ -654,4 +658,127 @@ fn created_fields_are_the_fields_of_a_create() {
             );
         }
     }
+}
+
+/// The directory of `digest_*`: the same users under the keys given, in that order.
+fn staff(pks: [i64; 3]) -> Memory {
+    let mut dir = Memory::default();
+    dir.groups.insert("ICU".into());
+    for (pk, (uid, name)) in pks
+        .into_iter()
+        .zip([("E1", "Anna"), ("E2", "Bo"), ("E3", "Cai")])
+    {
+        dir.add(
+            pk,
+            user(
+                Some(uid),
+                name,
+                &format!("{}@example.se", name.to_lowercase()),
+            ),
+        );
+    }
+    dir
+}
+
+const DIGEST_FILE: &str = "UniqueID,Name,Mail,Groups\n\
+    E1,Anna Ek,anna@example.se,ICU\n\
+    E4,Dan,dan@example.se,ICU\n\
+    E2,Bo,bo@example.se,\n";
+
+#[test]
+fn the_digest_is_the_plan_not_the_store_keys_the_batch_or_the_order() {
+    let (plan, file) = run(&staff([1, 2, 3]), DIGEST_FILE, &settings());
+    let digest = plan.digest(&file);
+    assert_eq!(digest.len(), 12);
+    assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()), "{digest}");
+    // Other row ids, another batch number, the file's records in another order.
+    let other = Settings {
+        batch: 9,
+        ..settings()
+    };
+    let reordered = "UniqueID,Name,Mail,Groups\n\
+        E2,Bo,bo@example.se,\n\
+        E4,Dan,dan@example.se,ICU\n\
+        E1,Anna Ek,anna@example.se,ICU\n";
+    let (same, same_file) = run(&staff([30, 10, 20]), reordered, &other);
+    assert_eq!(same.digest(&same_file), digest);
+    // The safeguard limits and flags are not the plan.
+    let limits = Settings {
+        max_updates: Limit::Count(0),
+        allow_updates: Some(5),
+        ..settings()
+    };
+    let (limited, limited_file) = run(&staff([1, 2, 3]), DIGEST_FILE, &limits);
+    assert_eq!(limited.digest(&limited_file), digest);
+    // Anything the apply would do otherwise is another plan.
+    let mut edited = staff([1, 2, 3]);
+    if let Some(bo) = edited.users.get_mut(&2) {
+        bo.groups = vec!["ICU".into()];
+    }
+    let deleting = Settings {
+        missing_users: MissingUsers::Delete,
+        ..settings()
+    };
+    let mut grouped = staff([1, 2, 3]);
+    grouped.groups.insert("LAB".into());
+    let with_lab = DIGEST_FILE.replace("E4,Dan,dan@example.se,ICU", "E4,Dan,dan@example.se,LAB");
+    let (lab_before, lab_file) = run(&staff([1, 2, 3]), &with_lab, &settings());
+    for (what, (plan, file)) in [
+        ("a manual edit", run(&edited, DIGEST_FILE, &settings())),
+        ("a setting", run(&staff([1, 2, 3]), DIGEST_FILE, &deleting)),
+        (
+            "a record",
+            run(
+                &staff([1, 2, 3]),
+                &DIGEST_FILE.replace("Dan", "Dana"),
+                &settings(),
+            ),
+        ),
+    ] {
+        assert_ne!(plan.digest(&file), digest, "{what}");
+    }
+    let (lab_after, lab_after_file) = run(&grouped, &with_lab, &settings());
+    assert_ne!(
+        lab_after.digest(&lab_after_file),
+        lab_before.digest(&lab_file),
+        "a group added"
+    );
+}
+
+#[test]
+fn unknown_groups_block_only_when_asked_and_are_released_by_the_flag() {
+    let text = "UniqueID,Name,Mail,Groups\n\
+        E1,Anna,anna@example.se,\"ICU,INTMED\"\n\
+        E2,Bo,bo@example.se,INTMED\n";
+    let read_counted = |s: &Settings| {
+        let mut file = read(text.as_bytes(), &ReadOptions::default());
+        let dir = staff([1, 2, 3]);
+        file.count_unknown_groups(&dir.groups);
+        let plan = plan(&mut file, &dir, s).unwrap_or_default();
+        let digest = plan.digest(&file);
+        (plan, digest)
+    };
+    let (warn, warn_digest) = read_counted(&settings());
+    assert!(!warn.blocked());
+    assert_eq!(warn.unknown_groups.get("INTMED"), Some(&2));
+    let block = Settings {
+        block_unknown_groups: true,
+        ..settings()
+    };
+    let (blocked, _) = read_counted(&block);
+    assert!(blocked.blocked());
+    assert_eq!(blocked.tripped[0].safeguard, "unknown_groups");
+    assert_eq!(blocked.tripped[0].release, "--allow-unknown-groups");
+    assert!(
+        blocked.tripped[0].describe().contains("INTMED: 2 records"),
+        "{}",
+        blocked.tripped[0].describe()
+    );
+    let (allowed, allowed_digest) = read_counted(&Settings {
+        allow_unknown_groups: true,
+        ..block
+    });
+    assert!(!allowed.blocked());
+    assert_eq!(allowed.overridden[0].safeguard, "unknown_groups");
+    assert_eq!(allowed_digest, warn_digest, "ignored as with \"warn\"");
 }
