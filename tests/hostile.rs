@@ -600,3 +600,35 @@ fn sync_of_invalid_rows_with_its_mailed_report_is_bounded_by_the_file() {
     }
     assert!(!smtp.messages().is_empty());
 }
+
+/// SPEC §3.1: a source file name with a line break forges no line of output, on stdout or
+/// stderr, in `fetch`, `sync` and `validate`.
+#[test]
+fn a_file_name_with_a_line_break_forges_no_line() {
+    let env = Env::new();
+    let name = "x\n::error title=Forged::injected\n";
+    let file = env.write(
+        name,
+        "UniqueID;Name;Mail\nE1;Anna;anna@example.se\nE2;Bo;bad\n",
+    );
+    let path = file.to_str().unwrap();
+    for args in [
+        vec!["fetch", "--source", path],
+        vec!["-v", "sync", "--source", path],
+        vec!["validate", path],
+        vec!["validate", path, "--format", "github"],
+        vec!["validate", "missing\n::error title=Forged::x"],
+        vec!["status"],
+        vec!["batches", "list"],
+        vec!["batches", "show", "1"],
+        vec!["report", "--format", "text"],
+    ] {
+        let run = env.roster(&args);
+        for text in [&run.stdout, &run.stderr] {
+            assert!(
+                !text.lines().any(|l| l.starts_with("::error title=Forged")),
+                "{args:?}: {text}"
+            );
+        }
+    }
+}

@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, args: &FetchArgs) -> anyhow::Result<()> {
             _ if ctx.quiet => {}
             _ => render::emit(&format!(
                 "ok: {} — host key {print}, authenticated, {} bytes, modified {}",
-                url.display(),
+                render::message(&url.display().to_string()),
                 stat.size,
                 chrono::DateTime::from_timestamp(stat.mtime, 0)
                     .map_or(String::new(), |t| t.to_rfc3339())
@@ -61,7 +61,7 @@ pub fn run(ctx: &Context, args: &FetchArgs) -> anyhow::Result<()> {
                 b.size,
                 b.records.map_or("?".to_string(), |r| r.to_string()),
                 b.sha256,
-                b.source
+                render::message(&b.source)
             ))?,
             Stored::Unchanged(b) => {
                 render::emit(&format!("unchanged (same SHA-256 as batch {})", b.id))?
