@@ -59,6 +59,15 @@ fn groups_import_refuses_ids_no_file_can_name() {
             .json();
         assert_eq!(groups.as_array().unwrap().len(), 0, "{csv:?}: {groups}");
     }
+    // A blank line (nothing but spaces) is no group, as in an import file.
+    let file = env.write("groups.csv", "GroupID,Name\nOK,Fine\n   \n\nOK2,Two\n");
+    env.roster(&["groups", "import", file.to_str().unwrap()])
+        .ok();
+    let groups = env
+        .roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(groups.as_array().unwrap().len(), 2, "{groups}");
 }
 
 /// SPEC §3: `groups import` detects its own file's encoding (BOM, else UTF-8, else

@@ -51,6 +51,10 @@ pub fn read(
     let mut seen = std::collections::HashSet::new();
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.map_err(|e| Unreadable(format!("not CSV: {e}")))?;
+        // A line of nothing but spaces (and delimiters) is blank, as in an import file.
+        if rec.iter().all(|c| trim(c).is_empty()) && rec.len() <= 1 {
+            continue;
+        }
         let line = rec.position().map_or(i as u64 + 2, |p| p.line());
         let id = trim(rec.get(id_col).unwrap_or(""));
         if let Some(why) = unnameable_group_id(id, separator) {
