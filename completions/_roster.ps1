@@ -372,8 +372,8 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List users (everyone unless filtered)')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID or a mail address)')
-            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user (USER as for show)')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a manual user')
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Edit a manual user, or the phone numbers of anyone')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a manual user')
@@ -385,9 +385,12 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         'roster;users;list' {
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'status')
             [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'A group ID or a manual group''s name')
+            [CompletionResult]::new('--search', '--search', [CompletionResultType]::ParameterName, 'Only users whose UniqueID, name, mail or title contains TEXT (ignoring case and accents)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Print at most N users [default: 50 in a table; every user in JSON]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format, for commands that print data')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Print every user')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what is done (repeat for more)')
@@ -499,8 +502,8 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         }
         'roster;users;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List users (everyone unless filtered)')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID or a mail address)')
-            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user (USER as for show)')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a manual user')
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Edit a manual user, or the phone numbers of anyone')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a manual user')
@@ -691,8 +694,8 @@ Register-ArgumentCompleter -Native -CommandName 'roster' -ScriptBlock {
         }
         'roster;help;users' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List users (everyone unless filtered)')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID or a mail address)')
-            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'The audit log of one user (USER as for show)')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a manual user')
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Edit a manual user, or the phone numbers of anyone')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a manual user')

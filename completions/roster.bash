@@ -2012,7 +2012,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__users__subcmd__list)
-            opts="-q -v -h --status --group --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --status --group --search --limit --all --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2023,6 +2023,14 @@ _roster() {
                     return 0
                     ;;
                 --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --search)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -338,8 +338,8 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand list 'List users (everyone unless filtered)'
-            cand show 'Show one user (USER is a UniqueID or a mail address)'
-            cand history 'The audit log of one user'
+            cand show 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+            cand history 'The audit log of one user (USER as for show)'
             cand add 'Add a manual user'
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'
@@ -350,9 +350,12 @@ set edit:completion:arg-completer[roster] = {|@words|
         &'roster;users;list'= {
             cand --status 'status'
             cand --group 'A group ID or a manual group''s name'
+            cand --search 'Only users whose UniqueID, name, mail or title contains TEXT (ignoring case and accents)'
+            cand --limit 'Print at most N users [default: 50 in a table; every user in JSON]'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'
             cand --format 'Output format, for commands that print data'
+            cand --all 'Print every user'
             cand -q 'Print nothing on success'
             cand --quiet 'Print nothing on success'
             cand -v 'Say more about what is done (repeat for more)'
@@ -456,8 +459,8 @@ set edit:completion:arg-completer[roster] = {|@words|
         }
         &'roster;users;help'= {
             cand list 'List users (everyone unless filtered)'
-            cand show 'Show one user (USER is a UniqueID or a mail address)'
-            cand history 'The audit log of one user'
+            cand show 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+            cand history 'The audit log of one user (USER as for show)'
             cand add 'Add a manual user'
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'
@@ -615,8 +618,8 @@ set edit:completion:arg-completer[roster] = {|@words|
         }
         &'roster;help;users'= {
             cand list 'List users (everyone unless filtered)'
-            cand show 'Show one user (USER is a UniqueID or a mail address)'
-            cand history 'The audit log of one user'
+            cand show 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+            cand history 'The audit log of one user (USER as for show)'
             cand add 'Add a manual user'
             cand edit 'Edit a manual user, or the phone numbers of anyone'
             cand remove 'Remove a manual user'

@@ -343,8 +343,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "list" -d 'List users (everyone unless filtered)'
-complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "show" -d 'Show one user (USER is a UniqueID or a mail address)'
-complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "history" -d 'The audit log of one user'
+complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "show" -d 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "history" -d 'The audit log of one user (USER as for show)'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "add" -d 'Add a manual user'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "edit" -d 'Edit a manual user, or the phone numbers of anyone'
 complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen_subcommand_from list show history add edit remove export invite help" -f -a "remove" -d 'Remove a manual user'
@@ -354,6 +354,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and not __fish_seen
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l status -r -f -a "active\t''
 deactivated\t''"
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l group -d 'A group ID or a manual group\'s name' -r
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l search -d 'Only users whose UniqueID, name, mail or title contains TEXT (ignoring case and accents)' -r
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l limit -d 'Print at most N users [default: 50 in a table; every user in JSON]' -r
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l format -d 'Output format, for commands that print data' -r -f -a "table\t''
@@ -362,6 +364,7 @@ github\t'GitHub Actions annotations (validate)'
 text\t'Plain text (report)'
 html\t'HTML (report)'
 prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (status)'"
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -l all -d 'Print every user'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -460,8 +463,8 @@ complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_sub
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from invite" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "list" -d 'List users (everyone unless filtered)'
-complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one user (USER is a UniqueID or a mail address)'
-complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "history" -d 'The audit log of one user'
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "history" -d 'The audit log of one user (USER as for show)'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a manual user'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "edit" -d 'Edit a manual user, or the phone numbers of anyone'
 complete -c roster -n "__fish_roster_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a manual user'
@@ -575,8 +578,8 @@ complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subc
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "members" -d 'List members; --add/--remove change a manual group'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "import" -d 'Read a CSV with a GroupID column and an optional Name column'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "list" -d 'List users (everyone unless filtered)'
-complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "show" -d 'Show one user (USER is a UniqueID or a mail address)'
-complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "history" -d 'The audit log of one user'
+complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "show" -d 'Show one user (USER is a UniqueID, a mail address, or the whole name of one user)'
+complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "history" -d 'The audit log of one user (USER as for show)'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "add" -d 'Add a manual user'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "edit" -d 'Edit a manual user, or the phone numbers of anyone'
 complete -c roster -n "__fish_roster_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "remove" -d 'Remove a manual user'

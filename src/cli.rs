@@ -383,10 +383,20 @@ pub enum UsersCommand {
         /// A group ID or a manual group's name
         #[arg(long)]
         group: Option<String>,
+        /// Only users whose UniqueID, name, mail or title contains TEXT (ignoring case and
+        /// accents)
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        /// Print at most N users [default: 50 in a table; every user in JSON]
+        #[arg(long, value_name = "N", conflicts_with = "all")]
+        limit: Option<usize>,
+        /// Print every user
+        #[arg(long)]
+        all: bool,
     },
-    /// Show one user (USER is a UniqueID or a mail address)
+    /// Show one user (USER is a UniqueID, a mail address, or the whole name of one user)
     Show { user: String },
-    /// The audit log of one user
+    /// The audit log of one user (USER as for show)
     History { user: String },
     /// Add a manual user
     Add(UserFields),

@@ -16,6 +16,17 @@ pub enum Tls {
     None,
 }
 
+/// `source.wait_for`: what `source.wait_secs` waits for (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WaitFor {
+    /// A missing file.
+    #[default]
+    File,
+    /// Also a file whose SHA-256 is that of the newest applied batch.
+    New,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -75,6 +86,8 @@ pub struct SourceConfig {
     /// How long a missing remote file is polled for before the night fails.
     #[serde(deserialize_with = "de_settle")]
     pub wait_secs: u64,
+    /// `"new"`: the wait also covers the file of the newest applied batch still lying there.
+    pub wait_for: WaitFor,
     #[serde(deserialize_with = "de_stale_days")]
     pub stale_after_days: u32,
     pub delete_after_import: bool,
@@ -95,6 +108,7 @@ impl Default for SourceConfig {
             retries: 3,
             settle_secs: 60,
             wait_secs: 0,
+            wait_for: WaitFor::File,
             stale_after_days: 3,
             delete_after_import: false,
             password_env: None,
@@ -212,6 +226,9 @@ pub struct InvitationsConfig {
 pub struct ReportConfig {
     pub recipients: Vec<String>,
     pub daily: bool,
+    /// The CSV attachments' delimiter: `,` or `;` (for a spreadsheet in a comma-decimal locale).
+    #[serde(deserialize_with = "de_csv_delimiter")]
+    pub csv_delimiter: u8,
 }
 
 impl Default for ReportConfig {
@@ -219,6 +236,7 @@ impl Default for ReportConfig {
         ReportConfig {
             recipients: Vec::new(),
             daily: true,
+            csv_delimiter: b',',
         }
     }
 }
@@ -392,9 +410,50 @@ fn de_separator<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(s)
 }
 
+fn de_csv_delimiter<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let s = String::deserialize(d)?;
+    match s.as_str() {
+        "," => Ok(b','),
+        ";" => Ok(b';'),
+        _ => Err(custom(format!(
+            "`{s}` is not an attachment delimiter: use \",\" or \";\""
+        ))),
+    }
+}
+
+/// A `[columns]` value: a roster column's source, or the `ignore` list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ColumnsValue {
+    Source(String),
+    Ignore(Vec<String>),
+}
+
 fn de_columns<'de, D: Deserializer<'de>>(d: D) -> Result<crate::input::Mapping, D::Error> {
-    let table = std::collections::BTreeMap::<String, String>::deserialize(d)?;
-    crate::input::Mapping::parse(&table).map_err(custom)
+    let table = std::collections::BTreeMap::<String, ColumnsValue>::deserialize(d)?;
+    let mut sources = std::collections::BTreeMap::new();
+    let mut ignore = Vec::new();
+    for (key, value) in table {
+        match (key.as_str(), value) {
+            ("ignore", ColumnsValue::Ignore(headers)) => ignore = headers,
+            ("ignore", ColumnsValue::Source(_)) => {
+                return Err(custom(
+                    "columns.ignore: a list of source headers, like [\"Kostnadsställe\"]".into(),
+                ))
+            }
+            (_, ColumnsValue::Source(source)) => {
+                sources.insert(key, source);
+            }
+            (_, ColumnsValue::Ignore(_)) => {
+                return Err(custom(format!(
+                    "columns.{key}: a source header or a template, not a list"
+                )))
+            }
+        }
+    }
+    let mut mapping = crate::input::Mapping::parse(&sources).map_err(custom)?;
+    mapping.ignore = crate::input::mapping::check_ignored(ignore).map_err(custom)?;
+    Ok(mapping)
 }
 
 fn de_aliases<'de, D: Deserializer<'de>>(

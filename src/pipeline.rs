@@ -320,6 +320,11 @@ fn log_churn(check: &plan::ChurnCheck) {
     }
 }
 
+/// `mail.max_per_minute`, 0 (no limit) without a `[mail]` section.
+pub fn mail_per_minute(config: &Config) -> u32 {
+    config.mail.as_ref().map_or(0, |m| m.max_per_minute)
+}
+
 /// Plan a read file against the store's directory.
 pub fn plan(
     dir: &StoreDirectory<'_>,
@@ -634,9 +639,14 @@ pub fn fetch_store_and_read(
             let sha256 = same_size(&fetched).then(|| sha256_hex(&fetched.bytes));
             let same = sha256.as_deref().is_some_and(same_as_newest);
             let (fetched, _) = slot.get_or_init(|| (fetched, sha256));
-            fetched_tx.send(()).ok();
+            // The load is stopped before the store is told: an interrupt after it could land
+            // on the store's next statement instead (a file that is there at once, like one a
+            // waiting sync fetched, made that happen).
             if same {
                 interrupt.interrupt();
+            }
+            fetched_tx.send(()).ok();
+            if same {
                 return Ok(None);
             }
             Ok(Some(input::read(&fetched.bytes, opts)))
@@ -806,7 +816,8 @@ pub fn apply(
         });
     }
     let settings = settings_for(store, config, batch.id, args)?;
-    let plan = plan(&dir, &mut file, &settings)?;
+    let mut plan = plan(&dir, &mut file, &settings)?;
+    plan.invitations_per_minute = mail_per_minute(config);
     drop(dir);
     let stale = args
         .expect_plan
@@ -1009,6 +1020,69 @@ pub fn read_source(
             config.csv.max_file_bytes
         ))
         .into()),
+    }
+}
+
+/// `source.wait_for = "new"` (SPEC §3): look at the source until a file other than the
+/// `applied` batch's is there, or `source.wait_secs` passes, then fetch it as a night would.
+/// Between downloads the source is only looked at: a file of the applied batch's size and
+/// mtime is that batch's file without a download; any other is downloaded and its SHA-256
+/// compared. Gives the file fetched last: the new one, or when the wait ran out the one that
+/// is there (the applied file again: an unchanged night); a missing file then fails.
+pub fn wait_for_new(
+    config: &Config,
+    source: &str,
+    applied: &Batch,
+    progress: &dyn Fn(u64, u64),
+) -> anyhow::Result<Fetched> {
+    use std::time::{Duration, Instant};
+    // This loop does the waiting: each fetch in it fails at once on a missing file.
+    let mut once = config.clone();
+    once.source.wait_secs = 0;
+    let wait = Duration::from_secs(config.source.wait_secs);
+    let poll = (wait / 20).clamp(Duration::from_millis(500), Duration::from_secs(30));
+    let started = Instant::now();
+    let mut said: Option<Instant> = None;
+    // The size and mtime of the last file downloaded and found to be the applied one.
+    let mut known = (applied.size, applied.remote_mtime);
+    loop {
+        let seen = if source.starts_with("sftp://") {
+            let url = sftp::Url::parse(source).map_err(crate::error::usage)?;
+            sftp::look(&url, &sftp_options(&once, None)?)?
+        } else {
+            local::look(source)?
+        };
+        if let Some(stat) = seen.filter(|s| (s.size as i64, Some(s.mtime)) != known) {
+            let fetched = read_source(&once, source, None, progress)?;
+            if sha256_hex(&fetched.bytes) != applied.sha256 {
+                return Ok(fetched);
+            }
+            known = (stat.size as i64, Some(stat.mtime));
+        }
+        let waited = started.elapsed();
+        if waited >= wait {
+            return read_source(&once, source, None, progress).map_err(|e| {
+                e.context(format!(
+                    "gave up after waiting {}s for a new file (source.wait_secs = {})",
+                    waited.as_secs(),
+                    wait.as_secs()
+                ))
+            });
+        }
+        // Said at the first look, then once a minute.
+        if said.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+            log::warn!(
+                "{} is {} (source.wait_for = \"new\"); waiting for a new file, {}s left",
+                crate::render::grid::source_name(source),
+                match seen {
+                    Some(_) => format!("still the file of batch {}, already applied", applied.id),
+                    None => "not there".to_string(),
+                },
+                (wait - waited).as_secs()
+            );
+            said = Some(Instant::now());
+        }
+        std::thread::sleep(poll.min(wait - waited));
     }
 }
 
@@ -1266,7 +1340,7 @@ pub fn send_report(
         &report.subject(),
         report.text(),
         report.html(),
-        &report.attachments(),
+        &report.attachments(config.report.csv_delimiter),
     )?;
     let started = std::time::Instant::now();
     mailer

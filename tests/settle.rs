@@ -126,3 +126,47 @@ fn a_file_that_does_not_appear_within_wait_secs_fails_the_night_and_is_mailed() 
     let html = mail["html_text"].as_str().unwrap();
     assert!(html.contains("source.wait_secs = 1"), "{html}");
 }
+
+#[test]
+fn with_wait_for_new_yesterdays_file_is_waited_past_until_a_new_one_arrives() {
+    let n = night("settle_secs = 0\nwait_secs = 30\nwait_for = \"new\"\n");
+    // The first night: nothing applied yet, nothing to wait past.
+    n.env.roster(&["sync", "-q"]).ok();
+    assert_eq!(n.env.users_json().len(), 1);
+    let started = std::time::Instant::now();
+    let sync = n
+        .env
+        .command(&["sync", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Meanwhile an edit goes ahead.
+    n.env
+        .roster(&["users", "add", "--name", "Bo Ek", "--mail", "bo@example.se"])
+        .ok();
+    std::fs::write(&n.remote, format!("{CSV}E2,Cy,cy@example.se\n")).unwrap();
+    let out = sync.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("waiting for a new file"), "{stderr}");
+    assert!(started.elapsed().as_secs() < 25, "{:?}", started.elapsed());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "applied", "{json}");
+    assert_eq!(json["counts"]["create"], 1, "{json}");
+    assert_eq!(n.env.users_json().len(), 3);
+}
+
+#[test]
+fn with_wait_for_new_a_file_gone_after_the_wait_fails_the_night() {
+    let n = night("settle_secs = 0\nwait_secs = 2\nwait_for = \"new\"\n");
+    n.env.roster(&["sync", "-q"]).ok();
+    std::fs::remove_file(&n.remote).unwrap();
+    let run = n.env.roster(&["sync"]).code(1);
+    assert!(
+        run.stderr.contains("gave up after waiting") && run.stderr.contains("for a new file"),
+        "{}",
+        run.stderr
+    );
+}

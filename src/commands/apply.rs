@@ -156,15 +156,13 @@ pub fn show(
     }
     let mut out = render::stdout();
     if let Some(view) = &plan {
-        writeln!(
-            out,
-            "{}",
-            render::plan::outcome_line(o.run, o.batch.id, o.status.as_str(), &view.plan.counts)
-        )?;
+        let head =
+            render::plan::outcome_line(o.run, o.batch.id, o.status.as_str(), &view.plan.counts);
+        render::grid::write_wrapped(&mut out, &head)?;
         for line in
             render::plan::summary_lines(view.plan, &o.file, ctx.config.import.send_invitations)
         {
-            writeln!(out, "{line}")?;
+            render::grid::write_wrapped(&mut out, &line)?;
         }
         // What a reviewer approves: shown unless the plan was applied.
         if o.status != pipeline::Status::Applied {

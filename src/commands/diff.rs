@@ -26,7 +26,8 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
         return Err(Error::Rejected(format!("batch {} cannot be planned: {p}", batch.id)).into());
     }
     let settings = pipeline::settings_for(&store, &ctx.config, batch.id, &ApplyArgs::default())?;
-    let plan = pipeline::plan(&dir, &mut file, &settings)?;
+    let mut plan = pipeline::plan(&dir, &mut file, &settings)?;
+    plan.invitations_per_minute = pipeline::mail_per_minute(&ctx.config);
     drop(dir);
     if ctx.quiet {
         return Ok(());
@@ -37,25 +38,28 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
         Format::Json => render::json_by(|out| view.write_json(out))?,
         _ => {
             let mut out = render::stdout();
-            writeln!(
-                out,
+            let head = format!(
                 "batch {} ({}): {}",
                 batch.id,
-                render::cell(&batch.source),
+                render::cell(render::grid::source_name(&batch.source)),
                 render::plan::counts_line(&plan.counts)
-            )?;
+            );
+            render::grid::write_wrapped(&mut out, &head)?;
             let digest = plan.digest(&file);
             writeln!(out, "plan digest: {digest}")?;
             render::plan::write_plan(&mut out, &view, ctx.config.import.send_invitations)?;
             for t in &plan.tripped {
-                writeln!(out, "safeguard would trip: {}", t.describe())?;
+                render::grid::write_wrapped(
+                    &mut out,
+                    &format!("safeguard would trip: {}", t.describe()),
+                )?;
             }
             if plan.blocked() {
-                writeln!(
-                    out,
+                let line = format!(
                     "to apply it anyway: {}",
                     pipeline::proceed(batch.id, &plan, &digest)
-                )?;
+                );
+                render::grid::write_wrapped(&mut out, &line)?;
             }
             out.flush()?;
         }

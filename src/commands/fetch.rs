@@ -55,14 +55,23 @@ pub fn run(ctx: &Context, args: &FetchArgs) -> anyhow::Result<()> {
         Format::Json => render::json(&json!({"status": state, "batch": batch}))?,
         _ if ctx.quiet => {}
         _ => match &stored {
-            Stored::New(b) => render::emit(&format!(
-                "batch {}: {} bytes, {} records, sha256 {} from {}",
-                b.id,
-                b.size,
-                b.records.map_or("?".to_string(), |r| r.to_string()),
-                b.sha256,
-                render::message(&b.source)
-            ))?,
+            // Within 100 columns (SPEC §3.1): the source by its file name, the hash on a line
+            // of its own when the line is wider.
+            Stored::New(b) => render::emit(
+                &render::grid::wrap(
+                    &format!(
+                        "batch {}: {}, {} bytes, {} records, sha256 {}",
+                        b.id,
+                        render::message(&render::grid::source_name(&b.source)),
+                        render::thousands(b.size.max(0) as u64),
+                        b.records
+                            .map_or("?".to_string(), |r| render::thousands(r.max(0) as u64)),
+                        b.sha256,
+                    ),
+                    render::grid::WIDTH,
+                )
+                .join("\n"),
+            )?,
             Stored::Unchanged(b) => {
                 render::emit(&format!("unchanged (same SHA-256 as batch {})", b.id))?
             }

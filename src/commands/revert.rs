@@ -232,10 +232,8 @@ fn show(
         ),
         None => format!("revert of run {} ({}): {status}", of.id, of.command),
     };
-    render::emit(&format!(
-        "{head} — {}",
-        render::plan::counts_line(&plan.counts)
-    ))?;
+    let head = format!("{head} — {}", render::plan::counts_line(&plan.counts));
+    render::emit(&render::grid::wrap(&head, render::grid::WIDTH).join("\n"))?;
     for g in &plan.groups {
         render::emit(&match g {
             revert::GroupChange::Recreate { group_id, name, .. } => match group_id {
@@ -252,24 +250,11 @@ fn show(
         })?;
     }
     if (ctx.verbose > 0 || status != "applied") && !plan.changes.is_empty() {
-        // At most the plan's default limit of users, one row per field, written row by row:
-        // the revert of a first import has a million changes (SPEC §3.1).
+        // At most the plan's default limit of users, one row each, written row by row: the
+        // revert of a first import has a million changes (SPEC §3.1).
         let listed = &plan.changes[..plan.changes.len().min(render::plan::DEFAULT_LIMIT)];
-        let rows: Vec<[String; 5]> = listed
-            .iter()
-            .flat_map(|c| {
-                c.fields.iter().map(move |f| {
-                    [
-                        c.action.as_str().to_string(),
-                        render::opt(c.unique_id.as_deref()),
-                        f.field.to_string(),
-                        render::opt(f.old.as_deref()),
-                        render::opt(f.new.as_deref()),
-                    ]
-                })
-            })
-            .collect();
-        let mut grid = render::grid::Grid::new(["Action", "UniqueID", "Field", "Old", "New"]);
+        let rows: Vec<[String; 4]> = listed.iter().map(|c| user_row(store, c)).collect();
+        let mut grid = render::grid::Grid::new(["Action", "UniqueID", "Name", "Changes"]);
         for r in &rows {
             grid.measure(r);
         }
@@ -315,6 +300,35 @@ fn show(
         render::emit(&t.to_string())?;
     }
     Ok(())
+}
+
+/// One user of a revert as a table row: action, UniqueID, name, and its fields `old → new`
+/// (the bookkeeping of absent files left out).
+fn user_row(store: &Store, c: &revert::UserRevert) -> [String; 4] {
+    let name = match &c.target {
+        revert::Target::Set(now, _) | revert::Target::Recreate(now, _) => now.state.name.clone(),
+        revert::Target::Delete => store.user(c.pk).map(|u| u.name).unwrap_or_default(),
+    };
+    let what = c
+        .fields
+        .iter()
+        .filter(|f| f.field != "missing_count")
+        .map(|f| {
+            format!(
+                "{}: {} → {}",
+                f.field,
+                f.old.as_deref().unwrap_or("(none)"),
+                f.new.as_deref().unwrap_or("(none)")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    [
+        c.action.as_str().to_string(),
+        render::opt(c.unique_id.as_deref()),
+        render::cell(&name),
+        render::cell(&what),
+    ]
 }
 
 /// `revert --format json`: the shape of `apply`'s (SPEC §6), with the conflicts.

@@ -8,7 +8,7 @@ use crate::pipeline::{self, Outcome, Status};
 use crate::render;
 use crate::store::batches::Stored;
 use crate::store::runs::NewRun;
-use crate::store::{lock, now, Lock, Store};
+use crate::store::{lock, now, Store};
 use serde_json::json;
 use std::time::Duration;
 
@@ -24,13 +24,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     // The [mail] configuration is checked before anything is written (SPEC §3).
     pipeline::mailer(&ctx.config)?;
     let store_path = ctx.config.store_path().to_path_buf();
-    let _lock = match Lock::acquire(&store_path) {
-        Ok(l) => l,
-        Err(e) => {
-            report_hung_lock(ctx, &store_path, &e);
-            return Err(e);
-        }
-    };
+    let (_lock, waited) = lock_for_night(ctx, args, &store_path)?;
+    let waited = std::sync::Mutex::new(waited);
     let mut store = Store::open(&store_path)?;
     let apply_args = ApplyArgs {
         dry_run: args.dry_run,
@@ -47,7 +42,16 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     // Every failure from here on, a panic included, is a run that names its stage (SPEC §3).
     let result = crate::stage::catching_panics(|| {
         pipeline::stage::enter("fetch");
-        one_night(ctx, args, format, &mut store, &apply_args, &started, &night)
+        one_night(
+            ctx,
+            args,
+            format,
+            &mut store,
+            &apply_args,
+            &started,
+            &night,
+            &waited,
+        )
     });
     let err = match result {
         Ok(()) => return Ok(()),
@@ -121,7 +125,59 @@ struct Night {
     counts: std::cell::RefCell<Option<serde_json::Value>>,
 }
 
+/// A file a waiting sync fetched, or why it failed.
+type Waited = Option<anyhow::Result<crate::transport::Fetched>>;
+
+/// The locks of a night: the run lock at once; the store's only once a new file is there
+/// (SPEC §3: while a sync waits for one, `users`/`groups` edits go ahead, and a second run
+/// still exits 5). A lock held for hours is reported as a hung run.
+fn lock_for_night(
+    ctx: &Context,
+    args: &SyncArgs,
+    store_path: &std::path::Path,
+) -> anyhow::Result<(crate::store::Lock, Waited)> {
+    let locked = lock::RunLock::acquire(store_path).and_then(|run| {
+        match waited_for(ctx, args, store_path) {
+            Some(file) => Ok((
+                run.and_store_waiting(store_path, patience(ctx), |_| {})?,
+                Some(file),
+            )),
+            None => Ok((run.and_store(store_path)?, None)),
+        }
+    });
+    locked.inspect_err(|e| report_hung_lock(ctx, store_path, e))
+}
+
+/// The file a waiting sync (`source.wait_for = "new"`) fetched, or why it failed; none when
+/// it does not wait: `wait_for = "file"`, a dry run, standard input, or no applied batch yet.
+/// The failure is the night's fetch failure, recorded as one.
+fn waited_for(ctx: &Context, args: &SyncArgs, store_path: &std::path::Path) -> Waited {
+    if ctx.config.source.wait_for != crate::config::WaitFor::New || args.dry_run {
+        return None;
+    }
+    let source = pipeline::source(&ctx.config).ok().filter(|s| s != "-")?;
+    // Read as any reader does, without the store's lock; no store yet is no applied batch.
+    let applied = store_path
+        .exists()
+        .then(|| Store::open(store_path).ok()?.newest_batch().ok()?)
+        .flatten()
+        .filter(|b| b.status == "applied")?;
+    let bar = render::progress::bytes_bar(0, "fetch", ctx.quiet);
+    let fetched = pipeline::wait_for_new(&ctx.config, &source, &applied, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    Some(fetched)
+}
+
+/// How long a sync that has waited for a new file waits for an edit holding the store's lock.
+fn patience(ctx: &Context) -> Duration {
+    Duration::from_secs(ctx.config.store.lock_wait_secs)
+}
+
 /// Fetch, store, validate, plan, apply, invite, push and report: the night of a `sync`.
+#[allow(clippy::too_many_arguments)]
 fn one_night(
     ctx: &Context,
     args: &SyncArgs,
@@ -130,12 +186,17 @@ fn one_night(
     apply_args: &ApplyArgs,
     started: &str,
     night: &Night,
+    waited: &std::sync::Mutex<Waited>,
 ) -> anyhow::Result<()> {
     // Fetch.
     let source = pipeline::source(&ctx.config)?;
     *night.source.borrow_mut() = Some(source.clone());
     let bar = render::progress::bytes_bar(0, "fetch", ctx.quiet);
     let fetch = || {
+        if let Some(file) = waited.lock().ok().and_then(|mut w| w.take()) {
+            bar.finish_and_clear();
+            return file;
+        }
         let fetched = pipeline::read_source(&ctx.config, &source, None, &|done, total| {
             bar.set_length(total);
             bar.set_position(done);
@@ -428,11 +489,12 @@ fn dry_run(
             .error()
             .map_or_else(|| anyhow::anyhow!("rejected"), Into::into));
     }
-    let plan = pipeline::plan(
+    let mut plan = pipeline::plan(
         &dir,
         &mut file,
         &pipeline::settings_for(store, &ctx.config, next, args)?,
     )?;
+    plan.invitations_per_minute = pipeline::mail_per_minute(&ctx.config);
     drop(dir);
     let (status, reason) = if plan.blocked() {
         (
@@ -506,10 +568,7 @@ fn report_hung_lock(ctx: &Context, store_path: &std::path::Path, err: &anyhow::E
     if !matches!(err.downcast_ref::<Error>(), Some(Error::Locked(_))) {
         return;
     }
-    let held = std::fs::metadata(lock::lock_path(store_path))
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok());
+    let held = lock::holder(store_path).and_then(|h| h.since.elapsed().ok());
     if held.is_none_or(|h| h <= HUNG_AFTER) {
         return;
     }

@@ -2,10 +2,14 @@
 
 use super::Context;
 use crate::cli::{EditFields, Format, StatusFilter, UserFields, UsersCommand};
+use crate::core::fold::fold;
+// The export's cells are escaped by the rule of the report's attachments.
+use crate::core::spreadsheet::escape_cell;
 use crate::core::{mail, phone, record::trim};
 use crate::error;
 use crate::pipeline;
 use crate::render;
+use crate::render::plan::DEFAULT_LIMIT;
 use crate::store::users::{Filter, ManualFields, UserView};
 use crate::store::{Lock, Store};
 use std::io::Write;
@@ -26,7 +30,13 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
         Ok(())
     };
     match cmd {
-        UsersCommand::List { status, group } => {
+        UsersCommand::List {
+            status,
+            group,
+            search,
+            limit,
+            all,
+        } => {
             let format = ctx.format(&[Format::Table, Format::Json])?;
             let filter = match status {
                 None => Filter::All,
@@ -37,69 +47,47 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
                 Some(g) => Some(store.require_group(g)?.pk),
                 None => None,
             };
-            list(ctx, format, &store, filter, group)?;
+            let shown = Shown {
+                search: search.as_deref().map(fold),
+                limit: match (all, limit, format) {
+                    (true, _, _) => None,
+                    (false, Some(n), _) => Some(*n),
+                    (false, None, Format::Json) => None,
+                    (false, None, _) => Some(DEFAULT_LIMIT),
+                },
+            };
+            list(ctx, format, &store, filter, group, &shown)?;
         }
         UsersCommand::Show { user } => {
             let format = ctx.format(&[Format::Table, Format::Json])?;
-            let mut u = store.user(store.require_user(user)?)?;
+            let mut u = store.user(store.require_user_or_name(user)?)?;
             u.invitation = store.invitation_of(u.pk)?;
             match format {
                 Format::Json => render::json(&u)?,
-                _ => {
-                    let mut t = render::table(["Field", "Value"]);
-                    let rows: [(&str, String); 13] = [
-                        ("UniqueID", render::opt(u.unique_id.as_deref())),
-                        ("Name", u.name.clone()),
-                        ("Mail", u.mail.clone()),
-                        ("Title", render::opt(u.title.as_deref())),
-                        ("Phone", render::opt(u.phone.as_deref())),
-                        ("Phone 2", render::opt(u.phone2.as_deref())),
-                        ("Groups", u.groups.join(", ")),
-                        ("Manual groups", u.manual_groups.join(", ")),
-                        ("Status", u.status.to_string()),
-                        ("Source", u.source.to_string()),
-                        ("Created", u.created_at.clone()),
-                        ("Updated", u.updated_at.clone()),
-                        ("Invitation", invitation_text(&u.invitation)),
-                    ];
-                    for (k, v) in rows {
-                        t.add_row(vec![k.to_string(), v]);
-                    }
-                    render::emit(&t.to_string())?;
-                }
+                _ => show_table(&u)?,
             }
         }
         UsersCommand::History { user } => {
             let format = ctx.format(&[Format::Table, Format::Json])?;
-            let rows = match store.find_user(user)? {
+            let found = match store.find_user(user)? {
+                Some(pk) => Some(pk),
+                None if store.history_by_unique_id(user)?.is_empty() => {
+                    store.find_user_or_name(user)?
+                }
+                None => None,
+            };
+            let rows = match found {
                 Some(pk) => store.history(pk)?,
                 None => store.history_by_unique_id(user)?,
             };
-            if rows.is_empty() && store.find_user(user)?.is_none() {
+            if rows.is_empty() && found.is_none() {
                 return Err(error::usage(format!(
-                    "no user has the UniqueID or mail `{user}`, nor had"
+                    "no user has the UniqueID, mail or name `{user}`, nor had"
                 )));
             }
             match format {
                 Format::Json => render::json(&rows)?,
-                _ => {
-                    let mut t = render::table([
-                        "Time", "Run", "Command", "By", "Reason", "Field", "Old", "New",
-                    ]);
-                    for r in &rows {
-                        t.add_row(vec![
-                            r.at.clone(),
-                            r.run.map_or("by hand".to_string(), |r| r.to_string()),
-                            render::opt(r.command.as_deref()),
-                            render::opt(r.by.as_deref()),
-                            render::opt(r.reason.as_deref()),
-                            r.field.clone(),
-                            render::opt(r.old.as_deref()),
-                            render::opt(r.new.as_deref()),
-                        ]);
-                    }
-                    render::emit(&t.to_string())?;
-                }
+                _ => history_table(&rows)?,
             }
         }
         UsersCommand::Add(f) => {
@@ -246,6 +234,73 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `users show` in a table: one row a field.
+fn show_table(u: &UserView) -> anyhow::Result<()> {
+    let mut t = render::table(["Field", "Value"]);
+    let rows: [(&str, String); 13] = [
+        ("UniqueID", render::opt(u.unique_id.as_deref())),
+        ("Name", u.name.clone()),
+        ("Mail", u.mail.clone()),
+        ("Title", render::opt(u.title.as_deref())),
+        ("Phone", render::opt(u.phone.as_deref())),
+        ("Phone 2", render::opt(u.phone2.as_deref())),
+        ("Groups", u.groups.join(", ")),
+        ("Manual groups", u.manual_groups.join(", ")),
+        ("Status", u.status.to_string()),
+        ("Source", u.source.to_string()),
+        ("Created", u.created_at.clone()),
+        ("Updated", u.updated_at.clone()),
+        ("Invitation", invitation_text(&u.invitation)),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    render::emit(&t.to_string())?;
+    Ok(())
+}
+
+/// `users history` in a table of 100 columns: when, which run, who and why, and the change
+/// as `field: old → new` (a created or deleted user's stored row is in JSON only).
+fn history_table(rows: &[crate::store::users::AuditRow]) -> anyhow::Result<()> {
+    let mut grid = render::grid::Grid::new(["Time", "Run", "Change", "By", "Reason"]);
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            let change = match (r.old.as_deref(), r.new.as_deref()) {
+                (_, Some(v)) | (Some(v), None) if v.starts_with('{') => r.field.clone(),
+                (old, new) => format!(
+                    "{}: {} → {}",
+                    r.field,
+                    old.unwrap_or("(none)"),
+                    new.unwrap_or("(none)")
+                ),
+            };
+            let by = match (r.command.as_deref(), r.by.as_deref()) {
+                (Some(c), Some(b)) => format!("{c}, {b}"),
+                (c, b) => c.or(b).unwrap_or("").to_string(),
+            };
+            // `2026-12-07T07:51:19Z` → `2026-12-07 07:51`.
+            let at: String = r.at.replacen('T', " ", 1).chars().take(16).collect();
+            let row = [
+                render::cell(&at),
+                r.run.map_or("by hand".to_string(), |r| r.to_string()),
+                render::cell(&change),
+                render::cell(&by),
+                render::opt(r.reason.as_deref()),
+            ];
+            grid.measure(&row);
+            row
+        })
+        .collect();
+    let mut out = render::stdout();
+    grid.write_header(&mut out)?;
+    for row in &cells {
+        grid.write_row(&mut out, row)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 fn invitation_text(state: &serde_json::Value) -> String {
     match state {
         serde_json::Value::Null => "-".into(),
@@ -254,42 +309,80 @@ fn invitation_text(state: &serde_json::Value) -> String {
     }
 }
 
+/// Which users `users list` prints: those whose UniqueID, name, mail or title contains the
+/// folded search text, at most `limit` of them.
+struct Shown {
+    search: Option<String>,
+    limit: Option<usize>,
+}
+
+impl Shown {
+    fn matches(&self, u: &UserView) -> bool {
+        let Some(want) = &self.search else {
+            return true;
+        };
+        [
+            u.unique_id.as_deref(),
+            Some(u.name.as_str()),
+            Some(u.mail.as_str()),
+            u.title.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|v| fold(v).contains(want.as_str()))
+    }
+}
+
 /// `users list`: JSON written user by user as the store reads them; a table of one line per
-/// user. With `-q` the users are read and nothing is printed.
+/// user, at most the limit, then how many more. With `-q` the users are read and nothing is
+/// printed.
 fn list(
     ctx: &Context,
     format: Format,
     store: &Store,
     filter: Filter,
     group: Option<i64>,
+    shown: &Shown,
 ) -> anyhow::Result<()> {
     let mut out = render::stdout();
     if ctx.quiet {
         return store.each_user(filter, group, |_| Ok(()));
     }
+    let limit = shown.limit.unwrap_or(usize::MAX);
     // Cleared before the table is written, and when the list ends in an error.
     let bar = render::progress::counter("reading users", format == Format::Json);
     if format == Format::Json {
         // An array written element by element: `[`, each user, `]`.
-        let mut first = true;
+        let mut written = 0;
         out.write_all(b"[")?;
         store.each_user(filter, group, |u| {
             bar.inc(1);
-            out.write_all(if first { b"\n" } else { b",\n" })?;
-            first = false;
+            if written >= limit || !shown.matches(&u) {
+                return Ok(());
+            }
+            out.write_all(if written == 0 { b"\n" } else { b",\n" })?;
+            written += 1;
             render::write_json(&mut out, &u)?;
             Ok(())
         })?;
-        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+        out.write_all(if written == 0 { b"]\n" } else { b"\n]\n" })?;
         out.flush()?;
         return Ok(());
     }
-    let mut rows: Vec<[String; 8]> = Vec::new();
-    let mut grid = render::grid::Grid::new([
-        "UniqueID", "Name", "Mail", "Title", "Phone", "Groups", "Status", "Source",
-    ]);
+    // Phone and source are left to `users show` and JSON: the table fits 100 columns.
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    let mut grid =
+        render::grid::Grid::new(["UniqueID", "Name", "Mail", "Title", "Groups", "Status"]);
+    let mut more: u64 = 0;
     store.each_user(filter, group, |u| {
         bar.inc(1);
+        if !shown.matches(&u) {
+            return Ok(());
+        }
+        if rows.len() >= limit {
+            more += 1;
+            return Ok(());
+        }
         let mut groups = u.groups;
         groups.extend(u.manual_groups);
         let row = [
@@ -297,10 +390,8 @@ fn list(
             render::cell(&u.name),
             render::cell(&u.mail),
             render::opt(u.title.as_deref()),
-            render::opt(u.phone.as_deref()),
             render::cell(&groups.join(", ")),
             u.status.to_string(),
-            u.source.to_string(),
         ];
         grid.measure(&row);
         rows.push(row);
@@ -311,17 +402,15 @@ fn list(
     for row in &rows {
         grid.write_row(&mut out, row)?;
     }
+    if more > 0 {
+        writeln!(
+            out,
+            "… and {} more (roster users list --all, or --format json)",
+            render::thousands(more)
+        )?;
+    }
     out.flush()?;
     Ok(())
-}
-
-/// Neutralise cells that a spreadsheet would run as a formula.
-pub fn escape_cell(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@']) {
-        std::borrow::Cow::Owned(format!("'{cell}"))
-    } else {
-        std::borrow::Cow::Borrowed(cell)
-    }
 }
 
 /// Active imported users in the import format.

@@ -735,14 +735,14 @@ impl Report {
     }
 
     /// The CSV files that go along with the mail: every list longer than [`LIST_CAP`], each
-    /// of at most [`ATTACH_ROWS`] rows.
-    pub fn attachments(&self) -> Vec<(String, String)> {
+    /// of at most [`ATTACH_ROWS`] rows, its cells separated by `delimiter`.
+    pub fn attachments(&self, delimiter: u8) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for r in &self.runs {
             for list in self.lists(r) {
                 if list.total > LIST_CAP {
                     let rows = &list.rows[..list.rows.len().min(ATTACH_ROWS)];
-                    out.push((list.file.clone(), csv_text(list.header, rows)));
+                    out.push((list.file.clone(), csv_text(list.header, rows, delimiter)));
                 }
             }
         }
@@ -1198,40 +1198,10 @@ pub fn unknown_groups(problems: &[super::problem::Problem]) -> BTreeMap<String, 
     out
 }
 
-/// Cells as CSV text; a cell that a spreadsheet would run as a formula is escaped with `'`.
-pub fn csv_text(header: &[&str], rows: &[Vec<String>]) -> String {
-    fn cell(out: &mut String, c: &str) {
-        let c: std::borrow::Cow<'_, str> = if c.starts_with(['=', '+', '-', '@']) {
-            format!("'{c}").into()
-        } else {
-            c.into()
-        };
-        if c.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&c.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&c);
-        }
-    }
-    let mut out = String::new();
-    for (i, h) in header.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        cell(&mut out, h);
-    }
-    out.push_str("\r\n");
-    for row in rows {
-        for (i, c) in row.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            cell(&mut out, c);
-        }
-        out.push_str("\r\n");
-    }
-    out
+/// Cells as CSV text for a spreadsheet: a UTF-8 BOM, `delimiter` between cells, a cell that
+/// a spreadsheet would run as a formula escaped with `'` ([`super::spreadsheet`]).
+pub fn csv_text(header: &[&str], rows: &[Vec<String>], delimiter: u8) -> String {
+    super::spreadsheet::csv_text(header, rows, delimiter)
 }
 
 /// The `--allow-*` flags a run used, as they were typed: `--allow-updates 2219`.
@@ -1437,8 +1407,12 @@ mod tests {
 
     #[test]
     fn csv_escapes_formulas_and_quotes() {
-        let text = csv_text(&["A", "B"], &[vec!["=SUM(1)".into(), "a, \"b\"".into()]]);
-        assert_eq!(text, "A,B\r\n'=SUM(1),\"a, \"\"b\"\"\"\r\n");
+        let text = csv_text(
+            &["A", "B"],
+            &[vec!["=SUM(1)".into(), "a, \"b\"".into()]],
+            b',',
+        );
+        assert_eq!(text, "\u{feff}A,B\r\n'=SUM(1),\"a, \"\"b\"\"\"\r\n");
     }
 }
 

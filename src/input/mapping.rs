@@ -37,10 +37,12 @@ impl Source {
     }
 }
 
-/// The `[columns]` table, checked: each mapped roster column with its source.
+/// The `[columns]` table, checked: each mapped roster column with its source, and the source
+/// headers read and dropped without a warning (`ignore`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mapping {
     pub fields: Vec<(Field, Source)>,
+    pub ignore: Vec<String>,
 }
 
 impl Mapping {
@@ -67,8 +69,26 @@ impl Mapping {
             let source = parse_source(value).map_err(|m| format!("columns.{key}: {m}"))?;
             fields.push((field, source));
         }
-        Ok(Mapping { fields })
+        Ok(Mapping {
+            fields,
+            ignore: Vec::new(),
+        })
     }
+}
+
+/// `columns.ignore`, checked: no empty header; each trimmed.
+pub fn check_ignored(headers: Vec<String>) -> Result<Vec<String>, String> {
+    headers
+        .into_iter()
+        .map(|h| {
+            let h = h.trim().to_string();
+            if h.is_empty() {
+                Err("columns.ignore: a source header is empty".to_string())
+            } else {
+                Ok(h)
+            }
+        })
+        .collect()
 }
 
 /// A header name, or a template when it has `{`.

@@ -812,7 +812,8 @@ fn read_header(
     }
     let mut unknown = 0usize;
     for (i, name) in written.iter().enumerate() {
-        if used[i] || name.is_empty() || is_duplicate(i) {
+        let ignored = mapping.ignore.iter().any(|h| same_name(name, h));
+        if used[i] || name.is_empty() || is_duplicate(i) || ignored {
             continue;
         }
         unknown += 1;

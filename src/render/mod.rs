@@ -7,6 +7,7 @@ pub mod plan;
 pub mod problems;
 pub mod progress;
 pub mod prometheus;
+pub mod top;
 
 use comfy_table::{presets, ContentArrangement};
 use serde::Serialize;
@@ -132,7 +133,14 @@ impl Table {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let row: Vec<String> = cells.into_iter().map(|c| cell(c.as_ref())).collect();
+        let mut row = comfy_table::Row::from(
+            cells
+                .into_iter()
+                .map(|c| cell(c.as_ref()))
+                .collect::<Vec<String>>(),
+        );
+        // A cell too wide for the table's 100 columns is cut to one line, not wrapped.
+        row.max_height(1);
         self.0.add_row(row);
         self
     }
@@ -235,8 +243,13 @@ pub fn table<I: IntoIterator<Item = &'static str>>(header: I) -> Table {
         .set_header(header);
     if !io::IsTerminal::is_terminal(&io::stdout()) {
         t.load_preset(presets::ASCII_MARKDOWN);
-        t.set_content_arrangement(ContentArrangement::Disabled);
     }
+    // Every table fits 100 columns (SPEC §3.1), or the terminal when it is narrower.
+    let width = t
+        .width()
+        .map_or(grid::WIDTH, |w| usize::from(w).min(grid::WIDTH));
+    t.set_width(u16::try_from(width).unwrap_or(100))
+        .set_truncation_indicator("…");
     Table(t)
 }
 

@@ -5,6 +5,7 @@
 use super::grid::Grid;
 use super::{cell, thousands};
 use crate::core::file::ImportFile;
+use crate::core::plan::top::top_changes;
 use crate::core::plan::{Action, Change, Counts, CreatedFields, FieldChange, Plan, UserState};
 use crate::core::problem::{Code, Problem, Severity};
 use crate::core::record::Entry;
@@ -152,6 +153,8 @@ impl PlanView<'_> {
         super::write_json(out, &self.plan.counts)?;
         out.write_all(b",\"updates\":")?;
         super::write_json(out, &FieldCounts(updates_per_field(self.plan)))?;
+        out.write_all(b",\"top_changes\":")?;
+        super::write_json(out, &super::top::TopChanges(top_changes(self.plan)))?;
         out.write_all(b",\"changes\":[")?;
         let mut buf = Vec::with_capacity(CHUNK + 4096);
         for (i, c) in self.selected().take(listed).enumerate() {
@@ -184,6 +187,7 @@ impl PlanView<'_> {
         super::write_json(out, &self.plan.unknown_groups)?;
         out.write_all(b",\"invitations\":")?;
         super::write_json(out, &self.plan.invitations)?;
+        super::top::write_invitation_time(out, self.plan)?;
         if !self.plan.mail_reused.is_empty() {
             out.write_all(b",\"mail_reused\":")?;
             super::write_json(out, &self.plan.mail_reused)?;
@@ -430,6 +434,7 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
             .collect();
         lines.push(format!("updates per field: {}", parts.join(", ")));
     }
+    lines.extend(top_lines(plan));
     for (severity, what) in [(Severity::Error, "invalid"), (Severity::Warning, "warning")] {
         let groups = match severity {
             Severity::Warning => grouped(&file.problems, severity, &plan.unknown_groups),
@@ -469,9 +474,9 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
     }
     let created = plan.counts.create;
     if invite && created > 0 {
-        lines.push(format!(
-            "invitations: {} will be sent (one to each new user)",
-            thousands(created)
+        lines.push(super::top::invitations_line(
+            created,
+            plan.invitations_per_minute,
         ));
     } else if created > 0 {
         lines.push("invitations: none (import.send_invitations is off)".to_string());
@@ -482,6 +487,15 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
 /// `plan digest: 3f9a0c1b7d2e`: what `roster apply --expect-plan` takes.
 pub fn digest_line(plan: &Plan, file: &ImportFile) -> String {
     format!("plan digest: {}", plan.digest(file))
+}
+
+/// The most common value changes of each field, a line a field:
+/// `title: Nurse → Carer 4,089; Doctor → Physician 1,146`.
+fn top_lines(plan: &Plan) -> Vec<String> {
+    top_changes(plan)
+        .iter()
+        .map(|(field, changes)| super::top::line(field, changes))
+        .collect()
 }
 
 /// The changes a selection lists, one line each, then `… and N more`.
@@ -511,7 +525,7 @@ pub fn write_changes(out: &mut impl Write, view: &PlanView<'_>) -> io::Result<()
 /// changes the selection lists.
 pub fn write_plan(out: &mut impl Write, view: &PlanView<'_>, invite: bool) -> io::Result<()> {
     for line in summary_lines(view.plan, view.file, invite) {
-        writeln!(out, "{line}")?;
+        super::grid::write_wrapped(out, &line)?;
     }
     write_changes(out, view)
 }

@@ -12,6 +12,57 @@ use std::path::{Path, PathBuf};
 pub struct Lock {
     _file: File,
     pub path: PathBuf,
+    /// The run lock of a run (`fetch`, `apply`, `sync`, …); none for a `users`/`groups` edit.
+    _run: Option<RunLock>,
+}
+
+/// The run lock, a second file beside the store: `fetch`, `apply`, `sync`, `revert`, `users
+/// invite` and `report --send` hold it for their whole run, and the store's lock as well.
+/// `sync` with `source.wait_for = "new"` holds only this one while it waits for a new file,
+/// so that `users`/`groups` edits (which take the store's lock only) go ahead meanwhile, while
+/// a second run still exits 5 at once (SPEC §3).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+/// `roster.db.run.lock` beside `roster.db.lock`.
+pub fn run_lock_path(store: &Path) -> PathBuf {
+    lock_path(store).with_extension("run.lock")
+}
+
+impl RunLock {
+    /// Take the run lock at once, or fail with exit 5 naming the holder's PID.
+    pub fn acquire(store: &Path) -> anyhow::Result<RunLock> {
+        let (file, path) = try_take(store, run_lock_path(store))?;
+        Ok(RunLock { _file: file, path })
+    }
+
+    /// Then the store's lock, at once (exit 5 naming its holder).
+    pub fn and_store(self, store: &Path) -> anyhow::Result<Lock> {
+        let (file, path) = try_take(store, lock_path(store))?;
+        Ok(Lock {
+            _file: file,
+            path,
+            _run: Some(self),
+        })
+    }
+
+    /// Then the store's lock, waiting up to `patience` for a `users`/`groups` edit that holds
+    /// it (`waiting` is told once), then exit 5.
+    pub fn and_store_waiting(
+        self,
+        store: &Path,
+        patience: std::time::Duration,
+        waiting: impl FnOnce(&str),
+    ) -> anyhow::Result<Lock> {
+        let lock = Lock::wait(store, patience, waiting)?;
+        Ok(Lock {
+            _run: Some(self),
+            ..lock
+        })
+    }
 }
 
 /// The lock file of a store: beside its real path, so that one store is one lock however it
@@ -69,17 +120,10 @@ fn real_path_of_missing(path: &Path) -> PathBuf {
 }
 
 impl Lock {
-    /// Take the lock at once, or fail with exit 5 naming the holder's PID.
+    /// Take the run lock and the store's lock at once, or fail with exit 5 naming the
+    /// holder's PID.
     pub fn acquire(store: &Path) -> anyhow::Result<Lock> {
-        let (mut file, path) = open(store)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(locked(&mut file, &path)),
-            Err(TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
-            }
-        }
-        Lock::write_pid(file, path)
+        RunLock::acquire(store)?.and_store(store)
     }
 
     /// Take the lock, waiting up to `patience` for the run that holds it (`waiting` is told
@@ -94,7 +138,14 @@ impl Lock {
         let mut waiting = Some(waiting);
         loop {
             match file.try_lock() {
-                Ok(()) => return Lock::write_pid(file, path),
+                Ok(()) => {
+                    let (file, path) = write_pid(file, path)?;
+                    return Ok(Lock {
+                        _file: file,
+                        path,
+                        _run: None,
+                    });
+                }
                 Err(TryLockError::WouldBlock) => {
                     if std::time::Instant::now() >= deadline {
                         return Err(locked(&mut file, &path));
@@ -110,26 +161,42 @@ impl Lock {
             }
         }
     }
+}
 
-    /// Write the holder's PID into the locked file in one write, at its start, then cut what
-    /// is after it: a reader sees the old PID, or the new one, or (for an instant) a mix that
-    /// does not parse, which it reads again.
-    fn write_pid(file: File, path: PathBuf) -> anyhow::Result<Lock> {
-        use std::os::unix::fs::FileExt;
-        let text = format!("{}\n", std::process::id());
-        file.write_all_at(text.as_bytes(), 0)?;
-        file.set_len(text.len() as u64)?;
-        Ok(Lock { _file: file, path })
+/// Take the lock file at `path` (beside `store`) at once, or fail with exit 5.
+fn try_take(store: &Path, path: PathBuf) -> anyhow::Result<(File, PathBuf)> {
+    let (mut file, path) = open_at(store, path)?;
+    match file.try_lock() {
+        Ok(()) => write_pid(file, path),
+        Err(TryLockError::WouldBlock) => Err(locked(&mut file, &path)),
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
     }
+}
+
+/// Write the holder's PID into the locked file in one write, at its start, then cut what
+/// is after it: a reader sees the old PID, or the new one, or (for an instant) a mix that
+/// does not parse, which it reads again.
+fn write_pid(file: File, path: PathBuf) -> anyhow::Result<(File, PathBuf)> {
+    use std::os::unix::fs::FileExt;
+    let text = format!("{}\n", std::process::id());
+    file.write_all_at(text.as_bytes(), 0)?;
+    file.set_len(text.len() as u64)?;
+    Ok((file, path))
 }
 
 /// Create the store's folder (0700) and open the lock file beside the store, never through a
 /// symbolic link (`O_NOFOLLOW`): a link planted there would make roster write where it points.
 fn open(store: &Path) -> anyhow::Result<(File, PathBuf)> {
+    open_at(store, lock_path(store))
+}
+
+/// [`open`] for the lock file at `path`.
+fn open_at(store: &Path, path: PathBuf) -> anyhow::Result<(File, PathBuf)> {
     if let Some(dir) = store.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
-    let path = lock_path(store);
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -197,23 +264,29 @@ pub struct Holder {
 /// makes a starting run fail with exit 5): the kernel's table of file locks is read for the
 /// lock file's inode. Without that table, a shared lock is tried for an instant.
 pub fn holder(store: &Path) -> Option<Holder> {
+    // A run holds the run lock from its start (a waiting `sync` only that one); an edit only
+    // the store's.
+    held_at(&run_lock_path(store)).or_else(|| held_at(&lock_path(store)))
+}
+
+/// Who holds the lock file at `path`, if anyone.
+fn held_at(path: &Path) -> Option<Holder> {
     use std::os::unix::fs::MetadataExt;
-    let path = lock_path(store);
-    let meta = std::fs::symlink_metadata(&path).ok()?;
+    let meta = std::fs::symlink_metadata(path).ok()?;
     if !meta.is_file() {
         return None;
     }
     let held = match std::fs::read_to_string("/proc/locks") {
         Ok(table) => locks_hold(&table, meta.ino()),
         Err(_) => {
-            let file = File::open(&path).ok()?;
+            let file = File::open(path).ok()?;
             matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
         }
     };
     if !held {
         return None;
     }
-    let pid = std::fs::read_to_string(&path)
+    let pid = std::fs::read_to_string(path)
         .ok()
         .and_then(|s| s.trim().parse().ok());
     Some(Holder {
@@ -259,6 +332,17 @@ mod tests {
         let lock = Lock::acquire(&store).unwrap();
         let seen = holder(&store).unwrap();
         assert_eq!(seen.pid, Some(std::process::id()));
+        drop(lock);
+        assert_eq!(holder(&store), None);
+        // A run that holds only the run lock (a waiting sync) is seen too; an edit can take
+        // the store's lock meanwhile, and a second run cannot.
+        let run = RunLock::acquire(&store).unwrap();
+        assert_eq!(holder(&store).unwrap().pid, Some(std::process::id()));
+        assert!(RunLock::acquire(&store).is_err());
+        assert!(Lock::acquire(&store).is_err());
+        let edit = Lock::wait(&store, std::time::Duration::ZERO, |_| {}).unwrap();
+        drop(edit);
+        let lock = run.and_store(&store).unwrap();
         drop(lock);
         assert_eq!(holder(&store), None);
     }

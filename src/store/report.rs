@@ -174,7 +174,10 @@ mod tests {
         // The lists and the attachment say the whole count but hold the first rows only.
         let lists = report.lists(r);
         assert_eq!(lists[0].total, n);
-        assert_eq!(report.attachments()[0].1.lines().count(), ATTACH_ROWS + 1);
+        assert_eq!(
+            report.attachments(b',')[0].1.lines().count(),
+            ATTACH_ROWS + 1
+        );
         assert!(report.text().contains(&format!(
             "Joined ({}):",
             crate::core::report::thousands(n as u64)

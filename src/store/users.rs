@@ -1,8 +1,8 @@
 //! Users as operators see them: listing, lookup, history, and manual users.
 
 use super::{now, Store};
-use crate::core::mail;
 use crate::core::plan::diff_fields;
+use crate::core::{fold, mail};
 use crate::error;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -101,6 +101,40 @@ impl Store {
     pub fn require_user(&self, user: &str) -> anyhow::Result<i64> {
         self.find_user(user)?
             .ok_or_else(|| error::usage(format!("no user has the UniqueID or mail `{user}`")))
+    }
+
+    /// Find a user by UniqueID, mail, or else a whole name (ignoring case and accents) that one
+    /// user has. Several users of that name are a usage error that lists them.
+    pub fn find_user_or_name(&self, user: &str) -> anyhow::Result<Option<i64>> {
+        if let Some(pk) = self.find_user(user)? {
+            return Ok(Some(pk));
+        }
+        let want = fold_name(user);
+        if want.is_empty() {
+            return Ok(None);
+        }
+        let mut found: Vec<(i64, Option<String>, String, String)> = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT pk, unique_id, name, mail FROM users ORDER BY unique_id IS NULL, unique_id, mail_key")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let name: String = r.get(2)?;
+            if fold_name(&name) == want {
+                found.push((r.get(0)?, r.get(1)?, name, r.get(3)?));
+            }
+        }
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(Some(found[0].0)),
+            n => Err(error::usage(candidates(user, n, &found))),
+        }
+    }
+
+    /// [`Store::find_user_or_name`], or a usage error that names what was looked for.
+    pub fn require_user_or_name(&self, user: &str) -> anyhow::Result<i64> {
+        self.find_user_or_name(user)?
+            .ok_or_else(|| error::usage(format!("no user has the UniqueID, mail or name `{user}`")))
     }
 
     /// Users, with their groups, ordered by UniqueID (manual users last, by mail).
@@ -458,6 +492,33 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// A name as a lookup compares it: folded ([`fold::fold`]), its spaces collapsed.
+fn fold_name(name: &str) -> String {
+    fold::fold(name)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The message for a name several users have: each candidate with UniqueID and mail.
+fn candidates(user: &str, n: usize, found: &[(i64, Option<String>, String, String)]) -> String {
+    const SHOWN: usize = 20;
+    let mut text = format!("{n} users are named `{user}`; name one by its UniqueID or mail:");
+    for (_, uid, name, mail) in found.iter().take(SHOWN) {
+        text.push_str(&format!(
+            "\n  {}  {name}  {mail}",
+            uid.as_deref().unwrap_or("(manual)")
+        ));
+    }
+    if n > SHOWN {
+        text.push_str(&format!(
+            "\n  … and {} more (roster users list --search)",
+            n - SHOWN
+        ));
+    }
+    text
 }
 
 /// A user's invitation state as `users show`/`list` give it: null (never invited),

@@ -496,6 +496,22 @@ pub fn check(url: &Url, opts: &Options) -> anyhow::Result<(String, Stat)> {
     })
 }
 
+/// Stat the remote file without downloading it, `None` when it is not there: what a `sync`
+/// waiting for a new file (`source.wait_for = "new"`) looks at between downloads.
+pub fn look(url: &Url, opts: &Options) -> anyhow::Result<Option<Stat>> {
+    with_retries(&no_wait(opts), || {
+        let sess = connect(url, opts)?;
+        let sftp = sess
+            .sftp()
+            .map_err(retry(format!("cannot open SFTP on {}", url.host)))?;
+        match stat(&sftp, url) {
+            Ok(s) => Ok(Some(s)),
+            Err(Failure::Missing(_)) => Ok(None),
+            Err(f) => Err(f),
+        }
+    })
+}
+
 /// Download the file: wait until it has settled, read it to a temporary file, and accept it
 /// only when its size and mtime did not change while it was read and the byte count matches.
 /// `progress(done, total)` is called as bytes arrive.

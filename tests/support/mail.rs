@@ -18,7 +18,13 @@ for part in msg.walk():
         continue
     out["parts"].append(part.get_content_type())
     if part.get_content_disposition() == "attachment":
-        rows = list(csv.reader(io.StringIO(part.get_content() if isinstance(part.get_content(), str) else part.get_content().decode())))
+        content = part.get_content() if isinstance(part.get_content(), str) else part.get_content().decode()
+        # As a spreadsheet reads it: a UTF-8 BOM is no text; the header says the delimiter.
+        out.setdefault("attachment_bom", {})[part.get_filename()] = content.startswith("\ufeff")
+        content = content.removeprefix("\ufeff")
+        delimiter = ";" if ";" in content.split("\n")[0] and "," not in content.split("\n")[0] else ","
+        out.setdefault("attachment_delimiter", {})[part.get_filename()] = delimiter
+        rows = list(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))
         out["attachments"][part.get_filename()] = rows
     elif part.get_content_type() == "text/plain":
         out["text"] = part.get_content()

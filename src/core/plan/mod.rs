@@ -577,6 +577,8 @@ pub struct Plan {
     pub unknown_groups: std::collections::BTreeMap<String, u64>,
     /// Invitations the run will queue (one per created user with `import.send_invitations`).
     pub invitations: u64,
+    /// `mail.max_per_minute` (0: no limit), for how long the invitations take to send.
+    pub invitations_per_minute: u32,
     /// The stored state of each user the file leaves out (removed or missing), by key: what a
     /// person needs to judge a removal (name, mail, groups).
     pub absent_users: HashMap<i64, UserState>,
@@ -1385,6 +1387,8 @@ fn check_unknown_groups(plan: &mut Plan, s: &Settings) {
         plan.tripped.push(entry(setting));
     }
 }
+
+pub mod top;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,783 @@
+//! The operator's morning at 20,000 users (SPEC §3, §3.1, §4): finding a person, tables that
+//! fit 100 columns, the most common changes at a glance, `[columns] ignore`, attachments a
+//! spreadsheet opens, the invitation estimate, a readable revert, and the example config.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::fmt::Write as _;
+use support::Env;
+
+const HEADER: &str = "UniqueID,Name,Mail,Title,TelephoneNumber,Groups";
+
+fn fetch(env: &Env, name: &str, csv: &str) {
+    let p = env.write(name, csv);
+    env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
+}
+
+fn groups(env: &Env, ids: &[&str]) {
+    for id in ids {
+        env.roster(&["groups", "add", id, "--name", &format!("Group {id}")])
+            .ok();
+    }
+}
+
+/// Lines of `stdout` longer than 100 characters (counted in characters, not bytes).
+fn long_lines(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|l| l.chars().count() > 100)
+        .map(str::to_string)
+        .collect()
+}
+
+#[track_caller]
+fn assert_fits(what: &str, stdout: &str) {
+    let long = long_lines(stdout);
+    assert!(
+        long.is_empty(),
+        "{what}: {} line(s) over 100 characters, the first:\n{}",
+        long.len(),
+        long[0]
+    );
+}
+
+// ---- users list --search / --limit / --all, show and history by name -------------------
+
+fn people(env: &Env) {
+    groups(env, &["ICU"]);
+    let mut csv = format!("{HEADER}\n");
+    csv.push_str("E1,Märta Söderberg,marta@example.se,Sjuksköterska,,ICU\n");
+    csv.push_str("E2,Åsa Öström,asa@example.se,Undersköterska,,ICU\n");
+    csv.push_str("E3,Anna Berg,anna.berg@example.se,Nurse,,ICU\n");
+    csv.push_str("E4,ANNA BERG,anna.b@example.se,Läkare,,ICU\n");
+    for i in 10..130 {
+        writeln!(csv, "E{i},Person {i},p{i}@example.se,Nurse,,ICU").unwrap();
+    }
+    env.import("day1.csv", &csv, &[]).ok();
+}
+
+fn ids(json: &serde_json::Value) -> Vec<String> {
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["unique_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn users_list_shows_50_then_how_many_more_and_json_every_one() {
+    let env = Env::new();
+    people(&env);
+    let out = env.roster(&["users", "list"]).ok().stdout;
+    let rows = out.lines().filter(|l| l.starts_with("| E")).count();
+    assert_eq!(rows, 50, "{out}");
+    assert!(
+        out.contains("… and 74 more (roster users list --all, or --format json)"),
+        "{out}"
+    );
+    let out = env.roster(&["users", "list", "--limit", "5"]).ok().stdout;
+    assert_eq!(out.lines().filter(|l| l.starts_with("| E")).count(), 5);
+    assert!(out.contains("… and 119 more"), "{out}");
+    let out = env.roster(&["users", "list", "--all"]).ok().stdout;
+    assert_eq!(out.lines().filter(|l| l.starts_with("| E")).count(), 124);
+    assert!(!out.contains("more"), "{out}");
+    assert_eq!(env.users_json().len(), 124);
+    let json = env
+        .roster(&["users", "list", "--format", "json", "--limit", "3"])
+        .ok()
+        .json();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn users_list_search_ignores_case_and_accents_in_id_name_mail_and_title() {
+    let env = Env::new();
+    people(&env);
+    let search = |text: &str| {
+        ids(&env
+            .roster(&["users", "list", "--search", text, "--format", "json"])
+            .ok()
+            .json())
+    };
+    assert_eq!(search("ostrom"), ["E2"]);
+    assert_eq!(search("ÖSTRÖM"), ["E2"]);
+    assert_eq!(search("marta soder"), ["E1"]);
+    assert_eq!(search("ANNA.BERG@"), ["E3"]);
+    assert_eq!(search("underskoterska"), ["E2"]);
+    assert_eq!(search("lakare"), ["E4"]);
+    assert_eq!(
+        search("e12"),
+        ["E12", "E120", "E121", "E122", "E123", "E124", "E125", "E126", "E127", "E128", "E129"]
+    );
+    assert!(search("nobody").is_empty());
+    // The table lists the matches, with no `more` line when all fit.
+    let out = env
+        .roster(&["users", "list", "--search", "ostrom"])
+        .ok()
+        .stdout;
+    assert!(out.contains("Åsa Öström"), "{out}");
+    assert!(!out.contains("Märta") && !out.contains("more"), "{out}");
+}
+
+#[test]
+fn show_and_history_take_a_whole_name_that_one_user_has() {
+    let env = Env::new();
+    people(&env);
+    let user = env
+        .roster(&["users", "show", "marta söderberg", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(user["unique_id"], "E1");
+    let user = env
+        .roster(&["users", "show", "Asa  Ostrom", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(user["unique_id"], "E2");
+    let history = env
+        .roster(&["users", "history", "ÅSA ÖSTRÖM", "--format", "json"])
+        .ok()
+        .json();
+    assert!(!history.as_array().unwrap().is_empty());
+    assert!(history
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["unique_id"] == "E2"));
+    // A part of a name is not a name.
+    let run = env.roster(&["users", "show", "Märta"]).code(2);
+    assert!(run.stderr.contains("Märta"), "{}", run.stderr);
+    // Two users of that name: both listed, exit 2.
+    for cmd in ["show", "history"] {
+        let run = env.roster(&["users", cmd, "anna berg"]).code(2);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        assert!(
+            run.stderr.contains("E3") && run.stderr.contains("E4"),
+            "{cmd}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("anna.berg@example.se"),
+            "{}",
+            run.stderr
+        );
+    }
+    // A UniqueID and a mail still come first.
+    let user = env
+        .roster(&["users", "show", "asa@example.se", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(user["unique_id"], "E2");
+}
+
+// ---- 100 columns at 20,000 users ---------------------------------------------------------
+
+/// 20,000 users with 90-character names, long addresses, titles and group lists.
+fn wide(n: usize, day: u32) -> String {
+    let mut out = String::with_capacity(n * 300);
+    out.push_str(HEADER);
+    out.push('\n');
+    let long_group = "G".repeat(40);
+    for i in 0..n {
+        let name: String = format!("Märta Söderberg-Öström {i} ")
+            .chars()
+            .chain(std::iter::repeat('x'))
+            .take(90)
+            .collect();
+        let (title, group) = match (day, i % 3) {
+            (2, 0) => ("Vårdare", "AKUTMED"),
+            _ => (
+                "Undersköterska med en mycket lång titel som fortsätter",
+                "MEDAKUT",
+            ),
+        };
+        writeln!(
+            out,
+            "E{i:06},{name},{}{i}@example.se,{title},+46701234567,\"{group},{long_group}\"",
+            "m".repeat(45)
+        )
+        .unwrap();
+    }
+    out
+}
+
+#[test]
+fn every_person_facing_command_fits_100_columns_at_20k_users() {
+    let env = Env::new();
+    let long_group = "G".repeat(40);
+    groups(&env, &["MEDAKUT", "AKUTMED", &long_group]);
+    env.roster(&["groups", "rename", "MEDAKUT", &"Medicin akut ".repeat(8)])
+        .ok();
+    let n = 20_000;
+    let dir = "exports/from/the/human/resources/system/of/the/region/with/a/long/path/indeed";
+    fetch(
+        &env,
+        &format!("{dir}/day1-users-export-from-the-hr-system.csv"),
+        &wide(n, 1),
+    );
+    let first_run = env.roster(&["apply", "--format", "json"]).ok().json()["run"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let day2 = env.write(
+        &format!("{dir}/day2-users-export-from-the-hr-system.csv"),
+        wide(n, 2),
+    );
+    let fetched = env
+        .roster(&["fetch", "--source", day2.to_str().unwrap()])
+        .ok();
+    assert_fits("fetch", &fetched.stdout);
+    let diff = env.roster(&["diff"]).ok().stdout;
+    // The source is named by its file name, not its path.
+    let first = diff.lines().next().unwrap();
+    assert!(
+        first.contains("day2-users-export-from-the-hr-system.csv") && !first.contains("exports/"),
+        "{first}"
+    );
+    assert_fits("diff", &diff);
+    let update = (n / 3 + 1).to_string();
+    let applied = env
+        .roster(&["apply", "--allow-updates", &update, "--format", "json"])
+        .ok()
+        .json();
+    let run = applied["run"].as_i64().unwrap().to_string();
+    env.roster(&[
+        "users",
+        "add",
+        "--name",
+        &"Manual Person ".repeat(6),
+        "--mail",
+        "manual@example.se",
+    ])
+    .ok();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["users", "list"],
+        vec!["users", "list", "--search", "söderberg-öström 1999"],
+        vec!["users", "list", "--status", "active", "--limit", "200"],
+        vec!["users", "show", "E000003"],
+        vec!["users", "history", "E000003"],
+        vec!["diff", "--batch", "2"],
+        vec!["diff", "--batch", "2", "--all"],
+        vec!["batches", "list"],
+        vec!["revert", &run, "--dry-run", "--allow-updates", &update],
+        vec![
+            "revert",
+            &first_run,
+            "--dry-run",
+            "--allow-removals",
+            "20000",
+        ],
+        vec!["status"],
+        vec!["groups", "list"],
+        vec!["groups", "members", "MEDAKUT"],
+        vec!["report", "--since", "24h"],
+        vec![
+            "apply",
+            "--batch",
+            "1",
+            "--force",
+            "--dry-run",
+            "--allow-updates",
+            &update,
+        ],
+        vec!["validate", "--batch", "2"],
+    ];
+    for args in &commands {
+        let run = env.roster(args);
+        assert!(run.code == 0 || run.code == 1, "{args:?}: {}", run.stderr);
+        assert!(!run.stdout.is_empty(), "{args:?} printed nothing");
+        assert_fits(&args.join(" "), &run.stdout);
+    }
+}
+
+// ---- top_changes -------------------------------------------------------------------------
+
+#[test]
+fn the_plan_names_the_most_common_changes_of_each_field() {
+    let env = Env::new();
+    groups(&env, &["MEDAKUT", "AKUTMED", "ICU"]);
+    let row = |i: usize, title: &str, groups: &str| {
+        format!("E{i:04},Person {i},p{i}@example.se,{title},,\"{groups}\"\n")
+    };
+    let mut day1 = format!("{HEADER}\n");
+    let mut day2 = format!("{HEADER}\n");
+    for i in 0..200 {
+        let (t1, t2) = match i {
+            0..=59 => ("Undersköterska", "Vårdare"),
+            60..=99 => ("Sjuksköterska", "Specialistsjuksköterska"),
+            100..=119 => ("Läkare", "Överläkare"),
+            120..=134 => ("Kock", "Kokerska"),
+            135..=143 => ("Vakt", "Väktare"),
+            _ => ("Nurse", "Nurse"),
+        };
+        let (g1, g2) = match i {
+            0..=29 => ("ICU,MEDAKUT", "AKUTMED,ICU"),
+            30..=34 => ("ICU", "ICU,MEDAKUT"),
+            _ => ("ICU", "ICU"),
+        };
+        day1.push_str(&row(i, t1, g1));
+        day2.push_str(&row(i, t2, g2));
+    }
+    env.import("day1.csv", &day1, &[]).ok();
+    fetch(&env, "day2.csv", &day2);
+    let out = env.roster(&["diff"]).ok().stdout;
+    // One line a field (broken after a `;` where it is wider than 100 columns).
+    let text = out.replace("\n  ", " ");
+    assert!(
+        text.contains(
+            "title: Undersköterska → Vårdare 60; Sjuksköterska → Specialistsjuksköterska 40; \
+             Läkare → Överläkare 20\n"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("Kokerska 15"), "at most 3 a field: {out}");
+    assert!(!out.contains("Väktare 9"), "{out}");
+    assert!(out.contains("groups: MEDAKUT → AKUTMED 30"), "{out}");
+    assert!(!out.contains("(none) → MEDAKUT 5"), "under 10 users: {out}");
+    let json = env.roster(&["diff", "--format", "json"]).ok().json();
+    let top = &json["top_changes"];
+    assert_eq!(
+        top["title"][0],
+        serde_json::json!({"old": "Undersköterska", "new": "Vårdare", "users": 60})
+    );
+    assert_eq!(top["title"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        top["groups"],
+        serde_json::json!([{"old": "MEDAKUT", "new": "AKUTMED", "users": 30}])
+    );
+    // The plan inside apply's JSON has them too.
+    let applied = env
+        .roster(&["apply", "--allow-updates", "200", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(applied["plan"]["top_changes"], *top);
+}
+
+// ---- [columns] ignore --------------------------------------------------------------------
+
+#[test]
+fn ignored_columns_are_read_and_dropped_without_a_warning() {
+    let env = Env::new();
+    let csv = "UniqueID,Name,Mail,Kostnadsställe,Anställningsform,Skostorlek\n\
+               E1,Anna Berg,anna@example.se,4711,Tills vidare,38\n";
+    let file = env.write("hr.csv", csv);
+    let file = file.to_str().unwrap();
+    let config = "[columns]\nignore = [\"Kostnadsställe\", \"anställningsform\"]\n";
+    env.write("roster.toml", config);
+    let json = env
+        .roster(&["validate", file, "--format", "json"])
+        .ok()
+        .json();
+    let columns: Vec<&str> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["code"] == "unknown-column")
+        .map(|p| p["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["Skostorlek"], "{json}");
+    // The import takes the rest as before.
+    let run = env
+        .roster(&["sync", "--source", file, "--format", "json"])
+        .ok();
+    assert_eq!(run.json()["counts"]["create"], 1, "{}", run.stdout);
+    // Not a list, or an empty header: a configuration error naming the key.
+    for bad in [
+        "[columns]\nignore = \"Kostnadsställe\"\n",
+        "[columns]\nignore = [\" \"]\n",
+    ] {
+        env.write("roster.toml", bad);
+        let run = env.roster(&["validate", file]).code(2);
+        assert!(run.stderr.contains("columns.ignore"), "{}", run.stderr);
+    }
+}
+
+// ---- report attachments ------------------------------------------------------------------
+
+#[test]
+fn report_attachments_start_with_a_bom_and_use_the_configured_delimiter() {
+    use support::mail::parse_mail;
+    use support::servers::Smtp;
+    for (delimiter, want) in [(None, ","), (Some(";"), ";")] {
+        let env = Env::new();
+        let smtp = Smtp::start(env.dir.path(), None);
+        let mut config = format!(
+            "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\ntls = \"none\"\nfrom = \"roster@example.se\"\n\n\
+             [report]\nrecipients = [\"oncall@example.se\"]\n",
+            smtp.port
+        );
+        if let Some(d) = delimiter {
+            writeln!(config, "csv_delimiter = \"{d}\"").unwrap();
+        }
+        env.write("roster.toml", &config);
+        // A name with the delimiter in it, and one a spreadsheet would run as a formula.
+        let mut csv = String::from("UniqueID,Name,Mail\n");
+        for i in 0..150 {
+            let name = match i {
+                7 => "=HYPERLINK(\"\"x\"\")".to_string(),
+                _ => format!("Söderberg; Märta, Nr{i}"),
+            };
+            writeln!(csv, "E{i:03},\"{name}\",p{i}@example.se").unwrap();
+        }
+        env.import("1.csv", &csv, &[]).ok();
+        env.roster(&["report", "--since", "24h", "--send"]).ok();
+        let got = smtp.messages();
+        let mail = parse_mail(&env, &got[0].1);
+        let (name, rows) = mail["attachments"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(name, _)| name.contains("joined"))
+            .map(|(n, r)| (n.clone(), r.as_array().unwrap().clone()))
+            .expect("the joined users as CSV");
+        assert_eq!(mail["attachment_bom"][&name], true, "{delimiter:?}");
+        assert_eq!(mail["attachment_delimiter"][&name], want, "{delimiter:?}");
+        assert_eq!(rows.len(), 151);
+        assert_eq!(rows[0][0], "UniqueID");
+        let row = |id: &str| rows.iter().find(|r| r[0] == id).unwrap()[1].clone();
+        assert_eq!(row("E001"), "Söderberg; Märta, Nr1");
+        // A formula stays text.
+        assert_eq!(row("E007"), "'=HYPERLINK(\"x\")");
+    }
+    // Only "," and ";".
+    let env = Env::new();
+    env.write("roster.toml", "[report]\ncsv_delimiter = \"|\"\n");
+    let run = env.roster(&["status"]).code(2);
+    assert!(
+        run.stderr.contains("report.csv_delimiter"),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---- the invitation estimate -------------------------------------------------------------
+
+#[test]
+fn a_plan_that_invites_says_how_long_the_invitations_take() {
+    let env = Env::new();
+    env.write(
+        "roster.toml",
+        "[import]\nsend_invitations = true\n\n[mail]\nsmtp_url = \"smtp://127.0.0.1:9\"\n\
+         tls = \"none\"\nfrom = \"roster@example.se\"\nmax_per_minute = 60\n",
+    );
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..1990 {
+        writeln!(csv, "E{i:05},Person {i},p{i}@example.se").unwrap();
+    }
+    fetch(&env, "1.csv", &csv);
+    let out = env.roster(&["diff"]).ok().stdout;
+    assert!(
+        out.contains("1,990 invitations, about 33 min at 60 a minute"),
+        "{out}"
+    );
+    let out = env.roster(&["apply", "--dry-run"]).ok().stdout;
+    assert!(
+        out.contains("1,990 invitations, about 33 min at 60 a minute"),
+        "{out}"
+    );
+    let json = env.roster(&["diff", "--format", "json"]).ok().json();
+    assert_eq!(json["invitations"], 1990);
+    assert_eq!(json["invitations_per_minute"], 60);
+    assert_eq!(json["invitations_minutes"], 33);
+    let json = env
+        .roster(&["apply", "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["plan"]["invitations_minutes"], 33);
+    // 19,990 at 60 a minute: the example of the SPEC.
+    let config = std::fs::read_to_string(env.path("roster.toml")).unwrap();
+    for i in 1990..19_990 {
+        writeln!(csv, "E{i:05},Person {i},p{i}@example.se").unwrap();
+    }
+    fetch(&env, "2.csv", &csv);
+    let out = env.roster(&["diff"]).ok().stdout;
+    assert!(
+        out.contains("19,990 invitations, about 5 h 33 min at 60 a minute"),
+        "{out}"
+    );
+    // Without a limit: how many, no time.
+    env.write("roster.toml", config.replace("max_per_minute = 60\n", ""));
+    let out = env.roster(&["diff"]).ok().stdout;
+    assert!(out.contains("invitations: 19,990 will be sent"), "{out}");
+    assert!(!out.contains("a minute"), "{out}");
+}
+
+// ---- revert --dry-run --------------------------------------------------------------------
+
+#[test]
+fn revert_dry_run_shows_one_row_per_user_with_the_name() {
+    let env = Env::new();
+    let mut day1 = String::from("UniqueID,Name,Mail,Title\n");
+    for i in 0..6 {
+        writeln!(day1, "E{i},Märta Nr{i},p{i}@example.se,Nurse").unwrap();
+    }
+    env.import("1.csv", &day1, &[]).ok();
+    // Day 2: two leave, two get a new title.
+    let mut day2 = String::from("UniqueID,Name,Mail,Title\n");
+    for i in 0..4 {
+        let title = if i < 2 { "Head nurse" } else { "Nurse" };
+        writeln!(day2, "E{i},Märta Nr{i},p{i}@example.se,{title}").unwrap();
+    }
+    let run = env
+        .import(
+            "2.csv",
+            &day2,
+            &["--allow-removals", "2", "--allow-updates", "2"],
+        )
+        .ok()
+        .json()["run"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let out = env
+        .roster(&["revert", &run, "--dry-run", "--allow-updates", "4"])
+        .ok()
+        .stdout;
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("| update") || l.starts_with("| reactivate"))
+        .collect();
+    assert_eq!(rows.len(), 4, "one row per user:\n{out}");
+    for i in 0..2 {
+        let row = rows
+            .iter()
+            .find(|r| r.contains(&format!("| E{i} ")))
+            .unwrap();
+        assert!(row.contains(&format!("Märta Nr{i}")), "{row}");
+        assert!(row.contains("title: Head nurse → Nurse"), "{row}");
+    }
+    for i in 4..6 {
+        let row = rows
+            .iter()
+            .find(|r| r.contains(&format!("| E{i} ")))
+            .unwrap();
+        assert!(row.contains(&format!("Märta Nr{i}")), "{row}");
+        assert!(row.contains("status: deactivated → active"), "{row}");
+    }
+    assert!(!out.contains("missing_count"), "{out}");
+}
+
+// ---- the example configuration -----------------------------------------------------------
+
+/// The fields a struct that derives `Deserialize` reads, as it names them to a deserializer.
+fn fields_of<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+    use serde::de::{Error as _, Visitor};
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("probe"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(Self::Error::custom("probe"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Probe(&mut fields));
+    fields
+}
+
+/// `section.key` for every key in the file, commented out or not, and every `[section]`.
+fn keys_in(example: &str) -> std::collections::BTreeSet<String> {
+    let mut keys = std::collections::BTreeSet::new();
+    let mut section = String::new();
+    for line in example.lines() {
+        let line = line.trim_start_matches(['#', ' ']);
+        if let Some(rest) = line.strip_prefix('[') {
+            if let Some(end) = rest.find(']') {
+                section = rest[..end].to_string();
+                keys.insert(section.clone());
+                continue;
+            }
+        }
+        let Some((key, _)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            keys.insert(format!("{section}.{key}"));
+        }
+    }
+    keys
+}
+
+#[test]
+fn the_example_config_names_every_key_the_program_accepts() {
+    use roster::config::{
+        Config, CsvConfig, GroupsConfig, ImportConfig, InvitationsConfig, MailConfig, ReportConfig,
+        ScimConfig, SourceConfig, StoreConfig,
+    };
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/roster.toml"),
+    )
+    .unwrap();
+    let found = keys_in(&example);
+    let sections: Vec<(&str, &[&str])> = vec![
+        ("store", fields_of::<StoreConfig>()),
+        ("source", fields_of::<SourceConfig>()),
+        ("csv", fields_of::<CsvConfig>()),
+        ("groups", fields_of::<GroupsConfig>()),
+        ("import", fields_of::<ImportConfig>()),
+        ("mail", fields_of::<MailConfig>()),
+        ("invitations", fields_of::<InvitationsConfig>()),
+        ("report", fields_of::<ReportConfig>()),
+        ("scim", fields_of::<ScimConfig>()),
+    ];
+    // Every section of the configuration is one of these (and `[columns]`, read by hand).
+    let mut top: Vec<&str> = sections.iter().map(|(s, _)| *s).collect();
+    top.push("columns");
+    top.sort_unstable();
+    let mut all = fields_of::<Config>().to_vec();
+    all.sort_unstable();
+    assert_eq!(top, all, "a section of Config is not checked here");
+    let mut missing = Vec::new();
+    for (section, fields) in &sections {
+        assert!(!fields.is_empty(), "{section}: no fields read");
+        let named = |key: &str| {
+            found.contains(key) || found.iter().any(|k| k.starts_with(&format!("{key}.")))
+        };
+        if !named(section) {
+            missing.push(section.to_string());
+        }
+        for field in *fields {
+            let key = format!("{section}.{field}");
+            // `scim.token` is read only to be refused by name (a secret never goes in the file).
+            if key != "scim.token" && !named(&key) {
+                missing.push(key);
+            }
+        }
+    }
+    for key in ["columns", "columns.ignore"] {
+        if !found.contains(key) {
+            missing.push(key.to_string());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "examples/roster.toml does not name: {missing:?}"
+    );
+    // And the example is itself a valid configuration.
+    let env = Env::new();
+    env.write("roster.toml", &example);
+    env.roster(&["users", "list"]).ok();
+}
+
+// ---- source.wait_for = "new" -------------------------------------------------------------
+
+/// A roster whose source is a local file, waited for as `wait_for = "new"` for `wait` seconds,
+/// with yesterday's file applied.
+fn waiting_night(wait: u32) -> (Env, std::path::PathBuf) {
+    let env = Env::new();
+    let remote = env.write(
+        "incoming/users.csv",
+        "UniqueID,Name,Mail\nE1,Anna,anna@example.se\n",
+    );
+    env.write(
+        "roster.toml",
+        format!(
+            "[source]\nurl = \"{}\"\nwait_secs = {wait}\nwait_for = \"new\"\n\n\
+             [store]\nlock_wait_secs = 3\n",
+            remote.display()
+        ),
+    );
+    env.roster(&["sync"]).ok();
+    (env, remote)
+}
+
+#[test]
+fn a_waiting_sync_lets_edits_through_refuses_runs_and_imports_the_new_file() {
+    let (env, remote) = waiting_night(30);
+    let started = std::time::Instant::now();
+    let sync = env
+        .command(&["sync", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Until the sync holds the run lock (its PID written in the lock file).
+    let pid = sync.id().to_string();
+    let run_lock = env.path("data/roster.db.run.lock");
+    while std::fs::read_to_string(&run_lock).map_or(true, |t| t.trim() != pid) {
+        assert!(started.elapsed().as_secs() < 10, "the sync never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Edits go ahead at once (lock_wait_secs is 3: they do not wait for the sync).
+    let edit = std::time::Instant::now();
+    env.roster(&["users", "add", "--name", "Bo Ek", "--mail", "bo@example.se"])
+        .ok();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    assert!(edit.elapsed().as_secs() < 3, "{:?}", edit.elapsed());
+    // A second run exits 5 at once, naming the waiting sync.
+    for args in [&["sync"][..], &["apply"], &["fetch"]] {
+        let run = env.roster(args).code(5);
+        assert!(run.stderr.contains(&pid), "{args:?}: {}", run.stderr);
+    }
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert!(status.to_string().contains(&pid), "{status}");
+    // The new file arrives: the sync takes it.
+    std::fs::write(
+        &remote,
+        "UniqueID,Name,Mail,Groups\nE1,Anna,anna@example.se,\nE2,Cy,cy@example.se,ICU\n",
+    )
+    .unwrap();
+    let out = sync.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed().as_secs() < 25, "{:?}", started.elapsed());
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["status"], "applied", "{json}");
+    assert_eq!(json["counts"]["create"], 1, "{json}");
+    let users = env.users_json();
+    assert_eq!(
+        users.len(),
+        3,
+        "the edit made while it waited is kept: {users:?}"
+    );
+    assert_eq!(env.user("E2")["groups"], serde_json::json!(["ICU"]));
+}
+
+#[test]
+fn without_a_new_file_the_wait_runs_out_into_an_unchanged_night() {
+    let (env, remote) = waiting_night(3);
+    // Touched, not changed: read again, still yesterday's content.
+    support::touch(&remote, 0);
+    let started = std::time::Instant::now();
+    let run = env.roster(&["sync", "--format", "json"]).ok();
+    assert!(started.elapsed().as_secs() >= 3, "{:?}", started.elapsed());
+    assert_eq!(run.json()["status"], "unchanged", "{}", run.stdout);
+    assert!(
+        run.stderr.contains("waiting for a new file"),
+        "{}",
+        run.stderr
+    );
+    // With wait_for = "file" (the default) the same night ends at once.
+    let config = std::fs::read_to_string(env.path("roster.toml")).unwrap();
+    env.write("roster.toml", config.replace("wait_for = \"new\"\n", ""));
+    let started = std::time::Instant::now();
+    let run = env.roster(&["sync", "--format", "json"]).ok();
+    assert!(started.elapsed().as_secs() < 3, "{:?}", started.elapsed());
+    assert_eq!(run.json()["status"], "unchanged");
+    // A missing file is waited for, then fails the night as it always did.
+    env.write("roster.toml", &config);
+    std::fs::remove_file(&remote).unwrap();
+    let run = env.roster(&["sync"]).code(1);
+    assert!(run.stderr.contains("users.csv"), "{}", run.stderr);
+}
