@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, args: &FetchArgs) -> anyhow::Result<()> {
                     &format!(
                         "batch {}: {}, {} bytes, {} records, sha256 {}",
                         b.id,
-                        render::message(&render::grid::source_name(&b.source)),
+                        render::message(render::grid::source_name(&b.source)),
                         render::thousands(b.size.max(0) as u64),
                         b.records
                             .map_or("?".to_string(), |r| render::thousands(r.max(0) as u64)),
