@@ -390,14 +390,19 @@ fn de_delimiter<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error>
 
 fn de_encoding<'de, D: Deserializer<'de>>(d: D) -> Result<Encoding, D::Error> {
     let s = String::deserialize(d)?;
+    parse_encoding(&s).map_err(custom)
+}
+
+/// An encoding's name as `csv.encoding` and `groups import --encoding` take it.
+pub fn parse_encoding(s: &str) -> Result<Encoding, String> {
     match s.to_ascii_lowercase().as_str() {
         "auto" => Ok(Encoding::Auto),
         "utf-8" | "utf8" => Ok(Encoding::Utf8),
         "utf-16" | "utf16" => Ok(Encoding::Utf16),
         "windows-1252" | "cp1252" => Ok(Encoding::Windows1252),
-        _ => Err(custom(format!(
+        _ => Err(format!(
             "`{s}` is not an encoding: use \"utf-8\", \"utf-16\", \"windows-1252\" or \"auto\""
-        ))),
+        )),
     }
 }
 
