@@ -824,12 +824,16 @@ _roster() {
             return 0
             ;;
         roster__subcmd__groups__subcmd__import)
-            opts="-q -v -h --reason --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --encoding --reason --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --encoding)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

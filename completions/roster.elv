@@ -294,6 +294,7 @@ set edit:completion:arg-completer[roster] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'roster;groups;import'= {
+            cand --encoding 'The file''s encoding (utf-8, utf-16, windows-1252); detected when not given (csv.encoding is for import files, not this one)'
             cand --reason 'Why (recorded with the run, shown in history and reports)'
             cand --config 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]'
             cand --store 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]'

@@ -313,6 +313,7 @@ prometheus\t'Prometheus text format, for node_exporter\'s textfile collector (st
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s q -l quiet -d 'Print nothing on success'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s v -l verbose -d 'Say more about what is done (repeat for more)'
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -l encoding -d 'The file\'s encoding (utf-8, utf-16, windows-1252); detected when not given (csv.encoding is for import files, not this one)' -r
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -l reason -d 'Why (recorded with the run, shown in history and reports)' -r
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -l config -d 'Configuration file [default: $ROSTER_CONFIG, else ./roster.toml when it exists]' -r -F
 complete -c roster -n "__fish_roster_using_subcommand groups; and __fish_seen_subcommand_from import" -l store -d 'The store, a SQLite file [default: $ROSTER_STORE, else store.path, else $XDG_DATA_HOME/roster/roster.db]' -r -F

@@ -356,6 +356,10 @@ pub enum GroupsCommand {
     /// Read a CSV with a GroupID column and an optional Name column
     Import {
         file: PathBuf,
+        /// The file's encoding (utf-8, utf-16, windows-1252); detected when not given
+        /// (csv.encoding is for import files, not this one)
+        #[arg(long, value_name = "ENCODING")]
+        encoding: Option<String>,
         /// Why (recorded with the run, shown in history and reports)
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,

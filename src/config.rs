@@ -269,6 +269,9 @@ pub struct ScimConfig {
     /// A change waiting longer than this to be pushed makes `status` unhealthy (0: never).
     #[serde(deserialize_with = "de_pending_minutes")]
     pub max_pending_minutes: u32,
+    /// The largest answer read from the provider, in bytes (SPEC §8; 16 MiB).
+    #[serde(deserialize_with = "de_response_bytes")]
+    pub max_response_bytes: u64,
     /// Only so that a token written in the file is refused by name, never echoed.
     #[serde(default)]
     token: Option<serde::de::IgnoredAny>,
@@ -289,6 +292,7 @@ impl Default for ScimConfig {
             removed: ScimRemoved::Deactivate,
             groups: true,
             max_pending_minutes: 60,
+            max_response_bytes: 16 << 20,
             token: None,
             token_env: None,
         }
@@ -390,14 +394,19 @@ fn de_delimiter<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error>
 
 fn de_encoding<'de, D: Deserializer<'de>>(d: D) -> Result<Encoding, D::Error> {
     let s = String::deserialize(d)?;
+    parse_encoding(&s).map_err(custom)
+}
+
+/// An encoding's name as `csv.encoding` and `groups import --encoding` take it.
+pub fn parse_encoding(s: &str) -> Result<Encoding, String> {
     match s.to_ascii_lowercase().as_str() {
         "auto" => Ok(Encoding::Auto),
         "utf-8" | "utf8" => Ok(Encoding::Utf8),
         "utf-16" | "utf16" => Ok(Encoding::Utf16),
         "windows-1252" | "cp1252" => Ok(Encoding::Windows1252),
-        _ => Err(custom(format!(
+        _ => Err(format!(
             "`{s}` is not an encoding: use \"utf-8\", \"utf-16\", \"windows-1252\" or \"auto\""
-        ))),
+        )),
     }
 }
 
@@ -554,6 +563,10 @@ fn de_pending_minutes<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> 
             "must be a whole number of minutes from 1 to 10080, or 0 for never".to_string(),
         )),
     }
+}
+
+fn de_response_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    ranged(d, 1024, 1 << 40, "bytes").map(|n| n as u64)
 }
 
 fn de_retries<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
@@ -1089,6 +1102,8 @@ mod tests {
             ("[scim]\nurl = \"http://127.0.0.1:8080\"\ntls = \"none\"\nremoved = \"delete\"\ngroups = false", |c| c.scim.as_ref().is_some_and(|s| s.removed == ScimRemoved::Delete && !s.groups)),
             ("[scim]\nurl = \"http://[::1]:8080/scim\"\ntls = \"none\"\ntoken_file = \"scim.token\"", |c| c.scim.as_ref().is_some_and(|s| s.token_file.as_deref() == Some(Path::new("/etc/roster/scim.token")))),
             ("[scim]\nurl = \"HTTP://localhost:8080\"\ntls = \"none\"\ntimeout_secs = 5\nretries = 0", |c| c.scim.as_ref().is_some_and(|s| s.timeout_secs == 5 && s.retries == 0)),
+            ("[scim]\nurl = \"https://app.example/scim\"", |c| c.scim.as_ref().is_some_and(|s| s.max_response_bytes == 16 << 20)),
+            ("[scim]\nurl = \"https://app.example/scim\"\nmax_response_bytes = 1048576", |c| c.scim.as_ref().is_some_and(|s| s.max_response_bytes == 1 << 20)),
             ("[import]\nreuse_mail_of_deactivated = true", |c| c.import.reuse_mail_of_deactivated),
         ];
         for (text, check) in ok {
@@ -1151,6 +1166,10 @@ mod tests {
             (
                 "[scim]\nurl = \"https://app.example/scim\"\ntimeout_secs = 0",
                 "timeout_secs",
+            ),
+            (
+                "[scim]\nurl = \"https://app.example/scim\"\nmax_response_bytes = 0",
+                "max_response_bytes",
             ),
             (
                 "[scim]\nurl = \"https://app.example/scim\"\nretries = -1",

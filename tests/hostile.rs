@@ -491,3 +491,144 @@ fn a_bad_since_is_refused_before_a_store_is_created() {
         );
     }
 }
+
+/// SPEC §5: a file's problems cost no more than the file. The invalid-rows family: every
+/// record a one-field `E123` (each record two errors: field-count and duplicate-id), or a
+/// one-field record of its own UniqueID (one error each).
+fn invalid_rows(rows: usize, distinct: bool) -> String {
+    let mut text = String::with_capacity(rows * 9 + 32);
+    text.push_str("UniqueID;Name;Mail\n");
+    for i in 0..rows {
+        if distinct {
+            text.push_str(&format!("E{i}\n"));
+        } else {
+            text.push_str("E123\n");
+        }
+    }
+    text
+}
+
+/// The bound of SPEC §5 for a file of `bytes`: 4× its size plus 64 MiB, in MiB.
+fn bound_mib(bytes: usize) -> u64 {
+    (4 * bytes as u64).div_ceil(1 << 20) + 64
+}
+
+#[test]
+fn validate_of_invalid_rows_is_bounded_by_the_file() {
+    let env = Env::new();
+    for (rows, distinct) in [
+        (10_000, false),
+        (100_000, false),
+        (500_000, false),
+        (200_000, true),
+    ] {
+        let text = invalid_rows(rows, distinct);
+        let file = env.write("invalid.csv", &text);
+        let path = file.to_str().unwrap();
+        let max = bound_mib(text.len());
+        let errors = if distinct { rows } else { 2 * rows };
+        for format in ["table", "json", "github"] {
+            let what = format!("validate --format {format} of {rows} invalid rows");
+            let run = bounded(&env, &["validate", path, "--format", format], None, 180);
+            run.check(&what, 3, max);
+            match format {
+                "json" => {
+                    let head = &run.stdout[..run.stdout.find("\"problems\"").unwrap()];
+                    assert!(
+                        head.contains(&format!("\"errors\":{errors},")),
+                        "{what}: {head}"
+                    );
+                    // Every problem is listed, in the file's order.
+                    assert_eq!(run.stdout.matches("\"code\":").count(), errors, "{what}");
+                    let last = format!("\"line\":{},", rows + 1);
+                    assert!(run.stdout.rfind(&last).unwrap() > run.stdout.len() - 400);
+                }
+                "table" => {
+                    assert!(
+                        run.stdout.starts_with(&format!(
+                            "problems per code: {}",
+                            if distinct {
+                                "field-count"
+                            } else {
+                                "duplicate-id"
+                            }
+                        )),
+                        "{what}: {}",
+                        &run.stdout[..200]
+                    );
+                    assert!(run.stdout.len() < 20_000, "{what}: {}", run.stdout.len());
+                }
+                _ => assert!(run.stdout.lines().count() <= 11, "{what}"),
+            }
+        }
+    }
+}
+
+/// The same family through `sync`, whose mailed report is built from the store. Ignored: the
+/// reading and the plan are the import's, but most of the peak is the report model
+/// (`core::report`, `store::runs` parsing every run's detail with each rejected record, and
+/// every stored problem loaded at once), which another issue bounds; run it with
+/// `cargo test --test hostile -- --ignored` once it does.
+#[test]
+#[ignore = "the report model holds every rejected record (see the comment)"]
+fn sync_of_invalid_rows_with_its_mailed_report_is_bounded_by_the_file() {
+    let env = Env::new();
+    let smtp = support::servers::Smtp::start(env.dir.path(), None);
+    env.write(
+        "roster.toml",
+        format!(
+            "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\ntls = \"none\"\nfrom = \"roster@example.se\"\n\
+             [report]\nrecipients = [\"oncall@example.se\"]\n",
+            smtp.port
+        ),
+    );
+    for rows in [10_000, 100_000, 200_000] {
+        let text = invalid_rows(rows, false);
+        let file = env.write(&format!("invalid-{rows}.csv"), &text);
+        let run = bounded(
+            &env,
+            &["sync", "--source", file.to_str().unwrap()],
+            None,
+            600,
+        );
+        // Every record invalid: the max_invalid safeguard blocks it, and the report says so.
+        run.check(
+            &format!("sync of {rows} invalid rows"),
+            4,
+            bound_mib(text.len()),
+        );
+    }
+    assert!(!smtp.messages().is_empty());
+}
+
+/// SPEC §3.1: a source file name with a line break forges no line of output, on stdout or
+/// stderr, in `fetch`, `sync` and `validate`.
+#[test]
+fn a_file_name_with_a_line_break_forges_no_line() {
+    let env = Env::new();
+    let name = "x\n::error title=Forged::injected\n";
+    let file = env.write(
+        name,
+        "UniqueID;Name;Mail\nE1;Anna;anna@example.se\nE2;Bo;bad\n",
+    );
+    let path = file.to_str().unwrap();
+    for args in [
+        vec!["fetch", "--source", path],
+        vec!["-v", "sync", "--source", path],
+        vec!["validate", path],
+        vec!["validate", path, "--format", "github"],
+        vec!["validate", "missing\n::error title=Forged::x"],
+        vec!["status"],
+        vec!["batches", "list"],
+        vec!["batches", "show", "1"],
+        vec!["report", "--format", "text"],
+    ] {
+        let run = env.roster(&args);
+        for text in [&run.stdout, &run.stderr] {
+            assert!(
+                !text.lines().any(|l| l.starts_with("::error title=Forged")),
+                "{args:?}: {text}"
+            );
+        }
+    }
+}

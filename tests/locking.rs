@@ -161,3 +161,139 @@ fn a_manual_edit_waits_for_the_lock() {
     assert!(status.success());
     assert!(env.snapshot("users").contains("cy@example.se"));
 }
+
+/// The one store under four names: its own path, a symbolic link to the file, a path through a
+/// symbolic link to the folder above it, and a `..` path.
+fn four_paths(env: &Env) -> Vec<std::path::PathBuf> {
+    env.roster(&["users", "list"]).ok();
+    std::os::unix::fs::symlink(env.store(), env.path("linked.db")).unwrap();
+    std::os::unix::fs::symlink(env.path("data"), env.path("folder")).unwrap();
+    std::fs::create_dir(env.path("other")).unwrap();
+    vec![
+        env.store(),
+        env.path("linked.db"),
+        env.path("folder/roster.db"),
+        env.path("other/../data/roster.db"),
+    ]
+}
+
+/// SPEC §5: one store is one lock however it is reached. A sync holds the lock through one
+/// path (reading its source from a pipe that stays open); a fetch through each of the others
+/// exits 5 naming the holder's PID.
+#[test]
+fn one_store_is_one_lock_through_links_and_dot_dot_paths() {
+    let env = Env::new();
+    let paths = four_paths(&env);
+    let csv = env.write("users.csv", CSV);
+    for (i, holder_path) in paths.iter().enumerate() {
+        let mut holder = env
+            .command(&["sync", "--source", "-"])
+            .env("ROSTER_STORE", holder_path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = holder.id().to_string();
+        let lock = env.path("data/roster.db.lock");
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::fs::read_to_string(&lock).unwrap_or_default().trim() != pid {
+            assert!(
+                std::time::Instant::now() < until,
+                "the sync never took the lock"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        for (j, other) in paths.iter().enumerate().filter(|(j, _)| *j != i) {
+            let run = env.roster_var(
+                ("ROSTER_STORE", other.to_str().unwrap()),
+                &["fetch", "--source", csv.to_str().unwrap()],
+            );
+            assert_eq!(
+                run.code, 5,
+                "held through {i}, fetched through {j}: {}",
+                run.stderr
+            );
+            assert!(run.stderr.contains(&format!("PID {pid}")), "{}", run.stderr);
+        }
+        holder
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(CSV.as_bytes())
+            .unwrap();
+        let out = holder.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Only the real folder holds a lock file: no link grew one of its own.
+    assert!(!env.path("linked.db.lock").exists());
+}
+
+/// Two syncs of the same new file started at once through two names of one store: one
+/// applies it, the other exits 5 or finds it unchanged; never are both applied.
+#[test]
+fn concurrent_syncs_through_two_paths_never_both_apply() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
+    let paths = four_paths(&env);
+    let users = |title: &str| {
+        let mut csv = String::from("UniqueID;Name;Mail;Title\n");
+        for i in 0..3000 {
+            csv.push_str(&format!("E{i:05};Person {i};p{i}@example.se;{title}\n"));
+        }
+        csv
+    };
+    for (round, title) in ["Nurse", "Head nurse", "Chief"].iter().enumerate() {
+        let day = env.write(&format!("day{round}.csv"), users(title));
+        let children: Vec<_> = paths
+            .iter()
+            .map(|p| {
+                env.command(&["sync", "--source", day.to_str().unwrap()])
+                    .env("ROSTER_STORE", p)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let code = out.status.code();
+            assert!(
+                matches!(code, Some(0 | 5)),
+                "exit {code:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let db = env.db();
+        let applied: i64 = db
+            .query_row(
+                "SELECT count(*) FROM runs WHERE command = 'sync' AND status = 'applied'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            applied,
+            round as i64 + 1,
+            "round {round}: each file applied once"
+        );
+        let changes: i64 = db
+            .query_row(
+                "SELECT count(*) FROM audit WHERE unique_id = 'E00042' AND field = 'title'
+                 AND new = ?1",
+                [title],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let want = i64::from(round > 0);
+        assert_eq!(
+            changes, want,
+            "round {round}: the title {title} audited {changes} times"
+        );
+    }
+}

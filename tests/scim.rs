@@ -1213,3 +1213,899 @@ fn bulks_fit_a_small_max_payload_size() {
     assert_eq!(member_ids(&server.all("Groups")["ALL"]).len(), 100);
     assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
 }
+
+// ---- A provider that is slow, broken or hostile (SPEC §8) ----
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use support::servers::{Act, Seen, Tamper};
+
+/// roster.toml for `url` with a short timeout (so that a delayed answer is lost).
+fn setup_timeout(url: &str, timeout: u64) -> Env {
+    let env = Env::new();
+    env.write("scim.token", format!("{TOKEN}\n"));
+    write_config(&env, url, timeout);
+    env
+}
+
+fn write_config(env: &Env, url: &str, timeout: u64) {
+    env.write(
+        "roster.toml",
+        format!(
+            "[scim]\nurl = \"{url}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 1\ntimeout_secs = {timeout}\n"
+        ),
+    );
+}
+
+/// A ServiceProviderConfig file: bulk or not, filter or not, PATCH or not.
+fn spc_with(dir: &std::path::Path, bulk: bool, filter: bool, patch: bool) -> std::path::PathBuf {
+    let path = dir.join("spc-with.json");
+    std::fs::write(
+        &path,
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "patch": {"supported": patch},
+            "bulk": {"supported": bulk, "maxOperations": 1000, "maxPayloadSize": 1048576},
+            "filter": {"supported": filter, "maxResults": 1000},
+            "changePassword": {"supported": false},
+            "sort": {"supported": false},
+            "etag": {"supported": true},
+            "authenticationSchemes": []
+        })
+        .to_string(),
+    )
+    .unwrap();
+    path
+}
+
+/// Whether a request creates groups: a POST /Groups, or a bulk that holds one.
+fn creates_groups(r: &Seen) -> bool {
+    r.method == "POST"
+        && (r.path.starts_with("/Groups")
+            || (r.path.starts_with("/Bulk") && r.text().contains("\"path\":\"/Groups\"")))
+}
+
+/// Exactly once: the answer to the first request that creates the groups arrives after
+/// roster gave up on it (the provider made them); roster looks them up by externalId instead
+/// of sending them again, so the provider holds one ICU, and E1 leaving ICU leaves no group
+/// holding E1. With bulk and without, with a filter and without (then by the listing).
+#[test]
+fn a_create_whose_answer_was_lost_is_looked_up_not_sent_twice() {
+    for (bulk, filter) in [(true, true), (false, true), (false, false), (true, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), bulk, filter, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let delayed = Arc::new(AtomicUsize::new(0));
+        let d = delayed.clone();
+        let proxy = Tamper::start(server.port, move |r| {
+            if creates_groups(r)
+                && d.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                Act::Delay(Duration::from_secs(4))
+            } else {
+                Act::Pass
+            }
+        });
+        let env = setup_timeout(&proxy.url(), 2);
+        groups(&env, &[("ICU", "Intensive care"), ("ER", "Emergency")]);
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+                "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+            ]),
+            &[],
+        )
+        .ok();
+        let what = format!("bulk {bulk}, filter {filter}");
+        let out = push(&env, &[]).ok().json();
+        assert_eq!(delayed.load(Ordering::SeqCst), 1, "{what}");
+        assert_eq!(out["groups"]["create"], 2, "{what}: {out}");
+        // `all` fails on two resources of one externalId.
+        assert_members(&server, &[("ICU", &["E1", "E2"]), ("ER", &["E2"])]);
+
+        env.import(
+            "day2.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Nurse,,ER",
+                "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+            ]),
+            &["--allow-updates", "9"],
+        )
+        .ok();
+        push(&env, &[]).ok();
+        assert_members(&server, &[("ICU", &["E2"]), ("ER", &["E1", "E2"])]);
+        let e1 = server.all("Users")["E1"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let icu = &server.all("Groups")["ICU"];
+        assert!(!member_ids(icu).contains(&e1), "{what}");
+        let full = push(&env, &["--full"]).ok().json();
+        assert_eq!(full["duplicates"], json!([]), "{what}: {full}");
+    }
+}
+
+/// Duplicates of one externalId, whoever made them, are found by `--full`: the one roster
+/// tracks is kept, the others deleted, each named.
+#[test]
+fn full_removes_duplicates_of_one_external_id_and_names_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ICU", "Intensive care")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,Doctor,,ICU",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let users = server.get("/Users?count=1000");
+    let e1 = users["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["externalId"] == "E1")
+        .unwrap()["id"]
+        .clone();
+    // Someone else made a second ICU (holding E1) and a second E2.
+    assert_eq!(
+        server.send(
+            "POST",
+            "/Groups",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                        "externalId": "ICU", "displayName": "ICU copy",
+                        "members": [{"value": e1}]})
+            )
+        ),
+        201
+    );
+    assert_eq!(
+        server.send(
+            "POST",
+            "/Users",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "externalId": "E2", "userName": "bo2@example.org", "active": true})
+            )
+        ),
+        201
+    );
+    let run = env.roster(&["push", "--full"]).ok();
+    assert!(
+        run.stdout.contains("duplicate group ICU (id "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("duplicate user E2 (id "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.matches(" removed").count(), 2, "{}", run.stdout);
+    // `all` fails on two resources of one externalId.
+    assert_members(&server, &[("ICU", &["E1", "E2"])]);
+    assert_eq!(server.all("Users")["E2"]["userName"], "bo@example.org");
+    let again = push(&env, &["--full"]).ok().json();
+    assert_eq!(again["duplicates"], json!([]), "{again}");
+}
+
+/// A 2xx that confirms nothing (a bulk answer without Operations, a 201 without an id) leaves
+/// the change pending: exit 1 naming what the provider failed to say; the counts and `status`
+/// show nothing sent; the next push looks the creates up (by a filter, or by the listing
+/// without one) and takes them over, never twice.
+#[test]
+fn an_answer_that_confirms_nothing_leaves_the_change_pending() {
+    for (bulk, filter) in [(true, true), (false, true), (false, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), bulk, filter, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let proxy = Tamper::start(server.port, |r| {
+            if r.method == "POST" && r.path == "/Bulk" {
+                Act::Edit(Box::new(|status, mut v| {
+                    v.as_object_mut().map(|o| o.remove("Operations"));
+                    (status, v)
+                }))
+            } else if r.method == "POST" && r.path.starts_with("/Users") {
+                Act::Edit(Box::new(|status, mut v| {
+                    v.as_object_mut().map(|o| o.remove("id"));
+                    (status, v)
+                }))
+            } else {
+                Act::Pass
+            }
+        });
+        let env = setup(&proxy.url(), "groups = false");
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Nurse,,",
+                "E2,Bo Ek,bo@example.org,,,",
+            ]),
+            &[],
+        )
+        .ok();
+        let run = push(&env, &[]).code(1);
+        let out = run.json();
+        assert_eq!(out["status"], "unconfirmed", "bulk {bulk}: {out}");
+        assert_eq!(out["users"]["create"], 0, "{out}");
+        let said = if bulk {
+            "without Operations"
+        } else {
+            "without an id"
+        };
+        assert!(run.stderr.contains(said), "bulk {bulk}: {}", run.stderr);
+        let status = env.roster(&["status", "--format", "json"]).json();
+        assert_ne!(status["push"]["last"]["status"], "pushed", "{status}");
+        assert_eq!(status["push"]["pending"], 2, "{status}");
+
+        // The next push looks up what the provider made: found and taken, not sent again.
+        let out = push(&env, &[]).ok().json();
+        assert_eq!(out["status"], "pushed", "{out}");
+        assert_eq!(server.all("Users").len(), 2);
+        write_config(&env, &server.url(), 120);
+        assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+    }
+}
+
+/// Huge answers are refused at scim.max_response_bytes (the ServiceProviderConfig
+/// included), with memory a few times the answer at most.
+#[test]
+fn a_huge_answer_is_an_error_in_bounded_memory() {
+    let big = Arc::new({
+        let mut v = b"{\"schemas\":[\"x\"],\"junk\":\"".to_vec();
+        v.resize(64 << 20, b'a');
+        v.extend_from_slice(b"\"}");
+        v
+    });
+    let b = big.clone();
+    let fake = Tamper::start(0, move |_| Act::Answer(200, b.clone()));
+    let env = setup(&fake.url(), "");
+    env.import(
+        "day1.csv",
+        &csv(&["E1,Ann Berg,ann@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    let run = bounded(&env, &["push"], 60);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("GET /ServiceProviderConfig")
+            && run.stderr.contains("scim.max_response_bytes"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.peak_kib < 120 * 1024, "peak {} KiB", run.peak_kib);
+}
+
+/// A listing page just under the bound (about 15 MiB, 30,000 users) is read into typed
+/// values: memory stays a few times the page.
+#[test]
+fn a_large_listing_page_is_read_in_bounded_memory() {
+    let mut page = String::from("{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:ListResponse\"],\"totalResults\":30000,\"startIndex\":1,\"itemsPerPage\":30000,\"Resources\":[");
+    for i in 0..30_000 {
+        if i > 0 {
+            page.push(',');
+        }
+        page.push_str(&format!(
+            "{{\"id\":\"id-{i:08}\",\"externalId\":\"X{i}\",\"userName\":\"someone{i}@example.org\",\"displayName\":\"Some One {i}\",\"name\":{{\"formatted\":\"Some One {i}\",\"givenName\":\"Some\",\"familyName\":\"One\"}},\"emails\":[{{\"value\":\"someone{i}@example.org\",\"type\":\"work\",\"primary\":true}}],\"title\":\"Nurse of the ward number {i}\",\"active\":true,\"meta\":{{\"resourceType\":\"User\",\"version\":\"W/\\\"1\\\"\",\"location\":\"http://127.0.0.1/Users/id-{i:08}\",\"created\":\"2026-12-01T00:00:00Z\"}},\"roles\":[{{\"value\":\"staff member of the hospital\"}}]}}"
+        ));
+    }
+    page.push_str("]}");
+    let size = page.len();
+    assert!(size > 14 << 20 && size < 16 << 20, "{size}");
+    let page = Arc::new(page.into_bytes());
+    let empty = Arc::new(b"{\"totalResults\":0,\"Resources\":[]}".to_vec());
+    let spc = Arc::new(
+        json!({"filter": {"supported": true, "maxResults": 1000}, "patch": {"supported": true}})
+            .to_string()
+            .into_bytes(),
+    );
+    let fake = Tamper::start(0, move |r| {
+        if r.path.starts_with("/ServiceProviderConfig") {
+            Act::Answer(200, spc.clone())
+        } else if r.path.starts_with("/Users?startIndex=1&") {
+            Act::Answer(200, page.clone())
+        } else {
+            Act::Answer(200, empty.clone())
+        }
+    });
+    let env = setup(&fake.url(), "groups = false");
+    let run = bounded(&env, &["push", "--full", "--dry-run"], 120);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.peak_kib < (5 * 16 + 40) * 1024,
+        "peak {} MiB for a {} MiB page",
+        run.peak_kib / 1024,
+        size >> 20
+    );
+}
+
+/// Listing for --full ends within its bounds: a provider that claims 10^15 resources and
+/// keeps bringing new ones is read for (tracked + 10,000) / itemsPerPage + 1 pages at most,
+/// then it is an error (exit 1), and nothing is read as gone.
+#[test]
+fn an_endless_listing_is_read_within_its_bound() {
+    let spc = Arc::new(
+        json!({"filter": {"supported": true, "maxResults": 100}, "patch": {"supported": true}})
+            .to_string()
+            .into_bytes(),
+    );
+    let fake = Tamper::start(0, move |r| {
+        if r.path.starts_with("/ServiceProviderConfig") {
+            return Act::Answer(200, spc.clone());
+        }
+        let start: u64 = r
+            .path
+            .split("startIndex=")
+            .nth(1)
+            .and_then(|s| s.split('&').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
+        let resources: Vec<Value> = (start..start + 100)
+            .map(|i| json!({"id": format!("u{i}"), "userName": format!("u{i}@example.org")}))
+            .collect();
+        let body = json!({"totalResults": 1_000_000_000_000_000u64, "startIndex": start,
+                          "itemsPerPage": 100, "Resources": resources});
+        Act::Answer(200, Arc::new(body.to_string().into_bytes()))
+    });
+    let env = setup(&fake.url(), "groups = false");
+    let run = bounded(&env, &["push", "--full", "--dry-run"], 120);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("did not end after"), "{}", run.stderr);
+    let listed = fake.count(&["GET /Users"]);
+    assert!(listed <= 10_000 / 100 + 1, "{listed} pages");
+}
+
+/// A provider that ignores paging (every startIndex answered with the first page) is an
+/// error, never users gone: nothing is deactivated nor created again.
+#[test]
+fn a_provider_that_ignores_paging_is_an_error_not_users_gone() {
+    for echo in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Scim::start(
+            dir.path(),
+            TOKEN,
+            Some(&spc_file(
+                dir.path(),
+                Spc {
+                    page: 10,
+                    ..Spc::default()
+                },
+            )),
+        );
+        let proxy = Tamper::start(server.port, move |r| {
+            let Some((head, tail)) = r.path.split_once("startIndex=") else {
+                return Act::Pass;
+            };
+            let (asked, rest) = tail.split_once('&').unwrap_or((tail, ""));
+            let asked: u64 = asked.parse().unwrap_or(1);
+            r.path = format!("{head}startIndex=1&{rest}");
+            if echo {
+                Act::Edit(Box::new(move |s, mut v| {
+                    v["startIndex"] = json!(asked);
+                    (s, v)
+                }))
+            } else {
+                Act::Pass
+            }
+        });
+        let env = setup(&proxy.url(), "");
+        env.import("day1.csv", &many(35), &[]).ok();
+        push(&env, &[]).ok();
+        let before = proxy.writes().len();
+        let run = env.roster(&["push", "--full"]).code(1);
+        assert!(run.stderr.contains("does not page"), "{}", run.stderr);
+        assert_eq!(proxy.writes().len(), before, "{:?}", proxy.writes());
+        assert_eq!(server.all("Users").len(), 35);
+        let status = env.roster(&["status", "--format", "json"]).json();
+        assert_eq!(status["push"]["pending"], 0, "{status}");
+    }
+}
+
+/// The token never leaves: a provider that echoes it in an error's detail has it replaced
+/// by *** in stdout, stderr, the store, status and the report.
+#[test]
+fn a_token_echoed_by_the_provider_never_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "POST" && r.path.starts_with("/Users") {
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": "400", "scimType": "invalidValue",
+                "detail": format!("bad request with Authorization: Bearer {TOKEN}")});
+            Act::Answer(400, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "");
+    env.import(
+        "day1.csv",
+        &csv(&["E1,Ann Berg,ann@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    let mut seen = String::new();
+    for args in [
+        &["push"][..],
+        &["push", "--format", "json"],
+        &["-vv", "push"],
+    ] {
+        let run = env.roster(args).code(1);
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
+    }
+    assert!(seen.contains("Bearer ***"), "{seen}");
+    let status = env.roster(&["status", "--format", "json"]).stdout;
+    let html = env.roster(&["report", "--format", "html"]).stdout;
+    let text = env.roster(&["report", "--format", "text"]).stdout;
+    for (what, text) in [
+        ("output", &seen),
+        ("status", &status),
+        ("html", &html),
+        ("text", &text),
+    ] {
+        assert!(!text.contains(TOKEN), "{what}: {text}");
+    }
+    for file in ["data/roster.db", "data/roster.db-wal"] {
+        let bytes = std::fs::read(env.path(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+            "{file} holds the token"
+        );
+    }
+}
+
+/// A proxy that makes scim2-server behave like a provider that keeps less than it is sent:
+/// no `title` on users, and a group's `members` ignored on POST and PUT (only PATCH applies
+/// them), as django-scim2's default adapters do.
+fn forgetful(target: u16) -> Tamper {
+    fn forget(method: &str, path: &str, data: &mut Value) {
+        if !matches!(method, "POST" | "PUT") {
+            return;
+        }
+        if let Some(o) = data.as_object_mut() {
+            o.remove("title");
+            if path.starts_with("/Groups") {
+                o.remove("members");
+            }
+        }
+    }
+    Tamper::start(target, |r| {
+        if r.method == "GET" || r.body.is_empty() {
+            return Act::Pass;
+        }
+        let mut v: Value = serde_json::from_slice(&r.body).unwrap();
+        if r.path.starts_with("/Bulk") {
+            for op in v["Operations"].as_array_mut().unwrap() {
+                let (method, path) = (op["method"].to_string(), op["path"].to_string());
+                forget(
+                    method.trim_matches('"'),
+                    path.trim_matches('"'),
+                    &mut op["data"],
+                );
+            }
+        } else {
+            forget(&r.method, &r.path, &mut v);
+        }
+        r.body = v.to_string().into_bytes();
+        Act::Pass
+    })
+}
+
+/// What the provider kept is what counts: a dropped title is recorded per attribute (status
+/// `push.dropped`, the push output once), never sent again; members ignored on POST/PUT are
+/// added by PATCH in the same push; a day's moves go as PATCH add/remove; and a `--full`
+/// right after a `--full` (or after the push) makes no writes.
+#[test]
+fn what_the_provider_does_not_keep_is_recorded_and_not_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = forgetful(server.port);
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("ICU", "Intensive care"), ("ER", "Emergency")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+            "E3,Cy Dahl,cy@example.org,,,ER",
+        ]),
+        &[],
+    )
+    .ok();
+    let run = env.roster(&["push"]).ok();
+    assert!(
+        run.stdout.contains("provider limitation") && run.stdout.contains("title (2 resources)"),
+        "{}",
+        run.stdout
+    );
+    assert_members(&server, &[("ICU", &["E1", "E2"]), ("ER", &["E2", "E3"])]);
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(
+        status["push"]["dropped"],
+        json!([{"attribute": "title", "resources": 2}]),
+        "{status}"
+    );
+    let text = env.roster(&["status"]).stdout;
+    assert!(
+        text.contains("not kept") && text.contains("title (2)"),
+        "{text}"
+    );
+    let report = env.roster(&["report", "--format", "text"]).stdout;
+    assert!(report.contains("; not kept: title (2)"), "{report}");
+    let again = env.roster(&["push"]).ok();
+    assert!(
+        !again.stdout.contains("provider limitation"),
+        "{}",
+        again.stdout
+    );
+    for _ in 0..2 {
+        let before = proxy.writes();
+        push(&env, &["--full"]).ok();
+        assert_eq!(proxy.writes(), before, "--full wrote");
+    }
+    // A day: E1 moves from ICU to ER (PATCH add/remove), Bo's title changes (a change in the
+    // store, sent once though the provider will not keep it).
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ER",
+            "E2,Bo Ek,bo@example.org,Chief,,\"ICU,ER\"",
+            "E3,Cy Dahl,cy@example.org,,,ER",
+        ]),
+        &["--allow-updates", "9"],
+    )
+    .ok();
+    let before = proxy.writes().len();
+    push(&env, &[]).ok();
+    let day: Vec<String> = proxy.writes()[before..].to_vec();
+    let patches = day
+        .iter()
+        .filter(|w| w.starts_with("PATCH /Groups/"))
+        .count();
+    let puts = day.iter().filter(|w| w.starts_with("PUT /Users/")).count();
+    assert_eq!((patches, puts, day.len()), (2, 1, 3), "{day:?}");
+    assert_members(&server, &[("ICU", &["E2"]), ("ER", &["E1", "E2", "E3"])]);
+    let before = proxy.writes();
+    push(&env, &["--full"]).ok();
+    assert_eq!(proxy.writes(), before, "--full wrote");
+}
+
+/// Without filter support, a 409 is resolved from the listing: the account is taken over
+/// (its id kept), made to match the store in the same push, and counted as taken over.
+#[test]
+fn without_a_filter_a_conflict_is_taken_over_from_the_listing() {
+    for bulk in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), bulk, false, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        assert_eq!(
+            server.send(
+                "POST",
+                "/Users",
+                Some(
+                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                            "externalId": "E1", "userName": "ann@example.org",
+                            "displayName": "Old Name", "active": false})
+                )
+            ),
+            201
+        );
+        let id = server.all("Users")["E1"]["id"].clone();
+        let env = setup(&server.url(), "");
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Nurse,,",
+                "E2,Bo Ek,bo@example.org,,,",
+            ]),
+            &[],
+        )
+        .ok();
+        let run = push(&env, &[]).ok();
+        let out = run.json();
+        assert_eq!(out["users"]["taken_over"], 1, "bulk {bulk}: {out}");
+        assert_eq!(out["users"]["create"], 1, "{out}");
+        assert_eq!(out["users"]["update"], 0, "{out}");
+        let users = server.all("Users");
+        assert_eq!(users["E1"]["id"], id);
+        assert_eq!(users["E1"]["displayName"], "Ann Berg");
+        assert_eq!(users["E1"]["active"], true);
+        assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+        let plain = env.roster(&["push", "--full"]).ok();
+        assert!(plain.stdout.contains("users 0 created"), "{}", plain.stdout);
+    }
+}
+
+/// What a run under /usr/bin/time gave: the exit code, stderr, and the peak memory in KiB.
+struct Bounded {
+    code: i32,
+    stderr: String,
+    peak_kib: u64,
+}
+
+/// Run roster killed after `secs`, its peak memory measured by `/usr/bin/time`.
+fn bounded(env: &Env, args: &[&str], secs: u64) -> Bounded {
+    let peak = env.path("peak.txt");
+    let cmd = env.command(args);
+    let mut wrapped = std::process::Command::new("timeout");
+    wrapped
+        .args([
+            "-s",
+            "KILL",
+            &secs.to_string(),
+            "/usr/bin/time",
+            "-f",
+            "%M",
+            "-o",
+        ])
+        .arg(&peak)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .current_dir(env.dir.path())
+        .env_clear();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            wrapped.env(k, v);
+        }
+    }
+    let out = wrapped
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run roster under timeout and time");
+    let code = out.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        code != 137 && code != 124,
+        "roster {args:?} did not finish within {secs} s: {stderr}"
+    );
+    let peak_kib = std::fs::read_to_string(&peak)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse::<u64>().ok())
+        .next_back()
+        .unwrap_or(0);
+    Bounded {
+        code,
+        stderr,
+        peak_kib,
+    }
+}
+
+/// With bulks, whose answers need not show what the provider kept: the first `--full` finds
+/// the drops in the listing and repairs one request each, whose answers show them; from
+/// then on, `--full` makes no writes.
+#[test]
+fn with_bulk_what_the_provider_does_not_keep_is_learned_by_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), true, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = forgetful(server.port);
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("ICU", "Intensive care")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,,,ICU",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let run = env.roster(&["push", "--full"]).ok();
+    assert!(run.stdout.contains("title (1 resources)"), "{}", run.stdout);
+    assert_members(&server, &[("ICU", &["E1", "E2"])]);
+    for _ in 0..2 {
+        let before = proxy.writes();
+        push(&env, &["--full"]).ok();
+        assert_eq!(proxy.writes(), before, "--full wrote");
+    }
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(
+        status["push"]["dropped"],
+        json!([{"attribute": "title", "resources": 1}]),
+        "{status}"
+    );
+}
+
+/// A duplicate user the provider will not delete (403) is deactivated instead, and named; a
+/// deactivated duplicate is no longer one.
+#[test]
+fn a_duplicate_the_provider_will_not_delete_is_deactivated() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "DELETE" {
+            let body = json!({"status": "403", "detail": "users are never deleted here"});
+            Act::Answer(403, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&["E1,Ann Berg,ann@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    assert_eq!(
+        server.send(
+            "POST",
+            "/Users",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "externalId": "E1", "userName": "ann2@example.org", "active": true})
+            )
+        ),
+        201
+    );
+    let run = env.roster(&["push", "--full"]).ok();
+    assert!(
+        run.stdout.contains("duplicate user E1 (id ") && run.stdout.contains(") deactivated"),
+        "{}",
+        run.stdout
+    );
+    let listed = server.get("/Users?count=100");
+    let active: Vec<&Value> = listed["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["active"] != false)
+        .collect();
+    assert_eq!(active.len(), 1, "{listed}");
+    assert_eq!(active[0]["userName"], "ann@example.org");
+    let before = proxy.writes();
+    let again = push(&env, &["--full"]).ok().json();
+    assert_eq!(again["duplicates"], json!([]), "{again}");
+    assert_eq!(proxy.writes(), before);
+}
+
+/// Without filter support, a push stopped after the provider made the groups but before
+/// roster heard it resumes from the listing: the groups are found, never made twice.
+#[test]
+fn without_a_filter_a_push_stopped_midway_resumes_from_the_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), true, false, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    // The ServiceProviderConfig and the users' bulk pass; the groups' bulk reaches the
+    // provider but its answer is lost; then the provider is gone.
+    let gate = Gate::start(server.port, 2);
+    let env = setup(&format!("http://127.0.0.1:{}", gate.port), "");
+    groups(&env, &[("ALL", "Everyone"), ("ICU", "Intensive care")]);
+    env.import("users.csv", &many(40), &[]).ok();
+    let run = env.roster(&["push"]).code(1);
+    assert!(run.stderr.contains("unreachable"), "{}", run.stderr);
+    assert_eq!(
+        server.all("Groups").len(),
+        2,
+        "the groups reached the provider"
+    );
+
+    write_config(&env, &server.url(), 120);
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["groups"]["create"], 0, "{out}");
+    // `all` fails on two groups of one externalId.
+    let groups = server.all("Groups");
+    assert_eq!(member_ids(&groups["ALL"]).len(), 40);
+    assert_eq!(member_ids(&groups["ICU"]).len(), 4);
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+}
+
+/// Providers remove a member in different shapes: one takes only a value filter path
+/// (`members[value eq "ID"]`), another only a `value` list. A provider that refuses the
+/// first (501) gets the second, and the member is removed in the same push.
+#[test]
+fn a_member_is_removed_in_the_shape_the_provider_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    // In front of scim2-server (which takes only the filter path): refuse the filter path,
+    // and turn a value list into filter paths.
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method != "PATCH" || !r.path.starts_with("/Groups") {
+            return Act::Pass;
+        }
+        if r.text().contains("members[value eq") {
+            let body = json!({"status": "501", "detail": "Not Implemented"});
+            return Act::Answer(501, Arc::new(body.to_string().into_bytes()));
+        }
+        let mut v: Value = serde_json::from_slice(&r.body).unwrap();
+        let mut ops = Vec::new();
+        for op in v["Operations"].as_array().unwrap() {
+            if op["op"] == "remove" && op["path"] == "members" {
+                for m in op["value"].as_array().unwrap() {
+                    ops.push(json!({"op": "remove",
+                        "path": format!("members[value eq \"{}\"]", m["value"].as_str().unwrap())}));
+                }
+            } else {
+                ops.push(op.clone());
+            }
+        }
+        v["Operations"] = Value::Array(ops);
+        r.body = v.to_string().into_bytes();
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("ICU", "Intensive care"), ("ER", "Emergency")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,\"ICU,ER\"",
+            "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,",
+            "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+        ]),
+        &["--allow-updates", "9"],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["groups"]["update"], 2, "{out}");
+    assert_eq!(out["refused"], json!([]), "{out}");
+    assert_members(&server, &[("ICU", &["E2"]), ("ER", &["E2"])]);
+    // One refusal taught the shape: the second group went in it at once.
+    assert_eq!(proxy.count(&["PATCH /Groups"]), 3, "{:?}", proxy.writes());
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+}
+
+/// A listing that ends (an empty page) short of the total it claims is an error, never the
+/// rest of the users gone.
+#[test]
+fn a_listing_that_ends_short_of_its_total_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_file(
+        dir.path(),
+        Spc {
+            page: 10,
+            ..Spc::default()
+        },
+    );
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "GET"
+            && r.path.starts_with("/Users?startIndex=")
+            && !r.path.starts_with("/Users?startIndex=1&")
+        {
+            Act::Edit(Box::new(|s, mut v| {
+                v["Resources"] = json!([]);
+                (s, v)
+            }))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "");
+    env.import("day1.csv", &many(35), &[]).ok();
+    push(&env, &[]).ok();
+    let before = proxy.writes();
+    let run = env.roster(&["push", "--full"]).code(1);
+    assert!(
+        run.stderr.contains("no resources after 10 of the 35"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(proxy.writes(), before);
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(status["push"]["pending"], 0, "{status}");
+}

@@ -314,3 +314,125 @@ proptest! {
         prop_assert_eq!(json["valid"].as_bool(), Some(run.code == 0));
     }
 }
+
+/// SPEC §5: addresses are sendable. An address whose quoted local part the mail transport
+/// cannot carry in its envelope is `bad-mail`; the ordinary ones stay valid.
+#[test]
+fn an_address_the_envelope_cannot_carry_is_bad_mail() {
+    let env = Env::new();
+    let cases = [
+        ("\"\"\"fay,x\"\"@x.org\"", Some("bad-mail")),
+        ("\"\"\"fay x\"\"@x.org\"", Some("bad-mail")),
+        ("\"\"\"a<b>\"\"@x.org\"", Some("bad-mail")),
+        ("fay.x@x.org", None),
+        ("o'brien+tag@x.org", None),
+    ];
+    for (cell, want) in cases {
+        let file = env.write("m.csv", format!("UniqueID,Name,Mail\nE1,Fay,{cell}\n"));
+        let run = env.roster(&["validate", file.to_str().unwrap(), "--format", "json"]);
+        let codes: Vec<String> = problems(&run.json()).into_iter().map(|p| p.2).collect();
+        match want {
+            Some(code) => {
+                assert_eq!(run.code, 3, "{cell}: {}", run.stdout);
+                assert_eq!(codes, vec![code.to_string()], "{cell}");
+            }
+            None => assert_eq!((run.code, codes), (0, vec![]), "{cell}"),
+        }
+    }
+}
+
+/// Parse Markdown with a real CommonMark parser (markdown-it-py, with GFM tables) and say
+/// what it made: links, images, HTML, code spans, and the text of every table cell.
+const MARKDOWN_TOKENS: &str = r#"
+import json, sys
+from markdown_it import MarkdownIt
+md = MarkdownIt("commonmark").enable("table")
+seen = {"links": 0, "images": 0, "html": 0, "code": 0, "cells": [], "headings": []}
+def walk(tokens, cell):
+    for t in tokens:
+        if t.type == "link_open": seen["links"] += 1
+        if t.type == "image": seen["images"] += 1
+        if t.type in ("html_inline", "html_block"): seen["html"] += 1
+        if t.type in ("code_inline", "code_block", "fence"): seen["code"] += 1
+        if t.children: walk(t.children, cell)
+        if t.type == "text" and cell is not None: cell.append(t.content)
+tokens = md.parse(sys.stdin.read())
+for i, t in enumerate(tokens):
+    if t.type == "inline":
+        parts = []
+        walk([t], parts)
+        kind = tokens[i - 1].type
+        if kind in ("td_open", "th_open"): seen["cells"].append("".join(parts))
+        if kind == "heading_open": seen["headings"].append("".join(parts))
+    elif t.type in ("html_block", "code_block", "fence"):
+        walk([t], None)
+print(json.dumps(seen))
+"#;
+
+/// SPEC §3.1: the step summary escapes Markdown, so that a cell becomes no link, no image, no
+/// HTML and ends no code span; a file name with a newline forges no line on stderr or stdout.
+#[test]
+fn the_step_summary_and_the_output_cannot_be_forged() {
+    let env = Env::new();
+    let evil = "x` [**Approve**](https://e.vil) ![](https://e.vil/p) `<b>hi</b> | &amp; _e_ \\[";
+    let name = "x\n::error title=Forged::injected";
+    let file = env.write(
+        name,
+        format!(
+            "UniqueID,Name,Mail\nE1,Fay,\"{}\"\n",
+            evil.replace('"', "\"\"")
+        ),
+    );
+    let summary = env.path("summary.md");
+    let run = env.roster_var(
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        &["validate", file.to_str().unwrap(), "--format", "github"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !text.lines().any(|l| l.starts_with("::error title=Forged")),
+            "{what}: {text}"
+        );
+    }
+    let md = std::fs::read_to_string(&summary).unwrap();
+    let seen = support::python_json(MARKDOWN_TOKENS, &md);
+    assert_eq!(
+        (
+            &seen["links"],
+            &seen["images"],
+            &seen["html"],
+            &seen["code"]
+        ),
+        (&0.into(), &0.into(), &0.into(), &0.into()),
+        "{md}"
+    );
+    let cells: Vec<&str> = seen["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        cells.iter().any(|c| c.contains(evil)),
+        "the value is shown as it is: {cells:?}\n{md}"
+    );
+    // The table summary and a missing file's error, too, are one line each.
+    for args in [
+        vec!["validate", file.to_str().unwrap()],
+        vec![
+            "validate",
+            "missing\n::error title=Forged::x",
+            "--format",
+            "github",
+        ],
+    ] {
+        let run = env.roster(&args);
+        for text in [&run.stdout, &run.stderr] {
+            assert!(
+                !text.lines().any(|l| l.starts_with("::error title=Forged")),
+                "{text}"
+            );
+        }
+    }
+}

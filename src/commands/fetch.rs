@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, args: &FetchArgs) -> anyhow::Result<()> {
             _ if ctx.quiet => {}
             _ => render::emit(&format!(
                 "ok: {} — host key {print}, authenticated, {} bytes, modified {}",
-                url.display(),
+                render::message(&url.display().to_string()),
                 stat.size,
                 chrono::DateTime::from_timestamp(stat.mtime, 0)
                     .map_or(String::new(), |t| t.to_rfc3339())
@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, args: &FetchArgs) -> anyhow::Result<()> {
                     &format!(
                         "batch {}: {}, {} bytes, {} records, sha256 {}",
                         b.id,
-                        render::grid::source_name(&b.source),
+                        render::message(render::grid::source_name(&b.source)),
                         render::thousands(b.size.max(0) as u64),
                         b.records
                             .map_or("?".to_string(), |r| render::thousands(r.max(0) as u64)),

@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::cli::{Format, GroupsCommand};
-use crate::core::record::trim;
+use crate::core::record::{trim, unnameable_group_id};
 use crate::error::{self, Error};
 use crate::input;
 use crate::render;
@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
             }
         }
         GroupsCommand::Add { id, name, .. } => {
-            let id = id.as_deref().map(trim).filter(|i| !i.is_empty());
+            let id = checked_id(id.as_deref(), &ctx.config.csv.group_separator)?;
             let name = checked_name(name)?;
             store.add_group(id, &name)?;
             say(match id {
@@ -121,12 +121,8 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        GroupsCommand::Import { file, .. } => {
-            let bytes = std::fs::read(file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let groups =
-                input::groups::read(&bytes, ctx.config.csv.encoding, ctx.config.csv.delimiter)
-                    .map_err(|m| Error::Rejected(format!("{}: {m}", file.display())))?;
+        GroupsCommand::Import { file, encoding, .. } => {
+            let groups = read_group_file(ctx, file, encoding.as_deref())?;
             let result = store.import_groups(&groups)?;
             match ctx.format(&[Format::Table, Format::Json])? {
                 Format::Json => render::json(&result)?,
@@ -138,6 +134,45 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The Group ID of `groups add`: none (a manual group), or one that an import file can name.
+fn checked_id<'a>(id: Option<&'a str>, separator: &str) -> anyhow::Result<Option<&'a str>> {
+    let Some(id) = id.filter(|i| !trim(i).is_empty()) else {
+        return Ok(None);
+    };
+    match unnameable_group_id(id, separator) {
+        Some(why) => Err(error::usage(format!(
+            "{why}: no import file could name the group `{}`",
+            id
+        ))),
+        None => Ok(Some(id)),
+    }
+}
+
+/// Read the file of `groups import` in its own encoding (detected unless `--encoding` names
+/// it; `csv.encoding` is for import files): exit 2 for a Group ID no file could name, 3 for a
+/// file that is not a group file.
+fn read_group_file(
+    ctx: &Context,
+    file: &std::path::Path,
+    encoding: Option<&str>,
+) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    let encoding = match encoding {
+        Some(name) => crate::config::parse_encoding(name)
+            .map_err(|m| error::usage(format!("--encoding: {m}")))?,
+        None => input::Encoding::Auto,
+    };
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let separator = &ctx.config.csv.group_separator;
+    input::groups::read(&bytes, encoding, ctx.config.csv.delimiter, separator).map_err(|e| {
+        let message = format!("{}: {e}", file.display());
+        match e {
+            input::groups::GroupFileError::Refused(_) => error::usage(message),
+            input::groups::GroupFileError::Unreadable(_) => Error::Rejected(message).into(),
+        }
+    })
 }
 
 fn checked_name(name: &str) -> anyhow::Result<String> {

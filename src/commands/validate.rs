@@ -6,7 +6,8 @@ use crate::core::problem::{Code, Problem, Severity};
 use crate::error::Error;
 use crate::input::{self, ImportFile};
 use crate::pipeline;
-use crate::render::{self, problems::ValidationReport};
+use crate::render::problems::{ValidationReport, GITHUB_ANNOTATIONS, SUMMARY_PROBLEMS};
+use crate::render::{self};
 use crate::store::Store;
 use crate::transport::local::{self, Local};
 use std::collections::HashSet;
@@ -14,23 +15,43 @@ use std::io::Write;
 
 const FORMATS: &[Format] = &[Format::Table, Format::Json, Format::Github];
 
-/// Validate FILE or `-`: no store, no network, nothing written.
+/// Validate FILE or `-`: no store, no network, nothing written. Of a file's problems only
+/// those that are shown are kept (the rest counted): the JSON, which lists them all, reads the
+/// file again and writes them as it goes, so that memory does not grow with what is wrong.
 pub fn run_file(ctx: &Context, args: &ValidateArgs, path: &str) -> anyhow::Result<()> {
     let format = ctx.format(FORMATS)?;
     let config = with_region(ctx, args)?;
     let opts = config.read_options();
     let known = known_groups(&config, args)?;
-    let mut file = match local::read(path, opts.max_file_bytes)? {
-        Local::Read(f) => input::read(&f.bytes, &opts),
-        Local::TooLarge(size) => too_large(size, opts.max_file_bytes),
+    let keep = match format {
+        Format::Json => Some(0),
+        Format::Github => Some(SUMMARY_PROBLEMS.max(GITHUB_ANNOTATIONS)),
+        _ if args.all => None,
+        _ => Some(args.limit.unwrap_or(render::plan::DEFAULT_LIMIT)),
     };
-    if let Some(known) = known {
-        if file.file_error().is_none() {
-            file.check_groups(&known);
+    let (bytes, mut file) = match local::read(path, opts.max_file_bytes)? {
+        Local::Read(f) => {
+            let file = match keep {
+                Some(n) => input::read_lean(&f.bytes, &opts, n, known.as_ref()),
+                None => input::read(&f.bytes, &opts),
+            };
+            (f.bytes, file)
         }
+        Local::TooLarge(size) => (Vec::new(), too_large(size, opts.max_file_bytes)),
+    };
+    if let (Some(known), None, None) = (&known, keep, file.file_error()) {
+        file.check_groups(known);
     }
-    show(ctx, format, path, file, args)
+    // The records themselves are not shown: only their problems.
+    file.entries = Vec::new();
+    let tell_all: Teller<'_> =
+        &|file, tell| input::each_problem(&bytes, &opts, file, known.as_ref(), tell);
+    show(ctx, format, path, file, args, tell_all)
 }
+
+/// Tells every problem of a file, in order, one at a time.
+pub type Teller<'a> =
+    &'a dyn Fn(&ImportFile, &mut dyn FnMut(&Problem) -> std::io::Result<()>) -> std::io::Result<()>;
 
 /// The configuration with `--default-region`, when given.
 fn with_region(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<crate::config::Config> {
@@ -68,8 +89,14 @@ fn known_groups(
                 path.display()
             ))
         })?;
-        let groups = input::groups::read(&bytes, config.csv.encoding, config.csv.delimiter)
-            .map_err(|m| crate::error::usage(format!("--groups-file {}: {m}", path.display())))?;
+        let separator = &config.csv.group_separator;
+        let groups = input::groups::read(
+            &bytes,
+            input::Encoding::Auto,
+            config.csv.delimiter,
+            separator,
+        )
+        .map_err(|m| crate::error::usage(format!("--groups-file {}: {m}", path.display())))?;
         known.extend(groups.into_iter().map(|(id, _)| id));
     }
     Ok(Some(known))
@@ -93,7 +120,15 @@ pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
         pipeline::plan(&dir, &mut file, &settings)?;
     }
     drop(dir);
-    show(ctx, format, &format!("batch {}", batch.id), file, args)
+    let tell_kept: Teller<'_> = &|file, tell| file.problems.iter().try_for_each(tell);
+    show(
+        ctx,
+        format,
+        &format!("batch {}", batch.id),
+        file,
+        args,
+        tell_kept,
+    )
 }
 
 pub fn too_large(size: u64, max: u64) -> ImportFile {
@@ -117,15 +152,30 @@ pub fn show(
     name: &str,
     mut file: ImportFile,
     args: &ValidateArgs,
+    tell_all: Teller<'_>,
 ) -> anyhow::Result<()> {
     if args.strict {
         for p in &mut file.problems {
             p.severity = Severity::Error;
         }
+        file.dropped.strict();
     }
     let report = ValidationReport::new(name, &file);
     match format {
-        Format::Json => render::json(&report)?,
+        Format::Json => {
+            let mut out = render::stdout();
+            report.write_json(&mut out, |tell| {
+                tell_all(&file, &mut |p: &Problem| {
+                    if args.strict && !p.is_error() {
+                        let mut p = p.clone();
+                        p.severity = Severity::Error;
+                        return tell(&p);
+                    }
+                    tell(p)
+                })
+            })?;
+            out.flush()?;
+        }
         Format::Github => {
             let mut out = render::stdout();
             render::problems::github(&mut out, &report)?;
@@ -153,9 +203,10 @@ pub fn show(
                 } else {
                     Some(args.limit.unwrap_or(render::plan::DEFAULT_LIMIT))
                 };
-                render::problems::write_table(
+                render::problems::write_counted_table(
                     &mut out,
                     file.problems.iter(),
+                    report.per_code(),
                     limit,
                     "roster validate --all, or --format json",
                 )?;

@@ -1,6 +1,6 @@
 //! A file as read and checked on its own: its entries and problems.
 
-use super::problem::{Code, Problem, Severity};
+use super::problem::{Code, Problem, Severity, Tally};
 use super::record::{Columns, Entry, Field};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -19,6 +19,19 @@ pub struct ImportFile {
     /// file's groups were counted ([`ImportFile::count_unknown_groups`]) rather than warned of
     /// record by record ([`ImportFile::check_groups`]).
     pub unknown_groups: BTreeMap<String, u64>,
+    /// Problems of the records counted, not kept in `problems` (see [`ImportFile::keep`]).
+    pub dropped: Tally,
+    /// `None`: every problem is kept. `Some(n)`: of the records' problems, only the first `n`
+    /// errors and the first `n` warnings (by line) are kept, the rest counted in `dropped`, so
+    /// that memory does not grow with what is wrong (SPEC §5); the file's own problems (its
+    /// header, its encoding) are always kept.
+    pub keep: Option<usize>,
+    /// The line of the header: problems on a later line are the records'.
+    pub header_line: u64,
+    /// With `keep`, the entries (by index) whose UniqueID, and those whose Mail, another entry
+    /// has too, so that their problems can be told again ([`crate::input::each_problem`]).
+    pub duplicate_ids: Vec<u32>,
+    pub duplicate_mails: Vec<u32>,
 }
 
 impl ImportFile {
@@ -27,10 +40,53 @@ impl ImportFile {
         self.problems.iter().find(|p| p.code.is_file_error())
     }
     pub fn errors(&self) -> usize {
-        self.problems.iter().filter(|p| p.is_error()).count()
+        self.problems.iter().filter(|p| p.is_error()).count() + self.dropped.errors() as usize
     }
     pub fn warnings(&self) -> usize {
-        self.problems.len() - self.errors()
+        self.problems.iter().filter(|p| !p.is_error()).count() + self.dropped.warnings() as usize
+    }
+
+    /// True for a problem of a record (not of the header or the whole file): those are the
+    /// ones that `keep` limits.
+    pub fn of_a_record(&self, p: &Problem) -> bool {
+        p.line.is_some_and(|l| l > self.header_line)
+            && !matches!(p.code, Code::UnknownColumn | Code::EncodingFallback)
+            && !p.code.is_file_error()
+    }
+
+    /// Sort the problems, and with `keep`, count those of the records past the first `n`
+    /// errors and `n` warnings rather than keep them.
+    pub fn limit_problems(&mut self) {
+        sort_problems(&mut self.problems);
+        let Some(n) = self.keep else {
+            return;
+        };
+        let (mut errors, mut warnings) = (0, 0);
+        let mut dropped = std::mem::take(&mut self.dropped);
+        let header_line = self.header_line;
+        let this = ImportFile {
+            header_line,
+            ..ImportFile::default()
+        };
+        self.problems.retain(|p| {
+            if !this.of_a_record(p) {
+                return true;
+            }
+            let kept = if p.is_error() {
+                &mut errors
+            } else {
+                &mut warnings
+            };
+            if *kept < n {
+                *kept += 1;
+                true
+            } else {
+                dropped.count(p);
+                false
+            }
+        });
+        self.problems.shrink_to_fit();
+        self.dropped = dropped;
     }
     pub fn invalid(&self) -> usize {
         self.entries
@@ -41,28 +97,41 @@ impl ImportFile {
 
     /// Add an `unknown-group` warning for each group ID not in `known`.
     pub fn check_groups(&mut self, known: &HashSet<String>) {
-        let warnings: Vec<Problem> = self
-            .entries
-            .par_iter()
-            .filter_map(|entry| match entry {
+        let column = self.columns.name(Field::Groups);
+        fn valid(entry: &Entry) -> Option<&super::record::Record> {
+            match entry {
                 Entry::Valid(r) => Some(r),
                 Entry::Invalid { .. } => None,
-            })
-            .flat_map_iter(|r| {
-                let column = self.columns.name(Field::Groups);
-                r.groups().filter(|g| !known.contains(*g)).map(|g| {
-                    Problem::new(
-                        Some(r.line),
-                        Some(column),
-                        Code::UnknownGroup,
-                        format!("no group has the ID `{g}`; this membership is ignored"),
-                    )
-                    .with_value(g)
+            }
+        }
+        let warnings: Vec<Problem> = match self.keep {
+            None => self
+                .entries
+                .par_iter()
+                .filter_map(valid)
+                .flat_map_iter(|r| {
+                    r.groups()
+                        .filter(|g| !known.contains(*g))
+                        .map(|g| unknown_group(r.line, column, g))
                 })
-            })
-            .collect();
+                .collect(),
+            // In the file's order: the first `n` are kept, the rest counted.
+            Some(n) => {
+                let mut kept = Vec::new();
+                for r in self.entries.iter().filter_map(valid) {
+                    for g in r.groups().filter(|g| !known.contains(*g)) {
+                        if kept.len() < n {
+                            kept.push(unknown_group(r.line, column, g));
+                        } else {
+                            self.dropped.add(Code::UnknownGroup, Severity::Warning, 1);
+                        }
+                    }
+                }
+                kept
+            }
+        };
         self.problems.extend(warnings);
-        sort_problems(&mut self.problems);
+        self.limit_problems();
     }
 
     /// Count the group IDs that are not in `known`, each once with the number of records that
@@ -118,6 +187,17 @@ impl ImportFile {
         self.problems.push(problem);
         sort_problems(&mut self.problems);
     }
+}
+
+/// The `unknown-group` warning of a record naming a Group ID that no group has.
+pub fn unknown_group(line: u64, column: &str, group: &str) -> Problem {
+    Problem::new(
+        Some(line),
+        Some(column),
+        Code::UnknownGroup,
+        format!("no group has the ID `{group}`; this membership is ignored"),
+    )
+    .with_value(group)
 }
 
 pub fn sort_problems(problems: &mut [Problem]) {

@@ -14,6 +14,11 @@ pub fn check(cell: &str) -> Result<(), String> {
     }
     let address = lettre::Address::from_str(cell)
         .map_err(|_| format!("`{cell}` is not a mail address of the form local@domain"))?;
+    if !sendable(&address) {
+        return Err(format!(
+            "`{cell}` cannot be carried in a mail's envelope (a quoted local part the mail transport does not read back)"
+        ));
+    }
     let domain = address.domain();
     if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
         return Err(format!(
@@ -21,6 +26,25 @@ pub fn check(cell: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// True when the mail transport can carry the address: an invitation's `To` header (a name and
+/// the address) is read back into the SMTP envelope, so the address must come back from it
+/// unchanged, with any display name.
+fn sendable(address: &lettre::Address) -> bool {
+    use lettre::message::{Mailbox, Mailboxes};
+    // A dot-atom local part (most addresses) is carried as it is: no need to try.
+    let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
+    if address.user().chars().all(atext) && !address.user().starts_with('.') {
+        return true;
+    }
+    ["N", "Åsa, \"Berg\" <x>"].iter().all(|name| {
+        let header = Mailboxes::from(Mailbox::new(Some((*name).to_string()), address.clone()));
+        Mailboxes::from_str(&header.to_string()).is_ok_and(|back| {
+            let back: Vec<Mailbox> = back.into();
+            back.len() == 1 && back[0].email == *address
+        })
+    })
 }
 
 /// The key two addresses are compared by: the address in lower case. An address already in
@@ -67,6 +91,14 @@ mod tests {
             ("@example.se", false),
             ("anna@exa mple.se", false),
             ("", false),
+            // Quoted local parts: only those the envelope can carry.
+            ("\"fay,x\"@x.org", false),
+            ("\"fay x\"@x.org", false),
+            ("\"fay<x>\"@x.org", false),
+            ("\"fay;x\"@x.org", false),
+            ("\"fay\"@x.org", false),
+            ("fay.x@x.org", true),
+            ("o'brien@x.org", true),
         ];
         for (cell, ok) in cases {
             assert_eq!(check(cell).is_ok(), ok, "{cell}");

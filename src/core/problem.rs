@@ -169,6 +169,65 @@ impl fmt::Display for Problem {
     }
 }
 
+/// How many problems of each code and severity a file has that are counted, not kept: a file
+/// whose every line is wrong costs a few counters, not a problem a line (SPEC §5).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Per code (in [`ALL_CODES`] order): errors, warnings.
+    counts: [[u64; 2]; ALL_CODES.len()],
+}
+
+impl Tally {
+    pub const fn new() -> Tally {
+        Tally {
+            counts: [[0; 2]; ALL_CODES.len()],
+        }
+    }
+    pub fn add(&mut self, code: Code, severity: Severity, n: u64) {
+        self.counts[code as usize][usize::from(severity == Severity::Warning)] += n;
+    }
+    /// Take back `n` counted (never below zero).
+    pub fn uncount(&mut self, code: Code, severity: Severity, n: u64) {
+        let c = &mut self.counts[code as usize][usize::from(severity == Severity::Warning)];
+        *c = c.saturating_sub(n);
+    }
+    pub fn count(&mut self, p: &Problem) {
+        self.add(p.code, p.severity, 1);
+    }
+    pub fn merge(&mut self, other: &Tally) {
+        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+            mine[0] += theirs[0];
+            mine[1] += theirs[1];
+        }
+    }
+    pub fn errors(&self) -> u64 {
+        self.counts.iter().map(|c| c[0]).sum()
+    }
+    pub fn warnings(&self) -> u64 {
+        self.counts.iter().map(|c| c[1]).sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.errors() + self.warnings() == 0
+    }
+    /// Every warning counted as an error (`validate --strict`).
+    pub fn strict(&mut self) {
+        for c in &mut self.counts {
+            c[0] += std::mem::take(&mut c[1]);
+        }
+    }
+    /// Each code and severity with its count, those counted only.
+    pub fn each(&self) -> impl Iterator<Item = (Code, Severity, u64)> + '_ {
+        ALL_CODES.iter().zip(&self.counts).flat_map(|(&code, c)| {
+            [
+                (code, Severity::Error, c[0]),
+                (code, Severity::Warning, c[1]),
+            ]
+            .into_iter()
+            .filter(|&(_, _, n)| n > 0)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +246,32 @@ mod tests {
             .filter(|c| c.severity() == Severity::Warning)
             .collect();
         assert_eq!(warnings.len(), 3);
+        for (i, code) in ALL_CODES.iter().enumerate() {
+            assert_eq!(
+                *code as usize, i,
+                "{code}: Tally indexes codes by their order"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tally_counts_per_code_and_severity() {
+        let mut t = Tally::default();
+        t.add(Code::FieldCount, Severity::Error, 3);
+        t.add(Code::UnknownGroup, Severity::Warning, 2);
+        let mut u = Tally::default();
+        u.add(Code::FieldCount, Severity::Error, 1);
+        t.merge(&u);
+        assert_eq!((t.errors(), t.warnings()), (4, 2));
+        let each: Vec<_> = t.each().collect();
+        assert_eq!(
+            each,
+            vec![
+                (Code::FieldCount, Severity::Error, 4),
+                (Code::UnknownGroup, Severity::Warning, 2)
+            ]
+        );
+        t.strict();
+        assert_eq!((t.errors(), t.warnings()), (6, 0));
     }
 }

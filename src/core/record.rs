@@ -165,6 +165,28 @@ pub fn quoted(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Why no import file could name this Group ID, if none could (SPEC §3): a Groups cell is
+/// split on the separator and trimmed, and a cell with a control character is an error. So a
+/// Group ID must be non-empty, without a control character or the separator, and without
+/// spaces (or invisible characters) at either end.
+pub fn unnameable_group_id(id: &str, separator: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some("the Group ID is empty".into());
+    }
+    if has_control(id) {
+        return Some("the Group ID contains a control character".into());
+    }
+    if !separator.is_empty() && id.contains(separator) {
+        return Some(format!(
+            "the Group ID contains the group separator `{separator}` (csv.group_separator), so a Groups cell would name several groups"
+        ));
+    }
+    if trim(id) != id {
+        return Some("the Group ID starts or ends with a space".into());
+    }
+    None
+}
+
 /// A cell as `users export` wrote it, read back: the export puts a `'` before a value that
 /// starts with `=`, `+`, `-` or `@` (so that a spreadsheet does not run it as a formula), and
 /// the reading takes it off again, so that applying an export changes nothing (SPEC §3).
@@ -614,6 +636,32 @@ pub fn check<C: Cells + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_ids_no_file_can_name() {
+        let cases = [
+            ("MEDAKUT", ",", true),
+            ("Akut vård", ",", true),
+            ("A,B", ",", false),
+            ("A,B", ";", true),
+            ("A;B", ";", false),
+            ("A||B", "||", false),
+            ("G\u{1b}[2J", ",", false),
+            ("G\t", ",", false),
+            ("G\u{85}", ",", false),
+            (" G", ",", false),
+            ("G ", ",", false),
+            ("G\u{200B}", ",", false),
+            ("", ",", false),
+        ];
+        for (id, separator, ok) in cases {
+            assert_eq!(
+                unnameable_group_id(id, separator).is_none(),
+                ok,
+                "{id:?} {separator:?}"
+            );
+        }
+    }
 
     fn columns(header: &[&str]) -> Columns {
         let mut c = Columns {

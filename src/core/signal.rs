@@ -161,7 +161,7 @@ pub struct Push {
     pub pending_minutes: Option<i64>,
     /// `scim.max_pending_minutes` (0: never unhealthy for waiting).
     pub max_pending_minutes: u32,
-    /// The last attempt failed, was blocked, or had changes refused.
+    /// The last attempt failed, was blocked, or had changes refused or not confirmed.
     pub failed: bool,
     /// The last attempt was blocked by the push safeguard.
     pub blocked: bool,
@@ -323,7 +323,7 @@ impl Now {
         if let Some(p) = &self.push {
             if p.failed || p.blocked {
                 out.push(
-                    "the last push to the SCIM provider failed, was blocked or had changes refused"
+                    "the last push to the SCIM provider failed, was blocked, or had changes refused or not confirmed"
                         .into(),
                 );
             }

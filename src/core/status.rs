@@ -52,6 +52,8 @@ pub struct Status {
     pub last_run_times: Vec<(String, String)>,
     /// The push as `scim::status` gives it (with `[scim]`, or after a push).
     pub push: Option<serde_json::Value>,
+    /// The attributes the provider did not keep, for people (`title (1,772 users)`).
+    pub push_dropped: Option<String>,
     /// The store's mode lets others read it.
     pub store_readable_by_others: bool,
 }

@@ -3,61 +3,83 @@
 
 use super::Encoding;
 use crate::core::problem::Code;
-use crate::core::record::trim;
+use crate::core::record::{trim, unnameable_group_id};
 
-/// Read a group file: a `GroupID` column and an optional `Name` column.
+/// Why a group file was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupFileError {
+    /// The file cannot be read as a group file (not CSV, no GroupID column, no groups).
+    Unreadable(String),
+    /// A Group ID no import file could name: refused (SPEC §3).
+    Refused(String),
+}
+
+impl std::fmt::Display for GroupFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GroupFileError::Unreadable(m) | GroupFileError::Refused(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Read a group file: a `GroupID` column and an optional `Name` column. The file's own
+/// encoding is detected (`Encoding::Auto`: a BOM, else UTF-8, else Windows-1252) unless named;
+/// `csv.encoding` is for import files. Cells are trimmed as an import file's are; a Group ID
+/// that no import file could name (with `separator`, `csv.group_separator`) is refused.
 pub fn read(
     bytes: &[u8],
     encoding: Encoding,
     delimiter: Option<u8>,
-) -> Result<Vec<(String, Option<String>)>, String> {
-    let text = super::decode_text(bytes, encoding).map_err(|p| p.message)?;
+    separator: &str,
+) -> Result<Vec<(String, Option<String>)>, GroupFileError> {
+    use GroupFileError::{Refused, Unreadable};
+    let text = super::decode_text(bytes, encoding).map_err(|p| Unreadable(p.message))?;
     let mut reader = super::csv_reader(&text, delimiter, true);
     let header = reader
         .headers()
-        .map_err(|e| format!("{}: {e}", Code::NotCsv))?
+        .map_err(|e| Unreadable(format!("{}: {e}", Code::NotCsv)))?
         .clone();
     let find = |name: &str| {
         header
             .iter()
             .position(|h| trim(h.trim_start_matches('\u{feff}')).eq_ignore_ascii_case(name))
     };
-    let id_col = find("GroupID").ok_or("the GroupID column is missing")?;
+    let id_col =
+        find("GroupID").ok_or_else(|| Unreadable("the GroupID column is missing".into()))?;
     let name_col = find("Name");
     let mut out: Vec<(String, Option<String>)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, rec) in reader.records().enumerate() {
-        let rec = rec.map_err(|e| format!("not CSV: {e}"))?;
+        let rec = rec.map_err(|e| Unreadable(format!("not CSV: {e}")))?;
+        // A line of nothing but spaces (and delimiters) is blank, as in an import file.
+        if rec.iter().all(|c| trim(c).is_empty()) && rec.len() <= 1 {
+            continue;
+        }
         let line = rec.position().map_or(i as u64 + 2, |p| p.line());
         let id = trim(rec.get(id_col).unwrap_or(""));
-        if id.is_empty() {
-            return Err(format!(
-                "line {line}, column GroupID: the Group ID is empty"
-            ));
-        }
-        if id.chars().any(char::is_control) {
-            return Err(format!(
-                "line {line}, column GroupID: the Group ID contains a control character"
-            ));
+        if let Some(why) = unnameable_group_id(id, separator) {
+            return Err(Refused(format!(
+                "line {line}, column GroupID: {why}; no import file could name it"
+            )));
         }
         if !seen.insert(id.to_string()) {
-            return Err(format!(
+            return Err(Unreadable(format!(
                 "line {line}, column GroupID: `{id}` appears more than once"
-            ));
+            )));
         }
         let name = name_col
             .and_then(|c| rec.get(c))
             .map(trim)
             .filter(|n| !n.is_empty());
         if name.is_some_and(|n| n.chars().any(char::is_control)) {
-            return Err(format!(
+            return Err(Unreadable(format!(
                 "line {line}, column Name: the name contains a control character"
-            ));
+            )));
         }
         out.push((id.to_string(), name.map(str::to_string)));
     }
     if out.is_empty() {
-        return Err("the file has no groups".into());
+        return Err(Unreadable("the file has no groups".into()));
     }
     Ok(out)
 }

@@ -3,7 +3,6 @@
 //! Reading never fails: whatever is wrong with the file becomes a [`Problem`], so that
 //! `validate` can report everything at once and `apply` can decide what to do.
 
-use crate::core::file::sort_problems;
 pub use crate::core::file::ImportFile;
 use crate::core::problem::{Code, Problem};
 use crate::core::record::{self, Entry, Field, Rules};
@@ -202,7 +201,7 @@ pub fn read(bytes: &[u8], opts: &ReadOptions) -> ImportFile {
 /// Read a file in spans of about `span_bytes` (the tests cut them small).
 fn read_in_spans(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportFile {
     let mut file = read_unsorted(bytes, opts, span_bytes);
-    sort_problems(&mut file.problems);
+    file.limit_problems();
     file
 }
 
@@ -255,12 +254,13 @@ fn next_record(
     }
 }
 
-fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportFile {
-    let mut file = ImportFile {
-        delimiter: b',',
-        encoding: "utf-8",
-        ..ImportFile::default()
-    };
+/// Decode a file, find its delimiter and read its header into `file`: the text and the byte
+/// at which its records start, or `None` when a file error (in `file.problems`) stops it.
+fn open_text<'a>(
+    bytes: &'a [u8],
+    opts: &ReadOptions,
+    file: &mut ImportFile,
+) -> Option<(Cow<'a, str>, usize)> {
     if bytes.len() as u64 > opts.max_file_bytes {
         file.problems.push(file_problem(
             Code::TooLarge,
@@ -270,22 +270,20 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
                 opts.max_file_bytes
             ),
         ));
-        return file;
+        return None;
     }
     if bytes.len() > SPAN_BYTES {
         // Large files are read in parallel: load the phone metadata meanwhile.
         rayon::spawn(crate::core::phone::warm_up);
     }
-    let Some((text, encoding)) = decode(bytes, opts.encoding, &mut file.problems) else {
-        return file;
-    };
+    let (text, encoding) = decode(bytes, opts.encoding, &mut file.problems)?;
     file.encoding = encoding;
     if let Some(pos) = text.find('\0') {
         file.problems.push(file_problem(
             Code::NotCsv,
             format!("the file contains a NUL byte (character {pos}): it is not a CSV text file"),
         ));
-        return file;
+        return None;
     }
     let delimiter = opts.delimiter.unwrap_or_else(|| detect_delimiter(&text));
     file.delimiter = delimiter;
@@ -306,28 +304,48 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
                 Code::EmptyFile,
                 "the file is empty: it has no header and no records",
             ));
-            return file;
+            return None;
         }
         Err(e) => {
             file.problems.push(file_problem(
                 Code::NotCsv,
                 format!("the header cannot be read as CSV: {e}"),
             ));
-            return file;
+            return None;
         }
     }
     let header_line = lines.line_at(record.position().map_or(0, |p| p.byte() as usize));
-    if !read_header(&record, header_line, &opts.mapping, &mut file) {
-        return file;
+    file.header_line = header_line;
+    if !read_header(&record, header_line, &opts.mapping, file) {
+        return None;
     }
 
     let data = reader.position().byte() as usize;
+    Some((text, data))
+}
+
+fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportFile {
+    let mut file = ImportFile {
+        delimiter: b',',
+        encoding: "utf-8",
+        ..ImportFile::default()
+    };
+    let Some((text, data)) = open_text(bytes, opts, &mut file) else {
+        return file;
+    };
+    let delimiter = file.delimiter;
     let line = 1 + newlines(&text.as_bytes()[..data]);
     let spans = spans(text.as_bytes(), data, line, span_bytes);
     let read_spans = in_spans(&text, &spans, |span| {
         read_span(&text, span, delimiter, &file.columns, &opts.rules)
     });
-    let (mut ids, mut mails) = (Vec::new(), Vec::new());
+    // Each span's lists are moved into the file's and freed one by one, into lists of their
+    // final size: never two copies of the entries at once.
+    let total = |f: fn(&SpanRead) -> usize| read_spans.iter().map(f).sum::<usize>();
+    file.entries.reserve_exact(total(|s| s.entries.len()));
+    file.problems.reserve_exact(total(|s| s.problems.len()));
+    let mut ids = Vec::with_capacity(total(|s| s.ids.len()));
+    let mut mails = Vec::with_capacity(total(|s| s.mails.len()));
     let mut unnamed_used = Vec::new();
     for span in read_spans {
         unnamed_used.extend(span.unnamed_used);
@@ -342,6 +360,7 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
             return file;
         }
     }
+    let header_line = file.header_line;
     unnamed_columns_used(&mut file, header_line, &unnamed_used);
     file.rows = file.entries.len();
     if file.rows == 0 {
@@ -455,6 +474,118 @@ pub fn count_records(bytes: &[u8], opts: &ReadOptions) -> Option<usize> {
         (error.is_none().then_some(n), end)
     });
     counts.into_iter().sum()
+}
+
+/// Every problem of a file that [`read_lean`] read, told again one at a time in the order
+/// [`read`] gives them (by line; on a line, errors first), without holding them: the records
+/// are read once more, in order, and checked again, and the duplicates the first reading
+/// found are told at their lines. `known`: the Group IDs the file was checked against
+/// ([`ImportFile::check_groups`]), if any. A file with a file error is told as it was kept.
+pub fn each_problem(
+    bytes: &[u8],
+    opts: &ReadOptions,
+    file: &ImportFile,
+    known: Option<&std::collections::HashSet<String>>,
+    tell: &mut dyn FnMut(&Problem) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let reread = file.keep.is_some() && !file.dropped.is_empty() && file.file_error().is_none();
+    let text = if reread {
+        decode(bytes, opts.encoding, &mut Vec::new()).map(|(text, _)| text)
+    } else {
+        None
+    };
+    match text {
+        Some(text) => tell_again(&text, opts, file, known, tell),
+        None => file.problems.iter().try_for_each(tell),
+    }
+}
+
+/// Tell every problem of a file again (see [`each_problem`]) from its decoded text.
+fn tell_again(
+    text: &str,
+    opts: &ReadOptions,
+    file: &ImportFile,
+    known: Option<&std::collections::HashSet<String>>,
+    tell: &mut dyn FnMut(&Problem) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut reader = csv_reader(text, Some(file.delimiter), false);
+    if !matches!(
+        next_record(&mut reader, &mut csv::StringRecord::new()),
+        Ok(true)
+    ) {
+        return file.problems.iter().try_for_each(&mut *tell);
+    }
+    let data = reader.position().byte() as usize;
+    let span = Span {
+        start: data,
+        end: text.len(),
+        line: 1 + newlines(&text.as_bytes()[..data]),
+    };
+    let mut lines = LineCounter {
+        text: text.as_bytes(),
+        offset: span.start,
+        line: span.line,
+    };
+    // The file's own problems, kept whole and sorted: told in their places among the records'.
+    let mut own = file
+        .problems
+        .iter()
+        .filter(|p| !file.of_a_record(p))
+        .peekable();
+    let (mut ids, mut mails) = (
+        file.duplicate_ids.iter().peekable(),
+        file.duplicate_mails.iter().peekable(),
+    );
+    let mut failed = None;
+    let mut index = 0u32;
+    each_record(text, &span, file.delimiter, |cells| {
+        let i = index;
+        index += 1;
+        if failed.is_some() {
+            return;
+        }
+        let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
+        let line = lines.line_at(at);
+        let mut told = Ok(());
+        while let Some(p) = own.next_if(|p| p.line.unwrap_or(0) < line) {
+            told = told.and_then(|()| tell(p));
+        }
+        let (entry, mut here) = record::check(cells, line, &file.columns, &opts.rules);
+        let duplicate_id = ids.next_if(|&&d| d == i).is_some();
+        let duplicate_mail = mails.next_if(|&&d| d == i).is_some();
+        if let (true, Some(uid)) = (duplicate_id, entry.unique_id()) {
+            here.push(duplicate_id_problem(
+                line,
+                file.columns.name(Field::UniqueId),
+                uid,
+            ));
+        }
+        if let (true, Entry::Valid(r)) = (duplicate_mail, &entry) {
+            here.push(duplicate_mail_problem(
+                line,
+                file.columns.name(Field::Mail),
+                r.mail(),
+            ));
+        }
+        while let Some(p) = own.next_if(|p| p.line == Some(line)) {
+            here.push(p.clone());
+        }
+        if let (Some(known), Entry::Valid(r), false) =
+            (known, &entry, duplicate_id || duplicate_mail)
+        {
+            let column = file.columns.name(Field::Groups);
+            for g in r.groups().filter(|g| !known.contains(*g)) {
+                here.push(crate::core::file::unknown_group(line, column, g));
+            }
+        }
+        here.sort_by_key(|p| !p.is_error());
+        told = told.and_then(|()| here.iter().try_for_each(&mut *tell));
+        failed = told.err();
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    own.try_for_each(tell)
 }
 
 /// Why the reading of a span stopped before its end.
@@ -819,26 +950,12 @@ fn mark_duplicates(file: &mut ImportFile, ids: Vec<(u64, u32)>, mails: Vec<(u64,
     let marked = (0..entries.len()).filter(|&i| ids[i] || mails[i]);
     for (i, entry) in marked.map(|i| (i, &entries[i])) {
         if let (true, Some(uid)) = (ids[i], entry.unique_id()) {
-            marks.push((
-                i,
-                Problem::new(
-                    Some(entry.line()),
-                    Some(file.columns.name(Field::UniqueId)),
-                    Code::DuplicateId,
-                    format!("the UniqueID `{uid}` appears more than once in the file"),
-                ),
-            ));
+            let column = file.columns.name(Field::UniqueId);
+            marks.push((i, duplicate_id_problem(entry.line(), column, uid)));
         }
         if let (true, Entry::Valid(r)) = (mails[i], entry) {
-            marks.push((
-                i,
-                Problem::new(
-                    Some(r.line),
-                    Some(file.columns.name(Field::Mail)),
-                    Code::DuplicateMail,
-                    format!("the mail `{}` appears more than once in the file", r.mail()),
-                ),
-            ));
+            let column = file.columns.name(Field::Mail);
+            marks.push((i, duplicate_mail_problem(r.line, column, r.mail())));
         }
     }
     for (i, problem) in marks {
@@ -851,6 +968,26 @@ fn mark_duplicates(file: &mut ImportFile, ids: Vec<(u64, u32)>, mails: Vec<(u64,
         }
         file.problems.push(problem);
     }
+}
+
+/// The `duplicate-id` error of a record whose UniqueID another record has too.
+fn duplicate_id_problem(line: u64, column: &str, uid: &str) -> Problem {
+    Problem::new(
+        Some(line),
+        Some(column),
+        Code::DuplicateId,
+        format!("the UniqueID `{uid}` appears more than once in the file"),
+    )
+}
+
+/// The `duplicate-mail` error of a record whose Mail another record has too.
+fn duplicate_mail_problem(line: u64, column: &str, mail: &str) -> Problem {
+    Problem::new(
+        Some(line),
+        Some(column),
+        Code::DuplicateMail,
+        format!("the mail `{mail}` appears more than once in the file"),
+    )
 }
 
 /// For each entry, whether its key is also another entry's key. The hashes are sorted; only
@@ -878,6 +1015,8 @@ fn repeated<'a>(
 }
 
 pub mod groups;
+pub mod lean;
+pub use lean::read_lean;
 
 #[cfg(test)]
 mod tests;

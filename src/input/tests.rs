@@ -1,6 +1,7 @@
 //! Table-driven tests of reading: encodings, delimiters, headers, line numbers and duplicates.
 
 use super::*;
+use crate::core::problem::Severity;
 use std::collections::HashSet;
 
 fn codes(file: &ImportFile) -> Vec<(Option<u64>, Option<&str>, &'static str)> {
@@ -307,5 +308,64 @@ proptest::proptest! {
             text.push_str(PIECES[p]);
         }
         same_in_spans(&text);
+    }
+}
+
+/// The lean reading of `validate` (SPEC §5: memory bounded by the file) keeps the first
+/// problems and counts the rest, and tells them all again in exactly the order, with exactly
+/// the counts, that the whole reading gives.
+#[test]
+fn a_lean_reading_tells_what_a_whole_reading_keeps() {
+    let texts = [
+        "UniqueID;Name;Mail;Groups\nE1;A;a@x.se;G1,GX\nE1\n\nE2;B;bad;G1\nE3;C;a@x.se;GY\nE4;D;d@x.se;G1\n",
+        "UniqueID,Name,Mail,,Title\nE1,A,a@x.se,,T\nE2,B,b@x.se,oops,T\nE2,B,B@X.SE,,T\n\"E5\n\",E,e@x.se,,T\n",
+        "UniqueID,Name,Mail\nE123\nE123\nE123\nE9,N,\"fay,x\"\n",
+        "UniqueID,Name,Mail\n",
+        "Name,Mail\nA,a@x.se\n",
+        "UniqueID,Name,Mail\nE1,A,a@x.se\n\"E2,B,b@x.se\n",
+        "\u{feff}UniqueID;Name;Mail\r\nE1;A;a@x.se\r\nE1;A;a@x.se\r\n",
+    ];
+    let known: HashSet<String> = ["G1".to_string()].into();
+    for text in texts {
+        for groups in [None, Some(&known)] {
+            let opts = ReadOptions::default();
+            let mut whole = read(text.as_bytes(), &opts);
+            if let (Some(k), None) = (groups, whole.file_error()) {
+                whole.check_groups(k);
+            }
+            for keep in [0, 1, 2, 100] {
+                let lean = read_lean(text.as_bytes(), &opts, keep, groups);
+                let what = format!("{text:?} groups {groups:?} keep {keep}");
+                assert_eq!(
+                    (lean.errors(), lean.warnings(), lean.rows),
+                    (whole.errors(), whole.warnings(), whole.rows),
+                    "{what}"
+                );
+                let mut told = Vec::new();
+                each_problem(text.as_bytes(), &opts, &lean, groups, &mut |p| {
+                    told.push(p.clone());
+                    Ok(())
+                })
+                .unwrap();
+                assert_eq!(told, whole.problems, "{what}");
+                // What is kept is the start of the whole list, as far as each severity goes.
+                for severity in [Severity::Error, Severity::Warning] {
+                    let of = |ps: &[Problem]| -> Vec<Problem> {
+                        ps.iter()
+                            .filter(|p| p.severity == severity && lean.of_a_record(p))
+                            .cloned()
+                            .collect()
+                    };
+                    let kept = of(&lean.problems);
+                    let first: Vec<Problem> =
+                        of(&whole.problems).into_iter().take(kept.len()).collect();
+                    assert_eq!(kept, first, "{what}");
+                    assert!(
+                        kept.len() == keep.min(of(&whole.problems).len()) || lean.keep.is_none(),
+                        "{what}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -218,6 +218,7 @@ pub fn status_of(store: &Store, config: &Config) -> anyhow::Result<crate::core::
     let now = what_is_true_now(store, config)?;
     Ok(Status {
         push: now.push_detail.clone(),
+        push_dropped: now.push_detail.as_ref().and_then(crate::scim::dropped_text),
         now,
         last_fetch: newest.map(|b| Fetch {
             at: last_check.unwrap_or_else(|| b.fetched_at.clone()),

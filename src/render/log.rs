@@ -16,7 +16,8 @@ impl Log for Stderr {
 
     fn log(&self, r: &Record<'_>) {
         if self.enabled(r.metadata()) {
-            let _ = writeln!(std::io::stderr().lock(), "roster: {}", r.args());
+            let line = format!("roster: {}", r.args());
+            let _ = writeln!(std::io::stderr().lock(), "{}", super::message(&line));
         }
     }
 

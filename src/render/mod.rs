@@ -99,30 +99,26 @@ pub fn terminal_text(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A message for the terminal: control characters escaped (a line break is kept), and any line
-/// longer than a few screens cut with `…`. Used for errors, which may quote what they read.
+/// A message for the terminal, on one line: every control character escaped (a line break
+/// too, so that a value quoted in it, a file name with a newline say, cannot forge a line of
+/// output or a GitHub workflow command, SPEC §3.1), and cut with `…` past a few screens. Used
+/// for errors and log lines, which may quote what they read.
 pub fn message(text: &str) -> Cow<'_, str> {
     const LINE_CHARS: usize = 2000;
-    let needs = text.chars().any(|c| c != '\n' && is_hidden(c))
-        || text.split('\n').any(|l| l.len() > LINE_CHARS);
+    let needs = text.chars().any(is_hidden) || text.len() > LINE_CHARS;
     if !needs {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len().min(1 << 16));
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
+    for (n, c) in text.chars().enumerate() {
+        if n >= LINE_CHARS {
+            out.push('…');
+            break;
         }
-        for (n, c) in line.chars().enumerate() {
-            if n >= LINE_CHARS {
-                out.push('…');
-                break;
-            }
-            if is_hidden(c) {
-                push_escaped(&mut out, c);
-            } else {
-                out.push(c);
-            }
+        if is_hidden(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
         }
     }
     Cow::Owned(out)
@@ -347,8 +343,8 @@ mod cell_tests {
     }
 
     #[test]
-    fn messages_keep_line_breaks_and_escape_the_rest() {
-        assert_eq!(message("a\nb"), "a\nb");
+    fn messages_are_one_line_with_every_control_character_escaped() {
+        assert_eq!(message("a\nb"), "a\\nb");
         assert_eq!(message("a\u{1b}b\tc"), "a\\u{1b}b\\tc");
         let long = "m".repeat(10_000);
         assert_eq!(message(&long).chars().count(), 2001);

@@ -2,7 +2,7 @@
 
 use super::grid::Grid;
 use super::{cell, thousands};
-use crate::core::problem::{Code, Problem, Severity};
+use crate::core::problem::{Code, Problem, Severity, Tally};
 use crate::input::{delimiter_name, ImportFile};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -18,6 +18,21 @@ pub struct ValidationReport<'a> {
     pub delimiter: &'static str,
     pub encoding: &'static str,
     pub problems: &'a [Problem],
+    /// The problems counted but not kept in `problems` (a file with many).
+    #[serde(skip)]
+    pub dropped: &'a Tally,
+}
+
+/// The fields of the JSON document before its `problems`, in the same order.
+#[derive(Serialize)]
+struct Head<'a> {
+    file: &'a str,
+    valid: bool,
+    rows: usize,
+    errors: usize,
+    warnings: usize,
+    delimiter: &'static str,
+    encoding: &'static str,
 }
 
 impl<'a> ValidationReport<'a> {
@@ -32,7 +47,48 @@ impl<'a> ValidationReport<'a> {
             delimiter: delimiter_name(read.delimiter),
             encoding: read.encoding,
             problems: &read.problems,
+            dropped: &read.dropped,
         }
+    }
+
+    /// The number of problems of each code, those counted but not kept included.
+    pub fn per_code(&self) -> Vec<(Code, Severity, u64)> {
+        counted(per_code(self.problems), self.dropped)
+    }
+
+    /// Every problem, kept or counted.
+    pub fn total(&self) -> u64 {
+        self.problems.len() as u64 + self.dropped.errors() + self.dropped.warnings()
+    }
+
+    /// The JSON document (SPEC §6), written as it goes: `each` tells every problem of the file
+    /// in turn, so that a file with a million problems never holds them (SPEC §5).
+    pub fn write_json(
+        &self,
+        out: &mut impl Write,
+        each: impl FnOnce(&mut dyn FnMut(&Problem) -> io::Result<()>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let head = Head {
+            file: self.file,
+            valid: self.valid,
+            rows: self.rows,
+            errors: self.errors,
+            warnings: self.warnings,
+            delimiter: self.delimiter,
+            encoding: self.encoding,
+        };
+        let mut text = serde_json::to_vec(&head).map_err(io::Error::other)?;
+        text.pop(); // the closing brace: the problems follow
+        out.write_all(&text)?;
+        out.write_all(b",\"problems\":[")?;
+        let mut first = true;
+        each(&mut |p: &Problem| {
+            if !std::mem::take(&mut first) {
+                out.write_all(b",")?;
+            }
+            super::write_json(out, p)
+        })?;
+        out.write_all(b"]}\n")
     }
 
     pub fn summary(&self) -> String {
@@ -42,7 +98,7 @@ impl<'a> ValidationReport<'a> {
         };
         format!(
             "{}: {} — {} rows, {} errors, {} warnings (delimiter {delim}, encoding {})",
-            self.file,
+            super::message(self.file),
             if self.valid { "valid" } else { "invalid" },
             self.rows,
             self.errors,
@@ -72,6 +128,25 @@ pub fn per_code<'a>(problems: impl IntoIterator<Item = &'a Problem>) -> Vec<(Cod
     counts
 }
 
+/// Counts per code with those of a tally added, in [`per_code`]'s order.
+pub fn counted(
+    mut counts: Vec<(Code, Severity, u64)>,
+    tally: &Tally,
+) -> Vec<(Code, Severity, u64)> {
+    for (code, sev, n) in tally.each() {
+        match counts.iter_mut().find(|(c, s, _)| *c == code && *s == sev) {
+            Some((_, _, m)) => *m += n,
+            None => counts.push((code, sev, n)),
+        }
+    }
+    counts.sort_by(|a, b| {
+        b.2.cmp(&a.2)
+            .then((a.1 != Severity::Error).cmp(&(b.1 != Severity::Error)))
+            .then(a.0.as_str().cmp(b.0.as_str()))
+    });
+    counts
+}
+
 fn severity(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
@@ -87,7 +162,18 @@ pub fn write_table<'a>(
     limit: Option<usize>,
     more_hint: &str,
 ) -> io::Result<()> {
-    let counts = per_code(problems.clone());
+    write_counted_table(out, problems.clone(), per_code(problems), limit, more_hint)
+}
+
+/// [`write_table`] with the counts given: problems that were counted but not kept are in
+/// `counts`, not in `problems`, which holds the first ones.
+pub fn write_counted_table<'a>(
+    out: &mut impl Write,
+    problems: impl Iterator<Item = &'a Problem> + Clone,
+    counts: Vec<(Code, Severity, u64)>,
+    limit: Option<usize>,
+    more_hint: &str,
+) -> io::Result<()> {
     if counts.is_empty() {
         return Ok(());
     }
@@ -97,7 +183,8 @@ pub fn write_table<'a>(
         .collect();
     writeln!(out, "problems per code: {}", parts.join(", "))?;
     let total: u64 = counts.iter().map(|c| c.2).sum();
-    let listed = limit.map_or(total, |l| total.min(l as u64)) as usize;
+    let kept = problems.clone().count() as u64;
+    let listed = limit.map_or(total, |l| total.min(l as u64)).min(kept) as usize;
     let row = |p: &Problem| -> [String; 5] {
         [
             p.line.map(|l| l.to_string()).unwrap_or_default(),
@@ -233,7 +320,7 @@ pub fn step_summary(report: &ValidationReport<'_>) -> String {
         thousands(report.warnings as u64),
         report.encoding,
     ));
-    let counts = per_code(report.problems.iter());
+    let counts = report.per_code();
     if !counts.is_empty() {
         md.push_str("| Code | Severity | Problems |\n|---|---|---:|\n");
         for (code, sev, n) in &counts {
@@ -243,7 +330,7 @@ pub fn step_summary(report: &ValidationReport<'_>) -> String {
                 thousands(*n)
             ));
         }
-        let total = report.problems.len();
+        let total = report.total() as usize;
         md.push_str(&format!(
             "\n{} of {} problems:\n\n| Line | Column | Severity | Code | Message |\n|---:|---|---|---|---|\n",
             if total > SUMMARY_PROBLEMS { format!("The first {SUMMARY_PROBLEMS}") } else { "All".to_string() },
@@ -264,14 +351,26 @@ pub fn step_summary(report: &ValidationReport<'_>) -> String {
     md
 }
 
-/// A value in a Markdown table cell: cut and escaped like any cell, and unable to end the cell
-/// (`|`) or to open HTML (GitHub renders HTML in a summary).
+/// A value in a Markdown table cell (or the heading): cut and escaped like any cell, then
+/// every character that Markdown reads as syntax escaped, so that a value can neither end the
+/// cell (`|`), nor open HTML (`<`, `&`), a link or an image (`[`, `!`, a bare `https:` that
+/// GitHub links), nor close or open a code span or emphasis (SPEC §3.1).
 fn markdown(value: &str) -> String {
-    cell(value)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+    let shown = cell(value);
+    let mut out = String::with_capacity(shown.len() + 16);
+    for c in shown.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '~' | '#' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -290,8 +389,11 @@ mod tests {
             delimiter: ",",
             encoding: "utf-8",
             problems,
+            dropped: &NONE,
         }
     }
+
+    static NONE: Tally = Tally::new();
 
     fn github_text(r: &ValidationReport<'_>) -> String {
         let mut out = Vec::new();
@@ -351,6 +453,6 @@ mod tests {
 
     #[test]
     fn markdown_cells_cannot_break_the_table() {
-        assert_eq!(markdown("a|b <script>\t"), "a\\|b &lt;script&gt;\\t");
+        assert_eq!(markdown("a|b <script>\t"), "a\\|b &lt;script&gt;\\\\t");
     }
 }

@@ -334,6 +334,9 @@ pub fn table(s: &Status, store_path: &std::path::Path, stale_after_days: u32) ->
                 p["failures"]
             ),
         );
+        if let Some(d) = &s.push_dropped {
+            row("not kept", d.clone());
+        }
     }
     let mut text = lines.join("\n");
     text.push('\n');

@@ -11,16 +11,14 @@ use ureq::Agent;
 
 /// The longest `Retry-After` roster waits for, and the longest backoff between tries.
 const MAX_WAIT: Duration = Duration::from_secs(120);
-/// Responses larger than this are refused (a page of a listing is far smaller).
-const MAX_BODY: u64 = 256 << 20;
 
-/// The provider's answer to one request.
+/// The provider's answer to one request. The body is kept as the bytes it sent (the token
+/// scrubbed out); each caller reads from it only the fields it needs, into typed values.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub etag: Option<String>,
-    /// The JSON body, or `Null` when there is none (or it is not JSON).
-    pub body: Value,
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -28,22 +26,41 @@ impl Reply {
         (200..300).contains(&self.status)
     }
 
+    /// The body read into `T`; `None` when it is empty or not that shape.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_slice(&self.bytes).ok()
+    }
+
     /// The provider's reason, for a refusal: `409 uniqueness: …detail`.
     pub fn reason(&self) -> String {
-        reason(self.status, &self.body)
+        let e: ErrorBody = self.parse().unwrap_or_default();
+        reason_of(self.status, &e)
     }
+}
+
+/// A SCIM error body (RFC 7644 §3.12): only what a reason needs.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ErrorBody {
+    pub scim_type: Option<super::resource::Text>,
+    pub detail: Option<super::resource::Text>,
 }
 
 /// `status scimType: detail` from a SCIM error body (RFC 7644 §3.12), cut to 300 characters.
 pub fn reason(status: u16, body: &Value) -> String {
+    let e: ErrorBody = serde_json::from_value(body.clone()).unwrap_or_default();
+    reason_of(status, &e)
+}
+
+pub fn reason_of(status: u16, e: &ErrorBody) -> String {
     let mut s = status.to_string();
-    if let Some(t) = body.get("scimType").and_then(Value::as_str) {
+    if let Some(t) = e.scim_type.as_ref().filter(|t| !t.0.is_empty()) {
         s.push(' ');
-        s.push_str(t);
+        s.push_str(&t.0);
     }
-    if let Some(d) = body.get("detail").and_then(Value::as_str) {
+    if let Some(d) = e.detail.as_ref().filter(|d| !d.0.is_empty()) {
         s.push_str(": ");
-        s.push_str(d);
+        s.push_str(&d.0);
     }
     s.chars().take(300).collect()
 }
@@ -55,15 +72,42 @@ pub enum Down {
     Unreachable { url: String, reason: String },
     #[error("the SCIM provider at {url} refused the token (HTTP {status}); check scim.token_file or ROSTER_SCIM_TOKEN")]
     Token { url: String, status: u16 },
+    #[error("the SCIM provider at {url} answered {endpoint} with more than scim.max_response_bytes ({limit} bytes); nothing of that answer was used")]
+    TooLarge {
+        url: String,
+        endpoint: String,
+        limit: u64,
+    },
+}
+
+/// Whether a request may be sent again when its answer is lost: a create may have been
+/// carried out, so it is not (the caller looks the resource up first); anything else is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    Safe,
+    /// Only when the provider surely did not act on it: a refused connection, or a 429.
+    Never,
 }
 
 pub struct Client {
     agent: Agent,
     base: String,
     auth: String,
+    token: String,
     retries: u32,
+    max_bytes: u64,
     /// Requests made (each try counts).
     pub requests: u64,
+}
+
+/// What one try gave.
+enum Try {
+    Answer(Raw),
+    /// No answer: `sent` when the request may have reached the provider.
+    Failed {
+        reason: String,
+        sent: bool,
+    },
 }
 
 impl Client {
@@ -107,13 +151,20 @@ impl Client {
             agent,
             base: scim.base().to_string(),
             auth: format!("Bearer {token}"),
+            token: token.to_string(),
             retries: scim.retries,
+            max_bytes: scim.max_response_bytes,
             requests: 0,
         })
     }
 
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// The token replaced by `***` in a text that came from the provider.
+    pub fn scrub(&self, text: &str) -> String {
+        scrub_text(text, &self.token)
     }
 
     /// One request to `path` (below the base URL), retried with backoff while the provider is
@@ -125,46 +176,53 @@ impl Client {
         body: Option<&[u8]>,
         if_match: Option<&str>,
     ) -> Result<Reply, Down> {
+        match self.send_as(Repeat::Safe, method, path, body, if_match)? {
+            Some(reply) => Ok(reply),
+            None => Err(self.unreachable("no answer".into())),
+        }
+    }
+
+    /// Like [`Client::send`]; with [`Repeat::Never`], `None` when the answer was lost (a
+    /// timeout, a reset, a 5xx) and the provider may have carried the request out.
+    pub fn send_as(
+        &mut self,
+        repeat: Repeat,
+        method: Method,
+        path: &str,
+        body: Option<&[u8]>,
+        if_match: Option<&str>,
+    ) -> Result<Option<Reply>, Down> {
         let url = format!("{}{}", self.base, path);
         let mut attempt = 0u32;
         loop {
             let started = Instant::now();
-            let result = self.once(&method, &url, body, if_match);
+            let result = self.once(&method, &url, path, body, if_match)?;
             self.requests += 1;
             // `-vv`: each request; the path and status only, never a header (the token).
             if log::log_enabled!(log::Level::Debug) {
                 let what = match &result {
-                    Ok(r) => r.status.to_string(),
-                    Err(e) => e.clone(),
+                    Try::Answer(r) => r.status.to_string(),
+                    Try::Failed { reason, .. } => reason.clone(),
                 };
                 log::debug!(
                     "scim: {method} {path}: {what} in {}",
                     crate::render::log::secs(started)
                 );
             }
-            let wait = match &result {
-                Ok(r) if r.status == 401 || r.status == 403 => {
-                    return Err(Down::Token {
-                        url: self.base.clone(),
-                        status: r.status,
-                    })
-                }
-                Ok(r) if r.status == 429 || r.status >= 500 => {
-                    let after = r.retry_after.map(|s| Duration::from_secs(s).min(MAX_WAIT));
-                    Some(after.unwrap_or_else(|| backoff(attempt)))
-                }
-                Ok(_) => None,
-                Err(_) => Some(backoff(attempt)),
-            };
+            let (wait, lost) = self.judge(&result, attempt)?;
+            if lost && repeat == Repeat::Never {
+                log::debug!("scim: {method} {path}: the answer was lost; not sent again blindly");
+                return Ok(None);
+            }
             match (wait, result) {
-                (None, Ok(r)) => {
-                    return Ok(Reply {
+                (None, Try::Answer(r)) => {
+                    return Ok(Some(Reply {
                         status: r.status,
                         etag: r.etag,
-                        body: r.body,
-                    })
+                        bytes: r.bytes,
+                    }))
                 }
-                (Some(wait), result) if attempt < self.retries => {
+                (Some(wait), _) if attempt < self.retries => {
                     attempt += 1;
                     log::debug!(
                         "scim: try {} of {} in {:.1}s",
@@ -172,26 +230,53 @@ impl Client {
                         self.retries + 1,
                         wait.as_secs_f64()
                     );
-                    drop(result);
                     std::thread::sleep(wait);
                 }
-                (_, Ok(r)) => {
-                    return Err(Down::Unreachable {
-                        url: self.base.clone(),
-                        reason: format!(
-                            "{} after {} tries",
-                            reason(r.status, &r.body),
-                            attempt + 1
-                        ),
-                    })
+                (_, Try::Answer(r)) => {
+                    let reply = Reply {
+                        status: r.status,
+                        etag: r.etag,
+                        bytes: r.bytes,
+                    };
+                    return Err(self.unreachable(format!(
+                        "{} after {} tries",
+                        reply.reason(),
+                        attempt + 1
+                    )));
                 }
-                (_, Err(e)) => {
-                    return Err(Down::Unreachable {
-                        url: self.base.clone(),
-                        reason: format!("{e} (after {} tries)", attempt + 1),
-                    })
+                (_, Try::Failed { reason, .. }) => {
+                    return Err(self.unreachable(format!("{reason} (after {} tries)", attempt + 1)))
                 }
             }
+        }
+    }
+
+    /// How long to wait before trying again (`None`: the answer stands), and whether the
+    /// provider may have carried the request out without answering it.
+    fn judge(&self, result: &Try, attempt: u32) -> Result<(Option<Duration>, bool), Down> {
+        let after = |r: &Raw| {
+            let after = r.retry_after.map(|s| Duration::from_secs(s).min(MAX_WAIT));
+            Some(after.unwrap_or_else(|| backoff(attempt)))
+        };
+        Ok(match result {
+            Try::Answer(r) if r.status == 401 || r.status == 403 => {
+                return Err(Down::Token {
+                    url: self.base.clone(),
+                    status: r.status,
+                })
+            }
+            Try::Answer(r) if r.status == 429 => (after(r), false),
+            // 501: the provider does not do this; an answer like a 4xx, not a wait.
+            Try::Answer(r) if r.status >= 500 && r.status != 501 => (after(r), true),
+            Try::Answer(_) => (None, false),
+            Try::Failed { sent, .. } => (Some(backoff(attempt)), *sent),
+        })
+    }
+
+    fn unreachable(&self, reason: String) -> Down {
+        Down::Unreachable {
+            url: self.base.clone(),
+            reason,
         }
     }
 
@@ -199,9 +284,10 @@ impl Client {
         &self,
         method: &Method,
         url: &str,
+        path: &str,
         body: Option<&[u8]>,
         if_match: Option<&str>,
-    ) -> Result<Raw, String> {
+    ) -> Result<Try, Down> {
         let mut req = Request::builder()
             .method(method.clone())
             .uri(url)
@@ -216,36 +302,59 @@ impl Client {
         let sent = match body {
             Some(bytes) => req
                 .body(bytes.to_vec())
-                .map_err(|e| e.to_string())
-                .and_then(|r| self.agent.run(r).map_err(describe)),
+                .map_err(ureq::Error::from)
+                .and_then(|r| self.agent.run(r)),
             None => req
                 .body(())
-                .map_err(|e| e.to_string())
-                .and_then(|r| self.agent.run(r).map_err(describe)),
+                .map_err(ureq::Error::from)
+                .and_then(|r| self.agent.run(r)),
         };
-        let mut resp = sent?;
+        let mut resp = match sent {
+            Ok(resp) => resp,
+            Err(e) => {
+                let sent = !refused(&e);
+                return Ok(Try::Failed {
+                    reason: describe(e),
+                    sent,
+                });
+            }
+        };
         let status = resp.status().as_u16();
         let header = |name: &str| {
             resp.headers()
                 .get(name)
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
+                .map(|v| self.scrub(v))
         };
         let etag = header("etag");
         let retry_after = header("retry-after").and_then(|v| retry_after(&v, chrono::Utc::now()));
-        let bytes = resp
+        let read = resp
             .body_mut()
             .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-            .map_err(describe)?;
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Raw {
+            .limit(self.max_bytes)
+            .read_to_vec();
+        let bytes = match read {
+            Ok(bytes) => bytes,
+            Err(ureq::Error::BodyExceedsLimit(_)) => {
+                return Err(Down::TooLarge {
+                    url: self.base.clone(),
+                    endpoint: format!("{method} {}", path.split('?').next().unwrap_or(path)),
+                    limit: self.max_bytes,
+                })
+            }
+            Err(e) => {
+                return Ok(Try::Failed {
+                    reason: describe(e),
+                    sent: true,
+                })
+            }
+        };
+        Ok(Try::Answer(Raw {
             status,
             etag,
             retry_after,
-            body,
-        })
+            bytes: scrub_bytes(bytes, &self.token),
+        }))
     }
 }
 
@@ -253,7 +362,67 @@ struct Raw {
     status: u16,
     etag: Option<String>,
     retry_after: Option<u64>,
-    body: Value,
+    bytes: Vec<u8>,
+}
+
+/// Whether the request surely never reached the provider (the connection was refused).
+fn refused(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Io(io) => io.kind() == std::io::ErrorKind::ConnectionRefused,
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => true,
+        _ => false,
+    }
+}
+
+/// The forms a token takes in a provider's text: as it is, and JSON-escaped.
+fn token_forms(token: &str) -> Vec<String> {
+    let mut forms = vec![token.to_string()];
+    let escaped = Value::from(token).to_string();
+    let escaped = escaped[1..escaped.len() - 1].to_string();
+    if escaped != token {
+        forms.push(escaped);
+    }
+    let slashed = token.replace('/', "\\/");
+    if slashed != token {
+        forms.push(slashed);
+    }
+    forms
+}
+
+/// The token replaced by `***` in the bytes of an answer.
+pub fn scrub_bytes(bytes: Vec<u8>, token: &str) -> Vec<u8> {
+    if token.is_empty() {
+        return bytes;
+    }
+    let mut bytes = bytes;
+    for form in token_forms(token) {
+        let finder = memchr::memmem::Finder::new(form.as_bytes());
+        if finder.find(&bytes).is_none() {
+            continue;
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut at = 0;
+        for i in finder.find_iter(&bytes) {
+            out.extend_from_slice(&bytes[at..i]);
+            out.extend_from_slice(b"***");
+            at = i + form.len();
+        }
+        out.extend_from_slice(&bytes[at..]);
+        bytes = out;
+    }
+    bytes
+}
+
+/// The token replaced by `***` in a text.
+pub fn scrub_text(text: &str, token: &str) -> String {
+    if token.is_empty() {
+        return text.to_string();
+    }
+    let mut s = text.to_string();
+    for form in token_forms(token) {
+        s = s.replace(&form, "***");
+    }
+    s
 }
 
 /// A transport error as text (ureq's messages hold no headers, so never the token).
@@ -320,5 +489,17 @@ mod tests {
             serde_json::json!({"status": "409", "scimType": "uniqueness", "detail": "taken"});
         assert_eq!(reason(409, &body), "409 uniqueness: taken");
         assert_eq!(reason(500, &Value::Null), "500");
+    }
+
+    #[test]
+    fn the_token_is_scrubbed_in_every_form() {
+        let t = "ab/c\"d";
+        let body = format!(
+            "{{\"detail\": {}}} and {t}",
+            Value::from(format!("bad {t}"))
+        );
+        let out = String::from_utf8(scrub_bytes(body.into_bytes(), t)).unwrap();
+        assert!(!out.contains("ab/c"), "{out}");
+        assert_eq!(scrub_text("x tok y tok", "tok"), "x *** y ***");
     }
 }

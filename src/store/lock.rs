@@ -65,10 +65,58 @@ impl RunLock {
     }
 }
 
+/// The lock file of a store: beside its real path, so that one store is one lock however it
+/// is reached (a symbolic link to the file or to a folder above it, a `..` path).
 pub fn lock_path(store: &Path) -> PathBuf {
+    let store = real_path(store);
     let mut name = store.file_name().unwrap_or_default().to_os_string();
     name.push(".lock");
     store.with_file_name(name)
+}
+
+/// The store's canonical path: every symbolic link and `..` resolved. A store that does not
+/// exist yet is its nearest existing folder, resolved, joined with the rest of the path (a
+/// dangling link to the file is followed to where it points, as opening it would create it).
+pub fn real_path(store: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(store) {
+        return real;
+    }
+    if let Ok(target) = std::fs::read_link(store) {
+        let target = store
+            .parent()
+            .map_or(target.clone(), |dir| dir.join(&target));
+        if target != store {
+            return real_path_of_missing(&target);
+        }
+    }
+    real_path_of_missing(store)
+}
+
+/// A path whose last parts do not exist: its nearest existing ancestor, resolved, joined with
+/// the missing parts (a `..` among them is taken lexically).
+fn real_path_of_missing(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut missing = Vec::new();
+    let mut base = absolute.as_path();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(base) {
+            return missing.iter().rev().fold(real, |mut acc: PathBuf, part| {
+                if *part == std::ffi::OsStr::new("..") {
+                    acc.pop();
+                } else if *part != std::ffi::OsStr::new(".") {
+                    acc.push(part);
+                }
+                acc
+            });
+        }
+        match (base.parent(), base.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_os_string());
+                base = parent;
+            }
+            _ => return absolute,
+        }
+    }
 }
 
 impl Lock {

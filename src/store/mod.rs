@@ -100,15 +100,17 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             lock::create_private_dir(dir)?;
         }
+        // SQLite opens the real path, the one the lock is derived from: one store, one lock.
+        let real = lock::real_path(path);
         // Create the file ourselves so that it never exists with a wider mode.
         OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
-            .open(path)
+            .open(&real)
             .with_context(|| format!("cannot create the store {}", path.display()))?;
-        let conn = Connection::open(path)
+        let conn = Connection::open(&real)
             .with_context(|| format!("cannot open the store {}", path.display()))?;
         // Synchronous FULL: a commit is on the disk before the next step, as the outbox
         // needs (an invitation marked `sending`, then sent, must not come back as pending
@@ -130,7 +132,7 @@ impl Store {
         .with_context(|| format!("cannot set up the store {}", path.display()))?;
         let mut store = Store {
             conn,
-            path: path.to_path_buf(),
+            path: real,
             operator: runs::Operator {
                 by: runs::os_user(),
                 ..runs::Operator::default()

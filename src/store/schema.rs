@@ -259,16 +259,29 @@ pub const MIGRATIONS: &[&str] = &[
                              AND p.command IN ('sync', 'apply') AND p.counts IS NOT NULL);
     CREATE INDEX runs_churn_history ON runs(id) WHERE churn_history = 1;
     "#,
-    // 12: the fingerprint of the settings that shaped a batch's plan when it was applied
+    // 12: what the provider kept (SPEC §8): per pushed user and group, the attributes it
+    // dropped or changed (bits in the order of `store::scim::USER_ATTRIBUTES` and
+    // `GROUP_ATTRIBUTES`), the hash of what roster last sent (so that a change in the store
+    // goes out even in an attribute the provider does not keep), and a group's members as the
+    // provider holds them (their provider ids, one a line), so that membership changes go as
+    // PATCH add/remove.
+    r#"
+    ALTER TABLE scim_users ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE scim_users ADD COLUMN sent INTEGER;
+    ALTER TABLE scim_groups ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE scim_groups ADD COLUMN sent INTEGER;
+    ALTER TABLE scim_groups ADD COLUMN members TEXT;
+    "#,
+    // 13: the fingerprint of the settings that shaped a batch's plan when it was applied
     // (SPEC §2): the same file under another mapping or alias is planned again. A table of its
-    // own (and 13 below) written so that running it again changes nothing.
+    // own (and 14 below) written so that running it again changes nothing.
     r#"
     CREATE TABLE IF NOT EXISTS batch_settings (
         batch_id INTEGER PRIMARY KEY REFERENCES batches(id) ON DELETE CASCADE,
         settings TEXT NOT NULL
     );
     "#,
-    // 13: a run's per-record lists (its rejected records' UniqueIDs and names, the users it
+    // 14: a run's per-record lists (its rejected records' UniqueIDs and names, the users it
     // removes) in rows of their own rather than inside its detail, so that a report of a night
     // of 200,000 rejected records reads the hundred it shows (SPEC §5: bounded memory).
     r#"

@@ -5,6 +5,21 @@ use super::{now, Store};
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
 
+/// The attributes of a user that roster sets and compares with what the provider kept, in the
+/// order of the bits of `Pushed::dropped`.
+pub const USER_ATTRIBUTES: &[&str] = &[
+    "externalId",
+    "userName",
+    "displayName",
+    "name.formatted",
+    "title",
+    "emails",
+    "phoneNumbers",
+];
+
+/// The same for a group.
+pub const GROUP_ATTRIBUTES: &[&str] = &["externalId", "displayName", "members"];
+
 /// An imported user as it is pushed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimUser {
@@ -41,6 +56,14 @@ pub struct Pushed {
     pub error: Option<String>,
     pub failed_at: Option<String>,
     pub pushed_at: Option<String>,
+    /// The attributes the provider did not keep as sent (bits of `USER_ATTRIBUTES` or
+    /// `GROUP_ATTRIBUTES`): left out of `hash`, and not sent again.
+    pub dropped: i64,
+    /// The hash of what roster last sent that the provider confirmed (nothing left out), so
+    /// that a change in the store is sent even in an attribute the provider does not keep.
+    pub sent: Option<i64>,
+    /// A group's members as the provider holds them (provider ids, sorted); `None`: unknown.
+    pub members: Option<Vec<String>>,
 }
 
 /// Users or groups.
@@ -55,6 +78,20 @@ impl Kind {
         match self {
             Kind::User => "scim_users",
             Kind::Group => "scim_groups",
+        }
+    }
+
+    fn attributes(self) -> &'static [&'static str] {
+        match self {
+            Kind::User => USER_ATTRIBUTES,
+            Kind::Group => GROUP_ATTRIBUTES,
+        }
+    }
+
+    fn members(self) -> &'static str {
+        match self {
+            Kind::User => "NULL",
+            Kind::Group => "members",
         }
     }
 
@@ -146,8 +183,10 @@ impl Store {
     /// What the provider holds of each user or group that roster ever pushed.
     pub fn scim_pushed(&self, kind: Kind) -> anyhow::Result<HashMap<String, Pushed>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {}, scim_id, etag, hash, active, sending, error, failed_at, pushed_at FROM {}",
+            "SELECT {}, scim_id, etag, hash, active, sending, error, failed_at, pushed_at, dropped, sent, {}
+             FROM {}",
             kind.key(),
+            kind.members(),
             kind.table()
         ))?;
         let mut rows = stmt.query([])?;
@@ -164,6 +203,11 @@ impl Store {
                     error: r.get(6)?,
                     failed_at: r.get(7)?,
                     pushed_at: r.get(8)?,
+                    dropped: r.get(9)?,
+                    sent: r.get(10)?,
+                    members: r
+                        .get::<_, Option<String>>(11)?
+                        .map(|m| m.lines().map(str::to_string).collect()),
                 },
             );
         }
@@ -179,17 +223,22 @@ impl Store {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare(&format!(
-                "INSERT INTO {t} ({k}, scim_id, etag, hash, active, sending, error, failed_at, pushed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                "INSERT INTO {t} ({k}, scim_id, etag, hash, active, sending, error, failed_at, pushed_at,
+                   dropped, sent{mc})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11{mv})
                  ON CONFLICT({k}) DO UPDATE SET scim_id = excluded.scim_id, etag = excluded.etag,
                    hash = excluded.hash, active = excluded.active, sending = excluded.sending,
                    error = excluded.error, failed_at = excluded.failed_at,
-                   pushed_at = excluded.pushed_at",
+                   pushed_at = excluded.pushed_at, dropped = excluded.dropped,
+                   sent = excluded.sent{mu}",
                 t = kind.table(),
                 k = kind.key(),
+                mc = if kind == Kind::Group { ", members" } else { "" },
+                mv = if kind == Kind::Group { ", ?12" } else { "" },
+                mu = if kind == Kind::Group { ", members = excluded.members" } else { "" },
             ))?;
             for (id, p) in rows {
-                stmt.execute(params![
+                let fields = params![
                     id,
                     p.scim_id,
                     p.etag,
@@ -198,8 +247,18 @@ impl Store {
                     p.sending,
                     p.error,
                     p.failed_at,
-                    p.pushed_at
-                ])?;
+                    p.pushed_at,
+                    p.dropped,
+                    p.sent,
+                ];
+                if kind == Kind::Group {
+                    let members = p.members.as_ref().map(|m| m.join("\n"));
+                    let mut all = fields.to_vec();
+                    all.push(&members);
+                    stmt.execute(all.as_slice())?;
+                } else {
+                    stmt.execute(fields)?;
+                }
             }
         }
         crate::stage::crash_point("push-save");
@@ -265,6 +324,37 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The attributes the provider did not keep as sent, with the number of users and groups
+    /// each (that it holds), most first: SPEC §8's `push.dropped`.
+    pub fn scim_dropped(&self) -> anyhow::Result<Vec<(String, u64)>> {
+        let mut out: Vec<(String, u64)> = Vec::new();
+        for kind in [Kind::User, Kind::Group] {
+            for (bit, name) in kind.attributes().iter().enumerate() {
+                let n: i64 = match self.conn.query_row(
+                    &format!(
+                        "SELECT COUNT(*) FROM {} WHERE scim_id IS NOT NULL AND dropped & ?1 != 0",
+                        kind.table()
+                    ),
+                    [1i64 << bit],
+                    |r| r.get(0),
+                ) {
+                    Ok(n) => n,
+                    // A store from before the push (or its migration 11): nothing recorded.
+                    Err(_) => return Ok(Vec::new()),
+                };
+                if n == 0 {
+                    continue;
+                }
+                match out.iter_mut().find(|(a, _)| a == name) {
+                    Some((_, c)) => *c += n as u64,
+                    None => out.push((name.to_string(), n as u64)),
+                }
+            }
+        }
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(out)
     }
 
     /// The refusals waiting for the next push.

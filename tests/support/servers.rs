@@ -801,3 +801,220 @@ impl Refuse {
         Refuse { port, refused }
     }
 }
+
+/// One HTTP request as [`Tamper`] received it; its rule may change the path or the body
+/// before it goes to the provider.
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub body: Vec<u8>,
+}
+
+impl Seen {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// What [`Tamper`] does with one request.
+pub enum Act {
+    /// Forward it and pass the answer back.
+    Pass,
+    /// Forward it, let the provider answer, and pass the answer back only after this long
+    /// (past the client's timeout: the answer is lost, the change was made).
+    Delay(Duration),
+    /// Answer it without the provider: a status and a body.
+    Answer(u16, Arc<Vec<u8>>),
+    /// Forward it and replace the answer by what this makes of its status and JSON body.
+    Edit(Box<dyn FnOnce(u16, serde_json::Value) -> (u16, serde_json::Value) + Send>),
+}
+
+/// An HTTP proxy on loopback in front of a SCIM provider (or standing in for one, when its
+/// rule answers everything itself): one request a connection, each seen by `rule`, which may
+/// edit it and says what to do with it. `log` holds each request's `METHOD path`.
+pub struct Tamper {
+    pub port: u16,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+type Rule = dyn Fn(&mut Seen) -> Act + Send + Sync;
+
+impl Tamper {
+    pub fn start(target: u16, rule: impl Fn(&mut Seen) -> Act + Send + Sync + 'static) -> Tamper {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let seen = log.clone();
+        let rule: Arc<Rule> = Arc::new(rule);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                let (rule, seen) = (rule.clone(), seen.clone());
+                std::thread::spawn(move || tamper_one(client, target, &*rule, &seen));
+            }
+        });
+        Tamper { port, log }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The requests seen so far whose `METHOD path` starts with one of these.
+    pub fn count(&self, prefixes: &[&str]) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| prefixes.iter().any(|p| l.starts_with(p)))
+            .count()
+    }
+
+    /// The writes seen so far (POST, PUT, PATCH, DELETE).
+    pub fn writes(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| !l.starts_with("GET "))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Read one HTTP message's head and (Content-Length) body from a stream.
+fn read_message(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 65536];
+    let end = loop {
+        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&data[..end]).into_owned();
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())
+            .flatten()
+    });
+    let mut body = data[end..].to_vec();
+    match length {
+        Some(n) => {
+            while body.len() < n {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => body.extend_from_slice(&buf[..k]),
+                }
+            }
+        }
+        None if head.starts_with("HTTP/") => {
+            let _ = stream.read_to_end(&mut body);
+        }
+        None => {}
+    }
+    Some((head, body))
+}
+
+fn respond(client: &mut TcpStream, status: u16, headers: &[String], body: &[u8]) {
+    let mut head = format!("HTTP/1.1 {status} X\r\nContent-Type: application/scim+json\r\n");
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    let _ = client.write_all(head.as_bytes());
+    let _ = client.write_all(body);
+    let _ = client.flush();
+    let _ = client.shutdown(Shutdown::Both);
+}
+
+fn tamper_one(mut client: TcpStream, target: u16, rule: &Rule, log: &Mutex<Vec<String>>) {
+    let Some((head, body)) = read_message(&mut client) else {
+        return;
+    };
+    let mut first = head.lines().next().unwrap_or("").split(' ');
+    let mut seen = Seen {
+        method: first.next().unwrap_or("").to_string(),
+        path: first.next().unwrap_or("").to_string(),
+        body,
+    };
+    log.lock()
+        .unwrap()
+        .push(format!("{} {}", seen.method, seen.path));
+    let act = rule(&mut seen);
+    if let Act::Answer(status, body) = &act {
+        respond(&mut client, *status, &[], body);
+        return;
+    }
+    let Ok(mut server) = TcpStream::connect(("127.0.0.1", target)) else {
+        return;
+    };
+    let mut request = format!("{} {} HTTP/1.1\r\n", seen.method, seen.path);
+    for line in head.lines().skip(1) {
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if line.is_empty() || name == "content-length" || name == "connection" {
+            continue;
+        }
+        request.push_str(line);
+        request.push_str("\r\n");
+    }
+    request.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        seen.body.len()
+    ));
+    let _ = server.write_all(request.as_bytes());
+    let _ = server.write_all(&seen.body);
+    let Some((answer_head, answer)) = read_message(&mut server) else {
+        return;
+    };
+    let status: u16 = answer_head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(502);
+    let headers: Vec<String> = answer_head
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let n = l
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            !l.is_empty() && !matches!(n.as_str(), "content-length" | "connection" | "content-type")
+        })
+        .map(str::to_string)
+        .collect();
+    match act {
+        Act::Pass | Act::Answer(..) => respond(&mut client, status, &headers, &answer),
+        Act::Delay(d) => {
+            std::thread::sleep(d);
+            respond(&mut client, status, &headers, &answer);
+        }
+        Act::Edit(edit) => {
+            let value = serde_json::from_slice(&answer).unwrap_or(serde_json::Value::Null);
+            let (status, value) = edit(status, value);
+            let body = if value.is_null() {
+                Vec::new()
+            } else {
+                value.to_string().into_bytes()
+            };
+            respond(&mut client, status, &headers, &body);
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! Reading the provider's resources: its listing (paged, checked and bounded), a lookup by
+//! `externalId` (a filter, or the listing), and what `--full`, a resume and a lost answer make
+//! of them.
+
+use super::resource::Res;
+use super::settle::{adopt, forget};
+use super::{endpoint, index, kind_name, percent, Pusher};
+use crate::render::log::secs;
+use crate::render::thousands;
+use crate::store::now;
+use crate::store::scim::{Kind, Pushed};
+use serde::Deserialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Instant;
+use ureq::http::Method;
+
+/// Resources roster may find on the provider beyond those it tracks, when it bounds the pages
+/// of a listing (SPEC §8).
+const LISTING_SLACK: usize = 10_000;
+
+/// One page of a listing (RFC 7644 §3.4.2), read into typed values.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Page {
+    total_results: Option<u64>,
+    start_index: Option<u64>,
+    items_per_page: Option<u64>,
+    #[serde(rename = "Resources")]
+    resources: Vec<Res>,
+}
+
+/// The provider's resources of one `externalId`, as read.
+pub(super) type Found = HashMap<String, Vec<Pushed>>;
+
+impl Pusher<'_> {
+    /// Read the provider's whole listing of `kind`, keeping the resources whose `externalId`
+    /// `wanted` accepts. It stops when the resources seen reach `totalResults`, at an empty
+    /// page, or after `(tracked + 10,000) / itemsPerPage + 1` pages; a page that does not start
+    /// where it was asked, or brings no resource not seen before, is an error, as is a listing
+    /// cut short: an incomplete listing is never read as resources gone. Returns what was kept
+    /// and how many resources were read.
+    pub(super) fn list(
+        &mut self,
+        kind: Kind,
+        wanted: &dyn Fn(&str) -> bool,
+    ) -> anyhow::Result<(Found, usize)> {
+        let spinner =
+            crate::render::progress::stage(&format!("reading the provider's {}s", kind_name(kind)));
+        let count = self.features.page.max(1);
+        let tracked = self.state_ref(kind).len();
+        let mut start = 1usize;
+        let mut pages = 0usize;
+        let mut ids: HashSet<String> = HashSet::new();
+        let mut found: Found = HashMap::new();
+        let what = endpoint(kind);
+        loop {
+            let path = format!("{what}?startIndex={start}&count={count}");
+            let reply = self.client()?.send(Method::GET, &path, None, None)?;
+            if !reply.ok() {
+                anyhow::bail!("the provider refused to list {what}: {}", reply.reason());
+            }
+            let page: Page = serde_json::from_slice(&reply.bytes).map_err(|e| {
+                anyhow::anyhow!("the provider's answer to GET {what} is not a SCIM listing: {e}")
+            })?;
+            pages += 1;
+            if page_ends(what, start, &page, ids.len())? {
+                break;
+            }
+            let before = ids.len();
+            for r in &page.resources {
+                let id = r.id().unwrap_or_default();
+                if !ids.insert(id) {
+                    continue;
+                }
+                let Some(ext) = r.external_id().filter(|e| wanted(e)) else {
+                    continue;
+                };
+                let held = self.held(kind, r);
+                found.entry(ext.to_string()).or_default().push(held);
+            }
+            if ids.len() == before {
+                anyhow::bail!(
+                    "the provider answered GET {what}?startIndex={start} with the resources of an earlier page: it does not page its listing, so roster cannot tell what it holds (nothing is read as gone)"
+                );
+            }
+            spinner.set_message(format!(
+                "reading the provider's {}s: {}",
+                kind_name(kind),
+                thousands(ids.len() as u64)
+            ));
+            start += page.resources.len();
+            let total = page.total_results.unwrap_or(u64::MAX) as usize;
+            if ids.len() >= total {
+                break;
+            }
+            let per = page
+                .items_per_page
+                .map_or(count, |n| n as usize)
+                .clamp(1, count);
+            if pages > (tracked + LISTING_SLACK) / per {
+                anyhow::bail!(
+                    "the provider's listing of {what} did not end after {pages} pages ({} resources read of the {} it claims); roster stopped reading (nothing is read as gone)",
+                    ids.len(),
+                    page.total_results.map_or("?".to_string(), |t| t.to_string())
+                );
+            }
+        }
+        spinner.finish_and_clear();
+        Ok((found, ids.len()))
+    }
+
+    /// Look resources up by `externalId`: by a filter when the provider has one, and by the
+    /// listing for those the filter does not find (or without a filter).
+    pub(super) fn find(&mut self, kind: Kind, keys: &[String]) -> anyhow::Result<Found> {
+        let mut found: Found = HashMap::new();
+        if keys.is_empty() {
+            return Ok(found);
+        }
+        if self.features.filter {
+            for key in keys {
+                let filter = format!(
+                    "externalId eq \"{}\"",
+                    key.replace('\\', "\\\\").replace('"', "\\\"")
+                );
+                let path = format!("{}?filter={}", endpoint(kind), percent(&filter));
+                let reply = self.client()?.send(Method::GET, &path, None, None)?;
+                let page: Page = match reply.ok() {
+                    true => reply.parse().unwrap_or_default(),
+                    false => Page::default(),
+                };
+                let held: Vec<Pushed> = page
+                    .resources
+                    .iter()
+                    .filter(|r| r.external_id() == Some(key.as_str()))
+                    .map(|r| self.held(kind, r))
+                    .collect();
+                if !held.is_empty() {
+                    found.insert(key.clone(), held);
+                }
+            }
+        }
+        let rest: HashSet<&str> = keys
+            .iter()
+            .filter(|k| !found.contains_key(*k))
+            .map(String::as_str)
+            .collect();
+        if !rest.is_empty() {
+            let (listed, _) = self.list(kind, &|e| rest.contains(e))?;
+            found.extend(listed);
+        }
+        Ok(found)
+    }
+
+    /// The one of several resources of one `externalId` roster keeps: the one it tracks, else
+    /// an active one, else the first.
+    fn keep_of(&self, kind: Kind, key: &str, all: &[Pushed]) -> usize {
+        let tracked = self
+            .state_ref(kind)
+            .get(key)
+            .and_then(|p| p.scim_id.as_ref());
+        all.iter()
+            .position(|h| h.scim_id.as_ref() == tracked && tracked.is_some())
+            .or_else(|| all.iter().position(|h| h.active != Some(false)))
+            .unwrap_or(0)
+    }
+
+    /// After a round of sends: look up the creates whose answer was lost and those that met a
+    /// resource of their `externalId` (409), take over what is there, and return the keys to
+    /// plan again (a lost create not found is sent again; a taken-over account is made to
+    /// match the store).
+    pub(super) fn recover(&mut self, kind: Kind) -> anyhow::Result<BTreeSet<String>> {
+        let mut retry = BTreeSet::new();
+        let lost: Vec<String> = take_kind(&mut self.lost, kind);
+        let conflicts: Vec<String> = take_kind(&mut self.conflicts, kind);
+        if lost.is_empty() && conflicts.is_empty() {
+            return Ok(retry);
+        }
+        let keys: Vec<String> = lost.iter().chain(&conflicts).cloned().collect();
+        log::info!(
+            "push: looking up {} {}s by externalId ({} answers lost, {} conflicts)",
+            keys.len(),
+            kind_name(kind),
+            lost.len(),
+            conflicts.len()
+        );
+        let found = self.find(kind, &keys)?;
+        let conflicted: HashSet<&String> = conflicts.iter().collect();
+        let mut done = Vec::new();
+        for key in &keys {
+            let is_conflict = conflicted.contains(key);
+            match found.get(key) {
+                Some(all) => {
+                    let held = all[self.keep_of(kind, key, all)].clone();
+                    let p = self.state(kind).entry(key.clone()).or_default();
+                    adopt(p, held);
+                    p.pushed_at = Some(now());
+                    p.error = None;
+                    let counts = &mut self.done[index(kind)];
+                    if is_conflict {
+                        counts.taken_over += 1;
+                        self.taken[index(kind)].insert(key.clone());
+                    } else {
+                        counts.create += 1;
+                    }
+                }
+                None if is_conflict => {
+                    self.refused.push(super::Refused {
+                        kind: kind_name(kind),
+                        id: key.clone(),
+                        action: "create",
+                        reason: "409: the provider holds a conflicting resource that is not found by its externalId".into(),
+                    });
+                    let p = self.state(kind).entry(key.clone()).or_default();
+                    p.sending = None;
+                    p.error = Some("409: conflicting resource not found by externalId".into());
+                    p.failed_at = Some(now());
+                    done.push(key.clone());
+                    continue;
+                }
+                // Not there: sent again (still marked as sent, so that a push that ends before
+                // it is sent again looks it up first).
+                None => {}
+            }
+            done.push(key.clone());
+            retry.insert(key.clone());
+        }
+        self.commit(kind, &done)?;
+        Ok(retry)
+    }
+
+    /// `--full`: read every resource of `kind` on the provider and take what it holds of ours
+    /// as the truth, so that the plan puts back whatever drifted; duplicates of one
+    /// `externalId` are removed. Returns how many were read.
+    pub(super) fn reconcile<'k>(
+        &mut self,
+        kind: Kind,
+        keys: impl Iterator<Item = &'k str>,
+    ) -> anyhow::Result<usize> {
+        let ours: HashSet<String> = keys
+            .map(str::to_string)
+            .chain(self.state_ref(kind).keys().cloned())
+            .collect();
+        let (found, read) = self.list(kind, &|e| ours.contains(e))?;
+        let now = now();
+        let mut changed: Vec<(String, Pushed)> = Vec::new();
+        let mut duplicates: Vec<(String, Pushed)> = Vec::new();
+        let mut seen: HashMap<String, Pushed> = HashMap::new();
+        for (key, all) in found {
+            let keep = self.keep_of(kind, &key, &all);
+            for (i, h) in all.into_iter().enumerate() {
+                if i == keep {
+                    seen.insert(key.clone(), h);
+                } else if kind == Kind::Group || h.active != Some(false) {
+                    duplicates.push((key.clone(), h));
+                }
+            }
+        }
+        let state = self.state(kind);
+        for (key, p) in state.iter_mut() {
+            if p.scim_id.is_some() && !seen.contains_key(key) {
+                forget(p);
+                changed.push((key.clone(), p.clone()));
+            }
+        }
+        for (key, held) in seen {
+            let old = state.get(&key).cloned().unwrap_or_default();
+            let mut p = old.clone();
+            adopt(&mut p, held);
+            p.sending = old.sending.clone();
+            p.pushed_at = old.pushed_at.clone().or(Some(now.clone()));
+            if old != p {
+                state.insert(key.clone(), p.clone());
+                changed.push((key, p));
+            }
+        }
+        if !self.dry_run {
+            self.store
+                .scim_save(kind, changed.iter().map(|(k, p)| (k.as_str(), p)))?;
+            duplicates.sort_by(|a, b| a.0.cmp(&b.0));
+            self.remove_duplicates(kind, duplicates)?;
+        }
+        Ok(read)
+    }
+
+    /// Delete the duplicates of one `externalId` roster does not keep (a user the provider
+    /// will not delete is deactivated), naming each.
+    fn remove_duplicates(
+        &mut self,
+        kind: Kind,
+        duplicates: Vec<(String, Pushed)>,
+    ) -> anyhow::Result<()> {
+        for (key, h) in duplicates {
+            let Some(id) = h.scim_id else { continue };
+            let path = format!("{}/{}", endpoint(kind), percent(&id));
+            let what = format!("duplicate {} {key} (id {id})", kind_name(kind));
+            // A provider may forbid deleting (403) with a token that reads and writes well.
+            let reason = match self.client()?.send(Method::DELETE, &path, None, None) {
+                Ok(reply) if reply.ok() || reply.status == 404 => {
+                    self.duplicates.push(format!("{what} removed"));
+                    continue;
+                }
+                Ok(reply) => reply.reason(),
+                Err(super::client::Down::Token { status: 403, .. }) => "403".to_string(),
+                Err(e) => return Err(e.into()),
+            };
+            if kind == Kind::User {
+                let body = super::resource::set_active(false).to_string();
+                let r = self
+                    .client()?
+                    .send(Method::PATCH, &path, Some(body.as_bytes()), None)?;
+                if r.ok() {
+                    self.duplicates.push(format!(
+                        "{what} deactivated (the provider would not delete it: {reason})"
+                    ));
+                    continue;
+                }
+            }
+            self.duplicates.push(format!(
+                "{what} NOT removed: the provider refused ({reason})"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Changes sent by an interrupted push whose answers were not committed: read what the
+    /// provider made of them before planning, so that none is sent twice. Creates are looked
+    /// up by their externalId (a filter, or the listing); an update, deactivation or deletion
+    /// is read by its id (gone: the provider holds nothing of it any more).
+    pub(super) fn resume(&mut self, kind: Kind) -> anyhow::Result<()> {
+        let mut open: Vec<(String, Option<String>)> = self
+            .state_ref(kind)
+            .iter()
+            .filter(|(_, p)| p.sending.is_some())
+            .map(|(k, p)| (k.clone(), p.scim_id.clone()))
+            .collect();
+        if open.is_empty() {
+            return Ok(());
+        }
+        open.sort();
+        let started = Instant::now();
+        let creates: Vec<String> = open
+            .iter()
+            .filter(|(_, id)| id.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let found = self.find(kind, &creates)?;
+        for (key, id) in &open {
+            let read = match id {
+                None => Some(
+                    found
+                        .get(key)
+                        .map(|all| all[self.keep_of(kind, key, all)].clone()),
+                ),
+                Some(id) => self.read_by_id(kind, id)?,
+            };
+            let p = self.state(kind).entry(key.clone()).or_default();
+            p.sending = None;
+            match read {
+                Some(Some(held)) => {
+                    adopt(p, held);
+                    p.pushed_at = Some(now());
+                }
+                Some(None) if id.is_some() => {
+                    forget(p);
+                    p.pushed_at = Some(now());
+                }
+                _ => {}
+            }
+            let p = p.clone();
+            self.store.scim_save(kind, [(key.as_str(), &p)])?;
+        }
+        log::info!(
+            "push: resume: read {} {}s an interrupted push sent in {}",
+            thousands(open.len() as u64),
+            kind_name(kind),
+            secs(started)
+        );
+        Ok(())
+    }
+
+    /// A resource read by its id: `Some(None)` when it is gone, `None` when it cannot be read.
+    fn read_by_id(&mut self, kind: Kind, id: &str) -> anyhow::Result<Option<Option<Pushed>>> {
+        let path = format!("{}/{}", endpoint(kind), percent(id));
+        let reply = self.client()?.send(Method::GET, &path, None, None)?;
+        if reply.status == 404 {
+            return Ok(Some(None));
+        }
+        let Some(res) = reply.ok().then(|| reply.parse::<Res>()).flatten() else {
+            return Ok(None);
+        };
+        let mut held = self.held(kind, &res);
+        held.etag = reply.etag.clone().or(held.etag);
+        Ok(Some(Some(held)))
+    }
+}
+
+/// Check a listed page: it must start where it was asked to, and an empty one ends the
+/// listing only when the provider claims no more than was read. `true`: the end.
+fn page_ends(what: &str, start: usize, page: &Page, read: usize) -> anyhow::Result<bool> {
+    if page.start_index.is_some_and(|s| s != start as u64) {
+        anyhow::bail!(
+            "the provider answered GET {what}?startIndex={start} with a page starting at {}: it does not page its listing, so roster cannot tell what it holds (nothing is read as gone)",
+            page.start_index.unwrap_or(0)
+        );
+    }
+    if !page.resources.is_empty() {
+        return Ok(false);
+    }
+    if page.total_results.is_some_and(|t| (read as u64) < t) {
+        anyhow::bail!(
+            "the provider answered GET {what}?startIndex={start} with no resources after {read} of the {} it claims; roster cannot tell what it holds (nothing is read as gone)",
+            page.total_results.unwrap_or(0)
+        );
+    }
+    Ok(true)
+}
+
+/// The keys of one kind taken out of a list of (kind, key).
+fn take_kind(list: &mut Vec<(Kind, String)>, kind: Kind) -> Vec<String> {
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(list)
+        .into_iter()
+        .partition(|(k, _)| *k == kind);
+    *list = rest;
+    let mut keys: Vec<String> = mine.into_iter().map(|(_, k)| k).collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}

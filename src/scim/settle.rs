@@ -1,0 +1,344 @@
+//! The provider's answer to one change, recorded: what it confirmed (and kept of what was
+//! sent), what it refused, and what must be looked up or planned again.
+
+use super::plan::{Op, Task};
+use super::resource::{self, Res, MEMBERS_BIT};
+use super::send::Answer;
+use super::{endpoint, index, kind_name, percent, Pusher, Refused};
+use crate::store::now;
+use crate::store::scim::{Kind, Pushed};
+use std::collections::BTreeSet;
+use ureq::http::Method;
+
+/// What the provider kept of a resource that was sent: the dropped attributes' bits, the hash
+/// of the rest, and a group's members as it holds them.
+struct Kept {
+    dropped: i64,
+    hash: i64,
+    /// The hash of what was sent, nothing left out (`None`: not known here).
+    sent: Option<i64>,
+    members: Option<Vec<String>>,
+}
+
+impl Pusher<'_> {
+    /// Record the provider's answer to one change in the in-memory state; `done` collects the
+    /// keys to commit, `retry` those to plan again in this push.
+    pub(super) fn settle(
+        &mut self,
+        task: &Task,
+        answer: Answer,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
+        let status = answer.status;
+        if (200..300).contains(&status) {
+            return self.confirmed_change(task, answer, retry, done);
+        }
+        let key = task.key.clone();
+        let first_time = self
+            .replanned
+            .insert((kind_name(task.kind), key.clone(), status));
+        match (status, &task.op) {
+            // The resource is there already (made by someone else, or by a create whose answer
+            // was lost): looked up by its externalId and taken over, then planned again.
+            (409, Op::Create { .. }) if first_time => {
+                self.conflicts.push((task.kind, key));
+                return Ok(());
+            }
+            // An error of the provider's own: the create may have been carried out.
+            (500.., Op::Create { .. }) if status != 501 => {
+                self.lost.push((task.kind, key));
+                return Ok(());
+            }
+            // A PATCH removing members in a shape this provider does not take (some take only
+            // a value filter path, others only a `value` list): the other shape, from now on.
+            (400 | 501, Op::Patch { remove, .. }) if first_time && !remove.is_empty() => {
+                self.other_shape(task, &answer.reason, retry, done);
+                return Ok(());
+            }
+            // Gone from the provider: a removal is done; an update creates it again.
+            (404, _) => {
+                self.gone(task, first_time, retry, done);
+                return Ok(());
+            }
+            // Changed on the provider since roster last saw it: read it again and plan again.
+            (
+                412,
+                Op::Replace { id, .. }
+                | Op::Patch { id, .. }
+                | Op::SetActive { id, .. }
+                | Op::Delete { id },
+            ) if first_time && self.read_again(task.kind, &key, id)? => {
+                done.push(key.clone());
+                retry.insert(key);
+                return Ok(());
+            }
+            _ => {}
+        }
+        done.push(key.clone());
+        self.refused.push(Refused {
+            kind: kind_name(task.kind),
+            id: key.clone(),
+            action: task.action(),
+            reason: answer.reason.clone(),
+        });
+        let p = self.state(task.kind).entry(key).or_default();
+        if (400..500).contains(&status) {
+            p.sending = None;
+        }
+        p.error = Some(answer.reason);
+        p.failed_at = Some(now());
+        Ok(())
+    }
+
+    /// A PATCH refused for the shape of its member removals: the other shape, from now on
+    /// (changes sent in the shape an earlier refusal already switched from switch nothing).
+    fn other_shape(
+        &mut self,
+        task: &Task,
+        reason: &str,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) {
+        if self.sent_by_value == self.features.remove_by_value {
+            self.features.remove_by_value = !self.sent_by_value;
+        }
+        log::info!(
+            "push: the provider refused a PATCH removing members ({reason}); trying the other shape"
+        );
+        let key = task.key.clone();
+        done.push(key.clone());
+        self.state(task.kind)
+            .entry(key.clone())
+            .or_default()
+            .sending = None;
+        retry.insert(key);
+    }
+
+    /// A 404: the provider holds nothing of it; a removal is done, an update creates it again.
+    fn gone(
+        &mut self,
+        task: &Task,
+        first_time: bool,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) {
+        let key = task.key.clone();
+        done.push(key.clone());
+        let p = self.state(task.kind).entry(key.clone()).or_default();
+        forget(p);
+        if matches!(task.op, Op::Replace { .. } | Op::Patch { .. }) && first_time {
+            retry.insert(key);
+        } else {
+            p.error = None;
+            p.pushed_at = Some(now());
+            if matches!(task.op, Op::Delete { .. }) {
+                self.done[index(task.kind)].delete += 1;
+            }
+        }
+    }
+
+    /// Read a resource again by its id (after a 412): `false` when it cannot be read.
+    fn read_again(&mut self, kind: Kind, key: &str, id: &str) -> anyhow::Result<bool> {
+        let path = format!("{}/{}", endpoint(kind), percent(id));
+        let reply = self.client()?.send(Method::GET, &path, None, None)?;
+        let Some(res) = reply.ok().then(|| reply.parse::<Res>()).flatten() else {
+            return Ok(false);
+        };
+        let mut held = self.held(kind, &res);
+        held.etag = reply.etag.clone().or(held.etag);
+        let p = self.state(kind).entry(key.to_string()).or_default();
+        adopt(p, held);
+        Ok(true)
+    }
+
+    /// A 2xx: counted and recorded only when it confirms the change (a create needs the new
+    /// resource's `id`).
+    fn confirmed_change(
+        &mut self,
+        task: &Task,
+        answer: Answer,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
+        let (method, path) = match &task.op {
+            Op::Create { .. } => ("POST", endpoint(task.kind)),
+            _ => ("", ""),
+        };
+        if method == "POST" && answer.id.is_none() {
+            // Left marked as sent: the next push looks it up by its externalId.
+            self.unconfirmed.push(format!(
+                "{} {} create: POST {path} answered {} without an id",
+                kind_name(task.kind),
+                task.key,
+                answer.status
+            ));
+            return Ok(());
+        }
+        let kept = self.kept(task, answer.res.as_ref());
+        let key = task.key.clone();
+        let taken = self.taken[index(task.kind)].contains(&key);
+        let patch = self.features.patch;
+        let counts = &mut self.done[index(task.kind)];
+        match &task.op {
+            Op::Create { .. } => counts.create += 1,
+            Op::Replace { .. } | Op::Patch { .. } if taken => {}
+            Op::Replace { .. } | Op::Patch { .. } | Op::SetActive { active: true, .. } => {
+                counts.update += 1
+            }
+            Op::SetActive { active: false, .. } => counts.deactivate += 1,
+            Op::Delete { .. } => counts.delete += 1,
+        }
+        done.push(key.clone());
+        let kind = task.kind;
+        let p = self.state(kind).entry(key.clone()).or_default();
+        p.sending = None;
+        p.error = None;
+        p.failed_at = None;
+        p.pushed_at = Some(now());
+        if answer.etag.is_some() {
+            p.etag = answer.etag;
+        }
+        if let Op::Create { .. } = task.op {
+            p.scim_id = answer.id;
+        }
+        match &task.op {
+            Op::Create { .. } | Op::Replace { .. } | Op::Patch { .. } => {
+                if let Some(k) = kept {
+                    p.dropped = k.dropped;
+                    p.hash = Some(k.hash);
+                    if k.sent.is_some() {
+                        p.sent = k.sent;
+                    }
+                    // A group created or replaced without its members, by a provider that
+                    // takes PATCH: they are added by PATCH in this push.
+                    let ignored = kind == Kind::Group
+                        && patch
+                        && !matches!(task.op, Op::Patch { .. })
+                        && k.members != planned_members(&task.op);
+                    p.members = k.members;
+                    if ignored {
+                        retry.insert(key);
+                    }
+                }
+                if kind == Kind::User {
+                    p.active = Some(true);
+                }
+            }
+            Op::SetActive { active, .. } => p.active = Some(*active),
+            Op::Delete { .. } => forget(p),
+        }
+        Ok(())
+    }
+
+    /// What the provider kept of a create, replace or patch: from its representation in the
+    /// answer when there is one, else what was sent.
+    fn kept(&self, task: &Task, res: Option<&Res>) -> Option<Kept> {
+        let (hash, members, body) = match &task.op {
+            Op::Create {
+                hash,
+                members,
+                body,
+            }
+            | Op::Replace {
+                hash,
+                members,
+                body,
+                ..
+            } => (*hash, members.clone(), Some(body)),
+            Op::Patch { hash, members, .. } => (*hash, Some(members.clone()), None),
+            _ => return None,
+        };
+        let old = self
+            .state_ref(task.kind)
+            .get(&task.key)
+            .map_or(0, |p| p.dropped);
+        let sent_attributes = body
+            .and_then(|b| serde_json::from_str::<Res>(b).ok())
+            .map(|sent| resource::attributes(task.kind, &sent));
+        let sent = sent_attributes.as_ref().map(|a| resource::hash(a, 0));
+        let Some(res) = res else {
+            return Some(Kept {
+                dropped: old,
+                hash,
+                sent,
+                members,
+            });
+        };
+        let mut dropped = match &sent_attributes {
+            Some(a) => resource::differences(a, &resource::attributes(task.kind, res)),
+            None => old & !MEMBERS_BIT,
+        };
+        let members = match (task.kind, members) {
+            (Kind::Group, Some(sent)) => {
+                let held = res.member_ids();
+                let ignored = held != sent;
+                if ignored && (!self.features.patch || matches!(task.op, Op::Patch { .. })) {
+                    dropped |= MEMBERS_BIT;
+                }
+                Some(held)
+            }
+            (_, m) => m,
+        };
+        let hash = match &sent_attributes {
+            Some(a) => resource::hash(a, dropped),
+            None => hash,
+        };
+        Some(Kept {
+            dropped,
+            hash,
+            sent,
+            members,
+        })
+    }
+
+    /// What the provider holds, from one of its resources (read with the attributes it is
+    /// known not to keep left out of the hash).
+    pub(super) fn held(&self, kind: Kind, r: &Res) -> Pushed {
+        let ext = r.external_id().unwrap_or("");
+        let dropped = self.state_ref(kind).get(ext).map_or(0, |p| p.dropped);
+        Pushed {
+            scim_id: r.id(),
+            etag: r.version(),
+            hash: Some(resource::hash(&resource::attributes(kind, r), dropped)),
+            active: match kind {
+                Kind::User => Some(r.is_active()),
+                Kind::Group => None,
+            },
+            dropped,
+            members: match kind {
+                Kind::User => None,
+                Kind::Group => Some(r.member_ids()),
+            },
+            ..Pushed::default()
+        }
+    }
+}
+
+fn planned_members(op: &Op) -> Option<Vec<String>> {
+    match op {
+        Op::Create { members, .. } | Op::Replace { members, .. } => members.clone(),
+        Op::Patch { members, .. } => Some(members.clone()),
+        _ => None,
+    }
+}
+
+/// The provider holds nothing of it any more.
+pub(super) fn forget(p: &mut Pushed) {
+    p.scim_id = None;
+    p.etag = None;
+    p.hash = None;
+    p.active = None;
+    p.sending = None;
+    p.members = None;
+}
+
+/// Take what the provider holds as what roster knows of it.
+pub(super) fn adopt(p: &mut Pushed, held: Pushed) {
+    p.scim_id = held.scim_id;
+    p.etag = held.etag;
+    p.hash = held.hash;
+    p.active = held.active;
+    p.members = held.members;
+    p.sending = None;
+}

@@ -1,0 +1,148 @@
+//! Group IDs and group files as an attacker or a careless export writes them (SPEC §3):
+//! IDs that no import file could name are refused, and a group file is read in its own
+//! encoding.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::Env;
+
+/// `groups add` refuses (exit 2) a Group ID that no import file could name, and adds nothing.
+#[test]
+fn groups_add_refuses_ids_no_file_can_name() {
+    let env = Env::new();
+    env.write("roster.toml", "[csv]\ngroup_separator = \";\"\n");
+    for id in ["G\u{1b}[2J", "A;B", " G", "G ", "G\tH", "G\u{85}"] {
+        let run = env.roster(&["groups", "add", id, "--name", "Evil"]);
+        assert_eq!(run.code, 2, "{id:?}: {}", run.stderr);
+        assert!(
+            !run.stderr.contains('\u{1b}') && run.stderr.lines().count() == 1,
+            "{id:?}: {}",
+            run.stderr
+        );
+    }
+    // With `;` as the separator, a comma is an ordinary character.
+    env.roster(&["groups", "add", "A,B", "--name", "Comma"])
+        .ok();
+    let groups = env
+        .roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json();
+    let ids: Vec<&str> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["A,B"]);
+}
+
+/// `groups import` refuses (exit 2) a file naming a Group ID no import file could name, an
+/// empty one included, and imports none of its groups.
+#[test]
+fn groups_import_refuses_ids_no_file_can_name() {
+    let env = Env::new();
+    let cases = [
+        "GroupID,Name\nOK,Fine\n\"A,B\",Two\n",
+        "GroupID,Name\nOK,Fine\n\"G\u{1b}[2J\",Esc\n",
+        "GroupID,Name\nOK,Fine\n,Empty\n",
+        "GroupID,Name\nOK,Fine\n\"\",Quoted empty\n",
+        "GroupID,Name\nOK,Fine\n\"G\nH\",Newline\n",
+    ];
+    for csv in cases {
+        let file = env.write("groups.csv", csv);
+        let run = env.roster(&["groups", "import", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{csv:?}: {}", run.stderr);
+        let groups = env
+            .roster(&["groups", "list", "--format", "json"])
+            .ok()
+            .json();
+        assert_eq!(groups.as_array().unwrap().len(), 0, "{csv:?}: {groups}");
+    }
+    // A blank line (nothing but spaces) is no group, as in an import file.
+    let file = env.write("groups.csv", "GroupID,Name\nOK,Fine\n   \n\nOK2,Two\n");
+    env.roster(&["groups", "import", file.to_str().unwrap()])
+        .ok();
+    let groups = env
+        .roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(groups.as_array().unwrap().len(), 2, "{groups}");
+}
+
+/// SPEC §3: `groups import` detects its own file's encoding (BOM, else UTF-8, else
+/// Windows-1252); `csv.encoding` is for import files; `--encoding` names it.
+#[test]
+fn groups_import_reads_its_file_in_its_own_encoding() {
+    let names = ["Ambulanssjukvården", "Öron-näsa-hals", "Måltidsservice"];
+    let mut csv = String::from("GroupID;Name\n");
+    for (i, n) in names.iter().enumerate() {
+        csv.push_str(&format!("G{i};{n}\n"));
+    }
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend(csv.as_bytes());
+    let cp1252 = encoding_rs::WINDOWS_1252.encode(&csv).0.into_owned();
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(csv.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    for (what, bytes) in [
+        ("utf-8", csv.as_bytes().to_vec()),
+        ("utf-8 with a BOM", bom),
+        ("windows-1252", cp1252),
+        ("utf-16le", utf16),
+    ] {
+        let env = Env::new();
+        env.write("roster.toml", "[csv]\nencoding = \"windows-1252\"\n");
+        let file = env.write("groups.csv", bytes);
+        env.roster(&["groups", "import", file.to_str().unwrap()])
+            .ok();
+        let groups = env
+            .roster(&["groups", "list", "--format", "json"])
+            .ok()
+            .json();
+        let mut got: Vec<&str> = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
+        got.sort_unstable();
+        let mut want = names.to_vec();
+        want.sort_unstable();
+        assert_eq!(got, want, "{what}");
+    }
+
+    let env = Env::new();
+    env.write("roster.toml", "[csv]\nencoding = \"windows-1252\"\n");
+    // `--encoding` names it: a UTF-8 file read as Windows-1252 on purpose is garbled, as asked.
+    let other = env.write("other.csv", "GroupID;Name\nX1;Vårdcentral\n");
+    env.roster(&[
+        "groups",
+        "import",
+        other.to_str().unwrap(),
+        "--encoding",
+        "windows-1252",
+    ])
+    .ok();
+    let x1 = env
+        .roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json();
+    let x1 = x1
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == "X1")
+        .unwrap()
+        .clone();
+    assert_eq!(x1["name"], "VÃ¥rdcentral");
+    let bad = env.roster(&[
+        "groups",
+        "import",
+        other.to_str().unwrap(),
+        "--encoding",
+        "latin9",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
