@@ -781,3 +781,32 @@ fn without_a_new_file_the_wait_runs_out_into_an_unchanged_night() {
     let run = env.roster(&["sync"]).code(1);
     assert!(run.stderr.contains("users.csv"), "{}", run.stderr);
 }
+
+/// The candidates of a name several users share are listed one a line, each with its UniqueID
+/// and mail: not one line with `\n` written out.
+#[test]
+fn the_candidates_of_a_shared_name_are_listed_one_a_line() {
+    let env = Env::new();
+    people(&env);
+    for cmd in ["show", "history"] {
+        let run = env.roster(&["users", cmd, "  ANNA   Berg "]).code(2);
+        assert!(!run.stderr.contains("\\n"), "{cmd}: {}", run.stderr);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 3, "{cmd}: {}", run.stderr);
+        assert!(
+            lines[0].starts_with("roster: 2 users are named"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            lines[1].contains("E3") && lines[2].contains("E4"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            lines[1..].iter().all(|l| l.contains("@example.se")),
+            "{}",
+            run.stderr
+        );
+    }
+}
