@@ -1438,3 +1438,28 @@ fn runs_from_before_the_migration_are_a_history_from_their_counts() {
         run.stderr
     );
 }
+
+/// "Exceeds" is exact for any factor: 2.3 × median 50 is 115, which does not trip, 116 does
+/// (in binary floating point 2.3 × 50 is 114.99999999999999).
+#[test]
+fn a_count_exactly_at_factor_times_median_does_not_trip() {
+    let env = history(300, 5, 50);
+    env.write(
+        "roster.toml",
+        "[import]\nmax_churn = \"2.3x\"\nchurn_floor = 0\nmax_updates = \"100%\"\n",
+    );
+    let dry = env
+        .import("at.csv", &staff(300, 115, "Head nurse", 0), &["--dry-run"])
+        .ok()
+        .json();
+    assert_eq!(dry["counts"]["update"], 115, "{dry:#}");
+    let run = env
+        .import("over.csv", &staff(300, 116, "Head nurse", 0), &[])
+        .code(4);
+    assert!(
+        run.stderr
+            .contains("max_churn (updates 116 > 2.3 × median 50)"),
+        "{}",
+        run.stderr
+    );
+}
