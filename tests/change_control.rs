@@ -1463,3 +1463,57 @@ fn a_count_exactly_at_factor_times_median_does_not_trip() {
         run.stderr
     );
 }
+
+/// `sync --dry-run` prints what a real run would do: for the file of the batch already
+/// applied, an unchanged night (exit 0), even when `unknown_groups = "block"` would hold a
+/// new file that names an unknown group.
+#[test]
+fn a_dry_run_of_the_applied_file_is_an_unchanged_night() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nunknown_groups = \"block\"\nmax_updates = \"100%\"\n",
+    );
+    let named = file((1..=10).map(|i| row(i, "Nurse", if i == 1 { "ICU,LAB" } else { "ICU" })));
+    let path = env.write("named.csv", &named);
+    let source = path.to_str().unwrap();
+    env.roster(&["sync", "--source", source]).code(4);
+    env.roster(&["apply", "--allow-unknown-groups"]).ok();
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let real_said = |args: &[&str]| {
+        let mut all = vec!["sync", "--source", source];
+        all.extend_from_slice(args);
+        env.roster(&all)
+    };
+    let dry = real_said(&["--dry-run"]).ok();
+    assert!(
+        dry.stdout.contains("unchanged"),
+        "{}{}",
+        dry.stdout,
+        dry.stderr
+    );
+    let doc = real_said(&["--dry-run", "--format", "json"]).ok().json();
+    assert_eq!(doc["status"], "unchanged", "{doc:#}");
+    assert_eq!(doc["batch"], 2, "{doc:#}");
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM runs"),
+        runs,
+        "a dry run records nothing"
+    );
+    let real = real_said(&["--format", "json"]).ok().json();
+    assert_eq!(real["status"], "unchanged", "{real:#}");
+    // The first day's file again, after batch 2: a new batch, planned as one.
+    let day1 = env.write("day1-again.csv", day1());
+    let doc = env
+        .roster(&[
+            "sync",
+            "--dry-run",
+            "--source",
+            day1.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(doc["status"], "dry-run", "{doc:#}");
+}
