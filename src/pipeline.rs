@@ -727,10 +727,12 @@ pub fn apply(
 ) -> anyhow::Result<Outcome> {
     let started = now();
     note_operator(store, args);
-    // A forced rollback to an older batch is not a night the churn safeguard learns from.
-    let rollback = store
-        .newest_applied_batch()?
-        .is_some_and(|applied| batch.id < applied.id);
+    // A forced rollback to an older batch is not a night the churn safeguard learns from, nor
+    // is a batch applied again (already applied, or brought back after a revert).
+    let rollback = matches!(batch.status.as_str(), "applied" | "reverted")
+        || store
+            .newest_applied_batch()?
+            .is_some_and(|applied| batch.id < applied.id);
     if !args.force && batch.status == "reverted" {
         let by = store
             .batch_reverted_by(batch.id)?

@@ -1391,6 +1391,9 @@ fn runs_from_before_the_migration_are_a_history_from_their_counts() {
         "DROP INDEX runs_churn_history;
          ALTER TABLE runs DROP COLUMN creates; ALTER TABLE runs DROP COLUMN updates;
          ALTER TABLE runs DROP COLUMN removals; ALTER TABLE runs DROP COLUMN churn_history;
+         ALTER TABLE scim_users DROP COLUMN dropped; ALTER TABLE scim_users DROP COLUMN sent;
+         ALTER TABLE scim_groups DROP COLUMN dropped; ALTER TABLE scim_groups DROP COLUMN sent;
+         ALTER TABLE scim_groups DROP COLUMN members;
          PRAGMA user_version = 10;",
     )
     .unwrap();
@@ -1516,4 +1519,30 @@ fn a_dry_run_of_the_applied_file_is_an_unchanged_night() {
         .ok()
         .json();
     assert_eq!(doc["status"], "dry-run", "{doc:#}");
+}
+
+/// Applying a batch that is already applied again (it changes nothing) or a reverted one again
+/// is no new night: the history is the nights' imports, not how often an operator re-ran one.
+#[test]
+fn re_applying_an_applied_or_reverted_batch_is_no_night_of_the_history() {
+    let env = history(300, 4, 6);
+    for _ in 0..3 {
+        env.roster(&["apply"]).ok();
+    }
+    let run = env.roster(&["-v", "apply", "--dry-run"]).ok();
+    assert!(
+        run.stderr.contains("churn: not checked: 4 applied imports"),
+        "{}",
+        run.stderr
+    );
+    // The last night reverted, then brought back with --force: still the same four nights.
+    let last = count(&env, "SELECT MAX(id) FROM runs WHERE command = 'apply'");
+    env.roster(&["revert", &last.to_string()]).ok();
+    env.roster(&["apply", "--batch", "5", "--force"]).ok();
+    let run = env.roster(&["-v", "apply", "--dry-run"]).ok();
+    assert!(
+        run.stderr.contains("churn: not checked: 4 applied imports"),
+        "{}",
+        run.stderr
+    );
 }
