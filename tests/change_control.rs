@@ -1546,3 +1546,21 @@ fn re_applying_an_applied_or_reverted_batch_is_no_night_of_the_history() {
         run.stderr
     );
 }
+
+/// A forced rollback that a safeguard holds names a command with `--force`: as written, it
+/// applies (without it the older batch is refused, exit 2). `diff` of that batch says the same.
+#[test]
+fn a_held_rollback_names_the_command_with_force() {
+    let env = history(100, 3, 15);
+    env.write("roster.toml", "[import]\nmax_updates = 5\n");
+    let run = env.roster(&["apply", "--batch", "1", "--force"]).code(4);
+    let command = run.stderr.split("run: roster ").nth(1).unwrap().trim();
+    let args: Vec<&str> = command.split(' ').collect();
+    assert!(args.contains(&"--force"), "{command}");
+    let diff = env.roster(&["diff", "--batch", "1"]).ok().stdout;
+    assert!(diff.contains(&format!("roster {command}")), "{diff}");
+    let report = env.roster(&["report", "--format", "text"]).ok().stdout;
+    assert!(report.contains(&format!("roster {command}")), "{report}");
+    env.roster(&args).ok();
+    assert_eq!(env.user("E001")["title"], "Nurse");
+}

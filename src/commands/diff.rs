@@ -57,7 +57,12 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
             if plan.blocked() {
                 let line = format!(
                     "to apply it anyway: {}",
-                    pipeline::proceed(batch.id, &plan, &digest)
+                    pipeline::proceed(
+                        batch.id,
+                        &plan,
+                        &digest,
+                        pipeline::needs_force(&store, &batch)?
+                    )
                 );
                 render::grid::write_wrapped(&mut out, &line)?;
             }
