@@ -810,3 +810,52 @@ fn the_candidates_of_a_shared_name_are_listed_one_a_line() {
         );
     }
 }
+
+/// A new local file of the same size whose mtime falls in the same second as yesterday's is
+/// still a new file: the waiting sync takes it at once, not when the wait runs out.
+#[test]
+fn a_waiting_sync_sees_a_new_file_of_the_same_size_and_second() {
+    let set_mtime = |path: &std::path::Path, nanos: u32| {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::new(1_800_000_000, nanos);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(at)
+            .unwrap();
+    };
+    let env = Env::new();
+    let remote = env.write(
+        "incoming/users.csv",
+        "UniqueID,Name,Mail\nE1,Anna,anna@example.se\n",
+    );
+    set_mtime(&remote, 100_000_000);
+    env.write(
+        "roster.toml",
+        format!(
+            "[source]\nurl = \"{}\"\nwait_secs = 20\nwait_for = \"new\"\n\n\
+             [import]\nmax_updates = \"100%\"\n",
+            remote.display()
+        ),
+    );
+    env.roster(&["sync"]).ok();
+    let started = std::time::Instant::now();
+    let sync = env
+        .command(&["sync", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::fs::write(&remote, "UniqueID,Name,Mail\nE1,Anne,anna@example.se\n").unwrap();
+    set_mtime(&remote, 900_000_000);
+    let out = sync.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "{:?}: {stdout}",
+        started.elapsed()
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["counts"]["update"], 1, "{json}");
+}
