@@ -859,3 +859,31 @@ fn a_waiting_sync_sees_a_new_file_of_the_same_size_and_second() {
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["counts"]["update"], 1, "{json}");
 }
+
+/// The "… and N more" of a search names the command that lists every match: the search and
+/// the filters kept (not every user), quoted for a shell.
+#[test]
+fn more_names_the_search_it_cuts() {
+    let env = Env::new();
+    people(&env);
+    let out = env
+        .roster(&["users", "list", "--search", "Person 1", "--limit", "5"])
+        .ok()
+        .stdout;
+    assert!(
+        out.contains(
+            "… and 35 more (roster users list --search 'Person 1' --all, or --format json)"
+        ),
+        "{out}"
+    );
+    let out = env
+        .roster(&[
+            "users", "list", "--status", "active", "--group", "ICU", "--limit", "1",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        out.contains("(roster users list --status active --group ICU --all, or --format json)"),
+        "{out}"
+    );
+}
