@@ -18,6 +18,14 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let code = exit_code(&err);
+            // A list is printed one escaped line each, so that no value can forge a line.
+            if let Some(roster::error::Error::Listed { head, lines }) = err.downcast_ref() {
+                eprintln!("{}", roster::render::message(&format!("roster: {head}")));
+                for line in lines {
+                    eprintln!("  {}", roster::render::message(line));
+                }
+                return ExitCode::from(code as u8);
+            }
             let mut message = format!("roster: {err}");
             for cause in err.chain().skip(1) {
                 message.push_str(&format!(": {cause}"));

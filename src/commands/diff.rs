@@ -56,7 +56,8 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
             }
             if plan.blocked() {
                 writeln!(out, "to apply it anyway:")?;
-                let command = pipeline::proceed(batch.id, &plan, &digest);
+                let force = pipeline::needs_force(&store, &batch)?;
+                let command = pipeline::proceed(batch.id, &plan, &digest, force);
                 for line in render::grid::command_lines(&command, render::grid::WIDTH - 2) {
                     writeln!(out, "  {line}")?;
                 }
