@@ -214,17 +214,20 @@ pub fn write_counted_table<'a>(
     Ok(())
 }
 
-/// The errors of a file that an apply rejected (counts per code, at most `limit` of them).
+/// The errors of a file that an apply rejected (counts per code, at most `limit` of them);
+/// `validate` is the command that lists them all (`roster validate --batch 7`, or for a dry
+/// run of a file stored nowhere, `roster validate users.csv`).
 pub fn write_errors(
     out: &mut impl Write,
     problems: &[Problem],
     limit: Option<usize>,
+    validate: &str,
 ) -> io::Result<()> {
     write_table(
         out,
         problems.iter().filter(|p| p.is_error()),
         limit,
-        "roster validate --batch N --limit N, or --format json",
+        &format!("{validate} --all, or --format json"),
     )
 }
 
