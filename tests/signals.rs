@@ -607,7 +607,7 @@ fn a_dry_runs_errors_hint_validates_the_file() {
     assert!(run.stdout.contains(&hint), "{}", run.stdout);
     let all = env.roster(&["validate", p, "--all"]).code(3);
     assert_eq!(
-        all.stdout.matches("bad-mail  ").count(),
+        all.stdout.matches("| bad-mail |").count(),
         60,
         "{}",
         all.stdout
