@@ -436,3 +436,33 @@ fn the_step_summary_and_the_output_cannot_be_forged() {
         }
     }
 }
+
+/// SPEC §3.1: a file name with a terminal escape, a form feed, a vertical tab, NEL or a line
+/// separator reaches `--format github`'s annotations and `::notice` escaped, never raw: no
+/// control character of any kind is printed (GitHub's log shows them to a terminal).
+#[test]
+fn github_annotations_carry_no_raw_control_character() {
+    let env = Env::new();
+    for name in [
+        "x\u{1b}[2Jy",
+        "x\u{c}::error::y",
+        "x\u{b}::error::y",
+        "x\u{85}::error::y",
+        "x\u{2028}::error::y",
+        "x\u{202e}y",
+    ] {
+        let file = env.write(name, "UniqueID,Name,Mail\nE1,Fay\n");
+        let run = env.roster(&["validate", file.to_str().unwrap(), "--format", "github"]);
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        for text in [&run.stdout, &run.stderr] {
+            assert!(text.lines().count() >= 1);
+            for line in text.lines() {
+                assert!(
+                    !line.chars().any(|c| c.is_control()
+                        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}')),
+                    "{name:?}: {line:?}"
+                );
+            }
+        }
+    }
+}
