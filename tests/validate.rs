@@ -324,6 +324,8 @@ fn an_address_the_envelope_cannot_carry_is_bad_mail() {
         ("\"\"\"fay,x\"\"@x.org\"", Some("bad-mail")),
         ("\"\"\"fay x\"\"@x.org\"", Some("bad-mail")),
         ("\"\"\"a<b>\"\"@x.org\"", Some("bad-mail")),
+        ("a@[127.0.0.1]", Some("bad-mail")),
+        ("\"a@[192.0.2.7]\"", Some("bad-mail")),
         ("fay.x@x.org", None),
         ("o'brien+tag@x.org", None),
     ];
