@@ -255,9 +255,10 @@ impl Pusher<'_> {
                 }
             }
         }
+        let unreadable = self.read_unlisted(kind, &mut seen)?;
         let state = self.state(kind);
         for (key, p) in state.iter_mut() {
-            if p.scim_id.is_some() && !seen.contains_key(key) {
+            if p.scim_id.is_some() && !seen.contains_key(key) && !unreadable.contains(key) {
                 forget(p);
                 changed.push((key.clone(), p.clone()));
             }
@@ -280,6 +281,37 @@ impl Pusher<'_> {
             self.remove_duplicates(kind, duplicates)?;
         }
         Ok(read)
+    }
+
+    /// The resources roster tracks that the listing did not show (a provider whose
+    /// `totalResults` claims fewer than it holds ends its listing early): each is read by its
+    /// id before it is taken as gone, so that nothing is made again while it is there. Adds
+    /// those read to `seen`; returns those that could not be read (left as they were).
+    fn read_unlisted(
+        &mut self,
+        kind: Kind,
+        seen: &mut HashMap<String, Pushed>,
+    ) -> anyhow::Result<HashSet<String>> {
+        let mut unlisted: Vec<(String, String)> = self
+            .state_ref(kind)
+            .iter()
+            .filter(|(key, _)| !seen.contains_key(*key))
+            .filter_map(|(key, p)| Some((key.clone(), p.scim_id.clone()?)))
+            .collect();
+        unlisted.sort();
+        let mut unreadable = HashSet::new();
+        for (key, id) in unlisted {
+            match self.read_by_id(kind, &id)? {
+                Some(Some(held)) => {
+                    seen.insert(key, held);
+                }
+                Some(None) => {}
+                None => {
+                    unreadable.insert(key);
+                }
+            }
+        }
+        Ok(unreadable)
     }
 
     /// Delete the duplicates of one `externalId` roster does not keep (a user the provider
