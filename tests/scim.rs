@@ -2433,3 +2433,54 @@ fn a_bulk_answer_missing_some_operations_leaves_them_pending() {
     assert_eq!(server.all("Users").len(), 3);
     assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
 }
+
+/// A token echoed by a provider whose JSON escapes some of its characters (`+` as `\u002B`,
+/// as .NET's encoder does; `/` as `\/`) never leaves either: the text roster reads from the
+/// answer is scrubbed, not only its bytes.
+#[test]
+fn a_token_echoed_with_json_escapes_never_leaves() {
+    const B64: &str = "Zm9v+YmFy/c2VjcmV0+dG9rZW4=";
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), B64, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "POST" && r.path.starts_with("/Users") {
+            let echoed = B64.replace('+', "\\u002B").replace('/', "\\u002f");
+            let body = format!(
+                "{{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:Error\"],\"status\":\"400\",\"detail\":\"bad token {echoed}\"}}"
+            );
+            Act::Answer(400, Arc::new(body.into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.write("scim.token", format!("{B64}\n"));
+    env.import(
+        "day1.csv",
+        &csv(&["E1,Ann Berg,ann@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    let mut seen = String::new();
+    for args in [
+        &["push"][..],
+        &["push", "--format", "json"],
+        &["-vv", "push"],
+    ] {
+        let run = env.roster(args).code(1);
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
+    }
+    assert!(seen.contains("bad token ***"), "{seen}");
+    seen.push_str(&env.roster(&["status", "--format", "json"]).stdout);
+    seen.push_str(&env.roster(&["report", "--format", "html"]).stdout);
+    assert!(!seen.contains(B64), "{seen}");
+    for file in ["data/roster.db", "data/roster.db-wal"] {
+        let bytes = std::fs::read(env.path(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(B64.len()).any(|w| w == B64.as_bytes()),
+            "{file} holds the token"
+        );
+    }
+}
