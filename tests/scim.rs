@@ -2484,3 +2484,64 @@ fn a_token_echoed_with_json_escapes_never_leaves() {
         );
     }
 }
+
+/// A 202 Accepted (or any 2xx but 200/204) to a PATCH of members or a PUT confirms nothing
+/// (SPEC §8): the change stays pending, the push exits 1 naming what the provider answered,
+/// nothing is counted; the next push reads what became of it and ends in the store's state.
+#[test]
+fn a_patch_of_members_answered_202_is_not_confirmed() {
+    for bulk in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), bulk, true, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let env = setup(&server.url(), "");
+        groups(&env, &[("ICU", "Intensive care"), ("ER", "Emergency")]);
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+                "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+            ]),
+            &[],
+        )
+        .ok();
+        push(&env, &[]).ok();
+        let proxy = Tamper::start(server.port, |r| {
+            if matches!(r.method.as_str(), "PATCH" | "PUT") {
+                Act::Edit(Box::new(|_, _| (202, json!({}))))
+            } else if r.method == "POST" && r.path.starts_with("/Bulk") {
+                Act::Edit(Box::new(|s, mut v| {
+                    for op in v["Operations"].as_array_mut().unwrap() {
+                        op["status"] = json!("202");
+                    }
+                    (s, v)
+                }))
+            } else {
+                Act::Pass
+            }
+        });
+        point_at(&env, &proxy.url());
+        env.import(
+            "day2.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Head nurse,,ER",
+                "E2,Bo Ek,bo@example.org,Doctor,,ICU",
+            ]),
+            &["--allow-updates", "9"],
+        )
+        .ok();
+        let run = push(&env, &[]).code(1);
+        let out = run.json();
+        assert_eq!(out["status"], "unconfirmed", "bulk {bulk}: {out}");
+        assert_eq!(out["users"]["update"], 0, "{out}");
+        assert_eq!(out["groups"]["update"], 0, "{out}");
+        assert!(run.stderr.contains("202"), "{}", run.stderr);
+        let status = env.roster(&["status", "--format", "json"]).json();
+        assert_ne!(status["push"]["last"]["status"], "pushed", "{status}");
+        point_at(&env, &server.url());
+        push(&env, &[]).ok();
+        assert_members(&server, &[("ICU", &["E2"]), ("ER", &["E1"])]);
+        assert_eq!(server.all("Users")["E1"]["title"], "Head nurse");
+        assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+    }
+}
