@@ -2545,3 +2545,100 @@ fn a_patch_of_members_answered_202_is_not_confirmed() {
         assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
     }
 }
+
+/// A listing page larger than scim.max_response_bytes: exit 1 naming the endpoint, nothing
+/// read as gone, no write, in memory a few times the bound.
+#[test]
+fn a_listing_page_over_the_bound_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(
+        &server.url(),
+        "groups = false\nmax_response_bytes = 1048576",
+    );
+    env.import("day1.csv", &many(20), &[]).ok();
+    push(&env, &[]).ok();
+    let big = Arc::new({
+        let mut v = b"{\"totalResults\":1,\"Resources\":[{\"id\":\"x\",\"userName\":\"".to_vec();
+        v.resize(40 << 20, b'a');
+        v.extend_from_slice(b"\"}]}");
+        v
+    });
+    let proxy = Tamper::start(server.port, move |r| {
+        if r.method == "GET" && r.path.starts_with("/Users?") {
+            Act::Answer(200, big.clone())
+        } else {
+            Act::Pass
+        }
+    });
+    env.write(
+        "roster.toml",
+        format!(
+            "[scim]\nurl = \"{}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 1\ngroups = false\nmax_response_bytes = 1048576\n",
+            proxy.url()
+        ),
+    );
+    let run = bounded(&env, &["push", "--full"], 120);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("GET /Users"), "{}", run.stderr);
+    assert!(run.peak_kib < 64 * 1024, "{} KiB", run.peak_kib);
+    assert_eq!(proxy.writes(), Vec::<String>::new());
+    assert_eq!(server.all("Users").len(), 20);
+}
+
+/// A provider that answers a PATCH of members with 200 and the group as it was (it applied
+/// nothing): what it kept counts; the members it will not take are a provider limitation,
+/// and a `--full` right after a `--full` makes no writes.
+#[test]
+fn a_patch_of_members_the_provider_ignores_is_not_sent_again_and_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ICU", "Intensive care"), ("ER", "Emergency")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "PATCH" && r.path.starts_with("/Groups/") {
+            r.method = "GET".into();
+            r.body.clear();
+        }
+        Act::Pass
+    });
+    point_at(&env, &proxy.url());
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ER",
+            "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+        ]),
+        &["--allow-updates", "9"],
+    )
+    .ok();
+    let first = push(&env, &[]);
+    let full = push(&env, &["--full"]);
+    let before = proxy.writes().len();
+    let again = push(&env, &["--full"]);
+    let what = format!(
+        "{}{}\n{}{}\n{}{}",
+        first.stdout, first.stderr, full.stdout, full.stderr, again.stdout, again.stderr
+    );
+    assert_eq!(
+        proxy.writes()[before..].to_vec(),
+        Vec::<String>::new(),
+        "{what}"
+    );
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert!(
+        status["push"]["dropped"].to_string().contains("members"),
+        "{status}\n{what}"
+    );
+}
