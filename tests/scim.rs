@@ -2642,3 +2642,45 @@ fn a_patch_of_members_the_provider_ignores_is_not_sent_again_and_again() {
         "{status}\n{what}"
     );
 }
+
+/// A provider's message with a line break, an escape and a bidi override forges no line of
+/// output: every line roster prints (push, -v, status, report text) has them escaped.
+#[test]
+fn a_providers_message_forges_no_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "POST" && r.path.starts_with("/Users") {
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": "400", "scimType": "invalid\r\n::error title=F::scim",
+                "detail": "no\n::error title=Forged::x\u{1b}[2J\u{202e}\r::warning::y"});
+            Act::Answer(400, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&["E1,Ann Berg,ann@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    let mut seen = String::new();
+    for args in [&["push"][..], &["-vv", "push"], &["-v", "push", "--full"]] {
+        let run = env.roster(args);
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
+    }
+    seen.push_str(&env.roster(&["status"]).stdout);
+    seen.push_str(&env.roster(&["status"]).stderr);
+    seen.push_str(&env.roster(&["report", "--format", "text"]).stdout);
+    seen.push_str(&env.roster(&["report"]).stdout);
+    for line in seen.lines() {
+        assert!(
+            !line.starts_with("::") && !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{line:?}\n{seen}"
+        );
+    }
+}

@@ -46,7 +46,8 @@ pub struct ErrorBody {
     pub detail: Option<super::resource::Text>,
 }
 
-/// `status scimType: detail` from a SCIM error body (RFC 7644 §3.12), cut to 300 characters.
+/// `status scimType: detail` from a SCIM error body (RFC 7644 §3.12), on one line, cut to 300
+/// characters.
 pub fn reason(status: u16, body: &Value) -> String {
     let e: ErrorBody = serde_json::from_value(body.clone()).unwrap_or_default();
     reason_of(status, &e)
@@ -62,7 +63,9 @@ pub fn reason_of(status: u16, e: &ErrorBody) -> String {
         s.push_str(": ");
         s.push_str(&d.0);
     }
-    s.chars().take(300).collect()
+    // On one line, its control characters escaped: the provider's words are printed in lines
+    // of roster's own (SPEC §3.1).
+    crate::render::message(&s).chars().take(300).collect()
 }
 
 /// Why a push cannot go on: the whole provider is unusable, not one change.

@@ -324,7 +324,11 @@ impl Pusher<'_> {
         for (key, h) in duplicates {
             let Some(id) = h.scim_id else { continue };
             let path = format!("{}/{}", endpoint(kind), percent(&id));
-            let what = format!("duplicate {} {key} (id {id})", kind_name(kind));
+            let what = format!(
+                "duplicate {} {key} (id {})",
+                kind_name(kind),
+                crate::render::message(&id)
+            );
             // A provider may forbid deleting (403) with a token that reads and writes well.
             let reason = match self.client()?.send(Method::DELETE, &path, None, None) {
                 Ok(reply) if reply.ok() || reply.status == 404 => {
