@@ -468,3 +468,34 @@ fn github_annotations_carry_no_raw_control_character() {
         }
     }
 }
+
+/// SPEC §3.1: GitHub's renderer (cmark-gfm) links a bare `www.` domain in any text, a table
+/// cell included; the step summary escapes its dots, so that no cell becomes a link.
+#[test]
+fn the_step_summary_links_no_bare_domain() {
+    let env = Env::new();
+    let file = env.write(
+        "www.users.csv",
+        "UniqueID,Name,Mail,Groups\nE1,Fay,fay@x.org,www.e-vil.com\nE2,Www.Bo,bo@x.org,WWW.E-VIL.COM/x\n",
+    );
+    let summary = env.path("summary.md");
+    let run = env.roster_var(
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        &[
+            "validate",
+            file.to_str().unwrap(),
+            "--format",
+            "github",
+            "--groups",
+            "ICU",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("e-vil"), "{md}");
+    assert!(!md.to_lowercase().contains("www."), "{md}");
+    let seen = support::python_json(MARKDOWN_TOKENS, &md);
+    assert_eq!(seen["links"], 0, "{md}");
+    let cells = seen["cells"].to_string();
+    assert!(cells.contains("www.e-vil.com"), "shown as it is: {cells}");
+}

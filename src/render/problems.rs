@@ -372,7 +372,8 @@ fn markdown(value: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '~' | '#' | ':' => {
+            // `.` too: GitHub links a bare `www.example.com` (and `:` an `https://`).
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '~' | '#' | ':' | '.' => {
                 out.push('\\');
                 out.push(c);
             }
