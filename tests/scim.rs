@@ -2684,3 +2684,42 @@ fn a_providers_message_forges_no_line() {
         );
     }
 }
+
+/// A listing page of the largest size allowed made of the smallest resources (half a million
+/// of them, `{"id":…}`): memory stays a few times the answer.
+#[test]
+fn a_page_of_many_tiny_resources_is_read_in_bounded_memory() {
+    let mut page = String::from("{\"totalResults\":1,\"startIndex\":1,\"Resources\":[");
+    let mut i = 0u64;
+    while page.len() < (16 << 20) - 64 {
+        if i > 0 {
+            page.push(',');
+        }
+        page.push_str(&format!("{{\"id\":\"{i}\",\"externalId\":\"{i}\"}}"));
+        i += 1;
+    }
+    page.push_str("]}");
+    let size = page.len();
+    let page = Arc::new(page.into_bytes());
+    let spc = Arc::new(
+        json!({"filter": {"supported": true, "maxResults": 1000}, "patch": {"supported": true}})
+            .to_string()
+            .into_bytes(),
+    );
+    let fake = Tamper::start(0, move |r| {
+        if r.path.starts_with("/ServiceProviderConfig") {
+            Act::Answer(200, spc.clone())
+        } else {
+            Act::Answer(200, page.clone())
+        }
+    });
+    let env = setup(&fake.url(), "groups = false");
+    let run = bounded(&env, &["push", "--full", "--dry-run"], 120);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.peak_kib < (5 * 16 + 40) * 1024,
+        "peak {} MiB for a {} MiB page of {i} resources",
+        run.peak_kib / 1024,
+        size >> 20
+    );
+}
