@@ -327,7 +327,10 @@ fn a_new_store_behind_a_chain_of_links_is_one_lock() {
         })
     };
     while !held() {
-        assert!(std::time::Instant::now() < until, "the sync never took the lock");
+        assert!(
+            std::time::Instant::now() < until,
+            "the sync never took the lock"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let run = env.roster_var(
@@ -343,7 +346,11 @@ fn a_new_store_behind_a_chain_of_links_is_one_lock() {
     let out = holder.wait_with_output().unwrap();
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(run.stderr.contains(&format!("PID {pid}")), "{}", run.stderr);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!env.path("data/a.db.lock").exists());
     assert!(!env.path("data/b.db.lock").exists());
 }

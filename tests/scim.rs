@@ -2723,3 +2723,49 @@ fn a_page_of_many_tiny_resources_is_read_in_bounded_memory() {
         size >> 20
     );
 }
+
+/// A provider that does not keep `externalId` (its listing never shows it): roster follows
+/// its users and groups by their provider `id`, so `--full` creates nothing again and a
+/// `--full` right after a `--full` makes no writes.
+#[test]
+fn a_provider_that_does_not_keep_external_id_gets_no_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if matches!(r.method.as_str(), "POST" | "PUT") && !r.body.is_empty() {
+            let mut v: Value = serde_json::from_slice(&r.body).unwrap();
+            v.as_object_mut().map(|o| o.remove("externalId"));
+            r.body = v.to_string().into_bytes();
+        }
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("ICU", "Intensive care")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,Doctor,,ICU",
+        ]),
+        &[],
+    )
+    .ok();
+    let first = push(&env, &[]);
+    let full = push(&env, &["--full"]);
+    let before = proxy.writes().len();
+    let again = push(&env, &["--full"]);
+    let what = format!(
+        "{}{}\n{}{}\n{}{}",
+        first.stdout, first.stderr, full.stdout, full.stderr, again.stdout, again.stderr
+    );
+    assert_eq!(
+        proxy.writes()[before..].to_vec(),
+        Vec::<String>::new(),
+        "{what}"
+    );
+    let users = server.get("/Users?count=100");
+    assert_eq!(users["totalResults"], 2, "{what}");
+    let groups = server.get("/Groups?count=100");
+    assert_eq!(groups["totalResults"], 1, "{what}");
+}

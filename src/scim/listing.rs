@@ -373,7 +373,7 @@ impl Pusher<'_> {
         unlisted.sort();
         let mut unreadable = HashSet::new();
         for (key, id) in unlisted {
-            match self.read_by_id(kind, &id)? {
+            match self.read_by_id(kind, &key, &id)? {
                 Some(Some(held)) => {
                     seen.insert(key, held);
                 }
@@ -459,7 +459,7 @@ impl Pusher<'_> {
                         .get(key)
                         .map(|all| all[self.keep_of(kind, key, all)].clone()),
                 ),
-                Some(id) => self.read_by_id(kind, id)?,
+                Some(id) => self.read_by_id(kind, key, id)?,
             };
             let p = self.state(kind).entry(key.clone()).or_default();
             p.sending = None;
@@ -487,7 +487,14 @@ impl Pusher<'_> {
     }
 
     /// A resource read by its id: `Some(None)` when it is gone, `None` when it cannot be read.
-    fn read_by_id(&mut self, kind: Kind, id: &str) -> anyhow::Result<Option<Option<Pushed>>> {
+    /// What the provider is read as not keeping is that of `key`, whatever `externalId` the
+    /// answer shows (a provider may not keep it).
+    fn read_by_id(
+        &mut self,
+        kind: Kind,
+        key: &str,
+        id: &str,
+    ) -> anyhow::Result<Option<Option<Pushed>>> {
         let path = format!("{}/{}", endpoint(kind), percent(id));
         let reply = self.client()?.send(Method::GET, &path, None, None)?;
         if reply.status == 404 {
@@ -496,7 +503,7 @@ impl Pusher<'_> {
         let Some(res) = reply.ok().then(|| reply.parse::<Res>()).flatten() else {
             return Ok(None);
         };
-        let mut held = self.held(kind, &res);
+        let mut held = self.held_as(kind, key, &res);
         held.etag = reply.etag.clone().or(held.etag);
         Ok(Some(Some(held)))
     }

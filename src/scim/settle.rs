@@ -145,7 +145,7 @@ impl Pusher<'_> {
         let Some(res) = reply.ok().then(|| reply.parse::<Res>()).flatten() else {
             return Ok(false);
         };
-        let mut held = self.held(kind, &res);
+        let mut held = self.held_as(kind, key, &res);
         held.etag = reply.etag.clone().or(held.etag);
         let p = self.state(kind).entry(key.to_string()).or_default();
         adopt(p, held);
@@ -291,8 +291,12 @@ impl Pusher<'_> {
     /// What the provider holds, from one of its resources (read with the attributes it is
     /// known not to keep left out of the hash).
     pub(super) fn held(&self, kind: Kind, r: &Res) -> Pushed {
-        let ext = r.external_id().unwrap_or("");
-        let dropped = self.state_ref(kind).get(ext).map_or(0, |p| p.dropped);
+        self.held_as(kind, r.external_id().unwrap_or(""), r)
+    }
+
+    /// Like [`Pusher::held`], for the resource roster tracks as `key` (read by its id).
+    pub(super) fn held_as(&self, kind: Kind, key: &str, r: &Res) -> Pushed {
+        let dropped = self.state_ref(kind).get(key).map_or(0, |p| p.dropped);
         Pushed {
             scim_id: r.id(),
             etag: r.version(),

@@ -88,7 +88,9 @@ pub fn real_path(store: &Path) -> PathBuf {
         let Ok(target) = std::fs::read_link(&path) else {
             break;
         };
-        let next = path.parent().map_or(target.clone(), |dir| dir.join(&target));
+        let next = path
+            .parent()
+            .map_or(target.clone(), |dir| dir.join(&target));
         if next == path {
             break;
         }
