@@ -310,7 +310,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__apply)
-            opts="-q -v -h --batch --dry-run --allow-creates --allow-removals --allow-updates --allow-invalid --allow-unknown-groups --expect-plan --reason --force --limit --all --action --field --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --batch --dry-run --allow-creates --allow-removals --allow-updates --allow-invalid --allow-unknown-groups --expect-plan --reason --force --no-push --limit --all --action --field --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1534,7 +1534,7 @@ _roster() {
             return 0
             ;;
         roster__subcmd__revert)
-            opts="-q -v -h --dry-run --allow-removals --allow-updates --allow-invalid --reason --config --store --quiet --verbose --format --help"
+            opts="-q -v -h --dry-run --allow-removals --allow-updates --allow-invalid --reason --no-push --config --store --quiet --verbose --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -252,6 +252,9 @@ pub struct ApplyArgs {
     /// Apply a batch older than the newest applied one (a rollback)
     #[arg(long)]
     pub force: bool,
+    /// Do not push to the SCIM provider after the commit (with [scim])
+    #[arg(long)]
+    pub no_push: bool,
     #[command(flatten)]
     pub shown: ShownArgs,
 }
@@ -278,6 +281,9 @@ pub struct RevertArgs {
     /// Why this run is made (recorded with it, shown in history and reports)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// Do not push to the SCIM provider after the commit (with [scim])
+    #[arg(long)]
+    pub no_push: bool,
 }
 
 #[derive(Debug, Subcommand)]

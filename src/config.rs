@@ -266,6 +266,9 @@ pub struct ScimConfig {
     pub retries: u32,
     pub removed: ScimRemoved,
     pub groups: bool,
+    /// A change waiting longer than this to be pushed makes `status` unhealthy (0: never).
+    #[serde(deserialize_with = "de_pending_minutes")]
+    pub max_pending_minutes: u32,
     /// The largest answer read from the provider, in bytes (SPEC §8; 16 MiB).
     #[serde(deserialize_with = "de_response_bytes")]
     pub max_response_bytes: u64,
@@ -288,6 +291,7 @@ impl Default for ScimConfig {
             retries: 3,
             removed: ScimRemoved::Deactivate,
             groups: true,
+            max_pending_minutes: 60,
             max_response_bytes: 16 << 20,
             token: None,
             token_env: None,
@@ -551,6 +555,16 @@ fn de_settle<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     ranged(d, 0, 86_400, "seconds").map(|n| n as u64)
 }
 
+/// `scim.max_pending_minutes`: up to a week; 0 turns the check off.
+fn de_pending_minutes<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    match toml::Value::deserialize(d)? {
+        toml::Value::Integer(n) if n == 0 || (1..=10_080).contains(&n) => Ok(n as u32),
+        _ => Err(custom(
+            "must be a whole number of minutes from 1 to 10080, or 0 for never".to_string(),
+        )),
+    }
+}
+
 fn de_response_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     ranged(d, 1024, 1 << 40, "bytes").map(|n| n as u64)
 }
@@ -662,6 +676,27 @@ pub struct Overrides {
 }
 
 impl Config {
+    /// A fingerprint of the settings that shape a file's plan (SPEC §2): `[columns]`,
+    /// `[groups.aliases]`, `csv.*`, and `import.unknown_groups`, `missing_users`,
+    /// `keep_manual_phones` and `reuse_mail_of_deactivated`; not the safeguard limits nor
+    /// `send_invitations`. A batch applied under other settings is planned again.
+    pub fn plan_fingerprint(&self) -> String {
+        use sha2::Digest as _;
+        let i = &self.import;
+        let text = format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            self.columns,
+            self.groups.aliases,
+            self.csv,
+            i.unknown_groups,
+            i.missing_users,
+            i.keep_manual_phones,
+            i.reuse_mail_of_deactivated
+        );
+        let digest = sha2::Sha256::digest(text.as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Parse a configuration text; relative paths are taken from `base`.
     pub fn parse(text: &str, base: &Path) -> anyhow::Result<Config> {
         let table: toml::Table = text

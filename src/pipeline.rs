@@ -5,7 +5,6 @@ use crate::cli::ApplyArgs;
 use crate::config::Config;
 use crate::core::file::ImportFile;
 use crate::core::plan::{self, Plan, Settings};
-use crate::core::report::Report;
 use crate::error::Error;
 use crate::input;
 use crate::store::apply::ApplyRun;
@@ -17,6 +16,9 @@ use crate::transport::{local, sftp, Fetched};
 use serde::Serialize;
 
 pub use crate::stage;
+
+pub mod report;
+pub use report::{build_report, status_of, what_is_true_now};
 
 /// A failure that is already recorded as a run: the caller does not record it again.
 #[derive(Debug)]
@@ -899,6 +901,9 @@ pub fn apply(
             crate::render::log::secs(writing)
         );
     }
+    if applied.is_ok() {
+        store.set_batch_settings(batch.id, &config.plan_fingerprint())?;
+    }
     match applied {
         Ok(run) => Ok(Outcome {
             run: Some(run),
@@ -933,6 +938,48 @@ pub fn apply(
             }
         }
     }
+}
+
+/// Push to the provider of `[scim]`, and note which runs a push that went through carried,
+/// so that `status` knows since when changes wait (SPEC §5 "Honest health").
+pub fn push(
+    store: &mut Store,
+    config: &Config,
+    options: &crate::scim::Options,
+) -> anyhow::Result<crate::scim::Outcome> {
+    let through = store.newest_run_id()?;
+    let outcome = crate::scim::push(store, config, options)?;
+    if matches!(outcome.status, "pushed" | "partial") {
+        store.note_pushed_through(through)?;
+    }
+    Ok(outcome)
+}
+
+/// After a committed `apply` or `revert` (SPEC §2): push to the provider of `[scim]` as `sync`
+/// does, with the run's `--allow-removals` for the push's safeguard. `None` without `[scim]`.
+/// A push that did not complete is an error that says the directory is committed.
+pub fn push_after_commit(
+    store: &mut Store,
+    config: &Config,
+    allow_removals: Option<u64>,
+    quiet: bool,
+) -> Option<anyhow::Result<crate::scim::Outcome>> {
+    config.scim.as_ref()?;
+    stage::enter("push");
+    let options = crate::scim::Options {
+        dry_run: false,
+        full: false,
+        allow_removals,
+        quiet,
+    };
+    let said = "the directory is committed, but the push to the SCIM provider";
+    Some(match push(store, config, &options) {
+        Ok(o) => match o.error() {
+            Some(e) => Err(e.context(format!("{said} did not complete"))),
+            None => Ok(o),
+        },
+        Err(e) => Err(e.context(format!("{said} failed"))),
+    })
 }
 
 /// Read a secret from a file (one line; the trailing newline is not part of it).
@@ -1370,103 +1417,6 @@ pub fn report_due(store: &Store, config: &Config, attention: bool) -> anyhow::Re
     }
     let today = chrono::Local::now().format("%Y-%m-%d").to_string();
     Ok(store.meta("last_report_day")?.as_deref() != Some(today.as_str()))
-}
-
-/// Build the report of one run, or of the runs since a time.
-pub fn build_report(
-    store: &Store,
-    config: &Config,
-    run: Option<i64>,
-    since: Option<&str>,
-) -> anyhow::Result<Report> {
-    let from = match (run, since) {
-        (None, Some(when)) => Some(
-            crate::core::report::parse_since(when, chrono::Utc::now())
-                .map_err(|m| crate::error::usage(format!("--since: {m}")))?
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        ),
-        _ => None,
-    };
-    let runs = match (run, &from) {
-        (Some(id), _) => vec![store
-            .run(id)?
-            .ok_or_else(|| crate::error::usage(format!("there is no run {id}")))?],
-        (None, Some(t)) => store.runs_since(t)?,
-        (None, None) => store.last_run()?.into_iter().collect(),
-    };
-    let scope = match (run, since) {
-        (Some(id), _) => format!("run {id}"),
-        (None, Some(when)) => format!("runs since {when}"),
-        (None, None) => "the last run".to_string(),
-    };
-    // The joiners of a first import are a million rows of the audit log.
-    let _shown = crate::render::progress::stage("building the report");
-    let runs = runs
-        .into_iter()
-        .map(|run| {
-            // The first of them only, for the lists and attachments: the rest are counted.
-            let (joined, joined_total) = if run.status == "applied" {
-                store.run_joiners(run.id, crate::core::report::ATTACH_ROWS)?
-            } else {
-                (Vec::new(), 0)
-            };
-            let resolved_by = if run.status == "blocked" {
-                store.resolved_by(run.id, run.batch)?
-            } else {
-                None
-            };
-            let problems = store.run_problems(run.id)?;
-            Ok(crate::core::report::RunReport::new(
-                run,
-                problems,
-                joined,
-                joined_total,
-                resolved_by,
-            ))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let open = crate::core::report::Open {
-        held: store
-            .held_runs()?
-            .iter()
-            .map(crate::core::report::Held::of)
-            .collect(),
-        pending_invitations: store.pending_invitations()?,
-        failed_invitations: store.failed_invitations()?,
-        stuck_invitations: store
-            .outbox_stuck()?
-            .into_iter()
-            .map(|(_, to)| to)
-            .collect(),
-        // The unknown groups of the newest run that read a file.
-        unknown_groups: store
-            .last_run()?
-            .map(|r| crate::core::report::RunReport::new(r, Vec::new(), Vec::new(), 0, None))
-            .map(|r| r.unknown_groups)
-            .unwrap_or_default(),
-        stale_days: stale_days(store, config)?,
-        stale_after_days: config.source.stale_after_days,
-    };
-    let today = chrono::Utc::now().date_naive();
-    let first = today - chrono::Duration::days(crate::core::report::TREND_DAYS as i64 - 1);
-    let applied = store.applied_counts_since(&format!("{first}T00:00:00Z"))?;
-    let (active, _) = store.users_by_status()?;
-    let trend = crate::core::report::trend(today, active, &applied);
-    let mut report = Report::new(now(), scope, from, runs, open, trend);
-    if let Some(push) = crate::scim::status(store, config)? {
-        if let Some(notice) = crate::scim::report_notice(&push) {
-            report.notices.push(notice);
-            if matches!(report.status.as_str(), "OK" | "STALE") {
-                report.status = if push["last"]["status"] == "blocked" {
-                    "BLOCKED".into()
-                } else {
-                    "FAILED".into()
-                };
-            }
-        }
-        report.push = Some(crate::scim::report_line(&push));
-    }
-    Ok(report)
 }
 
 /// Days since the newest batch arrived, when that is more than `source.stale_after_days`.

@@ -164,7 +164,7 @@ fn the_report_of_a_20k_day_is_capped_summarised_and_attached() {
     let line = day2.lines().position(|l| l.starts_with("E90001")).unwrap() + 1;
     let rejected = text
         .lines()
-        .find(|l| l.contains("E90001"))
+        .find(|l| l.contains("E90001") && l.contains("bad-mail"))
         .unwrap_or_else(|| panic!("{text}"));
     assert!(
         rejected.contains(&line.to_string())

@@ -9,6 +9,10 @@ use std::io::Write;
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
+    // A push without its token would fail only after the commit: say so before anything.
+    if let (Some(scim), false) = (&ctx.config.scim, args.no_push || args.dry_run) {
+        scim.token()?;
+    }
     let _lock = Lock::acquire(ctx.config.store_path())?;
     // The [mail] configuration is checked before anything is written (SPEC §3).
     pipeline::mailer(&ctx.config)?;
@@ -113,10 +117,36 @@ fn applying(
             }
         }
     }
+    if outcome.status == pipeline::Status::Applied && !args.no_push {
+        push(ctx, format, store, args.allow.allow_removals)?;
+    }
     match outcome.error() {
         Some(e) => Err(e.into()),
         None => Ok(()),
     }
+}
+
+/// With `[scim]`, push right after the commit, like `sync` (SPEC §2); the summary goes to
+/// stderr when the JSON document is on stdout.
+pub fn push(
+    ctx: &Context,
+    format: Format,
+    store: &mut Store,
+    allow_removals: Option<u64>,
+) -> anyhow::Result<()> {
+    let Some(pushed) = pipeline::push_after_commit(store, &ctx.config, allow_removals, ctx.quiet)
+    else {
+        return Ok(());
+    };
+    let o = pushed?;
+    if !ctx.quiet {
+        if format == Format::Json {
+            eprintln!("roster: {}", o.summary());
+        } else {
+            render::emit(&o.summary())?;
+        }
+    }
+    Ok(())
 }
 
 /// Who runs this apply (or sync), why, and its `--allow-*` flags, for its JSON.
@@ -159,9 +189,9 @@ pub fn show(
         let head =
             render::plan::outcome_line(o.run, o.batch.id, o.status.as_str(), &view.plan.counts);
         render::grid::write_wrapped(&mut out, &head)?;
-        for line in
-            render::plan::summary_lines(view.plan, &o.file, ctx.config.import.send_invitations)
-        {
+        let validate = shown.unstored.as_ref().map(|(_, v)| v.as_str());
+        let invite = ctx.config.import.send_invitations;
+        for line in render::plan::summary_lines_of(view.plan, &o.file, invite, validate) {
             render::grid::write_wrapped(&mut out, &line)?;
         }
         // What a reviewer approves: shown unless the plan was applied.

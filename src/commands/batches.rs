@@ -152,6 +152,7 @@ mod tests {
             status: "rejected".into(),
             has_content: false,
             remote_mtime: Some(1_796_159_442),
+            reverted_by_run: None,
         };
         let text = list(&[wide]);
         for line in text.lines() {

@@ -85,6 +85,7 @@ pub fn selection(args: &ShownArgs, format: Format) -> Selection {
                 FieldFilter::Status => "status",
             })
             .collect(),
+        unstored: None,
     }
 }
 

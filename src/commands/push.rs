@@ -3,7 +3,7 @@
 use super::Context;
 use crate::cli::{Format, PushArgs};
 use crate::render;
-use crate::scim::{self, Options, Outcome};
+use crate::scim::{Options, Outcome};
 use crate::store::{Lock, Store};
 
 pub fn run(ctx: &Context, args: &PushArgs) -> anyhow::Result<()> {
@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, args: &PushArgs) -> anyhow::Result<()> {
     }
     let _lock = Lock::acquire(ctx.config.store_path())?;
     let mut store = Store::open(ctx.config.store_path())?;
-    let outcome = scim::push(&mut store, &ctx.config, &options(ctx, args))?;
+    let outcome = crate::pipeline::push(&mut store, &ctx.config, &options(ctx, args))?;
     show(ctx, format, &outcome)?;
     match outcome.error() {
         Some(e) => Err(e),

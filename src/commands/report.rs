@@ -2,10 +2,11 @@
 
 use super::Context;
 use crate::cli::{Format, ReportArgs};
-use crate::core::report::{fit, TEXT_WIDTH};
+use crate::core::report::TEXT_WIDTH;
 use crate::error;
 use crate::pipeline;
 use crate::render;
+use crate::render::report::{counts_line, fit, overrides_text};
 use crate::store::{Lock, Store};
 
 pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
@@ -61,8 +62,7 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
                     if let Some(reason) = &run.reason {
                         who.push(format!("reason: {reason}"));
                     }
-                    if let Some(flags) = crate::core::report::overrides_text(run.overrides.as_ref())
-                    {
+                    if let Some(flags) = overrides_text(run.overrides.as_ref()) {
                         who.push(format!("overrides: {flags}"));
                     }
                     if let Some(of) = run.reverts {
@@ -106,34 +106,64 @@ fn json(store: &Store, report: &crate::core::report::Report) -> anyhow::Result<(
         if i > 0 {
             out.write_all(b",")?;
         }
-        let whole = r.joined.len() as u64 == r.joined_total;
-        if let (false, Some(o)) = (whole, run.as_object_mut()) {
-            o.remove("joined");
+        let whole_joined = r.joined.len() as u64 == r.joined_total;
+        let whole_rejected = r.rejected.len() as u64 == r.rejected_total;
+        if let Some(o) = run.as_object_mut() {
+            if !whole_joined {
+                o.remove("joined");
+            }
+            if !whole_rejected {
+                o.remove("rejected");
+            }
         }
         let text = serde_json::to_string(&run)?;
-        match text.strip_suffix('}') {
-            Some(open) if !whole => {
-                out.write_all(open.as_bytes())?;
-                out.write_all(if open.len() > 1 {
-                    b",\"joined\":["
-                } else {
-                    b"\"joined\":["
-                })?;
-                let mut first = true;
-                store.each_joiner(r.run.id, |p| {
-                    if !std::mem::take(&mut first) {
-                        out.write_all(b",")?;
-                    }
-                    render::write_json(&mut out, p)?;
-                    Ok(())
-                })?;
-                out.write_all(b"]}")?;
-            }
-            _ => out.write_all(text.as_bytes())?,
+        let Some(open) = text
+            .strip_suffix('}')
+            .filter(|_| !(whole_joined && whole_rejected))
+        else {
+            out.write_all(text.as_bytes())?;
+            continue;
+        };
+        out.write_all(open.as_bytes())?;
+        let mut comma = open.len() > 1;
+        if !whole_joined {
+            list(&mut out, "joined", &mut comma, |each| {
+                store.each_joiner(r.run.id, each)
+            })?;
         }
+        if !whole_rejected {
+            list(&mut out, "rejected", &mut comma, |each| {
+                store.each_rejected(r.run.id, each)
+            })?;
+        }
+        out.write_all(b"}")?;
     }
     out.write_all(b"]}\n")?;
     out.flush()?;
+    Ok(())
+}
+
+/// `"key":[…]`, each item written as the store reads it.
+fn list<T: serde::Serialize>(
+    out: &mut impl std::io::Write,
+    key: &str,
+    comma: &mut bool,
+    read: impl FnOnce(&mut dyn FnMut(&T) -> anyhow::Result<()>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if std::mem::replace(comma, true) {
+        out.write_all(b",")?;
+    }
+    render::write_json(&mut *out, key)?;
+    out.write_all(b":[")?;
+    let mut first = true;
+    read(&mut |item: &T| {
+        if !std::mem::take(&mut first) {
+            out.write_all(b",")?;
+        }
+        render::write_json(&mut *out, item)?;
+        Ok(())
+    })?;
+    out.write_all(b"]")?;
     Ok(())
 }
 
@@ -151,8 +181,11 @@ fn runs_table(runs: &[crate::core::report::RunReport]) -> String {
         .map(|r| {
             let run = &r.run;
             let mut status = run.status.clone();
-            if let Some(by) = r.resolved_by {
-                status.push_str(&format!(", resolved by {by}"));
+            if let Some(c) = r.closed {
+                status.push_str(&format!(", {}", c.text()));
+            }
+            if let Some(by) = r.reverted_by {
+                status.push_str(&format!(", reverted by {by}"));
             }
             let finished = run.finished_at.as_deref().unwrap_or_default();
             [
@@ -161,10 +194,8 @@ fn runs_table(runs: &[crate::core::report::RunReport]) -> String {
                 run.batch.map_or(String::new(), |b| b.to_string()),
                 render::cell(&status),
                 finished.get(..16).unwrap_or(finished).replace('T', " "),
-                render::thousands(r.rejected.len() as u64),
-                run.counts
-                    .as_ref()
-                    .map_or(String::new(), crate::core::report::counts_line),
+                render::thousands(r.rejected_total),
+                run.counts.as_ref().map_or(String::new(), counts_line),
             ]
         })
         .collect();

@@ -17,6 +17,10 @@ use std::io::Write as _;
 
 pub fn run(ctx: &Context, args: &RevertArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
+    // A push without its token would fail only after the commit: say so before anything.
+    if let (Some(scim), false) = (&ctx.config.scim, args.no_push || args.dry_run) {
+        scim.token()?;
+    }
     let _lock = Lock::acquire(ctx.config.store_path())?;
     let mut store = Store::open(ctx.config.store_path())?;
     let apply_args = ApplyArgs {
@@ -180,10 +184,36 @@ fn reverting(
         run,
         reason.as_deref(),
     )?;
+    if status == "applied" && !args.no_push {
+        // Undoing a night reaches the apps at once (SPEC §2).
+        push_after(ctx, format, store, args.allow.allow_removals)?;
+    }
     match reason {
         Some(r) => Err(Error::Blocked(r).into()),
         None => Ok(()),
     }
+}
+
+/// With `[scim]`, push right after the commit, like `sync`.
+fn push_after(
+    ctx: &Context,
+    format: Format,
+    store: &mut Store,
+    allow_removals: Option<u64>,
+) -> anyhow::Result<()> {
+    let Some(pushed) = pipeline::push_after_commit(store, &ctx.config, allow_removals, ctx.quiet)
+    else {
+        return Ok(());
+    };
+    let o = pushed?;
+    if !ctx.quiet {
+        if format == Format::Json {
+            eprintln!("roster: {}", o.summary());
+        } else {
+            render::emit(&o.summary())?;
+        }
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -222,7 +222,18 @@ fn one_night(
         Stored::Unchanged(b) => (b, true),
     };
     night.batch.set(Some(batch.id));
-    if unchanged && matches!(batch.status.as_str(), "applied" | "reverted") {
+    // The same bytes under settings that plan them otherwise (a new alias, another mapping)
+    // are planned and applied again (SPEC §2).
+    let replan = unchanged
+        && batch.status == "applied"
+        && store.batch_settings(batch.id)?.as_deref() != Some(&ctx.config.plan_fingerprint());
+    if replan && !ctx.quiet {
+        eprintln!(
+            "roster: the file is the one of batch {}, but the settings that shape its plan changed since it was applied: planning it again",
+            batch.id
+        );
+    }
+    if unchanged && !replan && matches!(batch.status.as_str(), "applied" | "reverted") {
         let said = if batch.status == "reverted" {
             let by = store
                 .batch_reverted_by(batch.id)?
@@ -376,7 +387,7 @@ fn push_after(
         allow_removals: args.allow.allow_removals,
         quiet: ctx.quiet,
     };
-    match crate::scim::push(store, &ctx.config, &options) {
+    match pipeline::push(store, &ctx.config, &options) {
         Ok(o) => {
             if format != Format::Json && (!ctx.quiet || o.error().is_some()) {
                 render::emit(&o.summary()).ok();
@@ -436,13 +447,72 @@ fn show(
     store: &Store,
     args: &ApplyArgs,
 ) -> anyhow::Result<()> {
+    show_with(ctx, format, o, store, args, None)
+}
+
+/// [`show`]; a dry run, whose file is stored as no batch, names commands that work on it.
+fn show_with(
+    ctx: &Context,
+    format: Format,
+    o: &Outcome,
+    store: &Store,
+    args: &ApplyArgs,
+    source: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut selection = super::selection(&args.shown, format);
+    selection.unstored = source.map(unstored_hints);
     super::apply::show(
         ctx,
         format,
         o,
-        &super::selection(&args.shown, format),
+        &selection,
         &super::apply::operator(store, args),
     )
+}
+
+/// What a real run of this dry run's file would hold, and the one command that applies this
+/// file now: no batch exists to name (SPEC §2: a dry run stores nothing).
+fn would_hold_unstored(plan: &crate::core::plan::Plan, source: &str) -> String {
+    let what: Vec<String> = plan
+        .tripped
+        .iter()
+        .map(crate::core::plan::Tripped::describe)
+        .collect();
+    let mut flags: Vec<&str> = Vec::new();
+    for t in plan.tripped.iter().chain(&plan.overridden) {
+        if !flags.contains(&t.release.as_str()) {
+            flags.push(&t.release);
+        }
+    }
+    format!(
+        "a real run would be blocked by a safeguard ({}) and hold the file; to apply this file \
+         anyway, run: {} {}",
+        what.join("; "),
+        unstored_hints(source).0.replace(" --dry-run", ""),
+        flags.join(" ")
+    )
+}
+
+/// The commands that show a dry run's whole plan and every problem of its file, which is
+/// stored as no batch (SPEC §2: a dry run stores nothing): the same dry run, and `validate`
+/// of a local file.
+fn unstored_hints(source: &str) -> (String, String) {
+    let quoted = if source
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-:@+=,".contains(c))
+    {
+        source.to_string()
+    } else {
+        format!("'{}'", source.replace('\'', "'\\''"))
+    };
+    let dry_run = format!("roster sync --dry-run --source {quoted}");
+    let local = source != "-" && !source.contains("://");
+    let validate = if local {
+        format!("roster validate {quoted}")
+    } else {
+        format!("{dry_run} --format json")
+    };
+    (dry_run, validate)
 }
 
 /// `--dry-run`: plan the fetched file against the store without storing anything.
@@ -471,6 +541,7 @@ fn dry_run(
         status: "dry-run".into(),
         has_content: false,
         remote_mtime: fetched.mtime,
+        reverted_by_run: None,
     };
     if let Some(p) = file.file_error() {
         let reason = format!("the file would be rejected: {p}");
@@ -482,7 +553,7 @@ fn dry_run(
             plan: None,
             reason: Some(reason),
         };
-        show(ctx, format, &outcome, store, args)?;
+        show_with(ctx, format, &outcome, store, args, Some(&fetched.source))?;
         night.shown.set(true);
         night.settled.set(true);
         return Err(outcome
@@ -499,7 +570,8 @@ fn dry_run(
     let (status, reason) = if plan.blocked() {
         (
             Status::Blocked,
-            Some(pipeline::would_hold(next, &plan, &file)),
+            // The file is stored as no batch: the command named is one that works now.
+            Some(would_hold_unstored(&plan, &fetched.source)),
         )
     } else {
         (Status::DryRun, None)
@@ -512,7 +584,7 @@ fn dry_run(
         plan: Some(plan),
         reason,
     };
-    show(ctx, format, &outcome, store, args)?;
+    show_with(ctx, format, &outcome, store, args, Some(&fetched.source))?;
     night.shown.set(true);
     night.settled.set(true);
     match outcome.error() {

@@ -283,7 +283,10 @@ fn history_table(rows: &[crate::store::users::AuditRow]) -> anyhow::Result<()> {
             let at: String = r.at.replacen('T', " ", 1).chars().take(16).collect();
             let row = [
                 render::cell(&at),
-                r.run.map_or("by hand".to_string(), |r| r.to_string()),
+                match (r.run, r.reverted_by) {
+                    (Some(run), Some(by)) => format!("{run} (reverted by run {by})"),
+                    (run, _) => run.map_or("by hand".to_string(), |r| r.to_string()),
+                },
                 render::cell(&change),
                 render::cell(&by),
                 render::opt(r.reason.as_deref()),

@@ -10,4 +10,6 @@ pub mod problem;
 pub mod record;
 pub mod report;
 pub mod revert;
+pub mod signal;
 pub mod spreadsheet;
+pub mod status;

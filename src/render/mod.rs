@@ -7,6 +7,8 @@ pub mod plan;
 pub mod problems;
 pub mod progress;
 pub mod prometheus;
+pub mod report;
+pub mod status;
 pub mod top;
 
 use comfy_table::{presets, ContentArrangement};

@@ -28,6 +28,9 @@ pub struct Selection {
     pub limit: Option<usize>,
     pub actions: Vec<Action>,
     pub fields: Vec<&'static str>,
+    /// A dry run of a file that is stored nowhere (`sync --dry-run`): the commands a hint
+    /// names, as `(the same dry run, validating the file)`, since no batch exists to name.
+    pub unstored: Option<(String, String)>,
 }
 
 impl Selection {
@@ -425,6 +428,17 @@ pub fn counts_line(c: &Counts) -> String {
 /// The lines under a plan's counts: the updates per field, the problems grouped, the
 /// invitations the apply queues (one per created user when `invite`).
 pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String> {
+    summary_lines_of(plan, file, invite, None)
+}
+
+/// [`summary_lines`], naming `validate` (the command that lists every problem) when the file
+/// is stored as no batch.
+pub fn summary_lines_of(
+    plan: &Plan,
+    file: &ImportFile,
+    invite: bool,
+    validate: Option<&str>,
+) -> Vec<String> {
     let mut lines = Vec::new();
     let per_field = updates_per_field(plan);
     if !per_field.is_empty() {
@@ -450,11 +464,14 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
         }
         if groups.len() > WARNING_GROUPS {
             let rest: u64 = groups[WARNING_GROUPS..].iter().map(|g| g.2).sum();
+            let all = validate.map_or_else(
+                || format!("roster validate --batch {}", plan.batch),
+                str::to_string,
+            );
             lines.push(format!(
-                "{what}: … and {} more kinds, {} (roster validate --batch {})",
+                "{what}: … and {} more kinds, {} ({all})",
                 thousands((groups.len() - WARNING_GROUPS) as u64),
                 records(rest),
-                plan.batch
             ));
         }
     }
@@ -512,9 +529,13 @@ pub fn write_changes(out: &mut impl Write, view: &PlanView<'_>) -> io::Result<()
         }
     }
     if more > 0 {
+        let again = match &view.shown.unstored {
+            Some((dry_run, _)) => format!("{dry_run} --all"),
+            None => "roster diff --all".to_string(),
+        };
         writeln!(
             out,
-            "… and {} more (roster diff --all, or --format json)",
+            "… and {} more ({again}, or --format json)",
             thousands(more as u64)
         )?;
     }

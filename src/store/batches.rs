@@ -17,6 +17,8 @@ pub struct Batch {
     /// False once the content has been pruned.
     pub has_content: bool,
     pub remote_mtime: Option<i64>,
+    /// For a `reverted` batch: the run that reverted it (SPEC §2).
+    pub reverted_by_run: Option<i64>,
 }
 
 /// What storing a fetched file did.
@@ -33,7 +35,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 const COLUMNS: &str = "id, fetched_at, source, size, sha256, records, status,
-     EXISTS (SELECT 1 FROM batch_contents c WHERE c.batch_id = batches.id), remote_mtime";
+     EXISTS (SELECT 1 FROM batch_contents c WHERE c.batch_id = batches.id), remote_mtime,
+     CASE WHEN status = 'reverted' THEN reverted_by END";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
     Ok(Batch {
@@ -46,6 +49,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
         status: r.get(6)?,
         has_content: r.get(7)?,
         remote_mtime: r.get(8)?,
+        reverted_by_run: r.get(9)?,
     })
 }
 
@@ -185,6 +189,28 @@ impl Store {
             })
             .optional()?
             .flatten())
+    }
+
+    /// The fingerprint of the settings a batch was last applied with (see
+    /// [`crate::config::Config::plan_fingerprint`]).
+    pub fn batch_settings(&self, id: i64) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT settings FROM batch_settings WHERE batch_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn set_batch_settings(&self, id: i64, fingerprint: &str) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT INTO batch_settings (batch_id, settings) VALUES (?1, ?2)
+             ON CONFLICT(batch_id) DO UPDATE SET settings = excluded.settings",
+            params![id, fingerprint],
+        )?;
+        Ok(())
     }
 
     /// The newest reverted batch with this SHA-256, if any.

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod batches;
 pub mod directory;
+pub mod exposed;
 pub mod groups;
 pub mod lock;
 pub mod outbox;

@@ -3,8 +3,10 @@
 
 use super::Store;
 use crate::core::plan::Counts;
-use crate::core::report::{Person, Run};
+use crate::core::report::{Person, Rejected, RejectedOnce, Run, Streak};
+use crate::core::signal::Fact;
 use rusqlite::OptionalExtension;
+use std::collections::BTreeMap;
 
 /// The users a run created, from their `created` audit rows, in the order created.
 const JOINERS: &str = "SELECT unique_id, json_extract(new, '$.name'), json_extract(new, '$.mail')
@@ -143,6 +145,370 @@ impl Store {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The key a rejected record is known by across runs: its UniqueID, else its line.
+const REJECTED_KEY: &str = "COALESCE(i.unique_id, 'line ' || p.line, 'file')";
+
+/// The rejected records of a run (its error problems, in the order recorded: the file's) with
+/// the UniqueID and name the run recorded for each line. Read through the index of problems by
+/// run, in its order: no sort of 200,000 rows in memory.
+const REJECTED: &str = "SELECT p.line, i.unique_id, i.name, p.column_name, p.code, p.message
+      FROM problems p LEFT JOIN run_records i
+        ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
+     WHERE p.run_id = ?1 AND p.severity = 'error' ORDER BY p.rowid";
+
+fn rejected_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Rejected> {
+    Ok(Rejected {
+        line: r.get(0)?,
+        unique_id: r.get(1)?,
+        name: r.get(2)?,
+        column: r.get(3)?,
+        code: r.get(4)?,
+        message: r.get(5)?,
+    })
+}
+
+impl Store {
+    /// A report's sorts and temporary tables go to a file rather than memory (the store keeps
+    /// them in memory for the apply's speed), so that it holds what it shows (SPEC §5).
+    pub fn report_spills_to_disk(&self) -> anyhow::Result<()> {
+        self.conn.execute_batch("PRAGMA temp_store = FILE")?;
+        Ok(())
+    }
+
+    /// The first `limit` rejected records of a run, in line order, and how many per code.
+    pub fn run_rejected(
+        &self,
+        run: i64,
+        limit: usize,
+    ) -> anyhow::Result<(Vec<Rejected>, BTreeMap<String, u64>)> {
+        let mut stmt = self.conn.prepare(&format!("{REJECTED} LIMIT ?2"))?;
+        let rows = stmt.query_map(rusqlite::params![run, limit as i64], rejected_row)?;
+        let first = rows.collect::<Result<Vec<_>, _>>()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT code, COUNT(*) FROM problems WHERE run_id = ?1 AND severity = 'error' GROUP BY code",
+        )?;
+        let codes = stmt
+            .query_map([run], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<Result<_, _>>()?;
+        Ok((first, codes))
+    }
+
+    /// Every rejected record of a run, in line order, one at a time (for a JSON report).
+    pub fn each_rejected(
+        &self,
+        run: i64,
+        mut each: impl FnMut(&Rejected) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut stmt = self.conn.prepare(REJECTED)?;
+        let mut rows = stmt.query([run])?;
+        while let Some(r) = rows.next()? {
+            each(&rejected_row(r)?)?;
+        }
+        Ok(())
+    }
+
+    /// The first `limit` users a blocked or applied run removes (or would), and how many in
+    /// all, without reading the whole list.
+    pub fn run_removed(&self, run: i64, limit: usize) -> anyhow::Result<(Vec<Person>, u64)> {
+        let mut stmt = self.conn.prepare(
+            "SELECT unique_id, name, mail FROM run_records
+              WHERE run_id = ?1 AND list = 'removals' ORDER BY seq LIMIT ?2",
+        )?;
+        let first = stmt
+            .query_map(rusqlite::params![run, limit as i64], person)?
+            .collect::<Result<Vec<_>, _>>()?;
+        let total: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM run_records WHERE run_id = ?1 AND list = 'removals'",
+            [run],
+            |r| r.get(0),
+        )?;
+        Ok((first, total as u64))
+    }
+
+    /// The newest run's id (0 without runs): what a push about to start will carry.
+    pub fn newest_run_id(&self) -> anyhow::Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM runs", [], |r| r.get(0))?)
+    }
+
+    /// A push went through carrying every run up to `run` (see [`Store::newest_run_id`]).
+    pub fn note_pushed_through(&self, run: i64) -> anyhow::Result<()> {
+        self.set_meta("push_through_run", &run.to_string())
+    }
+
+    /// Since when changes wait to be pushed: when the first run that changed the directory
+    /// after the last push that went through finished (RFC 3339), if any did. Runs are told
+    /// apart from the push by number (noted as the push went through), else by time.
+    pub fn push_pending_since(&self) -> anyhow::Result<Option<String>> {
+        if let Some(run) = self
+            .meta("push_through_run")?
+            .and_then(|r| r.parse::<i64>().ok())
+        {
+            return Ok(self.conn.query_row(
+                "SELECT MIN(COALESCE(finished_at, started_at)) FROM runs
+                  WHERE status = 'applied' AND id > ?1",
+                [run],
+                |r| r.get(0),
+            )?);
+        }
+        Ok(self.conn.query_row(
+            "SELECT MIN(COALESCE(finished_at, started_at)) FROM runs WHERE status = 'applied'
+               AND COALESCE(finished_at, started_at) > COALESCE(
+                   (SELECT MAX(COALESCE(finished_at, started_at)) FROM scim_pushes
+                     WHERE status IN ('pushed', 'partial')), '')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// What decides whether each run is still open, every run but manual edits, in order,
+    /// with the stage a failed run stopped at.
+    pub fn run_facts(&self) -> anyhow::Result<Vec<(Fact, Option<String>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, command, batch_id, status, reverts,
+                    CASE WHEN json_valid(detail) THEN json_extract(detail, '$.stage') END
+               FROM runs WHERE command NOT LIKE 'users %' AND command NOT LIKE 'groups %' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                Fact {
+                    id: r.get(0)?,
+                    command: r.get(1)?,
+                    batch: r.get(2)?,
+                    status: r.get(3)?,
+                    reverts: r.get(4)?,
+                },
+                r.get(5)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The runs that read a file (`sync`, `apply`: applied, blocked or rejected), in order.
+    fn file_runs(&self, upto: i64) -> anyhow::Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, started_at FROM runs WHERE command IN ('sync', 'apply') AND id <= ?1
+               AND status IN ('applied', 'blocked', 'rejected') ORDER BY id",
+        )?;
+        let rows = stmt.query_map([upto], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The Group IDs the newest run that planned a file (applied or blocked) named and that
+    /// still do not exist, with their record counts, and that run when it was applied.
+    pub fn open_unknown_groups(&self) -> anyhow::Result<(Option<i64>, BTreeMap<String, u64>)> {
+        let newest: Option<(i64, String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT id, status, CASE WHEN json_valid(detail)
+                                         THEN json_extract(detail, '$.unknown_groups') END
+                   FROM runs WHERE command IN ('sync', 'apply')
+                    AND status IN ('applied', 'blocked') ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((run, status, Some(groups))) = newest else {
+            return Ok((None, BTreeMap::new()));
+        };
+        let named: BTreeMap<String, u64> = serde_json::from_str(&groups).unwrap_or_default();
+        let mut open = BTreeMap::new();
+        let mut exists = self
+            .conn
+            .prepare("SELECT 1 FROM groups WHERE group_id = ?1")?;
+        for (g, n) in named {
+            if !exists.exists([&g])? {
+                open.insert(g, n);
+            }
+        }
+        let run = (status == "applied" && !open.is_empty()).then_some(run);
+        Ok((run, open))
+    }
+
+    /// Records the newest run that read a file rejected that the run before it did not, when
+    /// that run was applied.
+    pub fn new_rejections(&self) -> anyhow::Result<Option<(i64, u64)>> {
+        let runs = self.file_runs(i64::MAX)?;
+        let Some((newest, _)) = runs.last() else {
+            return Ok(None);
+        };
+        if self.run(*newest)?.is_none_or(|r| r.status != "applied") {
+            return Ok(None);
+        }
+        let before = runs.len().checked_sub(2).map(|i| runs[i].0);
+        let keys = format!(
+            "SELECT {REJECTED_KEY} FROM problems p LEFT JOIN run_records i
+                 ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
+              WHERE p.run_id = ?1 AND p.severity = 'error'"
+        );
+        let n: i64 = self.conn.query_row(
+            &format!(
+                "SELECT COUNT(*) FROM ({keys} EXCEPT {})",
+                keys.replace("?1", "?2")
+            ),
+            rusqlite::params![newest, before.unwrap_or(-1)],
+            |r| r.get(0),
+        )?;
+        Ok((n > 0).then_some((*newest, n as u64)))
+    }
+
+    /// The rejected records of the runs `period` (ids, in order) that read a file, each once,
+    /// with since when it has been rejected, looking back at most `lookback` files before.
+    pub fn rejected_once(&self, period: &[i64], lookback: usize) -> anyhow::Result<RejectedOnce> {
+        let Some(&last) = period.last() else {
+            return Ok(RejectedOnce::default());
+        };
+        let all = self.file_runs(last)?;
+        let Some(first) = all.iter().position(|(id, _)| period.contains(id)) else {
+            return Ok(RejectedOnce::default());
+        };
+        let start = first.saturating_sub(lookback);
+        let chain = &all[start..];
+        let first_seq = (first - start) as i64;
+        let last_seq = (chain.len() - 1) as i64;
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS report_rejected (seq INTEGER NOT NULL, key TEXT NOT NULL,
+                 code TEXT, PRIMARY KEY (key, seq)) WITHOUT ROWID;
+             DELETE FROM temp.report_rejected;",
+        )?;
+        for (seq, (run, _)) in chain.iter().enumerate() {
+            self.conn.execute(
+                &format!(
+                    "INSERT OR IGNORE INTO temp.report_rejected
+                     SELECT ?2, {REJECTED_KEY}, p.code FROM problems p LEFT JOIN run_records i
+                         ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
+                      WHERE p.run_id = ?1 AND p.severity = 'error'"
+                ),
+                rusqlite::params![run, seq as i64],
+            )?;
+        }
+        streaks(&self.conn, chain, first_seq, last_seq)
+    }
+}
+
+/// The lists of a run's detail kept as rows of their own ([`insert_records`]).
+const RECORD_LISTS: [&str; 2] = ["invalid", "removals"];
+
+/// A run's detail without its per-record lists, and whether it had any.
+pub(crate) fn split_records(
+    detail: Option<&serde_json::Value>,
+) -> (Option<serde_json::Value>, bool) {
+    let Some(serde_json::Value::Object(map)) = detail else {
+        return (detail.cloned(), false);
+    };
+    let has = RECORD_LISTS.iter().any(|k| map.contains_key(*k));
+    if !has {
+        return (detail.cloned(), false);
+    }
+    // The rest of a detail is small: what tripped, the fields, the unknown groups.
+    let rest: serde_json::Map<String, serde_json::Value> = map
+        .iter()
+        .filter(|(k, _)| !RECORD_LISTS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (Some(serde_json::Value::Object(rest)), true)
+}
+
+/// Write the per-record lists of a run's detail (`invalid`: line, UniqueID, name; `removals`:
+/// UniqueID, name, mail) as rows of `run_records`.
+pub(crate) fn insert_records(
+    conn: &rusqlite::Connection,
+    run: i64,
+    detail: Option<&serde_json::Value>,
+    any: &bool,
+) -> anyhow::Result<()> {
+    let Some(detail) = detail.filter(|_| *any) else {
+        return Ok(());
+    };
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO run_records (run_id, list, seq, line, unique_id, name, mail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for list in RECORD_LISTS {
+        let items = detail.get(list).and_then(|l| l.as_array());
+        for (seq, x) in items.into_iter().flatten().enumerate() {
+            let text = |k: &str| x.get(k).and_then(|v| v.as_str());
+            stmt.execute(rusqlite::params![
+                run,
+                list,
+                seq as i64,
+                x.get("line").and_then(|l| l.as_i64()),
+                text("unique_id"),
+                text("name"),
+                text("mail"),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Each record's current run of consecutive rejections, summed up (see [`RejectedOnce`]).
+/// Records rejected in the period (from `first_seq` on) count once; those the newest file
+/// (`last_seq`) rejected for the first time are listed apart from the old ones, which are
+/// counted by since when.
+fn streaks(
+    conn: &rusqlite::Connection,
+    chain: &[(i64, String)],
+    first_seq: i64,
+    last_seq: i64,
+) -> anyhow::Result<RejectedOnce> {
+    const CURRENT: &str = "WITH k AS (SELECT key, seq, code,
+                                 seq - ROW_NUMBER() OVER (PARTITION BY key ORDER BY seq) AS grp
+                            FROM temp.report_rejected),
+             s AS (SELECT key, MIN(seq) AS since, MAX(seq) AS last, COUNT(*) AS n, MAX(code) AS code
+                     FROM k GROUP BY key, grp),
+             c AS (SELECT key, since, last, n, code,
+                          ROW_NUMBER() OVER (PARTITION BY key ORDER BY last DESC) AS rn FROM s)
+        SELECT key, since, n, code FROM c WHERE rn = 1 AND last >= ?1";
+    let mut out = RejectedOnce::default();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT since, n, COUNT(*) FROM ({CURRENT}) WHERE since < ?2 GROUP BY since, n ORDER BY since"
+    ))?;
+    let old = stmt.query_map([first_seq, last_seq], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    for row in old {
+        let (since, runs, records) = row?;
+        let Some((since_run, at)) = chain.get(since as usize) else {
+            continue;
+        };
+        out.old.push(Streak {
+            since_run: *since_run,
+            since: at.get(..10).unwrap_or(at).to_string(),
+            runs: runs as u64,
+            records: records as u64,
+        });
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT code, COUNT(*), SUM(since >= ?2) FROM ({CURRENT}) GROUP BY code"
+    ))?;
+    let codes = stmt.query_map([first_seq, last_seq], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    for row in codes {
+        let (code, n, new) = row?;
+        out.codes.insert(code, n as u64);
+        out.records += n as u64;
+        out.first_time += new as u64;
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT key FROM ({CURRENT}) WHERE since >= ?2 ORDER BY key LIMIT 100"
+    ))?;
+    out.first_time_keys = stmt
+        .query_map([first_seq, last_seq], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -333,12 +333,18 @@ impl Store {
                 tx.execute("DELETE FROM groups WHERE pk = ?1", [pk])?;
             }
         }
-        if let Some(batch) = of.batch {
-            tx.execute(
+        match of.batch {
+            // A revert of a revert: the batch the first one undid stands again (SPEC §2).
+            Some(batch) if of.command == "revert" => tx.execute(
+                "UPDATE batches SET status = 'applied', reverted_by = NULL WHERE id = ?1 AND reverted_by = ?2",
+                [batch, of.id],
+            )?,
+            Some(batch) => tx.execute(
                 "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id = ?1 AND status = 'applied'",
                 [batch, run],
-            )?;
-        }
+            )?,
+            None => 0,
+        };
         crate::stage::crash_point("revert-commit");
         tx.commit()?;
         Ok(run)

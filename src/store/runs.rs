@@ -19,8 +19,11 @@ pub struct NewRun<'a> {
     pub problems: &'a [Problem],
 }
 
+/// A run's detail is read without its per-record lists (`invalid`, `removals`: 200,000 of
+/// them on a bad night), which the report reads a few at a time in SQL.
 const COLUMNS: &str =
-    "id, batch_id, command, started_at, finished_at, status, counts, message, detail,
+    "id, batch_id, command, started_at, finished_at, status, counts, message,
+     CASE WHEN json_valid(detail) THEN json_remove(detail, '$.invalid', '$.removals') ELSE detail END,
      by_user, reason, overrides, reverts";
 
 /// Who runs this process, why, and the limits raised for it: recorded with every run.
@@ -136,6 +139,8 @@ const FILE_WARNINGS: usize = 200;
 
 /// Record a run (inside the caller's transaction when there is one); returns its id.
 pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
+    // The per-record lists go to rows of their own, so a report reads the few it shows.
+    let (detail, records) = super::report::split_records(run.detail);
     // An applied import whose detail says it is a night the churn safeguard learns from.
     let history = run.status == "applied"
         && run
@@ -155,7 +160,7 @@ pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
             run.status,
             run.counts.map(serde_json::to_string).transpose()?,
             run.message,
-            run.detail.map(serde_json::to_string).transpose()?,
+            detail.as_ref().map(serde_json::to_string).transpose()?,
             run.counts.map(|c| c.create as i64),
             run.counts.map(|c| c.update as i64),
             run.counts.map(|c| c.remove as i64),
@@ -163,6 +168,7 @@ pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
         ],
     )?;
     let id = conn.last_insert_rowid();
+    super::report::insert_records(conn, id, run.detail, &records)?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO problems (run_id, line, column_name, code, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
@@ -231,16 +237,22 @@ impl Store {
             .optional()?)
     }
 
-    /// The revert that undid a run, if one did.
+    /// The revert that undid a run, while that revert stands: a revert that was itself
+    /// reverted undoes nothing any more (SPEC §2: the run shows as applied again).
     pub fn reverted_by(&self, run: i64) -> anyhow::Result<Option<i64>> {
-        Ok(self
+        let reverts: Vec<i64> = self
             .conn
-            .query_row(
-                "SELECT id FROM runs WHERE reverts = ?1 AND status = 'applied' ORDER BY id LIMIT 1",
-                [run],
-                |r| r.get(0),
-            )
-            .optional()?)
+            .prepare_cached(
+                "SELECT id FROM runs WHERE reverts = ?1 AND status = 'applied' ORDER BY id DESC",
+            )?
+            .query_map([run], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in reverts.into_iter().filter(|&id| id > run) {
+            if self.reverted_by(id)?.is_none() {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     /// Blocked runs whose batch is newer than every applied batch: plans held for an operator.

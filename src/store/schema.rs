@@ -272,4 +272,39 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE scim_groups ADD COLUMN sent INTEGER;
     ALTER TABLE scim_groups ADD COLUMN members TEXT;
     "#,
+    // 13: the fingerprint of the settings that shaped a batch's plan when it was applied
+    // (SPEC §2): the same file under another mapping or alias is planned again. A table of its
+    // own (and 14 below) written so that running it again changes nothing.
+    r#"
+    CREATE TABLE IF NOT EXISTS batch_settings (
+        batch_id INTEGER PRIMARY KEY REFERENCES batches(id) ON DELETE CASCADE,
+        settings TEXT NOT NULL
+    );
+    "#,
+    // 14: a run's per-record lists (its rejected records' UniqueIDs and names, the users it
+    // removes) in rows of their own rather than inside its detail, so that a report of a night
+    // of 200,000 rejected records reads the hundred it shows (SPEC §5: bounded memory).
+    r#"
+    CREATE TABLE IF NOT EXISTS run_records (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        list TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        line INTEGER,
+        unique_id TEXT,
+        name TEXT,
+        mail TEXT,
+        PRIMARY KEY (run_id, list, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS run_records_line ON run_records(run_id, line) WHERE list = 'invalid';
+    INSERT OR IGNORE INTO run_records (run_id, list, seq, line, unique_id, name, mail)
+        SELECT r.id, l.list, j.key, json_extract(j.value, '$.line'),
+               json_extract(j.value, '$.unique_id'), json_extract(j.value, '$.name'),
+               json_extract(j.value, '$.mail')
+          FROM runs r, (SELECT 'invalid' AS list UNION ALL SELECT 'removals') l,
+               json_each(r.detail, '$.' || l.list) j
+         WHERE json_valid(r.detail);
+    UPDATE runs SET detail = json_remove(detail, '$.invalid', '$.removals')
+     WHERE json_valid(detail)
+       AND (json_type(detail, '$.invalid') IS NOT NULL OR json_type(detail, '$.removals') IS NOT NULL);
+    "#,
 ];

@@ -53,6 +53,8 @@ pub struct AuditRow {
     pub command: Option<String>,
     pub by: Option<String>,
     pub reason: Option<String>,
+    /// The revert that undid this row's run, while that revert stands.
+    pub reverted_by: Option<i64>,
 }
 
 /// Fields of a manual user, already checked.
@@ -243,9 +245,22 @@ impl Store {
                 command: r.get(6)?,
                 by: r.get(7)?,
                 reason: r.get(8)?,
+                reverted_by: None,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows: Vec<AuditRow> = rows.collect::<Result<_, _>>()?;
+        // Each run's revert, looked up once: a history has many rows of few runs.
+        let mut reverted = std::collections::HashMap::new();
+        for row in &mut rows {
+            if let Some(run) = row.run {
+                let by = match reverted.get(&run) {
+                    Some(by) => *by,
+                    None => *reverted.entry(run).or_insert(self.reverted_by(run)?),
+                };
+                row.reverted_by = by;
+            }
+        }
+        Ok(rows)
     }
 
     /// The history of a deleted user, found by its UniqueID in the audit log.

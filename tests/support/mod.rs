@@ -133,12 +133,13 @@ impl Env {
         }
     }
 
-    /// Fetch a file (written under `name`) and apply it with extra arguments.
+    /// Fetch a file (written under `name`) and apply it with extra arguments. Stage by stage:
+    /// with `[scim]` the apply does not push (`--no-push`); a test pushes as a step of its own.
     pub fn import(&self, name: &str, csv: &str, apply_args: &[&str]) -> Run {
         let p = self.write(name, csv);
         self.roster(&["fetch", "--source", p.to_str().unwrap()])
             .ok();
-        let mut args = vec!["apply", "--format", "json"];
+        let mut args = vec!["apply", "--format", "json", "--no-push"];
         args.extend_from_slice(apply_args);
         self.roster(&args)
     }

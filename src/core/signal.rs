@@ -1,0 +1,485 @@
+//! What is true now (SPEC §5, "The report says what is true now" and "Honest health"): which
+//! failed, blocked and rejected runs are still open, the worst open status, what needs
+//! attention and whether roster is healthy. Computed once from plain data; the report (its
+//! subject), `status` (table, JSON, Prometheus) and the mail render it, so they cannot
+//! disagree. A rule like "superseded" is written here and nowhere else.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The status a report's subject and `status` say, worst last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    #[default]
+    Ok,
+    Warning,
+    Stale,
+    Blocked,
+    Rejected,
+    Failed,
+}
+
+impl Level {
+    /// Every level, best first.
+    pub const ALL: [Level; 6] = [
+        Level::Ok,
+        Level::Warning,
+        Level::Stale,
+        Level::Blocked,
+        Level::Rejected,
+        Level::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::Warning => "WARNING",
+            Level::Stale => "STALE",
+            Level::Blocked => "BLOCKED",
+            Level::Rejected => "REJECTED",
+            Level::Failed => "FAILED",
+        }
+    }
+
+    /// The level of an open run of this status.
+    pub fn of_run(status: &str) -> Level {
+        match status {
+            "failed" => Level::Failed,
+            "rejected" => Level::Rejected,
+            "blocked" => Level::Blocked,
+            _ => Level::Ok,
+        }
+    }
+}
+
+/// What decides whether a run is still open: its command, batch and status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fact {
+    pub id: i64,
+    pub command: String,
+    pub batch: Option<i64>,
+    pub status: String,
+    /// For a revert: the run it undid.
+    pub reverts: Option<i64>,
+}
+
+/// Why a failed, blocked or rejected run no longer counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "run", rename_all = "kebab-case")]
+pub enum Closed {
+    /// The held batch was applied by this later run.
+    Resolved(i64),
+    /// A later batch was applied by this run: the held or rejected file is old news.
+    Superseded(i64),
+    /// A later run of the same command succeeded.
+    Succeeded(i64),
+}
+
+impl Closed {
+    pub fn run(self) -> i64 {
+        match self {
+            Closed::Resolved(r) | Closed::Superseded(r) | Closed::Succeeded(r) => r,
+        }
+    }
+
+    /// `resolved`, `superseded` or `succeeded again`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Closed::Resolved(_) => "resolved",
+            Closed::Superseded(_) => "superseded",
+            Closed::Succeeded(_) => "succeeded again",
+        }
+    }
+
+    /// `superseded by run 11`, for people.
+    pub fn text(self) -> String {
+        match self {
+            Closed::Succeeded(r) => format!("succeeded again in run {r}"),
+            c => format!("{} by run {}", c.word(), c.run()),
+        }
+    }
+}
+
+/// Whether a later run of `later` (the runs after `run`, in order) closed `run`: a failed run
+/// once a later run of the same command succeeded; a blocked or rejected run once its batch,
+/// or a later batch, was applied (a blocked revert: once that run was reverted).
+pub fn closed(run: &Fact, later: &[Fact]) -> Option<Closed> {
+    let mut applied = later.iter().filter(|l| l.status == "applied");
+    let succeeded = || {
+        later
+            .iter()
+            .find(|l| {
+                l.command == run.command && matches!(l.status.as_str(), "applied" | "unchanged")
+            })
+            .map(|l| Closed::Succeeded(l.id))
+    };
+    match (run.status.as_str(), run.batch) {
+        // A file rejected before it became a batch (too large at the fetch) is as a failure.
+        ("failed", _) | ("rejected", None) => succeeded(),
+        ("blocked" | "rejected", _) if run.command == "revert" => applied
+            .find(|l| l.command == "revert" && l.reverts == run.reverts)
+            .map(|l| Closed::Resolved(l.id)),
+        ("blocked" | "rejected", Some(batch)) => applied
+            .filter(|l| l.command != "revert")
+            .find_map(|l| match l.batch? {
+                b if b == batch => Some(Closed::Resolved(l.id)),
+                // Another file applied since: the held or rejected one is old news.
+                b if b > batch => Some(Closed::Superseded(l.id)),
+                _ => None,
+            }),
+        _ => None,
+    }
+}
+
+/// Each run's closure, for runs in id order.
+pub fn closures(facts: &[Fact]) -> Vec<Option<Closed>> {
+    (0..facts.len())
+        .map(|i| closed(&facts[i], &facts[i + 1..]))
+        .collect()
+}
+
+/// A failed, blocked or rejected run that nothing closed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OpenRun {
+    pub run: i64,
+    pub command: String,
+    pub status: String,
+    pub batch: Option<i64>,
+    /// The stage a failed run stopped at.
+    pub stage: Option<String>,
+}
+
+/// The SCIM push as it stands.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Push {
+    /// Changes not yet pushed.
+    pub pending: u64,
+    /// Since when the oldest of them waits (RFC 3339), when known.
+    pub pending_since: Option<String>,
+    /// How long that is, in minutes.
+    pub pending_minutes: Option<i64>,
+    /// `scim.max_pending_minutes` (0: never unhealthy for waiting).
+    pub max_pending_minutes: u32,
+    /// The last attempt failed, was blocked, or had changes refused or not confirmed.
+    pub failed: bool,
+    /// The last attempt was blocked by the push safeguard.
+    pub blocked: bool,
+}
+
+impl Push {
+    /// Changes have waited longer than `scim.max_pending_minutes`.
+    pub fn overdue(&self) -> bool {
+        self.pending > 0
+            && self.max_pending_minutes > 0
+            && self
+                .pending_minutes
+                .is_some_and(|m| m > i64::from(self.max_pending_minutes))
+    }
+}
+
+/// Records an applied file rejected that the file before it did not.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NewRejections {
+    pub run: i64,
+    pub records: u64,
+}
+
+/// One thing `status` lists under `attention`: a warning, not unhealthy.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Attention {
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// What is true of the store now, beyond the runs of a period.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Now {
+    /// No file was ever fetched.
+    pub never_fetched: bool,
+    /// The newest run (not a manual edit), when it is open.
+    pub last_run: Option<OpenRun>,
+    /// Every failed, blocked or rejected run that nothing closed, oldest first.
+    pub open_runs: Vec<OpenRun>,
+    /// Unknown Group IDs the newest applied file named that still do not exist, with the
+    /// records that name each, and that run.
+    pub unknown_groups: BTreeMap<String, u64>,
+    pub unknown_groups_run: Option<i64>,
+    pub new_rejections: Option<NewRejections>,
+    /// Days since the source file last changed, when that is more than `stale_after_days`.
+    pub stale_days: Option<i64>,
+    pub stale_after_days: u32,
+    /// Emails left in `sending` by a run that stopped.
+    pub stuck_invitations: u64,
+    /// With `[scim]` (or after a push).
+    pub push: Option<Push>,
+    /// The push as the SCIM module reports it (the last push, pending, refusals), read once
+    /// for `status` and the report.
+    #[serde(skip)]
+    pub push_detail: Option<serde_json::Value>,
+    /// Why another user can read or replace the store, if one can.
+    pub store_exposed: Option<String>,
+}
+
+impl Now {
+    /// The worst of what is open now, whatever the period: `status` says it.
+    pub fn level(&self) -> Level {
+        let runs = self.open_runs.iter().map(|r| Level::of_run(&r.status));
+        runs.chain(std::iter::once(self.level_beyond_runs()))
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// The level of what is true now whatever the period: the warnings, a stale source, the
+    /// push. Every report says it beside its own runs, so that it agrees with `status`.
+    pub fn level_beyond_runs(&self) -> Level {
+        let mut level = Level::Ok;
+        let warned = !self.unknown_groups.is_empty() || self.new_rejections.is_some();
+        if warned || self.push.as_ref().is_some_and(|p| p.pending > 0) {
+            level = Level::Warning;
+        }
+        if self.stale_days.is_some() {
+            level = Level::Stale;
+        }
+        match &self.push {
+            Some(p) if p.blocked => level.max(Level::Blocked),
+            Some(p) if p.failed || p.overdue() => level.max(Level::Failed),
+            _ => level,
+        }
+    }
+
+    /// The warnings, as `status --format json` lists them under `attention`.
+    pub fn attention(&self) -> Vec<Attention> {
+        let mut out = Vec::new();
+        if !self.unknown_groups.is_empty() {
+            out.push(Attention {
+                kind: "unknown-groups",
+                detail: groups_text(&self.unknown_groups),
+            });
+        }
+        if let Some(n) = &self.new_rejections {
+            out.push(Attention {
+                kind: "new-rejections",
+                detail: format!(
+                    "run {} rejected {} {} that the file before it did not",
+                    n.run,
+                    super::report::thousands(n.records),
+                    if n.records == 1 { "record" } else { "records" }
+                ),
+            });
+        }
+        if let Some(p) = self.push.as_ref().filter(|p| p.pending > 0) {
+            out.push(Attention {
+                kind: "push-pending",
+                detail: match &p.pending_since {
+                    Some(since) => format!("{} changes waiting since {since}", p.pending),
+                    None => format!("{} changes waiting", p.pending),
+                },
+            });
+        }
+        if let Some(why) = &self.store_exposed {
+            out.push(Attention {
+                kind: "store-exposed",
+                detail: why.clone(),
+            });
+        }
+        out
+    }
+
+    /// Why `status` is unhealthy (empty: healthy). Warnings never are.
+    pub fn unhealthy(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.never_fetched {
+            out.push("no file was ever fetched".to_string());
+        }
+        let stage = |r: &OpenRun| {
+            r.stage
+                .as_ref()
+                .map_or(String::new(), |s| format!(" at the {s} stage"))
+        };
+        for r in &self.open_runs {
+            let last = self.last_run.as_ref().is_some_and(|l| l.run == r.run);
+            let which = if last { "the last run" } else { "a run" };
+            out.push(format!(
+                "{which} (run {}, {}) was {}{}",
+                r.run,
+                r.command,
+                r.status,
+                stage(r)
+            ));
+        }
+        if self.stale_days.is_some() {
+            out.push(format!(
+                "the source file has not changed for more than {} days",
+                self.stale_after_days
+            ));
+        }
+        if self.stuck_invitations > 0 {
+            out.push(format!(
+                "{} invitation(s) were left in `sending` by a run that stopped; see roster users invite --pending",
+                self.stuck_invitations
+            ));
+        }
+        if let Some(p) = &self.push {
+            if p.failed || p.blocked {
+                out.push(
+                    "the last push to the SCIM provider failed, was blocked, or had changes refused or not confirmed"
+                        .into(),
+                );
+            }
+            if p.overdue() {
+                out.push(format!(
+                    "{} change(s) have waited {} minutes to be pushed (scim.max_pending_minutes = {}); run: roster push",
+                    p.pending,
+                    p.pending_minutes.unwrap_or_default(),
+                    p.max_pending_minutes
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// `INTMED (2,219 records), X (1 record)`: the most named first.
+pub fn groups_text(groups: &BTreeMap<String, u64>) -> String {
+    let mut by: Vec<(&String, &u64)> = groups.iter().collect();
+    by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    by.iter()
+        .map(|(g, n)| {
+            let word = if **n == 1 { "record" } else { "records" };
+            format!("{g} ({} {word})", super::report::thousands(**n))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(id: i64, command: &str, batch: Option<i64>, status: &str) -> Fact {
+        Fact {
+            id,
+            command: command.into(),
+            batch,
+            status: status.into(),
+            reverts: None,
+        }
+    }
+
+    #[test]
+    fn what_closes_a_run() {
+        let cases: &[(&[Fact], Option<Closed>)] = &[
+            // A block, then the same batch applied: resolved.
+            (
+                &[
+                    fact(1, "sync", Some(1), "blocked"),
+                    fact(2, "apply", Some(1), "applied"),
+                ],
+                Some(Closed::Resolved(2)),
+            ),
+            // A block, then a later batch applied: superseded.
+            (
+                &[
+                    fact(1, "sync", Some(1), "blocked"),
+                    fact(2, "sync", Some(2), "applied"),
+                ],
+                Some(Closed::Superseded(2)),
+            ),
+            // A rejection, then a rollback to an older batch: still open.
+            (
+                &[
+                    fact(5, "sync", Some(5), "rejected"),
+                    fact(6, "apply", Some(3), "applied"),
+                ],
+                None,
+            ),
+            // Blocked again: still open.
+            (
+                &[
+                    fact(1, "sync", Some(1), "blocked"),
+                    fact(2, "sync", Some(1), "blocked"),
+                ],
+                None,
+            ),
+            // A sync failed at the apply of batch 2, then a sync applied it: closed.
+            (
+                &[
+                    fact(1, "sync", Some(2), "failed"),
+                    fact(2, "sync", Some(2), "applied"),
+                ],
+                Some(Closed::Succeeded(2)),
+            ),
+            // A failed sync, then an unchanged night of sync: closed.
+            (
+                &[
+                    fact(1, "sync", Some(1), "failed"),
+                    fact(2, "sync", Some(1), "unchanged"),
+                ],
+                Some(Closed::Succeeded(2)),
+            ),
+            // A file rejected at the fetch, then a sync that applied one: closed.
+            (
+                &[
+                    fact(1, "sync", None, "rejected"),
+                    fact(2, "sync", Some(1), "applied"),
+                ],
+                Some(Closed::Succeeded(2)),
+            ),
+            // A failed sync, then an apply: still open (another command).
+            (
+                &[
+                    fact(1, "sync", None, "failed"),
+                    fact(2, "apply", Some(1), "applied"),
+                ],
+                None,
+            ),
+            (&[fact(1, "sync", Some(1), "applied")], None),
+        ];
+        for (facts, want) in cases {
+            assert_eq!(closed(&facts[0], &facts[1..]), *want, "{facts:?}");
+        }
+    }
+
+    #[test]
+    fn the_worst_open_level_wins() {
+        let open = |status: &str| OpenRun {
+            run: 1,
+            command: "sync".into(),
+            status: status.into(),
+            batch: Some(1),
+            stage: None,
+        };
+        let mut now = Now::default();
+        assert_eq!(now.level(), Level::Ok);
+        now.push = Some(Push {
+            pending: 3,
+            ..Push::default()
+        });
+        assert_eq!(now.level(), Level::Warning);
+        assert!(now.unhealthy().is_empty());
+        now.stale_days = Some(5);
+        assert_eq!(now.level(), Level::Stale);
+        now.open_runs = vec![open("blocked")];
+        assert_eq!(now.level(), Level::Blocked);
+        now.open_runs.push(open("failed"));
+        assert_eq!(now.level(), Level::Failed);
+        assert!(Level::Warning < Level::Stale && Level::Rejected < Level::Failed);
+    }
+
+    #[test]
+    fn a_push_waiting_too_long_is_unhealthy() {
+        let mut p = Push {
+            pending: 2,
+            pending_minutes: Some(61),
+            max_pending_minutes: 60,
+            ..Push::default()
+        };
+        assert!(p.overdue());
+        p.max_pending_minutes = 0;
+        assert!(!p.overdue());
+        p.max_pending_minutes = 60;
+        p.pending_minutes = Some(60);
+        assert!(!p.overdue());
+    }
+}

@@ -1,0 +1,257 @@
+//! What the report and `status` are built from: the runs of a period read from the store
+//! with capped lists, and what is true now ([`Now`]), computed once here for both.
+
+use super::stale_days;
+use crate::config::Config;
+use crate::core::report::{self as model, Held, Open, Report, RunParts, RunReport};
+use crate::core::signal::{self, Level, Now, OpenRun, Push};
+use crate::store::{now, Store};
+
+/// How many files before a period the report looks back at to say since when a record has
+/// been rejected.
+const LOOKBACK: usize = 30;
+
+/// Build the report of one run, or of the runs since a time.
+pub fn build_report(
+    store: &Store,
+    config: &Config,
+    run: Option<i64>,
+    since: Option<&str>,
+) -> anyhow::Result<Report> {
+    let from = match (run, since) {
+        (None, Some(when)) => Some(
+            model::parse_since(when, chrono::Utc::now())
+                .map_err(|m| crate::error::usage(format!("--since: {m}")))?
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ),
+        _ => None,
+    };
+    let runs = match (run, &from) {
+        (Some(id), _) => vec![store
+            .run(id)?
+            .ok_or_else(|| crate::error::usage(format!("there is no run {id}")))?],
+        (None, Some(t)) => store.runs_since(t)?,
+        (None, None) => store.last_run()?.into_iter().collect(),
+    };
+    let scope = match (run, since) {
+        (Some(id), _) => format!("run {id}"),
+        (None, Some(when)) => format!("runs since {when}"),
+        (None, None) => "the last run".to_string(),
+    };
+    // The joiners of a first import are a million rows of the audit log.
+    let _shown = crate::render::progress::stage("building the report");
+    store.report_spills_to_disk()?;
+    let facts = store.run_facts()?;
+    let closures = closures(&facts);
+    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+    let runs = runs
+        .into_iter()
+        .map(|run| {
+            let closed = closures.get(&run.id).copied().flatten();
+            let parts = run_parts(store, &run, closed)?;
+            Ok(RunReport::new(run, parts))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let truth = what_is_true_now(store, config)?;
+    let open = Open {
+        held: store.held_runs()?.iter().map(Held::of).collect(),
+        pending_invitations: store.pending_invitations()?,
+        failed_invitations: store.failed_invitations()?,
+        stuck_invitations: store
+            .outbox_stuck()?
+            .into_iter()
+            .map(|(_, to)| to)
+            .collect(),
+        unknown_groups: truth.unknown_groups.clone(),
+        stale_days: truth.stale_days,
+        stale_after_days: config.source.stale_after_days,
+    };
+    let today = chrono::Utc::now().date_naive();
+    let first = today - chrono::Duration::days(model::TREND_DAYS as i64 - 1);
+    let applied = store.applied_counts_since(&format!("{first}T00:00:00Z"))?;
+    let (active, _) = store.users_by_status()?;
+    let trend = model::trend(today, active, &applied);
+    let mut report = Report::new(now(), scope, from, runs, open, trend, truth);
+    if ids.len() > 1 {
+        report.rejected_once = Some(store.rejected_once(&ids, LOOKBACK)?);
+    }
+    if let Some(push) = &report.now.push_detail {
+        if let Some(notice) = crate::scim::report_notice(push) {
+            report.notices.push(notice);
+        }
+        report.push = Some(crate::scim::report_line(push));
+    }
+    Ok(report)
+}
+
+/// What the store gives a run's report beside its row: the first of its lists (with their
+/// counts), its warnings, and what closed or reverted it.
+fn run_parts(
+    store: &Store,
+    run: &model::Run,
+    closed: Option<signal::Closed>,
+) -> anyhow::Result<RunParts> {
+    // The first of each list only, for the text and the attachments: the rest are counted.
+    let joined = if run.status == "applied" {
+        store.run_joiners(run.id, model::ATTACH_ROWS)?
+    } else {
+        (Vec::new(), 0)
+    };
+    let warnings = store
+        .run_problems(run.id)?
+        .into_iter()
+        .filter(|p| p.severity != "error")
+        .collect();
+    Ok(RunParts {
+        warnings,
+        joined,
+        removed: store.run_removed(run.id, model::ATTACH_ROWS)?,
+        rejected: store.run_rejected(run.id, model::ATTACH_ROWS)?,
+        closed,
+        reverted_by: store.reverted_by(run.id)?,
+    })
+}
+
+/// Each run's closure (SPEC §5: superseded, resolved, succeeded again), by run id.
+fn closures(
+    facts: &[(signal::Fact, Option<String>)],
+) -> std::collections::HashMap<i64, Option<signal::Closed>> {
+    let only: Vec<signal::Fact> = facts.iter().map(|(f, _)| f.clone()).collect();
+    only.iter()
+        .map(|f| f.id)
+        .zip(signal::closures(&only))
+        .collect()
+}
+
+/// What is true now (SPEC §5): the open runs, the open warnings, the push, the source and
+/// the store's exposure. `status`, the metrics and every report's subject say this.
+pub fn what_is_true_now(store: &Store, config: &Config) -> anyhow::Result<Now> {
+    // Comparing two nights' rejected records sorts them: on disk, not in memory.
+    store.report_spills_to_disk()?;
+    let facts = store.run_facts()?;
+    let closures = closures(&facts);
+    let open_runs: Vec<OpenRun> = facts
+        .iter()
+        .filter(|(f, _)| {
+            Level::of_run(&f.status) != Level::Ok
+                && closures.get(&f.id).copied().flatten().is_none()
+        })
+        .map(|(f, stage)| OpenRun {
+            run: f.id,
+            command: f.command.clone(),
+            status: f.status.clone(),
+            batch: f.batch,
+            stage: stage.clone(),
+        })
+        .collect();
+    let last_run = facts
+        .last()
+        .and_then(|(f, _)| open_runs.iter().find(|o| o.run == f.id).cloned());
+    let (unknown_groups_run, unknown_groups) = store.open_unknown_groups()?;
+    let push_detail = crate::scim::status(store, config)?;
+    Ok(Now {
+        never_fetched: store.newest_batch()?.is_none(),
+        last_run,
+        open_runs,
+        unknown_groups,
+        unknown_groups_run,
+        new_rejections: store
+            .new_rejections()?
+            .map(|(run, records)| signal::NewRejections { run, records }),
+        stale_days: stale_days(store, config)?,
+        stale_after_days: config.source.stale_after_days,
+        stuck_invitations: store.outbox_stuck()?.len() as u64,
+        push: push_detail
+            .as_ref()
+            .map(|p| push_now(store, config, p))
+            .transpose()?,
+        push_detail,
+        store_exposed: crate::store::exposed::exposed(config.store_path()),
+    })
+}
+
+/// The push as it stands: what waits, since when, and how the last attempt ended.
+fn push_now(store: &Store, config: &Config, status: &serde_json::Value) -> anyhow::Result<Push> {
+    let pending = status["pending"].as_u64().unwrap_or(0);
+    let pending_since = if pending > 0 {
+        store.push_pending_since()?
+    } else {
+        None
+    };
+    let pending_minutes = pending_since
+        .as_deref()
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_minutes());
+    Ok(Push {
+        pending,
+        pending_since,
+        pending_minutes,
+        max_pending_minutes: config.scim.as_ref().map_or(0, |s| s.max_pending_minutes),
+        failed: crate::scim::unhealthy(status),
+        blocked: status["last"]["status"] == "blocked",
+    })
+}
+
+/// What `status` shows, read once from the store (SPEC §3, §5).
+pub fn status_of(store: &Store, config: &Config) -> anyhow::Result<crate::core::status::Status> {
+    use crate::core::status::{Fetch, InProgress, Status};
+    let path = config.store_path();
+    let newest = store.newest_batch()?;
+    let last_check = store.meta("last_fetch_at")?;
+    let last_mtime = store
+        .meta("last_fetch_mtime")?
+        .and_then(|m| m.parse::<i64>().ok())
+        .or_else(|| newest.as_ref().and_then(|b| b.remote_mtime));
+    let source_age = newest
+        .as_ref()
+        .and_then(|b| chrono::DateTime::parse_from_rfc3339(&b.fetched_at).ok())
+        .map(|t| {
+            (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+                .num_seconds()
+                .max(0)
+        });
+    let (active, deactivated) = store.users_by_status()?;
+    let readable = std::fs::metadata(path).is_ok_and(|m| {
+        use std::os::unix::fs::PermissionsExt;
+        m.permissions().mode() & 0o077 != 0
+    });
+    let now = what_is_true_now(store, config)?;
+    Ok(Status {
+        push: now.push_detail.clone(),
+        push_dropped: now.push_detail.as_ref().and_then(crate::scim::dropped_text),
+        now,
+        last_fetch: newest.map(|b| Fetch {
+            at: last_check.unwrap_or_else(|| b.fetched_at.clone()),
+            changed_at: b.fetched_at,
+            batch: b.id,
+            sha256: b.sha256,
+            status: b.status,
+            source: b.source,
+            remote_mtime: last_mtime,
+        }),
+        last_run: store.last_run()?,
+        last_success: store.last_run_with(&["applied", "unchanged"])?,
+        last_applied: store.last_run_with(&["applied"])?,
+        last_report: store.meta("last_report_at")?,
+        pending_invitations: store.pending_invitations()?,
+        failed_invitations: store.failed_invitations()?,
+        held: store
+            .held_runs()?
+            .into_iter()
+            .map(|r| {
+                let h = Held::of(&r);
+                (r, h)
+            })
+            .collect(),
+        in_progress: crate::store::lock::holder(path).map(|h| InProgress {
+            pid: h.pid,
+            since: chrono::DateTime::<chrono::Utc>::from(h.since)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }),
+        active,
+        deactivated,
+        source_age,
+        last_run_times: store.last_run_times()?,
+        store_readable_by_others: readable,
+    })
+}

@@ -1,0 +1,1086 @@
+//! The report's text, HTML and CSV (SPEC §5): read by a person first — the worst open status
+//! and the period, a summary with the open items, then each run with capped lists (the whole
+//! lists go along as CSV), and the trend of the last 30 days. It renders the model of
+//! [`crate::core::report`] and computes nothing of its own.
+
+use crate::core::plan::Counts;
+use crate::core::report::{
+    thousands, Held, Open, Person, RejectedOnce, Report, Run, RunReport, ATTACH_ROWS, LIST_CAP,
+    TEXT_WIDTH,
+};
+use crate::core::signal::Closed;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Values as a line of block characters, the highest as `█`; zero is the lowest block.
+pub fn sparkline(values: &[u64]) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0);
+    values
+        .iter()
+        .map(|&v| {
+            if max == 0 || v == 0 {
+                BLOCKS[0]
+            } else {
+                // 1..=7 for any value above zero, so that a small night still shows.
+                let level = (v as u128 * 7).div_ceil(max as u128) as usize;
+                BLOCKS[level.clamp(1, 7)]
+            }
+        })
+        .collect()
+}
+
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
+}
+
+/// A list of the report: its title, the file its whole goes to, the header and rows.
+pub struct List {
+    pub title: String,
+    pub file: String,
+    pub header: &'static [&'static str],
+    /// The first rows (at most [`ATTACH_ROWS`] of a long list of joiners), or all of them.
+    pub rows: Vec<Vec<String>>,
+    /// How many rows the whole list has.
+    pub total: usize,
+}
+
+impl Report {
+    /// The period, for people: `2026-11-27 03:00 to 2026-11-28 03:00 UTC`.
+    pub fn period(&self) -> String {
+        match &self.from {
+            Some(from) => format!("{} to {}", short_time(from), long_time(&self.to)),
+            None => match self.runs.as_slice() {
+                [one] => format!(
+                    "run {}, {}",
+                    one.run.id,
+                    long_time(
+                        one.run
+                            .finished_at
+                            .as_deref()
+                            .unwrap_or(&one.run.started_at)
+                    )
+                ),
+                _ => format!("{}, {}", self.scope, long_time(&self.to)),
+            },
+        }
+    }
+
+    pub fn subject(&self) -> String {
+        format!("roster: {} — {}", self.status, self.period())
+    }
+
+    /// Runs counted per status, as `2 applied, 1 blocked`.
+    fn run_counts(&self) -> String {
+        // A block or a failure that a later run closed is counted apart: it is no open item.
+        let mut by: BTreeMap<String, u64> = BTreeMap::new();
+        for r in &self.runs {
+            let status = match r.closed {
+                Some(c) => format!("{} ({})", r.run.status, c.word()),
+                None => r.run.status.clone(),
+            };
+            *by.entry(status).or_default() += 1;
+        }
+        by.iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The summary's lines (without indentation), shared by text, table and HTML.
+    pub fn summary(&self) -> Vec<(String, String)> {
+        let mut rows = Vec::new();
+        let runs = if self.runs.is_empty() {
+            "none".to_string()
+        } else {
+            format!("{} — {}", self.runs.len(), self.run_counts())
+        };
+        rows.push(("Runs".to_string(), runs));
+        rows.extend(
+            self.runs
+                .iter()
+                .filter_map(run_summary)
+                .map(|l| (String::new(), l)),
+        );
+        self.change_rows(&mut rows);
+        self.rejected_rows(&mut rows);
+        let open = self.open_lines();
+        if open.is_empty() {
+            rows.push(("Open items".to_string(), "none".to_string()));
+        }
+        for (i, line) in open.into_iter().enumerate() {
+            let label = if i == 0 { "Open items" } else { "" };
+            rows.push((label.to_string(), line));
+        }
+        if let Some(push) = &self.push {
+            rows.push(("Push".to_string(), push.clone()));
+        }
+        for n in &self.notices {
+            rows.push(("ATTENTION".to_string(), n.clone()));
+        }
+        rows
+    }
+
+    /// Joiners and leavers, and the updates per field, of the applied runs.
+    fn change_rows(&self, rows: &mut Vec<(String, String)>) {
+        let mut total = Counts::default();
+        let mut fields: BTreeMap<&str, u64> = BTreeMap::new();
+        for r in self.runs.iter().filter(|r| r.run.status == "applied") {
+            if let Some(c) = &r.run.counts {
+                total.create += c.create;
+                total.adopt += c.adopt;
+                total.update += c.update;
+                total.reactivate += c.reactivate;
+                total.remove += c.remove;
+            }
+            for (f, n) in &r.fields {
+                *fields.entry(f.as_str()).or_default() += n;
+            }
+        }
+        let joined = total.create + total.adopt + total.reactivate;
+        let net = total.create as i64 + total.reactivate as i64 - total.remove as i64;
+        rows.push((
+            "Joiners, leavers".to_string(),
+            format!(
+                "joined: {} (created {}, adopted {}, reactivated {}); left: {}; net {}{}",
+                thousands(joined),
+                thousands(total.create),
+                thousands(total.adopt),
+                thousands(total.reactivate),
+                thousands(total.remove),
+                if net < 0 { "−" } else { "+" },
+                thousands(net.unsigned_abs())
+            ),
+        ));
+        let mut by_field: Vec<(&str, u64)> = fields.into_iter().collect();
+        by_field.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let updates = if total.update == 0 {
+            "none".to_string()
+        } else {
+            let per: Vec<String> = by_field
+                .iter()
+                .map(|(f, n)| format!("{f} {}", thousands(*n)))
+                .collect();
+            format!(
+                "{} {} — {}",
+                thousands(total.update),
+                plural(total.update, "user"),
+                per.join(", ")
+            )
+        };
+        rows.push(("Updates".to_string(), updates));
+    }
+
+    /// The rejected records: over several runs each once, with since when (SPEC §5).
+    fn rejected_rows(&self, rows: &mut Vec<(String, String)>) {
+        let label = "Rejected records".to_string();
+        if let Some(once) = self.rejected_once.as_ref().filter(|o| o.records > 0) {
+            rows.push((label, rejected_once_line(once)));
+            if once.first_time > 0 {
+                let mut line = format!(
+                    "rejected for the first time in the newest file: {} ({}",
+                    thousands(once.first_time),
+                    once.first_time_keys.join(", ")
+                );
+                if once.first_time > once.first_time_keys.len() as u64 {
+                    line.push_str(", …");
+                }
+                line.push(')');
+                rows.push((String::new(), line));
+            }
+            for s in &once.old {
+                rows.push((
+                    String::new(),
+                    format!(
+                        "{} {} rejected in {} runs in a row, since {} (run {})",
+                        thousands(s.records),
+                        plural(s.records, "record"),
+                        thousands(s.runs),
+                        s.since,
+                        s.since_run
+                    ),
+                ));
+            }
+            return;
+        }
+        let mut codes = BTreeMap::<&str, u64>::new();
+        for r in &self.runs {
+            for (c, n) in &r.rejected_codes {
+                *codes.entry(c.as_str()).or_default() += n;
+            }
+        }
+        let total: u64 = codes.values().sum();
+        if total > 0 {
+            rows.push((
+                label,
+                format!("{} ({})", thousands(total), codes_text(&codes)),
+            ));
+        }
+    }
+
+    /// The open items: held plans, invitations, unknown groups, a stale source, and what else
+    /// `status` lists under attention.
+    fn open_lines(&self) -> Vec<String> {
+        let mut out = open_lines(&self.open);
+        for a in self.now.attention() {
+            if a.kind != "unknown-groups" {
+                out.push(format!("{}: {}", a.kind.replace('-', " "), a.detail));
+            }
+        }
+        out
+    }
+
+    /// The lists of users and records, each whole (the text and HTML show the first
+    /// [`LIST_CAP`]; the whole goes along as CSV).
+    pub fn lists(&self, run: &RunReport) -> Vec<List> {
+        let id = run.run.id;
+        let person = |p: &Person| {
+            vec![
+                p.unique_id.clone().unwrap_or_default(),
+                p.name.clone().unwrap_or_default(),
+                p.mail.clone().unwrap_or_default(),
+            ]
+        };
+        let mut lists = Vec::new();
+        if !run.joined.is_empty() {
+            lists.push(List {
+                title: "Joined".into(),
+                file: format!("run-{id}-joined.csv"),
+                header: &["UniqueID", "Name", "Mail"],
+                rows: run.joined.iter().map(person).collect(),
+                total: run.joined_total as usize,
+            });
+        }
+        if !run.removed.is_empty() {
+            let title = if run.run.status == "applied" {
+                "Removed"
+            } else {
+                "Would remove"
+            };
+            lists.push(List {
+                title: title.into(),
+                file: format!("run-{id}-removed.csv"),
+                header: &["UniqueID", "Name", "Mail"],
+                rows: run.removed.iter().map(person).collect(),
+                total: run.removed_total as usize,
+            });
+        }
+        if !run.rejected.is_empty() {
+            lists.push(List {
+                title: "Rejected records".into(),
+                file: format!("run-{id}-rejected.csv"),
+                header: &["Line", "UniqueID", "Name", "Code", "Column", "Message"],
+                rows: run
+                    .rejected
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.line.map_or_else(String::new, |l| l.to_string()),
+                            p.unique_id.clone().unwrap_or_default(),
+                            p.name.clone().unwrap_or_default(),
+                            p.code.clone(),
+                            p.column.clone().unwrap_or_default(),
+                            p.message.clone(),
+                        ]
+                    })
+                    .collect(),
+                total: run.rejected_total as usize,
+            });
+        }
+        lists
+    }
+
+    /// The CSV files that go along with the mail: every list longer than [`LIST_CAP`], each
+    /// of at most [`ATTACH_ROWS`] rows, its cells separated by `delimiter`.
+    pub fn attachments(&self, delimiter: u8) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for r in &self.runs {
+            for list in self.lists(r) {
+                if list.total > LIST_CAP {
+                    let rows = &list.rows[..list.rows.len().min(ATTACH_ROWS)];
+                    out.push((list.file.clone(), csv_text(list.header, rows, delimiter)));
+                }
+            }
+        }
+        out
+    }
+
+    /// The heading and the detail lines of one run (who, why, counts, warnings…), without
+    /// its lists of users.
+    fn detail_lines(&self, r: &RunReport) -> Vec<String> {
+        let run = &r.run;
+        let mut lines = vec![format!(
+            "Run {} — {}, {}, batch {}, {}",
+            run.id,
+            run.command,
+            run.status,
+            run.batch.map_or_else(|| "-".to_string(), |b| b.to_string()),
+            long_time(run.finished_at.as_deref().unwrap_or(&run.started_at))
+        )];
+        if let Some(reverted) = r.reverts {
+            lines.push(format!("  Revert of run {reverted}"));
+        }
+        if let Some(by) = r.reverted_by {
+            lines.push(format!("  Reverted by run {by}"));
+        }
+        // One line each: a long reason must not cut the overrides off.
+        if let Some(by) = &r.by {
+            lines.push(format!("  By {by}"));
+        }
+        if let Some(reason) = &r.reason {
+            lines.push(format!("  Reason: {reason}"));
+        }
+        let flags = override_flags(r);
+        if !flags.is_empty() {
+            lines.push(format!("  Overrides: {}", flags.join(" ")));
+        }
+        if let Some(c) = &run.counts {
+            lines.push(format!("  {}", counts_line(c)));
+        }
+        if !r.fields.is_empty() {
+            lines.push(format!("  Updates per field: {}", fields_line(&r.fields)));
+        }
+        for t in tripped(run) {
+            lines.push(format!("  {t}"));
+        }
+        match (run.status.as_str(), r.closed) {
+            (_, Some(Closed::Resolved(by))) => lines.push(format!("  Resolved by run {by}")),
+            (_, Some(c)) => {
+                if let Some(m) = &run.message {
+                    lines.push(format!("  {m}"));
+                }
+                lines.push(format!("  {}", upper_first(&c.text())));
+            }
+            ("blocked", None) => {
+                lines.push(format!("  To apply it anyway: {}", Held::of(run).command))
+            }
+            _ => {
+                if let Some(m) = &run.message {
+                    lines.push(format!("  {m}"));
+                }
+            }
+        }
+        if !r.unknown_groups.is_empty() {
+            let list: Vec<String> = r
+                .unknown_groups
+                .iter()
+                .map(|(g, n)| format!("{g} ({})", thousands(*n)))
+                .collect();
+            lines.push(format!("  Unknown groups: {}", list.join(", ")));
+        }
+        for p in r.problems.iter().filter(|p| p.severity == "warning") {
+            lines.push(format!("  Warning ({}): {}", p.code, p.message));
+        }
+        lines
+    }
+
+    /// The lines of one run, before fitting to the width: its details, then its lists.
+    fn run_lines(&self, r: &RunReport) -> Vec<String> {
+        let mut lines = self.detail_lines(r);
+        let run = &r.run;
+        for list in self.lists(r) {
+            lines.push(format!(
+                "  {} ({}):",
+                list.title,
+                thousands(list.total as u64)
+            ));
+            for row in list.rows.iter().take(LIST_CAP) {
+                let cells: Vec<&str> = row
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                lines.push(format!("    {}", cells.join("  ")));
+            }
+            if list.total > ATTACH_ROWS {
+                lines.push(format!(
+                    "    … and {} more (the first {} in {});",
+                    thousands((list.total - LIST_CAP) as u64),
+                    thousands(ATTACH_ROWS as u64),
+                    list.file
+                ));
+                lines.push(format!(
+                    "    every one: roster report --run {} --format json",
+                    run.id
+                ));
+            } else if list.total > LIST_CAP {
+                lines.push(format!(
+                    "    … and {} more (all of them in {})",
+                    thousands((list.total - LIST_CAP) as u64),
+                    list.file
+                ));
+            }
+        }
+        lines
+    }
+
+    /// The two trend lines, for text.
+    fn trend_lines(&self) -> Vec<String> {
+        if self.trend.is_empty() {
+            return Vec::new();
+        }
+        let changes: Vec<u64> = self.trend.iter().map(|d| d.changes).collect();
+        let users: Vec<u64> = self.trend.iter().map(|d| d.users).collect();
+        vec![
+            format!(
+                "Changes per night, {} days: {} max {}",
+                self.trend.len(),
+                sparkline(&changes),
+                thousands(changes.iter().copied().max().unwrap_or(0))
+            ),
+            format!(
+                "Users in the directory:     {} now {}",
+                sparkline(&users),
+                thousands(users.last().copied().unwrap_or(0))
+            ),
+        ]
+    }
+
+    /// The report as plain text (the terminal's `--format text`, and the text part of mail):
+    /// no line longer than [`TEXT_WIDTH`] characters.
+    pub fn text(&self) -> String {
+        let mut lines = vec![
+            self.subject(),
+            format!(
+                "Generated {} ({}).",
+                long_time(&self.generated_at),
+                self.scope
+            ),
+            String::new(),
+            "Summary".to_string(),
+        ];
+        for (label, value) in self.summary() {
+            if label.is_empty() {
+                lines.push(format!("    {value}"));
+            } else {
+                lines.push(format!("  {label}: {value}"));
+            }
+        }
+        for t in self.trend_lines() {
+            lines.push(format!("  {t}"));
+        }
+        for r in &self.runs {
+            lines.push(String::new());
+            lines.extend(self.run_lines(r));
+        }
+        let mut out = String::new();
+        for line in lines {
+            out.push_str(&fit(&line, TEXT_WIDTH));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The report as an HTML document (the HTML part of mail, and `--format html`): tables,
+    /// and the trend as bars drawn with table cells, with nothing to load from elsewhere.
+    pub fn html(&self) -> String {
+        let mut out = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+        out.push_str(&escape_html(&self.subject()));
+        out.push_str("</title></head>\n<body style=\"font-family: sans-serif; color: #222\">\n");
+        let _ = writeln!(
+            out,
+            "<h1>roster: {}</h1>\n<p>{} — generated {} ({})</p>",
+            escape_html(&self.status),
+            escape_html(&self.period()),
+            escape_html(&long_time(&self.generated_at)),
+            escape_html(&self.scope)
+        );
+        out.push_str("<h2>Summary</h2>\n<table class=\"summary\" cellpadding=\"4\" style=\"border-collapse: collapse\">\n");
+        for (label, value) in self.summary() {
+            // The command that proceeds, as something to copy.
+            let value = match value.trim_start().strip_prefix("roster ") {
+                Some(rest) => format!("<code>roster {}</code>", escape_html(rest)),
+                None => escape_html(&value),
+            };
+            let _ = writeln!(
+                out,
+                "<tr><th align=\"left\" valign=\"top\">{}</th><td>{value}</td></tr>",
+                escape_html(&label),
+            );
+        }
+        out.push_str("</table>\n");
+        if !self.trend.is_empty() {
+            let _ = writeln!(out, "<h2>Last {} days</h2>", self.trend.len());
+            out.push_str(&bar_chart(
+                "Changes per night",
+                &self
+                    .trend
+                    .iter()
+                    .map(|d| (d.date.as_str(), d.changes))
+                    .collect::<Vec<_>>(),
+                "#3465a4",
+            ));
+            out.push_str(&bar_chart(
+                "Users in the directory",
+                &self
+                    .trend
+                    .iter()
+                    .map(|d| (d.date.as_str(), d.users))
+                    .collect::<Vec<_>>(),
+                "#4e9a06",
+            ));
+        }
+        self.html_runs(&mut out);
+        for r in &self.runs {
+            self.html_run(&mut out, r);
+        }
+        out.push_str("</body></html>\n");
+        out
+    }
+
+    /// The runs as one table.
+    fn html_runs(&self, out: &mut String) {
+        if !self.runs.is_empty() {
+            out.push_str("<h2>Runs</h2>\n<table class=\"runs\" border=\"1\" cellpadding=\"4\" style=\"border-collapse: collapse\">\n");
+            out.push_str("<tr><th>Run</th><th>Command</th><th>Status</th><th>Batch</th><th>Finished</th><th>By</th><th>Reason</th><th>Changes</th></tr>\n");
+            for r in &self.runs {
+                let run = &r.run;
+                let mut status = run.status.clone();
+                if let Some(c) = r.closed {
+                    let _ = write!(status, " ({})", c.text());
+                }
+                if let Some(by) = r.reverted_by {
+                    let _ = write!(status, " (reverted by run {by})");
+                }
+                if let Some(rev) = r.reverts {
+                    let _ = write!(status, " (revert of run {rev})");
+                }
+                let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                run.id,
+                escape_html(&run.command),
+                escape_html(&status),
+                run.batch.map_or_else(String::new, |b| b.to_string()),
+                escape_html(&long_time(run.finished_at.as_deref().unwrap_or(&run.started_at))),
+                escape_html(r.by.as_deref().unwrap_or("")),
+                escape_html(r.reason.as_deref().unwrap_or("")),
+                escape_html(&run.counts.as_ref().map(counts_line).unwrap_or_default())
+            );
+            }
+            out.push_str("</table>\n");
+        }
+    }
+
+    /// One run: its heading, its details, then its lists as tables.
+    fn html_run(&self, out: &mut String, r: &RunReport) {
+        let mut lines = self.detail_lines(r).into_iter();
+        if let Some(head) = lines.next() {
+            let _ = writeln!(out, "<h3>{}</h3>", escape_html(&head));
+        }
+        // The lists are tables of their own, below.
+        let details: Vec<String> = lines.collect();
+        if !details.is_empty() {
+            out.push_str("<ul>\n");
+            for l in details {
+                let _ = writeln!(out, "<li>{}</li>", escape_html(l.trim_start()));
+            }
+            out.push_str("</ul>\n");
+        }
+        for list in self.lists(r) {
+            html_list(out, &list, r.run.id);
+        }
+    }
+}
+
+/// One list of a run as a table of its first [`LIST_CAP`] rows, then where the rest is.
+fn html_list(out: &mut String, list: &List, run: i64) {
+    let _ = writeln!(
+            out,
+            "<h4>{} ({})</h4>\n<table class=\"list\" border=\"1\" cellpadding=\"3\" style=\"border-collapse: collapse\">",
+            escape_html(&list.title),
+            thousands(list.total as u64)
+        );
+    out.push_str("<tr>");
+    for h in list.header {
+        let _ = write!(out, "<th>{h}</th>");
+    }
+    out.push_str("</tr>\n");
+    for row in list.rows.iter().take(LIST_CAP) {
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{}</td>", escape_html(cell));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+    if list.total > ATTACH_ROWS {
+        let _ = writeln!(
+            out,
+            "<p>… and {} more (the first {} in the attached {}; every one: \
+                 <code>roster report --run {} --format json</code>)</p>",
+            thousands((list.total - LIST_CAP) as u64),
+            thousands(ATTACH_ROWS as u64),
+            escape_html(&list.file),
+            run
+        );
+    } else if list.total > LIST_CAP {
+        let _ = writeln!(
+            out,
+            "<p>… and {} more (all of them in the attached {})</p>",
+            thousands((list.total - LIST_CAP) as u64),
+            escape_html(&list.file)
+        );
+    }
+}
+
+/// `run 10 (sync, batch 10): blocked (max_removals tripped: 25 > 4), superseded by run 11`:
+/// a failed, blocked or rejected run, for the summary.
+fn run_summary(r: &RunReport) -> Option<String> {
+    if !matches!(r.run.status.as_str(), "failed" | "blocked" | "rejected") {
+        return None;
+    }
+    let mut line = format!(
+        "run {} ({}, batch {}): {}",
+        r.run.id,
+        r.run.command,
+        r.run
+            .batch
+            .map_or_else(|| "-".to_string(), |b| b.to_string()),
+        r.run.status
+    );
+    let tripped: Vec<String> = tripped(&r.run)
+        .iter()
+        .filter_map(|t| t.strip_prefix("Safeguard "))
+        .filter_map(|t| t.split_once(" (").map(|(head, _)| head.to_string()))
+        .collect();
+    if !tripped.is_empty() {
+        let _ = write!(line, " ({})", tripped.join("; "));
+    }
+    match r.closed {
+        Some(c) => {
+            let _ = write!(line, ", {}", c.text());
+        }
+        None if tripped.is_empty() => {
+            if let Some(m) = &r.run.message {
+                let _ = write!(line, " — {m}");
+            }
+        }
+        None => {}
+    }
+    Some(line)
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+/// `10 (bad-mail 8, field-count 2)`.
+fn rejected_once_line(once: &RejectedOnce) -> String {
+    let codes: BTreeMap<&str, u64> = once.codes.iter().map(|(c, n)| (c.as_str(), *n)).collect();
+    format!(
+        "{} {}, each counted once ({})",
+        thousands(once.records),
+        plural(once.records, "record"),
+        codes_text(&codes)
+    )
+}
+
+fn codes_text(codes: &BTreeMap<&str, u64>) -> String {
+    codes
+        .iter()
+        .map(|(c, n)| format!("{c} {}", thousands(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What an operator must act on, one line each.
+fn open_lines(open: &Open) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in &open.held {
+        out.push(format!(
+            "Held plan of batch {} (run {}); to apply it:",
+            h.batch.unwrap_or_default(),
+            h.run
+        ));
+        out.push(format!("  {}", h.command));
+    }
+    if open.pending_invitations > 0 || open.failed_invitations > 0 {
+        out.push(format!(
+            "Invitations: {} pending, {} failed (roster users invite --pending sends the pending)",
+            thousands(open.pending_invitations as u64),
+            thousands(open.failed_invitations as u64)
+        ));
+    }
+    for to in &open.stuck_invitations {
+        out.push(format!(
+            "An email to {to} was left in `sending` by a run that stopped; check whether it \
+             arrived (roster users invite USER --resend sends it again)"
+        ));
+    }
+    if !open.unknown_groups.is_empty() {
+        out.push(format!(
+            "Unknown groups: {}",
+            crate::core::signal::groups_text(&open.unknown_groups)
+        ));
+    }
+    if let Some(days) = open.stale_days {
+        out.push(format!(
+            "STALE: the source file has not changed for {days} days \
+             (source.stale_after_days = {}); is the export running?",
+            open.stale_after_days
+        ));
+    }
+    out
+}
+
+/// The `--allow-*` flags of a run, as an operator would type them.
+fn override_flags(r: &RunReport) -> Vec<String> {
+    let Some(serde_json::Value::Object(o)) = &r.overrides else {
+        return Vec::new();
+    };
+    o.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| match v {
+            serde_json::Value::Bool(true) => format!("--{}", k.replace('_', "-")),
+            _ => format!("--{} {}", k.replace('_', "-"), v),
+        })
+        .collect()
+}
+
+/// A bar chart as a table: one cell per day, its bar a block of that height, so that every
+/// mail client shows it without loading anything.
+fn bar_chart(title: &str, days: &[(&str, u64)], colour: &str) -> String {
+    const HEIGHT: u64 = 80;
+    let max = days.iter().map(|d| d.1).max().unwrap_or(0);
+    let mut out = format!(
+        "<table class=\"chart\" role=\"img\" aria-label=\"{t}\" cellspacing=\"1\" cellpadding=\"0\" style=\"border-collapse: separate\">\n\
+         <caption style=\"text-align: left\">{t} (max {})</caption>\n<tr valign=\"bottom\">",
+        thousands(max),
+        t = escape_html(title)
+    );
+    for (date, v) in days {
+        let h = if max == 0 {
+            0
+        } else {
+            (v * HEIGHT).div_ceil(max)
+        };
+        let _ = write!(
+            out,
+            "<td title=\"{date}: {n}\" style=\"width: 12px; height: {HEIGHT}px; vertical-align: bottom\">\
+             <div style=\"height: {h}px; width: 10px; background: {colour}; font-size: 1px; line-height: 1px\">&nbsp;</div></td>",
+            n = thousands(*v)
+        );
+    }
+    out.push_str("</tr>\n<tr>");
+    let last = days.len().saturating_sub(1);
+    for (i, (date, _)) in days.iter().enumerate() {
+        let label = if i == 0 || i == last {
+            date.get(5..).unwrap_or(date)
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            "<td style=\"font-size: 9px\">{}</td>",
+            escape_html(label)
+        );
+    }
+    out.push_str("</tr>\n</table>\n");
+    out
+}
+
+/// The counts that are not zero, as `create 40, remove 2` (or `nothing`).
+pub fn counts_line(c: &Counts) -> String {
+    let all = c.named();
+    let parts: Vec<String> = all
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(a, n)| format!("{a} {}", thousands(*n)))
+        .collect();
+    if parts.is_empty() {
+        "nothing".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn fields_line(fields: &BTreeMap<String, u64>) -> String {
+    let mut by: Vec<(&String, &u64)> = fields.iter().collect();
+    by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    by.iter()
+        .map(|(f, n)| format!("{f} {}", thousands(**n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn tripped(run: &Run) -> Vec<String> {
+    run.detail
+        .as_ref()
+        .and_then(|d| d.get("tripped"))
+        .and_then(|t| t.as_array())
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let get = |k: &str| {
+                t.get(k)
+                    .map(|v| v.to_string().trim_matches('"').to_string())
+                    .unwrap_or_default()
+            };
+            if t.get("overridden").and_then(|v| v.as_bool()) == Some(true) {
+                return format!(
+                    "Safeguard {} overridden: {} let through by {}",
+                    get("safeguard"),
+                    get("count"),
+                    get("setting")
+                );
+            }
+            format!(
+                "Safeguard {} tripped: {} > {} ({})",
+                get("safeguard"),
+                get("count"),
+                get("limit"),
+                get("setting")
+            )
+        })
+        .collect()
+}
+
+/// An RFC 3339 time as `2026-11-28 03:00 UTC` (or as it is, when it is not one).
+fn long_time(at: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => at.to_string(),
+    }
+}
+
+fn short_time(at: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        Err(_) => at.to_string(),
+    }
+}
+
+/// One line of text at most `width` characters: control characters escaped, the rest cut
+/// with `…`.
+pub fn fit(line: &str, width: usize) -> String {
+    let mut out = String::with_capacity(line.len().min(width * 4));
+    let mut count = 0;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        let piece: String = if c.is_control() {
+            c.escape_default().collect()
+        } else {
+            c.to_string()
+        };
+        let n = piece.chars().count();
+        let rest_fits = chars.peek().is_none();
+        if count + n > width || (count + n == width && !rest_fits) {
+            out.push('…');
+            return out;
+        }
+        out.push_str(&piece);
+        count += n;
+    }
+    out
+}
+
+/// Cells as CSV text for a spreadsheet: a UTF-8 BOM, `delimiter` between cells, a cell that
+/// a spreadsheet would run as a formula escaped with `'` ([`crate::core::spreadsheet`]).
+pub fn csv_text(header: &[&str], rows: &[Vec<String>], delimiter: u8) -> String {
+    crate::core::spreadsheet::csv_text(header, rows, delimiter)
+}
+
+/// The `--allow-*` flags a run used, as they were typed: `--allow-updates 2219`.
+pub fn overrides_text(overrides: Option<&serde_json::Value>) -> Option<String> {
+    let o = overrides?.as_object()?;
+    let flags: Vec<String> = o
+        .iter()
+        .filter_map(|(k, v)| Some(format!("--{} {}", k.replace('_', "-"), v.as_u64()?)))
+        .collect();
+    (!flags.is_empty()).then(|| flags.join(" "))
+}
+
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::report::{Rejected, RunParts};
+    use crate::core::signal::Now;
+
+    fn run(id: i64, batch: i64, status: &str, detail: serde_json::Value) -> Run {
+        Run {
+            id,
+            batch: Some(batch),
+            command: "sync".into(),
+            started_at: "2026-11-28T02:00:00Z".into(),
+            finished_at: None,
+            status: status.into(),
+            counts: Some(Counts {
+                remove: 25,
+                ..Counts::default()
+            }),
+            message: None,
+            detail: Some(detail),
+            ..Run::default()
+        }
+    }
+
+    fn blocked_report(resolved_by: Option<i64>) -> Report {
+        let detail = serde_json::json!({
+            "tripped": [{"safeguard": "max_removals", "count": 25, "limit": 4, "setting": "10%", "release": "--allow-removals 25"}],
+            "removals": [{"unique_id": "E1", "name": "Anna <script>"}],
+            "invalid": [{"line": 4, "unique_id": "E4", "name": "Bo Ek"}]
+        });
+        let rejected = vec![Rejected {
+            line: Some(4),
+            unique_id: Some("E4".into()),
+            name: Some("Bo Ek".into()),
+            column: Some("Mail".into()),
+            code: "bad-mail".into(),
+            message: "`x` is bad".into(),
+        }];
+        let parts = RunParts {
+            removed: (
+                vec![Person {
+                    unique_id: Some("E1".into()),
+                    name: Some("Anna <script>".into()),
+                    mail: None,
+                }],
+                1,
+            ),
+            rejected: (rejected, [("bad-mail".to_string(), 1)].into()),
+            closed: resolved_by.map(Closed::Resolved),
+            ..RunParts::default()
+        };
+        Report::new(
+            "2026-11-28T03:00:00Z".into(),
+            "run 3".into(),
+            None,
+            vec![RunReport::new(run(3, 7, "blocked", detail), parts)],
+            Open::default(),
+            Vec::new(),
+            Now::default(),
+        )
+    }
+
+    #[test]
+    fn blocked_run_says_what_tripped_and_how_to_proceed() {
+        let report = blocked_report(None);
+        let text = report.text();
+        assert!(
+            text.contains("Safeguard max_removals tripped: 25 > 4"),
+            "{text}"
+        );
+        assert!(
+            text.contains("roster apply --batch 7 --allow-removals 25"),
+            "{text}"
+        );
+        assert!(text.contains("Would remove (1):"), "{text}");
+        assert!(text.contains("    E1  Anna <script>"), "{text}");
+        assert!(
+            text.contains("    4  E4  Bo Ek  bad-mail  Mail  `x` is bad"),
+            "{text}"
+        );
+        let html = report.html();
+        assert!(html.contains("Anna &lt;script&gt;"), "{html}");
+        assert!(!html.contains("<script>"));
+        assert!(report.needs_attention());
+        assert_eq!(
+            report.subject(),
+            "roster: BLOCKED — run 3, 2026-11-28 02:00 UTC"
+        );
+    }
+
+    #[test]
+    fn a_resolved_block_is_not_the_worst_status() {
+        let report = blocked_report(Some(4));
+        assert_eq!(report.status, "OK");
+        assert!(report.text().contains("Resolved by run 4"));
+        assert!(!report.text().contains("To apply it anyway"));
+    }
+
+    #[test]
+    fn the_worst_status_wins() {
+        let cases: &[(&[&str], bool, &str)] = &[
+            (&["applied"], false, "OK"),
+            (&[], false, "OK"),
+            (&["applied"], true, "STALE"),
+            (&["applied", "blocked"], true, "BLOCKED"),
+            (&["blocked", "rejected"], false, "REJECTED"),
+            (&["rejected", "failed", "blocked"], false, "FAILED"),
+        ];
+        for (statuses, stale, want) in cases {
+            let runs = statuses
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    RunReport::new(
+                        run(i as i64, 1, s, serde_json::json!({})),
+                        RunParts::default(),
+                    )
+                })
+                .collect();
+            let now = Now {
+                stale_days: stale.then_some(5),
+                ..Now::default()
+            };
+            let report = Report::new(
+                "2026-11-28T03:00:00Z".into(),
+                "x".into(),
+                None,
+                runs,
+                Open::default(),
+                vec![],
+                now,
+            );
+            assert_eq!(report.status, *want, "{statuses:?} stale {stale}");
+        }
+    }
+
+    #[test]
+    fn fit_cuts_and_escapes() {
+        let cases = [
+            ("short", 10, "short"),
+            ("exactly10!", 10, "exactly10!"),
+            ("eleven chars", 10, "eleven ch…"),
+            ("tab\there", 20, "tab\\there"),
+            ("åäöåäöåäöåäö", 5, "åäöå…"),
+        ];
+        for (line, width, want) in cases {
+            assert_eq!(fit(line, width), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn sparkline_levels() {
+        assert_eq!(sparkline(&[0, 1, 50, 100]), "▁▂▅█");
+        assert_eq!(sparkline(&[0, 0]), "▁▁");
+    }
+
+    #[test]
+    fn csv_escapes_formulas_and_quotes() {
+        let text = csv_text(
+            &["A", "B"],
+            &[vec!["=SUM(1)".into(), "a, \"b\"".into()]],
+            b',',
+        );
+        assert_eq!(text, "\u{feff}A,B\r\n'=SUM(1),\"a, \"\"b\"\"\"\r\n");
+    }
+}

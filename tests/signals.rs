@@ -1,0 +1,589 @@
+//! Truthful signals (SPEC §2, §5 "The report says what is true now", "Honest health"): the
+//! nights of issue #25 replayed through the binary. In each, the subject of the report, the
+//! exit code of `status` and its Prometheus values say the same thing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::mail::parse_mail;
+use support::servers::{Scim, Smtp};
+use support::Env;
+
+const TOKEN: &str = "t0k3n-signals-4b1d";
+
+/// `n` users `E{i}` in `group`, titled `title`.
+fn users(ids: std::ops::Range<usize>, group: &str, title: &str) -> String {
+    let mut out = String::from("UniqueID,Name,Mail,Title,Groups\n");
+    for i in ids {
+        out.push_str(&format!(
+            "E{i},Person {i},p{i}@example.se,{title},{group}\n"
+        ));
+    }
+    out
+}
+
+fn mail_config(smtp: &Smtp) -> String {
+    format!(
+        "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\ntls = \"none\"\nfrom = \"roster@example.se\"\n\
+         [report]\nrecipients = [\"oncall@example.se\"]\n",
+        smtp.port
+    )
+}
+
+fn sync(env: &Env, name: &str, csv: &str) -> support::Run {
+    let p = env.write(name, csv);
+    env.roster(&["sync", "--source", p.to_str().unwrap()])
+}
+
+/// The value of one Prometheus sample (`roster_status{status="OK"}`).
+fn metric(text: &str, sample: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {sample} in:\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+/// `status`'s exit code, JSON and metrics agree with `want` (a report subject's status).
+#[track_caller]
+fn assert_status(env: &Env, want: &str, healthy: bool) -> serde_json::Value {
+    let code = if healthy { 0 } else { 1 };
+    let json = env
+        .roster(&["status", "--format", "json"])
+        .code(code)
+        .json();
+    assert_eq!(json["healthy"], healthy, "{json:#}");
+    assert_eq!(json["status"], want, "{json:#}");
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .code(code)
+        .stdout;
+    assert_eq!(
+        metric(&prom, &format!("roster_status{{status=\"{want}\"}}")),
+        1.0
+    );
+    assert_eq!(
+        metric(&prom, "roster_healthy"),
+        if healthy { 1.0 } else { 0.0 }
+    );
+    json
+}
+
+/// The status of a report (`report [ARGS] --format json`) and its subject line.
+fn report(env: &Env, args: &[&str]) -> (String, String) {
+    let mut all = vec!["report", "--format", "json"];
+    all.extend_from_slice(args);
+    let json = env.roster(&all).ok().json();
+    let mut all = vec!["report", "--format", "text"];
+    all.extend_from_slice(args);
+    let text = env.roster(&all).ok().stdout;
+    (json["status"].as_str().unwrap().to_string(), text)
+}
+
+/// The subjects of the reports mailed so far.
+fn subjects(env: &Env, smtp: &Smtp) -> Vec<String> {
+    smtp.messages()
+        .iter()
+        .map(|(_, raw)| {
+            parse_mail(env, raw)["subject"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// A night's report is mailed once a day: forget that it went, so the next night mails one.
+fn forget_daily_report(env: &Env) {
+    env.db()
+        .execute("DELETE FROM meta WHERE key = 'last_report_day'", [])
+        .unwrap();
+}
+
+/// A unit renamed in the HR file under `unknown_groups = "warn"`: the night is applied, but
+/// its subject is WARNING and `status` lists the group under attention (healthy) until it
+/// exists.
+#[test]
+fn a_rename_under_warn_is_a_warning_with_attention() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(dir.path(), None);
+    let env = Env::new();
+    env.write(
+        "roster.toml",
+        format!("[import]\nmax_updates = \"100%\"\n{}", mail_config(&smtp)),
+    );
+    env.roster(&["groups", "add", "MEDAKUT", "--name", "Medicine"])
+        .ok();
+    sync(&env, "night1.csv", &users(0..12, "MEDAKUT", "Nurse")).ok();
+    assert_status(&env, "OK", true);
+    forget_daily_report(&env);
+    sync(&env, "night2.csv", &users(0..12, "AKUTMED", "Nurse")).ok();
+    let mailed = subjects(&env, &smtp);
+    assert!(
+        mailed.last().unwrap().starts_with("roster: WARNING"),
+        "{mailed:?}"
+    );
+    let (status, text) = report(&env, &[]);
+    assert_eq!(status, "WARNING", "{text}");
+    assert!(text.starts_with("roster: WARNING"), "{text}");
+    let json = assert_status(&env, "WARNING", true);
+    assert_eq!(
+        json["attention"],
+        serde_json::json!([{"kind": "unknown-groups", "detail": "AKUTMED (12 records)"}]),
+        "{json:#}"
+    );
+    // Once the group exists, nothing is left to warn of.
+    env.roster(&["groups", "add", "AKUTMED", "--name", "Acute medicine"])
+        .ok();
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["attention"], serde_json::json!([]), "{json:#}");
+    assert_eq!(report(&env, &[]).0, "OK");
+}
+
+/// Night 10 blocked, night 11 applied a fixed file: the block is superseded. Neither the
+/// next subject, nor a report of the week, nor `status`, nor the metrics say BLOCKED.
+#[test]
+fn a_superseded_block_no_longer_sets_the_subject() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(dir.path(), None);
+    let env = Env::new();
+    env.write("roster.toml", mail_config(&smtp));
+    sync(&env, "night9.csv", &users(0..40, "", "Nurse")).ok();
+    // Half the users gone: a safeguard blocks the night, and it is mailed at once.
+    sync(&env, "night10.csv", &users(20..40, "", "Nurse")).code(4);
+    assert_eq!(report(&env, &[]).0, "BLOCKED");
+    assert_status(&env, "BLOCKED", false);
+    forget_daily_report(&env);
+    sync(&env, "night11.csv", &users(0..41, "", "Nurse")).ok();
+    let mailed = subjects(&env, &smtp);
+    let last = mailed.last().unwrap();
+    assert!(!last.contains("BLOCKED"), "{mailed:?}");
+    assert!(last.starts_with("roster: OK"), "{mailed:?}");
+    let (status, text) = report(&env, &["--since", "7d"]);
+    assert_eq!(status, "OK", "{text}");
+    assert!(text.contains("superseded by run 3"), "{text}");
+    let json = env
+        .roster(&["report", "--since", "7d", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        json["runs"][1]["closed"],
+        serde_json::json!({"kind": "superseded", "run": 3}),
+        "{json:#}"
+    );
+    assert_status(&env, "OK", true);
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .ok()
+        .stdout;
+    assert_eq!(metric(&prom, "roster_blocked_runs"), 0.0);
+}
+
+/// The same rejected records over three nights are counted once, with since when; a record
+/// rejected for the first time is listed apart, and warns.
+#[test]
+fn the_same_rejected_records_are_counted_once() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_invalid = \"50%\"\n");
+    let night = |n: usize, extra_bad: bool| {
+        let mut csv = users(0..10, "", &format!("Title {n}"));
+        csv.push_str("E90,Bad One,not-a-mail,,\nE91,Bad Two,also-not,,\n");
+        if extra_bad {
+            csv.push_str("E92,Bad Three,nope,,\n");
+        }
+        csv
+    };
+    env.write(
+        "roster.toml",
+        "[import]\nmax_invalid = \"50%\"\nmax_updates = \"100%\"\n",
+    );
+    for n in 1..=3 {
+        sync(&env, &format!("night{n}.csv"), &night(n, false)).ok();
+    }
+    let (status, text) = report(&env, &["--since", "7d"]);
+    assert!(
+        text.contains("Rejected records: 2 records, each counted once (bad-mail 2)"),
+        "{text}"
+    );
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(
+        text.contains(&format!(
+            "2 records rejected in 3 runs in a row, since {today}"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("first time"), "{text}");
+    // Old news: the newest night rejected nothing new.
+    assert_eq!(status, "OK", "{text}");
+    assert_eq!(report(&env, &[]).0, "OK");
+    assert_status(&env, "OK", true);
+    // A fourth night rejects a record the third did not: listed apart, and a warning.
+    sync(&env, "night4.csv", &night(4, true)).ok();
+    let (status, text) = report(&env, &["--since", "7d"]);
+    assert_eq!(status, "WARNING", "{text}");
+    assert!(
+        text.contains("rejected for the first time in the newest file: 1 (E92)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 records rejected in 4 runs in a row"),
+        "{text}"
+    );
+    assert_eq!(report(&env, &[]).0, "WARNING");
+    let json = assert_status(&env, "WARNING", true);
+    assert_eq!(json["attention"][0]["kind"], "new-rejections", "{json:#}");
+}
+
+fn scim_env(url: &str, extra: &str) -> Env {
+    let env = Env::new();
+    env.write("scim.token", format!("{TOKEN}\n"));
+    env.write(
+        "roster.toml",
+        format!(
+            "{extra}[scim]\nurl = \"{url}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 0\n\
+             timeout_secs = 20\nmax_pending_minutes = 30\n"
+        ),
+    );
+    env
+}
+
+/// Approving a held plan reaches the app at once: `apply --batch N --allow-updates M` pushes.
+/// With `--no-push`, the changes wait: a warning, until they wait longer than
+/// `scim.max_pending_minutes`, which is unhealthy.
+#[test]
+fn approving_a_held_plan_pushes_and_a_late_push_is_unhealthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = scim_env(&server.url(), "");
+    sync(&env, "night1.csv", &users(0..20, "", "Nurse")).ok();
+    // Every title changed: more updates than max_updates (20%), so the plan is held.
+    let held = sync(&env, "night2.csv", &users(0..20, "", "Head nurse")).code(4);
+    assert!(
+        held.stderr.contains("--allow-updates 20"),
+        "{}",
+        held.stderr
+    );
+    let batch = env.roster(&["status", "--format", "json"]).code(1).json()["blocked_runs"][0]
+        ["batch"]
+        .as_i64()
+        .unwrap();
+    env.roster(&[
+        "apply",
+        "--batch",
+        &batch.to_string(),
+        "--allow-updates",
+        "20",
+    ])
+    .ok();
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["push"]["pending"], 0, "{json:#}");
+    let titles: Vec<String> = server
+        .all("Users")
+        .values()
+        .map(|u| u["title"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(titles.iter().all(|t| t == "Head nurse"), "{titles:?}");
+    // Held again, approved without the push: the changes wait.
+    sync(&env, "night3.csv", &users(0..20, "", "Ward nurse")).code(4);
+    let batch = batch + 1;
+    env.roster(&[
+        "apply",
+        "--batch",
+        &batch.to_string(),
+        "--allow-updates",
+        "20",
+        "--no-push",
+    ])
+    .ok();
+    let json = assert_status(&env, "WARNING", true);
+    assert_eq!(json["push"]["pending"], 20, "{json:#}");
+    assert_eq!(json["attention"][0]["kind"], "push-pending", "{json:#}");
+    // They have waited two hours (the runs' times set back), past max_pending_minutes = 30.
+    let db = env.db();
+    db.execute(
+        "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-2 hours')
+          WHERE id = (SELECT MAX(id) FROM runs)",
+        [],
+    )
+    .unwrap();
+    let json = assert_status(&env, "FAILED", false);
+    let why = json["unhealthy"].to_string();
+    assert!(why.contains("max_pending_minutes = 30"), "{why}");
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .code(1)
+        .stdout;
+    assert_eq!(metric(&prom, "roster_push_pending"), 20.0);
+    assert!(
+        metric(&prom, "roster_push_pending_seconds") >= 7000.0,
+        "{prom}"
+    );
+    // A revert pushes after its commit too, and the push catches up.
+    let last = env
+        .db()
+        .query_row("SELECT MAX(id) FROM runs", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    env.roster(&["revert", &last.to_string(), "--allow-updates", "20"])
+        .ok();
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["push"]["pending"], 0, "{json:#}");
+}
+
+/// A config key out of range is refused by name.
+#[test]
+fn max_pending_minutes_is_checked() {
+    for (value, ok) in [
+        ("0", true),
+        ("10080", true),
+        ("10081", false),
+        ("-1", false),
+    ] {
+        let env = Env::new();
+        env.write(
+            "roster.toml",
+            format!("[scim]\nurl = \"http://127.0.0.1:9/scim\"\ntls = \"none\"\nmax_pending_minutes = {value}\n"),
+        );
+        let run = env.roster(&["users", "list"]);
+        if ok {
+            run.ok();
+        } else {
+            let run = run.code(2);
+            assert!(run.stderr.contains("max_pending_minutes"), "{}", run.stderr);
+        }
+    }
+}
+
+/// An alias added for a group the file names: the same file is planned again, not
+/// "unchanged", and its members get the group; then it is unchanged.
+#[test]
+fn an_alias_added_replans_the_same_file() {
+    let env = Env::new();
+    env.roster(&["groups", "add", "INTMED", "--name", "Internal medicine"])
+        .ok();
+    let csv = users(0..3, "MED", "Nurse");
+    sync(&env, "users.csv", &csv).ok();
+    assert_eq!(env.user("E0")["groups"], serde_json::json!([]));
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\n[groups.aliases]\n\"MED\" = \"INTMED\"\n",
+    );
+    let run = sync(&env, "users.csv", &csv).ok();
+    assert!(run.stdout.contains(": applied"), "{}", run.stdout);
+    assert_eq!(env.user("E0")["groups"], serde_json::json!(["INTMED"]));
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        batches.as_array().unwrap().len(),
+        1,
+        "no second copy: {batches:#}"
+    );
+    let run = sync(&env, "users.csv", &csv).ok();
+    assert!(run.stdout.starts_with("unchanged"), "{}", run.stdout);
+    assert_status(&env, "OK", true);
+}
+
+/// `revert 2`, then `revert 3`: batch 2 is applied again; the report and the history show run
+/// 2 reverted by run 3 until that revert is reverted; a sync of the same file is unchanged.
+#[test]
+fn a_revert_of_a_revert_applies_the_batch_again() {
+    let env = Env::new();
+    sync(&env, "night1.csv", &users(0..10, "", "Nurse")).ok();
+    let night2 = users(0..10, "", "Head nurse");
+    env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
+    sync(&env, "night2.csv", &night2).ok();
+    env.roster(&["revert", "2"]).ok();
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(batches[1]["status"], "reverted", "{batches:#}");
+    assert_eq!(batches[1]["reverted_by_run"], 3, "{batches:#}");
+    let text = env
+        .roster(&["report", "--run", "2", "--format", "text"])
+        .ok()
+        .stdout;
+    assert!(text.contains("Reverted by run 3"), "{text}");
+    let history = env.roster(&["users", "history", "E1"]).ok().stdout;
+    assert!(history.contains("reverted by run 3"), "{history}");
+    env.roster(&["revert", "3"]).ok();
+    assert_eq!(env.user("E1")["title"], "Head nurse");
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(batches[1]["status"], "applied", "{batches:#}");
+    assert_eq!(batches[1]["reverted_by_run"], serde_json::Value::Null);
+    let text = env
+        .roster(&["report", "--run", "2", "--format", "text"])
+        .ok()
+        .stdout;
+    assert!(!text.contains("Reverted by"), "{text}");
+    let history = env
+        .roster(&["users", "history", "E1", "--format", "json"])
+        .ok()
+        .json();
+    let rows = history.as_array().unwrap();
+    assert!(rows.iter().any(|r| r["run"] == 2), "{history:#}");
+    assert!(
+        rows.iter()
+            .filter(|r| r["run"] == 2)
+            .all(|r| r["reverted_by"].is_null()),
+        "{history:#}"
+    );
+    let run = sync(&env, "night2.csv", &night2).ok();
+    assert!(run.stdout.starts_with("unchanged"), "{}", run.stdout);
+    assert!(!run.stdout.contains("revert"), "{}", run.stdout);
+    assert_status(&env, "OK", true);
+}
+
+/// On an empty store, `sync --dry-run` names commands that work: no batch exists to name.
+#[test]
+fn dry_run_hints_name_what_exists() {
+    let env = Env::new();
+    let p = env.write("f.csv", users(0..60, "", "Nurse"));
+    let run = env
+        .roster(&["sync", "--dry-run", "--source", p.to_str().unwrap()])
+        .ok();
+    assert!(!run.stdout.contains("--batch 1"), "{}", run.stdout);
+    assert!(!run.stdout.contains("roster diff --all"), "{}", run.stdout);
+    let hint = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("… and 10 more"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let command = hint
+        .split_once("(roster ")
+        .and_then(|(_, rest)| rest.split_once(", or"))
+        .map(|(c, _)| c)
+        .unwrap();
+    let args: Vec<&str> = command.split(' ').collect();
+    let again = env.roster(&args).ok();
+    let listed = again.stdout.lines().filter(|l| l.starts_with("| create"));
+    assert_eq!(listed.count(), 60, "{}", again.stdout);
+    // A plan a safeguard would hold names a command that applies this file, not a batch.
+    let mut csv = users(0..20, "", "Nurse");
+    csv.push_str("E90,Bad,not-a-mail,,\nE91,Bad,nope,,\n");
+    let p = env.write("h.csv", csv);
+    let run = env
+        .roster(&["sync", "--dry-run", "--source", p.to_str().unwrap()])
+        .code(4);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(!said.contains("--batch"), "{said}");
+    let command = format!(
+        "roster sync --source {} --allow-invalid 2",
+        p.to_str().unwrap()
+    );
+    assert!(said.contains(&command), "{said}");
+    // Many kinds of problems: the hint is `validate` of the file.
+    let mut csv = String::from("UniqueID,Name,Mail,Title,Groups\n");
+    for i in 0..12 {
+        csv.push_str(&format!("E{i},P {i},p{i}@example.se,,G{i}\n"));
+    }
+    let p = env.write("g.csv", csv);
+    let run = env
+        .roster(&["sync", "--dry-run", "--source", p.to_str().unwrap()])
+        .ok();
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("more kinds"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(
+        line.contains(&format!("(roster validate {})", p.display())),
+        "{line}"
+    );
+    env.roster(&["validate", p.to_str().unwrap()]).ok();
+}
+
+/// A store another account owns, or in a folder others may write without the sticky bit,
+/// is exposed: said in `store_exposed` and under attention, a warning (still healthy).
+#[test]
+fn an_exposed_store_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    sync(&env, "users.csv", &users(0..3, "", "Nurse")).ok();
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["store_exposed"], serde_json::Value::Null, "{json:#}");
+    let store = env.store();
+    std::os::unix::fs::chown(&store, Some(65534), None).unwrap();
+    let json = assert_status(&env, "OK", true);
+    let why = json["store_exposed"].as_str().unwrap_or_default();
+    assert!(why.contains("uid 65534"), "{json:#}");
+    assert!(
+        json["attention"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "store-exposed"),
+        "{json:#}"
+    );
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .ok()
+        .stdout;
+    assert_eq!(metric(&prom, "roster_store_exposed"), 1.0);
+    std::os::unix::fs::chown(&store, Some(0), None).unwrap();
+    let folder = store.parent().unwrap();
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let json = assert_status(&env, "OK", true);
+    let why = json["store_exposed"].as_str().unwrap_or_default();
+    assert!(why.contains("folder") && why.contains("0777"), "{json:#}");
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["store_exposed"], serde_json::Value::Null, "{json:#}");
+}
+
+/// The report of a night of 200,000 rejected one-field records holds what it shows, not the
+/// records: peak memory within 4× the file plus 64 MiB (SPEC §5), in every format.
+#[test]
+fn the_report_of_200k_rejected_records_is_bounded() {
+    let env = Env::new();
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..20 {
+        csv.push_str(&format!("E{i},P {i},p{i}@example.se\n"));
+    }
+    for i in 0..200_000 {
+        csv.push_str(&format!("X{i}\n"));
+    }
+    let size = csv.len() as u64;
+    sync(&env, "bad.csv", &csv).code(4);
+    let bound_kib = (4 * size + 64 * 1024 * 1024) / 1024;
+    for format in ["text", "html", "json", "table"] {
+        let out = env.path(&format!("report.{format}"));
+        let run = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%M", "-o"])
+            .arg(env.path("peak"))
+            .arg(env!("CARGO_BIN_EXE_roster"))
+            .args(["report", "--run", "1", "--format", format])
+            .current_dir(env.dir.path())
+            .env("ROSTER_STORE", env.store())
+            .env("HOME", env.dir.path())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .status()
+            .unwrap();
+        assert!(run.success(), "{format}");
+        let peak: u64 = std::fs::read_to_string(env.path("peak"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            peak <= bound_kib,
+            "report --format {format}: {peak} KiB > {bound_kib} KiB"
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        if format == "text" {
+            assert!(text.contains("Rejected records (200,000):"), "{text}");
+            assert!(text.contains("… and 199,900 more"), "{text}");
+        }
+        if format == "json" {
+            let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                doc["runs"][0]["rejected"].as_array().unwrap().len(),
+                200_000
+            );
+        }
+    }
+}
