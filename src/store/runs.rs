@@ -285,11 +285,15 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn run_problems(&self, run: i64) -> anyhow::Result<Vec<StoredProblem>> {
+    /// The warnings stored with a run (a file's own: at most [`FILE_WARNINGS`]), in line order.
+    /// Its errors are not read here: a bad night has 200,000 of them, which the report reads a
+    /// few at a time ([`Store::run_rejected`]) and counts in SQL.
+    pub fn run_warnings(&self, run: i64) -> anyhow::Result<Vec<StoredProblem>> {
         let mut stmt = self.conn.prepare(
-            "SELECT line, column_name, code, severity, message FROM problems WHERE run_id = ?1 ORDER BY line, rowid",
+            "SELECT line, column_name, code, severity, message FROM problems
+              WHERE run_id = ?1 AND severity <> 'error' ORDER BY line, rowid LIMIT ?2",
         )?;
-        let rows = stmt.query_map([run], |r| {
+        let rows = stmt.query_map(params![run, FILE_WARNINGS as i64], |r| {
             Ok(StoredProblem {
                 line: r.get(0)?,
                 column: r.get(1)?,
