@@ -59,6 +59,8 @@ pub fn record_crash(
         message: Some(&message),
         detail: Some(&serde_json::json!({"stage": stage})),
         problems: &[],
+        each_problem: None,
+        rejected: None,
     }) {
         Ok(run) => err.context(Recorded { run, message: said }),
         Err(e) => err.context(format!(
@@ -447,7 +449,8 @@ pub fn tripped_detail(plan: &Plan) -> Vec<serde_json::Value> {
 }
 
 /// The detail kept with a run, for reports: what tripped, who is removed, the updates per
-/// field, the rejected records (line, UniqueID, name) and the unknown groups.
+/// field and the unknown groups. The rejected records are written from the plan's changes
+/// ([`NewRun::rejected`]): as a JSON tree they cost a kilobyte each (SPEC §5).
 fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
     let Some(plan) = plan else {
         return serde_json::json!({});
@@ -457,12 +460,6 @@ fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
         .iter()
         .filter(|c| c.action == plan::Action::Remove)
         .map(|c| serde_json::json!({"unique_id": c.unique_id, "name": c.name()}))
-        .collect();
-    let invalid: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action == plan::Action::Invalid)
-        .map(|c| serde_json::json!({"line": c.line, "unique_id": c.unique_id, "name": c.name()}))
         .collect();
     let mut fields: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for c in plan
@@ -476,7 +473,7 @@ fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
     }
     let unknown_groups = &plan.unknown_groups;
     serde_json::json!({"tripped": tripped_detail(plan), "removals": removals, "dry_run": dry_run,
-        "fields": fields, "invalid": invalid, "unknown_groups": unknown_groups})
+        "fields": fields, "unknown_groups": unknown_groups})
 }
 
 /// `--expect-plan DIGEST` against the plan computed now: the message when it is another plan.
@@ -530,6 +527,8 @@ fn hold(
         message: Some(&reason),
         detail: Some(&detail),
         problems: &file.problems,
+        each_problem: None,
+        rejected: Some(&plan.changes),
     })?;
     store.set_batch_status(batch, "blocked")?;
     Ok((Some(run), reason))
@@ -805,6 +804,8 @@ pub fn apply(
                 message: Some(&reason),
                 detail: None,
                 problems: &file.problems,
+                each_problem: None,
+                rejected: None,
             })?);
             store.set_batch_status(batch.id, "rejected")?;
         }
@@ -881,6 +882,7 @@ pub fn apply(
             started_at: &started,
             missing_users: config.import.missing_users,
             problems: &file.problems,
+            each_problem: None,
             detail: &detail,
             invite: config.import.send_invitations,
         },
@@ -927,6 +929,8 @@ pub fn apply(
                 message: Some(&message),
                 detail: Some(&serde_json::json!({"stage": "apply"})),
                 problems: &[],
+                each_problem: None,
+                rejected: None,
             });
             let said = format!(
                 "the apply of batch {} failed at the apply stage; nothing was changed",

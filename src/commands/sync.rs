@@ -84,6 +84,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
             message: Some(&message),
             detail: Some(&json!({"stage": stage})),
             problems: &[],
+            each_problem: None,
+            rejected: None,
         }) {
             Ok(id) => run = Some(id),
             Err(e) => unrecorded = Some(e),
@@ -256,6 +258,8 @@ fn one_night(
             message: Some(&said),
             detail: None,
             problems: &[],
+            each_problem: None,
+            rejected: None,
         })?;
         // The apply document of SPEC §6: nothing planned, nothing applied.
         let document = json!({"run": run, "batch": batch.id,

@@ -97,11 +97,7 @@ fn run_parts(
     } else {
         (Vec::new(), 0)
     };
-    let warnings = store
-        .run_problems(run.id)?
-        .into_iter()
-        .filter(|p| p.severity != "error")
-        .collect();
+    let warnings = store.run_warnings(run.id)?;
     Ok(RunParts {
         warnings,
         joined,
