@@ -5,6 +5,7 @@ use crate::cli::ApplyArgs;
 use crate::config::Config;
 use crate::core::file::ImportFile;
 use crate::core::plan::{self, Plan, Settings};
+use crate::core::problem::Problem;
 use crate::error::Error;
 use crate::input;
 use crate::store::apply::ApplyRun;
@@ -159,6 +160,7 @@ pub fn read_against<'s>(
     config: &Config,
     bytes: &[u8],
     warnings: GroupWarnings,
+    keep: Option<usize>,
 ) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
     stage::enter("validate");
     let opts = config.read_options();
@@ -168,7 +170,10 @@ pub fn read_against<'s>(
         bytes_text(bytes.len())
     ));
     let (file, dir) = std::thread::scope(|s| {
-        let reading = s.spawn(|| input::read(bytes, &opts));
+        let reading = s.spawn(|| match keep {
+            Some(keep) => input::read_keeping(bytes, &opts, keep),
+            None => input::read(bytes, &opts),
+        });
         let dir = StoreDirectory::load(store);
         (reading.join(), dir)
     });
@@ -255,6 +260,7 @@ pub fn read_batch<'s>(
         config,
         &batch_content(store, config, batch)?,
         warnings,
+        None,
     )
 }
 
@@ -397,9 +403,27 @@ pub struct Outcome {
     pub plan: Option<Plan>,
     /// For rejected and blocked runs: the one-line reason.
     pub reason: Option<String>,
+    /// The file's bytes, when its reading kept only its first problems ([`KEEP_PROBLEMS`]):
+    /// the rest are told again from them ([`Outcome::each_problem`]).
+    pub source: Option<Vec<u8>>,
 }
 
 impl Outcome {
+    /// Tell every problem of the file, in order, to `tell`: those kept, or, when only the
+    /// first were kept, all of them read again from [`Outcome::source`].
+    pub fn each_problem(
+        &self,
+        config: &Config,
+        tell: &mut dyn FnMut(&Problem) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        match &self.source {
+            Some(bytes) => {
+                input::each_problem(bytes, &config.read_options(), &self.file, None, tell)
+            }
+            None => self.file.problems.iter().try_for_each(tell),
+        }
+    }
+
     /// The error that gives this outcome its exit code, if it is not a success.
     pub fn error(&self) -> Option<Error> {
         let reason = self.reason.clone().unwrap_or_default();
@@ -502,6 +526,7 @@ fn hold(
     held: &Held<'_>,
     plan: &Plan,
     file: &ImportFile,
+    each_problem: crate::core::problem::EachProblem<'_>,
     dry_run: bool,
 ) -> anyhow::Result<(Option<i64>, String)> {
     let batch = held.batch.id;
@@ -527,7 +552,7 @@ fn hold(
         message: Some(&reason),
         detail: Some(&detail),
         problems: &file.problems,
-        each_problem: None,
+        each_problem: Some(each_problem),
         rejected: Some(&plan.changes),
     })?;
     store.set_batch_status(batch, "blocked")?;
@@ -650,7 +675,11 @@ pub fn fetch_store_and_read(
             if same {
                 return Ok(None);
             }
-            Ok(Some(input::read(&fetched.bytes, opts)))
+            Ok(Some(input::read_keeping(
+                &fetched.bytes,
+                opts,
+                KEEP_PROBLEMS,
+            )))
         });
         let loaded = load_directory(store);
         let joined = |fetching: std::thread::ScopedJoinHandle<'_, _>| {
@@ -716,9 +745,38 @@ pub fn fetch_store_and_read(
     })
 }
 
+/// Of the records' problems, a plan's reading keeps this many errors and this many warnings
+/// (what a person reads, and more); the rest are counted, and streamed to the store and to
+/// the JSON document from the file's bytes (SPEC §5: bounded by the file).
+pub const KEEP_PROBLEMS: usize = 1000;
+
 /// Plan and apply a batch (SPEC §2): reject a file with a file error, hold a plan that trips a
 /// safeguard, and otherwise apply it in one transaction. Records the run unless `dry_run`.
 pub fn apply(
+    store: &mut Store,
+    config: &Config,
+    batch: Batch,
+    input: Input<'_>,
+    args: &ApplyArgs,
+    command: &str,
+) -> anyhow::Result<Outcome> {
+    let content = match input {
+        Input::Stored => Some(batch_content(store, config, &batch)?),
+        _ => None,
+    };
+    let input = match &content {
+        Some(content) => Input::Bytes(content),
+        None => input,
+    };
+    let mut outcome = apply_input(store, config, batch, input, args, command)?;
+    if !outcome.file.dropped.is_empty() {
+        outcome.source = content;
+    }
+    Ok(outcome)
+}
+
+/// [`apply`] of a file at hand.
+fn apply_input(
     store: &mut Store,
     config: &Config,
     batch: Batch,
@@ -758,12 +816,24 @@ pub fn apply(
             content = batch_content(store, config, &batch)?;
             (
                 &content[..],
-                read_against(store, config, &content, GroupWarnings::Counted)?,
+                read_against(
+                    store,
+                    config,
+                    &content,
+                    GroupWarnings::Counted,
+                    Some(KEEP_PROBLEMS),
+                )?,
             )
         }
         Input::Bytes(bytes) => (
             bytes,
-            read_against(store, config, bytes, GroupWarnings::Counted)?,
+            read_against(
+                store,
+                config,
+                bytes,
+                GroupWarnings::Counted,
+                Some(KEEP_PROBLEMS),
+            )?,
         ),
         Input::Read(bytes, prepared) => {
             let Prepared {
@@ -816,12 +886,19 @@ pub fn apply(
             file,
             plan: None,
             reason: Some(reason),
+            source: None,
         });
     }
     let settings = settings_for(store, config, batch.id, args)?;
     let mut plan = plan(&dir, &mut file, &settings)?;
     plan.invitations_per_minute = mail_per_minute(config);
     drop(dir);
+    // Every problem, those the reading did not keep told again from the bytes.
+    let opts = config.read_options();
+    let file_ref = &file;
+    let each_problem = |tell: &mut dyn FnMut(&Problem) -> std::io::Result<()>| {
+        input::each_problem(bytes, &opts, file_ref, None, tell)
+    };
     let stale = args
         .expect_plan
         .as_deref()
@@ -835,6 +912,7 @@ pub fn apply(
             file,
             plan: Some(plan),
             reason: Some(reason),
+            source: None,
         });
     }
     if plan.blocked() {
@@ -843,7 +921,7 @@ pub fn apply(
             command,
             started_at: &started,
         };
-        let (run, reason) = hold(store, &held, &plan, &file, args.dry_run)?;
+        let (run, reason) = hold(store, &held, &plan, &file, &each_problem, args.dry_run)?;
         return Ok(Outcome {
             run,
             batch,
@@ -851,6 +929,7 @@ pub fn apply(
             file,
             plan: Some(plan),
             reason: Some(reason),
+            source: None,
         });
     }
     if args.dry_run {
@@ -861,6 +940,7 @@ pub fn apply(
             file,
             plan: Some(plan),
             reason: None,
+            source: None,
         });
     }
     stage::enter("apply");
@@ -882,7 +962,7 @@ pub fn apply(
             started_at: &started,
             missing_users: config.import.missing_users,
             problems: &file.problems,
-            each_problem: None,
+            each_problem: Some(&each_problem),
             detail: &detail,
             invite: config.import.send_invitations,
         },
@@ -914,6 +994,7 @@ pub fn apply(
             file,
             plan: Some(plan),
             reason: None,
+            source: None,
         }),
         Err(err) => {
             let message = format!(

@@ -300,16 +300,17 @@ fn one_night(
 
     // Validate, diff and apply; an unchanged file that was rejected or blocked comes here
     // again, and is rejected or blocked again, and reported again.
-    let outcome = pipeline::apply(
+    let mut outcome = pipeline::apply(
         store,
         &ctx.config,
         batch,
         match read {
             // Read and stored: the apply needs the bytes again only to count the records of a
-            // file it rejects. Freed before the plan, so that a first import holds the file's
-            // records and its plan, not its bytes too.
+            // file it rejects, or to tell again the problems its reading did not keep. Freed
+            // before the plan otherwise, so that a first import holds the file's records and
+            // its plan, not its bytes too.
             Some(prepared) => {
-                if prepared.file.file_error().is_none() {
+                if prepared.file.file_error().is_none() && prepared.file.dropped.is_empty() {
                     fetched.bytes = Vec::new();
                 }
                 pipeline::Input::Read(&fetched.bytes, prepared)
@@ -319,6 +320,9 @@ fn one_night(
         apply_args,
         "sync",
     )?;
+    if !outcome.file.dropped.is_empty() && outcome.source.is_none() {
+        outcome.source = Some(std::mem::take(&mut fetched.bytes));
+    }
     // With [scim] the JSON document of an applied night waits for the push, so that a failed
     // push makes it "failed" (SPEC §3 `sync`: every failure after the fetch is the night's).
     let deferred = format == Format::Json
@@ -533,6 +537,7 @@ fn dry_run(
         &ctx.config,
         &fetched.bytes,
         pipeline::GroupWarnings::Counted,
+        None,
     )?;
     let next = store.newest_batch()?.map_or(1, |b| b.id + 1);
     let batch = crate::store::batches::Batch {
@@ -556,6 +561,7 @@ fn dry_run(
             file,
             plan: None,
             reason: Some(reason),
+            source: None,
         };
         show_with(ctx, format, &outcome, store, args, Some(&fetched.source))?;
         night.shown.set(true);
@@ -587,6 +593,7 @@ fn dry_run(
         file,
         plan: Some(plan),
         reason,
+        source: None,
     };
     show_with(ctx, format, &outcome, store, args, Some(&fetched.source))?;
     night.shown.set(true);

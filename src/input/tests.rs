@@ -254,9 +254,9 @@ fn unknown_groups_are_counted_for_a_plan() {
 /// Reading in small spans, in parallel, gives exactly what one sequential reading gives.
 fn same_in_spans(text: &str) {
     let opts = ReadOptions::default();
-    let whole = read_in_spans(text.as_bytes(), &opts, usize::MAX);
+    let whole = read_in_spans(text.as_bytes(), &opts, usize::MAX, None);
     for span_bytes in [1, 2, 3, 5, 8, 13, 40] {
-        let cut = read_in_spans(text.as_bytes(), &opts, span_bytes);
+        let cut = read_in_spans(text.as_bytes(), &opts, span_bytes, None);
         assert_eq!(
             cut.entries, whole.entries,
             "{text:?} in spans of {span_bytes}"

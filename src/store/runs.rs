@@ -2,6 +2,7 @@
 
 use super::{now, Store};
 use crate::core::plan::{Change, Counts, Night};
+pub use crate::core::problem::EachProblem;
 use crate::core::problem::Problem;
 pub use crate::core::report::{Run, StoredProblem};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -24,10 +25,6 @@ pub struct NewRun<'a> {
     /// (line, UniqueID, name) straight from them, never as one JSON tree of them all.
     pub rejected: Option<&'a [Change]>,
 }
-
-/// Tells every problem of a file, in order, to the function it is given.
-pub type EachProblem<'a> =
-    &'a dyn Fn(&mut dyn FnMut(&Problem) -> std::io::Result<()>) -> std::io::Result<()>;
 
 /// A run's detail is read without its per-record lists (`invalid`, `removals`: 200,000 of
 /// them on a bad night), which the report reads a few at a time in SQL.
