@@ -338,7 +338,11 @@ fn one_night(
         night.shown.set(true);
     }
     if let Some(e) = outcome.error() {
-        mail_report(ctx, store, outcome.run);
+        // The report is built from the store: the file's records and its plan are freed
+        // first, so that its memory comes on top of neither (SPEC §5).
+        let run = outcome.run;
+        drop(outcome);
+        mail_report(ctx, store, run);
         night.settled.set(true);
         return Err(e.into());
     }

@@ -359,9 +359,10 @@ fn read_unsorted(
         read_span(&text, span, delimiter, &file.columns, &opts.rules, keep)
     });
     // Each span's lists are moved into the file's and freed one by one, into lists of their
-    // final size: never two copies of the entries at once.
+    // final size: never two copies of the entries at once. The first span's entries become
+    // the file's, grown in place (a file of one span is never copied).
     let total = |f: fn(&SpanRead) -> usize| read_spans.iter().map(f).sum::<usize>();
-    file.entries.reserve_exact(total(|s| s.entries.len()));
+    let all_entries = total(|s| s.entries.len());
     file.problems.reserve_exact(total(|s| s.problems.len()));
     let mut ids = Vec::with_capacity(total(|s| s.ids.len()));
     let mut mails = Vec::with_capacity(total(|s| s.mails.len()));
@@ -371,7 +372,12 @@ fn read_unsorted(
         let base = file.entries.len() as u32;
         ids.extend(span.ids.iter().map(|&(h, i)| (h, base + i)));
         mails.extend(span.mails.iter().map(|&(h, i)| (h, base + i)));
-        file.entries.extend(span.entries);
+        if base == 0 && file.entries.capacity() == 0 {
+            file.entries = span.entries;
+            file.entries.reserve_exact(all_entries - file.entries.len());
+        } else {
+            file.entries.extend(span.entries);
+        }
         file.problems.extend(span.problems);
         file.dropped.merge(&span.dropped);
         if let Some(problem) = span.error {
@@ -699,6 +705,10 @@ fn read_span(
         line: span.line,
     };
     let mut out = SpanRead::default();
+    // A record a line at most: the entries' list is made once, at its size.
+    let lines_in_span = newlines(&text.as_bytes()[span.start..span.end]) as usize + 1;
+    out.entries.reserve_exact(lines_in_span);
+    out.ids.reserve_exact(lines_in_span);
     let mut unnamed_seen = vec![false; columns.unnamed.len()];
     let (end, error) = each_record(text, span, delimiter, |cells| {
         let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);

@@ -966,26 +966,31 @@ pub fn plan<D: Directory>(
     let mut skipped: HashSet<i64> = HashSet::new();
 
     // Records of the file.
-    let mut changes: Vec<Change> = Vec::new();
-    for (i, (entry, (known, unchanged))) in file.entries.iter().zip(seen).enumerate() {
-        let record = match entry {
-            Entry::Invalid {
-                line,
-                unique_id,
-                name,
-            } => {
-                plan.counts.add(Action::Invalid);
-                let mut change = Change::new(
-                    Action::Invalid,
-                    unique_id.clone(),
-                    known.map(|k| k.pk),
-                    Some(i),
-                    Some(*line),
-                );
-                change.set_name(name.clone());
-                changes.push(change);
-                continue;
-            }
+    // One change a record at most: no room to spare (a file of invalid records is all changes).
+    let mut changes: Vec<Change> = Vec::with_capacity(file.entries.len());
+    for (i, (known, unchanged)) in seen.into_iter().enumerate() {
+        if let Entry::Invalid {
+            line,
+            unique_id,
+            name,
+        } = &mut file.entries[i]
+        {
+            // The change takes the record's UniqueID and name: nothing reads them from the
+            // entry after the plan, and a file whose every line is wrong holds them once.
+            plan.counts.add(Action::Invalid);
+            let mut change = Change::new(
+                Action::Invalid,
+                unique_id.take(),
+                known.map(|k| k.pk),
+                Some(i),
+                Some(*line),
+            );
+            change.set_name(name.take());
+            changes.push(change);
+            continue;
+        }
+        let record = match &file.entries[i] {
+            Entry::Invalid { .. } => continue,
             Entry::Valid(r) if r.skip => {
                 plan.counts.add(Action::Skipped);
                 skipped.extend(known.map(|k| k.pk));
@@ -1052,6 +1057,7 @@ pub fn plan<D: Directory>(
         .iter()
         .filter(|c| c.action == Action::Invalid)
         .count() as u64;
+    changes.reserve_exact(absent.len());
     changes.extend(absent);
     plan.changes = changes;
     plan.unknown_groups = file.unknown_group_counts();
