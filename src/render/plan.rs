@@ -571,7 +571,7 @@ pub fn write_plan(out: &mut impl Write, view: &PlanView<'_>, invite: bool) -> io
 /// One change as a table row: action, UniqueID, name, mail, and what changes.
 fn row(view: &PlanView<'_>, c: &Change) -> [String; 5] {
     let PlanView { plan, file, .. } = *view;
-    let record = match c.entry.and_then(|i| file.entries.get(i)) {
+    let record = match c.entry().and_then(|i| file.entries.get(i)) {
         Some(Entry::Valid(r)) => Some(r),
         _ => None,
     };
