@@ -160,6 +160,17 @@ pub fn read_against<'s>(
     config: &Config,
     bytes: &[u8],
     warnings: GroupWarnings,
+) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
+    read_keeping_against(store, config, bytes, warnings, None)
+}
+
+/// [`read_against`], keeping of the records' problems only the first `keep` errors and
+/// warnings when `keep` is set ([`input::read_keeping`]).
+fn read_keeping_against<'s>(
+    store: &'s Store,
+    config: &Config,
+    bytes: &[u8],
+    warnings: GroupWarnings,
     keep: Option<usize>,
 ) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
     stage::enter("validate");
@@ -260,7 +271,6 @@ pub fn read_batch<'s>(
         config,
         &batch_content(store, config, batch)?,
         warnings,
-        None,
     )
 }
 
@@ -816,7 +826,7 @@ fn apply_input(
             content = batch_content(store, config, &batch)?;
             (
                 &content[..],
-                read_against(
+                read_keeping_against(
                     store,
                     config,
                     &content,
@@ -827,7 +837,7 @@ fn apply_input(
         }
         Input::Bytes(bytes) => (
             bytes,
-            read_against(
+            read_keeping_against(
                 store,
                 config,
                 bytes,

@@ -541,7 +541,6 @@ fn dry_run(
         &ctx.config,
         &fetched.bytes,
         pipeline::GroupWarnings::Counted,
-        None,
     )?;
     let next = store.newest_batch()?.map_or(1, |b| b.id + 1);
     let batch = crate::store::batches::Batch {
