@@ -622,6 +622,53 @@ fn sync_of_invalid_rows_with_its_mailed_report_is_bounded_by_the_file() {
     }
 }
 
+/// Past the problems a plan's reading keeps (SPEC §5: streamed, not held), `sync` and `apply`
+/// with `--format json` still list every problem in the file's order, and the store holds
+/// every one for the run.
+#[test]
+fn sync_and_apply_json_list_every_problem_past_those_kept() {
+    let env = Env::new();
+    let rows = 3_000;
+    let file = env.write("invalid.csv", invalid_rows(rows, false));
+    for args in [
+        vec![
+            "sync",
+            "--source",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        vec!["apply", "--format", "json"],
+    ] {
+        let run = env.roster(&args);
+        assert_eq!(run.code, 4, "{args:?}: {}", run.stderr);
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let problems = doc["problems"].as_array().unwrap();
+        assert_eq!(problems.len(), 2 * rows, "{args:?}");
+        assert_eq!(doc["counts"]["invalid"], rows as u64, "{args:?}");
+        let lines: Vec<u64> = problems
+            .iter()
+            .map(|p| p["line"].as_u64().unwrap())
+            .collect();
+        assert!(
+            lines.windows(2).all(|w| w[0] <= w[1]),
+            "{args:?}: in the file's order"
+        );
+        assert_eq!(lines.last(), Some(&(rows as u64 + 1)), "{args:?}");
+        assert_eq!(problems[0]["code"], "field-count", "{args:?}");
+        assert_eq!(problems[1]["code"], "duplicate-id", "{args:?}");
+    }
+    let table = env.roster(&["apply"]);
+    assert!(
+        table
+            .stdout
+            .contains("invalid: duplicate id: 3,000 records")
+            && table.stdout.contains("invalid: field count: 3,000 records"),
+        "{}",
+        table.stdout
+    );
+}
+
 /// 200,000 rows (1 MB): still over the bound with the debug build, 71.6 MiB against 68. About
 /// 29 MiB is the debug binary and its libraries before any record is read; the rest is the
 /// plan's 80-byte `Change` for each invalid record beside the record's 64-byte entry (and
