@@ -20,6 +20,19 @@ pub enum Error {
     /// Another run holds the store's lock: exit 5.
     #[error("{0}")]
     Locked(String),
+    /// A usage error that lists what it found (the users of a name), one a line: exit 2.
+    #[error("{}", listed(.head, .lines))]
+    Listed { head: String, lines: Vec<String> },
+}
+
+/// The head, then each line indented on a line of its own.
+fn listed(head: &str, lines: &[String]) -> String {
+    let mut text = head.to_string();
+    for line in lines {
+        text.push_str("\n  ");
+        text.push_str(line);
+    }
+    text
 }
 
 /// The exit codes of SPEC §3.
@@ -36,7 +49,7 @@ pub enum Exit {
 impl Error {
     pub fn exit(&self) -> Exit {
         match self {
-            Error::Usage(_) | Error::Config(_) => Exit::Usage,
+            Error::Usage(_) | Error::Config(_) | Error::Listed { .. } => Exit::Usage,
             Error::Rejected(_) => Exit::Rejected,
             Error::Blocked(_) => Exit::Blocked,
             Error::Locked(_) => Exit::Locked,

@@ -5,7 +5,10 @@ use roster::error::{exit_code, Exit};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = roster::cli::Cli::parse();
+    let cli = match roster::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     match roster::app::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -18,6 +21,14 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let code = exit_code(&err);
+            // A list is printed one escaped line each, so that no value can forge a line.
+            if let Some(roster::error::Error::Listed { head, lines }) = err.downcast_ref() {
+                eprintln!("{}", roster::render::message(&format!("roster: {head}")));
+                for line in lines {
+                    eprintln!("  {}", roster::render::message(line));
+                }
+                return ExitCode::from(code as u8);
+            }
             let mut message = format!("roster: {err}");
             for cause in err.chain().skip(1) {
                 message.push_str(&format!(": {cause}"));
@@ -30,4 +41,23 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// A command-line error as clap words it, with the control characters of the values it quotes
+/// escaped (SPEC §3.1: a value with a carriage return or an escape cannot forge a line of
+/// output or a GitHub workflow command); `--help` and `--version` as clap prints them.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let lines: Vec<std::borrow::Cow<'_, str>> = text.lines().map(roster::render::message).collect();
+    eprintln!("{}", lines.join("\n").trim_end());
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }

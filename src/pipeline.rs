@@ -526,6 +526,8 @@ struct Held<'a> {
     batch: &'a Batch,
     command: &'a str,
     started_at: &'a str,
+    /// The batch is applied only with `--force` (a rollback), which the command names.
+    force: bool,
 }
 
 /// Hold a plan that a safeguard blocks: record the run `blocked` (unless a dry run) with the
@@ -542,7 +544,7 @@ fn hold(
     let batch = held.batch.id;
     let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
     let digest = plan.digest(file);
-    let proceed = proceed(batch, plan, &digest);
+    let proceed = proceed(batch, plan, &digest, held.force);
     let reason = format!(
         "batch {batch} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
         what.join("; "),
@@ -571,20 +573,25 @@ fn hold(
 
 /// What a dry run says of a plan that a safeguard would hold as batch `next`.
 pub fn would_hold(next: i64, plan: &Plan, file: &ImportFile) -> String {
+    // A new batch: never a rollback.
     let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
     format!(
         "a real run would be blocked by a safeguard ({}) and hold the file as batch {next}; \
          to apply it then, run: {}",
         what.join("; "),
-        proceed(next, plan, &plan.digest(file))
+        proceed(next, plan, &plan.digest(file), false)
     )
 }
 
 /// The one command that applies a held plan: the batch by number (`sync` would fetch whatever
 /// the server holds by then), each `--allow-*` flag it needs (those this run used too) once,
-/// and `--expect-plan`, so that what is approved is exactly the plan that was reviewed.
-pub fn proceed(batch: i64, plan: &Plan, digest: &str) -> String {
+/// and `--expect-plan`, so that what is approved is exactly the plan that was reviewed; with
+/// `--force` when the batch is one that only `--force` applies ([`needs_force`]).
+pub fn proceed(batch: i64, plan: &Plan, digest: &str, force: bool) -> String {
     let mut command = format!("roster apply --batch {batch}");
+    if force {
+        command.push_str(" --force");
+    }
     let mut seen: Vec<&str> = Vec::new();
     for t in plan.tripped.iter().chain(&plan.overridden) {
         if !seen.contains(&t.release.as_str()) {
@@ -760,6 +767,15 @@ pub fn fetch_store_and_read(
 /// the JSON document from the file's bytes (SPEC §5: bounded by the file).
 pub const KEEP_PROBLEMS: usize = 1000;
 
+/// Whether only `apply --force` applies this batch: it is older than the newest applied
+/// batch (a rollback), or it was reverted.
+pub fn needs_force(store: &Store, batch: &Batch) -> anyhow::Result<bool> {
+    Ok(batch.status == "reverted"
+        || store
+            .newest_applied_batch()?
+            .is_some_and(|applied| batch.id < applied.id))
+}
+
 /// Plan and apply a batch (SPEC §2): reject a file with a file error, hold a plan that trips a
 /// safeguard, and otherwise apply it in one transaction. Records the run unless `dry_run`.
 pub fn apply(
@@ -796,10 +812,10 @@ fn apply_input(
 ) -> anyhow::Result<Outcome> {
     let started = now();
     note_operator(store, args);
-    // A forced rollback to an older batch is not a night the churn safeguard learns from.
-    let rollback = store
-        .newest_applied_batch()?
-        .is_some_and(|applied| batch.id < applied.id);
+    // A forced rollback to an older batch is not a night the churn safeguard learns from, nor
+    // is a batch applied again (already applied, or brought back after a revert).
+    let force = needs_force(store, &batch)?;
+    let rollback = force || batch.status == "applied";
     if !args.force && batch.status == "reverted" {
         let by = store
             .batch_reverted_by(batch.id)?
@@ -930,6 +946,7 @@ fn apply_input(
             batch: &batch,
             command,
             started_at: &started,
+            force,
         };
         let (run, reason) = hold(store, &held, &plan, &file, &each_problem, args.dry_run)?;
         return Ok(Outcome {

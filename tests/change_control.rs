@@ -1442,3 +1442,126 @@ fn runs_from_before_the_migration_are_a_history_from_their_counts() {
         run.stderr
     );
 }
+
+/// "Exceeds" is exact for any factor: 2.3 × median 50 is 115, which does not trip, 116 does
+/// (in binary floating point 2.3 × 50 is 114.99999999999999).
+#[test]
+fn a_count_exactly_at_factor_times_median_does_not_trip() {
+    let env = history(300, 5, 50);
+    env.write(
+        "roster.toml",
+        "[import]\nmax_churn = \"2.3x\"\nchurn_floor = 0\nmax_updates = \"100%\"\n",
+    );
+    let dry = env
+        .import("at.csv", &staff(300, 115, "Head nurse", 0), &["--dry-run"])
+        .ok()
+        .json();
+    assert_eq!(dry["counts"]["update"], 115, "{dry:#}");
+    let run = env
+        .import("over.csv", &staff(300, 116, "Head nurse", 0), &[])
+        .code(4);
+    assert!(
+        run.stderr
+            .contains("max_churn (updates 116 > 2.3 × median 50)"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `sync --dry-run` prints what a real run would do: for the file of the batch already
+/// applied, an unchanged night (exit 0), even when `unknown_groups = "block"` would hold a
+/// new file that names an unknown group.
+#[test]
+fn a_dry_run_of_the_applied_file_is_an_unchanged_night() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nunknown_groups = \"block\"\nmax_updates = \"100%\"\n",
+    );
+    let named = file((1..=10).map(|i| row(i, "Nurse", if i == 1 { "ICU,LAB" } else { "ICU" })));
+    let path = env.write("named.csv", &named);
+    let source = path.to_str().unwrap();
+    env.roster(&["sync", "--source", source]).code(4);
+    env.roster(&["apply", "--allow-unknown-groups"]).ok();
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let real_said = |args: &[&str]| {
+        let mut all = vec!["sync", "--source", source];
+        all.extend_from_slice(args);
+        env.roster(&all)
+    };
+    let dry = real_said(&["--dry-run"]).ok();
+    assert!(
+        dry.stdout.contains("unchanged"),
+        "{}{}",
+        dry.stdout,
+        dry.stderr
+    );
+    let doc = real_said(&["--dry-run", "--format", "json"]).ok().json();
+    assert_eq!(doc["status"], "unchanged", "{doc:#}");
+    assert_eq!(doc["batch"], 2, "{doc:#}");
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM runs"),
+        runs,
+        "a dry run records nothing"
+    );
+    let real = real_said(&["--format", "json"]).ok().json();
+    assert_eq!(real["status"], "unchanged", "{real:#}");
+    // The first day's file again, after batch 2: a new batch, planned as one.
+    let day1 = env.write("day1-again.csv", day1());
+    let doc = env
+        .roster(&[
+            "sync",
+            "--dry-run",
+            "--source",
+            day1.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(doc["status"], "dry-run", "{doc:#}");
+}
+
+/// Applying a batch that is already applied again (it changes nothing) or a reverted one again
+/// is no new night: the history is the nights' imports, not how often an operator re-ran one.
+#[test]
+fn re_applying_an_applied_or_reverted_batch_is_no_night_of_the_history() {
+    let env = history(300, 4, 6);
+    for _ in 0..3 {
+        env.roster(&["apply"]).ok();
+    }
+    let run = env.roster(&["-v", "apply", "--dry-run"]).ok();
+    assert!(
+        run.stderr.contains("churn: not checked: 4 applied imports"),
+        "{}",
+        run.stderr
+    );
+    // The last night reverted, then brought back with --force: still the same four nights.
+    let last = count(&env, "SELECT MAX(id) FROM runs WHERE command = 'apply'");
+    env.roster(&["revert", &last.to_string()]).ok();
+    env.roster(&["apply", "--batch", "5", "--force"]).ok();
+    let run = env.roster(&["-v", "apply", "--dry-run"]).ok();
+    assert!(
+        run.stderr.contains("churn: not checked: 4 applied imports"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A forced rollback that a safeguard holds names a command with `--force`: as written, it
+/// applies (without it the older batch is refused, exit 2). `diff` of that batch says the same.
+#[test]
+fn a_held_rollback_names_the_command_with_force() {
+    let env = history(100, 3, 15);
+    env.write("roster.toml", "[import]\nmax_updates = 5\n");
+    let run = env.roster(&["apply", "--batch", "1", "--force"]).code(4);
+    let command = run.stderr.split("run: roster ").nth(1).unwrap().trim();
+    let args: Vec<&str> = command.split(' ').collect();
+    assert!(args.contains(&"--force"), "{command}");
+    let diff = env.roster(&["diff", "--batch", "1"]).ok().stdout;
+    assert!(diff.contains(&format!("roster {command}")), "{diff}");
+    let report = env.roster(&["report", "--format", "text"]).ok().stdout;
+    assert!(report.contains(&format!("roster {command}")), "{report}");
+    env.roster(&args).ok();
+    assert_eq!(env.user("E001")["title"], "Nurse");
+}

@@ -83,3 +83,33 @@ fn a_closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// SPEC §3.1: a usage error quotes the value it refuses with its control characters escaped,
+/// so that a carriage return, an escape or a bidi override in an argument forges no line of
+/// output and no GitHub workflow command; the exit code stays 2.
+#[test]
+fn a_usage_error_quotes_the_value_escaped() {
+    let env = Env::new();
+    let evil = "1\r::error title=Forged::x\u{1b}[2J\u{202e}";
+    for args in [
+        vec!["batches", "show", evil],
+        vec!["validate", "-", "--format", evil],
+        vec!["diff", "--limit", evil],
+        vec!["validate", "--no-such-flag", evil],
+    ] {
+        let run = env.roster(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.is_empty(), "{args:?}");
+        assert!(
+            !run.stderr
+                .chars()
+                .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+            "{args:?}: {:?}",
+            run.stderr
+        );
+    }
+    // Help is still help.
+    let run = env.roster(&["--help"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("Usage"), "{}", run.stdout);
+}

@@ -146,3 +146,28 @@ fn groups_import_reads_its_file_in_its_own_encoding() {
     ]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+/// A group file that is not in the encoding named: the error names `--encoding` (the group
+/// file's own option), not `csv.encoding`, which does not apply to it; exit non-zero, nothing
+/// added.
+#[test]
+fn groups_import_names_its_own_encoding_option() {
+    let env = Env::new();
+    let cp1252 = encoding_rs::WINDOWS_1252
+        .encode("GroupID;Name\nG1;Vårdcentral\n")
+        .0
+        .into_owned();
+    let file = env.write("groups.csv", cp1252);
+    let run = env.roster(&[
+        "groups",
+        "import",
+        file.to_str().unwrap(),
+        "--encoding",
+        "utf-8",
+    ]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("--encoding"), "{}", run.stderr);
+    assert!(!run.stderr.contains("csv.encoding"), "{}", run.stderr);
+    let groups = env.roster(&["groups", "list", "--format", "json"]).json();
+    assert_eq!(groups, serde_json::json!([]));
+}

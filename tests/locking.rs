@@ -297,3 +297,60 @@ fn concurrent_syncs_through_two_paths_never_both_apply() {
         );
     }
 }
+
+/// SPEC §5: a store not created yet, reached through a chain of two symbolic links
+/// (`a.db -> b.db -> c.db`), is one lock with its real name: a run holding it through the
+/// first name makes a run through the last one exit 5, and no link grows a lock of its own.
+#[test]
+fn a_new_store_behind_a_chain_of_links_is_one_lock() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("data")).unwrap();
+    std::os::unix::fs::symlink("c.db", env.path("data/b.db")).unwrap();
+    std::os::unix::fs::symlink("b.db", env.path("data/a.db")).unwrap();
+    let csv = env.write("users.csv", CSV);
+    let mut holder = env
+        .command(&["sync", "--source", "-"])
+        .env("ROSTER_STORE", env.path("data/a.db"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = holder.id().to_string();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let held = || {
+        ["a.db", "b.db", "c.db"].iter().any(|n| {
+            std::fs::read_to_string(env.path(&format!("data/{n}.lock")))
+                .unwrap_or_default()
+                .trim()
+                == pid
+        })
+    };
+    while !held() {
+        assert!(
+            std::time::Instant::now() < until,
+            "the sync never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let run = env.roster_var(
+        ("ROSTER_STORE", env.path("data/c.db").to_str().unwrap()),
+        &["fetch", "--source", csv.to_str().unwrap()],
+    );
+    holder
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(CSV.as_bytes())
+        .unwrap();
+    let out = holder.wait_with_output().unwrap();
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("PID {pid}")), "{}", run.stderr);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!env.path("data/a.db.lock").exists());
+    assert!(!env.path("data/b.db.lock").exists());
+}

@@ -781,3 +781,109 @@ fn without_a_new_file_the_wait_runs_out_into_an_unchanged_night() {
     let run = env.roster(&["sync"]).code(1);
     assert!(run.stderr.contains("users.csv"), "{}", run.stderr);
 }
+
+/// The candidates of a name several users share are listed one a line, each with its UniqueID
+/// and mail: not one line with `\n` written out.
+#[test]
+fn the_candidates_of_a_shared_name_are_listed_one_a_line() {
+    let env = Env::new();
+    people(&env);
+    for cmd in ["show", "history"] {
+        let run = env.roster(&["users", cmd, "  ANNA   Berg "]).code(2);
+        assert!(!run.stderr.contains("\\n"), "{cmd}: {}", run.stderr);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 3, "{cmd}: {}", run.stderr);
+        assert!(
+            lines[0].starts_with("roster: 2 users are named"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            lines[1].contains("E3") && lines[2].contains("E4"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            lines[1..].iter().all(|l| l.contains("@example.se")),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+/// A new local file of the same size whose mtime falls in the same second as yesterday's is
+/// still a new file: the waiting sync takes it at once, not when the wait runs out.
+#[test]
+fn a_waiting_sync_sees_a_new_file_of_the_same_size_and_second() {
+    let set_mtime = |path: &std::path::Path, nanos: u32| {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::new(1_800_000_000, nanos);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(at)
+            .unwrap();
+    };
+    let env = Env::new();
+    let remote = env.write(
+        "incoming/users.csv",
+        "UniqueID,Name,Mail\nE1,Anna,anna@example.se\n",
+    );
+    set_mtime(&remote, 100_000_000);
+    env.write(
+        "roster.toml",
+        format!(
+            "[source]\nurl = \"{}\"\nwait_secs = 20\nwait_for = \"new\"\n\n\
+             [import]\nmax_updates = \"100%\"\n",
+            remote.display()
+        ),
+    );
+    env.roster(&["sync"]).ok();
+    let started = std::time::Instant::now();
+    let sync = env
+        .command(&["sync", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::fs::write(&remote, "UniqueID,Name,Mail\nE1,Anne,anna@example.se\n").unwrap();
+    set_mtime(&remote, 900_000_000);
+    let out = sync.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "{:?}: {stdout}",
+        started.elapsed()
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["counts"]["update"], 1, "{json}");
+}
+
+/// The "… and N more" of a search names the command that lists every match: the search and
+/// the filters kept (not every user), quoted for a shell.
+#[test]
+fn more_names_the_search_it_cuts() {
+    let env = Env::new();
+    people(&env);
+    let out = env
+        .roster(&["users", "list", "--search", "Person 1", "--limit", "5"])
+        .ok()
+        .stdout;
+    assert!(
+        out.contains(
+            "… and 35 more (roster users list --search 'Person 1' --all, or --format json)"
+        ),
+        "{out}"
+    );
+    let out = env
+        .roster(&[
+            "users", "list", "--status", "active", "--group", "ICU", "--limit", "1",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        out.contains("(roster users list --status active --group ICU --all, or --format json)"),
+        "{out}"
+    );
+}

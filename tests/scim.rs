@@ -2109,3 +2109,663 @@ fn a_listing_that_ends_short_of_its_total_is_an_error() {
     let status = env.roster(&["status", "--format", "json"]).json();
     assert_eq!(status["push"]["pending"], 0, "{status}");
 }
+
+// The rules again, with other data (review).
+
+/// A listing whose `totalResults` is smaller than what the provider holds stops early (SPEC
+/// §8); what roster tracks but did not read is read by its id before anything is made again:
+/// `--full` re-creates nothing, the provider holds one group of each externalId.
+#[test]
+fn a_listing_that_claims_too_few_recreates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(
+        dir.path(),
+        TOKEN,
+        Some(&spc_file(
+            dir.path(),
+            Spc {
+                page: 2,
+                ..Spc::default()
+            },
+        )),
+    );
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "GET" && r.path.contains("startIndex=") {
+            Act::Edit(Box::new(|s, mut v| {
+                v["totalResults"] = json!(1);
+                (s, v)
+            }))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "");
+    groups(
+        &env,
+        &[
+            ("ICU", "Intensive care"),
+            ("ER", "Emergency"),
+            ("OR", "Surgery"),
+        ],
+    );
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+            "E3,Cy Ho,cy@example.org,Doctor,,OR",
+            "E4,Di Lu,di@example.org,Doctor,,OR",
+            "E5,Ed No,ed@example.org,Doctor,,ER",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let before = proxy.writes().len();
+    let run = env.roster(&["push", "--full"]);
+    assert_eq!(
+        proxy.writes()[before..].to_vec(),
+        Vec::<String>::new(),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(server.all("Groups").len(), 3);
+    assert_eq!(server.all("Users").len(), 5);
+}
+
+/// A DELETE whose answer was lost (the provider deleted the user): the push that follows
+/// finds it gone (404) and counts it deleted; nothing stays refused or pending.
+#[test]
+fn a_lost_delete_is_done_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let delayed = Arc::new(AtomicUsize::new(0));
+    let d = delayed.clone();
+    let proxy = Tamper::start(server.port, move |r| {
+        if r.method == "DELETE"
+            && d.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            Act::Delay(Duration::from_secs(4))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup_timeout(&proxy.url(), 2);
+    env.write(
+        "roster.toml",
+        format!(
+            "[scim]\nurl = \"{}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 1\ntimeout_secs = 2\nremoved = \"delete\"\ngroups = false\n[import]\nmissing_users = \"delete\"\nmax_removals = 10\n",
+            proxy.url()
+        ),
+    );
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,",
+            "E2,Bo Ek,bo@example.org,Doctor,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    env.import(
+        "day2.csv",
+        &csv(&["E2,Bo Ek,bo@example.org,Doctor,,"]),
+        &["--allow-removals", "9"],
+    )
+    .ok();
+    let first = push(&env, &["--allow-removals", "9"]);
+    assert_eq!(delayed.load(Ordering::SeqCst), 1);
+    let second = push(&env, &["--allow-removals", "9"]);
+    assert_eq!(server.all("Users").len(), 1);
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(
+        status["push"]["pending"], 0,
+        "{status}\n{}\n{}",
+        first.stdout, second.stdout
+    );
+    assert_eq!(
+        second.code, 0,
+        "{}{}\nfirst: {}{}",
+        second.stdout, second.stderr, first.stdout, first.stderr
+    );
+}
+
+/// Lost answers to a user's PUT and a group's PATCH of members: sent again, the provider
+/// ends equal to the store, nothing duplicated, the next push sends nothing.
+#[test]
+fn lost_answers_to_updates_end_in_the_stores_state() {
+    for bulk in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), bulk, true, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let env = setup(&server.url(), "");
+        groups(&env, &[("ICU", "Intensive care"), ("ER", "Emergency")]);
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+                "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+            ]),
+            &[],
+        )
+        .ok();
+        push(&env, &[]).ok();
+        let delayed = Arc::new(AtomicUsize::new(0));
+        let d = delayed.clone();
+        let proxy = Tamper::start(server.port, move |r| {
+            if matches!(r.method.as_str(), "PUT" | "PATCH" | "POST") && r.path != "/Users/.search" {
+                d.fetch_add(1, Ordering::SeqCst);
+                if d.load(Ordering::SeqCst) <= 2 {
+                    return Act::Delay(Duration::from_secs(4));
+                }
+            }
+            Act::Pass
+        });
+        write_config(&env, &proxy.url(), 2);
+        env.import(
+            "day2.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Head nurse,,ER",
+                "E2,Bo Ek,bo@example.org,Doctor,,ICU",
+            ]),
+            &["--allow-updates", "9"],
+        )
+        .ok();
+        let first = push(&env, &[]);
+        let second = push(&env, &[]);
+        let third = push(&env, &[]);
+        let what = format!(
+            "bulk {bulk}\n{}{}\n{}{}\n{}{}",
+            first.stdout, first.stderr, second.stdout, second.stderr, third.stdout, third.stderr
+        );
+        assert_members(&server, &[("ICU", &["E2"]), ("ER", &["E1"])]);
+        assert_eq!(server.all("Users")["E1"]["title"], "Head nurse", "{what}");
+        assert_eq!(third.code, 0, "{what}");
+        write_config(&env, &server.url(), 120);
+        let again = push(&env, &["--full"]).ok().json();
+        assert_eq!(again["duplicates"], json!([]), "{what}");
+    }
+}
+
+/// A Bulk of many creates whose answer was lost: each is looked up, none is made twice.
+#[test]
+fn a_lost_bulk_of_many_creates_makes_none_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), true, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let delayed = Arc::new(AtomicUsize::new(0));
+    let d = delayed.clone();
+    let proxy = Tamper::start(server.port, move |r| {
+        if r.method == "POST"
+            && r.path.starts_with("/Bulk")
+            && d.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            Act::Delay(Duration::from_secs(4))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup_timeout(&proxy.url(), 2);
+    env.import("day1.csv", &many(40), &[]).ok();
+    let run = push(&env, &[]);
+    assert_eq!(delayed.load(Ordering::SeqCst), 1);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let out = run.json();
+    assert_eq!(out["users"]["create"], 40, "{out}");
+    assert_eq!(server.all("Users").len(), 40);
+}
+
+/// The token echoed in a 500's body, in a bulk operation's response and in a header never
+/// leaves: not in the output at any verbosity, the store, status or the report.
+#[test]
+fn a_token_echoed_anywhere_never_leaves() {
+    for how in ["500", "bulk", "header"] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), how == "bulk", true, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let proxy = Tamper::start(server.port, move |r| {
+            if r.method != "POST" {
+                return Act::Pass;
+            }
+            let detail = format!("seen Authorization: Bearer {TOKEN} and {TOKEN}");
+            match how {
+                "500" => Act::Answer(
+                    500,
+                    Arc::new(format!("<html>Internal error: {detail}</html>").into_bytes()),
+                ),
+                "bulk" => Act::Edit(Box::new(move |s, mut v| {
+                    for op in v["Operations"].as_array_mut().unwrap() {
+                        op["status"] = json!("400");
+                        op["response"] = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                            "status": "400", "detail": detail});
+                    }
+                    (s, v)
+                })),
+                _ => Act::Answer(
+                    400,
+                    Arc::new(
+                        json!({"status": "400", "detail": detail, "headers": {"Authorization": format!("Bearer {TOKEN}")}})
+                            .to_string()
+                            .into_bytes(),
+                    ),
+                ),
+            }
+        });
+        let env = setup(&proxy.url(), "groups = false");
+        env.import(
+            "day1.csv",
+            &csv(&["E1,Ann Berg,ann@example.org,Nurse,,"]),
+            &[],
+        )
+        .ok();
+        let mut seen = String::new();
+        for args in [
+            &["push"][..],
+            &["push", "--format", "json"],
+            &["-vv", "push"],
+        ] {
+            let run = env.roster(args);
+            assert_ne!(run.code, 0, "{how}");
+            seen.push_str(&run.stdout);
+            seen.push_str(&run.stderr);
+        }
+        let status = env.roster(&["status", "--format", "json"]).stdout;
+        let html = env.roster(&["report", "--format", "html"]).stdout;
+        let prom = env.roster(&["status", "--format", "prometheus"]).stdout;
+        for (what, text) in [
+            ("output", &seen),
+            ("status", &status),
+            ("html", &html),
+            ("prom", &prom),
+        ] {
+            assert!(!text.contains(TOKEN), "{how} {what}: {text}");
+        }
+        for file in ["data/roster.db", "data/roster.db-wal"] {
+            let bytes = std::fs::read(env.path(file)).unwrap_or_default();
+            assert!(
+                !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+                "{how}: {file} holds the token"
+            );
+        }
+    }
+}
+
+/// A Bulk answer that gives a status for some operations only: those it names count, the
+/// others stay pending and the push exits 1.
+#[test]
+fn a_bulk_answer_missing_some_operations_leaves_them_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), true, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "POST" && r.path.starts_with("/Bulk") {
+            Act::Edit(Box::new(|s, mut v| {
+                v["Operations"].as_array_mut().unwrap().truncate(1);
+                (s, v)
+            }))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,",
+            "E2,Bo Ek,bo@example.org,,,",
+            "E3,Cy Ho,cy@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    let run = push(&env, &[]).code(1);
+    let out = run.json();
+    assert_eq!(out["users"]["create"], 1, "{out}");
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(status["push"]["pending"], 2, "{status}");
+    write_config(&env, &server.url(), 120);
+    push(&env, &[]).ok();
+    assert_eq!(server.all("Users").len(), 3);
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+}
+
+/// A token echoed by a provider whose JSON escapes some of its characters (`+` as `\u002B`,
+/// as .NET's encoder does; `/` as `\/`) never leaves either: the text roster reads from the
+/// answer is scrubbed, not only its bytes.
+#[test]
+fn a_token_echoed_with_json_escapes_never_leaves() {
+    const B64: &str = "Zm9v+YmFy/c2VjcmV0+dG9rZW4=";
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), B64, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "POST" && r.path.starts_with("/Users") {
+            let echoed = B64.replace('+', "\\u002B").replace('/', "\\u002f");
+            let body = format!(
+                "{{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:Error\"],\"status\":\"400\",\"detail\":\"bad token {echoed}\"}}"
+            );
+            Act::Answer(400, Arc::new(body.into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.write("scim.token", format!("{B64}\n"));
+    env.import(
+        "day1.csv",
+        &csv(&["E1,Ann Berg,ann@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    let mut seen = String::new();
+    for args in [
+        &["push"][..],
+        &["push", "--format", "json"],
+        &["-vv", "push"],
+    ] {
+        let run = env.roster(args).code(1);
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
+    }
+    assert!(seen.contains("bad token ***"), "{seen}");
+    seen.push_str(&env.roster(&["status", "--format", "json"]).stdout);
+    seen.push_str(&env.roster(&["report", "--format", "html"]).stdout);
+    assert!(!seen.contains(B64), "{seen}");
+    for file in ["data/roster.db", "data/roster.db-wal"] {
+        let bytes = std::fs::read(env.path(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(B64.len()).any(|w| w == B64.as_bytes()),
+            "{file} holds the token"
+        );
+    }
+}
+
+/// A 202 Accepted (or any 2xx but 200/204) to a PATCH of members or a PUT confirms nothing
+/// (SPEC §8): the change stays pending, the push exits 1 naming what the provider answered,
+/// nothing is counted; the next push reads what became of it and ends in the store's state.
+#[test]
+fn a_patch_of_members_answered_202_is_not_confirmed() {
+    for bulk in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), bulk, true, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let env = setup(&server.url(), "");
+        groups(&env, &[("ICU", "Intensive care"), ("ER", "Emergency")]);
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+                "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+            ]),
+            &[],
+        )
+        .ok();
+        push(&env, &[]).ok();
+        let proxy = Tamper::start(server.port, |r| {
+            if matches!(r.method.as_str(), "PATCH" | "PUT") {
+                Act::Edit(Box::new(|_, _| (202, json!({}))))
+            } else if r.method == "POST" && r.path.starts_with("/Bulk") {
+                Act::Edit(Box::new(|s, mut v| {
+                    for op in v["Operations"].as_array_mut().unwrap() {
+                        op["status"] = json!("202");
+                    }
+                    (s, v)
+                }))
+            } else {
+                Act::Pass
+            }
+        });
+        point_at(&env, &proxy.url());
+        env.import(
+            "day2.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Head nurse,,ER",
+                "E2,Bo Ek,bo@example.org,Doctor,,ICU",
+            ]),
+            &["--allow-updates", "9"],
+        )
+        .ok();
+        let run = push(&env, &[]).code(1);
+        let out = run.json();
+        assert_eq!(out["status"], "unconfirmed", "bulk {bulk}: {out}");
+        assert_eq!(out["users"]["update"], 0, "{out}");
+        assert_eq!(out["groups"]["update"], 0, "{out}");
+        assert!(run.stderr.contains("202"), "{}", run.stderr);
+        let status = env.roster(&["status", "--format", "json"]).json();
+        assert_ne!(status["push"]["last"]["status"], "pushed", "{status}");
+        point_at(&env, &server.url());
+        push(&env, &[]).ok();
+        assert_members(&server, &[("ICU", &["E2"]), ("ER", &["E1"])]);
+        assert_eq!(server.all("Users")["E1"]["title"], "Head nurse");
+        assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+    }
+}
+
+/// A listing page larger than scim.max_response_bytes: exit 1 naming the endpoint, nothing
+/// read as gone, no write, in memory a few times the bound.
+#[test]
+fn a_listing_page_over_the_bound_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(
+        &server.url(),
+        "groups = false\nmax_response_bytes = 1048576",
+    );
+    env.import("day1.csv", &many(20), &[]).ok();
+    push(&env, &[]).ok();
+    let big = Arc::new({
+        let mut v = b"{\"totalResults\":1,\"Resources\":[{\"id\":\"x\",\"userName\":\"".to_vec();
+        v.resize(40 << 20, b'a');
+        v.extend_from_slice(b"\"}]}");
+        v
+    });
+    let proxy = Tamper::start(server.port, move |r| {
+        if r.method == "GET" && r.path.starts_with("/Users?") {
+            Act::Answer(200, big.clone())
+        } else {
+            Act::Pass
+        }
+    });
+    env.write(
+        "roster.toml",
+        format!(
+            "[scim]\nurl = \"{}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 1\ngroups = false\nmax_response_bytes = 1048576\n",
+            proxy.url()
+        ),
+    );
+    let run = bounded(&env, &["push", "--full"], 120);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("GET /Users"), "{}", run.stderr);
+    assert!(run.peak_kib < 64 * 1024, "{} KiB", run.peak_kib);
+    assert_eq!(proxy.writes(), Vec::<String>::new());
+    assert_eq!(server.all("Users").len(), 20);
+}
+
+/// A provider that answers a PATCH of members with 200 and the group as it was (it applied
+/// nothing): what it kept counts; the members it will not take are a provider limitation,
+/// and a `--full` right after a `--full` makes no writes.
+#[test]
+fn a_patch_of_members_the_provider_ignores_is_not_sent_again_and_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ICU", "Intensive care"), ("ER", "Emergency")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "PATCH" && r.path.starts_with("/Groups/") {
+            r.method = "GET".into();
+            r.body.clear();
+        }
+        Act::Pass
+    });
+    point_at(&env, &proxy.url());
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ER",
+            "E2,Bo Ek,bo@example.org,Doctor,,\"ICU,ER\"",
+        ]),
+        &["--allow-updates", "9"],
+    )
+    .ok();
+    let first = push(&env, &[]);
+    let full = push(&env, &["--full"]);
+    let before = proxy.writes().len();
+    let again = push(&env, &["--full"]);
+    let what = format!(
+        "{}{}\n{}{}\n{}{}",
+        first.stdout, first.stderr, full.stdout, full.stderr, again.stdout, again.stderr
+    );
+    assert_eq!(
+        proxy.writes()[before..].to_vec(),
+        Vec::<String>::new(),
+        "{what}"
+    );
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert!(
+        status["push"]["dropped"].to_string().contains("members"),
+        "{status}\n{what}"
+    );
+}
+
+/// A provider's message with a line break, an escape and a bidi override forges no line of
+/// output: every line roster prints (push, -v, status, report text) has them escaped.
+#[test]
+fn a_providers_message_forges_no_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "POST" && r.path.starts_with("/Users") {
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": "400", "scimType": "invalid\r\n::error title=F::scim",
+                "detail": "no\n::error title=Forged::x\u{1b}[2J\u{202e}\r::warning::y"});
+            Act::Answer(400, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&["E1,Ann Berg,ann@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    let mut seen = String::new();
+    for args in [&["push"][..], &["-vv", "push"], &["-v", "push", "--full"]] {
+        let run = env.roster(args);
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
+    }
+    seen.push_str(&env.roster(&["status"]).stdout);
+    seen.push_str(&env.roster(&["status"]).stderr);
+    seen.push_str(&env.roster(&["report", "--format", "text"]).stdout);
+    seen.push_str(&env.roster(&["report"]).stdout);
+    for line in seen.lines() {
+        assert!(
+            !line.starts_with("::") && !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{line:?}\n{seen}"
+        );
+    }
+}
+
+/// A listing page of the largest size allowed made of the smallest resources (half a million
+/// of them, `{"id":…}`): memory stays a few times the answer.
+#[test]
+fn a_page_of_many_tiny_resources_is_read_in_bounded_memory() {
+    let mut page = String::from("{\"totalResults\":1,\"startIndex\":1,\"Resources\":[");
+    let mut i = 0u64;
+    while page.len() < (16 << 20) - 64 {
+        if i > 0 {
+            page.push(',');
+        }
+        page.push_str(&format!("{{\"id\":\"{i}\",\"externalId\":\"{i}\"}}"));
+        i += 1;
+    }
+    page.push_str("]}");
+    let size = page.len();
+    let page = Arc::new(page.into_bytes());
+    let spc = Arc::new(
+        json!({"filter": {"supported": true, "maxResults": 1000}, "patch": {"supported": true}})
+            .to_string()
+            .into_bytes(),
+    );
+    let fake = Tamper::start(0, move |r| {
+        if r.path.starts_with("/ServiceProviderConfig") {
+            Act::Answer(200, spc.clone())
+        } else {
+            Act::Answer(200, page.clone())
+        }
+    });
+    let env = setup(&fake.url(), "groups = false");
+    let run = bounded(&env, &["push", "--full", "--dry-run"], 120);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.peak_kib < (5 * 16 + 40) * 1024,
+        "peak {} MiB for a {} MiB page of {i} resources",
+        run.peak_kib / 1024,
+        size >> 20
+    );
+}
+
+/// A provider that does not keep `externalId` (its listing never shows it): roster follows
+/// its users and groups by their provider `id`, so `--full` creates nothing again and a
+/// `--full` right after a `--full` makes no writes.
+#[test]
+fn a_provider_that_does_not_keep_external_id_gets_no_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if matches!(r.method.as_str(), "POST" | "PUT") && !r.body.is_empty() {
+            let mut v: Value = serde_json::from_slice(&r.body).unwrap();
+            v.as_object_mut().map(|o| o.remove("externalId"));
+            r.body = v.to_string().into_bytes();
+        }
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("ICU", "Intensive care")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,ICU",
+            "E2,Bo Ek,bo@example.org,Doctor,,ICU",
+        ]),
+        &[],
+    )
+    .ok();
+    let first = push(&env, &[]);
+    let full = push(&env, &["--full"]);
+    let before = proxy.writes().len();
+    let again = push(&env, &["--full"]);
+    let what = format!(
+        "{}{}\n{}{}\n{}{}",
+        first.stdout, first.stderr, full.stdout, full.stderr, again.stdout, again.stderr
+    );
+    assert_eq!(
+        proxy.writes()[before..].to_vec(),
+        Vec::<String>::new(),
+        "{what}"
+    );
+    let users = server.get("/Users?count=100");
+    assert_eq!(users["totalResults"], 2, "{what}");
+    let groups = server.get("/Groups?count=100");
+    assert_eq!(groups["totalResults"], 1, "{what}");
+}

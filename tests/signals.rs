@@ -587,3 +587,29 @@ fn the_report_of_200k_rejected_records_is_bounded() {
         }
     }
 }
+
+/// A dry run of a file stored nowhere lists its errors with `-v`, and the hint past the limit
+/// names `validate` of that file, not a batch that does not exist.
+#[test]
+fn a_dry_runs_errors_hint_validates_the_file() {
+    let env = Env::new();
+    let mut csv = String::from("UniqueID,Name,Mail\nE99,Ok,ok@example.se\n");
+    for i in 0..60 {
+        csv.push_str(&format!("E{i},N {i},bad{i}\n"));
+    }
+    let p = env.write("many.csv", csv);
+    let p = p.to_str().unwrap();
+    let run = env
+        .roster(&["-v", "sync", "--dry-run", "--source", p])
+        .code(4);
+    assert!(!run.stdout.contains("--batch"), "{}", run.stdout);
+    let hint = format!("… and 10 more (roster validate {p} --all, or --format json)");
+    assert!(run.stdout.contains(&hint), "{}", run.stdout);
+    let all = env.roster(&["validate", p, "--all"]).code(3);
+    assert_eq!(
+        all.stdout.matches("| bad-mail |").count(),
+        60,
+        "{}",
+        all.stdout
+    );
+}

@@ -74,6 +74,17 @@ fn status_fits_100_columns_with_a_held_plan() {
         )),
         "{command}"
     );
+    // The table shows that command whole, never cut: pasted as printed (a continued line
+    // joined), it is the same command.
+    let shown: String = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("roster apply --batch"))
+        .take_while(|l| l.contains("roster apply") || l.trim_start().starts_with("--"))
+        .map(|l| l.trim().trim_end_matches('\\').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(shown, command, "{}", run.stdout);
     assert_eq!(json["in_progress"], serde_json::Value::Null);
 }
 

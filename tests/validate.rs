@@ -324,6 +324,8 @@ fn an_address_the_envelope_cannot_carry_is_bad_mail() {
         ("\"\"\"fay,x\"\"@x.org\"", Some("bad-mail")),
         ("\"\"\"fay x\"\"@x.org\"", Some("bad-mail")),
         ("\"\"\"a<b>\"\"@x.org\"", Some("bad-mail")),
+        ("a@[127.0.0.1]", Some("bad-mail")),
+        ("\"a@[192.0.2.7]\"", Some("bad-mail")),
         ("fay.x@x.org", None),
         ("o'brien+tag@x.org", None),
     ];
@@ -435,4 +437,65 @@ fn the_step_summary_and_the_output_cannot_be_forged() {
             );
         }
     }
+}
+
+/// SPEC §3.1: a file name with a terminal escape, a form feed, a vertical tab, NEL or a line
+/// separator reaches `--format github`'s annotations and `::notice` escaped, never raw: no
+/// control character of any kind is printed (GitHub's log shows them to a terminal).
+#[test]
+fn github_annotations_carry_no_raw_control_character() {
+    let env = Env::new();
+    for name in [
+        "x\u{1b}[2Jy",
+        "x\u{c}::error::y",
+        "x\u{b}::error::y",
+        "x\u{85}::error::y",
+        "x\u{2028}::error::y",
+        "x\u{202e}y",
+    ] {
+        let file = env.write(name, "UniqueID,Name,Mail\nE1,Fay\n");
+        let run = env.roster(&["validate", file.to_str().unwrap(), "--format", "github"]);
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        for text in [&run.stdout, &run.stderr] {
+            assert!(text.lines().count() >= 1);
+            for line in text.lines() {
+                assert!(
+                    !line.chars().any(|c| c.is_control()
+                        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}')),
+                    "{name:?}: {line:?}"
+                );
+            }
+        }
+    }
+}
+
+/// SPEC §3.1: GitHub's renderer (cmark-gfm) links a bare `www.` domain in any text, a table
+/// cell included; the step summary escapes its dots, so that no cell becomes a link.
+#[test]
+fn the_step_summary_links_no_bare_domain() {
+    let env = Env::new();
+    let file = env.write(
+        "www.users.csv",
+        "UniqueID,Name,Mail,Groups\nE1,Fay,fay@x.org,www.e-vil.com\nE2,Www.Bo,bo@x.org,WWW.E-VIL.COM/x\n",
+    );
+    let summary = env.path("summary.md");
+    let run = env.roster_var(
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        &[
+            "validate",
+            file.to_str().unwrap(),
+            "--format",
+            "github",
+            "--groups",
+            "ICU",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("e-vil"), "{md}");
+    assert!(!md.to_lowercase().contains("www."), "{md}");
+    let seen = support::python_json(MARKDOWN_TOKENS, &md);
+    assert_eq!(seen["links"], 0, "{md}");
+    let cells = seen["cells"].to_string();
+    assert!(cells.contains("www.e-vil.com"), "shown as it is: {cells}");
 }

@@ -101,6 +101,11 @@ fn sync_shows_every_warning_in_table_and_json() {
         .json();
     assert_eq!(doc["status"], "applied", "{doc:#}");
     assert_all_warned("sync --format json", &doc);
+    // A dry run of a file not applied yet (one of the file already applied is an unchanged
+    // night, as the real run would be, and plans nothing).
+    let mut again = file();
+    again.extend_from_slice(b"E3;Cai Lund;cai@example.se;;;\nE4;Dag Ek;dag@example.se;;;\n");
+    std::fs::write(&path, again).unwrap();
     let dry = env
         .roster(&[
             "sync",

@@ -209,7 +209,11 @@ pub fn show(
         }
     }
     if o.plan.is_none() || ctx.verbose > 0 {
-        render::problems::write_errors(&mut out, &o.file.problems, shown.limit)?;
+        let validate = shown.unstored.as_ref().map_or_else(
+            || format!("roster validate --batch {}", o.batch.id),
+            |(_, v)| v.clone(),
+        );
+        render::problems::write_errors(&mut out, &o.file.problems, shown.limit, &validate)?;
     }
     out.flush()?;
     Ok(())

@@ -55,11 +55,12 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
                 )?;
             }
             if plan.blocked() {
-                let line = format!(
-                    "to apply it anyway: {}",
-                    pipeline::proceed(batch.id, &plan, &digest)
-                );
-                render::grid::write_wrapped(&mut out, &line)?;
+                writeln!(out, "to apply it anyway:")?;
+                let force = pipeline::needs_force(&store, &batch)?;
+                let command = pipeline::proceed(batch.id, &plan, &digest, force);
+                for line in render::grid::command_lines(&command, render::grid::WIDTH - 2) {
+                    writeln!(out, "  {line}")?;
+                }
             }
             out.flush()?;
         }

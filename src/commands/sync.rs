@@ -536,13 +536,32 @@ fn dry_run(
     args: &ApplyArgs,
     night: &Night,
 ) -> anyhow::Result<()> {
+    // The batch a real run would store the file as: the newest one (or a reverted one) of
+    // the same SHA-256, else a new one; applied or reverted, the night is unchanged.
+    let sha256 = crate::store::batches::sha256_hex(&fetched.bytes);
+    let newest = store.newest_batch()?;
+    let same = match store.reverted_batch(&sha256)? {
+        Some(reverted) => Some(reverted),
+        None => newest.as_ref().filter(|b| b.sha256 == sha256).cloned(),
+    };
+    if let Some(done) = same
+        .as_ref()
+        .filter(|b| matches!(b.status.as_str(), "applied" | "reverted"))
+    {
+        night.shown.set(true);
+        night.settled.set(true);
+        return unchanged_dry_run(ctx, format, store, done, args);
+    }
     let (mut file, dir) = pipeline::read_against(
         store,
         &ctx.config,
         &fetched.bytes,
         pipeline::GroupWarnings::Counted,
     )?;
-    let next = store.newest_batch()?.map_or(1, |b| b.id + 1);
+    let next = match &same {
+        Some(held) => held.id,
+        None => newest.map_or(1, |b| b.id + 1),
+    };
     let batch = crate::store::batches::Batch {
         id: next,
         fetched_at: now(),
@@ -605,6 +624,43 @@ fn dry_run(
         Some(e) => Err(e.into()),
         None => Ok(()),
     }
+}
+
+/// A dry run of the file of a batch already applied or reverted: what the real run would say
+/// of an unchanged night, with no run recorded.
+fn unchanged_dry_run(
+    ctx: &Context,
+    format: Format,
+    store: &Store,
+    batch: &crate::store::batches::Batch,
+    args: &ApplyArgs,
+) -> anyhow::Result<()> {
+    let reverted = batch.status == "reverted";
+    let said = if reverted {
+        let by = store
+            .batch_reverted_by(batch.id)?
+            .map_or_else(|| "a later run".to_string(), |r| format!("run {r}"));
+        format!(
+            "the file is the one of batch {}, which {by} reverted; nothing would be applied (to apply it again: roster apply --batch {} --force)",
+            batch.id, batch.id
+        )
+    } else {
+        format!(
+            "the file is the one of batch {} (already applied)",
+            batch.id
+        )
+    };
+    match format {
+        Format::Json => render::json(&json!({"run": null, "batch": batch.id,
+            "status": "unchanged", "counts": crate::core::plan::Counts::default(),
+            "plan": null, "problems": [], "invitations": 0,
+            "by": store.operator.by, "reason": args.reason,
+            "overrides": pipeline::overrides(args), "reverted": reverted,
+            "dry_run": true, "message": said}))?,
+        _ if ctx.quiet => {}
+        _ => render::emit(&format!("unchanged: {said}"))?,
+    }
+    Ok(())
 }
 
 /// Send the report of this run now (it failed, was blocked or rejected). Mail trouble is said

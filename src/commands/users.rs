@@ -43,12 +43,13 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
                 Some(StatusFilter::Active) => Filter::Active,
                 Some(StatusFilter::Deactivated) => Filter::Deactivated,
             };
-            let group = match group {
+            let group_pk = match group {
                 Some(g) => Some(store.require_group(g)?.pk),
                 None => None,
             };
             let shown = Shown {
                 search: search.as_deref().map(fold),
+                every: every_command(*status, group.as_deref(), search.as_deref()),
                 limit: match (all, limit, format) {
                     (true, _, _) => None,
                     (false, Some(n), _) => Some(*n),
@@ -56,7 +57,7 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
                     (false, None, _) => Some(DEFAULT_LIMIT),
                 },
             };
-            list(ctx, format, &store, filter, group, &shown)?;
+            list(ctx, format, &store, filter, group_pk, &shown)?;
         }
         UsersCommand::Show { user } => {
             let format = ctx.format(&[Format::Table, Format::Json])?;
@@ -317,6 +318,43 @@ fn invitation_text(state: &serde_json::Value) -> String {
 struct Shown {
     search: Option<String>,
     limit: Option<usize>,
+    /// The command that lists every user shown: the same filters and search, `--all`.
+    every: String,
+}
+
+/// `roster users list [--status S] [--group G] [--search TEXT] --all`, each value quoted for a
+/// shell when it needs it.
+fn every_command(
+    status: Option<StatusFilter>,
+    group: Option<&str>,
+    search: Option<&str>,
+) -> String {
+    let mut command = String::from("roster users list");
+    match status {
+        Some(StatusFilter::Active) => command.push_str(" --status active"),
+        Some(StatusFilter::Deactivated) => command.push_str(" --status deactivated"),
+        None => {}
+    }
+    for (flag, value) in [("--group", group), ("--search", search)] {
+        if let Some(value) = value {
+            command.push_str(&format!(" {flag} {}", shell_word(value)));
+        }
+    }
+    command.push_str(" --all");
+    command
+}
+
+/// A word as a shell reads it back: as it is when plain, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_.@+,:/%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 impl Shown {
@@ -408,8 +446,12 @@ fn list(
     if more > 0 {
         writeln!(
             out,
-            "… and {} more (roster users list --all, or --format json)",
-            render::thousands(more)
+            "{}",
+            render::message(&format!(
+                "… and {} more ({}, or --format json)",
+                render::thousands(more),
+                shown.every
+            ))
         )?;
     }
     out.flush()?;

@@ -33,9 +33,13 @@ pub fn check(cell: &str) -> Result<(), String> {
 /// unchanged, with any display name.
 fn sendable(address: &lettre::Address) -> bool {
     use lettre::message::{Mailbox, Mailboxes};
-    // A dot-atom local part (most addresses) is carried as it is: no need to try.
+    // A dot-atom local part (most addresses) at a domain name is carried as it is: no need to
+    // try. A domain literal (`a@[127.0.0.1]`) is not read back from a header.
     let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
-    if address.user().chars().all(atext) && !address.user().starts_with('.') {
+    if address.user().chars().all(atext)
+        && !address.user().starts_with('.')
+        && !address.domain().starts_with('[')
+    {
         return true;
     }
     ["N", "Åsa, \"Berg\" <x>"].iter().all(|name| {
@@ -99,6 +103,9 @@ mod tests {
             ("\"fay\"@x.org", false),
             ("fay.x@x.org", true),
             ("o'brien@x.org", true),
+            // A domain literal: the envelope is not read back from the header.
+            ("a@[127.0.0.1]", false),
+            ("a@[IPv6:::1]", false),
         ];
         for (cell, ok) in cases {
             assert_eq!(check(cell).is_ok(), ok, "{cell}");

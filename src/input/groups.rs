@@ -33,7 +33,9 @@ pub fn read(
     separator: &str,
 ) -> Result<Vec<(String, Option<String>)>, GroupFileError> {
     use GroupFileError::{Refused, Unreadable};
-    let text = super::decode_text(bytes, encoding).map_err(|p| Unreadable(p.message))?;
+    // `csv.encoding` does not apply to this file: its own option is named instead.
+    let text = super::decode_text(bytes, encoding)
+        .map_err(|p| Unreadable(p.message.replace("set csv.encoding", "give --encoding")))?;
     let mut reader = super::csv_reader(&text, delimiter, true);
     let header = reader
         .headers()

@@ -128,6 +128,33 @@ pub fn write_wrapped(out: &mut impl Write, line: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// A command for a person to copy, in lines of at most `width` characters: broken before an
+/// option (` --`) with a shell continuation (` \\`), so that pasted whole it runs as printed.
+/// Never cut: an option longer than a line stays whole on a line of its own.
+pub fn command_lines(command: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for (i, part) in command.split(" --").enumerate() {
+        let part = if i == 0 {
+            part.to_string()
+        } else {
+            format!("--{part}")
+        };
+        let fits = current.chars().count() + 1 + part.chars().count() + 2 <= width;
+        if current.is_empty() || fits {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(&part);
+        } else {
+            lines.push(format!("{current} \\"));
+            current = format!("    {part}");
+        }
+    }
+    lines.push(current);
+    lines
+}
+
 /// The file name of a source, which names it in a line of text that must fit [`WIDTH`]
 /// (`sftp://hr@host/out/users.csv` → `users.csv`).
 pub fn source_name(source: &str) -> &str {
@@ -192,6 +219,32 @@ impl Wrapped {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_is_broken_before_an_option_and_pastes_whole() {
+        let cmd = "roster apply --batch 12 --allow-removals 1000000 --allow-updates 2018 \
+                   --allow-invalid 5 --expect-plan 3f9a0c1b7d2e";
+        let cmd = cmd.split_whitespace().collect::<Vec<_>>().join(" ");
+        for width in [20, 40, 60, 80, 200] {
+            let lines = command_lines(&cmd, width);
+            let joined = lines
+                .iter()
+                .map(|l| l.trim_end_matches(" \\").trim())
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert_eq!(joined, cmd, "width {width}");
+            for l in &lines[..lines.len() - 1] {
+                assert!(l.ends_with(" \\"), "{l}");
+            }
+            // Only an option longer than the line may pass it.
+            for l in &lines {
+                let longest = cmd.split(" --").map(|p| p.len() + 8).max().unwrap_or(0);
+                assert!(l.chars().count() <= width.max(longest), "{l}");
+            }
+            assert!(lines.iter().all(|l| !l.contains("--expect-plan \\")));
+        }
+        assert_eq!(command_lines(&cmd, 200), vec![cmd.clone()]);
+    }
 
     #[test]
     fn rows_are_aligned_to_the_widest_cell() {

@@ -21,13 +21,13 @@ use std::io::{self, Write};
 pub const CELL_CHARS: usize = 80;
 
 /// True for a character that must not reach a terminal raw: a control character (C0, DEL,
-/// C1) or a bidirectional override that reorders what is shown.
-fn is_hidden(c: char) -> bool {
+/// C1), a line or paragraph separator, or a bidirectional override that reorders what is shown.
+pub(super) fn is_hidden(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-fn push_escaped(out: &mut String, c: char) {
+pub(super) fn push_escaped(out: &mut String, c: char) {
     match c {
         '\t' => out.push_str("\\t"),
         '\n' => out.push_str("\\n"),

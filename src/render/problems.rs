@@ -214,33 +214,45 @@ pub fn write_counted_table<'a>(
     Ok(())
 }
 
-/// The errors of a file that an apply rejected (counts per code, at most `limit` of them).
+/// The errors of a file that an apply rejected (counts per code, at most `limit` of them);
+/// `validate` is the command that lists them all (`roster validate --batch 7`, or for a dry
+/// run of a file stored nowhere, `roster validate users.csv`).
 pub fn write_errors(
     out: &mut impl Write,
     problems: &[Problem],
     limit: Option<usize>,
+    validate: &str,
 ) -> io::Result<()> {
     write_table(
         out,
         problems.iter().filter(|p| p.is_error()),
         limit,
-        "roster validate --batch N --limit N, or --format json",
+        &format!("{validate} --all, or --format json"),
     )
 }
 
 /// Escape a value of an annotation property (GitHub's workflow-command rules).
+/// Any other control character, a line separator or a bidi override is shown escaped
+/// (`\u{1b}`), never raw (SPEC §3.1).
 fn escape_property(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-        .replace(':', "%3A")
-        .replace(',', "%2C")
+    escape_command(s, &[':', ','])
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    escape_command(s, &[])
+}
+
+fn escape_command(s: &str, also: &[char]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' | '\r' | '\n' => out.push_str(&format!("%{:02X}", c as u32)),
+            c if also.contains(&c) => out.push_str(&format!("%{:02X}", c as u32)),
+            c if super::is_hidden(c) => super::push_escaped(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// How many annotations of each severity GitHub shows for one step.
@@ -363,7 +375,8 @@ fn markdown(value: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '~' | '#' | ':' => {
+            // `.` too: GitHub links a bare `www.example.com` (and `:` an `https://`).
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '~' | '#' | ':' | '.' => {
                 out.push('\\');
                 out.push(c);
             }

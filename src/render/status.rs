@@ -456,7 +456,9 @@ fn held_rows(row: &mut impl FnMut(&str, String), r: &Run, h: &Held) {
             tripped.join(", ")
         ),
     );
-    row("", h.command.clone());
+    for line in super::grid::command_lines(&h.command, WIDTH - 16) {
+        row("", line);
+    }
 }
 
 /// `text` in lines of at most `width` characters, broken at spaces; the lines after the

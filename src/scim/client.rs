@@ -46,7 +46,8 @@ pub struct ErrorBody {
     pub detail: Option<super::resource::Text>,
 }
 
-/// `status scimType: detail` from a SCIM error body (RFC 7644 §3.12), cut to 300 characters.
+/// `status scimType: detail` from a SCIM error body (RFC 7644 §3.12), on one line, cut to 300
+/// characters.
 pub fn reason(status: u16, body: &Value) -> String {
     let e: ErrorBody = serde_json::from_value(body.clone()).unwrap_or_default();
     reason_of(status, &e)
@@ -62,7 +63,9 @@ pub fn reason_of(status: u16, e: &ErrorBody) -> String {
         s.push_str(": ");
         s.push_str(&d.0);
     }
-    s.chars().take(300).collect()
+    // On one line, its control characters escaped: the provider's words are printed in lines
+    // of roster's own (SPEC §3.1).
+    crate::render::message(&s).chars().take(300).collect()
 }
 
 /// Why a push cannot go on: the whole provider is unusable, not one change.
@@ -389,12 +392,14 @@ fn token_forms(token: &str) -> Vec<String> {
     forms
 }
 
-/// The token replaced by `***` in the bytes of an answer.
+/// The token replaced by `***` in the bytes of an answer. A JSON escape of a printable ASCII
+/// character (`\u002B` for `+`, `\/`) is first written as the character itself, so that a
+/// token echoed in an encoder's escapes is found too (what JSON reads from it is the same).
 pub fn scrub_bytes(bytes: Vec<u8>, token: &str) -> Vec<u8> {
     if token.is_empty() {
         return bytes;
     }
-    let mut bytes = bytes;
+    let mut bytes = plain_escapes(bytes);
     for form in token_forms(token) {
         let finder = memchr::memmem::Finder::new(form.as_bytes());
         if finder.find(&bytes).is_none() {
@@ -411,6 +416,48 @@ pub fn scrub_bytes(bytes: Vec<u8>, token: &str) -> Vec<u8> {
         bytes = out;
     }
     bytes
+}
+
+/// JSON's escapes of printable ASCII characters (other than `"` and `\`) written as the
+/// characters; every other escape is kept as it is. A copy only when there is one.
+fn plain_escapes(bytes: Vec<u8>) -> Vec<u8> {
+    let escaped = |b: &[u8]| {
+        memchr::memmem::find(b, b"\\u00").is_some() || memchr::memmem::find(b, b"\\/").is_some()
+    };
+    if !escaped(&bytes) {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            out.push(bytes[i]);
+            i += 1;
+        } else if let Some(c) = ascii_escape(&bytes[i..]) {
+            out.push(c);
+            i += 6;
+        } else if bytes.get(i + 1) == Some(&b'/') {
+            out.push(b'/');
+            i += 2;
+        } else {
+            // Another escape (`\\`, `\"`, `\n`, `\u00e5`): kept whole, so that its second
+            // character is never read as the start of an escape.
+            out.extend_from_slice(&bytes[i..(i + 2).min(bytes.len())]);
+            i += 2;
+        }
+    }
+    out
+}
+
+/// The character of a `\uXXXX` escape at the start of `s` when it is printable ASCII other
+/// than `"` and `\`.
+fn ascii_escape(s: &[u8]) -> Option<u8> {
+    if s.len() < 6 || s[1] != b'u' {
+        return None;
+    }
+    let hex = std::str::from_utf8(&s[2..6]).ok()?;
+    let c = u8::try_from(u16::from_str_radix(hex, 16).ok()?).ok()?;
+    ((0x20..0x7f).contains(&c) && c != b'"' && c != b'\\').then_some(c)
 }
 
 /// The token replaced by `***` in a text.
@@ -501,5 +548,12 @@ mod tests {
         let out = String::from_utf8(scrub_bytes(body.into_bytes(), t)).unwrap();
         assert!(!out.contains("ab/c"), "{out}");
         assert_eq!(scrub_text("x tok y tok", "tok"), "x *** y ***");
+        // Escaped characters of the token, other escapes kept whole.
+        let body = r#"{"detail": "a\u002Bb\/c \\u002B \u00e5 \u0022 \"", "x": "a+b/c"}"#;
+        let out = String::from_utf8(scrub_bytes(body.as_bytes().to_vec(), "a+b/c")).unwrap();
+        assert_eq!(
+            out,
+            r#"{"detail": "*** \\u002B \u00e5 \u0022 \"", "x": "***"}"#
+        );
     }
 }

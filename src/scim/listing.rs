@@ -9,7 +9,7 @@ use crate::render::log::secs;
 use crate::render::thousands;
 use crate::store::now;
 use crate::store::scim::{Kind, Pushed};
-use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 use ureq::http::Method;
@@ -18,15 +18,82 @@ use ureq::http::Method;
 /// of a listing (SPEC §8).
 const LISTING_SLACK: usize = 10_000;
 
-/// One page of a listing (RFC 7644 §3.4.2), read into typed values.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+/// One page of a listing (RFC 7644 §3.4.2): its counts, and how many resources it brought.
+/// The resources themselves are handed one at a time to the reader's closure as they are
+/// parsed, never held as a list (a 16 MiB page of tiny resources is half a million of them).
+#[derive(Debug, Default)]
 struct Page {
     total_results: Option<u64>,
     start_index: Option<u64>,
     items_per_page: Option<u64>,
-    #[serde(rename = "Resources")]
-    resources: Vec<Res>,
+    resources: usize,
+}
+
+impl Page {
+    /// Read a page from the bytes of an answer, giving each resource to `each`.
+    fn read(bytes: &[u8], each: &mut dyn FnMut(Res)) -> serde_json::Result<Page> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let page = PageSeed(each).deserialize(&mut de)?;
+        de.end()?;
+        Ok(page)
+    }
+}
+
+struct PageSeed<'f>(&'f mut dyn FnMut(Res));
+
+impl<'de> DeserializeSeed<'de> for PageSeed<'_> {
+    type Value = Page;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Page, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PageSeed<'_> {
+    type Value = Page;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a SCIM listing")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
+        let each = self.0;
+        let mut page = Page::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "totalResults" => page.total_results = map.next_value()?,
+                "startIndex" => page.start_index = map.next_value()?,
+                "itemsPerPage" => page.items_per_page = map.next_value()?,
+                "Resources" => page.resources += map.next_value_seed(Each(&mut *each))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// The `Resources` of a page: each given to the closure; how many there were.
+struct Each<'a>(&'a mut dyn FnMut(Res));
+
+impl<'de> DeserializeSeed<'de> for Each<'_> {
+    type Value = usize;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Each<'_> {
+    type Value = usize;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of resources")
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<usize, S::Error> {
+        let mut n = 0;
+        while let Some(r) = seq.next_element::<Res>()? {
+            (self.0)(r);
+            n += 1;
+        }
+        Ok(n)
+    }
 }
 
 /// The provider's resources of one `externalId`, as read.
@@ -50,7 +117,7 @@ impl Pusher<'_> {
         let tracked = self.state_ref(kind).len();
         let mut start = 1usize;
         let mut pages = 0usize;
-        let mut ids: HashSet<String> = HashSet::new();
+        let mut ids: HashSet<u128> = HashSet::new();
         let mut found: Found = HashMap::new();
         let what = endpoint(kind);
         loop {
@@ -59,24 +126,25 @@ impl Pusher<'_> {
             if !reply.ok() {
                 anyhow::bail!("the provider refused to list {what}: {}", reply.reason());
             }
-            let page: Page = serde_json::from_slice(&reply.bytes).map_err(|e| {
+            let before = ids.len();
+            let this = &*self;
+            let page = Page::read(&reply.bytes, &mut |r: Res| {
+                // The ids seen, as hashes: a page may bring half a million of them.
+                if !ids.insert(id_hash(&r.id().unwrap_or_default())) {
+                    return;
+                }
+                if let Some(ext) = r.external_id().filter(|e| wanted(e)) {
+                    let held = this.held(kind, &r);
+                    found.entry(ext.to_string()).or_default().push(held);
+                }
+            })
+            .map_err(|e| {
                 anyhow::anyhow!("the provider's answer to GET {what} is not a SCIM listing: {e}")
             })?;
+            drop(reply);
             pages += 1;
-            if page_ends(what, start, &page, ids.len())? {
+            if page_ends(what, start, &page, before)? {
                 break;
-            }
-            let before = ids.len();
-            for r in &page.resources {
-                let id = r.id().unwrap_or_default();
-                if !ids.insert(id) {
-                    continue;
-                }
-                let Some(ext) = r.external_id().filter(|e| wanted(e)) else {
-                    continue;
-                };
-                let held = self.held(kind, r);
-                found.entry(ext.to_string()).or_default().push(held);
             }
             if ids.len() == before {
                 anyhow::bail!(
@@ -88,7 +156,7 @@ impl Pusher<'_> {
                 kind_name(kind),
                 thousands(ids.len() as u64)
             ));
-            start += page.resources.len();
+            start += page.resources;
             let total = page.total_results.unwrap_or(u64::MAX) as usize;
             if ids.len() >= total {
                 break;
@@ -124,16 +192,20 @@ impl Pusher<'_> {
                 );
                 let path = format!("{}?filter={}", endpoint(kind), percent(&filter));
                 let reply = self.client()?.send(Method::GET, &path, None, None)?;
-                let page: Page = match reply.ok() {
-                    true => reply.parse().unwrap_or_default(),
-                    false => Page::default(),
-                };
-                let held: Vec<Pushed> = page
-                    .resources
-                    .iter()
-                    .filter(|r| r.external_id() == Some(key.as_str()))
-                    .map(|r| self.held(kind, r))
-                    .collect();
+                let mut held: Vec<Pushed> = Vec::new();
+                if reply.ok() {
+                    let this = &*self;
+                    // A provider that ignores the filter answers its whole listing: only the
+                    // resources of this externalId are kept.
+                    let read = Page::read(&reply.bytes, &mut |r: Res| {
+                        if r.external_id() == Some(key.as_str()) {
+                            held.push(this.held(kind, &r));
+                        }
+                    });
+                    if read.is_err() {
+                        held.clear();
+                    }
+                }
                 if !held.is_empty() {
                     found.insert(key.clone(), held);
                 }
@@ -255,9 +327,10 @@ impl Pusher<'_> {
                 }
             }
         }
+        let unreadable = self.read_unlisted(kind, &mut seen)?;
         let state = self.state(kind);
         for (key, p) in state.iter_mut() {
-            if p.scim_id.is_some() && !seen.contains_key(key) {
+            if p.scim_id.is_some() && !seen.contains_key(key) && !unreadable.contains(key) {
                 forget(p);
                 changed.push((key.clone(), p.clone()));
             }
@@ -282,6 +355,37 @@ impl Pusher<'_> {
         Ok(read)
     }
 
+    /// The resources roster tracks that the listing did not show (a provider whose
+    /// `totalResults` claims fewer than it holds ends its listing early): each is read by its
+    /// id before it is taken as gone, so that nothing is made again while it is there. Adds
+    /// those read to `seen`; returns those that could not be read (left as they were).
+    fn read_unlisted(
+        &mut self,
+        kind: Kind,
+        seen: &mut HashMap<String, Pushed>,
+    ) -> anyhow::Result<HashSet<String>> {
+        let mut unlisted: Vec<(String, String)> = self
+            .state_ref(kind)
+            .iter()
+            .filter(|(key, _)| !seen.contains_key(*key))
+            .filter_map(|(key, p)| Some((key.clone(), p.scim_id.clone()?)))
+            .collect();
+        unlisted.sort();
+        let mut unreadable = HashSet::new();
+        for (key, id) in unlisted {
+            match self.read_by_id(kind, &key, &id)? {
+                Some(Some(held)) => {
+                    seen.insert(key, held);
+                }
+                Some(None) => {}
+                None => {
+                    unreadable.insert(key);
+                }
+            }
+        }
+        Ok(unreadable)
+    }
+
     /// Delete the duplicates of one `externalId` roster does not keep (a user the provider
     /// will not delete is deactivated), naming each.
     fn remove_duplicates(
@@ -292,7 +396,11 @@ impl Pusher<'_> {
         for (key, h) in duplicates {
             let Some(id) = h.scim_id else { continue };
             let path = format!("{}/{}", endpoint(kind), percent(&id));
-            let what = format!("duplicate {} {key} (id {id})", kind_name(kind));
+            let what = format!(
+                "duplicate {} {key} (id {})",
+                kind_name(kind),
+                crate::render::message(&id)
+            );
             // A provider may forbid deleting (403) with a token that reads and writes well.
             let reason = match self.client()?.send(Method::DELETE, &path, None, None) {
                 Ok(reply) if reply.ok() || reply.status == 404 => {
@@ -351,7 +459,7 @@ impl Pusher<'_> {
                         .get(key)
                         .map(|all| all[self.keep_of(kind, key, all)].clone()),
                 ),
-                Some(id) => self.read_by_id(kind, id)?,
+                Some(id) => self.read_by_id(kind, key, id)?,
             };
             let p = self.state(kind).entry(key.clone()).or_default();
             p.sending = None;
@@ -379,7 +487,14 @@ impl Pusher<'_> {
     }
 
     /// A resource read by its id: `Some(None)` when it is gone, `None` when it cannot be read.
-    fn read_by_id(&mut self, kind: Kind, id: &str) -> anyhow::Result<Option<Option<Pushed>>> {
+    /// What the provider is read as not keeping is that of `key`, whatever `externalId` the
+    /// answer shows (a provider may not keep it).
+    fn read_by_id(
+        &mut self,
+        kind: Kind,
+        key: &str,
+        id: &str,
+    ) -> anyhow::Result<Option<Option<Pushed>>> {
         let path = format!("{}/{}", endpoint(kind), percent(id));
         let reply = self.client()?.send(Method::GET, &path, None, None)?;
         if reply.status == 404 {
@@ -388,14 +503,15 @@ impl Pusher<'_> {
         let Some(res) = reply.ok().then(|| reply.parse::<Res>()).flatten() else {
             return Ok(None);
         };
-        let mut held = self.held(kind, &res);
+        let mut held = self.held_as(kind, key, &res);
         held.etag = reply.etag.clone().or(held.etag);
         Ok(Some(Some(held)))
     }
 }
 
 /// Check a listed page: it must start where it was asked to, and an empty one ends the
-/// listing only when the provider claims no more than was read. `true`: the end.
+/// listing only when the provider claims no more than was read (`read`, before this page).
+/// `true`: the end.
 fn page_ends(what: &str, start: usize, page: &Page, read: usize) -> anyhow::Result<bool> {
     if page.start_index.is_some_and(|s| s != start as u64) {
         anyhow::bail!(
@@ -403,7 +519,7 @@ fn page_ends(what: &str, start: usize, page: &Page, read: usize) -> anyhow::Resu
             page.start_index.unwrap_or(0)
         );
     }
-    if !page.resources.is_empty() {
+    if page.resources > 0 {
         return Ok(false);
     }
     if page.total_results.is_some_and(|t| (read as u64) < t) {
@@ -413,6 +529,11 @@ fn page_ends(what: &str, start: usize, page: &Page, read: usize) -> anyhow::Resu
         );
     }
     Ok(true)
+}
+
+/// A provider id as a 128-bit hash (what the listing keeps of each id it has seen).
+fn id_hash(id: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(id.as_bytes())
 }
 
 /// The keys of one kind taken out of a list of (kind, key).

@@ -145,7 +145,7 @@ impl Pusher<'_> {
         let Some(res) = reply.ok().then(|| reply.parse::<Res>()).flatten() else {
             return Ok(false);
         };
-        let mut held = self.held(kind, &res);
+        let mut held = self.held_as(kind, key, &res);
         held.etag = reply.etag.clone().or(held.etag);
         let p = self.state(kind).entry(key.to_string()).or_default();
         adopt(p, held);
@@ -161,17 +161,13 @@ impl Pusher<'_> {
         retry: &mut BTreeSet<String>,
         done: &mut Vec<String>,
     ) -> anyhow::Result<()> {
-        let (method, path) = match &task.op {
-            Op::Create { .. } => ("POST", endpoint(task.kind)),
-            _ => ("", ""),
-        };
-        if method == "POST" && answer.id.is_none() {
-            // Left marked as sent: the next push looks it up by its externalId.
+        if let Some(what) = unconfirmed(task, &answer) {
+            // Left marked as sent: the next push looks it up (by its externalId, or its id).
             self.unconfirmed.push(format!(
-                "{} {} create: POST {path} answered {} without an id",
+                "{} {} {}: {what}",
                 kind_name(task.kind),
                 task.key,
-                answer.status
+                task.action()
             ));
             return Ok(());
         }
@@ -295,8 +291,12 @@ impl Pusher<'_> {
     /// What the provider holds, from one of its resources (read with the attributes it is
     /// known not to keep left out of the hash).
     pub(super) fn held(&self, kind: Kind, r: &Res) -> Pushed {
-        let ext = r.external_id().unwrap_or("");
-        let dropped = self.state_ref(kind).get(ext).map_or(0, |p| p.dropped);
+        self.held_as(kind, r.external_id().unwrap_or(""), r)
+    }
+
+    /// Like [`Pusher::held`], for the resource roster tracks as `key` (read by its id).
+    pub(super) fn held_as(&self, kind: Kind, key: &str, r: &Res) -> Pushed {
+        let dropped = self.state_ref(kind).get(key).map_or(0, |p| p.dropped);
         Pushed {
             scim_id: r.id(),
             etag: r.version(),
@@ -313,6 +313,31 @@ impl Pusher<'_> {
             ..Pushed::default()
         }
     }
+}
+
+/// What a 2xx failed to confirm (SPEC §8): a create is confirmed by a 201 (or 200) with the
+/// new resource's `id`; a PUT, PATCH or DELETE by a 200 or 204 (a 202 only says the provider
+/// will see to it).
+fn unconfirmed(task: &Task, answer: &Answer) -> Option<String> {
+    let status = answer.status;
+    let method = match &task.op {
+        Op::Create { .. } if !matches!(status, 200 | 201) => "POST",
+        Op::Create { .. } if answer.id.is_none() => {
+            return Some(format!(
+                "POST {} answered {status} without an id",
+                endpoint(task.kind)
+            ))
+        }
+        Op::Create { .. } => return None,
+        _ if matches!(status, 200 | 204) => return None,
+        Op::Replace { .. } => "PUT",
+        Op::Patch { .. } | Op::SetActive { .. } => "PATCH",
+        Op::Delete { .. } => "DELETE",
+    };
+    Some(format!(
+        "{method} {} answered {status}, which does not confirm the change",
+        endpoint(task.kind)
+    ))
 }
 
 fn planned_members(op: &Op) -> Option<Vec<String>> {

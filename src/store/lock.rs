@@ -78,18 +78,25 @@ pub fn lock_path(store: &Path) -> PathBuf {
 /// exist yet is its nearest existing folder, resolved, joined with the rest of the path (a
 /// dangling link to the file is followed to where it points, as opening it would create it).
 pub fn real_path(store: &Path) -> PathBuf {
-    if let Ok(real) = std::fs::canonicalize(store) {
-        return real;
-    }
-    if let Ok(target) = std::fs::read_link(store) {
-        let target = store
+    // A chain of dangling links (`a -> b -> c`, none created yet) is followed to its end, as
+    // the kernel does (at most 40 links, its own limit).
+    let mut path = store.to_path_buf();
+    for _ in 0..40 {
+        if let Ok(real) = std::fs::canonicalize(&path) {
+            return real;
+        }
+        let Ok(target) = std::fs::read_link(&path) else {
+            break;
+        };
+        let next = path
             .parent()
             .map_or(target.clone(), |dir| dir.join(&target));
-        if target != store {
-            return real_path_of_missing(&target);
+        if next == path {
+            break;
         }
+        path = next;
     }
-    real_path_of_missing(store)
+    real_path_of_missing(&path)
 }
 
 /// A path whose last parts do not exist: its nearest existing ancestor, resolved, joined with

@@ -129,7 +129,7 @@ impl Store {
         match found.len() {
             0 => Ok(None),
             1 => Ok(Some(found[0].0)),
-            n => Err(error::usage(candidates(user, n, &found))),
+            n => Err(candidates(user, n, &found)),
         }
     }
 
@@ -517,23 +517,28 @@ fn fold_name(name: &str) -> String {
         .join(" ")
 }
 
-/// The message for a name several users have: each candidate with UniqueID and mail.
-fn candidates(user: &str, n: usize, found: &[(i64, Option<String>, String, String)]) -> String {
+/// The error for a name several users have: each candidate with UniqueID and mail, one a line.
+fn candidates(
+    user: &str,
+    n: usize,
+    found: &[(i64, Option<String>, String, String)],
+) -> anyhow::Error {
     const SHOWN: usize = 20;
-    let mut text = format!("{n} users are named `{user}`; name one by its UniqueID or mail:");
-    for (_, uid, name, mail) in found.iter().take(SHOWN) {
-        text.push_str(&format!(
-            "\n  {}  {name}  {mail}",
-            uid.as_deref().unwrap_or("(manual)")
-        ));
-    }
+    let head = format!("{n} users are named `{user}`; name one by its UniqueID or mail:");
+    let mut lines: Vec<String> = found
+        .iter()
+        .take(SHOWN)
+        .map(|(_, uid, name, mail)| {
+            format!("{}  {name}  {mail}", uid.as_deref().unwrap_or("(manual)"))
+        })
+        .collect();
     if n > SHOWN {
-        text.push_str(&format!(
-            "\n  … and {} more (roster users list --search)",
+        lines.push(format!(
+            "… and {} more (roster users list --search)",
             n - SHOWN
         ));
     }
-    text
+    error::Error::Listed { head, lines }.into()
 }
 
 /// A user's invitation state as `users show`/`list` give it: null (never invited),

@@ -52,17 +52,19 @@ pub fn read(path: &str, max_bytes: u64) -> anyhow::Result<Local> {
     }))
 }
 
-/// The size and mtime of a local file, `None` when it is not there: what a `sync` waiting for
+/// The size and mtime (in nanoseconds) of a local file, `None` when it is not there: what a `sync` waiting for
 /// a new file (`source.wait_for = "new"`) looks at between reads.
 pub fn look(path: &str) -> anyhow::Result<Option<super::sftp::Stat>> {
     match std::fs::metadata(path) {
         Ok(meta) => Ok(Some(super::sftp::Stat {
             size: meta.len(),
+            // In nanoseconds: a new file of the same size written in the same second as the
+            // one already applied is still told apart (an SFTP server gives whole seconds).
             mtime: meta
                 .modified()
                 .ok()
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_secs() as i64),
+                .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
         })),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read {path}"))),

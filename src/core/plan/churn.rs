@@ -148,8 +148,7 @@ pub(super) fn check(plan: &mut Plan, s: &Settings) {
         ),
     ];
     for (of, count, median, flag, allow) in counts {
-        // count > factor × median ⟺ count > ⌊factor × median⌋ for a whole count.
-        let churn_limit = ((factor * median).floor() as u64).max(s.churn.floor);
+        let churn_limit = whole_limit(factor, median).max(s.churn.floor);
         if count <= churn_limit {
             continue;
         }
@@ -195,6 +194,14 @@ pub(super) fn check(plan: &mut Plan, s: &Settings) {
     }
 }
 
+/// ⌊factor × median⌋: a whole count exceeds factor × median exactly when it exceeds this. The
+/// factor is written in decimal (`2.3x`), which binary floating point only approximates (2.3 ×
+/// 50 is 114.99999999999999): a product a hair under a whole number is that number.
+fn whole_limit(factor: f64, median: f64) -> u64 {
+    let product = factor * median;
+    (product + product.abs() * 1e-9).floor() as u64
+}
+
 impl ChurnTrip {
     /// `updates 2,018 > 10 × median 33` (and the floor, when it is the higher bound).
     pub fn describe(&self, count: u64) -> String {
@@ -205,7 +212,7 @@ impl ChurnTrip {
             number(self.factor),
             number(self.median)
         );
-        if self.churn_floor as f64 >= self.factor * self.median {
+        if self.churn_floor >= whole_limit(self.factor, self.median) {
             text += &format!(" and > import.churn_floor {}", thousands(self.churn_floor));
         }
         text
@@ -215,6 +222,16 @@ impl ChurnTrip {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limit_is_exact_for_decimal_factors() {
+        assert_eq!(whole_limit(2.3, 50.0), 115);
+        assert_eq!(whole_limit(1.13, 100.0), 113);
+        assert_eq!(whole_limit(1.4, 45.0), 63);
+        assert_eq!(whole_limit(2.5, 3.5), 8);
+        assert_eq!(whole_limit(10.0, 0.0), 0);
+        assert_eq!(whole_limit(1.0000001, 100.0), 100);
+    }
 
     #[test]
     fn medians_of_odd_and_even_histories() {
