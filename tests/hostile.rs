@@ -669,12 +669,12 @@ fn sync_and_apply_json_list_every_problem_past_those_kept() {
     );
 }
 
-/// 200,000 rows (1 MB): still over the bound with the debug build, 71.6 MiB against 68. About
+/// 200,000 rows (1 MB): still over the bound with the debug build, 71.3 MiB against 68. About
 /// 29 MiB is the debug binary and its libraries before any record is read; the rest is the
 /// plan's 80-byte `Change` for each invalid record beside the record's 64-byte entry (and
 /// its UniqueID), which only a plan that keeps invalid records as entry indices removes.
 #[test]
-#[ignore = "200,000 invalid rows peak at 71.6 MiB against 68 MiB (debug build): the plan still makes one Change per invalid record"]
+#[ignore = "200,000 invalid rows peak at 71.3 MiB against 68 MiB (debug build): the plan still makes one Change per invalid record"]
 fn sync_of_200k_invalid_rows_is_bounded_by_the_file() {
     sync_invalid_rows_within_the_bound(200_000);
 }
