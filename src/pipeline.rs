@@ -5,6 +5,7 @@ use crate::cli::ApplyArgs;
 use crate::config::Config;
 use crate::core::file::ImportFile;
 use crate::core::plan::{self, Plan, Settings};
+use crate::core::problem::Problem;
 use crate::error::Error;
 use crate::input;
 use crate::store::apply::ApplyRun;
@@ -59,6 +60,8 @@ pub fn record_crash(
         message: Some(&message),
         detail: Some(&serde_json::json!({"stage": stage})),
         problems: &[],
+        each_problem: None,
+        rejected: None,
     }) {
         Ok(run) => err.context(Recorded { run, message: said }),
         Err(e) => err.context(format!(
@@ -158,6 +161,18 @@ pub fn read_against<'s>(
     bytes: &[u8],
     warnings: GroupWarnings,
 ) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
+    read_keeping_against(store, config, bytes, warnings, None)
+}
+
+/// [`read_against`], keeping of the records' problems only the first `keep` errors and
+/// warnings when `keep` is set ([`input::read_keeping`]).
+fn read_keeping_against<'s>(
+    store: &'s Store,
+    config: &Config,
+    bytes: &[u8],
+    warnings: GroupWarnings,
+    keep: Option<usize>,
+) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
     stage::enter("validate");
     let opts = config.read_options();
     let started = std::time::Instant::now();
@@ -166,7 +181,10 @@ pub fn read_against<'s>(
         bytes_text(bytes.len())
     ));
     let (file, dir) = std::thread::scope(|s| {
-        let reading = s.spawn(|| input::read(bytes, &opts));
+        let reading = s.spawn(|| match keep {
+            Some(keep) => input::read_keeping(bytes, &opts, keep),
+            None => input::read(bytes, &opts),
+        });
         let dir = StoreDirectory::load(store);
         (reading.join(), dir)
     });
@@ -395,9 +413,27 @@ pub struct Outcome {
     pub plan: Option<Plan>,
     /// For rejected and blocked runs: the one-line reason.
     pub reason: Option<String>,
+    /// The file's bytes, when its reading kept only its first problems ([`KEEP_PROBLEMS`]):
+    /// the rest are told again from them ([`Outcome::each_problem`]).
+    pub source: Option<Vec<u8>>,
 }
 
 impl Outcome {
+    /// Tell every problem of the file, in order, to `tell`: those kept, or, when only the
+    /// first were kept, all of them read again from [`Outcome::source`].
+    pub fn each_problem(
+        &self,
+        config: &Config,
+        tell: &mut dyn FnMut(&Problem) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        match &self.source {
+            Some(bytes) => {
+                input::each_problem(bytes, &config.read_options(), &self.file, None, tell)
+            }
+            None => self.file.problems.iter().try_for_each(tell),
+        }
+    }
+
     /// The error that gives this outcome its exit code, if it is not a success.
     pub fn error(&self) -> Option<Error> {
         let reason = self.reason.clone().unwrap_or_default();
@@ -447,7 +483,8 @@ pub fn tripped_detail(plan: &Plan) -> Vec<serde_json::Value> {
 }
 
 /// The detail kept with a run, for reports: what tripped, who is removed, the updates per
-/// field, the rejected records (line, UniqueID, name) and the unknown groups.
+/// field and the unknown groups. The rejected records are written from the plan's changes
+/// ([`NewRun::rejected`]): as a JSON tree they cost a kilobyte each (SPEC §5).
 fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
     let Some(plan) = plan else {
         return serde_json::json!({});
@@ -457,12 +494,6 @@ fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
         .iter()
         .filter(|c| c.action == plan::Action::Remove)
         .map(|c| serde_json::json!({"unique_id": c.unique_id, "name": c.name()}))
-        .collect();
-    let invalid: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action == plan::Action::Invalid)
-        .map(|c| serde_json::json!({"line": c.line, "unique_id": c.unique_id, "name": c.name()}))
         .collect();
     let mut fields: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for c in plan
@@ -476,7 +507,7 @@ fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
     }
     let unknown_groups = &plan.unknown_groups;
     serde_json::json!({"tripped": tripped_detail(plan), "removals": removals, "dry_run": dry_run,
-        "fields": fields, "invalid": invalid, "unknown_groups": unknown_groups})
+        "fields": fields, "unknown_groups": unknown_groups})
 }
 
 /// `--expect-plan DIGEST` against the plan computed now: the message when it is another plan.
@@ -507,6 +538,7 @@ fn hold(
     held: &Held<'_>,
     plan: &Plan,
     file: &ImportFile,
+    each_problem: crate::core::problem::EachProblem<'_>,
     dry_run: bool,
 ) -> anyhow::Result<(Option<i64>, String)> {
     let batch = held.batch.id;
@@ -532,6 +564,8 @@ fn hold(
         message: Some(&reason),
         detail: Some(&detail),
         problems: &file.problems,
+        each_problem: Some(each_problem),
+        rejected: Some(&plan.changes),
     })?;
     store.set_batch_status(batch, "blocked")?;
     Ok((Some(run), reason))
@@ -658,7 +692,11 @@ pub fn fetch_store_and_read(
             if same {
                 return Ok(None);
             }
-            Ok(Some(input::read(&fetched.bytes, opts)))
+            Ok(Some(input::read_keeping(
+                &fetched.bytes,
+                opts,
+                KEEP_PROBLEMS,
+            )))
         });
         let loaded = load_directory(store);
         let joined = |fetching: std::thread::ScopedJoinHandle<'_, _>| {
@@ -724,6 +762,11 @@ pub fn fetch_store_and_read(
     })
 }
 
+/// Of the records' problems, a plan's reading keeps this many errors and this many warnings
+/// (what a person reads, and more); the rest are counted, and streamed to the store and to
+/// the JSON document from the file's bytes (SPEC §5: bounded by the file).
+pub const KEEP_PROBLEMS: usize = 1000;
+
 /// Whether only `apply --force` applies this batch: it is older than the newest applied
 /// batch (a rollback), or it was reverted.
 pub fn needs_force(store: &Store, batch: &Batch) -> anyhow::Result<bool> {
@@ -736,6 +779,30 @@ pub fn needs_force(store: &Store, batch: &Batch) -> anyhow::Result<bool> {
 /// Plan and apply a batch (SPEC §2): reject a file with a file error, hold a plan that trips a
 /// safeguard, and otherwise apply it in one transaction. Records the run unless `dry_run`.
 pub fn apply(
+    store: &mut Store,
+    config: &Config,
+    batch: Batch,
+    input: Input<'_>,
+    args: &ApplyArgs,
+    command: &str,
+) -> anyhow::Result<Outcome> {
+    let content = match input {
+        Input::Stored => Some(batch_content(store, config, &batch)?),
+        _ => None,
+    };
+    let input = match &content {
+        Some(content) => Input::Bytes(content),
+        None => input,
+    };
+    let mut outcome = apply_input(store, config, batch, input, args, command)?;
+    if !outcome.file.dropped.is_empty() {
+        outcome.source = content;
+    }
+    Ok(outcome)
+}
+
+/// [`apply`] of a file at hand.
+fn apply_input(
     store: &mut Store,
     config: &Config,
     batch: Batch,
@@ -775,12 +842,24 @@ pub fn apply(
             content = batch_content(store, config, &batch)?;
             (
                 &content[..],
-                read_against(store, config, &content, GroupWarnings::Counted)?,
+                read_keeping_against(
+                    store,
+                    config,
+                    &content,
+                    GroupWarnings::Counted,
+                    Some(KEEP_PROBLEMS),
+                )?,
             )
         }
         Input::Bytes(bytes) => (
             bytes,
-            read_against(store, config, bytes, GroupWarnings::Counted)?,
+            read_keeping_against(
+                store,
+                config,
+                bytes,
+                GroupWarnings::Counted,
+                Some(KEEP_PROBLEMS),
+            )?,
         ),
         Input::Read(bytes, prepared) => {
             let Prepared {
@@ -821,6 +900,8 @@ pub fn apply(
                 message: Some(&reason),
                 detail: None,
                 problems: &file.problems,
+                each_problem: None,
+                rejected: None,
             })?);
             store.set_batch_status(batch.id, "rejected")?;
         }
@@ -831,12 +912,19 @@ pub fn apply(
             file,
             plan: None,
             reason: Some(reason),
+            source: None,
         });
     }
     let settings = settings_for(store, config, batch.id, args)?;
     let mut plan = plan(&dir, &mut file, &settings)?;
     plan.invitations_per_minute = mail_per_minute(config);
     drop(dir);
+    // Every problem, those the reading did not keep told again from the bytes.
+    let opts = config.read_options();
+    let file_ref = &file;
+    let each_problem = |tell: &mut dyn FnMut(&Problem) -> std::io::Result<()>| {
+        input::each_problem(bytes, &opts, file_ref, None, tell)
+    };
     let stale = args
         .expect_plan
         .as_deref()
@@ -850,6 +938,7 @@ pub fn apply(
             file,
             plan: Some(plan),
             reason: Some(reason),
+            source: None,
         });
     }
     if plan.blocked() {
@@ -859,7 +948,7 @@ pub fn apply(
             started_at: &started,
             force,
         };
-        let (run, reason) = hold(store, &held, &plan, &file, args.dry_run)?;
+        let (run, reason) = hold(store, &held, &plan, &file, &each_problem, args.dry_run)?;
         return Ok(Outcome {
             run,
             batch,
@@ -867,6 +956,7 @@ pub fn apply(
             file,
             plan: Some(plan),
             reason: Some(reason),
+            source: None,
         });
     }
     if args.dry_run {
@@ -877,6 +967,7 @@ pub fn apply(
             file,
             plan: Some(plan),
             reason: None,
+            source: None,
         });
     }
     stage::enter("apply");
@@ -898,6 +989,7 @@ pub fn apply(
             started_at: &started,
             missing_users: config.import.missing_users,
             problems: &file.problems,
+            each_problem: Some(&each_problem),
             detail: &detail,
             invite: config.import.send_invitations,
         },
@@ -929,6 +1021,7 @@ pub fn apply(
             file,
             plan: Some(plan),
             reason: None,
+            source: None,
         }),
         Err(err) => {
             let message = format!(
@@ -944,6 +1037,8 @@ pub fn apply(
                 message: Some(&message),
                 detail: Some(&serde_json::json!({"stage": "apply"})),
                 problems: &[],
+                each_problem: None,
+                rejected: None,
             });
             let said = format!(
                 "the apply of batch {} failed at the apply stage; nothing was changed",

@@ -169,12 +169,17 @@ pub fn show(
 ) -> anyhow::Result<()> {
     let plan = o.plan.as_ref().map(|p| PlanView::new(p, &o.file, shown));
     if format == Format::Json {
+        let each_problem =
+            |tell: &mut dyn FnMut(&crate::core::problem::Problem) -> std::io::Result<()>| {
+                o.each_problem(&ctx.config, tell)
+            };
         let view = render::plan::OutcomeView {
             run: o.run,
             batch: o.batch.id,
             status: o.status.as_str(),
             plan,
             file: &o.file,
+            each_problem: Some(&each_problem),
             reason: o.reason.as_deref(),
             operator: Some(operator),
         };

@@ -160,6 +160,8 @@ fn reverting(
                 message: Some(&reason),
                 detail: Some(&detail),
                 problems: &[],
+                each_problem: None,
+                rejected: None,
             })?;
             Some(id)
         };

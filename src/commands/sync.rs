@@ -84,6 +84,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
             message: Some(&message),
             detail: Some(&json!({"stage": stage})),
             problems: &[],
+            each_problem: None,
+            rejected: None,
         }) {
             Ok(id) => run = Some(id),
             Err(e) => unrecorded = Some(e),
@@ -256,6 +258,8 @@ fn one_night(
             message: Some(&said),
             detail: None,
             problems: &[],
+            each_problem: None,
+            rejected: None,
         })?;
         // The apply document of SPEC §6: nothing planned, nothing applied.
         let document = json!({"run": run, "batch": batch.id,
@@ -296,16 +300,17 @@ fn one_night(
 
     // Validate, diff and apply; an unchanged file that was rejected or blocked comes here
     // again, and is rejected or blocked again, and reported again.
-    let outcome = pipeline::apply(
+    let mut outcome = pipeline::apply(
         store,
         &ctx.config,
         batch,
         match read {
             // Read and stored: the apply needs the bytes again only to count the records of a
-            // file it rejects. Freed before the plan, so that a first import holds the file's
-            // records and its plan, not its bytes too.
+            // file it rejects, or to tell again the problems its reading did not keep. Freed
+            // before the plan otherwise, so that a first import holds the file's records and
+            // its plan, not its bytes too.
             Some(prepared) => {
-                if prepared.file.file_error().is_none() {
+                if prepared.file.file_error().is_none() && prepared.file.dropped.is_empty() {
                     fetched.bytes = Vec::new();
                 }
                 pipeline::Input::Read(&fetched.bytes, prepared)
@@ -315,6 +320,9 @@ fn one_night(
         apply_args,
         "sync",
     )?;
+    if !outcome.file.dropped.is_empty() && outcome.source.is_none() {
+        outcome.source = Some(std::mem::take(&mut fetched.bytes));
+    }
     // With [scim] the JSON document of an applied night waits for the push, so that a failed
     // push makes it "failed" (SPEC §3 `sync`: every failure after the fetch is the night's).
     let deferred = format == Format::Json
@@ -330,7 +338,11 @@ fn one_night(
         night.shown.set(true);
     }
     if let Some(e) = outcome.error() {
-        mail_report(ctx, store, outcome.run);
+        // The report is built from the store: the file's records and its plan are freed
+        // first, so that its memory comes on top of neither (SPEC §5).
+        let run = outcome.run;
+        drop(outcome);
+        mail_report(ctx, store, run);
         night.settled.set(true);
         return Err(e.into());
     }
@@ -571,6 +583,7 @@ fn dry_run(
             file,
             plan: None,
             reason: Some(reason),
+            source: None,
         };
         show_with(ctx, format, &outcome, store, args, Some(&fetched.source))?;
         night.shown.set(true);
@@ -602,6 +615,7 @@ fn dry_run(
         file,
         plan: Some(plan),
         reason,
+        source: None,
     };
     show_with(ctx, format, &outcome, store, args, Some(&fetched.source))?;
     night.shown.set(true);

@@ -169,6 +169,12 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Tells every problem of a file, in order, to the function it is given: a file read keeping
+/// only its first problems ([`crate::core::file::ImportFile::keep`]) tells the rest again
+/// from its bytes, so that they are streamed, not held (SPEC §5).
+pub type EachProblem<'a> =
+    &'a dyn Fn(&mut dyn FnMut(&Problem) -> std::io::Result<()>) -> std::io::Result<()>;
+
 /// How many problems of each code and severity a file has that are counted, not kept: a file
 /// whose every line is wrong costs a few counters, not a problem a line (SPEC §5).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! `validate` can report everything at once and `apply` can decide what to do.
 
 pub use crate::core::file::ImportFile;
-use crate::core::problem::{Code, Problem};
+use crate::core::problem::{Code, Problem, Tally};
 use crate::core::record::{self, Entry, Field, Rules};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -195,12 +195,25 @@ const SPAN_BYTES: usize = 1 << 20;
 
 /// Read and check a file on its own.
 pub fn read(bytes: &[u8], opts: &ReadOptions) -> ImportFile {
-    read_in_spans(bytes, opts, SPAN_BYTES)
+    read_in_spans(bytes, opts, SPAN_BYTES, None)
+}
+
+/// [`read`], keeping every entry but of the records' problems only the first `keep` errors
+/// and `keep` warnings (by line), the rest counted ([`ImportFile::keep`]), so that an import
+/// of a file whose every line is wrong holds its records, not a problem each (SPEC §5);
+/// [`each_problem`] tells them all again.
+pub fn read_keeping(bytes: &[u8], opts: &ReadOptions, keep: usize) -> ImportFile {
+    read_in_spans(bytes, opts, SPAN_BYTES, Some(keep))
 }
 
 /// Read a file in spans of about `span_bytes` (the tests cut them small).
-fn read_in_spans(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportFile {
-    let mut file = read_unsorted(bytes, opts, span_bytes);
+fn read_in_spans(
+    bytes: &[u8],
+    opts: &ReadOptions,
+    span_bytes: usize,
+    keep: Option<usize>,
+) -> ImportFile {
+    let mut file = read_unsorted(bytes, opts, span_bytes, keep);
     file.limit_problems();
     file
 }
@@ -324,10 +337,16 @@ fn open_text<'a>(
     Some((text, data))
 }
 
-fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportFile {
+fn read_unsorted(
+    bytes: &[u8],
+    opts: &ReadOptions,
+    span_bytes: usize,
+    keep: Option<usize>,
+) -> ImportFile {
     let mut file = ImportFile {
         delimiter: b',',
         encoding: "utf-8",
+        keep,
         ..ImportFile::default()
     };
     let Some((text, data)) = open_text(bytes, opts, &mut file) else {
@@ -337,12 +356,13 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
     let line = 1 + newlines(&text.as_bytes()[..data]);
     let spans = spans(text.as_bytes(), data, line, span_bytes);
     let read_spans = in_spans(&text, &spans, |span| {
-        read_span(&text, span, delimiter, &file.columns, &opts.rules)
+        read_span(&text, span, delimiter, &file.columns, &opts.rules, keep)
     });
     // Each span's lists are moved into the file's and freed one by one, into lists of their
-    // final size: never two copies of the entries at once.
+    // final size: never two copies of the entries at once. The first span's entries become
+    // the file's, grown in place (a file of one span is never copied).
     let total = |f: fn(&SpanRead) -> usize| read_spans.iter().map(f).sum::<usize>();
-    file.entries.reserve_exact(total(|s| s.entries.len()));
+    let all_entries = total(|s| s.entries.len());
     file.problems.reserve_exact(total(|s| s.problems.len()));
     let mut ids = Vec::with_capacity(total(|s| s.ids.len()));
     let mut mails = Vec::with_capacity(total(|s| s.mails.len()));
@@ -352,8 +372,14 @@ fn read_unsorted(bytes: &[u8], opts: &ReadOptions, span_bytes: usize) -> ImportF
         let base = file.entries.len() as u32;
         ids.extend(span.ids.iter().map(|&(h, i)| (h, base + i)));
         mails.extend(span.mails.iter().map(|&(h, i)| (h, base + i)));
-        file.entries.extend(span.entries);
+        if base == 0 && file.entries.capacity() == 0 {
+            file.entries = span.entries;
+            file.entries.reserve_exact(all_entries - file.entries.len());
+        } else {
+            file.entries.extend(span.entries);
+        }
         file.problems.extend(span.problems);
+        file.dropped.merge(&span.dropped);
         if let Some(problem) = span.error {
             file.problems.push(problem);
             file.entries.clear();
@@ -526,11 +552,12 @@ fn tell_again(
         offset: span.start,
         line: span.line,
     };
-    // The file's own problems, kept whole and sorted: told in their places among the records'.
+    // The file's own problems, kept whole and sorted: told in their places among the records'
+    // (and `mail-taken`, found against the store, never counted away).
     let mut own = file
         .problems
         .iter()
-        .filter(|p| !file.of_a_record(p))
+        .filter(|p| !file.of_a_record(p) || p.code == Code::MailTaken)
         .peekable();
     let (mut ids, mut mails) = (
         file.duplicate_ids.iter().peekable(),
@@ -658,6 +685,9 @@ struct SpanRead {
     unnamed_used: Vec<(usize, u64)>,
     /// The CSV error that stopped the reading.
     error: Option<Problem>,
+    /// With `keep`: the problems past the span's first `keep` errors and warnings, counted.
+    /// (The file's first `keep` are among the spans' first `keep`.)
+    dropped: Tally,
 }
 
 fn read_span(
@@ -666,13 +696,19 @@ fn read_span(
     delimiter: u8,
     columns: &record::Columns,
     rules: &Rules,
+    keep: Option<usize>,
 ) -> (SpanRead, SpanEnd) {
+    let (mut errors, mut warnings) = (0, 0);
     let mut lines = LineCounter {
         text: text.as_bytes(),
         offset: span.start,
         line: span.line,
     };
     let mut out = SpanRead::default();
+    // A record a line at most: the entries' list is made once, at its size.
+    let lines_in_span = newlines(&text.as_bytes()[span.start..span.end]) as usize + 1;
+    out.entries.reserve_exact(lines_in_span);
+    out.ids.reserve_exact(lines_in_span);
     let mut unnamed_seen = vec![false; columns.unnamed.len()];
     let (end, error) = each_record(text, span, delimiter, |cells| {
         let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
@@ -694,7 +730,19 @@ fn read_span(
             out.mails.push((hash(&key), index));
         }
         out.entries.push(entry);
-        out.problems.extend(problems);
+        for p in problems {
+            let kept = if p.is_error() {
+                &mut errors
+            } else {
+                &mut warnings
+            };
+            if keep.is_some_and(|n| *kept >= n) {
+                out.dropped.count(&p);
+            } else {
+                *kept += 1;
+                out.problems.push(p);
+            }
+        }
     });
     out.error = error.map(|e| {
         let line = e.byte.map(|b| lines.line_at(span.start + b as usize));
@@ -946,27 +994,52 @@ fn mark_duplicates(file: &mut ImportFile, ids: Vec<(u64, u32)>, mails: Vec<(u64,
         || repeated(entries, ids, id_key),
         || repeated(entries, mails, mail_key),
     );
-    let mut marks: Vec<(usize, Problem)> = Vec::new();
-    let marked = (0..entries.len()).filter(|&i| ids[i] || mails[i]);
-    for (i, entry) in marked.map(|i| (i, &entries[i])) {
-        if let (true, Some(uid)) = (ids[i], entry.unique_id()) {
-            let column = file.columns.name(Field::UniqueId);
-            marks.push((i, duplicate_id_problem(entry.line(), column, uid)));
-        }
-        if let (true, Entry::Valid(r)) = (mails[i], entry) {
-            let column = file.columns.name(Field::Mail);
-            marks.push((i, duplicate_mail_problem(r.line, column, r.mail())));
+    if file.keep.is_some() {
+        // Told again by `each_problem` from these.
+        let marked = |m: &[bool]| (0..m.len() as u32).filter(|&i| m[i as usize]).collect();
+        file.duplicate_ids = marked(&ids);
+        file.duplicate_mails = marked(&mails);
+    }
+    // One record's problems at a time; with `keep`, those held are compacted as they grow, so
+    // that a file of one repeated UniqueID holds `keep` of them, not one a line.
+    let held = file.problems.len();
+    for i in (0..file.entries.len()).filter(|&i| ids[i] || mails[i]) {
+        let entry = &file.entries[i];
+        let id = match (ids[i], entry.unique_id()) {
+            (true, Some(uid)) => Some(duplicate_id_problem(
+                entry.line(),
+                file.columns.name(Field::UniqueId),
+                uid,
+            )),
+            _ => None,
+        };
+        let mail = match (mails[i], entry) {
+            (true, Entry::Valid(r)) => Some(duplicate_mail_problem(
+                r.line,
+                file.columns.name(Field::Mail),
+                r.mail(),
+            )),
+            _ => None,
+        };
+        invalidate(&mut file.entries, i);
+        file.problems.extend(id.into_iter().chain(mail));
+        if file
+            .keep
+            .is_some_and(|n| file.problems.len() > held + 2 * n + 1024)
+        {
+            file.limit_problems();
         }
     }
-    for (i, problem) in marks {
-        if let Entry::Valid(r) = &file.entries[i] {
-            file.entries[i] = Entry::Invalid {
-                line: r.line,
-                unique_id: Some(r.unique_id().to_owned()),
-                name: Some(r.name().to_owned()),
-            };
-        }
-        file.problems.push(problem);
+}
+
+/// Mark an entry invalid (a duplicate), keeping its UniqueID and name.
+fn invalidate(entries: &mut [Entry], i: usize) {
+    if let Entry::Valid(r) = &entries[i] {
+        entries[i] = Entry::Invalid {
+            line: r.line,
+            unique_id: Some(r.unique_id().to_owned()),
+            name: Some(r.name().to_owned()),
+        };
     }
 }
 

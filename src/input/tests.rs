@@ -254,9 +254,9 @@ fn unknown_groups_are_counted_for_a_plan() {
 /// Reading in small spans, in parallel, gives exactly what one sequential reading gives.
 fn same_in_spans(text: &str) {
     let opts = ReadOptions::default();
-    let whole = read_in_spans(text.as_bytes(), &opts, usize::MAX);
+    let whole = read_in_spans(text.as_bytes(), &opts, usize::MAX, None);
     for span_bytes in [1, 2, 3, 5, 8, 13, 40] {
-        let cut = read_in_spans(text.as_bytes(), &opts, span_bytes);
+        let cut = read_in_spans(text.as_bytes(), &opts, span_bytes, None);
         assert_eq!(
             cut.entries, whole.entries,
             "{text:?} in spans of {span_bytes}"
@@ -366,6 +366,41 @@ fn a_lean_reading_tells_what_a_whole_reading_keeps() {
                     );
                 }
             }
+        }
+    }
+}
+
+/// The reading of a plan that keeps only the first problems (SPEC §5) has every entry the
+/// whole reading has, counts the rest, and tells them all again in the whole reading's order,
+/// spans cut small or not.
+#[test]
+fn a_keeping_reading_has_every_entry_and_tells_every_problem() {
+    let texts = [
+        "UniqueID;Name;Mail;Groups\nE1;A;a@x.se;G1,GX\nE1\n\nE2;B;bad;G1\nE3;C;a@x.se;GY\nE4;D;d@x.se;G1\n",
+        "UniqueID,Name,Mail,,Title\nE1,A,a@x.se,,T\nE2,B,b@x.se,oops,T\nE2,B,B@X.SE,,T\n\"E5\n\",E,e@x.se,,T\n",
+        "UniqueID,Name,Mail\nE123\nE123\nE123\nE123\nE123\nE9,N,\"fay,x\"\n",
+        "UniqueID,Name,Mail\n",
+        "UniqueID,Name,Mail\nE1,A,a@x.se\n\"E2,B,b@x.se\n",
+    ];
+    let opts = ReadOptions::default();
+    for text in texts {
+        let whole = read(text.as_bytes(), &opts);
+        for (keep, span_bytes) in [(0, SPAN_BYTES), (1, 8), (2, 16), (100, SPAN_BYTES)] {
+            let kept = read_in_spans(text.as_bytes(), &opts, span_bytes, Some(keep));
+            let what = format!("{text:?} keep {keep} spans {span_bytes}");
+            assert_eq!(kept.entries, whole.entries, "{what}");
+            assert_eq!(
+                (kept.errors(), kept.warnings(), kept.rows),
+                (whole.errors(), whole.warnings(), whole.rows),
+                "{what}"
+            );
+            let mut told = Vec::new();
+            each_problem(text.as_bytes(), &opts, &kept, None, &mut |p| {
+                told.push(p.clone());
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(told, whole.problems, "{what}");
         }
     }
 }

@@ -7,7 +7,7 @@ use super::{cell, thousands};
 use crate::core::file::ImportFile;
 use crate::core::plan::top::top_changes;
 use crate::core::plan::{Action, Change, Counts, CreatedFields, FieldChange, Plan, UserState};
-use crate::core::problem::{Code, Problem, Severity};
+use crate::core::problem::{Code, EachProblem, Problem, Severity};
 use crate::core::record::Entry;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -406,6 +406,22 @@ fn grouped(
     out
 }
 
+/// Add to groups by code the problems a reading counted rather than kept
+/// ([`ImportFile::dropped`]), the largest group still first.
+fn add_dropped(groups: &mut Vec<(Code, String, u64)>, file: &ImportFile, severity: Severity) {
+    for (code, _, n) in file.dropped.each().filter(|&(_, s, _)| s == severity) {
+        match groups.iter_mut().find(|g| g.0 == code && g.1.is_empty()) {
+            Some(g) => g.2 += n,
+            None => groups.push((code, String::new(), n)),
+        }
+    }
+    groups.sort_by(|a, b| {
+        b.2.cmp(&a.2)
+            .then(a.0.as_str().cmp(b.0.as_str()))
+            .then(a.1.cmp(&b.1))
+    });
+}
+
 fn records(n: u64) -> String {
     format!("{} record{}", thousands(n), if n == 1 { "" } else { "s" })
 }
@@ -450,10 +466,11 @@ pub fn summary_lines_of(
     }
     lines.extend(top_lines(plan));
     for (severity, what) in [(Severity::Error, "invalid"), (Severity::Warning, "warning")] {
-        let groups = match severity {
+        let mut groups = match severity {
             Severity::Warning => grouped(&file.problems, severity, &plan.unknown_groups),
             Severity::Error => grouped_problems(&file.problems, severity),
         };
+        add_dropped(&mut groups, file, severity);
         for (code, value, n) in groups.iter().take(WARNING_GROUPS) {
             let code = code.as_str().replace('-', " ");
             lines.push(if value.is_empty() {
@@ -554,7 +571,7 @@ pub fn write_plan(out: &mut impl Write, view: &PlanView<'_>, invite: bool) -> io
 /// One change as a table row: action, UniqueID, name, mail, and what changes.
 fn row(view: &PlanView<'_>, c: &Change) -> [String; 5] {
     let PlanView { plan, file, .. } = *view;
-    let record = match c.entry.and_then(|i| file.entries.get(i)) {
+    let record = match c.entry().and_then(|i| file.entries.get(i)) {
         Some(Entry::Valid(r)) => Some(r),
         _ => None,
     };
@@ -637,6 +654,9 @@ pub struct OutcomeView<'a> {
     pub status: &'a str,
     pub plan: Option<PlanView<'a>>,
     pub file: &'a ImportFile,
+    /// Every problem of the file, when `file` kept only its first ones: streamed into
+    /// `problems`, never held (SPEC §5).
+    pub each_problem: Option<EachProblem<'a>>,
     /// Why a run was rejected or blocked.
     pub reason: Option<&'a str>,
     /// Who ran it, `--reason` and the `--allow-*` flags (SPEC §6: `by`, `reason`, `overrides`).
@@ -677,7 +697,11 @@ impl OutcomeView<'_> {
         entry(
             out,
             "problems",
-            &Errors(self.file, self.plan.map(|p| &p.plan.unknown_groups)),
+            &Errors(
+                self.file,
+                self.plan.map(|p| &p.plan.unknown_groups),
+                self.each_problem,
+            ),
         )?;
         // No plan (a rejected file): none will be sent.
         entry(
@@ -723,14 +747,35 @@ const FILE_WARNINGS: usize = 100;
 struct Errors<'a>(
     &'a ImportFile,
     Option<&'a std::collections::BTreeMap<String, u64>>,
+    Option<EachProblem<'a>>,
 );
 
 impl Serialize for Errors<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
+        use serde::ser::{Error, SerializeSeq};
         let mut seq = s.serialize_seq(None)?;
-        for p in self.0.problems.iter().filter(|p| p.is_error()) {
-            seq.serialize_element(p)?;
+        match self.2 {
+            Some(each) => {
+                let mut failed = None;
+                let told = each(&mut |p| {
+                    if !p.is_error() {
+                        return Ok(());
+                    }
+                    seq.serialize_element(p).map_err(|e| {
+                        failed = Some(e);
+                        io::Error::other("the problems could not be written")
+                    })
+                });
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+                told.map_err(S::Error::custom)?;
+            }
+            None => {
+                for p in self.0.problems.iter().filter(|p| p.is_error()) {
+                    seq.serialize_element(p)?;
+                }
+            }
         }
         // The file's other warnings (`unknown-column`, `encoding-fallback`) are a few per
         // file, each in full; `unknown-group` comes below, each ID once with its records (a

@@ -15,6 +15,9 @@ pub struct ApplyRun<'a> {
     pub started_at: &'a str,
     pub missing_users: MissingUsers,
     pub problems: &'a [Problem],
+    /// Every problem of the file, when `problems` holds only the first few (see
+    /// [`runs::NewRun::each_problem`]).
+    pub each_problem: Option<runs::EachProblem<'a>>,
     pub detail: &'a serde_json::Value,
     /// Queue an invitation for each created user (`import.send_invitations`).
     pub invite: bool,
@@ -531,6 +534,8 @@ impl Store {
                 message: None,
                 detail: Some(run.detail),
                 problems: run.problems,
+                each_problem: run.each_problem,
+                rejected: Some(&plan.changes),
             },
         )?;
         runs::stamp(&tx, run_id, &self.operator)?;

@@ -445,6 +445,32 @@ pub(crate) fn insert_records(
     Ok(())
 }
 
+/// Write the invalid records of a plan's changes (line, UniqueID, name) as the run's
+/// `invalid` rows of `run_records`, in the plan's order, one at a time.
+pub(crate) fn insert_invalid(
+    conn: &rusqlite::Connection,
+    run: i64,
+    changes: &[crate::core::plan::Change],
+) -> anyhow::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO run_records (run_id, list, seq, line, unique_id, name, mail)
+         VALUES (?1, 'invalid', ?2, ?3, ?4, ?5, NULL)",
+    )?;
+    let invalid = changes
+        .iter()
+        .filter(|c| c.action == crate::core::plan::Action::Invalid);
+    for (seq, c) in invalid.enumerate() {
+        stmt.execute(rusqlite::params![
+            run,
+            seq as i64,
+            c.line.map(|l| l as i64),
+            c.unique_id,
+            c.name(),
+        ])?;
+    }
+    Ok(())
+}
+
 /// Each record's current run of consecutive rejections, summed up (see [`RejectedOnce`]).
 /// Records rejected in the period (from `first_seq` on) count once; those the newest file
 /// (`last_seq`) rejected for the first time are listed apart from the old ones, which are

@@ -168,6 +168,8 @@ impl Store {
                 message: Some(&format!("reverted run {}", of.id)),
                 detail: Some(detail),
                 problems: &[],
+                each_problem: None,
+                rejected: None,
             },
         )?;
         runs::stamp(&tx, run, &self.operator)?;

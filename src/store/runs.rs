@@ -1,7 +1,8 @@
 //! Runs: every apply (and every rejected or blocked attempt), with its counts and problems.
 
 use super::{now, Store};
-use crate::core::plan::{Counts, Night};
+use crate::core::plan::{Change, Counts, Night};
+pub use crate::core::problem::EachProblem;
 use crate::core::problem::Problem;
 pub use crate::core::report::{Run, StoredProblem};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -17,6 +18,12 @@ pub struct NewRun<'a> {
     pub detail: Option<&'a serde_json::Value>,
     /// Errors are kept in full; warnings are many on some files and add nothing to a report.
     pub problems: &'a [Problem],
+    /// Every problem of the file, told one at a time, when `problems` holds only the first
+    /// few (SPEC §5: the rest are streamed to the store, not held); used instead of it.
+    pub each_problem: Option<EachProblem<'a>>,
+    /// The plan's changes: its invalid records are written as the run's `invalid` list
+    /// (line, UniqueID, name) straight from them, never as one JSON tree of them all.
+    pub rejected: Option<&'a [Change]>,
 }
 
 /// A run's detail is read without its per-record lists (`invalid`, `removals`: 200,000 of
@@ -88,6 +95,8 @@ impl Store {
                 message: None,
                 detail: None,
                 problems: &[],
+                each_problem: None,
+                rejected: None,
             },
         )?;
         stamp(conn, id, &self.operator)?;
@@ -169,18 +178,28 @@ pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
     )?;
     let id = conn.last_insert_rowid();
     super::report::insert_records(conn, id, run.detail, &records)?;
+    if let Some(changes) = run.rejected {
+        super::report::insert_invalid(conn, id, changes)?;
+    }
+    insert_problems(conn, id, run)?;
+    Ok(id)
+}
+
+/// Write a run's problems: errors in full; of the warnings, the file's own (`unknown-column`,
+/// `encoding-fallback`: a few per file). Unknown Group IDs are kept counted in the run's
+/// detail (a plan counts them; a warning of a record, should one be here, is left out).
+fn insert_problems(conn: &Connection, id: i64, run: &NewRun<'_>) -> anyhow::Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO problems (run_id, line, column_name, code, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    // Errors in full; of the warnings, the file's own (`unknown-column`, `encoding-fallback`:
-    // a few per file): unknown Group IDs are kept counted in the run's detail (a plan counts
-    // them; a warning of a record, should one be here, is left out).
-    let warnings = run
-        .problems
-        .iter()
-        .filter(|p| !p.is_error() && p.code != crate::core::problem::Code::UnknownGroup)
-        .take(FILE_WARNINGS);
-    for p in run.problems.iter().filter(|p| p.is_error()).chain(warnings) {
+    let mut warnings = 0;
+    let mut write = |p: &Problem| -> rusqlite::Result<()> {
+        if !p.is_error() {
+            if p.code == crate::core::problem::Code::UnknownGroup || warnings >= FILE_WARNINGS {
+                return Ok(());
+            }
+            warnings += 1;
+        }
         let severity = if p.is_error() { "error" } else { "warning" };
         stmt.execute(params![
             id,
@@ -190,8 +209,26 @@ pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
             severity,
             p.message
         ])?;
+        Ok(())
+    };
+    match run.each_problem {
+        Some(each) => {
+            let mut failed = None;
+            let told = each(&mut |p| {
+                write(p).map_err(|e| {
+                    let said = std::io::Error::other(e.to_string());
+                    failed = Some(e);
+                    said
+                })
+            });
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            told?;
+        }
+        None => run.problems.iter().try_for_each(&mut write)?,
     }
-    Ok(id)
+    Ok(())
 }
 
 impl Store {
@@ -285,13 +322,13 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The warnings stored with a run (a file's own: at most [`FILE_WARNINGS`]), in line order.
-    /// Its errors are not read here: a bad night has 200,000 of them, which the report reads a
-    /// few at a time ([`Store::run_rejected`]) and counts in SQL.
+    /// A run's stored warnings (a few per file, [`FILE_WARNINGS`] at most), not its errors:
+    /// a file whose every line is wrong has hundreds of thousands (SPEC §5), which the report
+    /// reads a few at a time ([`Store::run_rejected`]) and counts in SQL.
     pub fn run_warnings(&self, run: i64) -> anyhow::Result<Vec<StoredProblem>> {
         let mut stmt = self.conn.prepare(
             "SELECT line, column_name, code, severity, message FROM problems
-              WHERE run_id = ?1 AND severity <> 'error' ORDER BY line, rowid LIMIT ?2",
+              WHERE run_id = ?1 AND severity != 'error' ORDER BY line, rowid LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![run, FILE_WARNINGS as i64], |r| {
             Ok(StoredProblem {

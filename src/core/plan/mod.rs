@@ -405,8 +405,9 @@ pub struct Change {
     pub unique_id: Option<String>,
     /// The store's key of an existing user.
     pub pk: Option<i64>,
-    /// The index of the record in the file's entries, when the user is in the file.
-    pub entry: Option<usize>,
+    /// The index of the record in the file's entries, when the user is in the file
+    /// ([`Change::entry`]): four bytes, as a file of every line invalid is a change a line.
+    entry: Option<u32>,
     pub line: Option<u64>,
     /// What only some changes have ([`Change::state`], [`Change::fields`], [`Change::name`],
     /// [`Change::absent`]), apart: a create has none of it (its state and fields derive from
@@ -437,10 +438,16 @@ impl Change {
             action,
             unique_id,
             pk,
-            entry,
+            // A file of 2^32 records would need 256 GiB for its entries alone: never read.
+            entry: entry.and_then(|e| u32::try_from(e).ok()),
             line,
             more: None,
         }
+    }
+
+    /// The index of the record in the file's entries, when the user is in the file.
+    pub fn entry(&self) -> Option<usize> {
+        self.entry.map(|e| e as usize)
     }
 
     /// True when the change sets this field (as named in [`FieldChange::field`]).
@@ -603,7 +610,7 @@ impl Plan {
         if change.action != Action::Create {
             return change.state().cloned();
         }
-        match file.entries.get(change.entry?)? {
+        match file.entries.get(change.entry()?)? {
             Entry::Valid(r) => Some(wanted(
                 r,
                 file,
@@ -642,7 +649,7 @@ impl Plan {
         if change.action != Action::Create {
             return None;
         }
-        match file.entries.get(change.entry?)? {
+        match file.entries.get(change.entry()?)? {
             Entry::Valid(record) => Some(CreatedFields {
                 record,
                 columns: &file.columns,
@@ -966,26 +973,31 @@ pub fn plan<D: Directory>(
     let mut skipped: HashSet<i64> = HashSet::new();
 
     // Records of the file.
-    let mut changes: Vec<Change> = Vec::new();
-    for (i, (entry, (known, unchanged))) in file.entries.iter().zip(seen).enumerate() {
-        let record = match entry {
-            Entry::Invalid {
-                line,
-                unique_id,
-                name,
-            } => {
-                plan.counts.add(Action::Invalid);
-                let mut change = Change::new(
-                    Action::Invalid,
-                    unique_id.clone(),
-                    known.map(|k| k.pk),
-                    Some(i),
-                    Some(*line),
-                );
-                change.set_name(name.clone());
-                changes.push(change);
-                continue;
-            }
+    // One change a record at most: no room to spare (a file of invalid records is all changes).
+    let mut changes: Vec<Change> = Vec::with_capacity(file.entries.len());
+    for (i, (known, unchanged)) in seen.into_iter().enumerate() {
+        if let Entry::Invalid {
+            line,
+            unique_id,
+            name,
+        } = &mut file.entries[i]
+        {
+            // The change takes the record's UniqueID and name: nothing reads them from the
+            // entry after the plan, and a file whose every line is wrong holds them once.
+            plan.counts.add(Action::Invalid);
+            let mut change = Change::new(
+                Action::Invalid,
+                unique_id.take(),
+                known.map(|k| k.pk),
+                Some(i),
+                Some(*line),
+            );
+            change.set_name(name.take());
+            changes.push(change);
+            continue;
+        }
+        let record = match &file.entries[i] {
+            Entry::Invalid { .. } => continue,
             Entry::Valid(r) if r.skip => {
                 plan.counts.add(Action::Skipped);
                 skipped.extend(known.map(|k| k.pk));
@@ -1052,6 +1064,7 @@ pub fn plan<D: Directory>(
         .iter()
         .filter(|c| c.action == Action::Invalid)
         .count() as u64;
+    changes.reserve_exact(absent.len());
     changes.extend(absent);
     plan.changes = changes;
     plan.unknown_groups = file.unknown_group_counts();
@@ -1087,7 +1100,7 @@ fn resolve_mail<D: Directory>(
         return Ok(Vec::new());
     }
     let record = |file: &ImportFile, c: &Change| -> Option<Record> {
-        match file.entries.get(c.entry?)? {
+        match file.entries.get(c.entry()?)? {
             Entry::Valid(r) => Some(r.clone()),
             Entry::Invalid { .. } => None,
         }
@@ -1096,7 +1109,7 @@ fn resolve_mail<D: Directory>(
     let file_mail: HashMap<usize, String> = changes
         .iter()
         .filter(|c| c.action == Action::Create)
-        .filter_map(|c| Some((c.entry?, mail::key(record(file, c)?.mail()).into_owned())))
+        .filter_map(|c| Some((c.entry()?, mail::key(record(file, c)?.mail()).into_owned())))
         .collect();
     // The addresses users hold now, for the users whose address changes or who are new.
     let mut old_mail: HashMap<i64, String> = HashMap::new();
@@ -1111,7 +1124,7 @@ fn resolve_mail<D: Directory>(
     // Changes that claim an address: a create, or a change of address other than case.
     let claims = |c: &Change| -> Option<String> {
         if c.action == Action::Create {
-            return file_mail.get(&c.entry?).cloned();
+            return file_mail.get(&c.entry()?).cloned();
         }
         let new = c.state()?;
         let key = mail::key(&new.mail).into_owned();
@@ -1229,7 +1242,7 @@ fn resolve_mail<D: Directory>(
         for (i, key) in lost {
             let c = &mut changes[i];
             let line = c.line.unwrap_or(0);
-            if let Some(entry) = c.entry {
+            if let Some(entry) = c.entry() {
                 let holder = holders.get(&key).and_then(|h| h.as_ref());
                 let who = match holder.and_then(|h| h.unique_id.as_deref()) {
                     Some(uid) => format!("the user {uid}"),
