@@ -677,6 +677,36 @@ fn the_report_of_two_field_rejected_records_is_bounded_at_three_sizes() {
     }
 }
 
+/// A report of several bad nights (`--since`) holds one night's lists at a time: the JSON of
+/// four nights of 20,000 two-field rejected records each peaks within the bound of the file
+/// they came from (SPEC §5), and lists every record of every night.
+#[test]
+fn the_json_report_of_several_bad_nights_is_bounded() {
+    let env = Env::new();
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..20 {
+        csv.push_str(&format!("V{i},P {i},p{i}@example.se\n"));
+    }
+    for i in 0..20_000 {
+        csv.push_str(&format!("E{i},Some Name {i}\n"));
+    }
+    for _ in 0..4 {
+        sync(&env, "bad.csv", &csv).code(4);
+    }
+    let out = env.path("since.json");
+    let peak = peak_kib(&env, &["report", "--since", "1d", "--format", "json"], &out);
+    let bound = bound_kib(csv.len() as u64);
+    assert!(peak <= bound, "report --since: {peak} KiB > {bound} KiB");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    for run in runs {
+        assert_eq!(run["rejected"].as_array().unwrap().len(), 20_000);
+        assert_eq!(run["rejected_total"], 20_000);
+    }
+}
+
 /// A dry run of a file stored nowhere lists its errors with `-v`, and the hint past the limit
 /// names `validate` of that file, not a batch that does not exist.
 #[test]

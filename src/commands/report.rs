@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     match format {
-        Format::Json => json(&store, &report)?,
+        Format::Json => json(&store, report)?,
         Format::Html => render::emit(&report.html())?,
         Format::Text => render::emit(&report.text())?,
         _ => {
@@ -81,16 +81,17 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The report as JSON with every joiner of each run: the report holds the first of them, so
-/// each run's `joined` is written from the store as it is read (a first import's million
-/// never in memory at once). The rest of the report is small and goes through serde.
-fn json(store: &Store, report: &crate::core::report::Report) -> anyhow::Result<()> {
+/// The report as JSON with every joiner and rejected record of each run: the report holds the
+/// first of them, so each run's `joined` and `rejected` are written from the store as they are
+/// read (a first import's million never in memory at once). The rest of the report goes
+/// through serde one run at a time, so that a period of many bad nights holds one run's tree.
+fn json(store: &Store, mut report: crate::core::report::Report) -> anyhow::Result<()> {
     use std::io::Write as _;
-    let mut doc = serde_json::to_value(report)?;
-    let runs = match doc.as_object_mut().and_then(|o| o.remove("runs")) {
-        Some(serde_json::Value::Array(runs)) => runs,
-        _ => Vec::new(),
-    };
+    let runs = std::mem::take(&mut report.runs);
+    let mut doc = serde_json::to_value(&report)?;
+    if let Some(o) = doc.as_object_mut() {
+        o.remove("runs");
+    }
     let mut out = render::stdout();
     out.write_all(b"{")?;
     if let Some(fields) = doc.as_object() {
@@ -102,44 +103,63 @@ fn json(store: &Store, report: &crate::core::report::Report) -> anyhow::Result<(
         }
     }
     out.write_all(b"\"runs\":[")?;
-    for (i, (mut run, r)) in runs.into_iter().zip(&report.runs).enumerate() {
+    for (i, r) in runs.into_iter().enumerate() {
         if i > 0 {
             out.write_all(b",")?;
         }
-        let whole_joined = r.joined.len() as u64 == r.joined_total;
-        let whole_rejected = r.rejected.len() as u64 == r.rejected_total;
-        if let Some(o) = run.as_object_mut() {
-            if !whole_joined {
-                o.remove("joined");
-            }
-            if !whole_rejected {
-                o.remove("rejected");
-            }
-        }
-        let text = serde_json::to_string(&run)?;
-        let Some(open) = text
-            .strip_suffix('}')
-            .filter(|_| !(whole_joined && whole_rejected))
-        else {
-            out.write_all(text.as_bytes())?;
-            continue;
-        };
-        out.write_all(open.as_bytes())?;
-        let mut comma = open.len() > 1;
-        if !whole_joined {
-            list(&mut out, "joined", &mut comma, |each| {
-                store.each_joiner(r.run.id, each)
-            })?;
-        }
-        if !whole_rejected {
-            list(&mut out, "rejected", &mut comma, |each| {
-                store.each_rejected(r.run.id, each)
-            })?;
-        }
-        out.write_all(b"}")?;
+        json_run(store, &mut out, r)?;
     }
     out.write_all(b"]}\n")?;
     out.flush()?;
+    Ok(())
+}
+
+/// One run of the JSON report: its lists that the report holds only the first of are
+/// dropped before serde sees the run, then written whole from the store.
+fn json_run(
+    store: &Store,
+    out: &mut impl std::io::Write,
+    mut r: crate::core::report::RunReport,
+) -> anyhow::Result<()> {
+    let whole_joined = r.joined.len() as u64 == r.joined_total;
+    let whole_rejected = r.rejected.len() as u64 == r.rejected_total;
+    if !whole_joined {
+        r.joined = Vec::new();
+    }
+    if !whole_rejected {
+        r.rejected = Vec::new();
+    }
+    let mut run = serde_json::to_value(&r)?;
+    if let Some(o) = run.as_object_mut() {
+        if !whole_joined {
+            o.remove("joined");
+        }
+        if !whole_rejected {
+            o.remove("rejected");
+        }
+    }
+    let text = serde_json::to_string(&run)?;
+    drop(run);
+    let Some(open) = text
+        .strip_suffix('}')
+        .filter(|_| !(whole_joined && whole_rejected))
+    else {
+        out.write_all(text.as_bytes())?;
+        return Ok(());
+    };
+    out.write_all(open.as_bytes())?;
+    let mut comma = open.len() > 1;
+    if !whole_joined {
+        list(&mut *out, "joined", &mut comma, |each| {
+            store.each_joiner(r.run.id, each)
+        })?;
+    }
+    if !whole_rejected {
+        list(&mut *out, "rejected", &mut comma, |each| {
+            store.each_rejected(r.run.id, each)
+        })?;
+    }
+    out.write_all(b"}")?;
     Ok(())
 }
 
