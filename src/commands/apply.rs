@@ -118,35 +118,12 @@ fn applying(
         }
     }
     if outcome.status == pipeline::Status::Applied && !args.no_push {
-        push(ctx, format, store, args.allow.allow_removals)?;
+        super::push_after_commit(ctx, format, store, args.allow.allow_removals)?;
     }
     match outcome.error() {
         Some(e) => Err(e.into()),
         None => Ok(()),
     }
-}
-
-/// With `[scim]`, push right after the commit, like `sync` (SPEC §2); the summary goes to
-/// stderr when the JSON document is on stdout.
-pub fn push(
-    ctx: &Context,
-    format: Format,
-    store: &mut Store,
-    allow_removals: Option<u64>,
-) -> anyhow::Result<()> {
-    let Some(pushed) = pipeline::push_after_commit(store, &ctx.config, allow_removals, ctx.quiet)
-    else {
-        return Ok(());
-    };
-    let o = pushed?;
-    if !ctx.quiet {
-        if format == Format::Json {
-            eprintln!("roster: {}", o.summary());
-        } else {
-            render::emit(&o.summary())?;
-        }
-    }
-    Ok(())
 }
 
 /// Who runs this apply (or sync), why, and its `--allow-*` flags, for its JSON.

@@ -104,3 +104,27 @@ pub fn writer_lock(ctx: &Context) -> anyhow::Result<crate::store::Lock> {
         }
     })
 }
+
+/// With `[scim]`, push right after the commit of `apply` or `revert`, like `sync` (SPEC §2);
+/// the summary goes to stderr when the JSON document is on stdout.
+pub fn push_after_commit(
+    ctx: &Context,
+    format: Format,
+    store: &mut crate::store::Store,
+    allow_removals: Option<u64>,
+) -> anyhow::Result<()> {
+    let Some(pushed) =
+        crate::pipeline::push_after_commit(store, &ctx.config, allow_removals, ctx.quiet)
+    else {
+        return Ok(());
+    };
+    let o = pushed?;
+    if !ctx.quiet {
+        if format == Format::Json {
+            eprintln!("roster: {}", o.summary());
+        } else {
+            crate::render::emit(&o.summary())?;
+        }
+    }
+    Ok(())
+}

@@ -188,34 +188,12 @@ fn reverting(
     )?;
     if status == "applied" && !args.no_push {
         // Undoing a night reaches the apps at once (SPEC §2).
-        push_after(ctx, format, store, args.allow.allow_removals)?;
+        super::push_after_commit(ctx, format, store, args.allow.allow_removals)?;
     }
     match reason {
         Some(r) => Err(Error::Blocked(r).into()),
         None => Ok(()),
     }
-}
-
-/// With `[scim]`, push right after the commit, like `sync`.
-fn push_after(
-    ctx: &Context,
-    format: Format,
-    store: &mut Store,
-    allow_removals: Option<u64>,
-) -> anyhow::Result<()> {
-    let Some(pushed) = pipeline::push_after_commit(store, &ctx.config, allow_removals, ctx.quiet)
-    else {
-        return Ok(());
-    };
-    let o = pushed?;
-    if !ctx.quiet {
-        if format == Format::Json {
-            eprintln!("roster: {}", o.summary());
-        } else {
-            render::emit(&o.summary())?;
-        }
-    }
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -341,20 +319,7 @@ fn user_row(store: &Store, c: &revert::UserRevert) -> [String; 4] {
         revert::Target::Set(now, _) | revert::Target::Recreate(now, _) => now.state.name.clone(),
         revert::Target::Delete => store.user(c.pk).map(|u| u.name).unwrap_or_default(),
     };
-    let what = c
-        .fields
-        .iter()
-        .filter(|f| f.field != "missing_count")
-        .map(|f| {
-            format!(
-                "{}: {} → {}",
-                f.field,
-                f.old.as_deref().unwrap_or("(none)"),
-                f.new.as_deref().unwrap_or("(none)")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
+    let what = render::plan::field_changes(c.fields.iter().filter(|f| f.field != "missing_count"));
     [
         c.action.as_str().to_string(),
         render::opt(c.unique_id.as_deref()),

@@ -559,6 +559,22 @@ pub fn write_changes(out: &mut impl Write, view: &PlanView<'_>) -> io::Result<()
     Ok(())
 }
 
+/// Field changes in a cell: `title: Nurse → Head nurse; phone: (none) → +46701234567`.
+pub fn field_changes<'a>(fields: impl IntoIterator<Item = &'a FieldChange>) -> String {
+    fields
+        .into_iter()
+        .map(|f| {
+            format!(
+                "{}: {} → {}",
+                f.field,
+                f.old.as_deref().unwrap_or("(none)"),
+                f.new.as_deref().unwrap_or("(none)")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// A plan in a table: the counts line is the caller's; then the summary lines and the
 /// changes the selection lists.
 pub fn write_plan(out: &mut impl Write, view: &PlanView<'_>, invite: bool) -> io::Result<()> {
@@ -624,19 +640,7 @@ fn row(view: &PlanView<'_>, c: &Change) -> [String; 5] {
                 None => format!("line {line}: see roster validate"),
             }
         }
-        _ => c
-            .fields()
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {} → {}",
-                    f.field,
-                    f.old.as_deref().unwrap_or("(none)"),
-                    f.new.as_deref().unwrap_or("(none)")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
+        _ => field_changes(c.fields()),
     };
     [
         c.action.as_str().to_string(),
