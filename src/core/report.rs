@@ -39,6 +39,18 @@ pub struct Run {
     pub reverts: Option<i64>,
 }
 
+impl Run {
+    /// The safeguards its plan tripped (or that were overridden), as its detail keeps them.
+    pub fn tripped(&self) -> impl Iterator<Item = &serde_json::Value> {
+        self.detail
+            .as_ref()
+            .and_then(|d| d.get("tripped"))
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+    }
+}
+
 /// A problem as stored with its run.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredProblem {
@@ -198,12 +210,7 @@ impl Held {
             };
         }
         let flags: Vec<String> = run
-            .detail
-            .as_ref()
-            .and_then(|d| d.get("tripped"))
-            .and_then(|t| t.as_array())
-            .into_iter()
-            .flatten()
+            .tripped()
             .filter_map(|t| t.get("release").and_then(|r| r.as_str()))
             .map(str::to_string)
             .collect();

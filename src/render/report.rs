@@ -811,12 +811,7 @@ fn fields_line(fields: &BTreeMap<String, u64>) -> String {
 }
 
 fn tripped(run: &Run) -> Vec<String> {
-    run.detail
-        .as_ref()
-        .and_then(|d| d.get("tripped"))
-        .and_then(|t| t.as_array())
-        .into_iter()
-        .flatten()
+    run.tripped()
         .map(|t| {
             let get = |k: &str| {
                 t.get(k)

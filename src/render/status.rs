@@ -431,12 +431,7 @@ fn run_rows(row: &mut impl FnMut(&str, String), s: &Status) {
 
 fn held_rows(row: &mut impl FnMut(&str, String), r: &Run, h: &Held) {
     let tripped: Vec<String> = r
-        .detail
-        .as_ref()
-        .and_then(|d| d.get("tripped"))
-        .and_then(|t| t.as_array())
-        .into_iter()
-        .flatten()
+        .tripped()
         .map(|t| {
             format!(
                 "{} {} > {}",
