@@ -54,14 +54,13 @@ fn lean_span(
     let (end, error) = each_record(text, span, file.delimiter, |cells| {
         let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
         let line = lines.line_at(at);
-        for (k, &i) in columns.unnamed.iter().enumerate() {
-            if !unnamed_seen[k]
-                && record::Cells::cell(cells, i).is_some_and(|c| !record::trim(c).is_empty())
-            {
-                unnamed_seen[k] = true;
-                out.unnamed_used.push((i, line));
-            }
-        }
+        super::note_unnamed(
+            &columns.unnamed,
+            &mut unnamed_seen,
+            cells,
+            line,
+            &mut out.unnamed_used,
+        );
         let (entry, problems) = record::check(cells, line, columns, &opts.rules);
         problems.iter().for_each(|p| out.tally.count(p));
         let index = out.rows;

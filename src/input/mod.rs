@@ -631,6 +631,23 @@ impl From<csv::Error> for ReadError {
     }
 }
 
+/// Note, once each, the first line on which a record fills a column under an empty header
+/// (`unnamed`): such a column is an `unknown-column` warning only when a record uses it.
+fn note_unnamed(
+    unnamed: &[usize],
+    seen: &mut [bool],
+    cells: &CsvCells<'_>,
+    line: u64,
+    used: &mut Vec<(usize, u64)>,
+) {
+    for (k, &i) in unnamed.iter().enumerate() {
+        if !seen[k] && record::Cells::cell(cells, i).is_some_and(|c| !record::trim(c).is_empty()) {
+            seen[k] = true;
+            used.push((i, line));
+        }
+    }
+}
+
 /// Read the non-blank records of a span, in order, and say how the span ended; a CSV error
 /// stops the reading and is given back. Records are read as bytes and each is checked as
 /// UTF-8 once, with SIMD ([`CsvCells`]).
@@ -713,14 +730,13 @@ fn read_span(
     let (end, error) = each_record(text, span, delimiter, |cells| {
         let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
         let line = lines.line_at(at);
-        for (k, &i) in columns.unnamed.iter().enumerate() {
-            if !unnamed_seen[k]
-                && record::Cells::cell(cells, i).is_some_and(|c| !record::trim(c).is_empty())
-            {
-                unnamed_seen[k] = true;
-                out.unnamed_used.push((i, line));
-            }
-        }
+        note_unnamed(
+            &columns.unnamed,
+            &mut unnamed_seen,
+            cells,
+            line,
+            &mut out.unnamed_used,
+        );
         let (entry, problems) = record::check(cells, line, columns, rules);
         let index = out.entries.len() as u32;
         if let Some(key) = id_key(&entry) {
