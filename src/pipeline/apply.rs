@@ -5,12 +5,14 @@ use super::outcome::{Outcome, Status};
 use super::overlap::Prepared;
 use super::read::{check_groups, read_keeping_against, GroupWarnings, KEEP_PROBLEMS};
 use super::run::{detail, note_operator, Recorded};
-use super::safeguards::{hold, stale_plan, Held};
+use super::safeguards::{check, Held};
 use super::store::{batch_content, needs_force};
 use super::{mail_per_minute, plan, settings_for, stage};
 use crate::cli::ApplyArgs;
 use crate::config::Config;
-use crate::core::problem::Problem;
+use crate::core::file::ImportFile;
+use crate::core::plan::Plan;
+use crate::core::problem::{EachProblem, Problem};
 use crate::input;
 use crate::store::apply::ApplyRun;
 use crate::store::batches::Batch;
@@ -42,133 +44,61 @@ pub fn apply(
         Input::Stored => Some(batch_content(store, config, &batch)?),
         _ => None,
     };
-    let input = match &content {
-        Some(content) => Input::Bytes(content),
-        None => input,
+    let (bytes, read) = match input {
+        Input::Stored => (content.as_deref().unwrap_or_default(), None),
+        Input::Bytes(bytes) => (bytes, None),
+        Input::Read(bytes, prepared) => (bytes, Some(prepared)),
     };
-    let mut outcome = apply_input(store, config, batch, input, args, command)?;
+    let mut outcome = apply_bytes(store, config, batch, bytes, read, args, command)?;
     if !outcome.file.dropped.is_empty() {
         outcome.source = content;
     }
     Ok(outcome)
 }
 
-/// [`apply`] of a file at hand.
-fn apply_input(
+/// The run an apply records: the command that runs it, and when it started.
+struct Recording<'a> {
+    command: &'a str,
+    started_at: &'a str,
+}
+
+/// [`apply`] of a file at hand (`read` when it is read already, beside the loaded directory):
+/// refuse a batch only `--force` applies, read, count, reject or plan, check the safeguards,
+/// then write.
+fn apply_bytes(
     store: &mut Store,
     config: &Config,
     batch: Batch,
-    input: Input<'_>,
+    bytes: &[u8],
+    read: Option<Box<Prepared>>,
     args: &ApplyArgs,
     command: &str,
 ) -> anyhow::Result<Outcome> {
     let started = now();
+    let recording = Recording {
+        command,
+        started_at: &started,
+    };
     note_operator(store, args);
     // A forced rollback to an older batch is not a night the churn safeguard learns from, nor
     // is a batch applied again (already applied, or brought back after a revert).
     let force = needs_force(store, &batch)?;
     let rollback = force || batch.status == "applied";
-    if !args.force && batch.status == "reverted" {
-        let by = store
-            .batch_reverted_by(batch.id)?
-            .map_or_else(|| "a later run".to_string(), |r| format!("run {r}"));
-        return Err(crate::error::usage(format!(
-            "batch {} was reverted by {by}; to apply it again, run: roster apply --batch {} --force",
-            batch.id, batch.id
-        )));
-    }
     if !args.force {
-        if let Some(applied) = store.newest_applied_batch()? {
-            if batch.id < applied.id {
-                return Err(crate::error::usage(format!(
-                    "batch {} is older than batch {}, which was applied; to roll back to it, run: roster apply --batch {} --force",
-                    batch.id, applied.id, batch.id
-                )));
-            }
-        }
+        refuse_unforced(store, &batch)?;
     }
     stage::enter("validate");
-    let content;
-    let (bytes, (mut file, dir)) = match input {
-        Input::Stored => {
-            content = batch_content(store, config, &batch)?;
-            (
-                &content[..],
-                read_keeping_against(
-                    store,
-                    config,
-                    &content,
-                    GroupWarnings::Counted,
-                    Some(KEEP_PROBLEMS),
-                )?,
-            )
-        }
-        Input::Bytes(bytes) => (
-            bytes,
-            read_keeping_against(
-                store,
-                config,
-                bytes,
-                GroupWarnings::Counted,
-                Some(KEEP_PROBLEMS),
-            )?,
-        ),
-        Input::Read(bytes, prepared) => {
-            let Prepared {
-                mut file,
-                directory,
-            } = *prepared;
-            let mut dir = StoreDirectory::new(store, directory);
-            check_groups(
-                &mut file,
-                &mut dir,
-                config.import.unknown_groups == crate::config::UnknownGroups::Create,
-                GroupWarnings::Counted,
-            );
-            (bytes, (file, dir))
-        }
-    };
-    let batch = match (batch.records, args.dry_run) {
-        // Stored by sync without a count: this reading counted it.
-        (None, false) => {
-            let records = match file.file_error() {
-                None => Some(file.rows),
-                Some(_) => input::count_records(bytes, &config.read_options()),
-            };
-            store.set_batch_records(batch, records)?
-        }
-        _ => batch,
-    };
+    let (mut file, dir) = read_for_apply(store, config, bytes, read)?;
+    let batch = count_records(store, config, batch, &file, bytes, args.dry_run)?;
     if let Some(problem) = file.file_error() {
         let reason = format!("batch {} was rejected: {}", batch.id, problem);
-        let mut run = None;
-        if !args.dry_run {
-            run = Some(store.record_run(&NewRun {
-                batch: Some(batch.id),
-                command,
-                started_at: &started,
-                status: "rejected",
-                counts: None,
-                message: Some(&reason),
-                detail: None,
-                problems: &file.problems,
-                each_problem: None,
-                rejected: None,
-            })?);
-            store.set_batch_status(batch.id, "rejected")?;
-        }
-        return Ok(Outcome {
-            run,
-            batch,
-            status: Status::Rejected,
-            file,
-            plan: None,
-            reason: Some(reason),
-            source: None,
-        });
+        return reject(store, &recording, batch, file, reason, args.dry_run);
     }
-    let settings = settings_for(store, config, batch.id, args)?;
-    let mut plan = plan(&dir, &mut file, &settings)?;
+    let mut plan = plan(
+        &dir,
+        &mut file,
+        &settings_for(store, config, batch.id, args)?,
+    )?;
     plan.invitations_per_minute = mail_per_minute(config);
     drop(dir);
     // Every problem, those the reading did not keep told again from the bytes.
@@ -177,52 +107,163 @@ fn apply_input(
     let each_problem = |tell: &mut dyn FnMut(&Problem) -> std::io::Result<()>| {
         input::each_problem(bytes, &opts, file_ref, None, tell)
     };
-    let stale = args
-        .expect_plan
-        .as_deref()
-        .and_then(|expected| stale_plan(batch.id, &plan, &file, expected));
-    if let Some(reason) = stale {
-        // Nothing is written and no run recorded: the operator reviews the plan again.
-        return Ok(Outcome {
-            run: None,
-            batch,
-            status: Status::Blocked,
-            file,
-            plan: Some(plan),
-            reason: Some(reason),
-            source: None,
-        });
-    }
-    if plan.blocked() {
-        let held = Held {
-            batch: &batch,
-            command,
-            started_at: &started,
-            force,
-        };
-        let (run, reason) = hold(store, &held, &plan, &file, &each_problem, args.dry_run)?;
-        return Ok(Outcome {
-            run,
-            batch,
-            status: Status::Blocked,
-            file,
-            plan: Some(plan),
-            reason: Some(reason),
-            source: None,
-        });
-    }
-    if args.dry_run {
-        return Ok(Outcome {
-            run: None,
-            batch,
-            status: Status::DryRun,
-            file,
-            plan: Some(plan),
-            reason: None,
-            source: None,
-        });
+    let held = Held {
+        batch: &batch,
+        command,
+        started_at: &started,
+        force,
+    };
+    if let Some((run, status, reason)) = check(store, &held, &plan, &file, &each_problem, args)? {
+        return Ok(Outcome::new(run, batch, status, file, Some(plan), reason));
     }
     stage::enter("apply");
+    let applied = write(
+        store,
+        config,
+        &recording,
+        &batch,
+        &plan,
+        &file,
+        &each_problem,
+        rollback,
+    )?;
+    Ok(Outcome::new(
+        Some(applied),
+        batch,
+        Status::Applied,
+        file,
+        Some(plan),
+        None,
+    ))
+}
+
+/// Without `--force`: a reverted batch, or one older than the newest applied batch (a
+/// rollback), is refused with the command that applies it.
+fn refuse_unforced(store: &Store, batch: &Batch) -> anyhow::Result<()> {
+    if batch.status == "reverted" {
+        let by = store
+            .batch_reverted_by(batch.id)?
+            .map_or_else(|| "a later run".to_string(), |r| format!("run {r}"));
+        return Err(crate::error::usage(format!(
+            "batch {} was reverted by {by}; to apply it again, run: roster apply --batch {} --force",
+            batch.id, batch.id
+        )));
+    }
+    if let Some(applied) = store.newest_applied_batch()? {
+        if batch.id < applied.id {
+            return Err(crate::error::usage(format!(
+                "batch {} is older than batch {}, which was applied; to roll back to it, run: roster apply --batch {} --force",
+                batch.id, applied.id, batch.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The file read beside the store's directory: now, or as `sync` read it already (its groups
+/// are then checked here, against the directory it loaded).
+fn read_for_apply<'s>(
+    store: &'s Store,
+    config: &Config,
+    bytes: &[u8],
+    read: Option<Box<Prepared>>,
+) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
+    let Some(prepared) = read else {
+        return read_keeping_against(
+            store,
+            config,
+            bytes,
+            GroupWarnings::Counted,
+            Some(KEEP_PROBLEMS),
+        );
+    };
+    let Prepared {
+        mut file,
+        directory,
+    } = *prepared;
+    let mut dir = StoreDirectory::new(store, directory);
+    check_groups(
+        &mut file,
+        &mut dir,
+        config.import.unknown_groups == crate::config::UnknownGroups::Create,
+        GroupWarnings::Counted,
+    );
+    Ok((file, dir))
+}
+
+/// A batch `sync` stored without a count gets the count of this reading (a rejected file's
+/// records are counted from its bytes); a dry run writes nothing.
+fn count_records(
+    store: &Store,
+    config: &Config,
+    batch: Batch,
+    file: &ImportFile,
+    bytes: &[u8],
+    dry_run: bool,
+) -> anyhow::Result<Batch> {
+    if batch.records.is_some() || dry_run {
+        return Ok(batch);
+    }
+    let records = match file.file_error() {
+        None => Some(file.rows),
+        Some(_) => input::count_records(bytes, &config.read_options()),
+    };
+    store.set_batch_records(batch, records)
+}
+
+/// A file with a file error: the run recorded `rejected` and the batch marked (unless a dry
+/// run).
+fn reject(
+    store: &Store,
+    recording: &Recording<'_>,
+    batch: Batch,
+    file: ImportFile,
+    reason: String,
+    dry_run: bool,
+) -> anyhow::Result<Outcome> {
+    let mut run = None;
+    if !dry_run {
+        run = Some(store.record_run(&NewRun {
+            batch: Some(batch.id),
+            command: recording.command,
+            started_at: recording.started_at,
+            status: "rejected",
+            counts: None,
+            message: Some(&reason),
+            detail: None,
+            problems: &file.problems,
+            each_problem: None,
+            rejected: None,
+        })?);
+        store.set_batch_status(batch.id, "rejected")?;
+    }
+    Ok(Outcome::new(
+        run,
+        batch,
+        Status::Rejected,
+        file,
+        None,
+        Some(reason),
+    ))
+}
+
+/// Write a plan in one transaction, with a progress bar (a `rollback` is not a night the churn
+/// safeguard learns from), and note the settings that shaped it;
+/// gives the run. A failed write changes nothing and is recorded as a `failed` run.
+#[allow(clippy::too_many_arguments)]
+fn write(
+    store: &mut Store,
+    config: &Config,
+    recording: &Recording<'_>,
+    batch: &Batch,
+    plan: &Plan,
+    file: &ImportFile,
+    each_problem: EachProblem<'_>,
+    rollback: bool,
+) -> anyhow::Result<i64> {
+    let mut detail = detail(Some(plan), false);
+    // A night the churn safeguard learns from: not a rollback, not a first import (SPEC §2).
+    detail["churn_history"] = (!rollback && !plan.empty_directory).into();
     let writing = std::time::Instant::now();
     let shown = crate::render::progress::rows(0, "writing the directory");
     let bar = shown.clone();
@@ -230,77 +271,73 @@ fn apply_input(
         bar.set_length(total);
         bar.set_position(done);
     });
-    let mut detail = detail(Some(&plan), false);
-    // A night the churn safeguard learns from: not a rollback, not a first import (SPEC §2).
-    detail["churn_history"] = (!rollback && !plan.empty_directory).into();
     let applied = store.apply(
-        &plan,
-        &file,
+        plan,
+        file,
         &ApplyRun {
-            command,
-            started_at: &started,
+            command: recording.command,
+            started_at: recording.started_at,
             missing_users: config.import.missing_users,
             problems: &file.problems,
-            each_problem: Some(&each_problem),
+            each_problem: Some(each_problem),
             detail: &detail,
             invite: config.import.send_invitations,
         },
     );
     shown.finish_and_clear();
-    if let Ok(run) = &applied {
-        log::info!(
-            "write: run {run}, batch {}: {} changes committed in {}",
-            batch.id,
-            crate::render::thousands(
-                plan.counts.create
-                    + plan.counts.adopt
-                    + plan.counts.update
-                    + plan.counts.reactivate
-                    + plan.counts.remove
-                    + plan.counts.missing
-            ),
-            crate::render::log::secs(writing)
-        );
-    }
-    if applied.is_ok() {
-        store.set_batch_settings(batch.id, &config.plan_fingerprint())?;
-    }
-    match applied {
-        Ok(run) => Ok(Outcome {
-            run: Some(run),
-            batch,
-            status: Status::Applied,
-            file,
-            plan: Some(plan),
-            reason: None,
-            source: None,
-        }),
-        Err(err) => {
-            let message = format!(
-                "failed at the apply stage: the apply of batch {} failed and nothing was changed: {err:#}",
-                batch.id
-            );
-            let run = store.record_run(&NewRun {
-                batch: Some(batch.id),
-                command,
-                started_at: &started,
-                status: "failed",
-                counts: Some(&plan.counts),
-                message: Some(&message),
-                detail: Some(&serde_json::json!({"stage": "apply"})),
-                problems: &[],
-                each_problem: None,
-                rejected: None,
-            });
-            let said = format!(
-                "the apply of batch {} failed at the apply stage; nothing was changed",
-                batch.id
-            );
-            match run {
-                Ok(run) => Err(err.context(Recorded { run, message: said })),
-                Err(_) => Err(err.context(said)),
-            }
-        }
+    let run = match applied {
+        Ok(run) => run,
+        Err(err) => return Err(record_failed_write(store, recording, batch, plan, err)),
+    };
+    log::info!(
+        "write: run {run}, batch {}: {} changes committed in {}",
+        batch.id,
+        crate::render::thousands(
+            plan.counts.create
+                + plan.counts.adopt
+                + plan.counts.update
+                + plan.counts.reactivate
+                + plan.counts.remove
+                + plan.counts.missing
+        ),
+        crate::render::log::secs(writing)
+    );
+    store.set_batch_settings(batch.id, &config.plan_fingerprint())?;
+    Ok(run)
+}
+
+/// A write that failed (its transaction rolled back): recorded as a `failed` run at the apply
+/// stage; the error that comes back says nothing changed and, when recorded, is [`Recorded`].
+fn record_failed_write(
+    store: &Store,
+    recording: &Recording<'_>,
+    batch: &Batch,
+    plan: &Plan,
+    err: anyhow::Error,
+) -> anyhow::Error {
+    let message = format!(
+        "failed at the apply stage: the apply of batch {} failed and nothing was changed: {err:#}",
+        batch.id
+    );
+    let run = store.record_run(&NewRun {
+        batch: Some(batch.id),
+        command: recording.command,
+        started_at: recording.started_at,
+        status: "failed",
+        counts: Some(&plan.counts),
+        message: Some(&message),
+        detail: Some(&serde_json::json!({"stage": "apply"})),
+        problems: &[],
+        each_problem: None,
+        rejected: None,
+    });
+    let said = format!(
+        "the apply of batch {} failed at the apply stage; nothing was changed",
+        batch.id
+    );
+    match run {
+        Ok(run) => err.context(Recorded { run, message: said }),
+        Err(_) => err.context(said),
     }
 }
 

@@ -49,6 +49,26 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An outcome whose file's problems are all kept (no [`Outcome::source`]).
+    pub fn new(
+        run: Option<i64>,
+        batch: Batch,
+        status: Status,
+        file: ImportFile,
+        plan: Option<Plan>,
+        reason: Option<String>,
+    ) -> Outcome {
+        Outcome {
+            run,
+            batch,
+            status,
+            file,
+            plan,
+            reason,
+            source: None,
+        }
+    }
+
     /// Tell every problem of the file, in order, to `tell`: those kept, or, when only the
     /// first were kept, all of them read again from [`Outcome::source`].
     pub fn each_problem(

@@ -1,20 +1,46 @@
 //! The safeguards stage: a plan that a safeguard blocks is held (recorded `blocked` with its
 //! digest), a reviewed plan checked with `--expect-plan`, and the one command that proceeds.
 
+use super::outcome::Status;
 use super::run::detail;
+use crate::cli::ApplyArgs;
 use crate::core::file::ImportFile;
 use crate::core::plan::{self, Plan};
 use crate::store::batches::Batch;
 use crate::store::runs::NewRun;
 use crate::store::Store;
 
-/// `--expect-plan DIGEST` against the plan computed now: the message when it is another plan.
-pub(super) fn stale_plan(
-    batch: i64,
+/// Where a plan stops before it is written: its run (when recorded), status and reason.
+pub(super) type Stop = (Option<i64>, Status, Option<String>);
+
+/// Check a plan before it is written: a plan other than the one reviewed (`--expect-plan`)
+/// stops with nothing recorded; a plan a safeguard blocks is held; a dry run stops here.
+/// `None`: write it.
+pub(super) fn check(
+    store: &Store,
+    held: &Held<'_>,
     plan: &Plan,
     file: &ImportFile,
-    expected: &str,
-) -> Option<String> {
+    each_problem: crate::core::problem::EachProblem<'_>,
+    args: &ApplyArgs,
+) -> anyhow::Result<Option<Stop>> {
+    let stale = args
+        .expect_plan
+        .as_deref()
+        .and_then(|expected| stale_plan(held.batch.id, plan, file, expected));
+    if let Some(reason) = stale {
+        // Nothing is written and no run recorded: the operator reviews the plan again.
+        return Ok(Some((None, Status::Blocked, Some(reason))));
+    }
+    if plan.blocked() {
+        let (run, reason) = hold(store, held, plan, file, each_problem, args.dry_run)?;
+        return Ok(Some((run, Status::Blocked, Some(reason))));
+    }
+    Ok(args.dry_run.then_some((None, Status::DryRun, None)))
+}
+
+/// `--expect-plan DIGEST` against the plan computed now: the message when it is another plan.
+fn stale_plan(batch: i64, plan: &Plan, file: &ImportFile, expected: &str) -> Option<String> {
     let digest = plan.digest(file);
     (digest != expected).then(|| {
         format!(
@@ -36,7 +62,7 @@ pub(super) struct Held<'a> {
 /// Hold a plan that a safeguard blocks: record the run `blocked` (unless a dry run) with the
 /// plan's digest and the one command that proceeds, and mark the batch; returns the run and
 /// the message, which names what tripped and that command.
-pub(super) fn hold(
+fn hold(
     store: &Store,
     held: &Held<'_>,
     plan: &Plan,
