@@ -3,8 +3,11 @@
 
 use super::mailer::{mail_per_minute, mailer};
 use crate::config::Config;
+use crate::mail::Delivery;
 use crate::store::Store;
 use serde::Serialize;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 /// What sending the pending invitations did.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -24,17 +27,7 @@ pub struct Sent {
 impl Sent {
     /// One line for the operator: `invitations: 19,998 sent, 2 failed`.
     pub fn summary(&self) -> String {
-        let n = |n: usize| {
-            let digits = n.to_string();
-            let mut out = String::new();
-            for (i, c) in digits.chars().enumerate() {
-                if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                    out.push(',');
-                }
-                out.push(c);
-            }
-            out
-        };
+        let n = |n: usize| crate::render::thousands(n as u64);
         let mut line = format!(
             "invitations: {} sent, {} failed",
             n(self.sent),
@@ -86,126 +79,226 @@ pub fn send_invitations(
     only: Option<&[i64]>,
     progress: &dyn Fn(usize, usize),
 ) -> anyhow::Result<Sent> {
-    use crate::mail::Delivery;
-    let subject = config
-        .invitations
-        .subject
-        .clone()
-        .unwrap_or_else(|| crate::mail::DEFAULT_SUBJECT.to_string());
-    let body = match &config.invitations.template_file {
+    let letter = Letter::of(config)?;
+    let rows = rows_to_send(store, only)?;
+    if rows.is_empty() {
+        return Ok(Sent::default());
+    }
+    let pace = Pace::of(mail_per_minute(config));
+    let mut session = mailer.session();
+    let mut round = Round {
+        sent: Sent::default(),
+        started: Instant::now(),
+        done: 0,
+        total: rows.len(),
+        progress,
+    };
+    progress(0, rows.len());
+    for chunk in rows.chunks(pace.at_once) {
+        // Build the messages first: a row that cannot become a message is failed at once.
+        let (messages, marks) = messages_of(chunk, mailer, &letter, &mut round.sent);
+        if let Some(error) = send_chunk(store, &mut session, &messages, marks, &pace, &mut round)? {
+            let sent = &mut round.sent;
+            sent.pending = rows.len() - sent.sent - sent.failed - sent.unknown;
+            sent.error.get_or_insert(error);
+            break;
+        }
+    }
+    round.sent.connections = session.connections;
+    log_round(&round.sent, round.started);
+    Ok(round.sent)
+}
+
+/// The subject and text of every invitation.
+struct Letter {
+    subject: String,
+    body: String,
+}
+
+impl Letter {
+    fn of(config: &Config) -> anyhow::Result<Letter> {
+        let subject = config
+            .invitations
+            .subject
+            .clone()
+            .unwrap_or_else(|| crate::mail::DEFAULT_SUBJECT.to_string());
+        Ok(Letter {
+            subject,
+            body: invitation_body(config)?,
+        })
+    }
+}
+
+/// The text of an invitation: `invitations.template_file`, else the built-in one.
+pub(super) fn invitation_body(config: &Config) -> anyhow::Result<String> {
+    match &config.invitations.template_file {
         Some(p) => std::fs::read_to_string(p).map_err(|e| {
             crate::error::config(format!("invitations.template_file {}: {e}", p.display()))
-        })?,
-        None => crate::mail::DEFAULT_TEMPLATE.to_string(),
-    };
-    let only: Option<std::collections::HashSet<i64>> =
-        only.map(|ids| ids.iter().copied().collect());
-    let rows: Vec<_> = store
+        }),
+        None => Ok(crate::mail::DEFAULT_TEMPLATE.to_string()),
+    }
+}
+
+/// A pending invitation: its outbox row, and its user's name, mail and title (none when the
+/// user no longer exists).
+type Row = (i64, Option<(String, String, Option<String>)>);
+
+/// The pending invitations, or only `only`'s rows of them.
+fn rows_to_send(store: &Store, only: Option<&[i64]>) -> anyhow::Result<Vec<Row>> {
+    let only: Option<HashSet<i64>> = only.map(|ids| ids.iter().copied().collect());
+    Ok(store
         .pending_invitations_to()?
         .into_iter()
         .filter(|(id, _)| only.as_ref().is_none_or(|ids| ids.contains(id)))
+        .collect())
+}
+
+/// How `mail.max_per_minute` paces a round: the time between two messages, and how many rows
+/// are marked `sending` in one commit.
+struct Pace {
+    spacing: Option<Duration>,
+    at_once: usize,
+}
+
+impl Pace {
+    fn of(per_minute: u32) -> Pace {
+        Pace {
+            spacing: (per_minute > 0).then(|| Duration::from_secs(60) / per_minute),
+            at_once: match per_minute {
+                0 => SENDING_AT_ONCE,
+                n => (n as usize / 60).clamp(1, SENDING_AT_ONCE),
+            },
+        }
+    }
+
+    /// Wait until the next message is due: `so_far` messages after the round's start.
+    fn wait(&self, started: Instant, so_far: usize) {
+        if let Some(spacing) = self.spacing {
+            let due = started + spacing * so_far as u32;
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+    }
+}
+
+/// A round of sending: what it did so far, and the progress it reports.
+struct Round<'p> {
+    sent: Sent,
+    started: Instant,
+    done: usize,
+    total: usize,
+    progress: &'p dyn Fn(usize, usize),
+}
+
+/// Where an outbox row goes: its status, and the error that put it there.
+type Mark = (i64, &'static str, Option<String>);
+
+/// The messages of a chunk of rows, and the rows that cannot become one, marked `failed`.
+fn messages_of(
+    chunk: &[Row],
+    mailer: &crate::mail::Mailer,
+    letter: &Letter,
+    sent: &mut Sent,
+) -> (Vec<(i64, lettre::Message)>, Vec<Mark>) {
+    let mut marks: Vec<Mark> = Vec::with_capacity(chunk.len());
+    let mut messages = Vec::with_capacity(chunk.len());
+    for (id, user) in chunk {
+        let Some((name, mail, title)) = user else {
+            marks.push((*id, "failed", Some("the user no longer exists".into())));
+            sent.failed += 1;
+            continue;
+        };
+        let who = crate::mail::Invitee {
+            name,
+            mail,
+            title: title.as_deref().unwrap_or(""),
+        };
+        match crate::mail::invitation(&mailer.from, &who, &letter.subject, &letter.body) {
+            Ok(m) => messages.push((*id, m)),
+            Err(e) => {
+                marks.push((*id, "failed", Some(e.to_string())));
+                sent.failed += 1;
+            }
+        }
+    }
+    (messages, marks)
+}
+
+/// Send a chunk's messages: marked `sending` in one commit, sent one by one, then each marked
+/// as it went in one more. Gives the error of a server that is away, which stops the round
+/// (the chunk's unsent rows are `pending` again).
+fn send_chunk(
+    store: &Store,
+    session: &mut crate::mail::Session<'_>,
+    messages: &[(i64, lettre::Message)],
+    mut marks: Vec<Mark>,
+    pace: &Pace,
+    round: &mut Round<'_>,
+) -> anyhow::Result<Option<String>> {
+    let sending: Vec<(i64, &str, Option<&str>)> = messages
+        .iter()
+        .map(|(id, _)| (*id, "sending", None))
         .collect();
-    let mut result = Sent::default();
-    if rows.is_empty() {
-        return Ok(result);
+    store.outbox_mark_all(&sending)?;
+    let mut stop = None;
+    for (i, (id, message)) in messages.iter().enumerate() {
+        pace.wait(round.started, round.sent.sent + round.sent.failed);
+        if let Some(error) = tell(session.send(message), *id, &mut round.sent, &mut marks) {
+            // The server is away: this row and the rest of the chunk wait for the next run.
+            for (rest, _) in &messages[i..] {
+                marks.push((*rest, "pending", Some(error.clone())));
+            }
+            stop = Some(error);
+            break;
+        }
+        round.done += 1;
+        (round.progress)(round.done, round.total);
     }
-    let per_minute = mail_per_minute(config);
-    let spacing = (per_minute > 0).then(|| std::time::Duration::from_secs(60) / per_minute);
-    let at_once = match per_minute {
-        0 => SENDING_AT_ONCE,
-        n => (n as usize / 60).clamp(1, SENDING_AT_ONCE),
-    };
-    let mut session = mailer.session();
-    let started = std::time::Instant::now();
-    let mut done = 0usize;
-    progress(0, rows.len());
-    'chunks: for chunk in rows.chunks(at_once) {
-        // Build the messages first: a row that cannot become a message is failed at once.
-        let mut marks: Vec<(i64, &str, Option<String>)> = Vec::with_capacity(chunk.len());
-        let mut messages = Vec::with_capacity(chunk.len());
-        for (id, user) in chunk {
-            let Some((name, mail, title)) = user else {
-                marks.push((*id, "failed", Some("the user no longer exists".into())));
-                result.failed += 1;
-                continue;
-            };
-            let who = crate::mail::Invitee {
-                name,
-                mail,
-                title: title.as_deref().unwrap_or(""),
-            };
-            match crate::mail::invitation(&mailer.from, &who, &subject, &body) {
-                Ok(m) => messages.push((*id, m)),
-                Err(e) => {
-                    marks.push((*id, "failed", Some(e.to_string())));
-                    result.failed += 1;
-                }
-            }
+    let marks: Vec<(i64, &str, Option<&str>)> = marks
+        .iter()
+        .map(|(id, s, e)| (*id, *s, e.as_deref()))
+        .collect();
+    store.outbox_mark_all(&marks)?;
+    Ok(stop)
+}
+
+/// Count and mark how one message's delivery ended; the error of a server that is away (the
+/// message was not taken, and may be sent again) is given back instead.
+fn tell(delivery: Delivery, id: i64, sent: &mut Sent, marks: &mut Vec<Mark>) -> Option<String> {
+    match delivery {
+        Delivery::Sent => {
+            marks.push((id, "sent", None));
+            sent.sent += 1;
         }
-        let sending: Vec<(i64, &str, Option<&str>)> = messages
-            .iter()
-            .map(|(id, _)| (*id, "sending", None))
-            .collect();
-        store.outbox_mark_all(&sending)?;
-        let mut stop = None;
-        for (i, (id, message)) in messages.iter().enumerate() {
-            if let Some(spacing) = spacing {
-                let due = started + spacing * (result.sent + result.failed) as u32;
-                std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
-            }
-            match session.send(message) {
-                Delivery::Sent => {
-                    marks.push((*id, "sent", None));
-                    result.sent += 1;
-                }
-                Delivery::NotSent {
-                    permanent: true,
-                    error,
-                } => {
-                    result.failed += 1;
-                    result.error.get_or_insert(error.clone());
-                    marks.push((*id, "failed", Some(error)));
-                }
-                Delivery::NotSent {
-                    permanent: false,
-                    error,
-                } => {
-                    // The server is away: this row and the rest of the chunk wait for the next run.
-                    for (rest, _) in &messages[i..] {
-                        marks.push((*rest, "pending", Some(error.clone())));
-                    }
-                    stop = Some(error);
-                    break;
-                }
-                Delivery::Unknown(error) => {
-                    result.unknown += 1;
-                    result.error.get_or_insert(error.clone());
-                    marks.push((*id, "sending", Some(error)));
-                }
-            }
-            done += 1;
-            progress(done, rows.len());
+        Delivery::NotSent {
+            permanent: true,
+            error,
+        } => {
+            sent.failed += 1;
+            sent.error.get_or_insert(error.clone());
+            marks.push((id, "failed", Some(error)));
         }
-        let marks: Vec<(i64, &str, Option<&str>)> = marks
-            .iter()
-            .map(|(id, s, e)| (*id, *s, e.as_deref()))
-            .collect();
-        store.outbox_mark_all(&marks)?;
-        if let Some(error) = stop {
-            result.pending = rows.len() - result.sent - result.failed - result.unknown;
-            result.error.get_or_insert(error);
-            break 'chunks;
+        Delivery::NotSent {
+            permanent: false,
+            error,
+        } => return Some(error),
+        Delivery::Unknown(error) => {
+            sent.unknown += 1;
+            sent.error.get_or_insert(error.clone());
+            marks.push((id, "sending", Some(error)));
         }
     }
-    result.connections = session.connections;
+    None
+}
+
+/// The stage line of a round of invitations.
+fn log_round(sent: &Sent, started: Instant) {
     log::info!(
         "invitations: {} sent, {} failed, {} still pending, {} left in sending, over {} connection(s), in {}",
-        result.sent,
-        result.failed,
-        result.pending,
-        result.unknown,
-        result.connections,
+        sent.sent,
+        sent.failed,
+        sent.pending,
+        sent.unknown,
+        sent.connections,
         crate::render::log::secs(started)
     );
-    Ok(result)
 }

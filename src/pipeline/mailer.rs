@@ -2,6 +2,7 @@
 //! by the invitations and the report.
 
 use super::fetch::read_secret;
+use super::invite::invitation_body;
 use crate::config::Config;
 
 /// The mailer that `[mail]` describes, or `None` when there is no `[mail]` section.
@@ -12,11 +13,7 @@ pub fn mailer(config: &Config) -> anyhow::Result<Option<crate::mail::Mailer>> {
     // What a night will need from the mail configuration, checked before anything is written
     // (SPEC §3): the report's recipients are addresses, the invitation template can be read.
     crate::mail::check_recipients(&config.report.recipients)?;
-    if let Some(p) = &config.invitations.template_file {
-        std::fs::read_to_string(p).map_err(|e| {
-            crate::error::config(format!("invitations.template_file {}: {e}", p.display()))
-        })?;
-    }
+    invitation_body(config)?;
     let password = match (&mail.password_file, &mail.password_env) {
         (Some(file), _) => Some(read_secret(file, "mail.password_file")?),
         (None, Some(env)) => Some(env.clone()),
