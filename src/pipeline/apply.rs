@@ -6,7 +6,7 @@ use super::overlap::Prepared;
 use super::read::{check_groups, read_keeping_against, GroupWarnings, KEEP_PROBLEMS};
 use super::run::{detail, note_operator, Recorded};
 use super::safeguards::{check, Held};
-use super::store::{batch_content, needs_force};
+use super::store::{batch_content, needs_force, reverted_by};
 use super::{mail_per_minute, plan, settings_for, stage};
 use crate::cli::ApplyArgs;
 use crate::config::Config;
@@ -141,9 +141,7 @@ fn apply_bytes(
 /// rollback), is refused with the command that applies it.
 fn refuse_unforced(store: &Store, batch: &Batch) -> anyhow::Result<()> {
     if batch.status == "reverted" {
-        let by = store
-            .batch_reverted_by(batch.id)?
-            .map_or_else(|| "a later run".to_string(), |r| format!("run {r}"));
+        let by = reverted_by(store, batch.id)?;
         return Err(crate::error::usage(format!(
             "batch {} was reverted by {by}; to apply it again, run: roster apply --batch {} --force",
             batch.id, batch.id

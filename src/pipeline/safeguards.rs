@@ -71,12 +71,11 @@ fn hold(
     dry_run: bool,
 ) -> anyhow::Result<(Option<i64>, String)> {
     let batch = held.batch.id;
-    let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
     let digest = plan.digest(file);
     let proceed = proceed(batch, plan, &digest, held.force);
     let reason = format!(
         "batch {batch} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
-        what.join("; "),
+        tripped(plan),
     );
     if dry_run {
         return Ok((None, reason));
@@ -103,11 +102,10 @@ fn hold(
 /// What a dry run says of a plan that a safeguard would hold as batch `next`.
 pub fn would_hold(next: i64, plan: &Plan, file: &ImportFile) -> String {
     // A new batch: never a rollback.
-    let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
     format!(
         "a real run would be blocked by a safeguard ({}) and hold the file as batch {next}; \
          to apply it then, run: {}",
-        what.join("; "),
+        tripped(plan),
         proceed(next, plan, &plan.digest(file), false)
     )
 }
@@ -121,15 +119,29 @@ pub fn proceed(batch: i64, plan: &Plan, digest: &str, force: bool) -> String {
     if force {
         command.push_str(" --force");
     }
-    let mut seen: Vec<&str> = Vec::new();
-    for t in plan.tripped.iter().chain(&plan.overridden) {
-        if !seen.contains(&t.release.as_str()) {
-            seen.push(&t.release);
-            command.push(' ');
-            command.push_str(&t.release);
-        }
+    for release in releases(plan) {
+        command.push(' ');
+        command.push_str(release);
     }
     command.push_str(" --expect-plan ");
     command.push_str(digest);
     command
+}
+
+/// What tripped, for a person: each tripped safeguard described, `; ` between them.
+pub fn tripped(plan: &Plan) -> String {
+    let what: Vec<String> = plan.tripped.iter().map(plan::Tripped::describe).collect();
+    what.join("; ")
+}
+
+/// The `--allow-*` flags that let a plan through: those of the safeguards that tripped and of
+/// those this run's flags overrode, each once.
+pub fn releases(plan: &Plan) -> Vec<&str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for t in plan.tripped.iter().chain(&plan.overridden) {
+        if !seen.contains(&t.release.as_str()) {
+            seen.push(&t.release);
+        }
+    }
+    seen
 }

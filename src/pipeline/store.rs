@@ -89,3 +89,10 @@ pub fn needs_force(store: &Store, batch: &Batch) -> anyhow::Result<bool> {
             .newest_applied_batch()?
             .is_some_and(|applied| batch.id < applied.id))
 }
+
+/// Who reverted a batch, for a person: `run 12`, or `a later run` when the store no longer says.
+pub fn reverted_by(store: &Store, batch: i64) -> anyhow::Result<String> {
+    Ok(store
+        .batch_reverted_by(batch)?
+        .map_or_else(|| "a later run".to_string(), |r| format!("run {r}")))
+}
