@@ -228,31 +228,13 @@ fn show_or_defer(night: &Night<'_>, store: &Store, outcome: &Outcome) -> anyhow:
 /// went. Invitations that stay pending fail the night; the directory is committed either way.
 fn invitations(night: &Night<'_>, store: &Store) -> anyhow::Result<()> {
     pipeline::stage::enter("invitations");
-    let ctx = night.ctx;
-    let bar = render::progress::bar(0, "invitations", ctx.quiet);
-    let sent = pipeline::send_pending_invitations(store, &ctx.config, &|done, all| {
-        bar.set_length(all as u64);
-        bar.set_position(done as u64);
-    });
-    bar.finish_and_clear();
-    match sent {
-        Ok(Some(s)) if s.error.is_some() => {
-            if !ctx.quiet {
-                eprintln!("roster: {}", s.summary());
-            }
-            Err(anyhow::anyhow!(
-                "the directory is committed, but {} invitation(s) stay pending and go out with the next run: {}",
-                s.pending,
-                s.error.unwrap_or_default()
-            ))
-        }
-        Ok(Some(s)) => {
-            if !ctx.quiet {
-                eprintln!("roster: {}", s.summary());
-            }
-            Ok(())
-        }
-        Ok(None) => Ok(()),
+    match crate::commands::send_pending_invitations(night.ctx, store) {
+        Ok(Some(s)) if s.error.is_some() => Err(anyhow::anyhow!(
+            "the directory is committed, but {} invitation(s) stay pending and go out with the next run: {}",
+            s.pending,
+            s.error.unwrap_or_default()
+        )),
+        Ok(_) => Ok(()),
         Err(e) => Err(e.context(
             "the directory is committed, but invitations were not sent; they stay pending",
         )),
