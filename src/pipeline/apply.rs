@@ -26,7 +26,7 @@ pub enum Input<'a> {
     Stored,
     /// The bytes at hand (just fetched).
     Bytes(&'a [u8]),
-    /// The bytes at hand, already read beside the store's directory ([`fetch_store_and_read`]).
+    /// The bytes at hand, already read beside the store's directory ([`super::fetch_store_and_read`]).
     Read(&'a [u8], Box<Prepared>),
 }
 

@@ -1,22 +1,23 @@
 //! The stages of an import as functions, shared by the stage commands and by `sync`, so that
-//! there is one implementation of each. One file per stage, in the order a night runs them:
+//! there is one implementation of each. One file per stage, in the order a night runs them
+//! (`sync`'s chain is `commands/sync/night.rs`):
 //!
 //! | stage | file | what it does |
 //! |---|---|---|
-//! | fetch | [`fetch`], [`wait`] | read the source (SFTP, a path, stdin); `source.wait_for = "new"` |
-//! | store | [`store`] | keep the fetched bytes as a batch (or find them unchanged) |
-//! | read | [`read`] | read the file beside the store's directory, check its groups |
-//! | (all three at once) | [`overlap`] | `sync`'s fetch, store and read, each as soon as it can start |
-//! | plan | [`plan`] | the plan's settings, the plan, the churn safeguard's `-v` line |
-//! | safeguards | [`safeguards`] | hold a plan a safeguard blocks; `--expect-plan`; the command that proceeds |
-//! | apply | [`apply`] | reject, hold or write a plan in one transaction; the [`outcome`] |
-//! | invitations | [`invite`] | send the pending invitations, each at most once |
-//! | delete | [`delete`] | remove the remote file after an applied import |
-//! | push | [`push`] | push to the SCIM provider after the commit |
-//! | report | [`report`], [`report_mail`] | build the report and `status`; mail the report when due |
+//! | fetch | `fetch.rs`, `wait.rs` | read the source (SFTP, a path, stdin); `source.wait_for = "new"` |
+//! | store | `store.rs` | keep the fetched bytes as a batch (or find them unchanged); pick a batch |
+//! | validate | `read.rs` | read the file beside the store's directory; check its Group IDs |
+//! | (the three at once) | `overlap.rs` | `sync`'s fetch, store and read, each as soon as it can start |
+//! | plan | `plan.rs` | the plan's settings, the plan, the churn safeguard's `-v` line |
+//! | safeguards | `safeguards.rs` | hold a plan a safeguard blocks; `--expect-plan`; the command that proceeds |
+//! | apply | `apply.rs`, `outcome.rs` | reject, hold or write a plan in one transaction; how it ended |
+//! | invitations | `invite.rs` | send the pending invitations, each at most once, paced |
+//! | delete | `delete.rs` | remove the remote file after an applied import |
+//! | push | `push.rs` | push to the SCIM provider after the commit |
+//! | report | `report.rs`, `report_mail.rs` | build the report and `status`; mail the report when due |
 //!
-//! Beside them: [`run`] (what a run records: the operator's reason and overrides, a crash)
-//! and [`mailer`] (the mailer `[mail]` describes, shared by invitations and the report).
+//! Beside them: `run.rs` (what a run records: the operator's reason and overrides, its detail,
+//! a crash) and `mailer.rs` (the mailer `[mail]` describes, for invitations and the report).
 
 pub mod apply;
 pub mod delete;

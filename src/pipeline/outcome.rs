@@ -43,7 +43,7 @@ pub struct Outcome {
     pub plan: Option<Plan>,
     /// For rejected and blocked runs: the one-line reason.
     pub reason: Option<String>,
-    /// The file's bytes, when its reading kept only its first problems ([`KEEP_PROBLEMS`]):
+    /// The file's bytes, when its reading kept only its first problems ([`super::KEEP_PROBLEMS`]):
     /// the rest are told again from them ([`Outcome::each_problem`]).
     pub source: Option<Vec<u8>>,
 }

@@ -113,7 +113,7 @@ pub fn would_hold(next: i64, plan: &Plan, file: &ImportFile) -> String {
 /// The one command that applies a held plan: the batch by number (`sync` would fetch whatever
 /// the server holds by then), each `--allow-*` flag it needs (those this run used too) once,
 /// and `--expect-plan`, so that what is approved is exactly the plan that was reviewed; with
-/// `--force` when the batch is one that only `--force` applies ([`needs_force`]).
+/// `--force` when the batch is one that only `--force` applies ([`super::needs_force`]).
 pub fn proceed(batch: i64, plan: &Plan, digest: &str, force: bool) -> String {
     let mut command = format!("roster apply --batch {batch}");
     if force {

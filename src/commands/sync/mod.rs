@@ -1,8 +1,8 @@
 //! `roster sync`: the whole night in one command — fetch, validate, diff, apply, invitations,
 //! and the report when due — built from the same pipeline functions as the single stages.
 //!
-//! [`night`] chains the stages of one night; [`dry_run`] is the night that stores nothing;
-//! [`mail`] sends the report of a night; this file takes the locks, runs the night and
+//! `night.rs` chains the stages of one night; `dry_run.rs` is the night that stores nothing;
+//! `mail.rs` sends the report of a night; this file takes the locks, runs the night and
 //! records a night that failed as a run naming its stage.
 
 mod dry_run;
