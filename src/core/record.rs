@@ -1,6 +1,7 @@
 //! Import records: the columns of the file, the checks on one record, and its compact form.
 
 use super::problem::{Code, Problem};
+use super::text::{has_control, is_invisible};
 use super::{mail, phone};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -208,28 +209,6 @@ pub fn protected_id(cell: &str, max: usize) -> Option<&str> {
     .then_some(id)
 }
 
-/// A character that shows nothing: a Unicode format character (zero-width space and joiners,
-/// direction marks, a byte-order mark, a soft hyphen). In a UniqueID it would make an ID that
-/// looks like another's differ from it, so a UniqueID is trimmed of them like spaces, and one
-/// inside a UniqueID is a `control-char` error.
-pub fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{AD}'
-            | '\u{600}'..='\u{605}'
-            | '\u{61C}'
-            | '\u{6DD}'
-            | '\u{70F}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206F}'
-            | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}'
-    )
-}
-
 /// A checked data record, kept in one allocation: the values of its fields joined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -342,19 +321,6 @@ pub fn trim(cell: &str) -> &str {
         return cell;
     }
     cell.trim_matches(|c: char| (c.is_whitespace() && !c.is_control()) || is_invisible(c))
-}
-
-/// True when the text has a control character (U+0000–U+001F, U+007F–U+009F), found by a
-/// scan of the bytes: in UTF-8 those above U+007F are 0xC2 followed by 0x80–0x9F.
-fn has_control(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    // A quick scan for any byte that can start one; the exact one only when there is.
-    if !bytes.iter().any(|&b| b < 0x20 || b == 0x7f || b == 0xc2) {
-        return false;
-    }
-    bytes.iter().enumerate().any(|(i, &b)| {
-        b < 0x20 || b == 0x7f || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| *n < 0xa0))
-    })
 }
 
 /// The raw cells of a record as the CSV reader gave them, read by position (the reader's own
@@ -690,14 +656,6 @@ mod tests {
             .iter()
             .map(|p| (p.code.as_str(), p.column.clone()))
             .collect()
-    }
-
-    #[test]
-    fn control_scan_agrees_with_char_is_control() {
-        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
-            let text = format!("a{c}b");
-            assert_eq!(has_control(&text), c.is_control(), "U+{:04X}", c as u32);
-        }
     }
 
     #[test]

@@ -528,7 +528,7 @@ impl Tripped {
                 "{} ({} {} > {})",
                 self.safeguard,
                 churn.of,
-                crate::core::report::thousands(self.count),
+                crate::core::number::thousands(self.count),
                 self.setting
             ),
             Some(churn) => format!(
@@ -1376,7 +1376,7 @@ fn check_unknown_groups(plan: &mut Plan, s: &Settings) {
         .iter()
         .map(|(id, n)| {
             let records = if *n == 1 { "record" } else { "records" };
-            format!("{id}: {} {records}", crate::core::report::thousands(*n))
+            format!("{id}: {} {records}", crate::core::number::thousands(*n))
         })
         .collect();
     let ids = plan.unknown_groups.len() as u64;
