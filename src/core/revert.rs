@@ -231,10 +231,7 @@ pub fn plan(
         if user.created() {
             out.changes.extend(user.remove_created(missing_users));
         } else if user.deleted() {
-            match user.bring_back(known_groups, holder) {
-                Ok(change) => out.changes.push(change),
-                Err(conflict) => out.conflicts.push(conflict),
-            }
+            user.bring_back(known_groups, holder, &mut out);
         } else if let Some(now) = user.now {
             let (change, conflicts) = user.undo(now, known_groups);
             out.conflicts.extend(conflicts);
@@ -340,15 +337,18 @@ impl<'a> UserRows<'a> {
     }
 
     /// A user the run deleted comes back with the values it had, unless a user with its key
-    /// or its address is there now.
+    /// or its address is there now (a conflict).
     fn bring_back(
         &self,
         known_groups: &HashSet<String>,
         holder: &dyn Fn(&str) -> Option<i64>,
-    ) -> Result<UserRevert, Conflict> {
+        out: &mut RevertPlan,
+    ) {
         if let Some(c) = self.now {
             let now = value(c, "status");
-            return Err(self.conflict("status", now, Some("deleted".into())));
+            out.conflicts
+                .push(self.conflict("status", now, Some("deleted".into())));
+            return;
         }
         let mut t = Current {
             state: UserState {
@@ -372,15 +372,17 @@ impl<'a> UserRows<'a> {
             t.last_missing_batch = w.last_missing_batch;
         }
         if holder(&mail::key(&t.state.mail)).is_some_and(|h| h != self.pk) {
-            return Err(self.conflict("mail", Some(t.state.mail.clone()), None));
+            let conflict = self.conflict("mail", Some(t.state.mail.clone()), None);
+            out.conflicts.push(conflict);
+            return;
         }
-        Ok(UserRevert {
+        out.changes.push(UserRevert {
             pk: self.pk,
             action: Action::Create,
             unique_id: self.uid.clone(),
             fields: fields_between(None, Some(&t)),
             target: Target::Recreate(t, self.was.clone()),
-        })
+        });
     }
 
     /// Each field goes back where the user still holds the run's new value; a field changed
