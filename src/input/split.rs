@@ -1,0 +1,99 @@
+//! Cutting a file's data records into spans that the cores read at once. A first pass, in
+//! parallel, counts each block's quotes and line breaks; a line break after an even number of
+//! quotes (counted from the first data record) is outside every quoted cell, so each span
+//! starts at a record even when a quoted cell holds line breaks (a `""` inside a quoted cell
+//! counts twice and changes nothing). A stray quote in an unquoted cell can make a cut land
+//! inside a record: [`super::in_spans`] notices it from the span before and reads on in one
+//! piece, so the reading is exact whatever the file holds.
+
+use rayon::prelude::*;
+
+/// A stretch of the data records: `start` is the first byte of a line, `line` its number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub line: u64,
+}
+
+/// The line breaks in `bytes`.
+pub(super) fn newlines(bytes: &[u8]) -> u64 {
+    if bytes.len() < 256 {
+        // Between two records: too short for the vector search to pay.
+        return bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+/// What the first pass finds in a block of the text.
+struct Block {
+    /// An odd number of quotes.
+    odd: bool,
+    newlines: u64,
+    /// The offset of the first line break after an even number of the block's quotes, and
+    /// of the first after an odd number: which of them is outside quotes depends on the
+    /// blocks before.
+    first_break: [Option<usize>; 2],
+}
+
+fn scan(block: &[u8]) -> Block {
+    let mut first_break = [None, None];
+    let mut odd = false;
+    for i in memchr::memchr2_iter(b'"', b'\n', block) {
+        if block[i] == b'"' {
+            odd = !odd;
+        } else if first_break[usize::from(odd)].is_none() {
+            first_break[usize::from(odd)] = Some(i);
+            if first_break.iter().all(Option::is_some) {
+                break;
+            }
+        }
+    }
+    Block {
+        odd: memchr::memchr_iter(b'"', block).count() % 2 == 1,
+        newlines: newlines(block),
+        first_break,
+    }
+}
+
+/// Cut the text from `start` (the first byte of the record on `line`) into spans of about
+/// `span_bytes`: each cut just after the first line break outside quotes in a block of that
+/// size (a block without one is read with the span before it).
+pub(super) fn spans(text: &[u8], start: usize, line: u64, span_bytes: usize) -> Vec<Span> {
+    if start >= text.len() {
+        return Vec::new();
+    }
+    let span_bytes = span_bytes.max(1);
+    let blocks: Vec<usize> = (start..text.len()).step_by(span_bytes).collect();
+    let scanned: Vec<Block> = blocks
+        .par_iter()
+        .map(|&b| scan(&text[b..text.len().min(b.saturating_add(span_bytes))]))
+        .collect();
+    let mut spans = vec![Span {
+        start,
+        end: text.len(),
+        line,
+    }];
+    let (mut odd, mut block_line) = (false, line);
+    for (k, block) in scanned.iter().enumerate() {
+        if k > 0 {
+            if let Some(at) = block.first_break[usize::from(odd)] {
+                let cut = blocks[k] + at + 1;
+                let line = block_line + newlines(&text[blocks[k]..cut]);
+                if let Some(last) = spans.last_mut() {
+                    last.end = cut;
+                }
+                if cut < text.len() {
+                    spans.push(Span {
+                        start: cut,
+                        end: text.len(),
+                        line,
+                    });
+                }
+            }
+        }
+        odd ^= block.odd;
+        block_line += block.newlines;
+    }
+    spans
+}
