@@ -22,6 +22,10 @@ fn hash(key: &str) -> u64 {
     super::hash(key).max(1)
 }
 
+/// The Group IDs a file is checked against, looked up with a fast hash (one lookup a
+/// membership).
+type Known<'a> = HashSet<&'a str, foldhash::fast::RandomState>;
+
 /// What the lean reading of one span gave.
 #[derive(Default)]
 struct LeanSpan {
@@ -46,7 +50,7 @@ fn lean_span(
     span: &Span,
     file: &ImportFile,
     opts: &ReadOptions,
-    known: Option<&HashSet<String>>,
+    known: Option<&Known<'_>>,
 ) -> (LeanSpan, SpanEnd) {
     let columns = &file.columns;
     let mut lines = LineCounter {
@@ -79,7 +83,7 @@ fn lean_span(
         out.ids.push(id_key(&entry).map_or(0, |k| hash(&k)));
         out.mails.push(mail_key(&entry).map_or(0, |k| hash(&k)));
         if let (Some(known), Entry::Valid(r)) = (known, &entry) {
-            let unknown = r.groups().filter(|g| !known.contains(*g)).count() as u32;
+            let unknown = r.groups().filter(|g| !known.contains(g)).count() as u32;
             if unknown > 0 {
                 out.unknown.push((index, unknown));
                 out.tally
@@ -124,8 +128,9 @@ pub(super) fn read_lean_in_spans(
     };
     let line = 1 + newlines(&text.as_bytes()[..data]);
     let spans = spans(text.as_bytes(), data, line, span_bytes);
+    let known_ids: Option<Known<'_>> = known.map(|k| k.iter().map(String::as_str).collect());
     let read = in_spans(&text, &spans, |span| {
-        lean_span(&text, span, &file, opts, known)
+        lean_span(&text, span, &file, opts, known_ids.as_ref())
     });
     if read.iter().any(|s| s.failed) {
         return read_whole(bytes, opts, known);

@@ -25,35 +25,31 @@ pub(super) fn newlines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
-/// What the first pass finds in a block of the text.
+/// What the first pass counts in a block of the text.
 struct Block {
     /// An odd number of quotes.
     odd: bool,
     newlines: u64,
-    /// The offset of the first line break after an even number of the block's quotes, and
-    /// of the first after an odd number: which of them is outside quotes depends on the
-    /// blocks before.
-    first_break: [Option<usize>; 2],
 }
 
-fn scan(block: &[u8]) -> Block {
-    let mut first_break = [None, None];
-    let mut odd = false;
-    for i in memchr::memchr2_iter(b'"', b'\n', block) {
-        if block[i] == b'"' {
-            odd = !odd;
-        } else if first_break[usize::from(odd)].is_none() {
-            first_break[usize::from(odd)] = Some(i);
-            if first_break.iter().all(Option::is_some) {
-                break;
-            }
-        }
-    }
+fn count(block: &[u8]) -> Block {
     Block {
         odd: memchr::memchr_iter(b'"', block).count() % 2 == 1,
         newlines: newlines(block),
-        first_break,
     }
+}
+
+/// The offset of the first line break in `block` after a number of the block's quotes that
+/// is odd when `odd` (the blocks before have an odd number): the first outside quotes.
+fn first_break(block: &[u8], mut odd: bool) -> Option<usize> {
+    for i in memchr::memchr2_iter(b'"', b'\n', block) {
+        match block[i] {
+            b'"' => odd = !odd,
+            _ if !odd => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Cut the text from `start` (the first byte of the record on `line`) into spans of about
@@ -64,36 +60,42 @@ pub(super) fn spans(text: &[u8], start: usize, line: u64, span_bytes: usize) -> 
         return Vec::new();
     }
     let span_bytes = span_bytes.max(1);
+    let block = |b: usize| &text[b..text.len().min(b.saturating_add(span_bytes))];
     let blocks: Vec<usize> = (start..text.len()).step_by(span_bytes).collect();
-    let scanned: Vec<Block> = blocks
-        .par_iter()
-        .map(|&b| scan(&text[b..text.len().min(b.saturating_add(span_bytes))]))
+    let counts: Vec<Block> = blocks.par_iter().map(|&b| count(block(b))).collect();
+    // Before each block: whether the quotes are odd, and the line.
+    let mut before = Vec::with_capacity(blocks.len());
+    let (mut odd, mut block_line) = (false, line);
+    for c in &counts {
+        before.push((odd, block_line));
+        odd ^= c.odd;
+        block_line += c.newlines;
+    }
+    let cuts: Vec<Option<(usize, u64)>> = (1..blocks.len())
+        .into_par_iter()
+        .map(|k| {
+            let (odd, block_line) = before[k];
+            let at = first_break(block(blocks[k]), odd)?;
+            let cut = blocks[k] + at + 1;
+            Some((cut, block_line + newlines(&text[blocks[k]..cut])))
+        })
         .collect();
     let mut spans = vec![Span {
         start,
         end: text.len(),
         line,
     }];
-    let (mut odd, mut block_line) = (false, line);
-    for (k, block) in scanned.iter().enumerate() {
-        if k > 0 {
-            if let Some(at) = block.first_break[usize::from(odd)] {
-                let cut = blocks[k] + at + 1;
-                let line = block_line + newlines(&text[blocks[k]..cut]);
-                if let Some(last) = spans.last_mut() {
-                    last.end = cut;
-                }
-                if cut < text.len() {
-                    spans.push(Span {
-                        start: cut,
-                        end: text.len(),
-                        line,
-                    });
-                }
-            }
+    for (cut, line) in cuts.into_iter().flatten() {
+        if let Some(last) = spans.last_mut() {
+            last.end = cut;
         }
-        odd ^= block.odd;
-        block_line += block.newlines;
+        if cut < text.len() {
+            spans.push(Span {
+                start: cut,
+                end: text.len(),
+                line,
+            });
+        }
     }
     spans
 }
