@@ -441,6 +441,8 @@ fn spans_are_cut_after_line_breaks_outside_quotes() {
         // `""` inside a quoted cell changes nothing; a cell that is only `""` neither.
         ("\"a\"\"\nb\"\nc\n", 1, vec![(0, 2), (8, 4)]),
         ("\"\"\nb\n", 1, vec![(0, 2), (3, 3)]),
+        // A stray quote in an unquoted cell turns the count: no cut until another.
+        ("a\"b\nc\nd\"\ne\n", 1, vec![(0, 2), (9, 5)]),
         // CRLF: the cut follows the line feed.
         ("a\r\n\"b\r\nc\"\r\nd\r\n", 1, vec![(0, 2), (3, 3), (11, 5)]),
     ];
