@@ -136,14 +136,11 @@ pub(super) fn read_lean_in_spans(
         return read_whole(bytes, opts, known);
     }
     let rows: usize = read.iter().map(|s| s.rows as usize).sum();
-    let (mut unknown, mut unnamed_used, mut tally) = (Vec::new(), Vec::new(), Tally::new());
-    let mut base = 0u32;
-    for span in &read {
-        unknown.extend(span.unknown.iter().map(|&(i, n)| (base + i, n)));
-        unnamed_used.extend_from_slice(&span.unnamed_used);
-        tally.merge(&span.tally);
-        base += span.rows;
-    }
+    let Gathered {
+        unknown,
+        unnamed_used,
+        mut tally,
+    } = gathered(&read);
     let header_line = file.header_line;
     unnamed_columns_used(&mut file, header_line, &unnamed_used);
     file.rows = rows;
@@ -157,22 +154,7 @@ pub(super) fn read_lean_in_spans(
     }
     let (duplicate_ids, duplicate_mails) = duplicates(&text, &read, &file, opts);
     drop(read);
-    tally.add(
-        Code::DuplicateId,
-        Severity::Error,
-        duplicate_ids.len() as u64,
-    );
-    tally.add(
-        Code::DuplicateMail,
-        Severity::Error,
-        duplicate_mails.len() as u64,
-    );
-    // A duplicated record is invalid: its groups are not checked.
-    for (i, n) in unknown {
-        if duplicate_ids.binary_search(&i).is_ok() || duplicate_mails.binary_search(&i).is_ok() {
-            tally.uncount(Code::UnknownGroup, Severity::Warning, u64::from(n));
-        }
-    }
+    count_duplicates(&mut tally, &duplicate_ids, &duplicate_mails, &unknown);
     file.duplicate_ids = duplicate_ids;
     file.duplicate_mails = duplicate_mails;
     let want = (
@@ -187,6 +169,41 @@ pub(super) fn read_lean_in_spans(
     file.dropped = tally;
     file.limit_problems();
     file
+}
+
+/// The spans' findings, gathered.
+#[derive(Default)]
+struct Gathered {
+    /// The records naming unknown groups: (index in the file, how many).
+    unknown: Vec<(u32, u32)>,
+    unnamed_used: Vec<(usize, u64)>,
+    /// The records' problems, counted.
+    tally: Tally,
+}
+
+fn gathered(read: &[LeanSpan]) -> Gathered {
+    let mut all = Gathered::default();
+    let mut base = 0u32;
+    for span in read {
+        all.unknown
+            .extend(span.unknown.iter().map(|&(i, n)| (base + i, n)));
+        all.unnamed_used.extend_from_slice(&span.unnamed_used);
+        all.tally.merge(&span.tally);
+        base += span.rows;
+    }
+    all
+}
+
+/// Count each duplicate as an error; a duplicated record is invalid, so its unknown groups
+/// (`unknown`: index, how many) are not counted.
+fn count_duplicates(tally: &mut Tally, ids: &[u32], mails: &[u32], unknown: &[(u32, u32)]) {
+    tally.add(Code::DuplicateId, Severity::Error, ids.len() as u64);
+    tally.add(Code::DuplicateMail, Severity::Error, mails.len() as u64);
+    for &(i, n) in unknown {
+        if ids.binary_search(&i).is_ok() || mails.binary_search(&i).is_ok() {
+            tally.uncount(Code::UnknownGroup, Severity::Warning, u64::from(n));
+        }
+    }
 }
 
 /// The file read whole, as `apply` reads it, its groups checked.
