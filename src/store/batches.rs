@@ -35,7 +35,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 const COLUMNS: &str = "id, fetched_at, source, size, sha256, records, status,
-     EXISTS (SELECT 1 FROM batch_contents c WHERE c.batch_id = batches.id), remote_mtime,
+     EXISTS (SELECT 1 FROM batch_chunks c WHERE c.batch_id = batches.id)
+     OR EXISTS (SELECT 1 FROM batch_contents c WHERE c.batch_id = batches.id), remote_mtime,
      CASE WHEN status = 'reverted' THEN reverted_by END";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
@@ -112,20 +113,7 @@ impl Store {
             params![now(), source, bytes.len() as i64, sha256, mtime],
         )?;
         let id = tx.last_insert_rowid();
-        // The bytes go straight into the blob's pages: bound as a parameter, SQLite would copy
-        // the whole file twice on the way (the bound value, then the record).
-        tx.execute(
-            "INSERT INTO batch_contents (batch_id, content) VALUES (?1, zeroblob(?2))",
-            params![id, bytes.len() as i64],
-        )?;
-        tx.blob_open(
-            rusqlite::DatabaseName::Main,
-            "batch_contents",
-            "content",
-            id,
-            false,
-        )?
-        .write_at(bytes, 0)?;
+        insert_chunks(&tx, id, bytes, CHUNK_BYTES)?;
         crate::stage::crash_point("store-commit");
         tx.commit()?;
         Ok(id)
@@ -235,6 +223,10 @@ impl Store {
 
     /// The bytes of a batch; `None` when they have been pruned.
     pub fn batch_content(&self, id: i64) -> anyhow::Result<Option<Vec<u8>>> {
+        if let Some(bytes) = self.chunked_content(id)? {
+            return Ok(Some(bytes));
+        }
+        // A batch stored before migration 15: its bytes in one value, as they came.
         Ok(self
             .conn
             .query_row(
@@ -243,6 +235,34 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// The bytes of a batch stored in chunks, each decompressed in turn into one buffer of the
+    /// batch's size; `None` when it has no chunks.
+    fn chunked_content(&self, id: i64) -> anyhow::Result<Option<Vec<u8>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT content FROM batch_chunks WHERE batch_id = ?1 ORDER BY seq")?;
+        let mut rows = stmt.query([id])?;
+        let mut content: Option<Vec<u8>> = None;
+        while let Some(row) = rows.next()? {
+            let out = match content.as_mut() {
+                Some(out) => out,
+                None => content.insert(Vec::with_capacity(self.batch_size(id)?)),
+            };
+            zstd::stream::copy_decode(row.get_ref(0)?.as_blob()?, &mut *out)
+                .map_err(|e| anyhow::anyhow!("batch {id}: a stored chunk cannot be read: {e}"))?;
+        }
+        Ok(content)
+    }
+
+    /// The size a batch's file had, in bytes (0 when there is no such batch).
+    fn batch_size(&self, id: i64) -> anyhow::Result<usize> {
+        let size: Option<i64> = self
+            .conn
+            .query_row("SELECT size FROM batches WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        Ok(usize::try_from(size.unwrap_or(0)).unwrap_or(0))
     }
 
     pub fn set_batch_status(&self, id: i64, status: &str) -> anyhow::Result<()> {
@@ -260,11 +280,16 @@ impl Store {
             (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         };
-        self.conn.execute(
-            "DELETE FROM batch_contents WHERE batch_id IN
-             (SELECT id FROM batches WHERE fetched_at < ?1 AND id < (SELECT MAX(id) FROM batches))",
-            [cutoff(keep_batches)],
-        )?;
+        for table in ["batch_chunks", "batch_contents"] {
+            self.conn.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE batch_id IN
+                     (SELECT id FROM batches
+                      WHERE fetched_at < ?1 AND id < (SELECT MAX(id) FROM batches))"
+                ),
+                [cutoff(keep_batches)],
+            )?;
+        }
         // Through the index on `at` (migration 2): a day with nothing to prune costs nothing.
         self.conn
             .execute("DELETE FROM audit WHERE at < ?1", [cutoff(keep_history)])?;
@@ -274,6 +299,38 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// The most of a file one chunk holds, before it is compressed: far under SQLite's largest
+/// value (10^9 bytes), and large enough that a file of a million users is a dozen rows.
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// How hard each chunk is compressed: zstd's fastest levels already shrink a CSV file about
+/// eightfold, at several hundred MB a second.
+const ZSTD_LEVEL: i32 = 1;
+
+/// Store `bytes` as the chunks of batch `id`, each at most `chunk` bytes before it is
+/// compressed, numbered from 0 in the file's order.
+fn insert_chunks(
+    conn: &rusqlite::Connection,
+    id: i64,
+    bytes: &[u8],
+    chunk: usize,
+) -> anyhow::Result<()> {
+    let mut insert = conn
+        .prepare_cached("INSERT INTO batch_chunks (batch_id, seq, content) VALUES (?1, ?2, ?3)")?;
+    let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
+    // An empty file is one empty chunk: a batch with no chunk is one whose bytes were pruned.
+    let parts: Vec<&[u8]> = if bytes.is_empty() {
+        vec![bytes]
+    } else {
+        bytes.chunks(chunk.max(1)).collect()
+    };
+    for (seq, part) in parts.into_iter().enumerate() {
+        let compressed = compressor.compress(part)?;
+        insert.execute(params![id, seq as i64, compressed])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -306,6 +363,59 @@ mod tests {
         let batches = store.batches().unwrap();
         assert!(batches[0].has_content && !batches[1].has_content);
         assert_eq!(batches[0].status, "applied");
+    }
+
+    /// The chunking rule at a small size: a file is cut into chunks of at most the chunk size,
+    /// in order, the last one shorter, and read back whole; an empty file is one empty chunk.
+    #[test]
+    fn a_file_is_stored_in_chunks_of_at_most_the_chunk_size() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("roster.db"))?;
+        let bytes: Vec<u8> = (0..10_500u32).map(|i| (i % 7 + i / 1000) as u8).collect();
+        for (id, (file, chunk, want)) in [
+            (&bytes[..], 1000, 11),
+            (&bytes[..10_000], 1000, 10),
+            (&bytes[..999], 1000, 1),
+            (&bytes[..0], 1000, 1),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let id = id as i64 + 1;
+            store.conn.execute(
+                "INSERT INTO batches (id, fetched_at, source, size, sha256) VALUES (?1, 'x', 'a', ?2, 'x')",
+                params![id, file.len() as i64],
+            )?;
+            insert_chunks(&store.conn, id, file, chunk)?;
+            let chunks: i64 = store.conn.query_row(
+                "SELECT count(*) FROM batch_chunks WHERE batch_id = ?1",
+                [id],
+                |r| r.get(0),
+            )?;
+            assert_eq!(chunks, want, "{} bytes", file.len());
+            assert_eq!(store.batch_content(id)?.as_deref(), Some(file));
+            assert!(store.batch(id)?.is_some_and(|b| b.has_content));
+        }
+        Ok(())
+    }
+
+    /// A batch stored in one value before migration 15 is read as before, and pruned as before.
+    #[test]
+    fn a_batch_stored_whole_before_the_chunks_stays_readable() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("roster.db"))?;
+        store.conn.execute_batch(
+            "INSERT INTO batches (id, fetched_at, source, size, sha256)
+                 VALUES (1, '2020-01-01T00:00:00Z', 'a', 3, 'x'),
+                        (2, '2020-01-02T00:00:00Z', 'b', 3, 'y');
+             INSERT INTO batch_contents (batch_id, content) VALUES (1, X'616263');",
+        )?;
+        assert_eq!(store.batch_content(1)?.as_deref(), Some(&b"abc"[..]));
+        assert!(store.batch(1)?.is_some_and(|b| b.has_content));
+        store.prune(1, 365_000)?;
+        assert_eq!(store.batch_content(1)?, None);
+        assert!(store.batch(1)?.is_some_and(|b| !b.has_content));
+        Ok(())
     }
 
     fn journal_mode(conn: &rusqlite::Connection) -> String {
