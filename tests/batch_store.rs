@@ -38,13 +38,14 @@ fn a_file_of_several_chunks_round_trips_byte_for_byte() {
     let day1 = large_file(rows, "Nurse");
     assert!(day1.len() > 9 << 20, "{} bytes", day1.len());
     let p = env.write("day1.csv", &day1);
-    env.roster(&["fetch", "--source", p.to_str().unwrap()])
-        .ok();
+    env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
     let chunks: i64 = env
         .db()
-        .query_row("SELECT count(*) FROM batch_chunks WHERE batch_id = 1", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT count(*) FROM batch_chunks WHERE batch_id = 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(chunks, 2, "a file of 9.5 MB is two chunks of 8 MiB");
     let exported = env.roster(&["batches", "export", "1"]).ok().stdout;
@@ -80,8 +81,7 @@ fn a_stored_file_is_compressed() {
     let env = Env::new();
     let day1 = large_file(2_000, "Nurse");
     let p = env.write("day1.csv", &day1);
-    env.roster(&["fetch", "--source", p.to_str().unwrap()])
-        .ok();
+    env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
     let stored: i64 = env
         .db()
         .query_row("SELECT sum(length(content)) FROM batch_chunks", [], |r| {
@@ -93,7 +93,10 @@ fn a_stored_file_is_compressed() {
         "{stored} bytes stored of {}",
         day1.len()
     );
-    let list = env.roster(&["batches", "list", "--format", "json"]).ok().json();
+    let list = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
     assert_eq!(list[0]["size"], day1.len() as u64);
     assert_eq!(list[0]["has_content"], true);
 }
@@ -104,7 +107,10 @@ fn an_empty_file_is_stored_and_exported() {
     let env = Env::new();
     let p = env.write("empty.csv", "");
     env.roster(&["fetch", "--source", p.to_str().unwrap()]);
-    let list = env.roster(&["batches", "list", "--format", "json"]).ok().json();
+    let list = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
     if list.as_array().is_some_and(|l| !l.is_empty()) {
         assert_eq!(list[0]["has_content"], true);
         let exported = env.roster(&["batches", "export", "1"]).ok().stdout;
