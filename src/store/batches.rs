@@ -1,5 +1,5 @@
 //! Batches: every fetched file, its bytes and SHA-256, kept for `store.keep_batches` days.
-//! The bytes are stored in chunks of at most 8 MiB, each compressed with zstd: any file up to
+//! The bytes are stored compressed (zstd), in chunks of at most 64 KiB: any file up to
 //! `csv.max_file_bytes` fits (one SQLite value holds at most 10^9 bytes), in about an eighth
 //! of the pages. A batch stored whole before migration 15 is read as it was stored.
 
@@ -7,6 +7,7 @@ use super::{now, Store};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::io::Write;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Batch {
@@ -240,23 +241,30 @@ impl Store {
             .optional()?)
     }
 
-    /// The bytes of a batch stored in chunks, each decompressed in turn into one buffer of the
-    /// batch's size; `None` when it has no chunks.
+    /// The bytes of a batch stored in chunks, its compressed stream decompressed as its chunks
+    /// are read into one buffer of the batch's size; `None` when it has no chunks.
     fn chunked_content(&self, id: i64) -> anyhow::Result<Option<Vec<u8>>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT content FROM batch_chunks WHERE batch_id = ?1 ORDER BY seq")?;
         let mut rows = stmt.query([id])?;
-        let mut content: Option<Vec<u8>> = None;
+        let Some(first) = rows.next()? else {
+            return Ok(None);
+        };
+        let unreadable = |e: std::io::Error| anyhow::anyhow!("batch {id} cannot be read: {e}");
+        let mut content = Vec::with_capacity(self.batch_size(id)?);
+        let mut decoder = zstd::stream::write::Decoder::new(&mut content).map_err(unreadable)?;
+        decoder
+            .write_all(first.get_ref(0)?.as_blob()?)
+            .map_err(unreadable)?;
         while let Some(row) = rows.next()? {
-            let out = match content.as_mut() {
-                Some(out) => out,
-                None => content.insert(Vec::with_capacity(self.batch_size(id)?)),
-            };
-            zstd::stream::copy_decode(row.get_ref(0)?.as_blob()?, &mut *out)
-                .map_err(|e| anyhow::anyhow!("batch {id}: a stored chunk cannot be read: {e}"))?;
+            decoder
+                .write_all(row.get_ref(0)?.as_blob()?)
+                .map_err(unreadable)?;
         }
-        Ok(content)
+        decoder.flush().map_err(unreadable)?;
+        drop(decoder);
+        Ok(Some(content))
     }
 
     /// The size a batch's file had, in bytes (0 when there is no such batch).
@@ -304,36 +312,78 @@ impl Store {
     }
 }
 
-/// The most of a file one chunk holds, before it is compressed: far under SQLite's largest
-/// value (10^9 bytes), and large enough that a file of a million users is a dozen rows.
-const CHUNK_BYTES: usize = 8 << 20;
+/// The most bytes of a batch's compressed stream one chunk holds: far under SQLite's largest
+/// value (10^9 bytes), and under the size (128 KiB) from which the allocator maps memory of
+/// its own for a buffer. A buffer so mapped and freed raises that size for the rest of the
+/// run (glibc's dynamic threshold), which cost a 1% day 50 MiB more at its peak with chunks
+/// of 8 MiB compressed each on their own.
+const CHUNK_BYTES: usize = 64 << 10;
 
-/// How hard each chunk is compressed: zstd's fastest levels already shrink a CSV file about
-/// eightfold, at several hundred MB a second.
+/// How hard a file is compressed: zstd's fastest level shrinks a CSV file of a million users
+/// 3.4 times (the benchmark's realistic file), at several hundred MB a second.
 const ZSTD_LEVEL: i32 = 1;
 
-/// Store `bytes` as the chunks of batch `id`, each at most `chunk` bytes before it is
-/// compressed, numbered from 0 in the file's order.
+/// Store `bytes` as the chunks of batch `id`: one zstd stream, cut into chunks of at most
+/// `chunk` bytes, numbered from 0 in its order.
 fn insert_chunks(
     conn: &rusqlite::Connection,
     id: i64,
     bytes: &[u8],
     chunk: usize,
 ) -> anyhow::Result<()> {
-    let mut insert = conn
-        .prepare_cached("INSERT INTO batch_chunks (batch_id, seq, content) VALUES (?1, ?2, ?3)")?;
-    let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
-    // An empty file is one empty chunk: a batch with no chunk is one whose bytes were pruned.
-    let parts: Vec<&[u8]> = if bytes.is_empty() {
-        vec![bytes]
-    } else {
-        bytes.chunks(chunk.max(1)).collect()
+    let rows = ChunkRows {
+        insert: conn.prepare_cached(
+            "INSERT INTO batch_chunks (batch_id, seq, content) VALUES (?1, ?2, ?3)",
+        )?,
+        id,
+        seq: 0,
+        chunk: chunk.max(1),
+        buffer: Vec::with_capacity(chunk.max(1)),
     };
-    for (seq, part) in parts.into_iter().enumerate() {
-        let compressed = compressor.compress(part)?;
-        insert.execute(params![id, seq as i64, compressed])?;
-    }
+    let mut encoder = zstd::stream::write::Encoder::new(rows, ZSTD_LEVEL)?;
+    encoder.write_all(bytes)?;
+    encoder.finish()?.insert_row()?;
     Ok(())
+}
+
+/// The compressed stream of a batch as it is written: each full chunk is inserted as a row.
+struct ChunkRows<'c> {
+    insert: rusqlite::CachedStatement<'c>,
+    id: i64,
+    seq: i64,
+    chunk: usize,
+    buffer: Vec<u8>,
+}
+
+impl ChunkRows<'_> {
+    /// Insert what the buffer holds as the next chunk (nothing when it is empty).
+    fn insert_row(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        self.insert
+            .execute(params![self.id, self.seq, &self.buffer[..]])
+            .map_err(std::io::Error::other)?;
+        self.seq += 1;
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+impl std::io::Write for ChunkRows<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let taken = data.len().min(self.chunk - self.buffer.len());
+        self.buffer.extend_from_slice(&data[..taken]);
+        if self.buffer.len() == self.chunk {
+            self.insert_row()?;
+        }
+        Ok(taken)
+    }
+
+    /// The chunks are inserted as they fill, the last one by [`insert_chunks`].
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -368,34 +418,49 @@ mod tests {
         assert_eq!(batches[0].status, "applied");
     }
 
-    /// The chunking rule at a small size: a file is cut into chunks of at most the chunk size,
-    /// in order, the last one shorter, and read back whole; an empty file is one empty chunk.
+    /// The chunking rule at a small size: a file's compressed stream is cut into chunks of
+    /// the chunk size, in order, the last one shorter, and read back whole; an empty file is
+    /// one chunk (a zstd frame of nothing).
     #[test]
     fn a_file_is_stored_in_chunks_of_at_most_the_chunk_size() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let store = Store::open(&dir.path().join("roster.db"))?;
-        let bytes: Vec<u8> = (0..10_500u32).map(|i| (i % 7 + i / 1000) as u8).collect();
-        for (id, (file, chunk, want)) in [
-            (&bytes[..], 1000, 11),
-            (&bytes[..10_000], 1000, 10),
-            (&bytes[..999], 1000, 1),
-            (&bytes[..0], 1000, 1),
-        ]
-        .into_iter()
-        .enumerate()
+        // Bytes that do not compress, so that their stream is about as long as they are.
+        let mut state = 7u64;
+        let bytes: Vec<u8> = (0..10_500)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                (state >> 56) as u8
+            })
+            .collect();
+        for (id, file) in [&bytes[..], &bytes[..999], &bytes[..0], &[b'a'; 50_000][..]]
+            .into_iter()
+            .enumerate()
         {
             let id = id as i64 + 1;
             store.conn.execute(
                 "INSERT INTO batches (id, fetched_at, source, size, sha256) VALUES (?1, 'x', 'a', ?2, 'x')",
                 params![id, file.len() as i64],
             )?;
-            insert_chunks(&store.conn, id, file, chunk)?;
-            let chunks: i64 = store.conn.query_row(
-                "SELECT count(*) FROM batch_chunks WHERE batch_id = ?1",
-                [id],
-                |r| r.get(0),
+            insert_chunks(&store.conn, id, file, 1000)?;
+            let mut stmt = store.conn.prepare(
+                "SELECT length(content) FROM batch_chunks WHERE batch_id = ?1 ORDER BY seq",
             )?;
-            assert_eq!(chunks, want, "{} bytes", file.len());
+            let lengths: Vec<usize> = stmt
+                .query_map([id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let (last, full) = lengths.split_last().expect("at least one chunk");
+            assert!(full.iter().all(|&n| n == 1000), "{lengths:?}");
+            assert!((1..=1000).contains(last), "{lengths:?}");
+            let stream = full.len() * 1000 + last;
+            if file.len() == 10_500 {
+                assert!(lengths.len() >= 11, "{} chunks", lengths.len());
+            }
+            if file.len() == 50_000 {
+                assert!(stream < 1000, "a repeated byte compresses: {stream}");
+            }
             assert_eq!(store.batch_content(id)?.as_deref(), Some(file));
             assert!(store.batch(id)?.is_some_and(|b| b.has_content));
         }
