@@ -1,7 +1,7 @@
 //! Batches: every fetched file, its bytes and SHA-256, kept for `store.keep_batches` days.
 //! The bytes are stored compressed (zstd), in chunks of at most 64 KiB: any file up to
 //! `csv.max_file_bytes` fits (one SQLite value holds at most 10^9 bytes), in about an eighth
-//! of the pages. A batch stored whole before migration 15 is read as it was stored.
+//! of the pages. A batch stored whole before migration 16 is read as it was stored.
 
 use super::{now, Store};
 use rusqlite::{params, OptionalExtension, Row};
@@ -230,7 +230,7 @@ impl Store {
         if let Some(bytes) = self.chunked_content(id)? {
             return Ok(Some(bytes));
         }
-        // A batch stored before migration 15: its bytes in one value, as they came.
+        // A batch stored before migration 16: its bytes in one value, as they came.
         Ok(self
             .conn
             .query_row(
@@ -304,6 +304,10 @@ impl Store {
         // Through the index on `at` (migration 2): a day with nothing to prune costs nothing.
         self.conn
             .execute("DELETE FROM audit WHERE at < ?1", [cutoff(keep_history)])?;
+        self.conn.execute(
+            "DELETE FROM audit_created WHERE run_id IN (SELECT id FROM runs WHERE finished_at < ?1)",
+            [cutoff(keep_history)],
+        )?;
         self.conn.execute(
             "DELETE FROM group_audit WHERE at < ?1",
             [cutoff(keep_history)],
@@ -485,7 +489,7 @@ mod tests {
         Ok(())
     }
 
-    /// A batch stored in one value before migration 15 is read as before, and pruned as before.
+    /// A batch stored in one value before migration 16 is read as before, and pruned as before.
     #[test]
     fn a_batch_stored_whole_before_the_chunks_stays_readable() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
