@@ -327,8 +327,9 @@ pub const MIGRATIONS: &[&str] = &[
         groups TEXT,
         PRIMARY KEY (run_id, user_pk)
     ) WITHOUT ROWID;
-    // 16: a batch's bytes in chunks, each compressed (zstd), so that a file over SQLite's
-    // largest value (10^9 bytes) can be stored, in about an eighth of the pages. The batches
+    "#,
+    // 16: a batch's bytes compressed (zstd) and cut into chunks, so that a file over SQLite's
+    // largest value (10^9 bytes) can be stored, in about a third of the pages. The batches
     // stored before stay in `batch_contents` as they are, read as before.
     r#"
     CREATE TABLE IF NOT EXISTS batch_chunks (
