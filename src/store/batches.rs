@@ -1,7 +1,7 @@
 //! Batches: every fetched file, its bytes and SHA-256, kept for `store.keep_batches` days.
 //! The bytes are stored compressed (zstd), in chunks of at most 64 KiB: any file up to
-//! `csv.max_file_bytes` fits (one SQLite value holds at most 10^9 bytes), in a fraction
-//! of the pages (a third for a CSV file). A batch stored whole before migration 16 is read as it was stored.
+//! `csv.max_file_bytes` fits (one SQLite value holds at most 10^9 bytes), in a third of the
+//! pages for a CSV file. A batch stored whole before migration 16 is read as it was stored.
 
 use super::{now, Store};
 use rusqlite::{params, OptionalExtension, Row};
