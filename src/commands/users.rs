@@ -456,7 +456,6 @@ fn list(
     group: Option<i64>,
     shown: &Shown,
 ) -> anyhow::Result<()> {
-    let mut out = render::stdout();
     if ctx.quiet {
         return store.each_user(filter, group, |_| Ok(()));
     }
@@ -464,24 +463,10 @@ fn list(
     // Cleared before the table is written, and when the list ends in an error.
     let bar = render::progress::counter("reading users", format == Format::Json);
     if format == Format::Json {
-        // An array written element by element: `[`, each user, `]`.
-        let mut written = 0;
-        out.write_all(b"[")?;
-        store.each_user(filter, group, |u| {
-            bar.inc(1);
-            if written >= limit || !shown.matches(&u) {
-                return Ok(());
-            }
-            out.write_all(if written == 0 { b"\n" } else { b",\n" })?;
-            written += 1;
-            render::write_json(&mut out, &u)?;
-            Ok(())
-        })?;
-        out.write_all(if written == 0 { b"]\n" } else { b"\n]\n" })?;
-        out.flush()?;
-        return Ok(());
+        return list_json(store, filter, group, shown, limit, &bar);
     }
     // Phone and source are left to `users show` and JSON: the table fits 100 columns.
+    let mut out = render::stdout();
     let mut rows: Vec<[String; 6]> = Vec::new();
     let mut grid =
         render::grid::Grid::new(["UniqueID", "Name", "Mail", "Title", "Groups", "Status"]);
@@ -525,6 +510,34 @@ fn list(
             ))
         )?;
     }
+    out.flush()?;
+    Ok(())
+}
+
+/// `users list --format json`: an array written element by element as the store reads the
+/// users: `[`, each user, `]`.
+fn list_json(
+    store: &Store,
+    filter: Filter,
+    group: Option<i64>,
+    shown: &Shown,
+    limit: usize,
+    bar: &render::progress::Clearing,
+) -> anyhow::Result<()> {
+    let mut out = render::stdout();
+    let mut written = 0;
+    out.write_all(b"[")?;
+    store.each_user(filter, group, |u| {
+        bar.inc(1);
+        if written >= limit || !shown.matches(&u) {
+            return Ok(());
+        }
+        out.write_all(if written == 0 { b"\n" } else { b",\n" })?;
+        written += 1;
+        render::write_json(&mut out, &u)?;
+        Ok(())
+    })?;
+    out.write_all(if written == 0 { b"]\n" } else { b"\n]\n" })?;
     out.flush()?;
     Ok(())
 }
