@@ -10,10 +10,24 @@ use maud::{html, Markup, DOCTYPE};
 /// The height of a chart's bars, in pixels.
 const BAR_HEIGHT: u64 = 80;
 
+const RUNS_HEADER: [&str; 8] = [
+    "Run", "Command", "Status", "Batch", "Finished", "By", "Reason", "Changes",
+];
+
 impl Report {
     /// The report as an HTML document: the status and the period, the summary, the trend, the
     /// runs as one table, then each run with its details and lists.
     pub fn html(&self) -> String {
+        let changes: Vec<(&str, u64)> = self
+            .trend
+            .iter()
+            .map(|d| (d.date.as_str(), d.changes))
+            .collect();
+        let users: Vec<(&str, u64)> = self
+            .trend
+            .iter()
+            .map(|d| (d.date.as_str(), d.users))
+            .collect();
         html! {
             (DOCTYPE) "\n"
             html {
@@ -21,12 +35,16 @@ impl Report {
                 body style="font-family: sans-serif; color: #222" {
                     "\n"
                     h1 { "roster: " (self.status) } "\n"
-                    p { (self.period()) " — generated " (long_time(&self.generated_at)) " (" (self.scope) ")" } "\n"
+                    p {
+                        (self.period()) " — generated " (long_time(&self.generated_at))
+                        " (" (self.scope) ")"
+                    }
+                    "\n"
                     (self.html_summary())
                     @if !self.trend.is_empty() {
                         h2 { "Last " (self.trend.len()) " days" } "\n"
-                        (bar_chart("Changes per night", self.trend.iter().map(|d| (d.date.as_str(), d.changes)).collect(), "#3465a4"))
-                        (bar_chart("Users in the directory", self.trend.iter().map(|d| (d.date.as_str(), d.users)).collect(), "#4e9a06"))
+                        (bar_chart("Changes per night", &changes, "#3465a4"))
+                        (bar_chart("Users in the directory", &users, "#4e9a06"))
                     }
                     (self.html_runs())
                     @for r in &self.runs {
@@ -73,7 +91,7 @@ impl Report {
             table class="runs" border="1" cellpadding="4" style="border-collapse: collapse" {
                 "\n"
                 tr {
-                    @for h in ["Run", "Command", "Status", "Batch", "Finished", "By", "Reason", "Changes"] {
+                    @for h in RUNS_HEADER {
                         th { (h) }
                     }
                 }
@@ -176,17 +194,22 @@ fn html_list(list: &List, run: i64) -> Markup {
 
 /// A bar chart as a table: one cell per day, its bar a block of that height, so that every
 /// mail client shows it without loading anything.
-fn bar_chart(title: &str, days: Vec<(&str, u64)>, colour: &str) -> Markup {
+fn bar_chart(title: &str, days: &[(&str, u64)], colour: &str) -> Markup {
     let max = days.iter().map(|d| d.1).max().unwrap_or(0);
     let last = days.len().saturating_sub(1);
     html! {
-        table class="chart" role="img" aria-label=(title) cellspacing="1" cellpadding="0" style="border-collapse: separate" {
+        table class="chart" role="img" aria-label=(title) cellspacing="1" cellpadding="0"
+            style="border-collapse: separate" {
             "\n"
             caption style="text-align: left" { (title) " (max " (thousands(max)) ")" } "\n"
             tr valign="bottom" {
-                @for (date, v) in &days {
-                    td title={ (date) ": " (thousands(*v)) } style={ "width: 12px; height: " (BAR_HEIGHT) "px; vertical-align: bottom" } {
-                        div style={ "height: " (bar_height(*v, max)) "px; width: 10px; background: " (colour) "; font-size: 1px; line-height: 1px" } { "\u{a0}" }
+                @for (date, v) in days {
+                    td title={ (date) ": " (thousands(*v)) }
+                        style={ "width: 12px; height: " (BAR_HEIGHT) "px; vertical-align: bottom" } {
+                        div style={
+                            "height: " (bar_height(*v, max)) "px; width: 10px; background: " (colour)
+                            "; font-size: 1px; line-height: 1px"
+                        } { "\u{a0}" }
                     }
                 }
             }
