@@ -168,7 +168,7 @@ impl ImportFile {
     /// of record by record.
     pub fn unknown_group_counts(&self) -> BTreeMap<String, u64> {
         let mut out = self.unknown_groups.clone();
-        for (g, n) in super::report::unknown_groups(&self.problems) {
+        for (g, n) in super::problem::unknown_groups(&self.problems) {
             *out.entry(g).or_default() += n;
         }
         out

@@ -6,7 +6,7 @@ use std::str::FromStr;
 /// Check that a cell is a bare address (no display name) whose domain has a dot.
 pub fn check(cell: &str) -> Result<(), String> {
     // An invisible character would make a look-alike of another address.
-    if let Some(c) = cell.chars().find(|&c| super::record::is_invisible(c)) {
+    if let Some(c) = cell.chars().find(|&c| super::text::is_invisible(c)) {
         return Err(format!(
             "the mail address contains the invisible character U+{:04X}",
             c as u32

@@ -1,6 +1,7 @@
 //! Problems found in an import file: their stable codes, severities and locations (SPEC §1).
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A stable machine code of a problem; the strings are part of the contract.
@@ -232,6 +233,17 @@ impl Tally {
             .filter(|&(_, _, n)| n > 0)
         })
     }
+}
+
+/// The counts of each unknown Group ID among `unknown-group` warnings.
+pub fn unknown_groups(problems: &[Problem]) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for p in problems.iter().filter(|p| p.code == Code::UnknownGroup) {
+        if let Some(id) = &p.value {
+            *out.entry(id.clone()).or_default() += 1;
+        }
+    }
+    out
 }
 
 #[cfg(test)]

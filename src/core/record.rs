@@ -1,6 +1,7 @@
 //! Import records: the columns of the file, the checks on one record, and its compact form.
 
 use super::problem::{Code, Problem};
+use super::text::{has_control, is_invisible};
 use super::{mail, phone};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -208,28 +209,6 @@ pub fn protected_id(cell: &str, max: usize) -> Option<&str> {
     .then_some(id)
 }
 
-/// A character that shows nothing: a Unicode format character (zero-width space and joiners,
-/// direction marks, a byte-order mark, a soft hyphen). In a UniqueID it would make an ID that
-/// looks like another's differ from it, so a UniqueID is trimmed of them like spaces, and one
-/// inside a UniqueID is a `control-char` error.
-pub fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{AD}'
-            | '\u{600}'..='\u{605}'
-            | '\u{61C}'
-            | '\u{6DD}'
-            | '\u{70F}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206F}'
-            | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}'
-    )
-}
-
 /// A checked data record, kept in one allocation: the values of its fields joined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -344,19 +323,6 @@ pub fn trim(cell: &str) -> &str {
     cell.trim_matches(|c: char| (c.is_whitespace() && !c.is_control()) || is_invisible(c))
 }
 
-/// True when the text has a control character (U+0000–U+001F, U+007F–U+009F), found by a
-/// scan of the bytes: in UTF-8 those above U+007F are 0xC2 followed by 0x80–0x9F.
-fn has_control(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    // A quick scan for any byte that can start one; the exact one only when there is.
-    if !bytes.iter().any(|&b| b < 0x20 || b == 0x7f || b == 0xc2) {
-        return false;
-    }
-    bytes.iter().enumerate().any(|(i, &b)| {
-        b < 0x20 || b == 0x7f || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| *n < 0xa0))
-    })
-}
-
 /// The raw cells of a record as the CSV reader gave them, read by position (the reader's own
 /// record implements it, so that no list of cells is built per record).
 pub trait Cells {
@@ -373,263 +339,293 @@ impl Cells for [&str] {
     }
 }
 
-/// Check one data record.
+/// Check one data record (SPEC §1): a record with the wrong number of fields gets only that
+/// error; a cell over `csv.max_cell_chars` is read no further; a `Skip` = 1 record is checked
+/// for its UniqueID only; else every field is read and checked, and the record is valid when
+/// no check failed.
 pub fn check<C: Cells + ?Sized>(
     cells: &C,
     line: u64,
     columns: &Columns,
     rules: &Rules,
 ) -> (Entry, Vec<Problem>) {
+    let record = Reading::new(cells, line, columns);
     let mut problems = Vec::new();
-    // Only a mapped template costs an allocation: its one filled value.
-    let mut filled: [Option<String>; 8] = Default::default();
-    for (field, parts) in &columns.templates {
-        filled[field.index()] = Some(fill(parts, cells));
+    if let Some(wrong) = record.field_count() {
+        problems.push(wrong);
+        return (record.invalid(rules), problems);
     }
-    let cell = |f: Field| -> Option<&str> {
-        match &filled[f.index()] {
+    record.too_long(rules, &mut problems);
+    if !problems.is_empty() {
+        return (record.invalid(rules), problems);
+    }
+    let skip = record.skip(&mut problems);
+    let unique_id = record.unique_id(&mut problems);
+    if skip {
+        return record.skipped(unique_id, rules, problems);
+    }
+    let name = record.read(Field::Name, &mut problems);
+    if name == Some("") {
+        record.missing(Field::Name, &mut problems);
+    }
+    let mail = record.mail(&mut problems);
+    let title = record.read(Field::Title, &mut problems).unwrap_or("");
+    let phones = [
+        record.phone(Field::Phone, rules, &mut problems),
+        record.phone(Field::Phone2, rules, &mut problems),
+    ];
+    let groups = record.groups(rules, &mut problems);
+    if !problems.is_empty() {
+        return (record.invalid(rules), problems);
+    }
+    let parts = [
+        unique_id,
+        name.unwrap_or(""),
+        mail.unwrap_or(""),
+        title,
+        &phones[0],
+        &phones[1],
+    ];
+    let valid = Record::from_parts(line, false, parts, groups);
+    (Entry::Valid(valid), problems)
+}
+
+/// One record being checked: its cells, where each field is, and the values of the fields a
+/// template fills (the only allocation a record costs before its [`Record`]).
+struct Reading<'a, C: Cells + ?Sized> {
+    cells: &'a C,
+    line: u64,
+    columns: &'a Columns,
+    filled: [Option<String>; 8],
+}
+
+impl<'a, C: Cells + ?Sized> Reading<'a, C> {
+    fn new(cells: &'a C, line: u64, columns: &'a Columns) -> Self {
+        let mut filled: [Option<String>; 8] = Default::default();
+        for (field, parts) in &columns.templates {
+            filled[field.index()] = Some(fill(parts, cells));
+        }
+        Reading {
+            cells,
+            line,
+            columns,
+            filled,
+        }
+    }
+
+    /// A field's value: trimmed, and without the `'` an export puts before a formula.
+    fn cell(&self, f: Field) -> Option<&str> {
+        match &self.filled[f.index()] {
             Some(value) => Some(value.as_str()),
-            None => columns.position[f.index()]
-                .and_then(|i| cells.cell(i))
+            None => self.columns.position[f.index()]
+                .and_then(|i| self.cells.cell(i))
                 .map(trim)
                 .map(unescape_formula),
         }
-    };
-    let uid = cell(Field::UniqueId).and_then(|u| protected_id(u, rules.max_cell_chars));
-    let raw_name = || {
-        cell(Field::Name)
+    }
+
+    fn problem(&self, f: Field, code: Code, message: impl Into<String>) -> Problem {
+        Problem::new(Some(self.line), Some(self.columns.name(f)), code, message)
+    }
+
+    /// An invalid record keeps the UniqueID it names (its user is left alone) and its Name
+    /// as the file has it, control characters as spaces (for reports).
+    fn invalid(&self, rules: &Rules) -> Entry {
+        let unique_id = self
+            .cell(Field::UniqueId)
+            .and_then(|u| protected_id(u, rules.max_cell_chars));
+        let name = self
+            .cell(Field::Name)
             .filter(|n| !n.is_empty())
-            .map(|n| quoted(n).replace(|c: char| c.is_control(), " "))
-    };
-
-    if cells.count() != columns.width {
-        problems.push(Problem::new(
-            Some(line),
-            None,
-            Code::FieldCount,
-            format!(
-                "the record has {} fields, the header has {}",
-                cells.count(),
-                columns.width
-            ),
-        ));
-        let entry = Entry::Invalid {
-            line,
-            unique_id: uid.map(str::to_owned),
-            name: raw_name(),
-        };
-        return (entry, problems);
+            .map(|n| quoted(n).replace(|c: char| c.is_control(), " "));
+        Entry::Invalid {
+            line: self.line,
+            unique_id: unique_id.map(str::to_owned),
+            name,
+        }
     }
 
-    // No cell longer than the limit is read any further, nor quoted, nor stored.
-    for i in 0..cells.count() {
-        let Some(n) = cells
-            .cell(i)
-            .and_then(|c| chars_over(c, rules.max_cell_chars))
-        else {
-            continue;
-        };
-        let column = FIELDS
-            .iter()
-            .find(|f| columns.position[f.index()] == Some(i))
-            .map(|f| columns.name(*f));
-        problems.push(Problem::new(
-            Some(line),
-            column,
-            Code::TooLong,
-            format!(
-                "the cell{} has {n} characters; csv.max_cell_chars allows {}",
-                column.map_or_else(|| format!(" in field {}", i + 1), |_| String::new()),
-                rules.max_cell_chars
-            ),
-        ));
+    /// A record with another number of fields than the header.
+    fn field_count(&self) -> Option<Problem> {
+        let count = self.cells.count();
+        (count != self.columns.width).then(|| {
+            Problem::new(
+                Some(self.line),
+                None,
+                Code::FieldCount,
+                format!(
+                    "the record has {count} fields, the header has {}",
+                    self.columns.width
+                ),
+            )
+        })
     }
-    for (field, _) in &columns.templates {
-        let value = filled[field.index()].as_deref().unwrap_or("");
-        if let Some(n) = chars_over(value, rules.max_cell_chars) {
+
+    /// Each cell, and each value a template fills, longer than `csv.max_cell_chars`.
+    fn too_long(&self, rules: &Rules, problems: &mut Vec<Problem>) {
+        let max = rules.max_cell_chars;
+        for i in 0..self.cells.count() {
+            let Some(n) = self.cells.cell(i).and_then(|c| chars_over(c, max)) else {
+                continue;
+            };
+            let column = FIELDS
+                .iter()
+                .find(|f| self.columns.position[f.index()] == Some(i))
+                .map(|f| self.columns.name(*f));
             problems.push(Problem::new(
-                Some(line),
-                Some(columns.name(*field)),
+                Some(self.line),
+                column,
                 Code::TooLong,
                 format!(
-                    "the value made from these columns has {n} characters; csv.max_cell_chars allows {}",
-                    rules.max_cell_chars
+                    "the cell{} has {n} characters; csv.max_cell_chars allows {max}",
+                    column.map_or_else(|| format!(" in field {}", i + 1), |_| String::new()),
                 ),
             ));
         }
-    }
-    if !problems.is_empty() {
-        let entry = Entry::Invalid {
-            line,
-            unique_id: uid.map(str::to_owned),
-            name: raw_name(),
-        };
-        return (entry, problems);
+        for (field, _) in &self.columns.templates {
+            let value = self.filled[field.index()].as_deref().unwrap_or("");
+            if let Some(n) = chars_over(value, max) {
+                problems.push(self.problem(
+                    *field,
+                    Code::TooLong,
+                    format!(
+                        "the value made from these columns has {n} characters; csv.max_cell_chars allows {max}"
+                    ),
+                ));
+            }
+        }
     }
 
-    // Reads a cell and reports control characters in it.
-    let read = |f: Field, problems: &mut Vec<Problem>| -> Option<&str> {
-        let value = cell(f)?;
-        if let Some(c) = has_control(value)
-            .then(|| value.chars().find(|c| c.is_control()))
-            .flatten()
-        {
-            problems.push(Problem::new(
-                Some(line),
-                Some(columns.name(f)),
+    /// A field's value, or none (and a `control-char` error) when it has a control character.
+    fn read(&self, f: Field, problems: &mut Vec<Problem>) -> Option<&str> {
+        let value = self.cell(f)?;
+        if !has_control(value) {
+            return Some(value);
+        }
+        if let Some(c) = value.chars().find(|c| c.is_control()) {
+            problems.push(self.problem(
+                f,
                 Code::ControlChar,
                 format!("the cell contains the control character U+{:04X}", c as u32),
             ));
             return None;
         }
         Some(value)
-    };
-
-    let skip_cell = read(Field::Skip, &mut problems).unwrap_or("");
-    let skip = match skip_cell {
-        "" | "0" => false,
-        "1" => true,
-        other => {
-            problems.push(Problem::new(
-                Some(line),
-                Some(columns.name(Field::Skip)),
-                Code::BadSkip,
-                format!("Skip must be empty, 0 or 1, not `{other}`"),
-            ));
-            false
-        }
-    };
-
-    // Trimmed of invisible characters like spaces; one inside is an error (see is_invisible).
-    let unique_id = read(Field::UniqueId, &mut problems).map(|id| {
-        id.trim_matches(|c: char| is_invisible(c) || (c.is_whitespace() && !c.is_control()))
-    });
-    let unique_id = match unique_id.and_then(|id| id.chars().find(|&c| is_invisible(c))) {
-        Some(c) => {
-            problems.push(Problem::new(
-                Some(line),
-                Some(columns.name(Field::UniqueId)),
-                Code::ControlChar,
-                format!(
-                    "the UniqueID contains the invisible character U+{:04X}",
-                    c as u32
-                ),
-            ));
-            None
-        }
-        None => unique_id,
-    };
-    let missing = |f: Field, problems: &mut Vec<Problem>| {
-        problems.push(Problem::new(
-            Some(line),
-            Some(columns.name(f)),
-            Code::MissingField,
-            format!("{} is required", f.column()),
-        ));
-    };
-    if unique_id == Some("") {
-        missing(Field::UniqueId, &mut problems);
-    }
-    let unique_id = unique_id.unwrap_or("");
-
-    if skip {
-        if !problems.is_empty() {
-            let entry = Entry::Invalid {
-                line,
-                unique_id: uid.map(str::to_owned),
-                name: raw_name(),
-            };
-            return (entry, problems);
-        }
-        return (
-            Entry::Valid(Record::from_parts(
-                line,
-                true,
-                [unique_id, "", "", "", "", ""],
-                Vec::new(),
-            )),
-            problems,
-        );
     }
 
-    let name = read(Field::Name, &mut problems);
-    if name == Some("") {
-        missing(Field::Name, &mut problems);
+    fn missing(&self, f: Field, problems: &mut Vec<Problem>) {
+        problems.push(self.problem(f, Code::MissingField, format!("{} is required", f.column())));
     }
-    let mail = read(Field::Mail, &mut problems);
-    match mail {
-        Some("") => missing(Field::Mail, &mut problems),
-        Some(m) => {
-            if let Err(message) = mail::check(m) {
-                problems.push(Problem::new(
-                    Some(line),
-                    Some(columns.name(Field::Mail)),
-                    Code::BadMail,
-                    message,
+
+    /// `Skip`: empty, `0` or `1`.
+    fn skip(&self, problems: &mut Vec<Problem>) -> bool {
+        match self.read(Field::Skip, problems).unwrap_or("") {
+            "" | "0" => false,
+            "1" => true,
+            other => {
+                problems.push(self.problem(
+                    Field::Skip,
+                    Code::BadSkip,
+                    format!("Skip must be empty, 0 or 1, not `{other}`"),
                 ));
+                false
             }
         }
-        None => {}
     }
-    let title = read(Field::Title, &mut problems).unwrap_or("");
-    let mut phones = [Cow::Borrowed(""), Cow::Borrowed("")];
-    for (slot, field) in [Field::Phone, Field::Phone2].into_iter().enumerate() {
-        match read(field, &mut problems) {
-            None | Some("") => {}
+
+    /// The UniqueID, trimmed of invisible characters like spaces; one inside is an error (see
+    /// [`is_invisible`]), and so is an empty one.
+    fn unique_id(&self, problems: &mut Vec<Problem>) -> &str {
+        let unique_id = self.read(Field::UniqueId, problems).map(|id| {
+            id.trim_matches(|c: char| is_invisible(c) || (c.is_whitespace() && !c.is_control()))
+        });
+        let unique_id = match unique_id.and_then(|id| id.chars().find(|&c| is_invisible(c))) {
+            Some(c) => {
+                problems.push(self.problem(
+                    Field::UniqueId,
+                    Code::ControlChar,
+                    format!(
+                        "the UniqueID contains the invisible character U+{:04X}",
+                        c as u32
+                    ),
+                ));
+                None
+            }
+            None => unique_id,
+        };
+        if unique_id == Some("") {
+            self.missing(Field::UniqueId, problems);
+        }
+        unique_id.unwrap_or("")
+    }
+
+    /// A `Skip` = 1 record: its other cells are not read.
+    fn skipped(
+        &self,
+        unique_id: &str,
+        rules: &Rules,
+        problems: Vec<Problem>,
+    ) -> (Entry, Vec<Problem>) {
+        if !problems.is_empty() {
+            return (self.invalid(rules), problems);
+        }
+        let parts = [unique_id, "", "", "", "", ""];
+        let record = Record::from_parts(self.line, true, parts, Vec::new());
+        (Entry::Valid(record), problems)
+    }
+
+    /// The Mail: required, and an address (SPEC §1).
+    fn mail(&self, problems: &mut Vec<Problem>) -> Option<&str> {
+        let mail = self.read(Field::Mail, problems);
+        match mail {
+            Some("") => self.missing(Field::Mail, problems),
+            Some(m) => {
+                if let Err(message) = mail::check(m) {
+                    problems.push(self.problem(Field::Mail, Code::BadMail, message));
+                }
+            }
+            None => {}
+        }
+        mail
+    }
+
+    /// A phone in E.164, or "" when the cell is empty (or wrong: then a `bad-phone` error).
+    fn phone(&self, field: Field, rules: &Rules, problems: &mut Vec<Problem>) -> Cow<'_, str> {
+        match self.read(field, problems) {
+            None | Some("") => Cow::Borrowed(""),
             Some(raw) => match phone::normalize(raw, rules.region) {
-                Ok(e164) => phones[slot] = e164,
-                Err(message) => problems.push(Problem::new(
-                    Some(line),
-                    Some(columns.name(field)),
-                    Code::BadPhone,
-                    message,
-                )),
+                Ok(e164) => e164,
+                Err(message) => {
+                    problems.push(self.problem(field, Code::BadPhone, message));
+                    Cow::Borrowed("")
+                }
             },
         }
     }
-    let groups_cell = read(Field::Groups, &mut problems).unwrap_or("");
-    let mut groups: Vec<&str> = if groups_cell.is_empty() {
-        Vec::new()
-    } else {
+
+    /// The Group IDs: split on the separator, trimmed, empties dropped, aliases mapped
+    /// (duplicates are merged by [`Record::from_parts`]).
+    fn groups<'r>(&'r self, rules: &'r Rules, problems: &mut Vec<Problem>) -> Vec<&'r str> {
+        let cell = self.read(Field::Groups, problems).unwrap_or("");
+        if cell.is_empty() {
+            return Vec::new();
+        }
         fn tidy<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
             ids.map(trim).filter(|g| !g.is_empty()).collect()
         }
-        match rules.group_separator.as_bytes() {
+        let mut groups = match rules.group_separator.as_bytes() {
             // A one-byte separator is found by a byte search, not a substring search.
-            [b] if b.is_ascii() => tidy(groups_cell.split(char::from(*b))),
-            _ => tidy(groups_cell.split(rules.group_separator.as_str())),
-        }
-    };
-    if !rules.aliases.is_empty() {
-        for g in &mut groups {
-            if let Some(to) = rules.aliases.get(*g) {
-                *g = to;
+            [b] if b.is_ascii() => tidy(cell.split(char::from(*b))),
+            _ => tidy(cell.split(rules.group_separator.as_str())),
+        };
+        if !rules.aliases.is_empty() {
+            for g in &mut groups {
+                if let Some(to) = rules.aliases.get(*g) {
+                    *g = to;
+                }
             }
         }
-    }
-
-    if problems.is_empty() {
-        let parts = [
-            unique_id,
-            name.unwrap_or(""),
-            mail.unwrap_or(""),
-            title,
-            &phones[0],
-            &phones[1],
-        ];
-        (
-            Entry::Valid(Record::from_parts(line, false, parts, groups)),
-            problems,
-        )
-    } else {
-        (
-            Entry::Invalid {
-                line,
-                unique_id: uid.map(str::to_owned),
-                name: raw_name(),
-            },
-            problems,
-        )
+        groups
     }
 }
 
@@ -690,14 +686,6 @@ mod tests {
             .iter()
             .map(|p| (p.code.as_str(), p.column.clone()))
             .collect()
-    }
-
-    #[test]
-    fn control_scan_agrees_with_char_is_control() {
-        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
-            let text = format!("a{c}b");
-            assert_eq!(has_control(&text), c.is_control(), "U+{:04X}", c as u32);
-        }
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! CSV), and the trend of the last 30 days. Built from plain data so that the terminal, JSON
 //! and mail share it.
 
+/// Where the renderers of the report (and the store's) have always found it; it lives in
+/// [`super::number`].
+pub use super::number::thousands;
 use super::plan::Counts;
 use super::signal::{Closed, Level, Now};
 use serde::Serialize;
@@ -310,19 +313,6 @@ pub fn trend(
         .collect()
 }
 
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A report: the runs of a period (or one run) and anything an operator must act on.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -436,20 +426,6 @@ impl Report {
     }
 }
 
-/// The counts of each unknown Group ID among `unknown-group` warnings.
-pub fn unknown_groups(problems: &[super::problem::Problem]) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    for p in problems
-        .iter()
-        .filter(|p| p.code == super::problem::Code::UnknownGroup)
-    {
-        if let Some(id) = &p.value {
-            *out.entry(id.clone()).or_default() += 1;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,12 +455,6 @@ mod tests {
         assert_eq!(days[28].changes, 100);
         assert_eq!(days[28].users, 100);
         assert_eq!(days[27].users, 0);
-    }
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(12), "12");
     }
 }
 

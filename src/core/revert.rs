@@ -227,140 +227,180 @@ pub fn plan(
     holder: &dyn Fn(&str) -> Option<i64>,
 ) -> RevertPlan {
     let mut out = RevertPlan::default();
-    let mut order: Vec<i64> = Vec::new();
-    let mut by_user: HashMap<i64, Vec<&AuditEntry>> = HashMap::new();
-    for r in rows {
-        by_user
-            .entry(r.user_pk)
-            .or_insert_with(|| {
-                order.push(r.user_pk);
-                Vec::new()
-            })
-            .push(r);
+    for user in UserRows::of(rows, current) {
+        if user.created() {
+            out.changes.extend(user.remove_created(missing_users));
+        } else if user.deleted() {
+            user.bring_back(known_groups, holder, &mut out);
+        } else if let Some(now) = user.now {
+            let (change, conflicts) = user.undo(now, known_groups);
+            out.conflicts.extend(conflicts);
+            out.changes.extend(change);
+        } else {
+            // The user is gone since: every field is a conflict.
+            let gone = user
+                .rows
+                .iter()
+                .map(|r| user.conflict(&r.field, None, r.new.clone()));
+            out.conflicts.extend(gone);
+        }
     }
-    for pk in order {
-        let rows = &by_user[&pk];
-        let uid = rows.iter().find_map(|r| r.unique_id.clone());
-        let cur = current.get(&pk);
-        let was = rows.iter().find_map(|r| r.was.clone());
-        let conflict = |field: &str, now: Option<String>, run_new: Option<String>| Conflict {
-            unique_id: cur
+    resolve_mail(&mut out, current, holder);
+    for c in &out.changes {
+        out.counts.add(c.action);
+    }
+    out
+}
+
+/// The audit rows of one user, with the user as it is now.
+struct UserRows<'a> {
+    pk: i64,
+    rows: Vec<&'a AuditEntry>,
+    /// The UniqueID the rows name.
+    uid: Option<String>,
+    now: Option<&'a Current>,
+    /// What the user's row held beside its fields before the run.
+    was: Option<Was>,
+}
+
+impl<'a> UserRows<'a> {
+    /// The rows of each user, in the order the run first wrote one of theirs.
+    fn of(rows: &'a [AuditEntry], current: &'a HashMap<i64, Current>) -> Vec<UserRows<'a>> {
+        let mut users: Vec<UserRows<'a>> = Vec::new();
+        let mut at: HashMap<i64, usize> = HashMap::new();
+        for r in rows {
+            let i = *at.entry(r.user_pk).or_insert_with(|| {
+                users.push(UserRows {
+                    pk: r.user_pk,
+                    rows: Vec::new(),
+                    uid: None,
+                    now: current.get(&r.user_pk),
+                    was: None,
+                });
+                users.len() - 1
+            });
+            users[i].rows.push(r);
+        }
+        for user in &mut users {
+            user.uid = user.rows.iter().find_map(|r| r.unique_id.clone());
+            user.was = user.rows.iter().find_map(|r| r.was.clone());
+        }
+        users
+    }
+
+    fn conflict(&self, field: &str, now: Option<String>, run_new: Option<String>) -> Conflict {
+        Conflict {
+            unique_id: self
+                .now
                 .and_then(|c| c.state.unique_id.clone())
-                .or_else(|| uid.clone()),
-            mail: cur.map(|c| c.state.mail.clone()),
+                .or_else(|| self.uid.clone()),
+            mail: self.now.map(|c| c.state.mail.clone()),
             group: None,
             field: field.to_string(),
             now,
             run_new,
-        };
-        if rows.iter().any(|r| r.field == "created") {
-            // A user the run created: removed per import.missing_users (a manual one deleted).
-            let Some(c) = cur else { continue };
-            let manual = c.state.unique_id.is_none();
-            if manual || missing_users == MissingUsers::Delete {
-                out.changes.push(UserRevert {
-                    pk,
-                    action: Action::Remove,
-                    unique_id: c.state.unique_id.clone(),
-                    fields: fields_between(Some(c), None),
-                    target: Target::Delete,
-                });
-            } else if missing_users == MissingUsers::Deactivate && c.state.active {
-                let mut t = c.clone();
-                t.state.active = false;
-                out.changes.push(UserRevert {
-                    pk,
-                    action: Action::Remove,
-                    unique_id: c.state.unique_id.clone(),
-                    fields: fields_between(Some(c), Some(&t)),
-                    target: Target::Set(t, None),
-                });
-            }
-            continue;
         }
-        if rows
-            .iter()
-            .any(|r| r.field == "status" && r.new.as_deref() == Some("deleted"))
-        {
-            // A user the run deleted: back with the values it had.
-            if let Some(c) = cur {
-                out.conflicts.push(conflict(
-                    "status",
-                    value(c, "status"),
-                    Some("deleted".into()),
-                ));
-                continue;
-            }
-            let mut t = Current {
-                state: UserState {
-                    unique_id: uid.clone(),
-                    ..UserState::default()
-                },
-                manual_groups: was
-                    .as_ref()
-                    .map(|w| w.manual_groups.clone())
-                    .unwrap_or_default(),
-                ..Current::default()
-            };
-            t.manual_groups.sort();
-            for r in rows {
-                set(
-                    &mut t,
-                    &r.field,
-                    r.old.as_deref(),
-                    r.was.as_ref(),
-                    known_groups,
-                );
-            }
-            if let Some(w) = &was {
-                t.missing_count = w.missing_count.unwrap_or(0);
-                t.last_missing_batch = w.last_missing_batch;
-            }
-            if let Some(h) = holder(&mail::key(&t.state.mail)) {
-                if h != pk {
-                    out.conflicts
-                        .push(conflict("mail", Some(t.state.mail.clone()), None));
-                    continue;
-                }
-            }
-            out.changes.push(UserRevert {
-                pk,
-                action: Action::Create,
-                unique_id: uid.clone(),
-                fields: fields_between(None, Some(&t)),
-                target: Target::Recreate(t, was),
-            });
-            continue;
-        }
-        let Some(c) = cur else {
-            for r in rows {
-                out.conflicts.push(conflict(&r.field, None, r.new.clone()));
-            }
-            continue;
+    }
+
+    /// The run created the user.
+    fn created(&self) -> bool {
+        self.rows.iter().any(|r| r.field == "created")
+    }
+
+    /// The run deleted the user.
+    fn deleted(&self) -> bool {
+        let deleted = |r: &&AuditEntry| r.field == "status" && r.new.as_deref() == Some("deleted");
+        self.rows.iter().any(deleted)
+    }
+
+    /// A user the run created: removed per `import.missing_users` (a manual one deleted).
+    fn remove_created(&self, missing_users: MissingUsers) -> Option<UserRevert> {
+        let c = self.now?;
+        let remove = |fields, target| UserRevert {
+            pk: self.pk,
+            action: Action::Remove,
+            unique_id: c.state.unique_id.clone(),
+            fields,
+            target,
         };
+        let manual = c.state.unique_id.is_none();
+        if manual || missing_users == MissingUsers::Delete {
+            return Some(remove(fields_between(Some(c), None), Target::Delete));
+        }
+        if missing_users != MissingUsers::Deactivate || !c.state.active {
+            return None;
+        }
         let mut t = c.clone();
-        let mut conflicted = false;
+        t.state.active = false;
+        let fields = fields_between(Some(c), Some(&t));
+        Some(remove(fields, Target::Set(t, None)))
+    }
+
+    /// A user the run deleted comes back with the values it had, unless a user with its key
+    /// or its address is there now (a conflict).
+    fn bring_back(
+        &self,
+        known_groups: &HashSet<String>,
+        holder: &dyn Fn(&str) -> Option<i64>,
+        out: &mut RevertPlan,
+    ) {
+        if let Some(c) = self.now {
+            let now = value(c, "status");
+            out.conflicts
+                .push(self.conflict("status", now, Some("deleted".into())));
+            return;
+        }
+        let mut t = Current {
+            state: UserState {
+                unique_id: self.uid.clone(),
+                ..UserState::default()
+            },
+            manual_groups: self
+                .was
+                .as_ref()
+                .map(|w| w.manual_groups.clone())
+                .unwrap_or_default(),
+            ..Current::default()
+        };
+        t.manual_groups.sort();
+        for r in &self.rows {
+            let (old, was) = (r.old.as_deref(), r.was.as_ref());
+            set(&mut t, &r.field, old, was, known_groups);
+        }
+        if let Some(w) = &self.was {
+            t.missing_count = w.missing_count.unwrap_or(0);
+            t.last_missing_batch = w.last_missing_batch;
+        }
+        if holder(&mail::key(&t.state.mail)).is_some_and(|h| h != self.pk) {
+            let conflict = self.conflict("mail", Some(t.state.mail.clone()), None);
+            out.conflicts.push(conflict);
+            return;
+        }
+        out.changes.push(UserRevert {
+            pk: self.pk,
+            action: Action::Create,
+            unique_id: self.uid.clone(),
+            fields: fields_between(None, Some(&t)),
+            target: Target::Recreate(t, self.was.clone()),
+        });
+    }
+
+    /// Each field goes back where the user still holds the run's new value; a field changed
+    /// since is a conflict. A user the run brought back from deletion is deleted again.
+    fn undo(
+        &self,
+        c: &Current,
+        known_groups: &HashSet<String>,
+    ) -> (Option<UserRevert>, Vec<Conflict>) {
+        let mut t = c.clone();
+        let mut conflicts = Vec::new();
         let mut delete = false;
-        for r in rows {
-            let now = value(c, &r.field);
-            let same = if r.field == "manual_groups" {
-                let want: Option<Vec<String>> =
-                    r.new.as_deref().and_then(|n| serde_json::from_str(n).ok());
-                want.map(|mut w| {
-                    w.sort();
-                    w
-                }) == Some(c.manual_groups.clone())
-            } else {
-                now == r.new
-            };
-            if !same {
-                out.conflicts.push(conflict(&r.field, now, r.new.clone()));
-                conflicted = true;
+        for r in &self.rows {
+            if !still_holds(c, r) {
+                conflicts.push(self.conflict(&r.field, value(c, &r.field), r.new.clone()));
                 continue;
             }
-            if r.field == "status" && r.old.as_deref() == Some("deleted") {
-                delete = true;
-            }
+            delete |= r.field == "status" && r.old.as_deref() == Some("deleted");
             set(
                 &mut t,
                 &r.field,
@@ -369,41 +409,24 @@ pub fn plan(
                 known_groups,
             );
         }
+        let conflicted = !conflicts.is_empty();
         if delete {
-            out.changes.push(UserRevert {
-                pk,
+            let change = UserRevert {
+                pk: self.pk,
                 action: Action::Remove,
                 unique_id: c.state.unique_id.clone(),
                 fields: fields_between(Some(c), None),
                 target: Target::Delete,
-            });
-            continue;
+            };
+            return (Some(change), conflicts);
         }
-        match (&was, conflicted) {
-            // The row goes back whole: its absence counter too.
-            (Some(w), false) => {
-                t.missing_count = w.missing_count.unwrap_or(0);
-                t.last_missing_batch = w.last_missing_batch;
-            }
-            // Back without what it held: present now, so not absent.
-            _ if t.state.active && !c.state.active => {
-                t.missing_count = 0;
-                t.last_missing_batch = None;
-            }
-            _ => {}
-        }
+        restore_absence(&mut t, c, self.was.as_ref(), conflicted);
         if t == *c {
-            continue;
+            return (None, conflicts);
         }
-        let action = match (c.state.active, t.state.active) {
-            (false, true) => Action::Reactivate,
-            (true, false) => Action::Remove,
-            _ if t.state == c.state && t.manual_groups == c.manual_groups => Action::Missing,
-            _ => Action::Update,
-        };
-        out.changes.push(UserRevert {
-            pk,
-            action,
+        let change = UserRevert {
+            pk: self.pk,
+            action: undo_action(c, &t),
             unique_id: c
                 .state
                 .unique_id
@@ -411,21 +434,48 @@ pub fn plan(
                 .or_else(|| t.state.unique_id.clone()),
             fields: fields_between(Some(c), Some(&t)),
             // The row's times go back too when every field did.
-            target: Target::Set(t, if conflicted { None } else { was }),
-        });
+            target: Target::Set(t, if conflicted { None } else { self.was.clone() }),
+        };
+        (Some(change), conflicts)
     }
-    resolve_mail(&mut out, current, holder);
-    for c in &out.changes {
-        match c.action {
-            Action::Create => out.counts.create += 1,
-            Action::Update => out.counts.update += 1,
-            Action::Reactivate => out.counts.reactivate += 1,
-            Action::Remove => out.counts.remove += 1,
-            Action::Missing => out.counts.missing += 1,
-            _ => {}
+}
+
+/// True when the user still holds the value the run wrote into the field.
+fn still_holds(c: &Current, r: &AuditEntry) -> bool {
+    if r.field != "manual_groups" {
+        return value(c, &r.field) == r.new;
+    }
+    let want: Option<Vec<String>> = r.new.as_deref().and_then(|n| serde_json::from_str(n).ok());
+    want.map(|mut w| {
+        w.sort();
+        w
+    }) == Some(c.manual_groups.clone())
+}
+
+/// The absence counter of a user the revert changes: back whole with the row (when every field
+/// went back), or zero for a user brought back without what its row held (present now).
+fn restore_absence(t: &mut Current, c: &Current, was: Option<&Was>, conflicted: bool) {
+    match (was, conflicted) {
+        (Some(w), false) => {
+            t.missing_count = w.missing_count.unwrap_or(0);
+            t.last_missing_batch = w.last_missing_batch;
         }
+        _ if t.state.active && !c.state.active => {
+            t.missing_count = 0;
+            t.last_missing_batch = None;
+        }
+        _ => {}
     }
-    out
+}
+
+/// What undoing the run's fields does to a user, from what it is to what it becomes.
+fn undo_action(c: &Current, t: &Current) -> Action {
+    match (c.state.active, t.state.active) {
+        (false, true) => Action::Reactivate,
+        (true, false) => Action::Remove,
+        _ if t.state == c.state && t.manual_groups == c.manual_groups => Action::Missing,
+        _ => Action::Update,
+    }
 }
 
 /// An address the revert gives back that another user holds now (and keeps) is a conflict:
@@ -643,64 +693,23 @@ pub fn plan_groups_gone(
     out: &mut RevertPlan,
 ) {
     let by_pk: HashMap<i64, &GroupNow> = groups.iter().map(|g| (g.pk, g)).collect();
-    let targets: HashMap<i64, Option<&Current>> = out
-        .changes
-        .iter()
-        .map(|c| {
-            let t = match &c.target {
-                Target::Set(t, _) | Target::Recreate(t, _) => Some(t),
-                Target::Delete => None,
-            };
-            (c.pk, t)
-        })
-        .collect();
-    let member = |t: &Current, g: &GroupNow| match &g.group_id {
-        Some(id) => t.state.groups.contains(id),
-        None => t.manual_groups.contains(&g.name),
-    };
+    let targets = targets(&out.changes);
     let mut gone: Vec<&GroupNow> = Vec::new();
     for r in rows.iter().filter(|r| r.field == "created") {
         let Some(g) = by_pk.get(&r.group_pk).copied() else {
             continue;
         };
         if r.new.as_deref().is_some_and(|n| n != g.name) {
-            out.conflicts.push(group_conflict(
-                Some(g),
-                &g.name,
-                "name",
-                Some(g.name.clone()),
-                r.new.clone(),
-            ));
+            let now = Some(g.name.clone());
+            let conflict = group_conflict(Some(g), &g.name, "name", now, r.new.clone());
+            out.conflicts.push(conflict);
             continue;
         }
-        // Users the run created that the revert leaves without the group or removes.
-        let leaving = |pk: &i64| {
-            created_users.contains(pk)
-                && targets
-                    .get(pk)
-                    .is_some_and(|t| t.is_none_or(|t| !t.state.active))
-        };
-        let mut users: Vec<i64> = g
-            .members
-            .iter()
-            .filter(|pk| !targets.contains_key(pk))
-            .copied()
-            .collect();
-        users.extend(
-            out.changes
-                .iter()
-                .filter(|c| !leaving(&c.pk))
-                .filter(|c| targets[&c.pk].is_some_and(|t| member(t, g)))
-                .map(|c| c.pk),
-        );
-        if !users.is_empty() {
-            out.conflicts.push(group_conflict(
-                Some(g),
-                &g.name,
-                "members",
-                Some(users.len().to_string()),
-                None,
-            ));
+        let users = members_after(g, &out.changes, &targets, created_users);
+        if users > 0 {
+            let now = Some(users.to_string());
+            let conflict = group_conflict(Some(g), &g.name, "members", now, None);
+            out.conflicts.push(conflict);
             continue;
         }
         out.groups.push(GroupChange::Remove {
@@ -711,16 +720,61 @@ pub fn plan_groups_gone(
         });
         gone.push(g);
     }
+    leave_groups(&mut out.changes, &gone, current);
+}
+
+/// What each user the revert changes becomes (none: deleted).
+fn targets(changes: &[UserRevert]) -> HashMap<i64, Option<&Current>> {
+    changes
+        .iter()
+        .map(|c| {
+            let t = match &c.target {
+                Target::Set(t, _) | Target::Recreate(t, _) => Some(t),
+                Target::Delete => None,
+            };
+            (c.pk, t)
+        })
+        .collect()
+}
+
+/// How many users are in a group after the revert: its members the revert leaves alone, and
+/// those it changes that stay in it, other than users the run created that the revert
+/// deactivates or deletes.
+fn members_after(
+    g: &GroupNow,
+    changes: &[UserRevert],
+    targets: &HashMap<i64, Option<&Current>>,
+    created_users: &HashSet<i64>,
+) -> usize {
+    let member = |t: &Current| match &g.group_id {
+        Some(id) => t.state.groups.contains(id),
+        None => t.manual_groups.contains(&g.name),
+    };
+    let leaving = |pk: &i64| {
+        created_users.contains(pk)
+            && targets
+                .get(pk)
+                .is_some_and(|t| t.is_none_or(|t| !t.state.active))
+    };
+    let untouched = g.members.iter().filter(|pk| !targets.contains_key(pk));
+    let staying = changes
+        .iter()
+        .filter(|c| !leaving(&c.pk))
+        .filter(|c| targets[&c.pk].is_some_and(member));
+    untouched.count() + staying.count()
+}
+
+/// The leaving users' memberships in the removed groups go in the revert's own rows.
+fn leave_groups(changes: &mut [UserRevert], gone: &[&GroupNow], current: &HashMap<i64, Current>) {
     if gone.is_empty() {
         return;
     }
-    // The leaving users' memberships in the removed groups go in the revert's own rows.
-    for c in &mut out.changes {
+    for c in changes {
         let Target::Set(t, _) = &mut c.target else {
             continue;
         };
         let before = t.clone();
-        for g in &gone {
+        for g in gone {
             match &g.group_id {
                 Some(id) => t.state.groups.retain(|x| x != id),
                 None => t.manual_groups.retain(|x| *x != g.name),
@@ -863,9 +917,41 @@ mod tests {
         (pk, c)
     }
 
+    /// A user the revert changes, as (pk, what it becomes, created by the run): in the groups
+    /// given, active or not.
+    fn changed(pk: i64, groups: &[&str], active: bool, by_run: bool) -> (i64, Current, bool) {
+        let (pk, c) = user(pk, groups, active);
+        (pk, c, by_run)
+    }
+
+    /// The revert of a run that created the group NEW, with these users changed by it (each
+    /// in NEW now), planned against the groups as they are now.
+    fn revert_created_group(groups: &[GroupNow], users: Vec<(i64, Current, bool)>) -> RevertPlan {
+        let created = row(5, Some("NEW"), "created", None, Some("NEW"));
+        let mut plan = RevertPlan::default();
+        let mut current = HashMap::new();
+        let mut made = HashSet::new();
+        for (pk, target, by_run) in users {
+            let (_, now) = user(pk, &["NEW"], true);
+            plan.changes.push(UserRevert {
+                pk,
+                action: Action::Update,
+                unique_id: target.state.unique_id.clone(),
+                fields: fields_between(Some(&now), Some(&target)),
+                target: Target::Set(target, None),
+            });
+            current.insert(pk, now);
+            if by_run {
+                made.insert(pk);
+            }
+        }
+        let rows = std::slice::from_ref(&created);
+        plan_groups_gone(rows, groups, &made, &current, &mut plan);
+        plan
+    }
+
     #[test]
     fn a_created_group_goes_when_nothing_else_uses_it() {
-        let created = row(5, Some("NEW"), "created", None, Some("NEW"));
         /// What, the group now, the users the revert changes (pk, target, created by the run),
         /// and the outcome.
         type Case<'a> = (
@@ -874,44 +960,31 @@ mod tests {
             Vec<(i64, Current, bool)>,
             &'a [&'a str],
         );
+        let new = |members: &[i64]| vec![group(5, Some("NEW"), "NEW", members)];
         let cases: Vec<Case> = vec![
-            (
-                "empty",
-                vec![group(5, Some("NEW"), "NEW", &[])],
-                vec![],
-                &["remove NEW"],
-            ),
+            ("empty", new(&[]), vec![], &["remove NEW"]),
             (
                 "a member the revert leaves alone",
-                vec![group(5, Some("NEW"), "NEW", &[7])],
+                new(&[7]),
                 vec![],
                 &["conflict NEW members"],
             ),
             (
                 "a member the revert takes out of it",
-                vec![group(5, Some("NEW"), "NEW", &[7])],
-                vec![{
-                    let (pk, c) = user(7, &["ICU"], true);
-                    (pk, c, false)
-                }],
+                new(&[7]),
+                vec![changed(7, &["ICU"], true, false)],
                 &["remove NEW"],
             ),
             (
                 "a user the run created, deactivated by the revert",
-                vec![group(5, Some("NEW"), "NEW", &[8])],
-                vec![{
-                    let (pk, c) = user(8, &["NEW"], false);
-                    (pk, c, true)
-                }],
+                new(&[8]),
+                vec![changed(8, &["NEW"], false, true)],
                 &["remove NEW"],
             ),
             (
                 "a user the run created that stays active",
-                vec![group(5, Some("NEW"), "NEW", &[8])],
-                vec![{
-                    let (pk, c) = user(8, &["NEW"], true);
-                    (pk, c, true)
-                }],
+                new(&[8]),
+                vec![changed(8, &["NEW"], true, true)],
                 &["conflict NEW members"],
             ),
             (
@@ -923,44 +996,22 @@ mod tests {
             ("gone since", vec![], vec![], &[]),
         ];
         for (what, groups, users, want) in cases {
-            let mut plan = RevertPlan::default();
-            let mut current = HashMap::new();
-            let mut made = HashSet::new();
-            for (pk, target, by_run) in users {
-                let (_, now) = user(pk, &["NEW"], true);
-                plan.changes.push(UserRevert {
-                    pk,
-                    action: Action::Update,
-                    unique_id: target.state.unique_id.clone(),
-                    fields: fields_between(Some(&now), Some(&target)),
-                    target: Target::Set(target, None),
-                });
-                current.insert(pk, now);
-                if by_run {
-                    made.insert(pk);
-                }
-            }
-            plan_groups_gone(
-                std::slice::from_ref(&created),
-                &groups,
-                &made,
-                &current,
-                &mut plan,
-            );
+            let plan = revert_created_group(&groups, users);
             assert_eq!(outcome(&plan), want.to_vec(), "{what}");
-            if want == ["remove NEW"] {
-                for c in &plan.changes {
-                    let Target::Set(t, _) = &c.target else {
-                        panic!("{what}")
-                    };
-                    assert!(!t.state.groups.contains(&"NEW".to_string()), "{what}");
-                    let groups = c.fields.iter().find(|f| f.field == "groups");
-                    assert_eq!(
-                        groups.and_then(|f| f.old.clone()).as_deref(),
-                        Some("NEW"),
-                        "{what}: the revert's row keeps the membership it takes"
-                    );
-                }
+            if want != ["remove NEW"] {
+                continue;
+            }
+            for c in &plan.changes {
+                let Target::Set(t, _) = &c.target else {
+                    panic!("{what}")
+                };
+                assert!(!t.state.groups.contains(&"NEW".to_string()), "{what}");
+                let groups = c.fields.iter().find(|f| f.field == "groups");
+                assert_eq!(
+                    groups.and_then(|f| f.old.clone()).as_deref(),
+                    Some("NEW"),
+                    "{what}: the revert's row keeps the membership it takes"
+                );
             }
         }
     }

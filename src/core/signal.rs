@@ -263,7 +263,7 @@ impl Now {
                 detail: format!(
                     "run {} rejected {} {} that the file before it did not",
                     n.run,
-                    super::report::thousands(n.records),
+                    super::number::thousands(n.records),
                     if n.records == 1 { "record" } else { "records" }
                 ),
             });
@@ -347,7 +347,7 @@ pub fn groups_text(groups: &BTreeMap<String, u64>) -> String {
     by.iter()
         .map(|(g, n)| {
             let word = if **n == 1 { "record" } else { "records" };
-            format!("{g} ({} {word})", super::report::thousands(**n))
+            format!("{g} ({} {word})", super::number::thousands(**n))
         })
         .collect::<Vec<_>>()
         .join(", ")

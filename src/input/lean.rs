@@ -1,7 +1,9 @@
 //! Reading a file for `validate` in memory bounded by the file, not by what is wrong with it
 //! (SPEC §5): the records are checked in parallel as [`super::read`] does, but only counted;
-//! nothing is kept of a record but the hashes of its keys and where it starts. Duplicates are
-//! found from those, and the problems to show are told again, in order, by
+//! nothing is kept of a record but a 64-bit hash of each of its keys (16 bytes a record, beside
+//! the file's hundred). Duplicates are found from those; the records whose hashes meet are
+//! read again and their keys' 128-bit hashes compared (two different keys of a file share one
+//! with a chance below 2^-100). The problems to show are told again, in order, by
 //! [`super::each_problem`], which reads the records once more.
 
 use super::{
@@ -14,19 +16,26 @@ use crate::core::record::{self, Entry};
 use rayon::prelude::*;
 use std::collections::HashSet;
 
-/// A key's 128-bit hash: two keys with the same one are taken as the same key (the chance
-/// that two different keys of a file share one is below 2^-100), so that no key is kept.
-fn hash128(key: &str) -> u128 {
-    xxhash_rust::xxh3::xxh3_128(key.as_bytes())
+/// A key's 64-bit hash, never 0 (0 stands for a record without the key). Records whose hashes
+/// meet are read again and their keys' 128-bit hashes compared ([`confirmed`]).
+fn hash(key: &str) -> u64 {
+    super::hash(key).max(1)
 }
+
+/// The Group IDs a file is checked against, looked up with a fast hash (one lookup a
+/// membership).
+type Known<'a> = HashSet<&'a str, foldhash::fast::RandomState>;
 
 /// What the lean reading of one span gave.
 #[derive(Default)]
 struct LeanSpan {
+    /// Where the span's records are (to read some of them again).
+    span: Span,
     rows: u32,
-    /// Hashes of the keys that must be unique, with the index of their record in the span.
-    ids: Vec<(u128, u32)>,
-    mails: Vec<(u128, u32)>,
+    /// The hash of each record's UniqueID and of its Mail's key, in the records' order (0 for
+    /// none).
+    ids: Vec<u64>,
+    mails: Vec<u64>,
     /// Records of valid entries naming unknown groups: (index in the span, how many).
     unknown: Vec<(u32, u32)>,
     unnamed_used: Vec<(usize, u64)>,
@@ -41,7 +50,7 @@ fn lean_span(
     span: &Span,
     file: &ImportFile,
     opts: &ReadOptions,
-    known: Option<&HashSet<String>>,
+    known: Option<&Known<'_>>,
 ) -> (LeanSpan, SpanEnd) {
     let columns = &file.columns;
     let mut lines = LineCounter {
@@ -49,7 +58,13 @@ fn lean_span(
         offset: span.start,
         line: span.line,
     };
-    let mut out = LeanSpan::default();
+    let mut out = LeanSpan {
+        span: span.clone(),
+        ..LeanSpan::default()
+    };
+    let lines_in_span = newlines(&text.as_bytes()[span.start..span.end]) as usize + 1;
+    out.ids.reserve_exact(lines_in_span);
+    out.mails.reserve_exact(lines_in_span);
     let mut unnamed_seen = vec![false; columns.unnamed.len()];
     let (end, error) = each_record(text, span, file.delimiter, |cells| {
         let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
@@ -65,14 +80,10 @@ fn lean_span(
         problems.iter().for_each(|p| out.tally.count(p));
         let index = out.rows;
         out.rows += 1;
-        if let Some(key) = id_key(&entry) {
-            out.ids.push((hash128(&key), index));
-        }
-        if let Some(key) = mail_key(&entry) {
-            out.mails.push((hash128(&key), index));
-        }
+        out.ids.push(id_key(&entry).map_or(0, |k| hash(&k)));
+        out.mails.push(mail_key(&entry).map_or(0, |k| hash(&k)));
         if let (Some(known), Entry::Valid(r)) = (known, &entry) {
-            let unknown = r.groups().filter(|g| !known.contains(*g)).count() as u32;
+            let unknown = r.groups().filter(|g| !known.contains(g)).count() as u32;
             if unknown > 0 {
                 out.unknown.push((index, unknown));
                 out.tally
@@ -94,6 +105,17 @@ pub fn read_lean(
     keep: usize,
     known: Option<&HashSet<String>>,
 ) -> ImportFile {
+    read_lean_in_spans(bytes, opts, keep, known, SPAN_BYTES)
+}
+
+/// [`read_lean`] in spans of about `span_bytes` (the tests cut them small).
+pub(super) fn read_lean_in_spans(
+    bytes: &[u8],
+    opts: &ReadOptions,
+    keep: usize,
+    known: Option<&HashSet<String>>,
+    span_bytes: usize,
+) -> ImportFile {
     let mut file = ImportFile {
         delimiter: b',',
         encoding: "utf-8",
@@ -105,26 +127,20 @@ pub fn read_lean(
         return file;
     };
     let line = 1 + newlines(&text.as_bytes()[..data]);
-    let spans = spans(text.as_bytes(), data, line, SPAN_BYTES);
+    let spans = spans(text.as_bytes(), data, line, span_bytes);
+    let known_ids: Option<Known<'_>> = known.map(|k| k.iter().map(String::as_str).collect());
     let read = in_spans(&text, &spans, |span| {
-        lean_span(&text, span, &file, opts, known)
+        lean_span(&text, span, &file, opts, known_ids.as_ref())
     });
     if read.iter().any(|s| s.failed) {
         return read_whole(bytes, opts, known);
     }
     let rows: usize = read.iter().map(|s| s.rows as usize).sum();
-    let mut ids = Vec::with_capacity(read.iter().map(|s| s.ids.len()).sum());
-    let mut mails = Vec::with_capacity(read.iter().map(|s| s.mails.len()).sum());
-    let (mut unknown, mut unnamed_used, mut tally) = (Vec::new(), Vec::new(), Tally::new());
-    let mut base = 0u32;
-    for span in read {
-        ids.extend(span.ids.iter().map(|&(h, i)| (h, base + i)));
-        mails.extend(span.mails.iter().map(|&(h, i)| (h, base + i)));
-        unknown.extend(span.unknown.iter().map(|&(i, n)| (base + i, n)));
-        unnamed_used.extend(span.unnamed_used);
-        tally.merge(&span.tally);
-        base += span.rows;
-    }
+    let Gathered {
+        unknown,
+        unnamed_used,
+        mut tally,
+    } = gathered(&read);
     let header_line = file.header_line;
     unnamed_columns_used(&mut file, header_line, &unnamed_used);
     file.rows = rows;
@@ -136,23 +152,9 @@ pub fn read_lean(
         file.limit_problems();
         return file;
     }
-    let (duplicate_ids, duplicate_mails) = rayon::join(|| repeated(ids), || repeated(mails));
-    tally.add(
-        Code::DuplicateId,
-        Severity::Error,
-        duplicate_ids.len() as u64,
-    );
-    tally.add(
-        Code::DuplicateMail,
-        Severity::Error,
-        duplicate_mails.len() as u64,
-    );
-    // A duplicated record is invalid: its groups are not checked.
-    for (i, n) in unknown {
-        if duplicate_ids.binary_search(&i).is_ok() || duplicate_mails.binary_search(&i).is_ok() {
-            tally.uncount(Code::UnknownGroup, Severity::Warning, u64::from(n));
-        }
-    }
+    let (duplicate_ids, duplicate_mails) = duplicates(&text, &read, &file, opts);
+    drop(read);
+    count_duplicates(&mut tally, &duplicate_ids, &duplicate_mails, &unknown);
     file.duplicate_ids = duplicate_ids;
     file.duplicate_mails = duplicate_mails;
     let want = (
@@ -167,6 +169,41 @@ pub fn read_lean(
     file.dropped = tally;
     file.limit_problems();
     file
+}
+
+/// The spans' findings, gathered.
+#[derive(Default)]
+struct Gathered {
+    /// The records naming unknown groups: (index in the file, how many).
+    unknown: Vec<(u32, u32)>,
+    unnamed_used: Vec<(usize, u64)>,
+    /// The records' problems, counted.
+    tally: Tally,
+}
+
+fn gathered(read: &[LeanSpan]) -> Gathered {
+    let mut all = Gathered::default();
+    let mut base = 0u32;
+    for span in read {
+        all.unknown
+            .extend(span.unknown.iter().map(|&(i, n)| (base + i, n)));
+        all.unnamed_used.extend_from_slice(&span.unnamed_used);
+        all.tally.merge(&span.tally);
+        base += span.rows;
+    }
+    all
+}
+
+/// Count each duplicate as an error; a duplicated record is invalid, so its unknown groups
+/// (`unknown`: index, how many) are not counted.
+fn count_duplicates(tally: &mut Tally, ids: &[u32], mails: &[u32], unknown: &[(u32, u32)]) {
+    tally.add(Code::DuplicateId, Severity::Error, ids.len() as u64);
+    tally.add(Code::DuplicateMail, Severity::Error, mails.len() as u64);
+    for &(i, n) in unknown {
+        if ids.binary_search(&i).is_ok() || mails.binary_search(&i).is_ok() {
+            tally.uncount(Code::UnknownGroup, Severity::Warning, u64::from(n));
+        }
+    }
 }
 
 /// The file read whole, as `apply` reads it, its groups checked.
@@ -213,16 +250,143 @@ fn first_problems(
     kept
 }
 
-/// The indices (sorted) of the records whose key's hash another record's key has too.
-fn repeated(mut hashed: Vec<(u128, u32)>) -> Vec<u32> {
-    hashed.par_sort_unstable_by_key(|&(h, _)| h);
-    let mut marked: Vec<u32> = hashed
+/// The records (by index, sorted) whose UniqueID, and those whose Mail, another record has
+/// too: those whose hashes meet, their keys compared.
+fn duplicates(
+    text: &str,
+    read: &[LeanSpan],
+    file: &ImportFile,
+    opts: &ReadOptions,
+) -> (Vec<u32>, Vec<u32>) {
+    let ids = meeting(read, |s| &s.ids);
+    let mails = meeting(read, |s| &s.mails);
+    if ids.is_empty() && mails.is_empty() {
+        return (ids, mails);
+    }
+    confirmed(text, read, file, opts, &ids, &mails)
+}
+
+/// The indices (sorted) of the records whose hash (`of` each span) another record's is too.
+fn meeting(read: &[LeanSpan], of: fn(&LeanSpan) -> &[u64]) -> Vec<u32> {
+    let mut sorted: Vec<u64> = Vec::with_capacity(read.iter().map(|s| of(s).len()).sum());
+    for span in read {
+        sorted.extend(of(span).iter().filter(|&&h| h != 0));
+    }
+    sorted.par_sort_unstable();
+    let twice: Vec<u64> = sorted
+        .chunk_by(|a, b| a == b)
+        .filter(|run| run.len() > 1)
+        .map(|run| run[0])
+        .collect();
+    drop(sorted);
+    if twice.is_empty() {
+        return Vec::new();
+    }
+    let mut met = Vec::new();
+    let mut base = 0u32;
+    for span in read {
+        let hashes = of(span).iter().enumerate();
+        met.extend(
+            hashes
+                .filter(|(_, h)| **h != 0 && twice.binary_search(h).is_ok())
+                .map(|(j, _)| base + j as u32),
+        );
+        base += span.rows;
+    }
+    met
+}
+
+/// Of the records whose hashes meet (`ids`, `mails`: indices, sorted), those whose keys'
+/// 128-bit hashes do: the spans that hold them are read again.
+fn confirmed(
+    text: &str,
+    read: &[LeanSpan],
+    file: &ImportFile,
+    opts: &ReadOptions,
+    ids: &[u32],
+    mails: &[u32],
+) -> (Vec<u32>, Vec<u32>) {
+    let mut bases = Vec::with_capacity(read.len());
+    let mut base = 0u32;
+    for span in read {
+        bases.push(base);
+        base += span.rows;
+    }
+    let within = |list: &[u32], from: u32, rows: u32| -> std::ops::Range<usize> {
+        list.partition_point(|&i| i < from)..list.partition_point(|&i| i < from + rows)
+    };
+    let (id_keys, mail_keys): (Vec<Keys>, Vec<Keys>) = read
+        .par_iter()
+        .zip(&bases)
+        .map(|(span, &base)| {
+            let (want_ids, want_mails) = (
+                &ids[within(ids, base, span.rows)],
+                &mails[within(mails, base, span.rows)],
+            );
+            if want_ids.is_empty() && want_mails.is_empty() {
+                return (Vec::new(), Vec::new());
+            }
+            keys_again(text, span, base, file, opts, (want_ids, want_mails))
+        })
+        .unzip();
+    (
+        same_keys(id_keys.into_iter().flatten().collect()),
+        same_keys(mail_keys.into_iter().flatten().collect()),
+    )
+}
+
+/// The 128-bit hashes of the UniqueIDs and Mail keys of the records `want` names (indices
+/// from `base`, sorted) in a span, read again.
+fn keys_again(
+    text: &str,
+    span: &LeanSpan,
+    base: u32,
+    file: &ImportFile,
+    opts: &ReadOptions,
+    want: (&[u32], &[u32]),
+) -> (Keys, Keys) {
+    let (mut ids, mut mails) = (Vec::new(), Vec::new());
+    let (mut want_ids, mut want_mails) = (want.0.iter().peekable(), want.1.iter().peekable());
+    let mut index = base;
+    let _ = each_record(text, &span.span, file.delimiter, |cells| {
+        let i = index;
+        index += 1;
+        let (id, mail) = (
+            want_ids.next_if(|&&w| w == i).is_some(),
+            want_mails.next_if(|&&w| w == i).is_some(),
+        );
+        if !id && !mail {
+            return;
+        }
+        // The line only places problems, which are not kept.
+        let (entry, _) = record::check(cells, 0, &file.columns, &opts.rules);
+        if let (true, Some(key)) = (id, id_key(&entry)) {
+            ids.push((hash128(&key), i));
+        }
+        if let (true, Some(key)) = (mail, mail_key(&entry)) {
+            mails.push((hash128(&key), i));
+        }
+    });
+    (ids, mails)
+}
+
+/// Keys' 128-bit hashes, each with the index of its record.
+type Keys = Vec<(u128, u32)>;
+
+/// The indices (sorted) of the records whose key's 128-bit hash another record's has too.
+fn same_keys(mut keys: Vec<(u128, u32)>) -> Vec<u32> {
+    keys.par_sort_unstable_by_key(|&(h, _)| h);
+    let mut marked: Vec<u32> = keys
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|run| run.len() > 1)
         .flatten()
         .map(|&(_, i)| i)
         .collect();
-    drop(hashed);
+    drop(keys);
     marked.par_sort_unstable();
     marked
+}
+
+fn hash128(key: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(key.as_bytes())
 }

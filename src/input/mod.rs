@@ -11,6 +11,8 @@ use std::borrow::Cow;
 
 pub mod mapping;
 pub use mapping::Mapping;
+mod split;
+use split::{newlines, spans, Span};
 
 /// Which encoding to read a file in (`csv.encoding`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -218,14 +220,6 @@ fn read_in_spans(
     file
 }
 
-fn newlines(bytes: &[u8]) -> u64 {
-    if bytes.len() < 256 {
-        // Between two records: too short for the vector search to pay.
-        return bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-    }
-    memchr::memchr_iter(b'\n', bytes).count() as u64
-}
-
 /// Counts lines as the reader moves through the text. The CSV reader's own line count skips
 /// blank lines, so the line of a record is found from its byte offset instead.
 struct LineCounter<'a> {
@@ -291,7 +285,7 @@ fn open_text<'a>(
     }
     let (text, encoding) = decode(bytes, opts.encoding, &mut file.problems)?;
     file.encoding = encoding;
-    if let Some(pos) = text.find('\0') {
+    if let Some(pos) = memchr::memchr(0, text.as_bytes()) {
         file.problems.push(file_problem(
             Code::NotCsv,
             format!("the file contains a NUL byte (character {pos}): it is not a CSV text file"),
@@ -400,33 +394,6 @@ fn read_unsorted(
     file
 }
 
-/// A stretch of the data records: `start` is the first byte of a line, `line` its number.
-struct Span {
-    start: usize,
-    end: usize,
-    line: u64,
-}
-
-/// Cut the text from `start` into spans at the first line break after every `span_bytes`.
-/// A cut inside a quoted cell is possible (a cell with a line break); the reading notices it.
-fn spans(text: &[u8], start: usize, line: u64, span_bytes: usize) -> Vec<Span> {
-    let mut spans = Vec::new();
-    let (mut start, mut line) = (start, line);
-    while start < text.len() {
-        let end = match text.get(start.saturating_add(span_bytes)..) {
-            Some(after) => after
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(text.len(), |i| start + span_bytes + i + 1),
-            None => text.len(),
-        };
-        spans.push(Span { start, end, line });
-        line += newlines(&text[start..end]);
-        start = end;
-    }
-    spans
-}
-
 /// The cells of a CSV record, for the record checks: the record's bytes checked as UTF-8 once,
 /// each cell a slice of that text.
 struct CsvCells<'r> {
@@ -463,26 +430,67 @@ struct SpanEnd {
     failed: bool,
 }
 
-/// Read the spans in parallel, and give what one sequential reading would: a span whose start
-/// the cut guessed wrong (a quoted cell with a line break across it) is found by the span
-/// before it, and the rest of the file is then read in one piece.
+/// Spans read again together, at most, when a cut was guessed wrong ([`in_spans`]); past
+/// that, the rest of the file is read in one piece.
+const MERGED_SPANS: usize = 4;
+
+/// Read the spans in parallel, and give what one sequential reading would. A span whose start
+/// the cut guessed wrong (a stray quote in an unquoted cell before a quoted line break) is
+/// found by the span before it, which ends inside a quoted cell: that one is read again with
+/// the spans after it until the reading ends at a record. A CSV error ends the reading.
 fn in_spans<T: Send>(
     text: &str,
     spans: &[Span],
     read: impl Fn(&Span) -> (T, SpanEnd) + Sync,
 ) -> Vec<T> {
-    let (mut out, ends): (Vec<T>, Vec<SpanEnd>) = spans.par_iter().map(&read).unzip();
-    let first_doubt = ends.iter().position(|e| e.failed || !e.clean);
-    if let Some(k) = first_doubt.filter(|&k| !ends[k].failed && k + 1 < spans.len()) {
-        let rest = Span {
-            start: spans[k].start,
-            end: text.len(),
-            line: spans[k].line,
+    let (read_spans, ends): (Vec<T>, Vec<SpanEnd>) = spans.par_iter().map(&read).unzip();
+    let mut read_spans: Vec<Option<T>> = read_spans.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(spans.len());
+    let mut k = 0;
+    while k < spans.len() {
+        let end = &ends[k];
+        let (span_read, failed, next) = if end.failed || end.clean || k + 1 == spans.len() {
+            (read_spans[k].take(), end.failed, k + 1)
+        } else {
+            let (merged, failed, next) = read_on(text, spans, k, &read);
+            (Some(merged), failed, next)
         };
-        out.truncate(k);
-        out.push(read(&rest).0);
+        out.extend(span_read);
+        if failed {
+            break;
+        }
+        k = next;
     }
     out
+}
+
+/// Read span `k` again together with the spans after it, until the reading ends at a record
+/// (or in an error), [`MERGED_SPANS`] at most, else through the end of the text: what it
+/// gave, whether it failed, and the first span after it.
+fn read_on<T>(
+    text: &str,
+    spans: &[Span],
+    k: usize,
+    read: &impl Fn(&Span) -> (T, SpanEnd),
+) -> (T, bool, usize) {
+    let mut j = k + 1;
+    loop {
+        let last = j + 1 >= spans.len() || j >= k + MERGED_SPANS;
+        let span = Span {
+            start: spans[k].start,
+            end: if last { text.len() } else { spans[j].end },
+            line: spans[k].line,
+        };
+        let (span_read, end) = read(&span);
+        if last || end.clean || end.failed {
+            return (
+                span_read,
+                end.failed,
+                if last { spans.len() } else { j + 1 },
+            );
+        }
+        j += 1;
+    }
 }
 
 /// Count the data records of a file as the reading would (the first non-blank record is the
@@ -534,18 +542,8 @@ fn tell_again(
     known: Option<&std::collections::HashSet<String>>,
     tell: &mut dyn FnMut(&Problem) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let mut reader = csv_reader(text, Some(file.delimiter), false);
-    if !matches!(
-        next_record(&mut reader, &mut csv::StringRecord::new()),
-        Ok(true)
-    ) {
+    let Some(span) = data_span(text, file.delimiter) else {
         return file.problems.iter().try_for_each(&mut *tell);
-    }
-    let data = reader.position().byte() as usize;
-    let span = Span {
-        start: data,
-        end: text.len(),
-        line: 1 + newlines(&text.as_bytes()[..data]),
     };
     let mut lines = LineCounter {
         text: text.as_bytes(),
@@ -559,10 +557,13 @@ fn tell_again(
         .iter()
         .filter(|p| !file.of_a_record(p) || p.code == Code::MailTaken)
         .peekable();
-    let (mut ids, mut mails) = (
-        file.duplicate_ids.iter().peekable(),
-        file.duplicate_mails.iter().peekable(),
-    );
+    let mut again = Again {
+        opts,
+        file,
+        known,
+        ids: file.duplicate_ids.iter().peekable(),
+        mails: file.duplicate_mails.iter().peekable(),
+    };
     let mut failed = None;
     let mut index = 0u32;
     each_record(text, &span, file.delimiter, |cells| {
@@ -577,35 +578,8 @@ fn tell_again(
         while let Some(p) = own.next_if(|p| p.line.unwrap_or(0) < line) {
             told = told.and_then(|()| tell(p));
         }
-        let (entry, mut here) = record::check(cells, line, &file.columns, &opts.rules);
-        let duplicate_id = ids.next_if(|&&d| d == i).is_some();
-        let duplicate_mail = mails.next_if(|&&d| d == i).is_some();
-        if let (true, Some(uid)) = (duplicate_id, entry.unique_id()) {
-            here.push(duplicate_id_problem(
-                line,
-                file.columns.name(Field::UniqueId),
-                uid,
-            ));
-        }
-        if let (true, Entry::Valid(r)) = (duplicate_mail, &entry) {
-            here.push(duplicate_mail_problem(
-                line,
-                file.columns.name(Field::Mail),
-                r.mail(),
-            ));
-        }
-        while let Some(p) = own.next_if(|p| p.line == Some(line)) {
-            here.push(p.clone());
-        }
-        if let (Some(known), Entry::Valid(r), false) =
-            (known, &entry, duplicate_id || duplicate_mail)
-        {
-            let column = file.columns.name(Field::Groups);
-            for g in r.groups().filter(|g| !known.contains(*g)) {
-                here.push(crate::core::file::unknown_group(line, column, g));
-            }
-        }
-        here.sort_by_key(|p| !p.is_error());
+        let on_line = std::iter::from_fn(|| own.next_if(|p| p.line == Some(line)).cloned());
+        let here = again.problems(cells, line, i, on_line.collect());
         told = told.and_then(|()| here.iter().try_for_each(&mut *tell));
         failed = told.err();
     });
@@ -613,6 +587,77 @@ fn tell_again(
         return Err(e);
     }
     own.try_for_each(tell)
+}
+
+/// The data records of a decoded text as one span, after its header; `None` when it has no
+/// header to read.
+fn data_span(text: &str, delimiter: u8) -> Option<Span> {
+    let mut reader = csv_reader(text, Some(delimiter), false);
+    if !matches!(
+        next_record(&mut reader, &mut csv::StringRecord::new()),
+        Ok(true)
+    ) {
+        return None;
+    }
+    let data = reader.position().byte() as usize;
+    Some(Span {
+        start: data,
+        end: text.len(),
+        line: 1 + newlines(&text.as_bytes()[..data]),
+    })
+}
+
+/// What the problems of a record read again come from: the first reading (its duplicates, by
+/// record index, sorted, met in order as the records are read again) and the checks.
+struct Again<'a> {
+    opts: &'a ReadOptions,
+    file: &'a ImportFile,
+    known: Option<&'a std::collections::HashSet<String>>,
+    ids: std::iter::Peekable<std::slice::Iter<'a, u32>>,
+    mails: std::iter::Peekable<std::slice::Iter<'a, u32>>,
+}
+
+impl Again<'_> {
+    /// The problems of record `i` (on `line`), as the whole reading gives them: its checks,
+    /// its duplicates, the file's own problems on its line (`own`), its unknown groups; errors
+    /// first.
+    fn problems(
+        &mut self,
+        cells: &CsvCells<'_>,
+        line: u64,
+        i: u32,
+        own: Vec<Problem>,
+    ) -> Vec<Problem> {
+        let columns = &self.file.columns;
+        let (entry, mut here) = record::check(cells, line, columns, &self.opts.rules);
+        let duplicate_id = self.ids.next_if(|&&d| d == i).is_some();
+        let duplicate_mail = self.mails.next_if(|&&d| d == i).is_some();
+        if let (true, Some(uid)) = (duplicate_id, entry.unique_id()) {
+            here.push(duplicate_id_problem(
+                line,
+                columns.name(Field::UniqueId),
+                uid,
+            ));
+        }
+        if let (true, Entry::Valid(r)) = (duplicate_mail, &entry) {
+            here.push(duplicate_mail_problem(
+                line,
+                columns.name(Field::Mail),
+                r.mail(),
+            ));
+        }
+        here.extend(own);
+        if let (Some(known), Entry::Valid(r), false) =
+            (self.known, &entry, duplicate_id || duplicate_mail)
+        {
+            let column = columns.name(Field::Groups);
+            for g in r.groups().filter(|g| !known.contains(*g)) {
+                here.push(crate::core::file::unknown_group(line, column, g));
+            }
+        }
+        here.sort_by_key(|p| !p.is_error());
+        here
+    }
 }
 
 /// Why the reading of a span stopped before its end.
@@ -792,11 +837,31 @@ fn read_header(
     mapping: &Mapping,
     file: &mut ImportFile,
 ) -> bool {
-    use mapping::{Piece, Source};
-    use record::Part;
-    let mut ok = true;
     let duplicates = repeated_names(record);
     let is_duplicate = |i: usize| duplicates.binary_search(&i).is_ok();
+    let written = header_names(record, line, &is_duplicate, file);
+    let mut used = vec![false; record.len()];
+    let missing = map_fields(&written, line, mapping, &mut used, file);
+    unknown_columns(
+        &written,
+        line,
+        mapping,
+        &|i| used[i] || is_duplicate(i),
+        file,
+    );
+    let ok = duplicates.is_empty() && missing.is_empty();
+    file.problems.extend(missing);
+    required_columns(record.len(), line, mapping, file) && ok
+}
+
+/// The header's names as written (trimmed, without a byte-order mark), noting the columns
+/// without a name and a `duplicate-column` error for each name an earlier column has.
+fn header_names<'r>(
+    record: &'r csv::StringRecord,
+    line: u64,
+    is_duplicate: &dyn Fn(usize) -> bool,
+    file: &mut ImportFile,
+) -> Vec<&'r str> {
     let mut written: Vec<&str> = Vec::with_capacity(record.len());
     file.columns.width = record.len();
     for (i, raw) in record.iter().enumerate() {
@@ -813,9 +878,20 @@ fn read_header(
                 Code::DuplicateColumn,
                 format!("the column `{shown}` appears more than once in the header"),
             ));
-            ok = false;
         }
     }
+    written
+}
+
+/// Find each roster field's column (its own name, or where `[columns]` reads it from), marking
+/// the columns read in `used`; the `missing-column` errors of `[columns]` headers not found.
+fn map_fields(
+    written: &[&str],
+    line: u64,
+    mapping: &Mapping,
+    used: &mut [bool],
+    file: &mut ImportFile,
+) -> Vec<Problem> {
     // The first column of that name (a few lookups, each a scan: no map of a wide header).
     let find = |header: &str| {
         let header = record::trim(header);
@@ -823,61 +899,80 @@ fn read_header(
             .iter()
             .position(|n| !n.is_empty() && same_name(n, header))
     };
-    let mut used = vec![false; record.len()];
     let mut missing: Vec<Problem> = Vec::new();
     for field in record::FIELDS {
-        match mapping.source(field) {
-            None => {
-                if let Some(i) = find(field.column()) {
-                    file.columns.position[field as usize] = Some(i);
-                    used[i] = true;
-                }
+        let Some(source) = mapping.source(field) else {
+            if let Some(i) = find(field.column()) {
+                file.columns.position[field as usize] = Some(i);
+                used[i] = true;
             }
-            Some(source) => {
-                let mut found = Vec::new();
-                for header in source.headers() {
-                    match find(header) {
-                        Some(i) => found.push(i),
-                        None => missing.push(Problem::new(
-                            Some(line),
-                            Some(header),
-                            Code::MissingColumn,
-                            format!(
-                                "the column `{header}`, which [columns] reads {} from, is missing",
-                                field.column()
-                            ),
-                        )),
-                    }
-                }
-                for &i in &found {
-                    used[i] = true;
-                }
-                if found.len() < source.headers().len() {
-                    continue;
-                }
-                let names: Vec<&str> = found.iter().map(|&i| written[i]).collect();
-                file.columns.names[field as usize] = Some(names.join("+").into());
-                match source {
-                    Source::Header(_) => file.columns.position[field as usize] = Some(found[0]),
-                    Source::Template(pieces) => {
-                        let mut cells = found.iter();
-                        let parts = pieces
-                            .iter()
-                            .filter_map(|p| match p {
-                                Piece::Text(t) => Some(Part::Text(t.as_str().into())),
-                                Piece::Header(_) => cells.next().map(|&i| Part::Cell(i)),
-                            })
-                            .collect();
-                        file.columns.templates.push((field, parts));
-                    }
-                }
+            continue;
+        };
+        let mut found = Vec::new();
+        for header in source.headers() {
+            match find(header) {
+                Some(i) => found.push(i),
+                None => missing.push(Problem::new(
+                    Some(line),
+                    Some(header),
+                    Code::MissingColumn,
+                    format!(
+                        "the column `{header}`, which [columns] reads {} from, is missing",
+                        field.column()
+                    ),
+                )),
             }
         }
+        for &i in &found {
+            used[i] = true;
+        }
+        if found.len() == source.headers().len() {
+            map_source(field, source, &found, written, file);
+        }
     }
+    missing
+}
+
+/// Record where `[columns]` reads `field` from, all its headers `found` in the header.
+fn map_source(
+    field: Field,
+    source: &mapping::Source,
+    found: &[usize],
+    written: &[&str],
+    file: &mut ImportFile,
+) {
+    use mapping::{Piece, Source};
+    let names: Vec<&str> = found.iter().map(|&i| written[i]).collect();
+    file.columns.names[field as usize] = Some(names.join("+").into());
+    match source {
+        Source::Header(_) => file.columns.position[field as usize] = Some(found[0]),
+        Source::Template(pieces) => {
+            let mut cells = found.iter();
+            let parts = pieces
+                .iter()
+                .filter_map(|p| match p {
+                    Piece::Text(t) => Some(record::Part::Text(t.as_str().into())),
+                    Piece::Header(_) => cells.next().map(|&i| record::Part::Cell(i)),
+                })
+                .collect();
+            file.columns.templates.push((field, parts));
+        }
+    }
+}
+
+/// An `unknown-column` warning for each named column that is neither read (`taken`) nor
+/// ignored by `[columns]`: the first [`UNKNOWN_COLUMNS_NAMED`] by name, the rest in one.
+fn unknown_columns(
+    written: &[&str],
+    line: u64,
+    mapping: &Mapping,
+    taken: &dyn Fn(usize) -> bool,
+    file: &mut ImportFile,
+) {
     let mut unknown = 0usize;
     for (i, name) in written.iter().enumerate() {
         let ignored = mapping.ignore.iter().any(|h| same_name(name, h));
-        if used[i] || name.is_empty() || is_duplicate(i) || ignored {
+        if taken(i) || name.is_empty() || ignored {
             continue;
         }
         unknown += 1;
@@ -905,11 +1000,15 @@ fn read_header(
             ),
         ));
     }
-    ok &= missing.is_empty();
-    file.problems.extend(missing);
+}
+
+/// A `missing-column` error for each required column the header lacks (and `[columns]` does
+/// not read from elsewhere); false when there is one.
+fn required_columns(width: usize, line: u64, mapping: &Mapping, file: &mut ImportFile) -> bool {
+    let mut ok = true;
     for field in [Field::UniqueId, Field::Name, Field::Mail] {
         if mapping.source(field).is_none() && !file.columns.has(field) {
-            let hint = if record.len() == 1 {
+            let hint = if width == 1 {
                 " (is the delimiter right? set csv.delimiter if it is not one of , ; tab |)"
             } else {
                 ""

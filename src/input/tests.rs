@@ -324,6 +324,9 @@ fn a_lean_reading_tells_what_a_whole_reading_keeps() {
         "Name,Mail\nA,a@x.se\n",
         "UniqueID,Name,Mail\nE1,A,a@x.se\n\"E2,B,b@x.se\n",
         "\u{feff}UniqueID;Name;Mail\r\nE1;A;a@x.se\r\nE1;A;a@x.se\r\n",
+        // Duplicates far apart (in different spans), a quoted line break between them, a
+        // mail that only its case repeats.
+        "UniqueID,Name,Mail\nE1,\"A\nB\",a@x.se\nE2,B,b@x.se\nE3,C,c@x.se\nE4,D,d@x.se\nE1,E,e@x.se\nE6,F,B@X.SE\n",
     ];
     let known: HashSet<String> = ["G1".to_string()].into();
     for text in texts {
@@ -333,9 +336,10 @@ fn a_lean_reading_tells_what_a_whole_reading_keeps() {
             if let (Some(k), None) = (groups, whole.file_error()) {
                 whole.check_groups(k);
             }
-            for keep in [0, 1, 2, 100] {
-                let lean = read_lean(text.as_bytes(), &opts, keep, groups);
-                let what = format!("{text:?} groups {groups:?} keep {keep}");
+            for (keep, span_bytes) in [(0, SPAN_BYTES), (1, 8), (2, 1), (100, 16)] {
+                let lean =
+                    lean::read_lean_in_spans(text.as_bytes(), &opts, keep, groups, span_bytes);
+                let what = format!("{text:?} groups {groups:?} keep {keep} spans {span_bytes}");
                 assert_eq!(
                     (lean.errors(), lean.warnings(), lean.rows),
                     (whole.errors(), whole.warnings(), whole.rows),
@@ -402,5 +406,118 @@ fn a_keeping_reading_has_every_entry_and_tells_every_problem() {
             .unwrap();
             assert_eq!(told, whole.problems, "{what}");
         }
+    }
+}
+
+/// The starts and first lines of the spans `spans` cuts a text's records into (the header
+/// is the text's first line).
+fn cuts(text: &str, span_bytes: usize) -> Vec<(usize, u64)> {
+    let data = text.find('\n').map_or(text.len(), |i| i + 1);
+    let spans = split::spans(text.as_bytes(), data, 2, span_bytes);
+    for pair in spans.windows(2) {
+        assert_eq!(pair[0].end, pair[1].start, "{text:?}");
+    }
+    assert!(spans.last().is_none_or(|s| s.end == text.len()), "{text:?}");
+    spans.iter().map(|s| (s.start - data, s.line)).collect()
+}
+
+#[test]
+#[allow(clippy::type_complexity)]
+fn spans_are_cut_after_line_breaks_outside_quotes() {
+    let h = "H\n";
+    let cases: &[(&str, usize, Vec<(usize, u64)>)] = &[
+        // Each line its own span; one span when they are bigger than the lines.
+        ("a\nb\nc\n", 1, vec![(0, 2), (2, 3), (4, 4)]),
+        ("a\nb\nc\n", 100, vec![(0, 2)]),
+        // A file of one line, with and without its line break; no records at all.
+        ("a", 1, vec![(0, 2)]),
+        ("a\n", 1, vec![(0, 2)]),
+        ("", 1, vec![]),
+        // Empty lines are cut like any other (a block's cut follows its first line break).
+        ("\n\n\na\n", 1, vec![(0, 2), (2, 4), (3, 5)]),
+        // A quoted cell with line breaks, across every cut that would fall into it.
+        ("\"x\ny\nz\"\nb\n", 1, vec![(0, 2), (8, 5)]),
+        ("a\n\"x\ny\"\nb\n", 2, vec![(0, 2), (8, 5)]),
+        // `""` inside a quoted cell changes nothing; a cell that is only `""` neither.
+        ("\"a\"\"\nb\"\nc\n", 1, vec![(0, 2), (8, 4)]),
+        ("\"\"\nb\n", 1, vec![(0, 2), (3, 3)]),
+        // A stray quote in an unquoted cell turns the count: no cut until another.
+        ("a\"b\nc\nd\"\ne\n", 1, vec![(0, 2), (9, 5)]),
+        // CRLF: the cut follows the line feed.
+        ("a\r\n\"b\r\nc\"\r\nd\r\n", 1, vec![(0, 2), (3, 3), (11, 5)]),
+    ];
+    for (records, span_bytes, want) in cases {
+        let text = format!("{h}{records}");
+        assert_eq!(
+            cuts(&text, *span_bytes),
+            *want,
+            "{records:?} in {span_bytes}"
+        );
+    }
+}
+
+/// A well-formed CSV text of records of cells: plain, or quoted with delimiters, quotes and
+/// line breaks inside.
+fn csv_text(rows: &[Vec<(bool, String)>], crlf: bool) -> String {
+    let mut text = String::from("UniqueID,Name,Mail\n");
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|(quoted, s)| {
+                if *quoted {
+                    // Not ending in a line break: a span that ends so is read again, on the
+                    // safe side (`any_cut_reads_the_same` tries that).
+                    let end = if s.ends_with('\n') { "." } else { "" };
+                    format!("\"{}{end}\"", s.replace('"', "\"\""))
+                } else {
+                    s.replace(['"', ',', '\n', '\r'], "")
+                }
+            })
+            .collect();
+        text.push_str(&cells.join(","));
+        text.push_str(if crlf { "\r\n" } else { "\n" });
+    }
+    text
+}
+
+proptest::proptest! {
+    /// In a well-formed file every cut is at a record: each span read on its own ends clean
+    /// (no reading again in one piece), and the records of the spans are those of the file
+    /// read in one piece.
+    #[test]
+    fn split_reading_is_the_one_thread_reading(
+        rows in proptest::collection::vec(
+            proptest::collection::vec((proptest::bool::ANY, "[a\"\n,x\r]{0,6}"), 1..4),
+            0..30,
+        ),
+        crlf in proptest::bool::ANY,
+        span_bytes in 1usize..40,
+    ) {
+        let text = csv_text(&rows, crlf);
+        let data = text.find('\n').map_or(text.len(), |i| i + 1);
+        let records = |span: &Span| {
+            let mut got = Vec::new();
+            let (end, error) = each_record(&text, span, b',', |cells| {
+                // Where the record starts, past the line breaks before it (which of those
+                // the reader counts depends on where it started).
+                let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
+                let at = at + text[at..].bytes().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+                got.push((cells.record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), at));
+            });
+            proptest::prop_assert!(error.is_none());
+            Ok((got, end.clean))
+        };
+        let whole = Span { start: data, end: text.len(), line: 2 };
+        let (want, _) = records(&whole)?;
+        let mut got = Vec::new();
+        let spans = split::spans(text.as_bytes(), data, 2, span_bytes);
+        for (k, span) in spans.iter().enumerate() {
+            let (records, clean) = records(span)?;
+            proptest::prop_assert!(clean || k + 1 == spans.len(), "{:?} span {}", text, k);
+            proptest::prop_assert_eq!(span.line, 1 + newlines(&text.as_bytes()[..span.start]));
+            got.extend(records);
+        }
+        proptest::prop_assert_eq!(got, want);
+        same_in_spans(&text);
     }
 }

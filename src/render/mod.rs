@@ -11,6 +11,9 @@ pub mod report;
 pub mod status;
 pub mod top;
 
+/// Counts in everything roster prints: `2,219`.
+pub use crate::core::number::thousands;
+
 use comfy_table::{presets, ContentArrangement};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -224,19 +227,6 @@ pub fn write_json<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> io:
     })
 }
 
-/// A count with thousands separators: `2,219`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
-}
-
 /// A table with the given header, ready for rows.
 pub fn table<I: IntoIterator<Item = &'static str>>(header: I) -> Table {
     let mut t = comfy_table::Table::new();
@@ -282,19 +272,6 @@ mod tests {
         for (value, want) in cases {
             assert_eq!(cell(value), *want, "{value:?}");
             assert!(cell(value).chars().count() <= CELL_CHARS);
-        }
-    }
-
-    #[test]
-    fn thousands_separators() {
-        for (n, want) in [
-            (0, "0"),
-            (31, "31"),
-            (999, "999"),
-            (2219, "2,219"),
-            (1_000_000, "1,000,000"),
-        ] {
-            assert_eq!(thousands(n), want);
         }
     }
 }

@@ -944,7 +944,7 @@ mod tests {
             grouped_problems(&problems, Severity::Error),
             vec![(Code::BadMail, "".to_string(), 2)]
         );
-        let unknown = crate::core::report::unknown_groups(&problems);
+        let unknown = crate::core::problem::unknown_groups(&problems);
         assert_eq!(
             unknown.into_iter().collect::<Vec<_>>(),
             vec![

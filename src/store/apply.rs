@@ -41,17 +41,18 @@ const MEMBERS_PER_INSERT: usize = 8;
 const PAIRS_PER_INSERT: usize = 64;
 
 /// New users are written this many at a time: one statement for all their rows, one for all
-/// their memberships and one for all their `created` audit rows. A statement's fixed cost
+/// their memberships and one for all their `created` rows (`audit_created`). A statement's fixed cost
 /// (opening its cursors, checking the schema, halting) is then paid once for them all.
 const CREATES_PER_INSERT: usize = 32;
 
-/// The columns of a new user's row, and of its `created` audit row, in the order the
-/// statements below bind them.
+/// The columns of a new user's row, and of its `created` row (`audit_created`, migration 15),
+/// in the order the statements below bind them.
 const USER_COLUMNS: &str = "(unique_id, name, mail, mail_key, title, phone, phone2, active, \
                              row_hash, missing_count, created_at, updated_at, pk)";
 const USER_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, 1, ?, 0, ?, ?, ?)";
-const CREATED_COLUMNS: &str = "(run_id, user_pk, unique_id, field, old, new, at)";
-const CREATED_VALUES: &str = "(?, ?, ?, 'created', NULL, ?, ?)";
+const CREATED_COLUMNS: &str =
+    "(run_id, user_pk, seq, unique_id, name, mail, title, phone, phone2, groups)";
+const CREATED_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// The statements `INSERT OR FAIL INTO table columns VALUES row, row, …` of one row and of
 /// [`CREATES_PER_INSERT`] rows. `OR FAIL`: a failing row leaves the rows before it rather than
@@ -109,8 +110,8 @@ struct NewUser {
     state: UserState,
     mail_key: String,
     hash: i64,
-    /// Its `created` audit row's values ([`created_values`]).
-    created: String,
+    /// Its Group IDs as its `created` row holds them: joined by commas, none when it has none.
+    groups: Option<String>,
 }
 
 impl NewUser {
@@ -118,40 +119,51 @@ impl NewUser {
         NewUser {
             mail_key: mail::key(&state.mail).into_owned(),
             hash: state.hash() as i64,
-            created: created_values(&state),
+            groups: (!state.groups.is_empty()).then(|| state.groups.join(",")),
             state,
         }
     }
 }
 
-/// The values a new user starts with, as its `created` audit row holds them: the fields that
-/// `diff_fields` would list against no user, in its order.
-fn created_values(s: &UserState) -> String {
-    #[derive(serde::Serialize)]
-    struct Created<'a> {
-        name: &'a str,
-        mail: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        title: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        phone: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        phone2: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        groups: Option<String>,
-        status: &'static str,
+/// The values a new user starts with, as its history shows its `created` row: the fields that
+/// `diff_fields` would list against no user, in its order, in JSON.
+#[derive(serde::Serialize)]
+pub(super) struct Created<'a> {
+    pub name: &'a str,
+    pub mail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone2: Option<&'a str>,
+    /// Its Group IDs joined by commas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<&'a str>,
+    pub status: &'static str,
+}
+
+impl Created<'_> {
+    pub fn json(&self) -> String {
+        // Serialising strings into a string cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
     }
-    let created = Created {
+}
+
+/// The `created` values of a state, in JSON ([`Created`]).
+#[cfg(test)]
+fn created_values(s: &UserState) -> String {
+    let groups = s.groups.join(",");
+    Created {
         name: &s.name,
         mail: &s.mail,
         title: s.title.as_deref(),
         phone: s.phone.as_deref(),
         phone2: s.phone2.as_deref(),
-        groups: (!s.groups.is_empty()).then(|| s.groups.join(",")),
+        groups: (!groups.is_empty()).then_some(groups.as_str()),
         status: if s.active { "active" } else { "deactivated" },
-    };
-    // Serialising strings into a string cannot fail.
-    serde_json::to_string(&created).unwrap_or_default()
+    }
+    .json()
 }
 
 /// Which indexed keys of a user's row an update writes.
@@ -172,6 +184,8 @@ struct Writer<'t> {
     managed: HashSet<i64>,
     /// An audit row of a change to a user, written before the change.
     audit: Statement<'t>,
+    /// How many audit rows the run has written: a `created` row's `seq`.
+    audited: i64,
     /// The `created` rows of new users (nothing was there before).
     audit_created: Inserts<'t>,
     /// A user's memberships (any group: the managed ones are picked by `groups`).
@@ -203,13 +217,18 @@ impl<'t> Writer<'t> {
         run: i64,
         groups: HashMap<String, i64>,
     ) -> rusqlite::Result<Self> {
+        // The run's time: its `created` rows show it as theirs.
+        let at = tx.query_row("SELECT finished_at FROM runs WHERE id = ?1", [run], |r| {
+            r.get::<_, Option<String>>(0)
+        })?;
         Ok(Writer {
             run,
-            at: now(),
+            at: at.unwrap_or_else(now),
             managed: groups.values().copied().collect(),
             groups,
             audit: tx.prepare(runs::INSERT_AUDIT)?,
-            audit_created: Inserts::prepare(tx, "audit", CREATED_COLUMNS, CREATED_VALUES)?,
+            audited: 0,
+            audit_created: Inserts::prepare(tx, "audit_created", CREATED_COLUMNS, CREATED_VALUES)?,
             member_of: tx.prepare("SELECT group_pk FROM memberships WHERE user_pk = ?1")?,
             remove_member: tx
                 .prepare("DELETE FROM memberships WHERE user_pk = ?1 AND group_pk = ?2")?,
@@ -246,6 +265,7 @@ impl<'t> Writer<'t> {
         self.write_new_users()?;
         self.audit
             .execute(params![self.run, pk, uid, field, old, new, self.at])?;
+        self.audited += 1;
         Ok(())
     }
 
@@ -379,7 +399,7 @@ impl<'t> Writer<'t> {
         } else {
             1
         };
-        let (run, at) = (&self.run, &self.at);
+        let (run, at, seq) = (&self.run, &self.at, &self.audited);
         for chunk in users.chunks(size) {
             let rows = self.insert_user.of(size);
             let mut param = 0;
@@ -407,10 +427,22 @@ impl<'t> Writer<'t> {
             let created = self.audit_created.of(size);
             let mut param = 0;
             for (pk, u) in chunk {
+                let s = &u.state;
                 bind(
                     created,
                     &mut param,
-                    &[run, pk, &u.state.unique_id, &u.created, at],
+                    &[
+                        run,
+                        pk,
+                        seq,
+                        &s.unique_id,
+                        &s.name,
+                        &s.mail,
+                        &s.title,
+                        &s.phone,
+                        &s.phone2,
+                        &u.groups,
+                    ],
                 )?;
             }
             created.raw_execute()?;
@@ -502,6 +534,10 @@ impl Store {
         applied
     }
 
+    /// The writes of an apply, in the order SPEC §2 gives them, in one transaction: the run
+    /// recorded, the groups it takes as known created, removals (they free addresses), users
+    /// named again, reused addresses cleared, moving addresses parked, then creates and updates;
+    /// the batch marked applied, the indexes a first load dropped built again, the commit.
     fn apply_unchecked(
         &mut self,
         plan: &Plan,
@@ -509,136 +545,236 @@ impl Store {
         run: &ApplyRun<'_>,
         first_load: bool,
     ) -> anyhow::Result<i64> {
-        // Loading an empty store: the users' key indexes are built once after the load, which
-        // is faster than keeping them in step with a million inserts.
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut rebuild: Vec<String> = Vec::new();
-        if first_load {
-            let mut definition =
-                tx.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1")?;
-            for name in DEFERRED_INDEXES {
-                rebuild.push(definition.query_row([name], |r| r.get(0))?);
-                tx.execute_batch(&format!("DROP INDEX {name}"))?;
-            }
-        }
-        let run_id = runs::insert(
-            &tx,
-            &runs::NewRun {
-                batch: Some(plan.batch),
-                command: run.command,
-                started_at: run.started_at,
-                status: "applied",
-                counts: Some(&plan.counts),
-                message: None,
-                detail: Some(run.detail),
-                problems: run.problems,
-                each_problem: run.each_problem,
-                rejected: Some(&plan.changes),
-            },
-        )?;
-        runs::stamp(&tx, run_id, &self.operator)?;
-        // Groups the plan takes as known but the store has not (`unknown_groups = "create"`):
-        // created with their ID as their name (or `ID (import)` when a group has that name).
-        for id in &plan.group_ids {
-            let exists = tx
-                .prepare_cached("SELECT 1 FROM groups WHERE group_id = ?1")?
-                .exists([id])?;
-            if !exists {
-                let taken = tx
-                    .prepare_cached("SELECT 1 FROM groups WHERE name = ?1")?
-                    .exists([id])?;
-                let name = if taken {
-                    format!("{id} (import)")
-                } else {
-                    id.clone()
-                };
-                tx.execute(
-                    "INSERT INTO groups (group_id, name, created_at) VALUES (?1, ?2, ?3)",
-                    params![id, name, super::now()],
-                )?;
-                // Its audit row: a revert of this run removes it again.
-                super::groups::audit_group(
-                    &tx,
-                    run_id,
-                    tx.last_insert_rowid(),
-                    Some(id),
-                    "created",
-                    None,
-                    Some(&name),
-                    None,
-                )?;
-            }
-        }
-        let groups = {
-            let mut stmt =
-                tx.prepare("SELECT group_id, pk FROM groups WHERE group_id IS NOT NULL")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-            rows.collect::<Result<HashMap<_, _>, _>>()?
+        // Loading an empty store: the users' key indexes are built once after the load, which
+        // is faster than keeping them in step with a million inserts.
+        let rebuild = if first_load {
+            drop_deferred_indexes(&tx)?
+        } else {
+            Vec::new()
         };
-        let mut w = Writer::new(&tx, run_id, groups)?;
-        let progress = self.progress.as_deref();
+        let run_id = record_run(&tx, plan, run)?;
+        runs::stamp(&tx, run_id, &self.operator)?;
+        create_known_groups(&tx, run_id, &plan.group_ids)?;
+        let mut w = Writer::new(&tx, run_id, group_keys(&tx)?)?;
+        let mut tick = Ticks::new(self.progress.as_deref(), plan);
+        w.remove_users(&tx, plan, run.missing_users, &mut tick)?;
+        w.reset_absence(&tx, &plan.present_again)?;
+        w.clear_reused_mail(&tx, &plan.mail_reused)?;
+        park_moving_mail(&tx, plan)?;
+        w.create_and_update(&tx, plan, file, run.invite, &mut tick)?;
+        w.finish()?;
+        mark_batch_applied(&tx, plan.batch, run_id)?;
+        build_indexes(&tx, &rebuild)?;
+        crate::stage::crash_point("apply-commit");
+        tx.commit()?;
+        Ok(run_id)
+    }
+}
+
+/// Drop the indexes a first load builds after it ([`DEFERRED_INDEXES`]); returns their
+/// definitions.
+fn drop_deferred_indexes(tx: &Transaction<'_>) -> rusqlite::Result<Vec<String>> {
+    let mut definition =
+        tx.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1")?;
+    let mut rebuild = Vec::with_capacity(DEFERRED_INDEXES.len());
+    for name in DEFERRED_INDEXES {
+        rebuild.push(definition.query_row([name], |r| r.get(0))?);
+        tx.execute_batch(&format!("DROP INDEX {name}"))?;
+    }
+    Ok(rebuild)
+}
+
+/// Build the indexes a first load dropped, sorted, once after it.
+fn build_indexes(tx: &Transaction<'_>, rebuild: &[String]) -> rusqlite::Result<()> {
+    if rebuild.is_empty() {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    for sql in rebuild {
+        tx.execute_batch(sql)?;
+    }
+    log::debug!(
+        "sqlite: {} indexes built in {:.3}s",
+        rebuild.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Record the apply's run; returns its id.
+fn record_run(tx: &Transaction<'_>, plan: &Plan, run: &ApplyRun<'_>) -> anyhow::Result<i64> {
+    runs::insert(
+        tx,
+        &runs::NewRun {
+            batch: Some(plan.batch),
+            command: run.command,
+            started_at: run.started_at,
+            status: "applied",
+            counts: Some(&plan.counts),
+            message: None,
+            detail: Some(run.detail),
+            problems: run.problems,
+            each_problem: run.each_problem,
+            rejected: Some(&plan.changes),
+        },
+    )
+}
+
+/// Groups the plan takes as known but the store has not (`unknown_groups = "create"`):
+/// created with their ID as their name (or `ID (import)` when a group has that name), each
+/// with its audit row, so that a revert of this run removes it again.
+fn create_known_groups(
+    tx: &Transaction<'_>,
+    run_id: i64,
+    ids: &HashSet<String>,
+) -> rusqlite::Result<()> {
+    for id in ids {
+        let exists = tx
+            .prepare_cached("SELECT 1 FROM groups WHERE group_id = ?1")?
+            .exists([id])?;
+        if exists {
+            continue;
+        }
+        let taken = tx
+            .prepare_cached("SELECT 1 FROM groups WHERE name = ?1")?
+            .exists([id])?;
+        let name = if taken {
+            format!("{id} (import)")
+        } else {
+            id.clone()
+        };
+        tx.execute(
+            "INSERT INTO groups (group_id, name, created_at) VALUES (?1, ?2, ?3)",
+            params![id, name, super::now()],
+        )?;
+        super::groups::audit_group(
+            tx,
+            run_id,
+            tx.last_insert_rowid(),
+            Some(id),
+            "created",
+            None,
+            Some(&name),
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+/// The key of every group with a Group ID.
+fn group_keys(tx: &Transaction<'_>) -> rusqlite::Result<HashMap<String, i64>> {
+    let mut stmt = tx.prepare("SELECT group_id, pk FROM groups WHERE group_id IS NOT NULL")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    rows.collect()
+}
+
+/// A user's stored fields with its groups: the values the log keeps of a user deleted or of
+/// an address cleared, for a revert.
+fn stored_with_groups(tx: &Transaction<'_>, pk: i64) -> rusqlite::Result<UserState> {
+    let mut old = super::directory::stored_fields(tx, pk)?;
+    old.groups = tx
+        .prepare_cached(
+            "SELECT g.group_id FROM memberships m JOIN groups g ON g.pk = m.group_pk
+             WHERE m.user_pk = ?1 AND g.group_id IS NOT NULL ORDER BY g.group_id",
+        )?
+        .query_map([pk], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(old)
+}
+
+/// Addresses that move between users: parked first so that a swap never collides.
+fn park_moving_mail(tx: &Transaction<'_>, plan: &Plan) -> rusqlite::Result<()> {
+    for c in &plan.changes {
+        if let (Some(pk), true) = (c.pk, c.changes("mail")) {
+            if matches!(
+                c.action,
+                Action::Update | Action::Reactivate | Action::Adopt
+            ) {
+                tx.prepare_cached("UPDATE users SET mail_key = ?2 WHERE pk = ?1")?
+                    .execute(params![pk, format!("\u{1}{pk}")])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The plan's batch is applied; a rollback (an older batch applied) undoes every newer
+/// applied batch.
+fn mark_batch_applied(tx: &Transaction<'_>, batch: i64, run_id: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE batches SET status = 'applied' WHERE id = ?1",
+        [batch],
+    )?;
+    tx.execute(
+        "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id > ?1 AND status = 'applied'",
+        [batch, run_id],
+    )?;
+    Ok(())
+}
+
+/// The progress of the writes: `report(rows written, rows to write)` every 512 rows and at
+/// the last.
+struct Ticks<'p> {
+    report: Option<&'p (dyn Fn(u64, u64) + Send + Sync)>,
+    written: u64,
+    to_write: u64,
+}
+
+impl<'p> Ticks<'p> {
+    fn new(report: Option<&'p (dyn Fn(u64, u64) + Send + Sync)>, plan: &Plan) -> Self {
         let to_write = plan
             .changes
             .iter()
             .filter(|c| c.action != Action::Invalid)
             .count() as u64;
-        let mut written = 0u64;
-        let mut tick = || {
-            written += 1;
-            if let Some(p) = progress.filter(|_| written.is_multiple_of(512) || written == to_write)
-            {
-                p(written, to_write);
-            }
-        };
+        Ticks {
+            report,
+            written: 0,
+            to_write,
+        }
+    }
 
-        // Removals first, so that deleted users free their addresses.
+    fn tick(&mut self) {
+        self.written += 1;
+        if self.written.is_multiple_of(512) || self.written == self.to_write {
+            if let Some(report) = self.report {
+                report(self.written, self.to_write);
+            }
+        }
+    }
+}
+
+impl Writer<'_> {
+    /// Removals first, so that deleted users free their addresses: a user deleted
+    /// (`import.missing_users = "delete"`), deactivated, or counted absent once more.
+    fn remove_users(
+        &mut self,
+        tx: &Transaction<'_>,
+        plan: &Plan,
+        missing_users: MissingUsers,
+        tick: &mut Ticks<'_>,
+    ) -> rusqlite::Result<()> {
         for c in plan
             .changes
             .iter()
             .filter(|c| matches!(c.action, Action::Remove | Action::Missing))
         {
-            tick();
+            tick.tick();
             let Some(pk) = c.pk else { continue };
             let uid = c.unique_id.as_deref();
-            let absent = c.absent().unwrap_or(1);
-            if c.action == Action::Remove && run.missing_users == MissingUsers::Delete {
-                let mut old = super::directory::stored_fields(&tx, pk)?;
-                // Its groups too: the log keeps every value, for a revert.
-                let mut stmt = tx.prepare_cached(
-                    "SELECT g.group_id FROM memberships m JOIN groups g ON g.pk = m.group_pk
-                     WHERE m.user_pk = ?1 AND g.group_id IS NOT NULL ORDER BY g.group_id",
-                )?;
-                old.groups = stmt
-                    .query_map([pk], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
-                drop(stmt);
-                for f in diff_fields(
-                    Some(&old),
-                    &UserState {
-                        active: false,
-                        ..UserState::default()
-                    },
-                ) {
-                    let new = if f.field == "status" {
-                        Some("deleted")
-                    } else {
-                        None
-                    };
-                    w.audit(pk, uid, f.field, f.old.as_deref(), new)?;
-                }
-                tx.prepare_cached("DELETE FROM memberships WHERE user_pk = ?1")?
-                    .execute([pk])?;
-                tx.prepare_cached("DELETE FROM users WHERE pk = ?1")?
-                    .execute([pk])?;
+            if c.action == Action::Remove && missing_users == MissingUsers::Delete {
+                self.delete_user(tx, pk, uid)?;
                 continue;
             }
+            let absent = c.absent().unwrap_or(1);
             if c.action == Action::Missing {
-                w.audit_absence(&tx, pk, uid, i64::from(absent), Some(plan.batch))?;
+                self.audit_absence(tx, pk, uid, i64::from(absent), Some(plan.batch))?;
             }
             if c.action == Action::Remove {
-                w.audit(pk, uid, "status", Some("active"), Some("deactivated"))?;
+                self.audit(pk, uid, "status", Some("active"), Some("deactivated"))?;
                 // A deactivated user is not invited: its queued invitation goes.
                 tx.prepare_cached(super::outbox::CANCEL_PENDING)?
                     .execute([pk])?;
@@ -648,30 +784,57 @@ impl Store {
                  active = CASE WHEN ?4 THEN 0 ELSE active END, updated_at = CASE WHEN ?4 THEN ?5 ELSE updated_at END
                  WHERE pk = ?1",
             )?
-            .execute(params![pk, absent, plan.batch, c.action == Action::Remove, w.at])?;
+            .execute(params![pk, absent, plan.batch, c.action == Action::Remove, self.at])?;
         }
-        // Users absent before and named again: their counter starts over (before the updates,
-        // whose audit rows would otherwise hold the counter already cleared).
-        for &pk in &plan.present_again {
-            w.audit_absence(&tx, pk, None, 0, None)?;
+        Ok(())
+    }
+
+    /// Delete a user, its every value (groups too) in the log first, for a revert.
+    fn delete_user(
+        &mut self,
+        tx: &Transaction<'_>,
+        pk: i64,
+        uid: Option<&str>,
+    ) -> rusqlite::Result<()> {
+        let old = stored_with_groups(tx, pk)?;
+        let gone = UserState {
+            active: false,
+            ..UserState::default()
+        };
+        for f in diff_fields(Some(&old), &gone) {
+            let new = (f.field == "status").then_some("deleted");
+            self.audit(pk, uid, f.field, f.old.as_deref(), new)?;
+        }
+        tx.prepare_cached("DELETE FROM memberships WHERE user_pk = ?1")?
+            .execute([pk])?;
+        tx.prepare_cached("DELETE FROM users WHERE pk = ?1")?
+            .execute([pk])?;
+        Ok(())
+    }
+
+    /// Users absent before and named again: their counter starts over (before the updates,
+    /// whose audit rows would otherwise hold the counter already cleared).
+    fn reset_absence(&mut self, tx: &Transaction<'_>, again: &[i64]) -> rusqlite::Result<()> {
+        for &pk in again {
+            self.audit_absence(tx, pk, None, 0, None)?;
             tx.prepare_cached(
                 "UPDATE users SET missing_count = 0, last_missing_batch = NULL WHERE pk = ?1",
             )?
             .execute([pk])?;
         }
-        // Addresses given to new holders (`import.reuse_mail_of_deactivated`): the deactivated
-        // user's mail is cleared, with an audit row, before anyone takes it.
-        for r in &plan.mail_reused {
-            let mut old = super::directory::stored_fields(&tx, r.pk)?;
-            let mut stmt = tx.prepare_cached(
-                "SELECT g.group_id FROM memberships m JOIN groups g ON g.pk = m.group_pk
-                 WHERE m.user_pk = ?1 AND g.group_id IS NOT NULL ORDER BY g.group_id",
-            )?;
-            old.groups = stmt
-                .query_map([r.pk], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            drop(stmt);
-            w.audit(
+        Ok(())
+    }
+
+    /// Addresses given to new holders (`import.reuse_mail_of_deactivated`): the deactivated
+    /// user's mail is cleared, with an audit row, before anyone takes it.
+    fn clear_reused_mail(
+        &mut self,
+        tx: &Transaction<'_>,
+        reused: &[crate::core::plan::Reused],
+    ) -> rusqlite::Result<()> {
+        for r in reused {
+            let mut old = stored_with_groups(tx, r.pk)?;
+            self.audit(
                 r.pk,
                 old.unique_id.as_deref(),
                 "mail",
@@ -691,90 +854,81 @@ impl Store {
                 r.pk,
                 super::mail_key_of(r.pk, ""),
                 old.hash() as i64,
-                w.at
+                self.at
             ])?;
         }
-        // Addresses that move between users: park them first so a swap never collides.
+        Ok(())
+    }
+
+    /// The creates and updates, in the plan's order.
+    fn create_and_update(
+        &mut self,
+        tx: &Transaction<'_>,
+        plan: &Plan,
+        file: &ImportFile,
+        invite: bool,
+        tick: &mut Ticks<'_>,
+    ) -> rusqlite::Result<()> {
         for c in &plan.changes {
-            if let (Some(pk), true) = (c.pk, c.changes("mail")) {
-                if matches!(
-                    c.action,
-                    Action::Update | Action::Reactivate | Action::Adopt
-                ) {
-                    tx.prepare_cached("UPDATE users SET mail_key = ?2 WHERE pk = ?1")?
-                        .execute(params![pk, format!("\u{1}{pk}")])?;
+            match c.action {
+                Action::Remove | Action::Missing | Action::Invalid => {}
+                Action::Create => {
+                    tick.tick();
+                    if let Some(user) = plan.new_state(c, file).map(NewUser::of) {
+                        self.create(tx, user, invite)?;
+                    }
                 }
-            }
-        }
-        for c in &plan.changes {
-            if !matches!(c.action, Action::Remove | Action::Missing | Action::Invalid) {
-                tick();
-            }
-            if c.action == Action::Create {
-                let Some(user) = plan.new_state(c, file).map(NewUser::of) else {
-                    continue;
-                };
-                let invitation = run.invite.then(|| user.state.mail.clone());
-                let pk = w.create_user(user)?;
-                if let Some(mail) = invitation {
-                    tx.prepare_cached(
-                        "INSERT INTO outbox (kind, user_pk, recipient, run_id, status, created_at)
-                         VALUES ('invitation', ?1, ?2, ?3, 'pending', ?4)",
-                    )?
-                    .execute(params![pk, mail, run_id, w.at])?;
+                Action::Adopt | Action::Update | Action::Reactivate => {
+                    tick.tick();
+                    self.update(c)?;
                 }
-                continue;
-            }
-            let (Some(pk), Some(new)) = (c.pk, c.state()) else {
-                continue;
-            };
-            if !matches!(
-                c.action,
-                Action::Adopt | Action::Update | Action::Reactivate
-            ) {
-                continue;
-            }
-            // The audit rows first: they keep what the row held before.
-            let uid = c.unique_id.as_deref();
-            for f in c.fields() {
-                w.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
-            }
-            let keys = if c.action == Action::Adopt {
-                Keys::Both
-            } else if c.changes("mail") {
-                Keys::Mail
-            } else {
-                Keys::Kept
-            };
-            w.write_user(pk, new, keys)?;
-            if c.changes("groups") {
-                w.set_groups(pk, &new.groups)?;
+                _ => tick.tick(),
             }
         }
-        w.finish()?;
-        tx.execute(
-            "UPDATE batches SET status = 'applied' WHERE id = ?1",
-            [plan.batch],
-        )?;
-        // A rollback (an older batch applied): every newer applied batch is undone by it.
-        tx.execute(
-            "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id > ?1 AND status = 'applied'",
-            [plan.batch, run_id],
-        )?;
-        if !rebuild.is_empty() {
-            let started = std::time::Instant::now();
-            for sql in &rebuild {
-                tx.execute_batch(sql)?;
-            }
-            log::debug!(
-                "sqlite: {} indexes built in {:.3}s",
-                rebuild.len(),
-                started.elapsed().as_secs_f64()
-            );
+        Ok(())
+    }
+
+    /// A new user, with its invitation queued when `invite`.
+    fn create(
+        &mut self,
+        tx: &Transaction<'_>,
+        user: NewUser,
+        invite: bool,
+    ) -> rusqlite::Result<()> {
+        let invitation = invite.then(|| user.state.mail.clone());
+        let pk = self.create_user(user)?;
+        if let Some(mail) = invitation {
+            tx.prepare_cached(
+                "INSERT INTO outbox (kind, user_pk, recipient, run_id, status, created_at)
+                 VALUES ('invitation', ?1, ?2, ?3, 'pending', ?4)",
+            )?
+            .execute(params![pk, mail, self.run, self.at])?;
         }
-        crate::stage::crash_point("apply-commit");
-        tx.commit()?;
-        Ok(run_id)
+        Ok(())
+    }
+
+    /// An existing user's change (adopted, updated, reactivated): its audit rows first (they
+    /// keep what the row held before), then its row and its groups.
+    fn update(&mut self, c: &crate::core::plan::Change) -> rusqlite::Result<()> {
+        let (Some(pk), Some(new)) = (c.pk, c.state()) else {
+            return Ok(());
+        };
+        let uid = c.unique_id.as_deref();
+        for f in c.fields() {
+            self.audit(pk, uid, f.field, f.old.as_deref(), f.new.as_deref())?;
+        }
+        let keys = if c.action == Action::Adopt {
+            Keys::Both
+        } else if c.changes("mail") {
+            Keys::Mail
+        } else {
+            Keys::Kept
+        };
+        self.write_user(pk, new, keys)?;
+        if c.changes("groups") {
+            self.set_groups(pk, &new.groups)?;
+        }
+        Ok(())
     }
 }
 

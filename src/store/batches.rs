@@ -269,6 +269,10 @@ impl Store {
         self.conn
             .execute("DELETE FROM audit WHERE at < ?1", [cutoff(keep_history)])?;
         self.conn.execute(
+            "DELETE FROM audit_created WHERE run_id IN (SELECT id FROM runs WHERE finished_at < ?1)",
+            [cutoff(keep_history)],
+        )?;
+        self.conn.execute(
             "DELETE FROM group_audit WHERE at < ?1",
             [cutoff(keep_history)],
         )?;

@@ -8,9 +8,18 @@ use crate::core::signal::Fact;
 use rusqlite::OptionalExtension;
 use std::collections::BTreeMap;
 
-/// The users a run created, from their `created` audit rows, in the order created.
-const JOINERS: &str = "SELECT unique_id, json_extract(new, '$.name'), json_extract(new, '$.mail')
-                         FROM audit WHERE run_id = ?1 AND field = 'created' ORDER BY id";
+/// The users a run created, from their `created` rows, in the order created: in
+/// `audit_created` (migration 15), or in the audit log in a store older than it (a run has
+/// one or the other).
+const JOINERS: [&str; 2] = [
+    "SELECT unique_id, name, mail FROM audit_created WHERE run_id = ?1 ORDER BY user_pk",
+    "SELECT unique_id, json_extract(new, '$.name'), json_extract(new, '$.mail')
+       FROM audit WHERE run_id = ?1 AND field = 'created' ORDER BY id",
+];
+
+/// How many users a run created, counted in both places.
+const JOINERS_COUNT: &str = "SELECT (SELECT COUNT(*) FROM audit_created WHERE run_id = ?1)
+                                  + (SELECT COUNT(*) FROM audit WHERE run_id = ?1 AND field = 'created')";
 
 fn person(r: &rusqlite::Row<'_>) -> rusqlite::Result<Person> {
     Ok(Person {
@@ -21,23 +30,23 @@ fn person(r: &rusqlite::Row<'_>) -> rusqlite::Result<Person> {
 }
 
 impl Store {
-    /// The first `limit` users a run created, from their `created` audit rows, in the order
+    /// The first `limit` users a run created, from their `created` rows, in the order
     /// created, and how many it created in all (counted in SQL, not read, past the limit).
     pub fn run_joiners(&self, run: i64, limit: usize) -> anyhow::Result<(Vec<Person>, u64)> {
         let mut first = Vec::new();
-        let mut stmt = self.conn.prepare(&format!("{JOINERS} LIMIT ?2"))?;
-        let mut rows = stmt.query(rusqlite::params![run, limit as i64])?;
-        while let Some(r) = rows.next()? {
-            first.push(person(r)?);
+        for sql in JOINERS {
+            let left = limit - first.len();
+            let mut stmt = self.conn.prepare(&format!("{sql} LIMIT ?2"))?;
+            let mut rows = stmt.query(rusqlite::params![run, left as i64])?;
+            while let Some(r) = rows.next()? {
+                first.push(person(r)?);
+            }
         }
         let total = if first.len() < limit {
             first.len() as u64
         } else {
-            self.conn.query_row(
-                "SELECT COUNT(*) FROM audit WHERE run_id = ?1 AND field = 'created'",
-                [run],
-                |r| r.get::<_, i64>(0),
-            )? as u64
+            self.conn
+                .query_row(JOINERS_COUNT, [run], |r| r.get::<_, i64>(0))? as u64
         };
         Ok((first, total))
     }
@@ -48,10 +57,12 @@ impl Store {
         run: i64,
         mut each: impl FnMut(&Person) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let mut stmt = self.conn.prepare(JOINERS)?;
-        let mut rows = stmt.query([run])?;
-        while let Some(r) = rows.next()? {
-            each(&person(r)?)?;
+        for sql in JOINERS {
+            let mut stmt = self.conn.prepare(sql)?;
+            let mut rows = stmt.query([run])?;
+            while let Some(r) = rows.next()? {
+                each(&person(r)?)?;
+            }
         }
         Ok(())
     }

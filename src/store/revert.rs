@@ -1,7 +1,6 @@
 //! Reverting a run: its audit rows read, and the revert's writes in one transaction.
 
 use super::{now, runs, Store};
-use crate::core::plan::FieldChange;
 use crate::core::revert::{
     AuditEntry, Current, GroupChange, GroupEntry, GroupNow, RevertPlan, Target, Was,
 };
@@ -9,8 +8,10 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::{HashMap, HashSet};
 
 impl Store {
-    /// The audit rows a run wrote, in the order it wrote them.
+    /// The audit rows a run wrote, in the order it wrote them: its `created` rows (kept apart,
+    /// `audit_created`) each before the change rows written after it.
     pub fn run_audit(&self, run: i64) -> anyhow::Result<Vec<AuditEntry>> {
+        let mut created = self.run_created(run)?.into_iter().peekable();
         let mut stmt = self.conn.prepare(
             "SELECT user_pk, unique_id, field, old, new, was FROM audit WHERE run_id = ?1 ORDER BY id",
         )?;
@@ -24,6 +25,38 @@ impl Store {
                 new: r.get(4)?,
                 was: was.and_then(|w| serde_json::from_str::<Was>(&w).ok()),
             })
+        })?;
+        let mut out = Vec::new();
+        for (written, row) in rows.enumerate() {
+            while let Some((_, c)) = created.next_if(|(seq, _)| *seq <= written as i64) {
+                out.push(c);
+            }
+            out.push(row?);
+        }
+        out.extend(created.map(|(_, c)| c));
+        Ok(out)
+    }
+
+    /// The `created` rows of a run (`audit_created`) in the order written, each with how many
+    /// change rows its run wrote before it.
+    fn run_created(&self, run: i64) -> anyhow::Result<Vec<(i64, AuditEntry)>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT c.seq, c.user_pk, c.unique_id, {} FROM audit_created c
+             WHERE c.run_id = ?1 ORDER BY c.user_pk",
+            super::users::CREATED_VALUES
+        ))?;
+        let rows = stmt.query_map([run], |r| {
+            Ok((
+                r.get(0)?,
+                AuditEntry {
+                    user_pk: r.get(1)?,
+                    unique_id: r.get(2)?,
+                    field: "created".to_string(),
+                    old: None,
+                    new: Some(super::users::created_json(r, 3)?),
+                    was: None,
+                },
+            ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -147,6 +180,10 @@ impl Store {
         reverted
     }
 
+    /// The writes of a revert, in one transaction: its run recorded, the groups back before
+    /// the users (their memberships need them), moving addresses parked, deletions before the
+    /// rest (they free addresses), the groups the run created removed once the users have
+    /// left them, the batch's status set back, the commit.
     fn revert_unchecked(
         &mut self,
         plan: &RevertPlan,
@@ -157,200 +194,265 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let run = runs::insert(
-            &tx,
-            &runs::NewRun {
-                batch: of.batch,
-                command: "revert",
-                started_at,
-                status: "applied",
-                counts: Some(&plan.counts),
-                message: Some(&format!("reverted run {}", of.id)),
-                detail: Some(detail),
-                problems: &[],
-                each_problem: None,
-                rejected: None,
-            },
-        )?;
+        let run = record_revert(&tx, plan, of, started_at, detail)?;
         runs::stamp(&tx, run, &self.operator)?;
-        tx.execute("UPDATE runs SET reverts = ?2 WHERE id = ?1", [run, of.id])?;
         let at = now();
-        // Groups back before the users: their memberships need them.
-        for g in &plan.groups {
-            match g {
-                GroupChange::Recreate {
-                    pk,
-                    group_id,
-                    name,
-                    created_at,
-                } => {
-                    let free = tx
-                        .query_row("SELECT 1 FROM groups WHERE pk = ?1", [pk], |_| Ok(()))
-                        .optional()?
-                        .is_none();
-                    tx.execute(
-                        "INSERT INTO groups (pk, group_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![free.then_some(*pk), group_id, name, created_at.as_deref().unwrap_or(&at)],
-                    )?;
-                    let pk = tx.last_insert_rowid();
-                    super::groups::audit_group(
-                        &tx,
-                        run,
-                        pk,
-                        group_id.as_deref(),
-                        "created",
-                        None,
-                        Some(name),
-                        None,
-                    )?;
-                }
-                GroupChange::Rename { pk, from, to } => {
-                    let id: Option<String> =
-                        tx.query_row("SELECT group_id FROM groups WHERE pk = ?1", [pk], |r| {
-                            r.get(0)
-                        })?;
-                    tx.execute("UPDATE groups SET name = ?2 WHERE pk = ?1", params![pk, to])?;
-                    super::groups::audit_group(
-                        &tx,
-                        run,
-                        *pk,
-                        id.as_deref(),
-                        "name",
-                        Some(from),
-                        Some(to),
-                        None,
-                    )?;
-                }
-                GroupChange::Remove { .. } => {}
-            }
-        }
-        // Addresses that move: parked first so that a swap never collides.
-        for c in &plan.changes {
-            if matches!(c.target, Target::Set(..)) && c.fields.iter().any(|f| f.field == "mail") {
-                tx.execute(
-                    "UPDATE users SET mail_key = ?2 WHERE pk = ?1",
-                    params![c.pk, format!("\u{1}{}", c.pk)],
-                )?;
-            }
-        }
-        // Deletions before the rest: they free addresses.
+        restore_groups(&tx, run, &plan.groups, &at)?;
+        park_moving_mail(&tx, plan)?;
         let mut ordered: Vec<_> = plan.changes.iter().collect();
         ordered.sort_by_key(|c| !matches!(c.target, Target::Delete));
         for c in ordered {
-            let audit =
-                |tx: &Transaction<'_>, pk: i64, fields: &[FieldChange]| -> rusqlite::Result<()> {
-                    let mut stmt = tx.prepare_cached(runs::INSERT_AUDIT)?;
-                    for f in fields {
-                        stmt.execute(params![run, pk, c.unique_id, f.field, f.old, f.new, at])?;
-                    }
-                    Ok(())
-                };
-            match &c.target {
-                Target::Delete => {
-                    audit(&tx, c.pk, &c.fields)?;
-                    tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
-                    tx.execute("DELETE FROM memberships WHERE user_pk = ?1", [c.pk])?;
-                    tx.execute("DELETE FROM users WHERE pk = ?1", [c.pk])?;
-                }
-                Target::Set(t, was) => {
-                    audit(&tx, c.pk, &c.fields)?;
-                    if !t.state.active {
-                        tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
-                    }
-                    write_user(&tx, c.pk, t, was.as_ref(), &at)?;
-                    set_memberships(&tx, c.pk, t)?;
-                }
-                Target::Recreate(t, was) => {
-                    let free = tx
-                        .query_row("SELECT 1 FROM users WHERE pk = ?1", [c.pk], |_| Ok(()))
-                        .optional()?
-                        .is_none();
-                    let created = was
-                        .as_ref()
-                        .and_then(|w| w.created_at.clone())
-                        .unwrap_or_else(|| at.clone());
-                    let new_pk = if free {
-                        c.pk
-                    } else {
-                        super::next_user_pk(&tx)?
-                    };
-                    tx.execute(
-                        "INSERT INTO users (pk, unique_id, name, mail, mail_key, title, phone, phone2, active,
-                                            row_hash, missing_count, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, ?10, ?10)",
-                        params![
-                            new_pk,
-                            t.state.unique_id,
-                            t.state.name,
-                            t.state.mail,
-                            super::mail_key_of(new_pk, &t.state.mail),
-                            t.state.title,
-                            t.state.phone,
-                            t.state.phone2,
-                            t.state.active,
-                            created
-                        ],
-                    )?;
-                    let pk: i64 = tx.last_insert_rowid();
-                    write_user(&tx, pk, t, was.as_ref(), &at)?;
-                    set_memberships(&tx, pk, t)?;
-                    audit(&tx, pk, &c.fields)?;
-                }
-            }
+            revert_user(&tx, run, c, &at)?;
         }
-        // Groups the run created, once the users have left them: their memberships go in one
-        // pass over the memberships.
-        let removed: Vec<i64> = plan
-            .groups
-            .iter()
-            .filter_map(|g| match g {
-                GroupChange::Remove { pk, .. } => Some(*pk),
-                _ => None,
-            })
-            .collect();
-        if !removed.is_empty() {
-            tx.execute(
-                "DELETE FROM memberships WHERE group_pk IN (SELECT value FROM json_each(?1))",
-                [serde_json::to_string(&removed)?],
-            )?;
-        }
-        for g in &plan.groups {
-            if let GroupChange::Remove {
-                pk,
-                group_id,
-                name,
-                created_at,
-            } = g
-            {
-                super::groups::audit_group(
-                    &tx,
-                    run,
-                    *pk,
-                    group_id.as_deref(),
-                    "removed",
-                    Some(name),
-                    None,
-                    Some(created_at),
-                )?;
-                tx.execute("DELETE FROM groups WHERE pk = ?1", [pk])?;
-            }
-        }
-        match of.batch {
-            // A revert of a revert: the batch the first one undid stands again (SPEC §2).
-            Some(batch) if of.command == "revert" => tx.execute(
-                "UPDATE batches SET status = 'applied', reverted_by = NULL WHERE id = ?1 AND reverted_by = ?2",
-                [batch, of.id],
-            )?,
-            Some(batch) => tx.execute(
-                "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id = ?1 AND status = 'applied'",
-                [batch, run],
-            )?,
-            None => 0,
-        };
+        remove_created_groups(&tx, run, &plan.groups)?;
+        set_batch_back(&tx, of, run)?;
         crate::stage::crash_point("revert-commit");
         tx.commit()?;
         Ok(run)
     }
+}
+
+/// Record the revert as a run (command `revert`) that names the run it undid.
+fn record_revert(
+    tx: &Transaction<'_>,
+    plan: &RevertPlan,
+    of: &crate::core::report::Run,
+    started_at: &str,
+    detail: &serde_json::Value,
+) -> anyhow::Result<i64> {
+    let run = runs::insert(
+        tx,
+        &runs::NewRun {
+            batch: of.batch,
+            command: "revert",
+            started_at,
+            status: "applied",
+            counts: Some(&plan.counts),
+            message: Some(&format!("reverted run {}", of.id)),
+            detail: Some(detail),
+            problems: &[],
+            each_problem: None,
+            rejected: None,
+        },
+    )?;
+    tx.execute("UPDATE runs SET reverts = ?2 WHERE id = ?1", [run, of.id])?;
+    Ok(run)
+}
+
+/// Groups back before the users: a group the run removed comes back (under its old key when
+/// free), a group it renamed takes its old name; each with its audit row.
+fn restore_groups(
+    tx: &Transaction<'_>,
+    run: i64,
+    groups: &[GroupChange],
+    at: &str,
+) -> rusqlite::Result<()> {
+    for g in groups {
+        match g {
+            GroupChange::Recreate {
+                pk,
+                group_id,
+                name,
+                created_at,
+            } => {
+                let free = tx
+                    .query_row("SELECT 1 FROM groups WHERE pk = ?1", [pk], |_| Ok(()))
+                    .optional()?
+                    .is_none();
+                tx.execute(
+                    "INSERT INTO groups (pk, group_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        free.then_some(*pk),
+                        group_id,
+                        name,
+                        created_at.as_deref().unwrap_or(at)
+                    ],
+                )?;
+                let pk = tx.last_insert_rowid();
+                super::groups::audit_group(
+                    tx,
+                    run,
+                    pk,
+                    group_id.as_deref(),
+                    "created",
+                    None,
+                    Some(name),
+                    None,
+                )?;
+            }
+            GroupChange::Rename { pk, from, to } => {
+                let id: Option<String> =
+                    tx.query_row("SELECT group_id FROM groups WHERE pk = ?1", [pk], |r| {
+                        r.get(0)
+                    })?;
+                tx.execute("UPDATE groups SET name = ?2 WHERE pk = ?1", params![pk, to])?;
+                super::groups::audit_group(
+                    tx,
+                    run,
+                    *pk,
+                    id.as_deref(),
+                    "name",
+                    Some(from),
+                    Some(to),
+                    None,
+                )?;
+            }
+            GroupChange::Remove { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// Addresses that move: parked first so that a swap never collides.
+fn park_moving_mail(tx: &Transaction<'_>, plan: &RevertPlan) -> rusqlite::Result<()> {
+    for c in &plan.changes {
+        if matches!(c.target, Target::Set(..)) && c.fields.iter().any(|f| f.field == "mail") {
+            tx.execute(
+                "UPDATE users SET mail_key = ?2 WHERE pk = ?1",
+                params![c.pk, format!("\u{1}{}", c.pk)],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// One user's revert: deleted, set back, or brought back; each with its audit rows.
+fn revert_user(
+    tx: &Transaction<'_>,
+    run: i64,
+    c: &crate::core::revert::UserRevert,
+    at: &str,
+) -> rusqlite::Result<()> {
+    let audit = |pk: i64| -> rusqlite::Result<()> {
+        let mut stmt = tx.prepare_cached(runs::INSERT_AUDIT)?;
+        for f in &c.fields {
+            stmt.execute(params![run, pk, c.unique_id, f.field, f.old, f.new, at])?;
+        }
+        Ok(())
+    };
+    match &c.target {
+        Target::Delete => {
+            audit(c.pk)?;
+            tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
+            tx.execute("DELETE FROM memberships WHERE user_pk = ?1", [c.pk])?;
+            tx.execute("DELETE FROM users WHERE pk = ?1", [c.pk])?;
+        }
+        Target::Set(t, was) => {
+            audit(c.pk)?;
+            if !t.state.active {
+                tx.execute(super::outbox::CANCEL_PENDING, [c.pk])?;
+            }
+            write_user(tx, c.pk, t, was.as_ref(), at)?;
+            set_memberships(tx, c.pk, t)?;
+        }
+        Target::Recreate(t, was) => {
+            let pk = recreate_user(tx, c.pk, t, was.as_ref(), at)?;
+            write_user(tx, pk, t, was.as_ref(), at)?;
+            set_memberships(tx, pk, t)?;
+            audit(pk)?;
+        }
+    }
+    Ok(())
+}
+
+/// Insert a deleted user's row again, under its old key when free (else a new one), created
+/// when `was` says; returns its key.
+fn recreate_user(
+    tx: &Transaction<'_>,
+    pk: i64,
+    t: &Current,
+    was: Option<&Was>,
+    at: &str,
+) -> rusqlite::Result<i64> {
+    let free = tx
+        .query_row("SELECT 1 FROM users WHERE pk = ?1", [pk], |_| Ok(()))
+        .optional()?
+        .is_none();
+    let created = was.and_then(|w| w.created_at.as_deref()).unwrap_or(at);
+    let new_pk = if free { pk } else { super::next_user_pk(tx)? };
+    tx.execute(
+        "INSERT INTO users (pk, unique_id, name, mail, mail_key, title, phone, phone2, active,
+                            row_hash, missing_count, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, ?10, ?10)",
+        params![
+            new_pk,
+            t.state.unique_id,
+            t.state.name,
+            t.state.mail,
+            super::mail_key_of(new_pk, &t.state.mail),
+            t.state.title,
+            t.state.phone,
+            t.state.phone2,
+            t.state.active,
+            created
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Groups the run created, once the users have left them: their memberships go in one pass
+/// over the memberships, then each group with its audit row.
+fn remove_created_groups(
+    tx: &Transaction<'_>,
+    run: i64,
+    groups: &[GroupChange],
+) -> anyhow::Result<()> {
+    let removed: Vec<i64> = groups
+        .iter()
+        .filter_map(|g| match g {
+            GroupChange::Remove { pk, .. } => Some(*pk),
+            _ => None,
+        })
+        .collect();
+    if !removed.is_empty() {
+        tx.execute(
+            "DELETE FROM memberships WHERE group_pk IN (SELECT value FROM json_each(?1))",
+            [serde_json::to_string(&removed)?],
+        )?;
+    }
+    for g in groups {
+        if let GroupChange::Remove {
+            pk,
+            group_id,
+            name,
+            created_at,
+        } = g
+        {
+            super::groups::audit_group(
+                tx,
+                run,
+                *pk,
+                group_id.as_deref(),
+                "removed",
+                Some(name),
+                None,
+                Some(created_at),
+            )?;
+            tx.execute("DELETE FROM groups WHERE pk = ?1", [pk])?;
+        }
+    }
+    Ok(())
+}
+
+/// The reverted run's batch becomes `reverted`; a revert of a revert: the batch the first one
+/// undid stands again (SPEC §2).
+fn set_batch_back(
+    tx: &Transaction<'_>,
+    of: &crate::core::report::Run,
+    run: i64,
+) -> rusqlite::Result<()> {
+    match of.batch {
+        Some(batch) if of.command == "revert" => tx.execute(
+            "UPDATE batches SET status = 'applied', reverted_by = NULL WHERE id = ?1 AND reverted_by = ?2",
+            [batch, of.id],
+        )?,
+        Some(batch) => tx.execute(
+            "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id = ?1 AND status = 'applied'",
+            [batch, run],
+        )?,
+        None => 0,
+    };
+    Ok(())
 }
 
 /// Write a user's fields, status, hash and absence counter; its row's times as `was` held

@@ -307,4 +307,25 @@ pub const MIGRATIONS: &[&str] = &[
      WHERE json_valid(detail)
        AND (json_type(detail, '$.invalid') IS NOT NULL OR json_type(detail, '$.removals') IS NOT NULL);
     "#,
+    // 15: a user an import creates is one row of `audit_created`, its values in columns (as
+    // `created_values` lists them; `status` is `active`), keyed by its run and its key, so that
+    // a first import appends them in order with no index beside. `seq`: how many rows of the
+    // audit log its run wrote before it, so that a run's rows read in the order written. Its
+    // time is its run's (`runs.finished_at`, the apply's audit rows' `at`). Older stores keep
+    // their `created` rows in `audit`; readers read both.
+    r#"
+    CREATE TABLE IF NOT EXISTS audit_created (
+        run_id INTEGER NOT NULL,
+        user_pk INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        unique_id TEXT,
+        name TEXT NOT NULL,
+        mail TEXT NOT NULL,
+        title TEXT,
+        phone TEXT,
+        phone2 TEXT,
+        groups TEXT,
+        PRIMARY KEY (run_id, user_pk)
+    ) WITHOUT ROWID;
+    "#,
 ];

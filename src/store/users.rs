@@ -227,14 +227,16 @@ impl Store {
             .ok_or_else(|| anyhow::anyhow!("user {pk} vanished"))
     }
 
-    /// The audit log of a user, oldest first.
+    /// The audit log of a user, oldest first: its `created` row (a user an import created has
+    /// it in `audit_created`), then its changes.
     pub fn history(&self, pk: i64) -> anyhow::Result<Vec<AuditRow>> {
+        let mut rows = self.created_row(pk)?;
         let mut stmt = self
             .conn
             .prepare("SELECT a.at, a.run_id, a.unique_id, a.field, a.old, a.new, r.command, r.by_user, r.reason
                       FROM audit a LEFT JOIN runs r ON r.id = a.run_id
                       WHERE a.user_pk = ?1 AND a.field != 'missing_count' ORDER BY a.id")?;
-        let rows = stmt.query_map([pk], |r| {
+        let changes = stmt.query_map([pk], |r| {
             Ok(AuditRow {
                 at: r.get(0)?,
                 run: r.get(1)?,
@@ -248,7 +250,9 @@ impl Store {
                 reverted_by: None,
             })
         })?;
-        let mut rows: Vec<AuditRow> = rows.collect::<Result<_, _>>()?;
+        for row in changes {
+            rows.push(row?);
+        }
         // Each run's revert, looked up once: a history has many rows of few runs.
         let mut reverted = std::collections::HashMap::new();
         for row in &mut rows {
@@ -263,12 +267,43 @@ impl Store {
         Ok(rows)
     }
 
-    /// The history of a deleted user, found by its UniqueID in the audit log.
+    /// The `created` row of a user an import created, with its run's time and who ran it. Its
+    /// run is found among the runs (few) rather than by reading the whole table.
+    fn created_row(&self, pk: i64) -> anyhow::Result<Vec<AuditRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT r.finished_at, c.run_id, c.unique_id, r.command, r.by_user, r.reason, {CREATED_VALUES}
+             FROM runs r CROSS JOIN audit_created c ON c.run_id = r.id AND c.user_pk = ?1"
+        ))?;
+        let rows = stmt.query_map([pk], |r| {
+            Ok(AuditRow {
+                at: r.get(0)?,
+                run: r.get(1)?,
+                unique_id: r.get(2)?,
+                field: "created".to_string(),
+                old: None,
+                new: Some(created_json(r, 6)?),
+                command: r.get(3)?,
+                by: r.get(4)?,
+                reason: r.get(5)?,
+                reverted_by: None,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The history of a deleted user, found by its UniqueID in the audit log: the user of the
+    /// newest row that names it (a `created` row after the changes of its run).
     pub fn history_by_unique_id(&self, uid: &str) -> anyhow::Result<Vec<AuditRow>> {
         let pk: Option<i64> = self
             .conn
             .query_row(
-                "SELECT user_pk FROM audit WHERE unique_id = ?1 ORDER BY id DESC LIMIT 1",
+                "SELECT user_pk FROM (
+                     SELECT * FROM (SELECT user_pk, run_id, 0 AS late FROM audit
+                                    WHERE unique_id = ?1 ORDER BY id DESC LIMIT 1)
+                     UNION ALL
+                     SELECT * FROM (SELECT user_pk, run_id, 1 AS late FROM audit_created
+                                    WHERE unique_id = ?1 ORDER BY run_id DESC, user_pk DESC LIMIT 1))
+                 ORDER BY run_id DESC, late DESC LIMIT 1",
                 [uid],
                 |r| r.get(0),
             )
@@ -549,4 +584,28 @@ pub fn invitation_json(status: Option<String>, sent_at: Option<String>) -> serde
         Some("sent") => serde_json::json!({ "sent": sent_at }),
         Some(other) => serde_json::Value::String(other.to_string()),
     }
+}
+
+/// The columns of a `created` row's values (`audit_created`), in the order [`created_json`]
+/// reads them.
+pub(super) const CREATED_VALUES: &str = "c.name, c.mail, c.title, c.phone, c.phone2, c.groups";
+
+/// A `created` row's values as its history shows them (JSON: [`super::apply::Created`]),
+/// read from the [`CREATED_VALUES`] columns starting at column `at`. A user an import creates
+/// is active.
+pub(super) fn created_json(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<String> {
+    let [name, mail, title, phone, phone2, groups] =
+        [0, 1, 2, 3, 4, 5].map(|i| r.get::<_, Option<String>>(at + i));
+    let (name, mail) = (name?.unwrap_or_default(), mail?.unwrap_or_default());
+    let (title, phone, phone2, groups) = (title?, phone?, phone2?, groups?);
+    Ok(super::apply::Created {
+        name: &name,
+        mail: &mail,
+        title: title.as_deref(),
+        phone: phone.as_deref(),
+        phone2: phone2.as_deref(),
+        groups: groups.as_deref(),
+        status: "active",
+    }
+    .json())
 }

@@ -3,8 +3,8 @@
 //! even when it is under the fixed limits.
 
 use super::{Plan, Settings, Tripped};
+use crate::core::number::thousands;
 use crate::core::policy::{number, MaxChurn};
-use crate::core::report::thousands;
 use serde::Serialize;
 
 /// The fewest earlier applied imports the safeguard compares with; with fewer it does not apply.

@@ -5,17 +5,17 @@
 //! which 1% of a large directory changes costs work in proportion to that 1%.
 
 use super::file::ImportFile;
-use super::mail;
 use super::policy::{KeepPhones, Limit, MissingUsers};
-use super::problem::{Code, Problem};
 use super::record::{Entry, Field, Record};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
+mod addresses;
 pub mod churn;
 pub mod digest;
 
+use addresses::{resolve_mail, Reuse};
 pub use churn::{Churn, ChurnCheck, ChurnTrip, Night};
 
 /// The import-managed state of a user, as the store holds it.
@@ -370,7 +370,7 @@ impl Counts {
         ]
     }
 
-    fn add(&mut self, action: Action) {
+    pub(in crate::core) fn add(&mut self, action: Action) {
         match action {
             Action::Create => self.create += 1,
             Action::Adopt => self.adopt += 1,
@@ -528,7 +528,7 @@ impl Tripped {
                 "{} ({} {} > {})",
                 self.safeguard,
                 churn.of,
-                crate::core::report::thousands(self.count),
+                crate::core::number::thousands(self.count),
                 self.setting
             ),
             Some(churn) => format!(
@@ -837,8 +837,8 @@ pub fn diff_fields(old: Option<&UserState>, new: &UserState) -> Vec<FieldChange>
     out
 }
 
-/// Compute the plan of `file` against the directory. Records whose Mail another user keeps
-/// are marked `mail-taken` in `file` (they become invalid).
+/// Compute the plan of `file` against the directory (SPEC §2). Records whose Mail another user
+/// keeps are marked `mail-taken` in `file` (they become invalid).
 pub fn plan<D: Directory>(
     file: &mut ImportFile,
     dir: &D,
@@ -849,221 +849,36 @@ pub fn plan<D: Directory>(
     let mut plan = Plan {
         batch: settings.batch,
         group_ids: known_groups.clone(),
+        active_imported: imported.values().filter(|k| k.active).count() as u64,
+        empty_directory: imported.is_empty(),
         ..Plan::default()
     };
-    plan.active_imported = imported.values().filter(|k| k.active).count() as u64;
-    plan.empty_directory = imported.is_empty();
-
-    // Every record against the store, in parallel once each record's user is found: most are
-    // unchanged, which a hash tells without reading the user's row.
-    let managed: HashSet<&str, foldhash::fast::RandomState> =
-        known_groups.iter().map(String::as_str).collect();
-    // Each record's user is found (a walk, on one core) while the others hash the records.
-    // An empty store has no user to compare with: nothing is hashed, and the walk stays on
-    // this thread (rayon would run it on one of its own, whose freed memory this one's later
-    // allocations cannot take up: a first load would peak higher).
-    let entries = &file.entries;
-    let locate = || {
-        let uids: Vec<Option<&str>> = entries.iter().map(Entry::unique_id).collect();
-        imported.locate(&uids)
-    };
-    let hash = || -> Vec<Option<u64>> {
-        entries
-            .par_iter()
-            .map(|entry| match entry {
-                // The hash of what `wanted` would build (computed without building it).
-                Entry::Valid(r) if !r.skip && self_contained(r, file, settings.keep_phones) => {
-                    Some(state_hash(
-                        r.name(),
-                        r.mail(),
-                        r.title(),
-                        r.phone(),
-                        r.phone2(),
-                        r.groups().filter(|g| managed.contains(*g)),
-                    ))
-                }
-                _ => None,
-            })
-            .collect()
-    };
-    let (located, hashes) = if imported.is_empty() {
-        (locate(), Vec::new())
-    } else {
-        rayon::join(locate, hash)
-    };
-    // Unchanged: the user is active and has that hash.
-    let seen: Vec<(Option<&Known>, bool)> = located
-        .iter()
-        .enumerate()
-        .map(|(i, at)| {
-            let known = at.map(|at| imported.known(at));
-            let unchanged = match (hashes.get(i).copied().flatten(), known) {
-                (Some(hash), Some(k)) => k.active && hash == k.hash,
-                _ => false,
-            };
-            (known, unchanged)
-        })
-        .collect();
-    drop(hashes);
-    // The imported users some record names (an invalid or a Skip record too): not absent.
-    let mut present = vec![false; imported.len()];
-    for at in located.into_iter().flatten() {
-        present[at as usize] = true;
-    }
-
+    // Every record against the store: most are unchanged, which a hash tells without reading
+    // the user's row.
+    let (located, hashes) = locate_and_hash(file, imported, known_groups, settings.keep_phones);
+    let seen = unchanged(imported, &located, hashes);
+    let present = present(imported.len(), located);
     // Absent users first: their removals can free mail addresses for the records.
-    let mut absent: Vec<Change> = Vec::new();
-    for ((uid, k), present) in imported.iter().zip(present) {
-        if settings.missing_users == MissingUsers::Keep || !k.active || present {
-            continue;
+    let absent = absent_users(imported, present, dir, settings, &mut plan)?;
+    let removed = |how: MissingUsers| -> HashSet<i64> {
+        if settings.missing_users != how {
+            return HashSet::new();
         }
-        let count = if k.last_missing_batch == Some(settings.batch) {
-            k.missing.max(1)
-        } else {
-            k.missing + 1
-        };
-        let action = if count >= settings.remove_after_missing {
-            Action::Remove
-        } else {
-            Action::Missing
-        };
-        let state = dir.user(k.pk)?;
-        let fields = if action == Action::Remove {
-            let new = if settings.missing_users == MissingUsers::Delete {
-                "deleted"
-            } else {
-                "deactivated"
-            };
-            vec![FieldChange {
-                field: "status",
-                old: Some("active".into()),
-                new: Some(new.into()),
-            }]
-        } else {
-            Vec::new()
-        };
-        let mut change = Change::new(action, Some(uid.to_string()), Some(k.pk), None, None);
-        change.set_fields(fields);
-        change.set_name(Some(state.name.clone()));
-        change.set_absent(Some(count));
-        absent.push(change);
-        plan.absent_users.insert(k.pk, state);
-    }
-    absent.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
-    let deleted: HashSet<i64> = if settings.missing_users == MissingUsers::Delete {
-        absent
-            .iter()
-            .filter(|c| c.action == Action::Remove)
-            .filter_map(|c| c.pk)
-            .collect()
-    } else {
-        HashSet::new()
+        let removals = absent.iter().filter(|c| c.action == Action::Remove);
+        removals.filter_map(|c| c.pk).collect()
     };
+    let deleted = removed(MissingUsers::Delete);
     // Users this plan deactivates: afterwards their addresses may be reused.
-    let deactivating: HashSet<i64> = if settings.missing_users == MissingUsers::Deactivate {
-        absent
-            .iter()
-            .filter(|c| c.action == Action::Remove)
-            .filter_map(|c| c.pk)
-            .collect()
-    } else {
-        HashSet::new()
-    };
+    let deactivating = removed(MissingUsers::Deactivate);
     // Users a Skip record names: left exactly as they are, their addresses too.
     let mut skipped: HashSet<i64> = HashSet::new();
-
-    // Records of the file.
-    // One change a record at most: no room to spare (a file of invalid records is all changes).
-    let mut changes: Vec<Change> = Vec::with_capacity(file.entries.len());
-    for (i, (known, unchanged)) in seen.into_iter().enumerate() {
-        if let Entry::Invalid {
-            line,
-            unique_id,
-            name,
-        } = &mut file.entries[i]
-        {
-            // The change takes the record's UniqueID and name: nothing reads them from the
-            // entry after the plan, and a file whose every line is wrong holds them once.
-            plan.counts.add(Action::Invalid);
-            let mut change = Change::new(
-                Action::Invalid,
-                unique_id.take(),
-                known.map(|k| k.pk),
-                Some(i),
-                Some(*line),
-            );
-            change.set_name(name.take());
-            changes.push(change);
-            continue;
-        }
-        let record = match &file.entries[i] {
-            Entry::Invalid { .. } => continue,
-            Entry::Valid(r) if r.skip => {
-                plan.counts.add(Action::Skipped);
-                skipped.extend(known.map(|k| k.pk));
-                continue;
-            }
-            Entry::Valid(r) => r,
-        };
-        if let Some(k) = known {
-            if k.missing > 0 {
-                plan.present_again.push(k.pk);
-            }
-            if unchanged {
-                plan.counts.add(Action::Unchanged);
-                continue;
-            }
-            let old = dir.user(k.pk)?;
-            let want = wanted(record, file, settings.keep_phones, known_groups, Some(&old));
-            if want == old {
-                plan.counts.add(Action::Unchanged);
-                continue;
-            }
-            let action = if old.active {
-                Action::Update
-            } else {
-                Action::Reactivate
-            };
-            let mut change = Change::new(
-                action,
-                Some(record.unique_id().to_string()),
-                Some(k.pk),
-                Some(i),
-                Some(record.line),
-            );
-            change.set_fields(diff_fields(Some(&old), &want));
-            change.set_state(Some(want));
-            change.set_name(Some(old.name));
-            changes.push(change);
-        } else {
-            changes.push(Change::new(
-                Action::Create,
-                Some(record.unique_id().to_string()),
-                None,
-                Some(i),
-                Some(record.line),
-            ));
-        }
-    }
-
+    let mut changes = record_changes(file, dir, seen, settings, &mut plan, &mut skipped)?;
     let reuse = settings.reuse_mail_of_deactivated.then_some(Reuse {
         deactivating: &deactivating,
         skipped: &skipped,
     });
     plan.mail_reused = resolve_mail(file, dir, &mut changes, &deleted, known_groups, reuse)?;
-
-    for c in &changes {
-        if c.action != Action::Invalid {
-            plan.counts.add(c.action);
-        }
-    }
-    for c in &absent {
-        plan.counts.add(c.action);
-    }
-    plan.counts.invalid = changes
-        .iter()
-        .filter(|c| c.action == Action::Invalid)
-        .count() as u64;
+    count_changes(&mut plan.counts, &changes, &absent);
     changes.reserve_exact(absent.len());
     changes.extend(absent);
     plan.changes = changes;
@@ -1075,203 +890,260 @@ pub fn plan<D: Directory>(
     Ok(plan)
 }
 
-/// What `import.reuse_mail_of_deactivated` needs to know of the plan: who it deactivates, and
-/// whom a Skip record names (left exactly as they are).
-struct Reuse<'a> {
-    deactivating: &'a HashSet<i64>,
-    skipped: &'a HashSet<i64>,
+/// Each record's user (found by a walk, on one core) while the other core hashes what each
+/// record asks for, when the record alone decides it. An empty store has no user to compare
+/// with: nothing is hashed, and the walk stays on this thread (rayon would run it on one of its
+/// own, whose freed memory this one's later allocations cannot take up: a first load would peak
+/// higher).
+fn locate_and_hash(
+    file: &ImportFile,
+    imported: &Imported,
+    known_groups: &HashSet<String>,
+    keep: KeepPhones,
+) -> (Vec<Option<u32>>, Vec<Option<u64>>) {
+    let entries = &file.entries;
+    let locate = || {
+        let uids: Vec<Option<&str>> = entries.iter().map(Entry::unique_id).collect();
+        imported.locate(&uids)
+    };
+    if imported.is_empty() {
+        return (locate(), Vec::new());
+    }
+    let managed: HashSet<&str, foldhash::fast::RandomState> =
+        known_groups.iter().map(String::as_str).collect();
+    let hash = || -> Vec<Option<u64>> {
+        entries
+            .par_iter()
+            .map(|entry| match entry {
+                // The hash of what `wanted` would build (computed without building it).
+                Entry::Valid(r) if !r.skip && self_contained(r, file, keep) => Some(state_hash(
+                    r.name(),
+                    r.mail(),
+                    r.title(),
+                    r.phone(),
+                    r.phone2(),
+                    r.groups().filter(|g| managed.contains(*g)),
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    rayon::join(locate, hash)
 }
 
-/// Decide, for each record that takes a mail address it did not have, whether the address is
-/// free after the plan; adopt manual users whose address a new record carries. A record that
-/// loses this way keeps the user's old address, which may in turn keep another address taken,
-/// so this repeats until nothing changes. With `reuse`, an address whose holder is deactivated
-/// after the plan (and that no record of the file names) is free: the holder's mail is cleared,
-/// and the returned list says so.
-fn resolve_mail<D: Directory>(
+/// What is known of each record's user, and whether the record leaves it unchanged: the user
+/// is active and has the record's hash.
+fn unchanged<'d>(
+    imported: &'d Imported,
+    located: &[Option<u32>],
+    hashes: Vec<Option<u64>>,
+) -> Vec<(Option<&'d Known>, bool)> {
+    located
+        .iter()
+        .enumerate()
+        .map(|(i, at)| {
+            let known = at.map(|at| imported.known(at));
+            let unchanged = match (hashes.get(i).copied().flatten(), known) {
+                (Some(hash), Some(k)) => k.active && hash == k.hash,
+                _ => false,
+            };
+            (known, unchanged)
+        })
+        .collect()
+}
+
+/// The imported users some record names (an invalid or a Skip record too): not absent.
+fn present(users: usize, located: Vec<Option<u32>>) -> Vec<bool> {
+    let mut present = vec![false; users];
+    for at in located.into_iter().flatten() {
+        present[at as usize] = true;
+    }
+    present
+}
+
+/// Each imported, active user the file leaves out: removed per `import.missing_users` once it
+/// has been absent from `import.remove_after_missing` files in a row (re-applying the same
+/// batch does not count again), missing until then; none with `keep`. Sorted by UniqueID.
+fn absent_users<D: Directory>(
+    imported: &Imported,
+    present: Vec<bool>,
+    dir: &D,
+    settings: &Settings,
+    plan: &mut Plan,
+) -> Result<Vec<Change>, D::Error> {
+    let mut absent: Vec<Change> = Vec::new();
+    if settings.missing_users == MissingUsers::Keep {
+        return Ok(absent);
+    }
+    for ((uid, k), present) in imported.iter().zip(present) {
+        if !k.active || present {
+            continue;
+        }
+        let count = if k.last_missing_batch == Some(settings.batch) {
+            k.missing.max(1)
+        } else {
+            k.missing + 1
+        };
+        let state = dir.user(k.pk)?;
+        let mut change = if count >= settings.remove_after_missing {
+            removal(uid, k.pk, settings.missing_users)
+        } else {
+            Change::new(
+                Action::Missing,
+                Some(uid.to_string()),
+                Some(k.pk),
+                None,
+                None,
+            )
+        };
+        change.set_name(Some(state.name.clone()));
+        change.set_absent(Some(count));
+        absent.push(change);
+        plan.absent_users.insert(k.pk, state);
+    }
+    absent.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+    Ok(absent)
+}
+
+/// The removal of an absent user: deleted or deactivated.
+fn removal(uid: &str, pk: i64, missing_users: MissingUsers) -> Change {
+    let new = if missing_users == MissingUsers::Delete {
+        "deleted"
+    } else {
+        "deactivated"
+    };
+    let mut change = Change::new(Action::Remove, Some(uid.to_string()), Some(pk), None, None);
+    change.set_fields(vec![FieldChange {
+        field: "status",
+        old: Some("active".into()),
+        new: Some(new.into()),
+    }]);
+    change
+}
+
+/// What each record of the file does: an invalid record leaves its user alone, a Skip record
+/// too (its user goes in `skipped`); a new UniqueID is a create; a known user is updated or
+/// reactivated when the record asks for something else, else it is unchanged.
+fn record_changes<D: Directory>(
     file: &mut ImportFile,
     dir: &D,
-    changes: &mut [Change],
-    deleted: &HashSet<i64>,
-    known_groups: &HashSet<String>,
-    reuse: Option<Reuse<'_>>,
-) -> Result<Vec<Reused>, D::Error> {
-    if !dir.has_users() {
-        return Ok(Vec::new());
-    }
-    let record = |file: &ImportFile, c: &Change| -> Option<Record> {
-        match file.entries.get(c.entry()?)? {
-            Entry::Valid(r) => Some(r.clone()),
-            Entry::Invalid { .. } => None,
+    seen: Vec<(Option<&Known>, bool)>,
+    settings: &Settings,
+    plan: &mut Plan,
+    skipped: &mut HashSet<i64>,
+) -> Result<Vec<Change>, D::Error> {
+    // One change a record at most: no room to spare (a file of invalid records is all changes).
+    let mut changes: Vec<Change> = Vec::with_capacity(file.entries.len());
+    for (i, (known, unchanged)) in seen.into_iter().enumerate() {
+        if let Some(change) = invalid_change(&mut file.entries[i], i, known) {
+            plan.counts.add(Action::Invalid);
+            changes.push(change);
+            continue;
         }
-    };
-    // The addresses new records ask for.
-    let file_mail: HashMap<usize, String> = changes
-        .iter()
-        .filter(|c| c.action == Action::Create)
-        .filter_map(|c| Some((c.entry()?, mail::key(record(file, c)?.mail()).into_owned())))
-        .collect();
-    // The addresses users hold now, for the users whose address changes or who are new.
-    let mut old_mail: HashMap<i64, String> = HashMap::new();
-    for c in changes.iter() {
-        if let (Some(pk), Some(mail_change)) = (c.pk, c.fields().iter().find(|f| f.field == "mail"))
-        {
-            // No old address (one given to another user) is "", which every address differs from.
-            let old = mail_change.old.as_deref().unwrap_or("");
-            old_mail.insert(pk, mail::key(old).into_owned());
-        }
-    }
-    // Changes that claim an address: a create, or a change of address other than case.
-    let claims = |c: &Change| -> Option<String> {
-        if c.action == Action::Create {
-            return file_mail.get(&c.entry()?).cloned();
-        }
-        let new = c.state()?;
-        let key = mail::key(&new.mail).into_owned();
-        match c.pk {
-            None => Some(key),
-            Some(pk) => old_mail.get(&pk).filter(|old| **old != key).map(|_| key),
-        }
-    };
-    let mut holders: HashMap<String, Option<Holder>> = HashMap::new();
-    for c in changes.iter() {
-        if matches!(
-            c.action,
-            Action::Create | Action::Update | Action::Reactivate
-        ) {
-            if let Some(key) = claims(c) {
-                let holder = dir.mail_holder(&key)?;
-                holders.insert(key, holder);
-            }
-        }
-    }
-    loop {
-        // Who gives up an address in this plan (and so frees it).
-        let mut releasing: HashSet<i64> = deleted.clone();
-        for c in changes.iter() {
-            if matches!(c.action, Action::Update | Action::Reactivate) && claims(c).is_some() {
-                if let Some(pk) = c.pk {
-                    releasing.insert(pk);
-                }
-            }
-        }
-        // Deactivated users the file brings back or names (an invalid record) keep their
-        // addresses, as do those a Skip record names.
-        let mut named: HashSet<i64> = reuse
-            .as_ref()
-            .map(|r| r.skipped.clone())
-            .unwrap_or_default();
-        named.extend(
-            changes
-                .iter()
-                .filter(|c| matches!(c.action, Action::Reactivate | Action::Invalid))
-                .filter_map(|c| c.pk),
-        );
-        let reusable = |h: &Holder| -> bool {
-            reuse.as_ref().is_some_and(|r| {
-                !named.contains(&h.pk) && (!h.active || r.deactivating.contains(&h.pk))
-            })
+        let Entry::Valid(record) = &file.entries[i] else {
+            continue;
         };
-        let mut lost: Vec<(usize, String)> = Vec::new();
-        for (i, c) in changes.iter_mut().enumerate() {
-            if !matches!(
-                c.action,
-                Action::Create | Action::Update | Action::Reactivate
-            ) {
-                continue;
-            }
-            let Some(key) = claims(c) else { continue };
-            let Some(Some(holder)) = holders.get(&key) else {
-                continue;
-            };
-            if Some(holder.pk) == c.pk || releasing.contains(&holder.pk) {
-                continue;
-            }
-            if holder.unique_id.is_none() && c.action == Action::Create {
-                // A manual user with this address: the record adopts it.
-                let old = dir.user(holder.pk)?;
-                if let Some(r) = record(file, c) {
-                    let new = wanted(&r, file, KeepPhones::default(), known_groups, Some(&old));
-                    let mut fields = diff_fields(Some(&old), &new);
-                    fields.insert(
-                        0,
-                        FieldChange {
-                            field: "unique_id",
-                            old: None,
-                            new: new.unique_id.clone(),
-                        },
-                    );
-                    c.set_fields(fields);
-                    c.set_state(Some(new));
-                }
-                c.action = Action::Adopt;
-                c.pk = Some(holder.pk);
-                c.set_name(Some(old.name));
-                continue;
-            }
-            if c.action == Action::Adopt || reusable(holder) {
-                continue;
-            }
-            lost.push((i, key));
+        if record.skip {
+            plan.counts.add(Action::Skipped);
+            skipped.extend(known.map(|k| k.pk));
+            continue;
         }
-        if lost.is_empty() {
-            let mut reused = Vec::new();
-            for c in changes.iter() {
-                if !matches!(
-                    c.action,
-                    Action::Create | Action::Update | Action::Reactivate
-                ) {
-                    continue;
-                }
-                let Some(key) = claims(c) else { continue };
-                let Some(Some(holder)) = holders.get(&key) else {
-                    continue;
-                };
-                if Some(holder.pk) == c.pk || releasing.contains(&holder.pk) || !reusable(holder) {
-                    continue;
-                }
-                reused.push(Reused {
-                    pk: holder.pk,
-                    unique_id: holder.unique_id.clone(),
-                    mail: dir.user(holder.pk)?.mail,
-                    to: c.unique_id.clone().unwrap_or_default(),
-                });
-            }
-            return Ok(reused);
+        let Some(k) = known else {
+            let uid = Some(record.unique_id().to_string());
+            changes.push(Change::new(
+                Action::Create,
+                uid,
+                None,
+                Some(i),
+                Some(record.line),
+            ));
+            continue;
+        };
+        if k.missing > 0 {
+            plan.present_again.push(k.pk);
         }
-        for (i, key) in lost {
-            let c = &mut changes[i];
-            let line = c.line.unwrap_or(0);
-            if let Some(entry) = c.entry() {
-                let holder = holders.get(&key).and_then(|h| h.as_ref());
-                let who = match holder.and_then(|h| h.unique_id.as_deref()) {
-                    Some(uid) => format!("the user {uid}"),
-                    None => "a user added by hand".to_string(),
-                };
-                let (who, hint) = match holder {
-                    Some(h) if !h.active && reuse.is_none() => (
-                        format!("{who} (deactivated)"),
-                        "; import.reuse_mail_of_deactivated = true would give it to this record",
-                    ),
-                    Some(h) if !h.active => (format!("{who} (deactivated)"), ""),
-                    _ => (who, ""),
-                };
-                let column = file.columns.name(Field::Mail).to_string();
-                file.invalidate(
-                    entry,
-                    Problem::new(
-                        Some(line),
-                        Some(&column),
-                        Code::MailTaken,
-                        format!("the mail `{key}` belongs to {who} in the store{hint}"),
-                    ),
-                );
-            }
-            c.action = Action::Invalid;
-            c.set_state(None);
-            c.set_fields(Vec::new());
+        let change = if unchanged {
+            None
+        } else {
+            update(
+                record,
+                i,
+                k.pk,
+                file,
+                dir,
+                settings.keep_phones,
+                &plan.group_ids,
+            )?
+        };
+        match change {
+            Some(change) => changes.push(change),
+            None => plan.counts.add(Action::Unchanged),
         }
     }
+    Ok(changes)
+}
+
+/// The change of an invalid record: it takes the record's UniqueID and name (nothing reads
+/// them from the entry after the plan, and a file whose every line is wrong holds them once).
+fn invalid_change(entry: &mut Entry, i: usize, known: Option<&Known>) -> Option<Change> {
+    let Entry::Invalid {
+        line,
+        unique_id,
+        name,
+    } = entry
+    else {
+        return None;
+    };
+    let pk = known.map(|k| k.pk);
+    let mut change = Change::new(Action::Invalid, unique_id.take(), pk, Some(i), Some(*line));
+    change.set_name(name.take());
+    Some(change)
+}
+
+/// The update (or reactivation) of a known user to what its record asks for, or none when the
+/// user already is that.
+fn update<D: Directory>(
+    record: &Record,
+    i: usize,
+    pk: i64,
+    file: &ImportFile,
+    dir: &D,
+    keep: KeepPhones,
+    known_groups: &HashSet<String>,
+) -> Result<Option<Change>, D::Error> {
+    let old = dir.user(pk)?;
+    let want = wanted(record, file, keep, known_groups, Some(&old));
+    if want == old {
+        return Ok(None);
+    }
+    let action = if old.active {
+        Action::Update
+    } else {
+        Action::Reactivate
+    };
+    let uid = Some(record.unique_id().to_string());
+    let mut change = Change::new(action, uid, Some(pk), Some(i), Some(record.line));
+    change.set_fields(diff_fields(Some(&old), &want));
+    change.set_state(Some(want));
+    change.set_name(Some(old.name));
+    Ok(Some(change))
+}
+
+/// The counts of what the plan does, once the records' changes are final (an address taken
+/// makes a record invalid): the invalid records counted again, from the changes.
+fn count_changes(counts: &mut Counts, changes: &[Change], absent: &[Change]) {
+    let mut invalid = 0;
+    for c in changes {
+        if c.action == Action::Invalid {
+            invalid += 1;
+        } else {
+            counts.add(c.action);
+        }
+    }
+    for c in absent {
+        counts.add(c.action);
+    }
+    counts.invalid = invalid;
 }
 
 /// One safeguard against its count: tripped when the count exceeds the configured limit and
@@ -1376,7 +1248,7 @@ fn check_unknown_groups(plan: &mut Plan, s: &Settings) {
         .iter()
         .map(|(id, n)| {
             let records = if *n == 1 { "record" } else { "records" };
-            format!("{id}: {} {records}", crate::core::report::thousands(*n))
+            format!("{id}: {} {records}", crate::core::number::thousands(*n))
         })
         .collect();
     let ids = plan.unknown_groups.len() as u64;

@@ -1,6 +1,7 @@
 //! Table-driven tests of the planner over an in-memory directory.
 
 use super::*;
+use crate::core::mail;
 use crate::input::{read, ReadOptions};
 
 #[derive(Default)]

@@ -1,0 +1,52 @@
+//! How roster classifies the characters of a cell: those that show nothing and the control
+//! characters, which a cell may not hide (SPEC §1).
+
+/// A character that shows nothing: a Unicode format character (zero-width space and joiners,
+/// direction marks, a byte-order mark, a soft hyphen). In a UniqueID it would make an ID that
+/// looks like another's differ from it, so a UniqueID is trimmed of them like spaces, and one
+/// inside a UniqueID is a `control-char` error.
+#[inline]
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61C}'
+            | '\u{6DD}'
+            | '\u{70F}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
+/// True when the text has a control character (U+0000–U+001F, U+007F–U+009F), found by a
+/// scan of the bytes: in UTF-8 those above U+007F are 0xC2 followed by 0x80–0x9F.
+#[inline]
+pub fn has_control(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // A quick scan for any byte that can start one; the exact one only when there is.
+    if !bytes.iter().any(|&b| b < 0x20 || b == 0x7f || b == 0xc2) {
+        return false;
+    }
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b < 0x20 || b == 0x7f || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| *n < 0xa0))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_scan_agrees_with_char_is_control() {
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let text = format!("a{c}b");
+            assert_eq!(has_control(&text), c.is_control(), "U+{:04X}", c as u32);
+        }
+    }
+}
