@@ -46,6 +46,14 @@ impl Context {
             )))
         }
     }
+
+    /// A line for the operator on stdout, unless `-q`.
+    pub fn say(&self, text: &str) -> anyhow::Result<()> {
+        if !self.quiet {
+            crate::render::emit(text)?;
+        }
+        Ok(())
+    }
 }
 
 /// The changes of a plan to print: `--limit` (50 by default in a table, every change in JSON),
