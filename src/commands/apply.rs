@@ -93,13 +93,7 @@ fn applying(
 /// was applied and the invitations stay pending.
 fn invite_after_commit(ctx: &Context, store: &Store, batch: i64) -> anyhow::Result<()> {
     crate::stage::enter("invitations");
-    let bar = render::progress::bar(0, "invitations", ctx.quiet);
-    let invited = pipeline::send_pending_invitations(store, &ctx.config, &|done, all| {
-        bar.set_length(all as u64);
-        bar.set_position(done as u64);
-    });
-    bar.finish_and_clear();
-    let sent = match invited {
+    let sent = match super::send_pending_invitations(ctx, store) {
         Ok(Some(sent)) => sent,
         Ok(None) => return Ok(()),
         Err(e) => {
@@ -108,9 +102,6 @@ fn invite_after_commit(ctx: &Context, store: &Store, batch: i64) -> anyhow::Resu
             )))
         }
     };
-    if !ctx.quiet {
-        eprintln!("roster: {}", sent.summary());
-    }
     if let Some(e) = sent.error {
         return Err(anyhow::anyhow!(
             "batch {batch} was applied and committed, but invitations could not all be sent (they stay \
