@@ -23,27 +23,48 @@ fn common_shape(cell: &str) -> bool {
         return false;
     };
     let (user, domain) = (&cell[..at], &cell[at + 1..]);
-    let atom_char = |c: char| {
-        if c.is_ascii() {
-            c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
-        } else {
-            !super::text::is_invisible(c) && is_alphanumeric(c)
+    user.len() <= 64 && dot_atoms(user) && domain.len() <= 254 && host_name(domain.as_bytes())
+}
+
+/// Non-empty atoms joined by single dots (see [`common_shape`]).
+fn dot_atoms(user: &str) -> bool {
+    let mut after_dot = true;
+    for c in user.chars() {
+        let ok = match c {
+            '.' => !after_dot,
+            'a'..='z' | 'A'..='Z' | '0'..='9' => true,
+            '!' | '#' | '$' | '%' | '&' | '\'' | '*' | '+' | '-' | '/' | '=' | '?' | '^' | '_' => {
+                true
+            }
+            '`' | '{' | '|' | '}' | '~' => true,
+            _ if c.is_ascii() => false,
+            _ => !super::text::is_invisible(c) && is_alphanumeric(c),
+        };
+        if !ok {
+            return false;
         }
-    };
-    let label = |l: &str| {
-        let b = l.as_bytes();
-        (1..=63).contains(&b.len())
-            && b[0].is_ascii_alphanumeric()
-            && b[b.len() - 1].is_ascii_alphanumeric()
-            && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
-    };
-    (1..=64).contains(&user.len())
-        && user
-            .split('.')
-            .all(|a| !a.is_empty() && a.chars().all(atom_char))
-        && domain.len() <= 254
-        && domain.contains('.')
-        && domain.split('.').all(label)
+        after_dot = c == '.';
+    }
+    !after_dot
+}
+
+/// At least two dot-separated labels of 1–63 ASCII letters, digits and hyphens, each starting
+/// and ending with a letter or a digit (see [`common_shape`]).
+fn host_name(domain: &[u8]) -> bool {
+    let (mut label, mut dots, mut last) = (0usize, 0, b'.');
+    for &b in domain {
+        match b {
+            b'.' if label > 0 && last != b'-' => (label, dots) = (0, dots + 1),
+            b'-' if label > 0 => label += 1,
+            _ if b.is_ascii_alphanumeric() => label += 1,
+            _ => return false,
+        }
+        if label > 63 {
+            return false;
+        }
+        last = b;
+    }
+    dots > 0 && label > 0 && last != b'-'
 }
 
 /// `char::is_alphanumeric` with the Latin letters of U+00C0–U+024F (all letters but `×` and
@@ -111,22 +132,27 @@ pub fn key(mail: &str) -> Cow<'_, str> {
         !mail.bytes().any(|b| b.is_ascii_uppercase())
     } else {
         // Every character its own lower case (Σ is not, so the final-sigma rule never applies).
-        // A lowercase letter is (the quick test); anything else is looked up.
-        mail.chars().all(|c| {
-            if c.is_ascii() {
-                return !c.is_ascii_uppercase();
-            }
-            if c.is_lowercase() {
-                return true;
-            }
-            let mut l = c.to_lowercase();
-            l.next() == Some(c) && l.next().is_none()
-        })
+        mail.chars().all(own_lower_case)
     };
     if lower {
         Cow::Borrowed(mail)
     } else {
         Cow::Owned(mail.to_lowercase())
+    }
+}
+
+/// True when a character is its own lower case: ASCII but A–Z, and U+00DF–U+00FF (Latin-1's
+/// small letters and `÷`, the bulk of non-ASCII addresses) without a lookup; then a lowercase
+/// letter is (the quick test); anything else is looked up.
+fn own_lower_case(c: char) -> bool {
+    match c {
+        _ if c.is_ascii() => !c.is_ascii_uppercase(),
+        'ß'..='ÿ' => true,
+        _ if c.is_lowercase() => true,
+        _ => {
+            let mut l = c.to_lowercase();
+            l.next() == Some(c) && l.next().is_none()
+        }
     }
 }
 
@@ -271,6 +297,15 @@ mod tests {
                 "U+{:04X}",
                 c as u32
             );
+        }
+    }
+
+    #[test]
+    fn own_lower_case_is_the_lookup() {
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let mut l = c.to_lowercase();
+            let own = l.next() == Some(c) && l.next().is_none();
+            assert_eq!(own_lower_case(c), own, "U+{:04X}", c as u32);
         }
     }
 
