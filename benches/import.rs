@@ -2,7 +2,9 @@
 //! measured in the same run. Each phase runs in a child process so that its peak memory is its
 //! own. Run with `cargo bench --bench import` (add `-- --rows N` for another size, `--runs N`
 //! for another number of runs: each phase reports its best). Last, invitations per second to
-//! a local SMTP sink (`--invitations N`; `--invitations-only` runs just that).
+//! a local SMTP sink (`--invitations N`; `--invitations-only` runs just that). Then issue 31's
+//! targets, each beside this run's figure; `--huge` adds the 9.5M and 10M user rows (it writes
+//! ~1 GB files and stores of several GB: off by default).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -691,7 +693,7 @@ fn settle() {
 /// The realistic shape (issue 16), through the binary as cron runs it (`roster -q sync` with a
 /// local file as its source), beside the same baselines: each group's sides run in turn,
 /// `runs` times; each reports its best wall and CPU (user + system) seconds and highest peak.
-fn realistic_tables(dir: &Path, rows: usize, runs: usize) {
+fn realistic_tables(dir: &Path, rows: usize, runs: usize) -> Option<Measured> {
     let (day1, day2) = (dir.join("16-real-day1.csv"), dir.join("16-real-day2.csv"));
     let groups = dir.join("16-real-groups.csv");
     if !day1.exists() || !day2.exists() || !groups.exists() {
@@ -706,7 +708,7 @@ fn realistic_tables(dir: &Path, rows: usize, runs: usize) {
     }
     let size = std::fs::metadata(&day1).unwrap().len();
     if std::env::args().any(|a| a == "--generate-only") {
-        return;
+        return None;
     }
     let (store, base, after) = (
         dir.join("real.db"),
@@ -896,8 +898,284 @@ fn realistic_tables(dir: &Path, rows: usize, runs: usize) {
         best_of[9].1 / best_of[8].1,
         pairs(3)
     );
+    let measured = Measured {
+        rows,
+        size,
+        parse: best_of[0].0,
+        validate: best_of[1].0,
+        validate_peak_kib: best_of[1].2,
+        insert: best_of[2].0,
+        first_import: best_of[4].0,
+        first_import_peak_kib: best_of[4].2,
+        day_validate: best_of[6].0,
+        day_sync: best_of[7].0,
+        store: store_size(&after),
+    };
     for db in [&store, &base, &after] {
         remove(db);
+    }
+    Some(measured)
+}
+
+/// What the realistic tables measured that the targets of issue 31 are set on (seconds are
+/// each side's best, peaks its highest).
+struct Measured {
+    rows: usize,
+    size: u64,
+    parse: f64,
+    validate: f64,
+    validate_peak_kib: u64,
+    insert: f64,
+    first_import: f64,
+    first_import_peak_kib: u64,
+    day_validate: f64,
+    day_sync: f64,
+    /// The store after the first import: its bytes, and each table's (its indexes with it).
+    store: (u64, Vec<(String, u64)>),
+}
+
+/// A store's size on disk (with its WAL), and the bytes of each of its tables with their
+/// indexes, largest first (SQLite's `dbstat`).
+fn store_size(db: &Path) -> (u64, Vec<(String, u64)>) {
+    let len = |p: String| std::fs::metadata(p).map_or(0, |m| m.len());
+    let total = len(db.display().to_string()) + len(format!("{}-wal", db.display()));
+    let Ok(conn) = rusqlite::Connection::open(db) else {
+        return (total, Vec::new());
+    };
+    let tables = conn
+        .prepare(
+            "SELECT COALESCE(m.tbl_name, s.name), SUM(s.pgsize) FROM dbstat s
+             LEFT JOIN sqlite_master m ON m.name = s.name
+             GROUP BY 1 ORDER BY 2 DESC",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<(String, u64)>, _>>()
+        })
+        .unwrap_or_default();
+    (total, tables)
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.0} MB", bytes as f64 / 1e6)
+}
+
+/// The targets of issue 31 beside what this run measured: one row each, the target beside it.
+fn targets_table(m: &Measured, huge: Option<&Huge>) {
+    let file = |kib: u64| kib as f64 * 1024.0 / m.size as f64;
+    let (store, tables) = &m.store;
+    let by_table: Vec<String> = tables
+        .iter()
+        .take(5)
+        .map(|(t, b)| format!("{t} {}", mb(*b)))
+        .collect();
+    let mut rows = vec![
+        (
+            "1% day `roster -q sync` / `roster -q validate`".to_string(),
+            format!(
+                "{:.2}x ({:.2} s / {:.2} s)",
+                m.day_sync / m.day_validate,
+                m.day_sync,
+                m.day_validate
+            ),
+            "≤ 1.5x",
+        ),
+        (
+            "`validate` / bare `csv`+serde parse of the same file (one thread)".to_string(),
+            format!(
+                "{:.2}x wall ({:.2} s / {:.2} s)",
+                m.validate / m.parse,
+                m.validate,
+                m.parse
+            ),
+            "≤ 1.5x wall using both cores",
+        ),
+        (
+            "`validate` peak memory / file size".to_string(),
+            format!(
+                "{:.1}x ({:.0} MiB)",
+                file(m.validate_peak_kib),
+                m.validate_peak_kib as f64 / 1024.0
+            ),
+            "≤ 1.5x",
+        ),
+        (
+            "first import peak memory / file size".to_string(),
+            format!(
+                "{:.1}x ({:.0} MiB)",
+                file(m.first_import_peak_kib),
+                m.first_import_peak_kib as f64 / 1024.0
+            ),
+            "≤ 2.5x",
+        ),
+        (
+            "first import / bare parse + insert".to_string(),
+            format!("{:.2}x", m.first_import / m.insert),
+            "≤ 1.3x",
+        ),
+        (
+            format!(
+                "store / file size after a {} first import",
+                thousands(m.rows)
+            ),
+            format!(
+                "{:.1}x ({}: {})",
+                *store as f64 / m.size as f64,
+                mb(*store),
+                by_table.join(", ")
+            ),
+            "≤ 3x",
+        ),
+    ];
+    if let Some(h) = huge {
+        rows.extend(h.rows(m));
+    } else {
+        rows.push((
+            "10M users, 9.5M first import and 1% day".to_string(),
+            "not run (add --huge: it writes ~3 GB of files)".to_string(),
+            "",
+        ));
+    }
+    println!();
+    println!(
+        "issue 31's targets, this run (realistic data, {} users)",
+        thousands(m.rows)
+    );
+    println!("| | this run | target |\n|---|---|---|");
+    for (what, value, target) in rows {
+        println!("| {what} | {value} | {target} |");
+    }
+}
+
+/// `--huge`: the limit of `csv.max_file_bytes` (1 GiB). 9.5M users: a first import (its time
+/// per row beside the 1M one of the same run) and a 1% day beside `validate`; then 10M users
+/// (a file over SQLite's largest value, 10^9 bytes) imported. Each side once: at this size a
+/// side takes a minute or more, and the files and stores take several GB, each deleted when
+/// its step is done.
+struct Huge {
+    /// 9.5M: rows, first import seconds and peak KiB, the 1% day's validate and sync seconds.
+    rows: usize,
+    first_import: (f64, u64),
+    day: (f64, f64, u64),
+    /// 10M: rows, file bytes, and the import's seconds and peak KiB (or how it failed).
+    ten: (usize, u64, Result<(f64, u64), String>),
+}
+
+impl Huge {
+    fn rows(&self, m: &Measured) -> Vec<(String, String, &'static str)> {
+        let per_row = |secs: f64, rows: usize| secs / rows as f64 * 1e6;
+        let base = per_row(m.first_import, m.rows);
+        let (first, peak) = self.first_import;
+        let (validate, sync, day_peak) = self.day;
+        let (ten_rows, ten_size, ten) = &self.ten;
+        vec![
+            (
+                format!(
+                    "{} users ({}): imports",
+                    thousands(*ten_rows),
+                    mb(*ten_size)
+                ),
+                match ten {
+                    Ok((secs, kib)) => format!(
+                        "imported in {secs:.1} s, peak {:.0} MiB; {:.2} s per 1M rows",
+                        *kib as f64 / 1024.0,
+                        per_row(*secs, *ten_rows)
+                    ),
+                    Err(e) => format!("fails: {e}"),
+                },
+                "imports, as any file up to max_file_bytes",
+            ),
+            (
+                format!(
+                    "{} users: first import per row / 1M's",
+                    thousands(self.rows)
+                ),
+                format!(
+                    "{:.2}x ({first:.1} s, {:.2} s per 1M rows vs {base:.2} s; peak {:.0} MiB)",
+                    per_row(first, self.rows) / base,
+                    per_row(first, self.rows),
+                    peak as f64 / 1024.0
+                ),
+                "≤ 1.1x",
+            ),
+            (
+                format!("{} users: 1% day sync / validate", thousands(self.rows)),
+                format!(
+                    "{:.2}x ({sync:.1} s / {validate:.1} s; peak {:.0} MiB)",
+                    sync / validate,
+                    day_peak as f64 / 1024.0
+                ),
+                "≤ 1.5x",
+            ),
+        ]
+    }
+}
+
+/// Run the `--huge` steps in `dir` (see [`Huge`]).
+fn huge(dir: &Path) -> Huge {
+    let groups = dir.join("huge-groups.csv");
+    realistic::write_groups(&groups);
+    let g = groups.to_str().unwrap();
+    let store = dir.join("huge.db");
+    let remove = |p: &Path| {
+        for ext in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", p.display()));
+        }
+    };
+    // 9.5M: the first import, then the 1% day beside validate.
+    let rows = 9_500_000;
+    let (day1, day2) = (dir.join("huge-day1.csv"), dir.join("huge-day2.csv"));
+    realistic::generate(&day1, rows, false);
+    realistic::generate(&day2, rows, true);
+    let (d1, d2) = (day1.to_str().unwrap(), day2.to_str().unwrap());
+    remove(&store);
+    run_cli(&["-q", "groups", "import", g], &store);
+    settle();
+    let (first, first_kib, _) = run_cli(&["-q", "sync", "--source", d1], &store);
+    settle();
+    let (validate, ..) = run_cli(&["-q", "validate", d2], &store);
+    settle();
+    let (sync, day_kib, _) = run_cli(&["-q", "sync", "--source", d2], &store);
+    remove(&store);
+    remove(&day1);
+    remove(&day2);
+    // 10M: a file over 10^9 bytes.
+    let ten_rows = 10_000_000;
+    let ten_file = dir.join("huge-10m.csv");
+    realistic::generate(&ten_file, ten_rows, false);
+    let ten_size = std::fs::metadata(&ten_file).map_or(0, |m| m.len());
+    run_cli(&["-q", "groups", "import", g], &store);
+    settle();
+    let ten = try_cli(
+        &["-q", "sync", "--source", ten_file.to_str().unwrap()],
+        &store,
+    );
+    remove(&store);
+    remove(&ten_file);
+    remove(&groups);
+    Huge {
+        rows,
+        first_import: (first, first_kib),
+        day: (validate, sync, day_kib),
+        ten: (ten_rows, ten_size, ten),
+    }
+}
+
+/// [`run_cli`] of a run that may fail: its wall seconds and peak KiB, or the last line it
+/// wrote to stderr.
+fn try_cli(args: &[&str], store: &Path) -> Result<(f64, u64), String> {
+    let run = std::panic::catch_unwind(|| run_cli(args, store));
+    match run {
+        Ok((secs, kib, _)) => Ok((secs, kib)),
+        Err(panic) => Err(panic
+            .downcast_ref::<String>()
+            .map_or("failed".to_string(), |m| {
+                m.lines()
+                    .rev()
+                    .find(|l| l.contains("failed"))
+                    .unwrap_or(m)
+                    .to_string()
+            })),
     }
 }
 
@@ -1085,8 +1363,12 @@ fn main() {
         let _ = std::fs::remove_file(dir_path.join(f));
     }
     let dir = &dir_path;
+    let huge_too = args.iter().any(|a| a == "--huge");
     if args.iter().any(|a| a == "--realistic-only") {
-        realistic_tables(dir, rows, number("--runs", 3));
+        if let Some(measured) = realistic_tables(dir, rows, number("--runs", 3)) {
+            let huge = huge_too.then(|| huge(dir));
+            targets_table(&measured, huge.as_ref());
+        }
         return;
     }
     let (day1, day2) = (dir.join("day1.csv"), dir.join("day2.csv"));
@@ -1252,9 +1534,13 @@ fn main() {
         secs[8] / secs[5],
         secs[7] / secs[5]
     );
-    realistic_tables(dir, rows, runs);
+    let measured = realistic_tables(dir, rows, runs);
     printing(dir, &day1, runs);
     invitations(dir, number("--invitations", 10_000), runs);
+    if let Some(measured) = measured {
+        let huge = huge_too.then(|| huge(dir));
+        targets_table(&measured, huge.as_ref());
+    }
 }
 
 /// Invitations per second (SPEC §5, Mail at volume): `roster users invite --pending` of `n`

@@ -77,45 +77,8 @@ fn applying(
     )?;
     shown.set(true);
     if outcome.status == pipeline::Status::Applied {
-        crate::stage::enter("invitations");
-        let bar = render::progress::bar(0, "invitations", ctx.quiet);
-        let invited = pipeline::send_pending_invitations(store, &ctx.config, &|done, all| {
-            bar.set_length(all as u64);
-            bar.set_position(done as u64);
-        });
-        bar.finish_and_clear();
-        match invited {
-            Ok(Some(sent)) => {
-                if !ctx.quiet {
-                    eprintln!("roster: {}", sent.summary());
-                }
-                if let Some(e) = sent.error {
-                    return Err(anyhow::anyhow!(
-                        "batch {} was applied and committed, but invitations could not all be sent (they stay pending \
-                         and go out with the next run or roster users invite --pending): {e}",
-                        outcome.batch.id
-                    ));
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                return Err(e.context(format!(
-                    "batch {} was applied and committed, but invitations were not sent; they stay pending",
-                    outcome.batch.id
-                )))
-            }
-        }
-        crate::stage::enter("delete");
-        match pipeline::delete_after_import(&ctx.config, &outcome.batch) {
-            Ok(Some(line)) if !ctx.quiet => eprintln!("roster: {line}"),
-            Ok(_) => {}
-            Err(e) => {
-                return Err(e.context(format!(
-                    "batch {} was applied and committed, but the remote file could not be removed",
-                    outcome.batch.id
-                )))
-            }
-        }
+        invite_after_commit(ctx, store, outcome.batch.id)?;
+        delete_after_commit(ctx, &outcome.batch)?;
     }
     if outcome.status == pipeline::Status::Applied && !args.no_push {
         super::push_after_commit(ctx, format, store, args.allow.allow_removals)?;
@@ -124,6 +87,53 @@ fn applying(
         Some(e) => Err(e.into()),
         None => Ok(()),
     }
+}
+
+/// The invitations the apply queued, sent once it is committed: a failure says the batch
+/// was applied and the invitations stay pending.
+fn invite_after_commit(ctx: &Context, store: &Store, batch: i64) -> anyhow::Result<()> {
+    crate::stage::enter("invitations");
+    let bar = render::progress::bar(0, "invitations", ctx.quiet);
+    let invited = pipeline::send_pending_invitations(store, &ctx.config, &|done, all| {
+        bar.set_length(all as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    let sent = match invited {
+        Ok(Some(sent)) => sent,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            return Err(e.context(format!(
+                "batch {batch} was applied and committed, but invitations were not sent; they stay pending"
+            )))
+        }
+    };
+    if !ctx.quiet {
+        eprintln!("roster: {}", sent.summary());
+    }
+    if let Some(e) = sent.error {
+        return Err(anyhow::anyhow!(
+            "batch {batch} was applied and committed, but invitations could not all be sent (they stay \
+             pending and go out with the next run or roster users invite --pending): {e}"
+        ));
+    }
+    Ok(())
+}
+
+/// The remote file removed once the apply is committed (`source.delete_after_import`).
+fn delete_after_commit(ctx: &Context, batch: &crate::store::batches::Batch) -> anyhow::Result<()> {
+    crate::stage::enter("delete");
+    match pipeline::delete_after_import(&ctx.config, batch) {
+        Ok(Some(line)) if !ctx.quiet => eprintln!("roster: {line}"),
+        Ok(_) => {}
+        Err(e) => {
+            return Err(e.context(format!(
+                "batch {} was applied and committed, but the remote file could not be removed",
+                batch.id
+            )))
+        }
+    }
+    Ok(())
 }
 
 /// Who runs this apply (or sync), why, and its `--allow-*` flags, for its JSON.

@@ -22,118 +22,138 @@ pub fn run(ctx: &Context, cmd: &GroupsCommand) -> anyhow::Result<()> {
     };
     let mut store = Store::open(ctx.config.store_path())?;
     store.operator.reason = cmd.reason().map(str::to_string);
-    let say = |text: String| -> anyhow::Result<()> {
-        if !ctx.quiet {
-            render::emit(&text)?;
-        }
-        Ok(())
-    };
     match cmd {
-        GroupsCommand::List => {
-            let groups = store.groups()?;
-            match ctx.format(&[Format::Table, Format::Json])? {
-                Format::Json => render::json(&groups)?,
-                _ => {
-                    let mut t =
-                        render::table(["ID", "Name", "Members", "Deactivated", "Managed by"]);
-                    for g in &groups {
-                        t.add_row(vec![
-                            render::opt(g.id.as_deref()),
-                            render::cell(&g.name),
-                            g.members.to_string(),
-                            g.deactivated.to_string(),
-                            if g.id.is_some() {
-                                "import".into()
-                            } else {
-                                "hand".to_string()
-                            },
-                        ]);
-                    }
-                    render::emit(&t.to_string())?;
-                }
-            }
-        }
-        GroupsCommand::Add { id, name, .. } => {
-            let id = checked_id(id.as_deref(), &ctx.config.csv.group_separator)?;
-            let name = checked_name(name)?;
-            store.add_group(id, &name)?;
-            say(match id {
-                Some(id) => format!("added group {id} ({name}), managed by imports"),
-                None => format!("added manual group {name}"),
-            })?;
-        }
-        GroupsCommand::Rename { group, name, .. } => {
-            let g = store.require_group(group)?;
-            let name = checked_name(name)?;
-            store.rename_group(g.pk, &name)?;
-            say(format!("renamed {} to {name}", g.name))?;
-        }
-        GroupsCommand::Remove { group, force, .. } => {
-            let g = store.require_group(group)?;
-            if g.members + g.deactivated > 0 && !force {
-                // The command as a shell takes it: a group's name may hold spaces.
-                let word = shlex::try_quote(group).unwrap_or_else(|_| group.into());
-                return Err(error::usage(format!(
-                    "the group {} has {} members ({} deactivated); to remove it and its memberships, run: roster groups remove {word} --force",
-                    g.name,
-                    g.members + g.deactivated,
-                    g.deactivated
-                )));
-            }
-            store.remove_group(g.pk)?;
-            say(format!("removed group {}", g.name))?;
-        }
+        GroupsCommand::List => list(ctx, &store),
+        GroupsCommand::Add { id, name, .. } => add(ctx, &store, id.as_deref(), name),
+        GroupsCommand::Rename { group, name, .. } => rename(ctx, &store, group, name),
+        GroupsCommand::Remove { group, force, .. } => remove(ctx, &mut store, group, *force),
         GroupsCommand::Members {
             group, add, remove, ..
-        } => {
-            let g = store.require_group(group)?;
-            if !add.is_empty() || !remove.is_empty() {
-                if let Some(id) = &g.id {
-                    return Err(error::usage(format!(
-                        "the group {id} is managed by imports: its members come from the file's Groups column"
-                    )));
-                }
-                // Resolve every user first, so that one unknown user changes nothing.
-                let adds = add
-                    .iter()
-                    .map(|u| store.require_user(u))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                let removes = remove
-                    .iter()
-                    .map(|u| store.require_user(u))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                store.set_members(g.pk, &adds, &removes)?;
-            }
-            let members = store.users(Filter::All, Some(g.pk), None)?;
-            match ctx.format(&[Format::Table, Format::Json])? {
-                Format::Json => render::json(&members)?,
-                _ => {
-                    let mut t = render::table(["UniqueID", "Name", "Mail", "Status"]);
-                    for u in &members {
-                        t.add_row(vec![
-                            render::opt(u.unique_id.as_deref()),
-                            u.name.clone(),
-                            u.mail.clone(),
-                            u.status.to_string(),
-                        ]);
-                    }
-                    render::emit(&t.to_string())?;
-                }
-            }
-        }
+        } => members(ctx, &store, group, add, remove),
         GroupsCommand::Import { file, encoding, .. } => {
-            let groups = read_group_file(ctx, file, encoding.as_deref())?;
-            let result = store.import_groups(&groups)?;
-            match ctx.format(&[Format::Table, Format::Json])? {
-                Format::Json => render::json(&result)?,
-                _ => say(format!(
-                    "groups: {} added, {} renamed, {} unchanged",
-                    result.added, result.renamed, result.unchanged
-                ))?,
-            }
+            import(ctx, &mut store, file, encoding.as_deref())
         }
     }
+}
+
+/// `groups list`: every group, its members and who manages it.
+fn list(ctx: &Context, store: &Store) -> anyhow::Result<()> {
+    let groups = store.groups()?;
+    if ctx.format(&[Format::Table, Format::Json])? == Format::Json {
+        return Ok(render::json(&groups)?);
+    }
+    let mut t = render::table(["ID", "Name", "Members", "Deactivated", "Managed by"]);
+    for g in &groups {
+        t.add_row(vec![
+            render::opt(g.id.as_deref()),
+            render::cell(&g.name),
+            g.members.to_string(),
+            g.deactivated.to_string(),
+            if g.id.is_some() {
+                "import".into()
+            } else {
+                "hand".to_string()
+            },
+        ]);
+    }
+    render::emit(&t.to_string())?;
     Ok(())
+}
+
+/// `groups add`: a manual group, or one with an ID that imports then manage.
+fn add(ctx: &Context, store: &Store, id: Option<&str>, name: &str) -> anyhow::Result<()> {
+    let id = checked_id(id, &ctx.config.csv.group_separator)?;
+    let name = checked_name(name)?;
+    store.add_group(id, &name)?;
+    ctx.say(&match id {
+        Some(id) => format!("added group {id} ({name}), managed by imports"),
+        None => format!("added manual group {name}"),
+    })
+}
+
+fn rename(ctx: &Context, store: &Store, group: &str, name: &str) -> anyhow::Result<()> {
+    let g = store.require_group(group)?;
+    let name = checked_name(name)?;
+    store.rename_group(g.pk, &name)?;
+    ctx.say(&format!("renamed {} to {name}", g.name))
+}
+
+/// `groups remove`: a group with members only with `--force`.
+fn remove(ctx: &Context, store: &mut Store, group: &str, force: bool) -> anyhow::Result<()> {
+    let g = store.require_group(group)?;
+    if g.members + g.deactivated > 0 && !force {
+        // The command as a shell takes it: a group's name may hold spaces.
+        let word = shlex::try_quote(group).unwrap_or_else(|_| group.into());
+        return Err(error::usage(format!(
+            "the group {} has {} members ({} deactivated); to remove it and its memberships, run: roster groups remove {word} --force",
+            g.name,
+            g.members + g.deactivated,
+            g.deactivated
+        )));
+    }
+    store.remove_group(g.pk)?;
+    ctx.say(&format!("removed group {}", g.name))
+}
+
+/// `groups members`: the members of a group, after adding and removing manual members.
+fn members(
+    ctx: &Context,
+    store: &Store,
+    group: &str,
+    add: &[String],
+    remove: &[String],
+) -> anyhow::Result<()> {
+    let g = store.require_group(group)?;
+    if !add.is_empty() || !remove.is_empty() {
+        if let Some(id) = &g.id {
+            return Err(error::usage(format!(
+                "the group {id} is managed by imports: its members come from the file's Groups column"
+            )));
+        }
+        // Resolve every user first, so that one unknown user changes nothing.
+        let adds = add
+            .iter()
+            .map(|u| store.require_user(u))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let removes = remove
+            .iter()
+            .map(|u| store.require_user(u))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        store.set_members(g.pk, &adds, &removes)?;
+    }
+    let members = store.users(Filter::All, Some(g.pk), None)?;
+    if ctx.format(&[Format::Table, Format::Json])? == Format::Json {
+        return Ok(render::json(&members)?);
+    }
+    let mut t = render::table(["UniqueID", "Name", "Mail", "Status"]);
+    for u in &members {
+        t.add_row(vec![
+            render::opt(u.unique_id.as_deref()),
+            u.name.clone(),
+            u.mail.clone(),
+            u.status.to_string(),
+        ]);
+    }
+    render::emit(&t.to_string())?;
+    Ok(())
+}
+
+/// `groups import FILE`: the groups of a file of Group IDs and names, added or renamed.
+fn import(
+    ctx: &Context,
+    store: &mut Store,
+    file: &std::path::Path,
+    encoding: Option<&str>,
+) -> anyhow::Result<()> {
+    let groups = read_group_file(ctx, file, encoding)?;
+    let result = store.import_groups(&groups)?;
+    match ctx.format(&[Format::Table, Format::Json])? {
+        Format::Json => Ok(render::json(&result)?),
+        _ => ctx.say(&format!(
+            "groups: {} added, {} renamed, {} unchanged",
+            result.added, result.renamed, result.unchanged
+        )),
+    }
 }
 
 /// The Group ID of `groups add`: none (a manual group), or one that an import file can name.

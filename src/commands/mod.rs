@@ -46,6 +46,14 @@ impl Context {
             )))
         }
     }
+
+    /// A line for the operator on stdout, unless `-q`.
+    pub fn say(&self, text: &str) -> anyhow::Result<()> {
+        if !self.quiet {
+            crate::render::emit(text)?;
+        }
+        Ok(())
+    }
 }
 
 /// The changes of a plan to print: `--limit` (50 by default in a table, every change in JSON),
@@ -127,4 +135,22 @@ pub fn push_after_commit(
         }
     }
     Ok(())
+}
+
+/// After a commit: send the pending invitations with a progress bar, and say on stderr how it
+/// went (`None`: nothing to send, or no `[mail]`).
+pub fn send_pending_invitations(
+    ctx: &Context,
+    store: &crate::store::Store,
+) -> anyhow::Result<Option<crate::pipeline::Sent>> {
+    let bar = crate::render::progress::bar(0, "invitations", ctx.quiet);
+    let sent = crate::pipeline::send_pending_invitations(store, &ctx.config, &|done, all| {
+        bar.set_length(all as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    if let (Ok(Some(sent)), false) = (&sent, ctx.quiet) {
+        eprintln!("roster: {}", sent.summary());
+    }
+    sent
 }

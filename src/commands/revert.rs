@@ -59,10 +59,53 @@ fn reverting(
     started: &str,
     batch: &std::cell::Cell<Option<i64>>,
 ) -> anyhow::Result<()> {
-    let of = store.run(args.run)?.ok_or_else(|| {
+    let of = revertable(store, args.run)?;
+    batch.set(of.batch);
+    let plan = plan_revert(ctx, store, &of)?;
+    let guard = safeguard(ctx, store, apply_args, &plan)?;
+    let detail = run_detail(&of, &plan, &guard, args.dry_run);
+    let outcome = if guard.blocked() {
+        blocked(store, args, &of, &plan, &guard, &detail, started)?
+    } else if args.dry_run {
+        Outcome {
+            status: "dry-run",
+            run: None,
+            reason: None,
+        }
+    } else {
+        crate::stage::enter("apply");
+        let writing = render::progress::stage("writing the directory");
+        let id = store.revert(&plan, &of, started, &detail)?;
+        writing.finish_and_clear();
+        Outcome {
+            status: "applied",
+            run: Some(id),
+            reason: None,
+        }
+    };
+    show(ctx, format, store, apply_args, &of, &plan, &outcome)?;
+    if outcome.status == "applied" && !args.no_push {
+        // Undoing a night reaches the apps at once (SPEC §2).
+        super::push_after_commit(ctx, format, store, args.allow.allow_removals)?;
+    }
+    match outcome.reason {
+        Some(r) => Err(Error::Blocked(r).into()),
+        None => Ok(()),
+    }
+}
+
+/// What became of a revert: its status, the run it was recorded as, and why it was blocked.
+struct Outcome {
+    status: &'static str,
+    run: Option<i64>,
+    reason: Option<String>,
+}
+
+/// The run to revert: one that was applied and not reverted yet.
+fn revertable(store: &Store, run: i64) -> anyhow::Result<crate::core::report::Run> {
+    let of = store.run(run)?.ok_or_else(|| {
         error::usage(format!(
-            "there is no run {}; see roster report --since 7d",
-            args.run
+            "there is no run {run}; see roster report --since 7d"
         ))
     })?;
     if of.status != "applied" {
@@ -77,7 +120,15 @@ fn reverting(
             of.id
         )));
     }
-    batch.set(of.batch);
+    Ok(of)
+}
+
+/// The revert of a run, planned from its audit rows and what the directory holds now.
+fn plan_revert(
+    ctx: &Context,
+    store: &Store,
+    of: &crate::core::report::Run,
+) -> anyhow::Result<RevertPlan> {
     let reading = render::progress::stage(&format!("reading the changes of run {}", of.id));
     let rows = store.run_audit(of.id)?;
     let pks: HashSet<i64> = rows.iter().map(|r| r.user_pk).collect();
@@ -109,7 +160,16 @@ fn reverting(
         .collect();
     revert::plan_groups_gone(&group_rows, &groups_now, &created, &current, &mut plan);
     reading.finish_and_clear();
-    // The safeguards of an import, over the revert's counts.
+    Ok(plan)
+}
+
+/// The safeguards of an import, over the revert's counts.
+fn safeguard(
+    ctx: &Context,
+    store: &Store,
+    apply_args: &ApplyArgs,
+    plan: &RevertPlan,
+) -> anyhow::Result<Plan> {
     let mut guard = Plan {
         counts: plan.counts,
         active_imported: store.active_imported()?,
@@ -120,83 +180,82 @@ fn reverting(
         0,
         &pipeline::settings(&ctx.config, 0, apply_args),
     );
-    let detail = json!({
-        "tripped": pipeline::tripped_detail(&guard),
+    Ok(guard)
+}
+
+/// The detail the revert's run keeps: what tripped, whom it removes, the conflicts.
+fn run_detail(
+    of: &crate::core::report::Run,
+    plan: &RevertPlan,
+    guard: &Plan,
+    dry_run: bool,
+) -> serde_json::Value {
+    json!({
+        "tripped": pipeline::tripped_detail(guard),
         "removals": plan.changes.iter().filter(|c| c.action == Action::Remove)
             .map(|c| json!({"unique_id": c.unique_id, "name": c.fields.iter().find(|f| f.field == "name").and_then(|f| f.old.clone())}))
             .collect::<Vec<_>>(),
         "conflicts": plan.conflicts,
         "reverts": of.id,
-        "dry_run": args.dry_run,
-    });
-    let (status, run, reason) = if guard.blocked() {
-        let release: Vec<&str> = guard
-            .tripped
-            .iter()
-            .chain(&guard.overridden)
-            .map(|t| t.release.as_str())
-            .collect();
-        let what: Vec<String> = guard
-            .tripped
-            .iter()
-            .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
-            .collect();
-        let reason = format!(
-            "the revert of run {} was blocked by a safeguard: {}; to revert it anyway, run: roster revert {} {}",
-            of.id,
-            what.join("; "),
-            of.id,
-            release.join(" ")
-        );
-        let run = if args.dry_run {
-            None
-        } else {
-            let id = store.record_run(&NewRun {
-                batch: of.batch,
-                command: "revert",
-                started_at: started,
-                status: "blocked",
-                counts: Some(&plan.counts),
-                message: Some(&reason),
-                detail: Some(&detail),
-                problems: &[],
-                each_problem: None,
-                rejected: None,
-            })?;
-            Some(id)
-        };
-        ("blocked", run, Some(reason))
-    } else if args.dry_run {
-        ("dry-run", None, None)
-    } else {
-        crate::stage::enter("apply");
-        let writing = render::progress::stage("writing the directory");
-        let id = store.revert(&plan, &of, started, &detail)?;
-        writing.finish_and_clear();
-        ("applied", Some(id), None)
-    };
-    show(
-        ctx,
-        format,
-        store,
-        apply_args,
-        &of,
-        &plan,
-        status,
-        run,
-        reason.as_deref(),
-    )?;
-    if status == "applied" && !args.no_push {
-        // Undoing a night reaches the apps at once (SPEC §2).
-        super::push_after_commit(ctx, format, store, args.allow.allow_removals)?;
-    }
-    match reason {
-        Some(r) => Err(Error::Blocked(r).into()),
-        None => Ok(()),
-    }
+        "dry_run": dry_run,
+    })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A revert a safeguard blocked: why, and the command that reverts it anyway; recorded as a
+/// `blocked` run unless it is a dry run.
+fn blocked(
+    store: &Store,
+    args: &RevertArgs,
+    of: &crate::core::report::Run,
+    plan: &RevertPlan,
+    guard: &Plan,
+    detail: &serde_json::Value,
+    started: &str,
+) -> anyhow::Result<Outcome> {
+    let release: Vec<&str> = guard
+        .tripped
+        .iter()
+        .chain(&guard.overridden)
+        .map(|t| t.release.as_str())
+        .collect();
+    let what: Vec<String> = guard
+        .tripped
+        .iter()
+        .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
+        .collect();
+    let reason = format!(
+        "the revert of run {} was blocked by a safeguard: {}; to revert it anyway, run: roster revert {} {}",
+        of.id,
+        what.join("; "),
+        of.id,
+        release.join(" ")
+    );
+    let run = if args.dry_run {
+        None
+    } else {
+        let id = store.record_run(&NewRun {
+            batch: of.batch,
+            command: "revert",
+            started_at: started,
+            status: "blocked",
+            counts: Some(&plan.counts),
+            message: Some(&reason),
+            detail: Some(detail),
+            problems: &[],
+            each_problem: None,
+            rejected: None,
+        })?;
+        Some(id)
+    };
+    Ok(Outcome {
+        status: "blocked",
+        run,
+        reason: Some(reason),
+    })
+}
+
+/// The revert as JSON, or as its head line, its groups, its users (when blocked, a dry run
+/// or `-v`) and its conflicts.
 fn show(
     ctx: &Context,
     format: Format,
@@ -204,18 +263,17 @@ fn show(
     args: &ApplyArgs,
     of: &crate::core::report::Run,
     plan: &RevertPlan,
-    status: &str,
-    run: Option<i64>,
-    reason: Option<&str>,
+    outcome: &Outcome,
 ) -> anyhow::Result<()> {
+    let reason = outcome.reason.as_deref();
     if format == Format::Json {
         // Serialized from borrowed parts as it is written: a revert of a first import lists a
         // million changes, and a tree of values built first would copy every one.
         let shown = Shown {
-            run,
+            run: outcome.run,
             reverts: of.id,
             batch: of.batch,
-            status,
+            status: outcome.status,
             counts: &plan.counts,
             plan: ShownPlan {
                 reverts: of.id,
@@ -235,80 +293,105 @@ fn show(
     if ctx.quiet && reason.is_none() {
         return Ok(());
     }
-    let head = match run {
-        Some(r) => format!(
-            "run {r}: revert of run {} ({}): {status}",
-            of.id, of.command
-        ),
-        None => format!("revert of run {} ({}): {status}", of.id, of.command),
+    let head = match outcome.run {
+        Some(r) => format!("run {r}: revert of run {} ({}): ", of.id, of.command),
+        None => format!("revert of run {} ({}): ", of.id, of.command),
     };
-    let head = format!("{head} — {}", render::plan::counts_line(&plan.counts));
+    let head = format!(
+        "{head}{} — {}",
+        outcome.status,
+        render::plan::counts_line(&plan.counts)
+    );
     render::emit(&render::grid::wrap(&head, render::grid::WIDTH).join("\n"))?;
     for g in &plan.groups {
-        render::emit(&match g {
-            revert::GroupChange::Recreate { group_id, name, .. } => match group_id {
-                Some(id) => format!("group {id} ({name}) comes back"),
-                None => format!("group {name} comes back"),
-            },
-            revert::GroupChange::Rename { from, to, .. } => {
-                format!("group {from} is renamed back to {to}")
-            }
-            revert::GroupChange::Remove { group_id, name, .. } => match group_id {
-                Some(id) => format!("group {id} ({name}) is removed"),
-                None => format!("group {name} is removed"),
-            },
-        })?;
+        render::emit(&group_line(g))?;
     }
-    if (ctx.verbose > 0 || status != "applied") && !plan.changes.is_empty() {
-        // At most the plan's default limit of users, one row each, written row by row: the
-        // revert of a first import has a million changes (SPEC §3.1).
-        let listed = &plan.changes[..plan.changes.len().min(render::plan::DEFAULT_LIMIT)];
-        let rows: Vec<[String; 4]> = listed.iter().map(|c| user_row(store, c)).collect();
-        let mut grid = render::grid::Grid::new(["Action", "UniqueID", "Name", "Changes"]);
-        for r in &rows {
-            grid.measure(r);
-        }
-        let mut out = render::stdout();
-        grid.write_header(&mut out)?;
-        for r in &rows {
-            grid.write_row(&mut out, r)?;
-        }
-        let more = plan.changes.len() - listed.len();
-        if more > 0 {
-            let every = if status == "applied" {
-                "roster revert --format json lists every one".to_string()
-            } else {
-                format!("roster revert {} --dry-run --format json", of.id)
-            };
-            writeln!(
-                out,
-                "… and {} more ({every})",
-                render::thousands(more as u64)
-            )?;
-        }
-        out.flush()?;
+    if (ctx.verbose > 0 || outcome.status != "applied") && !plan.changes.is_empty() {
+        show_users(store, of, plan, outcome.status)?;
     }
     if !plan.conflicts.is_empty() {
-        render::emit(&format!(
-            "{} field(s) changed since run {} and were left as they are:",
-            plan.conflicts.len(),
-            of.id
-        ))?;
-        let mut t = render::table(["UniqueID", "Field", "Now", "Run set"]);
-        for c in &plan.conflicts {
-            t.add_row(vec![
-                c.unique_id
-                    .clone()
-                    .or_else(|| c.mail.clone())
-                    .or_else(|| c.group.as_ref().map(|g| format!("group {g}")))
-                    .unwrap_or_default(),
-                c.field.clone(),
-                render::opt(c.now.as_deref()),
-                render::opt(c.run_new.as_deref()),
-            ]);
-        }
-        render::emit(&t.to_string())?;
+        show_conflicts(of, &plan.conflicts)?;
     }
+    Ok(())
+}
+
+/// What the revert does to one group, as a sentence.
+fn group_line(g: &revert::GroupChange) -> String {
+    match g {
+        revert::GroupChange::Recreate { group_id, name, .. } => match group_id {
+            Some(id) => format!("group {id} ({name}) comes back"),
+            None => format!("group {name} comes back"),
+        },
+        revert::GroupChange::Rename { from, to, .. } => {
+            format!("group {from} is renamed back to {to}")
+        }
+        revert::GroupChange::Remove { group_id, name, .. } => match group_id {
+            Some(id) => format!("group {id} ({name}) is removed"),
+            None => format!("group {name} is removed"),
+        },
+    }
+}
+
+/// At most the plan's default limit of users, one row each, written row by row: the revert of
+/// a first import has a million changes (SPEC §3.1).
+fn show_users(
+    store: &Store,
+    of: &crate::core::report::Run,
+    plan: &RevertPlan,
+    status: &str,
+) -> anyhow::Result<()> {
+    let listed = &plan.changes[..plan.changes.len().min(render::plan::DEFAULT_LIMIT)];
+    let rows: Vec<[String; 4]> = listed.iter().map(|c| user_row(store, c)).collect();
+    let mut grid = render::grid::Grid::new(["Action", "UniqueID", "Name", "Changes"]);
+    for r in &rows {
+        grid.measure(r);
+    }
+    let mut out = render::stdout();
+    grid.write_header(&mut out)?;
+    for r in &rows {
+        grid.write_row(&mut out, r)?;
+    }
+    let more = plan.changes.len() - listed.len();
+    if more > 0 {
+        let every = if status == "applied" {
+            "roster revert --format json lists every one".to_string()
+        } else {
+            format!("roster revert {} --dry-run --format json", of.id)
+        };
+        writeln!(
+            out,
+            "… and {} more ({every})",
+            render::thousands(more as u64)
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The fields changed since the run, which the revert leaves as they are.
+fn show_conflicts(
+    of: &crate::core::report::Run,
+    conflicts: &[revert::Conflict],
+) -> anyhow::Result<()> {
+    render::emit(&format!(
+        "{} field(s) changed since run {} and were left as they are:",
+        conflicts.len(),
+        of.id
+    ))?;
+    let mut t = render::table(["UniqueID", "Field", "Now", "Run set"]);
+    for c in conflicts {
+        t.add_row(vec![
+            c.unique_id
+                .clone()
+                .or_else(|| c.mail.clone())
+                .or_else(|| c.group.as_ref().map(|g| format!("group {g}")))
+                .unwrap_or_default(),
+            c.field.clone(),
+            render::opt(c.now.as_deref()),
+            render::opt(c.run_new.as_deref()),
+        ]);
+    }
+    render::emit(&t.to_string())?;
     Ok(())
 }
 

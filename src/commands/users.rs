@@ -23,12 +23,6 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
     };
     let mut store = Store::open(ctx.config.store_path())?;
     store.operator.reason = cmd.reason().map(str::to_string);
-    let say = |text: String| -> anyhow::Result<()> {
-        if !ctx.quiet {
-            render::emit(&text)?;
-        }
-        Ok(())
-    };
     match cmd {
         UsersCommand::List {
             status,
@@ -36,93 +30,20 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             search,
             limit,
             all,
-        } => {
-            let format = ctx.format(&[Format::Table, Format::Json])?;
-            let filter = match status {
-                None => Filter::All,
-                Some(StatusFilter::Active) => Filter::Active,
-                Some(StatusFilter::Deactivated) => Filter::Deactivated,
-            };
-            let group_pk = match group {
-                Some(g) => Some(store.require_group(g)?.pk),
-                None => None,
-            };
-            let shown = Shown {
-                search: search.as_deref().map(fold),
-                every: every_command(*status, group.as_deref(), search.as_deref()),
-                limit: match (all, limit, format) {
-                    (true, _, _) => None,
-                    (false, Some(n), _) => Some(*n),
-                    (false, None, Format::Json) => None,
-                    (false, None, _) => Some(DEFAULT_LIMIT),
-                },
-            };
-            list(ctx, format, &store, filter, group_pk, &shown)?;
-        }
-        UsersCommand::Show { user } => {
-            let format = ctx.format(&[Format::Table, Format::Json])?;
-            let mut u = store.user(store.require_user_or_name(user)?)?;
-            u.invitation = store.invitation_of(u.pk)?;
-            match format {
-                Format::Json => render::json(&u)?,
-                _ => show_table(&u)?,
-            }
-        }
-        UsersCommand::History { user } => {
-            let format = ctx.format(&[Format::Table, Format::Json])?;
-            let found = match store.find_user(user)? {
-                Some(pk) => Some(pk),
-                None if store.history_by_unique_id(user)?.is_empty() => {
-                    store.find_user_or_name(user)?
-                }
-                None => None,
-            };
-            let rows = match found {
-                Some(pk) => store.history(pk)?,
-                None => store.history_by_unique_id(user)?,
-            };
-            if rows.is_empty() && found.is_none() {
-                return Err(error::usage(format!(
-                    "no user has the UniqueID, mail or name `{user}`, nor had"
-                )));
-            }
-            match format {
-                Format::Json => render::json(&rows)?,
-                _ => history_table(&rows)?,
-            }
-        }
-        UsersCommand::Add(f) => {
-            let fields = checked_add(ctx, f)?;
-            let name = fields.name.clone().unwrap_or_default();
-            let mail_addr = fields.mail.clone().unwrap_or_default();
-            store.add_manual_user(&name, &mail_addr, &fields)?;
-            say(format!("added manual user {name} <{mail_addr}>"))?;
-        }
-        UsersCommand::Edit { user, fields, .. } => {
-            let pk = store.require_user(user)?;
-            let current = store.user(pk)?;
-            let changes = checked_edit(ctx, fields)?;
-            if current.unique_id.is_some()
-                && (changes.name.is_some() || changes.mail.is_some() || changes.title.is_some())
-            {
-                return Err(error::usage(format!(
-                    "{user} is managed by imports: only --phone and --phone2 may be edited by hand"
-                )));
-            }
-            let n = store.edit_user(pk, &changes)?;
-            say(format!("{user}: {n} field(s) changed"))?;
-        }
-        UsersCommand::Remove { user, .. } => {
-            let pk = store.require_user(user)?;
-            let current = store.user(pk)?;
-            if let Some(uid) = &current.unique_id {
-                return Err(error::usage(format!(
-                    "{uid} is managed by imports; it is removed when the file no longer has it"
-                )));
-            }
-            store.remove_manual_user(pk)?;
-            say(format!("removed manual user {}", current.mail))?;
-        }
+        } => list_users(
+            ctx,
+            &store,
+            *status,
+            group.as_deref(),
+            search.as_deref(),
+            *limit,
+            *all,
+        ),
+        UsersCommand::Show { user } => show(ctx, &store, user),
+        UsersCommand::History { user } => history(ctx, &store, user),
+        UsersCommand::Add(f) => add(ctx, &mut store, f),
+        UsersCommand::Edit { user, fields, .. } => edit(ctx, &mut store, user, fields),
+        UsersCommand::Remove { user, .. } => remove(ctx, &mut store, user),
         UsersCommand::Invite {
             user,
             resend,
@@ -130,108 +51,258 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> anyhow::Result<()> {
             uninvited,
             group,
         } => {
-            let _lock = Lock::acquire(ctx.config.store_path())?;
-            let mailer = pipeline::mailer(&ctx.config)?
-                .ok_or_else(|| error::config("users invite needs a [mail] section"))?;
-            let only = match (user, uninvited) {
-                (Some(user), _) => {
-                    let pk = store.require_user(user)?;
-                    let u = store.user(pk)?;
-                    if u.mail.is_empty() {
-                        return Err(error::usage(format!(
-                            "{user} has no mail address (it was given to another user, \
-                             import.reuse_mail_of_deactivated); nothing to invite"
-                        )));
-                    }
-                    match store.invitation_status(pk)?.as_deref() {
-                        Some(status @ ("sent" | "sending")) if !resend => {
-                            return Err(error::usage(format!(
-                                "{user} was already invited (status {status}); to send it again, run: roster users invite {user} --resend"
-                            )));
-                        }
-                        Some("pending") if !resend => None,
-                        _ => {
-                            store.outbox_close_stuck(pk, "sent again with roster users invite --resend")?;
-                            Some(vec![store.queue_invitation(pk, &u.mail)?])
-                        }
-                    }
-                    .or_else(|| store.outbox_pending("invitation").ok().map(|rows| {
-                        rows.into_iter().filter(|r| r.user_pk == Some(pk)).map(|r| r.id).collect()
-                    }))
-                }
-                (None, true) => {
-                    let group = match group {
-                        Some(g) => Some(store.require_group(g)?.pk),
-                        None => None,
-                    };
-                    let users = store.uninvited_users(group)?;
-                    let mut ids = Vec::with_capacity(users.len());
-                    for (pk, mail) in users {
-                        ids.push(store.queue_invitation(pk, &mail)?);
-                    }
-                    Some(ids)
-                }
-                (None, false) => None,
+            let who = Invitees {
+                user: user.as_deref(),
+                resend: *resend,
+                uninvited: *uninvited,
+                group: group.as_deref(),
             };
-            let bar = render::progress::bar(0, "invitations", ctx.quiet);
-            let sent = pipeline::send_invitations(
-                &store,
-                &ctx.config,
-                &mailer,
-                only.as_deref(),
-                &|done, all| {
-                    bar.set_length(all as u64);
-                    bar.set_position(done as u64);
-                },
-            )?;
-            bar.finish_and_clear();
-            let stuck = if *pending {
-                store.outbox_stuck()?
-            } else {
-                Vec::new()
-            };
-            match ctx.format(&[Format::Table, Format::Json])? {
-                Format::Json => {
-                    let mut doc = serde_json::to_value(&sent)?;
-                    if *pending {
-                        doc["sending"] = serde_json::json!(stuck
-                            .iter()
-                            .map(|(id, to)| serde_json::json!({"outbox": id, "mail": to}))
-                            .collect::<Vec<_>>());
-                    }
-                    render::json(&doc)?
-                }
-                _ => say(sent.summary())?,
-            }
-            if !stuck.is_empty() && !ctx.quiet {
-                eprintln!(
-                    "roster: {} invitation(s) were left in `sending` by a run that stopped while it sent them; \
-                     they may have arrived and are never resent on their own. Ask the recipients (or read the \
-                     mail server's log), then for each that did not arrive run: roster users invite MAIL --resend",
-                    stuck.len()
-                );
-                for (_, to) in stuck.iter().take(20) {
-                    eprintln!("  {to}");
-                }
-                if stuck.len() > 20 {
-                    eprintln!(
-                        "  … and {} more (roster users invite --pending --format json)",
-                        stuck.len() - 20
-                    );
-                }
-            }
-            if let Some(e) = sent.error {
-                return Err(anyhow::anyhow!("{e}"));
-            }
+            invite(ctx, &store, &who, *pending)
         }
-        UsersCommand::Export => {
-            let bar = render::progress::stage("exporting users");
-            let users = store.users(Filter::Active, None, None)?;
-            let bytes = export(&users, &ctx.config.csv.group_separator);
-            bar.finish_and_clear();
-            render::emit_bytes(&bytes?)?;
-        }
+        UsersCommand::Export => export_users(ctx, &store),
     }
+}
+
+/// `users list`: the filters and the limit read from the flags, then the list.
+fn list_users(
+    ctx: &Context,
+    store: &Store,
+    status: Option<StatusFilter>,
+    group: Option<&str>,
+    search: Option<&str>,
+    limit: Option<usize>,
+    all: bool,
+) -> anyhow::Result<()> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let filter = match status {
+        None => Filter::All,
+        Some(StatusFilter::Active) => Filter::Active,
+        Some(StatusFilter::Deactivated) => Filter::Deactivated,
+    };
+    let group_pk = match group {
+        Some(g) => Some(store.require_group(g)?.pk),
+        None => None,
+    };
+    let shown = Shown {
+        search: search.map(fold),
+        every: every_command(status, group, search),
+        limit: match (all, limit, format) {
+            (true, _, _) => None,
+            (false, Some(n), _) => Some(n),
+            (false, None, Format::Json) => None,
+            (false, None, _) => Some(DEFAULT_LIMIT),
+        },
+    };
+    list(ctx, format, store, filter, group_pk, &shown)
+}
+
+/// `users show USER`: every field of one user and its invitation.
+fn show(ctx: &Context, store: &Store, user: &str) -> anyhow::Result<()> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let mut u = store.user(store.require_user_or_name(user)?)?;
+    u.invitation = store.invitation_of(u.pk)?;
+    match format {
+        Format::Json => Ok(render::json(&u)?),
+        _ => show_table(&u),
+    }
+}
+
+/// `users history USER`: the audit rows of a user, or of a UniqueID no user has any more.
+fn history(ctx: &Context, store: &Store, user: &str) -> anyhow::Result<()> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let found = match store.find_user(user)? {
+        Some(pk) => Some(pk),
+        None if store.history_by_unique_id(user)?.is_empty() => store.find_user_or_name(user)?,
+        None => None,
+    };
+    let rows = match found {
+        Some(pk) => store.history(pk)?,
+        None => store.history_by_unique_id(user)?,
+    };
+    if rows.is_empty() && found.is_none() {
+        return Err(error::usage(format!(
+            "no user has the UniqueID, mail or name `{user}`, nor had"
+        )));
+    }
+    match format {
+        Format::Json => Ok(render::json(&rows)?),
+        _ => history_table(&rows),
+    }
+}
+
+/// `users add`: a manual user, its fields checked first.
+fn add(ctx: &Context, store: &mut Store, f: &UserFields) -> anyhow::Result<()> {
+    let fields = checked_add(ctx, f)?;
+    let name = fields.name.clone().unwrap_or_default();
+    let mail_addr = fields.mail.clone().unwrap_or_default();
+    store.add_manual_user(&name, &mail_addr, &fields)?;
+    ctx.say(&format!("added manual user {name} <{mail_addr}>"))
+}
+
+/// `users edit`: a manual user's fields, or only the phones of an imported one.
+fn edit(ctx: &Context, store: &mut Store, user: &str, fields: &EditFields) -> anyhow::Result<()> {
+    let pk = store.require_user(user)?;
+    let current = store.user(pk)?;
+    let changes = checked_edit(ctx, fields)?;
+    if current.unique_id.is_some()
+        && (changes.name.is_some() || changes.mail.is_some() || changes.title.is_some())
+    {
+        return Err(error::usage(format!(
+            "{user} is managed by imports: only --phone and --phone2 may be edited by hand"
+        )));
+    }
+    let n = store.edit_user(pk, &changes)?;
+    ctx.say(&format!("{user}: {n} field(s) changed"))
+}
+
+/// `users remove`: a manual user only; an imported one goes when the file no longer has it.
+fn remove(ctx: &Context, store: &mut Store, user: &str) -> anyhow::Result<()> {
+    let pk = store.require_user(user)?;
+    let current = store.user(pk)?;
+    if let Some(uid) = &current.unique_id {
+        return Err(error::usage(format!(
+            "{uid} is managed by imports; it is removed when the file no longer has it"
+        )));
+    }
+    store.remove_manual_user(pk)?;
+    ctx.say(&format!("removed manual user {}", current.mail))
+}
+
+/// Whom `users invite` sends to: one user, the uninvited (of a group), or the pending only.
+struct Invitees<'a> {
+    user: Option<&'a str>,
+    resend: bool,
+    uninvited: bool,
+    group: Option<&'a str>,
+}
+
+/// `users invite`: queue what the flags ask for, send the pending invitations, then say what
+/// was sent and which were left in `sending` by a run that stopped.
+fn invite(ctx: &Context, store: &Store, who: &Invitees, pending: bool) -> anyhow::Result<()> {
+    let _lock = Lock::acquire(ctx.config.store_path())?;
+    let mailer = pipeline::mailer(&ctx.config)?
+        .ok_or_else(|| error::config("users invite needs a [mail] section"))?;
+    let only = match (who.user, who.uninvited) {
+        (Some(user), _) => queue_one(store, user, who.resend)?,
+        (None, true) => Some(queue_uninvited(store, who.group)?),
+        (None, false) => None,
+    };
+    let bar = render::progress::bar(0, "invitations", ctx.quiet);
+    let sent = pipeline::send_invitations(
+        store,
+        &ctx.config,
+        &mailer,
+        only.as_deref(),
+        &|done, all| {
+            bar.set_length(all as u64);
+            bar.set_position(done as u64);
+        },
+    )?;
+    bar.finish_and_clear();
+    let stuck = if pending {
+        store.outbox_stuck()?
+    } else {
+        Vec::new()
+    };
+    match ctx.format(&[Format::Table, Format::Json])? {
+        Format::Json => {
+            let mut doc = serde_json::to_value(&sent)?;
+            if pending {
+                doc["sending"] = serde_json::json!(stuck
+                    .iter()
+                    .map(|(id, to)| serde_json::json!({"outbox": id, "mail": to}))
+                    .collect::<Vec<_>>());
+            }
+            render::json(&doc)?
+        }
+        _ => ctx.say(&sent.summary())?,
+    }
+    if !ctx.quiet {
+        warn_stuck(&stuck);
+    }
+    match sent.error {
+        Some(e) => Err(anyhow::anyhow!("{e}")),
+        None => Ok(()),
+    }
+}
+
+/// The outbox rows to send for one user: a new invitation (or one sent again with
+/// `--resend`), or its pending one; `None` when there is nothing of its own to send.
+fn queue_one(store: &Store, user: &str, resend: bool) -> anyhow::Result<Option<Vec<i64>>> {
+    let pk = store.require_user(user)?;
+    let u = store.user(pk)?;
+    if u.mail.is_empty() {
+        return Err(error::usage(format!(
+            "{user} has no mail address (it was given to another user, \
+             import.reuse_mail_of_deactivated); nothing to invite"
+        )));
+    }
+    let queued = match store.invitation_status(pk)?.as_deref() {
+        Some(status @ ("sent" | "sending")) if !resend => {
+            return Err(error::usage(format!(
+                "{user} was already invited (status {status}); to send it again, run: roster users invite {user} --resend"
+            )));
+        }
+        Some("pending") if !resend => None,
+        _ => {
+            store.outbox_close_stuck(pk, "sent again with roster users invite --resend")?;
+            Some(vec![store.queue_invitation(pk, &u.mail)?])
+        }
+    };
+    Ok(queued.or_else(|| {
+        store.outbox_pending("invitation").ok().map(|rows| {
+            rows.into_iter()
+                .filter(|r| r.user_pk == Some(pk))
+                .map(|r| r.id)
+                .collect()
+        })
+    }))
+}
+
+/// An invitation queued for every user never invited (of `group`, when given).
+fn queue_uninvited(store: &Store, group: Option<&str>) -> anyhow::Result<Vec<i64>> {
+    let group = match group {
+        Some(g) => Some(store.require_group(g)?.pk),
+        None => None,
+    };
+    let users = store.uninvited_users(group)?;
+    let mut ids = Vec::with_capacity(users.len());
+    for (pk, mail) in users {
+        ids.push(store.queue_invitation(pk, &mail)?);
+    }
+    Ok(ids)
+}
+
+/// The invitations a stopped run left in `sending`, on stderr: they are never resent on their
+/// own.
+fn warn_stuck(stuck: &[(i64, String)]) {
+    if stuck.is_empty() {
+        return;
+    }
+    eprintln!(
+        "roster: {} invitation(s) were left in `sending` by a run that stopped while it sent them; \
+         they may have arrived and are never resent on their own. Ask the recipients (or read the \
+         mail server's log), then for each that did not arrive run: roster users invite MAIL --resend",
+        stuck.len()
+    );
+    for (_, to) in stuck.iter().take(20) {
+        eprintln!("  {to}");
+    }
+    if stuck.len() > 20 {
+        eprintln!(
+            "  … and {} more (roster users invite --pending --format json)",
+            stuck.len() - 20
+        );
+    }
+}
+
+/// `users export`: the active imported users in the import format.
+fn export_users(ctx: &Context, store: &Store) -> anyhow::Result<()> {
+    let bar = render::progress::stage("exporting users");
+    let users = store.users(Filter::Active, None, None)?;
+    let bytes = export(&users, &ctx.config.csv.group_separator);
+    bar.finish_and_clear();
+    render::emit_bytes(&bytes?)?;
     Ok(())
 }
 
@@ -385,7 +456,6 @@ fn list(
     group: Option<i64>,
     shown: &Shown,
 ) -> anyhow::Result<()> {
-    let mut out = render::stdout();
     if ctx.quiet {
         return store.each_user(filter, group, |_| Ok(()));
     }
@@ -393,24 +463,10 @@ fn list(
     // Cleared before the table is written, and when the list ends in an error.
     let bar = render::progress::counter("reading users", format == Format::Json);
     if format == Format::Json {
-        // An array written element by element: `[`, each user, `]`.
-        let mut written = 0;
-        out.write_all(b"[")?;
-        store.each_user(filter, group, |u| {
-            bar.inc(1);
-            if written >= limit || !shown.matches(&u) {
-                return Ok(());
-            }
-            out.write_all(if written == 0 { b"\n" } else { b",\n" })?;
-            written += 1;
-            render::write_json(&mut out, &u)?;
-            Ok(())
-        })?;
-        out.write_all(if written == 0 { b"]\n" } else { b"\n]\n" })?;
-        out.flush()?;
-        return Ok(());
+        return list_json(store, filter, group, shown, limit, &bar);
     }
     // Phone and source are left to `users show` and JSON: the table fits 100 columns.
+    let mut out = render::stdout();
     let mut rows: Vec<[String; 6]> = Vec::new();
     let mut grid =
         render::grid::Grid::new(["UniqueID", "Name", "Mail", "Title", "Groups", "Status"]);
@@ -454,6 +510,34 @@ fn list(
             ))
         )?;
     }
+    out.flush()?;
+    Ok(())
+}
+
+/// `users list --format json`: an array written element by element as the store reads the
+/// users: `[`, each user, `]`.
+fn list_json(
+    store: &Store,
+    filter: Filter,
+    group: Option<i64>,
+    shown: &Shown,
+    limit: usize,
+    bar: &render::progress::Clearing,
+) -> anyhow::Result<()> {
+    let mut out = render::stdout();
+    let mut written = 0;
+    out.write_all(b"[")?;
+    store.each_user(filter, group, |u| {
+        bar.inc(1);
+        if written >= limit || !shown.matches(&u) {
+            return Ok(());
+        }
+        out.write_all(if written == 0 { b"\n" } else { b",\n" })?;
+        written += 1;
+        render::write_json(&mut out, &u)?;
+        Ok(())
+    })?;
+    out.write_all(if written == 0 { b"]\n" } else { b"\n]\n" })?;
     out.flush()?;
     Ok(())
 }

@@ -176,25 +176,7 @@ pub fn show(
             })?;
             out.flush()?;
         }
-        Format::Github => {
-            let mut out = render::stdout();
-            render::problems::github(&mut out, &report)?;
-            out.flush()?;
-            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-                let summary = render::problems::step_summary(&report);
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .and_then(|mut f| f.write_all(summary.as_bytes()))
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "cannot append to $GITHUB_STEP_SUMMARY {}: {e}",
-                            std::path::Path::new(&path).display()
-                        )
-                    })?;
-            }
-        }
+        Format::Github => github(&report)?,
         _ => {
             let mut out = render::stdout();
             if !ctx.quiet || !report.valid {
@@ -226,4 +208,27 @@ pub fn show(
         ))
         .into())
     }
+}
+
+/// `--format github`: annotations on stdout, and the summary appended to
+/// `$GITHUB_STEP_SUMMARY` when it names a file.
+fn github(report: &ValidationReport) -> anyhow::Result<()> {
+    let mut out = render::stdout();
+    render::problems::github(&mut out, report)?;
+    out.flush()?;
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let summary = render::problems::step_summary(report);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(summary.as_bytes()))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot append to $GITHUB_STEP_SUMMARY {}: {e}",
+                    std::path::Path::new(&path).display()
+                )
+            })?;
+    }
+    Ok(())
 }

@@ -118,10 +118,11 @@ impl Session<'_> {
     }
 
     pub fn send(&mut self, message: &Message) -> Delivery {
-        let connect = match &self.mailer.kind {
+        let mailer = self.mailer;
+        let connect = match &mailer.kind {
             Kind::Smtp(_, connect) => connect,
             Kind::Sendmail(_) => {
-                return match self.mailer.send(message) {
+                return match mailer.send(message) {
                     Ok(()) => Delivery::Sent,
                     Err(e) => Delivery::NotSent {
                         permanent: matches!(e, SendError::Permanent(_)),
@@ -130,17 +131,8 @@ impl Session<'_> {
                 }
             }
         };
-        let server = self.mailer.server.clone();
         let envelope = message.envelope();
         let bytes = message.formatted();
-        let words = |e: &lettre::transport::smtp::Error| {
-            let what = if e.is_permanent() {
-                "refused"
-            } else {
-                "not sent"
-            };
-            format!("{what} via {server}: {e}")
-        };
         // A second try only on a new connection, and only when the first never began the text.
         for attempt in 0..2 {
             let conn = match self.connected(connect) {
@@ -152,62 +144,87 @@ impl Session<'_> {
                     }
                 }
             };
-            let mut options = Vec::new();
-            if !bytes.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
-                options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
-            }
-            let before_text = (|| {
-                conn.command(Mail::new(envelope.from().cloned(), options))?;
-                for to in envelope.to() {
-                    conn.command(Rcpt::new(to.clone(), Vec::new()))?;
-                }
-                conn.command(Data)
-            })();
-            if let Err(e) = before_text {
+            if let Err(e) = begin(conn, envelope, &bytes) {
                 self.drop_connection();
-                if e.is_permanent() {
-                    return Delivery::NotSent {
-                        permanent: true,
-                        error: words(&e),
-                    };
-                }
-                if attempt == 0 {
+                if attempt == 0 && !e.is_permanent() {
                     continue;
                 }
                 return Delivery::NotSent {
-                    permanent: false,
-                    error: words(&e),
+                    permanent: e.is_permanent(),
+                    error: smtp_words(&mailer.server, &e),
                 };
             }
-            let written = if bytes.is_ascii() {
-                // In one write with its end, so that the end does not wait on the first part's
-                // acknowledgement (Nagle's algorithm against delayed ACKs: 40 ms a message).
-                conn.command(DataText(&bytes))
-            } else {
-                conn.message(&bytes)
-            };
-            return match written {
+            return match write_text(conn, &bytes) {
                 Ok(_) => Delivery::Sent,
                 Err(e) => {
                     self.drop_connection();
-                    if e.is_permanent() || e.is_transient() {
-                        // The server answered the text with a refusal: it did not take it.
-                        Delivery::NotSent {
-                            permanent: e.is_permanent(),
-                            error: words(&e),
-                        }
-                    } else {
-                        Delivery::Unknown(format!(
-                            "the connection to {server} broke while the message was sent; it may have arrived: {e}"
-                        ))
-                    }
+                    text_not_taken(&mailer.server, &e)
                 }
             };
         }
         Delivery::NotSent {
             permanent: false,
-            error: format!("not sent via {server}"),
+            error: format!("not sent via {}", mailer.server),
         }
+    }
+}
+
+/// MAIL FROM (8BITMIME when the text needs it and the server takes it), RCPT TO each
+/// recipient, then DATA: everything before the message's text.
+fn begin(
+    conn: &mut SmtpConnection,
+    envelope: &lettre::address::Envelope,
+    bytes: &[u8],
+) -> Result<(), lettre::transport::smtp::Error> {
+    let mut options = Vec::new();
+    if !bytes.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(envelope.from().cloned(), options))?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), Vec::new()))?;
+    }
+    conn.command(Data)?;
+    Ok(())
+}
+
+/// The message's text and its end.
+fn write_text(
+    conn: &mut SmtpConnection,
+    bytes: &[u8],
+) -> Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error> {
+    if bytes.is_ascii() {
+        // In one write with its end, so that the end does not wait on the first part's
+        // acknowledgement (Nagle's algorithm against delayed ACKs: 40 ms a message).
+        conn.command(DataText(bytes))
+    } else {
+        conn.message(bytes)
+    }
+}
+
+/// A failure of the server's, as the outbox keeps it: `refused via HOST:PORT: …` when the
+/// server refused for good, else `not sent via …`.
+fn smtp_words(server: &str, e: &lettre::transport::smtp::Error) -> String {
+    let what = if e.is_permanent() {
+        "refused"
+    } else {
+        "not sent"
+    };
+    format!("{what} via {server}: {e}")
+}
+
+/// What became of a message whose text failed: not sent when the server answered it with a
+/// refusal, unknown when the connection broke (it may have arrived).
+fn text_not_taken(server: &str, e: &lettre::transport::smtp::Error) -> Delivery {
+    if e.is_permanent() || e.is_transient() {
+        Delivery::NotSent {
+            permanent: e.is_permanent(),
+            error: smtp_words(server, e),
+        }
+    } else {
+        Delivery::Unknown(format!(
+            "the connection to {server} broke while the message was sent; it may have arrived: {e}"
+        ))
     }
 }
 
@@ -260,68 +277,15 @@ impl Mailer {
                 server: "sendmail".into(),
             });
         }
-        // The scheme in any letter case; no error quotes the URL, which may hold a user name.
-        let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
-        let implicit = match scheme.to_ascii_lowercase().as_str() {
-            "smtps" => true,
-            "smtp" => false,
-            _ => {
-                return Err(crate::error::config(
-                    "mail.smtp_url: use smtp://host:587, smtps://host:465 or sendmail",
-                ))
-            }
-        };
-        let hostport = rest.trim_end_matches('/');
-        if hostport.contains(['@', '/', '?', '#']) || hostport.is_empty() {
-            return Err(crate::error::config(
-                "mail.smtp_url: write only the host and port (smtp://host:587); the user name \
-                 goes in mail.username, the password in mail.password_file or ROSTER_SMTP_PASSWORD",
-            ));
-        }
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (
-                h.to_string(),
-                p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-                    crate::error::config("mail.smtp_url: the port is not a number from 1 to 65535")
-                })?,
-            ),
-            None => (hostport.to_string(), if implicit { 465 } else { 587 }),
-        };
-        let mut params = TlsParameters::builder(host.clone());
-        if let Some(ca) = &cfg.ca_file {
-            let pem = std::fs::read(ca)
-                .map_err(|e| crate::error::config(format!("mail.ca_file {}: {e}", ca.display())))?;
-            let cert = Certificate::from_pem(&pem)
-                .map_err(|e| crate::error::config(format!("mail.ca_file {}: {e}", ca.display())))?;
-            params = params.add_root_certificate(cert);
-        }
-        let params = params
-            .build()
-            .map_err(|e| anyhow::anyhow!("TLS set-up for {host}: {e}"))?;
-        let tls = match (implicit, cfg.tls) {
-            (true, _) => SmtpTls::Wrapper(params),
-            (false, Tls::Required) => SmtpTls::Required(params),
-            (false, Tls::None) => SmtpTls::None,
-        };
+        let (host, port, implicit) = smtp_endpoint(&url)?;
+        let tls = smtp_tls(cfg, &host, implicit)?;
+        let credentials = smtp_credentials(cfg, password, implicit)?;
         let mut builder = SmtpTransport::builder_dangerous(host.clone())
             .port(port)
             .tls(tls.clone())
             .timeout(Some(Duration::from_secs(30)));
-        let mut credentials = None;
-        if let Some(user) = &cfg.username {
-            if cfg.tls == Tls::None && !implicit {
-                return Err(crate::error::config(
-                    "mail.username is set but mail.tls = \"none\": credentials are never sent without TLS",
-                ));
-            }
-            let password = password.ok_or_else(|| {
-                crate::error::config(
-                    "mail.username needs mail.password_file or ROSTER_SMTP_PASSWORD",
-                )
-            })?;
-            let c = Credentials::new(user.clone(), password);
-            credentials = Some(c.clone());
-            builder = builder.credentials(c);
+        if let Some(c) = &credentials {
+            builder = builder.credentials(c.clone());
         }
         let connect = Connect {
             host: host.clone(),
@@ -393,6 +357,78 @@ impl Mailer {
                 .map_err(|e| SendError::Transient(format!("sendmail: {e}"))),
         }
     }
+}
+
+/// The host, the port and whether TLS is implicit (`smtps://`) of `mail.smtp_url`. The scheme
+/// in any letter case; no error quotes the URL, which may hold a user name.
+fn smtp_endpoint(url: &str) -> anyhow::Result<(String, u16, bool)> {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
+    let implicit = match scheme.to_ascii_lowercase().as_str() {
+        "smtps" => true,
+        "smtp" => false,
+        _ => {
+            return Err(crate::error::config(
+                "mail.smtp_url: use smtp://host:587, smtps://host:465 or sendmail",
+            ))
+        }
+    };
+    let hostport = rest.trim_end_matches('/');
+    if hostport.contains(['@', '/', '?', '#']) || hostport.is_empty() {
+        return Err(crate::error::config(
+            "mail.smtp_url: write only the host and port (smtp://host:587); the user name \
+             goes in mail.username, the password in mail.password_file or ROSTER_SMTP_PASSWORD",
+        ));
+    }
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (
+            h.to_string(),
+            p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                crate::error::config("mail.smtp_url: the port is not a number from 1 to 65535")
+            })?,
+        ),
+        None => (hostport.to_string(), if implicit { 465 } else { 587 }),
+    };
+    Ok((host, port, implicit))
+}
+
+/// TLS as `mail.tls` asks (always for `smtps://`), trusting `mail.ca_file` too when it is set.
+fn smtp_tls(cfg: &MailConfig, host: &str, implicit: bool) -> anyhow::Result<SmtpTls> {
+    let mut params = TlsParameters::builder(host.to_string());
+    if let Some(ca) = &cfg.ca_file {
+        let pem = std::fs::read(ca)
+            .map_err(|e| crate::error::config(format!("mail.ca_file {}: {e}", ca.display())))?;
+        let cert = Certificate::from_pem(&pem)
+            .map_err(|e| crate::error::config(format!("mail.ca_file {}: {e}", ca.display())))?;
+        params = params.add_root_certificate(cert);
+    }
+    let params = params
+        .build()
+        .map_err(|e| anyhow::anyhow!("TLS set-up for {host}: {e}"))?;
+    Ok(match (implicit, cfg.tls) {
+        (true, _) => SmtpTls::Wrapper(params),
+        (false, Tls::Required) => SmtpTls::Required(params),
+        (false, Tls::None) => SmtpTls::None,
+    })
+}
+
+/// `mail.username` and its password, never sent without TLS.
+fn smtp_credentials(
+    cfg: &MailConfig,
+    password: Option<String>,
+    implicit: bool,
+) -> anyhow::Result<Option<Credentials>> {
+    let Some(user) = &cfg.username else {
+        return Ok(None);
+    };
+    if cfg.tls == Tls::None && !implicit {
+        return Err(crate::error::config(
+            "mail.username is set but mail.tls = \"none\": credentials are never sent without TLS",
+        ));
+    }
+    let password = password.ok_or_else(|| {
+        crate::error::config("mail.username needs mail.password_file or ROSTER_SMTP_PASSWORD")
+    })?;
+    Ok(Some(Credentials::new(user.clone(), password)))
 }
 
 /// The fields an invitation is written from.

@@ -12,6 +12,8 @@ use crate::core::signal::Closed;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+mod html;
+
 /// Values as a line of block characters, the highest as `█`; zero is the lowest block.
 pub fn sparkline(values: &[u64]) -> String {
     const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -302,7 +304,10 @@ impl Report {
             for list in self.lists(r) {
                 if list.total > LIST_CAP {
                     let rows = &list.rows[..list.rows.len().min(ATTACH_ROWS)];
-                    out.push((list.file.clone(), csv_text(list.header, rows, delimiter)));
+                    out.push((
+                        list.file.clone(),
+                        crate::core::spreadsheet::csv_text(list.header, rows, delimiter),
+                    ));
                 }
             }
         }
@@ -474,158 +479,6 @@ impl Report {
         }
         out
     }
-
-    /// The report as an HTML document (the HTML part of mail, and `--format html`): tables,
-    /// and the trend as bars drawn with table cells, with nothing to load from elsewhere.
-    pub fn html(&self) -> String {
-        let mut out = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
-        out.push_str(&escape_html(&self.subject()));
-        out.push_str("</title></head>\n<body style=\"font-family: sans-serif; color: #222\">\n");
-        let _ = writeln!(
-            out,
-            "<h1>roster: {}</h1>\n<p>{} — generated {} ({})</p>",
-            escape_html(&self.status),
-            escape_html(&self.period()),
-            escape_html(&long_time(&self.generated_at)),
-            escape_html(&self.scope)
-        );
-        out.push_str("<h2>Summary</h2>\n<table class=\"summary\" cellpadding=\"4\" style=\"border-collapse: collapse\">\n");
-        for (label, value) in self.summary() {
-            // The command that proceeds, as something to copy.
-            let value = match value.trim_start().strip_prefix("roster ") {
-                Some(rest) => format!("<code>roster {}</code>", escape_html(rest)),
-                None => escape_html(&value),
-            };
-            let _ = writeln!(
-                out,
-                "<tr><th align=\"left\" valign=\"top\">{}</th><td>{value}</td></tr>",
-                escape_html(&label),
-            );
-        }
-        out.push_str("</table>\n");
-        if !self.trend.is_empty() {
-            let _ = writeln!(out, "<h2>Last {} days</h2>", self.trend.len());
-            out.push_str(&bar_chart(
-                "Changes per night",
-                &self
-                    .trend
-                    .iter()
-                    .map(|d| (d.date.as_str(), d.changes))
-                    .collect::<Vec<_>>(),
-                "#3465a4",
-            ));
-            out.push_str(&bar_chart(
-                "Users in the directory",
-                &self
-                    .trend
-                    .iter()
-                    .map(|d| (d.date.as_str(), d.users))
-                    .collect::<Vec<_>>(),
-                "#4e9a06",
-            ));
-        }
-        self.html_runs(&mut out);
-        for r in &self.runs {
-            self.html_run(&mut out, r);
-        }
-        out.push_str("</body></html>\n");
-        out
-    }
-
-    /// The runs as one table.
-    fn html_runs(&self, out: &mut String) {
-        if !self.runs.is_empty() {
-            out.push_str("<h2>Runs</h2>\n<table class=\"runs\" border=\"1\" cellpadding=\"4\" style=\"border-collapse: collapse\">\n");
-            out.push_str("<tr><th>Run</th><th>Command</th><th>Status</th><th>Batch</th><th>Finished</th><th>By</th><th>Reason</th><th>Changes</th></tr>\n");
-            for r in &self.runs {
-                let run = &r.run;
-                let mut status = run.status.clone();
-                if let Some(c) = r.closed {
-                    let _ = write!(status, " ({})", c.text());
-                }
-                if let Some(by) = r.reverted_by {
-                    let _ = write!(status, " (reverted by run {by})");
-                }
-                if let Some(rev) = r.reverts {
-                    let _ = write!(status, " (revert of run {rev})");
-                }
-                let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                run.id,
-                escape_html(&run.command),
-                escape_html(&status),
-                run.batch.map_or_else(String::new, |b| b.to_string()),
-                escape_html(&long_time(run.finished_at.as_deref().unwrap_or(&run.started_at))),
-                escape_html(r.by.as_deref().unwrap_or("")),
-                escape_html(r.reason.as_deref().unwrap_or("")),
-                escape_html(&run.counts.as_ref().map(counts_line).unwrap_or_default())
-            );
-            }
-            out.push_str("</table>\n");
-        }
-    }
-
-    /// One run: its heading, its details, then its lists as tables.
-    fn html_run(&self, out: &mut String, r: &RunReport) {
-        let mut lines = self.detail_lines(r).into_iter();
-        if let Some(head) = lines.next() {
-            let _ = writeln!(out, "<h3>{}</h3>", escape_html(&head));
-        }
-        // The lists are tables of their own, below.
-        let details: Vec<String> = lines.collect();
-        if !details.is_empty() {
-            out.push_str("<ul>\n");
-            for l in details {
-                let _ = writeln!(out, "<li>{}</li>", escape_html(l.trim_start()));
-            }
-            out.push_str("</ul>\n");
-        }
-        for list in self.lists(r) {
-            html_list(out, &list, r.run.id);
-        }
-    }
-}
-
-/// One list of a run as a table of its first [`LIST_CAP`] rows, then where the rest is.
-fn html_list(out: &mut String, list: &List, run: i64) {
-    let _ = writeln!(
-            out,
-            "<h4>{} ({})</h4>\n<table class=\"list\" border=\"1\" cellpadding=\"3\" style=\"border-collapse: collapse\">",
-            escape_html(&list.title),
-            thousands(list.total as u64)
-        );
-    out.push_str("<tr>");
-    for h in list.header {
-        let _ = write!(out, "<th>{h}</th>");
-    }
-    out.push_str("</tr>\n");
-    for row in list.rows.iter().take(LIST_CAP) {
-        out.push_str("<tr>");
-        for cell in row {
-            let _ = write!(out, "<td>{}</td>", escape_html(cell));
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("</table>\n");
-    if list.total > ATTACH_ROWS {
-        let _ = writeln!(
-            out,
-            "<p>… and {} more (the first {} in the attached {}; every one: \
-                 <code>roster report --run {} --format json</code>)</p>",
-            thousands((list.total - LIST_CAP) as u64),
-            thousands(ATTACH_ROWS as u64),
-            escape_html(&list.file),
-            run
-        );
-    } else if list.total > LIST_CAP {
-        let _ = writeln!(
-            out,
-            "<p>… and {} more (all of them in the attached {})</p>",
-            thousands((list.total - LIST_CAP) as u64),
-            escape_html(&list.file)
-        );
-    }
 }
 
 /// `run 10 (sync, batch 10): blocked (max_removals tripped: 25 > 4), superseded by run 11`:
@@ -744,48 +597,6 @@ fn override_flags(r: &RunReport) -> Vec<String> {
         .collect()
 }
 
-/// A bar chart as a table: one cell per day, its bar a block of that height, so that every
-/// mail client shows it without loading anything.
-fn bar_chart(title: &str, days: &[(&str, u64)], colour: &str) -> String {
-    const HEIGHT: u64 = 80;
-    let max = days.iter().map(|d| d.1).max().unwrap_or(0);
-    let mut out = format!(
-        "<table class=\"chart\" role=\"img\" aria-label=\"{t}\" cellspacing=\"1\" cellpadding=\"0\" style=\"border-collapse: separate\">\n\
-         <caption style=\"text-align: left\">{t} (max {})</caption>\n<tr valign=\"bottom\">",
-        thousands(max),
-        t = escape_html(title)
-    );
-    for (date, v) in days {
-        let h = if max == 0 {
-            0
-        } else {
-            (v * HEIGHT).div_ceil(max)
-        };
-        let _ = write!(
-            out,
-            "<td title=\"{date}: {n}\" style=\"width: 12px; height: {HEIGHT}px; vertical-align: bottom\">\
-             <div style=\"height: {h}px; width: 10px; background: {colour}; font-size: 1px; line-height: 1px\">&nbsp;</div></td>",
-            n = thousands(*v)
-        );
-    }
-    out.push_str("</tr>\n<tr>");
-    let last = days.len().saturating_sub(1);
-    for (i, (date, _)) in days.iter().enumerate() {
-        let label = if i == 0 || i == last {
-            date.get(5..).unwrap_or(date)
-        } else {
-            ""
-        };
-        let _ = write!(
-            out,
-            "<td style=\"font-size: 9px\">{}</td>",
-            escape_html(label)
-        );
-    }
-    out.push_str("</tr>\n</table>\n");
-    out
-}
-
 /// The counts that are not zero, as `create 40, remove 2` (or `nothing`).
 pub fn counts_line(c: &Counts) -> String {
     let all = c.named();
@@ -882,12 +693,6 @@ pub fn fit(line: &str, width: usize) -> String {
     out
 }
 
-/// Cells as CSV text for a spreadsheet: a UTF-8 BOM, `delimiter` between cells, a cell that
-/// a spreadsheet would run as a formula escaped with `'` ([`crate::core::spreadsheet`]).
-pub fn csv_text(header: &[&str], rows: &[Vec<String>], delimiter: u8) -> String {
-    crate::core::spreadsheet::csv_text(header, rows, delimiter)
-}
-
 /// The `--allow-*` flags a run used, as they were typed: `--allow-updates 2219`.
 pub fn overrides_text(overrides: Option<&serde_json::Value>) -> Option<String> {
     let o = overrides?.as_object()?;
@@ -896,21 +701,6 @@ pub fn overrides_text(overrides: Option<&serde_json::Value>) -> Option<String> {
         .filter_map(|(k, v)| Some(format!("--{} {}", k.replace('_', "-"), v.as_u64()?)))
         .collect();
     (!flags.is_empty()).then(|| flags.join(" "))
-}
-
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1070,12 +860,51 @@ mod tests {
     }
 
     #[test]
-    fn csv_escapes_formulas_and_quotes() {
-        let text = csv_text(
-            &["A", "B"],
-            &[vec!["=SUM(1)".into(), "a, \"b\"".into()]],
-            b',',
+    fn every_value_in_the_html_is_escaped() {
+        let many = |n: usize, tag: &str| -> Vec<Person> {
+            (0..n)
+                .map(|i| Person {
+                    unique_id: Some(format!("E{i}")),
+                    name: Some(format!("{tag} O'Brien & <b>{i}</b> \"q\"")),
+                    mail: Some(format!("p{i}@x.se")),
+                })
+                .collect()
+        };
+        let mut detail_run = run(
+            5,
+            8,
+            "applied",
+            serde_json::json!({"by": "ops <a>", "reason": "why & how"}),
         );
-        assert_eq!(text, "\u{feff}A,B\r\n'=SUM(1),\"a, \"\"b\"\"\"\r\n");
+        detail_run.message = Some("a 'message' <i>".into());
+        let parts = RunParts {
+            joined: (many(120, "J"), 1200),
+            removed: (many(30, "R"), 30),
+            ..RunParts::default()
+        };
+        let mut report = blocked_report(None);
+        report.runs.push(RunReport::new(detail_run, parts));
+        report.trend = (1..=5)
+            .map(|d| crate::core::report::Day {
+                date: format!("2026-11-0{d}"),
+                changes: d * 3,
+                users: 100 + d,
+            })
+            .collect();
+        report.notices.push("roster <now> & 'then'".into());
+        report.push = Some("push ok \"x\"".into());
+        let html = report.html();
+        for raw in ["<b>", "<a>", "<i>", "<now>", "\"q\"", "\"x\""] {
+            assert!(!html.contains(raw), "{raw} unescaped: {html}");
+        }
+        for escaped in [
+            "J O'Brien &amp; &lt;b&gt;0&lt;/b&gt; &quot;q&quot;",
+            "<td>ops &lt;a&gt;</td><td>why &amp; how</td>",
+            "<code>roster &lt;now&gt; &amp; 'then'</code>",
+            "<li>a 'message' &lt;i&gt;</li>",
+        ] {
+            assert!(html.contains(escaped), "no {escaped}: {html}");
+        }
+        assert_eq!(html.matches("<table class=\"chart\"").count(), 2);
     }
 }

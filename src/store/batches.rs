@@ -1,9 +1,13 @@
 //! Batches: every fetched file, its bytes and SHA-256, kept for `store.keep_batches` days.
+//! The bytes are stored compressed (zstd), in chunks of at most 64 KiB: any file up to
+//! `csv.max_file_bytes` fits (one SQLite value holds at most 10^9 bytes), in a third of the
+//! pages for a CSV file. A batch stored whole before migration 16 is read as it was stored.
 
 use super::{now, Store};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::io::Write;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Batch {
@@ -35,7 +39,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 const COLUMNS: &str = "id, fetched_at, source, size, sha256, records, status,
-     EXISTS (SELECT 1 FROM batch_contents c WHERE c.batch_id = batches.id), remote_mtime,
+     EXISTS (SELECT 1 FROM batch_chunks c WHERE c.batch_id = batches.id)
+     OR EXISTS (SELECT 1 FROM batch_contents c WHERE c.batch_id = batches.id), remote_mtime,
      CASE WHEN status = 'reverted' THEN reverted_by END";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Batch> {
@@ -112,20 +117,7 @@ impl Store {
             params![now(), source, bytes.len() as i64, sha256, mtime],
         )?;
         let id = tx.last_insert_rowid();
-        // The bytes go straight into the blob's pages: bound as a parameter, SQLite would copy
-        // the whole file twice on the way (the bound value, then the record).
-        tx.execute(
-            "INSERT INTO batch_contents (batch_id, content) VALUES (?1, zeroblob(?2))",
-            params![id, bytes.len() as i64],
-        )?;
-        tx.blob_open(
-            rusqlite::DatabaseName::Main,
-            "batch_contents",
-            "content",
-            id,
-            false,
-        )?
-        .write_at(bytes, 0)?;
+        insert_chunks(&tx, id, bytes, CHUNK_BYTES)?;
         crate::stage::crash_point("store-commit");
         tx.commit()?;
         Ok(id)
@@ -235,6 +227,10 @@ impl Store {
 
     /// The bytes of a batch; `None` when they have been pruned.
     pub fn batch_content(&self, id: i64) -> anyhow::Result<Option<Vec<u8>>> {
+        if let Some(bytes) = self.chunked_content(id)? {
+            return Ok(Some(bytes));
+        }
+        // A batch stored before migration 16: its bytes in one value, as they came.
         Ok(self
             .conn
             .query_row(
@@ -243,6 +239,41 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// The bytes of a batch stored in chunks, its compressed stream decompressed as its chunks
+    /// are read into one buffer of the batch's size; `None` when it has no chunks.
+    fn chunked_content(&self, id: i64) -> anyhow::Result<Option<Vec<u8>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT content FROM batch_chunks WHERE batch_id = ?1 ORDER BY seq")?;
+        let mut rows = stmt.query([id])?;
+        let Some(first) = rows.next()? else {
+            return Ok(None);
+        };
+        let unreadable = |e: std::io::Error| anyhow::anyhow!("batch {id} cannot be read: {e}");
+        let mut content = Vec::with_capacity(self.batch_size(id)?);
+        let mut decoder = zstd::stream::write::Decoder::new(&mut content).map_err(unreadable)?;
+        decoder
+            .write_all(first.get_ref(0)?.as_blob()?)
+            .map_err(unreadable)?;
+        while let Some(row) = rows.next()? {
+            decoder
+                .write_all(row.get_ref(0)?.as_blob()?)
+                .map_err(unreadable)?;
+        }
+        decoder.flush().map_err(unreadable)?;
+        drop(decoder);
+        Ok(Some(content))
+    }
+
+    /// The size a batch's file had, in bytes (0 when there is no such batch).
+    fn batch_size(&self, id: i64) -> anyhow::Result<usize> {
+        let size: Option<i64> = self
+            .conn
+            .query_row("SELECT size FROM batches WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        Ok(usize::try_from(size.unwrap_or(0)).unwrap_or(0))
     }
 
     pub fn set_batch_status(&self, id: i64, status: &str) -> anyhow::Result<()> {
@@ -260,11 +291,16 @@ impl Store {
             (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         };
-        self.conn.execute(
-            "DELETE FROM batch_contents WHERE batch_id IN
-             (SELECT id FROM batches WHERE fetched_at < ?1 AND id < (SELECT MAX(id) FROM batches))",
-            [cutoff(keep_batches)],
-        )?;
+        for table in ["batch_chunks", "batch_contents"] {
+            self.conn.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE batch_id IN
+                     (SELECT id FROM batches
+                      WHERE fetched_at < ?1 AND id < (SELECT MAX(id) FROM batches))"
+                ),
+                [cutoff(keep_batches)],
+            )?;
+        }
         // Through the index on `at` (migration 2): a day with nothing to prune costs nothing.
         self.conn
             .execute("DELETE FROM audit WHERE at < ?1", [cutoff(keep_history)])?;
@@ -276,6 +312,98 @@ impl Store {
             "DELETE FROM group_audit WHERE at < ?1",
             [cutoff(keep_history)],
         )?;
+        Ok(())
+    }
+}
+
+/// The most bytes of a batch's compressed stream one chunk holds: far under SQLite's largest
+/// value (10^9 bytes), and under the size (128 KiB) from which the allocator maps memory of
+/// its own for a buffer. A buffer so mapped and freed raises that size for the rest of the
+/// run (glibc's dynamic threshold), which cost a 1% day 50 MiB more at its peak with chunks
+/// of 8 MiB compressed each on their own.
+const CHUNK_BYTES: usize = 64 << 10;
+
+/// How hard a file is compressed: zstd's fastest level shrinks a CSV file of a million users
+/// 3.4 times (the benchmark's realistic file), at several hundred MB a second.
+const ZSTD_LEVEL: i32 = 1;
+
+/// Store `bytes` as the chunks of batch `id`: one zstd stream, cut into chunks of at most
+/// `chunk` bytes, numbered from 0 in its order.
+fn insert_chunks(
+    conn: &rusqlite::Connection,
+    id: i64,
+    bytes: &[u8],
+    chunk: usize,
+) -> anyhow::Result<()> {
+    let rows = ChunkRows {
+        insert: conn.prepare_cached(
+            "INSERT INTO batch_chunks (batch_id, seq, content) VALUES (?1, ?2, ?3)",
+        )?,
+        id,
+        seq: 0,
+        chunk: chunk.max(1),
+        buffer: Vec::with_capacity(chunk.max(1)),
+    };
+    let mut context = COMPRESSOR
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let context = context.get_or_insert_with(zstd::zstd_safe::CCtx::create);
+    let zstd_error = |code| anyhow::anyhow!("zstd: {}", zstd::zstd_safe::get_error_name(code));
+    context
+        .reset(zstd::zstd_safe::ResetDirective::SessionAndParameters)
+        .map_err(zstd_error)?;
+    context
+        .set_parameter(zstd::zstd_safe::CParameter::CompressionLevel(ZSTD_LEVEL))
+        .map_err(zstd_error)?;
+    let mut encoder = zstd::stream::write::Encoder::with_context(rows, context);
+    encoder.write_all(bytes)?;
+    encoder.finish()?.insert_row()?;
+    Ok(())
+}
+
+/// The compression context, kept for the life of the process: its workspace (about a MiB)
+/// is mapped memory of its own, and freeing it would raise glibc's threshold for mapping
+/// memory for the rest of the run, which cost a 1% day 10–25 MiB and a first import 35 MiB
+/// more at their peaks (measured: the same run with the threshold pinned did not grow).
+static COMPRESSOR: std::sync::Mutex<Option<zstd::zstd_safe::CCtx<'static>>> =
+    std::sync::Mutex::new(None);
+
+/// The compressed stream of a batch as it is written: each full chunk is inserted as a row.
+struct ChunkRows<'c> {
+    insert: rusqlite::CachedStatement<'c>,
+    id: i64,
+    seq: i64,
+    chunk: usize,
+    buffer: Vec<u8>,
+}
+
+impl ChunkRows<'_> {
+    /// Insert what the buffer holds as the next chunk (nothing when it is empty).
+    fn insert_row(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        self.insert
+            .execute(params![self.id, self.seq, &self.buffer[..]])
+            .map_err(std::io::Error::other)?;
+        self.seq += 1;
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+impl std::io::Write for ChunkRows<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let taken = data.len().min(self.chunk - self.buffer.len());
+        self.buffer.extend_from_slice(&data[..taken]);
+        if self.buffer.len() == self.chunk {
+            self.insert_row()?;
+        }
+        Ok(taken)
+    }
+
+    /// The chunks are inserted as they fill, the last one by [`insert_chunks`].
+    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }
@@ -310,6 +438,74 @@ mod tests {
         let batches = store.batches().unwrap();
         assert!(batches[0].has_content && !batches[1].has_content);
         assert_eq!(batches[0].status, "applied");
+    }
+
+    /// The chunking rule at a small size: a file's compressed stream is cut into chunks of
+    /// the chunk size, in order, the last one shorter, and read back whole; an empty file is
+    /// one chunk (a zstd frame of nothing).
+    #[test]
+    fn a_file_is_stored_in_chunks_of_at_most_the_chunk_size() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("roster.db"))?;
+        // Bytes that do not compress, so that their stream is about as long as they are.
+        let mut state = 7u64;
+        let bytes: Vec<u8> = (0..10_500)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                (state >> 56) as u8
+            })
+            .collect();
+        for (id, file) in [&bytes[..], &bytes[..999], &bytes[..0], &[b'a'; 50_000][..]]
+            .into_iter()
+            .enumerate()
+        {
+            let id = id as i64 + 1;
+            store.conn.execute(
+                "INSERT INTO batches (id, fetched_at, source, size, sha256) VALUES (?1, 'x', 'a', ?2, 'x')",
+                params![id, file.len() as i64],
+            )?;
+            insert_chunks(&store.conn, id, file, 1000)?;
+            let mut stmt = store.conn.prepare(
+                "SELECT length(content) FROM batch_chunks WHERE batch_id = ?1 ORDER BY seq",
+            )?;
+            let lengths: Vec<usize> = stmt
+                .query_map([id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let (last, full) = lengths.split_last().expect("at least one chunk");
+            assert!(full.iter().all(|&n| n == 1000), "{lengths:?}");
+            assert!((1..=1000).contains(last), "{lengths:?}");
+            let stream = full.len() * 1000 + last;
+            if file.len() == 10_500 {
+                assert!(lengths.len() >= 11, "{} chunks", lengths.len());
+            }
+            if file.len() == 50_000 {
+                assert!(stream < 1000, "a repeated byte compresses: {stream}");
+            }
+            assert_eq!(store.batch_content(id)?.as_deref(), Some(file));
+            assert!(store.batch(id)?.is_some_and(|b| b.has_content));
+        }
+        Ok(())
+    }
+
+    /// A batch stored in one value before migration 16 is read as before, and pruned as before.
+    #[test]
+    fn a_batch_stored_whole_before_the_chunks_stays_readable() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("roster.db"))?;
+        store.conn.execute_batch(
+            "INSERT INTO batches (id, fetched_at, source, size, sha256)
+                 VALUES (1, '2020-01-01T00:00:00Z', 'a', 3, 'x'),
+                        (2, '2020-01-02T00:00:00Z', 'b', 3, 'y');
+             INSERT INTO batch_contents (batch_id, content) VALUES (1, X'616263');",
+        )?;
+        assert_eq!(store.batch_content(1)?.as_deref(), Some(&b"abc"[..]));
+        assert!(store.batch(1)?.is_some_and(|b| b.has_content));
+        store.prune(1, 365_000)?;
+        assert_eq!(store.batch_content(1)?, None);
+        assert!(store.batch(1)?.is_some_and(|b| !b.has_content));
+        Ok(())
     }
 
     fn journal_mode(conn: &rusqlite::Connection) -> String {

@@ -328,4 +328,15 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, user_pk)
     ) WITHOUT ROWID;
     "#,
+    // 16: a batch's bytes compressed (zstd) and cut into chunks, so that a file over SQLite's
+    // largest value (10^9 bytes) can be stored, in about a third of the pages. The batches
+    // stored before stay in `batch_contents` as they are, read as before.
+    r#"
+    CREATE TABLE IF NOT EXISTS batch_chunks (
+        batch_id INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        content BLOB NOT NULL,
+        PRIMARY KEY (batch_id, seq)
+    );
+    "#,
 ];

@@ -516,71 +516,14 @@ pub fn look(url: &Url, opts: &Options) -> anyhow::Result<Option<Stat>> {
 /// only when its size and mtime did not change while it was read and the byte count matches.
 /// `progress(done, total)` is called as bytes arrive.
 pub fn fetch(url: &Url, opts: &Options, progress: &dyn Fn(u64, u64)) -> anyhow::Result<Fetched> {
-    let bytes = with_retries(opts, || {
+    let (bytes, stat) = with_retries(opts, || {
         let sess = connect(url, opts)?;
         let sftp = sess
             .sftp()
             .map_err(retry(format!("cannot open SFTP on {}", url.host)))?;
         let before = stat(&sftp, url)?;
-        if before.size > opts.max_bytes {
-            return Err(Failure::Fatal(anyhow::Error::new(
-                crate::error::Error::Rejected(format!(
-                    "{} has {} bytes; csv.max_file_bytes allows {}",
-                    url.display(),
-                    before.size,
-                    opts.max_bytes
-                )),
-            )));
-        }
-        let age = now_secs() - before.mtime;
-        if age < opts.settle.as_secs() as i64 {
-            let left = opts.settle.as_secs() as i64 - age;
-            // Wait for the upload to settle, then look at its size and mtime again.
-            let when = if age < 0 {
-                format!("{}s in the future", -age)
-            } else {
-                format!("{age}s ago")
-            };
-            return Err(Failure::Settle(
-                Duration::from_secs(left as u64),
-                anyhow::anyhow!(
-                    "{} was modified {when}, less than source.settle_secs = {} ago",
-                    url.path,
-                    opts.settle.as_secs()
-                ),
-            ));
-        }
-        let mut remote = sftp
-            .open(Path::new(&url.path))
-            .map_err(retry(format!("cannot open {} on {}", url.path, url.host)))?;
-        let mut temp = tempfile::Builder::new()
-            .prefix(".roster-download-")
-            .tempfile_in(&opts.temp_dir)
-            .map_err(fatal(format!(
-                "cannot create a temporary file in {}",
-                opts.temp_dir.display()
-            )))?;
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut total: u64 = 0;
-        loop {
-            let n = remote.read(&mut buf).map_err(retry(format!(
-                "transfer of {} from {} failed",
-                url.path, url.host
-            )))?;
-            if n == 0 {
-                break;
-            }
-            total += n as u64;
-            if total > opts.max_bytes {
-                return Err(Failure::Retry(anyhow::anyhow!(
-                    "{} grew past csv.max_file_bytes while it was read",
-                    url.path
-                )));
-            }
-            temp.write_all(&buf[..n])
-                .map_err(fatal("cannot write the temporary download".to_string()))?;
-            progress(total, before.size);
-        }
+        settled(url, opts, &before)?;
+        let (mut temp, total) = download(&sftp, url, opts, before.size, progress)?;
         let after = stat(&sftp, url)?;
         log::debug!(
             "sftp: read {total} bytes of {} (size {}, mtime {})",
@@ -605,12 +548,88 @@ pub fn fetch(url: &Url, opts: &Options, progress: &dyn Fn(u64, u64)) -> anyhow::
         // The temporary file is removed when `temp` drops, on success and on every failure.
         Ok((bytes, after))
     })?;
-    let (bytes, stat) = bytes;
     Ok(Fetched {
         bytes,
         source: url.display(),
         mtime: Some(stat.mtime),
     })
+}
+
+/// A file to fetch is no larger than `csv.max_file_bytes` (else it is rejected) and was last
+/// modified at least `source.settle_secs` ago (else it is looked at again after the rest).
+fn settled(url: &Url, opts: &Options, before: &Stat) -> Attempt<()> {
+    if before.size > opts.max_bytes {
+        return Err(Failure::Fatal(anyhow::Error::new(
+            crate::error::Error::Rejected(format!(
+                "{} has {} bytes; csv.max_file_bytes allows {}",
+                url.display(),
+                before.size,
+                opts.max_bytes
+            )),
+        )));
+    }
+    let age = now_secs() - before.mtime;
+    if age < opts.settle.as_secs() as i64 {
+        let left = opts.settle.as_secs() as i64 - age;
+        // Wait for the upload to settle, then look at its size and mtime again.
+        let when = if age < 0 {
+            format!("{}s in the future", -age)
+        } else {
+            format!("{age}s ago")
+        };
+        return Err(Failure::Settle(
+            Duration::from_secs(left as u64),
+            anyhow::anyhow!(
+                "{} was modified {when}, less than source.settle_secs = {} ago",
+                url.path,
+                opts.settle.as_secs()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The remote file read into a temporary file in `temp_dir`, and how many bytes it had; a
+/// file that grows past `csv.max_file_bytes` while it is read is tried again.
+fn download(
+    sftp: &ssh2::Sftp,
+    url: &Url,
+    opts: &Options,
+    size: u64,
+    progress: &dyn Fn(u64, u64),
+) -> Attempt<(tempfile::NamedTempFile, u64)> {
+    let mut remote = sftp
+        .open(Path::new(&url.path))
+        .map_err(retry(format!("cannot open {} on {}", url.path, url.host)))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".roster-download-")
+        .tempfile_in(&opts.temp_dir)
+        .map_err(fatal(format!(
+            "cannot create a temporary file in {}",
+            opts.temp_dir.display()
+        )))?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total: u64 = 0;
+    loop {
+        let n = remote.read(&mut buf).map_err(retry(format!(
+            "transfer of {} from {} failed",
+            url.path, url.host
+        )))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > opts.max_bytes {
+            return Err(Failure::Retry(anyhow::anyhow!(
+                "{} grew past csv.max_file_bytes while it was read",
+                url.path
+            )));
+        }
+        temp.write_all(&buf[..n])
+            .map_err(fatal("cannot write the temporary download".to_string()))?;
+        progress(total, size);
+    }
+    Ok((temp, total))
 }
 
 /// After a successful apply: remove the remote file, but only if it is still the file that was

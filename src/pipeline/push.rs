@@ -1,0 +1,47 @@
+//! The push stage: the directory to the provider of `[scim]` after the commit (SPEC §8).
+
+use super::stage;
+use crate::config::Config;
+use crate::store::Store;
+
+/// Push to the provider of `[scim]`, and note which runs a push that went through carried,
+/// so that `status` knows since when changes wait (SPEC §5 "Honest health").
+pub fn push(
+    store: &mut Store,
+    config: &Config,
+    options: &crate::scim::Options,
+) -> anyhow::Result<crate::scim::Outcome> {
+    let through = store.newest_run_id()?;
+    let outcome = crate::scim::push(store, config, options)?;
+    if matches!(outcome.status, "pushed" | "partial") {
+        store.note_pushed_through(through)?;
+    }
+    Ok(outcome)
+}
+
+/// After a committed `apply` or `revert` (SPEC §2): push to the provider of `[scim]` as `sync`
+/// does, with the run's `--allow-removals` for the push's safeguard. `None` without `[scim]`.
+/// A push that did not complete is an error that says the directory is committed.
+pub fn push_after_commit(
+    store: &mut Store,
+    config: &Config,
+    allow_removals: Option<u64>,
+    quiet: bool,
+) -> Option<anyhow::Result<crate::scim::Outcome>> {
+    config.scim.as_ref()?;
+    stage::enter("push");
+    let options = crate::scim::Options {
+        dry_run: false,
+        full: false,
+        allow_removals,
+        quiet,
+    };
+    let said = "the directory is committed, but the push to the SCIM provider";
+    Some(match push(store, config, &options) {
+        Ok(o) => match o.error() {
+            Some(e) => Err(e.context(format!("{said} did not complete"))),
+            None => Ok(o),
+        },
+        Err(e) => Err(e.context(format!("{said} failed"))),
+    })
+}

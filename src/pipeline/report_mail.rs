@@ -1,0 +1,67 @@
+//! The report stage's mail: whether the report is due (at once when something needs attention,
+//! else once a day), and its sending to `[report] recipients`.
+
+use crate::config::Config;
+use crate::store::{now, Store};
+
+/// Whether `sync` sends the report now: at once when something needs attention, else once a
+/// day (machine local time) when `report.daily` is on.
+pub fn report_due(store: &Store, config: &Config, attention: bool) -> anyhow::Result<bool> {
+    if attention {
+        return Ok(true);
+    }
+    if !config.report.daily {
+        return Ok(false);
+    }
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    Ok(store.meta("last_report_day")?.as_deref() != Some(today.as_str()))
+}
+
+/// Days since the newest batch arrived, when that is more than `source.stale_after_days`.
+pub fn stale_days(store: &Store, config: &Config) -> anyhow::Result<Option<i64>> {
+    let Some(newest) = store.newest_batch()? else {
+        return Ok(None);
+    };
+    let Ok(at) = chrono::DateTime::parse_from_rfc3339(&newest.fetched_at) else {
+        return Ok(None);
+    };
+    let days = (chrono::Utc::now() - at.with_timezone(&chrono::Utc)).num_days();
+    Ok((days > i64::from(config.source.stale_after_days)).then_some(days))
+}
+
+/// Mail a report to `[report] recipients`, and note when.
+pub fn send_report(
+    store: &Store,
+    config: &Config,
+    mailer: &crate::mail::Mailer,
+    report: &crate::core::report::Report,
+) -> anyhow::Result<()> {
+    if config.report.recipients.is_empty() {
+        return Err(crate::error::config(
+            "report.recipients is empty: nobody to send the report to",
+        ));
+    }
+    let message = crate::mail::report(
+        &mailer.from,
+        &config.report.recipients,
+        &report.subject(),
+        report.text(),
+        report.html(),
+        &report.attachments(config.report.csv_delimiter),
+    )?;
+    let started = std::time::Instant::now();
+    mailer
+        .send(&message)
+        .map_err(|e| anyhow::anyhow!("the report was not sent: {e}"))?;
+    log::info!(
+        "report: mailed to {} recipient(s) in {}",
+        config.report.recipients.len(),
+        crate::render::log::secs(started)
+    );
+    store.set_meta("last_report_at", &now())?;
+    store.set_meta(
+        "last_report_day",
+        &chrono::Local::now().format("%Y-%m-%d").to_string(),
+    )?;
+    Ok(())
+}
