@@ -5,6 +5,80 @@ use std::str::FromStr;
 
 /// Check that a cell is a bare address (no display name) whose domain has a dot.
 pub fn check(cell: &str) -> Result<(), String> {
+    // Most addresses have the common shape, which is valid without the full parse.
+    if common_shape(cell) {
+        return Ok(());
+    }
+    full_check(cell)
+}
+
+/// True for an address of the common shape, which [`full_check`] accepts: one `@`; a local part
+/// of at most 64 bytes made of dot-separated non-empty atoms of ASCII letters, digits and the
+/// RFC 5322 atom characters, or visible non-ASCII letters and digits; a domain of ASCII
+/// letters, digits and hyphens in at least two labels of 1–63 bytes, each starting and ending
+/// with a letter or a digit. Anything else (quoted local parts, IDN domains, invisible or
+/// control characters) is left to the full check: `false` says "not sure", never "invalid".
+fn common_shape(cell: &str) -> bool {
+    let Some(at) = memchr::memchr(b'@', cell.as_bytes()) else {
+        return false;
+    };
+    let (user, domain) = (&cell[..at], &cell[at + 1..]);
+    user.len() <= 64 && dot_atoms(user) && domain.len() <= 254 && host_name(domain.as_bytes())
+}
+
+/// Non-empty atoms joined by single dots (see [`common_shape`]).
+fn dot_atoms(user: &str) -> bool {
+    let mut after_dot = true;
+    for c in user.chars() {
+        let ok = match c {
+            '.' => !after_dot,
+            'a'..='z' | 'A'..='Z' | '0'..='9' => true,
+            '!' | '#' | '$' | '%' | '&' | '\'' | '*' | '+' | '-' | '/' | '=' | '?' | '^' | '_' => {
+                true
+            }
+            '`' | '{' | '|' | '}' | '~' => true,
+            _ if c.is_ascii() => false,
+            _ => !super::text::is_invisible(c) && is_alphanumeric(c),
+        };
+        if !ok {
+            return false;
+        }
+        after_dot = c == '.';
+    }
+    !after_dot
+}
+
+/// At least two dot-separated labels of 1–63 ASCII letters, digits and hyphens, each starting
+/// and ending with a letter or a digit (see [`common_shape`]).
+fn host_name(domain: &[u8]) -> bool {
+    let (mut label, mut dots, mut last) = (0usize, 0, b'.');
+    for &b in domain {
+        match b {
+            b'.' if label > 0 && last != b'-' => (label, dots) = (0, dots + 1),
+            b'-' if label > 0 => label += 1,
+            _ if b.is_ascii_alphanumeric() => label += 1,
+            _ => return false,
+        }
+        if label > 63 {
+            return false;
+        }
+        last = b;
+    }
+    dots > 0 && label > 0 && last != b'-'
+}
+
+/// `char::is_alphanumeric` with the Latin letters of U+00C0–U+024F (all letters but `×` and
+/// `÷`) answered without the Unicode table lookup.
+fn is_alphanumeric(c: char) -> bool {
+    match c {
+        '×' | '÷' => false,
+        'À'..='ɏ' => true,
+        _ => c.is_alphanumeric(),
+    }
+}
+
+/// The check by the mail library's own parser, and whether the transport can carry it.
+fn full_check(cell: &str) -> Result<(), String> {
     // An invisible character would make a look-alike of another address.
     if let Some(c) = cell.chars().find(|&c| super::text::is_invisible(c)) {
         return Err(format!(
@@ -58,22 +132,27 @@ pub fn key(mail: &str) -> Cow<'_, str> {
         !mail.bytes().any(|b| b.is_ascii_uppercase())
     } else {
         // Every character its own lower case (Σ is not, so the final-sigma rule never applies).
-        // A lowercase letter is (the quick test); anything else is looked up.
-        mail.chars().all(|c| {
-            if c.is_ascii() {
-                return !c.is_ascii_uppercase();
-            }
-            if c.is_lowercase() {
-                return true;
-            }
-            let mut l = c.to_lowercase();
-            l.next() == Some(c) && l.next().is_none()
-        })
+        mail.chars().all(own_lower_case)
     };
     if lower {
         Cow::Borrowed(mail)
     } else {
         Cow::Owned(mail.to_lowercase())
+    }
+}
+
+/// True when a character is its own lower case: ASCII but A–Z, and U+00DF–U+00FF (Latin-1's
+/// small letters and `÷`, the bulk of non-ASCII addresses) without a lookup; then a lowercase
+/// letter is (the quick test); anything else is looked up.
+fn own_lower_case(c: char) -> bool {
+    match c {
+        _ if c.is_ascii() => !c.is_ascii_uppercase(),
+        'ß'..='ÿ' => true,
+        _ if c.is_lowercase() => true,
+        _ => {
+            let mut l = c.to_lowercase();
+            l.next() == Some(c) && l.next().is_none()
+        }
     }
 }
 
@@ -113,6 +192,100 @@ mod tests {
     }
 
     #[test]
+    fn latin_letters_are_alphanumeric_without_the_table() {
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            assert_eq!(
+                is_alphanumeric(c),
+                c.is_alphanumeric(),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+    }
+
+    /// The common shape is only ever a shortcut to the full check's `Ok`.
+    fn same_as_full(cell: &str) {
+        assert_eq!(check(cell), full_check(cell), "{cell:?}");
+        if common_shape(cell) {
+            assert_eq!(full_check(cell), Ok(()), "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn the_common_shape_agrees_with_the_full_check() {
+        let cases = [
+            "anna@example.se",
+            "kári.ek.1@example.org",
+            "henrik.þórsdóttir.0@example.org",
+            "ÅSA@example.se",
+            "o'brien+x@sub-1.example.co.uk",
+            "a!#$%&'*+-/=?^_`{|}~@x.org",
+            // Invisible, control and odd characters in each place.
+            "an\u{200B}na@example.se",
+            "anna\u{AD}@example.se",
+            "\u{FEFF}anna@example.se",
+            "anna@example.se\u{200B}",
+            "anna@exa\u{200D}mple.se",
+            "an\tna@example.se",
+            "an\u{85}na@example.se",
+            "anna@example.se\n",
+            "an×na@example.se",
+            "an÷na@example.se",
+            "an€na@example.se",
+            "an😀na@example.se",
+            "an\u{301}na@example.se",
+            "ana\u{2011}b@example.se",
+            // Quoted local parts, brackets, IDN and IP domains.
+            "\"fay\"@x.org",
+            "\"fay x\"@x.org",
+            "\"a@b\"@x.org",
+            "\"\"@x.org",
+            "a@[127.0.0.1]",
+            "a@127.0.0.1",
+            "a@exämple.se",
+            "a@xn--exmple-cua.se",
+            "a@ex_ample.se",
+            "a@-example.se",
+            "a@example-.se",
+            "a@example..se",
+            "a@.example.se",
+            "a@example.se.",
+            "a@localhost",
+            "a@@example.se",
+            "a@b@example.se",
+            "@example.se",
+            "a@",
+            "a",
+            "",
+            ".a@example.se",
+            "a.@example.se",
+            "a..b@example.se",
+            "a b@example.se",
+            "Anna <anna@example.se>",
+            "a,b@example.se",
+        ];
+        for cell in cases {
+            same_as_full(cell);
+        }
+        let long = |n: usize| "a".repeat(n);
+        for n in [63, 64, 65] {
+            same_as_full(&format!("{}@example.se", long(n)));
+            same_as_full(&format!("a@{}.se", long(n)));
+        }
+        for n in [250, 251, 252] {
+            let domain = vec![long(50); 5].join(".");
+            same_as_full(&format!("a@{}.se", &domain[..n - 3]));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_common_shape_agrees_on_any_text(cell in "[aZ9.@\\-_+'\"\\[\\] \t\u{AD}\u{200B}\u{FEFF}\u{85}åÞ×😀ä]{0,12}") {
+            same_as_full(&cell);
+        }
+    }
+
+    #[test]
     fn a_lowercase_character_is_its_own_lower_case() {
         for c in (0..=0x10_FFFF)
             .filter_map(char::from_u32)
@@ -124,6 +297,15 @@ mod tests {
                 "U+{:04X}",
                 c as u32
             );
+        }
+    }
+
+    #[test]
+    fn own_lower_case_is_the_lookup() {
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let mut l = c.to_lowercase();
+            let own = l.next() == Some(c) && l.next().is_none();
+            assert_eq!(own_lower_case(c), own, "U+{:04X}", c as u32);
         }
     }
 

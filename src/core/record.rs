@@ -349,45 +349,59 @@ pub fn check<C: Cells + ?Sized>(
     columns: &Columns,
     rules: &Rules,
 ) -> (Entry, Vec<Problem>) {
+    check_with(cells, line, columns, rules, |checked, problems| {
+        (checked.into_entry(line), problems)
+    })
+}
+
+/// What [`check`] found, before a valid record's values are joined into a [`Record`]: they
+/// still borrow from the cells, for a reading that only looks at them (`validate`).
+pub enum Checked<'r> {
+    Valid(Values<'r>),
+    Invalid(Entry),
+}
+
+/// A valid record's values: unique id, name, mail, title, phone, phone2 (as [`Record`] has
+/// them), and its Group IDs sorted without duplicates.
+pub struct Values<'r> {
+    pub skip: bool,
+    pub parts: [Cow<'r, str>; 6],
+    pub groups: Vec<&'r str>,
+}
+
+impl Values<'_> {
+    pub fn unique_id(&self) -> &str {
+        &self.parts[0]
+    }
+    pub fn mail(&self) -> &str {
+        &self.parts[2]
+    }
+}
+
+impl Checked<'_> {
+    pub fn into_entry(self, line: u64) -> Entry {
+        match self {
+            Checked::Valid(v) => {
+                let parts = [0, 1, 2, 3, 4, 5].map(|i| &*v.parts[i]);
+                Entry::Valid(Record::from_parts(line, v.skip, parts, v.groups))
+            }
+            Checked::Invalid(entry) => entry,
+        }
+    }
+}
+
+/// [`check`], the result handed to `then` before any [`Record`] is built.
+pub fn check_with<C: Cells + ?Sized, R>(
+    cells: &C,
+    line: u64,
+    columns: &Columns,
+    rules: &Rules,
+    then: impl FnOnce(Checked<'_>, Vec<Problem>) -> R,
+) -> R {
     let record = Reading::new(cells, line, columns);
     let mut problems = Vec::new();
-    if let Some(wrong) = record.field_count() {
-        problems.push(wrong);
-        return (record.invalid(rules), problems);
-    }
-    record.too_long(rules, &mut problems);
-    if !problems.is_empty() {
-        return (record.invalid(rules), problems);
-    }
-    let skip = record.skip(&mut problems);
-    let unique_id = record.unique_id(&mut problems);
-    if skip {
-        return record.skipped(unique_id, rules, problems);
-    }
-    let name = record.read(Field::Name, &mut problems);
-    if name == Some("") {
-        record.missing(Field::Name, &mut problems);
-    }
-    let mail = record.mail(&mut problems);
-    let title = record.read(Field::Title, &mut problems).unwrap_or("");
-    let phones = [
-        record.phone(Field::Phone, rules, &mut problems),
-        record.phone(Field::Phone2, rules, &mut problems),
-    ];
-    let groups = record.groups(rules, &mut problems);
-    if !problems.is_empty() {
-        return (record.invalid(rules), problems);
-    }
-    let parts = [
-        unique_id,
-        name.unwrap_or(""),
-        mail.unwrap_or(""),
-        title,
-        &phones[0],
-        &phones[1],
-    ];
-    let valid = Record::from_parts(line, false, parts, groups);
-    (Entry::Valid(valid), problems)
+    let checked = record.checked(rules, &mut problems);
+    then(checked, problems)
 }
 
 /// One record being checked: its cells, where each field is, and the values of the fields a
@@ -422,6 +436,54 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
                 .map(trim)
                 .map(unescape_formula),
         }
+    }
+
+    /// The checks of [`check`], in its order.
+    fn checked<'s>(&'s self, rules: &'s Rules, problems: &mut Vec<Problem>) -> Checked<'s> {
+        if let Some(wrong) = self.field_count() {
+            problems.push(wrong);
+            return Checked::Invalid(self.invalid(rules));
+        }
+        self.too_long(rules, problems);
+        if !problems.is_empty() {
+            return Checked::Invalid(self.invalid(rules));
+        }
+        let skip = self.skip(problems);
+        let unique_id = self.unique_id(problems);
+        if skip {
+            return self.skipped(unique_id, rules, problems);
+        }
+        let name = self.read(Field::Name, problems);
+        if name == Some("") {
+            self.missing(Field::Name, problems);
+        }
+        let mail = self.mail(problems);
+        let title = self.read(Field::Title, problems).unwrap_or("");
+        let phones = [
+            self.phone(Field::Phone, rules, problems),
+            self.phone(Field::Phone2, rules, problems),
+        ];
+        let mut groups = self.groups(rules, problems);
+        if !problems.is_empty() {
+            return Checked::Invalid(self.invalid(rules));
+        }
+        groups.sort_unstable();
+        groups.dedup();
+        let [phone, phone2] = phones;
+        let text = |t: Option<&'s str>| Cow::Borrowed(t.unwrap_or(""));
+        let parts = [
+            Cow::Borrowed(unique_id),
+            text(name),
+            text(mail),
+            Cow::Borrowed(title),
+            phone,
+            phone2,
+        ];
+        Checked::Valid(Values {
+            skip: false,
+            parts,
+            groups,
+        })
     }
 
     fn problem(&self, f: Field, code: Code, message: impl Into<String>) -> Problem {
@@ -560,18 +622,21 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
     }
 
     /// A `Skip` = 1 record: its other cells are not read.
-    fn skipped(
-        &self,
-        unique_id: &str,
+    fn skipped<'s>(
+        &'s self,
+        unique_id: &'s str,
         rules: &Rules,
-        problems: Vec<Problem>,
-    ) -> (Entry, Vec<Problem>) {
+        problems: &[Problem],
+    ) -> Checked<'s> {
         if !problems.is_empty() {
-            return (self.invalid(rules), problems);
+            return Checked::Invalid(self.invalid(rules));
         }
-        let parts = [unique_id, "", "", "", "", ""];
-        let record = Record::from_parts(self.line, true, parts, Vec::new());
-        (Entry::Valid(record), problems)
+        let parts = [unique_id, "", "", "", "", ""].map(Cow::Borrowed);
+        Checked::Valid(Values {
+            skip: true,
+            parts,
+            groups: Vec::new(),
+        })
     }
 
     /// The Mail: required, and an address (SPEC §1).
@@ -760,6 +825,71 @@ mod tests {
         for (cells, want) in cases {
             let got = codes(&cells);
             assert_eq!(got, want, "{cells:?}");
+        }
+    }
+
+    /// What `validate` looks at without building the record is what the record holds.
+    #[test]
+    fn checked_values_are_the_records() {
+        let cols = columns(&[
+            "UniqueID",
+            "Name",
+            "Mail",
+            "TelephoneNumber",
+            "Groups",
+            "Skip",
+        ]);
+        let rows: [[&str; 6]; 7] = [
+            [
+                " E1 ",
+                "Åsa",
+                "Asa@Example.se",
+                "+46 70-123 45 67",
+                "B, A,,B ",
+                "",
+            ],
+            ["E2\u{200B}", "Bo", "bo@x.se", "", "", ""],
+            ["E3", "Cy", "\"cy\"@x.se", "", "A", ""],
+            ["E4", "Di", "di@x.se", "", "", "1"],
+            [
+                "\u{FEFF}E5",
+                "Ed",
+                "ed@x.se",
+                "'0046812345678",
+                "G\u{200B},G",
+                "0",
+            ],
+            ["E6", "", "fi@x.se", "", "", ""],
+            ["E7", "Gu", "gu@x.se", "+4670", "", ""],
+        ];
+        for row in rows {
+            let (entry, problems) = check(&row[..], 3, &cols, &Rules::default());
+            let (same, again) = check_with(&row[..], 3, &cols, &Rules::default(), |c, p| {
+                let keys = match &c {
+                    Checked::Valid(v) => {
+                        let groups = v.groups.iter().map(|g| g.to_string()).collect();
+                        Some((
+                            v.skip,
+                            v.unique_id().to_owned(),
+                            v.mail().to_owned(),
+                            groups,
+                        ))
+                    }
+                    Checked::Invalid(_) => None,
+                };
+                (keys, p)
+            });
+            assert_eq!(problems, again, "{row:?}");
+            let want = match entry {
+                Entry::Valid(r) => Some((
+                    r.skip,
+                    r.unique_id().to_owned(),
+                    r.mail().to_owned(),
+                    r.groups().map(str::to_owned).collect::<Vec<_>>(),
+                )),
+                Entry::Invalid { .. } => None,
+            };
+            assert_eq!(same, want, "{row:?}");
         }
     }
 

@@ -29,8 +29,12 @@ pub fn is_invisible(c: char) -> bool {
 #[inline]
 pub fn has_control(text: &str) -> bool {
     let bytes = text.as_bytes();
-    // A quick scan for any byte that can start one; the exact one only when there is.
-    if !bytes.iter().any(|&b| b < 0x20 || b == 0x7f || b == 0xc2) {
+    // A quick scan for any byte that can start one, without a branch a byte (so that it is
+    // vectorised: it runs on every cell); the exact one only when there is.
+    let maybe = bytes.iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == 0x7f) | (b == 0xc2)
+    });
+    if !maybe {
         return false;
     }
     bytes.iter().enumerate().any(|(i, &b)| {
@@ -47,6 +51,24 @@ mod tests {
         for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
             let text = format!("a{c}b");
             assert_eq!(has_control(&text), c.is_control(), "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn control_scan_finds_one_anywhere_in_a_long_cell() {
+        let plain = "Åsa Öberg-Þórsdóttir, överläkare på avdelning 12 (natt) ¢ £".repeat(2);
+        assert!(!has_control(&plain));
+        for c in [
+            '\0', '\t', '\n', '\u{1f}', '\u{7f}', '\u{80}', '\u{85}', '\u{9f}',
+        ] {
+            for (at, _) in plain.char_indices() {
+                let text = format!("{}{c}{}", &plain[..at], &plain[at..]);
+                assert!(has_control(&text), "U+{:04X} at {at}", c as u32);
+            }
+        }
+        for c in ['\u{a0}', '\u{a2}', '\u{ff}', '\u{200B}'] {
+            let text = format!("{plain}{c}{plain}");
+            assert!(!has_control(&text), "U+{:04X}", c as u32);
         }
     }
 }

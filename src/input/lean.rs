@@ -12,8 +12,9 @@ use super::{
 };
 use crate::core::file::ImportFile;
 use crate::core::problem::{Code, Problem, Severity, Tally};
-use crate::core::record::{self, Entry};
+use crate::core::record::{self, Checked};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// A key's 64-bit hash, never 0 (0 stands for a record without the key). Records whose hashes
@@ -76,23 +77,38 @@ fn lean_span(
             line,
             &mut out.unnamed_used,
         );
-        let (entry, problems) = record::check(cells, line, columns, &opts.rules);
-        problems.iter().for_each(|p| out.tally.count(p));
-        let index = out.rows;
-        out.rows += 1;
-        out.ids.push(id_key(&entry).map_or(0, |k| hash(&k)));
-        out.mails.push(mail_key(&entry).map_or(0, |k| hash(&k)));
-        if let (Some(known), Entry::Valid(r)) = (known, &entry) {
-            let unknown = r.groups().filter(|g| !known.contains(g)).count() as u32;
-            if unknown > 0 {
-                out.unknown.push((index, unknown));
-                out.tally
-                    .add(Code::UnknownGroup, Severity::Warning, u64::from(unknown));
+        // No record is built: only its keys and groups are looked at.
+        record::check_with(cells, line, columns, &opts.rules, |checked, problems| {
+            problems.iter().for_each(|p| out.tally.count(p));
+            let index = out.rows;
+            out.rows += 1;
+            let (id, mail) = lean_keys(&checked);
+            out.ids.push(id.map_or(0, |k| hash(&k)));
+            out.mails.push(mail.map_or(0, |k| hash(&k)));
+            if let (Some(known), Checked::Valid(v)) = (known, &checked) {
+                let unknown = v.groups.iter().filter(|g| !known.contains(*g)).count() as u32;
+                if unknown > 0 {
+                    out.unknown.push((index, unknown));
+                    out.tally
+                        .add(Code::UnknownGroup, Severity::Warning, u64::from(unknown));
+                }
             }
-        }
+        });
     });
     out.failed = error.is_some();
     (out, end)
+}
+
+/// A checked record's UniqueID and Mail key, as [`id_key`] and [`mail_key`] give them for its
+/// entry.
+fn lean_keys<'c>(checked: &'c Checked<'_>) -> (Option<Cow<'c, str>>, Option<Cow<'c, str>>) {
+    match checked {
+        Checked::Valid(v) => {
+            let mail = (!v.skip).then(|| crate::core::mail::key(v.mail()));
+            (Some(Cow::Borrowed(v.unique_id())), mail)
+        }
+        Checked::Invalid(entry) => (id_key(entry), mail_key(entry)),
+    }
 }
 
 /// Read a file for `validate`: its own problems (header, encoding) kept, of its records'
