@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use roster::cli::ApplyArgs;
 use roster::config::{Config, Limit};
+use roster::core::number::thousands;
 use roster::store::batches::Stored;
 use roster::store::Store;
 
@@ -1016,7 +1017,7 @@ fn targets_table(m: &Measured, huge: Option<&Huge>) {
         (
             format!(
                 "store / file size after a {} first import",
-                thousands(m.rows)
+                thousands(m.rows as u64)
             ),
             format!(
                 "{:.1}x ({}: {})",
@@ -1039,7 +1040,7 @@ fn targets_table(m: &Measured, huge: Option<&Huge>) {
     println!();
     println!(
         "issue 31's targets, this run (realistic data, {} users)",
-        thousands(m.rows)
+        thousands(m.rows as u64)
     );
     println!("| | this run | target |\n|---|---|---|");
     for (what, value, target) in rows {
@@ -1072,7 +1073,7 @@ impl Huge {
             (
                 format!(
                     "{} users ({}): imports",
-                    thousands(*ten_rows),
+                    thousands(*ten_rows as u64),
                     mb(*ten_size)
                 ),
                 match ten {
@@ -1088,7 +1089,7 @@ impl Huge {
             (
                 format!(
                     "{} users: first import per row / 1M's",
-                    thousands(self.rows)
+                    thousands(self.rows as u64)
                 ),
                 format!(
                     "{:.2}x ({first:.1} s, {:.2} s per 1M rows vs {base:.2} s; peak {:.0} MiB)",
@@ -1099,7 +1100,10 @@ impl Huge {
                 "≤ 1.1x",
             ),
             (
-                format!("{} users: 1% day sync / validate", thousands(self.rows)),
+                format!(
+                    "{} users: 1% day sync / validate",
+                    thousands(self.rows as u64)
+                ),
                 format!(
                     "{:.2}x ({sync:.1} s / {validate:.1} s; peak {:.0} MiB)",
                     sync / validate,
@@ -1663,28 +1667,16 @@ fn invitations(dir: &Path, n: usize, runs: usize) {
         "| bare smtplib, one connection (baseline: the sink's pace) | {:.2} | {:.0} | {} small messages |",
         best[0],
         n as f64 / best[0],
-        thousands(n)
+        thousands(n as u64)
     );
     println!(
         "| roster users invite --pending | {:.2} | {:.0} | {} invitations; {connections} connections in {} runs of both |",
         best[1],
         n as f64 / best[1],
-        thousands(n),
+        thousands(n as u64),
         runs
     );
     for ext in ["", "-wal", "-shm", ".lock"] {
         let _ = std::fs::remove_file(format!("{}{ext}", store.display()));
     }
-}
-
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -592,24 +592,12 @@ fn sync_invalid_rows_within_the_bound(rows: usize) {
     assert!(
         run.stdout.contains(&format!(
             "invalid: field count: {} records",
-            thousands(rows)
+            support::thousands(rows)
         )),
         "{what}: {}",
         run.stdout
     );
     assert!(!smtp.messages().is_empty(), "{what}: no report mailed");
-}
-
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The same family through `sync`, whose mailed report is built from the store: the reading

@@ -32,18 +32,6 @@ fn users(n: usize, skip: impl Fn(usize) -> bool, retitle: impl Fn(usize) -> bool
     out
 }
 
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn long_lines(text: &str) -> Vec<String> {
     text.lines()
         .filter(|l| l.chars().count() > 100)
@@ -108,11 +96,11 @@ fn the_report_of_a_20k_day_is_capped_summarised_and_attached() {
     let first_run = text.find("Run 2").expect("run 2");
     assert!(summary < first_run, "{text}");
     assert!(
-        text.contains(&format!("left: {}", thousands(leavers))),
+        text.contains(&format!("left: {}", support::thousands(leavers))),
         "{text}"
     );
     assert!(
-        text.contains(&format!("title {}", thousands(retitled))),
+        text.contains(&format!("title {}", support::thousands(retitled))),
         "{text}"
     );
     // The block is named, and so is what resolved it.
@@ -122,7 +110,7 @@ fn the_report_of_a_20k_day_is_capped_summarised_and_attached() {
     );
     // Lists are capped at 100 lines, with the whole list attached.
     assert!(
-        text.contains(&format!("… and {} more", thousands(leavers - 100))),
+        text.contains(&format!("… and {} more", support::thousands(leavers - 100))),
         "{text}"
     );
     assert!(text.len() < 60_000, "{} bytes of text", text.len());
@@ -150,7 +138,7 @@ fn the_report_of_a_20k_day_is_capped_summarised_and_attached() {
     assert!(
         text.contains(&format!(
             "… and {} more (the first 10,000 in",
-            thousands(n - 100)
+            support::thousands(n - 100)
         )),
         "{text}"
     );

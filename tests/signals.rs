@@ -579,12 +579,12 @@ fn assert_report_bounded(env: &Env, size: u64, rejected: u64) -> BTreeMap<String
         );
         let text = std::fs::read_to_string(&out).unwrap();
         if format == "text" {
-            let total = thousands(rejected);
+            let total = support::thousands(rejected);
             assert!(
                 text.contains(&format!("Rejected records ({total}):")),
                 "{text}"
             );
-            let more = thousands(rejected - 100);
+            let more = support::thousands(rejected - 100);
             assert!(text.contains(&format!("… and {more} more")), "{text}");
         }
         if format == "json" {
@@ -595,19 +595,6 @@ fn assert_report_bounded(env: &Env, size: u64, rejected: u64) -> BTreeMap<String
         outputs.insert(format.to_string(), text);
     }
     outputs
-}
-
-/// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The report of a night of 200,000 rejected one-field records holds what it shows, not the
@@ -673,7 +660,7 @@ fn the_report_of_two_field_rejected_records_is_bounded_at_three_sizes() {
         assert_eq!(rows.len(), 10_001, "{}", mail["attachments"]);
         assert_eq!(rows[1][2], "Some Name 0");
         let text = mail["text"].as_str().unwrap();
-        assert!(text.contains(&format!("Rejected records ({}):", thousands(n))));
+        assert!(text.contains(&format!("Rejected records ({}):", support::thousands(n))));
     }
 }
 

@@ -184,6 +184,20 @@ impl Env {
     }
 }
 
+/// `1234567` as `1,234,567`, as roster prints counts (written here rather than taken from the
+/// library, so that the tests check roster's output against a reading of their own).
+pub fn thousands(n: impl std::fmt::Display) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
