@@ -3,9 +3,6 @@
 //! CSV), and the trend of the last 30 days. Built from plain data so that the terminal, JSON
 //! and mail share it.
 
-/// Where the renderers of the report (and the store's) have always found it; it lives in
-/// [`super::number`].
-pub use super::number::thousands;
 use super::plan::Counts;
 use super::signal::{Closed, Level, Now};
 use serde::Serialize;

@@ -3,10 +3,10 @@
 //! lists go along as CSV), and the trend of the last 30 days. It renders the model of
 //! [`crate::core::report`] and computes nothing of its own.
 
+use crate::core::number::thousands;
 use crate::core::plan::Counts;
 use crate::core::report::{
-    thousands, Held, Open, Person, RejectedOnce, Report, Run, RunReport, ATTACH_ROWS, LIST_CAP,
-    TEXT_WIDTH,
+    Held, Open, Person, RejectedOnce, Report, Run, RunReport, ATTACH_ROWS, LIST_CAP, TEXT_WIDTH,
 };
 use crate::core::signal::Closed;
 use std::collections::BTreeMap;

@@ -583,7 +583,7 @@ mod tests {
         );
         assert!(report.text().contains(&format!(
             "Joined ({}):",
-            crate::core::report::thousands(n as u64)
+            crate::core::number::thousands(n as u64)
         )));
         let mut every = Vec::new();
         store.each_joiner(run, |p| {

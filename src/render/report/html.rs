@@ -4,7 +4,8 @@
 //! spliced in unescaped. The `"\n"`s keep the document in short lines, one row a line.
 
 use super::{counts_line, long_time, List};
-use crate::core::report::{thousands, Report, RunReport, ATTACH_ROWS, LIST_CAP};
+use crate::core::number::thousands;
+use crate::core::report::{Report, RunReport, ATTACH_ROWS, LIST_CAP};
 use maud::{html, Markup, DOCTYPE};
 
 /// The height of a chart's bars, in pixels.
