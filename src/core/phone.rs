@@ -29,7 +29,11 @@ pub fn normalize(cell: &str, region: Option<Region>) -> Result<Cow<'_, str>, Str
     // A leading apostrophe is a spreadsheet's "this is text" mark (and how exports escape a +).
     let body = cell.strip_prefix('\'').unwrap_or(cell);
     let separator = |c: char| matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}' | '\u{2011}');
-    let mut cleaned: Cow<'_, str> = if body.contains(separator) {
+    // Most cells have no separator: a scan of the bytes (U+00A0 starts with C2, U+2011 with
+    // E2) tells, without decoding them.
+    let maybe = |b: &u8| matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | 0xC2 | 0xE2);
+    let mut cleaned: Cow<'_, str> = if body.as_bytes().iter().any(maybe) && body.contains(separator)
+    {
         Cow::Owned(body.chars().filter(|&c| !separator(c)).collect())
     } else {
         Cow::Borrowed(body)
