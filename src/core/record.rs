@@ -328,11 +328,11 @@ pub fn trim(cell: &str) -> &str {
 pub trait Cells {
     fn count(&self) -> usize;
     fn cell(&self, i: usize) -> Option<&str>;
-    /// True when no cell has a control character: a reader that holds the record's text in
-    /// one piece scans it once, so that the cells are not scanned one by one. `false` says
-    /// "not known": each cell is scanned.
-    fn no_control(&self) -> bool {
-        false
+    /// The text of all the cells in one piece, when the reader holds it so: the record is
+    /// scanned once for control characters and measured once for cells too long, not cell
+    /// by cell. `None`: each cell is scanned.
+    fn whole(&self) -> Option<&str> {
+        None
     }
 }
 
@@ -418,8 +418,10 @@ struct Reading<'a, C: Cells + ?Sized> {
     columns: &'a Columns,
     /// The values a template fills, by field (none without templates: no allocation).
     filled: Vec<(Field, String)>,
-    /// No cell has a control character ([`Cells::no_control`]).
+    /// No cell has a control character ([`Cells::whole`]).
     plain: bool,
+    /// No cell has more bytes than this ([`Cells::whole`]).
+    longest: usize,
 }
 
 impl<'a, C: Cells + ?Sized> Reading<'a, C> {
@@ -434,7 +436,8 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
             line,
             columns,
             filled,
-            plain: cells.no_control(),
+            plain: cells.whole().is_some_and(|t| !has_control(t)),
+            longest: cells.whole().map_or(usize::MAX, str::len),
         }
     }
 
@@ -550,7 +553,13 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
     /// Each cell, and each value a template fills, longer than `csv.max_cell_chars`.
     fn too_long(&self, rules: &Rules, problems: &mut Vec<Problem>) {
         let max = rules.max_cell_chars;
-        for i in 0..self.cells.count() {
+        // A cell's bytes bound its characters: when the whole record is short, no cell is long.
+        let cells = if self.longest <= max {
+            0
+        } else {
+            self.cells.count()
+        };
+        for i in 0..cells {
             let Some(n) = self.cells.cell(i).and_then(|c| chars_over(c, max)) else {
                 continue;
             };
@@ -956,7 +965,7 @@ mod tests {
 
     /// Cells that say whether any has a control character, as a reader holding the record's
     /// text in one piece does.
-    struct Scanned<'a>(&'a [&'a str]);
+    struct Scanned<'a>(&'a [&'a str], &'a str);
 
     impl Cells for Scanned<'_> {
         fn count(&self) -> usize {
@@ -965,13 +974,13 @@ mod tests {
         fn cell(&self, i: usize) -> Option<&str> {
             self.0.get(i).copied()
         }
-        fn no_control(&self) -> bool {
-            !self.0.iter().any(|c| has_control(c))
+        fn whole(&self) -> Option<&str> {
+            Some(self.1)
         }
     }
 
-    /// A record whose cells are known to be free of control characters is checked as one whose
-    /// every cell is scanned, templates (whose text may hold one) included.
+    /// A record scanned once ([`Cells::whole`]) is checked as one whose every cell is scanned
+    /// and measured, templates (whose text may hold a control character) included.
     #[test]
     fn a_record_scanned_once_checks_the_same() {
         let mut cols = columns(&["UniqueID", "Name", "Mail", "TelephoneNumber", "Groups", "X"]);
@@ -999,8 +1008,16 @@ mod tests {
         for columns in [&plain, &cols] {
             for row in rows {
                 let want = check(*row, 3, columns, &Rules::default());
-                let got = check(&Scanned(row), 3, columns, &Rules::default());
+                let whole = row.concat();
+                let got = check(&Scanned(row, &whole), 3, columns, &Rules::default());
                 assert_eq!(got, want, "{row:?}");
+                let rules = Rules {
+                    max_cell_chars: 3,
+                    ..Rules::default()
+                };
+                let want = check(*row, 3, columns, &rules);
+                let got = check(&Scanned(row, &whole), 3, columns, &rules);
+                assert_eq!(got, want, "{row:?} at most 3");
             }
         }
     }
