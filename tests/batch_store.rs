@@ -148,8 +148,7 @@ fn a_file_of_several_compression_frames_round_trips_byte_for_byte() {
     let day2 = large_file(rows, "Doctor", false);
     assert!(day2.len() > 8 << 20, "{} bytes", day2.len());
     let p = env.write("day2.csv", &day2);
-    env.roster(&["sync", "--source", p.to_str().unwrap(), "--no-push"])
-        .ok();
+    env.roster(&["sync", "--source", p.to_str().unwrap()]).ok();
     let exported = env.roster(&["batches", "export", "2"]).ok().stdout;
     assert!(exported == day2, "batch 2 exported is not the file synced");
     let last = format!("E{:06}", rows - 1);
