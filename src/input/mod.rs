@@ -419,6 +419,10 @@ impl record::Cells for CsvCells<'_> {
     fn cell(&self, i: usize) -> Option<&str> {
         self.text.get(self.record.range(i)?)
     }
+    // The record's text scanned once (validate's engineer).
+    fn whole(&self) -> Option<&str> {
+        Some(self.text)
+    }
 }
 
 /// How the reading of a span ended.
@@ -773,8 +777,8 @@ fn read_span(
     out.ids.reserve_exact(lines_in_span);
     let mut unnamed_seen = vec![false; columns.unnamed.len()];
     let (end, error) = each_record(text, span, delimiter, |cells| {
-        let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
-        let line = lines.line_at(at);
+        // The reader counts the lines (validate's engineer: no second pass over the record).
+        let line = split::record_line(text.as_bytes(), span, cells.position());
         note_unnamed(
             &columns.unnamed,
             &mut unnamed_seen,
