@@ -1275,8 +1275,8 @@ fn invalidate(entries: &mut [Entry], i: usize) {
     if let Entry::Valid(r) = &entries[i] {
         entries[i] = Entry::Invalid {
             line: r.line,
-            unique_id: Some(r.unique_id().to_owned()),
-            name: Some(r.name().to_owned()),
+            unique_id: Some(r.unique_id().into()),
+            name: Some(r.name().into()),
         };
     }
 }

@@ -1119,8 +1119,10 @@ fn invalid_change(entry: &mut Entry, i: usize, known: Option<&Known>) -> Option<
         return None;
     };
     let pk = known.map(|k| k.pk);
-    let mut change = Change::new(Action::Invalid, unique_id.take(), pk, Some(i), Some(*line));
-    change.set_name(name.take());
+    // A boxed `str` becomes a `String` without a copy.
+    let uid = unique_id.take().map(String::from);
+    let mut change = Change::new(Action::Invalid, uid, pk, Some(i), Some(*line));
+    change.set_name(name.take().map(String::from));
     Some(change)
 }
 
