@@ -287,11 +287,13 @@ pub enum Entry {
     Valid(Record),
     /// The record has at least one error; `unique_id` is kept when it could be read, so that
     /// the user it names is left alone rather than treated as absent.
+    /// Boxed strings (not `String`s) so that an entry is 56 bytes, not 64 (issue 31: a first
+    /// import holds an entry a record).
     Invalid {
         line: u64,
-        unique_id: Option<String>,
+        unique_id: Option<Box<str>>,
         /// The Name cell as the file has it (control characters as spaces), for reports.
-        name: Option<String>,
+        name: Option<Box<str>>,
     },
 }
 
@@ -529,8 +531,8 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
             .map(|n| quoted(n).replace(|c: char| c.is_control(), " "));
         Entry::Invalid {
             line: self.line,
-            unique_id: unique_id.map(str::to_owned),
-            name,
+            unique_id: unique_id.map(Box::from),
+            name: name.map(String::into_boxed_str),
         }
     }
 
