@@ -657,12 +657,10 @@ fn sync_and_apply_json_list_every_problem_past_those_kept() {
     );
 }
 
-/// 200,000 rows (1 MB): still over the bound with the debug build, 71.3 MiB against 68. About
-/// 29 MiB is the debug binary and its libraries before any record is read; the rest is the
-/// plan's 80-byte `Change` for each invalid record beside the record's 64-byte entry (and
-/// its UniqueID), which only a plan that keeps invalid records as entry indices removes.
+/// 200,000 rows (1 MB): 63 MiB against a bound of 68 in a debug build (it was 71.3 before the
+/// plan's changes shrank to 72 bytes with the UniqueID inline, and entries to 56 bytes). About
+/// 29 MiB of the peak is the debug binary and its libraries before any record is read.
 #[test]
-#[ignore = "200,000 invalid rows peak at 71.3 MiB against 68 MiB (debug build): the plan still makes one Change per invalid record"]
 fn sync_of_200k_invalid_rows_is_bounded_by_the_file() {
     sync_invalid_rows_within_the_bound(200_000);
 }
