@@ -40,19 +40,15 @@ const MEMBERS_PER_INSERT: usize = 8;
 /// New users' memberships are written this many a statement.
 const PAIRS_PER_INSERT: usize = 64;
 
-/// New users are written this many at a time: one statement for all their rows, one for all
-/// their memberships and one for all their `created` rows (`audit_created`). A statement's fixed cost
-/// (opening its cursors, checking the schema, halting) is then paid once for them all.
+/// New users are written this many at a time: one statement for all their rows and one for all
+/// their memberships (their `created` rows go into blocks, [`super::created`]). A statement's
+/// fixed cost (opening its cursors, checking the schema, halting) is then paid once for them all.
 const CREATES_PER_INSERT: usize = 32;
 
-/// The columns of a new user's row, and of its `created` row (`audit_created`, migration 15),
-/// in the order the statements below bind them.
+/// The columns of a new user's row, in the order the statements below bind them.
 const USER_COLUMNS: &str = "(unique_id, name, mail, mail_key, title, phone, phone2, active, \
                              row_hash, missing_count, created_at, updated_at, pk)";
 const USER_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, 1, ?, 0, ?, ?, ?)";
-const CREATED_COLUMNS: &str =
-    "(run_id, user_pk, seq, unique_id, name, mail, title, phone, phone2, groups)";
-const CREATED_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// The statements `INSERT OR FAIL INTO table columns VALUES row, row, …` of one row and of
 /// [`CREATES_PER_INSERT`] rows. `OR FAIL`: a failing row leaves the rows before it rather than
@@ -186,8 +182,8 @@ struct Writer<'t> {
     audit: Statement<'t>,
     /// How many audit rows the run has written: a `created` row's `seq`.
     audited: i64,
-    /// The `created` rows of new users (nothing was there before).
-    audit_created: Inserts<'t>,
+    /// The `created` rows of new users (nothing was there before), in blocks.
+    created: super::created::Blocks<'t>,
     /// A user's memberships (any group: the managed ones are picked by `groups`).
     member_of: Statement<'t>,
     remove_member: Statement<'t>,
@@ -228,7 +224,7 @@ impl<'t> Writer<'t> {
             groups,
             audit: tx.prepare(runs::INSERT_AUDIT)?,
             audited: 0,
-            audit_created: Inserts::prepare(tx, "audit_created", CREATED_COLUMNS, CREATED_VALUES)?,
+            created: super::created::Blocks::new(tx, run)?,
             member_of: tx.prepare("SELECT group_pk FROM memberships WHERE user_pk = ?1")?,
             remove_member: tx
                 .prepare("DELETE FROM memberships WHERE user_pk = ?1 AND group_pk = ?2")?,
@@ -385,7 +381,8 @@ impl<'t> Writer<'t> {
 
     /// The end of the writes: the new users still waiting are written.
     fn finish(mut self) -> rusqlite::Result<()> {
-        self.write_new_users()
+        self.write_new_users()?;
+        self.created.flush()
     }
 
     /// Write the new users waiting: a whole batch with one statement per table, fewer one by one.
@@ -399,7 +396,7 @@ impl<'t> Writer<'t> {
         } else {
             1
         };
-        let (run, at, seq) = (&self.run, &self.at, &self.audited);
+        let (at, seq) = (&self.at, self.audited);
         for chunk in users.chunks(size) {
             let rows = self.insert_user.of(size);
             let mut param = 0;
@@ -424,28 +421,22 @@ impl<'t> Writer<'t> {
                 )?;
             }
             rows.raw_execute()?;
-            let created = self.audit_created.of(size);
-            let mut param = 0;
             for (pk, u) in chunk {
                 let s = &u.state;
-                bind(
-                    created,
-                    &mut param,
-                    &[
-                        run,
-                        pk,
-                        seq,
-                        &s.unique_id,
-                        &s.name,
-                        &s.mail,
-                        &s.title,
-                        &s.phone,
-                        &s.phone2,
-                        &u.groups,
+                self.created.push(
+                    *pk,
+                    seq,
+                    [
+                        s.unique_id.as_deref(),
+                        Some(&s.name),
+                        Some(&s.mail),
+                        s.title.as_deref(),
+                        s.phone.as_deref(),
+                        s.phone2.as_deref(),
+                        u.groups.as_deref(),
                     ],
                 )?;
             }
-            created.raw_execute()?;
         }
         let pairs: Vec<(i64, i64)> = users
             .iter()
