@@ -767,7 +767,7 @@ fn new_users_in_any_number_are_written_whole_and_in_order() {
         };
         assert_eq!(
             query(
-                "SELECT unique_id, name || '|' || mail || '|' || mail_key || '|' || title || '|' || phone
+                "SELECT unique_id, name || '|' || mail || '|' || COALESCE(mail_key, mail) || '|' || title || '|' || phone
                  FROM users ORDER BY unique_id"
             ),
             each(&|i| format!(

@@ -104,7 +104,8 @@ fn bind(
 /// A new user's row as it is written.
 struct NewUser {
     state: UserState,
-    mail_key: String,
+    /// Its mail key as its row holds it ([`stored_mail_key`]).
+    mail_key: Option<String>,
     hash: i64,
     /// Its Group IDs as its `created` row holds them: joined by commas, none when it has none.
     groups: Option<String>,
@@ -113,12 +114,18 @@ struct NewUser {
 impl NewUser {
     fn of(state: UserState) -> Self {
         NewUser {
-            mail_key: mail::key(&state.mail).into_owned(),
+            mail_key: stored_mail_key(mail::key(&state.mail).into_owned(), &state.mail),
             hash: state.hash() as i64,
             groups: (!state.groups.is_empty()).then(|| state.groups.join(",")),
             state,
         }
     }
+}
+
+/// A mail key as a user's row holds it (migration 17): none when it is the address itself,
+/// as it is for most addresses; the index and the lookups take `COALESCE(mail_key, mail)`.
+fn stored_mail_key(key: String, mail: &str) -> Option<String> {
+    (key != mail).then_some(key)
 }
 
 /// The values a new user starts with, as its history shows its `created` row: the fields that
@@ -194,7 +201,9 @@ struct Writer<'t> {
     /// Writes the indexed keys, apart from the other fields: SQLite rewrites an index entry of
     /// every indexed column an UPDATE sets, changed or not. `update_keys` writes both (an
     /// adopted user), `update_mail_key` only the mail key (a changed address): each index
-    /// entry rewritten costs a page of that index, wherever the key falls.
+    /// entry rewritten costs a page of that index, wherever the key falls. The address goes
+    /// with the mail key, since the index of the keys is of `COALESCE(mail_key, mail)`; an
+    /// address that does not change is not written.
     update_keys: Statement<'t>,
     update_mail_key: Statement<'t>,
     /// New users' rows.
@@ -238,12 +247,15 @@ impl<'t> Writer<'t> {
                 })
                 .collect::<rusqlite::Result<_>>()?,
             update_user: tx.prepare(
-                "UPDATE users SET name = ?2, mail = ?3, title = ?4, phone = ?5, phone2 = ?6, active = 1,
-                 row_hash = ?7, missing_count = 0, last_missing_batch = NULL, updated_at = ?8
+                "UPDATE users SET name = ?2, title = ?3, phone = ?4, phone2 = ?5, active = 1,
+                 row_hash = ?6, missing_count = 0, last_missing_batch = NULL, updated_at = ?7
                  WHERE pk = ?1",
             )?,
-            update_keys: tx.prepare("UPDATE users SET unique_id = ?2, mail_key = ?3 WHERE pk = ?1")?,
-            update_mail_key: tx.prepare("UPDATE users SET mail_key = ?2 WHERE pk = ?1")?,
+            update_keys: tx.prepare(
+                "UPDATE users SET unique_id = ?2, mail = ?3, mail_key = ?4 WHERE pk = ?1",
+            )?,
+            update_mail_key: tx
+                .prepare("UPDATE users SET mail = ?2, mail_key = ?3 WHERE pk = ?1")?,
             insert_user: Inserts::prepare(tx, "users", USER_COLUMNS, USER_VALUES)?,
             new_users: Vec::with_capacity(CREATES_PER_INSERT),
             next_pk: super::next_user_pk(tx)?,
@@ -338,12 +350,12 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    /// Write a user's fields, and the keys `keys` says.
+    /// Write a user's fields, and the keys `keys` says (with the address: `Kept` is an
+    /// address that does not change).
     fn write_user(&mut self, pk: i64, s: &UserState, keys: Keys) -> rusqlite::Result<()> {
         self.update_user.execute(params![
             pk,
             s.name,
-            s.mail,
             s.title,
             s.phone,
             s.phone2,
@@ -353,15 +365,13 @@ impl<'t> Writer<'t> {
         match keys {
             Keys::Kept => {}
             Keys::Mail => {
-                self.update_mail_key
-                    .execute(params![pk, super::mail_key_of(pk, &s.mail)])?;
+                let key = stored_mail_key(super::mail_key_of(pk, &s.mail), &s.mail);
+                self.update_mail_key.execute(params![pk, s.mail, key])?;
             }
             Keys::Both => {
-                self.update_keys.execute(params![
-                    pk,
-                    s.unique_id,
-                    super::mail_key_of(pk, &s.mail)
-                ])?;
+                let key = stored_mail_key(super::mail_key_of(pk, &s.mail), &s.mail);
+                self.update_keys
+                    .execute(params![pk, s.unique_id, s.mail, key])?;
             }
         }
         Ok(())
@@ -415,7 +425,7 @@ impl<'t> Writer<'t> {
                         &s.phone2,
                         &u.hash,
                         at,
-                        at,
+                        &None::<&str>,
                         pk,
                     ],
                 )?;

@@ -143,9 +143,11 @@ impl Store {
     pub fn mail_key_holder(&self, key: &str) -> anyhow::Result<Option<i64>> {
         Ok(self
             .conn
-            .query_row("SELECT pk FROM users WHERE mail_key = ?1", [key], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT pk FROM users WHERE COALESCE(mail_key, mail) = ?1",
+                [key],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 

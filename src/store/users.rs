@@ -92,7 +92,7 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT pk FROM users WHERE mail_key = ?1",
+                "SELECT pk FROM users WHERE COALESCE(mail_key, mail) = ?1",
                 [mail::key(user.trim())],
                 |r| r.get(0),
             )
@@ -118,7 +118,7 @@ impl Store {
         let mut found: Vec<(i64, Option<String>, String, String)> = Vec::new();
         let mut stmt = self
             .conn
-            .prepare("SELECT pk, unique_id, name, mail FROM users ORDER BY unique_id IS NULL, unique_id, mail_key")?;
+            .prepare("SELECT pk, unique_id, name, mail FROM users ORDER BY unique_id IS NULL, unique_id, COALESCE(mail_key, mail)")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let name: String = r.get(2)?;
@@ -176,11 +176,11 @@ impl Store {
             }
         }
         let mut stmt = self.conn.prepare(
-            "SELECT pk, unique_id, name, mail, title, phone, phone2, active, created_at, updated_at FROM users u
+            "SELECT pk, unique_id, name, mail, title, phone, phone2, active, created_at, COALESCE(updated_at, created_at) FROM users u
              WHERE (?1 IS NULL OR active = ?1)
                AND (?2 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_pk = u.pk AND m.group_pk = ?2))
                AND (?3 IS NULL OR pk = ?3)
-             ORDER BY unique_id IS NULL, unique_id, mail_key",
+             ORDER BY unique_id IS NULL, unique_id, COALESCE(mail_key, mail)",
         )?;
         let active = match filter {
             Filter::All => None,
@@ -330,7 +330,7 @@ impl Store {
         let holder: Option<(i64, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT pk, unique_id FROM users WHERE mail_key = ?1",
+                "SELECT pk, unique_id FROM users WHERE COALESCE(mail_key, mail) = ?1",
                 [mail::key(mail_addr)],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -502,7 +502,7 @@ impl Store {
         mut each: impl FnMut(UserView) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let mut stmt = self.conn.prepare(
-            "SELECT pk, unique_id, name, mail, title, phone, phone2, active, created_at, updated_at,
+            "SELECT pk, unique_id, name, mail, title, phone, phone2, active, created_at, COALESCE(updated_at, created_at),
                     (SELECT group_concat(group_id, char(31)) FROM
                         (SELECT g.group_id FROM memberships m JOIN groups g ON g.pk = m.group_pk
                          WHERE m.user_pk = u.pk AND g.group_id IS NOT NULL ORDER BY g.group_id)),
@@ -516,7 +516,7 @@ impl Store {
              FROM users u
              WHERE (?1 IS NULL OR active = ?1)
                AND (?2 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_pk = u.pk AND m.group_pk = ?2))
-             ORDER BY unique_id IS NULL, unique_id, mail_key",
+             ORDER BY unique_id IS NULL, unique_id, COALESCE(mail_key, mail)",
         )?;
         let active = match filter {
             Filter::All => None,
