@@ -144,7 +144,7 @@ struct Cursor<'b> {
     at: usize,
 }
 
-impl Cursor<'_> {
+impl<'b> Cursor<'b> {
     fn varint(&mut self) -> Option<u64> {
         let mut n = 0u64;
         for shift in (0..64).step_by(7) {
@@ -159,14 +159,33 @@ impl Cursor<'_> {
     }
 
     fn text(&mut self) -> Option<Option<String>> {
+        match self.bytes()? {
+            None => Some(None),
+            Some(bytes) => Some(Some(std::str::from_utf8(bytes).ok()?.to_string())),
+        }
+    }
+
+    /// A value's bytes without copying them: none for no value.
+    fn bytes(&mut self) -> Option<Option<&'b [u8]>> {
         let len = self.varint()? as usize;
         if len == 0 {
             return Some(None);
         }
         let end = self.at.checked_add(len - 1)?;
-        let text = std::str::from_utf8(self.bytes.get(self.at..end)?).ok()?;
+        let bytes = self.bytes.get(self.at..end)?;
         self.at = end;
-        Some(Some(text.to_string()))
+        Some(Some(bytes))
+    }
+
+    /// The next row's key and UniqueID, its other values skipped.
+    fn key_and_id(&mut self) -> Option<(i64, Option<&'b [u8]>)> {
+        let pk = self.varint()? as i64;
+        self.varint()?;
+        let uid = self.bytes()?;
+        for _ in 0..6 {
+            self.bytes()?;
+        }
+        Some((pk, uid))
     }
 
     fn row(&mut self) -> Option<CreatedRow> {
@@ -247,11 +266,18 @@ pub(crate) fn newest_named(conn: &Connection, uid: &str) -> anyhow::Result<Optio
     )?;
     let mut blocks = stmt.query([])?;
     while let Some(block) = blocks.next()? {
-        let named = decode(block.get_ref(1)?.as_blob()?)?
-            .into_iter()
-            .filter(|r| r.unique_id.as_deref() == Some(uid))
-            .map(|r| r.user_pk)
-            .max();
+        let raw = zstd::stream::decode_all(block.get_ref(1)?.as_blob()?)
+            .context("a block of created users is unreadable")?;
+        let mut cursor = Cursor { bytes: &raw, at: 0 };
+        let mut named = None;
+        while cursor.at < raw.len() {
+            let (pk, id) = cursor
+                .key_and_id()
+                .context("a block of created users is unreadable")?;
+            if id == Some(uid.as_bytes()) {
+                named = named.max(Some(pk));
+            }
+        }
         if let Some(pk) = named {
             return Ok(Some((block.get(0)?, pk)));
         }
