@@ -53,6 +53,7 @@ pub fn fetch_store_and_read(
             newest: newest.as_ref(),
             slot: &slot,
             opts: &opts,
+            started,
         };
         // The sender goes with the thread: a fetch that fails drops it unsent.
         let fetching = s.spawn(move || fetch_then_read(fetch, &arrival, interrupt, fetched_tx));
@@ -86,6 +87,8 @@ struct Arrival<'a> {
     newest: Option<&'a Batch>,
     slot: &'a Slot,
     opts: &'a input::ReadOptions,
+    /// When the fetch started, for the `-vv` time of the read.
+    started: std::time::Instant,
 }
 
 /// The fetching thread: fetch, leave the file in the slot and tell the store's thread, then
@@ -123,11 +126,12 @@ fn fetch_then_read(
     if same {
         return Ok(None);
     }
-    Ok(Some(input::read_keeping(
-        &fetched.bytes,
-        arrival.opts,
-        KEEP_PROBLEMS,
-    )))
+    let file = input::read_keeping(&fetched.bytes, arrival.opts, KEEP_PROBLEMS);
+    log::debug!(
+        "read: the file read in {}",
+        crate::render::log::secs(arrival.started)
+    );
+    Ok(Some(file))
 }
 
 /// The fetching thread's end: its reading, or its panic raised again here, at the stage it

@@ -38,6 +38,14 @@ pub fn read(path: &str, max_bytes: u64) -> anyhow::Result<Local> {
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_secs() as i64);
+        // Room for the whole file at once (and the byte that tells a file grown past the
+        // limit): read in one call into memory of its final size, rather than in reads that
+        // grow the buffer by doubling, each growth a copy and new pages to fault in.
+        let room = meta
+            .len()
+            .saturating_add(1)
+            .min(max_bytes.saturating_add(1));
+        bytes = Vec::with_capacity(usize::try_from(room).unwrap_or(0));
         file.take(max_bytes.saturating_add(1))
             .read_to_end(&mut bytes)
             .with_context(|| format!("cannot read {path}"))?;
