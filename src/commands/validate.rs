@@ -29,6 +29,11 @@ pub fn run_file(ctx: &Context, args: &ValidateArgs, path: &str) -> anyhow::Resul
         _ if args.all => None,
         _ => Some(args.limit.unwrap_or(render::plan::DEFAULT_LIMIT)),
     };
+    if path != "-" && std::fs::metadata(path).is_ok_and(|m| m.len() > 1 << 20) {
+        // A large file is checked on every core: load the phone metadata (~0.1 s) on one of
+        // them while the file is read, not while the others start the checks.
+        rayon::spawn(crate::core::phone::warm_up);
+    }
     let (bytes, mut file) = match local::read(path, opts.max_file_bytes)? {
         Local::Read(f) => {
             let file = match keep {

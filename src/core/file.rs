@@ -177,11 +177,11 @@ impl ImportFile {
     /// Mark an entry invalid (used for `mail-taken`, found against the store).
     pub fn invalidate(&mut self, index: usize, problem: Problem) {
         if let Entry::Valid(r) = &self.entries[index] {
-            let unique_id = Some(r.unique_id().to_owned());
+            let unique_id = Some(r.unique_id().into());
             self.entries[index] = Entry::Invalid {
                 line: r.line,
                 unique_id,
-                name: Some(r.name().to_owned()),
+                name: Some(r.name().into()),
             };
         }
         self.problems.push(problem);

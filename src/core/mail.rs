@@ -26,27 +26,59 @@ fn common_shape(cell: &str) -> bool {
     user.len() <= 64 && dot_atoms(user) && domain.len() <= 254 && host_name(domain.as_bytes())
 }
 
-/// Non-empty atoms joined by single dots (see [`common_shape`]).
+/// Non-empty atoms joined by single dots (see [`common_shape`]). ASCII bytes are looked up
+/// in a table and Latin-1 letters (`À`–`ÿ`, two bytes) told from their bytes; any other
+/// character is decoded and asked.
 fn dot_atoms(user: &str) -> bool {
-    let mut after_dot = true;
-    for c in user.chars() {
-        let ok = match c {
-            '.' => !after_dot,
-            'a'..='z' | 'A'..='Z' | '0'..='9' => true,
-            '!' | '#' | '$' | '%' | '&' | '\'' | '*' | '+' | '-' | '/' | '=' | '?' | '^' | '_' => {
-                true
+    let bytes = user.as_bytes();
+    let (mut i, mut after_dot) = (0, true);
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (ok, len) = match b {
+            b'.' => (!after_dot, 1),
+            _ if b.is_ascii() => (ATEXT[usize::from(b)], 1),
+            // U+00C0–U+00FF: every one a letter but `×` (C3 97) and `÷` (C3 B7).
+            0xC3 if bytes
+                .get(i + 1)
+                .is_some_and(|&n| (0x80..=0xBF).contains(&n)) =>
+            {
+                (!matches!(bytes[i + 1], 0x97 | 0xB7), 2)
             }
-            '`' | '{' | '|' | '}' | '~' => true,
-            _ if c.is_ascii() => false,
-            _ => !super::text::is_invisible(c) && is_alphanumeric(c),
+            _ => match user[i..].chars().next() {
+                Some(c) => (
+                    !super::text::is_invisible(c) && is_alphanumeric(c),
+                    c.len_utf8(),
+                ),
+                None => (false, 1),
+            },
         };
         if !ok {
             return false;
         }
-        after_dot = c == '.';
+        after_dot = b == b'.';
+        i += len;
     }
     !after_dot
 }
+
+/// The ASCII characters of an atom (RFC 5322 `atext`): letters, digits and the characters
+/// of `ATEXT_SIGNS`.
+const ATEXT: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut c = 0;
+    while c < 128 {
+        table[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let mut k = 0;
+    while k < ATEXT_SIGNS.len() {
+        table[ATEXT_SIGNS[k] as usize] = true;
+        k += 1;
+    }
+    table
+};
+
+const ATEXT_SIGNS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
 
 /// At least two dot-separated labels of 1–63 ASCII letters, digits and hyphens, each starting
 /// and ending with a letter or a digit (see [`common_shape`]).
@@ -128,17 +160,46 @@ fn sendable(address: &lettre::Address) -> bool {
 /// The key two addresses are compared by: the address in lower case. An address already in
 /// lower case is its own key, without a copy.
 pub fn key(mail: &str) -> Cow<'_, str> {
-    let lower = if mail.is_ascii() {
-        !mail.bytes().any(|b| b.is_ascii_uppercase())
-    } else {
-        // Every character its own lower case (Σ is not, so the final-sigma rule never applies).
-        mail.chars().all(own_lower_case)
-    };
-    if lower {
+    if is_lower_case(mail) {
         Cow::Borrowed(mail)
     } else {
         Cow::Owned(mail.to_lowercase())
     }
+}
+
+/// True when every character of `text` is its own lower case (Σ is not, so the final-sigma
+/// rule never applies): ASCII bytes but A–Z, and U+00DF–U+00FF (Latin-1's small letters and
+/// `÷`: C3 9F–C3 BF) told from their bytes; from any other character on, [`own_lower_case`].
+fn is_lower_case(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // First one pass without a branch a byte (so that it is vectorised): every byte ASCII but
+    // A–Z, or C3, or 9F–BF (in UTF-8 only after a lead byte, which must then be C3: U+00DF–
+    // U+00FF). Most keys are told here; the others are read character by character below.
+    let plain = bytes.iter().fold(true, |ok, &b| {
+        ok & (((b < 0x80) & !b.is_ascii_uppercase()) | (b == 0xC3) | (0x9F..=0xBF).contains(&b))
+    });
+    if plain {
+        return true;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b if b.is_ascii() => {
+                if b.is_ascii_uppercase() {
+                    return false;
+                }
+                i += 1;
+            }
+            0xC3 if bytes
+                .get(i + 1)
+                .is_some_and(|&n| (0x9F..=0xBF).contains(&n)) =>
+            {
+                i += 2
+            }
+            _ => return text[i..].chars().all(own_lower_case),
+        }
+    }
+    true
 }
 
 /// True when a character is its own lower case: ASCII but A–Z, and U+00DF–U+00FF (Latin-1's
@@ -306,6 +367,50 @@ mod tests {
             let mut l = c.to_lowercase();
             let own = l.next() == Some(c) && l.next().is_none();
             assert_eq!(own_lower_case(c), own, "U+{:04X}", c as u32);
+        }
+    }
+
+    /// The byte scans agree with the character rules they replace, on every character and on
+    /// texts that mix them.
+    #[test]
+    fn byte_scans_agree_with_the_character_rules() {
+        let slow_atoms = |user: &str| {
+            let mut after_dot = true;
+            for c in user.chars() {
+                let ok = match c {
+                    '.' => !after_dot,
+                    _ if c.is_ascii() => {
+                        c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+                    }
+                    _ => !crate::core::text::is_invisible(c) && c.is_alphanumeric(),
+                };
+                if !ok {
+                    return false;
+                }
+                after_dot = c == '.';
+            }
+            !after_dot
+        };
+        let slow_lower = |text: &str| text.chars().all(own_lower_case);
+        let mut texts = vec![String::new(), ".".into(), "a.".into(), "a..b".into()];
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            texts.push(format!("a{c}b"));
+            texts.push(c.to_string());
+            texts.push(format!("{c}.ß"));
+        }
+        for t in &texts {
+            assert_eq!(dot_atoms(t), slow_atoms(t), "{t:?}");
+            assert_eq!(is_lower_case(t), slow_lower(t), "{t:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn byte_scans_agree_on_any_text(text in "[aZ9.!~ \\\\\"@ßÿÀ×÷ÞåÅΣσ\u{AD}\u{200B}😀\u{301}]{0,10}") {
+            let slow_lower = text.chars().all(own_lower_case);
+            proptest::prop_assert_eq!(is_lower_case(&text), slow_lower);
+            same_as_full(&text);
+            same_as_full(&format!("{text}@example.se"));
         }
     }
 

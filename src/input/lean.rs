@@ -6,9 +6,10 @@
 //! with a chance below 2^-100). The problems to show are told again, in order, by
 //! [`super::each_problem`], which reads the records once more.
 
+use super::split::record_line;
 use super::{
     each_record, id_key, in_spans, mail_key, newlines, open_text, spans, unnamed_columns_used,
-    LineCounter, ReadOptions, Span, SpanEnd, SPAN_BYTES,
+    ReadOptions, Span, SpanEnd, SPAN_BYTES,
 };
 use crate::core::file::ImportFile;
 use crate::core::problem::{Code, Problem, Severity, Tally};
@@ -49,27 +50,21 @@ struct LeanSpan {
 fn lean_span(
     text: &str,
     span: &Span,
+    lines_in_span: usize,
     file: &ImportFile,
     opts: &ReadOptions,
     known: Option<&Known<'_>>,
 ) -> (LeanSpan, SpanEnd) {
     let columns = &file.columns;
-    let mut lines = LineCounter {
-        text: text.as_bytes(),
-        offset: span.start,
-        line: span.line,
-    };
     let mut out = LeanSpan {
         span: span.clone(),
         ..LeanSpan::default()
     };
-    let lines_in_span = newlines(&text.as_bytes()[span.start..span.end]) as usize + 1;
     out.ids.reserve_exact(lines_in_span);
     out.mails.reserve_exact(lines_in_span);
     let mut unnamed_seen = vec![false; columns.unnamed.len()];
     let (end, error) = each_record(text, span, file.delimiter, |cells| {
-        let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
-        let line = lines.line_at(at);
+        let line = record_line(text.as_bytes(), span, cells.position());
         super::note_unnamed(
             &columns.unnamed,
             &mut unnamed_seen,
@@ -146,7 +141,8 @@ pub(super) fn read_lean_in_spans(
     let spans = spans(text.as_bytes(), data, line, span_bytes);
     let known_ids: Option<Known<'_>> = known.map(|k| k.iter().map(String::as_str).collect());
     let read = in_spans(&text, &spans, |span| {
-        lean_span(&text, span, &file, opts, known_ids.as_ref())
+        let lines = lines_in(text.as_bytes(), &spans, span);
+        lean_span(&text, span, lines, &file, opts, known_ids.as_ref())
     });
     if read.iter().any(|s| s.failed) {
         return read_whole(bytes, opts, known);
@@ -185,6 +181,17 @@ pub(super) fn read_lean_in_spans(
     file.dropped = tally;
     file.limit_problems();
     file
+}
+
+/// The lines `span` has at most (a record a line at most: its lists are made once, at their
+/// size), from the first lines of the spans that `spans` cut (the first pass counted them),
+/// else counted.
+fn lines_in(text: &[u8], spans: &[Span], span: &Span) -> usize {
+    let next = spans.partition_point(|s| s.start < span.end);
+    match spans.get(next) {
+        Some(s) if s.start == span.end && s.line >= span.line => (s.line - span.line) as usize + 1,
+        _ => newlines(&text[span.start..span.end]) as usize + 1,
+    }
 }
 
 /// The spans' findings, gathered.
@@ -283,11 +290,26 @@ fn duplicates(
 }
 
 /// The indices (sorted) of the records whose hash (`of` each span) another record's is too.
+/// Instead of sorting every hash, two tables of bits are set in parallel, a bit for the top
+/// bits of each hash: `seen` the first time, `again` when it was already set. Only the
+/// hashes whose bit is set `again` (a few percent: the table has 16 bits a hash) are sorted
+/// and compared, so what meets is exactly the hashes that are there twice.
 fn meeting(read: &[LeanSpan], of: fn(&LeanSpan) -> &[u64]) -> Vec<u32> {
-    let mut sorted: Vec<u64> = Vec::with_capacity(read.iter().map(|s| of(s).len()).sum());
-    for span in read {
-        sorted.extend(of(span).iter().filter(|&&h| h != 0));
-    }
+    let total: usize = read.iter().map(|s| of(s).len()).sum();
+    let table = Bits::new(total);
+    let again = Bits::new(total);
+    read.par_iter().for_each(|span| {
+        for &h in of(span).iter().filter(|&&h| h != 0) {
+            if table.set(h) {
+                again.set(h);
+            }
+        }
+    });
+    drop(table);
+    let mut sorted: Vec<u64> = read
+        .par_iter()
+        .flat_map_iter(|span| of(span).iter().copied().filter(|&h| h != 0 && again.has(h)))
+        .collect();
     sorted.par_sort_unstable();
     let twice: Vec<u64> = sorted
         .chunk_by(|a, b| a == b)
@@ -304,12 +326,49 @@ fn meeting(read: &[LeanSpan], of: fn(&LeanSpan) -> &[u64]) -> Vec<u32> {
         let hashes = of(span).iter().enumerate();
         met.extend(
             hashes
-                .filter(|(_, h)| **h != 0 && twice.binary_search(h).is_ok())
+                .filter(|(_, &h)| h != 0 && again.has(h) && twice.binary_search(&h).is_ok())
                 .map(|(j, _)| base + j as u32),
         );
         base += span.rows;
     }
     met
+}
+
+/// A table of bits indexed by the top bits of a hash, set from several threads at once.
+struct Bits {
+    words: Vec<std::sync::atomic::AtomicU64>,
+    shift: u32,
+}
+
+impl Bits {
+    /// A table of about 16 bits for each of `n` hashes (at least 4096, at most 2^28).
+    fn new(n: usize) -> Bits {
+        let bits = (n.max(1).next_power_of_two().trailing_zeros() + 4).clamp(12, 28);
+        let words = (0..1usize << (bits - 6))
+            .map(|_| std::sync::atomic::AtomicU64::new(0))
+            .collect();
+        Bits {
+            words,
+            shift: 64 - bits,
+        }
+    }
+
+    fn place(&self, h: u64) -> (usize, u64) {
+        let slot = h >> self.shift;
+        ((slot >> 6) as usize, 1 << (slot & 63))
+    }
+
+    /// Set the bit of `h`: whether it was set already.
+    fn set(&self, h: u64) -> bool {
+        let (word, bit) = self.place(h);
+        let was = self.words[word].fetch_or(bit, std::sync::atomic::Ordering::Relaxed);
+        was & bit != 0
+    }
+
+    fn has(&self, h: u64) -> bool {
+        let (word, bit) = self.place(h);
+        self.words[word].load(std::sync::atomic::Ordering::Relaxed) & bit != 0
+    }
 }
 
 /// Of the records whose hashes meet (`ids`, `mails`: indices, sorted), those whose keys'
@@ -405,4 +464,76 @@ fn same_keys(mut keys: Vec<(u128, u32)>) -> Vec<u32> {
 
 fn hash128(key: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(key.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::Strategy;
+
+    /// What [`meeting`] replaced: every hash sorted, those there twice found, their records
+    /// listed.
+    fn meeting_by_sort(read: &[LeanSpan]) -> Vec<u32> {
+        let all: Vec<u64> = read.iter().flat_map(|s| s.ids.iter().copied()).collect();
+        let mut sorted: Vec<u64> = all.iter().copied().filter(|&h| h != 0).collect();
+        sorted.sort_unstable();
+        (0..all.len() as u32)
+            .filter(|&i| {
+                let h = all[i as usize];
+                h != 0
+                    && sorted.partition_point(|&x| x < h) + 1 < sorted.partition_point(|&x| x <= h)
+            })
+            .collect()
+    }
+
+    fn spans_of(hashes: &[u64], per_span: usize) -> Vec<LeanSpan> {
+        hashes
+            .chunks(per_span.max(1))
+            .map(|ids| LeanSpan {
+                rows: ids.len() as u32,
+                ids: ids.to_vec(),
+                ..LeanSpan::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn meeting_finds_the_hashes_there_twice() {
+        let cases: Vec<Vec<u64>> = vec![
+            vec![],
+            vec![0, 0, 0],
+            vec![1, 2, 3],
+            vec![5, 0, 5, 7],
+            // Hashes that share the table's bit but differ, and the largest ones.
+            vec![1 << 63, (1 << 63) | 1, u64::MAX, u64::MAX - 1, u64::MAX],
+            (0..10_000u64)
+                .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 3000)
+                .collect(),
+        ];
+        for hashes in &cases {
+            for per_span in [1, 3, 1000] {
+                let read = spans_of(hashes, per_span);
+                assert_eq!(
+                    meeting(&read, |s| &s.ids),
+                    meeting_by_sort(&read),
+                    "{hashes:?} in {per_span}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn meeting_agrees_with_a_sort(
+            hashes in proptest::collection::vec(proptest::prop_oneof![
+                0u64..4,
+                proptest::num::u64::ANY,
+                (0u64..8).prop_map(|h| h << 60),
+            ], 0..300),
+            per_span in 1usize..50,
+        ) {
+            let read = spans_of(&hashes, per_span);
+            proptest::prop_assert_eq!(meeting(&read, |s| &s.ids), meeting_by_sort(&read));
+        }
+    }
 }

@@ -349,37 +349,36 @@ fn read_unsorted(
     let delimiter = file.delimiter;
     let line = 1 + newlines(&text.as_bytes()[..data]);
     let spans = spans(text.as_bytes(), data, line, span_bytes);
-    let read_spans = in_spans(&text, &spans, |span| {
-        read_span(&text, span, delimiter, &file.columns, &opts.rules, keep)
+    let rooms = rooms(text.as_bytes(), &spans);
+    // The file's one list of entries, made once at a size no reading exceeds (a record a
+    // line), each span read into its own part of it: the entries are never in two lists at
+    // once (issue 31: a first import's peak).
+    file.entries.resize_with(rooms.iter().sum(), vacant);
+    let mut read_spans = read_into(&text, &spans, &mut file.entries, &rooms, |span, part| {
+        read_span(
+            &text,
+            span,
+            delimiter,
+            &file.columns,
+            &opts.rules,
+            keep,
+            part,
+        )
     });
-    // Each span's lists are moved into the file's and freed one by one, into lists of their
-    // final size: never two copies of the entries at once. The first span's entries become
-    // the file's, grown in place (a file of one span is never copied).
-    let total = |f: fn(&SpanRead) -> usize| read_spans.iter().map(f).sum::<usize>();
-    let all_entries = total(|s| s.entries.len());
-    file.problems.reserve_exact(total(|s| s.problems.len()));
-    let mut ids = Vec::with_capacity(total(|s| s.ids.len()));
-    let mut mails = Vec::with_capacity(total(|s| s.mails.len()));
+    file.problems
+        .reserve_exact(read_spans.iter().map(|(_, s)| s.problems.len()).sum());
     let mut unnamed_used = Vec::new();
-    for span in read_spans {
-        unnamed_used.extend(span.unnamed_used);
-        let base = file.entries.len() as u32;
-        ids.extend(span.ids.iter().map(|&(h, i)| (h, base + i)));
-        mails.extend(span.mails.iter().map(|&(h, i)| (h, base + i)));
-        if base == 0 && file.entries.capacity() == 0 {
-            file.entries = span.entries;
-            file.entries.reserve_exact(all_entries - file.entries.len());
-        } else {
-            file.entries.extend(span.entries);
-        }
-        file.problems.extend(span.problems);
+    for (_, span) in &mut read_spans {
+        unnamed_used.append(&mut span.unnamed_used);
+        file.problems.append(&mut span.problems);
         file.dropped.merge(&span.dropped);
-        if let Some(problem) = span.error {
+        if let Some(problem) = span.error.take() {
             file.problems.push(problem);
-            file.entries.clear();
+            file.entries = Vec::new();
             return file;
         }
     }
+    gather(&mut file.entries, read_spans);
     let header_line = file.header_line;
     unnamed_columns_used(&mut file, header_line, &unnamed_used);
     file.rows = file.entries.len();
@@ -390,8 +389,132 @@ fn read_unsorted(
         ));
         return file;
     }
-    mark_duplicates(&mut file, ids, mails);
+    mark_duplicates(&mut file);
     file
+}
+
+/// What fills the room of an entry not read yet (it allocates nothing).
+fn vacant() -> Entry {
+    Entry::Invalid {
+        line: 0,
+        unique_id: None,
+        name: None,
+    }
+}
+
+/// The room for each span's entries: a record a line (the lines a span starts on).
+fn rooms(text: &[u8], spans: &[Span]) -> Vec<usize> {
+    let mut rooms: Vec<usize> = spans
+        .windows(2)
+        .map(|w| (w[1].line - w[0].line) as usize + 1)
+        .collect();
+    if let Some(last) = spans.last() {
+        rooms.push(newlines(&text[last.start..last.end]) as usize + 1);
+    }
+    rooms
+}
+
+/// Read the spans in parallel, each into its part of `entries` (`rooms` long each, in
+/// order), as [`in_spans`] does: a span whose start the cut guessed wrong is read again with
+/// the spans after it, into a list of its own (`read` is given no part). Each reading comes
+/// with where its part starts.
+fn read_into(
+    text: &str,
+    spans: &[Span],
+    entries: &mut [Entry],
+    rooms: &[usize],
+    read: impl Fn(&Span, &mut [Entry]) -> (SpanRead, SpanEnd) + Sync,
+) -> Vec<(usize, SpanRead)> {
+    let mut parts = Vec::with_capacity(spans.len());
+    let mut rest = entries;
+    for &room in rooms {
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(room);
+        parts.push(part);
+        rest = tail;
+    }
+    let (reads, ends): (Vec<SpanRead>, Vec<SpanEnd>) = spans
+        .par_iter()
+        .zip(parts)
+        .map(|(span, part)| read(span, part))
+        .unzip();
+    let starts: Vec<usize> = rooms
+        .iter()
+        .scan(0, |at, room| {
+            let start = *at;
+            *at += room;
+            Some(start)
+        })
+        .collect();
+    let mut reads: Vec<Option<SpanRead>> = reads.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(spans.len());
+    let mut k = 0;
+    while k < spans.len() {
+        let end = &ends[k];
+        let (span_read, failed, next) = if end.failed || end.clean || k + 1 == spans.len() {
+            (reads[k].take(), end.failed, k + 1)
+        } else {
+            let (merged, failed, next) = read_on(text, spans, k, &|span| read(span, &mut []));
+            (Some(merged), failed, next)
+        };
+        out.extend(span_read.map(|r| (starts[k], r)));
+        if failed {
+            break;
+        }
+        k = next;
+    }
+    out
+}
+
+/// Bring the spans' entries together at the front of `entries`, in order (each span's part
+/// from where it starts, then those of its own list), and drop the rest of the room.
+fn gather(entries: &mut Vec<Entry>, reads: Vec<(usize, SpanRead)>) {
+    if reads.iter().all(|(_, r)| r.entries.is_empty()) {
+        // Each entry moves towards the front, never past one not yet moved.
+        let mut to = 0;
+        for (start, r) in &reads {
+            for i in 0..r.placed {
+                entries.swap(to + i, start + i);
+            }
+            to += r.placed;
+        }
+        entries.truncate(to);
+        return;
+    }
+    // A span read into a list of its own (lines that end in a lone `\r`, or a span read
+    // again with the spans after it): the list is made anew, a rare file's cost.
+    let total = reads.iter().map(|(_, r)| r.placed + r.entries.len()).sum();
+    let mut all = Vec::with_capacity(total);
+    for (start, r) in reads {
+        let placed = &mut entries[start..start + r.placed];
+        all.extend(placed.iter_mut().map(|e| std::mem::replace(e, vacant())));
+        all.extend(r.entries);
+    }
+    *entries = all;
+}
+
+/// The hash of each entry's key (its UniqueID, or its Mail's), with the entry's index: made
+/// once the spans' entries are in the file's one list and the spans' lists are freed, for one
+/// key at a time, 8 bytes an entry (the first import's peak holds them beside the file's bytes
+/// and records, issue 31). 32 bits are plenty: entries whose hashes meet are compared by key
+/// ([`repeated`]), and a million keys make about a hundred such pairs.
+fn key_hashes<'a>(
+    entries: &'a [Entry],
+    key: fn(&'a Entry) -> Option<Cow<'a, str>>,
+) -> Vec<(u32, u32)> {
+    // One pair an entry (an exact list, filled in place), then those without the key (hash
+    // 0, which no key has) taken out in place.
+    let mut hashed: Vec<(u32, u32)> = entries
+        .par_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (
+                key(e).map_or(0, |k| ((hash(&k) >> 32) as u32).max(1)),
+                i as u32,
+            )
+        })
+        .collect();
+    hashed.retain(|&(h, _)| h != 0);
+    hashed
 }
 
 /// The cells of a CSV record, for the record checks: the record's bytes checked as UTF-8 once,
@@ -418,6 +541,10 @@ impl record::Cells for CsvCells<'_> {
     }
     fn cell(&self, i: usize) -> Option<&str> {
         self.text.get(self.record.range(i)?)
+    }
+    // The record's text scanned once (validate's engineer).
+    fn whole(&self) -> Option<&str> {
+        Some(self.text)
     }
 }
 
@@ -738,11 +865,11 @@ fn each_record(
 /// What reading one span gave.
 #[derive(Default)]
 struct SpanRead {
+    /// The entries read into the span's part of the file's list ([`read_into`]).
+    placed: usize,
+    /// The entries past the part's room, in order after them (all of them without a part).
     entries: Vec<Entry>,
     problems: Vec<Problem>,
-    /// Hashes of the keys that must be unique, with the index of their entry in the span.
-    ids: Vec<(u64, u32)>,
-    mails: Vec<(u64, u32)>,
     /// Columns without a header name that have a value: (column, first line in the span).
     unnamed_used: Vec<(usize, u64)>,
     /// The CSV error that stopped the reading.
@@ -759,6 +886,7 @@ fn read_span(
     columns: &record::Columns,
     rules: &Rules,
     keep: Option<usize>,
+    part: &mut [Entry],
 ) -> (SpanRead, SpanEnd) {
     let (mut errors, mut warnings) = (0, 0);
     let mut lines = LineCounter {
@@ -767,14 +895,15 @@ fn read_span(
         line: span.line,
     };
     let mut out = SpanRead::default();
-    // A record a line at most: the entries' list is made once, at its size.
-    let lines_in_span = newlines(&text.as_bytes()[span.start..span.end]) as usize + 1;
-    out.entries.reserve_exact(lines_in_span);
-    out.ids.reserve_exact(lines_in_span);
+    if part.is_empty() {
+        // A record a line at most: the entries' list is made once, at its size.
+        let lines_in_span = newlines(&text.as_bytes()[span.start..span.end]) as usize + 1;
+        out.entries.reserve_exact(lines_in_span);
+    }
     let mut unnamed_seen = vec![false; columns.unnamed.len()];
     let (end, error) = each_record(text, span, delimiter, |cells| {
-        let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
-        let line = lines.line_at(at);
+        // The reader counts the lines (validate's engineer: no second pass over the record).
+        let line = split::record_line(text.as_bytes(), span, cells.position());
         note_unnamed(
             &columns.unnamed,
             &mut unnamed_seen,
@@ -783,14 +912,13 @@ fn read_span(
             &mut out.unnamed_used,
         );
         let (entry, problems) = record::check(cells, line, columns, rules);
-        let index = out.entries.len() as u32;
-        if let Some(key) = id_key(&entry) {
-            out.ids.push((hash(&key), index));
+        match part.get_mut(out.placed) {
+            Some(room) if out.entries.is_empty() => {
+                *room = entry;
+                out.placed += 1;
+            }
+            _ => out.entries.push(entry),
         }
-        if let Some(key) = mail_key(&entry) {
-            out.mails.push((hash(&key), index));
-        }
-        out.entries.push(entry);
         for p in problems {
             let kept = if p.is_error() {
                 &mut errors
@@ -1102,13 +1230,12 @@ fn hash(key: &str) -> u64 {
 }
 
 /// Every occurrence of a UniqueID or a Mail (case-insensitive) that appears twice is an error.
-/// `ids` and `mails` are the hashes of those keys with the index of their entry.
-fn mark_duplicates(file: &mut ImportFile, ids: Vec<(u64, u32)>, mails: Vec<(u64, u32)>) {
+/// The keys are hashed one after the other (each sorted on both cores), so that one list of
+/// hashes is held at a time.
+fn mark_duplicates(file: &mut ImportFile) {
     let entries = &file.entries;
-    let (ids, mails) = rayon::join(
-        || repeated(entries, ids, id_key),
-        || repeated(entries, mails, mail_key),
-    );
+    let ids = repeated(entries, key_hashes(entries, id_key), id_key);
+    let mails = repeated(entries, key_hashes(entries, mail_key), mail_key);
     if file.keep.is_some() {
         // Told again by `each_problem` from these.
         let marked = |m: &[bool]| (0..m.len() as u32).filter(|&i| m[i as usize]).collect();
@@ -1152,8 +1279,8 @@ fn invalidate(entries: &mut [Entry], i: usize) {
     if let Entry::Valid(r) = &entries[i] {
         entries[i] = Entry::Invalid {
             line: r.line,
-            unique_id: Some(r.unique_id().to_owned()),
-            name: Some(r.name().to_owned()),
+            unique_id: Some(r.unique_id().into()),
+            name: Some(r.name().into()),
         };
     }
 }
@@ -1182,7 +1309,7 @@ fn duplicate_mail_problem(line: u64, column: &str, mail: &str) -> Problem {
 /// entries whose hashes meet are compared.
 fn repeated<'a>(
     entries: &'a [Entry],
-    mut hashed: Vec<(u64, u32)>,
+    mut hashed: Vec<(u32, u32)>,
     key: fn(&'a Entry) -> Option<Cow<'a, str>>,
 ) -> Vec<bool> {
     hashed.par_sort_unstable_by_key(|&(hash, _)| hash);

@@ -99,3 +99,84 @@ pub(super) fn spans(text: &[u8], start: usize, line: u64, span_bytes: usize) -> 
     }
     spans
 }
+
+/// The line on which a record of `span` has its first character, from the CSV reader's
+/// `position` of it (its byte and line counted from the span's start): the reader counts every
+/// line break it has read, so only the blank lines (line breaks) between its position and the
+/// record's first character are counted here, not the whole record's bytes. The same line as
+/// [`super::LineCounter`] gives, without a second pass over the text.
+pub(super) fn record_line(text: &[u8], span: &Span, position: Option<&csv::Position>) -> u64 {
+    let (byte, line) = position.map_or((0, 1), |p| (p.byte() as usize, p.line()));
+    let mut line = span.line + line.saturating_sub(1);
+    let start = span.start.saturating_add(byte).min(text.len());
+    for &b in &text[start..] {
+        match b {
+            b'\n' => line += 1,
+            b'\r' => {}
+            _ => break,
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{each_record, LineCounter};
+    use super::*;
+
+    /// Each record's line, by [`record_line`] and by counting every line break before it
+    /// ([`LineCounter`]), for every span that `spans` cuts the text into (and the text in one
+    /// span).
+    fn same_lines(text: &str) {
+        let data = text.find('\n').map_or(text.len(), |i| i + 1);
+        let mut cuts = spans(text.as_bytes(), data, 2, 7);
+        cuts.push(Span {
+            start: data,
+            end: text.len(),
+            line: 2,
+        });
+        for span in &cuts {
+            let mut counter = LineCounter {
+                text: text.as_bytes(),
+                offset: span.start,
+                line: span.line,
+            };
+            let _ = each_record(text, span, b',', |cells| {
+                let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
+                let want = counter.line_at(at);
+                let got = record_line(text.as_bytes(), span, cells.position());
+                assert_eq!(got, want, "{text:?} {span:?}");
+            });
+        }
+    }
+
+    #[test]
+    fn record_lines_are_the_counted_lines() {
+        let h = "UniqueID,Name,Mail\n";
+        for records in [
+            "E1,A,a@x.se\nE2,B,b@x.se\n",
+            "\n\n\nE1,A,a@x.se\n\n\r\n\rE2,B,b@x.se",
+            "E1,\"A\nB\r\nC\",a@x.se\nE2,B,b@x.se\n\"E3\n\",\"\",\"\"\"\n\"\n",
+            "E1,A\"B,a@x.se\nE2,\"B\nC,b@x.se\n",
+            "\r\r\nE1\rE2\r\n\r\nE3\n",
+            "   \n  ,\nE1,A,a@x.se\n",
+        ] {
+            same_lines(&format!("{h}{records}"));
+            same_lines(&format!("\u{feff}{h}{records}"));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn record_lines_are_counted_lines_in_any_text(
+            pieces in proptest::collection::vec(0usize..10, 0..60),
+        ) {
+            const PIECES: [&str; 10] = ["E1", "Åsa", ",", "\"", "\"\"", "\n", "\r\n", "\r", " ", "\"x\ny\""];
+            let mut text = String::from("UniqueID,Name,Mail\n");
+            for p in pieces {
+                text.push_str(PIECES[p]);
+            }
+            same_lines(&text);
+        }
+    }
+}

@@ -297,6 +297,21 @@ fn spans_read_as_one_piece_would() {
     }
 }
 
+/// Lines that end in a lone `\r` make more records than line feeds: the spans' entries past
+/// the room counted from the line feeds are kept in order all the same.
+#[test]
+fn lines_ending_in_a_lone_cr_read_as_one_piece_would() {
+    let h = "UniqueID,Name,Mail\r";
+    for text in [
+        format!("{h}E1,Anna,a@b.se\rE2,Bo,b@b.se\rE3,Cy,bad\rE1,Di,d@b.se\r"),
+        format!("{h}E1,Anna,a@b.se\rE2,Bo,b@b.se\nE3,Cy,c@b.se\rE4,Di,d@b.se\n"),
+    ] {
+        same_in_spans(&text);
+        let file = read_in_spans(text.as_bytes(), &ReadOptions::default(), 8, None);
+        assert_eq!(file.rows, 4, "{text:?}");
+    }
+}
+
 proptest::proptest! {
     #[test]
     fn any_cut_reads_the_same(pieces in proptest::collection::vec(0usize..12, 0..40)) {

@@ -489,7 +489,7 @@ pub(crate) fn insert_invalid(
             run,
             seq as i64,
             c.line.map(|l| l as i64),
-            c.unique_id,
+            c.unique_id.as_deref(),
             c.name(),
         ])?;
     }

@@ -265,7 +265,7 @@ fn reused<D: Directory>(
             pk: holder.pk,
             unique_id: holder.unique_id.clone(),
             mail: dir.user(holder.pk)?.mail,
-            to: c.unique_id.clone().unwrap_or_default(),
+            to: c.unique_id.as_deref().unwrap_or_default().to_owned(),
         });
     }
     Ok(reused)

@@ -14,9 +14,11 @@ use std::collections::{HashMap, HashSet};
 mod addresses;
 pub mod churn;
 pub mod digest;
+mod uid;
 
 use addresses::{resolve_mail, Reuse};
 pub use churn::{Churn, ChurnCheck, ChurnTrip, Night};
+pub use uid::Uid;
 
 /// The import-managed state of a user, as the store holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -402,18 +404,32 @@ pub struct FieldChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub action: Action,
-    pub unique_id: Option<String>,
+    /// Inline when short ([`Uid`]): a first import's million creates make no allocation each.
+    pub unique_id: Option<Uid>,
     /// The store's key of an existing user.
     pub pk: Option<i64>,
     /// The index of the record in the file's entries, when the user is in the file
-    /// ([`Change::entry`]): four bytes, as a file of every line invalid is a change a line.
-    entry: Option<u32>,
+    /// ([`Change::entry`]), [`NO_ENTRY`] for none: four bytes, not eight, as a file of every
+    /// line invalid is a change a line.
+    entry: u32,
     pub line: Option<u64>,
     /// What only some changes have ([`Change::state`], [`Change::fields`], [`Change::name`],
     /// [`Change::absent`]), apart: a create has none of it (its state and fields derive from
     /// its record when needed, [`Plan::new_state`]), so that each of a first import's million
-    /// creates is 88 bytes rather than 144.
+    /// creates is 72 bytes (with its UniqueID inline) rather than 144 and an allocation.
     more: Option<Box<More>>,
+}
+
+/// [`Change::entry`] of a change whose user is not in the file.
+const NO_ENTRY: u32 = u32::MAX;
+
+/// An entry's index as a change keeps it: a file of 2^32 - 1 records would need 256 GiB for
+/// its entries alone, so it is never read; past that, the change has no entry.
+fn entry_index(entry: usize) -> u32 {
+    u32::try_from(entry)
+        .ok()
+        .filter(|&e| e != NO_ENTRY)
+        .unwrap_or(NO_ENTRY)
 }
 
 /// The parts of a [`Change`] that a create does not have.
@@ -436,18 +452,31 @@ impl Change {
     ) -> Self {
         Change {
             action,
-            unique_id,
+            unique_id: unique_id.map(Uid::from),
             pk,
             // A file of 2^32 records would need 256 GiB for its entries alone: never read.
-            entry: entry.and_then(|e| u32::try_from(e).ok()),
+            entry: entry.map_or(NO_ENTRY, entry_index),
             line,
+            more: None,
+        }
+    }
+
+    /// The create of a new user from the record at `entry` (its UniqueID copied inline when
+    /// short: no allocation).
+    pub fn create(unique_id: &str, entry: usize, line: u64) -> Self {
+        Change {
+            action: Action::Create,
+            unique_id: Some(Uid::new(unique_id)),
+            pk: None,
+            entry: entry_index(entry),
+            line: Some(line),
             more: None,
         }
     }
 
     /// The index of the record in the file's entries, when the user is in the file.
     pub fn entry(&self) -> Option<usize> {
-        self.entry.map(|e| e as usize)
+        (self.entry != NO_ENTRY).then_some(self.entry as usize)
     }
 
     /// True when the change sets this field (as named in [`FieldChange::field`]).
@@ -854,10 +883,15 @@ pub fn plan<D: Directory>(
         ..Plan::default()
     };
     // Every record against the store: most are unchanged, which a hash tells without reading
-    // the user's row.
-    let (located, hashes) = locate_and_hash(file, imported, known_groups, settings.keep_phones);
-    let seen = unchanged(imported, &located, hashes);
-    let present = present(imported.len(), located);
+    // the user's row. An empty store knows no record's user: nothing to locate or hash, and
+    // no list a record long beside the creates (a first import's peak, issue 31).
+    let (seen, present) = if imported.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        let (located, hashes) = locate_and_hash(file, imported, known_groups, settings.keep_phones);
+        let seen = unchanged(imported, &located, hashes);
+        (seen, present(imported.len(), located))
+    };
     // Absent users first: their removals can free mail addresses for the records.
     let absent = absent_users(imported, present, dir, settings, &mut plan)?;
     let removed = |how: MissingUsers| -> HashSet<i64> {
@@ -891,10 +925,8 @@ pub fn plan<D: Directory>(
 }
 
 /// Each record's user (found by a walk, on one core) while the other core hashes what each
-/// record asks for, when the record alone decides it. An empty store has no user to compare
-/// with: nothing is hashed, and the walk stays on this thread (rayon would run it on one of its
-/// own, whose freed memory this one's later allocations cannot take up: a first load would peak
-/// higher).
+/// record asks for, when the record alone decides it (an empty store is not asked: see
+/// [`plan`]).
 fn locate_and_hash(
     file: &ImportFile,
     imported: &Imported,
@@ -906,9 +938,6 @@ fn locate_and_hash(
         let uids: Vec<Option<&str>> = entries.iter().map(Entry::unique_id).collect();
         imported.locate(&uids)
     };
-    if imported.is_empty() {
-        return (locate(), Vec::new());
-    }
     let managed: HashSet<&str, foldhash::fast::RandomState> =
         known_groups.iter().map(String::as_str).collect();
     let hash = || -> Vec<Option<u64>> {
@@ -1023,7 +1052,8 @@ fn removal(uid: &str, pk: i64, missing_users: MissingUsers) -> Change {
 
 /// What each record of the file does: an invalid record leaves its user alone, a Skip record
 /// too (its user goes in `skipped`); a new UniqueID is a create; a known user is updated or
-/// reactivated when the record asks for something else, else it is unchanged.
+/// reactivated when the record asks for something else, else it is unchanged. `seen` says
+/// what is known of each record's user (empty: no record's user is known).
 fn record_changes<D: Directory>(
     file: &mut ImportFile,
     dir: &D,
@@ -1034,7 +1064,8 @@ fn record_changes<D: Directory>(
 ) -> Result<Vec<Change>, D::Error> {
     // One change a record at most: no room to spare (a file of invalid records is all changes).
     let mut changes: Vec<Change> = Vec::with_capacity(file.entries.len());
-    for (i, (known, unchanged)) in seen.into_iter().enumerate() {
+    for i in 0..file.entries.len() {
+        let (known, unchanged) = seen.get(i).copied().unwrap_or((None, false));
         if let Some(change) = invalid_change(&mut file.entries[i], i, known) {
             plan.counts.add(Action::Invalid);
             changes.push(change);
@@ -1049,14 +1080,7 @@ fn record_changes<D: Directory>(
             continue;
         }
         let Some(k) = known else {
-            let uid = Some(record.unique_id().to_string());
-            changes.push(Change::new(
-                Action::Create,
-                uid,
-                None,
-                Some(i),
-                Some(record.line),
-            ));
+            changes.push(Change::create(record.unique_id(), i, record.line));
             continue;
         };
         if k.missing > 0 {
@@ -1095,8 +1119,10 @@ fn invalid_change(entry: &mut Entry, i: usize, known: Option<&Known>) -> Option<
         return None;
     };
     let pk = known.map(|k| k.pk);
-    let mut change = Change::new(Action::Invalid, unique_id.take(), pk, Some(i), Some(*line));
-    change.set_name(name.take());
+    // A boxed `str` becomes a `String` without a copy.
+    let uid = unique_id.take().map(String::from);
+    let mut change = Change::new(Action::Invalid, uid, pk, Some(i), Some(*line));
+    change.set_name(name.take().map(String::from));
     Some(change)
 }
 

@@ -97,7 +97,12 @@ fn run(dir: &Memory, text: &str, s: &Settings) -> (Plan, ImportFile) {
 fn actions(plan: &Plan) -> Vec<(String, &'static str)> {
     plan.changes
         .iter()
-        .map(|c| (c.unique_id.clone().unwrap_or_default(), c.action.as_str()))
+        .map(|c| {
+            (
+                c.unique_id.clone().map(String::from).unwrap_or_default(),
+                c.action.as_str(),
+            )
+        })
         .collect()
 }
 
