@@ -40,19 +40,15 @@ const MEMBERS_PER_INSERT: usize = 8;
 /// New users' memberships are written this many a statement.
 const PAIRS_PER_INSERT: usize = 64;
 
-/// New users are written this many at a time: one statement for all their rows, one for all
-/// their memberships and one for all their `created` rows (`audit_created`). A statement's fixed cost
-/// (opening its cursors, checking the schema, halting) is then paid once for them all.
+/// New users are written this many at a time: one statement for all their rows and one for all
+/// their memberships (their `created` rows go into blocks, [`super::created`]). A statement's
+/// fixed cost (opening its cursors, checking the schema, halting) is then paid once for them all.
 const CREATES_PER_INSERT: usize = 32;
 
-/// The columns of a new user's row, and of its `created` row (`audit_created`, migration 15),
-/// in the order the statements below bind them.
+/// The columns of a new user's row, in the order the statements below bind them.
 const USER_COLUMNS: &str = "(unique_id, name, mail, mail_key, title, phone, phone2, active, \
                              row_hash, missing_count, created_at, updated_at, pk)";
 const USER_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, 1, ?, 0, ?, ?, ?)";
-const CREATED_COLUMNS: &str =
-    "(run_id, user_pk, seq, unique_id, name, mail, title, phone, phone2, groups)";
-const CREATED_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// The statements `INSERT OR FAIL INTO table columns VALUES row, row, …` of one row and of
 /// [`CREATES_PER_INSERT`] rows. `OR FAIL`: a failing row leaves the rows before it rather than
@@ -108,7 +104,8 @@ fn bind(
 /// A new user's row as it is written.
 struct NewUser {
     state: UserState,
-    mail_key: String,
+    /// Its mail key as its row holds it ([`stored_mail_key`]).
+    mail_key: Option<String>,
     hash: i64,
     /// Its Group IDs as its `created` row holds them: joined by commas, none when it has none.
     groups: Option<String>,
@@ -117,12 +114,18 @@ struct NewUser {
 impl NewUser {
     fn of(state: UserState) -> Self {
         NewUser {
-            mail_key: mail::key(&state.mail).into_owned(),
+            mail_key: stored_mail_key(mail::key(&state.mail).into_owned(), &state.mail),
             hash: state.hash() as i64,
             groups: (!state.groups.is_empty()).then(|| state.groups.join(",")),
             state,
         }
     }
+}
+
+/// A mail key as a user's row holds it (migration 17): none when it is the address itself,
+/// as it is for most addresses; the index and the lookups take `COALESCE(mail_key, mail)`.
+fn stored_mail_key(key: String, mail: &str) -> Option<String> {
+    (key != mail).then_some(key)
 }
 
 /// The values a new user starts with, as its history shows its `created` row: the fields that
@@ -186,8 +189,8 @@ struct Writer<'t> {
     audit: Statement<'t>,
     /// How many audit rows the run has written: a `created` row's `seq`.
     audited: i64,
-    /// The `created` rows of new users (nothing was there before).
-    audit_created: Inserts<'t>,
+    /// The `created` rows of new users (nothing was there before), in blocks.
+    created: super::created::Blocks<'t>,
     /// A user's memberships (any group: the managed ones are picked by `groups`).
     member_of: Statement<'t>,
     remove_member: Statement<'t>,
@@ -198,7 +201,9 @@ struct Writer<'t> {
     /// Writes the indexed keys, apart from the other fields: SQLite rewrites an index entry of
     /// every indexed column an UPDATE sets, changed or not. `update_keys` writes both (an
     /// adopted user), `update_mail_key` only the mail key (a changed address): each index
-    /// entry rewritten costs a page of that index, wherever the key falls.
+    /// entry rewritten costs a page of that index, wherever the key falls. The address goes
+    /// with the mail key, since the index of the keys is of `COALESCE(mail_key, mail)`; an
+    /// address that does not change is not written.
     update_keys: Statement<'t>,
     update_mail_key: Statement<'t>,
     /// New users' rows.
@@ -228,7 +233,7 @@ impl<'t> Writer<'t> {
             groups,
             audit: tx.prepare(runs::INSERT_AUDIT)?,
             audited: 0,
-            audit_created: Inserts::prepare(tx, "audit_created", CREATED_COLUMNS, CREATED_VALUES)?,
+            created: super::created::Blocks::new(tx, run)?,
             member_of: tx.prepare("SELECT group_pk FROM memberships WHERE user_pk = ?1")?,
             remove_member: tx
                 .prepare("DELETE FROM memberships WHERE user_pk = ?1 AND group_pk = ?2")?,
@@ -242,12 +247,15 @@ impl<'t> Writer<'t> {
                 })
                 .collect::<rusqlite::Result<_>>()?,
             update_user: tx.prepare(
-                "UPDATE users SET name = ?2, mail = ?3, title = ?4, phone = ?5, phone2 = ?6, active = 1,
-                 row_hash = ?7, missing_count = 0, last_missing_batch = NULL, updated_at = ?8
+                "UPDATE users SET name = ?2, title = ?3, phone = ?4, phone2 = ?5, active = 1,
+                 row_hash = ?6, missing_count = 0, last_missing_batch = NULL, updated_at = ?7
                  WHERE pk = ?1",
             )?,
-            update_keys: tx.prepare("UPDATE users SET unique_id = ?2, mail_key = ?3 WHERE pk = ?1")?,
-            update_mail_key: tx.prepare("UPDATE users SET mail_key = ?2 WHERE pk = ?1")?,
+            update_keys: tx.prepare(
+                "UPDATE users SET unique_id = ?2, mail = ?3, mail_key = ?4 WHERE pk = ?1",
+            )?,
+            update_mail_key: tx
+                .prepare("UPDATE users SET mail = ?2, mail_key = ?3 WHERE pk = ?1")?,
             insert_user: Inserts::prepare(tx, "users", USER_COLUMNS, USER_VALUES)?,
             new_users: Vec::with_capacity(CREATES_PER_INSERT),
             next_pk: super::next_user_pk(tx)?,
@@ -342,12 +350,12 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    /// Write a user's fields, and the keys `keys` says.
+    /// Write a user's fields, and the keys `keys` says (with the address: `Kept` is an
+    /// address that does not change).
     fn write_user(&mut self, pk: i64, s: &UserState, keys: Keys) -> rusqlite::Result<()> {
         self.update_user.execute(params![
             pk,
             s.name,
-            s.mail,
             s.title,
             s.phone,
             s.phone2,
@@ -357,15 +365,13 @@ impl<'t> Writer<'t> {
         match keys {
             Keys::Kept => {}
             Keys::Mail => {
-                self.update_mail_key
-                    .execute(params![pk, super::mail_key_of(pk, &s.mail)])?;
+                let key = stored_mail_key(super::mail_key_of(pk, &s.mail), &s.mail);
+                self.update_mail_key.execute(params![pk, s.mail, key])?;
             }
             Keys::Both => {
-                self.update_keys.execute(params![
-                    pk,
-                    s.unique_id,
-                    super::mail_key_of(pk, &s.mail)
-                ])?;
+                let key = stored_mail_key(super::mail_key_of(pk, &s.mail), &s.mail);
+                self.update_keys
+                    .execute(params![pk, s.unique_id, s.mail, key])?;
             }
         }
         Ok(())
@@ -385,7 +391,8 @@ impl<'t> Writer<'t> {
 
     /// The end of the writes: the new users still waiting are written.
     fn finish(mut self) -> rusqlite::Result<()> {
-        self.write_new_users()
+        self.write_new_users()?;
+        self.created.flush()
     }
 
     /// Write the new users waiting: a whole batch with one statement per table, fewer one by one.
@@ -399,7 +406,7 @@ impl<'t> Writer<'t> {
         } else {
             1
         };
-        let (run, at, seq) = (&self.run, &self.at, &self.audited);
+        let (at, seq) = (&self.at, self.audited);
         for chunk in users.chunks(size) {
             let rows = self.insert_user.of(size);
             let mut param = 0;
@@ -418,34 +425,28 @@ impl<'t> Writer<'t> {
                         &s.phone2,
                         &u.hash,
                         at,
-                        at,
+                        &None::<&str>,
                         pk,
                     ],
                 )?;
             }
             rows.raw_execute()?;
-            let created = self.audit_created.of(size);
-            let mut param = 0;
             for (pk, u) in chunk {
                 let s = &u.state;
-                bind(
-                    created,
-                    &mut param,
-                    &[
-                        run,
-                        pk,
-                        seq,
-                        &s.unique_id,
-                        &s.name,
-                        &s.mail,
-                        &s.title,
-                        &s.phone,
-                        &s.phone2,
-                        &u.groups,
+                self.created.push(
+                    *pk,
+                    seq,
+                    [
+                        s.unique_id.as_deref(),
+                        Some(&s.name),
+                        Some(&s.mail),
+                        s.title.as_deref(),
+                        s.phone.as_deref(),
+                        s.phone2.as_deref(),
+                        u.groups.as_deref(),
                     ],
                 )?;
             }
-            created.raw_execute()?;
         }
         let pairs: Vec<(i64, i64)> = users
             .iter()

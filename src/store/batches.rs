@@ -305,7 +305,7 @@ impl Store {
         self.conn
             .execute("DELETE FROM audit WHERE at < ?1", [cutoff(keep_history)])?;
         self.conn.execute(
-            "DELETE FROM audit_created WHERE run_id IN (SELECT id FROM runs WHERE finished_at < ?1)",
+            "DELETE FROM audit_created_blocks WHERE run_id IN (SELECT id FROM runs WHERE finished_at < ?1)",
             [cutoff(keep_history)],
         )?;
         self.conn.execute(

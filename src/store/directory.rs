@@ -173,10 +173,9 @@ impl Directory for StoreDirectory<'_> {
     }
 
     fn mail_holder(&self, key: &str) -> anyhow::Result<Option<Holder>> {
-        let mut stmt = self
-            .store
-            .conn
-            .prepare_cached("SELECT pk, unique_id, active FROM users WHERE mail_key = ?1")?;
+        let mut stmt = self.store.conn.prepare_cached(
+            "SELECT pk, unique_id, active FROM users WHERE COALESCE(mail_key, mail) = ?1",
+        )?;
         Ok(stmt
             .query_row([key], |r| {
                 Ok(Holder {

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod batches;
+pub mod created;
 pub mod directory;
 pub mod exposed;
 pub mod groups;
@@ -173,6 +174,7 @@ impl Store {
                 log::debug!("sqlite: migration {}", i + 1);
                 let tx = self.conn.transaction()?;
                 tx.execute_batch(sql)?;
+                schema::after(i + 1, &tx)?;
                 tx.pragma_update(None, "user_version", i + 1)?;
                 tx.commit()?;
             }

@@ -8,18 +8,24 @@ use crate::core::signal::Fact;
 use rusqlite::OptionalExtension;
 use std::collections::BTreeMap;
 
-/// The users a run created, from their `created` rows, in the order created: in
-/// `audit_created` (migration 15), or in the audit log in a store older than it (a run has
-/// one or the other).
-const JOINERS: [&str; 2] = [
-    "SELECT unique_id, name, mail FROM audit_created WHERE run_id = ?1 ORDER BY user_pk",
+/// The users a run created, from their `created` rows, in the order created: in blocks
+/// ([`super::created`], migration 15 and 17), or in the audit log in a store older than 15 (a
+/// run has one or the other).
+const JOINERS_LOGGED: &str =
     "SELECT unique_id, json_extract(new, '$.name'), json_extract(new, '$.mail')
-       FROM audit WHERE run_id = ?1 AND field = 'created' ORDER BY id",
-];
+       FROM audit WHERE run_id = ?1 AND field = 'created' ORDER BY id";
 
-/// How many users a run created, counted in both places.
-const JOINERS_COUNT: &str = "SELECT (SELECT COUNT(*) FROM audit_created WHERE run_id = ?1)
-                                  + (SELECT COUNT(*) FROM audit WHERE run_id = ?1 AND field = 'created')";
+/// How many users a run created in the audit log (a store older than migration 15).
+const JOINERS_LOGGED_COUNT: &str =
+    "SELECT COUNT(*) FROM audit WHERE run_id = ?1 AND field = 'created'";
+
+fn joiner(c: super::created::CreatedRow) -> Person {
+    Person {
+        unique_id: c.unique_id,
+        name: Some(c.name),
+        mail: Some(c.mail),
+    }
+}
 
 fn person(r: &rusqlite::Row<'_>) -> rusqlite::Result<Person> {
     Ok(Person {
@@ -34,19 +40,25 @@ impl Store {
     /// created, and how many it created in all (counted in SQL, not read, past the limit).
     pub fn run_joiners(&self, run: i64, limit: usize) -> anyhow::Result<(Vec<Person>, u64)> {
         let mut first = Vec::new();
-        for sql in JOINERS {
-            let left = limit - first.len();
-            let mut stmt = self.conn.prepare(&format!("{sql} LIMIT ?2"))?;
-            let mut rows = stmt.query(rusqlite::params![run, left as i64])?;
-            while let Some(r) = rows.next()? {
-                first.push(person(r)?);
+        super::created::each_of_run(&self.conn, run, |c| {
+            if first.len() < limit {
+                first.push(joiner(c));
             }
+            Ok(first.len() < limit)
+        })?;
+        let left = limit - first.len();
+        let mut stmt = self.conn.prepare(&format!("{JOINERS_LOGGED} LIMIT ?2"))?;
+        let mut rows = stmt.query(rusqlite::params![run, left as i64])?;
+        while let Some(r) = rows.next()? {
+            first.push(person(r)?);
         }
         let total = if first.len() < limit {
             first.len() as u64
         } else {
-            self.conn
-                .query_row(JOINERS_COUNT, [run], |r| r.get::<_, i64>(0))? as u64
+            let logged: i64 = self
+                .conn
+                .query_row(JOINERS_LOGGED_COUNT, [run], |r| r.get(0))?;
+            (super::created::count_of_run(&self.conn, run)? + logged) as u64
         };
         Ok((first, total))
     }
@@ -57,12 +69,14 @@ impl Store {
         run: i64,
         mut each: impl FnMut(&Person) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        for sql in JOINERS {
-            let mut stmt = self.conn.prepare(sql)?;
-            let mut rows = stmt.query([run])?;
-            while let Some(r) = rows.next()? {
-                each(&person(r)?)?;
-            }
+        super::created::each_of_run(&self.conn, run, |c| {
+            each(&joiner(c))?;
+            Ok(true)
+        })?;
+        let mut stmt = self.conn.prepare(JOINERS_LOGGED)?;
+        let mut rows = stmt.query([run])?;
+        while let Some(r) = rows.next()? {
+            each(&person(r)?)?;
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 impl Store {
     /// The audit rows a run wrote, in the order it wrote them: its `created` rows (kept apart,
-    /// `audit_created`) each before the change rows written after it.
+    /// in blocks) each before the change rows written after it.
     pub fn run_audit(&self, run: i64) -> anyhow::Result<Vec<AuditEntry>> {
         let mut created = self.run_created(run)?.into_iter().peekable();
         let mut stmt = self.conn.prepare(
@@ -37,28 +37,25 @@ impl Store {
         Ok(out)
     }
 
-    /// The `created` rows of a run (`audit_created`) in the order written, each with how many
-    /// change rows its run wrote before it.
+    /// The `created` rows of a run (in blocks, [`super::created`]) in the order written, each
+    /// with how many change rows its run wrote before it.
     fn run_created(&self, run: i64) -> anyhow::Result<Vec<(i64, AuditEntry)>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT c.seq, c.user_pk, c.unique_id, {} FROM audit_created c
-             WHERE c.run_id = ?1 ORDER BY c.user_pk",
-            super::users::CREATED_VALUES
-        ))?;
-        let rows = stmt.query_map([run], |r| {
-            Ok((
-                r.get(0)?,
+        let mut rows = Vec::new();
+        super::created::each_of_run(&self.conn, run, |c| {
+            rows.push((
+                c.seq,
                 AuditEntry {
-                    user_pk: r.get(1)?,
-                    unique_id: r.get(2)?,
+                    user_pk: c.user_pk,
+                    new: Some(c.json()),
+                    unique_id: c.unique_id,
                     field: "created".to_string(),
                     old: None,
-                    new: Some(super::users::created_json(r, 3)?),
                     was: None,
                 },
-            ))
+            ));
+            Ok(true)
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(rows)
     }
 
     /// The group rows a run wrote, in the order it wrote them.
@@ -146,9 +143,11 @@ impl Store {
     pub fn mail_key_holder(&self, key: &str) -> anyhow::Result<Option<i64>> {
         Ok(self
             .conn
-            .query_row("SELECT pk FROM users WHERE mail_key = ?1", [key], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT pk FROM users WHERE COALESCE(mail_key, mail) = ?1",
+                [key],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 

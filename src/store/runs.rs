@@ -72,7 +72,7 @@ pub fn os_user() -> String {
 /// the user's row held beside its fields (times, absence counter, manual groups).
 pub const INSERT_AUDIT: &str = "INSERT INTO audit (run_id, user_pk, unique_id, field, old, new, at, was)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
-       (SELECT json_object('created_at', u.created_at, 'updated_at', u.updated_at,
+       (SELECT json_object('created_at', u.created_at, 'updated_at', COALESCE(u.updated_at, u.created_at),
                            'missing_count', u.missing_count, 'last_missing_batch', u.last_missing_batch,
                            'manual_groups', json((SELECT json_group_array(g.name) FROM memberships m
                                                   JOIN groups g ON g.pk = m.group_pk

@@ -339,4 +339,62 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (batch_id, seq)
     );
     "#,
+    // 17: a created user's row (15) in blocks of its run's users, compressed (see
+    // `store::created`): about a quarter of the pages. The rows of `audit_created` are moved
+    // into blocks by [`after`] and that table dropped.
+    // A user's row holds its mail key only where the key is not the address itself (most
+    // addresses are their own key), and its `updated_at` only where the row changed after
+    // its creation: none is the address, the creation time. The index of the keys is of the
+    // key either way (`COALESCE(mail_key, mail)`, what the lookups ask). The table is rebuilt
+    // (SQLite cannot drop NOT NULL) with every value as it was, foreign keys off as for 8.
+    r#"
+    CREATE TABLE users_new (
+        pk INTEGER PRIMARY KEY,
+        unique_id TEXT,
+        name TEXT NOT NULL,
+        mail TEXT NOT NULL,
+        mail_key TEXT,
+        title TEXT,
+        phone TEXT,
+        phone2 TEXT,
+        active INTEGER NOT NULL DEFAULT 1,
+        row_hash INTEGER NOT NULL,
+        missing_count INTEGER NOT NULL DEFAULT 0,
+        last_missing_batch INTEGER,
+        created_at TEXT NOT NULL,
+        updated_at TEXT
+    );
+    INSERT INTO users_new (pk, unique_id, name, mail, mail_key, title, phone, phone2, active,
+                           row_hash, missing_count, last_missing_batch, created_at, updated_at)
+        SELECT pk, unique_id, name, mail, mail_key, title, phone, phone2, active,
+               row_hash, missing_count, last_missing_batch, created_at, updated_at
+        FROM users ORDER BY pk;
+    DROP TABLE users;
+    ALTER TABLE users_new RENAME TO users;
+    CREATE UNIQUE INDEX users_unique_id ON users(unique_id);
+    CREATE UNIQUE INDEX users_mail_key ON users(COALESCE(mail_key, mail));
+    CREATE INDEX users_unusual ON users(pk, active, missing_count, last_missing_batch)
+        WHERE active = 0 OR missing_count > 0;
+    CREATE TRIGGER users_pk_high AFTER DELETE ON users BEGIN
+        INSERT INTO meta (key, value) VALUES ('user_pk_high', old.pk)
+            ON CONFLICT(key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), old.pk);
+    END;
+    CREATE TABLE IF NOT EXISTS audit_created_blocks (
+        run_id INTEGER NOT NULL,
+        first_pk INTEGER NOT NULL,
+        last_pk INTEGER NOT NULL,
+        users INTEGER NOT NULL,
+        content BLOB NOT NULL,
+        PRIMARY KEY (run_id, first_pk)
+    ) WITHOUT ROWID;
+    "#,
 ];
+
+/// What a migration does beyond its SQL, in its transaction, after it: `version` is the
+/// migration's number.
+pub(crate) fn after(version: usize, conn: &rusqlite::Connection) -> anyhow::Result<()> {
+    if version == 17 {
+        super::created::convert(conn)?;
+    }
+    Ok(())
+}

@@ -92,7 +92,7 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT pk FROM users WHERE mail_key = ?1",
+                "SELECT pk FROM users WHERE COALESCE(mail_key, mail) = ?1",
                 [mail::key(user.trim())],
                 |r| r.get(0),
             )
@@ -118,7 +118,7 @@ impl Store {
         let mut found: Vec<(i64, Option<String>, String, String)> = Vec::new();
         let mut stmt = self
             .conn
-            .prepare("SELECT pk, unique_id, name, mail FROM users ORDER BY unique_id IS NULL, unique_id, mail_key")?;
+            .prepare("SELECT pk, unique_id, name, mail FROM users ORDER BY unique_id IS NULL, unique_id, COALESCE(mail_key, mail)")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let name: String = r.get(2)?;
@@ -176,11 +176,11 @@ impl Store {
             }
         }
         let mut stmt = self.conn.prepare(
-            "SELECT pk, unique_id, name, mail, title, phone, phone2, active, created_at, updated_at FROM users u
+            "SELECT pk, unique_id, name, mail, title, phone, phone2, active, created_at, COALESCE(updated_at, created_at) FROM users u
              WHERE (?1 IS NULL OR active = ?1)
                AND (?2 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_pk = u.pk AND m.group_pk = ?2))
                AND (?3 IS NULL OR pk = ?3)
-             ORDER BY unique_id IS NULL, unique_id, mail_key",
+             ORDER BY unique_id IS NULL, unique_id, COALESCE(mail_key, mail)",
         )?;
         let active = match filter {
             Filter::All => None,
@@ -228,7 +228,7 @@ impl Store {
     }
 
     /// The audit log of a user, oldest first: its `created` row (a user an import created has
-    /// it in `audit_created`), then its changes.
+    /// it in a block of its run's, [`super::created`]), then its changes.
     pub fn history(&self, pk: i64) -> anyhow::Result<Vec<AuditRow>> {
         let mut rows = self.created_row(pk)?;
         let mut stmt = self
@@ -268,46 +268,58 @@ impl Store {
     }
 
     /// The `created` row of a user an import created, with its run's time and who ran it. Its
-    /// run is found among the runs (few) rather than by reading the whole table.
+    /// run is found among the runs (few), its block by one seek in each ([`super::created`]).
     fn created_row(&self, pk: i64) -> anyhow::Result<Vec<AuditRow>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT r.finished_at, c.run_id, c.unique_id, r.command, r.by_user, r.reason, {CREATED_VALUES}
-             FROM runs r CROSS JOIN audit_created c ON c.run_id = r.id AND c.user_pk = ?1"
-        ))?;
-        let rows = stmt.query_map([pk], |r| {
-            Ok(AuditRow {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.finished_at, b.run_id, r.command, r.by_user, r.reason, b.content
+             FROM runs r CROSS JOIN audit_created_blocks b
+               ON b.run_id = r.id
+              AND b.first_pk = (SELECT MAX(first_pk) FROM audit_created_blocks
+                                WHERE run_id = r.id AND first_pk <= ?1)
+             WHERE b.last_pk >= ?1",
+        )?;
+        let mut blocks = stmt.query([pk])?;
+        let mut rows = Vec::new();
+        while let Some(r) = blocks.next()? {
+            let Some(created) = super::created::find(r.get_ref(5)?.as_blob()?, pk)? else {
+                continue;
+            };
+            rows.push(AuditRow {
                 at: r.get(0)?,
                 run: r.get(1)?,
-                unique_id: r.get(2)?,
+                unique_id: created.unique_id.clone(),
                 field: "created".to_string(),
                 old: None,
-                new: Some(created_json(r, 6)?),
-                command: r.get(3)?,
-                by: r.get(4)?,
-                reason: r.get(5)?,
+                new: Some(created.json()),
+                command: r.get(2)?,
+                by: r.get(3)?,
+                reason: r.get(4)?,
                 reverted_by: None,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            });
+        }
+        Ok(rows)
     }
 
     /// The history of a deleted user, found by its UniqueID in the audit log: the user of the
     /// newest row that names it (a `created` row after the changes of its run).
     pub fn history_by_unique_id(&self, uid: &str) -> anyhow::Result<Vec<AuditRow>> {
-        let pk: Option<i64> = self
+        let changed: Option<(i64, Option<i64>)> = self
             .conn
             .query_row(
-                "SELECT user_pk FROM (
-                     SELECT * FROM (SELECT user_pk, run_id, 0 AS late FROM audit
-                                    WHERE unique_id = ?1 ORDER BY id DESC LIMIT 1)
-                     UNION ALL
-                     SELECT * FROM (SELECT user_pk, run_id, 1 AS late FROM audit_created
-                                    WHERE unique_id = ?1 ORDER BY run_id DESC, user_pk DESC LIMIT 1))
-                 ORDER BY run_id DESC, late DESC LIMIT 1",
+                "SELECT user_pk, run_id FROM audit WHERE unique_id = ?1 ORDER BY id DESC LIMIT 1",
                 [uid],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
+        let created = super::created::newest_named(&self.conn, uid)?;
+        // The later run's; a run's `created` row counts after its changes (a change row of no
+        // run is older than any run).
+        let pk = match (changed, created) {
+            (Some((pk, Some(run))), Some((created_run, _))) if run > created_run => Some(pk),
+            (_, Some((_, pk))) => Some(pk),
+            (Some((pk, _)), None) => Some(pk),
+            (None, None) => None,
+        };
         match pk {
             Some(pk) => self.history(pk),
             None => Ok(Vec::new()),
@@ -318,7 +330,7 @@ impl Store {
         let holder: Option<(i64, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT pk, unique_id FROM users WHERE mail_key = ?1",
+                "SELECT pk, unique_id FROM users WHERE COALESCE(mail_key, mail) = ?1",
                 [mail::key(mail_addr)],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -490,7 +502,7 @@ impl Store {
         mut each: impl FnMut(UserView) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let mut stmt = self.conn.prepare(
-            "SELECT pk, unique_id, name, mail, title, phone, phone2, active, created_at, updated_at,
+            "SELECT pk, unique_id, name, mail, title, phone, phone2, active, created_at, COALESCE(updated_at, created_at),
                     (SELECT group_concat(group_id, char(31)) FROM
                         (SELECT g.group_id FROM memberships m JOIN groups g ON g.pk = m.group_pk
                          WHERE m.user_pk = u.pk AND g.group_id IS NOT NULL ORDER BY g.group_id)),
@@ -504,7 +516,7 @@ impl Store {
              FROM users u
              WHERE (?1 IS NULL OR active = ?1)
                AND (?2 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_pk = u.pk AND m.group_pk = ?2))
-             ORDER BY unique_id IS NULL, unique_id, mail_key",
+             ORDER BY unique_id IS NULL, unique_id, COALESCE(mail_key, mail)",
         )?;
         let active = match filter {
             Filter::All => None,
@@ -584,28 +596,4 @@ pub fn invitation_json(status: Option<String>, sent_at: Option<String>) -> serde
         Some("sent") => serde_json::json!({ "sent": sent_at }),
         Some(other) => serde_json::Value::String(other.to_string()),
     }
-}
-
-/// The columns of a `created` row's values (`audit_created`), in the order [`created_json`]
-/// reads them.
-pub(super) const CREATED_VALUES: &str = "c.name, c.mail, c.title, c.phone, c.phone2, c.groups";
-
-/// A `created` row's values as its history shows them (JSON: [`super::apply::Created`]),
-/// read from the [`CREATED_VALUES`] columns starting at column `at`. A user an import creates
-/// is active.
-pub(super) fn created_json(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<String> {
-    let [name, mail, title, phone, phone2, groups] =
-        [0, 1, 2, 3, 4, 5].map(|i| r.get::<_, Option<String>>(at + i));
-    let (name, mail) = (name?.unwrap_or_default(), mail?.unwrap_or_default());
-    let (title, phone, phone2, groups) = (title?, phone?, phone2?, groups?);
-    Ok(super::apply::Created {
-        name: &name,
-        mail: &mail,
-        title: title.as_deref(),
-        phone: phone.as_deref(),
-        phone2: phone2.as_deref(),
-        groups: groups.as_deref(),
-        status: "active",
-    }
-    .json())
 }
