@@ -244,6 +244,18 @@ mod realistic {
         groups: Vec<usize>,
     }
 
+    /// A user's employee number: seven digits, spread, for the first 1,285,714 (every file up
+    /// to that size is as it always was); eight digits above, so that the `--huge` files of
+    /// 9.5M and 10M users have no UniqueID twice.
+    fn employee_number(number: u32) -> String {
+        let spread = u64::from(number) * 7;
+        if spread < 9_000_000 {
+            format!("{}", 1_000_000 + spread)
+        } else {
+            format!("{}", 10_000_000 + u64::from(number))
+        }
+    }
+
     fn user(i: usize, number: u32) -> User {
         let mut rng = Rng(i as u64 * 104_729 + 16);
         let first = FIRST[rng.below(FIRST.len())];
@@ -259,7 +271,7 @@ mod realistic {
         groups.sort_unstable();
         groups.dedup();
         User {
-            id: format!("{}", 1_000_000 + u64::from(number) * 7 % 9_000_000),
+            id: employee_number(number),
             first,
             last,
             style: rng.below(10),
