@@ -343,6 +343,55 @@ fn an_address_the_envelope_cannot_carry_is_bad_mail() {
     }
 }
 
+/// An address of `n` octets: a 64-byte local part at a domain of 63-byte labels (the last one
+/// shorter), `ä` in the local part when `wide` (two octets for one character).
+fn address_of(n: usize, wide: bool) -> String {
+    let user = if wide {
+        format!("{}{}", "ä", "a".repeat(62))
+    } else {
+        "a".repeat(64)
+    };
+    let mut domain = String::new();
+    while user.len() + 1 + domain.len() < n {
+        let room = n - user.len() - 1 - domain.len() - usize::from(!domain.is_empty());
+        let label = "b".repeat(room.clamp(1, 63));
+        if !domain.is_empty() {
+            domain.push('.');
+        }
+        domain.push_str(&label);
+    }
+    format!("{user}@{domain}.se")[..n].to_string()
+}
+
+/// SPEC §5: addresses are sendable. An SMTP envelope's path holds at most 256 octets with
+/// its angle brackets (RFC 5321 4.5.3.1.3), so an address of more than 254 octets, counted in
+/// octets (UTF-8), is `bad-mail` however valid its parts are; 254 octets stay valid.
+#[test]
+fn an_address_longer_than_an_envelope_holds_is_bad_mail() {
+    let env = Env::new();
+    for (octets, wide, want) in [
+        (200, false, None),
+        (254, false, None),
+        (254, true, None),
+        (255, false, Some("bad-mail")),
+        (255, true, Some("bad-mail")),
+        (300, false, Some("bad-mail")),
+    ] {
+        let cell = address_of(octets, wide);
+        assert_eq!(cell.len(), octets, "{cell}");
+        let file = env.write("m.csv", format!("UniqueID,Name,Mail\nE1,Fay,{cell}\n"));
+        let run = env.roster(&["validate", file.to_str().unwrap(), "--format", "json"]);
+        let codes: Vec<String> = problems(&run.json()).into_iter().map(|p| p.2).collect();
+        match want {
+            Some(code) => {
+                assert_eq!(run.code, 3, "{octets}: {}", run.stdout);
+                assert_eq!(codes, vec![code.to_string()], "{octets}");
+            }
+            None => assert_eq!((run.code, codes), (0, vec![]), "{octets}: {cell}"),
+        }
+    }
+}
+
 /// Parse Markdown with a real CommonMark parser (markdown-it-py, with GFM tables) and say
 /// what it made: links, images, HTML, code spans, and the text of every table cell.
 const MARKDOWN_TOKENS: &str = r#"

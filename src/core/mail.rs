@@ -3,8 +3,19 @@
 use std::borrow::Cow;
 use std::str::FromStr;
 
-/// Check that a cell is a bare address (no display name) whose domain has a dot.
+/// The most octets an address may have: an SMTP envelope's path holds 256 with its angle
+/// brackets (RFC 5321 4.5.3.1.3).
+pub const MAX_OCTETS: usize = 254;
+
+/// Check that a cell is a bare address (no display name) whose domain has a dot, short enough
+/// for an SMTP envelope.
 pub fn check(cell: &str) -> Result<(), String> {
+    if cell.len() > MAX_OCTETS {
+        return Err(format!(
+            "the mail address has {} octets; an SMTP envelope carries at most {MAX_OCTETS}",
+            cell.len()
+        ));
+    }
     // Most addresses have the common shape, which is valid without the full parse.
     if common_shape(cell) {
         return Ok(());
