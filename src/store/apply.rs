@@ -2,7 +2,6 @@
 
 use super::{now, runs, Store};
 use crate::core::file::ImportFile;
-use crate::core::mail;
 use crate::core::plan::{diff_fields, Action, Plan, UserState};
 use crate::core::policy::MissingUsers;
 use crate::core::problem::Problem;
@@ -104,8 +103,6 @@ fn bind(
 /// A new user's row as it is written.
 struct NewUser {
     state: UserState,
-    /// Its mail key as its row holds it ([`stored_mail_key`]).
-    mail_key: Option<String>,
     hash: i64,
     /// Its Group IDs as its `created` row holds them: joined by commas, none when it has none.
     groups: Option<String>,
@@ -114,18 +111,11 @@ struct NewUser {
 impl NewUser {
     fn of(state: UserState) -> Self {
         NewUser {
-            mail_key: stored_mail_key(mail::key(&state.mail).into_owned(), &state.mail),
             hash: state.hash() as i64,
             groups: (!state.groups.is_empty()).then(|| state.groups.join(",")),
             state,
         }
     }
-}
-
-/// A mail key as a user's row holds it (migration 17): none when it is the address itself,
-/// as it is for most addresses; the index and the lookups take `COALESCE(mail_key, mail)`.
-fn stored_mail_key(key: String, mail: &str) -> Option<String> {
-    (key != mail).then_some(key)
 }
 
 /// The values a new user starts with, as its history shows its `created` row: the fields that
@@ -365,11 +355,11 @@ impl<'t> Writer<'t> {
         match keys {
             Keys::Kept => {}
             Keys::Mail => {
-                let key = stored_mail_key(super::mail_key_of(pk, &s.mail), &s.mail);
+                let key = super::stored_mail_key(pk, &s.mail);
                 self.update_mail_key.execute(params![pk, s.mail, key])?;
             }
             Keys::Both => {
-                let key = stored_mail_key(super::mail_key_of(pk, &s.mail), &s.mail);
+                let key = super::stored_mail_key(pk, &s.mail);
                 self.update_keys
                     .execute(params![pk, s.unique_id, s.mail, key])?;
             }
@@ -419,7 +409,7 @@ impl<'t> Writer<'t> {
                         &s.unique_id,
                         &s.name,
                         &s.mail,
-                        &u.mail_key,
+                        &super::stored_mail_key(*pk, &s.mail),
                         &s.title,
                         &s.phone,
                         &s.phone2,

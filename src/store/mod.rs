@@ -69,6 +69,13 @@ pub(crate) fn mail_key_of(pk: i64, mail: &str) -> String {
     }
 }
 
+/// The mail key as a user's row stores it (migration 17): none where it is the address itself,
+/// as it is for most addresses; the index and the lookups take `COALESCE(mail_key, mail)`.
+pub(crate) fn stored_mail_key(pk: i64, mail: &str) -> Option<String> {
+    let key = mail_key_of(pk, mail);
+    (key != mail).then_some(key)
+}
+
 /// The time now, as the store writes it (RFC 3339, UTC, seconds).
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
