@@ -209,10 +209,14 @@ impl<'b> Cursor<'b> {
     }
 }
 
+/// A block's raw bytes, decompressed.
+fn unpack(content: &[u8]) -> anyhow::Result<Vec<u8>> {
+    zstd::stream::decode_all(content).context("a block of created users is unreadable")
+}
+
 /// The rows of a block, in the order written.
 pub fn decode(content: &[u8]) -> anyhow::Result<Vec<CreatedRow>> {
-    let raw =
-        zstd::stream::decode_all(content).context("a block of created users is unreadable")?;
+    let raw = unpack(content)?;
     let mut cursor = Cursor { bytes: &raw, at: 0 };
     let mut rows = Vec::new();
     while cursor.at < raw.len() {
@@ -266,8 +270,7 @@ pub(crate) fn newest_named(conn: &Connection, uid: &str) -> anyhow::Result<Optio
     )?;
     let mut blocks = stmt.query([])?;
     while let Some(block) = blocks.next()? {
-        let raw = zstd::stream::decode_all(block.get_ref(1)?.as_blob()?)
-            .context("a block of created users is unreadable")?;
+        let raw = unpack(block.get_ref(1)?.as_blob()?)?;
         let mut cursor = Cursor { bytes: &raw, at: 0 };
         let mut named = None;
         while cursor.at < raw.len() {
