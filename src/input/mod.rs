@@ -445,24 +445,10 @@ fn read_into(
             Some(start)
         })
         .collect();
-    let mut reads: Vec<Option<SpanRead>> = reads.into_iter().map(Some).collect();
-    let mut out = Vec::with_capacity(spans.len());
-    let mut k = 0;
-    while k < spans.len() {
-        let end = &ends[k];
-        let (span_read, failed, next) = if end.failed || end.clean || k + 1 == spans.len() {
-            (reads[k].take(), end.failed, k + 1)
-        } else {
-            let (merged, failed, next) = read_on(text, spans, k, &|span| read(span, &mut []));
-            (Some(merged), failed, next)
-        };
-        out.extend(span_read.map(|r| (starts[k], r)));
-        if failed {
-            break;
-        }
-        k = next;
-    }
-    out
+    settle(text, spans, reads, &ends, &|span| read(span, &mut []))
+        .into_iter()
+        .map(|(k, r)| (starts[k], r))
+        .collect()
 }
 
 /// Bring the spans' entries together at the front of `entries`, in order (each span's part
@@ -542,7 +528,7 @@ impl record::Cells for CsvCells<'_> {
     fn cell(&self, i: usize) -> Option<&str> {
         self.text.get(self.record.range(i)?)
     }
-    // The record's text scanned once (validate's engineer).
+    /// The record's text, so that its checks scan it once rather than cell by cell.
     fn whole(&self) -> Option<&str> {
         Some(self.text)
     }
@@ -571,6 +557,23 @@ fn in_spans<T: Send>(
     read: impl Fn(&Span) -> (T, SpanEnd) + Sync,
 ) -> Vec<T> {
     let (read_spans, ends): (Vec<T>, Vec<SpanEnd>) = spans.par_iter().map(&read).unzip();
+    settle(text, spans, read_spans, &ends, &read)
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// What one sequential reading would give, from the spans read in parallel (`read_spans`,
+/// how each ended in `ends`): each span that ended at a record as it was read, one that ended
+/// inside a quoted cell read again with the spans after it ([`read_on`]), up to a CSV error.
+/// Each reading comes with the span it starts at.
+fn settle<T>(
+    text: &str,
+    spans: &[Span],
+    read_spans: Vec<T>,
+    ends: &[SpanEnd],
+    read: &impl Fn(&Span) -> (T, SpanEnd),
+) -> Vec<(usize, T)> {
     let mut read_spans: Vec<Option<T>> = read_spans.into_iter().map(Some).collect();
     let mut out = Vec::with_capacity(spans.len());
     let mut k = 0;
@@ -579,10 +582,10 @@ fn in_spans<T: Send>(
         let (span_read, failed, next) = if end.failed || end.clean || k + 1 == spans.len() {
             (read_spans[k].take(), end.failed, k + 1)
         } else {
-            let (merged, failed, next) = read_on(text, spans, k, &read);
+            let (merged, failed, next) = read_on(text, spans, k, read);
             (Some(merged), failed, next)
         };
-        out.extend(span_read);
+        out.extend(span_read.map(|r| (k, r)));
         if failed {
             break;
         }
@@ -902,7 +905,7 @@ fn read_span(
     }
     let mut unnamed_seen = vec![false; columns.unnamed.len()];
     let (end, error) = each_record(text, span, delimiter, |cells| {
-        // The reader counts the lines (validate's engineer: no second pass over the record).
+        // The reader counts the lines: no second pass over the record's bytes.
         let line = split::record_line(text.as_bytes(), span, cells.position());
         note_unnamed(
             &columns.unnamed,
