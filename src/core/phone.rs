@@ -352,17 +352,22 @@ mod tests {
         }
     }
 
+    /// Every pattern of a country's metadata: its number types' national numbers, its
+    /// leading digits and its national prefix for parsing.
+    fn patterns_of(meta: &Metadata) -> impl Iterator<Item = &str> {
+        let d = meta.descriptors();
+        std::iter::once(d.general())
+            .chain(number_types(d))
+            .map(|d| d.national_number().as_str())
+            .chain(meta.leading_digits().map(|r| r.as_str()))
+            .chain(meta.national_prefix_for_parsing().map(|r| r.as_str()))
+    }
+
     #[test]
     fn every_pattern_of_the_metadata_compiles() {
         let mut compiled = 0;
         for meta in DATABASE.iter() {
-            let d = meta.descriptors();
-            let patterns = std::iter::once(d.general())
-                .chain(number_types(d))
-                .map(|d| d.national_number().as_str())
-                .chain(meta.leading_digits().map(|r| r.as_str()))
-                .chain(meta.national_prefix_for_parsing().map(|r| r.as_str()));
-            for pattern in patterns {
+            for pattern in patterns_of(meta) {
                 assert!(compile(pattern).is_some(), "{}: {pattern}", meta.id());
                 compiled += 1;
             }
@@ -413,12 +418,7 @@ mod tests {
                 .filter_map(|d| d.example())
                 .map(str::to_string)
                 .collect();
-            let patterns = std::iter::once(d.general())
-                .chain(number_types(d))
-                .map(|d| d.national_number().as_str())
-                .chain(meta.leading_digits().map(|r| r.as_str()))
-                .chain(meta.national_prefix_for_parsing().map(|r| r.as_str()));
-            for pattern in patterns {
+            for pattern in patterns_of(meta) {
                 let Some(m) = compile(pattern) else { continue };
                 for example in &examples {
                     let mut values: Vec<String> = (0..=example.len())

@@ -774,15 +774,18 @@ mod tests {
         c
     }
 
+    /// The header of the files these tests check.
+    const HEADER: [&str; 6] = [
+        "UniqueID",
+        "Name",
+        "Mail",
+        "TelephoneNumber",
+        "Groups",
+        "Skip",
+    ];
+
     fn codes(cells: &[&str]) -> Vec<(&'static str, Option<String>)> {
-        let cols = columns(&[
-            "UniqueID",
-            "Name",
-            "Mail",
-            "TelephoneNumber",
-            "Groups",
-            "Skip",
-        ]);
+        let cols = columns(&HEADER);
         let (_, problems) = check(cells, 2, &cols, &Rules::default());
         problems
             .iter()
@@ -868,14 +871,7 @@ mod tests {
     /// What `validate` looks at without building the record is what the record holds.
     #[test]
     fn checked_values_are_the_records() {
-        let cols = columns(&[
-            "UniqueID",
-            "Name",
-            "Mail",
-            "TelephoneNumber",
-            "Groups",
-            "Skip",
-        ]);
+        let cols = columns(&HEADER);
         let rows: [[&str; 6]; 7] = [
             [
                 " E1 ",
