@@ -152,7 +152,7 @@ fn sendable(address: &lettre::Address) -> bool {
     use lettre::message::{Mailbox, Mailboxes};
     // A dot-atom local part (most addresses) at a domain name is carried as it is: no need to
     // try. A domain literal (`a@[127.0.0.1]`) is not read back from a header.
-    let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
+    let atext = |c: char| c == '.' || c.is_alphanumeric() || (c.is_ascii() && ATEXT[c as usize]);
     if address.user().chars().all(atext)
         && !address.user().starts_with('.')
         && !address.domain().starts_with('[')
