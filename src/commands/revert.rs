@@ -241,6 +241,7 @@ fn blocked(
             counts: Some(&plan.counts),
             message: Some(&reason),
             detail: Some(detail),
+            unknown_groups: None,
             problems: &[],
             each_problem: None,
             rejected: None,

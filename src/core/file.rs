@@ -174,6 +174,17 @@ impl ImportFile {
         out
     }
 
+    /// [`ImportFile::unknown_group_counts`] for the plan, which is made once of a reading:
+    /// the counted IDs are moved rather than copied (a file that names 200,000 unknown
+    /// groups held them twice, SPEC §5), and the file keeps none afterwards.
+    pub fn take_unknown_group_counts(&mut self) -> BTreeMap<String, u64> {
+        let mut out = std::mem::take(&mut self.unknown_groups);
+        for (g, n) in super::problem::unknown_groups(&self.problems) {
+            *out.entry(g).or_default() += n;
+        }
+        out
+    }
+
     /// Mark an entry invalid (used for `mail-taken`, found against the store).
     pub fn invalidate(&mut self, index: usize, problem: Problem) {
         if let Entry::Valid(r) = &self.entries[index] {

@@ -14,6 +14,12 @@ pub const LIST_CAP: usize = 100;
 /// so that the report of a first import of a million users stays a mail; every row is in
 /// `roster report --run N --format json`.
 pub const ATTACH_ROWS: usize = 10_000;
+
+pub use super::signal::UNKNOWN_GROUPS_SHOWN;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
 /// No line of the text is longer than this (in characters).
 pub const TEXT_WIDTH: usize = 100;
 /// Days of the trend.
@@ -111,8 +117,12 @@ pub struct RunReport {
     pub rejected: Vec<Rejected>,
     pub rejected_total: u64,
     pub rejected_codes: BTreeMap<String, u64>,
-    /// Unknown Group IDs and the number of records that name each.
+    /// Unknown Group IDs and the number of records that name each: the
+    /// [`UNKNOWN_GROUPS_SHOWN`] named by the most records.
     pub unknown_groups: BTreeMap<String, u64>,
+    /// How many more unknown Group IDs the run named.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unknown_groups_more: u64,
     /// For a failed, blocked or rejected run: the later run that closed it (SPEC §5).
     pub closed: Option<Closed>,
     /// For a blocked run: the later run that applied the same batch.
@@ -129,6 +139,8 @@ pub struct RunParts {
     pub rejected: (Vec<Rejected>, BTreeMap<String, u64>),
     pub closed: Option<Closed>,
     pub reverted_by: Option<i64>,
+    /// The first of the unknown Group IDs the run named, and how many more it did.
+    pub unknown_groups: (BTreeMap<String, u64>, u64),
 }
 
 impl RunReport {
@@ -171,7 +183,14 @@ impl RunReport {
                 .max(rejected.len() as u64),
             rejected,
             rejected_codes,
-            unknown_groups: map("unknown_groups"),
+            // Read from the store ([`RunParts`]); a detail that still holds them (a report
+            // made from a run not stored) is read as it is.
+            unknown_groups: if parts.unknown_groups.0.is_empty() {
+                map("unknown_groups")
+            } else {
+                parts.unknown_groups.0
+            },
+            unknown_groups_more: parts.unknown_groups.1,
             resolved_by: match parts.closed {
                 Some(Closed::Resolved(r)) if run.status == "blocked" => Some(r),
                 _ => None,

@@ -340,17 +340,35 @@ impl Now {
     }
 }
 
-/// `INTMED (2,219 records), X (1 record)`: the most named first.
+/// A report or `status` names at most this many unknown Group IDs (those named by the most
+/// records), and counts the rest.
+pub const UNKNOWN_GROUPS_SHOWN: usize = 100;
+
+/// `INTMED (2,219 records), X (1 record)`: the most named first; past
+/// [`UNKNOWN_GROUPS_SHOWN`], `and 1,200 more (1,450 records)`.
 pub fn groups_text(groups: &BTreeMap<String, u64>) -> String {
     let mut by: Vec<(&String, &u64)> = groups.iter().collect();
     by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    by.iter()
-        .map(|(g, n)| {
-            let word = if **n == 1 { "record" } else { "records" };
-            format!("{g} ({} {word})", super::number::thousands(**n))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    let records = |n: u64| {
+        let word = if n == 1 { "record" } else { "records" };
+        format!("{} {word}", super::number::thousands(n))
+    };
+    let shown = UNKNOWN_GROUPS_SHOWN;
+    let mut parts: Vec<String> = by
+        .iter()
+        .take(shown)
+        .map(|(g, n)| format!("{g} ({})", records(**n)))
+        .collect();
+    if by.len() > shown {
+        // A file may name thousands: the line says how many, not each (SPEC §5).
+        let rest = &by[shown..];
+        parts.push(format!(
+            "and {} more ({})",
+            super::number::thousands(rest.len() as u64),
+            records(rest.iter().map(|(_, n)| **n).sum())
+        ));
+    }
+    parts.join(", ")
 }
 
 #[cfg(test)]

@@ -105,6 +105,7 @@ fn run_parts(
         rejected: store.run_rejected(run.id, model::ATTACH_ROWS)?,
         closed,
         reverted_by: store.reverted_by(run.id)?,
+        unknown_groups: store.run_unknown_groups(run.id, model::UNKNOWN_GROUPS_SHOWN)?,
     })
 }
 

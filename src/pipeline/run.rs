@@ -45,6 +45,7 @@ pub fn record_crash(
         counts: None,
         message: Some(&message),
         detail: Some(&serde_json::json!({"stage": stage})),
+        unknown_groups: None,
         problems: &[],
         each_problem: None,
         rejected: None,
@@ -93,8 +94,8 @@ pub fn tripped_detail(plan: &Plan) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The detail kept with a run, for reports: what tripped, who is removed, the updates per
-/// field and the unknown groups. The rejected records are written from the plan's changes
+/// The detail kept with a run, for reports: what tripped, who is removed and the updates per
+/// field. The rejected records are written from the plan's changes
 /// ([`NewRun::rejected`]): as a JSON tree they cost a kilobyte each (SPEC §5).
 pub(super) fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
     let Some(plan) = plan else {
@@ -116,7 +117,7 @@ pub(super) fn detail(plan: Option<&Plan>, dry_run: bool) -> serde_json::Value {
             *fields.entry(f.field).or_default() += 1;
         }
     }
-    let unknown_groups = &plan.unknown_groups;
+    // The unknown groups go with the run from the plan ([`NewRun::unknown_groups`]).
     serde_json::json!({"tripped": tripped_detail(plan), "removals": removals, "dry_run": dry_run,
-        "fields": fields, "unknown_groups": unknown_groups})
+        "fields": fields})
 }

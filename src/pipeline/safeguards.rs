@@ -91,6 +91,7 @@ fn hold(
         counts: Some(&plan.counts),
         message: Some(&reason),
         detail: Some(&detail),
+        unknown_groups: Some(&plan.unknown_groups),
         problems: &file.problems,
         each_problem: Some(each_problem),
         rejected: Some(&plan.changes),

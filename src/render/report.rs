@@ -375,7 +375,11 @@ impl Report {
                 .iter()
                 .map(|(g, n)| format!("{g} ({})", thousands(*n)))
                 .collect();
-            lines.push(format!("  Unknown groups: {}", list.join(", ")));
+            let more = match r.unknown_groups_more {
+                0 => String::new(),
+                n => format!(", and {} more", thousands(n)),
+            };
+            lines.push(format!("  Unknown groups: {}{more}", list.join(", ")));
         }
         for p in r.problems.iter().filter(|p| p.severity == "warning") {
             lines.push(format!("  Warning ({}): {}", p.code, p.message));

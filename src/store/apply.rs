@@ -607,6 +607,7 @@ fn record_run(tx: &Transaction<'_>, plan: &Plan, run: &ApplyRun<'_>) -> anyhow::
             counts: Some(&plan.counts),
             message: None,
             detail: Some(run.detail),
+            unknown_groups: Some(&plan.unknown_groups),
             problems: run.problems,
             each_problem: run.each_problem,
             rejected: Some(&plan.changes),

@@ -323,34 +323,55 @@ impl Store {
     }
 
     /// The Group IDs the newest run that planned a file (applied or blocked) named and that
-    /// still do not exist, with their record counts, and that run when it was applied.
+    /// still do not exist, with their record counts, and that run when it was applied. Read
+    /// one at a time from the run's detail: a file may name 200,000 (SPEC §5).
     pub fn open_unknown_groups(&self) -> anyhow::Result<(Option<i64>, BTreeMap<String, u64>)> {
-        let newest: Option<(i64, String, Option<String>)> = self
+        let newest: Option<(i64, String)> = self
             .conn
             .query_row(
-                "SELECT id, status, CASE WHEN json_valid(detail)
-                                         THEN json_extract(detail, '$.unknown_groups') END
-                   FROM runs WHERE command IN ('sync', 'apply')
+                "SELECT id, status FROM runs WHERE command IN ('sync', 'apply')
                     AND status IN ('applied', 'blocked') ORDER BY id DESC LIMIT 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some((run, status, Some(groups))) = newest else {
+        let Some((run, status)) = newest else {
             return Ok((None, BTreeMap::new()));
         };
-        let named: BTreeMap<String, u64> = serde_json::from_str(&groups).unwrap_or_default();
-        let mut open = BTreeMap::new();
-        let mut exists = self
-            .conn
-            .prepare("SELECT 1 FROM groups WHERE group_id = ?1")?;
-        for (g, n) in named {
-            if !exists.exists([&g])? {
-                open.insert(g, n);
-            }
-        }
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT g.key, g.value FROM {UNKNOWN_GROUPS}
+                AND NOT EXISTS (SELECT 1 FROM groups WHERE group_id = g.key)"
+        ))?;
+        let open = stmt
+            .query_map([run], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .map(|row| row.map(|(g, n)| (g, n.max(0) as u64)))
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
         let run = (status == "applied" && !open.is_empty()).then_some(run);
         Ok((run, open))
+    }
+
+    /// The unknown Group IDs a run's plan named: the `limit` named by the most records (then
+    /// by ID), and how many IDs are left out.
+    pub fn run_unknown_groups(
+        &self,
+        run: i64,
+        limit: usize,
+    ) -> anyhow::Result<(BTreeMap<String, u64>, u64)> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT g.key, g.value FROM {UNKNOWN_GROUPS} ORDER BY g.value DESC, g.key LIMIT ?2"
+        ))?;
+        let first = stmt
+            .query_map(rusqlite::params![run, limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+            })?
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM {UNKNOWN_GROUPS}"),
+            [run],
+            |r| r.get(0),
+        )?;
+        let more = (total as u64).saturating_sub(first.len() as u64);
+        Ok((first, more))
     }
 
     /// Records the newest run that read a file rejected that the run before it did not, when
@@ -414,27 +435,64 @@ impl Store {
     }
 }
 
+/// The unknown Group IDs of run `?1` (its detail's `unknown_groups`), one row each, `g.key`
+/// and `g.value`: SQLite walks the stored text, nothing is built of it all at once.
+const UNKNOWN_GROUPS: &str =
+    "runs, json_each(CASE WHEN json_valid(runs.detail) THEN runs.detail END,
+                                     '$.unknown_groups') AS g
+     WHERE runs.id = ?1 AND g.type = 'integer'";
+
 /// The lists of a run's detail kept as rows of their own ([`insert_records`]).
 const RECORD_LISTS: [&str; 2] = ["invalid", "removals"];
 
-/// A run's detail without its per-record lists, and whether it had any.
-pub(crate) fn split_records(
+/// A run's detail as the store keeps it: its members but the per-record lists (rows of their
+/// own, [`insert_records`]), with the plan's unknown Group IDs written straight from the
+/// plan's map; and whether it had any such list. Neither is copied into a JSON tree first:
+/// a file naming 200,000 unknown groups made two, of 20 MB each (SPEC §5).
+pub(crate) fn detail_text(
     detail: Option<&serde_json::Value>,
-) -> (Option<serde_json::Value>, bool) {
-    let Some(serde_json::Value::Object(map)) = detail else {
-        return (detail.cloned(), false);
+    unknown_groups: Option<&BTreeMap<String, u64>>,
+) -> anyhow::Result<(Option<String>, bool)> {
+    let has = |map: &serde_json::Map<String, serde_json::Value>| {
+        RECORD_LISTS.iter().any(|k| map.contains_key(*k))
     };
-    let has = RECORD_LISTS.iter().any(|k| map.contains_key(*k));
-    if !has {
-        return (detail.cloned(), false);
+    let kept = match detail {
+        Some(serde_json::Value::Object(map)) => Kept {
+            members: Some(map),
+            unknown_groups,
+        },
+        Some(other) => return Ok((Some(serde_json::to_string(other)?), false)),
+        None if unknown_groups.is_none() => return Ok((None, false)),
+        None => Kept {
+            members: None,
+            unknown_groups,
+        },
+    };
+    let records = kept.members.is_some_and(has);
+    Ok((Some(serde_json::to_string(&kept)?), records))
+}
+
+/// What [`detail_text`] writes: the detail's members but its per-record lists, then the
+/// unknown Group IDs.
+struct Kept<'a> {
+    members: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    unknown_groups: Option<&'a BTreeMap<String, u64>>,
+}
+
+impl serde::Serialize for Kept<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut out = s.serialize_map(None)?;
+        for (k, v) in self.members.into_iter().flatten() {
+            if !RECORD_LISTS.contains(&k.as_str()) {
+                out.serialize_entry(k, v)?;
+            }
+        }
+        if let Some(groups) = self.unknown_groups {
+            out.serialize_entry("unknown_groups", groups)?;
+        }
+        out.end()
     }
-    // The rest of a detail is small: what tripped, the fields, the unknown groups.
-    let rest: serde_json::Map<String, serde_json::Value> = map
-        .iter()
-        .filter(|(k, _)| !RECORD_LISTS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    (Some(serde_json::Value::Object(rest)), true)
 }
 
 /// Write the per-record lists of a run's detail (`invalid`: line, UniqueID, name; `removals`:
@@ -567,6 +625,51 @@ mod tests {
     use super::*;
     use crate::core::report::ATTACH_ROWS;
     use crate::pipeline;
+
+    /// What a run's detail is kept as: without its per-record lists (rows of their own), with
+    /// the plan's unknown groups written after its members, and whether it had such a list.
+    #[test]
+    fn detail_text_keeps_members_and_adds_unknown_groups() {
+        let groups: BTreeMap<String, u64> = [("B".to_string(), 2), ("A".to_string(), 1)].into();
+        let with_lists = serde_json::json!({"tripped": [], "removals": [{"unique_id": "E1"}],
+            "fields": {"title": 3}, "invalid": []});
+        let cases: [(
+            Option<serde_json::Value>,
+            Option<&BTreeMap<String, u64>>,
+            Option<&str>,
+            bool,
+        ); 5] = [
+            (None, None, None, false),
+            (
+                None,
+                Some(&groups),
+                Some(r#"{"unknown_groups":{"A":1,"B":2}}"#),
+                false,
+            ),
+            (
+                Some(serde_json::json!({"stage": "apply"})),
+                None,
+                Some(r#"{"stage":"apply"}"#),
+                false,
+            ),
+            (
+                Some(with_lists),
+                Some(&groups),
+                Some(r#"{"tripped":[],"fields":{"title":3},"unknown_groups":{"A":1,"B":2}}"#),
+                true,
+            ),
+            (
+                Some(serde_json::json!([1])),
+                Some(&groups),
+                Some("[1]"),
+                false,
+            ),
+        ];
+        for (detail, unknown, want, lists) in cases {
+            let (text, had) = detail_text(detail.as_ref(), unknown).unwrap();
+            assert_eq!((text.as_deref(), had), (want, lists), "{detail:?}");
+        }
+    }
 
     /// The report of a first import reads at most [`ATTACH_ROWS`] of its joiners and counts
     /// the rest in SQL, so that a million joiners cost neither a million rows in memory nor

@@ -229,6 +229,7 @@ fn record_revert(
             counts: Some(&plan.counts),
             message: Some(&format!("reverted run {}", of.id)),
             detail: Some(detail),
+            unknown_groups: None,
             problems: &[],
             each_problem: None,
             rejected: None,

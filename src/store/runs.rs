@@ -16,6 +16,9 @@ pub struct NewRun<'a> {
     pub counts: Option<&'a Counts>,
     pub message: Option<&'a str>,
     pub detail: Option<&'a serde_json::Value>,
+    /// A plan's unknown Group IDs with the records naming each, kept in the detail as
+    /// `unknown_groups` (written from the map, not through a JSON tree of it).
+    pub unknown_groups: Option<&'a std::collections::BTreeMap<String, u64>>,
     /// Errors are kept in full; warnings are many on some files and add nothing to a report.
     pub problems: &'a [Problem],
     /// Every problem of the file, told one at a time, when `problems` holds only the first
@@ -27,10 +30,11 @@ pub struct NewRun<'a> {
 }
 
 /// A run's detail is read without its per-record lists (`invalid`, `removals`: 200,000 of
-/// them on a bad night), which the report reads a few at a time in SQL.
-const COLUMNS: &str =
-    "id, batch_id, command, started_at, finished_at, status, counts, message,
-     CASE WHEN json_valid(detail) THEN json_remove(detail, '$.invalid', '$.removals') ELSE detail END,
+/// them on a bad night) and its unknown Group IDs (one each on a file that names 200,000),
+/// which the report reads a few at a time in SQL.
+const COLUMNS: &str = "id, batch_id, command, started_at, finished_at, status, counts, message,
+     CASE WHEN json_valid(detail)
+          THEN json_remove(detail, '$.invalid', '$.removals', '$.unknown_groups') ELSE detail END,
      by_user, reason, overrides, reverts";
 
 /// Who runs this process, why, and the limits raised for it: recorded with every run.
@@ -94,6 +98,7 @@ impl Store {
                 counts: None,
                 message: None,
                 detail: None,
+                unknown_groups: None,
                 problems: &[],
                 each_problem: None,
                 rejected: None,
@@ -149,7 +154,7 @@ const FILE_WARNINGS: usize = 200;
 /// Record a run (inside the caller's transaction when there is one); returns its id.
 pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
     // The per-record lists go to rows of their own, so a report reads the few it shows.
-    let (detail, records) = super::report::split_records(run.detail);
+    let (detail, records) = super::report::detail_text(run.detail, run.unknown_groups)?;
     // An applied import whose detail says it is a night the churn safeguard learns from.
     let history = run.status == "applied"
         && run
@@ -169,7 +174,7 @@ pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
             run.status,
             run.counts.map(serde_json::to_string).transpose()?,
             run.message,
-            detail.as_ref().map(serde_json::to_string).transpose()?,
+            detail,
             run.counts.map(|c| c.create as i64),
             run.counts.map(|c| c.update as i64),
             run.counts.map(|c| c.remove as i64),

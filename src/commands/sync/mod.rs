@@ -155,6 +155,7 @@ fn record_failed(
         counts: None,
         message: Some(message),
         detail: Some(&json!({"stage": stage})),
+        unknown_groups: None,
         problems: &[],
         each_problem: None,
         rejected: None,

@@ -116,6 +116,7 @@ fn quiet_night(night: &Night<'_>, store: &mut Store, batch: &Batch) -> anyhow::R
         counts: None,
         message: Some(&said),
         detail: None,
+        unknown_groups: None,
         problems: &[],
         each_problem: None,
         rejected: None,

@@ -916,7 +916,7 @@ pub fn plan<D: Directory>(
     changes.reserve_exact(absent.len());
     changes.extend(absent);
     plan.changes = changes;
-    plan.unknown_groups = file.unknown_group_counts();
+    plan.unknown_groups = file.take_unknown_group_counts();
     check_safeguards(&mut plan, file.rows as u64, settings);
     if settings.send_invitations {
         plan.invitations = plan.counts.create;
