@@ -633,12 +633,13 @@ mod tests {
         let groups: BTreeMap<String, u64> = [("B".to_string(), 2), ("A".to_string(), 1)].into();
         let with_lists = serde_json::json!({"tripped": [], "removals": [{"unique_id": "E1"}],
             "fields": {"title": 3}, "invalid": []});
-        let cases: [(
+        type Case<'a> = (
             Option<serde_json::Value>,
-            Option<&BTreeMap<String, u64>>,
-            Option<&str>,
+            Option<&'a BTreeMap<String, u64>>,
+            Option<&'a str>,
             bool,
-        ); 5] = [
+        );
+        let cases: [Case; 5] = [
             (None, None, None, false),
             (
                 None,
