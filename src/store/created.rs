@@ -483,7 +483,7 @@ mod tests {
         assert_eq!(audit.len(), 301);
         assert_eq!((audit[0].field.as_str(), audit[1].user_pk), ("name", 1_201));
         assert_eq!(store.history_by_unique_id("E1300")?.len(), 1);
-        assert_eq!(store.mail_key_holder("ann@x.org")?, Some(1));
+        assert_eq!(store.mail_key_holder("ann@x.org")?.map(|h| h.pk), Some(1));
         let row: (String, String, Option<String>, String) = store.conn.query_row(
             "SELECT mail, mail_key, updated_at, created_at FROM users WHERE pk = 1",
             [],
