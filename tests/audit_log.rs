@@ -193,6 +193,72 @@ fn a_deleted_created_user_keeps_its_history() {
     );
 }
 
+/// A user no longer in the directory is found by the address it had, as by its UniqueID: a
+/// deleted user, a user whose address changed since, and every former holder of an address
+/// that several users had, each history whole and named. A user who has the address now is
+/// found as before.
+#[test]
+fn a_former_users_history_is_found_by_the_address_it_had() {
+    let env = setup();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_removals = \"100%\"\nmissing_users = \"delete\"\n",
+    );
+    env.import("day1.csv", &file(&DAY1), &[]).ok();
+    // Day 2: Cia (E3) is deleted, Bo (E2) gets a new address.
+    let day2 = [DAY1[0], "E2,Bo Bare,bo.bare@example.se,,,,"];
+    env.import("day2.csv", &file(&day2), &[]).ok();
+    let (by_id, _) = history(&env, "E3");
+    assert_eq!(by_id[0][2], "created", "{by_id:?}");
+    let (by_mail, _) = history(&env, "Cia@Example.se");
+    assert_eq!(by_mail, by_id);
+    // A live user by an address it had: its whole history; by the one it has: the same.
+    let (bo, _) = history(&env, "bo@example.se");
+    assert_eq!(bo, history(&env, "E2").0);
+    assert_eq!(history(&env, "BO.BARE@example.se").0, bo);
+    assert_eq!(history(&env, "asa@example.se").0, history(&env, "E1").0);
+
+    // Day 3 gives Cia's address to E6, day 4 deletes E6 too: both had it, each is shown, the
+    // one who had it first first.
+    let day3 = [DAY1[0], day2[1], "E6,Cia Berg,cia@example.se,,,,"];
+    env.import("day3.csv", &file(&day3), &[]).ok();
+    env.import("day4.csv", &file(&day2), &[]).ok();
+    let (e6, _) = history(&env, "E6");
+    let (both, _) = history(&env, "cia@example.se");
+    assert_eq!(both, [by_id.clone(), e6].concat());
+    let rows = env
+        .roster(&["users", "history", "cia@example.se", "--format", "json"])
+        .ok()
+        .json();
+    let ids: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["unique_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.iter().take(by_id.len()).all(|id| *id == "E3"),
+        "{ids:?}"
+    );
+    assert!(
+        ids.iter().skip(by_id.len()).all(|id| *id == "E6"),
+        "{ids:?}"
+    );
+    let table = env
+        .roster(&["users", "history", "cia@example.se"])
+        .ok()
+        .stdout;
+    let (e3_at, e6_at) = (table.find("E3 had"), table.find("E6 had"));
+    assert!(e3_at.is_some() && e6_at > e3_at, "{table}");
+    assert!(table.contains("no user has it now"), "{table}");
+
+    // An address no user ever had is still an error.
+    let run = env
+        .roster(&["users", "history", "nobody@example.se"])
+        .code(2);
+    assert!(run.stderr.contains("nor had"), "{}", run.stderr);
+}
+
 /// A file of `n` users as an HR system writes them: names outside ASCII, employee numbers in
 /// no order, one to four of 50 groups, a second phone for some.
 fn realistic(n: usize) -> String {

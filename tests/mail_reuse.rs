@@ -287,3 +287,85 @@ fn a_user_whose_address_was_given_away_is_not_invited_to_it() {
     let run = env.roster(&["users", "invite", "E3", "--resend"]).code(2);
     assert!(run.stderr.contains("no mail address"), "{}", run.stderr);
 }
+
+/// A revert that would give a user back an address another user has now leaves it, and says
+/// why: the address is that user's (`mail-taken`, naming the holder), not a field changed
+/// since. Both for a user the run changed and for one it deleted.
+#[test]
+fn a_revert_names_the_user_who_has_the_address_now() {
+    let env = with_leavers(false);
+    // Run R gives Bo a new address; the next one gives Bo's old one to Eva (E5).
+    let run = env
+        .import(
+            "day3.csv",
+            &file(&[ANNA, "E2,Bo Ek,bo.ek@example.se,Nurse"]),
+            &[],
+        )
+        .ok()
+        .json();
+    let id = run["run"].to_string();
+    let eva = "E5,Eva Ny,BO@example.se,Doctor";
+    let bo = "E2,Bo Ek,bo.ek@example.se,Nurse";
+    env.import("day4.csv", &file(&[ANNA, bo, eva]), &[]).ok();
+    let rev = env
+        .roster(&["revert", &id, "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    let conflicts = rev["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{rev:#}");
+    let c = &conflicts[0];
+    assert_eq!(c["unique_id"], "E2", "{rev:#}");
+    assert_eq!(c["field"], "mail", "{rev:#}");
+    assert_eq!(c["reason"], "mail-taken", "{rev:#}");
+    assert_eq!(c["held_by"], "E5", "{rev:#}");
+    assert_eq!(c["taken"], "bo@example.se", "{rev:#}");
+    assert_eq!(c["now"], "bo.ek@example.se", "{rev:#}");
+    let table = env.roster(&["revert", &id, "--dry-run"]).ok().stdout;
+    assert!(!table.contains("changed since"), "{table}");
+    assert!(table.contains("bo@example.se is now E5's"), "{table}");
+
+    // A field changed since is still that, with its reason.
+    env.import(
+        "day5.csv",
+        &file(&[ANNA, "E2,Bo Ek,b.ek@example.se,Nurse", eva]),
+        &[],
+    )
+    .ok();
+    let rev = env
+        .roster(&["revert", &id, "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(rev["conflicts"][0]["reason"], "changed-since", "{rev:#}");
+    assert!(rev["conflicts"][0]["held_by"].is_null(), "{rev:#}");
+    let table = env.roster(&["revert", &id, "--dry-run"]).ok().stdout;
+    assert!(table.contains("changed since run"), "{table}");
+
+    // A user the run deleted is not brought back while another user has its address.
+    let env = with_leavers(false);
+    let mut cfg = config(false);
+    cfg.push_str("missing_users = \"delete\"\n");
+    env.write("roster.toml", cfg);
+    let run = env.import("day3.csv", &file(&[ANNA]), &[]).ok().json();
+    let id = run["run"].to_string();
+    env.import(
+        "day4.csv",
+        &file(&[ANNA, "E9,Nils Ny,bo@example.se,Doctor"]),
+        &[],
+    )
+    .ok();
+    let rev = env
+        .roster(&["revert", &id, "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    let taken: Vec<&Value> = rev["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["unique_id"] == "E2")
+        .collect();
+    assert_eq!(taken.len(), 1, "{rev:#}");
+    assert_eq!(taken[0]["reason"], "mail-taken", "{rev:#}");
+    assert_eq!(taken[0]["held_by"], "E9", "{rev:#}");
+    let table = env.roster(&["revert", &id, "--dry-run"]).ok().stdout;
+    assert!(table.contains("bo@example.se is now E9's"), "{table}");
+}

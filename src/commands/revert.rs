@@ -369,31 +369,61 @@ fn show_users(
     Ok(())
 }
 
-/// The fields changed since the run, which the revert leaves as they are.
+/// The fields the revert leaves as they are: those changed since the run in a table, then
+/// each address that is another user's now, naming that user.
 fn show_conflicts(
     of: &crate::core::report::Run,
     conflicts: &[revert::Conflict],
 ) -> anyhow::Result<()> {
-    render::emit(&format!(
-        "{} field(s) changed since run {} and were left as they are:",
-        conflicts.len(),
-        of.id
-    ))?;
-    let mut t = render::table(["UniqueID", "Field", "Now", "Run set"]);
-    for c in conflicts {
-        t.add_row(vec![
-            c.unique_id
-                .clone()
-                .or_else(|| c.mail.clone())
-                .or_else(|| c.group.as_ref().map(|g| format!("group {g}")))
-                .unwrap_or_default(),
-            c.field.clone(),
-            render::opt(c.now.as_deref()),
-            render::opt(c.run_new.as_deref()),
-        ]);
+    let (taken, changed): (Vec<_>, Vec<_>) = conflicts
+        .iter()
+        .partition(|c| c.reason == revert::Why::MailTaken);
+    if !changed.is_empty() {
+        render::emit(&format!(
+            "{} field(s) changed since run {} and were left as they are:",
+            changed.len(),
+            of.id
+        ))?;
+        let mut t = render::table(["UniqueID", "Field", "Now", "Run set"]);
+        for c in changed {
+            t.add_row(vec![
+                c.unique_id
+                    .clone()
+                    .or_else(|| c.mail.clone())
+                    .or_else(|| c.group.as_ref().map(|g| format!("group {g}")))
+                    .unwrap_or_default(),
+                c.field.clone(),
+                render::opt(c.now.as_deref()),
+                render::opt(c.run_new.as_deref()),
+            ]);
+        }
+        render::emit(&t.to_string())?;
     }
-    render::emit(&t.to_string())?;
+    for c in taken {
+        let line = render::message(&mail_taken_line(c)).into_owned();
+        render::emit(&render::grid::wrap(&line, render::grid::WIDTH).join("\n"))?;
+    }
     Ok(())
+}
+
+/// An address the revert does not give back, as a sentence: whose it is now, and what the
+/// user it was for keeps (or that it is not brought back: a user the run deleted, whose
+/// conflict has no value of the run's).
+fn mail_taken_line(c: &revert::Conflict) -> String {
+    let who = c
+        .unique_id
+        .as_deref()
+        .or(c.mail.as_deref())
+        .unwrap_or("a manual user");
+    let holder = c.held_by.as_deref().unwrap_or("a manual user");
+    let taken = c.taken.as_deref().unwrap_or_default();
+    match &c.run_new {
+        None => format!("{who} is not brought back: {taken} is now {holder}'s address"),
+        Some(_) => format!(
+            "{who}'s mail is left as {}: {taken} is now {holder}'s address",
+            render::opt(c.now.as_deref())
+        ),
+    }
 }
 
 /// One user of a revert as a table row: action, UniqueID, name, and its fields `old → new`

@@ -10,7 +10,7 @@ use crate::error;
 use crate::pipeline;
 use crate::render;
 use crate::render::plan::DEFAULT_LIMIT;
-use crate::store::users::{Filter, ManualFields, UserView};
+use crate::store::users::{AuditRow, Filter, ManualFields, UserView};
 use crate::store::{Lock, Store};
 use std::io::Write;
 
@@ -107,27 +107,54 @@ fn show(ctx: &Context, store: &Store, user: &str) -> anyhow::Result<()> {
     }
 }
 
-/// `users history USER`: the audit rows of a user, or of a UniqueID no user has any more.
+/// `users history USER`: the audit rows of a user, of a UniqueID no user has any more, or of
+/// each user who had an address no user has now.
 fn history(ctx: &Context, store: &Store, user: &str) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
-    let found = match store.find_user(user)? {
-        Some(pk) => Some(pk),
-        None if store.history_by_unique_id(user)?.is_empty() => store.find_user_or_name(user)?,
-        None => None,
-    };
-    let rows = match found {
-        Some(pk) => store.history(pk)?,
-        None => store.history_by_unique_id(user)?,
-    };
-    if rows.is_empty() && found.is_none() {
+    let histories = histories(store, user)?;
+    if histories.is_empty() {
         return Err(error::usage(format!(
             "no user has the UniqueID, mail or name `{user}`, nor had"
         )));
     }
-    match format {
-        Format::Json => Ok(render::json(&rows)?),
-        _ => history_table(&rows),
+    if format == Format::Json {
+        let rows: Vec<&AuditRow> = histories.iter().flat_map(|(_, rows)| rows).collect();
+        return Ok(render::json(&rows)?);
     }
+    for (head, rows) in &histories {
+        if let Some(head) = head {
+            render::emit(&render::message(head))?;
+        }
+        history_table(rows)?;
+    }
+    Ok(())
+}
+
+/// The histories `users history USER` shows: of the user that has the UniqueID or mail now;
+/// else of the UniqueID's former user; else of the user of that name; else of every user who
+/// had that address, in the order they were created, each headed by whom it is of.
+fn histories(store: &Store, user: &str) -> anyhow::Result<Vec<(Option<String>, Vec<AuditRow>)>> {
+    if let Some(pk) = store.find_user(user)? {
+        return Ok(vec![(None, store.history(pk)?)]);
+    }
+    let by_id = store.history_by_unique_id(user)?;
+    if !by_id.is_empty() {
+        return Ok(vec![(None, by_id)]);
+    }
+    if let Some(pk) = store.find_user_or_name(user)? {
+        return Ok(vec![(None, store.history(pk)?)]);
+    }
+    let mut out = Vec::new();
+    for pk in store.former_holders(user)? {
+        let rows = store.history(pk)?;
+        let who = rows
+            .iter()
+            .find_map(|r| r.unique_id.clone())
+            .unwrap_or_else(|| "a manual user".to_string());
+        let head = format!("{who} had {}; no user has it now:", user.trim());
+        out.push((Some(head), rows));
+    }
+    Ok(out)
 }
 
 /// `users add`: a manual user, its fields checked first.
@@ -333,7 +360,7 @@ fn show_table(u: &UserView) -> anyhow::Result<()> {
 
 /// `users history` in a table of 100 columns: when, which run, who and why, and the change
 /// as `field: old → new` (a created or deleted user's stored row is in JSON only).
-fn history_table(rows: &[crate::store::users::AuditRow]) -> anyhow::Result<()> {
+fn history_table(rows: &[AuditRow]) -> anyhow::Result<()> {
     let mut grid = render::grid::Grid::new(["Time", "Run", "Change", "By", "Reason"]);
     let cells: Vec<[String; 5]> = rows
         .iter()

@@ -3,7 +3,7 @@
 //! conflict, left as it is and listed.
 
 use super::mail;
-use super::plan::{diff_fields, Action, Counts, FieldChange, UserState};
+use super::plan::{diff_fields, Action, Counts, FieldChange, Holder, UserState};
 use super::policy::MissingUsers;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -41,7 +41,18 @@ pub struct Current {
     pub last_missing_batch: Option<i64>,
 }
 
-/// A field that changed since the run: left as it is.
+/// Why a revert leaves a field as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Why {
+    /// The field no longer holds what the run wrote (or its user or group is gone, or taken).
+    ChangedSince,
+    /// The address the revert would give back is another user's now (`held_by`), as an
+    /// import's record whose Mail another user has is `mail-taken`.
+    MailTaken,
+}
+
+/// A field the revert leaves as it is, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Conflict {
     pub unique_id: Option<String>,
@@ -52,6 +63,23 @@ pub struct Conflict {
     pub field: String,
     pub now: Option<String>,
     pub run_new: Option<String>,
+    pub reason: Why,
+    /// For `mail-taken`: the address, and the UniqueID of the user who has it now (none for a
+    /// manual user).
+    pub taken: Option<String>,
+    pub held_by: Option<String>,
+}
+
+impl Conflict {
+    /// The same conflict, for an address that `holder` has now.
+    fn taken_by(self, address: &str, holder: &Holder) -> Conflict {
+        Conflict {
+            reason: Why::MailTaken,
+            taken: Some(address.to_string()),
+            held_by: holder.unique_id.clone(),
+            ..self
+        }
+    }
 }
 
 /// What the revert does to one user.
@@ -224,7 +252,7 @@ pub fn plan(
     current: &HashMap<i64, Current>,
     missing_users: MissingUsers,
     known_groups: &HashSet<String>,
-    holder: &dyn Fn(&str) -> Option<i64>,
+    holder: &dyn Fn(&str) -> Option<Holder>,
 ) -> RevertPlan {
     let mut out = RevertPlan::default();
     for user in UserRows::of(rows, current) {
@@ -299,6 +327,9 @@ impl<'a> UserRows<'a> {
             field: field.to_string(),
             now,
             run_new,
+            reason: Why::ChangedSince,
+            taken: None,
+            held_by: None,
         }
     }
 
@@ -341,7 +372,7 @@ impl<'a> UserRows<'a> {
     fn bring_back(
         &self,
         known_groups: &HashSet<String>,
-        holder: &dyn Fn(&str) -> Option<i64>,
+        holder: &dyn Fn(&str) -> Option<Holder>,
         out: &mut RevertPlan,
     ) {
         if let Some(c) = self.now {
@@ -371,9 +402,9 @@ impl<'a> UserRows<'a> {
             t.missing_count = w.missing_count.unwrap_or(0);
             t.last_missing_batch = w.last_missing_batch;
         }
-        if holder(&mail::key(&t.state.mail)).is_some_and(|h| h != self.pk) {
+        if let Some(h) = holder(&mail::key(&t.state.mail)).filter(|h| h.pk != self.pk) {
             let conflict = self.conflict("mail", Some(t.state.mail.clone()), None);
-            out.conflicts.push(conflict);
+            out.conflicts.push(conflict.taken_by(&t.state.mail, &h));
             return;
         }
         out.changes.push(UserRevert {
@@ -478,12 +509,12 @@ fn undo_action(c: &Current, t: &Current) -> Action {
     }
 }
 
-/// An address the revert gives back that another user holds now (and keeps) is a conflict:
-/// the user keeps the address it has.
+/// An address the revert gives back that another user holds now (and keeps) is a conflict,
+/// `mail-taken`, naming that user: the user keeps the address it has.
 fn resolve_mail(
     out: &mut RevertPlan,
     current: &HashMap<i64, Current>,
-    holder: &dyn Fn(&str) -> Option<i64>,
+    holder: &dyn Fn(&str) -> Option<Holder>,
 ) {
     let mut released: HashSet<String> = HashSet::new();
     for c in &out.changes {
@@ -508,19 +539,23 @@ fn resolve_mail(
         if key == mail::key(&cur.state.mail) {
             continue;
         }
-        if holder(&key).is_some_and(|h| h != c.pk) && !released.contains(&key) {
-            conflicts.push(Conflict {
-                unique_id: cur.state.unique_id.clone(),
-                mail: Some(cur.state.mail.clone()),
-                group: None,
-                field: "mail".into(),
-                now: Some(cur.state.mail.clone()),
-                run_new: Some(cur.state.mail.clone()),
-            });
-            t.state.mail = cur.state.mail.clone();
-            *was = None;
-            c.fields = fields_between(Some(cur), Some(t));
-        }
+        let Some(h) = holder(&key).filter(|h| h.pk != c.pk && !released.contains(&key)) else {
+            continue;
+        };
+        conflicts.push(Conflict {
+            unique_id: cur.state.unique_id.clone(),
+            mail: Some(cur.state.mail.clone()),
+            group: None,
+            field: "mail".into(),
+            now: Some(cur.state.mail.clone()),
+            run_new: Some(cur.state.mail.clone()),
+            reason: Why::MailTaken,
+            taken: Some(t.state.mail.clone()),
+            held_by: h.unique_id,
+        });
+        t.state.mail = cur.state.mail.clone();
+        *was = None;
+        c.fields = fields_between(Some(cur), Some(t));
     }
     out.changes.retain(|c| !c.fields.is_empty());
     out.conflicts.extend(conflicts);
@@ -604,6 +639,9 @@ fn group_conflict(
         field: field.to_string(),
         now,
         run_new,
+        reason: Why::ChangedSince,
+        taken: None,
+        held_by: None,
     }
 }
 

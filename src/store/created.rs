@@ -177,15 +177,18 @@ impl<'b> Cursor<'b> {
         Some(Some(bytes))
     }
 
-    /// The next row's key and UniqueID, its other values skipped.
-    fn key_and_id(&mut self) -> Option<(i64, Option<&'b [u8]>)> {
+    /// The next row's key and its value number `i` (0: UniqueID, 2: mail), the others skipped.
+    fn key_and_value(&mut self, i: usize) -> Option<(i64, Option<&'b [u8]>)> {
         let pk = self.varint()? as i64;
         self.varint()?;
-        let uid = self.bytes()?;
-        for _ in 0..6 {
-            self.bytes()?;
+        let mut value = None;
+        for at in 0..7 {
+            let v = self.bytes()?;
+            if at == i {
+                value = v;
+            }
         }
-        Some((pk, uid))
+        Some((pk, value))
     }
 
     fn row(&mut self) -> Option<CreatedRow> {
@@ -275,7 +278,7 @@ pub(crate) fn newest_named(conn: &Connection, uid: &str) -> anyhow::Result<Optio
         let mut named = None;
         while cursor.at < raw.len() {
             let (pk, id) = cursor
-                .key_and_id()
+                .key_and_value(0)
                 .context("a block of created users is unreadable")?;
             if id == Some(uid.as_bytes()) {
                 named = named.max(Some(pk));
@@ -286,6 +289,26 @@ pub(crate) fn newest_named(conn: &Connection, uid: &str) -> anyhow::Result<Optio
         }
     }
     Ok(None)
+}
+
+/// Each created user's key and the address it was created with, every run's blocks read in
+/// turn.
+pub(crate) fn each_mail(conn: &Connection, mut each: impl FnMut(i64, &str)) -> anyhow::Result<()> {
+    let mut stmt = conn.prepare("SELECT content FROM audit_created_blocks")?;
+    let mut blocks = stmt.query([])?;
+    while let Some(block) = blocks.next()? {
+        let raw = unpack(block.get_ref(0)?.as_blob()?)?;
+        let mut cursor = Cursor { bytes: &raw, at: 0 };
+        while cursor.at < raw.len() {
+            let (pk, mail) = cursor
+                .key_and_value(2)
+                .context("a block of created users is unreadable")?;
+            let mail = std::str::from_utf8(mail.unwrap_or_default())
+                .context("a block of created users is unreadable")?;
+            each(pk, mail);
+        }
+    }
+    Ok(())
 }
 
 /// Migration 17: the rows of `audit_created` (migration 15) into blocks, run by run in the
@@ -460,7 +483,7 @@ mod tests {
         assert_eq!(audit.len(), 301);
         assert_eq!((audit[0].field.as_str(), audit[1].user_pk), ("name", 1_201));
         assert_eq!(store.history_by_unique_id("E1300")?.len(), 1);
-        assert_eq!(store.mail_key_holder("ann@x.org")?, Some(1));
+        assert_eq!(store.mail_key_holder("ann@x.org")?.map(|h| h.pk), Some(1));
         let row: (String, String, Option<String>, String) = store.conn.query_row(
             "SELECT mail, mail_key, updated_at, created_at FROM users WHERE pk = 1",
             [],

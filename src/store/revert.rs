@@ -1,6 +1,7 @@
 //! Reverting a run: its audit rows read, and the revert's writes in one transaction.
 
 use super::{now, runs, Store};
+use crate::core::plan::Holder;
 use crate::core::revert::{
     AuditEntry, Current, GroupChange, GroupEntry, GroupNow, RevertPlan, Target, Was,
 };
@@ -140,13 +141,19 @@ impl Store {
     }
 
     /// Who holds a mail key now.
-    pub fn mail_key_holder(&self, key: &str) -> anyhow::Result<Option<i64>> {
+    pub fn mail_key_holder(&self, key: &str) -> anyhow::Result<Option<Holder>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT pk FROM users WHERE COALESCE(mail_key, mail) = ?1",
+                "SELECT pk, unique_id, active FROM users WHERE COALESCE(mail_key, mail) = ?1",
                 [key],
-                |r| r.get(0),
+                |r| {
+                    Ok(Holder {
+                        pk: r.get(0)?,
+                        unique_id: r.get(1)?,
+                        active: r.get(2)?,
+                    })
+                },
             )
             .optional()?)
     }

@@ -326,6 +326,39 @@ impl Store {
         }
     }
 
+    /// The users who ever had address `mail_addr` (compared by its key, as the store compares
+    /// addresses), in the order they were created: those whose log holds it as a value a
+    /// change took or left (`mail` rows, a deletion's among them) or as the value they were
+    /// created with (their run's blocks, [`super::created`], or in an older store a `created`
+    /// row of the log). The log is read whole, as a history is (no index by user or value).
+    pub fn former_holders(&self, mail_addr: &str) -> anyhow::Result<Vec<i64>> {
+        let key = mail::key(mail_addr.trim());
+        let is_key = |m: &str| !m.is_empty() && mail::key(m) == key;
+        let mut pks = std::collections::BTreeSet::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT user_pk, field, old, new FROM audit WHERE field IN ('mail', 'created')",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (old, new): (Option<String>, Option<String>) = (r.get(2)?, r.get(3)?);
+            let held = if r.get_ref(1)?.as_str()? == "created" {
+                let created = new.and_then(|n| serde_json::from_str::<serde_json::Value>(&n).ok());
+                created.is_some_and(|c| c["mail"].as_str().is_some_and(is_key))
+            } else {
+                old.as_deref().is_some_and(is_key) || new.as_deref().is_some_and(is_key)
+            };
+            if held {
+                pks.insert(r.get::<_, i64>(0)?);
+            }
+        }
+        super::created::each_mail(&self.conn, |pk, m| {
+            if is_key(m) {
+                pks.insert(pk);
+            }
+        })?;
+        Ok(pks.into_iter().collect())
+    }
+
     fn check_mail_free(&self, mail_addr: &str, except: Option<i64>) -> anyhow::Result<()> {
         let holder: Option<(i64, Option<String>)> = self
             .conn
