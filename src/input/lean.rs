@@ -102,7 +102,7 @@ fn lean_keys<'c>(checked: &'c Checked<'_>) -> (Option<Cow<'c, str>>, Option<Cow<
             let mail = (!v.skip).then(|| crate::core::mail::key(v.mail()));
             (Some(Cow::Borrowed(v.unique_id())), mail)
         }
-        Checked::Invalid(entry) => (id_key(entry), mail_key(entry)),
+        Checked::Invalid(entry, _) => (id_key(entry), mail_key(entry)),
     }
 }
 
