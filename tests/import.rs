@@ -804,3 +804,61 @@ fn new_users_in_any_number_are_written_whole_and_in_order() {
         );
     }
 }
+
+/// SPEC §1: a Mail that appears twice is an error on every occurrence, also when the record
+/// that repeats it has another error; so the valid record whose Mail it repeats is invalid
+/// too (SPEC §2): a new user is not created, a known one is left alone. What `apply` finds is
+/// what `validate` finds.
+#[test]
+fn a_mail_an_invalid_record_repeats_leaves_the_valid_user_alone() {
+    let env = setup();
+    env.import("day1.csv", &file([row(1, "Nurse"), row(2, "Nurse")]), &[])
+        .ok();
+    let day2 = file([
+        row(1, "Head nurse"),
+        row(2, "Nurse"),
+        // A bad phone, and E001's Mail in capitals.
+        "E003,Person 3,P1@EXAMPLE.SE,Nurse,12345,ICU,".into(),
+        row(4, "Nurse"),
+        // No name, and E004's Mail.
+        "E005,,p4@example.se,Nurse,,ICU,".into(),
+    ]);
+    let run = env
+        .import("day2.csv", &day2, &["--allow-invalid", "4"])
+        .ok()
+        .json();
+    assert_eq!(counts(&run), [0, 0, 0, 0, 0, 0, 1, 0, 4]);
+    assert_eq!(env.user("E001")["title"], "Nurse");
+    assert_eq!(env.user("E001")["status"], "active");
+    let ids: Vec<Value> = env
+        .users_json()
+        .iter()
+        .map(|u| u["unique_id"].clone())
+        .collect();
+    assert_eq!(ids, ["E001", "E002"]);
+    let line_codes = |doc: &Value| -> Vec<(u64, String)> {
+        doc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["line"].as_u64().unwrap(), p["code"].to_string()))
+            .collect()
+    };
+    let want: Vec<(u64, String)> = [
+        (2, "duplicate-mail"),
+        (4, "bad-phone"),
+        (4, "duplicate-mail"),
+        (5, "duplicate-mail"),
+        (6, "missing-field"),
+        (6, "duplicate-mail"),
+    ]
+    .iter()
+    .map(|(l, c)| (*l, format!("\"{c}\"")))
+    .collect();
+    assert_eq!(line_codes(&run), want);
+    let validated = env
+        .roster(&["validate", "day2.csv", "--format", "json"])
+        .code(3)
+        .json();
+    assert_eq!(validated["problems"], run["problems"]);
+}

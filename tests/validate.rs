@@ -201,6 +201,95 @@ fn every_record_code_at_its_line() {
     );
 }
 
+/// SPEC §1: a Mail (compared case-insensitively) or a UniqueID that appears twice is an error
+/// on every occurrence, also on a record that has another error. A `Skip` = 1 record's Mail
+/// (not read), a Mail that is itself bad and a record of the wrong field count do not count.
+const REPEATED_BY_INVALID: &str = "UniqueID,Name,Mail,TelephoneNumber,Skip\n\
+    E1,Anna,anna@example.se,,\n\
+    E2,Bo,ANNA@example.se,12345,\n\
+    E3,,cy@example.se,,\n\
+    E4,Dan,Cy@Example.se,,\n\
+    E5,Eva,eva@example.se,,1\n\
+    E6,Fia,eva@example.se,,\n\
+    E7,Gus,not-a-mail,,\n\
+    E8,Gus2,not-a-mail,,\n\
+    E9,Ida,ida@example.se\n\
+    E10,Ida2,ida@example.se,,\n\
+    E11,Jo,jo@example.se,,\n\
+    E11,Jo2,jo2@example.se,+46 70,\n";
+
+/// The problems of [`REPEATED_BY_INVALID`] (line, code): none on line 7 (E6, whose Mail only
+/// a Skip record has too) nor on line 11 (E10, whose Mail only a record of 3 fields has too).
+const REPEATED_BY_INVALID_PROBLEMS: [(u64, &str); 12] = [
+    (2, "duplicate-mail"),
+    (3, "bad-phone"),
+    (3, "duplicate-mail"),
+    (4, "missing-field"),
+    (4, "duplicate-mail"),
+    (5, "duplicate-mail"),
+    (8, "bad-mail"),
+    (9, "bad-mail"),
+    (10, "field-count"),
+    (12, "duplicate-id"),
+    (13, "bad-phone"),
+    (13, "duplicate-id"),
+];
+
+#[test]
+fn a_mail_an_invalid_record_repeats_is_a_duplicate_on_both() {
+    let env = Env::new();
+    let p = env.write("repeated.csv", REPEATED_BY_INVALID);
+    let json = env
+        .roster(&["validate", p.to_str().unwrap(), "--format", "json"])
+        .code(3)
+        .json();
+    let got: Vec<(u64, String)> = problems(&json)
+        .into_iter()
+        .map(|(l, _, c)| (l.unwrap(), c))
+        .collect();
+    let want: Vec<(u64, String)> = REPEATED_BY_INVALID_PROBLEMS
+        .iter()
+        .map(|(l, c)| (*l, c.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    // Each names the record's own Mail, as the file writes it.
+    let duplicates: Vec<(u64, String)> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["code"] == "duplicate-mail" && p["column"] == "Mail")
+        .map(|p| (p["line"].as_u64().unwrap(), p["message"].to_string()))
+        .collect();
+    let named = |line, mail: &str| {
+        let message = format!("the mail `{mail}` appears more than once in the file");
+        (line, serde_json::Value::from(message).to_string())
+    };
+    assert_eq!(
+        duplicates,
+        [
+            named(2, "anna@example.se"),
+            named(3, "ANNA@example.se"),
+            named(4, "cy@example.se"),
+            named(5, "Cy@Example.se"),
+        ]
+    );
+    // The table of the lean reading (the first 2 problems kept) and of the whole one (`--all`)
+    // count the same.
+    let counts = |args: &[&str]| {
+        let mut all = vec!["validate", p.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let out = env.roster(&all).code(3).stdout;
+        let line = out
+            .lines()
+            .find(|l| l.contains("duplicate-mail"))
+            .map(str::to_string);
+        (line, out)
+    };
+    let (lean, out) = counts(&["--limit", "2"]);
+    assert!(lean.as_deref().is_some_and(|l| l.contains('4')), "{out}");
+    assert_eq!(lean, counts(&["--all"]).0, "{out}");
+}
+
 #[test]
 fn file_errors_and_default_region() {
     let env = Env::new();

@@ -366,7 +366,8 @@ pub fn check<C: Cells + ?Sized>(
 /// still borrow from the cells, for a reading that only looks at them (`validate`).
 pub enum Checked<'r> {
     Valid(Values<'r>),
-    Invalid(Entry),
+    /// An invalid record, with its Mail when that is an address ([`Checked::mail`]).
+    Invalid(Entry, Option<&'r str>),
 }
 
 /// A valid record's values: unique id, name, mail, title, phone, phone2 (as [`Record`] has
@@ -393,7 +394,18 @@ impl Checked<'_> {
                 let parts = [0, 1, 2, 3, 4, 5].map(|i| &*v.parts[i]);
                 Entry::Valid(Record::from_parts(line, v.skip, parts, v.groups))
             }
-            Checked::Invalid(entry) => entry,
+            Checked::Invalid(entry, _) => entry,
+        }
+    }
+
+    /// The Mail that counts for `duplicate-mail` (SPEC §1: every occurrence, whether or not
+    /// the record has other errors): an address, as the file writes it (trimmed). None of a
+    /// `Skip` = 1 record (its Mail is not read), of one of the wrong field count (it gets only
+    /// that code), nor a Mail that is empty, has a control character or is not an address.
+    pub fn mail(&self) -> Option<&str> {
+        match self {
+            Checked::Valid(v) => (!v.skip).then(|| v.mail()),
+            Checked::Invalid(_, mail) => *mail,
         }
     }
 }
@@ -471,11 +483,12 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
     fn checked<'s>(&'s self, rules: &'s Rules, problems: &mut Vec<Problem>) -> Checked<'s> {
         if let Some(wrong) = self.field_count() {
             problems.push(wrong);
-            return Checked::Invalid(self.invalid(rules));
+            return Checked::Invalid(self.invalid(rules), None);
         }
         self.too_long(rules, problems);
         if !problems.is_empty() {
-            return Checked::Invalid(self.invalid(rules));
+            // Read no further, but its Mail still counts for duplicates when it is an address.
+            return Checked::Invalid(self.invalid(rules), self.address(rules));
         }
         let skip = self.skip(problems);
         let unique_id = self.unique_id(problems);
@@ -494,7 +507,7 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
         ];
         let mut groups = self.groups(rules, problems);
         if !problems.is_empty() {
-            return Checked::Invalid(self.invalid(rules));
+            return Checked::Invalid(self.invalid(rules), mail);
         }
         groups.sort_unstable();
         groups.dedup();
@@ -666,7 +679,7 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
         problems: &[Problem],
     ) -> Checked<'s> {
         if !problems.is_empty() {
-            return Checked::Invalid(self.invalid(rules));
+            return Checked::Invalid(self.invalid(rules), None);
         }
         let parts = [unique_id, "", "", "", "", ""].map(Cow::Borrowed);
         Checked::Valid(Values {
@@ -676,19 +689,27 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
         })
     }
 
-    /// The Mail: required, and an address (SPEC §1).
+    /// The Mail: required, and an address (SPEC §1); `None` when it is not one.
     fn mail(&self, problems: &mut Vec<Problem>) -> Option<&str> {
-        let mail = self.read(Field::Mail, problems);
-        match mail {
-            Some("") => self.missing(Field::Mail, problems),
-            Some(m) => {
-                if let Err(message) = mail::check(m) {
-                    problems.push(self.problem(Field::Mail, Code::BadMail, message));
-                }
-            }
-            None => {}
+        match self.read(Field::Mail, problems)? {
+            "" => self.missing(Field::Mail, problems),
+            m => match mail::check(m) {
+                Ok(()) => return Some(m),
+                Err(message) => problems.push(self.problem(Field::Mail, Code::BadMail, message)),
+            },
         }
-        mail
+        None
+    }
+
+    /// The Mail of a record read no further (a cell too long), when it is an address: what
+    /// [`Reading::mail`] would give, without its problems.
+    fn address(&self, rules: &Rules) -> Option<&str> {
+        let mut problems = Vec::new();
+        let mail = self.cell(Field::Mail)?;
+        if chars_over(mail, rules.max_cell_chars).is_some() {
+            return None;
+        }
+        self.mail(&mut problems)
     }
 
     /// A phone in E.164, or "" when the cell is empty (or wrong: then a `bad-phone` error).
@@ -734,6 +755,12 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 31: a first import holds an entry a record; an invalid one keeps no more.
+    #[test]
+    fn an_entry_is_56_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 56);
+    }
 
     #[test]
     fn group_ids_no_file_can_name() {
@@ -908,7 +935,7 @@ mod tests {
                             groups,
                         ))
                     }
-                    Checked::Invalid(_) => None,
+                    Checked::Invalid(..) => None,
                 };
                 (keys, p)
             });

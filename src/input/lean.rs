@@ -8,8 +8,8 @@
 
 use super::split::record_line;
 use super::{
-    each_record, id_key, in_spans, mail_key, newlines, open_text, spans, unnamed_columns_used,
-    ReadOptions, Span, SpanEnd, SPAN_BYTES,
+    each_record, id_key, in_spans, newlines, open_text, spans, unnamed_columns_used, ReadOptions,
+    Span, SpanEnd, SPAN_BYTES,
 };
 use crate::core::file::ImportFile;
 use crate::core::problem::{Code, Problem, Severity, Tally};
@@ -94,15 +94,13 @@ fn lean_span(
     (out, end)
 }
 
-/// A checked record's UniqueID and Mail key, as [`id_key`] and [`mail_key`] give them for its
-/// entry.
+/// A checked record's UniqueID and Mail key, as the whole reading compares them: [`id_key`]
+/// of its entry, and the key of [`Checked::mail`] (an invalid record's too).
 fn lean_keys<'c>(checked: &'c Checked<'_>) -> (Option<Cow<'c, str>>, Option<Cow<'c, str>>) {
+    let mail = checked.mail().map(crate::core::mail::key);
     match checked {
-        Checked::Valid(v) => {
-            let mail = (!v.skip).then(|| crate::core::mail::key(v.mail()));
-            (Some(Cow::Borrowed(v.unique_id())), mail)
-        }
-        Checked::Invalid(entry) => (id_key(entry), mail_key(entry)),
+        Checked::Valid(v) => (Some(Cow::Borrowed(v.unique_id())), mail),
+        Checked::Invalid(entry, _) => (id_key(entry), mail),
     }
 }
 
@@ -434,12 +432,16 @@ fn keys_again(
             return;
         }
         // The line only places problems, which are not kept.
-        let (entry, _) = record::check(cells, 0, &file.columns, &opts.rules);
-        if let (true, Some(key)) = (id, id_key(&entry)) {
-            ids.push((hash128(&key), i));
+        let (id_hash, mail_hash) =
+            record::check_with(cells, 0, &file.columns, &opts.rules, |checked, _| {
+                let (id_key, mail_key) = lean_keys(&checked);
+                (id_key.map(|k| hash128(&k)), mail_key.map(|k| hash128(&k)))
+            });
+        if let (true, Some(h)) = (id, id_hash) {
+            ids.push((h, i));
         }
-        if let (true, Some(key)) = (mail, mail_key(&entry)) {
-            mails.push((hash128(&key), i));
+        if let (true, Some(h)) = (mail, mail_hash) {
+            mails.push((h, i));
         }
     });
     (ids, mails)

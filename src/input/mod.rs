@@ -5,7 +5,7 @@
 
 pub use crate::core::file::ImportFile;
 use crate::core::problem::{Code, Problem, Tally};
-use crate::core::record::{self, Entry, Field, Rules};
+use crate::core::record::{self, Checked, Columns, Entry, Field, Rules};
 use rayon::prelude::*;
 use std::borrow::Cow;
 
@@ -378,6 +378,13 @@ fn read_unsorted(
             return file;
         }
     }
+    let invalid_mails = InvalidMails {
+        list: invalid_mails(&mut read_spans),
+        text: &text,
+        delimiter,
+        columns: file.columns.clone(),
+        rules: &opts.rules,
+    };
     gather(&mut file.entries, read_spans);
     let header_line = file.header_line;
     unnamed_columns_used(&mut file, header_line, &unnamed_used);
@@ -389,8 +396,24 @@ fn read_unsorted(
         ));
         return file;
     }
-    mark_duplicates(&mut file);
+    mark_duplicates(&mut file, &invalid_mails);
     file
+}
+
+/// The spans' [`InvalidMail`]s, each indexed in the file's one list of entries (the spans'
+/// entries in order, as [`gather`] puts them).
+fn invalid_mails(reads: &mut [(usize, SpanRead)]) -> Vec<InvalidMail> {
+    let mut all = Vec::with_capacity(reads.iter().map(|(_, r)| r.invalid_mails.len()).sum());
+    let mut base = 0u32;
+    for (_, r) in reads {
+        let of_span = std::mem::take(&mut r.invalid_mails);
+        all.extend(of_span.into_iter().map(|m| InvalidMail {
+            index: base + m.index,
+            ..m
+        }));
+        base += (r.placed + r.entries.len()) as u32;
+    }
+    all
 }
 
 /// What fills the room of an entry not read yet (it allocates nothing).
@@ -492,15 +515,66 @@ fn key_hashes<'a>(
     let mut hashed: Vec<(u32, u32)> = entries
         .par_iter()
         .enumerate()
-        .map(|(i, e)| {
-            (
-                key(e).map_or(0, |k| ((hash(&k) >> 32) as u32).max(1)),
-                i as u32,
-            )
-        })
+        .map(|(i, e)| (key(e).map_or(0, |k| bucket(&k)), i as u32))
         .collect();
     hashed.retain(|&(h, _)| h != 0);
     hashed
+}
+
+/// A key's 32-bit hash, never 0 (0 stands for an entry without the key).
+fn bucket(key: &str) -> u32 {
+    ((hash(key) >> 32) as u32).max(1)
+}
+
+/// An invalid record whose Mail counts for duplicates ([`Checked::mail`]), which its entry
+/// does not keep (issue 31: an entry is 56 bytes): its key's hash ([`bucket`]), kept from the
+/// reading, and where the record starts, to read its Mail again when the hash meets another.
+/// 16 bytes, for invalid records only.
+struct InvalidMail {
+    /// The byte of the text at which the record starts.
+    at: u64,
+    hash: u32,
+    /// The entry's index: in its span's reading, then in the file's list ([`invalid_mails`]).
+    index: u32,
+}
+
+/// A file's [`InvalidMail`]s, by index (sorted), and what reads their Mails again.
+struct InvalidMails<'a> {
+    list: Vec<InvalidMail>,
+    text: &'a str,
+    delimiter: u8,
+    columns: Columns,
+    rules: &'a Rules,
+}
+
+impl InvalidMails<'_> {
+    /// The Mail of invalid entry `i`, as the file writes it, read again, when it counts.
+    fn mail(&self, i: usize) -> Option<String> {
+        let k = self
+            .list
+            .binary_search_by_key(&i, |m| m.index as usize)
+            .ok()?;
+        let at = usize::try_from(self.list[k].at).ok()?;
+        let mut reader = csv_reader(self.text.get(at..)?, Some(self.delimiter), false);
+        let mut record = csv::ByteRecord::new();
+        if !reader.read_byte_record(&mut record).ok()? {
+            return None;
+        }
+        let cells = CsvCells::new(&record)?;
+        record::check_with(&cells, 0, &self.columns, self.rules, |checked, _| {
+            checked.mail().map(str::to_string)
+        })
+    }
+}
+
+/// The Mail of entry `i` that counts for duplicates, as the file writes it: a valid entry's
+/// (not a Skip record's), or an invalid one's read again.
+fn mail_of<'e>(entries: &'e [Entry], i: usize, invalid: &InvalidMails<'_>) -> Option<Cow<'e, str>> {
+    match &entries[i] {
+        Entry::Valid(r) if !r.skip => Some(Cow::Borrowed(r.mail())),
+        Entry::Valid(_) => None,
+        Entry::Invalid { .. } => invalid.mail(i).map(Cow::Owned),
+    }
 }
 
 /// The cells of a CSV record, for the record checks: the record's bytes checked as UTF-8 once,
@@ -759,9 +833,18 @@ impl Again<'_> {
         own: Vec<Problem>,
     ) -> Vec<Problem> {
         let columns = &self.file.columns;
-        let (entry, mut here) = record::check(cells, line, columns, &self.opts.rules);
         let duplicate_id = self.ids.next_if(|&&d| d == i).is_some();
         let duplicate_mail = self.mails.next_if(|&&d| d == i).is_some();
+        let (entry, mut here, mail) = record::check_with(
+            cells,
+            line,
+            columns,
+            &self.opts.rules,
+            |checked, problems| {
+                let mail = duplicate_mail.then(|| checked.mail().map(str::to_string));
+                (checked.into_entry(line), problems, mail.flatten())
+            },
+        );
         if let (true, Some(uid)) = (duplicate_id, entry.unique_id()) {
             here.push(duplicate_id_problem(
                 line,
@@ -769,11 +852,11 @@ impl Again<'_> {
                 uid,
             ));
         }
-        if let (true, Entry::Valid(r)) = (duplicate_mail, &entry) {
+        if let Some(mail) = mail {
             here.push(duplicate_mail_problem(
                 line,
                 columns.name(Field::Mail),
-                r.mail(),
+                &mail,
             ));
         }
         here.extend(own);
@@ -880,6 +963,8 @@ struct SpanRead {
     /// With `keep`: the problems past the span's first `keep` errors and warnings, counted.
     /// (The file's first `keep` are among the spans' first `keep`.)
     dropped: Tally,
+    /// The invalid records whose Mail counts for duplicates, by index in this reading.
+    invalid_mails: Vec<InvalidMail>,
 }
 
 fn read_span(
@@ -914,7 +999,22 @@ fn read_span(
             line,
             &mut out.unnamed_used,
         );
-        let (entry, problems) = record::check(cells, line, columns, rules);
+        let (entry, problems, mail) =
+            record::check_with(cells, line, columns, rules, |checked, problems| {
+                let mail = match &checked {
+                    Checked::Invalid(_, Some(m)) => Some(bucket(&crate::core::mail::key(m))),
+                    _ => None,
+                };
+                (checked.into_entry(line), problems, mail)
+            });
+        if let Some(hash) = mail {
+            let at = span.start + cells.position().map_or(0, |p| p.byte() as usize);
+            out.invalid_mails.push(InvalidMail {
+                at: at as u64,
+                hash,
+                index: (out.placed + out.entries.len()) as u32,
+            });
+        }
         match part.get_mut(out.placed) {
             Some(room) if out.entries.is_empty() => {
                 *room = entry;
@@ -1232,13 +1332,22 @@ fn hash(key: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(key.as_bytes())
 }
 
-/// Every occurrence of a UniqueID or a Mail (case-insensitive) that appears twice is an error.
+/// Every occurrence of a UniqueID or a Mail (case-insensitive) that appears twice is an error,
+/// whether or not the record has other errors (an invalid record's Mail is in `invalid`).
 /// The keys are hashed one after the other (each sorted on both cores), so that one list of
 /// hashes is held at a time.
-fn mark_duplicates(file: &mut ImportFile) {
+fn mark_duplicates(file: &mut ImportFile, invalid: &InvalidMails<'_>) {
     let entries = &file.entries;
-    let ids = repeated(entries, key_hashes(entries, id_key), id_key);
-    let mails = repeated(entries, key_hashes(entries, mail_key), mail_key);
+    let ids = repeated(entries, key_hashes(entries, id_key), |i| {
+        id_key(&entries[i])
+    });
+    let mut mail_hashes = key_hashes(entries, mail_key);
+    mail_hashes.extend(invalid.list.iter().map(|m| (m.hash, m.index)));
+    // Only the entries whose hashes meet are keyed: a copy each is no cost.
+    let mails = repeated(entries, mail_hashes, |i| {
+        let mail = mail_of(entries, i, invalid)?;
+        Some(Cow::Owned(crate::core::mail::key(&mail).into_owned()))
+    });
     if file.keep.is_some() {
         // Told again by `each_problem` from these.
         let marked = |m: &[bool]| (0..m.len() as u32).filter(|&i| m[i as usize]).collect();
@@ -1258,16 +1367,13 @@ fn mark_duplicates(file: &mut ImportFile) {
             )),
             _ => None,
         };
-        let mail = match (mails[i], entry) {
-            (true, Entry::Valid(r)) => Some(duplicate_mail_problem(
-                r.line,
-                file.columns.name(Field::Mail),
-                r.mail(),
-            )),
-            _ => None,
-        };
+        let mail = mails[i].then(|| {
+            let mail = mail_of(&file.entries, i, invalid)?;
+            let column = file.columns.name(Field::Mail);
+            Some(duplicate_mail_problem(entry.line(), column, &mail))
+        });
         invalidate(&mut file.entries, i);
-        file.problems.extend(id.into_iter().chain(mail));
+        file.problems.extend(id.into_iter().chain(mail.flatten()));
         if file
             .keep
             .is_some_and(|n| file.problems.len() > held + 2 * n + 1024)
@@ -1308,12 +1414,12 @@ fn duplicate_mail_problem(line: u64, column: &str, mail: &str) -> Problem {
     )
 }
 
-/// For each entry, whether its key is also another entry's key. The hashes are sorted; only
-/// entries whose hashes meet are compared.
+/// For each entry, whether its key (`key` of its index) is also another entry's key. The
+/// hashes are sorted; only entries whose hashes meet are compared.
 fn repeated<'a>(
     entries: &'a [Entry],
     mut hashed: Vec<(u32, u32)>,
-    key: fn(&'a Entry) -> Option<Cow<'a, str>>,
+    key: impl Fn(usize) -> Option<Cow<'a, str>>,
 ) -> Vec<bool> {
     hashed.par_sort_unstable_by_key(|&(hash, _)| hash);
     let mut marked = vec![false; entries.len()];
@@ -1323,7 +1429,7 @@ fn repeated<'a>(
     {
         let keys: Vec<(usize, Cow<'a, str>)> = run
             .iter()
-            .filter_map(|&(_, i)| Some((i as usize, key(&entries[i as usize])?)))
+            .filter_map(|&(_, i)| Some((i as usize, key(i as usize)?)))
             .collect();
         for (i, k) in &keys {
             marked[*i] = keys.iter().any(|(j, other)| j != i && other == k);

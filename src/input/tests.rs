@@ -192,6 +192,134 @@ fn duplicates_mark_every_occurrence() {
     assert_eq!(file.invalid(), 5);
 }
 
+/// SPEC §1: every occurrence of a Mail (compared as [`crate::core::mail::key`] does) that two
+/// records have is a `duplicate-mail`, whether or not the record has other errors; what does
+/// not count: a `Skip` = 1 record's Mail (not read), a Mail that is bad, empty or has a
+/// control character, and a record of the wrong field count (it gets only that code). A
+/// valid record so repeated is invalid, its UniqueID kept.
+#[test]
+fn a_mail_an_invalid_record_repeats_is_a_duplicate_on_both() {
+    for (records, want) in counted_mails().iter().chain(&uncounted_mails_and_ids()) {
+        let text = format!("UniqueID,Name,Mail,Title,TelephoneNumber,Skip\n{records}");
+        let file = read_str(&text);
+        let got: Vec<(u64, &str, &str)> = file
+            .problems
+            .iter()
+            .map(|p| {
+                let column = p.column.as_deref().unwrap_or("");
+                (p.line.unwrap_or(0), column, p.code.as_str())
+            })
+            .collect();
+        assert_eq!(got, *want, "{records:?}");
+        let lines: HashSet<u64> = want.iter().map(|(l, _, _)| *l).collect();
+        for entry in &file.entries {
+            let invalid = matches!(entry, Entry::Invalid { .. });
+            assert_eq!(
+                invalid,
+                lines.contains(&entry.line()),
+                "{records:?} {entry:?}"
+            );
+            assert!(entry.unique_id().is_some(), "{records:?} {entry:?}");
+        }
+        same_in_spans(&text);
+    }
+}
+
+/// Records of [`a_mail_an_invalid_record_repeats_is_a_duplicate_on_both`] (under the header
+/// `UniqueID,Name,Mail,Title,TelephoneNumber,Skip`) and their problems: line, column, code.
+type RecordsCase = (String, Vec<(u64, &'static str, &'static str)>);
+
+/// Mails that invalid records repeat.
+fn counted_mails() -> Vec<RecordsCase> {
+    let long = "x".repeat(1001);
+    vec![
+        // A bad phone, a missing Name, a bad Skip, a control character in the Title.
+        (
+            "E1,A,a@x.se,,,\nE2,B,A@X.SE,,12345,\n".into(),
+            vec![
+                (2, "Mail", "duplicate-mail"),
+                (3, "TelephoneNumber", "bad-phone"),
+                (3, "Mail", "duplicate-mail"),
+            ],
+        ),
+        (
+            "E1,,a@x.se,,,\nE2,B,a@x.se,,,2\nE3,\"C\x07\",c@x.se,,,\nE4,D,\"c@x.se\",\"T\nU\",,\n"
+                .into(),
+            vec![
+                (2, "Name", "missing-field"),
+                (2, "Mail", "duplicate-mail"),
+                (3, "Skip", "bad-skip"),
+                (3, "Mail", "duplicate-mail"),
+                (4, "Name", "control-char"),
+                (4, "Mail", "duplicate-mail"),
+                (5, "Title", "control-char"),
+                (5, "Mail", "duplicate-mail"),
+            ],
+        ),
+        // Two invalid records, and a third of the same Mail in another case.
+        (
+            "E1,,a@x.se,,,\nE2,,a@x.se,,,\nE3,,\u{c5}sa@x.se,,,\nE4,D,\u{e5}SA@X.SE,,1234,\n"
+                .into(),
+            vec![
+                (2, "Name", "missing-field"),
+                (2, "Mail", "duplicate-mail"),
+                (3, "Name", "missing-field"),
+                (3, "Mail", "duplicate-mail"),
+                (4, "Name", "missing-field"),
+                (4, "Mail", "duplicate-mail"),
+                (5, "TelephoneNumber", "bad-phone"),
+                (5, "Mail", "duplicate-mail"),
+            ],
+        ),
+        // A cell too long elsewhere in the record: its Mail still counts.
+        (
+            format!("E1,A,a@x.se,,,\nE2,B,a@x.se,{long},,\n"),
+            vec![
+                (2, "Mail", "duplicate-mail"),
+                (3, "Title", "too-long"),
+                (3, "Mail", "duplicate-mail"),
+            ],
+        ),
+    ]
+}
+
+/// Mails that do not count, and UniqueIDs that invalid records repeat.
+fn uncounted_mails_and_ids() -> Vec<RecordsCase> {
+    vec![
+        // What does not count: a Skip record's Mail, a bad one, an empty one, one with a
+        // control character, a record of the wrong field count.
+        (
+            "E1,A,a@x.se,,,1\nE2,B,a@x.se,,,\nE3,C,bad,,,\nE4,D,bad,,12,\nE5,,,,,\nE6,F,,,,\n\
+             E7,G,\"g@x.se\x07\",,,\nE8,H,g@x.se\x07,,12,\nE9,I,i@x.se\nE10,J,i@x.se,,,\n"
+                .into(),
+            vec![
+                (4, "Mail", "bad-mail"),
+                (5, "Mail", "bad-mail"),
+                (5, "TelephoneNumber", "bad-phone"),
+                (6, "Name", "missing-field"),
+                (6, "Mail", "missing-field"),
+                (7, "Mail", "missing-field"),
+                (8, "Mail", "control-char"),
+                (9, "Mail", "control-char"),
+                (9, "TelephoneNumber", "bad-phone"),
+                (10, "", "field-count"),
+            ],
+        ),
+        // An invalid record's UniqueID counts for `duplicate-id` as well.
+        (
+            "E1,A,a@x.se,,,\nE1,B,b@x.se,,12,\nE3,,c@x.se,,,\nE3,,d@x.se,,,1\n".into(),
+            vec![
+                (2, "UniqueID", "duplicate-id"),
+                (3, "TelephoneNumber", "bad-phone"),
+                (3, "UniqueID", "duplicate-id"),
+                (4, "Name", "missing-field"),
+                (4, "UniqueID", "duplicate-id"),
+                (5, "UniqueID", "duplicate-id"),
+            ],
+        ),
+    ]
+}
+
 #[test]
 fn unknown_groups_are_warnings() {
     let mut file = read_str("UniqueID,Name,Mail,Groups\nE1,A,a@example.se,\"ICU, GHOST\"\n");
@@ -326,6 +454,14 @@ proptest::proptest! {
     }
 }
 
+/// Records that repeat a Mail or a UniqueID of a record with another error (a bad phone, no
+/// name, a bad Skip, a cell too long), and those whose Mail does not count (a Skip record, a
+/// bad Mail, the wrong field count), some far apart (in different spans).
+const REPEATED_BY_INVALID: [&str; 2] = [
+    "UniqueID,Name,Mail,TelephoneNumber,Skip\nE1,A,a@x.se,,\nE2,B,A@X.SE,123,\nE3,,c@x.se,,\nE4,D,c@x.se,,1\nE5,E,C@x.se,12,2\nE6,F,f@x.se\nE7,G,f@x.se,,\nE8,H,bad,,\nE9,I,bad,1,\nE2,J,j@x.se,,\nE11,K,\"k@x.se\",\"+46 70\n\",\nE12,L,K@x.se,,\n",
+    "UniqueID;Name;Mail;Groups;TelephoneNumber\nE1;A;a@x.se;GX;\nE2;B;a@x.se;GY;12\nE3;C;c@x.se;G1,GZ;\nE4;D;d@x.se;GZ;\n",
+];
+
 /// The lean reading of `validate` (SPEC §5: memory bounded by the file) keeps the first
 /// problems and counts the rest, and tells them all again in exactly the order, with exactly
 /// the counts, that the whole reading gives.
@@ -343,50 +479,86 @@ fn a_lean_reading_tells_what_a_whole_reading_keeps() {
         // mail that only its case repeats.
         "UniqueID,Name,Mail\nE1,\"A\nB\",a@x.se\nE2,B,b@x.se\nE3,C,c@x.se\nE4,D,d@x.se\nE1,E,e@x.se\nE6,F,B@X.SE\n",
     ];
+    for text in texts.iter().chain(&REPEATED_BY_INVALID) {
+        lean_tells_what_whole_keeps(text, &ReadOptions::default());
+    }
+}
+
+/// [`a_lean_reading_tells_what_a_whole_reading_keeps`] of one text, its groups checked or not,
+/// with several `keep` and spans.
+fn lean_tells_what_whole_keeps(text: &str, opts: &ReadOptions) {
     let known: HashSet<String> = ["G1".to_string()].into();
-    for text in texts {
-        for groups in [None, Some(&known)] {
-            let opts = ReadOptions::default();
-            let mut whole = read(text.as_bytes(), &opts);
-            if let (Some(k), None) = (groups, whole.file_error()) {
-                whole.check_groups(k);
-            }
-            for (keep, span_bytes) in [(0, SPAN_BYTES), (1, 8), (2, 1), (100, 16)] {
-                let lean =
-                    lean::read_lean_in_spans(text.as_bytes(), &opts, keep, groups, span_bytes);
-                let what = format!("{text:?} groups {groups:?} keep {keep} spans {span_bytes}");
-                assert_eq!(
-                    (lean.errors(), lean.warnings(), lean.rows),
-                    (whole.errors(), whole.warnings(), whole.rows),
+    for groups in [None, Some(&known)] {
+        let mut whole = read(text.as_bytes(), opts);
+        if let (Some(k), None) = (groups, whole.file_error()) {
+            whole.check_groups(k);
+        }
+        for (keep, span_bytes) in [(0, SPAN_BYTES), (1, 8), (2, 1), (100, 16)] {
+            let lean = lean::read_lean_in_spans(text.as_bytes(), opts, keep, groups, span_bytes);
+            let what = format!("{text:?} groups {groups:?} keep {keep} spans {span_bytes}");
+            assert_eq!(
+                (lean.errors(), lean.warnings(), lean.rows),
+                (whole.errors(), whole.warnings(), whole.rows),
+                "{what}"
+            );
+            let mut told = Vec::new();
+            each_problem(text.as_bytes(), opts, &lean, groups, &mut |p| {
+                told.push(p.clone());
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(told, whole.problems, "{what}");
+            // What is kept is the start of the whole list, as far as each severity goes.
+            for severity in [Severity::Error, Severity::Warning] {
+                let of = |ps: &[Problem]| -> Vec<Problem> {
+                    ps.iter()
+                        .filter(|p| p.severity == severity && lean.of_a_record(p))
+                        .cloned()
+                        .collect()
+                };
+                let kept = of(&lean.problems);
+                let first: Vec<Problem> =
+                    of(&whole.problems).into_iter().take(kept.len()).collect();
+                assert_eq!(kept, first, "{what}");
+                assert!(
+                    kept.len() == keep.min(of(&whole.problems).len()) || lean.keep.is_none(),
                     "{what}"
                 );
-                let mut told = Vec::new();
-                each_problem(text.as_bytes(), &opts, &lean, groups, &mut |p| {
-                    told.push(p.clone());
-                    Ok(())
-                })
-                .unwrap();
-                assert_eq!(told, whole.problems, "{what}");
-                // What is kept is the start of the whole list, as far as each severity goes.
-                for severity in [Severity::Error, Severity::Warning] {
-                    let of = |ps: &[Problem]| -> Vec<Problem> {
-                        ps.iter()
-                            .filter(|p| p.severity == severity && lean.of_a_record(p))
-                            .cloned()
-                            .collect()
-                    };
-                    let kept = of(&lean.problems);
-                    let first: Vec<Problem> =
-                        of(&whole.problems).into_iter().take(kept.len()).collect();
-                    assert_eq!(kept, first, "{what}");
-                    assert!(
-                        kept.len() == keep.min(of(&whole.problems).len()) || lean.keep.is_none(),
-                        "{what}"
-                    );
-                }
             }
         }
     }
+}
+
+/// A Mail that `[columns]` fills from a template counts for duplicates as a Mail cell does,
+/// an invalid record's too (read again from its cells by the whole reading).
+#[test]
+fn a_templated_mail_an_invalid_record_repeats_is_a_duplicate() {
+    let table = [("Mail", "{User}@{Domain}"), ("UniqueID", "Nr")]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
+    let opts = ReadOptions {
+        mapping: Mapping::parse(&table).unwrap(),
+        ..ReadOptions::default()
+    };
+    let text =
+        "Nr;Name;User;Domain;TelephoneNumber\nE1;A;anna;x.se;\nE2;B;Anna;X.se;12\nE3;C;bo;x.se;\n";
+    let file = read(text.as_bytes(), &opts);
+    let got: Vec<(Option<u64>, Option<&str>, &str)> = codes(&file);
+    assert_eq!(
+        got,
+        vec![
+            (Some(2), Some("User+Domain"), "duplicate-mail"),
+            (Some(3), Some("TelephoneNumber"), "bad-phone"),
+            (Some(3), Some("User+Domain"), "duplicate-mail"),
+        ]
+    );
+    assert!(
+        file.problems[2].message.contains("`Anna@X.se`"),
+        "{:?}",
+        file.problems
+    );
+    lean_tells_what_whole_keeps(text, &opts);
+    keeping_tells_what_whole_keeps(text, &opts);
 }
 
 /// The reading of a plan that keeps only the first problems (SPEC §5) has every entry the
@@ -401,26 +573,66 @@ fn a_keeping_reading_has_every_entry_and_tells_every_problem() {
         "UniqueID,Name,Mail\n",
         "UniqueID,Name,Mail\nE1,A,a@x.se\n\"E2,B,b@x.se\n",
     ];
-    let opts = ReadOptions::default();
-    for text in texts {
-        let whole = read(text.as_bytes(), &opts);
-        for (keep, span_bytes) in [(0, SPAN_BYTES), (1, 8), (2, 16), (100, SPAN_BYTES)] {
-            let kept = read_in_spans(text.as_bytes(), &opts, span_bytes, Some(keep));
-            let what = format!("{text:?} keep {keep} spans {span_bytes}");
-            assert_eq!(kept.entries, whole.entries, "{what}");
-            assert_eq!(
-                (kept.errors(), kept.warnings(), kept.rows),
-                (whole.errors(), whole.warnings(), whole.rows),
-                "{what}"
-            );
-            let mut told = Vec::new();
-            each_problem(text.as_bytes(), &opts, &kept, None, &mut |p| {
-                told.push(p.clone());
-                Ok(())
-            })
-            .unwrap();
-            assert_eq!(told, whole.problems, "{what}");
+    for text in texts.iter().chain(&REPEATED_BY_INVALID) {
+        keeping_tells_what_whole_keeps(text, &ReadOptions::default());
+    }
+}
+
+/// [`a_keeping_reading_has_every_entry_and_tells_every_problem`] of one text, with several
+/// `keep` and spans.
+fn keeping_tells_what_whole_keeps(text: &str, opts: &ReadOptions) {
+    let whole = read(text.as_bytes(), opts);
+    for (keep, span_bytes) in [(0, SPAN_BYTES), (1, 8), (2, 16), (100, SPAN_BYTES)] {
+        let kept = read_in_spans(text.as_bytes(), opts, span_bytes, Some(keep));
+        let what = format!("{text:?} keep {keep} spans {span_bytes}");
+        assert_eq!(kept.entries, whole.entries, "{what}");
+        assert_eq!(
+            (kept.errors(), kept.warnings(), kept.rows),
+            (whole.errors(), whole.warnings(), whole.rows),
+            "{what}"
+        );
+        let mut told = Vec::new();
+        each_problem(text.as_bytes(), opts, &kept, None, &mut |p| {
+            told.push(p.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(told, whole.problems, "{what}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// Records of a few UniqueIDs and Mails, valid or with any record error: the whole
+    /// reading, in spans or not, the keeping one and the lean one find the same problems.
+    #[test]
+    fn every_reading_finds_the_same_duplicates(
+        rows in proptest::collection::vec(
+            (0usize..4, 0usize..3, 0usize..6, 0usize..3, 0usize..3, 0usize..4),
+            0..14,
+        ),
+    ) {
+        const IDS: [&str; 4] = ["E1", "E2", " E3", ""];
+        const NAMES: [&str; 3] = ["Anna", "", "\"B\x07\""];
+        const MAILS: [&str; 6] = ["a@x.se", "A@X.SE", "b@x.se", "bad", "", "\"a@x.se\x07\""];
+        const PHONES: [&str; 3] = ["", "+46701234567", "12"];
+        const SKIPS: [&str; 3] = ["", "1", "2"];
+        // The Title: none, short, too long (csv.max_cell_chars is 20 here); or no more cells.
+        const TITLES: [&str; 4] = ["", "T", "Title longer than twenty", ""];
+        let mut text = String::from("UniqueID,Name,Mail,TelephoneNumber,Skip,Title\n");
+        for (id, name, mail, phone, skip, title) in rows {
+            let cells = [IDS[id], NAMES[name], MAILS[mail], PHONES[phone], SKIPS[skip], TITLES[title]];
+            let width = if title == 3 { 5 } else { 6 };
+            text.push_str(&cells[..width].join(","));
+            text.push('\n');
         }
+        let opts = ReadOptions {
+            rules: Rules { max_cell_chars: 20, ..Rules::default() },
+            ..ReadOptions::default()
+        };
+        lean_tells_what_whole_keeps(&text, &opts);
+        keeping_tells_what_whole_keeps(&text, &opts);
     }
 }
 
