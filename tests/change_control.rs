@@ -1565,3 +1565,80 @@ fn a_held_rollback_names_the_command_with_force() {
     env.roster(&args).ok();
     assert_eq!(env.user("E001")["title"], "Nurse");
 }
+
+// ---- What a dry run, a stale --expect-plan and diff say (review of the dry runs) ----
+
+/// The file of day 1 with every `Groups` cell empty: ten updates, over `max_updates`.
+fn stripped() -> String {
+    file((1..=10).map(|i| row(i, "Nurse", "")))
+}
+
+/// `apply --dry-run` (and `sync --dry-run`) of a plan a safeguard would hold records nothing,
+/// so it says the batch *would be* blocked, not that it was: JSON status `dry-run` with what
+/// would trip, the digest and the one command; the exit code is the real run's (4).
+#[test]
+fn a_dry_run_that_a_safeguard_would_block_says_would_be_blocked() {
+    let env = setup();
+    let path = env.write("day2.csv", stripped());
+    let source = path.to_str().unwrap();
+    env.roster(&["fetch", "--source", source]).ok();
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let run = env.roster(&["apply", "--dry-run"]).code(4);
+    let head = run.stdout.lines().next().unwrap_or_default();
+    assert!(
+        head.starts_with("batch 2: dry-run, would be blocked — "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("batch 2 would be blocked by a safeguard: max_updates")
+            && !run.stderr.contains("was blocked"),
+        "{}",
+        run.stderr
+    );
+    let doc = env
+        .roster(&["apply", "--dry-run", "--format", "json"])
+        .code(4)
+        .json();
+    assert_eq!(doc["status"], "dry-run", "{doc:#}");
+    assert_eq!(doc["run"], Value::Null, "{doc:#}");
+    let digest = doc["plan_digest"].as_str().unwrap();
+    let command = format!("roster apply --batch 2 --allow-updates 10 --expect-plan {digest}");
+    assert_eq!(doc["would_block"]["command"], command.as_str(), "{doc:#}");
+    assert!(
+        doc["would_block"]["tripped"]
+            .as_str()
+            .unwrap()
+            .starts_with("max_updates"),
+        "{doc:#}"
+    );
+    assert_eq!(doc["plan"]["safeguards"][0]["safeguard"], "max_updates");
+    assert!(run.stderr.contains(&command), "{}", run.stderr);
+    let sync = env
+        .roster(&["sync", "--dry-run", "--source", source, "--format", "json"])
+        .code(4)
+        .json();
+    assert_eq!(sync["status"], "dry-run", "{sync:#}");
+    assert!(sync["would_block"]["command"].is_string(), "{sync:#}");
+    // A plain dry run says nothing would block.
+    let plain = env
+        .roster(&[
+            "apply",
+            "--dry-run",
+            "--allow-updates",
+            "10",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(plain["status"], "dry-run", "{plain:#}");
+    assert_eq!(plain["would_block"], Value::Null, "{plain:#}");
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM runs"), runs);
+    let status: String = env
+        .db()
+        .query_row("SELECT status FROM batches WHERE id = 2", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "fetched");
+}

@@ -665,6 +665,16 @@ pub struct OutcomeView<'a> {
     pub reason: Option<&'a str>,
     /// Who ran it, `--reason` and the `--allow-*` flags (SPEC §6: `by`, `reason`, `overrides`).
     pub operator: Option<&'a Operator<'a>>,
+    /// A dry run: what a safeguard would block (`None`: nothing), as `would_block`.
+    pub would_block: Option<Option<WouldBlock<'a>>>,
+}
+
+/// What a dry run says a safeguard would block: what would trip, and the one command that
+/// would then proceed (the plan's digest is the document's `plan_digest`).
+#[derive(Debug, Serialize)]
+pub struct WouldBlock<'a> {
+    pub tripped: String,
+    pub command: &'a str,
 }
 
 /// Who ran a run, why, and the limits raised for it, as apply's JSON shows them.
@@ -687,6 +697,9 @@ impl OutcomeView<'_> {
         super::write_json(out, &self.run)?;
         entry(out, "batch", &self.batch)?;
         entry(out, "status", &self.status)?;
+        if let Some(would_block) = &self.would_block {
+            entry(out, "would_block", would_block)?;
+        }
         entry(out, "counts", &self.plan.map(|p| p.plan.counts))?;
         entry(
             out,

@@ -90,13 +90,17 @@ fn dry_plan(
     let mut plan = pipeline::plan(&dir, &mut file, &settings)?;
     plan.invitations_per_minute = pipeline::mail_per_minute(config);
     drop(dir);
-    let (status, reason) = if plan.blocked() {
-        // The file is stored as no batch: the command named is one that works now.
-        (Status::Blocked, Some(would_hold_unstored(&plan, source)))
-    } else {
-        (Status::DryRun, None)
+    // The file is stored as no batch: the command named is one that works now.
+    let (reason, proceed) = match plan.blocked() {
+        true => {
+            let (reason, proceed) = would_hold_unstored(&plan, source);
+            (Some(reason), Some(proceed))
+        }
+        false => (None, None),
     };
-    Ok(Outcome::new(None, batch, status, file, Some(plan), reason))
+    let mut outcome = Outcome::new(None, batch, Status::DryRun, file, Some(plan), reason);
+    outcome.proceed = proceed;
+    Ok(outcome)
 }
 
 /// A dry run of the file of a batch already applied or reverted: what the real run would say
@@ -130,15 +134,20 @@ fn unchanged_dry_run(night: &Night<'_>, store: &Store, batch: &Batch) -> anyhow:
 }
 
 /// What a real run of this dry run's file would hold, and the one command that applies this
-/// file now: no batch exists to name (SPEC §2: a dry run stores nothing).
-fn would_hold_unstored(plan: &Plan, source: &str) -> String {
-    format!(
-        "a real run would be blocked by a safeguard ({}) and hold the file; to apply this file \
-         anyway, run: {} {}",
-        pipeline::tripped(plan),
+/// file now: no batch exists to name (SPEC §2: a dry run stores nothing). Gives the message
+/// and that command.
+fn would_hold_unstored(plan: &Plan, source: &str) -> (String, String) {
+    let command = format!(
+        "{} {}",
         unstored_hints(source).0.replace(" --dry-run", ""),
         pipeline::releases(plan).join(" ")
-    )
+    );
+    let reason = format!(
+        "a real run would be blocked by a safeguard ({}) and hold the file; to apply this file \
+         anyway, run: {command}",
+        pipeline::tripped(plan),
+    );
+    (reason, command)
 }
 
 /// The commands that show a dry run's whole plan and every problem of its file, which is
