@@ -1642,3 +1642,58 @@ fn a_dry_run_that_a_safeguard_would_block_says_would_be_blocked() {
         .unwrap();
     assert_eq!(status, "fetched");
 }
+
+/// A stale `--expect-plan` is no block (no safeguard tripped): nothing is written, no run
+/// recorded, exit 4, and the output says the plan changed since it was reviewed, in one line
+/// with the new digest and `roster diff --batch N`; JSON status `plan-changed`.
+#[test]
+fn a_stale_expect_plan_says_the_plan_changed_since_it_was_reviewed() {
+    let env = setup();
+    env.import("day2.csv", &stripped(), &[]).code(4);
+    let digest_now = |env: &Env| -> String {
+        let doc = env.roster(&["diff", "--format", "json"]).ok().json();
+        doc["plan_digest"].as_str().unwrap().to_string()
+    };
+    let reviewed = digest_now(&env);
+    env.roster(&["users", "edit", "E001", "--phone", "+46705550000"])
+        .ok();
+    let now = digest_now(&env);
+    assert_ne!(now, reviewed);
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let approve = [
+        "apply",
+        "--batch",
+        "2",
+        "--allow-updates",
+        "10",
+        "--expect-plan",
+    ];
+    let run = env
+        .roster(&[&approve[..], &[reviewed.as_str()]].concat())
+        .code(4);
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    let line = run.stdout.trim_end();
+    assert!(
+        line.contains("not applied, the plan changed since review")
+            && line.contains(&now)
+            && line.contains("roster diff --batch 2")
+            && !line.contains("blocked"),
+        "{line}"
+    );
+    assert!(!run.stderr.contains("blocked"), "{}", run.stderr);
+    let doc = env
+        .roster(&[&approve[..], &[reviewed.as_str(), "--format", "json"]].concat())
+        .code(4)
+        .json();
+    assert_eq!(doc["status"], "plan-changed", "{doc:#}");
+    assert_eq!(doc["run"], Value::Null, "{doc:#}");
+    assert_eq!(doc["plan_digest"], now.as_str(), "{doc:#}");
+    assert!(
+        doc["message"]
+            .as_str()
+            .unwrap()
+            .contains("roster diff --batch 2"),
+        "{doc:#}"
+    );
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM runs"), runs);
+}

@@ -182,6 +182,17 @@ pub fn show(
         return Ok(());
     }
     let mut out = render::stdout();
+    // Not a block: one line says the plan changed, its new digest and the command to review it.
+    if let (pipeline::Status::PlanChanged, Some(view)) = (o.status, &plan) {
+        let b = o.batch.id;
+        let now = view.plan.digest(&o.file);
+        writeln!(
+            out,
+            "batch {b}: not applied, the plan changed since review (now {now}); see roster diff --batch {b}"
+        )?;
+        out.flush()?;
+        return Ok(());
+    }
     if let Some(view) = &plan {
         // A dry run records nothing: a plan a safeguard would hold was not "blocked".
         let status = if o.would_block() {

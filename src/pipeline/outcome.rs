@@ -16,6 +16,9 @@ pub enum Status {
     Applied,
     DryRun,
     Blocked,
+    /// `--expect-plan` named another plan than the one computed now: nothing was applied and
+    /// nothing recorded (no safeguard tripped; the plan is reviewed again).
+    PlanChanged,
     Rejected,
     Failed,
     Unchanged,
@@ -27,6 +30,7 @@ impl Status {
             Status::Applied => "applied",
             Status::DryRun => "dry-run",
             Status::Blocked => "blocked",
+            Status::PlanChanged => "plan-changed",
             Status::Rejected => "rejected",
             Status::Failed => "failed",
             Status::Unchanged => "unchanged",
@@ -99,7 +103,8 @@ impl Outcome {
         let reason = self.reason.clone().unwrap_or_default();
         match self.status {
             Status::Rejected => Some(Error::Rejected(reason)),
-            Status::Blocked => Some(Error::Blocked(reason)),
+            // SPEC §2: a stale `--expect-plan` exits 4, as a block does.
+            Status::Blocked | Status::PlanChanged => Some(Error::Blocked(reason)),
             Status::DryRun if self.would_block() => Some(Error::Blocked(reason)),
             _ => None,
         }

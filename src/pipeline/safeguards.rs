@@ -38,7 +38,7 @@ pub(super) fn check(
         // Nothing is written and no run recorded: the operator reviews the plan again.
         return Ok(Some(Stop {
             run: None,
-            status: Status::Blocked,
+            status: Status::PlanChanged,
             reason: Some(reason),
             proceed: None,
         }));
@@ -59,8 +59,8 @@ fn stale_plan(batch: i64, plan: &Plan, file: &ImportFile, expected: &str) -> Opt
     let digest = plan.digest(file);
     (digest != expected).then(|| {
         format!(
-            "the plan of batch {batch} is not the one reviewed: its digest is now {digest}, not \
-             {expected}; nothing was applied. Review it again: roster diff --batch {batch}"
+            "the plan of batch {batch} changed since it was reviewed: its digest is now {digest}, \
+             not {expected}; nothing was applied. Review it again: roster diff --batch {batch}"
         )
     })
 }
