@@ -1697,3 +1697,41 @@ fn a_stale_expect_plan_says_the_plan_changed_since_it_was_reviewed() {
     );
     assert_eq!(count(&env, "SELECT COUNT(*) FROM runs"), runs);
 }
+
+/// `sync --dry-run` of the file of a held batch prints what the real sync of it does: the
+/// batch held again, and the one command that proceeds, `roster apply --batch N …
+/// --expect-plan D` (SPEC §2), not a `sync`.
+#[test]
+fn a_dry_run_of_a_held_file_names_the_held_batchs_command() {
+    let env = setup();
+    let path = env.write("remote.csv", stripped());
+    let source = path.to_str().unwrap();
+    let command_of = |stderr: &str| -> String {
+        let command = stderr
+            .split("run: ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{stderr}"));
+        command.trim().to_string()
+    };
+    let real = env.roster(&["sync", "--source", source]).code(4);
+    let held = command_of(&real.stderr);
+    assert!(
+        held.starts_with("roster apply --batch 2 --allow-updates 10 --expect-plan "),
+        "{held}"
+    );
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let dry = env
+        .roster(&["sync", "--source", source, "--dry-run"])
+        .code(4);
+    assert_eq!(command_of(&dry.stderr), held, "{}", dry.stderr);
+    assert!(!dry.stderr.contains("roster sync"), "{}", dry.stderr);
+    let doc = env
+        .roster(&["sync", "--source", source, "--dry-run", "--format", "json"])
+        .code(4)
+        .json();
+    assert_eq!(doc["would_block"]["command"], held.as_str(), "{doc:#}");
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM runs"), runs);
+    // The real sync of the same file again says the same.
+    let again = env.roster(&["sync", "--source", source]).code(4);
+    assert_eq!(command_of(&again.stderr), held, "{}", again.stderr);
+}

@@ -126,15 +126,16 @@ fn hold(
     })
 }
 
-/// What a dry run says of a plan that a safeguard would hold as batch `next`.
-pub fn would_hold(next: i64, plan: &Plan, file: &ImportFile) -> String {
-    // A new batch: never a rollback.
-    format!(
-        "a real run would be blocked by a safeguard ({}) and hold the file as batch {next}; \
-         to apply it then, run: {}",
+/// What a dry run says of a plan that a safeguard would hold as batch `batch` (`force`: one
+/// that only `--force` applies), and the one command the real run names then.
+pub fn would_hold(batch: i64, plan: &Plan, file: &ImportFile, force: bool) -> (String, String) {
+    let proceed = proceed(batch, plan, &plan.digest(file), force);
+    let reason = format!(
+        "a real run would be blocked by a safeguard ({}) and hold the file as batch {batch}; \
+         to apply it anyway, run: {proceed}",
         tripped(plan),
-        proceed(next, plan, &plan.digest(file), false)
-    )
+    );
+    (reason, proceed)
 }
 
 /// The one command that applies a held plan: the batch by number (`sync` would fetch whatever
