@@ -1735,3 +1735,45 @@ fn a_dry_run_of_a_held_file_names_the_held_batchs_command() {
     let again = env.roster(&["sync", "--source", source]).code(4);
     assert_eq!(command_of(&again.stderr), held, "{}", again.stderr);
 }
+
+/// `diff --format json` lists the file's problems as apply's JSON does (SPEC §2: each unknown
+/// Group ID once with the number of records naming it).
+#[test]
+fn diff_json_lists_the_problems_as_apply_does() {
+    let env = setup();
+    env.write("roster.toml", "[import]\nmax_invalid = \"50%\"\n");
+    let mut named = file((1..=10).map(|i| {
+        let groups = if i % 2 == 0 {
+            "ICU,NIGHT,GHOST"
+        } else {
+            "ICU,GHOST"
+        };
+        row(i, "Nurse", groups)
+    }));
+    named.push_str("E011,Person 11,not-a-mail,Nurse,,ICU\n");
+    let path = env.write("day2.csv", &named);
+    env.roster(&["fetch", "--source", path.to_str().unwrap()])
+        .ok();
+    let diff = env.roster(&["diff", "--format", "json"]).ok().json();
+    let problems = diff["problems"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{diff:#}"));
+    let unknown: Vec<&Value> = problems
+        .iter()
+        .filter(|p| p["code"] == "unknown-group")
+        .collect();
+    assert_eq!(unknown.len(), 1, "{diff:#}");
+    assert_eq!(unknown[0]["group"], "GHOST");
+    assert_eq!(unknown[0]["records"], 10);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["code"] == "bad-mail" && p["line"] == 12),
+        "{diff:#}"
+    );
+    let apply = env
+        .roster(&["apply", "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(diff["problems"], apply["problems"], "{apply:#}");
+}
