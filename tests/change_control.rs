@@ -1565,3 +1565,215 @@ fn a_held_rollback_names_the_command_with_force() {
     env.roster(&args).ok();
     assert_eq!(env.user("E001")["title"], "Nurse");
 }
+
+// ---- What a dry run, a stale --expect-plan and diff say (review of the dry runs) ----
+
+/// The file of day 1 with every `Groups` cell empty: ten updates, over `max_updates`.
+fn stripped() -> String {
+    file((1..=10).map(|i| row(i, "Nurse", "")))
+}
+
+/// `apply --dry-run` (and `sync --dry-run`) of a plan a safeguard would hold records nothing,
+/// so it says the batch *would be* blocked, not that it was: JSON status `dry-run` with what
+/// would trip, the digest and the one command; the exit code is the real run's (4).
+#[test]
+fn a_dry_run_that_a_safeguard_would_block_says_would_be_blocked() {
+    let env = setup();
+    let path = env.write("day2.csv", stripped());
+    let source = path.to_str().unwrap();
+    env.roster(&["fetch", "--source", source]).ok();
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let run = env.roster(&["apply", "--dry-run"]).code(4);
+    let head = run.stdout.lines().next().unwrap_or_default();
+    assert!(
+        head.starts_with("batch 2: dry-run, would be blocked — "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("batch 2 would be blocked by a safeguard: max_updates")
+            && !run.stderr.contains("was blocked"),
+        "{}",
+        run.stderr
+    );
+    let doc = env
+        .roster(&["apply", "--dry-run", "--format", "json"])
+        .code(4)
+        .json();
+    assert_eq!(doc["status"], "dry-run", "{doc:#}");
+    assert_eq!(doc["run"], Value::Null, "{doc:#}");
+    let digest = doc["plan_digest"].as_str().unwrap();
+    let command = format!("roster apply --batch 2 --allow-updates 10 --expect-plan {digest}");
+    assert_eq!(doc["would_block"]["command"], command.as_str(), "{doc:#}");
+    assert!(
+        doc["would_block"]["tripped"]
+            .as_str()
+            .unwrap()
+            .starts_with("max_updates"),
+        "{doc:#}"
+    );
+    assert_eq!(doc["plan"]["safeguards"][0]["safeguard"], "max_updates");
+    assert!(run.stderr.contains(&command), "{}", run.stderr);
+    let sync = env
+        .roster(&["sync", "--dry-run", "--source", source, "--format", "json"])
+        .code(4)
+        .json();
+    assert_eq!(sync["status"], "dry-run", "{sync:#}");
+    assert!(sync["would_block"]["command"].is_string(), "{sync:#}");
+    // A plain dry run says nothing would block.
+    let plain = env
+        .roster(&[
+            "apply",
+            "--dry-run",
+            "--allow-updates",
+            "10",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(plain["status"], "dry-run", "{plain:#}");
+    assert_eq!(plain["would_block"], Value::Null, "{plain:#}");
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM runs"), runs);
+    let status: String = env
+        .db()
+        .query_row("SELECT status FROM batches WHERE id = 2", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "fetched");
+}
+
+/// A stale `--expect-plan` is no block (no safeguard tripped): nothing is written, no run
+/// recorded, exit 4, and the output says the plan changed since it was reviewed, in one line
+/// with the new digest and `roster diff --batch N`; JSON status `plan-changed`.
+#[test]
+fn a_stale_expect_plan_says_the_plan_changed_since_it_was_reviewed() {
+    let env = setup();
+    env.import("day2.csv", &stripped(), &[]).code(4);
+    let digest_now = |env: &Env| -> String {
+        let doc = env.roster(&["diff", "--format", "json"]).ok().json();
+        doc["plan_digest"].as_str().unwrap().to_string()
+    };
+    let reviewed = digest_now(&env);
+    env.roster(&["users", "edit", "E001", "--phone", "+46705550000"])
+        .ok();
+    let now = digest_now(&env);
+    assert_ne!(now, reviewed);
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let approve = [
+        "apply",
+        "--batch",
+        "2",
+        "--allow-updates",
+        "10",
+        "--expect-plan",
+    ];
+    let run = env
+        .roster(&[&approve[..], &[reviewed.as_str()]].concat())
+        .code(4);
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    let line = run.stdout.trim_end();
+    assert!(
+        line.contains("not applied, the plan changed since review")
+            && line.contains(&now)
+            && line.contains("roster diff --batch 2")
+            && !line.contains("blocked"),
+        "{line}"
+    );
+    assert!(!run.stderr.contains("blocked"), "{}", run.stderr);
+    let doc = env
+        .roster(&[&approve[..], &[reviewed.as_str(), "--format", "json"]].concat())
+        .code(4)
+        .json();
+    assert_eq!(doc["status"], "plan-changed", "{doc:#}");
+    assert_eq!(doc["run"], Value::Null, "{doc:#}");
+    assert_eq!(doc["plan_digest"], now.as_str(), "{doc:#}");
+    assert!(
+        doc["message"]
+            .as_str()
+            .unwrap()
+            .contains("roster diff --batch 2"),
+        "{doc:#}"
+    );
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM runs"), runs);
+}
+
+/// `sync --dry-run` of the file of a held batch prints what the real sync of it does: the
+/// batch held again, and the one command that proceeds, `roster apply --batch N …
+/// --expect-plan D` (SPEC §2), not a `sync`.
+#[test]
+fn a_dry_run_of_a_held_file_names_the_held_batchs_command() {
+    let env = setup();
+    let path = env.write("remote.csv", stripped());
+    let source = path.to_str().unwrap();
+    let command_of = |stderr: &str| -> String {
+        let command = stderr
+            .split("run: ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{stderr}"));
+        command.trim().to_string()
+    };
+    let real = env.roster(&["sync", "--source", source]).code(4);
+    let held = command_of(&real.stderr);
+    assert!(
+        held.starts_with("roster apply --batch 2 --allow-updates 10 --expect-plan "),
+        "{held}"
+    );
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let dry = env
+        .roster(&["sync", "--source", source, "--dry-run"])
+        .code(4);
+    assert_eq!(command_of(&dry.stderr), held, "{}", dry.stderr);
+    assert!(!dry.stderr.contains("roster sync"), "{}", dry.stderr);
+    let doc = env
+        .roster(&["sync", "--source", source, "--dry-run", "--format", "json"])
+        .code(4)
+        .json();
+    assert_eq!(doc["would_block"]["command"], held.as_str(), "{doc:#}");
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM runs"), runs);
+    // The real sync of the same file again says the same.
+    let again = env.roster(&["sync", "--source", source]).code(4);
+    assert_eq!(command_of(&again.stderr), held, "{}", again.stderr);
+}
+
+/// `diff --format json` lists the file's problems as apply's JSON does (SPEC §2: each unknown
+/// Group ID once with the number of records naming it).
+#[test]
+fn diff_json_lists_the_problems_as_apply_does() {
+    let env = setup();
+    env.write("roster.toml", "[import]\nmax_invalid = \"50%\"\n");
+    let mut named = file((1..=10).map(|i| {
+        let groups = if i % 2 == 0 {
+            "ICU,NIGHT,GHOST"
+        } else {
+            "ICU,GHOST"
+        };
+        row(i, "Nurse", groups)
+    }));
+    named.push_str("E011,Person 11,not-a-mail,Nurse,,ICU\n");
+    let path = env.write("day2.csv", &named);
+    env.roster(&["fetch", "--source", path.to_str().unwrap()])
+        .ok();
+    let diff = env.roster(&["diff", "--format", "json"]).ok().json();
+    let problems = diff["problems"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{diff:#}"));
+    let unknown: Vec<&Value> = problems
+        .iter()
+        .filter(|p| p["code"] == "unknown-group")
+        .collect();
+    assert_eq!(unknown.len(), 1, "{diff:#}");
+    assert_eq!(unknown[0]["group"], "GHOST");
+    assert_eq!(unknown[0]["records"], 10);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["code"] == "bad-mail" && p["line"] == 12),
+        "{diff:#}"
+    );
+    let apply = env
+        .roster(&["apply", "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(diff["problems"], apply["problems"], "{apply:#}");
+}

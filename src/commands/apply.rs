@@ -136,6 +136,19 @@ pub fn operator<'a>(store: &'a Store, args: &'a ApplyArgs) -> Operator<'a> {
     }
 }
 
+/// A dry run's `would_block` (SPEC §2: it prints what a real run would do): what a safeguard
+/// would block and the command that would then proceed, or null; nothing for other runs.
+fn would_block(o: &Outcome) -> Option<Option<render::plan::WouldBlock<'_>>> {
+    if o.status != pipeline::Status::DryRun {
+        return None;
+    }
+    let plan = o.plan.as_ref().filter(|_| o.would_block());
+    Some(plan.map(|plan| render::plan::WouldBlock {
+        tripped: pipeline::tripped(plan),
+        command: o.proceed.as_deref().unwrap_or_default(),
+    }))
+}
+
 /// Print an apply's or a sync's outcome: JSON per SPEC §6, or the summary lines per SPEC §3.1
 /// and the changes the selection lists when this is a dry run or with `-v`.
 pub fn show(
@@ -160,6 +173,7 @@ pub fn show(
             each_problem: Some(&each_problem),
             reason: o.reason.as_deref(),
             operator: Some(operator),
+            would_block: would_block(o),
         };
         render::json_by(|out| view.write_json(out))?;
         return Ok(());
@@ -168,9 +182,25 @@ pub fn show(
         return Ok(());
     }
     let mut out = render::stdout();
+    // Not a block: one line says the plan changed, its new digest and the command to review it.
+    if let (pipeline::Status::PlanChanged, Some(view)) = (o.status, &plan) {
+        let b = o.batch.id;
+        let now = view.plan.digest(&o.file);
+        writeln!(
+            out,
+            "batch {b}: not applied, the plan changed since review (now {now}); see roster diff --batch {b}"
+        )?;
+        out.flush()?;
+        return Ok(());
+    }
     if let Some(view) = &plan {
-        let head =
-            render::plan::outcome_line(o.run, o.batch.id, o.status.as_str(), &view.plan.counts);
+        // A dry run records nothing: a plan a safeguard would hold was not "blocked".
+        let status = if o.would_block() {
+            "dry-run, would be blocked"
+        } else {
+            o.status.as_str()
+        };
+        let head = render::plan::outcome_line(o.run, o.batch.id, status, &view.plan.counts);
         render::grid::write_wrapped(&mut out, &head)?;
         let validate = shown.unstored.as_ref().map(|(_, v)| v.as_str());
         let invite = ctx.config.import.send_invitations;

@@ -113,8 +113,10 @@ fn apply_bytes(
         started_at: &started,
         force,
     };
-    if let Some((run, status, reason)) = check(store, &held, &plan, &file, &each_problem, args)? {
-        return Ok(Outcome::new(run, batch, status, file, Some(plan), reason));
+    if let Some(stop) = check(store, &held, &plan, &file, &each_problem, args)? {
+        let mut outcome = Outcome::new(stop.run, batch, stop.status, file, Some(plan), stop.reason);
+        outcome.proceed = stop.proceed;
+        return Ok(outcome);
     }
     stage::enter("apply");
     let applied = write(

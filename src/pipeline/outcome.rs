@@ -16,6 +16,9 @@ pub enum Status {
     Applied,
     DryRun,
     Blocked,
+    /// `--expect-plan` named another plan than the one computed now: nothing was applied and
+    /// nothing recorded (no safeguard tripped; the plan is reviewed again).
+    PlanChanged,
     Rejected,
     Failed,
     Unchanged,
@@ -27,6 +30,7 @@ impl Status {
             Status::Applied => "applied",
             Status::DryRun => "dry-run",
             Status::Blocked => "blocked",
+            Status::PlanChanged => "plan-changed",
             Status::Rejected => "rejected",
             Status::Failed => "failed",
             Status::Unchanged => "unchanged",
@@ -41,8 +45,11 @@ pub struct Outcome {
     pub status: Status,
     pub file: ImportFile,
     pub plan: Option<Plan>,
-    /// For rejected and blocked runs: the one-line reason.
+    /// For rejected and blocked runs, and a dry run a safeguard would block: the one-line
+    /// reason.
     pub reason: Option<String>,
+    /// For a plan a safeguard holds, or would hold (a dry run): the one command that proceeds.
+    pub proceed: Option<String>,
     /// The file's bytes, when its reading kept only its first problems ([`super::KEEP_PROBLEMS`]):
     /// the rest are told again from them ([`Outcome::each_problem`]).
     pub source: Option<Vec<u8>>,
@@ -65,8 +72,15 @@ impl Outcome {
             file,
             plan,
             reason,
+            proceed: None,
             source: None,
         }
+    }
+
+    /// A dry run whose plan a safeguard would block: nothing was recorded, and a real run
+    /// would be held (it exits as the real run would, SPEC §3).
+    pub fn would_block(&self) -> bool {
+        self.status == Status::DryRun && self.plan.as_ref().is_some_and(Plan::blocked)
     }
 
     /// Tell every problem of the file, in order, to `tell`: those kept, or, when only the
@@ -89,7 +103,9 @@ impl Outcome {
         let reason = self.reason.clone().unwrap_or_default();
         match self.status {
             Status::Rejected => Some(Error::Rejected(reason)),
-            Status::Blocked => Some(Error::Blocked(reason)),
+            // SPEC §2: a stale `--expect-plan` exits 4, as a block does.
+            Status::Blocked | Status::PlanChanged => Some(Error::Blocked(reason)),
+            Status::DryRun if self.would_block() => Some(Error::Blocked(reason)),
             _ => None,
         }
     }

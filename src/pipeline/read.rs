@@ -83,6 +83,20 @@ pub fn read_batch<'s>(
     )
 }
 
+/// [`read_batch`] as an apply reads it: of the records' problems only the first
+/// [`KEEP_PROBLEMS`] are kept, the rest told again from the batch's bytes
+/// ([`input::each_problem`]), which come back too (SPEC §5: problems are streamed, not held).
+pub fn read_batch_keeping<'s>(
+    store: &'s Store,
+    config: &Config,
+    batch: &Batch,
+    warnings: GroupWarnings,
+) -> anyhow::Result<(Vec<u8>, ImportFile, StoreDirectory<'s>)> {
+    let bytes = batch_content(store, config, batch)?;
+    let (file, dir) = read_keeping_against(store, config, &bytes, warnings, Some(KEEP_PROBLEMS))?;
+    Ok((bytes, file, dir))
+}
+
 /// Tell the group IDs of a read file that the store's directory does not manage, counted or
 /// warned of record by record as `warnings` says (a file with a file error is left as it is).
 pub(super) fn check_groups(

@@ -10,12 +10,18 @@ use crate::store::batches::Batch;
 use crate::store::runs::NewRun;
 use crate::store::Store;
 
-/// Where a plan stops before it is written: its run (when recorded), status and reason.
-pub(super) type Stop = (Option<i64>, Status, Option<String>);
+/// Where a plan stops before it is written: its run (when recorded), status and reason, and
+/// for a plan a safeguard holds (or would hold, in a dry run) the one command that proceeds.
+pub(super) struct Stop {
+    pub(super) run: Option<i64>,
+    pub(super) status: Status,
+    pub(super) reason: Option<String>,
+    pub(super) proceed: Option<String>,
+}
 
 /// Check a plan before it is written: a plan other than the one reviewed (`--expect-plan`)
-/// stops with nothing recorded; a plan a safeguard blocks is held; a dry run stops here.
-/// `None`: write it.
+/// stops with nothing recorded; a plan a safeguard blocks is held; a dry run stops here (one
+/// that a safeguard would hold says so, with nothing recorded). `None`: write it.
 pub(super) fn check(
     store: &Store,
     held: &Held<'_>,
@@ -30,13 +36,22 @@ pub(super) fn check(
         .and_then(|expected| stale_plan(held.batch.id, plan, file, expected));
     if let Some(reason) = stale {
         // Nothing is written and no run recorded: the operator reviews the plan again.
-        return Ok(Some((None, Status::Blocked, Some(reason))));
+        return Ok(Some(Stop {
+            run: None,
+            status: Status::PlanChanged,
+            reason: Some(reason),
+            proceed: None,
+        }));
     }
     if plan.blocked() {
-        let (run, reason) = hold(store, held, plan, file, each_problem, args.dry_run)?;
-        return Ok(Some((run, Status::Blocked, Some(reason))));
+        return hold(store, held, plan, file, each_problem, args.dry_run).map(Some);
     }
-    Ok(args.dry_run.then_some((None, Status::DryRun, None)))
+    Ok(args.dry_run.then_some(Stop {
+        run: None,
+        status: Status::DryRun,
+        reason: None,
+        proceed: None,
+    }))
 }
 
 /// `--expect-plan DIGEST` against the plan computed now: the message when it is another plan.
@@ -44,8 +59,8 @@ fn stale_plan(batch: i64, plan: &Plan, file: &ImportFile, expected: &str) -> Opt
     let digest = plan.digest(file);
     (digest != expected).then(|| {
         format!(
-            "the plan of batch {batch} is not the one reviewed: its digest is now {digest}, not \
-             {expected}; nothing was applied. Review it again: roster diff --batch {batch}"
+            "the plan of batch {batch} changed since it was reviewed: its digest is now {digest}, \
+             not {expected}; nothing was applied. Review it again: roster diff --batch {batch}"
         )
     })
 }
@@ -59,9 +74,10 @@ pub(super) struct Held<'a> {
     pub(super) force: bool,
 }
 
-/// Hold a plan that a safeguard blocks: record the run `blocked` (unless a dry run) with the
-/// plan's digest and the one command that proceeds, and mark the batch; returns the run and
-/// the message, which names what tripped and that command.
+/// Hold a plan that a safeguard blocks: record the run `blocked` with the plan's digest and
+/// the one command that proceeds, and mark the batch; returns where it stopped, whose message
+/// names what tripped and that command. A dry run records nothing and says what a real run
+/// would do: it *would* be blocked (SPEC §2: it records no run, so nothing "was" blocked).
 fn hold(
     store: &Store,
     held: &Held<'_>,
@@ -69,20 +85,26 @@ fn hold(
     file: &ImportFile,
     each_problem: crate::core::problem::EachProblem<'_>,
     dry_run: bool,
-) -> anyhow::Result<(Option<i64>, String)> {
+) -> anyhow::Result<Stop> {
     let batch = held.batch.id;
     let digest = plan.digest(file);
     let proceed = proceed(batch, plan, &digest, held.force);
+    let was = if dry_run { "would be" } else { "was" };
     let reason = format!(
-        "batch {batch} was blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
+        "batch {batch} {was} blocked by a safeguard: {}; to apply it anyway, run: {proceed}",
         tripped(plan),
     );
     if dry_run {
-        return Ok((None, reason));
+        return Ok(Stop {
+            run: None,
+            status: Status::DryRun,
+            reason: Some(reason),
+            proceed: Some(proceed),
+        });
     }
     let mut detail = detail(Some(plan), false);
     detail["plan_digest"] = digest.into();
-    detail["proceed"] = proceed.into();
+    detail["proceed"] = proceed.as_str().into();
     let run = store.record_run(&NewRun {
         batch: Some(batch),
         command: held.command,
@@ -97,18 +119,24 @@ fn hold(
         rejected: Some(&plan.changes),
     })?;
     store.set_batch_status(batch, "blocked")?;
-    Ok((Some(run), reason))
+    Ok(Stop {
+        run: Some(run),
+        status: Status::Blocked,
+        reason: Some(reason),
+        proceed: Some(proceed),
+    })
 }
 
-/// What a dry run says of a plan that a safeguard would hold as batch `next`.
-pub fn would_hold(next: i64, plan: &Plan, file: &ImportFile) -> String {
-    // A new batch: never a rollback.
-    format!(
-        "a real run would be blocked by a safeguard ({}) and hold the file as batch {next}; \
-         to apply it then, run: {}",
+/// What a dry run says of a plan that a safeguard would hold as batch `batch` (`force`: one
+/// that only `--force` applies), and the one command the real run names then.
+pub fn would_hold(batch: i64, plan: &Plan, file: &ImportFile, force: bool) -> (String, String) {
+    let proceed = proceed(batch, plan, &plan.digest(file), force);
+    let reason = format!(
+        "a real run would be blocked by a safeguard ({}) and hold the file as batch {batch}; \
+         to apply it anyway, run: {proceed}",
         tripped(plan),
-        proceed(next, plan, &plan.digest(file), false)
-    )
+    );
+    (reason, proceed)
 }
 
 /// The one command that applies a held plan: the batch by number (`sync` would fetch whatever

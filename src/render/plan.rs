@@ -147,6 +147,27 @@ impl Serialize for Fields<'_> {
 /// which may be a million, are written by hand ([`PlanView::write_change`]); the rest by serde.
 impl PlanView<'_> {
     pub fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+        self.write_entries(out)?;
+        out.write_all(b"}")
+    }
+
+    /// The document of `diff`: the plan, then its file's `problems` as apply's JSON lists
+    /// them (each unknown Group ID once with its records, SPEC §2); `each_problem` streams
+    /// those the reading did not keep.
+    pub fn write_json_with_problems(
+        &self,
+        out: &mut impl Write,
+        each_problem: Option<EachProblem<'_>>,
+    ) -> io::Result<()> {
+        self.write_entries(out)?;
+        out.write_all(b",\"problems\":")?;
+        let unknown = Some(&self.plan.unknown_groups);
+        super::write_json(out, &Errors(self.file, unknown, each_problem))?;
+        out.write_all(b"}")
+    }
+
+    /// The plan document without its closing brace.
+    fn write_entries(&self, out: &mut impl Write) -> io::Result<()> {
         let (listed, more) = self.listed();
         out.write_all(b"{\"batch\":")?;
         super::write_json(out, &self.plan.batch)?;
@@ -195,7 +216,7 @@ impl PlanView<'_> {
             out.write_all(b",\"mail_reused\":")?;
             super::write_json(out, &self.plan.mail_reused)?;
         }
-        out.write_all(b"}")
+        Ok(())
     }
 
     /// One change as [`ChangeView`] serializes it, byte for byte (a test holds them equal),
@@ -665,6 +686,16 @@ pub struct OutcomeView<'a> {
     pub reason: Option<&'a str>,
     /// Who ran it, `--reason` and the `--allow-*` flags (SPEC §6: `by`, `reason`, `overrides`).
     pub operator: Option<&'a Operator<'a>>,
+    /// A dry run: what a safeguard would block (`None`: nothing), as `would_block`.
+    pub would_block: Option<Option<WouldBlock<'a>>>,
+}
+
+/// What a dry run says a safeguard would block: what would trip, and the one command that
+/// would then proceed (the plan's digest is the document's `plan_digest`).
+#[derive(Debug, Serialize)]
+pub struct WouldBlock<'a> {
+    pub tripped: String,
+    pub command: &'a str,
 }
 
 /// Who ran a run, why, and the limits raised for it, as apply's JSON shows them.
@@ -687,6 +718,9 @@ impl OutcomeView<'_> {
         super::write_json(out, &self.run)?;
         entry(out, "batch", &self.batch)?;
         entry(out, "status", &self.status)?;
+        if let Some(would_block) = &self.would_block {
+            entry(out, "would_block", would_block)?;
+        }
         entry(out, "counts", &self.plan.map(|p| p.plan.counts))?;
         entry(
             out,

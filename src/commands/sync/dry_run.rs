@@ -48,7 +48,13 @@ pub(super) fn dry_run(night: &Night<'_>, store: &Store, fetched: &Fetched) -> an
             let reason = format!("the file would be rejected: {p}");
             Outcome::new(None, batch, Status::Rejected, file, None, Some(reason))
         }
-        None => dry_plan(night, store, batch, file, dir, &fetched.source)?,
+        None => {
+            let held = match &same {
+                Some(held) => Proceeds::Batch(held),
+                None => Proceeds::File(&fetched.source),
+            };
+            dry_plan(night, store, batch, file, dir, held)?
+        }
     };
     show_with(night, &outcome, store, Some(&fetched.source))?;
     night.reached.shown.set(true);
@@ -75,28 +81,46 @@ fn unstored_batch(next: i64, fetched: &Fetched, sha256: String, file: &ImportFil
     }
 }
 
+/// What the one command a dry run's blocked plan names applies.
+enum Proceeds<'a> {
+    /// The batch the file is stored as already (held, or fetched and not applied): a real
+    /// run holds it again and names `roster apply --batch N` (SPEC §2).
+    Batch(&'a Batch),
+    /// The file at this source, stored as no batch: the command is one that works now.
+    File(&'a str),
+}
+
 /// The plan of a dry run and what the safeguards would do with it: a blocked plan names the
-/// one command that applies this file now, as no batch exists to name.
+/// one command a real run would name (the file's batch), or that applies this file now when
+/// no batch exists to name.
 fn dry_plan(
     night: &Night<'_>,
     store: &Store,
     batch: Batch,
     mut file: ImportFile,
     dir: StoreDirectory<'_>,
-    source: &str,
+    proceeds: Proceeds<'_>,
 ) -> anyhow::Result<Outcome> {
     let config = &night.ctx.config;
     let settings = pipeline::settings_for(store, config, batch.id, night.apply_args)?;
     let mut plan = pipeline::plan(&dir, &mut file, &settings)?;
     plan.invitations_per_minute = pipeline::mail_per_minute(config);
     drop(dir);
-    let (status, reason) = if plan.blocked() {
-        // The file is stored as no batch: the command named is one that works now.
-        (Status::Blocked, Some(would_hold_unstored(&plan, source)))
-    } else {
-        (Status::DryRun, None)
+    let (reason, proceed) = match (plan.blocked(), proceeds) {
+        (false, _) => (None, None),
+        (true, Proceeds::File(source)) => {
+            let (reason, proceed) = would_hold_unstored(&plan, source);
+            (Some(reason), Some(proceed))
+        }
+        (true, Proceeds::Batch(held)) => {
+            let force = pipeline::needs_force(store, held)?;
+            let (reason, proceed) = pipeline::would_hold(held.id, &plan, &file, force);
+            (Some(reason), Some(proceed))
+        }
     };
-    Ok(Outcome::new(None, batch, status, file, Some(plan), reason))
+    let mut outcome = Outcome::new(None, batch, Status::DryRun, file, Some(plan), reason);
+    outcome.proceed = proceed;
+    Ok(outcome)
 }
 
 /// A dry run of the file of a batch already applied or reverted: what the real run would say
@@ -130,15 +154,20 @@ fn unchanged_dry_run(night: &Night<'_>, store: &Store, batch: &Batch) -> anyhow:
 }
 
 /// What a real run of this dry run's file would hold, and the one command that applies this
-/// file now: no batch exists to name (SPEC §2: a dry run stores nothing).
-fn would_hold_unstored(plan: &Plan, source: &str) -> String {
-    format!(
-        "a real run would be blocked by a safeguard ({}) and hold the file; to apply this file \
-         anyway, run: {} {}",
-        pipeline::tripped(plan),
+/// file now: no batch exists to name (SPEC §2: a dry run stores nothing). Gives the message
+/// and that command.
+fn would_hold_unstored(plan: &Plan, source: &str) -> (String, String) {
+    let command = format!(
+        "{} {}",
         unstored_hints(source).0.replace(" --dry-run", ""),
         pipeline::releases(plan).join(" ")
-    )
+    );
+    let reason = format!(
+        "a real run would be blocked by a safeguard ({}) and hold the file; to apply this file \
+         anyway, run: {command}",
+        pipeline::tripped(plan),
+    );
+    (reason, command)
 }
 
 /// The commands that show a dry run's whole plan and every problem of its file, which is
