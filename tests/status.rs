@@ -175,6 +175,83 @@ fn no_file_ever_fetched_is_unhealthy() {
     );
 }
 
+/// When a run finished, in seconds since the epoch, as the store holds it.
+fn run_finished(env: &Env, run: i64) -> f64 {
+    let at: String = env
+        .db()
+        .query_row("SELECT finished_at FROM runs WHERE id = ?1", [run], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    chrono::DateTime::parse_from_rfc3339(&at)
+        .unwrap()
+        .timestamp() as f64
+}
+
+/// The last success (HELP: the last run that applied a file or found it unchanged) is an
+/// import's: a manual edit, a `groups` command or a revert never moves it, so that the alert
+/// `time() - roster_last_success_timestamp_seconds > 2 * 86400` sees a dead timer however
+/// busy the helpdesk is.
+#[test]
+fn last_success_is_the_last_import_whatever_is_edited_by_hand() {
+    let env = Env::new();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    let last_success = |code: i32| {
+        let json = env
+            .roster(&["status", "--format", "json"])
+            .code(code)
+            .json();
+        let run = env.roster(&["status", "--format", "prometheus"]).code(code);
+        let metric = parse_prometheus(&run.stdout)["samples"]
+            ["roster_last_success_timestamp_seconds"]
+            .clone();
+        (json["last_success"].clone(), metric)
+    };
+    // Nothing imported yet: no last success at all.
+    let (json, metric) = last_success(1);
+    assert_eq!(json, serde_json::Value::Null);
+    assert_eq!(metric, serde_json::Value::Null);
+    let import = env.import("1.csv", &users(0..3), &[]).ok().json()["run"]
+        .as_i64()
+        .unwrap();
+    // Three days without a file since (the run's time set back).
+    env.db()
+        .execute(
+            "UPDATE runs SET started_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3 days', '-1 minute'),
+                             finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3 days')
+              WHERE id = ?1",
+            [import],
+        )
+        .unwrap();
+    let three_days_ago = run_finished(&env, import);
+    env.roster(&["users", "edit", "E1", "--phone", "+46701234567"])
+        .ok();
+    env.roster(&["users", "add", "--name", "Bo", "--mail", "bo@example.se"])
+        .ok();
+    env.roster(&["groups", "add", "ER", "--name", "Emergency"])
+        .ok();
+    let edit: i64 = env
+        .db()
+        .query_row(
+            "SELECT MAX(id) FROM runs WHERE command = 'users edit'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    env.roster(&["revert", &edit.to_string(), "--allow-updates", "1"])
+        .ok();
+    let (json, metric) = last_success(0);
+    assert_eq!(json["run"], import, "{json:#}");
+    assert_eq!(metric, three_days_ago);
+    // The same file found unchanged by a sync is a success: the timer is alive.
+    let sync = env.roster(&["sync", "--source", "1.csv", "--format", "json"]);
+    let sync = sync.ok().json()["run"].as_i64().unwrap();
+    let (json, metric) = last_success(0);
+    assert_eq!(json["run"], sync, "{json:#}");
+    assert_eq!(metric, run_finished(&env, sync));
+}
+
 /// Parse Prometheus text with prometheus_client's parser: {"name{label=value}": value}.
 fn parse_prometheus(text: &str) -> serde_json::Value {
     let script = r#"

@@ -36,7 +36,8 @@ pub struct Status {
     pub last_fetch: Option<Fetch>,
     /// The newest run that is not a manual edit.
     pub last_run: Option<Run>,
-    /// The newest run that applied a file or found it unchanged.
+    /// The newest `sync` or `apply` that applied a file or found it unchanged (an approved
+    /// held batch and a forced rollback too; not a revert nor a manual edit).
     pub last_success: Option<Run>,
     pub last_applied: Option<Run>,
     pub last_report: Option<String>,

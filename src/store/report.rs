@@ -162,6 +162,31 @@ impl Store {
         }
     }
 
+    /// The newest run of one of `commands` whose status is one of `statuses`.
+    pub fn last_run_of(&self, commands: &[&str], statuses: &[&str]) -> anyhow::Result<Option<Run>> {
+        // The lists are the callers' constants; quotes are dropped all the same.
+        let list = |words: &[&str]| {
+            words
+                .iter()
+                .map(|s| format!("'{}'", s.replace('\'', "")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let id: Option<i64> = self.conn.query_row(
+            &format!(
+                "SELECT MAX(id) FROM runs WHERE command IN ({}) AND status IN ({})",
+                list(commands),
+                list(statuses)
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        match id {
+            Some(id) => self.run(id),
+            None => Ok(None),
+        }
+    }
+
     /// For each run status, when the newest run of it finished (RFC 3339).
     pub fn last_run_times(&self) -> anyhow::Result<Vec<(String, String)>> {
         let mut stmt = self.conn.prepare(
