@@ -40,7 +40,7 @@ fn status_fits_100_columns_with_a_held_plan() {
     for want in [
         "last fetch",
         "remote file modified",
-        "last run",
+        "last apply",
         "last report",
         "invitations",
         &format!("roster apply --batch {batch} --allow-removals 20"),
@@ -250,6 +250,62 @@ fn last_success_is_the_last_import_whatever_is_edited_by_hand() {
     let (json, metric) = last_success(0);
     assert_eq!(json["run"], sync, "{json:#}");
     assert_eq!(metric, run_finished(&env, sync));
+}
+
+/// The table's `last apply`, the JSON's `last_apply` and the metrics name the same import run;
+/// a manual edit after a held night is none of them.
+#[test]
+fn last_apply_is_one_import_run_in_the_table_the_json_and_the_metrics() {
+    let env = Env::new();
+    env.import("users-from-the-hr-system.csv", &users(0..40), &[])
+        .ok();
+    let blocked = env
+        .import("users-from-the-hr-system.csv", &users(20..40), &[])
+        .code(4)
+        .json()["run"]
+        .as_i64()
+        .unwrap();
+    // The import an hour ago; the manual edit now.
+    env.db()
+        .execute(
+            "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour')
+              WHERE id = ?1",
+            [blocked - 1],
+        )
+        .unwrap();
+    env.roster(&["users", "add", "--name", "Bo", "--mail", "bo@example.se"])
+        .ok();
+    let table = env.roster(&["status"]).code(1).stdout;
+    let json = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(json["last_apply"]["run"], blocked, "{json:#}");
+    assert_eq!(json["last_apply"]["status"], "blocked", "{json:#}");
+    assert_eq!(json["last_applied"]["run"], blocked - 1, "{json:#}");
+    let row = |label: &str| {
+        table
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{label} ")))
+            .unwrap_or_else(|| panic!("no {label}:\n{table}"))
+            .to_string()
+    };
+    let apply = row("last apply");
+    assert!(
+        apply.contains(&format!("run {blocked} (apply) blocked")),
+        "{table}"
+    );
+    let applied = row("last applied");
+    assert!(
+        applied.contains(&format!("run {} (apply) create 40", blocked - 1)),
+        "{table}"
+    );
+    assert!(!table.contains("users add"), "{table}");
+    let run = env.roster(&["status", "--format", "prometheus"]).code(1);
+    let s = &parse_prometheus(&run.stdout)["samples"];
+    assert_eq!(s["roster_changes{action=create}"], 40.0, "{s}");
+    assert_eq!(
+        s["roster_last_run_timestamp_seconds{status=applied}"],
+        run_finished(&env, blocked - 1),
+        "{s}"
+    );
 }
 
 /// Parse Prometheus text with prometheus_client's parser: {"name{label=value}": value}.

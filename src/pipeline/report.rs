@@ -229,7 +229,7 @@ pub fn status_of(store: &Store, config: &Config) -> anyhow::Result<crate::core::
         // What the metric's HELP says: a run that applied a file or found it unchanged. A
         // manual edit or a revert applies no file, so it never hides a timer that stopped.
         last_success: store.last_run_of(&["sync", "apply"], &["applied", "unchanged"])?,
-        last_applied: store.last_run_with(&["applied"])?,
+        last_applied: store.last_run_of(&["sync", "apply", "revert"], &["applied"])?,
         last_report: store.meta("last_report_at")?,
         pending_invitations: store.pending_invitations()?,
         failed_invitations: store.failed_invitations()?,
