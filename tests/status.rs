@@ -162,6 +162,8 @@ fn a_run_in_progress_is_shown_with_its_pid() {
     assert!(run.stdout.contains("in progress   none"), "{}", run.stdout);
 }
 
+/// Unhealthy never reads `OK`: a store that never fetched a file says `STALE` (no file is as
+/// old as a file can be), in the JSON and the metrics alike.
 #[test]
 fn no_file_ever_fetched_is_unhealthy() {
     let env = Env::new();
@@ -173,6 +175,15 @@ fn no_file_ever_fetched_is_unhealthy() {
         "{}",
         run.stderr
     );
+    assert!(run.stdout.contains("UNHEALTHY"), "{}", run.stdout);
+    let json = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(json["healthy"], false, "{json:#}");
+    assert_eq!(json["status"], "STALE", "{json:#}");
+    let run = env.roster(&["status", "--format", "prometheus"]).code(1);
+    let s = &parse_prometheus(&run.stdout)["samples"];
+    assert_eq!(s["roster_healthy"], 0.0, "{s}");
+    assert_eq!(s["roster_status{status=OK}"], 0.0, "{s}");
+    assert_eq!(s["roster_status{status=STALE}"], 1.0, "{s}");
 }
 
 /// When a run finished, in seconds since the epoch, as the store holds it.

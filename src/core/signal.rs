@@ -238,8 +238,13 @@ impl Now {
         if warned || self.push.as_ref().is_some_and(|p| p.pending > 0) {
             level = Level::Warning;
         }
-        if self.stale_days.is_some() {
+        // Unhealthy never reads OK: no file at all is as stale as a source can be, and an
+        // email left in `sending` is a run that stopped in the middle.
+        if self.stale_days.is_some() || self.never_fetched {
             level = Level::Stale;
+        }
+        if self.stuck_invitations > 0 {
+            level = Level::Failed;
         }
         match &self.push {
             Some(p) if p.blocked => level.max(Level::Blocked),
@@ -465,6 +470,64 @@ mod tests {
         now.open_runs.push(open("failed"));
         assert_eq!(now.level(), Level::Failed);
         assert!(Level::Warning < Level::Stale && Level::Rejected < Level::Failed);
+    }
+
+    #[test]
+    fn unhealthy_never_reads_ok() {
+        let unhealthy: Vec<(&str, Now)> = vec![
+            (
+                "never fetched",
+                Now {
+                    never_fetched: true,
+                    ..Now::default()
+                },
+            ),
+            (
+                "stale",
+                Now {
+                    stale_days: Some(4),
+                    ..Now::default()
+                },
+            ),
+            (
+                "stuck invitations",
+                Now {
+                    stuck_invitations: 1,
+                    ..Now::default()
+                },
+            ),
+            (
+                "push failed",
+                Now {
+                    push: Some(Push {
+                        failed: true,
+                        ..Push::default()
+                    }),
+                    ..Now::default()
+                },
+            ),
+            (
+                "push overdue",
+                Now {
+                    push: Some(Push {
+                        pending: 1,
+                        pending_minutes: Some(61),
+                        max_pending_minutes: 60,
+                        ..Push::default()
+                    }),
+                    ..Now::default()
+                },
+            ),
+        ];
+        for (why, now) in unhealthy {
+            assert!(!now.unhealthy().is_empty(), "{why}");
+            assert_ne!(now.level(), Level::Ok, "{why}");
+        }
+        let never = Now {
+            never_fetched: true,
+            ..Now::default()
+        };
+        assert_eq!(never.level(), Level::Stale);
     }
 
     #[test]
