@@ -319,6 +319,48 @@ fn last_apply_is_one_import_run_in_the_table_the_json_and_the_metrics() {
     );
 }
 
+/// `scim.max_pending_minutes` is compared in seconds: a change pending 75 s is overdue at 1
+/// minute, one pending 45 s is not. The wait is set in the store, not slept.
+#[test]
+fn a_push_is_overdue_to_the_second() {
+    let env = Env::new();
+    env.write("scim.token", "t0k3n-status-9c2e\n");
+    env.write(
+        "roster.toml",
+        "[scim]\nurl = \"http://127.0.0.1:9/scim/v2\"\ntls = \"none\"\n\
+         token_file = \"scim.token\"\nmax_pending_minutes = 1\n",
+    );
+    let run = env.import("1.csv", &users(0..3), &[]).ok().json()["run"]
+        .as_i64()
+        .unwrap();
+    let waited = |secs: i64| {
+        env.db()
+            .execute(
+                "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?2)
+                  WHERE id = ?1",
+                rusqlite::params![run, format!("-{secs} seconds")],
+            )
+            .unwrap();
+    };
+    waited(45);
+    let json = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(json["push"]["overdue"], false, "{json:#}");
+    assert_eq!(json["status"], "WARNING", "{json:#}");
+    waited(75);
+    let json = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(json["push"]["overdue"], true, "{json:#}");
+    assert_eq!(json["status"], "FAILED", "{json:#}");
+    let why = json["unhealthy"].to_string();
+    assert!(why.contains("max_pending_minutes = 1"), "{why}");
+    let run = env.roster(&["status", "--format", "prometheus"]).code(1);
+    let s = &parse_prometheus(&run.stdout)["samples"];
+    assert_eq!(s["roster_healthy"], 0.0, "{s}");
+    assert!(
+        s["roster_push_pending_seconds"].as_f64().unwrap() >= 75.0,
+        "{s}"
+    );
+}
+
 /// Parse Prometheus text with prometheus_client's parser: {"name{label=value}": value}.
 fn parse_prometheus(text: &str) -> serde_json::Value {
     let script = r#"

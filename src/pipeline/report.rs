@@ -174,14 +174,15 @@ fn push_now(store: &Store, config: &Config, status: &serde_json::Value) -> anyho
     } else {
         None
     };
-    let pending_minutes = pending_since
+    let pending_seconds = pending_since
         .as_deref()
         .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
-        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_minutes());
+        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds());
     Ok(Push {
         pending,
         pending_since,
-        pending_minutes,
+        pending_seconds,
+        pending_minutes: pending_seconds.map(|s| s / 60),
         max_pending_minutes: config.scim.as_ref().map_or(0, |s| s.max_pending_minutes),
         failed: crate::scim::unhealthy(status),
         blocked: status["last"]["status"] == "blocked",

@@ -265,13 +265,8 @@ fn push_metrics(m: &mut Metrics, s: &Status) {
         &s.now
             .push
             .as_ref()
-            .and_then(|n| n.pending_since.as_deref())
-            .map(|at| {
-                (
-                    &[][..],
-                    (Utc::now().timestamp() as f64 - epoch(at)).max(0.0),
-                )
-            })
+            .and_then(|n| n.pending_seconds)
+            .map(|secs| (&[][..], secs.max(0) as f64))
             .into_iter()
             .collect::<Vec<_>>(),
     );
