@@ -157,7 +157,9 @@ pub struct Push {
     pub pending: u64,
     /// Since when the oldest of them waits (RFC 3339), when known.
     pub pending_since: Option<String>,
-    /// How long that is, in minutes.
+    /// How long that is, in seconds: what `max_pending_minutes` is compared with.
+    pub pending_seconds: Option<i64>,
+    /// The same in whole minutes, for people.
     pub pending_minutes: Option<i64>,
     /// `scim.max_pending_minutes` (0: never unhealthy for waiting).
     pub max_pending_minutes: u32,
@@ -168,13 +170,23 @@ pub struct Push {
 }
 
 impl Push {
-    /// Changes have waited longer than `scim.max_pending_minutes`.
+    /// Changes have waited longer than `scim.max_pending_minutes`, to the second (96 s is
+    /// more than a minute).
     pub fn overdue(&self) -> bool {
         self.pending > 0
             && self.max_pending_minutes > 0
             && self
-                .pending_minutes
-                .is_some_and(|m| m > i64::from(self.max_pending_minutes))
+                .pending_seconds
+                .is_some_and(|s| s > i64::from(self.max_pending_minutes) * 60)
+    }
+
+    /// `96 seconds`, `2 hours`: how long the oldest change has waited, for people.
+    pub fn waited_text(&self) -> String {
+        match self.pending_seconds.unwrap_or_default() {
+            s if s < 120 => format!("{s} seconds"),
+            s if s < 7200 => format!("{} minutes", s / 60),
+            s => format!("{} hours", s / 3600),
+        }
     }
 }
 
@@ -238,8 +250,13 @@ impl Now {
         if warned || self.push.as_ref().is_some_and(|p| p.pending > 0) {
             level = Level::Warning;
         }
-        if self.stale_days.is_some() {
+        // Unhealthy never reads OK: no file at all is as stale as a source can be, and an
+        // email left in `sending` is a run that stopped in the middle.
+        if self.stale_days.is_some() || self.never_fetched {
             level = Level::Stale;
+        }
+        if self.stuck_invitations > 0 {
+            level = Level::Failed;
         }
         match &self.push {
             Some(p) if p.blocked => level.max(Level::Blocked),
@@ -329,9 +346,9 @@ impl Now {
             }
             if p.overdue() {
                 out.push(format!(
-                    "{} change(s) have waited {} minutes to be pushed (scim.max_pending_minutes = {}); run: roster push",
+                    "{} change(s) have waited {} to be pushed (scim.max_pending_minutes = {}); run: roster push",
                     p.pending,
-                    p.pending_minutes.unwrap_or_default(),
+                    p.waited_text(),
                     p.max_pending_minutes
                 ));
             }
@@ -486,10 +503,68 @@ mod tests {
     }
 
     #[test]
+    fn unhealthy_never_reads_ok() {
+        let unhealthy: Vec<(&str, Now)> = vec![
+            (
+                "never fetched",
+                Now {
+                    never_fetched: true,
+                    ..Now::default()
+                },
+            ),
+            (
+                "stale",
+                Now {
+                    stale_days: Some(4),
+                    ..Now::default()
+                },
+            ),
+            (
+                "stuck invitations",
+                Now {
+                    stuck_invitations: 1,
+                    ..Now::default()
+                },
+            ),
+            (
+                "push failed",
+                Now {
+                    push: Some(Push {
+                        failed: true,
+                        ..Push::default()
+                    }),
+                    ..Now::default()
+                },
+            ),
+            (
+                "push overdue",
+                Now {
+                    push: Some(Push {
+                        pending: 1,
+                        pending_seconds: Some(3601),
+                        max_pending_minutes: 60,
+                        ..Push::default()
+                    }),
+                    ..Now::default()
+                },
+            ),
+        ];
+        for (why, now) in unhealthy {
+            assert!(!now.unhealthy().is_empty(), "{why}");
+            assert_ne!(now.level(), Level::Ok, "{why}");
+        }
+        let never = Now {
+            never_fetched: true,
+            ..Now::default()
+        };
+        assert_eq!(never.level(), Level::Stale);
+    }
+
+    #[test]
     fn a_push_waiting_too_long_is_unhealthy() {
         let mut p = Push {
             pending: 2,
-            pending_minutes: Some(61),
+            pending_seconds: Some(3660),
             max_pending_minutes: 60,
             ..Push::default()
         };
@@ -497,7 +572,16 @@ mod tests {
         p.max_pending_minutes = 0;
         assert!(!p.overdue());
         p.max_pending_minutes = 60;
-        p.pending_minutes = Some(60);
+        p.pending_seconds = Some(3600);
+        assert!(!p.overdue());
+        // Compared to the second, not in whole minutes.
+        p.pending_seconds = Some(3601);
+        assert!(p.overdue());
+        p.max_pending_minutes = 1;
+        p.pending_seconds = Some(96);
+        assert!(p.overdue());
+        assert_eq!(p.waited_text(), "96 seconds");
+        p.pending_seconds = Some(60);
         assert!(!p.overdue());
     }
 }

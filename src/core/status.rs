@@ -34,10 +34,13 @@ pub struct InProgress {
 pub struct Status {
     pub now: Now,
     pub last_fetch: Option<Fetch>,
-    /// The newest run that is not a manual edit.
+    /// The newest run that is not a manual edit: the last apply (SPEC §6 `last_apply`),
+    /// whatever its status.
     pub last_run: Option<Run>,
-    /// The newest run that applied a file or found it unchanged.
+    /// The newest `sync` or `apply` that applied a file or found it unchanged (an approved
+    /// held batch and a forced rollback too; not a revert nor a manual edit).
     pub last_success: Option<Run>,
+    /// The newest `sync`, `apply` or `revert` that applied its changes.
     pub last_applied: Option<Run>,
     pub last_report: Option<String>,
     pub pending_invitations: i64,

@@ -175,14 +175,15 @@ fn push_now(store: &Store, config: &Config, status: &serde_json::Value) -> anyho
     } else {
         None
     };
-    let pending_minutes = pending_since
+    let pending_seconds = pending_since
         .as_deref()
         .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
-        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_minutes());
+        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds());
     Ok(Push {
         pending,
         pending_since,
-        pending_minutes,
+        pending_seconds,
+        pending_minutes: pending_seconds.map(|s| s / 60),
         max_pending_minutes: config.scim.as_ref().map_or(0, |s| s.max_pending_minutes),
         failed: crate::scim::unhealthy(status),
         blocked: status["last"]["status"] == "blocked",
@@ -227,8 +228,10 @@ pub fn status_of(store: &Store, config: &Config) -> anyhow::Result<crate::core::
             remote_mtime: last_mtime,
         }),
         last_run: store.last_run()?,
-        last_success: store.last_run_with(&["applied", "unchanged"])?,
-        last_applied: store.last_run_with(&["applied"])?,
+        // What the metric's HELP says: a run that applied a file or found it unchanged. A
+        // manual edit or a revert applies no file, so it never hides a timer that stopped.
+        last_success: store.last_run_of(&["sync", "apply"], &["applied", "unchanged"])?,
+        last_applied: store.last_run_of(&["sync", "apply", "revert"], &["applied"])?,
         last_report: store.meta("last_report_at")?,
         pending_invitations: store.pending_invitations()?,
         failed_invitations: store.failed_invitations()?,

@@ -73,6 +73,9 @@ pub fn json(s: &Status) -> Value {
         "last_apply": s.last_run.as_ref().map(|r| json!({
             "at": run_time(r), "run": r.id, "status": r.status, "command": r.command,
             "batch": r.batch, "message": r.message, "stage": stage_of(r)})),
+        "last_applied": s.last_applied.as_ref().map(|r| json!({
+            "at": run_time(r), "run": r.id, "command": r.command, "batch": r.batch,
+            "counts": r.counts})),
         "last_success": s.last_success.as_ref().map(|r| json!({"at": run_time(r), "run": r.id})),
         "last_report": s.last_report.as_ref().map(|at| json!({"at": at})),
         "pending_invitations": s.pending_invitations,
@@ -171,7 +174,7 @@ fn runs_metrics(m: &mut Metrics, s: &Status) {
         .collect();
     m.gauge(
         "roster_last_run_timestamp_seconds",
-        "When the last run of each status finished.",
+        "When the last run of each status finished (a sync, apply or revert; not a manual edit).",
         &samples,
     );
     let counts = s
@@ -188,7 +191,7 @@ fn runs_metrics(m: &mut Metrics, s: &Status) {
         .collect();
     m.gauge(
         "roster_changes",
-        "Users per action in the last applied run.",
+        "Users per action in the last applied sync, apply or revert.",
         &samples,
     );
     m.value(
@@ -262,13 +265,8 @@ fn push_metrics(m: &mut Metrics, s: &Status) {
         &s.now
             .push
             .as_ref()
-            .and_then(|n| n.pending_since.as_deref())
-            .map(|at| {
-                (
-                    &[][..],
-                    (Utc::now().timestamp() as f64 - epoch(at)).max(0.0),
-                )
-            })
+            .and_then(|n| n.pending_seconds)
+            .map(|secs| (&[][..], secs.max(0) as f64))
             .into_iter()
             .collect::<Vec<_>>(),
     );
@@ -380,9 +378,10 @@ fn fetch_rows(row: &mut impl FnMut(&str, String), s: &Status, stale_after_days: 
 }
 
 fn run_rows(row: &mut impl FnMut(&str, String), s: &Status) {
+    // The rows JSON names `last_apply` and `last_applied`, each the same run.
     match &s.last_run {
         Some(r) => row(
-            "last run",
+            "last apply",
             format!(
                 "{}: run {} ({}) {}{}",
                 when_text(run_time(r)),
@@ -392,7 +391,7 @@ fn run_rows(row: &mut impl FnMut(&str, String), s: &Status) {
                 stage_text(r)
             ),
         ),
-        None => row("last run", "never".into()),
+        None => row("last apply", "never".into()),
     }
     if let Some(r) = s
         .last_applied
@@ -400,7 +399,7 @@ fn run_rows(row: &mut impl FnMut(&str, String), s: &Status) {
         .filter(|a| s.last_run.as_ref().is_none_or(|l| l.id != a.id))
     {
         row(
-            "last apply",
+            "last applied",
             format!(
                 "{}: run {} ({}) {}",
                 when_text(run_time(r)),

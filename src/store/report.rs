@@ -144,15 +144,22 @@ impl Store {
         )?)
     }
 
-    /// The newest run whose status is one of `statuses`.
-    pub fn last_run_with(&self, statuses: &[&str]) -> anyhow::Result<Option<Run>> {
-        let list = statuses
-            .iter()
-            .map(|s| format!("'{}'", s.replace('\'', "")))
-            .collect::<Vec<_>>()
-            .join(", ");
+    /// The newest run of one of `commands` whose status is one of `statuses`.
+    pub fn last_run_of(&self, commands: &[&str], statuses: &[&str]) -> anyhow::Result<Option<Run>> {
+        // The lists are the callers' constants; quotes are dropped all the same.
+        let list = |words: &[&str]| {
+            words
+                .iter()
+                .map(|s| format!("'{}'", s.replace('\'', "")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let id: Option<i64> = self.conn.query_row(
-            &format!("SELECT MAX(id) FROM runs WHERE status IN ({list})"),
+            &format!(
+                "SELECT MAX(id) FROM runs WHERE command IN ({}) AND status IN ({})",
+                list(commands),
+                list(statuses)
+            ),
             [],
             |r| r.get(0),
         )?;
@@ -162,10 +169,13 @@ impl Store {
         }
     }
 
-    /// For each run status, when the newest run of it finished (RFC 3339).
+    /// For each run status, when the newest run of it finished (RFC 3339): the runs `status`
+    /// speaks of, not manual edits (each of them is `applied`).
     pub fn last_run_times(&self) -> anyhow::Result<Vec<(String, String)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT status, MAX(COALESCE(finished_at, started_at)) FROM runs GROUP BY status ORDER BY status",
+            "SELECT status, MAX(COALESCE(finished_at, started_at)) FROM runs
+              WHERE command NOT LIKE 'users %' AND command NOT LIKE 'groups %'
+              GROUP BY status ORDER BY status",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
