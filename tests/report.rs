@@ -299,6 +299,42 @@ fn the_command_of_a_block_is_wrapped_never_cut() {
     );
 }
 
+/// The trend of users in the directory starts with the store: users added by hand today,
+/// before the first import, are not counted on the 29 days before it, in JSON, text or HTML
+/// (review: they were shown on each of them).
+#[test]
+fn the_trend_has_no_users_before_the_store_existed() {
+    let env = Env::new();
+    for i in 0..5 {
+        let mail = format!("m{i}@example.org");
+        env.roster(&["users", "add", "--name", &format!("M {i}"), "--mail", &mail])
+            .ok();
+    }
+    env.import("1.csv", &users(10, |_| false, |_| false), &[])
+        .ok();
+    let json = env.roster(&["report", "--format", "json"]).ok().json();
+    let users: Vec<u64> = json["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["users"].as_u64().unwrap())
+        .collect();
+    assert_eq!(users.len(), 30);
+    assert_eq!(users[..29], [0; 29], "{users:?}");
+    assert_eq!(users[29], 15, "{users:?}");
+    let text = env.roster(&["report", "--format", "text"]).ok().stdout;
+    let line = text
+        .lines()
+        .find(|l| l.contains("Users in the directory"))
+        .unwrap();
+    assert!(
+        line.contains(&format!("{}█ now 15", "▁".repeat(29))),
+        "{line}"
+    );
+    let html = env.roster(&["report", "--format", "html"]).ok().stdout;
+    assert!(!html.contains(": 5\""), "{html}");
+}
+
 #[test]
 fn open_items_name_unknown_groups_failed_invitations_and_a_stale_source() {
     let env = Env::new();

@@ -124,7 +124,8 @@ fn report_of(store: &Store, config: &Config, covered: Covered) -> anyhow::Result
     let first = today - chrono::Duration::days(model::TREND_DAYS as i64 - 1);
     let applied = store.applied_counts_since(&format!("{first}T00:00:00Z"))?;
     let (active, _) = store.users_by_status()?;
-    let trend = model::trend(today, active, &applied);
+    let since = store.first_run_day()?;
+    let trend = model::trend(today, active, &applied, since);
     let mut report = Report::new(now(), scope, from, runs, open, trend, truth);
     if ids.len() > 1 {
         report.rejected_once = Some(store.rejected_once(&ids, LOOKBACK)?);
