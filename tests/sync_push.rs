@@ -6,7 +6,7 @@
 mod support;
 
 use support::mail::parse_mail;
-use support::servers::{Scim, Smtp};
+use support::servers::{free_port, Scim, Smtp};
 use support::Env;
 
 const TOKEN: &str = "t0k3n-kept-secret-9f8e7d";
@@ -132,6 +132,52 @@ fn a_refused_token_fails_the_night_at_the_push_stage() {
     ]);
     assert_failed_push(&env, &smtp, &run, mailed);
     assert!(!run.stderr.contains("not-the-token") && !run.stdout.contains("not-the-token"));
+}
+
+/// A night whose push fails after its apply is recorded as two runs (the apply, and the push
+/// that failed): the one report mailed for it covers both, so the night's joiners are in it,
+/// and `roster report` after it shows the same night (review: it was mailed as "joined: 0 …
+/// net +0", and no later report named the joiners).
+#[test]
+fn the_report_of_a_night_whose_push_failed_counts_its_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(dir.path(), None);
+    let env = setup(&smtp, &format!("http://127.0.0.1:{}/scim/v2", free_port()));
+    let day1 = env.write("day1.csv", DAY1);
+    let run = env
+        .roster(&["sync", "--source", day1.to_str().unwrap()])
+        .code(1);
+    assert!(run.stderr.contains("push"), "{}", run.stderr);
+    let statuses: Vec<String> = env
+        .db()
+        .prepare("SELECT status FROM runs ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(statuses, ["applied", "failed"]);
+    let mailed = reports(&env, &smtp);
+    assert_eq!(mailed.len(), 1, "{mailed:#?}");
+    let (subject, text) = &mailed[0];
+    assert!(subject.starts_with("roster: FAILED"), "{subject}");
+    assert!(text.contains("Runs: 2 — 1 applied, 1 failed"), "{text}");
+    assert!(text.contains("joined: 2 (created 2"), "{text}");
+    assert!(text.contains("net +2"), "{text}");
+    assert!(text.contains("E1  Ann Berg"), "{text}");
+    assert!(text.contains("failed at the push stage"), "{text}");
+    // `roster report` without a scope: the last night, both of its runs.
+    let report = env.roster(&["report", "--format", "json"]).ok().json();
+    assert_eq!(report["status"], "FAILED", "{report:#}");
+    let runs: Vec<&str> = report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(runs, ["applied", "failed"], "{report:#}");
+    let text = env.roster(&["report", "--format", "text"]).ok().stdout;
+    assert!(text.contains("joined: 2 (created 2"), "{text}");
 }
 
 /// A crash in the middle of `roster push` (inside the write of what the provider acknowledged)

@@ -6,7 +6,7 @@ use crate::core::report::TEXT_WIDTH;
 use crate::error;
 use crate::pipeline;
 use crate::render;
-use crate::render::report::{counts_line, fit, overrides_text};
+use crate::render::report::{counts_line, fit, fit_lines, overrides_text};
 use crate::store::{Lock, Store};
 
 pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
@@ -47,8 +47,10 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
                 } else {
                     format!("{label}:")
                 };
-                out.push_str(&fit(&format!("{label:<18}{value}"), TEXT_WIDTH));
-                out.push('\n');
+                for line in fit_lines(&format!("{label:<18}{value}"), TEXT_WIDTH) {
+                    out.push_str(&line);
+                    out.push('\n');
+                }
             }
             render::emit(&out)?;
             if !report.runs.is_empty() {

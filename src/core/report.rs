@@ -293,11 +293,13 @@ pub struct Day {
 
 /// The last [`TREND_DAYS`] days up to `today`: the changes applied per day, and the users in
 /// the directory at each day's end, counted back from `users_now` through each day's net
-/// change (created and reactivated less removed).
+/// change (created and reactivated less removed). A day before `since` (the day of the
+/// store's first run) had no directory: 0 users, not the users added by hand since.
 pub fn trend(
     today: chrono::NaiveDate,
     users_now: u64,
     applied: &[(chrono::NaiveDate, Counts)],
+    since: Option<chrono::NaiveDate>,
 ) -> Vec<Day> {
     let first = today - chrono::Duration::days(TREND_DAYS as i64 - 1);
     let mut changes = [0u64; TREND_DAYS];
@@ -315,6 +317,10 @@ pub fn trend(
     let mut users = [0u64; TREND_DAYS];
     let mut at_end = users_now as i64;
     for i in (0..TREND_DAYS).rev() {
+        let day = first + chrono::Duration::days(i as i64);
+        if since.is_some_and(|s| day < s) {
+            break;
+        }
         users[i] = at_end.max(0) as u64;
         at_end -= net[i];
     }
@@ -463,6 +469,7 @@ mod tests {
                 (d("2026-11-28"), c(0, 10, 5)),
                 (d("2026-01-01"), c(7, 0, 0)),
             ],
+            None,
         );
         assert_eq!(days.len(), 30);
         assert_eq!(days[0].date, "2026-10-30");
@@ -471,6 +478,23 @@ mod tests {
         assert_eq!(days[28].changes, 100);
         assert_eq!(days[28].users, 100);
         assert_eq!(days[27].users, 0);
+        // 50 users added by hand before the first import, the day the store began: none
+        // before that day.
+        let days = trend(
+            d("2026-11-28"),
+            150,
+            &[(d("2026-11-28"), c(100, 0, 0))],
+            None,
+        );
+        assert_eq!((days[0].users, days[28].users), (50, 50));
+        let since = Some(d("2026-11-28"));
+        let days = trend(
+            d("2026-11-28"),
+            150,
+            &[(d("2026-11-28"), c(100, 0, 0))],
+            since,
+        );
+        assert_eq!((days[0].users, days[28].users, days[29].users), (0, 0, 150));
     }
 }
 

@@ -11,33 +11,87 @@ use crate::store::{now, Store};
 /// been rejected.
 const LOOKBACK: usize = 30;
 
-/// Build the report of one run, or of the runs since a time.
+/// The runs a report covers, what it calls them, and since when (none for a run or a night).
+struct Covered {
+    runs: Vec<model::Run>,
+    scope: String,
+    from: Option<String>,
+}
+
+/// Build the report of one run, of the runs since a time, or (with neither) of the last night.
 pub fn build_report(
     store: &Store,
     config: &Config,
     run: Option<i64>,
     since: Option<&str>,
 ) -> anyhow::Result<Report> {
-    let from = match (run, since) {
-        (None, Some(when)) => Some(
-            model::parse_since(when, chrono::Utc::now())
+    let covered = match (run, since) {
+        (Some(id), _) => Covered {
+            runs: vec![one_run(store, id)?],
+            scope: format!("run {id}"),
+            from: None,
+        },
+        (None, Some(when)) => {
+            let from = model::parse_since(when, chrono::Utc::now())
                 .map_err(|m| crate::error::usage(format!("--since: {m}")))?
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        ),
-        _ => None,
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            Covered {
+                runs: store.runs_since(&from)?,
+                scope: format!("runs since {when}"),
+                from: Some(from),
+            }
+        }
+        (None, None) => night(store, None)?,
     };
-    let runs = match (run, &from) {
-        (Some(id), _) => vec![store
-            .run(id)?
-            .ok_or_else(|| crate::error::usage(format!("there is no run {id}")))?],
-        (None, Some(t)) => store.runs_since(t)?,
-        (None, None) => store.last_run()?.into_iter().collect(),
+    report_of(store, config, covered)
+}
+
+/// Build the report of the night that `run` ended (without it, the last run's): the run and
+/// those its sync recorded before it. A night whose push failed after its apply is two runs,
+/// and its report says what both did (SPEC §5: the report says what is true now).
+pub fn build_night_report(
+    store: &Store,
+    config: &Config,
+    run: Option<i64>,
+) -> anyhow::Result<Report> {
+    report_of(store, config, night(store, run)?)
+}
+
+fn one_run(store: &Store, id: i64) -> anyhow::Result<model::Run> {
+    store
+        .run(id)?
+        .ok_or_else(|| crate::error::usage(format!("there is no run {id}")))
+}
+
+/// The runs of the night that `run` (else the last run) ended: from the first run that its
+/// detail names (`night_from`, which a sync that failed after recording a run writes).
+fn night(store: &Store, run: Option<i64>) -> anyhow::Result<Covered> {
+    let last = match run {
+        Some(id) => Some(one_run(store, id)?),
+        None => store.last_run()?,
     };
-    let scope = match (run, since) {
-        (Some(id), _) => format!("run {id}"),
-        (None, Some(when)) => format!("runs since {when}"),
-        (None, None) => "the last run".to_string(),
+    let first = last
+        .as_ref()
+        .and_then(|r| r.detail.as_ref()?.get("night_from")?.as_i64());
+    let runs = match (last, first) {
+        (Some(l), Some(f)) if f < l.id => store.runs_between(f, l.id)?,
+        (l, _) => l.into_iter().collect(),
     };
+    let scope = match (runs.as_slice(), run) {
+        ([first, .., last], _) => format!("the sync of runs {}–{}", first.id, last.id),
+        (_, Some(id)) => format!("run {id}"),
+        (_, None) => "the last run".to_string(),
+    };
+    Ok(Covered {
+        runs,
+        scope,
+        from: None,
+    })
+}
+
+/// The report of the runs a report covers, with what is true now.
+fn report_of(store: &Store, config: &Config, covered: Covered) -> anyhow::Result<Report> {
+    let Covered { runs, scope, from } = covered;
     // The joiners of a first import are a million rows of the audit log.
     let _shown = crate::render::progress::stage("building the report");
     store.report_spills_to_disk()?;
@@ -70,7 +124,8 @@ pub fn build_report(
     let first = today - chrono::Duration::days(model::TREND_DAYS as i64 - 1);
     let applied = store.applied_counts_since(&format!("{first}T00:00:00Z"))?;
     let (active, _) = store.users_by_status()?;
-    let trend = model::trend(today, active, &applied);
+    let since = store.first_run_day()?;
+    let trend = model::trend(today, active, &applied, since);
     let mut report = Report::new(now(), scope, from, runs, open, trend, truth);
     if ids.len() > 1 {
         report.rejected_once = Some(store.rejected_once(&ids, LOOKBACK)?);

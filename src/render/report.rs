@@ -360,8 +360,11 @@ impl Report {
                 }
                 lines.push(format!("  {}", upper_first(&c.text())));
             }
+            // The command on a line of its own, which the text wraps and the HTML shows as
+            // code: never cut (SPEC §2).
             ("blocked", None) => {
-                lines.push(format!("  To apply it anyway: {}", Held::of(run).command))
+                lines.push("  To apply it anyway:".to_string());
+                lines.push(format!("    {}", Held::of(run).command));
             }
             _ => {
                 if let Some(m) = &run.message {
@@ -477,11 +480,34 @@ impl Report {
             lines.extend(self.run_lines(r));
         }
         let mut out = String::new();
-        for line in lines {
-            out.push_str(&fit(&line, TEXT_WIDTH));
+        for line in lines.iter().flat_map(|l| fit_lines(l, TEXT_WIDTH)) {
+            out.push_str(&line);
             out.push('\n');
         }
         out
+    }
+}
+
+/// The command of a line that is one (past its indentation it starts with `roster `): a
+/// command for a person to copy.
+pub fn command_of(line: &str) -> Option<&str> {
+    Some(line.trim_start()).filter(|l| l.starts_with("roster "))
+}
+
+/// A line of text in lines of at most `width` characters: a command ([`command_of`]) broken
+/// before an option with a shell continuation, as `status` shows it, so that it is never cut
+/// (SPEC §2: the one command that proceeds, digest included); any other line cut ([`fit`]).
+pub fn fit_lines(line: &str, width: usize) -> Vec<String> {
+    match command_of(line) {
+        Some(command) if line.chars().count() > width => {
+            let indent = &line[..line.len() - command.len()];
+            let room = width.saturating_sub(indent.chars().count());
+            super::grid::command_lines(command, room)
+                .iter()
+                .map(|l| fit(&format!("{indent}{l}"), width))
+                .collect()
+        }
+        _ => vec![fit(line, width)],
     }
 }
 

@@ -124,6 +124,20 @@ impl Store {
         Ok(out)
     }
 
+    /// The day (UTC) of the store's first run, a manual edit included: the directory's first
+    /// day. None before any run.
+    pub fn first_run_day(&self) -> anyhow::Result<Option<chrono::NaiveDate>> {
+        let at: Option<String> = self
+            .conn
+            .query_row("SELECT started_at FROM runs ORDER BY id LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(at
+            .and_then(|a| chrono::DateTime::parse_from_rfc3339(&a).ok())
+            .map(|t| t.with_timezone(&chrono::Utc).date_naive()))
+    }
+
     /// Invitations that the mail server refused (and that were not sent again since).
     pub fn failed_invitations(&self) -> anyhow::Result<i64> {
         Ok(self.conn.query_row(

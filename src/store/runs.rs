@@ -256,6 +256,16 @@ impl Store {
             .optional()?)
     }
 
+    /// The runs from `first` to `last` (their ids), oldest first: those of one night, whose
+    /// sync holds the lock from its first run to its last.
+    pub fn runs_between(&self, first: i64, last: i64) -> anyhow::Result<Vec<Run>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM runs WHERE id BETWEEN ?1 AND ?2 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([first, last], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Runs that started at or after `since` (RFC 3339), oldest first.
     pub fn runs_since(&self, since: &str) -> anyhow::Result<Vec<Run>> {
         let mut stmt = self.conn.prepare(&format!(

@@ -10,8 +10,9 @@ use std::time::Duration;
 /// A run that has held the lock this long is taken to be hung: the report says so.
 const HUNG_AFTER: Duration = Duration::from_secs(4 * 3600);
 
-/// Send the report of this run now (it failed, was blocked or rejected). Mail trouble is said
-/// on stderr; the run's own exit code stands.
+/// Send the report of the night this run ended now (it failed, was blocked or rejected): with
+/// the runs the night recorded before it. Mail trouble is said on stderr; the run's own exit
+/// code stands.
 pub(super) fn mail_report(ctx: &Context, store: &Store, run: Option<i64>) {
     if let Err(e) = try_mail_report(ctx, store, run) {
         eprintln!("roster: the failure report was not sent: {e:#}");
@@ -25,7 +26,7 @@ fn try_mail_report(ctx: &Context, store: &Store, run: Option<i64>) -> anyhow::Re
     if ctx.config.report.recipients.is_empty() {
         return Ok(());
     }
-    let report = pipeline::build_report(store, &ctx.config, run, None)?;
+    let report = pipeline::build_night_report(store, &ctx.config, run)?;
     pipeline::send_report(store, &ctx.config, &mailer, &report)
 }
 
@@ -45,7 +46,7 @@ pub(super) fn mail_report_if_due(
     let since_last = store.meta("last_report_at")?;
     let report = match since_last {
         Some(at) if !attention => pipeline::build_report(store, &ctx.config, None, Some(&at))?,
-        _ => pipeline::build_report(store, &ctx.config, Some(run), None)?,
+        _ => pipeline::build_night_report(store, &ctx.config, Some(run))?,
     };
     let mailer =
         pipeline::mailer(&ctx.config)?.ok_or_else(|| anyhow::anyhow!("no [mail] section"))?;

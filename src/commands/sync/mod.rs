@@ -90,6 +90,9 @@ struct Reached {
     shown: Cell<bool>,
     /// The outcome is recorded, shown and mailed already (rejected, blocked).
     settled: Cell<bool>,
+    /// The run the night recorded before a later stage failed (its apply, or a quiet night):
+    /// the failed run names it, so that the night's report covers both.
+    recorded: Cell<Option<i64>>,
     /// The counts of an apply whose JSON document waits for the push.
     counts: RefCell<Option<serde_json::Value>>,
 }
@@ -154,7 +157,10 @@ fn record_failed(
         status,
         counts: None,
         message: Some(message),
-        detail: Some(&json!({"stage": stage})),
+        detail: Some(&match night.reached.recorded.get() {
+            Some(first) => json!({"stage": stage, "night_from": first}),
+            None => json!({"stage": stage}),
+        }),
         unknown_groups: None,
         problems: &[],
         each_problem: None,

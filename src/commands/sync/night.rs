@@ -54,7 +54,9 @@ pub(super) fn one_night(
         night.reached.settled.set(true);
         return Err(e.into());
     }
-    // After the commit: a failure of a later stage is a failed run of its own, mailed.
+    // After the commit: a failure of a later stage is a failed run of its own, mailed with
+    // this one.
+    night.reached.recorded.set(outcome.run);
     invitations(night, store)?;
     delete(night, &outcome.batch)?;
     push(night, store)?;
@@ -121,6 +123,7 @@ fn quiet_night(night: &Night<'_>, store: &mut Store, batch: &Batch) -> anyhow::R
         each_problem: None,
         rejected: None,
     })?;
+    night.reached.recorded.set(Some(run));
     // The apply document of SPEC §6: nothing planned, nothing applied.
     let document = json!({"run": run, "batch": batch.id,
         "status": "unchanged", "counts": crate::core::plan::Counts::default(),

@@ -3,7 +3,7 @@
 //! with maud's `html!`, which escapes every value spliced into the page; nothing here is
 //! spliced in unescaped. The `"\n"`s keep the document in short lines, one row a line.
 
-use super::{counts_line, long_time, List};
+use super::{command_of, counts_line, long_time, List};
 use crate::core::number::thousands;
 use crate::core::report::{Report, RunReport, ATTACH_ROWS, LIST_CAP};
 use maud::{html, Markup, DOCTYPE};
@@ -69,8 +69,8 @@ impl Report {
                     tr {
                         th align="left" valign="top" { (label) }
                         td {
-                            @match value.trim_start().strip_prefix("roster ") {
-                                Some(rest) => code { "roster " (rest) },
+                            @match command_of(&value) {
+                                Some(command) => code { (command) },
                                 None => (value),
                             }
                         }
@@ -129,7 +129,13 @@ impl Report {
                 ul {
                     "\n"
                     @for l in &details {
-                        li { (l.trim_start()) } "\n"
+                        li {
+                            @match command_of(l) {
+                                Some(command) => code { (command) },
+                                None => (l.trim_start()),
+                            }
+                        }
+                        "\n"
                     }
                 }
                 "\n"
