@@ -367,8 +367,7 @@ impl Store {
                 AND NOT EXISTS (SELECT 1 FROM groups WHERE group_id = g.key)"
         ))?;
         let open = stmt
-            .query_map([run], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-            .map(|row| row.map(|(g, n)| (g, n.max(0) as u64)))
+            .query_map([run], group_count)?
             .collect::<Result<BTreeMap<_, _>, _>>()?;
         let run = (status == "applied" && !open.is_empty()).then_some(run);
         Ok((run, open))
@@ -385,9 +384,7 @@ impl Store {
             "SELECT g.key, g.value FROM {UNKNOWN_GROUPS} ORDER BY g.value DESC, g.key LIMIT ?2"
         ))?;
         let first = stmt
-            .query_map(rusqlite::params![run, limit as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
-            })?
+            .query_map(rusqlite::params![run, limit as i64], group_count)?
             .collect::<Result<BTreeMap<_, _>, _>>()?;
         let total: i64 = self.conn.query_row(
             &format!("SELECT COUNT(*) FROM {UNKNOWN_GROUPS}"),
@@ -466,6 +463,11 @@ const UNKNOWN_GROUPS: &str =
                                      '$.unknown_groups') AS g
      WHERE runs.id = ?1 AND g.type = 'integer'";
 
+/// A row of [`UNKNOWN_GROUPS`]: a Group ID and the records naming it.
+fn group_count(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64)> {
+    Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+}
+
 /// The lists of a run's detail kept as rows of their own ([`insert_records`]).
 const RECORD_LISTS: [&str; 2] = ["invalid", "removals"];
 
@@ -477,22 +479,17 @@ pub(crate) fn detail_text(
     detail: Option<&serde_json::Value>,
     unknown_groups: Option<&BTreeMap<String, u64>>,
 ) -> anyhow::Result<(Option<String>, bool)> {
-    let has = |map: &serde_json::Map<String, serde_json::Value>| {
-        RECORD_LISTS.iter().any(|k| map.contains_key(*k))
-    };
-    let kept = match detail {
-        Some(serde_json::Value::Object(map)) => Kept {
-            members: Some(map),
-            unknown_groups,
-        },
+    let members = match detail {
+        Some(serde_json::Value::Object(map)) => Some(map),
         Some(other) => return Ok((Some(serde_json::to_string(other)?), false)),
         None if unknown_groups.is_none() => return Ok((None, false)),
-        None => Kept {
-            members: None,
-            unknown_groups,
-        },
+        None => None,
     };
-    let records = kept.members.is_some_and(has);
+    let records = members.is_some_and(|m| RECORD_LISTS.iter().any(|k| m.contains_key(*k)));
+    let kept = Kept {
+        members,
+        unknown_groups,
+    };
     Ok((Some(serde_json::to_string(&kept)?), records))
 }
 
