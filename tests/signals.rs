@@ -103,7 +103,7 @@ fn forget_daily_report(env: &Env) {
 
 /// A unit renamed in the HR file under `unknown_groups = "warn"`: the night is applied, but
 /// its subject is WARNING and `status` lists the group under attention (healthy) until it
-/// exists.
+/// exists, then its memberships as waiting until the next sync applies them.
 #[test]
 fn a_rename_under_warn_is_a_warning_with_attention() {
     let dir = tempfile::tempdir().unwrap();
@@ -133,9 +133,16 @@ fn a_rename_under_warn_is_a_warning_with_attention() {
         serde_json::json!([{"kind": "unknown-groups", "detail": "AKUTMED (12 records)"}]),
         "{json:#}"
     );
-    // Once the group exists, nothing is left to warn of.
+    // Once the group exists, its memberships wait for the next sync (still a warning); once
+    // that sync applied them, nothing is left to warn of.
     env.roster(&["groups", "add", "AKUTMED", "--name", "Acute medicine"])
         .ok();
+    let json = assert_status(&env, "WARNING", true);
+    assert_eq!(
+        json["attention"][0]["kind"], "memberships-waiting",
+        "{json:#}"
+    );
+    sync(&env, "night2.csv", &users(0..12, "AKUTMED", "Nurse")).ok();
     let json = assert_status(&env, "OK", true);
     assert_eq!(json["attention"], serde_json::json!([]), "{json:#}");
     assert_eq!(report(&env, &[]).0, "OK");
@@ -383,6 +390,66 @@ fn an_alias_added_replans_the_same_file() {
     let run = sync(&env, "users.csv", &csv).ok();
     assert!(run.stdout.starts_with("unchanged"), "{}", run.stdout);
     assert_status(&env, "OK", true);
+}
+
+/// Night 1 names INTMED, which does not exist (`warn`): its memberships are ignored. Once
+/// `groups add INTMED` makes it, the same file is no longer "unchanged": `status` says the
+/// memberships wait (a warning, healthy), a dry run and the next sync plan the same batch
+/// again and apply them (no second copy), and the night after is unchanged and OK.
+#[test]
+fn a_group_added_after_a_night_ignored_it_replans_the_same_file() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
+    let csv = users(0..3, "INTMED", "Nurse");
+    sync(&env, "users.csv", &csv).ok();
+    assert_eq!(env.user("E0")["groups"], serde_json::json!([]));
+    let json = assert_status(&env, "WARNING", true);
+    assert_eq!(json["attention"][0]["kind"], "unknown-groups", "{json:#}");
+    env.roster(&["groups", "add", "INTMED", "--name", "Internal medicine"])
+        .ok();
+    let json = assert_status(&env, "WARNING", true);
+    assert_eq!(
+        json["attention"],
+        serde_json::json!([{"kind": "memberships-waiting",
+            "detail": "INTMED (3 records) exists now; the next sync applies them"}]),
+        "{json:#}"
+    );
+    let p = env.path("users.csv");
+    let dry = env
+        .roster(&[
+            "sync",
+            "--dry-run",
+            "--format",
+            "json",
+            "--source",
+            p.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        (dry["status"].as_str(), dry["counts"]["update"].as_u64()),
+        (Some("dry-run"), Some(3)),
+        "{dry:#}"
+    );
+    let run = sync(&env, "users.csv", &csv).ok();
+    assert!(run.stdout.contains(": applied"), "{}", run.stdout);
+    assert!(run.stderr.contains("INTMED"), "{}", run.stderr);
+    for id in ["E0", "E1", "E2"] {
+        assert_eq!(
+            env.user(id)["groups"],
+            serde_json::json!(["INTMED"]),
+            "{id}"
+        );
+    }
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(batches.as_array().unwrap().len(), 1, "{batches:#}");
+    let run = sync(&env, "users.csv", &csv).ok();
+    assert!(run.stdout.starts_with("unchanged"), "{}", run.stdout);
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["attention"], serde_json::json!([]), "{json:#}");
 }
 
 /// `revert 2`, then `revert 3`: batch 2 is applied again; the report and the history show run

@@ -217,6 +217,9 @@ pub struct Now {
     /// records that name each, and that run.
     pub unknown_groups: BTreeMap<String, u64>,
     pub unknown_groups_run: Option<i64>,
+    /// Group IDs that run ignored as unknown and that exist now, with their records: the
+    /// memberships wait for the next sync, which plans the same file again (SPEC §2).
+    pub memberships_waiting: BTreeMap<String, u64>,
     pub new_rejections: Option<NewRejections>,
     /// Days since the source file last changed, when that is more than `stale_after_days`.
     pub stale_days: Option<i64>,
@@ -246,7 +249,9 @@ impl Now {
     /// push. Every report says it beside its own runs, so that it agrees with `status`.
     pub fn level_beyond_runs(&self) -> Level {
         let mut level = Level::Ok;
-        let warned = !self.unknown_groups.is_empty() || self.new_rejections.is_some();
+        let warned = !self.unknown_groups.is_empty()
+            || !self.memberships_waiting.is_empty()
+            || self.new_rejections.is_some();
         if warned || self.push.as_ref().is_some_and(|p| p.pending > 0) {
             level = Level::Warning;
         }
@@ -272,6 +277,19 @@ impl Now {
             out.push(Attention {
                 kind: "unknown-groups",
                 detail: groups_text(&self.unknown_groups),
+            });
+        }
+        if !self.memberships_waiting.is_empty() {
+            let verb = match self.memberships_waiting.len() {
+                1 => "exists",
+                _ => "exist",
+            };
+            out.push(Attention {
+                kind: "memberships-waiting",
+                detail: format!(
+                    "{} {verb} now; the next sync applies them",
+                    groups_text(&self.memberships_waiting)
+                ),
             });
         }
         if let Some(n) = &self.new_rejections {

@@ -54,5 +54,7 @@ pub use report::{build_night_report, build_report, status_of, what_is_true_now};
 pub use report_mail::{report_due, send_report, stale_days};
 pub use run::{note_operator, overrides, record_crash, tripped_detail, Recorded};
 pub use safeguards::{proceed, releases, tripped, would_hold};
-pub use store::{batch_content, needs_force, pick_batch, reverted_by, store_fetched, Count};
+pub use store::{
+    batch_content, needs_force, pick_batch, plans_again, reverted_by, store_fetched, Count,
+};
 pub use wait::wait_for_new;

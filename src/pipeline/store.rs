@@ -90,6 +90,41 @@ pub fn needs_force(store: &Store, batch: &Batch) -> anyhow::Result<bool> {
             .is_some_and(|applied| batch.id < applied.id))
 }
 
+/// Why the file of an applied batch is planned again though its bytes are the batch's (SPEC
+/// §2): the settings that shape its plan changed since it was applied, or groups that its run
+/// ignored as unknown exist now, so their memberships wait. None: the file is unchanged.
+pub fn plans_again(
+    store: &Store,
+    config: &Config,
+    batch: &Batch,
+) -> anyhow::Result<Option<String>> {
+    if batch.status != "applied" {
+        return Ok(None);
+    }
+    if store.batch_settings(batch.id)?.as_deref() != Some(&config.plan_fingerprint()) {
+        return Ok(Some(
+            "the settings that shape its plan changed since it was applied".into(),
+        ));
+    }
+    const NAMED: usize = 3;
+    let known = store.batch_groups_known_now(batch.id, NAMED + 1)?;
+    if known.is_empty() {
+        return Ok(None);
+    }
+    let mut ids: Vec<String> = known
+        .keys()
+        .take(NAMED)
+        .map(|g| crate::render::cell(g))
+        .collect();
+    if known.len() > NAMED {
+        ids.push("…".into());
+    }
+    Ok(Some(format!(
+        "groups that its run ignored as unknown exist now ({})",
+        ids.join(", ")
+    )))
+}
+
 /// Who reverted a batch, for a person: `run 12`, or `a later run` when the store no longer says.
 pub fn reverted_by(store: &Store, batch: i64) -> anyhow::Result<String> {
     Ok(store

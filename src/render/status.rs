@@ -133,7 +133,7 @@ pub fn prometheus(s: &Status) -> String {
     );
     m.value(
         "roster_attention",
-        "Warnings listed under attention by roster status (unknown groups, new rejections, changes waiting to be pushed, an exposed store).",
+        "Warnings listed under attention by roster status (unknown groups, memberships waiting for the next sync, new rejections, changes waiting to be pushed, an exposed store).",
         s.attention().len() as f64,
     );
     m.value(

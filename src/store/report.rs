@@ -373,6 +373,61 @@ impl Store {
         Ok((run, open))
     }
 
+    /// The Group IDs the newest run that planned a file ignored as unknown and that exist
+    /// now, with their record counts: memberships that wait for the next sync, while that run
+    /// was applied and its batch still is (SPEC §2: the file is then not "unchanged").
+    pub fn waiting_memberships(&self) -> anyhow::Result<BTreeMap<String, u64>> {
+        let newest: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT r.id FROM runs r JOIN batches b ON b.id = r.batch_id
+                  WHERE r.id = (SELECT MAX(id) FROM runs WHERE command IN ('sync', 'apply')
+                                   AND status IN ('applied', 'blocked'))
+                    AND r.status = 'applied' AND b.status = 'applied'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match newest {
+            Some(run) => self.groups_known_now(run, usize::MAX),
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
+    /// The Group IDs that the newest applied `sync` or `apply` of `batch` ignored as unknown
+    /// and that exist now (at most `limit`, named by the most records first): its file is
+    /// planned again (SPEC §2).
+    pub fn batch_groups_known_now(
+        &self,
+        batch: i64,
+        limit: usize,
+    ) -> anyhow::Result<BTreeMap<String, u64>> {
+        let run: Option<i64> = self.conn.query_row(
+            "SELECT MAX(id) FROM runs WHERE batch_id = ?1 AND command IN ('sync', 'apply')
+                AND status = 'applied'",
+            [batch],
+            |r| r.get(0),
+        )?;
+        match run {
+            Some(run) => self.groups_known_now(run, limit),
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
+    /// The unknown Group IDs of a run that exist now, named by the most records first.
+    fn groups_known_now(&self, run: i64, limit: usize) -> anyhow::Result<BTreeMap<String, u64>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT g.key, g.value FROM {UNKNOWN_GROUPS}
+                AND EXISTS (SELECT 1 FROM groups WHERE group_id = g.key)
+              ORDER BY g.value DESC, g.key LIMIT ?2"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let known = stmt
+            .query_map(rusqlite::params![run, limit], group_count)?
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        Ok(known)
+    }
+
     /// The unknown Group IDs a run's plan named: the `limit` named by the most records (then
     /// by ID), and how many IDs are left out.
     pub fn run_unknown_groups(

@@ -17,17 +17,25 @@ use serde_json::json;
 /// the safeguards as a real run would, and show what it would do.
 pub(super) fn dry_run(night: &Night<'_>, store: &Store, fetched: &Fetched) -> anyhow::Result<()> {
     // The batch a real run would store the file as: the newest one (or a reverted one) of
-    // the same SHA-256, else a new one; applied or reverted, the night is unchanged.
+    // the same SHA-256, else a new one; reverted, or applied and not to be planned again, the
+    // night is unchanged.
     let sha256 = sha256_hex(&fetched.bytes);
     let newest = store.newest_batch()?;
     let same = match store.reverted_batch(&sha256)? {
         Some(reverted) => Some(reverted),
         None => newest.as_ref().filter(|b| b.sha256 == sha256).cloned(),
     };
-    if let Some(done) = same
-        .as_ref()
-        .filter(|b| matches!(b.status.as_str(), "applied" | "reverted"))
-    {
+    let done = match same.as_ref() {
+        Some(b) if b.status == "reverted" => Some(b),
+        Some(b) if b.status == "applied" => {
+            let config = &night.ctx.config;
+            pipeline::plans_again(store, config, b)?
+                .is_none()
+                .then_some(b)
+        }
+        _ => None,
+    };
+    if let Some(done) = done {
         night.reached.shown.set(true);
         night.reached.settled.set(true);
         return unchanged_dry_run(night, store, done);

@@ -91,18 +91,17 @@ fn fetch(ctx: &Context, source: &str, waited: &Mutex<Waited>) -> anyhow::Result<
 }
 
 /// Whether the file of an applied batch is planned again: the same bytes under settings that
-/// plan them otherwise (a new alias, another mapping) are planned and applied again (SPEC §2).
+/// plan them otherwise (a new alias, another mapping), or whose run ignored groups that exist
+/// now, are planned and applied again (SPEC §2).
 fn plan_again(night: &Night<'_>, store: &Store, batch: &Batch) -> anyhow::Result<bool> {
-    let config = &night.ctx.config;
-    let replan = batch.status == "applied"
-        && store.batch_settings(batch.id)?.as_deref() != Some(&config.plan_fingerprint());
-    if replan && !night.ctx.quiet {
+    let why = pipeline::plans_again(store, &night.ctx.config, batch)?;
+    if let (Some(why), false) = (&why, night.ctx.quiet) {
         eprintln!(
-            "roster: the file is the one of batch {}, but the settings that shape its plan changed since it was applied: planning it again",
+            "roster: the file is the one of batch {}, but {why}: planning it again",
             batch.id
         );
     }
-    Ok(replan)
+    Ok(why.is_some())
 }
 
 /// Nothing new (the file of the applied batch, or of a reverted one): a quiet night, recorded
