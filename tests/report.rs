@@ -378,6 +378,40 @@ fn open_items_name_unknown_groups_failed_invitations_and_a_stale_source() {
     assert!(text.starts_with("roster: STALE"), "{text}");
 }
 
+/// A store that never fetched a file: `status` says STALE (unhealthy), and so does the
+/// report's subject; its open items say why, in the JSON, the table, and the mail's text and
+/// HTML (SPEC §5: the open items include a stale source).
+#[test]
+fn a_store_that_never_fetched_a_file_says_so_in_the_open_items() {
+    let env = Env::new();
+    let smtp = Smtp::start(env.dir.path(), None);
+    config(&env, smtp.port);
+    env.roster(&["users", "add", "--name", "Ada", "--mail", "ada@example.se"])
+        .ok();
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["status"], "STALE", "{status:#}");
+    let json = env.roster(&["report", "--format", "json"]).ok().json();
+    assert_eq!(json["status"], "STALE", "{json:#}");
+    assert_eq!(json["open"]["never_fetched"], true, "{json:#}");
+    let want = "STALE: no file was ever fetched";
+    let table = env.roster(&["report"]).ok().stdout;
+    assert!(!table.contains("Open items:       none"), "{table}");
+    assert!(table.contains(want), "{table}");
+    env.roster(&["report", "--send"]).ok();
+    let mail = parse_mail(&env, &smtp.messages().last().unwrap().1);
+    assert!(
+        mail["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("roster: STALE"),
+        "{mail:#}"
+    );
+    for part in ["text", "html_text"] {
+        let text = mail[part].as_str().unwrap();
+        assert!(text.contains(want), "{part}: {text}");
+    }
+}
+
 #[test]
 fn the_report_table_fits_100_columns() {
     let env = Env::new();

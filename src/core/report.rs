@@ -268,6 +268,8 @@ pub struct Open {
     /// Days since the source file last changed, when that is stale.
     pub stale_days: Option<i64>,
     pub stale_after_days: u32,
+    /// No file was ever fetched: as stale as a source gets (SPEC §3 `status`).
+    pub never_fetched: bool,
 }
 
 impl Open {
@@ -278,6 +280,7 @@ impl Open {
             && self.stuck_invitations.is_empty()
             && self.unknown_groups.is_empty()
             && self.stale_days.is_none()
+            && !self.never_fetched
     }
 }
 

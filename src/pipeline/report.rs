@@ -119,6 +119,7 @@ fn report_of(store: &Store, config: &Config, covered: Covered) -> anyhow::Result
         unknown_groups: truth.unknown_groups.clone(),
         stale_days: truth.stale_days,
         stale_after_days: config.source.stale_after_days,
+        never_fetched: truth.never_fetched,
     };
     let today = chrono::Utc::now().date_naive();
     let first = today - chrono::Duration::days(model::TREND_DAYS as i64 - 1);

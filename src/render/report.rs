@@ -224,7 +224,8 @@ impl Report {
         }
     }
 
-    /// The open items: held plans, invitations, unknown groups, a stale source, and what else
+    /// The open items: held plans, invitations, unknown groups, a stale source (or none ever
+    /// fetched), and what else
     /// `status` lists under attention.
     fn open_lines(&self) -> Vec<String> {
         let mut out = open_lines(&self.open);
@@ -609,6 +610,11 @@ fn open_lines(open: &Open) -> Vec<String> {
              (source.stale_after_days = {}); is the export running?",
             open.stale_after_days
         ));
+    }
+    if open.never_fetched {
+        out.push(
+            "STALE: no file was ever fetched; check source.url, then run roster sync".to_string(),
+        );
     }
     out
 }
