@@ -249,3 +249,68 @@ fn secrets_in_the_environment_stay_out_of_the_store_output_and_report() {
         }
     }
 }
+
+/// Day 1's sync mails the daily report; later that day an operator approves a held batch
+/// (`roster apply`, which mails nothing); the next night's sync fails at the fetch (the file
+/// is gone). The failure mail covers the held plan and its approval too, as every report sent
+/// covers every run since the last one sent; the report after it does not repeat them (review:
+/// the approved apply was mailed by neither).
+#[test]
+fn a_report_covers_every_run_since_the_last_report_sent() {
+    let env = Env::new();
+    let smtp = Smtp::start(env.dir.path(), None);
+    env.write(
+        "roster.toml",
+        format!(
+            "[mail]\nsmtp_url = \"smtp://127.0.0.1:{}\"\ntls = \"none\"\nfrom = \"roster@example.se\"\n\
+             [report]\nrecipients = [\"oncall@example.se\"]\n",
+            smtp.port
+        ),
+    );
+    let first = env.write("first.csv", FIRST);
+    env.roster(&["sync", "--source", first.to_str().unwrap()])
+        .ok();
+    assert_eq!(reports(&env, &smtp).len(), 1, "day 1's daily report");
+    // The afternoon: a file that drops E2 is held, then approved by hand.
+    let leaving = env.write(
+        "leaving.csv",
+        "UniqueID;Name;Mail\nE1;Anna Berg;anna@example.se\n",
+    );
+    env.roster(&["fetch", "--source", leaving.to_str().unwrap()])
+        .ok();
+    env.roster(&["apply"]).code(4);
+    env.roster(&["apply", "--allow-removals", "1", "--reason", "E2 left"])
+        .ok();
+    assert_eq!(env.user("E2")["status"], "deactivated");
+    assert_eq!(reports(&env, &smtp).len(), 1, "apply mails nothing");
+    // The next night: the file is missing.
+    let gone = env.path("gone.csv");
+    env.roster(&["sync", "--source", gone.to_str().unwrap()])
+        .code(1);
+    let mailed = reports(&env, &smtp);
+    assert_eq!(mailed.len(), 2, "{mailed:#?}");
+    let (subject, text) = &mailed[1];
+    assert!(subject.starts_with("roster: FAILED"), "{subject}");
+    for want in [
+        "Runs: 3 — ",
+        "Run 2",
+        "Run 3",
+        "Run 4",
+        "left: 1",
+        "E2 left",
+        "failed at the fetch stage",
+    ] {
+        assert!(text.contains(want), "{want}:\n{text}");
+    }
+    assert!(!text.contains("Run 1 "), "{text}");
+    // The next report starts after the failure mail: the runs it covered are not repeated.
+    env.db()
+        .execute("DELETE FROM meta WHERE key = 'last_report_day'", [])
+        .unwrap();
+    env.roster(&["sync", "--source", leaving.to_str().unwrap()])
+        .ok();
+    let mailed = reports(&env, &smtp);
+    assert_eq!(mailed.len(), 3, "{mailed:#?}");
+    let text = &mailed[2].1;
+    assert!(text.contains("Runs: 1 — 1 unchanged"), "{text}");
+}

@@ -41,20 +41,22 @@ pub fn build_report(
                 from: Some(from),
             }
         }
-        (None, None) => night(store, None)?,
+        (None, None) => night(store, config, None)?,
     };
     report_of(store, config, covered)
 }
 
 /// Build the report of the night that `run` ended (without it, the last run's): the run and
-/// those its sync recorded before it. A night whose push failed after its apply is two runs,
-/// and its report says what both did (SPEC §5: the report says what is true now).
+/// those its sync recorded before it, and with reports mailed every run since the last one
+/// sent. A night whose push failed after its apply is two runs, and its report says what both
+/// did; an apply by hand the day before is in it too (SPEC §5: the report says what is true
+/// now).
 pub fn build_night_report(
     store: &Store,
     config: &Config,
     run: Option<i64>,
 ) -> anyhow::Result<Report> {
-    report_of(store, config, night(store, run)?)
+    report_of(store, config, night(store, config, run)?)
 }
 
 fn one_run(store: &Store, id: i64) -> anyhow::Result<model::Run> {
@@ -64,20 +66,30 @@ fn one_run(store: &Store, id: i64) -> anyhow::Result<model::Run> {
 }
 
 /// The runs of the night that `run` (else the last run) ended: from the first run that its
-/// detail names (`night_from`, which a sync that failed after recording a run writes).
-fn night(store: &Store, run: Option<i64>) -> anyhow::Result<Covered> {
+/// detail names (`night_from`, which a sync that failed after recording a run writes). With
+/// reports mailed, from the first run that no report sent covered when the night's are not
+/// (an apply by hand between two nights is in the next report, whatever that night did): the
+/// period since the last report.
+fn night(store: &Store, config: &Config, run: Option<i64>) -> anyhow::Result<Covered> {
     let last = match run {
         Some(id) => Some(one_run(store, id)?),
         None => store.last_run()?,
     };
-    let first = last
+    let night_from = last
         .as_ref()
         .and_then(|r| r.detail.as_ref()?.get("night_from")?.as_i64());
+    let unreported = match &last {
+        Some(l) => unreported_from(store, config)?
+            .filter(|(first, _)| *first <= night_from.unwrap_or(l.id)),
+        None => None,
+    };
+    let first = unreported.as_ref().map(|(first, _)| *first).or(night_from);
     let runs = match (last, first) {
         (Some(l), Some(f)) if f < l.id => store.runs_between(f, l.id)?,
         (l, _) => l.into_iter().collect(),
     };
     let scope = match (runs.as_slice(), run) {
+        _ if unreported.is_some() => "the runs since the last report".to_string(),
         ([first, .., last], _) => format!("the sync of runs {}–{}", first.id, last.id),
         (_, Some(id)) => format!("run {id}"),
         (_, None) => "the last run".to_string(),
@@ -85,8 +97,53 @@ fn night(store: &Store, run: Option<i64>) -> anyhow::Result<Covered> {
     Ok(Covered {
         runs,
         scope,
-        from: None,
+        from: unreported.map(|(_, at)| at),
     })
+}
+
+/// With reports mailed, the first run that no report sent covered, and when the last one was
+/// sent; none before the first report.
+fn unreported_from(store: &Store, config: &Config) -> anyhow::Result<Option<(i64, String)>> {
+    if config.mail.is_none() || config.report.recipients.is_empty() {
+        return Ok(None);
+    }
+    let Some(at) = store.meta(LAST_REPORT_AT)? else {
+        return Ok(None);
+    };
+    // A store whose last report predates the mark: the runs that started after it was sent.
+    let through = store
+        .meta(REPORTED_THROUGH)?
+        .and_then(|m| m.parse::<i64>().ok());
+    Ok(store
+        .first_run_after(through, &at)?
+        .map(|first| (first, at)))
+}
+
+/// When the last report was sent (RFC 3339).
+pub(super) const LAST_REPORT_AT: &str = "last_report_at";
+
+/// The newest run up to which every run was in a report sent.
+pub(super) const REPORTED_THROUGH: &str = "last_report_run";
+
+/// The newest run up to which every run was in a report sent, once `report` is: the mark moves
+/// on over the runs after it that the report covered, and stops at the first it did not (a
+/// report of one old run leaves the runs after the mark for the next).
+pub(super) fn reported_through(store: &Store, report: &Report) -> anyhow::Result<Option<i64>> {
+    let covered: std::collections::BTreeSet<i64> = report.runs.iter().map(|r| r.run.id).collect();
+    let mark = store
+        .meta(REPORTED_THROUGH)?
+        .and_then(|m| m.parse::<i64>().ok());
+    let Some(start) = mark.or_else(|| covered.first().map(|first| first - 1)) else {
+        return Ok(None);
+    };
+    let mut through = start;
+    for id in store.run_ids_after(start)? {
+        if !covered.contains(&id) {
+            break;
+        }
+        through = id;
+    }
+    Ok(Some(through))
 }
 
 /// The report of the runs a report covers, with what is true now.

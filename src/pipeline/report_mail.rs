@@ -58,7 +58,11 @@ pub fn send_report(
         config.report.recipients.len(),
         crate::render::log::secs(started)
     );
-    store.set_meta("last_report_at", &now())?;
+    // Marked before the time: the next report covers the runs after what this one covered.
+    if let Some(through) = super::report::reported_through(store, report)? {
+        store.set_meta(super::report::REPORTED_THROUGH, &through.to_string())?;
+    }
+    store.set_meta(super::report::LAST_REPORT_AT, &now())?;
     store.set_meta(
         "last_report_day",
         &chrono::Local::now().format("%Y-%m-%d").to_string(),

@@ -307,6 +307,36 @@ impl Store {
         Ok(None)
     }
 
+    /// The first run after run `through` (none: that started at or after `since`, RFC 3339),
+    /// if any: where the runs no report sent has covered begin.
+    pub fn first_run_after(
+        &self,
+        through: Option<i64>,
+        since: &str,
+    ) -> anyhow::Result<Option<i64>> {
+        let first = match through {
+            Some(id) => {
+                self.conn
+                    .query_row("SELECT MIN(id) FROM runs WHERE id > ?1", [id], |r| r.get(0))?
+            }
+            None => self.conn.query_row(
+                "SELECT MIN(id) FROM runs WHERE started_at >= ?1",
+                [since],
+                |r| r.get(0),
+            )?,
+        };
+        Ok(first)
+    }
+
+    /// The ids of the runs after run `id`, oldest first.
+    pub fn run_ids_after(&self, id: i64) -> anyhow::Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM runs WHERE id > ?1 ORDER BY id")?;
+        let ids = stmt.query_map([id], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+
     /// Blocked runs whose batch is newer than every applied batch: plans held for an operator.
     pub fn held_runs(&self) -> anyhow::Result<Vec<Run>> {
         let mut stmt = self.conn.prepare(&format!(

@@ -43,11 +43,8 @@ pub(super) fn mail_report_if_due(
     if !pipeline::report_due(store, &ctx.config, attention)? {
         return Ok(());
     }
-    let since_last = store.meta("last_report_at")?;
-    let report = match since_last {
-        Some(at) if !attention => pipeline::build_report(store, &ctx.config, None, Some(&at))?,
-        _ => pipeline::build_night_report(store, &ctx.config, Some(run))?,
-    };
+    // Every run since the last report sent, and the night's (SPEC §5).
+    let report = pipeline::build_night_report(store, &ctx.config, Some(run))?;
     let mailer =
         pipeline::mailer(&ctx.config)?.ok_or_else(|| anyhow::anyhow!("no [mail] section"))?;
     pipeline::send_report(store, &ctx.config, &mailer, &report)
