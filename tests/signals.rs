@@ -786,3 +786,26 @@ fn a_dry_runs_errors_hint_validates_the_file() {
         all.stdout
     );
 }
+
+/// With `import.unknown_groups = "create"` the night creates the groups and keeps their
+/// memberships: nothing waits, `status` has no `memberships-waiting`, and the same file the next
+/// night is unchanged (not planned again because the groups it created exist).
+#[test]
+fn groups_the_night_created_are_not_memberships_waiting() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nunknown_groups = \"create\"\n");
+    let csv = users(0..3, "INTMED", "Nurse");
+    sync(&env, "users.csv", &csv).ok();
+    assert_eq!(env.user("E0")["groups"], serde_json::json!(["INTMED"]));
+    let json = env.roster(&["status", "--format", "json"]).json();
+    let kinds: Vec<&str> = json["attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["kind"].as_str())
+        .collect();
+    assert!(!kinds.contains(&"memberships-waiting"), "{json:#}");
+    let run = sync(&env, "users.csv", &csv).ok();
+    assert!(run.stdout.starts_with("unchanged"), "{}", run.stdout);
+    assert!(!run.stderr.contains("planning it again"), "{}", run.stderr);
+}

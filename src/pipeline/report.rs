@@ -265,7 +265,11 @@ pub fn what_is_true_now(store: &Store, config: &Config) -> anyhow::Result<Now> {
         open_runs,
         unknown_groups,
         unknown_groups_run,
-        memberships_waiting: store.waiting_memberships()?,
+        memberships_waiting: if super::store::creates_groups(config) {
+            Default::default()
+        } else {
+            store.waiting_memberships()?
+        },
         new_rejections: store
             .new_rejections()?
             .map(|(run, records)| signal::NewRejections { run, records }),

@@ -106,6 +106,11 @@ pub fn plans_again(
             "the settings that shape its plan changed since it was applied".into(),
         ));
     }
+    // Under `import.unknown_groups = "create"` (the setting the batch was applied with, as
+    // the fingerprint says) its run created the groups and kept their memberships.
+    if creates_groups(config) {
+        return Ok(None);
+    }
     const NAMED: usize = 3;
     let known = store.batch_groups_known_now(batch.id, NAMED + 1)?;
     if known.is_empty() {
@@ -123,6 +128,12 @@ pub fn plans_again(
         "groups that its run ignored as unknown exist now ({})",
         ids.join(", ")
     )))
+}
+
+/// True when imports create the groups a file names that do not exist
+/// (`import.unknown_groups = "create"`): no membership waits for them.
+pub fn creates_groups(config: &Config) -> bool {
+    config.import.unknown_groups == crate::config::UnknownGroups::Create
 }
 
 /// Who reverted a batch, for a person: `run 12`, or `a later run` when the store no longer says.
