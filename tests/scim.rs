@@ -352,9 +352,11 @@ fn a_push_stopped_midway_resumes_to_the_same_end_state() {
         ),
     );
     let out = push(&env, &[]).ok().json();
-    // The 100 whose answer was lost are found, not created again; the other 150 are created.
+    // The 100 whose answer was lost are found and taken over, not created again; the other
+    // 150 are created.
     assert_eq!(out["users"]["create"], 150, "{out}");
-    assert_eq!(out["users"]["unchanged"], 300, "{out}");
+    assert_eq!(out["users"]["taken_over"], 100, "{out}");
+    assert_eq!(out["users"]["unchanged"], 200, "{out}");
     assert_eq!(out["refused"], json!([]), "{out}");
     let users = server.all("Users");
     assert_eq!(users.len(), 450);
@@ -825,11 +827,12 @@ fn a_push_stopped_in_the_groups_resumes_without_sending_twice() {
     point_at(&env, &server.url());
     let out = push(&env, &[]).ok().json();
     // The group whose answer was lost is looked up by externalId, not created again, and
-    // nothing is sent: the ServiceProviderConfig and one lookup.
+    // nothing is sent: the ServiceProviderConfig and one lookup. It counts as taken over.
     assert_eq!(out["status"], "pushed", "{out}");
     assert_eq!(out["users"]["unchanged"], 6, "{out}");
     assert_eq!(out["groups"]["create"], 0, "{out}");
-    assert_eq!(out["groups"]["unchanged"], 3, "{out}");
+    assert_eq!(out["groups"]["taken_over"], 1, "{out}");
+    assert_eq!(out["groups"]["unchanged"], 2, "{out}");
     assert_eq!(out["bulk_requests"], 0, "{out}");
     assert_eq!(out["requests"], 2, "{out}");
     let all: &[&str] = &["E1", "E2", "E3", "E4", "E5", "E6"];
@@ -1446,10 +1449,18 @@ fn an_answer_that_confirms_nothing_leaves_the_change_pending() {
         assert_ne!(status["push"]["last"]["status"], "pushed", "{status}");
         assert_eq!(status["push"]["pending"], 2, "{status}");
 
-        // The next push looks up what the provider made: found and taken, not sent again.
+        // The next push looks up what the provider made: found and taken, not sent again,
+        // and counted as taken over (in its output, its counts and `status`).
         let out = push(&env, &[]).ok().json();
         assert_eq!(out["status"], "pushed", "{out}");
+        assert_eq!(out["users"]["taken_over"], 2, "bulk {bulk}: {out}");
+        assert_eq!(out["users"]["create"], 0, "{out}");
+        assert_eq!(out["users"]["update"], 0, "{out}");
+        assert_eq!(out["users"]["unchanged"], 0, "{out}");
         assert_eq!(server.all("Users").len(), 2);
+        let status = env.roster(&["status", "--format", "json"]).json();
+        let counts = &status["push"]["last"]["counts"]["users"];
+        assert_eq!(counts["taken_over"], 2, "{status}");
         write_config(&env, &server.url(), 120);
         assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
     }
@@ -1996,8 +2007,9 @@ fn without_a_filter_a_push_stopped_midway_resumes_from_the_listing() {
     );
 
     write_config(&env, &server.url(), 120);
-    let out = push(&env, &[]).ok().json();
-    assert_eq!(out["groups"]["create"], 0, "{out}");
+    let run = env.roster(&["push"]).ok();
+    assert!(run.stdout.contains("groups 0 created"), "{}", run.stdout);
+    assert!(run.stdout.contains("2 taken over"), "{}", run.stdout);
     // `all` fails on two groups of one externalId.
     let groups = server.all("Groups");
     assert_eq!(member_ids(&groups["ALL"]).len(), 40);

@@ -432,8 +432,9 @@ impl Pusher<'_> {
 
     /// Changes sent by an interrupted push whose answers were not committed: read what the
     /// provider made of them before planning, so that none is sent twice. Creates are looked
-    /// up by their externalId (a filter, or the listing); an update, deactivation or deletion
-    /// is read by its id (gone: the provider holds nothing of it any more).
+    /// up by their externalId (a filter, or the listing) and those found are taken over; an
+    /// update, deactivation or deletion is read by its id (gone: the provider holds nothing
+    /// of it any more).
     pub(super) fn resume(&mut self, kind: Kind) -> anyhow::Result<()> {
         let mut open: Vec<(String, Option<String>)> = self
             .state_ref(kind)
@@ -461,6 +462,12 @@ impl Pusher<'_> {
                 ),
                 Some(id) => self.read_by_id(kind, key, id)?,
             };
+            // A create found: nothing confirmed it, so it counts as taken over (its update,
+            // if it needs one, is part of the take-over).
+            if id.is_none() && matches!(read, Some(Some(_))) {
+                self.done[index(kind)].taken_over += 1;
+                self.taken[index(kind)].insert(key.clone());
+            }
             let p = self.state(kind).entry(key.clone()).or_default();
             p.sending = None;
             match read {

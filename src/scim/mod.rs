@@ -686,6 +686,7 @@ impl Pusher<'_> {
         let requests_before = self.requests();
         let mut user_counts = Counts::default();
         let tasks = self.planner().plan_users(users, None, &mut user_counts);
+        self.not_unchanged(Kind::User, &tasks, &mut user_counts);
         let mut changes: Vec<Change> = tasks.iter().map(Task::change).collect();
         if let Some(message) = self.blocked(config, opts, &tasks) {
             let group_counts = Counts::default();
@@ -719,6 +720,7 @@ impl Pusher<'_> {
             let gtasks = self
                 .planner()
                 .plan_groups(groups, None, &mut group_counts, &[]);
+            self.not_unchanged(Kind::Group, &gtasks, &mut group_counts);
             changes.extend(gtasks.iter().map(Task::change));
             self.bar.finish_and_clear();
             self.bar = crate::render::progress::bar(gtasks.len() as u64, "push groups", opts.quiet);
@@ -820,6 +822,17 @@ impl Pusher<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The resources taken over before the plan (on resume) that need no change: counted as
+    /// taken over, not also as unchanged.
+    fn not_unchanged(&self, kind: Kind, tasks: &[Task], counts: &mut Counts) {
+        let planned: HashSet<&str> = tasks.iter().map(|t| t.key.as_str()).collect();
+        let untouched = self.taken[index(kind)]
+            .iter()
+            .filter(|k| !planned.contains(k.as_str()))
+            .count() as u64;
+        counts.unchanged = counts.unchanged.saturating_sub(untouched);
     }
 
     /// The confirmed counts of a kind, with the plan's `unchanged`.
