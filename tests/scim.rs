@@ -1966,7 +1966,10 @@ fn a_duplicate_the_provider_will_not_delete_is_deactivated() {
     );
     let run = env.roster(&["push", "--full"]).ok();
     assert!(
-        run.stdout.contains("duplicate user E1 (id ") && run.stdout.contains(") deactivated"),
+        run.stdout.contains("duplicate user E1 (id ")
+            && run
+                .stdout
+                .contains(") removed (deactivated: the provider would not delete it: 403"),
         "{}",
         run.stdout
     );

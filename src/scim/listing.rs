@@ -418,7 +418,7 @@ impl Pusher<'_> {
                     .send(Method::PATCH, &path, Some(body.as_bytes()), None)?;
                 if r.ok() {
                     self.duplicates.push(format!(
-                        "{what} deactivated (the provider would not delete it: {reason})"
+                        "{what} removed (deactivated: the provider would not delete it: {reason})"
                     ));
                     continue;
                 }
