@@ -1575,6 +1575,40 @@ fn an_endless_listing_is_read_within_its_bound() {
     assert!(listed <= 10_000 / 100 + 1, "{listed} pages");
 }
 
+/// The bound counts pages of the provider's `itemsPerPage`, not of the `count` asked for: an
+/// endless listing of pages of 1,000 (when 100 were asked) stops after 10,000 / 1,000 + 1.
+#[test]
+fn an_endless_listing_of_pages_larger_than_asked_is_read_within_its_bound() {
+    let spc = Arc::new(
+        json!({"filter": {"supported": true, "maxResults": 100}, "patch": {"supported": true}})
+            .to_string()
+            .into_bytes(),
+    );
+    let fake = Tamper::start(0, move |r| {
+        if r.path.starts_with("/ServiceProviderConfig") {
+            return Act::Answer(200, spc.clone());
+        }
+        let start: u64 = r
+            .path
+            .split("startIndex=")
+            .nth(1)
+            .and_then(|s| s.split('&').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
+        let resources: Vec<Value> = (start..start + 1000)
+            .map(|i| json!({"id": format!("u{i}"), "userName": format!("u{i}@example.org")}))
+            .collect();
+        let body = json!({"totalResults": 1_000_000_000_000u64, "startIndex": start,
+                          "itemsPerPage": 1000, "Resources": resources});
+        Act::Answer(200, Arc::new(body.to_string().into_bytes()))
+    });
+    let env = setup(&fake.url(), "groups = false");
+    let run = env.roster(&["push", "--full", "--dry-run"]).code(1);
+    assert!(run.stderr.contains("did not end after"), "{}", run.stderr);
+    let listed = fake.count(&["GET /Users"]);
+    assert_eq!(listed, 10_000 / 1000 + 1, "{listed} pages");
+}
+
 /// A provider that ignores paging (every startIndex answered with the first page) is an
 /// error, never users gone: nothing is deactivated nor created again.
 #[test]

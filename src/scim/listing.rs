@@ -161,10 +161,13 @@ impl Pusher<'_> {
             if ids.len() >= total {
                 break;
             }
+            // Pages of the provider's itemsPerPage (SPEC §8), however many were asked for;
+            // never more than the page brought, so that what is read stays within
+            // (tracked + 10,000) resources and a page, whatever the provider claims.
             let per = page
                 .items_per_page
-                .map_or(count, |n| n as usize)
-                .clamp(1, count);
+                .map_or(page.resources, |n| (n as usize).min(page.resources))
+                .max(1);
             if pages > (tracked + LISTING_SLACK) / per {
                 anyhow::bail!(
                     "the provider's listing of {what} did not end after {pages} pages ({} resources read of the {} it claims); roster stopped reading (nothing is read as gone)",
