@@ -402,6 +402,47 @@ fn removals_beyond_the_limit_block_the_push() {
     assert_eq!(inactive, ["E1", "E2", "E3", "E4", "E5"]);
 }
 
+/// `--full` that ends blocked by the removal safeguard sends nothing: not even the deletion
+/// of a duplicate it found (that waits for the push that proceeds).
+#[test]
+fn a_blocked_full_push_removes_no_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let proxy = Tamper::start(server.port, |_| Act::Pass);
+    let env = setup(&proxy.url(), "groups = false");
+    let all: Vec<String> = (1..=10)
+        .map(|i| format!("E{i},User {i},u{i}@example.org,,,"))
+        .collect();
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    env.import("day1.csv", &csv(&all), &[]).ok();
+    push(&env, &[]).ok();
+    assert_eq!(
+        server.send(
+            "POST",
+            "/Users",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "externalId": "E1", "userName": "dup@example.org", "active": true})
+            )
+        ),
+        201
+    );
+    env.import("day2.csv", &csv(&all[..2]), &["--allow-removals", "99"])
+        .ok();
+    let before = proxy.writes();
+    let blocked = env.roster(&["push", "--full"]).code(4);
+    assert!(blocked.stdout.contains("BLOCKED"), "{blocked:?}");
+    assert_eq!(proxy.writes(), before, "nothing is sent when blocked");
+
+    let out = push(&env, &["--full", "--allow-removals", "8"]).ok().json();
+    assert_eq!(out["users"]["deactivate"], 8, "{out}");
+    assert_eq!(out["duplicates"].as_array().unwrap().len(), 1, "{out}");
+    assert!(
+        out["duplicates"][0].as_str().unwrap().contains(" removed"),
+        "{out}"
+    );
+}
+
 #[test]
 fn removed_delete_deletes_and_dry_run_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();

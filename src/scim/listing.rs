@@ -305,7 +305,8 @@ impl Pusher<'_> {
 
     /// `--full`: read every resource of `kind` on the provider and take what it holds of ours
     /// as the truth, so that the plan puts back whatever drifted; duplicates of one
-    /// `externalId` are removed. Returns how many were read.
+    /// `externalId` are kept aside for [`Pusher::remove_duplicates`]. Returns how many were
+    /// read.
     pub(super) fn reconcile<'k>(
         &mut self,
         kind: Kind,
@@ -352,9 +353,10 @@ impl Pusher<'_> {
         if !self.dry_run {
             self.store
                 .scim_save(kind, changed.iter().map(|(k, p)| (k.as_str(), p)))?;
-            duplicates.sort_by(|a, b| a.0.cmp(&b.0));
-            self.remove_duplicates(kind, duplicates)?;
         }
+        // Removed once the push is known not to be blocked (a blocked push sends nothing).
+        duplicates.sort_by(|a, b| a.0.cmp(&b.0));
+        self.found_duplicates[index(kind)] = duplicates;
         Ok(read)
     }
 
@@ -389,13 +391,10 @@ impl Pusher<'_> {
         Ok(unreadable)
     }
 
-    /// Delete the duplicates of one `externalId` roster does not keep (a user the provider
-    /// will not delete is deactivated), naming each.
-    fn remove_duplicates(
-        &mut self,
-        kind: Kind,
-        duplicates: Vec<(String, Pushed)>,
-    ) -> anyhow::Result<()> {
+    /// Delete the duplicates of one `externalId` `--full` found and roster does not keep (a
+    /// user the provider will not delete is deactivated), naming each.
+    pub(super) fn remove_duplicates(&mut self, kind: Kind) -> anyhow::Result<()> {
+        let duplicates = std::mem::take(&mut self.found_duplicates[index(kind)]);
         for (key, h) in duplicates {
             let Some(id) = h.scim_id else { continue };
             let path = format!("{}/{}", endpoint(kind), percent(&id));

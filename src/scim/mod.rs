@@ -314,6 +314,9 @@ struct Pusher<'a> {
     done: [Counts; 2],
     unconfirmed: Vec<String>,
     duplicates: Vec<String>,
+    /// Duplicates of one `externalId` found by `--full` (users, groups), removed once the push
+    /// is known not to be blocked.
+    found_duplicates: [Vec<(String, Pushed)>; 2],
     bulk_requests: u64,
     bar: indicatif::ProgressBar,
 }
@@ -496,6 +499,7 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         done: [Counts::default(), Counts::default()],
         unconfirmed: Vec::new(),
         duplicates: Vec::new(),
+        found_duplicates: [Vec::new(), Vec::new()],
         bulk_requests: 0,
         bar: indicatif::ProgressBar::hidden(),
     };
@@ -708,6 +712,8 @@ impl Pusher<'_> {
                 changes,
             ));
         }
+        self.remove_duplicates(Kind::User)?;
+        self.remove_duplicates(Kind::Group)?;
         self.bar = crate::render::progress::bar(tasks.len() as u64, "push users", opts.quiet);
         self.rounds(Kind::User, tasks, users, groups)?;
         let user_counts = self.confirmed(Kind::User, &user_counts);
@@ -735,7 +741,7 @@ impl Pusher<'_> {
     }
 
     /// `--full`: read the provider's users and groups, take what it holds of ours as the
-    /// truth, and remove the duplicates of one `externalId`.
+    /// truth, and find the duplicates of one `externalId` (removed unless the push is blocked).
     fn full(&mut self, users: &[ScimUser], groups: &[ScimGroup]) -> anyhow::Result<()> {
         let t = Instant::now();
         let n = self.reconcile(Kind::User, users.iter().map(|u| u.unique_id.as_str()))?;
