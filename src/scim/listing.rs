@@ -2,6 +2,7 @@
 //! `externalId` (a filter, or the listing), and what `--full`, a resume and a lost answer make
 //! of them.
 
+use super::plan::{Op, Task};
 use super::resource::Res;
 use super::settle::{adopt, forget};
 use super::{endpoint, index, kind_name, percent, Pusher};
@@ -189,27 +190,7 @@ impl Pusher<'_> {
         }
         if self.features.filter {
             for key in keys {
-                let filter = format!(
-                    "externalId eq \"{}\"",
-                    key.replace('\\', "\\\\").replace('"', "\\\"")
-                );
-                let path = format!("{}?filter={}", endpoint(kind), percent(&filter));
-                let reply = self.client()?.send(Method::GET, &path, None, None)?;
-                let mut held: Vec<Pushed> = Vec::new();
-                if reply.ok() {
-                    let this = &*self;
-                    // A provider that ignores the filter answers its whole listing: only the
-                    // resources of this externalId are kept.
-                    let read = Page::read(&reply.bytes, &mut |r: Res| {
-                        if r.external_id() == Some(key.as_str()) {
-                            held.push(this.held(kind, &r));
-                        }
-                    });
-                    if read.is_err() {
-                        held.clear();
-                    }
-                }
-                if !held.is_empty() {
+                if let Some(held) = self.filter_one(kind, key)?.filter(|h| !h.is_empty()) {
                     found.insert(key.clone(), held);
                 }
             }
@@ -224,6 +205,130 @@ impl Pusher<'_> {
             found.extend(listed);
         }
         Ok(found)
+    }
+
+    /// The resources of one `externalId`, by a filter. `None` when the answer cannot be
+    /// trusted to be complete: an error, not a listing, or one that shows other resources or
+    /// more than it brings (a provider that ignores the filter answers a page of its listing;
+    /// only the resources of this externalId are kept from it).
+    fn filter_one(&mut self, kind: Kind, key: &str) -> anyhow::Result<Option<Vec<Pushed>>> {
+        let filter = format!(
+            "externalId eq \"{}\"",
+            key.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+        let path = format!("{}?filter={}", endpoint(kind), percent(&filter));
+        let reply = self.client()?.send(Method::GET, &path, None, None)?;
+        if !reply.ok() {
+            return Ok(None);
+        }
+        let mut held: Vec<Pushed> = Vec::new();
+        let mut others = false;
+        let this = &*self;
+        let read = Page::read(&reply.bytes, &mut |r: Res| {
+            if r.external_id() == Some(key) {
+                held.push(this.held(kind, &r));
+            } else {
+                others = true;
+            }
+        });
+        let Ok(page) = read else {
+            return Ok(None);
+        };
+        let complete = !others
+            && page
+                .total_results
+                .is_none_or(|t| t <= page.resources as u64);
+        Ok((complete || !held.is_empty()).then_some(held))
+    }
+
+    /// Before a push creates resources roster has no `id` for: the accounts the provider
+    /// already holds under their `externalId` (made by hand, by another tool, or by a push
+    /// whose answer never came) are taken over, not made twice (SPEC §8). Bounded: one read
+    /// of the provider's `totalResults`; only when it holds more than roster tracks, a filter
+    /// per create when they are no more than the listing's pages, else one listing. Returns
+    /// whether any was taken over (then the plan is made again).
+    pub(super) fn take_over_before_create(
+        &mut self,
+        kind: Kind,
+        tasks: &[Task],
+    ) -> anyhow::Result<bool> {
+        let keys: Vec<String> = tasks
+            .iter()
+            .filter(|t| matches!(t.op, Op::Create { .. }))
+            .map(|t| t.key.clone())
+            .collect();
+        if keys.is_empty() {
+            return Ok(false);
+        }
+        let started = Instant::now();
+        let tracked = self
+            .state_ref(kind)
+            .values()
+            .filter(|p| p.scim_id.is_some())
+            .count() as u64;
+        let total = self.total(kind)?;
+        if total.is_some_and(|t| t <= tracked) {
+            return Ok(false);
+        }
+        let pages = total.map_or(u64::MAX, |t| t / self.features.page.max(1) as u64 + 1);
+        let mut found: Found = HashMap::new();
+        let mut rest: HashSet<&str> = keys.iter().map(String::as_str).collect();
+        if self.features.filter && keys.len() as u64 <= pages {
+            for key in &keys {
+                if let Some(held) = self.filter_one(kind, key)? {
+                    rest.remove(key.as_str());
+                    if !held.is_empty() {
+                        found.insert(key.clone(), held);
+                    }
+                }
+            }
+        }
+        // A listing that cannot be read whole (one that ends short of its total, say) finds
+        // nothing here: the creates go, and a 409 or `--full` settles what they meet.
+        if !rest.is_empty() {
+            match self.list(kind, &|e| rest.contains(e)) {
+                Ok((listed, _)) => found.extend(listed),
+                Err(e) if e.downcast_ref::<super::client::Down>().is_none() => log::info!(
+                    "push: the {}s to create could not be looked up in the listing: {e:#}",
+                    kind_name(kind)
+                ),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut taken: Vec<String> = found.keys().cloned().collect();
+        taken.sort();
+        for key in &taken {
+            let all = &found[key];
+            let held = all[self.keep_of(kind, key, all)].clone();
+            let p = self.state(kind).entry(key.clone()).or_default();
+            adopt(p, held);
+            p.pushed_at = Some(now());
+            p.error = None;
+            self.done[index(kind)].taken_over += 1;
+            self.taken[index(kind)].insert(key.clone());
+        }
+        self.commit(kind, &taken)?;
+        log::info!(
+            "push: looked up {} {}s to create by externalId: {} held by the provider, taken over, in {}",
+            thousands(keys.len() as u64),
+            kind_name(kind),
+            thousands(taken.len() as u64),
+            secs(started)
+        );
+        Ok(!taken.is_empty())
+    }
+
+    /// How many resources of `kind` the provider holds (its `totalResults`), read from a
+    /// page of one; `None` when it does not say.
+    fn total(&mut self, kind: Kind) -> anyhow::Result<Option<u64>> {
+        let path = format!("{}?startIndex=1&count=1", endpoint(kind));
+        let reply = self.client()?.send(Method::GET, &path, None, None)?;
+        if !reply.ok() {
+            return Ok(None);
+        }
+        Ok(Page::read(&reply.bytes, &mut |_| {})
+            .ok()
+            .and_then(|p| p.total_results))
     }
 
     /// The one of several resources of one `externalId` roster keeps: the one it tracks, else

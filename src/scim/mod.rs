@@ -286,6 +286,15 @@ fn index(kind: Kind) -> usize {
     }
 }
 
+/// What the stages of one push share: its options, the store's users and groups, and the
+/// changes sent.
+struct Stage<'s> {
+    opts: &'s Options,
+    users: &'s [ScimUser],
+    groups: &'s [ScimGroup],
+    changes: Vec<Change>,
+}
+
 /// The push of one run: the provider, and what it holds of ours.
 struct Pusher<'a> {
     store: &'a mut Store,
@@ -714,30 +723,64 @@ impl Pusher<'_> {
         }
         self.remove_duplicates(Kind::User)?;
         self.remove_duplicates(Kind::Group)?;
-        self.bar = crate::render::progress::bar(tasks.len() as u64, "push users", opts.quiet);
-        self.rounds(Kind::User, tasks, users, groups)?;
-        let user_counts = self.confirmed(Kind::User, &user_counts);
-        self.log_stage(Kind::User, &user_counts, t, requests_before);
-
-        let t = Instant::now();
-        let requests_before = self.requests();
+        // Accounts the provider already holds under the externalId of a user to create are
+        // taken over, not made twice; the plan is then made again.
+        let (tasks, user_counts) = match self.take_over_before_create(Kind::User, &tasks)? {
+            true => {
+                changes.clear();
+                self.plan(Kind::User, users, groups)
+            }
+            false => (tasks, user_counts),
+        };
+        let mut stage = Stage {
+            opts,
+            users,
+            groups,
+            changes,
+        };
+        let since = (t, requests_before);
+        let user_counts = self.stage(Kind::User, tasks, user_counts, &mut stage, since)?;
         let mut group_counts = Counts::default();
         if self.scim.groups {
-            let gtasks = self
-                .planner()
-                .plan_groups(groups, None, &mut group_counts, &[]);
-            self.not_unchanged(Kind::Group, &gtasks, &mut group_counts);
-            changes.extend(gtasks.iter().map(Task::change));
-            self.bar.finish_and_clear();
-            self.bar = crate::render::progress::bar(gtasks.len() as u64, "push groups", opts.quiet);
-            self.rounds(Kind::Group, gtasks, users, groups)?;
-            group_counts = self.confirmed(Kind::Group, &group_counts);
-            self.log_stage(Kind::Group, &group_counts, t, requests_before);
+            let since = (Instant::now(), self.requests());
+            let (gtasks, counts) = self.plan(Kind::Group, users, groups);
+            group_counts = self.stage(Kind::Group, gtasks, counts, &mut stage, since)?;
         }
         Ok((
             self.outcome("pushed", user_counts, group_counts, None),
-            changes,
+            stage.changes,
         ))
+    }
+
+    /// The plan of one kind, with the resources taken over before it not counted unchanged.
+    fn plan(&self, kind: Kind, users: &[ScimUser], groups: &[ScimGroup]) -> (Vec<Task>, Counts) {
+        let mut counts = Counts::default();
+        let planner = self.planner();
+        let tasks = match kind {
+            Kind::User => planner.plan_users(users, None, &mut counts),
+            Kind::Group => planner.plan_groups(groups, None, &mut counts, &[]),
+        };
+        self.not_unchanged(kind, &tasks, &mut counts);
+        (tasks, counts)
+    }
+
+    /// Send the plan of one kind; its confirmed counts.
+    fn stage(
+        &mut self,
+        kind: Kind,
+        tasks: Vec<Task>,
+        planned: Counts,
+        stage: &mut Stage,
+        (started, requests_before): (Instant, u64),
+    ) -> anyhow::Result<Counts> {
+        stage.changes.extend(tasks.iter().map(Task::change));
+        self.bar.finish_and_clear();
+        let label = format!("push {}s", kind_name(kind));
+        self.bar = crate::render::progress::bar(tasks.len() as u64, &label, stage.opts.quiet);
+        self.rounds(kind, tasks, stage.users, stage.groups)?;
+        let counts = self.confirmed(kind, &planned);
+        self.log_stage(kind, &counts, started, requests_before);
+        Ok(counts)
     }
 
     /// `--full`: read the provider's users and groups, take what it holds of ours as the
