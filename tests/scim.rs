@@ -515,6 +515,14 @@ fn a_refused_change_is_recorded_reported_and_tried_again() {
     );
     assert!(out.stderr.contains("refused 1 change"), "{}", out.stderr);
     assert!(server.all("Users").contains_key("E2"));
+    // `changes` lists what was sent: E2's create, not E1's refused one.
+    let sent: Vec<&str> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(sent, ["E2"], "{doc}");
 
     let status = env.roster(&["status", "--format", "json"]).code(1).json();
     assert_eq!(status["push"]["failures"], 1, "{status}");
@@ -1526,6 +1534,11 @@ fn an_answer_that_confirms_nothing_leaves_the_change_pending() {
         let out = run.json();
         assert_eq!(out["status"], "unconfirmed", "bulk {bulk}: {out}");
         assert_eq!(out["users"]["create"], 0, "{out}");
+        assert_eq!(
+            out["changes"],
+            json!([]),
+            "nothing confirmed is listed as sent: {out}"
+        );
         let said = if bulk {
             "without Operations"
         } else {

@@ -47,7 +47,7 @@ pub struct Counts {
     pub taken_over: u64,
 }
 
-/// One change sent (or, in a dry run, that would be).
+/// One change sent and confirmed (or, in a dry run, that would be sent).
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
     pub kind: &'static str,
@@ -726,17 +726,14 @@ impl Pusher<'_> {
         // Accounts the provider already holds under the externalId of a user to create are
         // taken over, not made twice; the plan is then made again.
         let (tasks, user_counts) = match self.take_over_before_create(Kind::User, &tasks)? {
-            true => {
-                changes.clear();
-                self.plan(Kind::User, users, groups)
-            }
+            true => self.plan(Kind::User, users, groups),
             false => (tasks, user_counts),
         };
         let mut stage = Stage {
             opts,
             users,
             groups,
-            changes,
+            changes: Vec::new(),
         };
         let since = (t, requests_before);
         let user_counts = self.stage(Kind::User, tasks, user_counts, &mut stage, since)?;
@@ -769,16 +766,28 @@ impl Pusher<'_> {
         &mut self,
         kind: Kind,
         tasks: Vec<Task>,
-        planned: Counts,
+        counts: Counts,
         stage: &mut Stage,
         (started, requests_before): (Instant, u64),
     ) -> anyhow::Result<Counts> {
-        stage.changes.extend(tasks.iter().map(Task::change));
+        let planned: Vec<Change> = tasks.iter().map(Task::change).collect();
         self.bar.finish_and_clear();
         let label = format!("push {}s", kind_name(kind));
         self.bar = crate::render::progress::bar(tasks.len() as u64, &label, stage.opts.quiet);
         self.rounds(kind, tasks, stage.users, stage.groups)?;
-        let counts = self.confirmed(kind, &planned);
+        // Only what was sent: not what the provider refused, nor what it left unconfirmed
+        // (still marked as being sent).
+        let refused: HashSet<&str> = self
+            .refused
+            .iter()
+            .filter(|r| r.kind == kind_name(kind))
+            .map(|r| r.id.as_str())
+            .collect();
+        let state = self.state_ref(kind);
+        stage.changes.extend(planned.into_iter().filter(|c| {
+            !refused.contains(c.id.as_str()) && state.get(&c.id).is_none_or(|p| p.sending.is_none())
+        }));
+        let counts = self.confirmed(kind, &counts);
         self.log_stage(kind, &counts, started, requests_before);
         Ok(counts)
     }
