@@ -2,6 +2,7 @@
 //! `externalId` (a filter, or the listing), and what `--full`, a resume and a lost answer make
 //! of them.
 
+use super::plan::{Op, Task};
 use super::resource::Res;
 use super::settle::{adopt, forget};
 use super::{endpoint, index, kind_name, percent, Pusher};
@@ -161,10 +162,13 @@ impl Pusher<'_> {
             if ids.len() >= total {
                 break;
             }
+            // Pages of the provider's itemsPerPage (SPEC §8), however many were asked for;
+            // never more than the page brought, so that what is read stays within
+            // (tracked + 10,000) resources and a page, whatever the provider claims.
             let per = page
                 .items_per_page
-                .map_or(count, |n| n as usize)
-                .clamp(1, count);
+                .map_or(page.resources, |n| (n as usize).min(page.resources))
+                .max(1);
             if pages > (tracked + LISTING_SLACK) / per {
                 anyhow::bail!(
                     "the provider's listing of {what} did not end after {pages} pages ({} resources read of the {} it claims); roster stopped reading (nothing is read as gone)",
@@ -186,27 +190,7 @@ impl Pusher<'_> {
         }
         if self.features.filter {
             for key in keys {
-                let filter = format!(
-                    "externalId eq \"{}\"",
-                    key.replace('\\', "\\\\").replace('"', "\\\"")
-                );
-                let path = format!("{}?filter={}", endpoint(kind), percent(&filter));
-                let reply = self.client()?.send(Method::GET, &path, None, None)?;
-                let mut held: Vec<Pushed> = Vec::new();
-                if reply.ok() {
-                    let this = &*self;
-                    // A provider that ignores the filter answers its whole listing: only the
-                    // resources of this externalId are kept.
-                    let read = Page::read(&reply.bytes, &mut |r: Res| {
-                        if r.external_id() == Some(key.as_str()) {
-                            held.push(this.held(kind, &r));
-                        }
-                    });
-                    if read.is_err() {
-                        held.clear();
-                    }
-                }
-                if !held.is_empty() {
+                if let Some(held) = self.filter_one(kind, key)?.filter(|h| !h.is_empty()) {
                     found.insert(key.clone(), held);
                 }
             }
@@ -221,6 +205,130 @@ impl Pusher<'_> {
             found.extend(listed);
         }
         Ok(found)
+    }
+
+    /// The resources of one `externalId`, by a filter. `None` when the answer cannot be
+    /// trusted to be complete: an error, not a listing, or one that shows other resources or
+    /// more than it brings (a provider that ignores the filter answers a page of its listing;
+    /// only the resources of this externalId are kept from it).
+    fn filter_one(&mut self, kind: Kind, key: &str) -> anyhow::Result<Option<Vec<Pushed>>> {
+        let filter = format!(
+            "externalId eq \"{}\"",
+            key.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+        let path = format!("{}?filter={}", endpoint(kind), percent(&filter));
+        let reply = self.client()?.send(Method::GET, &path, None, None)?;
+        if !reply.ok() {
+            return Ok(None);
+        }
+        let mut held: Vec<Pushed> = Vec::new();
+        let mut others = false;
+        let this = &*self;
+        let read = Page::read(&reply.bytes, &mut |r: Res| {
+            if r.external_id() == Some(key) {
+                held.push(this.held(kind, &r));
+            } else {
+                others = true;
+            }
+        });
+        let Ok(page) = read else {
+            return Ok(None);
+        };
+        let complete = !others
+            && page
+                .total_results
+                .is_none_or(|t| t <= page.resources as u64);
+        Ok((complete || !held.is_empty()).then_some(held))
+    }
+
+    /// Before a push creates resources roster has no `id` for: the accounts the provider
+    /// already holds under their `externalId` (made by hand, by another tool, or by a push
+    /// whose answer never came) are taken over, not made twice (SPEC §8). Bounded: one read
+    /// of the provider's `totalResults`; only when it holds more than roster tracks, a filter
+    /// per create when they are no more than the listing's pages, else one listing. Returns
+    /// whether any was taken over (then the plan is made again).
+    pub(super) fn take_over_before_create(
+        &mut self,
+        kind: Kind,
+        tasks: &[Task],
+    ) -> anyhow::Result<bool> {
+        let keys: Vec<String> = tasks
+            .iter()
+            .filter(|t| matches!(t.op, Op::Create { .. }))
+            .map(|t| t.key.clone())
+            .collect();
+        if keys.is_empty() {
+            return Ok(false);
+        }
+        let started = Instant::now();
+        let tracked = self
+            .state_ref(kind)
+            .values()
+            .filter(|p| p.scim_id.is_some())
+            .count() as u64;
+        let total = self.total(kind)?;
+        if total.is_some_and(|t| t <= tracked) {
+            return Ok(false);
+        }
+        let pages = total.map_or(u64::MAX, |t| t / self.features.page.max(1) as u64 + 1);
+        let mut found: Found = HashMap::new();
+        let mut rest: HashSet<&str> = keys.iter().map(String::as_str).collect();
+        if self.features.filter && keys.len() as u64 <= pages {
+            for key in &keys {
+                if let Some(held) = self.filter_one(kind, key)? {
+                    rest.remove(key.as_str());
+                    if !held.is_empty() {
+                        found.insert(key.clone(), held);
+                    }
+                }
+            }
+        }
+        // A listing that cannot be read whole (one that ends short of its total, say) finds
+        // nothing here: the creates go, and a 409 or `--full` settles what they meet.
+        if !rest.is_empty() {
+            match self.list(kind, &|e| rest.contains(e)) {
+                Ok((listed, _)) => found.extend(listed),
+                Err(e) if e.downcast_ref::<super::client::Down>().is_none() => log::info!(
+                    "push: the {}s to create could not be looked up in the listing: {e:#}",
+                    kind_name(kind)
+                ),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut taken: Vec<String> = found.keys().cloned().collect();
+        taken.sort();
+        for key in &taken {
+            let all = &found[key];
+            let held = all[self.keep_of(kind, key, all)].clone();
+            let p = self.state(kind).entry(key.clone()).or_default();
+            adopt(p, held);
+            p.pushed_at = Some(now());
+            p.error = None;
+            self.done[index(kind)].taken_over += 1;
+            self.taken[index(kind)].insert(key.clone());
+        }
+        self.commit(kind, &taken)?;
+        log::info!(
+            "push: looked up {} {}s to create by externalId: {} held by the provider, taken over, in {}",
+            thousands(keys.len() as u64),
+            kind_name(kind),
+            thousands(taken.len() as u64),
+            secs(started)
+        );
+        Ok(!taken.is_empty())
+    }
+
+    /// How many resources of `kind` the provider holds (its `totalResults`), read from a
+    /// page of one; `None` when it does not say.
+    fn total(&mut self, kind: Kind) -> anyhow::Result<Option<u64>> {
+        let path = format!("{}?startIndex=1&count=1", endpoint(kind));
+        let reply = self.client()?.send(Method::GET, &path, None, None)?;
+        if !reply.ok() {
+            return Ok(None);
+        }
+        Ok(Page::read(&reply.bytes, &mut |_| {})
+            .ok()
+            .and_then(|p| p.total_results))
     }
 
     /// The one of several resources of one `externalId` roster keeps: the one it tracks, else
@@ -302,7 +410,8 @@ impl Pusher<'_> {
 
     /// `--full`: read every resource of `kind` on the provider and take what it holds of ours
     /// as the truth, so that the plan puts back whatever drifted; duplicates of one
-    /// `externalId` are removed. Returns how many were read.
+    /// `externalId` are kept aside for [`Pusher::remove_duplicates`]. Returns how many were
+    /// read.
     pub(super) fn reconcile<'k>(
         &mut self,
         kind: Kind,
@@ -349,9 +458,10 @@ impl Pusher<'_> {
         if !self.dry_run {
             self.store
                 .scim_save(kind, changed.iter().map(|(k, p)| (k.as_str(), p)))?;
-            duplicates.sort_by(|a, b| a.0.cmp(&b.0));
-            self.remove_duplicates(kind, duplicates)?;
         }
+        // Removed once the push is known not to be blocked (a blocked push sends nothing).
+        duplicates.sort_by(|a, b| a.0.cmp(&b.0));
+        self.found_duplicates[index(kind)] = duplicates;
         Ok(read)
     }
 
@@ -386,13 +496,10 @@ impl Pusher<'_> {
         Ok(unreadable)
     }
 
-    /// Delete the duplicates of one `externalId` roster does not keep (a user the provider
-    /// will not delete is deactivated), naming each.
-    fn remove_duplicates(
-        &mut self,
-        kind: Kind,
-        duplicates: Vec<(String, Pushed)>,
-    ) -> anyhow::Result<()> {
+    /// Delete the duplicates of one `externalId` `--full` found and roster does not keep (a
+    /// user the provider will not delete is deactivated), naming each.
+    pub(super) fn remove_duplicates(&mut self, kind: Kind) -> anyhow::Result<()> {
+        let duplicates = std::mem::take(&mut self.found_duplicates[index(kind)]);
         for (key, h) in duplicates {
             let Some(id) = h.scim_id else { continue };
             let path = format!("{}/{}", endpoint(kind), percent(&id));
@@ -418,7 +525,7 @@ impl Pusher<'_> {
                     .send(Method::PATCH, &path, Some(body.as_bytes()), None)?;
                 if r.ok() {
                     self.duplicates.push(format!(
-                        "{what} deactivated (the provider would not delete it: {reason})"
+                        "{what} removed (deactivated: the provider would not delete it: {reason})"
                     ));
                     continue;
                 }
@@ -432,8 +539,9 @@ impl Pusher<'_> {
 
     /// Changes sent by an interrupted push whose answers were not committed: read what the
     /// provider made of them before planning, so that none is sent twice. Creates are looked
-    /// up by their externalId (a filter, or the listing); an update, deactivation or deletion
-    /// is read by its id (gone: the provider holds nothing of it any more).
+    /// up by their externalId (a filter, or the listing) and those found are taken over; an
+    /// update, deactivation or deletion is read by its id (gone: the provider holds nothing
+    /// of it any more).
     pub(super) fn resume(&mut self, kind: Kind) -> anyhow::Result<()> {
         let mut open: Vec<(String, Option<String>)> = self
             .state_ref(kind)
@@ -461,6 +569,12 @@ impl Pusher<'_> {
                 ),
                 Some(id) => self.read_by_id(kind, key, id)?,
             };
+            // A create found: nothing confirmed it, so it counts as taken over (its update,
+            // if it needs one, is part of the take-over).
+            if id.is_none() && matches!(read, Some(Some(_))) {
+                self.done[index(kind)].taken_over += 1;
+                self.taken[index(kind)].insert(key.clone());
+            }
             let p = self.state(kind).entry(key.clone()).or_default();
             p.sending = None;
             match read {

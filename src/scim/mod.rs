@@ -47,7 +47,7 @@ pub struct Counts {
     pub taken_over: u64,
 }
 
-/// One change sent (or, in a dry run, that would be).
+/// One change sent and confirmed (or, in a dry run, that would be sent).
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
     pub kind: &'static str,
@@ -286,6 +286,15 @@ fn index(kind: Kind) -> usize {
     }
 }
 
+/// What the stages of one push share: its options, the store's users and groups, and the
+/// changes sent.
+struct Stage<'s> {
+    opts: &'s Options,
+    users: &'s [ScimUser],
+    groups: &'s [ScimGroup],
+    changes: Vec<Change>,
+}
+
 /// The push of one run: the provider, and what it holds of ours.
 struct Pusher<'a> {
     store: &'a mut Store,
@@ -314,6 +323,9 @@ struct Pusher<'a> {
     done: [Counts; 2],
     unconfirmed: Vec<String>,
     duplicates: Vec<String>,
+    /// Duplicates of one `externalId` found by `--full` (users, groups), removed once the push
+    /// is known not to be blocked.
+    found_duplicates: [Vec<(String, Pushed)>; 2],
     bulk_requests: u64,
     bar: indicatif::ProgressBar,
 }
@@ -496,6 +508,7 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         done: [Counts::default(), Counts::default()],
         unconfirmed: Vec::new(),
         duplicates: Vec::new(),
+        found_duplicates: [Vec::new(), Vec::new()],
         bulk_requests: 0,
         bar: indicatif::ProgressBar::hidden(),
     };
@@ -686,6 +699,7 @@ impl Pusher<'_> {
         let requests_before = self.requests();
         let mut user_counts = Counts::default();
         let tasks = self.planner().plan_users(users, None, &mut user_counts);
+        self.not_unchanged(Kind::User, &tasks, &mut user_counts);
         let mut changes: Vec<Change> = tasks.iter().map(Task::change).collect();
         if let Some(message) = self.blocked(config, opts, &tasks) {
             let group_counts = Counts::default();
@@ -707,33 +721,79 @@ impl Pusher<'_> {
                 changes,
             ));
         }
-        self.bar = crate::render::progress::bar(tasks.len() as u64, "push users", opts.quiet);
-        self.rounds(Kind::User, tasks, users, groups)?;
-        let user_counts = self.confirmed(Kind::User, &user_counts);
-        self.log_stage(Kind::User, &user_counts, t, requests_before);
-
-        let t = Instant::now();
-        let requests_before = self.requests();
+        self.remove_duplicates(Kind::User)?;
+        self.remove_duplicates(Kind::Group)?;
+        // Accounts the provider already holds under the externalId of a user to create are
+        // taken over, not made twice; the plan is then made again.
+        let (tasks, user_counts) = match self.take_over_before_create(Kind::User, &tasks)? {
+            true => self.plan(Kind::User, users, groups),
+            false => (tasks, user_counts),
+        };
+        let mut stage = Stage {
+            opts,
+            users,
+            groups,
+            changes: Vec::new(),
+        };
+        let since = (t, requests_before);
+        let user_counts = self.stage(Kind::User, tasks, user_counts, &mut stage, since)?;
         let mut group_counts = Counts::default();
         if self.scim.groups {
-            let gtasks = self
-                .planner()
-                .plan_groups(groups, None, &mut group_counts, &[]);
-            changes.extend(gtasks.iter().map(Task::change));
-            self.bar.finish_and_clear();
-            self.bar = crate::render::progress::bar(gtasks.len() as u64, "push groups", opts.quiet);
-            self.rounds(Kind::Group, gtasks, users, groups)?;
-            group_counts = self.confirmed(Kind::Group, &group_counts);
-            self.log_stage(Kind::Group, &group_counts, t, requests_before);
+            let since = (Instant::now(), self.requests());
+            let (gtasks, counts) = self.plan(Kind::Group, users, groups);
+            group_counts = self.stage(Kind::Group, gtasks, counts, &mut stage, since)?;
         }
         Ok((
             self.outcome("pushed", user_counts, group_counts, None),
-            changes,
+            stage.changes,
         ))
     }
 
+    /// The plan of one kind, with the resources taken over before it not counted unchanged.
+    fn plan(&self, kind: Kind, users: &[ScimUser], groups: &[ScimGroup]) -> (Vec<Task>, Counts) {
+        let mut counts = Counts::default();
+        let planner = self.planner();
+        let tasks = match kind {
+            Kind::User => planner.plan_users(users, None, &mut counts),
+            Kind::Group => planner.plan_groups(groups, None, &mut counts, &[]),
+        };
+        self.not_unchanged(kind, &tasks, &mut counts);
+        (tasks, counts)
+    }
+
+    /// Send the plan of one kind; its confirmed counts.
+    fn stage(
+        &mut self,
+        kind: Kind,
+        tasks: Vec<Task>,
+        counts: Counts,
+        stage: &mut Stage,
+        (started, requests_before): (Instant, u64),
+    ) -> anyhow::Result<Counts> {
+        let planned: Vec<Change> = tasks.iter().map(Task::change).collect();
+        self.bar.finish_and_clear();
+        let label = format!("push {}s", kind_name(kind));
+        self.bar = crate::render::progress::bar(tasks.len() as u64, &label, stage.opts.quiet);
+        self.rounds(kind, tasks, stage.users, stage.groups)?;
+        // Only what was sent: not what the provider refused, nor what it left unconfirmed
+        // (still marked as being sent).
+        let refused: HashSet<&str> = self
+            .refused
+            .iter()
+            .filter(|r| r.kind == kind_name(kind))
+            .map(|r| r.id.as_str())
+            .collect();
+        let state = self.state_ref(kind);
+        stage.changes.extend(planned.into_iter().filter(|c| {
+            !refused.contains(c.id.as_str()) && state.get(&c.id).is_none_or(|p| p.sending.is_none())
+        }));
+        let counts = self.confirmed(kind, &counts);
+        self.log_stage(kind, &counts, started, requests_before);
+        Ok(counts)
+    }
+
     /// `--full`: read the provider's users and groups, take what it holds of ours as the
-    /// truth, and remove the duplicates of one `externalId`.
+    /// truth, and find the duplicates of one `externalId` (removed unless the push is blocked).
     fn full(&mut self, users: &[ScimUser], groups: &[ScimGroup]) -> anyhow::Result<()> {
         let t = Instant::now();
         let n = self.reconcile(Kind::User, users.iter().map(|u| u.unique_id.as_str()))?;
@@ -820,6 +880,17 @@ impl Pusher<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The resources taken over before the plan (on resume) that need no change: counted as
+    /// taken over, not also as unchanged.
+    fn not_unchanged(&self, kind: Kind, tasks: &[Task], counts: &mut Counts) {
+        let planned: HashSet<&str> = tasks.iter().map(|t| t.key.as_str()).collect();
+        let untouched = self.taken[index(kind)]
+            .iter()
+            .filter(|k| !planned.contains(k.as_str()))
+            .count() as u64;
+        counts.unchanged = counts.unchanged.saturating_sub(untouched);
     }
 
     /// The confirmed counts of a kind, with the plan's `unchanged`.
