@@ -2769,3 +2769,83 @@ fn a_provider_that_does_not_keep_external_id_gets_no_copies() {
     let groups = server.get("/Groups?count=100");
     assert_eq!(groups["totalResults"], 1, "{what}");
 }
+
+/// A 403 on one change is that change's refusal (SPEC §8: recorded for that user, reported,
+/// tried again by the next push), not a refused token: the other changes go on. A provider that
+/// answers 403 to everything but `/ServiceProviderConfig` is still a refused token.
+#[test]
+fn a_403_on_one_change_refuses_that_change_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    let proxy = Tamper::start(server.port, move |r| {
+        if r.method == "PUT"
+            && r.path.starts_with("/Users")
+            && n2.fetch_add(1, Ordering::SeqCst) == 0
+        {
+            let body = json!({"status": "403", "detail": "this user is managed elsewhere"});
+            Act::Answer(403, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    let day = |title: &str| {
+        csv(&[
+            &format!("E1,Ann Berg,ann@example.org,{title},,"),
+            &format!("E2,Bo Ek,bo@example.org,{title},,"),
+            &format!("E3,Cy Al,cy@example.org,{title},,"),
+        ])
+    };
+    env.import("day1.csv", &day("Nurse"), &[]).ok();
+    push(&env, &[]).ok();
+    env.import("day2.csv", &day("Doctor"), &["--allow-updates", "9"])
+        .ok();
+    let run = push(&env, &[]).code(1);
+    assert!(!run.stderr.contains("refused the token"), "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["status"], "partial", "{doc}");
+    assert_eq!(doc["users"]["update"], 2, "{doc}");
+    assert_eq!(doc["refused"].as_array().unwrap().len(), 1, "{doc}");
+    let refused = &doc["refused"][0];
+    let who = refused["id"].as_str().unwrap().to_string();
+    assert!(
+        refused["reason"].as_str().unwrap().starts_with("403"),
+        "{doc}"
+    );
+    let users = server.all("Users");
+    for key in ["E1", "E2", "E3"] {
+        let want = if key == who { "Nurse" } else { "Doctor" };
+        assert_eq!(users[key]["title"], want, "{key}");
+    }
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["push"]["failures"], 1, "{status}");
+    assert_eq!(status["push"]["refused"][0]["id"], who.as_str(), "{status}");
+
+    // The next push sends it again, and only it.
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["update"], 1, "{out}");
+    assert_eq!(out["users"]["unchanged"], 2, "{out}");
+    assert_eq!(server.all("Users")[who.as_str()]["title"], "Doctor");
+
+    // 403 to everything but /ServiceProviderConfig: the token.
+    let forbidden = Arc::new(
+        json!({"status": "403", "detail": "forbidden"})
+            .to_string()
+            .into_bytes(),
+    );
+    let wall = Tamper::start(server.port, move |r| {
+        if r.path.starts_with("/ServiceProviderConfig") {
+            Act::Pass
+        } else {
+            Act::Answer(403, forbidden.clone())
+        }
+    });
+    point_at(&env, &wall.url());
+    env.import("day3.csv", &day("Surgeon"), &["--allow-updates", "9"])
+        .ok();
+    let run = env.roster(&["push"]).code(1);
+    assert!(run.stderr.contains("refused the token"), "{}", run.stderr);
+}

@@ -34,6 +34,10 @@ impl Pusher<'_> {
         if (200..300).contains(&status) {
             return self.confirmed_change(task, answer, retry, done);
         }
+        if status == 403 {
+            // Before the token was accepted, a 403 may be the token's: a read tells.
+            self.client()?.check_token(endpoint(task.kind))?;
+        }
         let key = task.key.clone();
         let first_time = self
             .replanned
