@@ -2849,3 +2849,90 @@ fn a_403_on_one_change_refuses_that_change_only() {
     let run = env.roster(&["push"]).code(1);
     assert!(run.stderr.contains("refused the token"), "{}", run.stderr);
 }
+
+/// A group renamed and with a member change in the same push goes, when the provider takes
+/// PATCH, as one PATCH (replace displayName, remove the member), not a PUT of every member
+/// (SPEC §8); a provider that refuses that PATCH (400) gets the PUT instead.
+#[test]
+fn a_group_renamed_and_changed_goes_as_one_patch() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let refuse_rename = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let bodies = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (refuse, seen) = (refuse_rename.clone(), bodies.clone());
+    let proxy = Tamper::start(server.port, move |r| {
+        if r.method == "PATCH" && r.path.starts_with("/Groups") {
+            seen.lock().unwrap().push(r.text());
+            if refuse.load(Ordering::SeqCst) && r.text().contains("displayName") {
+                let body = json!({"status": "400", "scimType": "invalidPath"});
+                return Act::Answer(400, Arc::new(body.to_string().into_bytes()));
+            }
+        }
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("ICU", "Intensive care")]);
+    let rows = |n: usize| -> String {
+        let r: Vec<String> = (1..=20)
+            .map(|i| {
+                let g = if i <= n { "ICU" } else { "" };
+                format!("E{i},U {i},u{i}@example.org,,,{g}")
+            })
+            .collect();
+        csv(&r.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    env.import("day1.csv", &rows(20), &[]).ok();
+    push(&env, &[]).ok();
+    let icu_id = server.all("Groups")["ICU"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // E20 leaves ICU, and ICU is renamed.
+    env.import("day2.csv", &rows(19), &["--allow-updates", "99"])
+        .ok();
+    env.roster(&["groups", "rename", "ICU", "Intensive Care Unit"])
+        .ok();
+    let before = proxy.writes().len();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["groups"]["update"], 1, "{out}");
+    let writes = proxy.writes()[before..].to_vec();
+    assert_eq!(writes, vec![format!("PATCH /Groups/{icu_id}")]);
+    let patch: Value = serde_json::from_str(bodies.lock().unwrap().last().unwrap()).unwrap();
+    assert!(
+        patch["Operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|op| op["op"] == "replace"
+                && op["path"] == "displayName"
+                && op["value"] == "Intensive Care Unit"),
+        "{patch}"
+    );
+    let icu = &server.all("Groups")["ICU"];
+    assert_eq!(icu["displayName"], "Intensive Care Unit");
+    let keys: Vec<String> = (1..=19).map(|i| format!("E{i}")).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    assert_eq!(member_ids(icu), ids_of(&server.all("Users"), &keys));
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+
+    // A provider that refuses the rename by PATCH: the PUT, in the same push.
+    refuse_rename.store(true, Ordering::SeqCst);
+    env.import("day3.csv", &rows(18), &["--allow-updates", "99"])
+        .ok();
+    env.roster(&["groups", "rename", "ICU", "ICU"]).ok();
+    let before = proxy.writes().len();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["groups"]["update"], 1, "{out}");
+    assert_eq!(out["refused"], json!([]), "{out}");
+    let path = format!("/Groups/{icu_id}");
+    assert_eq!(
+        proxy.writes()[before..].to_vec(),
+        vec![format!("PATCH {path}"), format!("PUT {path}")]
+    );
+    let icu = &server.all("Groups")["ICU"];
+    assert_eq!(icu["displayName"], "ICU");
+    assert_eq!(member_ids(icu), ids_of(&server.all("Users"), &keys[..18]));
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+}

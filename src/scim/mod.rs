@@ -191,6 +191,8 @@ struct Features {
     page: usize,
     /// Learned in a push: this provider removes members only as a `value` list.
     remove_by_value: bool,
+    /// Learned in a push: this provider refused a PATCH of a group's `displayName`.
+    rename_by_put: bool,
 }
 
 /// `/ServiceProviderConfig`, read into the few values roster uses (the rest is skipped).
@@ -257,6 +259,7 @@ impl Features {
             filter: supported(&spc.filter),
             patch: supported(&spc.patch),
             remove_by_value: false,
+            rename_by_put: false,
             page: match number(&spc.filter, |s| &s.max_results) {
                 0 => 100,
                 n => n.min(1000),
@@ -342,6 +345,7 @@ pub fn status(store: &Store, config: &Config) -> anyhow::Result<Option<Value>> {
     let pusher = Planner {
         scim,
         patch: true,
+        rename_by_put: false,
         users: &pushed_users,
         groups: &pushed_groups,
     };
@@ -879,6 +883,7 @@ impl Pusher<'_> {
         Planner {
             scim: self.scim,
             patch: self.features.patch,
+            rename_by_put: self.features.rename_by_put,
             users: &self.users,
             groups: &self.groups,
         }

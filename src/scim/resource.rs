@@ -305,13 +305,21 @@ pub fn set_active(active: bool) -> Value {
     })
 }
 
-/// The PATCH of a group's members (RFC 7644 §3.5.2): those added, and those removed, each
-/// by a value filter path (`members[value eq "ID"]`), or all in one `value` list when
-/// `by_value` (the shape some providers take instead).
-pub fn group_patch(add: &[String], remove: &[String], by_value: bool) -> Value {
+/// The PATCH of a group (RFC 7644 §3.5.2): its new `displayName` when `rename`; the members
+/// added, and those removed, each by a value filter path (`members[value eq "ID"]`), or all in
+/// one `value` list when `by_value` (the shape some providers take instead).
+pub fn group_patch(
+    rename: Option<&str>,
+    add: &[String],
+    remove: &[String],
+    by_value: bool,
+) -> Value {
     let values =
         |ids: &[String]| -> Vec<Value> { ids.iter().map(|id| json!({"value": id})).collect() };
     let mut ops = Vec::new();
+    if let Some(name) = rename {
+        ops.push(json!({"op": "replace", "path": "displayName", "value": name}));
+    }
     if !add.is_empty() {
         ops.push(json!({"op": "add", "path": "members", "value": values(add)}));
     }
@@ -596,16 +604,21 @@ mod tests {
         };
         assert_ne!(a, hash(&attributes(Kind::Group, &group(&renamed, &[])), 0));
         assert_eq!(a, hash(&attributes(Kind::Group, &group(&g, &[])), 0));
-        let p = group_patch(&["a".into()], &["b\"c".into()], false);
+        let p = group_patch(None, &["a".into()], &["b\"c".into()], false);
         assert_eq!(
             p["Operations"],
             json!([{"op": "add", "path": "members", "value": [{"value": "a"}]},
                    {"op": "remove", "path": "members[value eq \"b\\\"c\"]"}])
         );
-        let p = group_patch(&[], &["b".into(), "c".into()], true);
+        let p = group_patch(None, &[], &["b".into(), "c".into()], true);
         assert_eq!(
             p["Operations"],
             json!([{"op": "remove", "path": "members", "value": [{"value": "b"}, {"value": "c"}]}])
+        );
+        let p = group_patch(Some("ICU"), &[], &[], false);
+        assert_eq!(
+            p["Operations"],
+            json!([{"op": "replace", "path": "displayName", "value": "ICU"}])
         );
     }
 }

@@ -226,12 +226,22 @@ impl Pusher<'_> {
                 Some(Cow::Borrowed(body)),
             ),
             Op::Patch {
-                id, add, remove, ..
+                id,
+                rename,
+                add,
+                remove,
+                ..
             } => (
                 Method::PATCH,
                 format!("{base}/{}", percent(id)),
                 Some(Cow::Owned(
-                    resource::group_patch(add, remove, self.features.remove_by_value).to_string(),
+                    resource::group_patch(
+                        rename.as_deref(),
+                        add,
+                        remove,
+                        self.features.remove_by_value,
+                    )
+                    .to_string(),
                 )),
             ),
             Op::SetActive { id, active } => (

@@ -54,6 +54,22 @@ impl Pusher<'_> {
                 self.lost.push((task.kind, key));
                 return Ok(());
             }
+            // A PATCH of a group's `displayName` the provider does not take: renames go as a
+            // PUT of the whole group, from now on.
+            (
+                400 | 501,
+                Op::Patch {
+                    rename: Some(_), ..
+                },
+            ) if first_time => {
+                log::info!(
+                    "push: the provider refused a PATCH of displayName ({}); renaming by PUT",
+                    answer.reason
+                );
+                self.features.rename_by_put = true;
+                self.again(task, retry, done);
+                return Ok(());
+            }
             // A PATCH removing members in a shape this provider does not take (some take only
             // a value filter path, others only a `value` list): the other shape, from now on.
             (400 | 501, Op::Patch { remove, .. }) if first_time && !remove.is_empty() => {
@@ -110,6 +126,11 @@ impl Pusher<'_> {
         log::info!(
             "push: the provider refused a PATCH removing members ({reason}); trying the other shape"
         );
+        self.again(task, retry, done);
+    }
+
+    /// A change refused for its shape, planned again in this push (in the other shape).
+    fn again(&mut self, task: &Task, retry: &mut BTreeSet<String>, done: &mut Vec<String>) {
         let key = task.key.clone();
         done.push(key.clone());
         self.state(task.kind)
