@@ -2936,3 +2936,65 @@ fn a_group_renamed_and_changed_goes_as_one_patch() {
     assert_eq!(member_ids(icu), ids_of(&server.all("Users"), &keys[..18]));
     assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
 }
+
+/// Memory for an answer is at most a few times its size (SPEC §8), whatever its shape: a
+/// /Bulk answer of millions of empty operations, and a create answered with millions of empty
+/// emails, each just under the bound, are read within the bound the listing tests use.
+#[test]
+fn answers_of_many_tiny_items_are_read_in_bounded_memory() {
+    let fill = |head: &[u8], item: &[u8]| {
+        let mut b = head.to_vec();
+        while b.len() < 15 << 20 {
+            b.extend_from_slice(item);
+            b.push(b',');
+        }
+        b.extend_from_slice(item);
+        b.extend_from_slice(b"]}");
+        Arc::new(b)
+    };
+    let bulk = fill(
+        b"{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:BulkResponse\"],\"Operations\":[",
+        b"{}",
+    );
+    let created = fill(
+        b"{\"id\":\"x1\",\"externalId\":\"E1\",\"userName\":\"ann@example.org\",\"emails\":[",
+        b"{}",
+    );
+    let named = fill(
+        b"{\"id\":\"x1\",\"externalId\":\"E1\",\"userName\":\"ann@example.org\",\"phoneNumbers\":[",
+        b"{\"value\":\"1\"}",
+    );
+    for (with_bulk, answer) in [(true, bulk), (false, created), (false, named)] {
+        let spc = json!({"filter": {"supported": true, "maxResults": 100},
+            "patch": {"supported": true},
+            "bulk": {"supported": with_bulk, "maxOperations": 1000, "maxPayloadSize": 1048576}});
+        let spc = Arc::new(spc.to_string().into_bytes());
+        let empty = Arc::new(b"{\"totalResults\":0,\"Resources\":[]}".to_vec());
+        let fake = Tamper::start(0, move |r| {
+            if r.path.starts_with("/ServiceProviderConfig") {
+                Act::Answer(200, spc.clone())
+            } else if r.method == "POST" {
+                Act::Answer(if with_bulk { 200 } else { 201 }, answer.clone())
+            } else {
+                Act::Answer(200, empty.clone())
+            }
+        });
+        let env = setup(&fake.url(), "groups = false");
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Nurse,,",
+                "E2,Bo Ek,bo@example.org,,,",
+            ]),
+            &[],
+        )
+        .ok();
+        let run = bounded(&env, &["push"], 120);
+        assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        assert!(
+            run.peak_kib < (5 * 16 + 40) * 1024,
+            "peak {} MiB for a 15 MiB answer (bulk: {with_bulk})",
+            run.peak_kib / 1024
+        );
+    }
+}

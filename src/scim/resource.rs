@@ -80,50 +80,68 @@ impl<'de> Deserialize<'de> for Flag {
     }
 }
 
-/// A multi-valued attribute: a list of values; anything but a list reads as no values.
+/// A multi-valued attribute: a list of values; anything but a list reads as no values, and an
+/// item without a `value` is not kept (roster sets none such; a provider's list of millions of
+/// `{}` is read in little memory).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Many(pub Vec<Multi>);
 
 impl<'de> Deserialize<'de> for Many {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Many;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Many, A::Error> {
-                let mut v = Vec::new();
-                while let Some(item) = a.next_element::<Option<Multi>>()? {
-                    v.extend(item);
-                }
-                Ok(Many(v))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Many, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Many::default())
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Many, E> {
-                Ok(Many::default())
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Many, E> {
-                Ok(Many::default())
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Many, E> {
-                Ok(Many::default())
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Many, E> {
-                Ok(Many::default())
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Many, E> {
-                Ok(Many::default())
-            }
-            fn visit_unit<E>(self) -> Result<Many, E> {
-                Ok(Many::default())
-            }
+        d.deserialize_any(ManyOf(usize::MAX))
+    }
+}
+
+/// The most values of a user's `emails` or `phoneNumbers` kept as read: roster sets one or
+/// two, so a provider's copy with more differs from it whatever the rest are.
+const FEW: usize = 16;
+
+/// A user's `emails` or `phoneNumbers`: at most [`FEW`] values kept, the rest skipped unread.
+fn few<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Many>, D::Error> {
+    d.deserialize_any(ManyOf(FEW)).map(Some)
+}
+
+/// Reads a [`Many`] of at most this many values.
+struct ManyOf(usize);
+
+impl<'de> Visitor<'de> for ManyOf {
+    type Value = Many;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Many, A::Error> {
+        let mut v = Vec::new();
+        while v.len() < self.0 {
+            let Some(item) = a.next_element::<Option<Multi>>()? else {
+                return Ok(Many(v));
+            };
+            v.extend(item.filter(|m| m.value.is_some()));
         }
-        d.deserialize_any(V)
+        while a.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Many(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Many, A::Error> {
+        while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Many::default())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Many, E> {
+        Ok(Many::default())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Many, E> {
+        Ok(Many::default())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Many, E> {
+        Ok(Many::default())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Many, E> {
+        Ok(Many::default())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Many, E> {
+        Ok(Many::default())
+    }
+    fn visit_unit<E>(self) -> Result<Many, E> {
+        Ok(Many::default())
     }
 }
 
@@ -168,13 +186,13 @@ pub struct Res {
     pub display_name: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "few")]
     pub emails: Option<Many>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<Flag>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<Text>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "few")]
     pub phone_numbers: Option<Many>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Many>,
