@@ -2998,3 +2998,81 @@ fn answers_of_many_tiny_items_are_read_in_bounded_memory() {
         );
     }
 }
+
+/// A create answered 503 may have been carried out: it is looked up, then sent again only
+/// after the wait the provider asked for (`Retry-After`), and sent again at most
+/// `scim.retries` times in a push (SPEC §8: a provider that is down is retried with backoff);
+/// what is still unanswered is left pending for the next push, which looks it up first.
+#[test]
+fn a_create_answered_503_is_sent_again_after_retry_after_within_retries() {
+    for (retries, busy) in [(2usize, 2usize), (1, 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), false, true, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let posts = Arc::new(std::sync::Mutex::new(Vec::<std::time::Instant>::new()));
+        let seen = posts.clone();
+        let proxy = Tamper::start(server.port, move |r| {
+            if r.method != "POST" {
+                return Act::Pass;
+            }
+            let mut p = seen.lock().unwrap();
+            p.push(std::time::Instant::now());
+            if p.len() <= busy {
+                Act::Busy(503, 1)
+            } else {
+                Act::Pass
+            }
+        });
+        let env = setup(&proxy.url(), "groups = false");
+        env.write(
+            "roster.toml",
+            format!(
+                "[scim]\nurl = \"{}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = {retries}\ntimeout_secs = 120\ngroups = false\n",
+                proxy.url()
+            ),
+        );
+        env.import(
+            "day1.csv",
+            &csv(&["E1,Ann Berg,ann@example.org,Nurse,,"]),
+            &[],
+        )
+        .ok();
+        let run = push(&env, &[]);
+        let times = posts.lock().unwrap().clone();
+        // One POST, then one a try for each of scim.retries.
+        assert_eq!(times.len(), retries + 1, "{:?}", proxy.log.lock().unwrap());
+        for pair in times.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(
+                gap >= Duration::from_millis(950),
+                "sent again after {gap:?}"
+            );
+        }
+        // Each POST again only after the create was looked up.
+        let log = proxy.log.lock().unwrap().clone();
+        let writes: Vec<usize> = (0..log.len())
+            .filter(|i| log[*i].starts_with("POST"))
+            .collect();
+        for pair in writes.windows(2) {
+            assert!(
+                log[pair[0] + 1..pair[1]]
+                    .iter()
+                    .any(|l| l.starts_with("GET /Users")),
+                "{log:?}"
+            );
+        }
+        let users = server.all("Users");
+        if retries > busy - 1 {
+            run.ok();
+            assert_eq!(users.len(), 1, "{users:?}");
+        } else {
+            let doc = run.code(1).json();
+            assert_eq!(doc["status"], "unconfirmed", "{doc}");
+            assert!(users.is_empty(), "{users:?}");
+            // The next push looks it up, then creates it once.
+            let out = push(&env, &[]).ok().json();
+            assert_eq!(out["users"]["create"], 1, "{out}");
+            assert_eq!(server.all("Users").len(), 1);
+        }
+    }
+}

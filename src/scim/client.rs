@@ -107,6 +107,8 @@ pub struct Client {
     /// Whether the token has been accepted: a request other than `/ServiceProviderConfig`
     /// (which a provider may serve to anyone) was answered 2xx in this push.
     trusted: bool,
+    /// The `Retry-After` of the last answer that was lost (a 5xx to a create), until taken.
+    lost_after: Option<Duration>,
 }
 
 /// What one try gave.
@@ -165,6 +167,7 @@ impl Client {
             max_bytes: scim.max_response_bytes,
             requests: 0,
             trusted: false,
+            lost_after: None,
         })
     }
 
@@ -221,6 +224,9 @@ impl Client {
             }
             let (wait, lost) = self.judge(&method, path, &result, attempt)?;
             if lost && repeat == Repeat::Never {
+                if let Try::Answer(r) = &result {
+                    self.lost_after = r.retry_after.map(|s| Duration::from_secs(s).min(MAX_WAIT));
+                }
                 log::debug!("scim: {method} {path}: the answer was lost; not sent again blindly");
                 return Ok(None);
             }
@@ -260,6 +266,11 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// The wait the provider asked for (`Retry-After`) with the last answer that was lost.
+    pub fn take_retry_after(&mut self) -> Option<Duration> {
+        self.lost_after.take()
     }
 
     /// Whether the token has been accepted in this push (see [`Client::check_token`]).
@@ -534,7 +545,7 @@ fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
 }
 
 /// 0.5 s, 1 s, 2 s, … up to two minutes.
-fn backoff(attempt: u32) -> Duration {
+pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << attempt.min(16))).min(MAX_WAIT)
 }
 

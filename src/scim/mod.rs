@@ -309,6 +309,8 @@ struct Pusher<'a> {
     /// is sent again; and creates that met a resource of our `externalId` (409).
     lost: Vec<(Kind, String)>,
     conflicts: Vec<(Kind, String)>,
+    /// How many times each lost create (users, groups) was sent again in this push.
+    resent: [HashMap<String, u32>; 2],
     /// Keys taken over in this push (users, groups), so their update counts as the take-over.
     taken: [HashSet<String>; 2],
     /// The shape of member removals in the request last sent (see `Features`).
@@ -495,6 +497,7 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         replanned: BTreeSet::new(),
         lost: Vec::new(),
         conflicts: Vec::new(),
+        resent: [HashMap::new(), HashMap::new()],
         taken: [HashSet::new(), HashSet::new()],
         sent_by_value: false,
         done: [Counts::default(), Counts::default()],
@@ -796,7 +799,7 @@ impl Pusher<'_> {
         groups: &[ScimGroup],
     ) -> anyhow::Result<()> {
         let mut retry = self.execute(tasks)?;
-        retry.extend(self.recover(kind)?);
+        retry.extend(self.recover_lost(kind)?);
         for _ in 0..3 {
             if retry.is_empty() {
                 break;
@@ -808,7 +811,7 @@ impl Pusher<'_> {
                 Kind::Group => planner.plan_groups(groups, Some(&retry), &mut again, &[]),
             };
             retry = self.execute(tasks)?;
-            retry.extend(self.recover(kind)?);
+            retry.extend(self.recover_lost(kind)?);
         }
         // Answers still lost after the last round: pending, looked up by the next push.
         for key in retry {

@@ -5,7 +5,7 @@
 use super::client::{self, Repeat, Reply};
 use super::plan::{Op, Task};
 use super::resource::{self, Res};
-use super::{endpoint, kind_name, percent, Pusher};
+use super::{endpoint, index, kind_name, percent, Pusher};
 use crate::store::now;
 use crate::store::scim::{Kind, Pushed};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -493,6 +493,58 @@ impl Pusher<'_> {
         }
         self.bar.inc(tasks.len() as u64);
         self.commit(kind, &done)
+    }
+
+    /// [`Pusher::recover`], for a provider that is down: before the creates whose answer was
+    /// lost are looked up (and sent again), the wait it asked for (`Retry-After`) or the
+    /// backoff; each is sent again at most `scim.retries` times in a push, then left pending
+    /// (marked as sent: the next push looks it up first).
+    pub(super) fn recover_lost(&mut self, kind: Kind) -> anyhow::Result<BTreeSet<String>> {
+        let lost: BTreeSet<String> = self
+            .lost
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, key)| key.clone())
+            .collect();
+        let tries = lost
+            .iter()
+            .filter_map(|k| self.resent[index(kind)].get(k))
+            .max()
+            .copied();
+        if !lost.is_empty() {
+            let asked = self.client()?.take_retry_after();
+            let wait = asked.unwrap_or_else(|| client::backoff(tries.unwrap_or(0)));
+            log::debug!(
+                "scim: {} {}(s) whose answer was lost looked up in {:.1}s",
+                lost.len(),
+                kind_name(kind),
+                wait.as_secs_f64()
+            );
+            std::thread::sleep(wait);
+        }
+        let mut retry = self.recover(kind)?;
+        let retries = self.scim.retries;
+        for key in lost {
+            let found = self
+                .state_ref(kind)
+                .get(&key)
+                .is_some_and(|p| p.scim_id.is_some());
+            if found || !retry.contains(&key) {
+                continue;
+            }
+            let sent = self.resent[index(kind)].entry(key.clone()).or_default();
+            if *sent < retries {
+                *sent += 1;
+                continue;
+            }
+            retry.remove(&key);
+            self.unconfirmed.push(format!(
+                "{} {key}: the provider's answers were lost {} times (scim.retries = {retries}); it is looked up before it is sent again",
+                kind_name(kind),
+                *sent + 1
+            ));
+        }
+        Ok(retry)
     }
 
     /// A 2xx that confirms nothing: the change stays pending (marked as sent).
