@@ -3076,3 +3076,75 @@ fn a_create_answered_503_is_sent_again_after_retry_after_within_retries() {
         }
     }
 }
+
+/// A provider that answers a PUT (and a bulk) without its representation, and does not keep
+/// `title`: the `--full` that repairs the drift reads each repaired resource back and learns
+/// what it dropped, so a `--full` right after it makes no writes (SPEC §8).
+#[test]
+fn full_after_full_makes_no_writes_when_puts_are_answered_without_a_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), true, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    fn forget(method: &str, data: &mut Value) {
+        if matches!(method, "POST" | "PUT") {
+            if let Some(o) = data.as_object_mut() {
+                o.remove("title");
+            }
+        }
+    }
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "GET" || r.body.is_empty() {
+            return Act::Pass;
+        }
+        let mut v: Value = serde_json::from_slice(&r.body).unwrap();
+        if r.path.starts_with("/Bulk") {
+            for op in v["Operations"].as_array_mut().unwrap() {
+                let m = op["method"].as_str().unwrap_or("").to_string();
+                forget(&m, &mut op["data"]);
+            }
+            r.body = v.to_string().into_bytes();
+            return Act::Edit(Box::new(|s, mut v| {
+                for op in v["Operations"].as_array_mut().unwrap() {
+                    op.as_object_mut().unwrap().remove("response");
+                }
+                (s, v)
+            }));
+        }
+        forget(&r.method, &mut v);
+        r.body = v.to_string().into_bytes();
+        if r.method == "PUT" {
+            Act::Edit(Box::new(|s, _| (s, Value::Null)))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,",
+            "E2,Bo Ek,bo@example.org,Doctor,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let first = push(&env, &["--full"]).ok().json();
+    assert_eq!(
+        first["dropped"],
+        json!([{"attribute": "title", "resources": 2}]),
+        "{first}"
+    );
+    for _ in 0..2 {
+        let before = proxy.writes().len();
+        let out = push(&env, &["--full"]).ok().json();
+        assert_eq!(proxy.writes()[before..].to_vec(), Vec::<String>::new());
+        assert_eq!(out["users"]["unchanged"], 2, "{out}");
+    }
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(
+        status["push"]["dropped"],
+        json!([{"attribute": "title", "resources": 2}]),
+        "{status}"
+    );
+}

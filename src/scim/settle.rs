@@ -196,6 +196,10 @@ impl Pusher<'_> {
             ));
             return Ok(());
         }
+        let mut answer = answer;
+        if answer.res.is_none() && self.full {
+            self.read_back(task, &mut answer)?;
+        }
         let kept = self.kept(task, answer.res.as_ref());
         let key = task.key.clone();
         let taken = self.taken[index(task.kind)].contains(&key);
@@ -248,6 +252,34 @@ impl Pusher<'_> {
             }
             Op::SetActive { active, .. } => p.active = Some(*active),
             Op::Delete { .. } => forget(p),
+        }
+        Ok(())
+    }
+
+    /// A create or replace of `--full` confirmed without the provider's representation: the
+    /// resource read back by its id, so that what the provider dropped is learned (and not
+    /// repaired again by every `--full`). Nothing when it cannot be read.
+    fn read_back(&mut self, task: &Task, answer: &mut Answer) -> anyhow::Result<()> {
+        let id = match &task.op {
+            Op::Replace { id, .. } => id.clone(),
+            Op::Create { .. } => match &answer.id {
+                Some(id) => id.clone(),
+                None => return Ok(()),
+            },
+            _ => return Ok(()),
+        };
+        let path = format!("{}/{}", endpoint(task.kind), percent(&id));
+        let reply = self.client()?.send(Method::GET, &path, None, None)?;
+        if !reply.ok() {
+            return Ok(());
+        }
+        answer.res = reply.parse::<Res>().filter(Res::is_representation);
+        if answer.res.is_some() {
+            answer.etag = reply
+                .etag
+                .clone()
+                .or_else(|| answer.res.as_ref().and_then(Res::version))
+                .or(answer.etag.take());
         }
         Ok(())
     }
