@@ -95,20 +95,26 @@ impl Pusher<'_> {
             }
             _ => {}
         }
-        done.push(key.clone());
+        done.push(key);
+        self.refusal(task, answer);
+        Ok(())
+    }
+
+    /// A change the provider refused: recorded for it, reported, and tried again by the next
+    /// push (a 4xx is surely not carried out, so it is no longer marked as sent).
+    fn refusal(&mut self, task: &Task, answer: Answer) {
         self.refused.push(Refused {
             kind: kind_name(task.kind),
-            id: key.clone(),
+            id: task.key.clone(),
             action: task.action(),
             reason: answer.reason.clone(),
         });
-        let p = self.state(task.kind).entry(key).or_default();
-        if (400..500).contains(&status) {
+        let p = self.state(task.kind).entry(task.key.clone()).or_default();
+        if (400..500).contains(&answer.status) {
             p.sending = None;
         }
         p.error = Some(answer.reason);
         p.failed_at = Some(now());
-        Ok(())
     }
 
     /// A PATCH refused for the shape of its member removals: the other shape, from now on
