@@ -2923,3 +2923,382 @@ fn a_provider_that_does_not_keep_external_id_gets_no_copies() {
     let groups = server.get("/Groups?count=100");
     assert_eq!(groups["totalResults"], 1, "{what}");
 }
+
+/// A 403 on one change is that change's refusal (SPEC §8: recorded for that user, reported,
+/// tried again by the next push), not a refused token: the other changes go on. A provider that
+/// answers 403 to everything but `/ServiceProviderConfig` is still a refused token.
+#[test]
+fn a_403_on_one_change_refuses_that_change_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    let proxy = Tamper::start(server.port, move |r| {
+        if r.method == "PUT"
+            && r.path.starts_with("/Users")
+            && n2.fetch_add(1, Ordering::SeqCst) == 0
+        {
+            let body = json!({"status": "403", "detail": "this user is managed elsewhere"});
+            Act::Answer(403, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    let day = |title: &str| {
+        csv(&[
+            &format!("E1,Ann Berg,ann@example.org,{title},,"),
+            &format!("E2,Bo Ek,bo@example.org,{title},,"),
+            &format!("E3,Cy Al,cy@example.org,{title},,"),
+        ])
+    };
+    env.import("day1.csv", &day("Nurse"), &[]).ok();
+    push(&env, &[]).ok();
+    env.import("day2.csv", &day("Doctor"), &["--allow-updates", "9"])
+        .ok();
+    let run = push(&env, &[]).code(1);
+    assert!(!run.stderr.contains("refused the token"), "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["status"], "partial", "{doc}");
+    assert_eq!(doc["users"]["update"], 2, "{doc}");
+    assert_eq!(doc["refused"].as_array().unwrap().len(), 1, "{doc}");
+    let refused = &doc["refused"][0];
+    let who = refused["id"].as_str().unwrap().to_string();
+    assert!(
+        refused["reason"].as_str().unwrap().starts_with("403"),
+        "{doc}"
+    );
+    let users = server.all("Users");
+    for key in ["E1", "E2", "E3"] {
+        let want = if key == who { "Nurse" } else { "Doctor" };
+        assert_eq!(users[key]["title"], want, "{key}");
+    }
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["push"]["failures"], 1, "{status}");
+    assert_eq!(status["push"]["refused"][0]["id"], who.as_str(), "{status}");
+
+    // The next push sends it again, and only it.
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["update"], 1, "{out}");
+    assert_eq!(out["users"]["unchanged"], 2, "{out}");
+    assert_eq!(server.all("Users")[who.as_str()]["title"], "Doctor");
+
+    // 403 to everything but /ServiceProviderConfig: the token.
+    let forbidden = Arc::new(
+        json!({"status": "403", "detail": "forbidden"})
+            .to_string()
+            .into_bytes(),
+    );
+    let wall = Tamper::start(server.port, move |r| {
+        if r.path.starts_with("/ServiceProviderConfig") {
+            Act::Pass
+        } else {
+            Act::Answer(403, forbidden.clone())
+        }
+    });
+    point_at(&env, &wall.url());
+    env.import("day3.csv", &day("Surgeon"), &["--allow-updates", "9"])
+        .ok();
+    let run = env.roster(&["push"]).code(1);
+    assert!(run.stderr.contains("refused the token"), "{}", run.stderr);
+}
+
+/// A group renamed and with a member change in the same push goes, when the provider takes
+/// PATCH, as one PATCH (replace displayName, remove the member), not a PUT of every member
+/// (SPEC §8); a provider that refuses that PATCH (400) gets the PUT instead.
+#[test]
+fn a_group_renamed_and_changed_goes_as_one_patch() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let refuse_rename = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let bodies = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (refuse, seen) = (refuse_rename.clone(), bodies.clone());
+    let proxy = Tamper::start(server.port, move |r| {
+        if r.method == "PATCH" && r.path.starts_with("/Groups") {
+            seen.lock().unwrap().push(r.text());
+            if refuse.load(Ordering::SeqCst) && r.text().contains("displayName") {
+                let body = json!({"status": "400", "scimType": "invalidPath"});
+                return Act::Answer(400, Arc::new(body.to_string().into_bytes()));
+            }
+        }
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("ICU", "Intensive care")]);
+    let rows = |n: usize| -> String {
+        let r: Vec<String> = (1..=20)
+            .map(|i| {
+                let g = if i <= n { "ICU" } else { "" };
+                format!("E{i},U {i},u{i}@example.org,,,{g}")
+            })
+            .collect();
+        csv(&r.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    env.import("day1.csv", &rows(20), &[]).ok();
+    push(&env, &[]).ok();
+    let icu_id = server.all("Groups")["ICU"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // E20 leaves ICU, and ICU is renamed.
+    env.import("day2.csv", &rows(19), &["--allow-updates", "99"])
+        .ok();
+    env.roster(&["groups", "rename", "ICU", "Intensive Care Unit"])
+        .ok();
+    let before = proxy.writes().len();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["groups"]["update"], 1, "{out}");
+    let writes = proxy.writes()[before..].to_vec();
+    assert_eq!(writes, vec![format!("PATCH /Groups/{icu_id}")]);
+    let patch: Value = serde_json::from_str(bodies.lock().unwrap().last().unwrap()).unwrap();
+    assert!(
+        patch["Operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|op| op["op"] == "replace"
+                && op["path"] == "displayName"
+                && op["value"] == "Intensive Care Unit"),
+        "{patch}"
+    );
+    let icu = &server.all("Groups")["ICU"];
+    assert_eq!(icu["displayName"], "Intensive Care Unit");
+    let keys: Vec<String> = (1..=19).map(|i| format!("E{i}")).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    assert_eq!(member_ids(icu), ids_of(&server.all("Users"), &keys));
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+
+    // A provider that refuses the rename by PATCH: the PUT, in the same push.
+    refuse_rename.store(true, Ordering::SeqCst);
+    env.import("day3.csv", &rows(18), &["--allow-updates", "99"])
+        .ok();
+    env.roster(&["groups", "rename", "ICU", "ICU"]).ok();
+    let before = proxy.writes().len();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["groups"]["update"], 1, "{out}");
+    assert_eq!(out["refused"], json!([]), "{out}");
+    let path = format!("/Groups/{icu_id}");
+    assert_eq!(
+        proxy.writes()[before..].to_vec(),
+        vec![format!("PATCH {path}"), format!("PUT {path}")]
+    );
+    let icu = &server.all("Groups")["ICU"];
+    assert_eq!(icu["displayName"], "ICU");
+    assert_eq!(member_ids(icu), ids_of(&server.all("Users"), &keys[..18]));
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+}
+
+/// Memory for an answer is at most a few times its size (SPEC §8), whatever its shape: a
+/// /Bulk answer of millions of empty operations, and a create answered with millions of empty
+/// emails, each just under the bound, are read within the bound the listing tests use.
+#[test]
+fn answers_of_many_tiny_items_are_read_in_bounded_memory() {
+    let fill = |head: &[u8], item: &[u8]| {
+        let mut b = head.to_vec();
+        while b.len() < 15 << 20 {
+            b.extend_from_slice(item);
+            b.push(b',');
+        }
+        b.extend_from_slice(item);
+        b.extend_from_slice(b"]}");
+        Arc::new(b)
+    };
+    let bulk = fill(
+        b"{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:BulkResponse\"],\"Operations\":[",
+        b"{}",
+    );
+    let created = fill(
+        b"{\"id\":\"x1\",\"externalId\":\"E1\",\"userName\":\"ann@example.org\",\"emails\":[",
+        b"{}",
+    );
+    let named = fill(
+        b"{\"id\":\"x1\",\"externalId\":\"E1\",\"userName\":\"ann@example.org\",\"phoneNumbers\":[",
+        b"{\"value\":\"1\"}",
+    );
+    for (with_bulk, answer) in [(true, bulk), (false, created), (false, named)] {
+        let spc = json!({"filter": {"supported": true, "maxResults": 100},
+            "patch": {"supported": true},
+            "bulk": {"supported": with_bulk, "maxOperations": 1000, "maxPayloadSize": 1048576}});
+        let spc = Arc::new(spc.to_string().into_bytes());
+        let empty = Arc::new(b"{\"totalResults\":0,\"Resources\":[]}".to_vec());
+        let fake = Tamper::start(0, move |r| {
+            if r.path.starts_with("/ServiceProviderConfig") {
+                Act::Answer(200, spc.clone())
+            } else if r.method == "POST" {
+                Act::Answer(if with_bulk { 200 } else { 201 }, answer.clone())
+            } else {
+                Act::Answer(200, empty.clone())
+            }
+        });
+        let env = setup(&fake.url(), "groups = false");
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,Nurse,,",
+                "E2,Bo Ek,bo@example.org,,,",
+            ]),
+            &[],
+        )
+        .ok();
+        let run = bounded(&env, &["push"], 120);
+        assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        assert!(
+            run.peak_kib < (5 * 16 + 40) * 1024,
+            "peak {} MiB for a 15 MiB answer (bulk: {with_bulk})",
+            run.peak_kib / 1024
+        );
+    }
+}
+
+/// A create answered 503 may have been carried out: it is looked up, then sent again only
+/// after the wait the provider asked for (`Retry-After`), and sent again at most
+/// `scim.retries` times in a push (SPEC §8: a provider that is down is retried with backoff);
+/// what is still unanswered is left pending for the next push, which looks it up first.
+#[test]
+fn a_create_answered_503_is_sent_again_after_retry_after_within_retries() {
+    for (retries, busy) in [(2usize, 2usize), (1, 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), false, true, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let posts = Arc::new(std::sync::Mutex::new(Vec::<std::time::Instant>::new()));
+        let seen = posts.clone();
+        let proxy = Tamper::start(server.port, move |r| {
+            if r.method != "POST" {
+                return Act::Pass;
+            }
+            let mut p = seen.lock().unwrap();
+            p.push(std::time::Instant::now());
+            if p.len() <= busy {
+                Act::Busy(503, 1)
+            } else {
+                Act::Pass
+            }
+        });
+        let env = setup(&proxy.url(), "groups = false");
+        env.write(
+            "roster.toml",
+            format!(
+                "[scim]\nurl = \"{}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = {retries}\ntimeout_secs = 120\ngroups = false\n",
+                proxy.url()
+            ),
+        );
+        env.import(
+            "day1.csv",
+            &csv(&["E1,Ann Berg,ann@example.org,Nurse,,"]),
+            &[],
+        )
+        .ok();
+        let run = push(&env, &[]);
+        let times = posts.lock().unwrap().clone();
+        // One POST, then one a try for each of scim.retries.
+        assert_eq!(times.len(), retries + 1, "{:?}", proxy.log.lock().unwrap());
+        for pair in times.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(
+                gap >= Duration::from_millis(950),
+                "sent again after {gap:?}"
+            );
+        }
+        // Each POST again only after the create was looked up.
+        let log = proxy.log.lock().unwrap().clone();
+        let writes: Vec<usize> = (0..log.len())
+            .filter(|i| log[*i].starts_with("POST"))
+            .collect();
+        for pair in writes.windows(2) {
+            assert!(
+                log[pair[0] + 1..pair[1]]
+                    .iter()
+                    .any(|l| l.starts_with("GET /Users")),
+                "{log:?}"
+            );
+        }
+        let users = server.all("Users");
+        if retries > busy - 1 {
+            run.ok();
+            assert_eq!(users.len(), 1, "{users:?}");
+        } else {
+            let doc = run.code(1).json();
+            assert_eq!(doc["status"], "unconfirmed", "{doc}");
+            assert!(users.is_empty(), "{users:?}");
+            // The next push looks it up, then creates it once.
+            let out = push(&env, &[]).ok().json();
+            assert_eq!(out["users"]["create"], 1, "{out}");
+            assert_eq!(server.all("Users").len(), 1);
+        }
+    }
+}
+
+/// A provider that answers a PUT (and a bulk) without its representation, and does not keep
+/// `title`: the `--full` that repairs the drift reads each repaired resource back and learns
+/// what it dropped, so a `--full` right after it makes no writes (SPEC §8).
+#[test]
+fn full_after_full_makes_no_writes_when_puts_are_answered_without_a_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), true, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    fn forget(method: &str, data: &mut Value) {
+        if matches!(method, "POST" | "PUT") {
+            if let Some(o) = data.as_object_mut() {
+                o.remove("title");
+            }
+        }
+    }
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "GET" || r.body.is_empty() {
+            return Act::Pass;
+        }
+        let mut v: Value = serde_json::from_slice(&r.body).unwrap();
+        if r.path.starts_with("/Bulk") {
+            for op in v["Operations"].as_array_mut().unwrap() {
+                let m = op["method"].as_str().unwrap_or("").to_string();
+                forget(&m, &mut op["data"]);
+            }
+            r.body = v.to_string().into_bytes();
+            return Act::Edit(Box::new(|s, mut v| {
+                for op in v["Operations"].as_array_mut().unwrap() {
+                    op.as_object_mut().unwrap().remove("response");
+                }
+                (s, v)
+            }));
+        }
+        forget(&r.method, &mut v);
+        r.body = v.to_string().into_bytes();
+        if r.method == "PUT" {
+            Act::Edit(Box::new(|s, _| (s, Value::Null)))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "E1,Ann Berg,ann@example.org,Nurse,,",
+            "E2,Bo Ek,bo@example.org,Doctor,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let first = push(&env, &["--full"]).ok().json();
+    assert_eq!(
+        first["dropped"],
+        json!([{"attribute": "title", "resources": 2}]),
+        "{first}"
+    );
+    for _ in 0..2 {
+        let before = proxy.writes().len();
+        let out = push(&env, &["--full"]).ok().json();
+        assert_eq!(proxy.writes()[before..].to_vec(), Vec::<String>::new());
+        assert_eq!(out["users"]["unchanged"], 2, "{out}");
+    }
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(
+        status["push"]["dropped"],
+        json!([{"attribute": "title", "resources": 2}]),
+        "{status}"
+    );
+}

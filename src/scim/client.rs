@@ -9,6 +9,9 @@ use ureq::http::{Method, Request};
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 use ureq::Agent;
 
+/// The endpoint a provider may serve without the token.
+const SPC: &str = "/ServiceProviderConfig";
+
 /// The longest `Retry-After` roster waits for, and the longest backoff between tries.
 const MAX_WAIT: Duration = Duration::from_secs(120);
 
@@ -101,6 +104,11 @@ pub struct Client {
     max_bytes: u64,
     /// Requests made (each try counts).
     pub requests: u64,
+    /// Whether the token has been accepted: a request other than `/ServiceProviderConfig`
+    /// (which a provider may serve to anyone) was answered 2xx in this push.
+    trusted: bool,
+    /// The `Retry-After` of the last answer that was lost (a 5xx to a create), until taken.
+    lost_after: Option<Duration>,
 }
 
 /// What one try gave.
@@ -158,6 +166,8 @@ impl Client {
             retries: scim.retries,
             max_bytes: scim.max_response_bytes,
             requests: 0,
+            trusted: false,
+            lost_after: None,
         })
     }
 
@@ -212,18 +222,22 @@ impl Client {
                     crate::render::log::secs(started)
                 );
             }
-            let (wait, lost) = self.judge(&result, attempt)?;
+            let (wait, lost) = self.judge(&method, path, &result, attempt)?;
             if lost && repeat == Repeat::Never {
+                if let Try::Answer(r) = &result {
+                    self.lost_after = r.retry_after.map(|s| Duration::from_secs(s).min(MAX_WAIT));
+                }
                 log::debug!("scim: {method} {path}: the answer was lost; not sent again blindly");
                 return Ok(None);
             }
             match (wait, result) {
                 (None, Try::Answer(r)) => {
+                    self.trusted |= (200..300).contains(&r.status) && !path.starts_with(SPC);
                     return Ok(Some(Reply {
                         status: r.status,
                         etag: r.etag,
                         bytes: r.bytes,
-                    }))
+                    }));
                 }
                 (Some(wait), _) if attempt < self.retries => {
                     attempt += 1;
@@ -254,15 +268,53 @@ impl Client {
         }
     }
 
+    /// The wait the provider asked for (`Retry-After`) with the last answer that was lost.
+    pub fn take_retry_after(&mut self) -> Option<Duration> {
+        self.lost_after.take()
+    }
+
+    /// Whether the token has been accepted in this push (see [`Client::check_token`]).
+    pub fn trusted(&self) -> bool {
+        self.trusted
+    }
+
+    /// After a 403 to a change before the token was accepted: whether it is the token or
+    /// that change. A read of `endpoint` answered 401 or 403 is the token (`Down::Token`).
+    pub fn check_token(&mut self, endpoint: &str) -> Result<(), Down> {
+        if !self.trusted {
+            self.send(
+                Method::GET,
+                &format!("{endpoint}?startIndex=1&count=1"),
+                None,
+                None,
+            )?;
+        }
+        Ok(())
+    }
+
     /// How long to wait before trying again (`None`: the answer stands), and whether the
-    /// provider may have carried the request out without answering it.
-    fn judge(&self, result: &Try, attempt: u32) -> Result<(Option<Duration>, bool), Down> {
+    /// provider may have carried the request out without answering it. A 401 is a refused
+    /// token; so is a 403 to `/ServiceProviderConfig` or to a read before the token was
+    /// accepted. A 403 to a change is that change's refusal (a provider may forbid one
+    /// change to a token that reads and writes well; see [`Client::check_token`]).
+    fn judge(
+        &self,
+        method: &Method,
+        path: &str,
+        result: &Try,
+        attempt: u32,
+    ) -> Result<(Option<Duration>, bool), Down> {
         let after = |r: &Raw| {
             let after = r.retry_after.map(|s| Duration::from_secs(s).min(MAX_WAIT));
             Some(after.unwrap_or_else(|| backoff(attempt)))
         };
+        let token = |status: u16| {
+            status == 401
+                || (status == 403
+                    && (path.starts_with(SPC) || (*method == Method::GET && !self.trusted)))
+        };
         Ok(match result {
-            Try::Answer(r) if r.status == 401 || r.status == 403 => {
+            Try::Answer(r) if token(r.status) => {
                 return Err(Down::Token {
                     url: self.base.clone(),
                     status: r.status,
@@ -493,7 +545,7 @@ fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
 }
 
 /// 0.5 s, 1 s, 2 s, … up to two minutes.
-fn backoff(attempt: u32) -> Duration {
+pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << attempt.min(16))).min(MAX_WAIT)
 }
 

@@ -191,6 +191,8 @@ struct Features {
     page: usize,
     /// Learned in a push: this provider removes members only as a `value` list.
     remove_by_value: bool,
+    /// Learned in a push: this provider refused a PATCH of a group's `displayName`.
+    rename_by_put: bool,
 }
 
 /// `/ServiceProviderConfig`, read into the few values roster uses (the rest is skipped).
@@ -257,6 +259,7 @@ impl Features {
             filter: supported(&spc.filter),
             patch: supported(&spc.patch),
             remove_by_value: false,
+            rename_by_put: false,
             page: match number(&spc.filter, |s| &s.max_results) {
                 0 => 100,
                 n => n.min(1000),
@@ -315,6 +318,8 @@ struct Pusher<'a> {
     /// is sent again; and creates that met a resource of our `externalId` (409).
     lost: Vec<(Kind, String)>,
     conflicts: Vec<(Kind, String)>,
+    /// How many times each lost create (users, groups) was sent again in this push.
+    resent: [HashMap<String, u32>; 2],
     /// Keys taken over in this push (users, groups), so their update counts as the take-over.
     taken: [HashSet<String>; 2],
     /// The shape of member removals in the request last sent (see `Features`).
@@ -354,6 +359,7 @@ pub fn status(store: &Store, config: &Config) -> anyhow::Result<Option<Value>> {
     let pusher = Planner {
         scim,
         patch: true,
+        rename_by_put: false,
         users: &pushed_users,
         groups: &pushed_groups,
     };
@@ -503,6 +509,7 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         replanned: BTreeSet::new(),
         lost: Vec::new(),
         conflicts: Vec::new(),
+        resent: [HashMap::new(), HashMap::new()],
         taken: [HashSet::new(), HashSet::new()],
         sent_by_value: false,
         done: [Counts::default(), Counts::default()],
@@ -852,7 +859,7 @@ impl Pusher<'_> {
         groups: &[ScimGroup],
     ) -> anyhow::Result<()> {
         let mut retry = self.execute(tasks)?;
-        retry.extend(self.recover(kind)?);
+        retry.extend(self.recover_lost(kind)?);
         for _ in 0..3 {
             if retry.is_empty() {
                 break;
@@ -864,7 +871,7 @@ impl Pusher<'_> {
                 Kind::Group => planner.plan_groups(groups, Some(&retry), &mut again, &[]),
             };
             retry = self.execute(tasks)?;
-            retry.extend(self.recover(kind)?);
+            retry.extend(self.recover_lost(kind)?);
         }
         // Answers still lost after the last round: pending, looked up by the next push.
         for key in retry {
@@ -950,6 +957,7 @@ impl Pusher<'_> {
         Planner {
             scim: self.scim,
             patch: self.features.patch,
+            rename_by_put: self.features.rename_by_put,
             users: &self.users,
             groups: &self.groups,
         }

@@ -24,10 +24,12 @@ pub enum Op {
         hash: i64,
         members: Option<Vec<String>>,
     },
-    /// A group's PATCH of members added and removed (its body is made when it is sent, in the
-    /// shape the provider takes); `members` as they will be.
+    /// A group's PATCH of members added and removed, and of its `displayName` when `rename`
+    /// (its body is made when it is sent, in the shape the provider takes); `members` as they
+    /// will be.
     Patch {
         id: String,
+        rename: Option<String>,
         add: Vec<String>,
         remove: Vec<String>,
         hash: i64,
@@ -76,6 +78,8 @@ pub struct Planner<'a> {
     pub scim: &'a ScimConfig,
     /// Whether the provider takes PATCH (a group's members then go as add/remove).
     pub patch: bool,
+    /// Learned in a push: this provider refused a PATCH of `displayName`, so a rename is a PUT.
+    pub rename_by_put: bool,
     pub users: &'a HashMap<String, Pushed>,
     pub groups: &'a HashMap<String, Pushed>,
 }
@@ -283,11 +287,11 @@ impl Planner<'_> {
             return None;
         }
         counts.update += 1;
-        // Members alone go as PATCH add/remove; a rename is a PUT of the whole group (not
-        // every provider takes a PATCH of `displayName`), whose answer says if the members
-        // were kept (if not, a PATCH follows in the same push).
+        // Members go as PATCH add/remove, and a rename with them as a replace of
+        // `displayName`; a provider that refused that gets a PUT of the whole group, whose
+        // answer says if the members were kept (if not, a PATCH follows in the same push).
         match (&p.members, self.patch) {
-            (Some(held), true) if !renamed => {
+            (Some(held), true) if !renamed || !self.rename_by_put => {
                 let held_set: HashSet<&String> = held.iter().collect();
                 let want_set: HashSet<&String> = members.iter().collect();
                 let add: Vec<String> = members
@@ -302,6 +306,7 @@ impl Planner<'_> {
                     .collect();
                 Some(Op::Patch {
                     id: id.clone(),
+                    rename: renamed.then(|| g.name.clone()),
                     add,
                     remove,
                     hash,

@@ -80,50 +80,68 @@ impl<'de> Deserialize<'de> for Flag {
     }
 }
 
-/// A multi-valued attribute: a list of values; anything but a list reads as no values.
+/// A multi-valued attribute: a list of values; anything but a list reads as no values, and an
+/// item without a `value` is not kept (roster sets none such; a provider's list of millions of
+/// `{}` is read in little memory).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Many(pub Vec<Multi>);
 
 impl<'de> Deserialize<'de> for Many {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Many;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Many, A::Error> {
-                let mut v = Vec::new();
-                while let Some(item) = a.next_element::<Option<Multi>>()? {
-                    v.extend(item);
-                }
-                Ok(Many(v))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Many, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Many::default())
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Many, E> {
-                Ok(Many::default())
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Many, E> {
-                Ok(Many::default())
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Many, E> {
-                Ok(Many::default())
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Many, E> {
-                Ok(Many::default())
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Many, E> {
-                Ok(Many::default())
-            }
-            fn visit_unit<E>(self) -> Result<Many, E> {
-                Ok(Many::default())
-            }
+        d.deserialize_any(ManyOf(usize::MAX))
+    }
+}
+
+/// The most values of a user's `emails` or `phoneNumbers` kept as read: roster sets one or
+/// two, so a provider's copy with more differs from it whatever the rest are.
+const FEW: usize = 16;
+
+/// A user's `emails` or `phoneNumbers`: at most [`FEW`] values kept, the rest skipped unread.
+fn few<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Many>, D::Error> {
+    d.deserialize_any(ManyOf(FEW)).map(Some)
+}
+
+/// Reads a [`Many`] of at most this many values.
+struct ManyOf(usize);
+
+impl<'de> Visitor<'de> for ManyOf {
+    type Value = Many;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Many, A::Error> {
+        let mut v = Vec::new();
+        while v.len() < self.0 {
+            let Some(item) = a.next_element::<Option<Multi>>()? else {
+                return Ok(Many(v));
+            };
+            v.extend(item.filter(|m| m.value.is_some()));
         }
-        d.deserialize_any(V)
+        while a.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Many(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Many, A::Error> {
+        while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Many::default())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Many, E> {
+        Ok(Many::default())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Many, E> {
+        Ok(Many::default())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Many, E> {
+        Ok(Many::default())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Many, E> {
+        Ok(Many::default())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Many, E> {
+        Ok(Many::default())
+    }
+    fn visit_unit<E>(self) -> Result<Many, E> {
+        Ok(Many::default())
     }
 }
 
@@ -168,13 +186,13 @@ pub struct Res {
     pub display_name: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "few")]
     pub emails: Option<Many>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<Flag>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<Text>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "few")]
     pub phone_numbers: Option<Many>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Many>,
@@ -305,13 +323,21 @@ pub fn set_active(active: bool) -> Value {
     })
 }
 
-/// The PATCH of a group's members (RFC 7644 §3.5.2): those added, and those removed, each
-/// by a value filter path (`members[value eq "ID"]`), or all in one `value` list when
-/// `by_value` (the shape some providers take instead).
-pub fn group_patch(add: &[String], remove: &[String], by_value: bool) -> Value {
+/// The PATCH of a group (RFC 7644 §3.5.2): its new `displayName` when `rename`; the members
+/// added, and those removed, each by a value filter path (`members[value eq "ID"]`), or all in
+/// one `value` list when `by_value` (the shape some providers take instead).
+pub fn group_patch(
+    rename: Option<&str>,
+    add: &[String],
+    remove: &[String],
+    by_value: bool,
+) -> Value {
     let values =
         |ids: &[String]| -> Vec<Value> { ids.iter().map(|id| json!({"value": id})).collect() };
     let mut ops = Vec::new();
+    if let Some(name) = rename {
+        ops.push(json!({"op": "replace", "path": "displayName", "value": name}));
+    }
     if !add.is_empty() {
         ops.push(json!({"op": "add", "path": "members", "value": values(add)}));
     }
@@ -596,16 +622,21 @@ mod tests {
         };
         assert_ne!(a, hash(&attributes(Kind::Group, &group(&renamed, &[])), 0));
         assert_eq!(a, hash(&attributes(Kind::Group, &group(&g, &[])), 0));
-        let p = group_patch(&["a".into()], &["b\"c".into()], false);
+        let p = group_patch(None, &["a".into()], &["b\"c".into()], false);
         assert_eq!(
             p["Operations"],
             json!([{"op": "add", "path": "members", "value": [{"value": "a"}]},
                    {"op": "remove", "path": "members[value eq \"b\\\"c\"]"}])
         );
-        let p = group_patch(&[], &["b".into(), "c".into()], true);
+        let p = group_patch(None, &[], &["b".into(), "c".into()], true);
         assert_eq!(
             p["Operations"],
             json!([{"op": "remove", "path": "members", "value": [{"value": "b"}, {"value": "c"}]}])
+        );
+        let p = group_patch(Some("ICU"), &[], &[], false);
+        assert_eq!(
+            p["Operations"],
+            json!([{"op": "replace", "path": "displayName", "value": "ICU"}])
         );
     }
 }

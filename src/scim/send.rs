@@ -5,13 +5,16 @@
 use super::client::{self, Repeat, Reply};
 use super::plan::{Op, Task};
 use super::resource::{self, Res};
-use super::{endpoint, kind_name, percent, Pusher};
+use super::{endpoint, index, kind_name, percent, Pusher};
 use crate::store::now;
 use crate::store::scim::{Kind, Pushed};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::fmt;
 use ureq::http::Method;
 
 /// A provider's answer to one change, from a single request or one operation of a bulk.
@@ -41,49 +44,162 @@ impl Answer {
     }
 }
 
-/// A bulk response (RFC 7644 §3.7.3), read into what roster uses.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct BulkAnswer {
-    #[serde(rename = "Operations")]
-    operations: Option<Vec<BulkOpAnswer>>,
+/// The `Operations` of a bulk response (RFC 7644 §3.7.3), each put in the slot of the
+/// operation it answers (its `bulkId` `b<n>`, else its place); at most as many are read as
+/// operations were sent, and the rest is skipped unread, so that memory stays a few times the
+/// answer's size whatever it holds.
+struct Slots<'s, 'a>(&'s mut Vec<Option<BulkOpAnswer<'a>>>);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for Slots<'_, 'a> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
 }
 
+impl<'de: 'a, 'a> Visitor<'de> for Slots<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of operations")
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        let mut n = 0;
+        while n < self.0.len() {
+            let Some(op) = seq.next_element::<BulkOpAnswer<'a>>()? else {
+                return Ok(());
+            };
+            let index = op
+                .bulk_id
+                .as_ref()
+                .and_then(|b| b.0.strip_prefix('b'))
+                .and_then(|i| i.parse::<usize>().ok())
+                .unwrap_or(n);
+            if let Some(slot) = self.0.get_mut(index) {
+                *slot = Some(op);
+            }
+            n += 1;
+        }
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}
+
+/// A bulk response's body: its `Operations` read into `slots` (see [`Slots`]); `false` when
+/// it has none (or is not JSON).
+fn read_bulk<'a>(bytes: &'a [u8], slots: &mut Vec<Option<BulkOpAnswer<'a>>>) -> bool {
+    struct Body<'s, 'a>(&'s mut Vec<Option<BulkOpAnswer<'a>>>);
+    impl<'de: 'a, 'a> Visitor<'de> for Body<'_, 'a> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a bulk response")
+        }
+        fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<bool, M::Error> {
+            let mut seen = false;
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == "Operations" && !seen {
+                    map.next_value_seed(Slots(&mut *self.0))?;
+                    seen = true;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(seen)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let read = de.deserialize_map(Body(&mut *slots));
+    match read {
+        Ok(seen) => seen,
+        Err(_) => {
+            slots.iter_mut().for_each(|s| *s = None);
+            false
+        }
+    }
+}
+
+/// One operation of a bulk response: its `response` kept as the text the provider sent (a
+/// slice of the answer), read into a resource or an error only when it is settled.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct BulkOpAnswer {
+struct BulkOpAnswer<'a> {
     bulk_id: Option<resource::Text>,
-    status: Option<Value>,
+    status: Option<Code>,
     location: Option<resource::Text>,
     version: Option<resource::Text>,
-    response: Option<Value>,
+    #[serde(borrow)]
+    response: Option<&'a RawValue>,
 }
 
-impl BulkOpAnswer {
-    fn status(&self) -> Option<u16> {
-        let code = |v: &Value| {
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-        };
-        match self.status.as_ref()? {
-            Value::Object(o) => o.get("code").and_then(code),
-            v => code(v),
+/// A bulk operation's `status`: a number, a text, or (SCIM 1.1's shape) `{"code": …}`.
+#[derive(Debug, Default, Clone, Copy)]
+struct Code(Option<u64>);
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Code;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a status")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Code, E> {
+                Ok(Code(Some(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Code, E> {
+                Ok(Code(u64::try_from(v).ok()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Code, E> {
+                Ok(Code(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Code, E> {
+                Ok(Code(None))
+            }
+            fn visit_unit<E>(self) -> Result<Code, E> {
+                Ok(Code(None))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Code, E> {
+                Ok(Code(v.trim().parse().ok()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Code, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Code(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Code, A::Error> {
+                let mut code = Code(None);
+                while let Some(key) = a.next_key::<Cow<'de, str>>()? {
+                    if key == "code" {
+                        code = a.next_value()?;
+                    } else {
+                        a.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(code)
+            }
         }
-        .and_then(|c| u16::try_from(c).ok())
-        .filter(|c| (100..600).contains(c))
+        d.deserialize_any(V)
+    }
+}
+
+impl BulkOpAnswer<'_> {
+    fn status(&self) -> Option<u16> {
+        self.status?
+            .0
+            .and_then(|c| u16::try_from(c).ok())
+            .filter(|c| (100..600).contains(c))
     }
 
     fn answer(self, status: u16) -> Answer {
         let res: Option<Res> = self
             .response
-            .as_ref()
-            .and_then(|r| serde_json::from_value::<Res>(r.clone()).ok())
+            .and_then(|r| serde_json::from_str::<Res>(r.get()).ok())
             .filter(Res::is_representation);
-        let error: client::ErrorBody = self
-            .response
-            .as_ref()
-            .and_then(|r| serde_json::from_value(r.clone()).ok())
-            .unwrap_or_default();
+        let error: client::ErrorBody = match &res {
+            Some(_) => client::ErrorBody::default(),
+            None => self
+                .response
+                .and_then(|r| serde_json::from_str(r.get()).ok())
+                .unwrap_or_default(),
+        };
         let id = res.as_ref().and_then(Res::id).or_else(|| {
             self.location
                 .as_ref()
@@ -226,12 +342,22 @@ impl Pusher<'_> {
                 Some(Cow::Borrowed(body)),
             ),
             Op::Patch {
-                id, add, remove, ..
+                id,
+                rename,
+                add,
+                remove,
+                ..
             } => (
                 Method::PATCH,
                 format!("{base}/{}", percent(id)),
                 Some(Cow::Owned(
-                    resource::group_patch(add, remove, self.features.remove_by_value).to_string(),
+                    resource::group_patch(
+                        rename.as_deref(),
+                        add,
+                        remove,
+                        self.features.remove_by_value,
+                    )
+                    .to_string(),
                 )),
             ),
             Op::SetActive { id, active } => (
@@ -341,26 +467,14 @@ impl Pusher<'_> {
         reply: &Reply,
         retry: &mut BTreeSet<String>,
     ) -> anyhow::Result<()> {
-        let parsed: BulkAnswer = reply.parse().unwrap_or_default();
-        let Some(ops) = parsed.operations else {
+        let mut answers: Vec<Option<BulkOpAnswer>> = (0..tasks.len()).map(|_| None).collect();
+        if !read_bulk(&reply.bytes, &mut answers) {
             let what = format!("POST /Bulk answered {} without Operations", reply.status);
             for task in &tasks {
                 self.unconfirmed(task, &what);
             }
             self.bar.inc(tasks.len() as u64);
             return Ok(());
-        };
-        let mut answers: Vec<Option<BulkOpAnswer>> = (0..tasks.len()).map(|_| None).collect();
-        for (n, op) in ops.into_iter().enumerate() {
-            let index = op
-                .bulk_id
-                .as_ref()
-                .and_then(|b| b.0.strip_prefix('b'))
-                .and_then(|i| i.parse::<usize>().ok())
-                .unwrap_or(n);
-            if let Some(slot) = answers.get_mut(index) {
-                *slot = Some(op);
-            }
         }
         let mut done: Vec<String> = Vec::new();
         let kind = tasks[0].kind;
@@ -381,6 +495,58 @@ impl Pusher<'_> {
         self.commit(kind, &done)
     }
 
+    /// [`Pusher::recover`], for a provider that is down: before the creates whose answer was
+    /// lost are looked up (and sent again), the wait it asked for (`Retry-After`) or the
+    /// backoff; each is sent again at most `scim.retries` times in a push, then left pending
+    /// (marked as sent: the next push looks it up first).
+    pub(super) fn recover_lost(&mut self, kind: Kind) -> anyhow::Result<BTreeSet<String>> {
+        let lost: BTreeSet<String> = self
+            .lost
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, key)| key.clone())
+            .collect();
+        let tries = lost
+            .iter()
+            .filter_map(|k| self.resent[index(kind)].get(k))
+            .max()
+            .copied();
+        if !lost.is_empty() {
+            let asked = self.client()?.take_retry_after();
+            let wait = asked.unwrap_or_else(|| client::backoff(tries.unwrap_or(0)));
+            log::debug!(
+                "scim: {} {}(s) whose answer was lost looked up in {:.1}s",
+                lost.len(),
+                kind_name(kind),
+                wait.as_secs_f64()
+            );
+            std::thread::sleep(wait);
+        }
+        let mut retry = self.recover(kind)?;
+        let retries = self.scim.retries;
+        for key in lost {
+            let found = self
+                .state_ref(kind)
+                .get(&key)
+                .is_some_and(|p| p.scim_id.is_some());
+            if found || !retry.contains(&key) {
+                continue;
+            }
+            let sent = self.resent[index(kind)].entry(key.clone()).or_default();
+            if *sent < retries {
+                *sent += 1;
+                continue;
+            }
+            retry.remove(&key);
+            self.unconfirmed.push(format!(
+                "{} {key}: the provider's answers were lost {} times (scim.retries = {retries}); it is looked up before it is sent again",
+                kind_name(kind),
+                *sent + 1
+            ));
+        }
+        Ok(retry)
+    }
+
     /// A 2xx that confirms nothing: the change stays pending (marked as sent).
     fn unconfirmed(&mut self, task: &Task, what: &str) {
         self.unconfirmed.push(format!(
@@ -389,5 +555,38 @@ impl Pusher<'_> {
             task.key,
             task.action()
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Operations go to the slot of their bulkId (else their place), the status in any of its
+    /// shapes; operations beyond those sent are skipped, and a body without any is `false`.
+    #[test]
+    fn a_bulk_answer_is_read_into_its_slots() {
+        let body = br#"{"schemas": ["x"], "Operations": [
+            {"bulkId": "b1", "status": "201", "location": "https://h/Users/9"},
+            {"bulkId": "b0", "status": {"code": 409},
+             "response": {"scimType": "uniqueness", "detail": "taken"}},
+            {"bulkId": "b0", "status": 200}, {}, {"status": 500}]}"#;
+        let mut slots: Vec<Option<BulkOpAnswer>> = vec![None, None];
+        assert!(read_bulk(body, &mut slots));
+        let status = |s: &Option<BulkOpAnswer>| s.as_ref().and_then(BulkOpAnswer::status);
+        assert_eq!(
+            (status(&slots[0]), status(&slots[1])),
+            (Some(409), Some(201))
+        );
+        let a = slots[0].take().unwrap().answer(409);
+        assert_eq!(a.reason, "409 uniqueness: taken");
+        let a = slots[1].take().unwrap().answer(201);
+        assert_eq!(a.id.as_deref(), Some("9"));
+        let mut slots: Vec<Option<BulkOpAnswer>> = vec![None];
+        assert!(read_bulk(br#"{"Operations": [{"bulkId": "b0", "status": "201", "response": {"id": "9", "userName": "ann"}}]}"#, &mut slots));
+        let a = slots[0].take().unwrap().answer(201);
+        assert_eq!(a.id.as_deref(), Some("9"));
+        assert!(!read_bulk(br#"{"detail": "no"}"#, &mut vec![None]));
+        assert!(!read_bulk(b"not json", &mut vec![None]));
     }
 }

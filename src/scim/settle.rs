@@ -34,6 +34,10 @@ impl Pusher<'_> {
         if (200..300).contains(&status) {
             return self.confirmed_change(task, answer, retry, done);
         }
+        if status == 403 {
+            // Before the token was accepted, a 403 may be the token's: a read tells.
+            self.client()?.check_token(endpoint(task.kind))?;
+        }
         let key = task.key.clone();
         let first_time = self
             .replanned
@@ -48,6 +52,22 @@ impl Pusher<'_> {
             // An error of the provider's own: the create may have been carried out.
             (500.., Op::Create { .. }) if status != 501 => {
                 self.lost.push((task.kind, key));
+                return Ok(());
+            }
+            // A PATCH of a group's `displayName` the provider does not take: renames go as a
+            // PUT of the whole group, from now on.
+            (
+                400 | 501,
+                Op::Patch {
+                    rename: Some(_), ..
+                },
+            ) if first_time => {
+                log::info!(
+                    "push: the provider refused a PATCH of displayName ({}); renaming by PUT",
+                    answer.reason
+                );
+                self.features.rename_by_put = true;
+                self.again(task, retry, done);
                 return Ok(());
             }
             // A PATCH removing members in a shape this provider does not take (some take only
@@ -75,20 +95,26 @@ impl Pusher<'_> {
             }
             _ => {}
         }
-        done.push(key.clone());
+        done.push(key);
+        self.refusal(task, answer);
+        Ok(())
+    }
+
+    /// A change the provider refused: recorded for it, reported, and tried again by the next
+    /// push (a 4xx is surely not carried out, so it is no longer marked as sent).
+    fn refusal(&mut self, task: &Task, answer: Answer) {
         self.refused.push(Refused {
             kind: kind_name(task.kind),
-            id: key.clone(),
+            id: task.key.clone(),
             action: task.action(),
             reason: answer.reason.clone(),
         });
-        let p = self.state(task.kind).entry(key).or_default();
-        if (400..500).contains(&status) {
+        let p = self.state(task.kind).entry(task.key.clone()).or_default();
+        if (400..500).contains(&answer.status) {
             p.sending = None;
         }
         p.error = Some(answer.reason);
         p.failed_at = Some(now());
-        Ok(())
     }
 
     /// A PATCH refused for the shape of its member removals: the other shape, from now on
@@ -106,6 +132,11 @@ impl Pusher<'_> {
         log::info!(
             "push: the provider refused a PATCH removing members ({reason}); trying the other shape"
         );
+        self.again(task, retry, done);
+    }
+
+    /// A change refused for its shape, planned again in this push (in the other shape).
+    fn again(&mut self, task: &Task, retry: &mut BTreeSet<String>, done: &mut Vec<String>) {
         let key = task.key.clone();
         done.push(key.clone());
         self.state(task.kind)
@@ -171,6 +202,10 @@ impl Pusher<'_> {
             ));
             return Ok(());
         }
+        let mut answer = answer;
+        if answer.res.is_none() && self.full {
+            self.read_back(task, &mut answer)?;
+        }
         let kept = self.kept(task, answer.res.as_ref());
         let key = task.key.clone();
         let taken = self.taken[index(task.kind)].contains(&key);
@@ -223,6 +258,34 @@ impl Pusher<'_> {
             }
             Op::SetActive { active, .. } => p.active = Some(*active),
             Op::Delete { .. } => forget(p),
+        }
+        Ok(())
+    }
+
+    /// A create or replace of `--full` confirmed without the provider's representation: the
+    /// resource read back by its id, so that what the provider dropped is learned (and not
+    /// repaired again by every `--full`). Nothing when it cannot be read.
+    fn read_back(&mut self, task: &Task, answer: &mut Answer) -> anyhow::Result<()> {
+        let id = match &task.op {
+            Op::Replace { id, .. } => id.clone(),
+            Op::Create { .. } => match &answer.id {
+                Some(id) => id.clone(),
+                None => return Ok(()),
+            },
+            _ => return Ok(()),
+        };
+        let path = format!("{}/{}", endpoint(task.kind), percent(&id));
+        let reply = self.client()?.send(Method::GET, &path, None, None)?;
+        if !reply.ok() {
+            return Ok(());
+        }
+        answer.res = reply.parse::<Res>().filter(Res::is_representation);
+        if answer.res.is_some() {
+            answer.etag = reply
+                .etag
+                .clone()
+                .or_else(|| answer.res.as_ref().and_then(Res::version))
+                .or(answer.etag.take());
         }
         Ok(())
     }

@@ -825,6 +825,8 @@ pub enum Act {
     Delay(Duration),
     /// Answer it without the provider: a status and a body.
     Answer(u16, Arc<Vec<u8>>),
+    /// Answer it without the provider: this status, an empty body and `Retry-After: secs`.
+    Busy(u16, u64),
     /// Forward it and replace the answer by what this makes of its status and JSON body.
     Edit(Box<dyn FnOnce(u16, serde_json::Value) -> (u16, serde_json::Value) + Send>),
 }
@@ -955,6 +957,10 @@ fn tamper_one(mut client: TcpStream, target: u16, rule: &Rule, log: &Mutex<Vec<S
         respond(&mut client, *status, &[], body);
         return;
     }
+    if let Act::Busy(status, secs) = &act {
+        respond(&mut client, *status, &[format!("Retry-After: {secs}")], b"");
+        return;
+    }
     let Ok(mut server) = TcpStream::connect(("127.0.0.1", target)) else {
         return;
     };
@@ -1001,7 +1007,9 @@ fn tamper_one(mut client: TcpStream, target: u16, rule: &Rule, log: &Mutex<Vec<S
         .map(str::to_string)
         .collect();
     match act {
-        Act::Pass | Act::Answer(..) => respond(&mut client, status, &headers, &answer),
+        Act::Pass | Act::Answer(..) | Act::Busy(..) => {
+            respond(&mut client, status, &headers, &answer)
+        }
         Act::Delay(d) => {
             std::thread::sleep(d);
             respond(&mut client, status, &headers, &answer);
