@@ -8,7 +8,7 @@ use crate::core::plan::Counts;
 use crate::core::report::{
     Held, Open, Person, RejectedOnce, Report, Run, RunReport, ATTACH_ROWS, LIST_CAP, TEXT_WIDTH,
 };
-use crate::core::signal::Closed;
+use crate::core::signal::{Closed, GroupsLeftOut};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -412,16 +412,13 @@ impl Report {
             }
         }
         if !r.unknown_groups.is_empty() {
-            let list: Vec<String> = r
-                .unknown_groups
-                .iter()
-                .map(|(g, n)| format!("{g} ({})", thousands(*n)))
-                .collect();
-            let more = match r.unknown_groups_more {
-                0 => String::new(),
-                n => format!(", and {} more", thousands(n)),
+            // The words of `status` and the open items, from the same writer.
+            let left_out = GroupsLeftOut {
+                groups: r.unknown_groups_more,
+                records: r.unknown_groups_more_records,
             };
-            lines.push(format!("  Unknown groups: {}{more}", list.join(", ")).into());
+            let groups = crate::core::signal::groups_text_and(&r.unknown_groups, left_out);
+            lines.push(format!("  Unknown groups: {groups}").into());
         }
         for p in r.problems.iter().filter(|p| p.severity == "warning") {
             lines.push(format!("  Warning ({}): {}", p.code, p.message).into());
@@ -984,6 +981,32 @@ mod tests {
         for (line, width, want) in cases {
             assert_eq!(fit(line, width), want, "{line}");
         }
+    }
+
+    /// A run's unknown groups in the words of `status` and the open items
+    /// ([`crate::core::signal::groups_text`]), those left out counted with their records.
+    #[test]
+    fn a_runs_unknown_groups_say_records() {
+        let parts = RunParts {
+            unknown_groups: (
+                [("INTMED".to_string(), 5), ("X".to_string(), 1)].into(),
+                crate::core::signal::GroupsLeftOut {
+                    groups: 3,
+                    records: 7,
+                },
+            ),
+            ..RunParts::default()
+        };
+        let mut report = blocked_report(None);
+        let applied = run(4, 8, "applied", serde_json::json!({}));
+        report.runs = vec![RunReport::new(applied, parts)];
+        let text = report.text();
+        assert!(
+            text.contains(
+                "  Unknown groups: INTMED (5 records), X (1 record), and 3 more (7 records)\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
