@@ -1347,9 +1347,13 @@ fn unknown_groups_block_until_they_exist_or_are_allowed() {
             && table.contains("unknown group LAB: 1 record"),
         "{table}"
     );
+    // The run's own line in the words of the open items and `status` (SPEC §2: each unknown
+    // ID once with the number of records that name it).
     let report = env.roster(&["report", "--format", "text"]).ok().stdout;
+    let run_part = &report[report.find("\nRun ").unwrap_or_default()..];
     assert!(
-        report.contains("INTMED (2)") && report.contains("--allow-unknown-groups"),
+        run_part.contains("  Unknown groups: INTMED (2 records), LAB (1 record)\n")
+            && report.contains("--allow-unknown-groups"),
         "{report}"
     );
     // --allow-unknown-groups ignores those memberships, as "warn" does.
@@ -1641,6 +1645,82 @@ fn a_dry_run_that_a_safeguard_would_block_says_would_be_blocked() {
         .query_row("SELECT status FROM batches WHERE id = 2", [], |r| r.get(0))
         .unwrap();
     assert_eq!(status, "fetched");
+}
+
+/// `revert RUN --dry-run` of a revert a safeguard would hold records nothing, so it says, as
+/// `apply --dry-run` does, that the revert *would be* blocked: JSON status `dry-run` with
+/// `would_block {tripped, command}`, exit 4 as the real revert (SPEC §2: a dry run reverts and
+/// records nothing).
+#[test]
+fn a_revert_dry_run_that_a_safeguard_would_block_says_would_be_blocked() {
+    let env = setup();
+    let run = env
+        .import("day2.csv", &stripped(), &["--allow-updates", "10"])
+        .ok()
+        .json();
+    let id = run["run"].to_string();
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let before = directory(&env);
+    let dry = env.roster(&["revert", &id, "--dry-run"]).code(4);
+    let head = dry.stdout.lines().next().unwrap_or_default();
+    assert!(
+        head.starts_with(&format!(
+            "revert of run {id} (apply): dry-run, would be blocked — "
+        )),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stderr.contains(&format!(
+            "the revert of run {id} would be blocked by a safeguard: max_updates"
+        )) && !dry.stderr.contains("was blocked"),
+        "{}",
+        dry.stderr
+    );
+    let command = format!("roster revert {id} --allow-updates 10");
+    assert!(dry.stderr.contains(&command), "{}", dry.stderr);
+    let doc = env
+        .roster(&["revert", &id, "--dry-run", "--format", "json"])
+        .code(4)
+        .json();
+    assert_eq!(doc["status"], "dry-run", "{doc:#}");
+    assert_eq!(doc["run"], Value::Null, "{doc:#}");
+    assert_eq!(doc["would_block"]["command"], command.as_str(), "{doc:#}");
+    let tripped = doc["would_block"]["tripped"].as_str().unwrap_or_default();
+    assert!(tripped.starts_with("max_updates"), "{doc:#}");
+    let message = doc["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("would be blocked") && !message.contains("was blocked"),
+        "{doc:#}"
+    );
+    // A plain dry run says nothing would block; a real revert keeps no `would_block`.
+    let plain = env
+        .roster(&[
+            "revert",
+            &id,
+            "--dry-run",
+            "--allow-updates",
+            "10",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(plain["status"], "dry-run", "{plain:#}");
+    assert_eq!(plain["would_block"], Value::Null, "{plain:#}");
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM runs"), runs);
+    assert_eq!(directory(&env), before);
+    let status: String = env
+        .db()
+        .query_row("SELECT status FROM batches WHERE id = 2", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "applied");
+    let real = env
+        .roster(&["revert", &id, "--format", "json"])
+        .code(4)
+        .json();
+    assert_eq!(real["status"], "blocked", "{real:#}");
+    assert!(real.get("would_block").is_none(), "{real:#}");
 }
 
 /// A stale `--expect-plan` is no block (no safeguard tripped): nothing is written, no run

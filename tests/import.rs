@@ -558,6 +558,95 @@ fn dry_run_stores_nothing() {
     assert_eq!(env.snapshot("runs"), before);
 }
 
+/// `apply --dry-run` and `sync --dry-run` of a file a real run would reject (a file error)
+/// record nothing, so they say the file *would be* rejected, not that it was: JSON status
+/// `dry-run` with `would_reject` (the file error, as `problems` lists it), exit 3 as the real
+/// run; no run is recorded and no batch is marked `rejected`.
+#[test]
+fn a_dry_run_of_a_file_that_would_be_rejected_says_would_be_rejected() {
+    let env = setup();
+    let bad = env.write("bad.csv", "UniqueID,Name\nE1,Anna\n");
+    let source = bad.to_str().unwrap();
+    env.roster(&["fetch", "--source", source]).ok();
+    let runs = env.snapshot("runs");
+    let text = env.roster(&["apply", "--dry-run"]).code(3);
+    assert!(
+        text.stderr.contains("batch 1 would be rejected: ")
+            && text.stderr.contains("missing-column")
+            && !text.stderr.contains("was rejected"),
+        "{}",
+        text.stderr
+    );
+    let doc = env
+        .roster(&["apply", "--dry-run", "--format", "json"])
+        .code(3)
+        .json();
+    assert_eq!(doc["status"], "dry-run", "{doc:#}");
+    assert_eq!(doc["run"], Value::Null, "{doc:#}");
+    assert_eq!(doc["would_reject"]["code"], "missing-column", "{doc:#}");
+    assert_eq!(doc["would_reject"]["column"], "Mail", "{doc:#}");
+    assert_eq!(doc["would_block"], Value::Null, "{doc:#}");
+    assert_eq!(doc["problems"][0]["code"], "missing-column", "{doc:#}");
+    let message = doc["message"].as_str().unwrap_or_default();
+    assert!(message.contains("would be rejected"), "{doc:#}");
+    for args in [
+        &["sync", "--dry-run", "--source", source][..],
+        &["sync", "--dry-run", "--source", source, "--format", "json"],
+    ] {
+        let run = env.roster(args).code(3);
+        assert!(
+            run.stderr.contains("would be rejected") && !run.stderr.contains("was rejected"),
+            "{}",
+            run.stderr
+        );
+    }
+    let sync = env
+        .roster(&["sync", "--dry-run", "--source", source, "--format", "json"])
+        .code(3)
+        .json();
+    assert_eq!(sync["status"], "dry-run", "{sync:#}");
+    assert_eq!(sync["would_reject"]["code"], "missing-column", "{sync:#}");
+    // A plain dry run says nothing would reject the file.
+    let good = env.write("good.csv", file([row(1, "Nurse")]));
+    let plain = env
+        .roster(&[
+            "sync",
+            "--dry-run",
+            "--source",
+            good.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(plain["would_reject"], Value::Null, "{plain:#}");
+    // A file larger than csv.max_file_bytes, refused as it is fetched, likewise.
+    env.write("small.toml", "[csv]\nmax_file_bytes = 10\n");
+    let large = ["--config", "small.toml", "sync", "--dry-run", "--source"];
+    let run = env.roster(&[&large[..], &[source]].concat()).code(3);
+    assert!(
+        run.stderr.contains("would be rejected") && !run.stderr.contains("failed"),
+        "{}",
+        run.stderr
+    );
+    let doc = env
+        .roster(&[&large[..], &[source, "--format", "json"]].concat())
+        .code(3)
+        .json();
+    assert_eq!(doc["status"], "dry-run", "{doc:#}");
+    assert_eq!(doc["would_reject"]["code"], "too-large", "{doc:#}");
+    assert_eq!(env.snapshot("runs"), runs);
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(batches[0]["status"], "fetched", "{batches:#}");
+    // The real apply rejects it, as before.
+    let real = env.roster(&["apply", "--format", "json"]).code(3).json();
+    assert_eq!(real["status"], "rejected", "{real:#}");
+    assert!(real.get("would_reject").is_none(), "{real:#}");
+}
+
 /// A write that fails midway (injected with a trigger, not in the product's code) leaves
 /// nothing behind.
 #[test]

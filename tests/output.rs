@@ -621,6 +621,7 @@ fn revert_json_lists_every_change_in_the_shape_of_apply() {
             "reverts",
             "batch",
             "status",
+            "would_block",
             "counts",
             "plan",
             "conflicts",

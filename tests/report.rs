@@ -299,6 +299,56 @@ fn the_command_of_a_block_is_wrapped_never_cut() {
     );
 }
 
+/// `text` without its whitespace: what is left of a message however its lines were broken.
+fn squeezed(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// A failed run's message, what failed and the command that fixes it, is wrapped in the
+/// summary and the run's details of the text, the mail `sync` sends and the table, never cut
+/// (review: a long source path cut off its "then run: roster sync").
+#[test]
+fn a_failed_runs_message_is_wrapped_never_cut() {
+    let env = Env::new();
+    let smtp = Smtp::start(env.dir.path(), None);
+    config(&env, smtp.port);
+    env.import("1.csv", &users(10, |_| false, |_| false), &[])
+        .ok();
+    let folders = "no-such-folder/".repeat(8);
+    let missing = env.path(&format!("{folders}users-export-daily.csv"));
+    env.roster(&["sync", "--source", missing.to_str().unwrap()])
+        .code(1);
+    let json = env.roster(&["report", "--format", "json"]).ok().json();
+    let failed = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "failed")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    let message = failed["message"].as_str().unwrap();
+    assert!(
+        message.len() > 200 && message.ends_with("then run: roster sync"),
+        "{message}"
+    );
+    let table = env.roster(&["report"]).ok().stdout;
+    let text = env.roster(&["report", "--format", "text"]).ok().stdout;
+    let messages = smtp.messages();
+    let mail = parse_mail(&env, &messages.last().unwrap().1);
+    let mailed = mail["text"].as_str().unwrap().to_string();
+    for (what, out, times) in [
+        ("table", &table, 1),
+        ("text", &text, 2),
+        ("mail", &mailed, 2),
+    ] {
+        assert_eq!(long_lines(out), Vec::<String>::new(), "{what}:\n{out}");
+        assert_eq!(
+            squeezed(out).matches(&squeezed(message)).count(),
+            times,
+            "{what}:\n{out}"
+        );
+    }
+}
+
 /// The trend of users in the directory starts with the store: users added by hand today,
 /// before the first import, are not counted on the 29 days before it, in JSON, text or HTML
 /// (review: they were shown on each of them).

@@ -144,7 +144,12 @@ fn an_sftp_outage_fails_and_is_reported() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(report.contains("fetch from sftp://"), "{report}");
+    // The message is wrapped (never cut): its words in order, whatever the lines.
+    let words = report.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("fetch from sftp://") && words.contains("then run: roster sync"),
+        "{report}"
+    );
     let status = n.env.roster(&["status", "--format", "json"]).code(1).json();
     assert_eq!(status["last_apply"]["status"], "failed");
 }

@@ -290,6 +290,50 @@ fn a_mail_an_invalid_record_repeats_is_a_duplicate_on_both() {
     assert_eq!(lean, counts(&["--all"]).0, "{out}");
 }
 
+/// SPEC §1: a record with the wrong field count "gets only this code": not the
+/// `duplicate-id` of the UniqueID it repeats, in `validate` (lean, and `--all`) as in `apply`;
+/// the record it repeats keeps its `duplicate-id`, and the user stays protected.
+#[test]
+fn a_record_of_the_wrong_field_count_gets_only_that_code() {
+    let env = Env::new();
+    let text = "UniqueID,Name,Mail\nE1,Anna,a@x.se\nE1,Bo,b@x.se,extra\nE2,Cy,c@x.se\n";
+    let p = env.write("wrong.csv", text);
+    let want = vec![
+        (
+            Some(2),
+            Some("UniqueID".to_string()),
+            "duplicate-id".to_string(),
+        ),
+        (Some(3), None, "field-count".to_string()),
+    ];
+    for args in [&[][..], &["--all"]] {
+        let mut all = vec!["validate", p.to_str().unwrap(), "--format", "json"];
+        all.extend_from_slice(args);
+        let json = env.roster(&all).code(3).json();
+        assert_eq!(problems(&json), want, "{json:#}");
+        assert_eq!(json["errors"], 2, "{json:#}");
+    }
+    // An apply finds the same, and leaves E1 alone.
+    env.import("day1.csv", "UniqueID,Name,Mail\nE1,Anna,a@x.se\n", &[])
+        .ok();
+    let run = env
+        .import("day2.csv", text, &["--allow-invalid", "2"])
+        .ok()
+        .json();
+    let errors: Vec<_> = problems(&run)
+        .into_iter()
+        .filter(|(_, _, code)| code != "unknown-group")
+        .collect();
+    assert_eq!(errors, want, "{run:#}");
+    assert_eq!(run["counts"]["invalid"], 2, "{run:#}");
+    assert_eq!(run["counts"]["remove"], 0, "{run:#}");
+    let e1 = env.user("E1");
+    assert_eq!(
+        (&e1["status"], &e1["name"]),
+        (&"active".into(), &"Anna".into())
+    );
+}
+
 #[test]
 fn file_errors_and_default_region() {
     let env = Env::new();

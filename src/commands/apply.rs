@@ -174,6 +174,7 @@ pub fn show(
             reason: o.reason.as_deref(),
             operator: Some(operator),
             would_block: would_block(o),
+            would_reject: (o.status == pipeline::Status::DryRun).then(|| o.would_reject()),
         };
         render::json_by(|out| view.write_json(out))?;
         return Ok(());

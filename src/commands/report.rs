@@ -6,7 +6,7 @@ use crate::core::report::TEXT_WIDTH;
 use crate::error;
 use crate::pipeline;
 use crate::render;
-use crate::render::report::{counts_line, fit, fit_lines, overrides_text};
+use crate::render::report::{counts_line, fit, overrides_text, Line};
 use crate::store::{Lock, Store};
 
 pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
@@ -47,7 +47,13 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
                 } else {
                     format!("{label}:")
                 };
-                for line in fit_lines(&format!("{label:<18}{value}"), TEXT_WIDTH) {
+                let line = format!("{label:<18}{}", value.text);
+                for line in (Line {
+                    text: line,
+                    ..value
+                })
+                .fitted(TEXT_WIDTH)
+                {
                     out.push_str(&line);
                     out.push('\n');
                 }

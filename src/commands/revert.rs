@@ -71,6 +71,7 @@ fn reverting(
             status: "dry-run",
             run: None,
             reason: None,
+            proceed: None,
         }
     } else {
         crate::stage::enter("apply");
@@ -81,6 +82,7 @@ fn reverting(
             status: "applied",
             run: Some(id),
             reason: None,
+            proceed: None,
         }
     };
     show(ctx, format, store, apply_args, &of, &plan, &outcome)?;
@@ -94,11 +96,23 @@ fn reverting(
     }
 }
 
-/// What became of a revert: its status, the run it was recorded as, and why it was blocked.
+/// What became of a revert: its status, the run it was recorded as, and why it was blocked
+/// (or, a dry run, why it would be).
 struct Outcome {
     status: &'static str,
     run: Option<i64>,
     reason: Option<String>,
+    /// A revert a safeguard holds, or would hold (a dry run): what tripped, and the one
+    /// command that reverts it anyway.
+    proceed: Option<(String, String)>,
+}
+
+impl Outcome {
+    /// A dry run that a safeguard would block: nothing was recorded, and the real revert
+    /// would be held (it exits as the real one would, SPEC §3).
+    fn would_block(&self) -> bool {
+        self.status == "dry-run" && self.proceed.is_some()
+    }
 }
 
 /// The run to revert: one that was applied and not reverted yet.
@@ -202,7 +216,8 @@ fn run_detail(
 }
 
 /// A revert a safeguard blocked: why, and the command that reverts it anyway; recorded as a
-/// `blocked` run unless it is a dry run.
+/// `blocked` run unless it is a dry run, which records nothing and so says the revert *would
+/// be* blocked (as `apply --dry-run` does).
 fn blocked(
     store: &Store,
     args: &RevertArgs,
@@ -218,40 +233,40 @@ fn blocked(
         .chain(&guard.overridden)
         .map(|t| t.release.as_str())
         .collect();
-    let what: Vec<String> = guard
-        .tripped
-        .iter()
-        .map(|t| format!("{} ({} > {}, {})", t.safeguard, t.count, t.limit, t.setting))
-        .collect();
+    let what = pipeline::tripped(guard);
+    let command = format!("roster revert {} {}", of.id, release.join(" "));
+    let was = if args.dry_run { "would be" } else { "was" };
     let reason = format!(
-        "the revert of run {} was blocked by a safeguard: {}; to revert it anyway, run: roster revert {} {}",
+        "the revert of run {} {was} blocked by a safeguard: {what}; to revert it anyway, run: {command}",
         of.id,
-        what.join("; "),
-        of.id,
-        release.join(" ")
     );
-    let run = if args.dry_run {
-        None
-    } else {
-        let id = store.record_run(&NewRun {
-            batch: of.batch,
-            command: "revert",
-            started_at: started,
-            status: "blocked",
-            counts: Some(&plan.counts),
-            message: Some(&reason),
-            detail: Some(detail),
-            unknown_groups: None,
-            problems: &[],
-            each_problem: None,
-            rejected: None,
-        })?;
-        Some(id)
-    };
+    let proceed = Some((what, command));
+    if args.dry_run {
+        return Ok(Outcome {
+            status: "dry-run",
+            run: None,
+            reason: Some(reason),
+            proceed,
+        });
+    }
+    let run = store.record_run(&NewRun {
+        batch: of.batch,
+        command: "revert",
+        started_at: started,
+        status: "blocked",
+        counts: Some(&plan.counts),
+        message: Some(&reason),
+        detail: Some(detail),
+        unknown_groups: None,
+        problems: &[],
+        each_problem: None,
+        rejected: None,
+    })?;
     Ok(Outcome {
         status: "blocked",
-        run,
+        run: Some(run),
         reason: Some(reason),
+        proceed,
     })
 }
 
@@ -275,6 +290,7 @@ fn show(
             reverts: of.id,
             batch: of.batch,
             status: outcome.status,
+            would_block: would_block(outcome),
             counts: &plan.counts,
             plan: ShownPlan {
                 reverts: of.id,
@@ -298,9 +314,14 @@ fn show(
         Some(r) => format!("run {r}: revert of run {} ({}): ", of.id, of.command),
         None => format!("revert of run {} ({}): ", of.id, of.command),
     };
+    // A dry run records nothing: a revert a safeguard would hold was not "blocked".
+    let status = if outcome.would_block() {
+        "dry-run, would be blocked"
+    } else {
+        outcome.status
+    };
     let head = format!(
-        "{head}{} — {}",
-        outcome.status,
+        "{head}{status} — {}",
         render::plan::counts_line(&plan.counts)
     );
     render::emit(&render::grid::wrap(&head, render::grid::WIDTH).join("\n"))?;
@@ -314,6 +335,19 @@ fn show(
         show_conflicts(of, &plan.conflicts)?;
     }
     Ok(())
+}
+
+/// A dry run's `would_block`, as apply's: what a safeguard would block and the command that
+/// would then revert it anyway, or null; nothing for a real revert.
+fn would_block(o: &Outcome) -> Option<Option<render::plan::WouldBlock<'_>>> {
+    (o.status == "dry-run").then(|| {
+        o.proceed
+            .as_ref()
+            .map(|(tripped, command)| render::plan::WouldBlock {
+                tripped: tripped.clone(),
+                command,
+            })
+    })
 }
 
 /// What the revert does to one group, as a sentence.
@@ -449,6 +483,9 @@ struct Shown<'a> {
     reverts: i64,
     batch: Option<i64>,
     status: &'a str,
+    /// A dry run: what a safeguard would block (null: nothing), as apply's `would_block`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would_block: Option<Option<render::plan::WouldBlock<'a>>>,
     counts: &'a Counts,
     plan: ShownPlan<'a>,
     conflicts: &'a [revert::Conflict],

@@ -193,6 +193,7 @@ impl ImportFile {
                 line: r.line,
                 unique_id,
                 name: Some(r.name().into()),
+                field_count: false,
             };
         }
         self.problems.push(problem);

@@ -294,6 +294,10 @@ pub enum Entry {
         unique_id: Option<Box<str>>,
         /// The Name cell as the file has it (control characters as spaces), for reports.
         name: Option<Box<str>>,
+        /// The record has another number of fields than the header: it gets only
+        /// `field-count` (SPEC §1), no `duplicate-id` of its own, though its UniqueID still
+        /// counts for the other records' and protects its user.
+        field_count: bool,
     },
 }
 
@@ -309,6 +313,17 @@ impl Entry {
             Entry::Valid(r) => Some(r.unique_id()),
             Entry::Invalid { unique_id, .. } => unique_id.as_deref(),
         }
+    }
+
+    /// A record of the wrong field count, which gets only that code (SPEC §1).
+    pub fn wrong_field_count(&self) -> bool {
+        matches!(
+            self,
+            Entry::Invalid {
+                field_count: true,
+                ..
+            }
+        )
     }
 }
 
@@ -483,12 +498,12 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
     fn checked<'s>(&'s self, rules: &'s Rules, problems: &mut Vec<Problem>) -> Checked<'s> {
         if let Some(wrong) = self.field_count() {
             problems.push(wrong);
-            return Checked::Invalid(self.invalid(rules), None);
+            return Checked::Invalid(self.invalid(rules, true), None);
         }
         self.too_long(rules, problems);
         if !problems.is_empty() {
             // Read no further, but its Mail still counts for duplicates when it is an address.
-            return Checked::Invalid(self.invalid(rules), self.address(rules));
+            return Checked::Invalid(self.invalid(rules, false), self.address(rules));
         }
         let skip = self.skip(problems);
         let unique_id = self.unique_id(problems);
@@ -507,7 +522,7 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
         ];
         let mut groups = self.groups(rules, problems);
         if !problems.is_empty() {
-            return Checked::Invalid(self.invalid(rules), mail);
+            return Checked::Invalid(self.invalid(rules, false), mail);
         }
         groups.sort_unstable();
         groups.dedup();
@@ -533,8 +548,9 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
     }
 
     /// An invalid record keeps the UniqueID it names (its user is left alone) and its Name
-    /// as the file has it, control characters as spaces (for reports).
-    fn invalid(&self, rules: &Rules) -> Entry {
+    /// as the file has it, control characters as spaces (for reports); `field_count`: it has
+    /// the wrong number of fields.
+    fn invalid(&self, rules: &Rules, field_count: bool) -> Entry {
         let unique_id = self
             .cell(Field::UniqueId)
             .and_then(|u| protected_id(u, rules.max_cell_chars));
@@ -546,6 +562,7 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
             line: self.line,
             unique_id: unique_id.map(Box::from),
             name: name.map(String::into_boxed_str),
+            field_count,
         }
     }
 
@@ -679,7 +696,7 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
         problems: &[Problem],
     ) -> Checked<'s> {
         if !problems.is_empty() {
-            return Checked::Invalid(self.invalid(rules), None);
+            return Checked::Invalid(self.invalid(rules, false), None);
         }
         let parts = [unique_id, "", "", "", "", ""].map(Cow::Borrowed);
         Checked::Valid(Values {
@@ -1103,6 +1120,7 @@ mod tests {
                 line: 3,
                 unique_id: Some("E9".into()),
                 name: Some("Bo".into()),
+                field_count: false,
             }
         );
         let (entry, _) = check(&["E9", "Bo"][..], 4, &cols, &Rules::default());
@@ -1112,6 +1130,7 @@ mod tests {
                 line: 4,
                 unique_id: Some("E9".into()),
                 name: Some("Bo".into()),
+                field_count: true,
             }
         );
     }

@@ -4,7 +4,7 @@
 //! and mail share it.
 
 use super::plan::Counts;
-use super::signal::{Closed, Level, Now};
+use super::signal::{Closed, GroupsLeftOut, Level, Now};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -123,6 +123,9 @@ pub struct RunReport {
     /// How many more unknown Group IDs the run named.
     #[serde(skip_serializing_if = "is_zero")]
     pub unknown_groups_more: u64,
+    /// How many records name those more unknown Group IDs.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unknown_groups_more_records: u64,
     /// For a failed, blocked or rejected run: the later run that closed it (SPEC §5).
     pub closed: Option<Closed>,
     /// For a blocked run: the later run that applied the same batch.
@@ -139,8 +142,9 @@ pub struct RunParts {
     pub rejected: (Vec<Rejected>, BTreeMap<String, u64>),
     pub closed: Option<Closed>,
     pub reverted_by: Option<i64>,
-    /// The first of the unknown Group IDs the run named, and how many more it did.
-    pub unknown_groups: (BTreeMap<String, u64>, u64),
+    /// The first of the unknown Group IDs the run named, and how many more it did (with the
+    /// records that name them).
+    pub unknown_groups: (BTreeMap<String, u64>, GroupsLeftOut),
 }
 
 impl RunReport {
@@ -190,7 +194,8 @@ impl RunReport {
             } else {
                 parts.unknown_groups.0
             },
-            unknown_groups_more: parts.unknown_groups.1,
+            unknown_groups_more: parts.unknown_groups.1.groups,
+            unknown_groups_more_records: parts.unknown_groups.1.records,
             resolved_by: match parts.closed {
                 Some(Closed::Resolved(r)) if run.status == "blocked" => Some(r),
                 _ => None,

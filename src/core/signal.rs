@@ -379,9 +379,24 @@ impl Now {
 /// records), and counts the rest.
 pub const UNKNOWN_GROUPS_SHOWN: usize = 100;
 
+/// Unknown Group IDs a report read no further than the [`UNKNOWN_GROUPS_SHOWN`] named most:
+/// how many it left out, and how many records name them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupsLeftOut {
+    pub groups: u64,
+    pub records: u64,
+}
+
 /// `INTMED (2,219 records), X (1 record)`: the most named first; past
 /// [`UNKNOWN_GROUPS_SHOWN`], `and 1,200 more (1,450 records)`.
 pub fn groups_text(groups: &BTreeMap<String, u64>) -> String {
+    groups_text_and(groups, GroupsLeftOut::default())
+}
+
+/// [`groups_text`] of the Group IDs read, and of those `left_out` before (counted with the
+/// ones past [`UNKNOWN_GROUPS_SHOWN`]): the one writer of unknown groups for `status`, the
+/// open items and each run of a report.
+pub fn groups_text_and(groups: &BTreeMap<String, u64>, left_out: GroupsLeftOut) -> String {
     let mut by: Vec<(&String, &u64)> = groups.iter().collect();
     by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let records = |n: u64| {
@@ -394,13 +409,15 @@ pub fn groups_text(groups: &BTreeMap<String, u64>) -> String {
         .take(shown)
         .map(|(g, n)| format!("{g} ({})", records(**n)))
         .collect();
-    if by.len() > shown {
+    let rest = by.get(shown..).unwrap_or_default();
+    let more = left_out.groups + rest.len() as u64;
+    if more > 0 {
         // A file may name thousands: the line says how many, not each (SPEC §5).
-        let rest = &by[shown..];
+        let named = left_out.records + rest.iter().map(|(_, n)| **n).sum::<u64>();
         parts.push(format!(
             "and {} more ({})",
-            super::number::thousands(rest.len() as u64),
-            records(rest.iter().map(|(_, n)| **n).sum())
+            super::number::thousands(more),
+            records(named)
         ));
     }
     parts.join(", ")

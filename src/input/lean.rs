@@ -431,33 +431,39 @@ fn keys_again(
         if !id && !mail {
             return;
         }
-        // The line only places problems, which are not kept.
-        let (id_hash, mail_hash) =
+        // The line only places problems, which are not kept. A record of the wrong field
+        // count gets only that code (SPEC §1): its UniqueID counts, it is not marked.
+        let (id_hash, mail_hash, marked) =
             record::check_with(cells, 0, &file.columns, &opts.rules, |checked, _| {
+                let marked = !matches!(&checked, Checked::Invalid(e, _) if e.wrong_field_count());
                 let (id_key, mail_key) = lean_keys(&checked);
-                (id_key.map(|k| hash128(&k)), mail_key.map(|k| hash128(&k)))
+                let hashed = |k: Option<Cow<'_, str>>| k.map(|k| hash128(&k));
+                (hashed(id_key), hashed(mail_key), marked)
             });
         if let (true, Some(h)) = (id, id_hash) {
-            ids.push((h, i));
+            ids.push((h, i, marked));
         }
         if let (true, Some(h)) = (mail, mail_hash) {
-            mails.push((h, i));
+            mails.push((h, i, true));
         }
     });
     (ids, mails)
 }
 
-/// Keys' 128-bit hashes, each with the index of its record.
-type Keys = Vec<(u128, u32)>;
+/// Keys' 128-bit hashes, each with the index of its record and whether that record may be
+/// marked a duplicate (not one of the wrong field count, SPEC §1: its key counts all the same).
+type Keys = Vec<(u128, u32, bool)>;
 
-/// The indices (sorted) of the records whose key's 128-bit hash another record's has too.
-fn same_keys(mut keys: Vec<(u128, u32)>) -> Vec<u32> {
-    keys.par_sort_unstable_by_key(|&(h, _)| h);
+/// The indices (sorted) of the records whose key's 128-bit hash another record's has too
+/// (those that may be marked).
+fn same_keys(mut keys: Keys) -> Vec<u32> {
+    keys.par_sort_unstable_by_key(|&(h, _, _)| h);
     let mut marked: Vec<u32> = keys
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|run| run.len() > 1)
         .flatten()
-        .map(|&(_, i)| i)
+        .filter(|&&(_, _, may)| may)
+        .map(|&(_, i, _)| i)
         .collect();
     drop(keys);
     marked.par_sort_unstable();

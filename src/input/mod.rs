@@ -422,6 +422,7 @@ fn vacant() -> Entry {
         line: 0,
         unique_id: None,
         name: None,
+        field_count: false,
     }
 }
 
@@ -1333,14 +1334,19 @@ fn hash(key: &str) -> u64 {
 }
 
 /// Every occurrence of a UniqueID or a Mail (case-insensitive) that appears twice is an error,
-/// whether or not the record has other errors (an invalid record's Mail is in `invalid`).
+/// whether or not the record has other errors (an invalid record's Mail is in `invalid`),
+/// but on a record of the wrong field count, which gets only that code (SPEC §1): its
+/// UniqueID counts for the others' all the same.
 /// The keys are hashed one after the other (each sorted on both cores), so that one list of
 /// hashes is held at a time.
 fn mark_duplicates(file: &mut ImportFile, invalid: &InvalidMails<'_>) {
     let entries = &file.entries;
-    let ids = repeated(entries, key_hashes(entries, id_key), |i| {
+    let mut ids = repeated(entries, key_hashes(entries, id_key), |i| {
         id_key(&entries[i])
     });
+    for (i, entry) in entries.iter().enumerate() {
+        ids[i] &= !entry.wrong_field_count();
+    }
     let mut mail_hashes = key_hashes(entries, mail_key);
     mail_hashes.extend(invalid.list.iter().map(|m| (m.hash, m.index)));
     // Only the entries whose hashes meet are keyed: a copy each is no cost.
@@ -1390,6 +1396,7 @@ fn invalidate(entries: &mut [Entry], i: usize) {
             line: r.line,
             unique_id: Some(r.unique_id().into()),
             name: Some(r.name().into()),
+            field_count: false,
         };
     }
 }

@@ -305,6 +305,22 @@ fn uncounted_mails_and_ids() -> Vec<RecordsCase> {
                 (10, "", "field-count"),
             ],
         ),
+        // A record of the wrong field count gets only `field-count` (SPEC §1), its UniqueID
+        // still counting for the others' `duplicate-id`; two such records, none.
+        (
+            "E1,A,a@x.se,,,\nE1,B,b@x.se,,,,extra\nE2,C,c@x.se,,,\nE4,D\nE4,D\n\
+             E6,,f@x.se,,,\nE6,F,f@x.se\n"
+                .into(),
+            vec![
+                (2, "UniqueID", "duplicate-id"),
+                (3, "", "field-count"),
+                (5, "", "field-count"),
+                (6, "", "field-count"),
+                (7, "Name", "missing-field"),
+                (7, "UniqueID", "duplicate-id"),
+                (8, "", "field-count"),
+            ],
+        ),
         // An invalid record's UniqueID counts for `duplicate-id` as well.
         (
             "E1,A,a@x.se,,,\nE1,B,b@x.se,,12,\nE3,,c@x.se,,,\nE3,,d@x.se,,,1\n".into(),
@@ -457,6 +473,28 @@ proptest::proptest! {
 /// Records that repeat a Mail or a UniqueID of a record with another error (a bad phone, no
 /// name, a bad Skip, a cell too long), and those whose Mail does not count (a Skip record, a
 /// bad Mail, the wrong field count), some far apart (in different spans).
+/// SPEC §1: a record with the wrong field count "gets only this code": no `duplicate-id` of
+/// its own (nor any other), in the whole reading, the keeping one and `validate`'s lean one;
+/// the record it repeats keeps its `duplicate-id`, and the UniqueID still protects its user.
+#[test]
+fn a_record_of_the_wrong_field_count_gets_only_that_code() {
+    let text = "UniqueID,Name,Mail\nE1,Anna,a@x.se\nE1,Bo,b@x.se,extra\nE2,Cy,c@x.se\n";
+    let file = read_str(text);
+    assert_eq!(
+        codes(&file),
+        vec![
+            (Some(2), Some("UniqueID"), "duplicate-id"),
+            (Some(3), None, "field-count"),
+        ]
+    );
+    assert_eq!(file.entries[1].unique_id(), Some("E1"));
+    assert!(matches!(file.entries[2], Entry::Valid(_)));
+    lean_tells_what_whole_keeps(text, &ReadOptions::default());
+    keeping_tells_what_whole_keeps(text, &ReadOptions::default());
+    let lean = lean::read_lean(text.as_bytes(), &ReadOptions::default(), 100, None);
+    assert_eq!(codes(&lean), codes(&file));
+}
+
 const REPEATED_BY_INVALID: [&str; 2] = [
     "UniqueID,Name,Mail,TelephoneNumber,Skip\nE1,A,a@x.se,,\nE2,B,A@X.SE,123,\nE3,,c@x.se,,\nE4,D,c@x.se,,1\nE5,E,C@x.se,12,2\nE6,F,f@x.se\nE7,G,f@x.se,,\nE8,H,bad,,\nE9,I,bad,1,\nE2,J,j@x.se,,\nE11,K,\"k@x.se\",\"+46 70\n\",\nE12,L,K@x.se,,\n",
     "UniqueID;Name;Mail;Groups;TelephoneNumber\nE1;A;a@x.se;GX;\nE2;B;a@x.se;GY;12\nE3;C;c@x.se;G1,GZ;\nE4;D;d@x.se;GZ;\n",
@@ -609,7 +647,7 @@ proptest::proptest! {
     #[test]
     fn every_reading_finds_the_same_duplicates(
         rows in proptest::collection::vec(
-            (0usize..4, 0usize..3, 0usize..6, 0usize..3, 0usize..3, 0usize..4),
+            (0usize..4, 0usize..3, 0usize..6, 0usize..3, 0usize..3, 0usize..5),
             0..14,
         ),
     ) {
@@ -618,8 +656,9 @@ proptest::proptest! {
         const MAILS: [&str; 6] = ["a@x.se", "A@X.SE", "b@x.se", "bad", "", "\"a@x.se\x07\""];
         const PHONES: [&str; 3] = ["", "+46701234567", "12"];
         const SKIPS: [&str; 3] = ["", "1", "2"];
-        // The Title: none, short, too long (csv.max_cell_chars is 20 here); or no more cells.
-        const TITLES: [&str; 4] = ["", "T", "Title longer than twenty", ""];
+        // The Title: none, short, too long (csv.max_cell_chars is 20 here); or no more cells,
+        // or one cell more than the header.
+        const TITLES: [&str; 5] = ["", "T", "Title longer than twenty", "", "T,extra"];
         let mut text = String::from("UniqueID,Name,Mail,TelephoneNumber,Skip,Title\n");
         for (id, name, mail, phone, skip, title) in rows {
             let cells = [IDS[id], NAMES[name], MAILS[mail], PHONES[phone], SKIPS[skip], TITLES[title]];
@@ -633,6 +672,12 @@ proptest::proptest! {
         };
         lean_tells_what_whole_keeps(&text, &opts);
         keeping_tells_what_whole_keeps(&text, &opts);
+        // A record of the wrong field count gets only that code (SPEC §1).
+        let whole = read(text.as_bytes(), &opts);
+        for p in whole.problems.iter().filter(|p| p.code == Code::FieldCount) {
+            let on_its_line = whole.problems.iter().filter(|q| q.line == p.line).count();
+            proptest::prop_assert_eq!(on_its_line, 1, "{:?}: {:?}", text, whole.problems);
+        }
     }
 }
 

@@ -91,7 +91,9 @@ fn apply_bytes(
     let (mut file, dir) = read_for_apply(store, config, bytes, read)?;
     let batch = count_records(store, config, batch, &file, bytes, args.dry_run)?;
     if let Some(problem) = file.file_error() {
-        let reason = format!("batch {} was rejected: {}", batch.id, problem);
+        // A dry run records nothing: the file *would be* rejected.
+        let was = if args.dry_run { "would be" } else { "was" };
+        let reason = format!("batch {} {was} rejected: {}", batch.id, problem);
         return reject(store, &recording, batch, file, reason, args.dry_run);
     }
     let mut plan = plan(
@@ -211,8 +213,9 @@ fn count_records(
     store.set_batch_records(batch, records)
 }
 
-/// A file with a file error: the run recorded `rejected` and the batch marked (unless a dry
-/// run).
+/// A file with a file error: the run recorded `rejected` and the batch marked; a dry run
+/// records and marks nothing, and is a `dry-run` that would be rejected
+/// ([`Outcome::would_reject`]).
 fn reject(
     store: &Store,
     recording: &Recording<'_>,
@@ -221,23 +224,24 @@ fn reject(
     reason: String,
     dry_run: bool,
 ) -> anyhow::Result<Outcome> {
-    let mut run = None;
-    if !dry_run {
-        run = Some(store.record_run(&NewRun {
-            batch: Some(batch.id),
-            command: recording.command,
-            started_at: recording.started_at,
-            status: "rejected",
-            counts: None,
-            message: Some(&reason),
-            detail: None,
-            unknown_groups: None,
-            problems: &file.problems,
-            each_problem: None,
-            rejected: None,
-        })?);
-        store.set_batch_status(batch.id, "rejected")?;
+    if dry_run {
+        let status = Status::DryRun;
+        return Ok(Outcome::new(None, batch, status, file, None, Some(reason)));
     }
+    let run = Some(store.record_run(&NewRun {
+        batch: Some(batch.id),
+        command: recording.command,
+        started_at: recording.started_at,
+        status: "rejected",
+        counts: None,
+        message: Some(&reason),
+        detail: None,
+        unknown_groups: None,
+        problems: &file.problems,
+        each_problem: None,
+        rejected: None,
+    })?);
+    store.set_batch_status(batch.id, "rejected")?;
     Ok(Outcome::new(
         run,
         batch,

@@ -45,8 +45,8 @@ pub struct Outcome {
     pub status: Status,
     pub file: ImportFile,
     pub plan: Option<Plan>,
-    /// For rejected and blocked runs, and a dry run a safeguard would block: the one-line
-    /// reason.
+    /// For rejected and blocked runs, and a dry run a real run would reject or a safeguard
+    /// would block: the one-line reason.
     pub reason: Option<String>,
     /// For a plan a safeguard holds, or would hold (a dry run): the one command that proceeds.
     pub proceed: Option<String>,
@@ -83,6 +83,13 @@ impl Outcome {
         self.status == Status::DryRun && self.plan.as_ref().is_some_and(Plan::blocked)
     }
 
+    /// A dry run of a file a real run would reject (a file error, SPEC §1): nothing was
+    /// recorded, and it exits as the real run would (SPEC §3).
+    pub fn would_reject(&self) -> Option<&Problem> {
+        let dry = self.status == Status::DryRun && self.plan.is_none();
+        self.file.file_error().filter(|_| dry)
+    }
+
     /// Tell every problem of the file, in order, to `tell`: those kept, or, when only the
     /// first were kept, all of them read again from [`Outcome::source`].
     pub fn each_problem(
@@ -106,6 +113,7 @@ impl Outcome {
             // SPEC §2: a stale `--expect-plan` exits 4, as a block does.
             Status::Blocked | Status::PlanChanged => Some(Error::Blocked(reason)),
             Status::DryRun if self.would_block() => Some(Error::Blocked(reason)),
+            Status::DryRun if self.would_reject().is_some() => Some(Error::Rejected(reason)),
             _ => None,
         }
     }

@@ -688,6 +688,9 @@ pub struct OutcomeView<'a> {
     pub operator: Option<&'a Operator<'a>>,
     /// A dry run: what a safeguard would block (`None`: nothing), as `would_block`.
     pub would_block: Option<Option<WouldBlock<'a>>>,
+    /// A dry run: the file error a real run would reject the file for (`None`: none), as
+    /// `would_reject`.
+    pub would_reject: Option<Option<&'a Problem>>,
 }
 
 /// What a dry run says a safeguard would block: what would trip, and the one command that
@@ -720,6 +723,9 @@ impl OutcomeView<'_> {
         entry(out, "status", &self.status)?;
         if let Some(would_block) = &self.would_block {
             entry(out, "would_block", would_block)?;
+        }
+        if let Some(would_reject) = &self.would_reject {
+            entry(out, "would_reject", would_reject)?;
         }
         entry(out, "counts", &self.plan.map(|p| p.plan.counts))?;
         entry(

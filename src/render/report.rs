@@ -8,7 +8,7 @@ use crate::core::plan::Counts;
 use crate::core::report::{
     Held, Open, Person, RejectedOnce, Report, Run, RunReport, ATTACH_ROWS, LIST_CAP, TEXT_WIDTH,
 };
-use crate::core::signal::Closed;
+use crate::core::signal::{Closed, GroupsLeftOut};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -49,6 +49,37 @@ pub struct List {
     pub rows: Vec<Vec<String>>,
     /// How many rows the whole list has.
     pub total: usize,
+}
+
+/// A line of the report, and what the text does with it when it is longer than the text's
+/// width: a run's message (what failed and what fixes it) is wrapped ([`wrap_lines`]); any
+/// other line is fitted ([`fit_lines`]: a command broken, never cut; the rest cut).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub text: String,
+    pub wrap: bool,
+}
+
+impl Line {
+    /// A line the text wraps, never cuts.
+    fn wrapped(text: String) -> Line {
+        Line { text, wrap: true }
+    }
+
+    /// The line in lines of at most `width` characters.
+    pub fn fitted(&self, width: usize) -> Vec<String> {
+        if self.wrap {
+            wrap_lines(&self.text, width)
+        } else {
+            fit_lines(&self.text, width)
+        }
+    }
+}
+
+impl From<String> for Line {
+    fn from(text: String) -> Line {
+        Line { text, wrap: false }
+    }
 }
 
 impl Report {
@@ -94,36 +125,43 @@ impl Report {
     }
 
     /// The summary's lines (without indentation), shared by text, table and HTML.
-    pub fn summary(&self) -> Vec<(String, String)> {
+    pub fn summary(&self) -> Vec<(String, Line)> {
         let mut rows = Vec::new();
         let runs = if self.runs.is_empty() {
             "none".to_string()
         } else {
             format!("{} — {}", self.runs.len(), self.run_counts())
         };
-        rows.push(("Runs".to_string(), runs));
+        rows.push(("Runs".to_string(), runs.into()));
+        // A run's message is in its summary: wrapped, never cut.
         rows.extend(
             self.runs
                 .iter()
                 .filter_map(run_summary)
-                .map(|l| (String::new(), l)),
+                .map(|l| (String::new(), Line::wrapped(l))),
         );
-        self.change_rows(&mut rows);
-        self.rejected_rows(&mut rows);
+        let mut plain = Vec::new();
+        self.change_rows(&mut plain);
+        self.rejected_rows(&mut plain);
         let open = self.open_lines();
         if open.is_empty() {
-            rows.push(("Open items".to_string(), "none".to_string()));
+            plain.push(("Open items".to_string(), "none".to_string()));
         }
         for (i, line) in open.into_iter().enumerate() {
             let label = if i == 0 { "Open items" } else { "" };
-            rows.push((label.to_string(), line));
+            plain.push((label.to_string(), line));
         }
         if let Some(push) = &self.push {
-            rows.push(("Push".to_string(), push.clone()));
+            plain.push(("Push".to_string(), push.clone()));
         }
         for n in &self.notices {
-            rows.push(("ATTENTION".to_string(), n.clone()));
+            plain.push(("ATTENTION".to_string(), n.clone()));
         }
+        rows.extend(
+            plain
+                .into_iter()
+                .map(|(label, value)| (label, value.into())),
+        );
         rows
     }
 
@@ -317,7 +355,7 @@ impl Report {
 
     /// The heading and the detail lines of one run (who, why, counts, warnings…), without
     /// its lists of users.
-    fn detail_lines(&self, r: &RunReport) -> Vec<String> {
+    fn detail_lines(&self, r: &RunReport) -> Vec<Line> {
         let run = &r.run;
         let mut lines = vec![format!(
             "Run {} — {}, {}, batch {}, {}",
@@ -326,106 +364,109 @@ impl Report {
             run.status,
             run.batch.map_or_else(|| "-".to_string(), |b| b.to_string()),
             long_time(run.finished_at.as_deref().unwrap_or(&run.started_at))
-        )];
+        )
+        .into()];
         if let Some(reverted) = r.reverts {
-            lines.push(format!("  Revert of run {reverted}"));
+            lines.push(format!("  Revert of run {reverted}").into());
         }
         if let Some(by) = r.reverted_by {
-            lines.push(format!("  Reverted by run {by}"));
+            lines.push(format!("  Reverted by run {by}").into());
         }
         // One line each: a long reason must not cut the overrides off.
         if let Some(by) = &r.by {
-            lines.push(format!("  By {by}"));
+            lines.push(format!("  By {by}").into());
         }
         if let Some(reason) = &r.reason {
-            lines.push(format!("  Reason: {reason}"));
+            lines.push(format!("  Reason: {reason}").into());
         }
         let flags = override_flags(r);
         if !flags.is_empty() {
-            lines.push(format!("  Overrides: {}", flags.join(" ")));
+            lines.push(format!("  Overrides: {}", flags.join(" ")).into());
         }
         if let Some(c) = &run.counts {
-            lines.push(format!("  {}", counts_line(c)));
+            lines.push(format!("  {}", counts_line(c)).into());
         }
         if !r.fields.is_empty() {
-            lines.push(format!("  Updates per field: {}", fields_line(&r.fields)));
+            lines.push(format!("  Updates per field: {}", fields_line(&r.fields)).into());
         }
         for t in tripped(run) {
-            lines.push(format!("  {t}"));
+            lines.push(format!("  {t}").into());
         }
         match (run.status.as_str(), r.closed) {
-            (_, Some(Closed::Resolved(by))) => lines.push(format!("  Resolved by run {by}")),
+            (_, Some(Closed::Resolved(by))) => lines.push(format!("  Resolved by run {by}").into()),
             (_, Some(c)) => {
                 if let Some(m) = &run.message {
-                    lines.push(format!("  {m}"));
+                    lines.push(Line::wrapped(format!("  {m}")));
                 }
-                lines.push(format!("  {}", upper_first(&c.text())));
+                lines.push(format!("  {}", upper_first(&c.text())).into());
             }
             // The command on a line of its own, which the text wraps and the HTML shows as
             // code: never cut (SPEC §2).
             ("blocked", None) => {
-                lines.push("  To apply it anyway:".to_string());
-                lines.push(format!("    {}", Held::of(run).command));
+                lines.push("  To apply it anyway:".to_string().into());
+                lines.push(format!("    {}", Held::of(run).command).into());
             }
             _ => {
                 if let Some(m) = &run.message {
-                    lines.push(format!("  {m}"));
+                    lines.push(Line::wrapped(format!("  {m}")));
                 }
             }
         }
         if !r.unknown_groups.is_empty() {
-            let list: Vec<String> = r
-                .unknown_groups
-                .iter()
-                .map(|(g, n)| format!("{g} ({})", thousands(*n)))
-                .collect();
-            let more = match r.unknown_groups_more {
-                0 => String::new(),
-                n => format!(", and {} more", thousands(n)),
+            // The words of `status` and the open items, from the same writer.
+            let left_out = GroupsLeftOut {
+                groups: r.unknown_groups_more,
+                records: r.unknown_groups_more_records,
             };
-            lines.push(format!("  Unknown groups: {}{more}", list.join(", ")));
+            let groups = crate::core::signal::groups_text_and(&r.unknown_groups, left_out);
+            lines.push(format!("  Unknown groups: {groups}").into());
         }
         for p in r.problems.iter().filter(|p| p.severity == "warning") {
-            lines.push(format!("  Warning ({}): {}", p.code, p.message));
+            lines.push(format!("  Warning ({}): {}", p.code, p.message).into());
         }
         lines
     }
 
     /// The lines of one run, before fitting to the width: its details, then its lists.
-    fn run_lines(&self, r: &RunReport) -> Vec<String> {
+    fn run_lines(&self, r: &RunReport) -> Vec<Line> {
         let mut lines = self.detail_lines(r);
         let run = &r.run;
         for list in self.lists(r) {
-            lines.push(format!(
-                "  {} ({}):",
-                list.title,
-                thousands(list.total as u64)
-            ));
+            lines.push(format!("  {} ({}):", list.title, thousands(list.total as u64)).into());
             for row in list.rows.iter().take(LIST_CAP) {
                 let cells: Vec<&str> = row
                     .iter()
                     .map(String::as_str)
                     .filter(|c| !c.is_empty())
                     .collect();
-                lines.push(format!("    {}", cells.join("  ")));
+                lines.push(format!("    {}", cells.join("  ")).into());
             }
             if list.total > ATTACH_ROWS {
-                lines.push(format!(
-                    "    … and {} more (the first {} in {});",
-                    thousands((list.total - LIST_CAP) as u64),
-                    thousands(ATTACH_ROWS as u64),
-                    list.file
-                ));
-                lines.push(format!(
-                    "    every one: roster report --run {} --format json",
-                    run.id
-                ));
+                lines.push(
+                    format!(
+                        "    … and {} more (the first {} in {});",
+                        thousands((list.total - LIST_CAP) as u64),
+                        thousands(ATTACH_ROWS as u64),
+                        list.file
+                    )
+                    .into(),
+                );
+                lines.push(
+                    format!(
+                        "    every one: roster report --run {} --format json",
+                        run.id
+                    )
+                    .into(),
+                );
             } else if list.total > LIST_CAP {
-                lines.push(format!(
-                    "    … and {} more (all of them in {})",
-                    thousands((list.total - LIST_CAP) as u64),
-                    list.file
-                ));
+                lines.push(
+                    format!(
+                        "    … and {} more (all of them in {})",
+                        thousands((list.total - LIST_CAP) as u64),
+                        list.file
+                    )
+                    .into(),
+                );
             }
         }
         lines
@@ -465,23 +506,27 @@ impl Report {
             ),
             String::new(),
             "Summary".to_string(),
-        ];
+        ]
+        .into_iter()
+        .map(Line::from)
+        .collect::<Vec<_>>();
         for (label, value) in self.summary() {
-            if label.is_empty() {
-                lines.push(format!("    {value}"));
+            let text = if label.is_empty() {
+                format!("    {}", value.text)
             } else {
-                lines.push(format!("  {label}: {value}"));
-            }
+                format!("  {label}: {}", value.text)
+            };
+            lines.push(Line { text, ..value });
         }
         for t in self.trend_lines() {
-            lines.push(format!("  {t}"));
+            lines.push(format!("  {t}").into());
         }
         for r in &self.runs {
-            lines.push(String::new());
+            lines.push(String::new().into());
             lines.extend(self.run_lines(r));
         }
         let mut out = String::new();
-        for line in lines.iter().flat_map(|l| fit_lines(l, TEXT_WIDTH)) {
+        for line in lines.iter().flat_map(|l| l.fitted(TEXT_WIDTH)) {
             out.push_str(&line);
             out.push('\n');
         }
@@ -510,6 +555,61 @@ pub fn fit_lines(line: &str, width: usize) -> Vec<String> {
         }
         _ => vec![fit(line, width)],
     }
+}
+
+/// A line of text in lines of at most `width` characters, broken at spaces, each after the
+/// first indented two more than it, control characters escaped: never cut (a run's message
+/// ends with what fixes it); a word longer than a line (a long path) is broken across lines.
+pub fn wrap_lines(line: &str, width: usize) -> Vec<String> {
+    let line = escaped(line);
+    if line.chars().count() <= width {
+        return vec![line];
+    }
+    let body = line.trim_start_matches(' ');
+    let more = format!("{}  ", &line[..line.len() - body.len()]);
+    let mut lines = Vec::new();
+    let mut current = line[..line.len() - body.len()].to_string();
+    let mut start = current.chars().count();
+    let mut n = start;
+    for word in body.split(' ').filter(|w| !w.is_empty()) {
+        if n > start && n + 1 + word.chars().count() > width {
+            lines.push(std::mem::replace(&mut current, more.clone()));
+            start = more.chars().count();
+            n = start;
+        } else if n > start {
+            current.push(' ');
+            n += 1;
+        }
+        let mut rest = word;
+        while n + rest.chars().count() > width && n < width {
+            let at = rest
+                .char_indices()
+                .nth(width - n)
+                .map_or(rest.len(), |(i, _)| i);
+            current.push_str(&rest[..at]);
+            rest = &rest[at..];
+            lines.push(std::mem::replace(&mut current, more.clone()));
+            start = more.chars().count();
+            n = start;
+        }
+        current.push_str(rest);
+        n += rest.chars().count();
+    }
+    lines.push(current);
+    lines
+}
+
+/// `line` with its control characters escaped, as [`fit`] writes them.
+fn escaped(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `run 10 (sync, batch 10): blocked (max_removals tripped: 25 > 4), superseded by run 11`:
@@ -887,6 +987,57 @@ mod tests {
         for (line, width, want) in cases {
             assert_eq!(fit(line, width), want, "{line}");
         }
+    }
+
+    /// A run's unknown groups in the words of `status` and the open items
+    /// ([`crate::core::signal::groups_text`]), those left out counted with their records.
+    #[test]
+    fn a_runs_unknown_groups_say_records() {
+        let parts = RunParts {
+            unknown_groups: (
+                [("INTMED".to_string(), 5), ("X".to_string(), 1)].into(),
+                crate::core::signal::GroupsLeftOut {
+                    groups: 3,
+                    records: 7,
+                },
+            ),
+            ..RunParts::default()
+        };
+        let mut report = blocked_report(None);
+        let applied = run(4, 8, "applied", serde_json::json!({}));
+        report.runs = vec![RunReport::new(applied, parts)];
+        let text = report.text();
+        assert!(
+            text.contains(
+                "  Unknown groups: INTMED (5 records), X (1 record), and 3 more (7 records)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn wrap_lines_breaks_never_cuts() {
+        let path = format!("/srv/{}users.csv", "folder/".repeat(20));
+        let message = format!(
+            "  sync failed at the fetch stage: cannot open {path}: No such file. Fix the cause, \
+             then run: roster sync"
+        );
+        for width in [30, 60, 100] {
+            let lines = wrap_lines(&message, width);
+            assert!(lines.len() > 1, "{lines:?}");
+            for l in &lines {
+                assert!(l.chars().count() <= width, "{width}: {l}");
+                assert!(!l.contains('…'), "{l}");
+            }
+            assert!(
+                lines[1..].iter().all(|l| l.starts_with("    ")),
+                "{lines:?}"
+            );
+            let squeezed = |s: &str| s.split_whitespace().collect::<String>();
+            assert_eq!(squeezed(&lines.concat()), squeezed(&message), "{width}");
+        }
+        assert_eq!(wrap_lines("  short", 10), vec!["  short"]);
+        assert_eq!(wrap_lines("a\tb", 10), vec!["a\\tb"]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::Store;
 use crate::core::plan::Counts;
 use crate::core::report::{Person, Rejected, RejectedOnce, Run, Streak};
-use crate::core::signal::Fact;
+use crate::core::signal::{Fact, GroupsLeftOut};
 use rusqlite::OptionalExtension;
 use std::collections::BTreeMap;
 
@@ -429,25 +429,28 @@ impl Store {
     }
 
     /// The unknown Group IDs a run's plan named: the `limit` named by the most records (then
-    /// by ID), and how many IDs are left out.
+    /// by ID), and how many IDs are left out, with the records that name them.
     pub fn run_unknown_groups(
         &self,
         run: i64,
         limit: usize,
-    ) -> anyhow::Result<(BTreeMap<String, u64>, u64)> {
+    ) -> anyhow::Result<(BTreeMap<String, u64>, GroupsLeftOut)> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT g.key, g.value FROM {UNKNOWN_GROUPS} ORDER BY g.value DESC, g.key LIMIT ?2"
         ))?;
         let first = stmt
             .query_map(rusqlite::params![run, limit as i64], group_count)?
             .collect::<Result<BTreeMap<_, _>, _>>()?;
-        let total: i64 = self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM {UNKNOWN_GROUPS}"),
+        let (total, records): (i64, i64) = self.conn.query_row(
+            &format!("SELECT COUNT(*), COALESCE(SUM(MAX(g.value, 0)), 0) FROM {UNKNOWN_GROUPS}"),
             [run],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let more = (total as u64).saturating_sub(first.len() as u64);
-        Ok((first, more))
+        let left_out = GroupsLeftOut {
+            groups: (total as u64).saturating_sub(first.len() as u64),
+            records: (records as u64).saturating_sub(first.values().sum()),
+        };
+        Ok((first, left_out))
     }
 
     /// Records the newest run that read a file rejected that the run before it did not, when

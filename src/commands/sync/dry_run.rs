@@ -54,7 +54,7 @@ pub(super) fn dry_run(night: &Night<'_>, store: &Store, fetched: &Fetched) -> an
     let outcome = match file.file_error() {
         Some(p) => {
             let reason = format!("the file would be rejected: {p}");
-            Outcome::new(None, batch, Status::Rejected, file, None, Some(reason))
+            Outcome::new(None, batch, Status::DryRun, file, None, Some(reason))
         }
         None => {
             let held = match &same {

@@ -107,6 +107,9 @@ fn failed(night: &Night<'_>, store: &Store, err: anyhow::Error) -> anyhow::Error
     } else {
         "failed"
     };
+    if status == "rejected" && night.args.dry_run {
+        return would_reject(night, store, err);
+    }
     let what = match night.reached.source.borrow().as_deref() {
         Some(source) if stage == "fetch" => format!("fetch from {source} failed: {err:#}"),
         _ => format!("{err:#}"),
@@ -140,6 +143,26 @@ fn failed(night: &Night<'_>, store: &Store, err: anyhow::Error) -> anyhow::Error
         None => err,
     };
     err.context(format!("sync failed at the {stage} stage"))
+}
+
+/// A dry run whose fetch refused the file: it records nothing, so it says, as the dry run of
+/// any file a real run would reject, that the file *would be* rejected (JSON status `dry-run`
+/// with `would_reject`); it exits 3 as the real run.
+fn would_reject(night: &Night<'_>, store: &Store, err: anyhow::Error) -> anyhow::Error {
+    use crate::core::problem::{Code, Problem};
+    // The fetch rejects a file for one reason only: it is larger than csv.max_file_bytes.
+    let problem = Problem::new(None, None, Code::TooLarge, format!("{err:#}"));
+    if night.format == Format::Json && !night.reached.shown.get() {
+        render::json(&json!({
+            "run": null, "batch": null, "status": "dry-run", "would_block": null,
+            "would_reject": problem, "stage": "fetch", "counts": null, "plan": null,
+            "problems": [problem], "by": store.operator.by, "reason": night.apply_args.reason,
+            "overrides": pipeline::overrides(night.apply_args),
+            "message": format!("the file would be rejected: {problem}"),
+        }))
+        .ok();
+    }
+    err.context("the file would be rejected")
 }
 
 /// The run of a night that failed at `stage`.

@@ -1114,6 +1114,7 @@ fn invalid_change(entry: &mut Entry, i: usize, known: Option<&Known>) -> Option<
         line,
         unique_id,
         name,
+        ..
     } = entry
     else {
         return None;

@@ -69,9 +69,9 @@ impl Report {
                     tr {
                         th align="left" valign="top" { (label) }
                         td {
-                            @match command_of(&value) {
+                            @match command_of(&value.text) {
                                 Some(command) => code { (command) },
-                                None => (value),
+                                None => (value.text),
                             }
                         }
                     }
@@ -117,7 +117,7 @@ impl Report {
 
     /// One run: its heading, its details, then its lists as tables.
     fn html_run(&self, r: &RunReport) -> Markup {
-        let mut lines = self.detail_lines(r).into_iter();
+        let mut lines = self.detail_lines(r).into_iter().map(|l| l.text);
         let head = lines.next();
         // The lists are tables of their own, below.
         let details: Vec<String> = lines.collect();
