@@ -747,7 +747,11 @@ impl Pusher<'_> {
         let mut group_counts = Counts::default();
         if self.scim.groups {
             let since = (Instant::now(), self.requests());
-            let (gtasks, counts) = self.plan(Kind::Group, users, groups);
+            let (mut gtasks, mut counts) = self.plan(Kind::Group, users, groups);
+            // As for users: a group the provider holds under the externalId of one to create.
+            if self.take_over_before_create(Kind::Group, &gtasks)? {
+                (gtasks, counts) = self.plan(Kind::Group, users, groups);
+            }
             group_counts = self.stage(Kind::Group, gtasks, counts, &mut stage, since)?;
         }
         Ok((
