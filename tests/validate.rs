@@ -681,3 +681,37 @@ fn the_step_summary_links_no_bare_domain() {
     let cells = seen["cells"].to_string();
     assert!(cells.contains("www.e-vil.com"), "shown as it is: {cells}");
 }
+
+/// SPEC §3.1: validate's table names the file by its name, not the path it was given, so
+/// that its lines fit 100 columns however deep the file lies.
+#[test]
+fn the_table_names_the_file_by_its_name_within_100_columns() {
+    let env = Env::new();
+    let dir = "exports/from-the-human-resources-system/of-the-region/with-a-long-path/indeed";
+    let path = env.write(
+        &format!("{dir}/users-export-from-the-hr-system-of-the-region.csv"),
+        "UniqueID,Name,Mail\nE1,Åsa Öberg,not-a-mail\nE2,Bo Ek,bo@example.se\n",
+    );
+    let run = env.roster(&["validate", path.to_str().unwrap()]).code(3);
+    for line in run.stdout.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{}: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(
+        run.stdout.contains(
+            "users-export-from-the-hr-system-of-the-region.csv: invalid — 2 rows, 1 errors"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("exports/"), "{}", run.stdout);
+    // JSON keeps the path as it was given.
+    let json = env
+        .roster(&["validate", path.to_str().unwrap(), "--format", "json"])
+        .code(3)
+        .json();
+    assert_eq!(json["file"], path.to_str().unwrap());
+}

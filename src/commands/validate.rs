@@ -198,7 +198,8 @@ pub fn show(
                     "roster validate --all, or --format json",
                 )?;
                 // The file's name is the operator's, but may hold anything.
-                writeln!(out, "{}", render::terminal_text(&report.summary()))?;
+                let summary = render::terminal_text(&report.summary()).into_owned();
+                render::grid::write_wrapped(&mut out, &summary)?;
             }
             out.flush()?;
         }

@@ -5,6 +5,7 @@ use super::{cell, thousands};
 use crate::core::problem::{Code, Problem, Severity, Tally};
 use crate::input::{delimiter_name, ImportFile};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 /// The JSON document of `validate`.
@@ -96,9 +97,13 @@ impl<'a> ValidationReport<'a> {
             "\t" => "tab".to_string(),
             d => format!("'{d}'"),
         };
+        // The file by its name, not its path (SPEC §3.1): the line fits 100 columns.
+        let name = std::path::Path::new(self.file)
+            .file_name()
+            .map_or(Cow::Borrowed(self.file), |n| n.to_string_lossy());
         format!(
             "{}: {} — {} rows, {} errors, {} warnings (delimiter {delim}, encoding {})",
-            super::message(self.file),
+            super::message(&name),
             if self.valid { "valid" } else { "invalid" },
             self.rows,
             self.errors,
