@@ -186,7 +186,8 @@ pub fn write_counted_table<'a>(
         .iter()
         .map(|(c, s, n)| format!("{c} {} ({})", thousands(*n), severity(*s)))
         .collect();
-    writeln!(out, "problems per code: {}", parts.join(", "))?;
+    // Broken after a `, ` where the codes do not fit one line of 100 columns.
+    super::grid::write_wrapped(out, &format!("problems per code: {}", parts.join(", ")))?;
     let total: u64 = counts.iter().map(|c| c.2).sum();
     let kept = problems.clone().count() as u64;
     let listed = limit.map_or(total, |l| total.min(l as u64)).min(kept) as usize;
