@@ -113,3 +113,73 @@ fn a_usage_error_quotes_the_value_escaped() {
     assert_eq!(run.code, 0);
     assert!(run.stdout.contains("Usage"), "{}", run.stdout);
 }
+
+/// The package installs one man page, `roster.1`: it documents every command with its own
+/// options, and sends the reader to no `roster-users(1)` page that nothing installs.
+#[test]
+fn the_man_page_documents_every_command_and_its_options() {
+    let page = Env::new().roster(&["man"]).ok().stdout;
+    assert!(page.starts_with(".ie"), "{}", &page[..80.min(page.len())]);
+    assert_eq!(page.matches(".TH roster 1").count(), 1, "one page");
+    assert!(
+        !page.contains("roster\\-users(1)"),
+        "names a page no one installs"
+    );
+    for sub in [
+        "roster users list",
+        "roster users show",
+        "roster users history",
+        "roster groups import",
+        "roster batches list",
+        "roster diff",
+        "roster apply",
+        "roster sync",
+        "roster status",
+        "roster completions",
+    ] {
+        assert!(
+            page.contains(&format!(".SS \"{sub}\"")),
+            "no section for {sub}"
+        );
+    }
+    for option in [
+        "\\-\\-search",
+        "\\-\\-limit",
+        "\\-\\-allow\\-removals",
+        "\\-\\-expect\\-plan",
+        "\\-\\-trust\\-host\\-key",
+    ] {
+        assert!(page.contains(option), "the man page lacks {option}");
+    }
+    assert!(page.contains("Exit codes"));
+    // man(1) reads it without a warning, when it is installed.
+    if std::process::Command::new("man")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let env = Env::new();
+        let file = env.write("roster.1", &page);
+        let out = std::process::Command::new("man")
+            .args(["--warnings", "-l", "-E", "UTF-8"])
+            .arg(&file)
+            .env("MANWIDTH", "100")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("List users (everyone unless filtered)"),
+            "{text}"
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -887,3 +887,39 @@ fn more_names_the_search_it_cuts() {
         "{out}"
     );
 }
+
+/// Beyond the 20 candidates a shared name lists, the line that counts the rest names a search
+/// that runs and lists every one of them (not `--search` without its text, a usage error).
+#[test]
+fn the_candidates_beyond_twenty_name_a_search_that_runs() {
+    let env = Env::new();
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..23 {
+        writeln!(csv, "N{i:02},Åke  O'Nüñez,ake{i}@example.org").unwrap();
+    }
+    writeln!(csv, "N99,Other Person,other@example.org").unwrap();
+    env.import("1.csv", &csv, &[]).ok();
+    for cmd in ["show", "history"] {
+        let run = env.roster(&["users", cmd, "  ake   o'nuñez "]).code(2);
+        let last = run.stderr.lines().last().unwrap();
+        assert_eq!(
+            last, "  … and 3 more (roster users list --search 'ake o'\\''nuñez' --all)",
+            "{cmd}: {}",
+            run.stderr
+        );
+    }
+    // What the line names, as a shell passes it on: every candidate.
+    let json = env
+        .roster(&[
+            "users",
+            "list",
+            "--search",
+            "ake o'nuñez",
+            "--all",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(json.as_array().unwrap().len(), 23, "{json}");
+}

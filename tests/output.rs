@@ -707,3 +707,51 @@ fn a_revert_in_a_table_lists_at_most_50_changes() {
         );
     }
 }
+
+/// The `… and N more` line of a plan names the command that lists the rest of what was
+/// asked for: the batch and the filters kept, not every change of the newest batch.
+#[test]
+fn more_names_the_batch_and_filters_it_cuts() {
+    let env = setup();
+    fetch(&env, "day1.csv", &users(30, 1));
+    env.roster(&["-q", "apply"]).ok();
+    fetch(&env, "day2.csv", &users(30, 2));
+    fetch(&env, "day3.csv", &users(31, 1));
+    let out = env
+        .roster(&["diff", "--batch", "2", "--field", "title", "--limit", "2"])
+        .ok()
+        .stdout;
+    assert!(
+        out.contains("… and 8 more (roster diff --batch 2 --field title --all, or --format json)"),
+        "{out}"
+    );
+    let out = env
+        .roster(&[
+            "diff",
+            "--batch",
+            "2",
+            "--action",
+            "update,create",
+            "--limit",
+            "1",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        out.contains(
+            "… and 19 more (roster diff --batch 2 --action update --action create --all, or"
+        ),
+        "{out}"
+    );
+    // Without a batch or filter, as it always was.
+    let out = env
+        .roster(&["diff", "--batch", "3", "--limit", "0"])
+        .ok()
+        .stdout;
+    assert!(out.contains("(roster diff --batch 3 --all, or"), "{out}");
+    let out = env.roster(&["diff", "--limit", "0"]).ok().stdout;
+    assert!(
+        out.contains("… and 1 more (roster diff --all, or --format json)"),
+        "{out}"
+    );
+}

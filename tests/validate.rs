@@ -681,3 +681,86 @@ fn the_step_summary_links_no_bare_domain() {
     let cells = seen["cells"].to_string();
     assert!(cells.contains("www.e-vil.com"), "shown as it is: {cells}");
 }
+
+/// SPEC §3.1: validate's table names the file by its name, not the path it was given, so
+/// that its lines fit 100 columns however deep the file lies.
+#[test]
+fn the_table_names_the_file_by_its_name_within_100_columns() {
+    let env = Env::new();
+    let dir = "exports/from-the-human-resources-system/of-the-region/with-a-long-path/indeed";
+    let path = env.write(
+        &format!("{dir}/users-export-from-the-hr-system-of-the-region.csv"),
+        "UniqueID,Name,Mail\nE1,Åsa Öberg,not-a-mail\nE2,Bo Ek,bo@example.se\n",
+    );
+    let run = env.roster(&["validate", path.to_str().unwrap()]).code(3);
+    for line in run.stdout.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{}: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(
+        run.stdout.contains(
+            "users-export-from-the-hr-system-of-the-region.csv: invalid — 2 rows, 1 errors"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("exports/"), "{}", run.stdout);
+    // JSON keeps the path as it was given.
+    let json = env
+        .roster(&["validate", path.to_str().unwrap(), "--format", "json"])
+        .code(3)
+        .json();
+    assert_eq!(json["file"], path.to_str().unwrap());
+}
+
+/// The `… and N more` line of `validate FILE` names the command that lists every problem of
+/// that file (`roster validate --all` alone checks the newest batch, or fails without a
+/// store), and the counts per code are broken to fit 100 columns.
+#[test]
+fn more_names_the_file_and_the_counts_fit_100_columns() {
+    let env = Env::new();
+    let mut csv = String::from("UniqueID,Name,Mail,TelephoneNumber,Skip,Kostnadsställe\n");
+    for i in 0..60 {
+        csv.push_str(&format!("E{i},Åsa Nr{i},not-a-mail-{i},,,x\n"));
+    }
+    csv.push_str("E70,,e70@example.se,,,x\n");
+    csv.push_str("E71,Bo,e71@example.se,123,,x\n");
+    csv.push_str("E72,Bo,e72@example.se,,2,x\n");
+    csv.push_str("E73,Bo,dup@example.se,,,x\nE74,Bo,dup@example.se,,,x\n");
+    csv.push_str("E75,Bo,e75@example.se,,,x\nE75,Bo,e76@example.se,,,x\n");
+    csv.push_str("E77,Bo,e77@example.se\n");
+    csv.push_str(&format!("E78,{},e78@example.se,,,x\n", "x".repeat(1001)));
+    let path = env.write("in/hr export.csv", &csv);
+    let path = path.to_str().unwrap();
+    let run = env.roster(&["validate", path]).code(3);
+    for line in run.stdout.lines().filter(|l| !l.starts_with("… and")) {
+        assert!(line.chars().count() <= 100, "{line}");
+    }
+    let codes = run.stdout.replace("\n  ", " ");
+    assert!(
+        codes.contains("problems per code: bad-mail 60 (error), duplicate-id 2 (error)"),
+        "{}",
+        run.stdout
+    );
+    let more = run.stdout.lines().find(|l| l.starts_with("… and")).unwrap();
+    assert_eq!(
+        more,
+        format!("… and 20 more (roster validate '{path}' --all, or --format json)")
+    );
+    // What it names lists them all.
+    let all = env.roster(&["validate", path, "--all"]).code(3).stdout;
+    assert!(!all.contains("… and"), "{all}");
+    assert!(all.contains("too-long"), "{all}");
+    // A stored batch named by its number.
+    env.roster(&["fetch", "--source", path]).ok();
+    let run = env.roster(&["validate", "--batch", "1"]).code(3);
+    assert!(
+        run.stdout
+            .contains("more (roster validate --batch 1 --all, or --format json)"),
+        "{}",
+        run.stdout
+    );
+}

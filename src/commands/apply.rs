@@ -72,7 +72,10 @@ fn applying(
         ctx,
         format,
         &outcome,
-        &super::selection(&args.shown, format),
+        &super::Selection {
+            batch: args.batch,
+            ..super::selection(&args.shown, format)
+        },
         &operator(store, args),
     )?;
     shown.set(true);

@@ -49,7 +49,8 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
     if ctx.quiet {
         return Ok(());
     }
-    let shown = super::selection(&args.shown, format);
+    let mut shown = super::selection(&args.shown, format);
+    shown.batch = args.batch;
     let view = PlanView::new(&plan, &file, &shown);
     match format {
         Format::Json => {

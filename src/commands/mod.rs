@@ -94,6 +94,7 @@ pub fn selection(args: &ShownArgs, format: Format) -> Selection {
             })
             .collect(),
         unstored: None,
+        batch: None,
     }
 }
 

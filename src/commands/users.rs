@@ -2,9 +2,10 @@
 
 use super::Context;
 use crate::cli::{EditFields, Format, StatusFilter, UserFields, UsersCommand};
-use crate::core::fold::fold;
+use crate::core::fold::fold_spaces;
 // The export's cells are escaped by the rule of the report's attachments.
 use crate::core::spreadsheet::escape_cell;
+use crate::core::text::shell_word;
 use crate::core::{mail, phone, record::trim};
 use crate::error;
 use crate::pipeline;
@@ -84,7 +85,7 @@ fn list_users(
         None => None,
     };
     let shown = Shown {
-        search: search.map(fold),
+        search: search.map(fold_spaces),
         every: every_command(status, group, search),
         limit: match (all, limit, format) {
             (true, _, _) => None,
@@ -442,19 +443,6 @@ fn every_command(
     command
 }
 
-/// A word as a shell reads it back: as it is when plain, else in single quotes.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_alphanumeric() || "-_.@+,:/%".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
 impl Shown {
     fn matches(&self, u: &UserView) -> bool {
         let Some(want) = &self.search else {
@@ -468,7 +456,7 @@ impl Shown {
         ]
         .into_iter()
         .flatten()
-        .any(|v| fold(v).contains(want.as_str()))
+        .any(|v| fold_spaces(v).contains(want.as_str()))
     }
 }
 

@@ -3,6 +3,7 @@
 use super::Context;
 use crate::cli::{Format, ValidateArgs};
 use crate::core::problem::{Code, Problem, Severity};
+use crate::core::text::shell_word;
 use crate::error::Error;
 use crate::input::{self, ImportFile};
 use crate::pipeline;
@@ -51,7 +52,8 @@ pub fn run_file(ctx: &Context, args: &ValidateArgs, path: &str) -> anyhow::Resul
     file.entries = Vec::new();
     let tell_all: Teller<'_> =
         &|file, tell| input::each_problem(&bytes, &opts, file, known.as_ref(), tell);
-    show(ctx, format, path, file, args, tell_all)
+    let again = format!("roster validate {} --all", shell_word(path));
+    show(ctx, format, path, file, args, tell_all, &again)
 }
 
 /// Tells every problem of a file, in order, one at a time.
@@ -126,6 +128,10 @@ pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
     }
     drop(dir);
     let tell_kept: Teller<'_> = &|file, tell| file.problems.iter().try_for_each(tell);
+    let again = match args.batch {
+        Some(n) => format!("roster validate --batch {n} --all"),
+        None => "roster validate --all".to_string(),
+    };
     show(
         ctx,
         format,
@@ -133,6 +139,7 @@ pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
         file,
         args,
         tell_kept,
+        &again,
     )
 }
 
@@ -150,7 +157,8 @@ pub fn too_large(size: u64, max: u64) -> ImportFile {
     }
 }
 
-/// Print the report in the chosen format; an error when the file has errors.
+/// Print the report in the chosen format; an error when the file has errors. `again` is the
+/// command that lists every problem of the same file (`roster validate users.csv --all`).
 pub fn show(
     ctx: &Context,
     format: Format,
@@ -158,6 +166,7 @@ pub fn show(
     mut file: ImportFile,
     args: &ValidateArgs,
     tell_all: Teller<'_>,
+    again: &str,
 ) -> anyhow::Result<()> {
     if args.strict {
         for p in &mut file.problems {
@@ -195,10 +204,11 @@ pub fn show(
                     file.problems.iter(),
                     report.per_code(),
                     limit,
-                    "roster validate --all, or --format json",
+                    &format!("{again}, or --format json"),
                 )?;
                 // The file's name is the operator's, but may hold anything.
-                writeln!(out, "{}", render::terminal_text(&report.summary()))?;
+                let summary = render::terminal_text(&report.summary()).into_owned();
+                render::grid::write_wrapped(&mut out, &summary)?;
             }
             out.flush()?;
         }

@@ -25,9 +25,43 @@ pub fn fold(text: &str) -> String {
     out
 }
 
+/// [`fold`], with each run of white space made one space: the text `users list --search`
+/// compares, so that a name with two spaces is found as the name lookup finds it.
+pub fn fold_spaces(text: &str) -> String {
+    let folded = fold(text);
+    if !folded.contains(|c: char| c.is_whitespace() && c != ' ') && !folded.contains("  ") {
+        return folded;
+    }
+    let mut out = String::with_capacity(folded.len());
+    let mut space = false;
+    for c in folded.chars() {
+        if c.is_whitespace() {
+            if !space {
+                out.push(' ');
+            }
+            space = true;
+        } else {
+            out.push(c);
+            space = false;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fold;
+    use super::{fold, fold_spaces};
+
+    #[test]
+    fn runs_of_white_space_are_one_space() {
+        for (text, want) in [
+            ("Åke  O'Nüñez", "ake o'nunez"),
+            (" Anna\u{a0}\tBerg ", " anna berg "),
+            ("Bo Ek", "bo ek"),
+        ] {
+            assert_eq!(fold_spaces(text), want, "{text:?}");
+        }
+    }
 
     #[test]
     fn case_and_accents_are_folded() {

@@ -42,6 +42,20 @@ pub fn has_control(text: &str) -> bool {
     })
 }
 
+/// A word as a shell reads it back: as it is when plain, else in single quotes; for the
+/// commands roster prints for a person to paste (`roster users list --search 'Anna Berg'`).
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_.@+,:/%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,9 @@ pub struct Selection {
     /// A dry run of a file that is stored nowhere (`sync --dry-run`): the commands a hint
     /// names, as `(the same dry run, validating the file)`, since no batch exists to name.
     pub unstored: Option<(String, String)>,
+    /// The batch the command was given (`--batch N`), named again by the hint that lists the
+    /// rest.
+    pub batch: Option<i64>,
 }
 
 impl Selection {
@@ -49,6 +52,23 @@ impl Selection {
 
     fn limit(&self) -> usize {
         self.limit.unwrap_or(usize::MAX)
+    }
+
+    /// `roster diff --all` with the batch and filters of this selection: the command that
+    /// lists every change it matches, not every change of the newest batch.
+    fn diff_all(&self) -> String {
+        let mut command = String::from("roster diff");
+        if let Some(batch) = self.batch {
+            command.push_str(&format!(" --batch {batch}"));
+        }
+        for action in &self.actions {
+            command.push_str(&format!(" --action {}", action.as_str()));
+        }
+        for field in &self.fields {
+            command.push_str(&format!(" --field {field}"));
+        }
+        command.push_str(" --all");
+        command
     }
 }
 
@@ -569,7 +589,7 @@ pub fn write_changes(out: &mut impl Write, view: &PlanView<'_>) -> io::Result<()
     if more > 0 {
         let again = match &view.shown.unstored {
             Some((dry_run, _)) => format!("{dry_run} --all"),
-            None => "roster diff --all".to_string(),
+            None => view.shown.diff_all(),
         };
         writeln!(
             out,

@@ -5,6 +5,7 @@ use super::{cell, thousands};
 use crate::core::problem::{Code, Problem, Severity, Tally};
 use crate::input::{delimiter_name, ImportFile};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 /// The JSON document of `validate`.
@@ -96,9 +97,13 @@ impl<'a> ValidationReport<'a> {
             "\t" => "tab".to_string(),
             d => format!("'{d}'"),
         };
+        // The file by its name, not its path (SPEC §3.1): the line fits 100 columns.
+        let name = std::path::Path::new(self.file)
+            .file_name()
+            .map_or(Cow::Borrowed(self.file), |n| n.to_string_lossy());
         format!(
             "{}: {} — {} rows, {} errors, {} warnings (delimiter {delim}, encoding {})",
-            super::message(self.file),
+            super::message(&name),
             if self.valid { "valid" } else { "invalid" },
             self.rows,
             self.errors,
@@ -181,7 +186,8 @@ pub fn write_counted_table<'a>(
         .iter()
         .map(|(c, s, n)| format!("{c} {} ({})", thousands(*n), severity(*s)))
         .collect();
-    writeln!(out, "problems per code: {}", parts.join(", "))?;
+    // Broken after a `, ` where the codes do not fit one line of 100 columns.
+    super::grid::write_wrapped(out, &format!("problems per code: {}", parts.join(", ")))?;
     let total: u64 = counts.iter().map(|c| c.2).sum();
     let kept = problems.clone().count() as u64;
     let listed = limit.map_or(total, |l| total.min(l as u64)).min(kept) as usize;

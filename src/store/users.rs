@@ -2,7 +2,7 @@
 
 use super::{now, Store};
 use crate::core::plan::diff_fields;
-use crate::core::{fold, mail};
+use crate::core::{fold, mail, text};
 use crate::error;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -613,9 +613,12 @@ fn candidates(
         })
         .collect();
     if n > SHOWN {
+        // The search that lists every candidate (and those whose name only contains it).
+        let name = user.split_whitespace().collect::<Vec<_>>().join(" ");
         lines.push(format!(
-            "… and {} more (roster users list --search)",
-            n - SHOWN
+            "… and {} more (roster users list --search {} --all)",
+            n - SHOWN,
+            text::shell_word(&name)
         ));
     }
     error::Error::Listed { head, lines }.into()
