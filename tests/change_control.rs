@@ -1857,3 +1857,50 @@ fn diff_json_lists_the_problems_as_apply_does() {
         .json();
     assert_eq!(diff["problems"], apply["problems"], "{apply:#}");
 }
+
+/// `--expect-plan` applies only the plan reviewed (SPEC §2): when a setting changed since
+/// makes the held file a rejected one (here the delimiter), no plan has that digest any more,
+/// so nothing is written and no run recorded, the batch stays held, exit 4, and the message
+/// names `roster diff --batch N`; the file is not rejected (and the held batch lost) by it.
+#[test]
+fn an_expect_plan_whose_file_is_now_rejected_writes_nothing() {
+    let env = setup();
+    env.import("day2.csv", &stripped(), &[]).code(4);
+    let doc = env.roster(&["diff", "--format", "json"]).ok().json();
+    let reviewed = doc["plan_digest"].as_str().unwrap().to_string();
+    env.write("roster.toml", "[csv]\ndelimiter = \";\"\n");
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let before = directory(&env);
+    let approve = [
+        "apply",
+        "--batch",
+        "2",
+        "--allow-updates",
+        "10",
+        "--expect-plan",
+        &reviewed,
+    ];
+    let run = env.roster(&approve).code(4);
+    assert!(
+        run.stdout.contains("roster diff --batch 2") && !run.stderr.contains("was rejected"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let doc = env
+        .roster(&[&approve[..], &["--format", "json"]].concat())
+        .code(4)
+        .json();
+    assert_eq!(doc["status"], "plan-changed", "{doc:#}");
+    assert_eq!(doc["run"], Value::Null, "{doc:#}");
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM runs"), runs);
+    assert_eq!(directory(&env), before);
+    let status: String = env
+        .db()
+        .query_row("SELECT status FROM batches WHERE id = 2", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "blocked");
+    // With the setting back, the reviewed plan applies.
+    env.write("roster.toml", "");
+    env.roster(&approve).ok();
+}
