@@ -1904,3 +1904,31 @@ fn an_expect_plan_whose_file_is_now_rejected_writes_nothing() {
     env.write("roster.toml", "");
     env.roster(&approve).ok();
 }
+
+/// The churn message names the median as it names the count, with thousands separators
+/// (SPEC §2: `max_churn (updates 2,018 > 10 × median 33)`), here on nights of 1,100 updates.
+#[test]
+fn a_median_in_the_thousands_is_written_as_the_count_is() {
+    let env = Env::new();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_churn = \"1.5x\"\n",
+    );
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    env.import("first.csv", &staff(2500, 0, "", 0), &[]).ok();
+    for k in 1..=5 {
+        let title = format!("Title {k}");
+        env.import(&format!("n{k}.csv"), &staff(2500, 1100, &title, 0), &[])
+            .ok();
+    }
+    let run = env
+        .import("big.csv", &staff(2500, 2000, "Head nurse", 0), &[])
+        .code(4);
+    assert!(
+        run.stderr
+            .contains("max_churn (updates 2,000 > 1.5 × median 1,100)"),
+        "{}",
+        run.stderr
+    );
+}
