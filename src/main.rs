@@ -57,6 +57,15 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         e.exit();
     }
     let text = e.render().to_string();
+    // clap quotes a refused value as it was given: one with a line break would begin a line of
+    // its own in clap's lines, so then the whole error is one escaped line.
+    let hostile = std::env::args_os()
+        .skip(1)
+        .any(|a| roster::render::message(&a.to_string_lossy()) != a.to_string_lossy());
+    if hostile {
+        eprintln!("{}", roster::render::message(text.trim_end()));
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    }
     let lines: Vec<std::borrow::Cow<'_, str>> = text.lines().map(roster::render::message).collect();
     eprintln!("{}", lines.join("\n").trim_end());
     ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))

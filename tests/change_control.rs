@@ -1857,3 +1857,78 @@ fn diff_json_lists_the_problems_as_apply_does() {
         .json();
     assert_eq!(diff["problems"], apply["problems"], "{apply:#}");
 }
+
+/// `--expect-plan` applies only the plan reviewed (SPEC §2): when a setting changed since
+/// makes the held file a rejected one (here the delimiter), no plan has that digest any more,
+/// so nothing is written and no run recorded, the batch stays held, exit 4, and the message
+/// names `roster diff --batch N`; the file is not rejected (and the held batch lost) by it.
+#[test]
+fn an_expect_plan_whose_file_is_now_rejected_writes_nothing() {
+    let env = setup();
+    env.import("day2.csv", &stripped(), &[]).code(4);
+    let doc = env.roster(&["diff", "--format", "json"]).ok().json();
+    let reviewed = doc["plan_digest"].as_str().unwrap().to_string();
+    env.write("roster.toml", "[csv]\ndelimiter = \";\"\n");
+    let runs = count(&env, "SELECT COUNT(*) FROM runs");
+    let before = directory(&env);
+    let approve = [
+        "apply",
+        "--batch",
+        "2",
+        "--allow-updates",
+        "10",
+        "--expect-plan",
+        &reviewed,
+    ];
+    let run = env.roster(&approve).code(4);
+    assert!(
+        run.stdout.contains("roster diff --batch 2") && !run.stderr.contains("was rejected"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let doc = env
+        .roster(&[&approve[..], &["--format", "json"]].concat())
+        .code(4)
+        .json();
+    assert_eq!(doc["status"], "plan-changed", "{doc:#}");
+    assert_eq!(doc["run"], Value::Null, "{doc:#}");
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM runs"), runs);
+    assert_eq!(directory(&env), before);
+    let status: String = env
+        .db()
+        .query_row("SELECT status FROM batches WHERE id = 2", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "blocked");
+    // With the setting back, the reviewed plan applies.
+    env.write("roster.toml", "");
+    env.roster(&approve).ok();
+}
+
+/// The churn message names the median as it names the count, with thousands separators
+/// (SPEC §2: `max_churn (updates 2,018 > 10 × median 33)`), here on nights of 1,100 updates.
+#[test]
+fn a_median_in_the_thousands_is_written_as_the_count_is() {
+    let env = Env::new();
+    env.write(
+        "roster.toml",
+        "[import]\nmax_updates = \"100%\"\nmax_churn = \"1.5x\"\n",
+    );
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    env.import("first.csv", &staff(2500, 0, "", 0), &[]).ok();
+    for k in 1..=5 {
+        let title = format!("Title {k}");
+        env.import(&format!("n{k}.csv"), &staff(2500, 1100, &title, 0), &[])
+            .ok();
+    }
+    let run = env
+        .import("big.csv", &staff(2500, 2000, "Head nurse", 0), &[])
+        .code(4);
+    assert!(
+        run.stderr
+            .contains("max_churn (updates 2,000 > 1.5 × median 1,100)"),
+        "{}",
+        run.stderr
+    );
+}

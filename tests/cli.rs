@@ -183,3 +183,27 @@ fn the_man_page_documents_every_command_and_its_options() {
         );
     }
 }
+
+/// SPEC §3.1: a line break in a value that a usage error quotes does not begin a line of its
+/// own (a GitHub workflow command), whichever option refuses it.
+#[test]
+fn a_usage_error_quoting_a_line_break_forges_no_line() {
+    let env = Env::new();
+    for args in [
+        vec!["apply", "--expect-plan", "abc\n::error title=Forged::x"],
+        vec!["apply", "--allow-updates", "5\n::warning::y"],
+        vec!["users", "list", "--status", "a\n::error::z"],
+        vec!["report", "--format", "html\n::error::w"],
+    ] {
+        let run = env.roster(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("::"), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .lines()
+                .all(|l| !l.trim_start().starts_with("::")),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}

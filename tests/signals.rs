@@ -603,6 +603,39 @@ fn an_exposed_store_is_named() {
     assert_eq!(json["store_exposed"], serde_json::Value::Null, "{json:#}");
 }
 
+/// A store reached through a symbolic link that sits in a folder others may write without the
+/// sticky bit is exposed too: another account can replace the link, and so the store roster
+/// opens by that path (SPEC §5: replaced by another user), though the store's own folder is
+/// private.
+#[test]
+fn a_store_reached_through_a_link_in_an_open_folder_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    sync(&env, "users.csv", &users(0..3, "", "Nurse")).ok();
+    let open = env.path("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let link = open.join("roster.db");
+    std::os::unix::fs::symlink(env.store(), &link).unwrap();
+    let run = env.roster_var(
+        ("ROSTER_STORE", link.to_str().unwrap()),
+        &["status", "--format", "json"],
+    );
+    let json = run.ok().json();
+    let why = json["store_exposed"].as_str().unwrap_or_default();
+    assert!(
+        why.contains(open.to_str().unwrap()) && why.contains("0777"),
+        "{json:#}"
+    );
+    // With the sticky bit, nobody else can replace the link.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let run = env.roster_var(
+        ("ROSTER_STORE", link.to_str().unwrap()),
+        &["status", "--format", "json"],
+    );
+    assert_eq!(run.ok().json()["store_exposed"], serde_json::Value::Null);
+}
+
 /// SPEC §5's bound of a file of `size` bytes, in KiB: 4× the file plus 64 MiB.
 fn bound_kib(size: u64) -> u64 {
     (4 * size + 64 * 1024 * 1024) / 1024

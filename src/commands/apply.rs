@@ -187,9 +187,12 @@ pub fn show(
     }
     let mut out = render::stdout();
     // Not a block: one line says the plan changed, its new digest and the command to review it.
-    if let (pipeline::Status::PlanChanged, Some(view)) = (o.status, &plan) {
+    if o.status == pipeline::Status::PlanChanged {
         let b = o.batch.id;
-        let now = view.plan.digest(&o.file);
+        let now = match &plan {
+            Some(view) => view.plan.digest(&o.file),
+            None => "a rejected file".to_string(),
+        };
         writeln!(
             out,
             "batch {b}: not applied, the plan changed since review (now {now}); see roster diff --batch {b}"

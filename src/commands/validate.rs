@@ -120,14 +120,26 @@ pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
             "there is no batch yet: pass a FILE, or run roster fetch first",
         ));
     };
-    let (mut file, dir) =
-        pipeline::read_batch(&store, &config, &batch, pipeline::GroupWarnings::PerRecord)?;
+    // Of the records' problems only the first are kept, the rest told again from the batch's
+    // bytes (SPEC §5), unless a table lists more of them.
+    let warnings = pipeline::GroupWarnings::PerRecord;
+    let listed = args.all || args.limit.is_some_and(|n| n > pipeline::KEEP_PROBLEMS);
+    let (bytes, mut file, dir) = if format == Format::Table && listed {
+        let (file, dir) = pipeline::read_batch(&store, &config, &batch, warnings)?;
+        (Vec::new(), file, dir)
+    } else {
+        pipeline::read_batch_keeping(&store, &config, &batch, warnings)?
+    };
     if file.file_error().is_none() {
         let settings = pipeline::settings(&config, batch.id, &crate::cli::ApplyArgs::default());
         pipeline::plan(&dir, &mut file, &settings)?;
     }
+    let known = crate::core::plan::Directory::group_ids(&dir).clone();
     drop(dir);
-    let tell_kept: Teller<'_> = &|file, tell| file.problems.iter().try_for_each(tell);
+    file.entries = Vec::new();
+    let opts = config.read_options();
+    let tell_all: Teller<'_> =
+        &|file, tell| input::each_problem(&bytes, &opts, file, Some(&known), tell);
     let again = match args.batch {
         Some(n) => format!("roster validate --batch {n} --all"),
         None => "roster validate --all".to_string(),
@@ -138,7 +150,7 @@ pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
         &format!("batch {}", batch.id),
         file,
         args,
-        tell_kept,
+        tell_all,
         &again,
     )
 }

@@ -91,6 +91,16 @@ fn apply_bytes(
     let (mut file, dir) = read_for_apply(store, config, bytes, read)?;
     let batch = count_records(store, config, batch, &file, bytes, args.dry_run)?;
     if let Some(problem) = file.file_error() {
+        if let Some(reason) = rejected_since_review(batch.id, problem, args) {
+            return Ok(Outcome::new(
+                None,
+                batch,
+                Status::PlanChanged,
+                file,
+                None,
+                Some(reason),
+            ));
+        }
         // A dry run records nothing: the file *would be* rejected.
         let was = if args.dry_run { "would be" } else { "was" };
         let reason = format!("batch {} {was} rejected: {}", batch.id, problem);
@@ -211,6 +221,17 @@ fn count_records(
         Some(_) => input::count_records(bytes, &config.read_options()),
     };
     store.set_batch_records(batch, records)
+}
+
+/// `--expect-plan` of a file that a setting changed since the review makes a rejected one: no
+/// plan has the reviewed digest now (SPEC §2), so nothing is written and no run recorded.
+fn rejected_since_review(batch: i64, problem: &Problem, args: &ApplyArgs) -> Option<String> {
+    let expected = args.expect_plan.as_deref()?;
+    Some(format!(
+        "the plan of batch {batch} changed since it was reviewed: the file is now rejected \
+         ({problem}), not the plan {expected}; nothing was applied. Review it again: \
+         roster diff --batch {batch}"
+    ))
 }
 
 /// A file with a file error: the run recorded `rejected` and the batch marked; a dry run

@@ -546,7 +546,7 @@ impl Store {
         } else {
             Vec::new()
         };
-        let run_id = record_run(&tx, plan, run)?;
+        let run_id = record_run(&tx, plan, &file.entries, run)?;
         runs::stamp(&tx, run_id, &self.operator)?;
         create_known_groups(&tx, run_id, &plan.group_ids)?;
         let mut w = Writer::new(&tx, run_id, group_keys(&tx)?)?;
@@ -596,7 +596,12 @@ fn build_indexes(tx: &Transaction<'_>, rebuild: &[String]) -> rusqlite::Result<(
 }
 
 /// Record the apply's run; returns its id.
-fn record_run(tx: &Transaction<'_>, plan: &Plan, run: &ApplyRun<'_>) -> anyhow::Result<i64> {
+fn record_run(
+    tx: &Transaction<'_>,
+    plan: &Plan,
+    entries: &[crate::core::record::Entry],
+    run: &ApplyRun<'_>,
+) -> anyhow::Result<i64> {
     runs::insert(
         tx,
         &runs::NewRun {
@@ -610,7 +615,7 @@ fn record_run(tx: &Transaction<'_>, plan: &Plan, run: &ApplyRun<'_>) -> anyhow::
             unknown_groups: Some(&plan.unknown_groups),
             problems: run.problems,
             each_problem: run.each_problem,
-            rejected: Some(&plan.changes),
+            rejected: Some((&plan.changes, entries)),
         },
     )
 }

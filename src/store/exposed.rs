@@ -1,6 +1,6 @@
 //! Whether another user can read or replace the store (SPEC §5 "Locking": `status` warns):
-//! its mode, its owner, or a folder on its path that another user can write without the
-//! sticky bit.
+//! its mode, its owner, or a folder on its path (as given, or its real one) that another user
+//! can write without the sticky bit.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -31,8 +31,15 @@ pub fn exposed(path: &Path) -> Option<String> {
             path.display()
         ));
     }
+    // The folders of the path as given (one may hold a symbolic link that another user could
+    // replace), then those of the store's real path.
+    let given = std::path::absolute(path).ok()?;
     let real = std::fs::canonicalize(path).ok()?;
-    real.ancestors().skip(1).find_map(|dir| folder(dir, me))
+    given
+        .ancestors()
+        .skip(1)
+        .chain(real.ancestors().skip(1))
+        .find_map(|dir| folder(dir, me))
 }
 
 /// Why a folder on the store's path lets another user replace what is in it.

@@ -3,6 +3,7 @@
 
 use super::Store;
 use crate::core::plan::Counts;
+use crate::core::record::Entry;
 use crate::core::report::{Person, Rejected, RejectedOnce, Run, Streak};
 use crate::core::signal::{Fact, GroupsLeftOut};
 use rusqlite::OptionalExtension;
@@ -608,11 +609,12 @@ pub(crate) fn insert_records(
 }
 
 /// Write the invalid records of a plan's changes (line, UniqueID, name) as the run's
-/// `invalid` rows of `run_records`, in the plan's order, one at a time.
+/// `invalid` rows of `run_records`, in the plan's order, one at a time; a record's name is
+/// read from its entry in the file the plan was made of.
 pub(crate) fn insert_invalid(
     conn: &rusqlite::Connection,
     run: i64,
-    changes: &[crate::core::plan::Change],
+    (changes, entries): (&[crate::core::plan::Change], &[Entry]),
 ) -> anyhow::Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO run_records (run_id, list, seq, line, unique_id, name, mail)
@@ -627,10 +629,18 @@ pub(crate) fn insert_invalid(
             seq as i64,
             c.line.map(|l| l as i64),
             c.unique_id.as_deref(),
-            c.name(),
+            c.entry().and_then(|i| entries.get(i)).and_then(entry_name),
         ])?;
     }
     Ok(())
+}
+
+/// The Name cell of a record as the file has it.
+fn entry_name(entry: &Entry) -> Option<&str> {
+    match entry {
+        Entry::Valid(r) => Some(r.name()),
+        Entry::Invalid { name, .. } => name.as_deref(),
+    }
 }
 
 /// Each record's current run of consecutive rejections, summed up (see [`RejectedOnce`]).

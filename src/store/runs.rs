@@ -4,6 +4,7 @@ use super::{now, Store};
 use crate::core::plan::{Change, Counts, Night};
 pub use crate::core::problem::EachProblem;
 use crate::core::problem::Problem;
+use crate::core::record::Entry;
 pub use crate::core::report::{Run, StoredProblem};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -24,9 +25,10 @@ pub struct NewRun<'a> {
     /// Every problem of the file, told one at a time, when `problems` holds only the first
     /// few (SPEC §5: the rest are streamed to the store, not held); used instead of it.
     pub each_problem: Option<EachProblem<'a>>,
-    /// The plan's changes: its invalid records are written as the run's `invalid` list
-    /// (line, UniqueID, name) straight from them, never as one JSON tree of them all.
-    pub rejected: Option<&'a [Change]>,
+    /// The plan's changes and the file's entries: its invalid records are written as the
+    /// run's `invalid` list (line, UniqueID, name) straight from them, never as one JSON tree
+    /// of them all.
+    pub rejected: Option<(&'a [Change], &'a [Entry])>,
 }
 
 /// A run's detail is read without its per-record lists (`invalid`, `removals`: 200,000 of

@@ -161,7 +161,7 @@ pub(super) fn check(plan: &mut Plan, s: &Settings) {
         let history = format!(
             "{of}: {} × median {}{floor} of {} applied imports (runs {}–{})",
             number(factor),
-            number(median),
+            median_text(median),
             check.imports,
             runs[0],
             runs[1],
@@ -194,6 +194,15 @@ pub(super) fn check(plan: &mut Plan, s: &Settings) {
     }
 }
 
+/// A median as a count is written (`1,100`, `2.5`, `33`): a whole number or one half.
+fn median_text(median: f64) -> String {
+    if median.fract() == 0.0 && (0.0..1e15).contains(&median) {
+        thousands(median as u64)
+    } else {
+        number(median)
+    }
+}
+
 /// ⌊factor × median⌋: a whole count exceeds factor × median exactly when it exceeds this. The
 /// factor is written in decimal (`2.3x`), which binary floating point only approximates (2.3 ×
 /// 50 is 114.99999999999999): a product a hair under a whole number is that number.
@@ -210,7 +219,7 @@ impl ChurnTrip {
             self.of,
             thousands(count),
             number(self.factor),
-            number(self.median)
+            median_text(self.median)
         );
         if self.churn_floor >= whole_limit(self.factor, self.median) {
             text += &format!(" and > import.churn_floor {}", thousands(self.churn_floor));
@@ -302,6 +311,12 @@ mod tests {
             runs: [1, 30],
         };
         assert_eq!(trip.describe(2018), "updates 2,018 > 10 × median 33");
+        let wide = ChurnTrip {
+            median: 1100.0,
+            factor: 1.5,
+            ..trip.clone()
+        };
+        assert_eq!(wide.describe(2000), "updates 2,000 > 1.5 × median 1,100");
         let low = ChurnTrip {
             median: 2.5,
             ..trip
