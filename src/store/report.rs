@@ -625,7 +625,7 @@ pub(crate) fn insert_invalid(
         stmt.execute(rusqlite::params![
             run,
             seq as i64,
-            c.line.map(|l| l as i64),
+            c.line().map(|l| l as i64),
             c.unique_id.as_deref(),
             c.name(),
         ])?;
