@@ -556,11 +556,13 @@ fn child(phase: &str, file: &Path, store: &Path) {
                 mtime: None,
             };
             // As sync does: the directory is loaded while the file is "fetched" (here, given),
-            // the file read while it is stored, and the reading goes on to the apply.
+            // the file read while it is stored, and the reading goes on to the apply (the
+            // bytes it gave back are not read again: the benchmark's files are valid).
             let roster::pipeline::Fetch {
                 fetched,
                 stored,
                 read,
+                ..
             } = roster::pipeline::fetch_store_and_read(&st, &cfg, || Ok(fetched)).unwrap();
             let batch = match stored {
                 Stored::New(b) | Stored::Unchanged(b) => b,

@@ -337,26 +337,31 @@ fn read_unsorted(
     span_bytes: usize,
     keep: Option<usize>,
 ) -> ImportFile {
-    let mut file = ImportFile {
-        delimiter: b',',
-        encoding: "utf-8",
-        keep,
-        ..ImportFile::default()
-    };
+    let mut file = new_file(keep);
     let Some((text, data)) = open_text(bytes, opts, &mut file) else {
         return file;
     };
-    let delimiter = file.delimiter;
-    let line = 1 + newlines(&text.as_bytes()[..data]);
-    let spans = spans(text.as_bytes(), data, line, span_bytes);
+    let spans = data_spans(&text, data, span_bytes);
     let rooms = rooms(text.as_bytes(), &spans);
+    read_text(file, &text, spans, &rooms, opts)
+}
+
+/// Read the data records of a decoded text, in `spans` (a part of `rooms` entries each).
+fn read_text(
+    mut file: ImportFile,
+    text: &str,
+    spans: Vec<Span>,
+    rooms: &[usize],
+    opts: &ReadOptions,
+) -> ImportFile {
     // The file's one list of entries, made once at a size no reading exceeds (a record a
     // line), each span read into its own part of it: the entries are never in two lists at
     // once (issue 31: a first import's peak).
     file.entries.resize_with(rooms.iter().sum(), vacant);
-    let mut read_spans = read_into(&text, &spans, &mut file.entries, &rooms, |span, part| {
+    let (delimiter, keep) = (file.delimiter, file.keep);
+    let read_spans = read_into(text, &spans, &mut file.entries, rooms, |span, part| {
         read_span(
-            &text,
+            text,
             span,
             delimiter,
             &file.columns,
@@ -365,6 +370,36 @@ fn read_unsorted(
             part,
         )
     });
+    finish(file, text, read_spans, opts)
+}
+
+/// An import file before its reading: nothing read, nothing found.
+fn new_file(keep: Option<usize>) -> ImportFile {
+    ImportFile {
+        delimiter: b',',
+        encoding: "utf-8",
+        keep,
+        ..ImportFile::default()
+    }
+}
+
+/// The spans of about `span_bytes` that a decoded text's data records (from byte `data`) are
+/// read in.
+fn data_spans(text: &str, data: usize, span_bytes: usize) -> Vec<Span> {
+    let line = 1 + newlines(&text.as_bytes()[..data]);
+    spans(text.as_bytes(), data, line, span_bytes)
+}
+
+/// The file from its spans' readings (each with where its part of `file.entries` starts):
+/// their problems, their entries brought together, and the duplicates marked. `text` is the
+/// decoded text from its start, at least through every record whose Mail an invalid entry
+/// left to read again ([`InvalidMails`]).
+fn finish(
+    mut file: ImportFile,
+    text: &str,
+    mut read_spans: Vec<(usize, SpanRead)>,
+    opts: &ReadOptions,
+) -> ImportFile {
     file.problems
         .reserve_exact(read_spans.iter().map(|(_, s)| s.problems.len()).sum());
     let mut unnamed_used = Vec::new();
@@ -380,8 +415,8 @@ fn read_unsorted(
     }
     let invalid_mails = InvalidMails {
         list: invalid_mails(&mut read_spans),
-        text: &text,
-        delimiter,
+        text,
+        delimiter: file.delimiter,
         columns: file.columns.clone(),
         rules: &opts.rules,
     };
@@ -449,18 +484,31 @@ fn read_into(
     rooms: &[usize],
     read: impl Fn(&Span, &mut [Entry]) -> (SpanRead, SpanEnd) + Sync,
 ) -> Vec<(usize, SpanRead)> {
-    let mut parts = Vec::with_capacity(spans.len());
+    let parts = parts(entries, rooms);
+    let (reads, ends): (Vec<SpanRead>, Vec<SpanEnd>) = spans
+        .par_iter()
+        .zip(parts)
+        .map(|(span, part)| read(span, part))
+        .unzip();
+    let settled = settle(text, spans, reads, &ends, &|span| read(span, &mut []));
+    placed(settled, rooms)
+}
+
+/// `entries` cut into each span's part, `rooms` long each, in order.
+fn parts<'e>(entries: &'e mut [Entry], rooms: &[usize]) -> Vec<&'e mut [Entry]> {
+    let mut parts = Vec::with_capacity(rooms.len());
     let mut rest = entries;
     for &room in rooms {
         let (part, tail) = std::mem::take(&mut rest).split_at_mut(room);
         parts.push(part);
         rest = tail;
     }
-    let (reads, ends): (Vec<SpanRead>, Vec<SpanEnd>) = spans
-        .par_iter()
-        .zip(parts)
-        .map(|(span, part)| read(span, part))
-        .unzip();
+    parts
+}
+
+/// Each settled reading (by the span it starts at) with where that span's part of the
+/// entries starts.
+fn placed(settled: Vec<(usize, SpanRead)>, rooms: &[usize]) -> Vec<(usize, SpanRead)> {
     let starts: Vec<usize> = rooms
         .iter()
         .scan(0, |at, room| {
@@ -469,10 +517,7 @@ fn read_into(
             Some(start)
         })
         .collect();
-    settle(text, spans, reads, &ends, &|span| read(span, &mut []))
-        .into_iter()
-        .map(|(k, r)| (starts[k], r))
-        .collect()
+    settled.into_iter().map(|(k, r)| (starts[k], r)).collect()
 }
 
 /// Bring the spans' entries together at the front of `entries`, in order (each span's part
@@ -1387,6 +1432,8 @@ fn mark_duplicates(file: &mut ImportFile, invalid: &InvalidMails<'_>) {
             file.limit_problems();
         }
     }
+    free_large(ids);
+    free_large(mails);
 }
 
 /// Mark an entry invalid (a duplicate), keeping its UniqueID and name.
@@ -1442,11 +1489,24 @@ fn repeated<'a>(
             marked[*i] = keys.iter().any(|(j, other)| j != i && other == k);
         }
     }
+    free_large(hashed);
     marked
 }
 
+/// Free a large list shrunk to one element first. glibc's malloc gives a large block a
+/// mapping of its own, and raises the size from which it does so to that of a mapped block
+/// freed whole under 32 MiB: freeing a list of 8 MiB would keep every later buffer under 8
+/// MiB in the heap, where freeing it gives nothing back (issue 31: 8 MiB more at a first
+/// import's peak, the plan's and SQLite's). Shrinking a mapped block remaps it in place.
+fn free_large<T>(mut list: Vec<T>) {
+    list.clear();
+    list.shrink_to(1);
+}
+
+pub mod give_back;
 pub mod groups;
 pub mod lean;
+pub use give_back::{read_giving_back, Cut, Gate, Given};
 pub use lean::read_lean;
 
 #[cfg(test)]

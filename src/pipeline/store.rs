@@ -23,22 +23,25 @@ pub fn store_fetched(
     fetched: &Fetched,
     count: Count,
 ) -> anyhow::Result<Stored> {
-    store_hashed(store, config, fetched, &sha256_hex(&fetched.bytes), count)
+    let bytes = &fetched.bytes;
+    store_hashed(store, config, fetched, bytes, &sha256_hex(bytes), count)
 }
 
-/// [`store_fetched`] with the file's SHA-256 already computed.
+/// [`store_fetched`] of `bytes` (the fetched file's, held apart from it) with their SHA-256
+/// already computed.
 pub(super) fn store_hashed(
     store: &Store,
     config: &Config,
     fetched: &Fetched,
+    bytes: &[u8],
     sha256: &str,
     count: Count,
 ) -> anyhow::Result<Stored> {
     let opts = config.read_options();
     let (counted, stored) = std::thread::scope(|s| {
         let counting =
-            (count == Count::Now).then(|| s.spawn(|| input::count_records(&fetched.bytes, &opts)));
-        let stored = store.store_batch(&fetched.bytes, sha256, &fetched.source, fetched.mtime);
+            (count == Count::Now).then(|| s.spawn(|| input::count_records(bytes, &opts)));
+        let stored = store.store_batch(bytes, sha256, &fetched.source, fetched.mtime);
         (counting.map(|c| c.join()), stored)
     });
     let stored = match (stored?, counted) {

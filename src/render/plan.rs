@@ -106,11 +106,11 @@ impl<'a> PlanView<'a> {
     /// The reference shape of one change, which [`PlanView::write_change`] writes by hand.
     #[cfg(test)]
     fn change(&self, c: &'a Change) -> ChangeView<'a> {
-        let absent = c.pk.and_then(|pk| self.plan.absent_users.get(&pk));
+        let absent = c.pk().and_then(|pk| self.plan.absent_users.get(&pk));
         ChangeView {
             action: c.action,
             unique_id: c.unique_id.as_deref(),
-            line: c.line,
+            line: c.line(),
             name: if matches!(c.action, Action::Remove | Action::Missing) {
                 c.name()
             } else {
@@ -246,7 +246,7 @@ impl PlanView<'_> {
         buf.extend_from_slice(c.action.as_str().as_bytes());
         buf.extend_from_slice(b"\",\"unique_id\":");
         json_opt(buf, c.unique_id.as_deref());
-        if let Some(line) = c.line {
+        if let Some(line) = c.line() {
             buf.extend_from_slice(b",\"line\":");
             json_u64(buf, line);
         }
@@ -256,7 +256,7 @@ impl PlanView<'_> {
                 json_str(buf, name);
             }
         }
-        if let Some(u) = c.pk.and_then(|pk| self.plan.absent_users.get(&pk)) {
+        if let Some(u) = c.pk().and_then(|pk| self.plan.absent_users.get(&pk)) {
             buf.extend_from_slice(b",\"mail\":");
             json_str(buf, &u.mail);
             buf.extend_from_slice(b",\"groups\":[");
@@ -632,7 +632,7 @@ fn row(view: &PlanView<'_>, c: &Change) -> [String; 5] {
         Some(Entry::Valid(r)) => Some(r),
         _ => None,
     };
-    let absent: Option<&UserState> = c.pk.and_then(|pk| plan.absent_users.get(&pk));
+    let absent: Option<&UserState> = c.pk().and_then(|pk| plan.absent_users.get(&pk));
     let (name, mail): (&str, &str) = match (c.action, c.state(), absent, record) {
         (_, Some(new), _, _) => (&new.name, &new.mail),
         (_, None, Some(u), _) => (&u.name, &u.mail),
@@ -668,7 +668,7 @@ fn row(view: &PlanView<'_>, c: &Change) -> [String; 5] {
             parts.join("; ")
         }
         Action::Invalid => {
-            let line = c.line.unwrap_or(0);
+            let line = c.line().unwrap_or(0);
             let at = file
                 .problems
                 .partition_point(|p| p.line.unwrap_or(0) < line);

@@ -627,7 +627,7 @@ pub(crate) fn insert_invalid(
         stmt.execute(rusqlite::params![
             run,
             seq as i64,
-            c.line.map(|l| l as i64),
+            c.line().map(|l| l as i64),
             c.unique_id.as_deref(),
             c.entry().and_then(|i| entries.get(i)).and_then(entry_name),
         ])?;

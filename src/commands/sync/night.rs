@@ -43,7 +43,8 @@ pub(super) fn one_night(
     }
     // Validate, diff and apply; an unchanged file that was rejected or blocked comes here
     // again, and is rejected or blocked again, and reported again.
-    let outcome = apply(night, store, batch, arrived.fetched, arrived.read)?;
+    let read = (arrived.read, arrived.given_back);
+    let outcome = apply(night, store, batch, arrived.fetched, read)?;
     let deferred = show_or_defer(night, store, &outcome)?;
     if let Some(e) = outcome.error() {
         // The report is built from the store: the file's records and its plan are freed
@@ -179,28 +180,31 @@ fn show_unchanged(
 }
 
 /// Validate, plan, check the safeguards and apply the fetched file ([`pipeline::apply`]),
-/// read already when `read` is there.
+/// read already when `read` is there (and its bytes given back to the store, when it says so).
 fn apply(
     night: &Night<'_>,
     store: &mut Store,
     batch: Batch,
     mut fetched: Fetched,
-    read: Option<Box<Prepared>>,
+    (read, given_back): (Option<Box<Prepared>>, bool),
 ) -> anyhow::Result<Outcome> {
+    let config = &night.ctx.config;
     let input = match read {
         // Read and stored: the apply needs the bytes again only to count the records of a
-        // file it rejects, or to tell again the problems its reading did not keep. Freed
-        // before the plan otherwise, so that a first import holds the file's records and
-        // its plan, not its bytes too.
+        // file it rejects, or to tell again the problems its reading did not keep (read
+        // back from the store when the reading gave them back). Freed before the plan
+        // otherwise, so that a first import holds the file's records and its plan, not its
+        // bytes too.
         Some(prepared) => {
             if prepared.file.file_error().is_none() && prepared.file.dropped.is_empty() {
                 fetched.bytes = Vec::new();
+            } else if given_back {
+                fetched.bytes = pipeline::batch_content(store, config, &batch)?;
             }
             pipeline::Input::Read(&fetched.bytes, prepared)
         }
         None => pipeline::Input::Bytes(&fetched.bytes),
     };
-    let config = &night.ctx.config;
     let mut outcome = pipeline::apply(store, config, batch, input, night.apply_args, "sync")?;
     if !outcome.file.dropped.is_empty() && outcome.source.is_none() {
         outcome.source = Some(std::mem::take(&mut fetched.bytes));

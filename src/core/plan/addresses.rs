@@ -89,7 +89,7 @@ impl Claims {
         let mut old_mail = HashMap::new();
         for c in changes {
             let mail_change = c.fields().iter().find(|f| f.field == "mail");
-            if let (Some(pk), Some(mail_change)) = (c.pk, mail_change) {
+            if let (Some(pk), Some(mail_change)) = (c.pk(), mail_change) {
                 // No old address (one given to another user) is "", which every address
                 // differs from.
                 let old = mail_change.old.as_deref().unwrap_or("");
@@ -109,7 +109,7 @@ impl Claims {
         }
         let new = c.state()?;
         let key = mail::key(&new.mail).into_owned();
-        match c.pk {
+        match c.pk() {
             None => Some(key),
             Some(pk) => self
                 .old_mail
@@ -154,7 +154,7 @@ impl<'a> Free<'a> {
         let mut releasing: HashSet<i64> = deleted.clone();
         for c in changes {
             if matches!(c.action, Action::Update | Action::Reactivate) && claims.key(c).is_some() {
-                releasing.extend(c.pk);
+                releasing.extend(c.pk());
             }
         }
         let mut named: HashSet<i64> = reuse.map(|r| r.skipped.clone()).unwrap_or_default();
@@ -162,7 +162,7 @@ impl<'a> Free<'a> {
             changes
                 .iter()
                 .filter(|c| matches!(c.action, Action::Reactivate | Action::Invalid))
-                .filter_map(|c| c.pk),
+                .filter_map(Change::pk),
         );
         Free {
             releasing,
@@ -174,7 +174,7 @@ impl<'a> Free<'a> {
     /// True when the holder keeps the address from the change: it is someone else, who does
     /// not give it up.
     fn kept_from(&self, holder: &Holder, c: &Change) -> bool {
-        Some(holder.pk) != c.pk && !self.releasing.contains(&holder.pk)
+        Some(holder.pk) != c.pk() && !self.releasing.contains(&holder.pk)
     }
 
     /// With `import.reuse_mail_of_deactivated`: a holder deactivated after the plan, whom no
@@ -240,7 +240,7 @@ fn adopt<D: Directory>(
         c.set_state(Some(new));
     }
     c.action = Action::Adopt;
-    c.pk = Some(pk);
+    c.set_pk(pk);
     c.set_name(Some(old.name));
     Ok(())
 }
@@ -295,7 +295,7 @@ fn lose_mail(
         };
         let column = file.columns.name(Field::Mail).to_string();
         let problem = Problem::new(
-            Some(c.line.unwrap_or(0)),
+            Some(c.line().unwrap_or(0)),
             Some(&column),
             Code::MailTaken,
             format!("the mail `{key}` belongs to {who} in the store{hint}"),

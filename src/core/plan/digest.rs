@@ -43,7 +43,7 @@ impl Canonical {
 
 /// The order of the canonical form: by UniqueID, then action, then line.
 fn key(c: &Change) -> (Option<&str>, &'static str, Option<u64>) {
-    (c.unique_id.as_deref(), c.action.as_str(), c.line)
+    (c.unique_id.as_deref(), c.action.as_str(), c.line())
 }
 
 impl Plan {
@@ -69,7 +69,7 @@ impl Plan {
             h.text(c.action.as_str());
             h.opt(c.unique_id.as_deref());
             if c.unique_id.is_none() {
-                h.number(c.line.unwrap_or(0));
+                h.number(c.line().unwrap_or(0));
             }
             if let Some(n) = c.absent().filter(|_| c.action == Action::Missing) {
                 h.number(n.into());

@@ -406,13 +406,17 @@ pub struct Change {
     pub action: Action,
     /// Inline when short ([`Uid`]): a first import's million creates make no allocation each.
     pub unique_id: Option<Uid>,
-    /// The store's key of an existing user.
-    pub pk: Option<i64>,
+    /// The store's key of an existing user ([`Change::pk`]), [`NO_PK`] for none: eight bytes,
+    /// not sixteen (issue 31, as `line`).
+    pk: i64,
     /// The index of the record in the file's entries, when the user is in the file
     /// ([`Change::entry`]), [`NO_ENTRY`] for none: four bytes, not eight, as a file of every
     /// line invalid is a change a line.
     entry: u32,
-    pub line: Option<u64>,
+    /// The line of the record ([`Change::line`]): a line is never 0, so that `None` takes no
+    /// room of its own and a first import's million creates are 8 bytes smaller each (issue
+    /// 31: the plan is beside the file's records at a first import's peak).
+    line: Option<std::num::NonZeroU64>,
     /// What only some changes have ([`Change::state`], [`Change::fields`], [`Change::name`],
     /// [`Change::absent`]), apart: a create has none of it (its state and fields derive from
     /// its record when needed, [`Plan::new_state`]), so that each of a first import's million
@@ -422,6 +426,10 @@ pub struct Change {
 
 /// [`Change::entry`] of a change whose user is not in the file.
 const NO_ENTRY: u32 = u32::MAX;
+
+/// [`Change::pk`] of a change whose user is not in the store: SQLite gives its rows keys from
+/// 1 up, never this one.
+const NO_PK: i64 = i64::MIN;
 
 /// An entry's index as a change keeps it: a file of 2^32 - 1 records would need 256 GiB for
 /// its entries alone, so it is never read; past that, the change has no entry.
@@ -453,10 +461,10 @@ impl Change {
         Change {
             action,
             unique_id: unique_id.map(Uid::from),
-            pk,
+            pk: pk.unwrap_or(NO_PK),
             // A file of 2^32 records would need 256 GiB for its entries alone: never read.
             entry: entry.map_or(NO_ENTRY, entry_index),
-            line,
+            line: line.and_then(std::num::NonZeroU64::new),
             more: None,
         }
     }
@@ -467,11 +475,26 @@ impl Change {
         Change {
             action: Action::Create,
             unique_id: Some(Uid::new(unique_id)),
-            pk: None,
+            pk: NO_PK,
             entry: entry_index(entry),
-            line: Some(line),
+            line: std::num::NonZeroU64::new(line),
             more: None,
         }
+    }
+
+    /// The store's key of the user, when it is in the store.
+    pub fn pk(&self) -> Option<i64> {
+        (self.pk != NO_PK).then_some(self.pk)
+    }
+
+    /// The change is to the user of store key `pk` (an adopted one).
+    pub fn set_pk(&mut self, pk: i64) {
+        self.pk = pk;
+    }
+
+    /// The line of the record, when the user is in the file.
+    pub fn line(&self) -> Option<u64> {
+        self.line.map(std::num::NonZeroU64::get)
     }
 
     /// The index of the record in the file's entries, when the user is in the file.
@@ -899,7 +922,7 @@ pub fn plan<D: Directory>(
             return HashSet::new();
         }
         let removals = absent.iter().filter(|c| c.action == Action::Remove);
-        removals.filter_map(|c| c.pk).collect()
+        removals.filter_map(Change::pk).collect()
     };
     let deleted = removed(MissingUsers::Delete);
     // Users this plan deactivates: afterwards their addresses may be reused.

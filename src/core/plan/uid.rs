@@ -23,6 +23,6 @@ mod tests {
         assert!(Uid::new("E1") < Uid::new("E2"));
         assert_eq!(std::mem::size_of::<Option<Uid>>(), 24);
         // A first import holds a change a record: what it costs each (issue 31).
-        assert!(std::mem::size_of::<super::super::Change>() <= 72);
+        assert!(std::mem::size_of::<super::super::Change>() <= 56);
     }
 }
