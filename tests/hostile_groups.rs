@@ -171,3 +171,47 @@ fn groups_import_names_its_own_encoding_option() {
     let groups = env.roster(&["groups", "list", "--format", "json"]).json();
     assert_eq!(groups, serde_json::json!([]));
 }
+
+/// A group file is read with its own delimiter, as with its own encoding: `csv.delimiter` set
+/// for the import files (`;`) reads a group file that uses it, and a comma-separated group file
+/// from another system is read by its header's delimiter, not refused as "GroupID is missing".
+#[test]
+fn groups_import_reads_its_file_with_its_own_delimiter() {
+    for (what, file) in [
+        (
+            "semicolons",
+            "GroupID;Name\nICU;Intensive care, north\nWARD;Ward 3\n",
+        ),
+        (
+            "commas",
+            "GroupID,Name\nICU,\"Intensive care, north\"\nWARD,Ward 3\n",
+        ),
+        (
+            "tabs",
+            "GroupID\tName\nICU\tIntensive care, north\nWARD\tWard 3\n",
+        ),
+    ] {
+        let env = Env::new();
+        env.write("roster.toml", "[csv]\ndelimiter = \";\"\n");
+        let path = env.write("groups.csv", file);
+        env.roster(&["groups", "import", path.to_str().unwrap()])
+            .ok();
+        let groups = env
+            .roster(&["groups", "list", "--format", "json"])
+            .ok()
+            .json();
+        let mut got: Vec<(String, String)> = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                let field = |k: &str| g[k].as_str().unwrap_or("").to_string();
+                (field("id"), field("name"))
+            })
+            .collect();
+        got.sort();
+        let want = [("ICU", "Intensive care, north"), ("WARD", "Ward 3")]
+            .map(|(i, n)| (i.to_string(), n.to_string()));
+        assert_eq!(got, want, "{what}");
+    }
+}

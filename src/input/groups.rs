@@ -24,7 +24,9 @@ impl std::fmt::Display for GroupFileError {
 
 /// Read a group file: a `GroupID` column and an optional `Name` column. The file's own
 /// encoding is detected (`Encoding::Auto`: a BOM, else UTF-8, else Windows-1252) unless named;
-/// `csv.encoding` is for import files. Cells are trimmed as an import file's are; a Group ID
+/// `csv.encoding` is for import files. So is `csv.delimiter`: it is used when the header read
+/// with it names a `GroupID` column, else the header's own delimiter is (a group file may come
+/// from another system than the import files). Cells are trimmed as an import file's are; a Group ID
 /// that no import file could name (with `separator`, `csv.group_separator`) is refused.
 pub fn read(
     bytes: &[u8],
@@ -36,6 +38,7 @@ pub fn read(
     // `csv.encoding` does not apply to this file: its own option is named instead.
     let text = super::decode_text(bytes, encoding)
         .map_err(|p| Unreadable(p.message.replace("set csv.encoding", "give --encoding")))?;
+    let delimiter = delimiter.filter(|&d| names_group_id(&text, d));
     let mut reader = super::csv_reader(&text, delimiter, true);
     let header = reader
         .headers()
@@ -84,4 +87,13 @@ pub fn read(
         return Err(Unreadable("the file has no groups".into()));
     }
     Ok(out)
+}
+
+/// Whether the header of `text`, read with `delimiter`, names a `GroupID` column.
+fn names_group_id(text: &str, delimiter: u8) -> bool {
+    let mut reader = super::csv_reader(text, Some(delimiter), true);
+    reader.headers().is_ok_and(|h| {
+        h.iter()
+            .any(|c| trim(c.trim_start_matches('\u{feff}')).eq_ignore_ascii_case("GroupID"))
+    })
 }
