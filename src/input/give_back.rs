@@ -87,6 +87,15 @@ pub enum Given {
     Again,
 }
 
+impl Given {
+    fn read(file: ImportFile, cut: bool) -> Given {
+        Given::Read {
+            file: Box::new(file),
+            cut,
+        }
+    }
+}
+
 /// Spans read at once, between two cuts.
 const WAVE_SPANS: usize = 12;
 
@@ -117,20 +126,14 @@ fn read_giving_back_in(
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut file = super::new_file(Some(keep));
     let Some((text, data)) = open_text(&guard, opts, &mut file) else {
-        return Given::Read {
-            file: Box::new(file),
-            cut: false,
-        };
+        return Given::read(file, false);
     };
     let spans = data_spans(&text, data, span_bytes);
     let rooms = rooms(text.as_bytes(), &spans);
     if matches!(text, Cow::Owned(_)) || spans.len() <= 2 * wave {
         let mut file = super::read_text(file, &text, spans, &rooms, opts);
         file.limit_problems();
-        return Given::Read {
-            file: Box::new(file),
-            cut: false,
-        };
+        return Given::read(file, false);
     }
     // The text is the bytes after a byte-order mark, if any.
     let skip = guard.len() - text.len();
@@ -181,10 +184,7 @@ fn read_giving_back_in(
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         super::free_large(std::mem::take(&mut *bytes));
     }
-    Given::Read {
-        file: Box::new(file),
-        cut,
-    }
+    Given::read(file, cut)
 }
 
 /// The reading of a file's spans in waves, from its end, cutting the bytes behind it.

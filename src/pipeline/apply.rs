@@ -91,20 +91,8 @@ fn apply_bytes(
     let (mut file, dir) = read_for_apply(store, config, bytes, read)?;
     let batch = count_records(store, config, batch, &file, bytes, args.dry_run)?;
     if let Some(problem) = file.file_error() {
-        if let Some(reason) = rejected_since_review(batch.id, problem, args) {
-            return Ok(Outcome::new(
-                None,
-                batch,
-                Status::PlanChanged,
-                file,
-                None,
-                Some(reason),
-            ));
-        }
-        // A dry run records nothing: the file *would be* rejected.
-        let was = if args.dry_run { "would be" } else { "was" };
-        let reason = format!("batch {} {was} rejected: {}", batch.id, problem);
-        return reject(store, &recording, batch, file, reason, args.dry_run);
+        let problem = problem.to_string();
+        return reject(store, &recording, batch, file, &problem, args);
     }
     let mut plan = plan(
         &dir,
@@ -225,7 +213,7 @@ fn count_records(
 
 /// `--expect-plan` of a file that a setting changed since the review makes a rejected one: no
 /// plan has the reviewed digest now (SPEC §2), so nothing is written and no run recorded.
-fn rejected_since_review(batch: i64, problem: &Problem, args: &ApplyArgs) -> Option<String> {
+fn rejected_since_review(batch: i64, problem: &str, args: &ApplyArgs) -> Option<String> {
     let expected = args.expect_plan.as_deref()?;
     Some(format!(
         "the plan of batch {batch} changed since it was reviewed: the file is now rejected \
@@ -234,18 +222,26 @@ fn rejected_since_review(batch: i64, problem: &Problem, args: &ApplyArgs) -> Opt
     ))
 }
 
-/// A file with a file error: the run recorded `rejected` and the batch marked; a dry run
-/// records and marks nothing, and is a `dry-run` that would be rejected
-/// ([`Outcome::would_reject`]).
+/// A file with a file error (`problem`): the run recorded `rejected` and the batch marked; a
+/// dry run records and marks nothing, and is a `dry-run` that would be rejected
+/// ([`Outcome::would_reject`]); under `--expect-plan` no plan has the reviewed digest, so
+/// nothing is recorded either ([`rejected_since_review`]).
 fn reject(
     store: &Store,
     recording: &Recording<'_>,
     batch: Batch,
     file: ImportFile,
-    reason: String,
-    dry_run: bool,
+    problem: &str,
+    args: &ApplyArgs,
 ) -> anyhow::Result<Outcome> {
-    if dry_run {
+    if let Some(reason) = rejected_since_review(batch.id, problem, args) {
+        let status = Status::PlanChanged;
+        return Ok(Outcome::new(None, batch, status, file, None, Some(reason)));
+    }
+    // A dry run records nothing: the file *would be* rejected.
+    let was = if args.dry_run { "would be" } else { "was" };
+    let reason = format!("batch {} {was} rejected: {problem}", batch.id);
+    if args.dry_run {
         let status = Status::DryRun;
         return Ok(Outcome::new(None, batch, status, file, None, Some(reason)));
     }
