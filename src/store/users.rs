@@ -589,12 +589,10 @@ impl Store {
     }
 }
 
-/// A name as a lookup compares it: folded ([`fold::fold`]), its spaces collapsed.
+/// A name as a lookup compares it: folded, its spaces collapsed ([`fold::fold_spaces`]) and
+/// trimmed.
 fn fold_name(name: &str) -> String {
-    fold::fold(name)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    fold::fold_spaces(name).trim().to_string()
 }
 
 /// The error for a name several users have: each candidate with UniqueID and mail, one a line.
