@@ -44,14 +44,9 @@ pub fn read(
         .headers()
         .map_err(|e| Unreadable(format!("{}: {e}", Code::NotCsv)))?
         .clone();
-    let find = |name: &str| {
-        header
-            .iter()
-            .position(|h| trim(h.trim_start_matches('\u{feff}')).eq_ignore_ascii_case(name))
-    };
-    let id_col =
-        find("GroupID").ok_or_else(|| Unreadable("the GroupID column is missing".into()))?;
-    let name_col = find("Name");
+    let id_col = column(&header, "GroupID")
+        .ok_or_else(|| Unreadable("the GroupID column is missing".into()))?;
+    let name_col = column(&header, "Name");
     let mut out: Vec<(String, Option<String>)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, rec) in reader.records().enumerate() {
@@ -92,8 +87,14 @@ pub fn read(
 /// Whether the header of `text`, read with `delimiter`, names a `GroupID` column.
 fn names_group_id(text: &str, delimiter: u8) -> bool {
     let mut reader = super::csv_reader(text, Some(delimiter), true);
-    reader.headers().is_ok_and(|h| {
-        h.iter()
-            .any(|c| trim(c.trim_start_matches('\u{feff}')).eq_ignore_ascii_case("GroupID"))
-    })
+    reader
+        .headers()
+        .is_ok_and(|h| column(h, "GroupID").is_some())
+}
+
+/// The column a header names `name` (any case, trimmed, after a byte-order mark).
+fn column(header: &csv::StringRecord, name: &str) -> Option<usize> {
+    header
+        .iter()
+        .position(|h| trim(h.trim_start_matches('\u{feff}')).eq_ignore_ascii_case(name))
 }
