@@ -12,7 +12,7 @@ use super::{
 };
 use rayon::prelude::*;
 use std::borrow::Cow;
-use std::sync::{Condvar, Mutex, RwLock};
+use std::sync::{Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Whether the reading may cut off the bytes it has read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +96,16 @@ impl Given {
     }
 }
 
+/// The shared bytes, to read (a reading that panicked left them whole).
+pub fn to_read(bytes: &RwLock<Vec<u8>>) -> RwLockReadGuard<'_, Vec<u8>> {
+    bytes.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The shared bytes, to cut or replace.
+pub fn to_write(bytes: &RwLock<Vec<u8>>) -> RwLockWriteGuard<'_, Vec<u8>> {
+    bytes.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Spans read at once, between two cuts.
 const WAVE_SPANS: usize = 12;
 
@@ -121,9 +131,7 @@ fn read_giving_back_in(
     wave: usize,
     keep: usize,
 ) -> Given {
-    let guard = bytes
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let guard = to_read(bytes);
     let mut file = super::new_file(Some(keep));
     let Some((text, data)) = open_text(&guard, opts, &mut file) else {
         return Given::read(file, false);
@@ -154,9 +162,7 @@ fn read_giving_back_in(
     let Some((reads, ends, cut)) = read.all(parts(&mut file.entries, &rooms)) else {
         return Given::Again;
     };
-    let guard = bytes
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let guard = to_read(bytes);
     let Some(text) = guard.get(skip..).and_then(|b| utf8(b).ok()) else {
         return Given::Again;
     };
@@ -179,9 +185,7 @@ fn read_giving_back_in(
     drop(guard);
     if cut {
         // What is left of the text (the start of the file): no one reads it any more.
-        let mut bytes = bytes
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut bytes = to_write(bytes);
         super::free_large(std::mem::take(&mut *bytes));
     }
     Given::read(file, cut)
@@ -227,10 +231,7 @@ impl Waves<'_> {
                 reads[k] = Some(r);
             }
             if may_cut && self.gate.now() == Cut::Allowed {
-                let mut bytes = self
-                    .bytes
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut bytes = to_write(self.bytes);
                 bytes.truncate(self.skip + self.spans[start].start);
                 bytes.shrink_to_fit();
                 kept = start;
@@ -255,10 +256,7 @@ impl Waves<'_> {
         end: usize,
         parts: Vec<&mut [crate::core::record::Entry]>,
     ) -> Option<Vec<(SpanRead, SpanEnd)>> {
-        let guard = self
-            .bytes
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = to_read(self.bytes);
         let from = self.spans[start].start;
         let to = self.spans[end - 1].end;
         let text = guard

@@ -6,7 +6,7 @@ use super::stage;
 use super::store::{batch_content, store_hashed, Count};
 use crate::config::Config;
 use crate::core::file::ImportFile;
-use crate::input::{self, Cut, Gate, Given};
+use crate::input::{self, give_back, Cut, Gate, Given};
 use crate::store::batches::{sha256_hex, Batch, Stored};
 use crate::store::directory::Loaded;
 use crate::store::Store;
@@ -270,7 +270,7 @@ fn store_shared(
     arrived: &Arrived,
     started: std::time::Instant,
 ) -> anyhow::Result<Shared> {
-    let bytes = read_lock(&arrived.bytes);
+    let bytes = give_back::to_read(&arrived.bytes);
     let sha256 = match &arrived.sha256 {
         Some(sha256) => sha256.clone(),
         None => sha256_hex(&bytes),
@@ -304,18 +304,8 @@ fn read_again(
     let (Stored::New(batch) | Stored::Unchanged(batch)) = stored;
     let content = batch_content(store, config, batch)?;
     let file = input::read_keeping(&content, &config.read_options(), KEEP_PROBLEMS);
-    *arrived
-        .bytes
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = content;
+    *give_back::to_write(&arrived.bytes) = content;
     Ok(file)
-}
-
-/// The bytes, to read (a reading that panicked left them whole).
-fn read_lock(bytes: &RwLock<Vec<u8>>) -> std::sync::RwLockReadGuard<'_, Vec<u8>> {
-    bytes
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The store's directory, loaded (and the time it took, at -vv).
