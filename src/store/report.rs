@@ -515,12 +515,11 @@ impl Store {
     }
 }
 
-/// The unknown Group IDs of run `?1` (its detail's `unknown_groups`), one row each, `g.key`
-/// and `g.value`: SQLite walks the stored text, nothing is built of it all at once.
-const UNKNOWN_GROUPS: &str =
-    "runs, json_each(CASE WHEN json_valid(runs.detail) THEN runs.detail END,
-                                     '$.unknown_groups') AS g
-     WHERE runs.id = ?1 AND g.type = 'integer'";
+/// The unknown Group IDs of run `?1` (rows of `run_unknown_groups`), one row each, `g.key`
+/// and `g.value`: read a row at a time, nothing is built of them all at once.
+const UNKNOWN_GROUPS: &str = "(SELECT group_id AS key, records AS value
+                                FROM run_unknown_groups WHERE run_id = ?1) AS g
+     WHERE 1";
 
 /// A row of [`UNKNOWN_GROUPS`]: a Group ID and the records naming it.
 fn group_count(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64)> {
@@ -531,48 +530,56 @@ fn group_count(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64)> {
 const RECORD_LISTS: [&str; 2] = ["invalid", "removals"];
 
 /// A run's detail as the store keeps it: its members but the per-record lists (rows of their
-/// own, [`insert_records`]), with the plan's unknown Group IDs written straight from the
-/// plan's map; and whether it had any such list. Neither is copied into a JSON tree first:
-/// a file naming 200,000 unknown groups made two, of 20 MB each (SPEC §5).
+/// own, [`insert_records`]), written without a copy of the detail's JSON tree; and whether it
+/// had any such list. (A plan's unknown Group IDs are rows of their own too:
+/// [`insert_unknown_groups`].)
 pub(crate) fn detail_text(
     detail: Option<&serde_json::Value>,
-    unknown_groups: Option<&BTreeMap<String, u64>>,
 ) -> anyhow::Result<(Option<String>, bool)> {
     let members = match detail {
-        Some(serde_json::Value::Object(map)) => Some(map),
+        Some(serde_json::Value::Object(map)) => map,
         Some(other) => return Ok((Some(serde_json::to_string(other)?), false)),
-        None if unknown_groups.is_none() => return Ok((None, false)),
-        None => None,
+        None => return Ok((None, false)),
     };
-    let records = members.is_some_and(|m| RECORD_LISTS.iter().any(|k| m.contains_key(*k)));
-    let kept = Kept {
-        members,
-        unknown_groups,
-    };
-    Ok((Some(serde_json::to_string(&kept)?), records))
+    let records = RECORD_LISTS.iter().any(|k| members.contains_key(*k));
+    Ok((Some(serde_json::to_string(&Kept(members))?), records))
 }
 
-/// What [`detail_text`] writes: the detail's members but its per-record lists, then the
-/// unknown Group IDs.
-struct Kept<'a> {
-    members: Option<&'a serde_json::Map<String, serde_json::Value>>,
-    unknown_groups: Option<&'a BTreeMap<String, u64>>,
-}
+/// What [`detail_text`] writes: the detail's members but its per-record lists.
+struct Kept<'a>(&'a serde_json::Map<String, serde_json::Value>);
 
 impl serde::Serialize for Kept<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut out = s.serialize_map(None)?;
-        for (k, v) in self.members.into_iter().flatten() {
+        for (k, v) in self.0 {
             if !RECORD_LISTS.contains(&k.as_str()) {
                 out.serialize_entry(k, v)?;
             }
         }
-        if let Some(groups) = self.unknown_groups {
-            out.serialize_entry("unknown_groups", groups)?;
-        }
         out.end()
     }
+}
+
+/// Write a plan's unknown Group IDs, with the records naming each, as rows of
+/// `run_unknown_groups`: straight from the plan's map, so that a file naming 200,000 of them
+/// costs no text of them all (SPEC §5).
+pub(crate) fn insert_unknown_groups(
+    conn: &rusqlite::Connection,
+    run: i64,
+    groups: Option<&BTreeMap<String, u64>>,
+) -> rusqlite::Result<()> {
+    let Some(groups) = groups.filter(|g| !g.is_empty()) else {
+        return Ok(());
+    };
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO run_unknown_groups (run_id, group_id, records) VALUES (?1, ?2, ?3)",
+    )?;
+    for (group, records) in groups {
+        let records = i64::try_from(*records).unwrap_or(i64::MAX);
+        stmt.execute(rusqlite::params![run, group, records])?;
+    }
+    Ok(())
 }
 
 /// Write the per-record lists of a run's detail (`invalid`: line, UniqueID, name; `removals`:
@@ -715,50 +722,65 @@ mod tests {
     use crate::core::report::ATTACH_ROWS;
     use crate::pipeline;
 
-    /// What a run's detail is kept as: without its per-record lists (rows of their own), with
-    /// the plan's unknown groups written after its members, and whether it had such a list.
+    /// What a run's detail is kept as: without its per-record lists (rows of their own), and
+    /// whether it had such a list.
     #[test]
-    fn detail_text_keeps_members_and_adds_unknown_groups() {
-        let groups: BTreeMap<String, u64> = [("B".to_string(), 2), ("A".to_string(), 1)].into();
+    fn detail_text_keeps_members_but_the_record_lists() {
         let with_lists = serde_json::json!({"tripped": [], "removals": [{"unique_id": "E1"}],
             "fields": {"title": 3}, "invalid": []});
-        type Case<'a> = (
-            Option<serde_json::Value>,
-            Option<&'a BTreeMap<String, u64>>,
-            Option<&'a str>,
-            bool,
-        );
-        let cases: [Case; 5] = [
-            (None, None, None, false),
-            (
-                None,
-                Some(&groups),
-                Some(r#"{"unknown_groups":{"A":1,"B":2}}"#),
-                false,
-            ),
+        let cases: [(Option<serde_json::Value>, Option<&str>, bool); 4] = [
+            (None, None, false),
             (
                 Some(serde_json::json!({"stage": "apply"})),
-                None,
                 Some(r#"{"stage":"apply"}"#),
                 false,
             ),
             (
                 Some(with_lists),
-                Some(&groups),
-                Some(r#"{"tripped":[],"fields":{"title":3},"unknown_groups":{"A":1,"B":2}}"#),
+                Some(r#"{"tripped":[],"fields":{"title":3}}"#),
                 true,
             ),
-            (
-                Some(serde_json::json!([1])),
-                Some(&groups),
-                Some("[1]"),
-                false,
-            ),
+            (Some(serde_json::json!([1])), Some("[1]"), false),
         ];
-        for (detail, unknown, want, lists) in cases {
-            let (text, had) = detail_text(detail.as_ref(), unknown).unwrap();
+        for (detail, want, lists) in cases {
+            let (text, had) = detail_text(detail.as_ref()).unwrap();
             assert_eq!((text.as_deref(), had), (want, lists), "{detail:?}");
         }
+    }
+
+    /// A store of schema 17 keeps the unknown Group IDs its runs' details held through
+    /// migration 18: as rows, read as before (most named first), and out of the details.
+    #[test]
+    fn migration_18_moves_unknown_groups_into_rows() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("old.db");
+        let conn = rusqlite::Connection::open(&path)?;
+        for sql in &crate::store::schema::MIGRATIONS[..17] {
+            conn.execute_batch(sql)?;
+        }
+        conn.execute_batch(
+            r#"INSERT INTO runs (id, command, started_at, finished_at, status, detail) VALUES
+                 (1, 'sync', 't1', 't1', 'applied',
+                  '{"stage":"apply","unknown_groups":{"A":1,"B":3,"C":2}}'),
+                 (2, 'sync', 't2', 't2', 'applied', '{"stage":"apply"}'),
+                 (3, 'sync', 't3', 't3', 'failed', 'not json');"#,
+        )?;
+        conn.pragma_update(None, "user_version", 17)?;
+        drop(conn);
+        let store = Store::open(&path)?;
+        let (first, left_out) = store.run_unknown_groups(1, 2)?;
+        let first: Vec<_> = first.into_iter().collect();
+        assert_eq!(first, [("B".to_string(), 3), ("C".to_string(), 2)]);
+        assert_eq!((left_out.groups, left_out.records), (1, 1));
+        assert!(store.run_unknown_groups(2, 10)?.0.is_empty());
+        let details: Vec<Option<String>> = store
+            .conn
+            .prepare("SELECT detail FROM runs ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let want = [r#"{"stage":"apply"}"#, r#"{"stage":"apply"}"#, "not json"];
+        assert_eq!(details, want.map(|d| Some(d.to_string())));
+        Ok(())
     }
 
     /// The report of a first import reads at most [`ATTACH_ROWS`] of its joiners and counts

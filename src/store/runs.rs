@@ -17,8 +17,8 @@ pub struct NewRun<'a> {
     pub counts: Option<&'a Counts>,
     pub message: Option<&'a str>,
     pub detail: Option<&'a serde_json::Value>,
-    /// A plan's unknown Group IDs with the records naming each, kept in the detail as
-    /// `unknown_groups` (written from the map, not through a JSON tree of it).
+    /// A plan's unknown Group IDs with the records naming each, kept as rows of
+    /// `run_unknown_groups` (written from the map, a row at a time).
     pub unknown_groups: Option<&'a std::collections::BTreeMap<String, u64>>,
     /// Errors are kept in full; warnings are many on some files and add nothing to a report.
     pub problems: &'a [Problem],
@@ -156,7 +156,7 @@ const FILE_WARNINGS: usize = 200;
 /// Record a run (inside the caller's transaction when there is one); returns its id.
 pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
     // The per-record lists go to rows of their own, so a report reads the few it shows.
-    let (detail, records) = super::report::detail_text(run.detail, run.unknown_groups)?;
+    let (detail, records) = super::report::detail_text(run.detail)?;
     // An applied import whose detail says it is a night the churn safeguard learns from.
     let history = run.status == "applied"
         && run
@@ -185,6 +185,7 @@ pub fn insert(conn: &Connection, run: &NewRun<'_>) -> anyhow::Result<i64> {
     )?;
     let id = conn.last_insert_rowid();
     super::report::insert_records(conn, id, run.detail, &records)?;
+    super::report::insert_unknown_groups(conn, id, run.unknown_groups)?;
     if let Some(changes) = run.rejected {
         super::report::insert_invalid(conn, id, changes)?;
     }

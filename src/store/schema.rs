@@ -388,6 +388,24 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, first_pk)
     ) WITHOUT ROWID;
     "#,
+    // 18: a run's unknown Group IDs in rows of their own rather than inside its detail: a
+    // file naming 200,000 of them made a detail of 8 MB that SQLite copied twice more to
+    // store it (SPEC §5: memory bounded by the file). The IDs kept in details are moved.
+    r#"
+    CREATE TABLE IF NOT EXISTS run_unknown_groups (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        group_id TEXT NOT NULL,
+        records INTEGER NOT NULL,
+        PRIMARY KEY (run_id, group_id)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO run_unknown_groups (run_id, group_id, records)
+        SELECT runs.id, g.key, g.value
+        FROM runs, json_each(CASE WHEN json_valid(runs.detail) THEN runs.detail END,
+                             '$.unknown_groups') AS g
+        WHERE g.type = 'integer';
+    UPDATE runs SET detail = json_remove(detail, '$.unknown_groups')
+        WHERE json_valid(detail) AND json_type(detail, '$.unknown_groups') IS NOT NULL;
+    "#,
 ];
 
 /// What a migration does beyond its SQL, in its transaction, after it: `version` is the
