@@ -96,21 +96,16 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> anyhow::Result<()> {
 fn json(store: &Store, mut report: crate::core::report::Report) -> anyhow::Result<()> {
     use std::io::Write as _;
     let runs = std::mem::take(&mut report.runs);
-    let mut doc = serde_json::to_value(&report)?;
-    if let Some(o) = doc.as_object_mut() {
-        o.remove("runs");
-    }
     let mut out = render::stdout();
-    out.write_all(b"{")?;
-    if let Some(fields) = doc.as_object() {
-        for (key, value) in fields {
-            render::write_json(&mut out, key)?;
-            out.write_all(b":")?;
-            render::write_json(&mut out, value)?;
-            out.write_all(b",")?;
-        }
+    // The rest of the report is streamed (open unknown groups may be 300,000: a JSON tree of
+    // them, twice, peaked at 151 MiB), its closing brace held back for the runs to follow.
+    let mut head = HoldLast::new(&mut out);
+    render::write_json(&mut head, &report)?;
+    drop(report);
+    if head.last != Some(b'}') {
+        anyhow::bail!("the report did not serialize as a JSON object");
     }
-    out.write_all(b"\"runs\":[")?;
+    out.write_all(b",\"runs\":[")?;
     for (i, r) in runs.into_iter().enumerate() {
         if i > 0 {
             out.write_all(b",")?;
@@ -120,6 +115,36 @@ fn json(store: &Store, mut report: crate::core::report::Report) -> anyhow::Resul
     out.write_all(b"]}\n")?;
     out.flush()?;
     Ok(())
+}
+
+/// A writer that passes on every byte but the last written, which it holds.
+struct HoldLast<W> {
+    out: W,
+    last: Option<u8>,
+}
+
+impl<W> HoldLast<W> {
+    fn new(out: W) -> Self {
+        HoldLast { out, last: None }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for HoldLast<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some((&end, rest)) = buf.split_last() else {
+            return Ok(0);
+        };
+        if let Some(held) = self.last.take() {
+            self.out.write_all(&[held])?;
+        }
+        self.out.write_all(rest)?;
+        self.last = Some(end);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// One run of the JSON report: its lists that the report holds only the first of are

@@ -354,6 +354,9 @@ pub struct Report {
     /// The period: from (RFC 3339, none for one run) to.
     pub from: Option<String>,
     pub to: String,
+    /// Not serialized with the rest: the JSON report writes the runs after it, one at a time,
+    /// their whole lists read from the store (`commands::report`).
+    #[serde(skip)]
     pub runs: Vec<RunReport>,
     pub open: Open,
     /// Lines that need attention beyond the runs and open items (a hung lock).
