@@ -191,7 +191,7 @@ impl ImportFile {
         if let Entry::Valid(r) = &self.entries[index] {
             let unique_id = Some(r.unique_id().into());
             self.entries[index] = Entry::Invalid {
-                line: r.line,
+                line: super::record::line_of_invalid(r.line),
                 unique_id,
                 name: Some(r.name().into()),
                 field_count: false,

@@ -1440,7 +1440,7 @@ fn mark_duplicates(file: &mut ImportFile, invalid: &InvalidMails<'_>) {
 fn invalidate(entries: &mut [Entry], i: usize) {
     if let Entry::Valid(r) = &entries[i] {
         entries[i] = Entry::Invalid {
-            line: r.line,
+            line: crate::core::record::line_of_invalid(r.line),
             unique_id: Some(r.unique_id().into()),
             name: Some(r.name().into()),
             field_count: false,

@@ -1142,9 +1142,11 @@ fn invalid_change(entry: &mut Entry, i: usize, known: Option<&Known>) -> Option<
         return None;
     };
     let pk = known.map(|k| k.pk);
-    // A boxed `str` becomes a `String` without a copy.
-    let uid = unique_id.take().map(String::from);
-    Some(Change::new(Action::Invalid, uid, pk, Some(i), Some(*line)))
+    let line = u64::from(*line);
+    let mut change = Change::new(Action::Invalid, None, pk, Some(i), Some(line));
+    // Moved as it is (inline when short): no allocation a record.
+    change.unique_id = unique_id.take();
+    Some(change)
 }
 
 /// The update (or reactivation) of a known user to what its record asks for, or none when the
