@@ -1932,3 +1932,47 @@ fn a_median_in_the_thousands_is_written_as_the_count_is() {
         run.stderr
     );
 }
+
+/// The other safeguards write their counts as churn does, with thousands separators, in the
+/// message, `diff`, the report and `status`; the command that proceeds and the JSON keep
+/// plain numbers. Here 1,300 of 2,500 users leave.
+#[test]
+fn a_blocked_count_in_the_thousands_is_written_with_separators() {
+    let env = Env::new();
+    env.roster(&["groups", "add", "ICU", "--name", "Intensive care"])
+        .ok();
+    env.import("first.csv", &staff(2500, 0, "", 0), &[]).ok();
+    let run = env.import("leave.csv", &staff(1200, 0, "", 0), &[]).code(4);
+    let trip =
+        "max_removals (1,300 > 250, import.max_removals = 10% of 2,500 active imported users)";
+    assert!(run.stderr.contains(trip), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--allow-removals 1300"),
+        "{}",
+        run.stderr
+    );
+    let doc = run.json();
+    assert_eq!(doc["counts"]["remove"], 1300);
+    // diff wraps the line at 100 columns.
+    let diff = env.roster(&["diff"]).ok();
+    assert!(
+        diff.stdout.contains("max_removals (1,300 > 250,")
+            && diff.stdout.contains("10% of 2,500 active imported users"),
+        "{}",
+        diff.stdout
+    );
+    let report = env.roster(&["report", "--format", "text"]).ok();
+    assert!(
+        report
+            .stdout
+            .contains("Safeguard max_removals tripped: 1,300 > 250"),
+        "{}",
+        report.stdout
+    );
+    let status = env.roster(&["status"]);
+    assert!(
+        status.stdout.contains("max_removals 1,300 > 250"),
+        "{}",
+        status.stdout
+    );
+}

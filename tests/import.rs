@@ -647,6 +647,48 @@ fn a_dry_run_of_a_file_that_would_be_rejected_says_would_be_rejected() {
     assert!(real.get("would_reject").is_none(), "{real:#}");
 }
 
+/// The text of a dry run that a real run would reject opens, as that of any other dry run,
+/// with a head line saying what would happen (`batch N: dry-run, would be rejected — …`),
+/// for a file error found by the read and for a file the fetch refuses (no batch to name).
+#[test]
+fn a_dry_run_that_would_be_rejected_opens_with_a_head_line() {
+    let env = setup();
+    let bad = env.write("bad.csv", "UniqueID,Name\nE1,Anna\n");
+    let source = bad.to_str().unwrap();
+    env.roster(&["fetch", "--source", source]).ok();
+    let head = "batch 1: dry-run, would be rejected — line 1, column Mail: ";
+    for args in [
+        &["apply", "--dry-run"][..],
+        &["sync", "--dry-run", "--source", source],
+    ] {
+        let run = env.roster(args).code(3);
+        // The head line, unwrapped (at 100 columns its continuation is indented).
+        let first = run.stdout.split("\nproblems per code").next().unwrap();
+        let first = first.replace("\n  ", " ");
+        assert!(
+            first.starts_with(head) && first.ends_with("(missing-column)"),
+            "{args:?}:\n{}",
+            run.stdout
+        );
+    }
+    env.write("small.toml", "[csv]\nmax_file_bytes = 10\n");
+    let large = [
+        "--config",
+        "small.toml",
+        "sync",
+        "--dry-run",
+        "--source",
+        source,
+    ];
+    let run = env.roster(&large).code(3);
+    let first = run.stdout.trim_end().replace("\n  ", " ");
+    assert!(
+        first.starts_with("dry-run, would be rejected — ") && first.ends_with("(too-large)"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// A write that fails midway (injected with a trigger, not in the product's code) leaves
 /// nothing behind.
 #[test]

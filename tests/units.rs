@@ -2,7 +2,8 @@
 //! ExecStart's exit code, they refresh the metrics in node_exporter's textfile folder, in a file
 //! node_exporter can read. The units are parsed as systemd reads them, their lines run with
 //! the built binary and temporary folders in place of the installed paths, and
-//! `systemd-analyze verify` checks them where it exists.
+//! `systemd-analyze verify` checks them where it exists. The package's maintainer scripts
+//! (debian/) parse as sh, and removal stops and disables the templates' instances.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::os::unix::fs::PermissionsExt;
@@ -326,5 +327,92 @@ fn the_crontab_refreshes_the_metrics_whatever_the_exit_code() {
     assert!(
         after.contains(TEXTFILE) && after.contains("mv -f"),
         "{line}"
+    );
+}
+
+fn debian() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("debian")
+}
+
+/// dpkg runs the maintainer scripts with /bin/sh: each one must at least parse as sh. cargo-deb
+/// replaces every `#DEBHELPER#` in them, a comment's too, with debhelper's snippets: the token
+/// stands once, on a line of its own.
+#[test]
+fn the_maintainer_scripts_parse_as_sh() {
+    for name in ["prerm", "postinst", "postrm"] {
+        let path = debian().join(name);
+        assert!(path.is_file(), "{} is missing", path.display());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let tokens: Vec<&str> = text.lines().filter(|l| l.contains("#DEBHELPER#")).collect();
+        assert_eq!(tokens, ["#DEBHELPER#"], "{name}");
+        let out = Command::new("sh").arg("-n").arg(&path).output().unwrap();
+        assert!(
+            out.status.success(),
+            "sh -n {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// debhelper's snippets stop the units the package ships, not the instances of its templates
+/// that an operator enabled (roster-sync@acme.timer): removal must stop and disable those too,
+/// or each would fire every night with the binary gone. The script runs here with DPKG_ROOT
+/// on a folder of enablement links, without systemd (as in a container): it must not fail.
+#[test]
+fn removal_stops_and_disables_every_instance_of_the_templates() {
+    let prerm = std::fs::read_to_string(debian().join("prerm")).unwrap_or_default();
+    assert!(
+        prerm.contains("deb-systemd-invoke stop") && prerm.contains("roster-sync@"),
+        "prerm stops no roster-sync@ instance:\n{prerm}"
+    );
+    let root = tempfile::tempdir().unwrap();
+    let wants = root.path().join("etc/systemd/system/timers.target.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    let links = [
+        (
+            "roster-sync@acme.timer",
+            "/usr/lib/systemd/system/roster-sync@.timer",
+        ),
+        (
+            "roster-sync@globex.timer",
+            "/usr/lib/systemd/system/roster-sync@.timer",
+        ),
+        (
+            "roster-sync.timer",
+            "/usr/lib/systemd/system/roster-sync.timer",
+        ),
+        ("other.timer", "/usr/lib/systemd/system/other.timer"),
+    ];
+    for (name, target) in links {
+        std::os::unix::fs::symlink(target, wants.join(name)).unwrap();
+    }
+    let left = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&wants)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let run = |args: &[&str]| {
+        let out = Command::new("sh")
+            .arg(debian().join("prerm"))
+            .args(args)
+            .env("DPKG_ROOT", root.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "prerm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["upgrade", "0.1.0"]);
+    assert_eq!(left().len(), 4, "an upgrade leaves the timers alone");
+    run(&["remove"]);
+    assert_eq!(
+        left(),
+        ["other.timer", "roster-sync.timer"],
+        "the single-organisation timer is debhelper's (masked by postrm), not prerm's"
     );
 }

@@ -152,6 +152,27 @@ fn would_block(o: &Outcome) -> Option<Option<render::plan::WouldBlock<'_>>> {
     }))
 }
 
+/// The line an outcome's text opens with: its plan's counts (`batch 7: dry-run, would be
+/// blocked — create 1, …`), or what a dry run of a file a real run would reject says instead.
+fn head_line(o: &Outcome) -> Option<String> {
+    if let Some(problem) = o.would_reject() {
+        return Some(render::plan::would_reject_line(Some(o.batch.id), problem));
+    }
+    let plan = o.plan.as_ref()?;
+    // A dry run records nothing: a plan a safeguard would hold was not "blocked".
+    let status = if o.would_block() {
+        "dry-run, would be blocked"
+    } else {
+        o.status.as_str()
+    };
+    Some(render::plan::outcome_line(
+        o.run,
+        o.batch.id,
+        status,
+        &plan.counts,
+    ))
+}
+
 /// Print an apply's or a sync's outcome: JSON per SPEC §6, or the summary lines per SPEC §3.1
 /// and the changes the selection lists when this is a dry run or with `-v`.
 pub fn show(
@@ -200,15 +221,10 @@ pub fn show(
         out.flush()?;
         return Ok(());
     }
-    if let Some(view) = &plan {
-        // A dry run records nothing: a plan a safeguard would hold was not "blocked".
-        let status = if o.would_block() {
-            "dry-run, would be blocked"
-        } else {
-            o.status.as_str()
-        };
-        let head = render::plan::outcome_line(o.run, o.batch.id, status, &view.plan.counts);
+    if let Some(head) = head_line(o) {
         render::grid::write_wrapped(&mut out, &head)?;
+    }
+    if let Some(view) = &plan {
         let validate = shown.unstored.as_ref().map(|(_, v)| v.as_str());
         let invite = ctx.config.import.send_invitations;
         for line in render::plan::summary_lines_of(view.plan, &o.file, invite, validate) {

@@ -876,6 +876,17 @@ pub fn outcome_line(run: Option<i64>, batch: i64, status: &str, counts: &Counts)
     format!("{run}batch {batch}: {status} — {}", counts_line(counts))
 }
 
+/// The head line of a dry run of a file that a real run would reject, which has no plan and
+/// so no counts: `batch 3: dry-run, would be rejected — line 1, column Mail: … (missing-column)`
+/// (no batch when the fetch refused the file).
+pub fn would_reject_line(batch: Option<i64>, problem: &Problem) -> String {
+    let batch = batch.map_or(String::new(), |b| format!("batch {b}: "));
+    format!(
+        "{batch}dry-run, would be rejected — {}",
+        super::message(&problem.to_string())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -760,10 +760,13 @@ fn fields_line(fields: &BTreeMap<String, u64>) -> String {
 fn tripped(run: &Run) -> Vec<String> {
     run.tripped()
         .map(|t| {
-            let get = |k: &str| {
-                t.get(k)
+            // Counts as a person reads them (`1,300`), the rest as stored.
+            let get = |k: &str| match t.get(k).and_then(serde_json::Value::as_u64) {
+                Some(n) => thousands(n),
+                None => t
+                    .get(k)
                     .map(|v| v.to_string().trim_matches('"').to_string())
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
             };
             if t.get("overridden").and_then(|v| v.as_bool()) == Some(true) {
                 return format!(

@@ -316,7 +316,11 @@ pub fn table(s: &Status, store_path: &std::path::Path, stale_after_days: u32) ->
     );
     row(
         "users",
-        format!("{} active, {} deactivated", s.active, s.deactivated),
+        format!(
+            "{} active, {} deactivated",
+            super::thousands(s.active),
+            super::thousands(s.deactivated)
+        ),
     );
     if let Some(p) = &s.push {
         let last = &p["last"];
@@ -417,7 +421,8 @@ fn run_rows(row: &mut impl FnMut(&str, String), s: &Status) {
     );
     let mut invitations = format!(
         "{} pending, {} failed",
-        s.pending_invitations, s.failed_invitations
+        super::thousands(s.pending_invitations as u64),
+        super::thousands(s.failed_invitations as u64)
     );
     if s.now.stuck_invitations > 0 {
         invitations.push_str(&format!(", {} left in sending", s.now.stuck_invitations));
@@ -432,11 +437,15 @@ fn held_rows(row: &mut impl FnMut(&str, String), r: &Run, h: &Held) {
     let tripped: Vec<String> = r
         .tripped()
         .map(|t| {
+            let count = |k: &str| match t.get(k).and_then(Value::as_u64) {
+                Some(n) => super::thousands(n),
+                None => t.get(k).unwrap_or(&Value::Null).to_string(),
+            };
             format!(
                 "{} {} > {}",
                 t.get("safeguard").and_then(|v| v.as_str()).unwrap_or(""),
-                t.get("count").unwrap_or(&Value::Null),
-                t.get("limit").unwrap_or(&Value::Null)
+                count("count"),
+                count("limit")
             )
         })
         .collect();

@@ -848,8 +848,11 @@ impl Pusher<'_> {
             ScimRemoved::Delete => "delete",
         };
         Some(format!(
-            "the push would {verb} {removals} of the {pushed} users pushed to the provider, more than import.max_removals ({limit} = {allowed}); nothing was sent. \
-             To proceed: roster push --allow-removals {removals}"
+            "the push would {verb} {} of the {} users pushed to the provider, more than import.max_removals ({limit} = {}); nothing was sent. \
+             To proceed: roster push --allow-removals {removals}",
+            thousands(removals),
+            thousands(pushed),
+            thousands(allowed)
         ))
     }
 

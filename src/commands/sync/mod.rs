@@ -18,6 +18,7 @@ use crate::store::runs::NewRun;
 use crate::store::{lock, now, Store};
 use serde_json::json;
 use std::cell::{Cell, RefCell};
+use std::io::Write as _;
 use std::time::Duration;
 
 pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
@@ -161,6 +162,11 @@ fn would_reject(night: &Night<'_>, store: &Store, err: anyhow::Error) -> anyhow:
             "message": format!("the file would be rejected: {problem}"),
         }))
         .ok();
+    } else if night.format != Format::Json && !night.reached.shown.get() {
+        let mut out = render::stdout();
+        render::grid::write_wrapped(&mut out, &render::plan::would_reject_line(None, &problem))
+            .and_then(|()| out.flush())
+            .ok();
     }
     err.context("the file would be rejected")
 }

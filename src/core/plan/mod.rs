@@ -571,7 +571,7 @@ pub struct Tripped {
 }
 
 impl Tripped {
-    /// What tripped, for a person: `max_updates (2018 > 2000, import.max_updates = …)`,
+    /// What tripped, for a person: `max_updates (2,018 > 2,000, import.max_updates = …)`,
     /// `max_churn (updates 2,018 > 10 × median 33), …`.
     pub fn describe(&self) -> String {
         match &self.churn {
@@ -596,7 +596,10 @@ impl Tripped {
             }
             None => format!(
                 "{} ({} > {}, {})",
-                self.safeguard, self.count, self.limit, self.setting
+                self.safeguard,
+                crate::core::number::thousands(self.count),
+                crate::core::number::thousands(self.limit),
+                self.setting
             ),
         }
     }
@@ -1224,7 +1227,10 @@ impl Guard<'_> {
         };
         let key = format!(
             "import.{} = {} of {} {}",
-            self.key, self.limit, self.total, self.of
+            self.key,
+            self.limit,
+            crate::core::number::thousands(self.total),
+            self.of
         );
         if self.count > limit {
             // The message names what set the limit: the flag when it raised it, else the key.
