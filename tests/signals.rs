@@ -842,3 +842,30 @@ fn groups_the_night_created_are_not_memberships_waiting() {
     assert!(run.stdout.starts_with("unchanged"), "{}", run.stdout);
     assert!(!run.stderr.contains("planning it again"), "{}", run.stderr);
 }
+
+/// A revert held by a safeguard, then run with the flag it named: the revert is applied and
+/// the block resolved, so `status`, the metrics and the report no longer say BLOCKED.
+#[test]
+fn a_held_revert_run_with_its_flag_is_resolved() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_removals = \"100%\"\n");
+    sync(&env, "night1.csv", &users(0..8, "", "Nurse")).ok();
+    sync(&env, "night2.csv", &users(0..20, "", "Nurse")).ok();
+    // Undoing night 2 removes 12 of 20 users: over a limit of 3.
+    env.write("roster.toml", "[import]\nmax_removals = 3\n");
+    env.roster(&["revert", "2"]).code(4);
+    assert_status(&env, "BLOCKED", false);
+    env.roster(&["revert", "2", "--allow-removals", "12"]).ok();
+    assert_eq!(
+        env.users_json()
+            .iter()
+            .filter(|u| u["status"] == "active")
+            .count(),
+        8
+    );
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["open_runs"], serde_json::json!([]), "{json:#}");
+    let (status, text) = report(&env, &["--since", "1d"]);
+    assert_eq!(status, "OK", "{text}");
+    assert!(text.contains("resolved by run 4"), "{text}");
+}

@@ -315,10 +315,12 @@ impl Store {
     }
 
     /// What decides whether each run is still open, every run but manual edits, in order,
-    /// with the stage a failed run stopped at.
+    /// with the stage a failed run stopped at. A blocked revert names the run it would undo in
+    /// its detail only (the column is written by a revert that is applied).
     pub fn run_facts(&self) -> anyhow::Result<Vec<(Fact, Option<String>)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, command, batch_id, status, reverts,
+            "SELECT id, command, batch_id, status,
+                    COALESCE(reverts, CASE WHEN json_valid(detail) THEN json_extract(detail, '$.reverts') END),
                     CASE WHEN json_valid(detail) THEN json_extract(detail, '$.stage') END
                FROM runs WHERE command NOT LIKE 'users %' AND command NOT LIKE 'groups %' ORDER BY id",
         )?;
