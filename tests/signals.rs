@@ -869,3 +869,70 @@ fn a_held_revert_run_with_its_flag_is_resolved() {
     assert_eq!(status, "OK", "{text}");
     assert!(text.contains("resolved by run 4"), "{text}");
 }
+
+/// The plans `status` says are held (JSON `blocked_runs`, `roster_blocked_runs`) and the
+/// report's open items with their command, for a run that `status` calls blocked.
+#[track_caller]
+fn assert_held(env: &Env, commands: &[&str]) {
+    let healthy = commands.is_empty();
+    let json = assert_status(env, if healthy { "OK" } else { "BLOCKED" }, healthy);
+    let named: Vec<&str> = json["blocked_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, commands, "{json:#}");
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .code(if healthy { 0 } else { 1 })
+        .stdout;
+    assert_eq!(
+        metric(&prom, "roster_blocked_runs"),
+        commands.len() as f64,
+        "{prom}"
+    );
+    let text = env.roster(&["report", "--format", "text"]).ok().stdout;
+    let open = text.split("Open items:").nth(1).unwrap();
+    let open = &open[..open.find("Changes per night").unwrap()];
+    for command in commands {
+        let flat = open
+            .replace(" \\\n", " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(flat.contains(command), "{command} not in:\n{open}");
+    }
+}
+
+/// A forced rollback and a revert that a safeguard holds are plans held like a night's:
+/// `status` is BLOCKED and unhealthy, and so it lists them under `blocked_runs` with the one
+/// command that proceeds, `roster_blocked_runs` counts them and the report names them as open
+/// items; once that command ran, none is held.
+#[test]
+fn a_held_rollback_or_revert_is_a_blocked_run_of_status_the_metrics_and_the_report() {
+    let env = Env::new();
+    sync(&env, "night1.csv", &users(0..30, "", "Nurse")).ok();
+    env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
+    sync(&env, "night2.csv", &users(0..30, "", "Midwife")).ok();
+    assert_held(&env, &[]);
+    // Back to yesterday's file: 30 updates, over a limit of 4.
+    env.write("roster.toml", "[import]\nmax_updates = 4\n");
+    let run = env.roster(&["apply", "--batch", "1", "--force"]).code(4);
+    let command = run.stderr.split("run: ").nth(1).unwrap().trim().to_string();
+    assert!(command.contains("--force"), "{command}");
+    assert_held(&env, &[&command]);
+    let args: Vec<&str> = command.split(' ').skip(1).collect();
+    env.roster(&args).ok();
+    assert_eq!(env.user("E1")["title"], "Nurse");
+    assert_held(&env, &[]);
+    // Undoing that rollback: 30 updates again, held.
+    let run = env.roster(&["revert", "4"]).code(4);
+    let command = run.stderr.split("run: ").nth(1).unwrap().trim().to_string();
+    assert!(command.starts_with("roster revert 4 "), "{command}");
+    assert_held(&env, &[&command]);
+    let args: Vec<&str> = command.split(' ').skip(1).collect();
+    env.roster(&args).ok();
+    assert_eq!(env.user("E1")["title"], "Midwife");
+    assert_held(&env, &[]);
+}

@@ -148,6 +148,9 @@ pub struct OpenRun {
     pub batch: Option<i64>,
     /// The stage a failed run stopped at.
     pub stage: Option<String>,
+    /// For a revert: the run it undid (what its held plan would undo).
+    #[serde(skip)]
+    pub reverts: Option<i64>,
 }
 
 /// The SCIM push as it stands.
@@ -268,6 +271,23 @@ impl Now {
             Some(p) if p.failed || p.overdue() => level.max(Level::Failed),
             _ => level,
         }
+    }
+
+    /// The plans held by a safeguard: each open blocked run that no later open blocked or
+    /// rejected run of the same plan (the same batch; for a revert, the same run undone)
+    /// followed. A held rollback or revert is one as much as a held night (SPEC §2).
+    pub fn held(&self) -> impl Iterator<Item = &OpenRun> {
+        let plan = |r: &OpenRun| match r.command.as_str() {
+            "revert" => (true, r.reverts),
+            _ => (false, r.batch),
+        };
+        let runs = &self.open_runs;
+        runs.iter().enumerate().filter_map(move |(i, r)| {
+            let again = runs[i + 1..]
+                .iter()
+                .any(|l| l.status != "failed" && plan(l) == plan(r));
+            (r.status == "blocked" && !again).then_some(r)
+        })
     }
 
     /// The warnings, as `status --format json` lists them under `attention`.
@@ -519,6 +539,7 @@ mod tests {
             status: status.into(),
             batch: Some(1),
             stage: None,
+            reverts: None,
         };
         let mut now = Now::default();
         assert_eq!(now.level(), Level::Ok);
@@ -618,5 +639,32 @@ mod tests {
         assert_eq!(p.waited_text(), "96 seconds");
         p.pending_seconds = Some(60);
         assert!(!p.overdue());
+    }
+    #[test]
+    fn the_newest_blocked_run_of_each_plan_is_held() {
+        let open =
+            |run: i64, command: &str, status: &str, batch: i64, reverts: Option<i64>| OpenRun {
+                run,
+                command: command.into(),
+                status: status.into(),
+                batch: Some(batch),
+                stage: None,
+                reverts,
+            };
+        let now = Now {
+            open_runs: vec![
+                // Batch 2 held, then held again: the newer names the command.
+                open(2, "sync", "blocked", 2, None),
+                open(3, "apply", "blocked", 2, None),
+                // A rollback to batch 1, held.
+                open(4, "apply", "blocked", 1, None),
+                // The revert of run 5 (batch 1), held, then a failed attempt: still held.
+                open(6, "revert", "blocked", 1, Some(5)),
+                open(7, "revert", "failed", 1, Some(5)),
+            ],
+            ..Now::default()
+        };
+        let held: Vec<i64> = now.held().map(|r| r.run).collect();
+        assert_eq!(held, [3, 4, 6]);
     }
 }

@@ -339,18 +339,6 @@ impl Store {
         Ok(ids.collect::<Result<_, _>>()?)
     }
 
-    /// Blocked runs whose batch is newer than every applied batch: plans held for an operator.
-    pub fn held_runs(&self) -> anyhow::Result<Vec<Run>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM runs r WHERE status = 'blocked'
-               AND id = (SELECT MAX(id) FROM runs WHERE batch_id = r.batch_id)
-               AND batch_id > COALESCE((SELECT MAX(id) FROM batches WHERE status = 'applied'), 0)
-             ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([], from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// The applied imports the churn safeguard compares with, newest first (at most `limit`).
     pub fn churn_nights(&self, limit: usize) -> anyhow::Result<Vec<Night>> {
         let mut stmt = self.conn.prepare_cached(
