@@ -936,3 +936,41 @@ fn a_held_rollback_or_revert_is_a_blocked_run_of_status_the_metrics_and_the_repo
     assert_eq!(env.user("E1")["title"], "Midwife");
     assert_held(&env, &[]);
 }
+
+/// A file held by a safeguard that rejects a record the applied file before it did not: once
+/// the held plan is approved, that record is new to the directory's history, so `status`, the
+/// metrics and the report say WARNING (SPEC §5), not OK because the blocked run of the same
+/// file had rejected it already.
+#[test]
+fn an_approved_held_file_that_rejects_a_new_record_is_a_warning() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_invalid = \"50%\"\n");
+    let mut night1 = users(0..20, "", "Nurse");
+    night1.push_str("E80,Old Bad,not-a-mail,,\n");
+    sync(&env, "night1.csv", &night1).ok();
+    // The first file's rejected record is new.
+    assert_status(&env, "WARNING", true);
+    // Night 2: five leave (over max_removals 10% of 20) and E81 is rejected for the first time.
+    let mut night2 = users(0..15, "", "Nurse");
+    night2.push_str("E80,Old Bad,not-a-mail,,\nE81,New Bad,nope,,\n");
+    sync(&env, "night2.csv", &night2).code(4);
+    assert_status(&env, "BLOCKED", false);
+    env.roster(&["apply", "--batch", "2", "--allow-removals", "5"])
+        .ok();
+    let json = assert_status(&env, "WARNING", true);
+    assert_eq!(
+        json["attention"],
+        serde_json::json!([{"kind": "new-rejections",
+            "detail": "run 3 rejected 1 record that the file before it did not"}]),
+        "{json:#}"
+    );
+    assert_eq!(report(&env, &[]).0, "WARNING");
+    // The next file rejects nothing new: no warning.
+    sync(
+        &env,
+        "night3.csv",
+        &night2.replace("Person 1,", "Person One,"),
+    )
+    .ok();
+    assert_status(&env, "OK", true);
+}

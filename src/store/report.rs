@@ -456,17 +456,25 @@ impl Store {
         Ok((first, left_out))
     }
 
-    /// Records the newest run that read a file rejected that the run before it did not, when
-    /// that run was applied.
+    /// Records the newest run that read a file rejected that the file before it did not, when
+    /// that run was applied. The file before it is that of the last run that read another
+    /// batch: a held file approved is compared with the file before it, not with its own
+    /// blocked run.
     pub fn new_rejections(&self) -> anyhow::Result<Option<(i64, u64)>> {
         let runs = self.file_runs(i64::MAX)?;
         let Some((newest, _)) = runs.last() else {
             return Ok(None);
         };
-        if self.run(*newest)?.is_none_or(|r| r.status != "applied") {
+        let Some(run) = self.run(*newest)?.filter(|r| r.status == "applied") else {
             return Ok(None);
+        };
+        let mut before = None;
+        for (id, _) in runs.iter().rev().skip(1) {
+            if self.run(*id)?.is_some_and(|r| r.batch != run.batch) {
+                before = Some(*id);
+                break;
+            }
         }
-        let before = runs.len().checked_sub(2).map(|i| runs[i].0);
         let keys = format!(
             "SELECT {REJECTED_KEY} FROM problems p LEFT JOIN run_records i
                  ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
