@@ -974,3 +974,28 @@ fn an_approved_held_file_that_rejects_a_new_record_is_a_warning() {
     .ok();
     assert_status(&env, "OK", true);
 }
+
+/// A sync whose file is rejected before it becomes a batch (over `csv.max_file_bytes`), then
+/// a smaller file fetched and applied by hand: the rejected file is superseded by a later
+/// applied batch (SPEC §5), so `status`, the metrics and a report of the day are OK.
+#[test]
+fn a_file_rejected_at_the_fetch_is_superseded_by_a_later_applied_batch() {
+    let env = Env::new();
+    env.write("roster.toml", "[csv]\nmax_file_bytes = \"2KiB\"\n");
+    sync(&env, "night1.csv", &users(0..10, "", "Nurse")).ok();
+    sync(&env, "night2.csv", &users(0..100, "", "Nurse")).code(3);
+    assert_status(&env, "REJECTED", false);
+    let p = env.write("night2-cut.csv", users(0..12, "", "Nurse"));
+    env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
+    env.roster(&["apply"]).ok();
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["open_runs"], serde_json::json!([]), "{json:#}");
+    let (status, text) = report(&env, &["--since", "1d"]);
+    assert_eq!(status, "OK", "{text}");
+    assert!(text.contains("superseded by run 3"), "{text}");
+    // A rollback to the batch before the rejected file supersedes nothing.
+    sync(&env, "night3.csv", &users(0..100, "", "Nurse")).code(3);
+    env.roster(&["apply", "--batch", "1", "--force", "--allow-removals", "2"])
+        .ok();
+    assert_status(&env, "REJECTED", false);
+}

@@ -103,8 +103,10 @@ impl Closed {
 
 /// Whether a later run of `later` (the runs after `run`, in order) closed `run`: a failed run
 /// once a later run of the same command succeeded; a blocked or rejected run once its batch,
-/// or a later batch, was applied (a blocked revert: once that run was reverted).
-pub fn closed(run: &Fact, later: &[Fact]) -> Option<Closed> {
+/// or a later batch, was applied (a blocked revert: once that run was reverted). `newest` is
+/// the newest batch a run before `run` read: a file rejected before it became a batch is
+/// superseded by a batch newer than that.
+pub fn closed(run: &Fact, later: &[Fact], newest: Option<i64>) -> Option<Closed> {
     let mut applied = later.iter().filter(|l| l.status == "applied");
     let succeeded = || {
         later
@@ -115,8 +117,18 @@ pub fn closed(run: &Fact, later: &[Fact]) -> Option<Closed> {
             .map(|l| Closed::Succeeded(l.id))
     };
     match (run.status.as_str(), run.batch) {
-        // A file rejected before it became a batch (too large at the fetch) is as a failure.
-        ("failed", _) | ("rejected", None) => succeeded(),
+        ("failed", _) => succeeded(),
+        // A file rejected before it became a batch (too large at the fetch): as a failure,
+        // or old news once a later file was applied, whichever came first.
+        ("rejected", None) => {
+            let superseded = applied
+                .find(|l| l.command != "revert" && l.batch > newest)
+                .map(|l| Closed::Superseded(l.id));
+            [succeeded(), superseded]
+                .into_iter()
+                .flatten()
+                .min_by_key(|c| c.run())
+        }
         ("blocked" | "rejected", _) if run.command == "revert" => applied
             .find(|l| l.command == "revert" && l.reverts == run.reverts)
             .map(|l| Closed::Resolved(l.id)),
@@ -134,8 +146,13 @@ pub fn closed(run: &Fact, later: &[Fact]) -> Option<Closed> {
 
 /// Each run's closure, for runs in id order.
 pub fn closures(facts: &[Fact]) -> Vec<Option<Closed>> {
+    let mut newest = None;
     (0..facts.len())
-        .map(|i| closed(&facts[i], &facts[i + 1..]))
+        .map(|i| {
+            let closed = closed(&facts[i], &facts[i + 1..], newest);
+            newest = newest.max(facts[i].batch);
+            closed
+        })
         .collect()
 }
 
@@ -516,6 +533,14 @@ mod tests {
                 ],
                 Some(Closed::Succeeded(2)),
             ),
+            // A file rejected at the fetch, then a file applied by hand: superseded.
+            (
+                &[
+                    fact(1, "sync", None, "rejected"),
+                    fact(2, "apply", Some(1), "applied"),
+                ],
+                Some(Closed::Superseded(2)),
+            ),
             // A failed sync, then an apply: still open (another command).
             (
                 &[
@@ -527,7 +552,7 @@ mod tests {
             (&[fact(1, "sync", Some(1), "applied")], None),
         ];
         for (facts, want) in cases {
-            assert_eq!(closed(&facts[0], &facts[1..]), *want, "{facts:?}");
+            assert_eq!(closed(&facts[0], &facts[1..], None), *want, "{facts:?}");
         }
     }
 
