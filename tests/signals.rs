@@ -999,3 +999,31 @@ fn a_file_rejected_at_the_fetch_is_superseded_by_a_later_applied_batch() {
         .ok();
     assert_status(&env, "REJECTED", false);
 }
+
+/// The newest file arrived `hours` ago, as far as the store knows.
+fn file_age(env: &Env, hours: i64) {
+    let at = (chrono::Utc::now() - chrono::Duration::hours(hours))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    env.db()
+        .execute("UPDATE batches SET fetched_at = ?1", [at])
+        .unwrap();
+}
+
+/// `source.stale_after_days = 2`: a file unchanged for 49 hours is older than two days, so
+/// `status`, the metrics and the report say STALE (SPEC §3, §5); 47 hours is fresh. Whole days
+/// are not rounded down first (2 days and 23 hours read as fresh).
+#[test]
+fn a_source_older_than_stale_after_days_is_stale_to_the_hour() {
+    let env = Env::new();
+    env.write("roster.toml", "[source]\nstale_after_days = 2\n");
+    sync(&env, "night1.csv", &users(0..5, "", "Nurse")).ok();
+    file_age(&env, 47);
+    assert_status(&env, "OK", true);
+    file_age(&env, 49);
+    let json = assert_status(&env, "STALE", false);
+    assert_eq!(json["stale"], true, "{json:#}");
+    let (status, text) = report(&env, &[]);
+    assert_eq!(status, "STALE", "{text}");
+    file_age(&env, 71);
+    assert_status(&env, "STALE", false);
+}
