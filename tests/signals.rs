@@ -1027,3 +1027,34 @@ fn a_source_older_than_stale_after_days_is_stale_to_the_hour() {
     file_age(&env, 71);
     assert_status(&env, "STALE", false);
 }
+
+/// A record with two errors (a bad mail and a bad phone) is one rejected record: the report
+/// of its run counts records, as the plan's `invalid`, `status` and a report of several runs
+/// do, not its problems (SPEC §5).
+#[test]
+fn a_record_with_two_errors_is_one_rejected_record() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_invalid = \"50%\"\n");
+    let mut csv = String::from("UniqueID,Name,Mail,TelephoneNumber\n");
+    for i in 0..8 {
+        csv.push_str(&format!("E{i},Person {i},p{i}@example.se,\n"));
+    }
+    csv.push_str("E70,Two Errors,not-a-mail,abc\nE71,One Error,p71@example.se,xyz\n");
+    let run = sync(&env, "night1.csv", &csv).ok();
+    let json = env.roster(&["report", "--format", "json"]).ok().json();
+    assert_eq!(json["runs"][0]["counts"]["invalid"], 2, "{json:#}");
+    let (_, text) = report(&env, &[]);
+    assert!(
+        text.contains("Rejected records: 2 (bad-mail 1, bad-phone 2)"),
+        "{}\n{text}",
+        run.stdout
+    );
+    let json = assert_status(&env, "WARNING", true);
+    assert!(
+        json["attention"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("rejected 2 records"),
+        "{json:#}"
+    );
+}

@@ -216,6 +216,7 @@ fn run_parts(
         joined,
         removed: store.run_removed(run.id, model::ATTACH_ROWS)?,
         rejected: store.run_rejected(run.id, model::ATTACH_ROWS)?,
+        rejected_records: store.run_rejected_records(run.id)?,
         closed,
         reverted_by: store.reverted_by(run.id)?,
         unknown_groups: store.run_unknown_groups(run.id, model::UNKNOWN_GROUPS_SHOWN)?,

@@ -245,6 +245,21 @@ impl Store {
         Ok((first, codes))
     }
 
+    /// How many records a run rejected, each once whatever its errors (by UniqueID, else
+    /// line), counted by SQLite.
+    pub fn run_rejected_records(&self, run: i64) -> anyhow::Result<u64> {
+        let n: i64 = self.conn.query_row(
+            &format!(
+                "SELECT COUNT(DISTINCT {REJECTED_KEY}) FROM problems p LEFT JOIN run_records i
+                     ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
+                  WHERE p.run_id = ?1 AND p.severity = 'error'"
+            ),
+            [run],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// Every rejected record of a run, in line order, one at a time (for a JSON report).
     pub fn each_rejected(
         &self,
