@@ -1058,3 +1058,35 @@ fn a_record_with_two_errors_is_one_rejected_record() {
         "{json:#}"
     );
 }
+
+/// A rollback to yesterday's file (`apply --batch 1 --force`) reverts batch 2; reverting that
+/// rollback gives batch 2's data back, so batch 2 stands again (SPEC §2: reverting a revert
+/// marks the batch applied again): `batches list` says applied, and a sync of the same file is
+/// unchanged without naming the undone rollback.
+#[test]
+fn a_revert_of_a_rollback_applies_the_newer_batch_again() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
+    sync(&env, "night1.csv", &users(0..6, "", "Porter")).ok();
+    let night2 = users(0..6, "", "Orderly");
+    sync(&env, "night2.csv", &night2).ok();
+    env.roster(&["apply", "--batch", "1", "--force"]).ok();
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(batches[1]["reverted_by_run"], 3, "{batches:#}");
+    env.roster(&["revert", "3"]).ok();
+    assert_eq!(env.user("E1")["title"], "Orderly");
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(batches[1]["status"], "applied", "{batches:#}");
+    assert_eq!(batches[1]["reverted_by_run"], serde_json::Value::Null);
+    let run = sync(&env, "night2.csv", &night2).ok();
+    assert!(run.stdout.starts_with("unchanged"), "{}", run.stdout);
+    assert!(!run.stdout.contains("revert"), "{}", run.stdout);
+    env.roster(&["apply"]).ok();
+    assert_status(&env, "OK", true);
+}
