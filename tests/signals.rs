@@ -1090,3 +1090,35 @@ fn a_revert_of_a_rollback_applies_the_newer_batch_again() {
     env.roster(&["apply"]).ok();
     assert_status(&env, "OK", true);
 }
+
+/// A forced rollback to yesterday's file reverts the run that applied today's: `report --run
+/// N` and `users history` name the rollback beside that run, as `batches list` names it beside
+/// the batch (SPEC §2, §5: a run that was reverted says so, with the run that reverted it);
+/// once the rollback is reverted, the run is applied again in all three.
+#[test]
+fn a_run_a_rollback_reverted_names_the_rollback() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
+    sync(&env, "night1.csv", &users(0..4, "", "Clerk")).ok();
+    sync(&env, "night2.csv", &users(0..4, "", "Senior clerk")).ok();
+    env.roster(&["apply", "--batch", "1", "--force"]).ok();
+    let named = |env: &Env| {
+        let text = env
+            .roster(&["report", "--run", "2", "--format", "text"])
+            .ok()
+            .stdout;
+        let history = env.roster(&["users", "history", "E1"]).ok().stdout;
+        let batches = env
+            .roster(&["batches", "list", "--format", "json"])
+            .ok()
+            .json();
+        (
+            text.contains("Reverted by run 3"),
+            history.contains("2 (reverted by run 3)"),
+            batches[1]["reverted_by_run"] == 3,
+        )
+    };
+    assert_eq!(named(&env), (true, true, true));
+    env.roster(&["revert", "3"]).ok();
+    assert_eq!(named(&env), (false, false, false));
+}
