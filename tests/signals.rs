@@ -1122,3 +1122,22 @@ fn a_run_a_rollback_reverted_names_the_rollback() {
     env.roster(&["revert", "3"]).ok();
     assert_eq!(named(&env), (false, false, false));
 }
+
+/// A revert held by a safeguard and never run: the next night applies a later file, so the
+/// held revert is superseded like a held night (SPEC §2: a blocked plan is held until it is
+/// applied or a later batch is applied; §5): `status`, the metrics and the report are OK.
+#[test]
+fn a_held_revert_is_superseded_by_a_later_applied_file() {
+    let env = Env::new();
+    sync(&env, "night1.csv", &users(0..5, "", "Nurse")).ok();
+    env.write("roster.toml", "[import]\nmax_removals = \"100%\"\n");
+    sync(&env, "night2.csv", &users(0..25, "", "Nurse")).ok();
+    env.write("roster.toml", "[import]\nmax_removals = 2\n");
+    env.roster(&["revert", "2"]).code(4);
+    assert_held(&env, &["roster revert 2 --allow-removals 20"]);
+    sync(&env, "night3.csv", &users(0..26, "", "Nurse")).ok();
+    assert_held(&env, &[]);
+    let (status, text) = report(&env, &["--since", "1d"]);
+    assert_eq!(status, "OK", "{text}");
+    assert!(text.contains("superseded by run 4"), "{text}");
+}

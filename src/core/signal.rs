@@ -103,7 +103,8 @@ impl Closed {
 
 /// Whether a later run of `later` (the runs after `run`, in order) closed `run`: a failed run
 /// once a later run of the same command succeeded; a blocked or rejected run once its batch,
-/// or a later batch, was applied (a blocked revert: once that run was reverted). `newest` is
+/// or a later batch, was applied (a blocked revert: once that run was reverted, or a batch
+/// later than the one it would undo applied). `newest` is
 /// the newest batch a run before `run` read: a file rejected before it became a batch is
 /// superseded by a batch newer than that.
 pub fn closed(run: &Fact, later: &[Fact], newest: Option<i64>) -> Option<Closed> {
@@ -129,9 +130,15 @@ pub fn closed(run: &Fact, later: &[Fact], newest: Option<i64>) -> Option<Closed>
                 .flatten()
                 .min_by_key(|c| c.run())
         }
-        ("blocked" | "rejected", _) if run.command == "revert" => applied
-            .find(|l| l.command == "revert" && l.reverts == run.reverts)
-            .map(|l| Closed::Resolved(l.id)),
+        // A held revert: resolved once that run was reverted, old news once a later batch
+        // than the one it would undo was applied, as a held file.
+        ("blocked" | "rejected", batch) if run.command == "revert" => {
+            applied.find_map(|l| match l.command.as_str() {
+                "revert" if l.reverts == run.reverts => Some(Closed::Resolved(l.id)),
+                "revert" => None,
+                _ => (batch.is_some() && l.batch > batch).then_some(Closed::Superseded(l.id)),
+            })
+        }
         ("blocked" | "rejected", Some(batch)) => applied
             .filter(|l| l.command != "revert")
             .find_map(|l| match l.batch? {
@@ -533,14 +540,6 @@ mod tests {
                 ],
                 Some(Closed::Succeeded(2)),
             ),
-            // A file rejected at the fetch, then a file applied by hand: superseded.
-            (
-                &[
-                    fact(1, "sync", None, "rejected"),
-                    fact(2, "apply", Some(1), "applied"),
-                ],
-                Some(Closed::Superseded(2)),
-            ),
             // A failed sync, then an apply: still open (another command).
             (
                 &[
@@ -550,6 +549,35 @@ mod tests {
                 None,
             ),
             (&[fact(1, "sync", Some(1), "applied")], None),
+        ];
+        for (facts, want) in cases {
+            assert_eq!(closed(&facts[0], &facts[1..], None), *want, "{facts:?}");
+        }
+    }
+
+    #[test]
+    fn a_later_file_supersedes_a_file_rejected_at_the_fetch_or_a_held_revert() {
+        let cases: &[(&[Fact], Option<Closed>)] = &[
+            // A file rejected at the fetch, then a file applied by hand: superseded.
+            (
+                &[
+                    fact(1, "sync", None, "rejected"),
+                    fact(2, "apply", Some(1), "applied"),
+                ],
+                Some(Closed::Superseded(2)),
+            ),
+            // A held revert of run 2 (batch 2), then a later file applied: superseded.
+            (
+                &[
+                    Fact {
+                        reverts: Some(2),
+                        ..fact(3, "revert", Some(2), "blocked")
+                    },
+                    fact(4, "apply", Some(1), "applied"),
+                    fact(5, "sync", Some(3), "applied"),
+                ],
+                Some(Closed::Superseded(5)),
+            ),
         ];
         for (facts, want) in cases {
             assert_eq!(closed(&facts[0], &facts[1..], None), *want, "{facts:?}");
