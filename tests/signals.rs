@@ -842,3 +842,302 @@ fn groups_the_night_created_are_not_memberships_waiting() {
     assert!(run.stdout.starts_with("unchanged"), "{}", run.stdout);
     assert!(!run.stderr.contains("planning it again"), "{}", run.stderr);
 }
+
+/// A revert held by a safeguard, then run with the flag it named: the revert is applied and
+/// the block resolved, so `status`, the metrics and the report no longer say BLOCKED.
+#[test]
+fn a_held_revert_run_with_its_flag_is_resolved() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_removals = \"100%\"\n");
+    sync(&env, "night1.csv", &users(0..8, "", "Nurse")).ok();
+    sync(&env, "night2.csv", &users(0..20, "", "Nurse")).ok();
+    // Undoing night 2 removes 12 of 20 users: over a limit of 3.
+    env.write("roster.toml", "[import]\nmax_removals = 3\n");
+    env.roster(&["revert", "2"]).code(4);
+    assert_status(&env, "BLOCKED", false);
+    env.roster(&["revert", "2", "--allow-removals", "12"]).ok();
+    assert_eq!(
+        env.users_json()
+            .iter()
+            .filter(|u| u["status"] == "active")
+            .count(),
+        8
+    );
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["open_runs"], serde_json::json!([]), "{json:#}");
+    let (status, text) = report(&env, &["--since", "1d"]);
+    assert_eq!(status, "OK", "{text}");
+    assert!(text.contains("resolved by run 4"), "{text}");
+}
+
+/// The plans `status` says are held (JSON `blocked_runs`, `roster_blocked_runs`) and the
+/// report's open items with their command, for a run that `status` calls blocked.
+#[track_caller]
+fn assert_held(env: &Env, commands: &[&str]) {
+    let healthy = commands.is_empty();
+    let json = assert_status(env, if healthy { "OK" } else { "BLOCKED" }, healthy);
+    let named: Vec<&str> = json["blocked_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, commands, "{json:#}");
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .code(if healthy { 0 } else { 1 })
+        .stdout;
+    assert_eq!(
+        metric(&prom, "roster_blocked_runs"),
+        commands.len() as f64,
+        "{prom}"
+    );
+    let text = env.roster(&["report", "--format", "text"]).ok().stdout;
+    let open = text.split("Open items:").nth(1).unwrap();
+    let open = &open[..open.find("Changes per night").unwrap()];
+    for command in commands {
+        let flat = open
+            .replace(" \\\n", " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(flat.contains(command), "{command} not in:\n{open}");
+    }
+}
+
+/// A forced rollback and a revert that a safeguard holds are plans held like a night's:
+/// `status` is BLOCKED and unhealthy, and so it lists them under `blocked_runs` with the one
+/// command that proceeds, `roster_blocked_runs` counts them and the report names them as open
+/// items; once that command ran, none is held.
+#[test]
+fn a_held_rollback_or_revert_is_a_blocked_run_of_status_the_metrics_and_the_report() {
+    let env = Env::new();
+    sync(&env, "night1.csv", &users(0..30, "", "Nurse")).ok();
+    env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
+    sync(&env, "night2.csv", &users(0..30, "", "Midwife")).ok();
+    assert_held(&env, &[]);
+    // Back to yesterday's file: 30 updates, over a limit of 4.
+    env.write("roster.toml", "[import]\nmax_updates = 4\n");
+    let run = env.roster(&["apply", "--batch", "1", "--force"]).code(4);
+    let command = run.stderr.split("run: ").nth(1).unwrap().trim().to_string();
+    assert!(command.contains("--force"), "{command}");
+    assert_held(&env, &[&command]);
+    let args: Vec<&str> = command.split(' ').skip(1).collect();
+    env.roster(&args).ok();
+    assert_eq!(env.user("E1")["title"], "Nurse");
+    assert_held(&env, &[]);
+    // Undoing that rollback: 30 updates again, held.
+    let run = env.roster(&["revert", "4"]).code(4);
+    let command = run.stderr.split("run: ").nth(1).unwrap().trim().to_string();
+    assert!(command.starts_with("roster revert 4 "), "{command}");
+    assert_held(&env, &[&command]);
+    let args: Vec<&str> = command.split(' ').skip(1).collect();
+    env.roster(&args).ok();
+    assert_eq!(env.user("E1")["title"], "Midwife");
+    assert_held(&env, &[]);
+}
+
+/// A file held by a safeguard that rejects a record the applied file before it did not: once
+/// the held plan is approved, that record is new to the directory's history, so `status`, the
+/// metrics and the report say WARNING (SPEC §5), not OK because the blocked run of the same
+/// file had rejected it already.
+#[test]
+fn an_approved_held_file_that_rejects_a_new_record_is_a_warning() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_invalid = \"50%\"\n");
+    let mut night1 = users(0..20, "", "Nurse");
+    night1.push_str("E80,Old Bad,not-a-mail,,\n");
+    sync(&env, "night1.csv", &night1).ok();
+    // The first file's rejected record is new.
+    assert_status(&env, "WARNING", true);
+    // Night 2: five leave (over max_removals 10% of 20) and E81 is rejected for the first time.
+    let mut night2 = users(0..15, "", "Nurse");
+    night2.push_str("E80,Old Bad,not-a-mail,,\nE81,New Bad,nope,,\n");
+    sync(&env, "night2.csv", &night2).code(4);
+    assert_status(&env, "BLOCKED", false);
+    env.roster(&["apply", "--batch", "2", "--allow-removals", "5"])
+        .ok();
+    let json = assert_status(&env, "WARNING", true);
+    assert_eq!(
+        json["attention"],
+        serde_json::json!([{"kind": "new-rejections",
+            "detail": "run 3 rejected 1 record that the file before it did not"}]),
+        "{json:#}"
+    );
+    assert_eq!(report(&env, &[]).0, "WARNING");
+    // The next file rejects nothing new: no warning.
+    sync(
+        &env,
+        "night3.csv",
+        &night2.replace("Person 1,", "Person One,"),
+    )
+    .ok();
+    assert_status(&env, "OK", true);
+}
+
+/// A sync whose file is rejected before it becomes a batch (over `csv.max_file_bytes`), then
+/// a smaller file fetched and applied by hand: the rejected file is superseded by a later
+/// applied batch (SPEC §5), so `status`, the metrics and a report of the day are OK.
+#[test]
+fn a_file_rejected_at_the_fetch_is_superseded_by_a_later_applied_batch() {
+    let env = Env::new();
+    env.write("roster.toml", "[csv]\nmax_file_bytes = \"2KiB\"\n");
+    sync(&env, "night1.csv", &users(0..10, "", "Nurse")).ok();
+    sync(&env, "night2.csv", &users(0..100, "", "Nurse")).code(3);
+    assert_status(&env, "REJECTED", false);
+    let p = env.write("night2-cut.csv", users(0..12, "", "Nurse"));
+    env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
+    env.roster(&["apply"]).ok();
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["open_runs"], serde_json::json!([]), "{json:#}");
+    let (status, text) = report(&env, &["--since", "1d"]);
+    assert_eq!(status, "OK", "{text}");
+    assert!(text.contains("superseded by run 3"), "{text}");
+    // A rollback to the batch before the rejected file supersedes nothing.
+    sync(&env, "night3.csv", &users(0..100, "", "Nurse")).code(3);
+    env.roster(&["apply", "--batch", "1", "--force", "--allow-removals", "2"])
+        .ok();
+    assert_status(&env, "REJECTED", false);
+}
+
+/// The newest file arrived `hours` ago, as far as the store knows.
+fn file_age(env: &Env, hours: i64) {
+    let at = (chrono::Utc::now() - chrono::Duration::hours(hours))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    env.db()
+        .execute("UPDATE batches SET fetched_at = ?1", [at])
+        .unwrap();
+}
+
+/// `source.stale_after_days = 2`: a file unchanged for 49 hours is older than two days, so
+/// `status`, the metrics and the report say STALE (SPEC §3, §5); 47 hours is fresh. Whole days
+/// are not rounded down first (2 days and 23 hours read as fresh).
+#[test]
+fn a_source_older_than_stale_after_days_is_stale_to_the_hour() {
+    let env = Env::new();
+    env.write("roster.toml", "[source]\nstale_after_days = 2\n");
+    sync(&env, "night1.csv", &users(0..5, "", "Nurse")).ok();
+    file_age(&env, 47);
+    assert_status(&env, "OK", true);
+    file_age(&env, 49);
+    let json = assert_status(&env, "STALE", false);
+    assert_eq!(json["stale"], true, "{json:#}");
+    let (status, text) = report(&env, &[]);
+    assert_eq!(status, "STALE", "{text}");
+    file_age(&env, 71);
+    assert_status(&env, "STALE", false);
+}
+
+/// A record with two errors (a bad mail and a bad phone) is one rejected record: the report
+/// of its run counts records, as the plan's `invalid`, `status` and a report of several runs
+/// do, not its problems (SPEC §5).
+#[test]
+fn a_record_with_two_errors_is_one_rejected_record() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_invalid = \"50%\"\n");
+    let mut csv = String::from("UniqueID,Name,Mail,TelephoneNumber\n");
+    for i in 0..8 {
+        csv.push_str(&format!("E{i},Person {i},p{i}@example.se,\n"));
+    }
+    csv.push_str("E70,Two Errors,not-a-mail,abc\nE71,One Error,p71@example.se,xyz\n");
+    let run = sync(&env, "night1.csv", &csv).ok();
+    let json = env.roster(&["report", "--format", "json"]).ok().json();
+    assert_eq!(json["runs"][0]["counts"]["invalid"], 2, "{json:#}");
+    let (_, text) = report(&env, &[]);
+    assert!(
+        text.contains("Rejected records: 2 (bad-mail 1, bad-phone 2)"),
+        "{}\n{text}",
+        run.stdout
+    );
+    let json = assert_status(&env, "WARNING", true);
+    assert!(
+        json["attention"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("rejected 2 records"),
+        "{json:#}"
+    );
+}
+
+/// A rollback to yesterday's file (`apply --batch 1 --force`) reverts batch 2; reverting that
+/// rollback gives batch 2's data back, so batch 2 stands again (SPEC §2: reverting a revert
+/// marks the batch applied again): `batches list` says applied, and a sync of the same file is
+/// unchanged without naming the undone rollback.
+#[test]
+fn a_revert_of_a_rollback_applies_the_newer_batch_again() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
+    sync(&env, "night1.csv", &users(0..6, "", "Porter")).ok();
+    let night2 = users(0..6, "", "Orderly");
+    sync(&env, "night2.csv", &night2).ok();
+    env.roster(&["apply", "--batch", "1", "--force"]).ok();
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(batches[1]["reverted_by_run"], 3, "{batches:#}");
+    env.roster(&["revert", "3"]).ok();
+    assert_eq!(env.user("E1")["title"], "Orderly");
+    let batches = env
+        .roster(&["batches", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(batches[1]["status"], "applied", "{batches:#}");
+    assert_eq!(batches[1]["reverted_by_run"], serde_json::Value::Null);
+    let run = sync(&env, "night2.csv", &night2).ok();
+    assert!(run.stdout.starts_with("unchanged"), "{}", run.stdout);
+    assert!(!run.stdout.contains("revert"), "{}", run.stdout);
+    env.roster(&["apply"]).ok();
+    assert_status(&env, "OK", true);
+}
+
+/// A forced rollback to yesterday's file reverts the run that applied today's: `report --run
+/// N` and `users history` name the rollback beside that run, as `batches list` names it beside
+/// the batch (SPEC §2, §5: a run that was reverted says so, with the run that reverted it);
+/// once the rollback is reverted, the run is applied again in all three.
+#[test]
+fn a_run_a_rollback_reverted_names_the_rollback() {
+    let env = Env::new();
+    env.write("roster.toml", "[import]\nmax_updates = \"100%\"\n");
+    sync(&env, "night1.csv", &users(0..4, "", "Clerk")).ok();
+    sync(&env, "night2.csv", &users(0..4, "", "Senior clerk")).ok();
+    env.roster(&["apply", "--batch", "1", "--force"]).ok();
+    let named = |env: &Env| {
+        let text = env
+            .roster(&["report", "--run", "2", "--format", "text"])
+            .ok()
+            .stdout;
+        let history = env.roster(&["users", "history", "E1"]).ok().stdout;
+        let batches = env
+            .roster(&["batches", "list", "--format", "json"])
+            .ok()
+            .json();
+        (
+            text.contains("Reverted by run 3"),
+            history.contains("2 (reverted by run 3)"),
+            batches[1]["reverted_by_run"] == 3,
+        )
+    };
+    assert_eq!(named(&env), (true, true, true));
+    env.roster(&["revert", "3"]).ok();
+    assert_eq!(named(&env), (false, false, false));
+}
+
+/// A revert held by a safeguard and never run: the next night applies a later file, so the
+/// held revert is superseded like a held night (SPEC §2: a blocked plan is held until it is
+/// applied or a later batch is applied; §5): `status`, the metrics and the report are OK.
+#[test]
+fn a_held_revert_is_superseded_by_a_later_applied_file() {
+    let env = Env::new();
+    sync(&env, "night1.csv", &users(0..5, "", "Nurse")).ok();
+    env.write("roster.toml", "[import]\nmax_removals = \"100%\"\n");
+    sync(&env, "night2.csv", &users(0..25, "", "Nurse")).ok();
+    env.write("roster.toml", "[import]\nmax_removals = 2\n");
+    env.roster(&["revert", "2"]).code(4);
+    assert_held(&env, &["roster revert 2 --allow-removals 20"]);
+    sync(&env, "night3.csv", &users(0..26, "", "Nurse")).ok();
+    assert_held(&env, &[]);
+    let (status, text) = report(&env, &["--since", "1d"]);
+    assert_eq!(status, "OK", "{text}");
+    assert!(text.contains("superseded by run 4"), "{text}");
+}

@@ -117,6 +117,8 @@ pub struct RunReport {
     pub rejected: Vec<Rejected>,
     pub rejected_total: u64,
     pub rejected_codes: BTreeMap<String, u64>,
+    /// How many records those are: a record with two errors is one (by UniqueID, else line).
+    pub rejected_records: u64,
     /// Unknown Group IDs and the number of records that name each: the
     /// [`UNKNOWN_GROUPS_SHOWN`] named by the most records.
     pub unknown_groups: BTreeMap<String, u64>,
@@ -140,6 +142,8 @@ pub struct RunParts {
     pub joined: (Vec<Person>, u64),
     pub removed: (Vec<Person>, u64),
     pub rejected: (Vec<Rejected>, BTreeMap<String, u64>),
+    /// How many records were rejected (a record with two errors is one).
+    pub rejected_records: u64,
     pub closed: Option<Closed>,
     pub reverted_by: Option<i64>,
     /// The first of the unknown Group IDs the run named, and how many more it did (with the
@@ -187,6 +191,7 @@ impl RunReport {
                 .max(rejected.len() as u64),
             rejected,
             rejected_codes,
+            rejected_records: parts.rejected_records,
             // Read from the store ([`RunParts`]); a detail that still holds them (a report
             // made from a run not stored) is read as it is.
             unknown_groups: if parts.unknown_groups.0.is_empty() {

@@ -103,8 +103,11 @@ impl Closed {
 
 /// Whether a later run of `later` (the runs after `run`, in order) closed `run`: a failed run
 /// once a later run of the same command succeeded; a blocked or rejected run once its batch,
-/// or a later batch, was applied (a blocked revert: once that run was reverted).
-pub fn closed(run: &Fact, later: &[Fact]) -> Option<Closed> {
+/// or a later batch, was applied (a blocked revert: once that run was reverted, or a batch
+/// later than the one it would undo applied). `newest` is
+/// the newest batch a run before `run` read: a file rejected before it became a batch is
+/// superseded by a batch newer than that.
+pub fn closed(run: &Fact, later: &[Fact], newest: Option<i64>) -> Option<Closed> {
     let mut applied = later.iter().filter(|l| l.status == "applied");
     let succeeded = || {
         later
@@ -115,11 +118,27 @@ pub fn closed(run: &Fact, later: &[Fact]) -> Option<Closed> {
             .map(|l| Closed::Succeeded(l.id))
     };
     match (run.status.as_str(), run.batch) {
-        // A file rejected before it became a batch (too large at the fetch) is as a failure.
-        ("failed", _) | ("rejected", None) => succeeded(),
-        ("blocked" | "rejected", _) if run.command == "revert" => applied
-            .find(|l| l.command == "revert" && l.reverts == run.reverts)
-            .map(|l| Closed::Resolved(l.id)),
+        ("failed", _) => succeeded(),
+        // A file rejected before it became a batch (too large at the fetch): as a failure,
+        // or old news once a later file was applied, whichever came first.
+        ("rejected", None) => {
+            let superseded = applied
+                .find(|l| l.command != "revert" && l.batch > newest)
+                .map(|l| Closed::Superseded(l.id));
+            [succeeded(), superseded]
+                .into_iter()
+                .flatten()
+                .min_by_key(|c| c.run())
+        }
+        // A held revert: resolved once that run was reverted, old news once a later batch
+        // than the one it would undo was applied, as a held file.
+        ("blocked" | "rejected", batch) if run.command == "revert" => {
+            applied.find_map(|l| match l.command.as_str() {
+                "revert" if l.reverts == run.reverts => Some(Closed::Resolved(l.id)),
+                "revert" => None,
+                _ => (batch.is_some() && l.batch > batch).then_some(Closed::Superseded(l.id)),
+            })
+        }
         ("blocked" | "rejected", Some(batch)) => applied
             .filter(|l| l.command != "revert")
             .find_map(|l| match l.batch? {
@@ -134,8 +153,13 @@ pub fn closed(run: &Fact, later: &[Fact]) -> Option<Closed> {
 
 /// Each run's closure, for runs in id order.
 pub fn closures(facts: &[Fact]) -> Vec<Option<Closed>> {
+    let mut newest = None;
     (0..facts.len())
-        .map(|i| closed(&facts[i], &facts[i + 1..]))
+        .map(|i| {
+            let closed = closed(&facts[i], &facts[i + 1..], newest);
+            newest = newest.max(facts[i].batch);
+            closed
+        })
         .collect()
 }
 
@@ -148,6 +172,9 @@ pub struct OpenRun {
     pub batch: Option<i64>,
     /// The stage a failed run stopped at.
     pub stage: Option<String>,
+    /// For a revert: the run it undid (what its held plan would undo).
+    #[serde(skip)]
+    pub reverts: Option<i64>,
 }
 
 /// The SCIM push as it stands.
@@ -268,6 +295,23 @@ impl Now {
             Some(p) if p.failed || p.overdue() => level.max(Level::Failed),
             _ => level,
         }
+    }
+
+    /// The plans held by a safeguard: each open blocked run that no later open blocked or
+    /// rejected run of the same plan (the same batch; for a revert, the same run undone)
+    /// followed. A held rollback or revert is one as much as a held night (SPEC §2).
+    pub fn held(&self) -> impl Iterator<Item = &OpenRun> {
+        let plan = |r: &OpenRun| match r.command.as_str() {
+            "revert" => (true, r.reverts),
+            _ => (false, r.batch),
+        };
+        let runs = &self.open_runs;
+        runs.iter().enumerate().filter_map(move |(i, r)| {
+            let again = runs[i + 1..]
+                .iter()
+                .any(|l| l.status != "failed" && plan(l) == plan(r));
+            (r.status == "blocked" && !again).then_some(r)
+        })
     }
 
     /// The warnings, as `status --format json` lists them under `attention`.
@@ -507,7 +551,36 @@ mod tests {
             (&[fact(1, "sync", Some(1), "applied")], None),
         ];
         for (facts, want) in cases {
-            assert_eq!(closed(&facts[0], &facts[1..]), *want, "{facts:?}");
+            assert_eq!(closed(&facts[0], &facts[1..], None), *want, "{facts:?}");
+        }
+    }
+
+    #[test]
+    fn a_later_file_supersedes_a_file_rejected_at_the_fetch_or_a_held_revert() {
+        let cases: &[(&[Fact], Option<Closed>)] = &[
+            // A file rejected at the fetch, then a file applied by hand: superseded.
+            (
+                &[
+                    fact(1, "sync", None, "rejected"),
+                    fact(2, "apply", Some(1), "applied"),
+                ],
+                Some(Closed::Superseded(2)),
+            ),
+            // A held revert of run 2 (batch 2), then a later file applied: superseded.
+            (
+                &[
+                    Fact {
+                        reverts: Some(2),
+                        ..fact(3, "revert", Some(2), "blocked")
+                    },
+                    fact(4, "apply", Some(1), "applied"),
+                    fact(5, "sync", Some(3), "applied"),
+                ],
+                Some(Closed::Superseded(5)),
+            ),
+        ];
+        for (facts, want) in cases {
+            assert_eq!(closed(&facts[0], &facts[1..], None), *want, "{facts:?}");
         }
     }
 
@@ -519,6 +592,7 @@ mod tests {
             status: status.into(),
             batch: Some(1),
             stage: None,
+            reverts: None,
         };
         let mut now = Now::default();
         assert_eq!(now.level(), Level::Ok);
@@ -618,5 +692,32 @@ mod tests {
         assert_eq!(p.waited_text(), "96 seconds");
         p.pending_seconds = Some(60);
         assert!(!p.overdue());
+    }
+    #[test]
+    fn the_newest_blocked_run_of_each_plan_is_held() {
+        let open =
+            |run: i64, command: &str, status: &str, batch: i64, reverts: Option<i64>| OpenRun {
+                run,
+                command: command.into(),
+                status: status.into(),
+                batch: Some(batch),
+                stage: None,
+                reverts,
+            };
+        let now = Now {
+            open_runs: vec![
+                // Batch 2 held, then held again: the newer names the command.
+                open(2, "sync", "blocked", 2, None),
+                open(3, "apply", "blocked", 2, None),
+                // A rollback to batch 1, held.
+                open(4, "apply", "blocked", 1, None),
+                // The revert of run 5 (batch 1), held, then a failed attempt: still held.
+                open(6, "revert", "blocked", 1, Some(5)),
+                open(7, "revert", "failed", 1, Some(5)),
+            ],
+            ..Now::default()
+        };
+        let held: Vec<i64> = now.held().map(|r| r.run).collect();
+        assert_eq!(held, [3, 4, 6]);
     }
 }

@@ -165,7 +165,7 @@ fn report_of(store: &Store, config: &Config, covered: Covered) -> anyhow::Result
         .collect::<anyhow::Result<Vec<_>>>()?;
     let truth = what_is_true_now(store, config)?;
     let open = Open {
-        held: store.held_runs()?.iter().map(Held::of).collect(),
+        held: held_runs(store, &truth)?.iter().map(Held::of).collect(),
         pending_invitations: store.pending_invitations()?,
         failed_invitations: store.failed_invitations()?,
         stuck_invitations: store
@@ -216,6 +216,7 @@ fn run_parts(
         joined,
         removed: store.run_removed(run.id, model::ATTACH_ROWS)?,
         rejected: store.run_rejected(run.id, model::ATTACH_ROWS)?,
+        rejected_records: store.run_rejected_records(run.id)?,
         closed,
         reverted_by: store.reverted_by(run.id)?,
         unknown_groups: store.run_unknown_groups(run.id, model::UNKNOWN_GROUPS_SHOWN)?,
@@ -252,6 +253,7 @@ pub fn what_is_true_now(store: &Store, config: &Config) -> anyhow::Result<Now> {
             status: f.status.clone(),
             batch: f.batch,
             stage: stage.clone(),
+            reverts: f.reverts,
         })
         .collect();
     let last_run = facts
@@ -308,6 +310,13 @@ fn push_now(store: &Store, config: &Config, status: &serde_json::Value) -> anyho
     })
 }
 
+/// The runs of the plans held by a safeguard ([`Now::held`]), as the store keeps them.
+fn held_runs(store: &Store, now: &Now) -> anyhow::Result<Vec<model::Run>> {
+    now.held()
+        .filter_map(|h| store.run(h.run).transpose())
+        .collect()
+}
+
 /// What `status` shows, read once from the store (SPEC §3, §5).
 pub fn status_of(store: &Store, config: &Config) -> anyhow::Result<crate::core::status::Status> {
     use crate::core::status::{Fetch, InProgress, Status};
@@ -332,6 +341,13 @@ pub fn status_of(store: &Store, config: &Config) -> anyhow::Result<crate::core::
         m.permissions().mode() & 0o077 != 0
     });
     let now = what_is_true_now(store, config)?;
+    let held = held_runs(store, &now)?
+        .into_iter()
+        .map(|r| {
+            let h = Held::of(&r);
+            (r, h)
+        })
+        .collect();
     Ok(Status {
         push: now.push_detail.clone(),
         push_dropped: now.push_detail.as_ref().and_then(crate::scim::dropped_text),
@@ -353,14 +369,7 @@ pub fn status_of(store: &Store, config: &Config) -> anyhow::Result<crate::core::
         last_report: store.meta("last_report_at")?,
         pending_invitations: store.pending_invitations()?,
         failed_invitations: store.failed_invitations()?,
-        held: store
-            .held_runs()?
-            .into_iter()
-            .map(|r| {
-                let h = Held::of(&r);
-                (r, h)
-            })
-            .collect(),
+        held,
         in_progress: crate::store::lock::holder(path).map(|h| InProgress {
             pid: h.pid,
             since: chrono::DateTime::<chrono::Utc>::from(h.since)

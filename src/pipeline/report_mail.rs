@@ -17,7 +17,8 @@ pub fn report_due(store: &Store, config: &Config, attention: bool) -> anyhow::Re
     Ok(store.meta("last_report_day")?.as_deref() != Some(today.as_str()))
 }
 
-/// Days since the newest batch arrived, when that is more than `source.stale_after_days`.
+/// Whole days since the newest batch arrived, when that is longer than
+/// `source.stale_after_days`: compared to the second, as 2 days and 23 hours are more than 2.
 pub fn stale_days(store: &Store, config: &Config) -> anyhow::Result<Option<i64>> {
     let Some(newest) = store.newest_batch()? else {
         return Ok(None);
@@ -25,8 +26,9 @@ pub fn stale_days(store: &Store, config: &Config) -> anyhow::Result<Option<i64>>
     let Ok(at) = chrono::DateTime::parse_from_rfc3339(&newest.fetched_at) else {
         return Ok(None);
     };
-    let days = (chrono::Utc::now() - at.with_timezone(&chrono::Utc)).num_days();
-    Ok((days > i64::from(config.source.stale_after_days)).then_some(days))
+    let age = chrono::Utc::now() - at.with_timezone(&chrono::Utc);
+    let limit = chrono::Duration::days(i64::from(config.source.stale_after_days));
+    Ok((age > limit).then_some(age.num_days()))
 }
 
 /// Mail a report to `[report] recipients`, and note when.

@@ -253,7 +253,8 @@ impl Report {
                 *codes.entry(c.as_str()).or_default() += n;
             }
         }
-        let total: u64 = codes.values().sum();
+        // Records, not their errors: a record with a bad mail and a bad phone is one.
+        let total: u64 = self.runs.iter().map(|r| r.rejected_records).sum();
         if total > 0 {
             rows.push((
                 label,
@@ -890,6 +891,7 @@ mod tests {
                 1,
             ),
             rejected: (rejected, [("bad-mail".to_string(), 1)].into()),
+            rejected_records: 1,
             closed: resolved_by.map(Closed::Resolved),
             ..RunParts::default()
         };

@@ -245,6 +245,21 @@ impl Store {
         Ok((first, codes))
     }
 
+    /// How many records a run rejected, each once whatever its errors (by UniqueID, else
+    /// line), counted by SQLite.
+    pub fn run_rejected_records(&self, run: i64) -> anyhow::Result<u64> {
+        let n: i64 = self.conn.query_row(
+            &format!(
+                "SELECT COUNT(DISTINCT {REJECTED_KEY}) FROM problems p LEFT JOIN run_records i
+                     ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
+                  WHERE p.run_id = ?1 AND p.severity = 'error'"
+            ),
+            [run],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// Every rejected record of a run, in line order, one at a time (for a JSON report).
     pub fn each_rejected(
         &self,
@@ -315,10 +330,12 @@ impl Store {
     }
 
     /// What decides whether each run is still open, every run but manual edits, in order,
-    /// with the stage a failed run stopped at.
+    /// with the stage a failed run stopped at. A blocked revert names the run it would undo in
+    /// its detail only (the column is written by a revert that is applied).
     pub fn run_facts(&self) -> anyhow::Result<Vec<(Fact, Option<String>)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, command, batch_id, status, reverts,
+            "SELECT id, command, batch_id, status,
+                    COALESCE(reverts, CASE WHEN json_valid(detail) THEN json_extract(detail, '$.reverts') END),
                     CASE WHEN json_valid(detail) THEN json_extract(detail, '$.stage') END
                FROM runs WHERE command NOT LIKE 'users %' AND command NOT LIKE 'groups %' ORDER BY id",
         )?;
@@ -454,17 +471,25 @@ impl Store {
         Ok((first, left_out))
     }
 
-    /// Records the newest run that read a file rejected that the run before it did not, when
-    /// that run was applied.
+    /// Records the newest run that read a file rejected that the file before it did not, when
+    /// that run was applied. The file before it is that of the last run that read another
+    /// batch: a held file approved is compared with the file before it, not with its own
+    /// blocked run.
     pub fn new_rejections(&self) -> anyhow::Result<Option<(i64, u64)>> {
         let runs = self.file_runs(i64::MAX)?;
         let Some((newest, _)) = runs.last() else {
             return Ok(None);
         };
-        if self.run(*newest)?.is_none_or(|r| r.status != "applied") {
+        let Some(run) = self.run(*newest)?.filter(|r| r.status == "applied") else {
             return Ok(None);
+        };
+        let mut before = None;
+        for (id, _) in runs.iter().rev().skip(1) {
+            if self.run(*id)?.is_some_and(|r| r.batch != run.batch) {
+                before = Some(*id);
+                break;
+            }
         }
-        let before = runs.len().checked_sub(2).map(|i| runs[i].0);
         let keys = format!(
             "SELECT {REJECTED_KEY} FROM problems p LEFT JOIN run_records i
                  ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line

@@ -442,7 +442,8 @@ fn remove_created_groups(
 }
 
 /// The reverted run's batch becomes `reverted`; a revert of a revert: the batch the first one
-/// undid stands again (SPEC §2).
+/// undid stands again (SPEC §2), as do the newer batches a forced rollback reverted once that
+/// rollback is reverted.
 fn set_batch_back(
     tx: &Transaction<'_>,
     of: &crate::core::report::Run,
@@ -453,10 +454,16 @@ fn set_batch_back(
             "UPDATE batches SET status = 'applied', reverted_by = NULL WHERE id = ?1 AND reverted_by = ?2",
             [batch, of.id],
         )?,
-        Some(batch) => tx.execute(
-            "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id = ?1 AND status = 'applied'",
-            [batch, run],
-        )?,
+        Some(batch) => {
+            tx.execute(
+                "UPDATE batches SET status = 'applied', reverted_by = NULL WHERE id > ?1 AND reverted_by = ?2",
+                [batch, of.id],
+            )?;
+            tx.execute(
+                "UPDATE batches SET status = 'reverted', reverted_by = ?2 WHERE id = ?1 AND status = 'applied'",
+                [batch, run],
+            )?
+        }
         None => 0,
     };
     Ok(())

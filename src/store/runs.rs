@@ -293,7 +293,9 @@ impl Store {
     }
 
     /// The revert that undid a run, while that revert stands: a revert that was itself
-    /// reverted undoes nothing any more (SPEC §2: the run shows as applied again).
+    /// reverted undoes nothing any more (SPEC §2: the run shows as applied again). An import
+    /// whose batch a later forced rollback reverted was undone by that rollback, while its
+    /// batch stays reverted.
     pub fn reverted_by(&self, run: i64) -> anyhow::Result<Option<i64>> {
         let reverts: Vec<i64> = self
             .conn
@@ -307,7 +309,16 @@ impl Store {
                 return Ok(Some(id));
             }
         }
-        Ok(None)
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT b.reverted_by FROM runs r
+                   JOIN batches b ON b.id = r.batch_id AND b.status = 'reverted'
+                   JOIN runs x ON x.id = b.reverted_by AND x.command = 'apply' AND x.id > r.id
+                  WHERE r.id = ?1 AND r.command IN ('sync', 'apply') AND r.status = 'applied'",
+            )?
+            .query_row([run], |r| r.get(0))
+            .optional()?)
     }
 
     /// The first run after run `through` (none: that started at or after `since`, RFC 3339),
@@ -338,18 +349,6 @@ impl Store {
             .prepare("SELECT id FROM runs WHERE id > ?1 ORDER BY id")?;
         let ids = stmt.query_map([id], |r| r.get(0))?;
         Ok(ids.collect::<Result<_, _>>()?)
-    }
-
-    /// Blocked runs whose batch is newer than every applied batch: plans held for an operator.
-    pub fn held_runs(&self) -> anyhow::Result<Vec<Run>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM runs r WHERE status = 'blocked'
-               AND id = (SELECT MAX(id) FROM runs WHERE batch_id = r.batch_id)
-               AND batch_id > COALESCE((SELECT MAX(id) FROM batches WHERE status = 'applied'), 0)
-             ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([], from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The applied imports the churn safeguard compares with, newest first (at most `limit`).
