@@ -3342,3 +3342,114 @@ fn full_after_full_makes_no_writes_when_puts_are_answered_without_a_body() {
         "{status}"
     );
 }
+
+/// A bulk operation answered 201 without a `location` or a `response` (nothing that names
+/// the new resource's id): the provider says it made the resource, so it is not left pending
+/// nor sent again; roster looks it up by its externalId in the same push (a filter, or the
+/// listing), counts it created and records its id, so that the groups' members are right and
+/// the next push sends nothing. With a filter and without.
+#[test]
+fn a_bulk_create_answered_201_without_a_location_is_looked_up_in_the_same_push() {
+    for filter in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), true, filter, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let proxy = Tamper::start(server.port, |r| {
+            if r.method == "POST" && r.path == "/Bulk" {
+                Act::Edit(Box::new(|s, mut v| {
+                    for op in v["Operations"].as_array_mut().unwrap() {
+                        let o = op.as_object_mut().unwrap();
+                        o.remove("location");
+                        o.remove("response");
+                        o.remove("version");
+                    }
+                    (s, v)
+                }))
+            } else {
+                Act::Pass
+            }
+        });
+        let env = setup(&proxy.url(), "");
+        groups(&env, &[("OPS", "Operations")]);
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "U7,Ida Lund,ida@example.org,Porter,,OPS",
+                "U8,Jon Ahl,jon@example.org,,,OPS",
+                "U9,Kim Ros,kim@example.org,Clerk,,",
+            ]),
+            &[],
+        )
+        .ok();
+        let what = format!("filter {filter}");
+        let out = push(&env, &[]).ok().json();
+        assert_eq!(out["status"], "pushed", "{what}: {out}");
+        assert_eq!(out["users"]["create"], 3, "{what}: {out}");
+        assert_eq!(out["groups"]["create"], 1, "{what}: {out}");
+        assert_eq!(out["unconfirmed"], json!([]), "{what}: {out}");
+        assert_eq!(out["changes"].as_array().unwrap().len(), 4, "{what}: {out}");
+        assert_eq!(server.all("Users").len(), 3, "{what}");
+        assert_members(&server, &[("OPS", &["U7", "U8"])]);
+        let status = env.roster(&["status", "--format", "json"]).json();
+        assert_eq!(status["push"]["pending"], 0, "{what}: {status}");
+        assert_eq!(
+            status["push"]["last"]["status"], "pushed",
+            "{what}: {status}"
+        );
+        let again = push(&env, &[]).ok().json();
+        assert_eq!(
+            proxy
+                .writes()
+                .iter()
+                .filter(|w| w.starts_with("POST"))
+                .count(),
+            2,
+            "{what}: {:?}",
+            proxy.writes()
+        );
+        assert_eq!(again["users"]["taken_over"], 0, "{what}: {again}");
+        assert_eq!(again["requests"], 1, "{what}: {again}");
+    }
+}
+
+/// A bulk whose operations are all answered 201 without a location, by a provider that made
+/// nothing: each create is looked up, not found, and left pending (exit 1, naming it), never
+/// sent again blindly in the same push; nothing is counted created.
+#[test]
+fn a_bulk_create_answered_201_that_the_provider_does_not_hold_is_left_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), true, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "POST" && r.path == "/Bulk" {
+            let n = r.text().matches("\"bulkId\"").count();
+            let ops: Vec<Value> = (0..n)
+                .map(|i| json!({"method": "POST", "bulkId": format!("b{i}"), "status": "201"}))
+                .collect();
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"], "Operations": ops});
+            Act::Answer(200, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "U7,Ida Lund,ida@example.org,Porter,,",
+            "U8,Jon Ahl,jon@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    let run = push(&env, &[]).code(1);
+    let out = run.json();
+    assert_eq!(out["status"], "unconfirmed", "{out}");
+    assert_eq!(out["users"]["create"], 0, "{out}");
+    assert_eq!(out["changes"], json!([]), "{out}");
+    assert!(run.stderr.contains("U7"), "{}", run.stderr);
+    assert_eq!(proxy.count(&["POST"]), 1, "{:?}", proxy.writes());
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(status["push"]["pending"], 2, "{status}");
+    assert_eq!(status["push"]["last"]["status"], "unconfirmed", "{status}");
+}

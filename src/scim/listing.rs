@@ -344,27 +344,35 @@ impl Pusher<'_> {
             .unwrap_or(0)
     }
 
-    /// After a round of sends: look up the creates whose answer was lost and those that met a
-    /// resource of their `externalId` (409), take over what is there, and return the keys to
-    /// plan again (a lost create not found is sent again; a taken-over account is made to
-    /// match the store).
+    /// After a round of sends: look up the creates whose answer was lost, those a bulk's
+    /// answer confirmed without naming them, and those that met a resource of their
+    /// `externalId` (409), take over what is there, and return the keys to plan again (a lost
+    /// create not found is sent again; a taken-over account is made to match the store).
     pub(super) fn recover(&mut self, kind: Kind) -> anyhow::Result<BTreeSet<String>> {
         let mut retry = BTreeSet::new();
         let lost: Vec<String> = take_kind(&mut self.lost, kind);
         let conflicts: Vec<String> = take_kind(&mut self.conflicts, kind);
-        if lost.is_empty() && conflicts.is_empty() {
+        let made: Vec<String> = take_kind(&mut self.made, kind);
+        if lost.is_empty() && conflicts.is_empty() && made.is_empty() {
             return Ok(retry);
         }
-        let keys: Vec<String> = lost.iter().chain(&conflicts).cloned().collect();
+        let keys: Vec<String> = lost
+            .iter()
+            .chain(&conflicts)
+            .chain(&made)
+            .cloned()
+            .collect();
         log::info!(
-            "push: looking up {} {}s by externalId ({} answers lost, {} conflicts)",
+            "push: looking up {} {}s by externalId ({} answers lost, {} conflicts, {} made without an id)",
             keys.len(),
             kind_name(kind),
             lost.len(),
-            conflicts.len()
+            conflicts.len(),
+            made.len()
         );
         let found = self.find(kind, &keys)?;
         let conflicted: HashSet<&String> = conflicts.iter().collect();
+        let made: HashSet<&String> = made.iter().collect();
         let mut done = Vec::new();
         for key in &keys {
             let is_conflict = conflicted.contains(key);
@@ -384,17 +392,18 @@ impl Pusher<'_> {
                     }
                 }
                 None if is_conflict => {
-                    self.refused.push(super::Refused {
-                        kind: kind_name(kind),
-                        id: key.clone(),
-                        action: "create",
-                        reason: "409: the provider holds a conflicting resource that is not found by its externalId".into(),
-                    });
-                    let p = self.state(kind).entry(key.clone()).or_default();
-                    p.sending = None;
-                    p.error = Some("409: conflicting resource not found by externalId".into());
-                    p.failed_at = Some(now());
+                    self.conflict_not_found(kind, key);
                     done.push(key.clone());
+                    continue;
+                }
+                // Made, the provider said, but not found: never sent again in this push; left
+                // marked as sent, so that the next push looks it up first.
+                None if made.contains(key) => {
+                    self.unconfirmed.push(format!(
+                        "{} {key} create: POST /Bulk answered its operation without a location or an id, and the provider holds no {} of this externalId",
+                        kind_name(kind),
+                        kind_name(kind)
+                    ));
                     continue;
                 }
                 // Not there: sent again (still marked as sent, so that a push that ends before
@@ -406,6 +415,22 @@ impl Pusher<'_> {
         }
         self.commit(kind, &done)?;
         Ok(retry)
+    }
+
+    /// A create that met a conflict (409) with nothing of its `externalId` found: refused.
+    fn conflict_not_found(&mut self, kind: Kind, key: &str) {
+        self.refused.push(super::Refused {
+            kind: kind_name(kind),
+            id: key.to_string(),
+            action: "create",
+            reason:
+                "409: the provider holds a conflicting resource that is not found by its externalId"
+                    .into(),
+        });
+        let p = self.state(kind).entry(key.to_string()).or_default();
+        p.sending = None;
+        p.error = Some("409: conflicting resource not found by externalId".into());
+        p.failed_at = Some(now());
     }
 
     /// `--full`: read every resource of `kind` on the provider and take what it holds of ours

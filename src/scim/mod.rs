@@ -318,6 +318,9 @@ struct Pusher<'a> {
     /// is sent again; and creates that met a resource of our `externalId` (409).
     lost: Vec<(Kind, String)>,
     conflicts: Vec<(Kind, String)>,
+    /// Creates a bulk's answer confirmed without naming the new resource (a status, but no
+    /// `location` nor `id`): made, so looked up by `externalId` in this push, never sent again.
+    made: Vec<(Kind, String)>,
     /// How many times each lost create (users, groups) was sent again in this push.
     resent: [HashMap<String, u32>; 2],
     /// Keys taken over in this push (users, groups), so their update counts as the take-over.
@@ -509,6 +512,7 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         replanned: BTreeSet::new(),
         lost: Vec::new(),
         conflicts: Vec::new(),
+        made: Vec::new(),
         resent: [HashMap::new(), HashMap::new()],
         taken: [HashSet::new(), HashSet::new()],
         sent_by_value: false,

@@ -181,6 +181,11 @@ impl<'de> Deserialize<'de> for Code {
 }
 
 impl BulkOpAnswer<'_> {
+    /// Whether the operation's answer names no resource: no `location`, no `response`.
+    fn names_nothing(&self) -> bool {
+        self.location.is_none() && self.response.is_none()
+    }
+
     fn status(&self) -> Option<u16> {
         self.status?
             .0
@@ -481,6 +486,13 @@ impl Pusher<'_> {
         for (i, (task, answer)) in tasks.iter().zip(answers).enumerate() {
             let status = answer.as_ref().and_then(BulkOpAnswer::status);
             match (answer, status) {
+                // A create the provider says it made, without saying which id it has: looked
+                // up by its externalId (with the lost ones) instead of left pending.
+                (Some(a), Some(200 | 201))
+                    if matches!(task.op, Op::Create { .. }) && a.names_nothing() =>
+                {
+                    self.made.push((task.kind, task.key.clone()))
+                }
                 (Some(a), Some(status)) => self.settle(task, a.answer(status), retry, &mut done)?,
                 (Some(_), None) => self.unconfirmed(
                     task,
