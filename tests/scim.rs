@@ -3453,3 +3453,63 @@ fn a_bulk_create_answered_201_that_the_provider_does_not_hold_is_left_pending() 
     assert_eq!(status["push"]["pending"], 2, "{status}");
     assert_eq!(status["push"]["last"]["status"], "unconfirmed", "{status}");
 }
+
+/// A new group whose create the provider answers without its members (only PATCH applies
+/// them) is completed by a PATCH in the same push: one change, counted once as created, not
+/// also as updated, in the JSON and the text summary alike (SPEC §8: the counts show what
+/// the provider acknowledged, not the requests it took).
+#[test]
+fn a_new_group_completed_by_patch_is_counted_once_as_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, false, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = forgetful(server.port);
+    let env = setup(&proxy.url(), "");
+    groups(
+        &env,
+        &[
+            ("LAB", "Laboratory"),
+            ("PHA", "Pharmacy"),
+            ("RAD", "Radiology"),
+        ],
+    );
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "P1,Eva Lind,eva@example.org,,,LAB",
+            "P2,Ola Berg,ola@example.org,,,\"LAB,PHA\"",
+            "P3,Siv Holm,siv@example.org,,,RAD",
+        ]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_members(
+        &server,
+        &[("LAB", &["P1", "P2"]), ("PHA", &["P2"]), ("RAD", &["P3"])],
+    );
+    assert_eq!(out["groups"]["create"], 3, "{out}");
+    assert_eq!(out["groups"]["update"], 0, "{out}");
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(
+        status["push"]["last"]["counts"]["groups"]["update"], 0,
+        "{status}"
+    );
+    // A group added the next day, in the text summary.
+    groups(&env, &[("ORT", "Orthopaedics")]);
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "P1,Eva Lind,eva@example.org,,,LAB",
+            "P2,Ola Berg,ola@example.org,,,\"LAB,PHA\"",
+            "P3,Siv Holm,siv@example.org,,,\"RAD,ORT\"",
+        ]),
+        &["--allow-updates", "9"],
+    )
+    .ok();
+    let text = env.roster(&["push"]).ok().stdout;
+    assert!(
+        text.contains("groups 1 created, 0 updated, 0 deleted, 3 unchanged"),
+        "{text}"
+    );
+}

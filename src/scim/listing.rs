@@ -389,6 +389,7 @@ impl Pusher<'_> {
                         self.taken[index(kind)].insert(key.clone());
                     } else {
                         counts.create += 1;
+                        self.created[index(kind)].insert(key.clone());
                     }
                 }
                 None if is_conflict => {

@@ -325,6 +325,9 @@ struct Pusher<'a> {
     resent: [HashMap<String, u32>; 2],
     /// Keys taken over in this push (users, groups), so their update counts as the take-over.
     taken: [HashSet<String>; 2],
+    /// Keys created in this push (users, groups): the change that completes one in the same
+    /// push (members its answer shows dropped, added by PATCH) is part of its create.
+    created: [HashSet<String>; 2],
     /// The shape of member removals in the request last sent (see `Features`).
     sent_by_value: bool,
     /// Changes the provider confirmed, per kind.
@@ -515,6 +518,7 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         made: Vec::new(),
         resent: [HashMap::new(), HashMap::new()],
         taken: [HashSet::new(), HashSet::new()],
+        created: [HashSet::new(), HashSet::new()],
         sent_by_value: false,
         done: [Counts::default(), Counts::default()],
         unconfirmed: Vec::new(),

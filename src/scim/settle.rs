@@ -208,12 +208,17 @@ impl Pusher<'_> {
         }
         let kept = self.kept(task, answer.res.as_ref());
         let key = task.key.clone();
-        let taken = self.taken[index(task.kind)].contains(&key);
+        let i = index(task.kind);
+        if matches!(task.op, Op::Create { .. }) {
+            self.created[i].insert(key.clone());
+        }
+        // Made (or taken over) in this push: what completes it is counted with that.
+        let once = self.taken[i].contains(&key) || self.created[i].contains(&key);
         let patch = self.features.patch;
-        let counts = &mut self.done[index(task.kind)];
+        let counts = &mut self.done[i];
         match &task.op {
             Op::Create { .. } => counts.create += 1,
-            Op::Replace { .. } | Op::Patch { .. } if taken => {}
+            Op::Replace { .. } | Op::Patch { .. } if once => {}
             Op::Replace { .. } | Op::Patch { .. } | Op::SetActive { active: true, .. } => {
                 counts.update += 1
             }
