@@ -3513,3 +3513,64 @@ fn a_new_group_completed_by_patch_is_counted_once_as_created() {
         "{text}"
     );
 }
+
+/// A provider whose `totalResults` is the number of resources on the page it answers (not
+/// how many it holds) cannot hide from a plain push the group it already holds under the
+/// externalId of one to create (made by hand, under another name): it is found and taken
+/// over, not made twice. With a filter and without.
+#[test]
+fn a_total_that_counts_the_page_hides_no_group_to_take_over() {
+    for filter in [true, false] {
+        let what = format!("filter {filter}");
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), false, filter, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let proxy = Tamper::start(server.port, |r| {
+            if r.method == "GET" && r.path.contains("startIndex=") {
+                Act::Edit(Box::new(|s, mut v| {
+                    let n = v["Resources"].as_array().map_or(0, Vec::len);
+                    v["totalResults"] = json!(n);
+                    (s, v)
+                }))
+            } else {
+                Act::Pass
+            }
+        });
+        let env = setup(&proxy.url(), "");
+        groups(&env, &[("WARD4", "Ward four"), ("WARD5", "Ward five")]);
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "N1,Liv Sand,liv@example.org,,,WARD4",
+                "N2,Max Grön,max@example.org,,,WARD5",
+                "N3,Tea Vik,tea@example.org,,,WARD4",
+            ]),
+            &[],
+        )
+        .ok();
+        push(&env, &[]).ok();
+        let by_hand = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "externalId": "KITCHEN", "displayName": "kitchen staff (by hand)"});
+        assert_eq!(server.send("POST", "/Groups", Some(by_hand)), 201);
+        let id = server.all("Groups")["KITCHEN"]["id"].clone();
+        groups(&env, &[("KITCHEN", "Kitchen")]);
+        env.import(
+            "day2.csv",
+            &csv(&[
+                "N1,Liv Sand,liv@example.org,,,\"WARD4,KITCHEN\"",
+                "N2,Max Grön,max@example.org,,,WARD5",
+                "N3,Tea Vik,tea@example.org,,,WARD4",
+            ]),
+            &["--allow-updates", "9"],
+        )
+        .ok();
+        let out = push(&env, &[]).ok().json();
+        assert_eq!(out["groups"]["taken_over"], 1, "{what}: {out}");
+        assert_eq!(out["groups"]["create"], 0, "{what}: {out}");
+        // `all` fails on two resources of one externalId.
+        let groups = server.all("Groups");
+        assert_eq!(groups["KITCHEN"]["id"], id, "{what}");
+        assert_eq!(groups["KITCHEN"]["displayName"], "Kitchen", "{what}");
+        assert_eq!(member_ids(&groups["KITCHEN"]).len(), 1, "{what}");
+    }
+}

@@ -319,16 +319,19 @@ impl Pusher<'_> {
     }
 
     /// How many resources of `kind` the provider holds (its `totalResults`), read from a
-    /// page of one; `None` when it does not say.
+    /// page of one; `None` when it does not say, or says no more than that full page brought
+    /// (a provider that counts the page it answers, not what it holds, would say 1 however
+    /// many it holds).
     fn total(&mut self, kind: Kind) -> anyhow::Result<Option<u64>> {
         let path = format!("{}?startIndex=1&count=1", endpoint(kind));
         let reply = self.client()?.send(Method::GET, &path, None, None)?;
         if !reply.ok() {
             return Ok(None);
         }
-        Ok(Page::read(&reply.bytes, &mut |_| {})
-            .ok()
-            .and_then(|p| p.total_results))
+        Ok(Page::read(&reply.bytes, &mut |_| {}).ok().and_then(|p| {
+            p.total_results
+                .filter(|t| p.resources == 0 || *t > p.resources as u64)
+        }))
     }
 
     /// The one of several resources of one `externalId` roster keeps: the one it tracks, else
