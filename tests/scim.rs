@@ -3585,3 +3585,52 @@ fn a_total_that_counts_the_page_hides_no_group_to_take_over() {
     }
 }
 
+/// A create the provider refused (400) for a user who then leaves the directory, or a group
+/// then removed from the store, leaves nothing to send: the provider never held it, so the
+/// refusal is settled, not kept as a failure that makes `status` unhealthy for ever.
+#[test]
+fn a_refused_create_of_a_user_who_left_is_no_failure_any_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        let text = r.text();
+        if r.method == "POST" && (text.contains("\"Q9\"") || text.contains("\"TMP\"")) {
+            let body = json!({"status": "400", "scimType": "invalidValue", "detail": "not here"});
+            Act::Answer(400, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("DESK", "Front desk"), ("TMP", "Temporary")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "Q1,Ada Nord,ada@example.org,,,DESK",
+            "Q9,Per Syd,per@example.org,,,TMP",
+        ]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).code(1).json();
+    assert_eq!(out["refused"].as_array().unwrap().len(), 2, "{out}");
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["push"]["failures"], 2, "{status}");
+
+    // Q9 leaves, TMP is removed: nothing of theirs is left to send.
+    env.import(
+        "day2.csv",
+        &csv(&["Q1,Ada Nord,ada@example.org,,,DESK"]),
+        &["--allow-removals", "9"],
+    )
+    .ok();
+    env.roster(&["groups", "remove", "TMP", "--force"]).ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["refused"], json!([]), "{out}");
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["failures"], 0, "{status}");
+    assert_eq!(status["push"]["pending"], 0, "{status}");
+    assert_eq!(status["healthy"], true, "{status}");
+    assert_eq!(server.all("Users").len(), 1);
+}

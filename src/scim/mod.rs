@@ -707,6 +707,7 @@ impl Pusher<'_> {
         if !opts.dry_run {
             self.resume(Kind::User)?;
             self.resume(Kind::Group)?;
+            self.settle_left(users, groups)?;
         }
 
         // Users first: the groups' members are the users' provider ids.

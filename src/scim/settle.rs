@@ -6,8 +6,8 @@ use super::resource::{self, Res, MEMBERS_BIT};
 use super::send::Answer;
 use super::{endpoint, index, kind_name, percent, Pusher, Refused};
 use crate::store::now;
-use crate::store::scim::{Kind, Pushed};
-use std::collections::BTreeSet;
+use crate::store::scim::{Kind, Pushed, ScimGroup, ScimUser};
+use std::collections::{BTreeSet, HashSet};
 use ureq::http::Method;
 
 /// What the provider kept of a resource that was sent: the dropped attributes' bits, the hash
@@ -97,6 +97,41 @@ impl Pusher<'_> {
         }
         done.push(key);
         self.refusal(task, answer);
+        Ok(())
+    }
+
+    /// Refused creates of users who left the directory, or of groups gone from the store,
+    /// before the provider took them: nothing of theirs is left to send, so nothing is left
+    /// refused (their refusal would keep `status` unhealthy for ever).
+    pub(super) fn settle_left(
+        &mut self,
+        users: &[ScimUser],
+        groups: &[ScimGroup],
+    ) -> anyhow::Result<()> {
+        let active: HashSet<&str> = users
+            .iter()
+            .filter(|u| u.active)
+            .map(|u| u.unique_id.as_str())
+            .collect();
+        let kept: HashSet<&str> = groups.iter().map(|g| g.group_id.as_str()).collect();
+        for (kind, wanted) in [(Kind::User, &active), (Kind::Group, &kept)] {
+            let keys: Vec<String> = self
+                .state(kind)
+                .iter_mut()
+                .filter(|(k, p)| {
+                    p.error.is_some()
+                        && p.scim_id.is_none()
+                        && p.sending.is_none()
+                        && !wanted.contains(k.as_str())
+                })
+                .map(|(k, p)| {
+                    p.error = None;
+                    p.failed_at = None;
+                    k.clone()
+                })
+                .collect();
+            self.commit(kind, &keys)?;
+        }
         Ok(())
     }
 
