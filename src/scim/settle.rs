@@ -243,23 +243,8 @@ impl Pusher<'_> {
         }
         let kept = self.kept(task, answer.res.as_ref());
         let key = task.key.clone();
-        let i = index(task.kind);
-        if matches!(task.op, Op::Create { .. }) {
-            self.created[i].insert(key.clone());
-        }
-        // Made (or taken over) in this push: what completes it is counted with that.
-        let once = self.taken[i].contains(&key) || self.created[i].contains(&key);
+        self.count(task);
         let patch = self.features.patch;
-        let counts = &mut self.done[i];
-        match &task.op {
-            Op::Create { .. } => counts.create += 1,
-            Op::Replace { .. } | Op::Patch { .. } if once => {}
-            Op::Replace { .. } | Op::Patch { .. } | Op::SetActive { active: true, .. } => {
-                counts.update += 1
-            }
-            Op::SetActive { active: false, .. } => counts.deactivate += 1,
-            Op::Delete { .. } => counts.delete += 1,
-        }
         done.push(key.clone());
         let kind = task.kind;
         let p = self.state(kind).entry(key.clone()).or_default();
@@ -300,6 +285,26 @@ impl Pusher<'_> {
             Op::Delete { .. } => forget(p),
         }
         Ok(())
+    }
+
+    /// Count a confirmed change. What completes a resource made (or taken over) in this push
+    /// is counted with that, not again as an update.
+    fn count(&mut self, task: &Task) {
+        let i = index(task.kind);
+        if matches!(task.op, Op::Create { .. }) {
+            self.created[i].insert(task.key.clone());
+        }
+        let once = self.taken[i].contains(&task.key) || self.created[i].contains(&task.key);
+        let counts = &mut self.done[i];
+        match &task.op {
+            Op::Create { .. } => counts.create += 1,
+            Op::Replace { .. } | Op::Patch { .. } if once => {}
+            Op::Replace { .. } | Op::Patch { .. } | Op::SetActive { active: true, .. } => {
+                counts.update += 1
+            }
+            Op::SetActive { active: false, .. } => counts.deactivate += 1,
+            Op::Delete { .. } => counts.delete += 1,
+        }
     }
 
     /// A create or replace of `--full` confirmed without the provider's representation: the
