@@ -3634,3 +3634,59 @@ fn a_refused_create_of_a_user_who_left_is_no_failure_any_more() {
     assert_eq!(status["healthy"], true, "{status}");
     assert_eq!(server.all("Users").len(), 1);
 }
+
+/// A provider whose filter answers nothing (an empty list for any `externalId eq …`) cannot
+/// hide the account it already holds under the externalId of a user to create (another
+/// userName, so no 409 tells): roster finds it by the listing and takes it over, and the
+/// provider never holds two active accounts of one externalId.
+#[test]
+fn a_filter_that_answers_nothing_hides_no_account_to_take_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let empty = Arc::new(
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+               "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []})
+        .to_string()
+        .into_bytes(),
+    );
+    let proxy = Tamper::start(server.port, move |r| {
+        if r.method == "GET" && r.path.contains("filter=") {
+            Act::Answer(200, empty.clone())
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "R1,Rut Ek,rut@example.org,,,",
+            "R2,Ove Alm,ove@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let by_hand = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "externalId": "R3", "userName": "l.ström@example.org", "active": true});
+    assert_eq!(server.send("POST", "/Users", Some(by_hand)), 201);
+    let id = server.all("Users")["R3"]["id"].clone();
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "R1,Rut Ek,rut@example.org,,,",
+            "R2,Ove Alm,ove@example.org,,,",
+            "R3,Lo Ström,lo@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["taken_over"], 1, "{out}");
+    assert_eq!(out["users"]["create"], 0, "{out}");
+    // `all` fails on two resources of one externalId.
+    let users = server.all("Users");
+    assert_eq!(users["R3"]["id"], id);
+    assert_eq!(users["R3"]["userName"], "lo@example.org");
+}

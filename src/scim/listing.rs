@@ -274,13 +274,21 @@ impl Pusher<'_> {
         let mut found: Found = HashMap::new();
         let mut rest: HashSet<&str> = keys.iter().map(String::as_str).collect();
         if self.features.filter && keys.len() as u64 <= pages {
+            let mut unfound: Vec<&str> = Vec::new();
             for key in &keys {
                 if let Some(held) = self.filter_one(kind, key)? {
                     rest.remove(key.as_str());
-                    if !held.is_empty() {
+                    if held.is_empty() {
+                        unfound.push(key);
+                    } else {
                         found.insert(key.clone(), held);
                     }
                 }
+            }
+            // "Not there" is believed only from a filter that finds what roster knows is
+            // there; a filter that answers nothing is matched by the listing (SPEC §8).
+            if !unfound.is_empty() && !self.filter_finds(kind)? {
+                rest.extend(unfound);
             }
         }
         // A listing that cannot be read whole (one that ends short of its total, say) finds
@@ -316,6 +324,23 @@ impl Pusher<'_> {
             secs(started)
         );
         Ok(!taken.is_empty())
+    }
+
+    /// Whether the provider's filter finds a resource roster tracks (by its `externalId`,
+    /// with the id roster knows); `false` when roster tracks none to try it with.
+    fn filter_finds(&mut self, kind: Kind) -> anyhow::Result<bool> {
+        let tracked = self
+            .state_ref(kind)
+            .iter()
+            .filter(|(_, p)| p.sending.is_none())
+            .filter_map(|(k, p)| Some((k, p.scim_id.as_ref()?)))
+            .min()
+            .map(|(k, id)| (k.clone(), id.clone()));
+        let Some((key, id)) = tracked else {
+            return Ok(false);
+        };
+        let held = self.filter_one(kind, &key)?.unwrap_or_default();
+        Ok(held.iter().any(|h| h.scim_id.as_ref() == Some(&id)))
     }
 
     /// How many resources of `kind` the provider holds (its `totalResults`), read from a
