@@ -3690,3 +3690,54 @@ fn a_filter_that_answers_nothing_hides_no_account_to_take_over() {
     assert_eq!(users["R3"]["id"], id);
     assert_eq!(users["R3"]["userName"], "lo@example.org");
 }
+
+/// A deactivation answered 200 with the provider's representation still active (the
+/// provider ignored `active: false`) is not counted as done: the leaver can still log in to
+/// the app, so the push says so (exit 1, naming the user), `status` is unhealthy, and the
+/// next push tries again; once the provider takes it, the push completes.
+#[test]
+fn a_deactivation_the_provider_ignores_is_not_counted_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let ignore = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let on = ignore.clone();
+    let proxy = Tamper::start(server.port, move |r| {
+        if on.load(Ordering::SeqCst) && r.method == "PATCH" && r.path.starts_with("/Users/") {
+            r.method = "GET".into();
+            r.body.clear();
+        }
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "V1,Vera Falk,vera@example.org,,,",
+            "V2,Emil Rask,emil@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    env.import(
+        "day2.csv",
+        &csv(&["V1,Vera Falk,vera@example.org,,,"]),
+        &["--allow-removals", "9"],
+    )
+    .ok();
+    let run = push(&env, &["--allow-removals", "9"]).code(1);
+    let out = run.json();
+    assert_eq!(out["users"]["deactivate"], 0, "{out}");
+    assert_eq!(out["changes"], json!([]), "{out}");
+    assert!(run.stderr.contains("V2"), "{}", run.stderr);
+    assert_eq!(server.all("Users")["V2"]["active"], true);
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["push"]["pending"], 1, "{status}");
+
+    ignore.store(false, Ordering::SeqCst);
+    let out = push(&env, &["--allow-removals", "9"]).ok().json();
+    assert_eq!(out["users"]["deactivate"], 1, "{out}");
+    assert_eq!(server.all("Users")["V2"]["active"], false);
+    env.roster(&["status"]).ok();
+}

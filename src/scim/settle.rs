@@ -425,9 +425,22 @@ impl Pusher<'_> {
 
 /// What a 2xx failed to confirm (SPEC §8): a create is confirmed by a 201 (or 200) with the
 /// new resource's `id`; a PUT, PATCH or DELETE by a 200 or 204 (a 202 only says the provider
-/// will see to it).
+/// will see to it); a PATCH of `active` whose answer shows the resource as it was, by no
+/// status (a leaver still active in the app is not deactivated, whatever the status says).
 fn unconfirmed(task: &Task, answer: &Answer) -> Option<String> {
     let status = answer.status;
+    // A (de)activation whose answer shows the resource as it was: the provider ignored it.
+    if let (Op::SetActive { active, .. }, Some(held)) =
+        (&task.op, answer.res.as_ref().and_then(|r| r.active))
+    {
+        if held.0 != *active {
+            return Some(format!(
+                "PATCH {} answered {status} with the resource still {}",
+                endpoint(task.kind),
+                if held.0 { "active" } else { "inactive" }
+            ));
+        }
+    }
     let method = match &task.op {
         Op::Create { .. } if !matches!(status, 200 | 201) => "POST",
         Op::Create { .. } if answer.id.is_none() => {
