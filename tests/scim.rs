@@ -3741,3 +3741,73 @@ fn a_deactivation_the_provider_ignores_is_not_counted_done() {
     assert_eq!(server.all("Users")["V2"]["active"], false);
     env.roster(&["status"]).ok();
 }
+
+/// A provider that answers a PATCH removing members by a filter path with 200 and its
+/// representation, the member still there (it takes only a `value` list), is not read as one
+/// that does not keep members: the removal goes again in the other shape in the same push,
+/// and the leaver is out of the group.
+#[test]
+fn a_member_removal_answered_200_but_not_applied_goes_in_the_other_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    // In front of scim2-server (which takes only the filter path): ignore the filter path
+    // (answering 200 with the group as it is), and turn a value list into filter paths.
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method != "PATCH" || !r.path.starts_with("/Groups") {
+            return Act::Pass;
+        }
+        let mut v: Value = serde_json::from_slice(&r.body).unwrap();
+        let mut ops = Vec::new();
+        for op in v["Operations"].as_array().unwrap() {
+            let path = op["path"].as_str().unwrap_or("");
+            if op["op"] == "remove" && path.starts_with("members[") {
+                continue;
+            }
+            if op["op"] == "remove" && path == "members" {
+                for m in op["value"].as_array().unwrap() {
+                    ops.push(json!({"op": "remove",
+                        "path": format!("members[value eq \"{}\"]", m["value"].as_str().unwrap())}));
+                }
+            } else {
+                ops.push(op.clone());
+            }
+        }
+        if ops.is_empty() {
+            r.method = "GET".into();
+            r.body.clear();
+            return Act::Pass;
+        }
+        v["Operations"] = Value::Array(ops);
+        r.body = v.to_string().into_bytes();
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("NIGHT", "Night shift")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "W1,Ines Kron,ines@example.org,,,NIGHT",
+            "W2,Olle Dahl,olle@example.org,,,NIGHT",
+            "W3,Pia Berg,pia@example.org,,,NIGHT",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "W1,Ines Kron,ines@example.org,,,NIGHT",
+            "W2,Olle Dahl,olle@example.org,,,",
+            "W3,Pia Berg,pia@example.org,,,NIGHT",
+        ]),
+        &["--allow-updates", "9"],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["groups"]["update"], 1, "{out}");
+    assert_members(&server, &[("NIGHT", &["W1", "W3"])]);
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["dropped"], json!([]), "{status}");
+}

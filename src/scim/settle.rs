@@ -31,6 +31,13 @@ impl Pusher<'_> {
         done: &mut Vec<String>,
     ) -> anyhow::Result<()> {
         let status = answer.status;
+        if (200..300).contains(&status) && self.removal_ignored(task, &answer) {
+            // Taken, but the members to remove are still there: this provider takes member
+            // removals in the other shape (it did not refuse this one).
+            let reason = format!("{status}, the members still there");
+            self.other_shape(task, &reason, retry, done);
+            return Ok(());
+        }
         if (200..300).contains(&status) {
             return self.confirmed_change(task, answer, retry, done);
         }
@@ -135,6 +142,22 @@ impl Pusher<'_> {
         Ok(())
     }
 
+    /// Whether a PATCH removing members was answered with the group still holding one of
+    /// them, the first time for this group in this push.
+    fn removal_ignored(&mut self, task: &Task, answer: &Answer) -> bool {
+        let Op::Patch { remove, .. } = &task.op else {
+            return false;
+        };
+        let Some(res) = answer.res.as_ref().filter(|r| r.members.is_some()) else {
+            return false;
+        };
+        let held = res.member_ids();
+        remove.iter().any(|m| held.binary_search(m).is_ok())
+            && self
+                .replanned
+                .insert((kind_name(task.kind), task.key.clone(), answer.status))
+    }
+
     /// A change the provider refused: recorded for it, reported, and tried again by the next
     /// push (a 4xx is surely not carried out, so it is no longer marked as sent).
     fn refusal(&mut self, task: &Task, answer: Answer) {
@@ -165,7 +188,7 @@ impl Pusher<'_> {
             self.features.remove_by_value = !self.sent_by_value;
         }
         log::info!(
-            "push: the provider refused a PATCH removing members ({reason}); trying the other shape"
+            "push: the provider did not take a PATCH removing members ({reason}); trying the other shape"
         );
         self.again(task, retry, done);
     }
