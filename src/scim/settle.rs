@@ -31,15 +31,13 @@ impl Pusher<'_> {
         done: &mut Vec<String>,
     ) -> anyhow::Result<()> {
         let status = answer.status;
-        if (200..300).contains(&status) && self.removal_ignored(task, &answer) {
-            // Taken, but the members to remove are still there: this provider takes member
-            // removals in the other shape (it did not refuse this one).
-            let reason = format!("{status}, the members still there");
-            self.other_shape(task, &reason, retry, done);
-            return Ok(());
-        }
         if (200..300).contains(&status) {
-            return self.confirmed_change(task, answer, retry, done);
+            if !self.removal_ignored(task, &answer) {
+                return self.confirmed_change(task, answer, retry, done);
+            }
+            // Taken, the members to remove still there: the other shape (as after a refusal).
+            self.other_shape(task, &format!("{status}, members kept"), retry, done);
+            return Ok(());
         }
         if status == 403 {
             // Before the token was accepted, a 403 may be the token's: a read tells.
