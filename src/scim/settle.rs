@@ -32,12 +32,10 @@ impl Pusher<'_> {
     ) -> anyhow::Result<()> {
         let status = answer.status;
         if (200..300).contains(&status) {
-            if !self.removal_ignored(task, &answer) {
-                return self.confirmed_change(task, answer, retry, done);
+            if self.removal_ignored(task, &answer, retry, done) {
+                return Ok(());
             }
-            // Taken, the members to remove still there: the other shape (as after a refusal).
-            self.other_shape(task, &format!("{status}, members kept"), retry, done);
-            return Ok(());
+            return self.confirmed_change(task, answer, retry, done);
         }
         if status == 403 {
             // Before the token was accepted, a 403 may be the token's: a read tells.
@@ -140,9 +138,16 @@ impl Pusher<'_> {
         Ok(())
     }
 
-    /// Whether a PATCH removing members was answered with the group still holding one of
-    /// them, the first time for this group in this push.
-    fn removal_ignored(&mut self, task: &Task, answer: &Answer) -> bool {
+    /// A PATCH removing members answered 2xx with the group still holding one of them (the
+    /// first time for this group in this push): taken, but not in the shape this provider
+    /// applies, so sent again in the other shape, as after a refusal. Whether it was.
+    fn removal_ignored(
+        &mut self,
+        task: &Task,
+        answer: &Answer,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) -> bool {
         let Op::Patch { remove, .. } = &task.op else {
             return false;
         };
@@ -150,10 +155,15 @@ impl Pusher<'_> {
             return false;
         };
         let held = res.member_ids();
-        remove.iter().any(|m| held.binary_search(m).is_ok())
+        let ignored = remove.iter().any(|m| held.binary_search(m).is_ok())
             && self
                 .replanned
-                .insert((kind_name(task.kind), task.key.clone(), answer.status))
+                .insert((kind_name(task.kind), task.key.clone(), answer.status));
+        if ignored {
+            let reason = format!("{}, the members still there", answer.status);
+            self.other_shape(task, &reason, retry, done);
+        }
+        ignored
     }
 
     /// A change the provider refused: recorded for it, reported, and tried again by the next
