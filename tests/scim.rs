@@ -3811,3 +3811,60 @@ fn a_member_removal_answered_200_but_not_applied_goes_in_the_other_shape() {
     let status = env.roster(&["status", "--format", "json"]).ok().json();
     assert_eq!(status["push"]["dropped"], json!([]), "{status}");
 }
+
+/// Accounts taken over are listed as `take over` in the push's changes, as they are counted
+/// (apart from created and updated): one that needed a change to match the store, and one
+/// that already matched (listed too, since it is counted).
+#[test]
+fn accounts_taken_over_are_listed_as_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let schema = "urn:ietf:params:scim:schemas:core:2.0:User";
+    let stale = json!({"schemas": [schema], "externalId": "T1",
+        "userName": "t.old@example.org", "active": false});
+    let same = json!({"schemas": [schema], "externalId": "T2", "userName": "tor@example.org",
+        "displayName": "Tor Nyman", "name": {"formatted": "Tor Nyman"},
+        "emails": [{"value": "tor@example.org", "type": "work", "primary": true}],
+        "active": true});
+    assert_eq!(server.send("POST", "/Users", Some(stale)), 201);
+    assert_eq!(server.send("POST", "/Users", Some(same)), 201);
+    let env = setup(&server.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "T1,Tea Ulf,tea@example.org,,,",
+            "T2,Tor Nyman,tor@example.org,,,",
+            "T3,Ture Ek,ture@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["taken_over"], 2, "{out}");
+    assert_eq!(out["users"]["create"], 1, "{out}");
+    assert_eq!(out["users"]["update"], 0, "{out}");
+    let mut actions: Vec<(String, String)> = out["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().into(),
+                c["action"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    actions.sort();
+    let want = [("T1", "take over"), ("T2", "take over"), ("T3", "create")];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(actions, want, "{out}");
+    let text = env.roster(&["push", "-v"]).ok().stdout;
+    assert!(
+        !text.contains("take over"),
+        "nothing more to take over: {text}"
+    );
+}

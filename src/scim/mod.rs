@@ -804,9 +804,27 @@ impl Pusher<'_> {
             .map(|r| r.id.as_str())
             .collect();
         let state = self.state_ref(kind);
-        stage.changes.extend(planned.into_iter().filter(|c| {
-            !refused.contains(c.id.as_str()) && state.get(&c.id).is_none_or(|p| p.sending.is_none())
-        }));
+        let taken = &self.taken[index(kind)];
+        let listed: HashSet<String> = planned.iter().map(|c| c.id.clone()).collect();
+        stage.changes.extend(
+            planned
+                .into_iter()
+                .filter(|c| {
+                    !refused.contains(c.id.as_str())
+                        && state.get(&c.id).is_none_or(|p| p.sending.is_none())
+                })
+                // An account taken over is listed as that, as it is counted (SPEC §8).
+                .map(|c| match taken.contains(&c.id) {
+                    true => Change {
+                        action: "take over",
+                        ..c
+                    },
+                    false => c,
+                }),
+        );
+        stage
+            .changes
+            .extend(taken_unchanged(kind, taken, &listed, stage));
         let counts = self.confirmed(kind, &counts);
         self.log_stage(kind, &counts, started, requests_before);
         Ok(counts)
@@ -989,6 +1007,40 @@ impl Pusher<'_> {
             Kind::Group => &self.groups,
         }
     }
+}
+
+/// The accounts taken over in this push that needed no change (so had no change planned),
+/// as changes of their own: each is counted as taken over, so each is listed.
+fn taken_unchanged(
+    kind: Kind,
+    taken: &HashSet<String>,
+    listed: &HashSet<String>,
+    stage: &Stage,
+) -> Vec<Change> {
+    let mut keys: Vec<&String> = taken.iter().filter(|k| !listed.contains(*k)).collect();
+    keys.sort();
+    keys.into_iter()
+        .map(|key| {
+            let name = match kind {
+                Kind::User => stage
+                    .users
+                    .iter()
+                    .find(|u| &u.unique_id == key)
+                    .map(|u| u.mail.clone()),
+                Kind::Group => stage
+                    .groups
+                    .iter()
+                    .find(|g| &g.group_id == key)
+                    .map(|g| g.name.clone()),
+            };
+            Change {
+                kind: kind_name(kind),
+                action: "take over",
+                id: key.clone(),
+                name: name.unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 /// Percent-encode for a URL path segment or query value.
