@@ -3868,3 +3868,48 @@ fn accounts_taken_over_are_listed_as_taken_over() {
         "nothing more to take over: {text}"
     );
 }
+
+/// A push killed (-9) in the middle leaves no process running it: its attempt failed, so
+/// `status` is unhealthy and says the push failed (not `running`, not healthy), until the
+/// next push resumes and completes.
+#[test]
+fn a_push_killed_midway_makes_status_unhealthy_until_the_next_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(&server.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "K1,Kaj Lo,kaj@example.org,,,",
+            "K2,Lo Kaj,lo@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    // Connection 3 (after the ServiceProviderConfig, the count and the first create) is
+    // held: its answer never comes, and roster is killed meanwhile.
+    let hold = support::servers::Hold::start(server.port, 3);
+    point_at(&env, &format!("http://127.0.0.1:{}", hold.port));
+    let mut child = env
+        .command(&["push"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    hold.wait_answered();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["healthy"], false, "{status}");
+    assert_eq!(status["push"]["last"]["status"], "failed", "{status}");
+    let text = env.roster(&["status"]).code(1).stdout;
+    assert!(text.contains("UNHEALTHY"), "{text}");
+
+    point_at(&env, &server.url());
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["taken_over"], 1, "{out}");
+    assert_eq!(server.all("Users").len(), 2);
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["last"]["status"], "pushed", "{status}");
+}

@@ -345,7 +345,7 @@ struct Pusher<'a> {
 /// the provider last acknowledged, without asking it), the refusals, and the attributes the
 /// provider does not keep. `None` without `[scim]` and without any push.
 pub fn status(store: &Store, config: &Config) -> anyhow::Result<Option<Value>> {
-    let last = store.scim_last_push()?;
+    let last = store.scim_last_push()?.map(|p| ended(p, config));
     let dropped: Vec<Value> = store
         .scim_dropped()?
         .into_iter()
@@ -385,6 +385,22 @@ pub fn status(store: &Store, config: &Config) -> anyhow::Result<Option<Value>> {
             "kind": kind_name(r.kind), "id": r.id, "reason": r.error, "at": r.at})).collect::<Vec<_>>(),
         "dropped": dropped,
     })))
+}
+
+/// A push still recorded as running while no roster holds the store's lock ended without
+/// finishing (killed, or the machine stopped): its attempt failed (SPEC §5, honest health).
+fn ended(p: crate::store::scim::PushRun, config: &Config) -> crate::store::scim::PushRun {
+    if p.status != "running" || crate::store::lock::holder(config.store_path()).is_some() {
+        return p;
+    }
+    crate::store::scim::PushRun {
+        status: "failed".to_string(),
+        message: Some(
+            "the push stopped before it finished (the process ended); the next push resumes from what the provider acknowledged"
+                .to_string(),
+        ),
+        ..p
+    }
 }
 
 /// A push run as JSON.
