@@ -3913,3 +3913,47 @@ fn a_push_killed_midway_makes_status_unhealthy_until_the_next_push() {
     let status = env.roster(&["status", "--format", "json"]).ok().json();
     assert_eq!(status["push"]["last"]["status"], "pushed", "{status}");
 }
+
+/// A leaver whose account was already deleted in the app (404 to the deactivation) is done:
+/// counted deactivated as the change listed for them, nothing refused, nothing pending.
+#[test]
+fn a_deactivation_of_an_account_gone_from_the_app_is_counted_as_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(&server.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "G1,Gun Ek,gun@example.org,,,",
+            "G2,Gry Al,gry@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let id = server.all("Users")["G2"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.send("DELETE", &format!("/Users/{id}"), None), 204);
+    env.import(
+        "day2.csv",
+        &csv(&["G1,Gun Ek,gun@example.org,,,"]),
+        &["--allow-removals", "9"],
+    )
+    .ok();
+    let out = push(&env, &["--allow-removals", "9"]).ok().json();
+    let listed: Vec<&str> = out["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["deactivate"], "{out}");
+    assert_eq!(out["users"]["deactivate"], 1, "{out}");
+    assert_eq!(out["refused"], json!([]), "{out}");
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["pending"], 0, "{status}");
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+}

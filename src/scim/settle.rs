@@ -229,8 +229,11 @@ impl Pusher<'_> {
         } else {
             p.error = None;
             p.pushed_at = Some(now());
-            if matches!(task.op, Op::Delete { .. }) {
-                self.done[index(task.kind)].delete += 1;
+            // A removal of what the provider no longer holds is done, and counted as listed.
+            match task.op {
+                Op::Delete { .. } => self.done[index(task.kind)].delete += 1,
+                Op::SetActive { active: false, .. } => self.done[index(task.kind)].deactivate += 1,
+                _ => {}
             }
         }
     }
