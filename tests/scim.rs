@@ -3957,3 +3957,36 @@ fn a_deactivation_of_an_account_gone_from_the_app_is_counted_as_listed() {
     assert_eq!(status["push"]["pending"], 0, "{status}");
     assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
 }
+
+/// A user changed in the store whose account was deleted in the app (404 to the update) is
+/// made again: listed as created, as it is counted, not as updated.
+#[test]
+fn an_update_of_an_account_gone_from_the_app_is_listed_as_the_create_it_became() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(&server.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&["H1,Hans Ax,hans@example.org,Cook,,"]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let id = server.all("Users")["H1"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.send("DELETE", &format!("/Users/{id}"), None), 204);
+    env.import(
+        "day2.csv",
+        &csv(&["H1,Hans Ax,hans@example.org,Chef,,"]),
+        &["--allow-updates", "9"],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["create"], 1, "{out}");
+    assert_eq!(out["users"]["update"], 0, "{out}");
+    assert_eq!(out["changes"][0]["action"], "create", "{out}");
+    assert_eq!(server.all("Users")["H1"]["title"], "Chef");
+}

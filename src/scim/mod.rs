@@ -820,7 +820,7 @@ impl Pusher<'_> {
             .map(|r| r.id.as_str())
             .collect();
         let state = self.state_ref(kind);
-        let taken = &self.taken[index(kind)];
+        let (taken, created) = (&self.taken[index(kind)], &self.created[index(kind)]);
         let listed: HashSet<String> = planned.iter().map(|c| c.id.clone()).collect();
         stage.changes.extend(
             planned
@@ -829,13 +829,18 @@ impl Pusher<'_> {
                     !refused.contains(c.id.as_str())
                         && state.get(&c.id).is_none_or(|p| p.sending.is_none())
                 })
-                // An account taken over is listed as that, as it is counted (SPEC §8).
-                .map(|c| match taken.contains(&c.id) {
-                    true => Change {
+                // An account taken over is listed as that, as it is counted (SPEC §8); an
+                // update that found the account gone made it again.
+                .map(|c| match (taken.contains(&c.id), created.contains(&c.id)) {
+                    (true, _) => Change {
                         action: "take over",
                         ..c
                     },
-                    false => c,
+                    (false, true) => Change {
+                        action: "create",
+                        ..c
+                    },
+                    _ => c,
                 }),
         );
         stage
