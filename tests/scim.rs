@@ -1338,7 +1338,7 @@ fn bulks_fit_a_small_max_payload_size() {
     env.import("users.csv", &many(100), &[]).ok();
     let out = push(&env, &["-vv"]).ok();
     let json = out.json();
-    assert!(!out.stderr.contains("413"), "{}", out.stderr);
+    assert!(!out.stderr.contains(": 413 "), "{}", out.stderr);
     assert_eq!(json["users"]["create"], 100, "{json}");
     // At most 7 a bulk and about 300 bytes a user in 3,000 bytes: at least 15 bulks.
     let bulks = json["bulk_requests"].as_u64().unwrap();
