@@ -1338,7 +1338,7 @@ fn bulks_fit_a_small_max_payload_size() {
     env.import("users.csv", &many(100), &[]).ok();
     let out = push(&env, &["-vv"]).ok();
     let json = out.json();
-    assert!(!out.stderr.contains("413"), "{}", out.stderr);
+    assert!(!out.stderr.contains(": 413 "), "{}", out.stderr);
     assert_eq!(json["users"]["create"], 100, "{json}");
     // At most 7 a bulk and about 300 bytes a user in 3,000 bytes: at least 15 bulks.
     let bulks = json["bulk_requests"].as_u64().unwrap();
@@ -3341,4 +3341,652 @@ fn full_after_full_makes_no_writes_when_puts_are_answered_without_a_body() {
         json!([{"attribute": "title", "resources": 2}]),
         "{status}"
     );
+}
+
+/// A bulk operation answered 201 without a `location` or a `response` (nothing that names
+/// the new resource's id): the provider says it made the resource, so it is not left pending
+/// nor sent again; roster looks it up by its externalId in the same push (a filter, or the
+/// listing), counts it created and records its id, so that the groups' members are right and
+/// the next push sends nothing. With a filter and without.
+#[test]
+fn a_bulk_create_answered_201_without_a_location_is_looked_up_in_the_same_push() {
+    for filter in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), true, filter, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let proxy = Tamper::start(server.port, |r| {
+            if r.method == "POST" && r.path == "/Bulk" {
+                Act::Edit(Box::new(|s, mut v| {
+                    for (i, op) in v["Operations"]
+                        .as_array_mut()
+                        .unwrap()
+                        .iter_mut()
+                        .enumerate()
+                    {
+                        let o = op.as_object_mut().unwrap();
+                        o.remove("location");
+                        o.remove("version");
+                        // Some with a response that names no id, some with none.
+                        if i % 2 == 0 {
+                            o.remove("response");
+                        } else {
+                            o.insert("response".into(), json!({"schemas": ["urn:x"]}));
+                        }
+                    }
+                    (s, v)
+                }))
+            } else {
+                Act::Pass
+            }
+        });
+        let env = setup(&proxy.url(), "");
+        groups(&env, &[("OPS", "Operations")]);
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "U7,Ida Lund,ida@example.org,Porter,,OPS",
+                "U8,Jon Ahl,jon@example.org,,,OPS",
+                "U9,Kim Ros,kim@example.org,Clerk,,",
+            ]),
+            &[],
+        )
+        .ok();
+        let what = format!("filter {filter}");
+        let out = push(&env, &[]).ok().json();
+        assert_eq!(out["status"], "pushed", "{what}: {out}");
+        assert_eq!(out["users"]["create"], 3, "{what}: {out}");
+        assert_eq!(out["groups"]["create"], 1, "{what}: {out}");
+        assert_eq!(out["unconfirmed"], json!([]), "{what}: {out}");
+        assert_eq!(out["changes"].as_array().unwrap().len(), 4, "{what}: {out}");
+        assert_eq!(server.all("Users").len(), 3, "{what}");
+        assert_members(&server, &[("OPS", &["U7", "U8"])]);
+        let status = env.roster(&["status", "--format", "json"]).json();
+        assert_eq!(status["push"]["pending"], 0, "{what}: {status}");
+        assert_eq!(
+            status["push"]["last"]["status"], "pushed",
+            "{what}: {status}"
+        );
+        let again = push(&env, &[]).ok().json();
+        assert_eq!(
+            proxy
+                .writes()
+                .iter()
+                .filter(|w| w.starts_with("POST"))
+                .count(),
+            2,
+            "{what}: {:?}",
+            proxy.writes()
+        );
+        assert_eq!(again["users"]["taken_over"], 0, "{what}: {again}");
+        assert_eq!(again["requests"], 1, "{what}: {again}");
+    }
+}
+
+/// A bulk whose operations are all answered 201 without a location, by a provider that made
+/// nothing: each create is looked up, not found, and left pending (exit 1, naming it), never
+/// sent again blindly in the same push; nothing is counted created.
+#[test]
+fn a_bulk_create_answered_201_that_the_provider_does_not_hold_is_left_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), true, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "POST" && r.path == "/Bulk" {
+            let n = r.text().matches("\"bulkId\"").count();
+            let ops: Vec<Value> = (0..n)
+                .map(|i| json!({"method": "POST", "bulkId": format!("b{i}"), "status": "201"}))
+                .collect();
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"], "Operations": ops});
+            Act::Answer(200, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "U7,Ida Lund,ida@example.org,Porter,,",
+            "U8,Jon Ahl,jon@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    let run = push(&env, &[]).code(1);
+    let out = run.json();
+    assert_eq!(out["status"], "unconfirmed", "{out}");
+    assert_eq!(out["users"]["create"], 0, "{out}");
+    assert_eq!(out["changes"], json!([]), "{out}");
+    assert!(run.stderr.contains("U7"), "{}", run.stderr);
+    assert_eq!(proxy.count(&["POST"]), 1, "{:?}", proxy.writes());
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(status["push"]["pending"], 2, "{status}");
+    assert_eq!(status["push"]["last"]["status"], "unconfirmed", "{status}");
+}
+
+/// A new group whose create the provider answers without its members (only PATCH applies
+/// them) is completed by a PATCH in the same push: one change, counted once as created, not
+/// also as updated, in the JSON and the text summary alike (SPEC §8: the counts show what
+/// the provider acknowledged, not the requests it took).
+#[test]
+fn a_new_group_completed_by_patch_is_counted_once_as_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, false, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = forgetful(server.port);
+    let env = setup(&proxy.url(), "");
+    groups(
+        &env,
+        &[
+            ("LAB", "Laboratory"),
+            ("PHA", "Pharmacy"),
+            ("RAD", "Radiology"),
+        ],
+    );
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "P1,Eva Lind,eva@example.org,,,LAB",
+            "P2,Ola Berg,ola@example.org,,,\"LAB,PHA\"",
+            "P3,Siv Holm,siv@example.org,,,RAD",
+        ]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_members(
+        &server,
+        &[("LAB", &["P1", "P2"]), ("PHA", &["P2"]), ("RAD", &["P3"])],
+    );
+    assert_eq!(out["groups"]["create"], 3, "{out}");
+    assert_eq!(out["groups"]["update"], 0, "{out}");
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert_eq!(
+        status["push"]["last"]["counts"]["groups"]["update"], 0,
+        "{status}"
+    );
+    // A group added the next day, in the text summary.
+    groups(&env, &[("ORT", "Orthopaedics")]);
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "P1,Eva Lind,eva@example.org,,,LAB",
+            "P2,Ola Berg,ola@example.org,,,\"LAB,PHA\"",
+            "P3,Siv Holm,siv@example.org,,,\"RAD,ORT\"",
+        ]),
+        &["--allow-updates", "9"],
+    )
+    .ok();
+    let text = env.roster(&["push"]).ok().stdout;
+    assert!(
+        text.contains("groups 1 created, 0 updated, 0 deleted, 3 unchanged"),
+        "{text}"
+    );
+}
+
+/// A provider whose `totalResults` is the number of resources on the page it answers (not
+/// how many it holds) cannot hide from a plain push the group it already holds under the
+/// externalId of one to create (made by hand, under another name): it is found and taken
+/// over, not made twice. With a filter and without.
+#[test]
+fn a_total_that_counts_the_page_hides_no_group_to_take_over() {
+    for filter in [true, false] {
+        let what = format!("filter {filter}");
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), false, filter, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let proxy = Tamper::start(server.port, |r| {
+            if r.method == "GET" && r.path.contains("startIndex=") {
+                Act::Edit(Box::new(|s, mut v| {
+                    let n = v["Resources"].as_array().map_or(0, Vec::len);
+                    v["totalResults"] = json!(n);
+                    (s, v)
+                }))
+            } else {
+                Act::Pass
+            }
+        });
+        let env = setup(&proxy.url(), "");
+        groups(&env, &[("WARD4", "Ward four"), ("WARD5", "Ward five")]);
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "N1,Liv Sand,liv@example.org,,,WARD4",
+                "N2,Max Grön,max@example.org,,,WARD5",
+                "N3,Tea Vik,tea@example.org,,,WARD4",
+            ]),
+            &[],
+        )
+        .ok();
+        push(&env, &[]).ok();
+        let by_hand = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "externalId": "KITCHEN", "displayName": "kitchen staff (by hand)"});
+        assert_eq!(server.send("POST", "/Groups", Some(by_hand)), 201);
+        let id = server.all("Groups")["KITCHEN"]["id"].clone();
+        groups(&env, &[("KITCHEN", "Kitchen")]);
+        env.import(
+            "day2.csv",
+            &csv(&[
+                "N1,Liv Sand,liv@example.org,,,\"WARD4,KITCHEN\"",
+                "N2,Max Grön,max@example.org,,,WARD5",
+                "N3,Tea Vik,tea@example.org,,,WARD4",
+            ]),
+            &["--allow-updates", "9"],
+        )
+        .ok();
+        let out = push(&env, &[]).ok().json();
+        assert_eq!(out["groups"]["taken_over"], 1, "{what}: {out}");
+        assert_eq!(out["groups"]["create"], 0, "{what}: {out}");
+        // `all` fails on two resources of one externalId.
+        let groups = server.all("Groups");
+        assert_eq!(groups["KITCHEN"]["id"], id, "{what}");
+        assert_eq!(groups["KITCHEN"]["displayName"], "Kitchen", "{what}");
+        assert_eq!(member_ids(&groups["KITCHEN"]).len(), 1, "{what}");
+    }
+}
+
+/// A create the provider refused (400) for a user who then leaves the directory, or a group
+/// then removed from the store, leaves nothing to send: the provider never held it, so the
+/// refusal is settled, not kept as a failure that makes `status` unhealthy for ever.
+#[test]
+fn a_refused_create_of_a_user_who_left_is_no_failure_any_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        let text = r.text();
+        if r.method == "POST" && (text.contains("\"Q9\"") || text.contains("\"TMP\"")) {
+            let body = json!({"status": "400", "scimType": "invalidValue", "detail": "not here"});
+            Act::Answer(400, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("DESK", "Front desk"), ("TMP", "Temporary")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "Q1,Ada Nord,ada@example.org,,,DESK",
+            "Q9,Per Syd,per@example.org,,,TMP",
+        ]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).code(1).json();
+    assert_eq!(out["refused"].as_array().unwrap().len(), 2, "{out}");
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["push"]["failures"], 2, "{status}");
+
+    // Q9 leaves, TMP is removed: nothing of theirs is left to send.
+    env.import(
+        "day2.csv",
+        &csv(&["Q1,Ada Nord,ada@example.org,,,DESK"]),
+        &["--allow-removals", "9"],
+    )
+    .ok();
+    env.roster(&["groups", "remove", "TMP", "--force"]).ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["refused"], json!([]), "{out}");
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["failures"], 0, "{status}");
+    assert_eq!(status["push"]["pending"], 0, "{status}");
+    assert_eq!(status["healthy"], true, "{status}");
+    assert_eq!(server.all("Users").len(), 1);
+}
+
+/// A provider whose filter answers nothing (an empty list for any `externalId eq …`) cannot
+/// hide the account it already holds under the externalId of a user to create (another
+/// userName, so no 409 tells): roster finds it by the listing and takes it over, and the
+/// provider never holds two active accounts of one externalId.
+#[test]
+fn a_filter_that_answers_nothing_hides_no_account_to_take_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let empty = Arc::new(
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+               "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []})
+        .to_string()
+        .into_bytes(),
+    );
+    let proxy = Tamper::start(server.port, move |r| {
+        if r.method == "GET" && r.path.contains("filter=") {
+            Act::Answer(200, empty.clone())
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "R1,Rut Ek,rut@example.org,,,",
+            "R2,Ove Alm,ove@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let by_hand = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "externalId": "R3", "userName": "l.ström@example.org", "active": true});
+    assert_eq!(server.send("POST", "/Users", Some(by_hand)), 201);
+    let id = server.all("Users")["R3"]["id"].clone();
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "R1,Rut Ek,rut@example.org,,,",
+            "R2,Ove Alm,ove@example.org,,,",
+            "R3,Lo Ström,lo@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["taken_over"], 1, "{out}");
+    assert_eq!(out["users"]["create"], 0, "{out}");
+    // `all` fails on two resources of one externalId.
+    let users = server.all("Users");
+    assert_eq!(users["R3"]["id"], id);
+    assert_eq!(users["R3"]["userName"], "lo@example.org");
+}
+
+/// A deactivation answered 200 with the provider's representation still active (the
+/// provider ignored `active: false`) is not counted as done: the leaver can still log in to
+/// the app, so the push says so (exit 1, naming the user), `status` is unhealthy, and the
+/// next push tries again; once the provider takes it, the push completes.
+#[test]
+fn a_deactivation_the_provider_ignores_is_not_counted_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let ignore = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let on = ignore.clone();
+    let proxy = Tamper::start(server.port, move |r| {
+        if on.load(Ordering::SeqCst) && r.method == "PATCH" && r.path.starts_with("/Users/") {
+            r.method = "GET".into();
+            r.body.clear();
+        }
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "V1,Vera Falk,vera@example.org,,,",
+            "V2,Emil Rask,emil@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    env.import(
+        "day2.csv",
+        &csv(&["V1,Vera Falk,vera@example.org,,,"]),
+        &["--allow-removals", "9"],
+    )
+    .ok();
+    let run = push(&env, &["--allow-removals", "9"]).code(1);
+    let out = run.json();
+    assert_eq!(out["users"]["deactivate"], 0, "{out}");
+    assert_eq!(out["changes"], json!([]), "{out}");
+    assert!(run.stderr.contains("V2"), "{}", run.stderr);
+    assert_eq!(server.all("Users")["V2"]["active"], true);
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["push"]["pending"], 1, "{status}");
+
+    ignore.store(false, Ordering::SeqCst);
+    let out = push(&env, &["--allow-removals", "9"]).ok().json();
+    assert_eq!(out["users"]["deactivate"], 1, "{out}");
+    assert_eq!(server.all("Users")["V2"]["active"], false);
+    env.roster(&["status"]).ok();
+}
+
+/// A provider that answers a PATCH removing members by a filter path with 200 and its
+/// representation, the member still there (it takes only a `value` list), is not read as one
+/// that does not keep members: the removal goes again in the other shape in the same push,
+/// and the leaver is out of the group.
+#[test]
+fn a_member_removal_answered_200_but_not_applied_goes_in_the_other_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    // In front of scim2-server (which takes only the filter path): ignore the filter path
+    // (answering 200 with the group as it is), and turn a value list into filter paths.
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method != "PATCH" || !r.path.starts_with("/Groups") {
+            return Act::Pass;
+        }
+        let mut v: Value = serde_json::from_slice(&r.body).unwrap();
+        let mut ops = Vec::new();
+        for op in v["Operations"].as_array().unwrap() {
+            let path = op["path"].as_str().unwrap_or("");
+            if op["op"] == "remove" && path.starts_with("members[") {
+                continue;
+            }
+            if op["op"] == "remove" && path == "members" {
+                for m in op["value"].as_array().unwrap() {
+                    ops.push(json!({"op": "remove",
+                        "path": format!("members[value eq \"{}\"]", m["value"].as_str().unwrap())}));
+                }
+            } else {
+                ops.push(op.clone());
+            }
+        }
+        if ops.is_empty() {
+            r.method = "GET".into();
+            r.body.clear();
+            return Act::Pass;
+        }
+        v["Operations"] = Value::Array(ops);
+        r.body = v.to_string().into_bytes();
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "");
+    groups(&env, &[("NIGHT", "Night shift")]);
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "W1,Ines Kron,ines@example.org,,,NIGHT",
+            "W2,Olle Dahl,olle@example.org,,,NIGHT",
+            "W3,Pia Berg,pia@example.org,,,NIGHT",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    env.import(
+        "day2.csv",
+        &csv(&[
+            "W1,Ines Kron,ines@example.org,,,NIGHT",
+            "W2,Olle Dahl,olle@example.org,,,",
+            "W3,Pia Berg,pia@example.org,,,NIGHT",
+        ]),
+        &["--allow-updates", "9"],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["groups"]["update"], 1, "{out}");
+    assert_members(&server, &[("NIGHT", &["W1", "W3"])]);
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["dropped"], json!([]), "{status}");
+}
+
+/// Accounts taken over are listed as `take over` in the push's changes, as they are counted
+/// (apart from created and updated): one that needed a change to match the store, and one
+/// that already matched (listed too, since it is counted).
+#[test]
+fn accounts_taken_over_are_listed_as_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let schema = "urn:ietf:params:scim:schemas:core:2.0:User";
+    let stale = json!({"schemas": [schema], "externalId": "T1",
+        "userName": "t.old@example.org", "active": false});
+    let same = json!({"schemas": [schema], "externalId": "T2", "userName": "tor@example.org",
+        "displayName": "Tor Nyman", "name": {"formatted": "Tor Nyman"},
+        "emails": [{"value": "tor@example.org", "type": "work", "primary": true}],
+        "active": true});
+    assert_eq!(server.send("POST", "/Users", Some(stale)), 201);
+    assert_eq!(server.send("POST", "/Users", Some(same)), 201);
+    let env = setup(&server.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "T1,Tea Ulf,tea@example.org,,,",
+            "T2,Tor Nyman,tor@example.org,,,",
+            "T3,Ture Ek,ture@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["taken_over"], 2, "{out}");
+    assert_eq!(out["users"]["create"], 1, "{out}");
+    assert_eq!(out["users"]["update"], 0, "{out}");
+    let mut actions: Vec<(String, String)> = out["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().into(),
+                c["action"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    actions.sort();
+    let want = [("T1", "take over"), ("T2", "take over"), ("T3", "create")];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(actions, want, "{out}");
+    let text = env.roster(&["push", "-v"]).ok().stdout;
+    assert!(
+        !text.contains("take over"),
+        "nothing more to take over: {text}"
+    );
+}
+
+/// A push killed (-9) in the middle leaves no process running it: its attempt failed, so
+/// `status` is unhealthy and says the push failed (not `running`, not healthy), until the
+/// next push resumes and completes.
+#[test]
+fn a_push_killed_midway_makes_status_unhealthy_until_the_next_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(&server.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "K1,Kaj Lo,kaj@example.org,,,",
+            "K2,Lo Kaj,lo@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    // Connection 3 (after the ServiceProviderConfig, the count and the first create) is
+    // held: its answer never comes, and roster is killed meanwhile.
+    let hold = support::servers::Hold::start(server.port, 3);
+    point_at(&env, &format!("http://127.0.0.1:{}", hold.port));
+    let mut child = env
+        .command(&["push"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    hold.wait_answered();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["healthy"], false, "{status}");
+    assert_eq!(status["push"]["last"]["status"], "failed", "{status}");
+    let text = env.roster(&["status"]).code(1).stdout;
+    assert!(text.contains("UNHEALTHY"), "{text}");
+
+    point_at(&env, &server.url());
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["taken_over"], 1, "{out}");
+    assert_eq!(server.all("Users").len(), 2);
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["last"]["status"], "pushed", "{status}");
+}
+
+/// A leaver whose account was already deleted in the app (404 to the deactivation) is done:
+/// counted deactivated as the change listed for them, nothing refused, nothing pending.
+#[test]
+fn a_deactivation_of_an_account_gone_from_the_app_is_counted_as_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(&server.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&[
+            "G1,Gun Ek,gun@example.org,,,",
+            "G2,Gry Al,gry@example.org,,,",
+        ]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let id = server.all("Users")["G2"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.send("DELETE", &format!("/Users/{id}"), None), 204);
+    env.import(
+        "day2.csv",
+        &csv(&["G1,Gun Ek,gun@example.org,,,"]),
+        &["--allow-removals", "9"],
+    )
+    .ok();
+    let out = push(&env, &["--allow-removals", "9"]).ok().json();
+    let listed: Vec<&str> = out["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["deactivate"], "{out}");
+    assert_eq!(out["users"]["deactivate"], 1, "{out}");
+    assert_eq!(out["refused"], json!([]), "{out}");
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["pending"], 0, "{status}");
+    assert_eq!(push(&env, &[]).ok().json()["requests"], 1);
+}
+
+/// A user changed in the store whose account was deleted in the app (404 to the update) is
+/// made again: listed as created, as it is counted, not as updated.
+#[test]
+fn an_update_of_an_account_gone_from_the_app_is_listed_as_the_create_it_became() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(&server.url(), "groups = false");
+    env.import(
+        "day1.csv",
+        &csv(&["H1,Hans Ax,hans@example.org,Cook,,"]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let id = server.all("Users")["H1"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.send("DELETE", &format!("/Users/{id}"), None), 204);
+    env.import(
+        "day2.csv",
+        &csv(&["H1,Hans Ax,hans@example.org,Chef,,"]),
+        &["--allow-updates", "9"],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["create"], 1, "{out}");
+    assert_eq!(out["users"]["update"], 0, "{out}");
+    assert_eq!(out["changes"][0]["action"], "create", "{out}");
+    assert_eq!(server.all("Users")["H1"]["title"], "Chef");
 }

@@ -274,13 +274,21 @@ impl Pusher<'_> {
         let mut found: Found = HashMap::new();
         let mut rest: HashSet<&str> = keys.iter().map(String::as_str).collect();
         if self.features.filter && keys.len() as u64 <= pages {
+            let mut unfound: Vec<&str> = Vec::new();
             for key in &keys {
                 if let Some(held) = self.filter_one(kind, key)? {
                     rest.remove(key.as_str());
-                    if !held.is_empty() {
+                    if held.is_empty() {
+                        unfound.push(key);
+                    } else {
                         found.insert(key.clone(), held);
                     }
                 }
+            }
+            // "Not there" is believed only from a filter that finds what roster knows is
+            // there; a filter that answers nothing is matched by the listing (SPEC §8).
+            if !unfound.is_empty() && !self.filter_finds(kind)? {
+                rest.extend(unfound);
             }
         }
         // A listing that cannot be read whole (one that ends short of its total, say) finds
@@ -318,17 +326,37 @@ impl Pusher<'_> {
         Ok(!taken.is_empty())
     }
 
+    /// Whether the provider's filter finds a resource roster tracks (by its `externalId`,
+    /// with the id roster knows); `false` when roster tracks none to try it with.
+    fn filter_finds(&mut self, kind: Kind) -> anyhow::Result<bool> {
+        let tracked = self
+            .state_ref(kind)
+            .iter()
+            .filter(|(_, p)| p.sending.is_none())
+            .filter_map(|(k, p)| Some((k, p.scim_id.as_ref()?)))
+            .min()
+            .map(|(k, id)| (k.clone(), id.clone()));
+        let Some((key, id)) = tracked else {
+            return Ok(false);
+        };
+        let held = self.filter_one(kind, &key)?.unwrap_or_default();
+        Ok(held.iter().any(|h| h.scim_id.as_ref() == Some(&id)))
+    }
+
     /// How many resources of `kind` the provider holds (its `totalResults`), read from a
-    /// page of one; `None` when it does not say.
+    /// page of one; `None` when it does not say, or says no more than that full page brought
+    /// (a provider that counts the page it answers, not what it holds, would say 1 however
+    /// many it holds).
     fn total(&mut self, kind: Kind) -> anyhow::Result<Option<u64>> {
         let path = format!("{}?startIndex=1&count=1", endpoint(kind));
         let reply = self.client()?.send(Method::GET, &path, None, None)?;
         if !reply.ok() {
             return Ok(None);
         }
-        Ok(Page::read(&reply.bytes, &mut |_| {})
-            .ok()
-            .and_then(|p| p.total_results))
+        Ok(Page::read(&reply.bytes, &mut |_| {}).ok().and_then(|p| {
+            p.total_results
+                .filter(|t| p.resources == 0 || *t > p.resources as u64)
+        }))
     }
 
     /// The one of several resources of one `externalId` roster keeps: the one it tracks, else
@@ -344,27 +372,35 @@ impl Pusher<'_> {
             .unwrap_or(0)
     }
 
-    /// After a round of sends: look up the creates whose answer was lost and those that met a
-    /// resource of their `externalId` (409), take over what is there, and return the keys to
-    /// plan again (a lost create not found is sent again; a taken-over account is made to
-    /// match the store).
+    /// After a round of sends: look up the creates whose answer was lost, those a bulk's
+    /// answer confirmed without naming them, and those that met a resource of their
+    /// `externalId` (409), take over what is there, and return the keys to plan again (a lost
+    /// create not found is sent again; a taken-over account is made to match the store).
     pub(super) fn recover(&mut self, kind: Kind) -> anyhow::Result<BTreeSet<String>> {
         let mut retry = BTreeSet::new();
         let lost: Vec<String> = take_kind(&mut self.lost, kind);
         let conflicts: Vec<String> = take_kind(&mut self.conflicts, kind);
-        if lost.is_empty() && conflicts.is_empty() {
+        let made: Vec<String> = take_kind(&mut self.made, kind);
+        if lost.is_empty() && conflicts.is_empty() && made.is_empty() {
             return Ok(retry);
         }
-        let keys: Vec<String> = lost.iter().chain(&conflicts).cloned().collect();
+        let keys: Vec<String> = lost
+            .iter()
+            .chain(&conflicts)
+            .chain(&made)
+            .cloned()
+            .collect();
         log::info!(
-            "push: looking up {} {}s by externalId ({} answers lost, {} conflicts)",
+            "push: looking up {} {}s by externalId ({} answers lost, {} conflicts, {} made without an id)",
             keys.len(),
             kind_name(kind),
             lost.len(),
-            conflicts.len()
+            conflicts.len(),
+            made.len()
         );
         let found = self.find(kind, &keys)?;
         let conflicted: HashSet<&String> = conflicts.iter().collect();
+        let made: HashSet<&String> = made.iter().collect();
         let mut done = Vec::new();
         for key in &keys {
             let is_conflict = conflicted.contains(key);
@@ -381,20 +417,22 @@ impl Pusher<'_> {
                         self.taken[index(kind)].insert(key.clone());
                     } else {
                         counts.create += 1;
+                        self.created[index(kind)].insert(key.clone());
                     }
                 }
                 None if is_conflict => {
-                    self.refused.push(super::Refused {
-                        kind: kind_name(kind),
-                        id: key.clone(),
-                        action: "create",
-                        reason: "409: the provider holds a conflicting resource that is not found by its externalId".into(),
-                    });
-                    let p = self.state(kind).entry(key.clone()).or_default();
-                    p.sending = None;
-                    p.error = Some("409: conflicting resource not found by externalId".into());
-                    p.failed_at = Some(now());
+                    self.conflict_not_found(kind, key);
                     done.push(key.clone());
+                    continue;
+                }
+                // Made, the provider said, but not found: never sent again in this push; left
+                // marked as sent, so that the next push looks it up first.
+                None if made.contains(key) => {
+                    self.unconfirmed.push(format!(
+                        "{} {key} create: POST /Bulk answered its operation without a location or an id, and the provider holds no {} of this externalId",
+                        kind_name(kind),
+                        kind_name(kind)
+                    ));
                     continue;
                 }
                 // Not there: sent again (still marked as sent, so that a push that ends before
@@ -406,6 +444,22 @@ impl Pusher<'_> {
         }
         self.commit(kind, &done)?;
         Ok(retry)
+    }
+
+    /// A create that met a conflict (409) with nothing of its `externalId` found: refused.
+    fn conflict_not_found(&mut self, kind: Kind, key: &str) {
+        self.refused.push(super::Refused {
+            kind: kind_name(kind),
+            id: key.to_string(),
+            action: "create",
+            reason:
+                "409: the provider holds a conflicting resource that is not found by its externalId"
+                    .into(),
+        });
+        let p = self.state(kind).entry(key.to_string()).or_default();
+        p.sending = None;
+        p.error = Some("409: conflicting resource not found by externalId".into());
+        p.failed_at = Some(now());
     }
 
     /// `--full`: read every resource of `kind` on the provider and take what it holds of ours

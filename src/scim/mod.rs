@@ -318,10 +318,16 @@ struct Pusher<'a> {
     /// is sent again; and creates that met a resource of our `externalId` (409).
     lost: Vec<(Kind, String)>,
     conflicts: Vec<(Kind, String)>,
+    /// Creates a bulk's answer confirmed without naming the new resource (a status, but no
+    /// `location` nor `id`): made, so looked up by `externalId` in this push, never sent again.
+    made: Vec<(Kind, String)>,
     /// How many times each lost create (users, groups) was sent again in this push.
     resent: [HashMap<String, u32>; 2],
     /// Keys taken over in this push (users, groups), so their update counts as the take-over.
     taken: [HashSet<String>; 2],
+    /// Keys created in this push (users, groups): the change that completes one in the same
+    /// push (members its answer shows dropped, added by PATCH) is part of its create.
+    created: [HashSet<String>; 2],
     /// The shape of member removals in the request last sent (see `Features`).
     sent_by_value: bool,
     /// Changes the provider confirmed, per kind.
@@ -339,7 +345,7 @@ struct Pusher<'a> {
 /// the provider last acknowledged, without asking it), the refusals, and the attributes the
 /// provider does not keep. `None` without `[scim]` and without any push.
 pub fn status(store: &Store, config: &Config) -> anyhow::Result<Option<Value>> {
-    let last = store.scim_last_push()?;
+    let last = store.scim_last_push()?.map(|p| ended(p, config));
     let dropped: Vec<Value> = store
         .scim_dropped()?
         .into_iter()
@@ -379,6 +385,22 @@ pub fn status(store: &Store, config: &Config) -> anyhow::Result<Option<Value>> {
             "kind": kind_name(r.kind), "id": r.id, "reason": r.error, "at": r.at})).collect::<Vec<_>>(),
         "dropped": dropped,
     })))
+}
+
+/// A push still recorded as running while no roster holds the store's lock ended without
+/// finishing (killed, or the machine stopped): its attempt failed (SPEC §5, honest health).
+fn ended(p: crate::store::scim::PushRun, config: &Config) -> crate::store::scim::PushRun {
+    if p.status != "running" || crate::store::lock::holder(config.store_path()).is_some() {
+        return p;
+    }
+    crate::store::scim::PushRun {
+        status: "failed".to_string(),
+        message: Some(
+            "the push stopped before it finished (the process ended); the next push resumes from what the provider acknowledged"
+                .to_string(),
+        ),
+        ..p
+    }
 }
 
 /// A push run as JSON.
@@ -509,8 +531,10 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         replanned: BTreeSet::new(),
         lost: Vec::new(),
         conflicts: Vec::new(),
+        made: Vec::new(),
         resent: [HashMap::new(), HashMap::new()],
         taken: [HashSet::new(), HashSet::new()],
+        created: [HashSet::new(), HashSet::new()],
         sent_by_value: false,
         done: [Counts::default(), Counts::default()],
         unconfirmed: Vec::new(),
@@ -699,6 +723,7 @@ impl Pusher<'_> {
         if !opts.dry_run {
             self.resume(Kind::User)?;
             self.resume(Kind::Group)?;
+            self.settle_left(users, groups)?;
         }
 
         // Users first: the groups' members are the users' provider ids.
@@ -795,9 +820,32 @@ impl Pusher<'_> {
             .map(|r| r.id.as_str())
             .collect();
         let state = self.state_ref(kind);
-        stage.changes.extend(planned.into_iter().filter(|c| {
-            !refused.contains(c.id.as_str()) && state.get(&c.id).is_none_or(|p| p.sending.is_none())
-        }));
+        let (taken, created) = (&self.taken[index(kind)], &self.created[index(kind)]);
+        let listed: HashSet<String> = planned.iter().map(|c| c.id.clone()).collect();
+        stage.changes.extend(
+            planned
+                .into_iter()
+                .filter(|c| {
+                    !refused.contains(c.id.as_str())
+                        && state.get(&c.id).is_none_or(|p| p.sending.is_none())
+                })
+                // An account taken over is listed as that, as it is counted (SPEC §8); an
+                // update that found the account gone made it again.
+                .map(|c| match (taken.contains(&c.id), created.contains(&c.id)) {
+                    (true, _) => Change {
+                        action: "take over",
+                        ..c
+                    },
+                    (false, true) => Change {
+                        action: "create",
+                        ..c
+                    },
+                    _ => c,
+                }),
+        );
+        stage
+            .changes
+            .extend(taken_unchanged(kind, taken, &listed, stage));
         let counts = self.confirmed(kind, &counts);
         self.log_stage(kind, &counts, started, requests_before);
         Ok(counts)
@@ -983,6 +1031,40 @@ impl Pusher<'_> {
             Kind::Group => &self.groups,
         }
     }
+}
+
+/// The accounts taken over in this push that needed no change (so had no change planned),
+/// as changes of their own: each is counted as taken over, so each is listed.
+fn taken_unchanged(
+    kind: Kind,
+    taken: &HashSet<String>,
+    listed: &HashSet<String>,
+    stage: &Stage,
+) -> Vec<Change> {
+    let mut keys: Vec<&String> = taken.iter().filter(|k| !listed.contains(*k)).collect();
+    keys.sort();
+    keys.into_iter()
+        .map(|key| {
+            let name = match kind {
+                Kind::User => stage
+                    .users
+                    .iter()
+                    .find(|u| &u.unique_id == key)
+                    .map(|u| u.mail.clone()),
+                Kind::Group => stage
+                    .groups
+                    .iter()
+                    .find(|g| &g.group_id == key)
+                    .map(|g| g.name.clone()),
+            };
+            Change {
+                kind: kind_name(kind),
+                action: "take over",
+                id: key.clone(),
+                name: name.unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 /// Percent-encode for a URL path segment or query value.

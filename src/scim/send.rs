@@ -481,7 +481,20 @@ impl Pusher<'_> {
         for (i, (task, answer)) in tasks.iter().zip(answers).enumerate() {
             let status = answer.as_ref().and_then(BulkOpAnswer::status);
             match (answer, status) {
-                (Some(a), Some(status)) => self.settle(task, a.answer(status), retry, &mut done)?,
+                (Some(a), Some(status)) => {
+                    let answer = a.answer(status);
+                    // A create the provider says it made, without saying which id it has (no
+                    // `location`, no `id` in its response): looked up by its externalId (with
+                    // the lost ones) instead of left pending.
+                    if matches!(task.op, Op::Create { .. })
+                        && matches!(status, 200 | 201)
+                        && answer.id.is_none()
+                    {
+                        self.made.push((task.kind, task.key.clone()));
+                    } else {
+                        self.settle(task, answer, retry, &mut done)?;
+                    }
+                }
                 (Some(_), None) => self.unconfirmed(
                     task,
                     &format!("POST /Bulk answered operation b{i} without a status"),

@@ -6,8 +6,8 @@ use super::resource::{self, Res, MEMBERS_BIT};
 use super::send::Answer;
 use super::{endpoint, index, kind_name, percent, Pusher, Refused};
 use crate::store::now;
-use crate::store::scim::{Kind, Pushed};
-use std::collections::BTreeSet;
+use crate::store::scim::{Kind, Pushed, ScimGroup, ScimUser};
+use std::collections::{BTreeSet, HashSet};
 use ureq::http::Method;
 
 /// What the provider kept of a resource that was sent: the dropped attributes' bits, the hash
@@ -32,6 +32,9 @@ impl Pusher<'_> {
     ) -> anyhow::Result<()> {
         let status = answer.status;
         if (200..300).contains(&status) {
+            if self.removal_ignored(task, &answer, retry, done) {
+                return Ok(());
+            }
             return self.confirmed_change(task, answer, retry, done);
         }
         if status == 403 {
@@ -100,6 +103,69 @@ impl Pusher<'_> {
         Ok(())
     }
 
+    /// Refused creates of users who left the directory, or of groups gone from the store,
+    /// before the provider took them: nothing of theirs is left to send, so nothing is left
+    /// refused (their refusal would keep `status` unhealthy for ever).
+    pub(super) fn settle_left(
+        &mut self,
+        users: &[ScimUser],
+        groups: &[ScimGroup],
+    ) -> anyhow::Result<()> {
+        let active: HashSet<&str> = users
+            .iter()
+            .filter(|u| u.active)
+            .map(|u| u.unique_id.as_str())
+            .collect();
+        let kept: HashSet<&str> = groups.iter().map(|g| g.group_id.as_str()).collect();
+        for (kind, wanted) in [(Kind::User, &active), (Kind::Group, &kept)] {
+            let keys: Vec<String> = self
+                .state(kind)
+                .iter_mut()
+                .filter(|(k, p)| {
+                    p.error.is_some()
+                        && p.scim_id.is_none()
+                        && p.sending.is_none()
+                        && !wanted.contains(k.as_str())
+                })
+                .map(|(k, p)| {
+                    p.error = None;
+                    p.failed_at = None;
+                    k.clone()
+                })
+                .collect();
+            self.commit(kind, &keys)?;
+        }
+        Ok(())
+    }
+
+    /// A PATCH removing members answered 2xx with the group still holding one of them (the
+    /// first time for this group in this push): taken, but not in the shape this provider
+    /// applies, so sent again in the other shape, as after a refusal. Whether it was.
+    fn removal_ignored(
+        &mut self,
+        task: &Task,
+        answer: &Answer,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) -> bool {
+        let Op::Patch { remove, .. } = &task.op else {
+            return false;
+        };
+        let Some(res) = answer.res.as_ref().filter(|r| r.members.is_some()) else {
+            return false;
+        };
+        let held = res.member_ids();
+        let ignored = remove.iter().any(|m| held.binary_search(m).is_ok())
+            && self
+                .replanned
+                .insert((kind_name(task.kind), task.key.clone(), answer.status));
+        if ignored {
+            let reason = format!("{}, the members still there", answer.status);
+            self.other_shape(task, &reason, retry, done);
+        }
+        ignored
+    }
+
     /// A change the provider refused: recorded for it, reported, and tried again by the next
     /// push (a 4xx is surely not carried out, so it is no longer marked as sent).
     fn refusal(&mut self, task: &Task, answer: Answer) {
@@ -130,7 +196,7 @@ impl Pusher<'_> {
             self.features.remove_by_value = !self.sent_by_value;
         }
         log::info!(
-            "push: the provider refused a PATCH removing members ({reason}); trying the other shape"
+            "push: the provider did not take a PATCH removing members ({reason}); trying the other shape"
         );
         self.again(task, retry, done);
     }
@@ -163,8 +229,11 @@ impl Pusher<'_> {
         } else {
             p.error = None;
             p.pushed_at = Some(now());
-            if matches!(task.op, Op::Delete { .. }) {
-                self.done[index(task.kind)].delete += 1;
+            // A removal of what the provider no longer holds is done, and counted as listed.
+            match task.op {
+                Op::Delete { .. } => self.done[index(task.kind)].delete += 1,
+                Op::SetActive { active: false, .. } => self.done[index(task.kind)].deactivate += 1,
+                _ => {}
             }
         }
     }
@@ -208,18 +277,8 @@ impl Pusher<'_> {
         }
         let kept = self.kept(task, answer.res.as_ref());
         let key = task.key.clone();
-        let taken = self.taken[index(task.kind)].contains(&key);
+        self.count(task);
         let patch = self.features.patch;
-        let counts = &mut self.done[index(task.kind)];
-        match &task.op {
-            Op::Create { .. } => counts.create += 1,
-            Op::Replace { .. } | Op::Patch { .. } if taken => {}
-            Op::Replace { .. } | Op::Patch { .. } | Op::SetActive { active: true, .. } => {
-                counts.update += 1
-            }
-            Op::SetActive { active: false, .. } => counts.deactivate += 1,
-            Op::Delete { .. } => counts.delete += 1,
-        }
         done.push(key.clone());
         let kind = task.kind;
         let p = self.state(kind).entry(key.clone()).or_default();
@@ -260,6 +319,26 @@ impl Pusher<'_> {
             Op::Delete { .. } => forget(p),
         }
         Ok(())
+    }
+
+    /// Count a confirmed change. What completes a resource made (or taken over) in this push
+    /// is counted with that, not again as an update.
+    fn count(&mut self, task: &Task) {
+        let i = index(task.kind);
+        if matches!(task.op, Op::Create { .. }) {
+            self.created[i].insert(task.key.clone());
+        }
+        let once = self.taken[i].contains(&task.key) || self.created[i].contains(&task.key);
+        let counts = &mut self.done[i];
+        match &task.op {
+            Op::Create { .. } => counts.create += 1,
+            Op::Replace { .. } | Op::Patch { .. } if once => {}
+            Op::Replace { .. } | Op::Patch { .. } | Op::SetActive { active: true, .. } => {
+                counts.update += 1
+            }
+            Op::SetActive { active: false, .. } => counts.deactivate += 1,
+            Op::Delete { .. } => counts.delete += 1,
+        }
     }
 
     /// A create or replace of `--full` confirmed without the provider's representation: the
@@ -380,9 +459,22 @@ impl Pusher<'_> {
 
 /// What a 2xx failed to confirm (SPEC §8): a create is confirmed by a 201 (or 200) with the
 /// new resource's `id`; a PUT, PATCH or DELETE by a 200 or 204 (a 202 only says the provider
-/// will see to it).
+/// will see to it); a PATCH of `active` whose answer shows the resource as it was, by no
+/// status (a leaver still active in the app is not deactivated, whatever the status says).
 fn unconfirmed(task: &Task, answer: &Answer) -> Option<String> {
     let status = answer.status;
+    // A (de)activation whose answer shows the resource as it was: the provider ignored it.
+    if let (Op::SetActive { active, .. }, Some(held)) =
+        (&task.op, answer.res.as_ref().and_then(|r| r.active))
+    {
+        if held.0 != *active {
+            return Some(format!(
+                "PATCH {} answered {status} with the resource still {}",
+                endpoint(task.kind),
+                if held.0 { "active" } else { "inactive" }
+            ));
+        }
+    }
     let method = match &task.op {
         Op::Create { .. } if !matches!(status, 200 | 201) => "POST",
         Op::Create { .. } if answer.id.is_none() => {
