@@ -524,3 +524,37 @@ fn the_json_report_lists_every_joiner_beyond_the_attachment() {
     assert_eq!(report["status"], "OK");
     assert!(report["trend"].is_array(), "{report}");
 }
+
+/// A file that a file error rejects (a missing column) rejected no record: the report says
+/// why in the run's message and counts no rejected record (it said "Rejected records: 1
+/// (missing-column 1)"); the next file's rejected records are its own, line by line.
+#[test]
+fn a_file_rejected_for_a_missing_column_rejected_no_record() {
+    let env = Env::new();
+    let bad = env.write("bad.csv", "UniqueID;Name\nE1;Ann\n");
+    let run = env.roster(&["sync", "--source", bad.to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let table = env.roster(&["report", "--format", "text"]).ok().stdout;
+    assert!(
+        table.contains("the required column `Mail` is missing"),
+        "{table}"
+    );
+    assert!(!table.contains("Rejected records"), "{table}");
+    let json = env.roster(&["report", "--format", "json"]).ok().json();
+    let first = &json["runs"][0];
+    assert_eq!(first["status"], "rejected", "{json:#}");
+    assert_eq!(first["rejected_total"], 0, "{json:#}");
+    assert_eq!(first["rejected"], serde_json::json!([]), "{json:#}");
+    let mut text = String::from("UniqueID;Name;Mail\nE0;Bo;bad\n");
+    for i in 1..40 {
+        text.push_str(&format!("E{i};Ann {i};ann{i}@x.se\n"));
+    }
+    let good = env.write("good.csv", &text);
+    env.roster(&["sync", "--source", good.to_str().unwrap()])
+        .ok();
+    let table = env.roster(&["report", "--format", "text"]).ok().stdout;
+    assert!(
+        table.contains("Rejected records: 1 (bad-mail 1)"),
+        "{table}"
+    );
+}

@@ -40,6 +40,15 @@ fn plural(n: u64, word: &str) -> String {
     }
 }
 
+/// How long a streak of rejections is: `6 runs in a row`, or `1 run` (a streak of one).
+fn runs_in_a_row(runs: u64) -> String {
+    if runs == 1 {
+        "1 run".to_string()
+    } else {
+        format!("{} runs in a row", thousands(runs))
+    }
+}
+
 /// A list of the report: its title, the file its whole goes to, the header and rows.
 pub struct List {
     pub title: String,
@@ -236,10 +245,10 @@ impl Report {
                 rows.push((
                     String::new(),
                     format!(
-                        "{} {} rejected in {} runs in a row, since {} (run {})",
+                        "{} {} rejected in {}, since {} (run {})",
                         thousands(s.records),
                         plural(s.records, "record"),
-                        thousands(s.runs),
+                        runs_in_a_row(s.runs),
                         s.since,
                         s.since_run
                     ),

@@ -206,7 +206,26 @@ const REJECTED_KEY: &str = "COALESCE(i.unique_id, 'line ' || p.line, 'file')";
 const REJECTED: &str = "SELECT p.line, i.unique_id, i.name, p.column_name, p.code, p.message
       FROM problems p LEFT JOIN run_records i
         ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
-     WHERE p.run_id = ?1 AND p.severity = 'error' ORDER BY p.rowid";
+     WHERE p.run_id = ?1 AND p.severity = 'error' AND p.code NOT IN (FILE_ERRORS)
+     ORDER BY p.rowid";
+
+/// The SQL list of the codes of file errors (`'not-csv', …`): a file that one rejects
+/// rejected no record, and its report says why in the run's message (a missing column
+/// was "Rejected records: 1 (missing-column 1)").
+fn file_errors() -> String {
+    let codes = crate::core::problem::ALL_CODES
+        .iter()
+        .filter(|c| c.is_file_error());
+    codes
+        .map(|c| format!("'{}'", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `sql` with its `FILE_ERRORS` named: the errors of records, not of the file.
+fn of_records(sql: &str) -> String {
+    sql.replace("FILE_ERRORS", &file_errors())
+}
 
 fn rejected_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Rejected> {
     Ok(Rejected {
@@ -233,12 +252,16 @@ impl Store {
         run: i64,
         limit: usize,
     ) -> anyhow::Result<(Vec<Rejected>, BTreeMap<String, u64>)> {
-        let mut stmt = self.conn.prepare(&format!("{REJECTED} LIMIT ?2"))?;
+        let mut stmt = self
+            .conn
+            .prepare(&of_records(&format!("{REJECTED} LIMIT ?2")))?;
         let rows = stmt.query_map(rusqlite::params![run, limit as i64], rejected_row)?;
         let first = rows.collect::<Result<Vec<_>, _>>()?;
-        let mut stmt = self.conn.prepare(
-            "SELECT code, COUNT(*) FROM problems WHERE run_id = ?1 AND severity = 'error' GROUP BY code",
-        )?;
+        let mut stmt = self.conn.prepare(&of_records(
+            "SELECT code, COUNT(*) FROM problems
+                  WHERE run_id = ?1 AND severity = 'error' AND code NOT IN (FILE_ERRORS)
+                  GROUP BY code",
+        ))?;
         let codes = stmt
             .query_map([run], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
             .collect::<Result<_, _>>()?;
@@ -249,11 +272,11 @@ impl Store {
     /// line), counted by SQLite.
     pub fn run_rejected_records(&self, run: i64) -> anyhow::Result<u64> {
         let n: i64 = self.conn.query_row(
-            &format!(
+            &of_records(&format!(
                 "SELECT COUNT(DISTINCT {REJECTED_KEY}) FROM problems p LEFT JOIN run_records i
                      ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
-                  WHERE p.run_id = ?1 AND p.severity = 'error'"
-            ),
+                  WHERE p.run_id = ?1 AND p.severity = 'error' AND p.code NOT IN (FILE_ERRORS)"
+            )),
             [run],
             |r| r.get(0),
         )?;
@@ -266,7 +289,7 @@ impl Store {
         run: i64,
         mut each: impl FnMut(&Rejected) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let mut stmt = self.conn.prepare(REJECTED)?;
+        let mut stmt = self.conn.prepare(&of_records(REJECTED))?;
         let mut rows = stmt.query([run])?;
         while let Some(r) = rows.next()? {
             each(&rejected_row(r)?)?;
@@ -490,11 +513,11 @@ impl Store {
                 break;
             }
         }
-        let keys = format!(
+        let keys = of_records(&format!(
             "SELECT {REJECTED_KEY} FROM problems p LEFT JOIN run_records i
                  ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
-              WHERE p.run_id = ?1 AND p.severity = 'error'"
-        );
+              WHERE p.run_id = ?1 AND p.severity = 'error' AND p.code NOT IN (FILE_ERRORS)"
+        ));
         let n: i64 = self.conn.query_row(
             &format!(
                 "SELECT COUNT(*) FROM ({keys} EXCEPT {})",
@@ -527,12 +550,12 @@ impl Store {
         )?;
         for (seq, (run, _)) in chain.iter().enumerate() {
             self.conn.execute(
-                &format!(
+                &of_records(&format!(
                     "INSERT OR IGNORE INTO temp.report_rejected
                      SELECT ?2, {REJECTED_KEY}, p.code FROM problems p LEFT JOIN run_records i
                          ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
-                      WHERE p.run_id = ?1 AND p.severity = 'error'"
-                ),
+                      WHERE p.run_id = ?1 AND p.severity = 'error' AND p.code NOT IN (FILE_ERRORS)"
+                )),
                 rusqlite::params![run, seq as i64],
             )?;
         }
