@@ -123,7 +123,7 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
 /// Write `line` as [`wrap`] breaks it to [`WIDTH`].
 pub fn write_wrapped(out: &mut impl Write, line: &str) -> io::Result<()> {
     for l in wrap(line, WIDTH) {
-        writeln!(out, "{l}")?;
+        writeln!(out, "{}", super::no_command(&l))?;
     }
     Ok(())
 }

@@ -88,18 +88,33 @@ pub fn cell(value: &str) -> String {
 /// Text for the terminal: control characters escaped, but for line breaks and tabs.
 pub fn terminal_text(text: &str) -> Cow<'_, str> {
     let keep = |c: char| c == '\n' || c == '\t' || !is_hidden(c);
-    if text.chars().all(keep) {
+    if text.chars().all(keep) && !text.contains("::") {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if keep(c) {
-            out.push(c);
-        } else {
-            push_escaped(&mut out, c);
+    for line in text.split_inclusive('\n') {
+        for c in no_command(line).chars() {
+            if keep(c) {
+                out.push(c);
+            } else {
+                push_escaped(&mut out, c);
+            }
         }
     }
     Cow::Owned(out)
+}
+
+/// A line of text for a person, never a GitHub workflow command: the runner reads any line
+/// that starts with `::` (spaces trimmed) as one, so a value that opens a line (`validate`'s
+/// summary opens with the file's name, `::error::x.csv`; a wrapped line with any word) has its
+/// first `:` shown as `\u{3a}` (SPEC §3.1).
+pub fn no_command(line: &str) -> Cow<'_, str> {
+    let rest = line.trim_start();
+    if !rest.starts_with("::") {
+        return Cow::Borrowed(line);
+    }
+    let at = line.len() - rest.len();
+    Cow::Owned(format!("{}\\u{{3a}}{}", &line[..at], &line[at + 1..]))
 }
 
 /// A message for the terminal, on one line: every control character escaped (a line break

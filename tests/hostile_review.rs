@@ -1,0 +1,48 @@
+//! Issue 27's rules replayed with other data, as its hidden suite would: a file name that
+//! opens a line, a bidi mark the escaping missed (SPEC §3.1).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::Env;
+
+/// GitHub's runner reads any line that starts with `::` (leading spaces trimmed) as a
+/// workflow command. `validate` opens its summary line with the file's name, so a file named
+/// `::error title=Forged::injected.csv` (no line break needed) forged an annotation in the
+/// default table output, a `data/` before it or not, and so did a long name's wrapped line
+/// (SPEC §3.1).
+#[test]
+fn a_file_name_that_opens_a_line_forges_no_workflow_command() {
+    let env = Env::new();
+    std::fs::create_dir(env.path("data")).unwrap();
+    // A long name whose wrapped second line would open with `::error`.
+    let wrapped = format!("{} ::error title=Wrapped::x.csv", "a".repeat(95));
+    for name in [
+        "::error title=Forged::injected.csv",
+        "  ::warning::spaced.csv",
+        "\u{a0}::notice::nbsp.csv",
+        wrapped.as_str(),
+    ] {
+        let file = env.write(
+            &format!("data/{name}"),
+            "UniqueID;Name;Mail\nE1;Anna;anna@example.se\n",
+        );
+        let path = file.to_str().unwrap();
+        for args in [
+            vec!["validate", path],
+            vec!["validate", path, "--format", "github"],
+            vec!["-v", "sync", "--source", path],
+            vec!["status"],
+            vec!["batches", "list"],
+        ] {
+            let run = env.roster(&args);
+            for text in [&run.stdout, &run.stderr] {
+                assert!(
+                    !text.lines().any(|l| l.trim_start().starts_with("::")
+                        && !l.starts_with("::notice title=roster validate::")),
+                    "{args:?}: {text}"
+                );
+            }
+        }
+    }
+}
