@@ -46,3 +46,32 @@ fn a_file_name_that_opens_a_line_forges_no_workflow_command() {
         }
     }
 }
+
+/// U+061C ARABIC LETTER MARK is a bidirectional control (Unicode's Bidi_Control, beside
+/// U+200E/F and the overrides): it reorders what a terminal shows around it, so a table, a
+/// summary line and an annotation show it escaped, never raw (SPEC §3.1).
+#[test]
+fn an_arabic_letter_mark_is_shown_escaped() {
+    let env = Env::new();
+    let file = env.write(
+        "users.csv",
+        "UniqueID;Name;Mail;Title\nE1;Anna \u{61c}Berg;anna@example.se;Nurse\u{61c} 1\nE2;Bo;bad;x\u{61c}\n",
+    );
+    let path = file.to_str().unwrap();
+    for args in [
+        vec!["validate", path],
+        vec!["validate", path, "--format", "github"],
+        vec!["sync", "--source", path, "-v", "--allow-invalid", "1"],
+        vec!["diff", "--all"],
+        vec!["users", "list"],
+        vec!["users", "show", "E1"],
+        vec!["users", "history", "E1"],
+    ] {
+        let run = env.roster(&args);
+        for text in [&run.stdout, &run.stderr] {
+            assert!(!text.contains('\u{61c}'), "{args:?}: {text}");
+        }
+    }
+    let list = env.roster(&["users", "list"]).ok();
+    assert!(list.stdout.contains("Anna \\u{61c}Berg"), "{}", list.stdout);
+}

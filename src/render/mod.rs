@@ -24,10 +24,11 @@ use std::io::{self, Write};
 pub const CELL_CHARS: usize = 80;
 
 /// True for a character that must not reach a terminal raw: a control character (C0, DEL,
-/// C1), a line or paragraph separator, or a bidirectional override that reorders what is shown.
+/// C1), a line or paragraph separator, or a bidirectional control that reorders what is shown
+/// (Unicode's Bidi_Control: the Arabic letter mark too).
 pub(super) fn is_hidden(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 pub(super) fn push_escaped(out: &mut String, c: char) {
