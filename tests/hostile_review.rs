@@ -75,3 +75,49 @@ fn an_arabic_letter_mark_is_shown_escaped() {
     let list = env.roster(&["users", "list"]).ok();
     assert!(list.stdout.contains("Anna \\u{61c}Berg"), "{}", list.stdout);
 }
+
+/// A Group ID longer than `csv.max_cell_chars` fits in no Groups cell (that cell is a
+/// `too-long` error), so no import file can name it: `groups add` and `groups import` refuse
+/// it (exit 2) as they refuse the other IDs no file can name; a group name that long is
+/// refused too, as `users add` refuses such a name (SPEC §1: nothing longer is ever stored;
+/// §3). Both were stored.
+#[test]
+fn group_ids_and_names_longer_than_a_cell_are_refused() {
+    let env = Env::new();
+    env.write("roster.toml", "[csv]\nmax_cell_chars = 20\n");
+    let long = "G".repeat(21);
+    let name = "N".repeat(21);
+    let runs = [
+        env.roster(&["groups", "add", &long, "--name", "Long"]),
+        env.roster(&["groups", "add", "G1", "--name", &name]),
+        env.roster(&["groups", "add", "--name", &name]),
+    ];
+    for run in &runs {
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("max_cell_chars"), "{}", run.stderr);
+    }
+    for csv in [
+        format!("GroupID,Name\nOK,Fine\n{long},Long\n"),
+        format!("GroupID,Name\nOK,Fine\nG2,{name}\n"),
+    ] {
+        let file = env.write("groups.csv", &csv);
+        let run = env.roster(&["groups", "import", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{csv}: {}", run.stderr);
+        assert!(run.stderr.contains("max_cell_chars"), "{}", run.stderr);
+    }
+    let groups = env
+        .roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(groups.as_array().unwrap().len(), 0, "{groups}");
+    env.roster(&["groups", "add", "G1", "--name", "One"]).ok();
+    let run = env.roster(&["groups", "rename", "G1", &name]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // Exactly as long as a cell may be is fine, and a file names it.
+    let id = "G".repeat(20);
+    env.roster(&["groups", "add", &id, "--name", &"N".repeat(20)])
+        .ok();
+    let csv = format!("UniqueID,Name,Mail,Groups\nE1,Anna,anna@example.se,{id}\n");
+    env.import("day.csv", &csv, &[]).ok();
+    assert_eq!(env.user("E1")["groups"][0], id.as_str());
+}

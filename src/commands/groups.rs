@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::cli::{Format, GroupsCommand};
-use crate::core::record::{trim, unnameable_group_id};
+use crate::core::record::{chars_over, quoted, trim, unnameable_group_id};
 use crate::error::{self, Error};
 use crate::input;
 use crate::render;
@@ -62,8 +62,8 @@ fn list(ctx: &Context, store: &Store) -> anyhow::Result<()> {
 
 /// `groups add`: a manual group, or one with an ID that imports then manage.
 fn add(ctx: &Context, store: &Store, id: Option<&str>, name: &str) -> anyhow::Result<()> {
-    let id = checked_id(id, &ctx.config.csv.group_separator)?;
-    let name = checked_name(name)?;
+    let id = checked_id(ctx, id)?;
+    let name = checked_name(ctx, name)?;
     store.add_group(id, &name)?;
     ctx.say(&match id {
         Some(id) => format!("added group {id} ({name}), managed by imports"),
@@ -73,7 +73,7 @@ fn add(ctx: &Context, store: &Store, id: Option<&str>, name: &str) -> anyhow::Re
 
 fn rename(ctx: &Context, store: &Store, group: &str, name: &str) -> anyhow::Result<()> {
     let g = store.require_group(group)?;
-    let name = checked_name(name)?;
+    let name = checked_name(ctx, name)?;
     store.rename_group(g.pk, &name)?;
     ctx.say(&format!("renamed {} to {name}", g.name))
 }
@@ -157,14 +157,15 @@ fn import(
 }
 
 /// The Group ID of `groups add`: none (a manual group), or one that an import file can name.
-fn checked_id<'a>(id: Option<&'a str>, separator: &str) -> anyhow::Result<Option<&'a str>> {
+fn checked_id<'a>(ctx: &Context, id: Option<&'a str>) -> anyhow::Result<Option<&'a str>> {
     let Some(id) = id.filter(|i| !trim(i).is_empty()) else {
         return Ok(None);
     };
-    match unnameable_group_id(id, separator) {
+    let csv = &ctx.config.csv;
+    match unnameable_group_id(id, &csv.group_separator, csv.max_cell_chars) {
         Some(why) => Err(error::usage(format!(
             "{why}: no import file could name the group `{}`",
-            id
+            quoted(id)
         ))),
         None => Ok(Some(id)),
     }
@@ -185,8 +186,9 @@ fn read_group_file(
     };
     let bytes =
         std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    let separator = &ctx.config.csv.group_separator;
-    input::groups::read(&bytes, encoding, ctx.config.csv.delimiter, separator).map_err(|e| {
+    let csv = &ctx.config.csv;
+    let id_rules = (csv.group_separator.as_str(), csv.max_cell_chars);
+    input::groups::read(&bytes, encoding, csv.delimiter, id_rules).map_err(|e| {
         let message = format!("{}: {e}", file.display());
         match e {
             input::groups::GroupFileError::Refused(_) => error::usage(message),
@@ -195,8 +197,15 @@ fn read_group_file(
     })
 }
 
-fn checked_name(name: &str) -> anyhow::Result<String> {
+fn checked_name(ctx: &Context, name: &str) -> anyhow::Result<String> {
     let name = trim(name);
+    // Nothing longer than a file's cell may be is stored, by hand either (SPEC §1 `too-long`).
+    let max = ctx.config.csv.max_cell_chars;
+    if let Some(n) = chars_over(name, max) {
+        return Err(error::usage(format!(
+            "the group name has {n} characters; csv.max_cell_chars allows {max}"
+        )));
+    }
     if name.is_empty() || name.chars().any(char::is_control) {
         return Err(error::usage(
             "a group name must not be empty nor contain control characters",

@@ -101,7 +101,7 @@ fn known_groups(
             &bytes,
             input::Encoding::Auto,
             config.csv.delimiter,
-            separator,
+            (separator, config.csv.max_cell_chars),
         )
         .map_err(|m| crate::error::usage(format!("--groups-file {}: {m}", path.display())))?;
         known.extend(groups.into_iter().map(|(id, _)| id));

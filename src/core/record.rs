@@ -168,11 +168,17 @@ pub fn quoted(text: &str) -> Cow<'_, str> {
 
 /// Why no import file could name this Group ID, if none could (SPEC §3): a Groups cell is
 /// split on the separator and trimmed, and a cell with a control character is an error. So a
-/// Group ID must be non-empty, without a control character or the separator, and without
-/// spaces (or invisible characters) at either end.
-pub fn unnameable_group_id(id: &str, separator: &str) -> Option<String> {
+/// Group ID must be non-empty, without a control character or the separator, without spaces
+/// (or invisible characters) at either end, and no longer than a cell may be (`max_chars`,
+/// `csv.max_cell_chars`: a longer cell is `too-long`).
+pub fn unnameable_group_id(id: &str, separator: &str, max_chars: usize) -> Option<String> {
     if id.is_empty() {
         return Some("the Group ID is empty".into());
+    }
+    if let Some(n) = chars_over(id, max_chars) {
+        return Some(format!(
+            "the Group ID has {n} characters; csv.max_cell_chars allows {max_chars} in a Groups cell"
+        ));
     }
     if has_control(id) {
         return Some("the Group ID contains a control character".into());
@@ -804,10 +810,11 @@ mod tests {
             ("G ", ",", false),
             ("G\u{200B}", ",", false),
             ("", ",", false),
+            (&"G".repeat(1001), ",", false),
         ];
         for (id, separator, ok) in cases {
             assert_eq!(
-                unnameable_group_id(id, separator).is_none(),
+                unnameable_group_id(id, separator, 1000).is_none(),
                 ok,
                 "{id:?} {separator:?}"
             );

@@ -3,7 +3,7 @@
 
 use super::Encoding;
 use crate::core::problem::Code;
-use crate::core::record::{trim, unnameable_group_id};
+use crate::core::record::{chars_over, trim, unnameable_group_id};
 
 /// Why a group file was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +27,13 @@ impl std::fmt::Display for GroupFileError {
 /// `csv.encoding` is for import files. So is `csv.delimiter`: it is used when the header read
 /// with it names a `GroupID` column, else the header's own delimiter is (a group file may come
 /// from another system than the import files). Cells are trimmed as an import file's are; a Group ID
-/// that no import file could name (with `separator`, `csv.group_separator`) is refused.
+/// that no import file could name (with `separator`, `csv.group_separator`) is refused, and so
+/// is a Group ID or a name longer than `max_chars` (`csv.max_cell_chars`: never stored).
 pub fn read(
     bytes: &[u8],
     encoding: Encoding,
     delimiter: Option<u8>,
-    separator: &str,
+    (separator, max_chars): (&str, usize),
 ) -> Result<Vec<(String, Option<String>)>, GroupFileError> {
     use GroupFileError::{Refused, Unreadable};
     // `csv.encoding` does not apply to this file: its own option is named instead.
@@ -57,7 +58,7 @@ pub fn read(
         }
         let line = rec.position().map_or(i as u64 + 2, |p| p.line());
         let id = trim(rec.get(id_col).unwrap_or(""));
-        if let Some(why) = unnameable_group_id(id, separator) {
+        if let Some(why) = unnameable_group_id(id, separator, max_chars) {
             return Err(Refused(format!(
                 "line {line}, column GroupID: {why}; no import file could name it"
             )));
@@ -71,6 +72,11 @@ pub fn read(
             .and_then(|c| rec.get(c))
             .map(trim)
             .filter(|n| !n.is_empty());
+        if let Some(n) = name.and_then(|n| chars_over(n, max_chars)) {
+            return Err(Refused(format!(
+                "line {line}, column Name: the name has {n} characters; csv.max_cell_chars allows {max_chars}"
+            )));
+        }
         if name.is_some_and(|n| n.chars().any(char::is_control)) {
             return Err(Unreadable(format!(
                 "line {line}, column Name: the name contains a control character"
