@@ -191,6 +191,12 @@ pub fn unnameable_group_id(id: &str, separator: &str, max_chars: usize) -> Optio
     if trim(id) != id {
         return Some("the Group ID starts or ends with a space".into());
     }
+    if unescape_formula(id) != id {
+        return Some(format!(
+            "the Group ID starts with `'` before a formula character, which a cell drops (an export's escape), so a Groups cell that starts with it names `{}`",
+            quoted(unescape_formula(id))
+        ));
+    }
     None
 }
 
@@ -811,6 +817,10 @@ mod tests {
             ("G\u{200B}", ",", false),
             ("", ",", false),
             (&"G".repeat(1001), ",", false),
+            ("'=X", ",", false),
+            ("'@X", ",", false),
+            ("'X", ",", true),
+            ("=X", ",", true),
         ];
         for (id, separator, ok) in cases {
             assert_eq!(
