@@ -150,3 +150,51 @@ fn a_group_id_an_exported_cell_would_lose_is_refused() {
     env.roster(&["groups", "add", "=X", "--name", "Equals"])
         .ok();
 }
+
+/// A symbolic link on the store's path that another account owns, in a folder with the sticky
+/// bit (as /tmp is): the sticky bit lets that account, as the link's owner, remove the link and
+/// make it point at a store of its own, so the store roster opens by that path can be
+/// replaced: `store_exposed` names the link and its owner (SPEC §5). It said null.
+#[test]
+fn a_link_on_the_path_owned_by_another_account_is_exposed() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    env.roster(&["groups", "add", "G1", "--name", "One"]).ok();
+    let shared = env.path("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let store = env.store();
+    let folder = store.parent().unwrap().to_path_buf();
+    let name = store.file_name().unwrap();
+    // A link to the store's folder, and a link to the store itself.
+    for (link, target, by_link) in [
+        (
+            shared.join("dir"),
+            folder.clone(),
+            shared.join("dir").join(name),
+        ),
+        (
+            shared.join("roster.db"),
+            store.clone(),
+            shared.join("roster.db"),
+        ),
+    ] {
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let status = |env: &Env| {
+            env.roster_var(
+                ("ROSTER_STORE", by_link.to_str().unwrap()),
+                &["status", "--format", "json"],
+            )
+            .json()
+        };
+        assert_eq!(status(&env)["store_exposed"], serde_json::Value::Null);
+        std::os::unix::fs::lchown(&link, Some(65534), None).unwrap();
+        let json = status(&env);
+        let why = json["store_exposed"].as_str().unwrap_or_default();
+        assert!(
+            why.contains(link.to_str().unwrap()) && why.contains("uid 65534"),
+            "{json:#}"
+        );
+        std::fs::remove_file(&link).unwrap();
+    }
+}

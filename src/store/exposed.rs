@@ -1,6 +1,6 @@
 //! Whether another user can read or replace the store (SPEC §5 "Locking": `status` warns):
-//! its mode, its owner, or a folder on its path (as given, or its real one) that another user
-//! can write without the sticky bit.
+//! its mode, its owner, a folder on its path (as given, or its real one) that another user
+//! can write without the sticky bit, or a symbolic link on its path that another user owns.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -37,9 +37,28 @@ pub fn exposed(path: &Path) -> Option<String> {
     let real = std::fs::canonicalize(path).ok()?;
     given
         .ancestors()
-        .skip(1)
-        .chain(real.ancestors().skip(1))
-        .find_map(|dir| folder(dir, me))
+        .find_map(|part| link(part, me))
+        .or_else(|| {
+            given
+                .ancestors()
+                .skip(1)
+                .chain(real.ancestors().skip(1))
+                .find_map(|dir| folder(dir, me))
+        })
+}
+
+/// Why a symbolic link on the store's path as given lets another user replace the store: it
+/// is theirs (in a folder with the sticky bit, the link's owner may still remove it and point
+/// a new one at a store of their own).
+fn link(part: &Path, me: u32) -> Option<String> {
+    let meta = std::fs::symlink_metadata(part).ok()?;
+    (meta.file_type().is_symlink() && meta.uid() != me && meta.uid() != 0).then(|| {
+        format!(
+            "the symbolic link {} is owned by {}, who can point it at another store",
+            part.display(),
+            account(meta.uid())
+        )
+    })
 }
 
 /// Why a folder on the store's path lets another user replace what is in it.
