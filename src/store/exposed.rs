@@ -48,11 +48,14 @@ pub fn exposed(path: &Path) -> Option<String> {
 }
 
 /// Why a symbolic link on the store's path as given lets another user replace the store: it
-/// is theirs (in a folder with the sticky bit, the link's owner may still remove it and point
-/// a new one at a store of their own).
+/// is theirs, in a folder that others can write (with the sticky bit too, the link's owner may
+/// remove it and point a new one at a store of their own).
 fn link(part: &Path, me: u32) -> Option<String> {
     let meta = std::fs::symlink_metadata(part).ok()?;
-    (meta.file_type().is_symlink() && meta.uid() != me && meta.uid() != 0).then(|| {
+    let shared =
+        |dir: &Path| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o022 != 0);
+    let theirs = meta.file_type().is_symlink() && meta.uid() != me && meta.uid() != 0;
+    (theirs && part.parent().is_some_and(shared)).then(|| {
         format!(
             "the symbolic link {} is owned by {}, who can point it at another store",
             part.display(),
