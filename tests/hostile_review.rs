@@ -198,3 +198,39 @@ fn a_link_on_the_path_owned_by_another_account_is_exposed() {
         std::fs::remove_file(&link).unwrap();
     }
 }
+
+/// A hard link is one more way to reach one store (SPEC §5: one store is one lock however it
+/// is reached), and one no lock beside a name can see: `real/roster.db` and `other/roster.db`
+/// as two names of one file got two locks, and SQLite keeps its WAL beside each name, so two
+/// nights through the two names both applied (the audit twice). A store with more than one
+/// name is refused before anything is read or written, by every command, naming the reason;
+/// with the second name removed it works again.
+#[test]
+fn a_store_with_a_hard_link_is_refused_by_every_path() {
+    let env = Env::new();
+    let csv = "UniqueID;Name;Mail\nE1;Anna;anna@example.se\n";
+    env.import("day1.csv", csv, &[]).ok();
+    let other = env.path("other");
+    std::fs::create_dir(&other).unwrap();
+    let second = other.join("roster.db");
+    std::fs::hard_link(env.store(), &second).unwrap();
+    let before = env.snapshot("runs");
+    let file = env.write("day2.csv", "UniqueID;Name;Mail\nE2;Bo;bo@example.se\n");
+    let day2 = file.to_str().unwrap();
+    for store in [env.store(), second.clone()] {
+        let store = store.to_str().unwrap();
+        for args in [
+            vec!["sync", "--source", day2, "--allow-removals", "1"],
+            vec!["groups", "add", "G1", "--name", "One"],
+            vec!["status"],
+        ] {
+            let run = env.roster_var(("ROSTER_STORE", store), &args);
+            assert_eq!(run.code, 1, "{store} {args:?}: {}", run.stderr);
+            assert!(run.stderr.contains("hard link"), "{}", run.stderr);
+        }
+    }
+    std::fs::remove_file(&second).unwrap();
+    assert_eq!(env.snapshot("runs"), before);
+    env.roster(&["sync", "--source", day2, "--allow-removals", "1"])
+        .ok();
+}

@@ -18,7 +18,7 @@ pub mod users;
 use anyhow::Context as _;
 use rusqlite::{Connection, OptionalExtension};
 use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub use lock::Lock;
@@ -99,6 +99,16 @@ impl Store {
         if let Ok(meta) = std::fs::metadata(path) {
             if !meta.is_file() {
                 anyhow::bail!("the store {} is not a regular file", path.display());
+            }
+            // A hard link is a second name no lock beside a name can see, and SQLite keeps its
+            // WAL beside each name: two runs by two names would both write (SPEC §5: one store
+            // is one lock however it is reached).
+            if meta.nlink() > 1 {
+                anyhow::bail!(
+                    "the store {} is one file with {} names (hard links): SQLite keeps its journal, and roster its lock, beside each name, so two runs by two names would both write; remove the other hard links (a symbolic link is fine)",
+                    path.display(),
+                    meta.nlink()
+                );
             }
         }
         // An empty file is no store either: a reader never writes a store into it.
