@@ -923,3 +923,69 @@ fn the_candidates_beyond_twenty_name_a_search_that_runs() {
         .json();
     assert_eq!(json.as_array().unwrap().len(), 23, "{json}");
 }
+
+/// The words a shell makes of a command that roster printed, `roster` itself left out: what
+/// an operator who pastes it runs.
+fn pasted(command: &str) -> Vec<String> {
+    let script = format!("set -- {command}; shift; for a; do printf '%s\\0' \"$a\"; done");
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{command}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_terminator('\0')
+        .map(str::to_string)
+        .collect()
+}
+
+/// The command inside `(… --all, or --format json)` or `(… --all)` of a `… and N more` line.
+fn more_command(out: &str) -> String {
+    let line = out.lines().find(|l| l.contains(" more (roster ")).unwrap();
+    let from = line.find("(roster ").unwrap() + 1;
+    let to = line.find(" --all").unwrap() + " --all".len();
+    line[from..to].to_string()
+}
+
+/// A search or a group that starts with `-` (a hyphenated surname, a group named `-Natt`) is
+/// given as `--search=-…`; the `… and N more` line names a command that runs as pasted and
+/// lists every match, not `--search -…`, which the shell passes as an unknown option (exit 2).
+#[test]
+fn more_names_a_command_that_runs_when_the_search_starts_with_a_dash() {
+    let env = Env::new();
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..3 {
+        writeln!(csv, "D{i},Anna Berg-Lund,d{i}@example.org").unwrap();
+    }
+    writeln!(csv, "D9,Other Person,other@example.org").unwrap();
+    env.import("1.csv", &csv, &[]).ok();
+    env.roster(&["groups", "add", "--name=-Natt"]).ok();
+    for id in ["D0", "D1", "D2"] {
+        env.roster(&["groups", "members", "--add", id, "--", "-Natt"])
+            .ok();
+    }
+    for filter in ["--search=-lund", "--group=-Natt"] {
+        let out = env
+            .roster(&["users", "list", filter, "--limit", "1"])
+            .ok()
+            .stdout;
+        let words = pasted(&more_command(&out));
+        let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+        args.extend(["--format", "json"]);
+        let json = env.roster(&args).ok().json();
+        assert_eq!(json.as_array().unwrap().len(), 3, "{filter}: {args:?}");
+    }
+    // The candidates of a shared name that starts with `-`.
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..23 {
+        writeln!(csv, "N{i:02},-Ann,ann{i}@example.org").unwrap();
+    }
+    env.import("2.csv", &csv, &["--allow-removals", "10"]).ok();
+    let run = env.roster(&["users", "show", "--", "-ann"]).code(2);
+    let words = pasted(&more_command(&run.stderr));
+    let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+    args.extend(["--format", "json"]);
+    let json = env.roster(&args).ok().json();
+    assert_eq!(json.as_array().unwrap().len(), 23, "{args:?}");
+}
