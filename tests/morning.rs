@@ -989,3 +989,45 @@ fn more_names_a_command_that_runs_when_the_search_starts_with_a_dash() {
     let json = env.roster(&args).ok().json();
     assert_eq!(json.as_array().unwrap().len(), 23, "{args:?}");
 }
+
+/// A file named `-x.csv` (given as `--source=-x.csv` or after `--`): the commands that a
+/// dry run and `validate` name for it run as pasted, reading that file, rather than taking
+/// its name for an unknown option (exit 2).
+#[test]
+fn commands_named_for_a_file_that_starts_with_a_dash_run() {
+    let env = Env::new();
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..60 {
+        writeln!(csv, "X{i},N {i},x{i}@example.org").unwrap();
+    }
+    for i in 0..4 {
+        writeln!(csv, "B{i},Bad {i},bad").unwrap();
+    }
+    env.write("-day.csv", &csv);
+    let runs = |command: &str, extra: &[&str]| {
+        let words = pasted(command);
+        let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+        args.extend(extra);
+        let run = env.command(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr).to_string();
+        assert_ne!(run.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("unexpected argument"),
+            "{args:?}: {stderr}"
+        );
+    };
+    let out = env
+        .roster(&["validate", "--limit", "1", "--", "-day.csv"])
+        .code(3)
+        .stdout;
+    runs(&more_command(&out), &[]);
+    let out = env
+        .roster(&["sync", "--dry-run", "--source=-day.csv", "--limit", "1"])
+        .stdout;
+    runs(&more_command(&out), &[]);
+    let json = env
+        .roster(&["sync", "--dry-run", "--source=-day.csv", "--format", "json"])
+        .json();
+    let command = json["would_block"]["command"].as_str().unwrap();
+    runs(command, &["--dry-run"]);
+}
