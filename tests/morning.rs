@@ -1031,3 +1031,26 @@ fn commands_named_for_a_file_that_starts_with_a_dash_run() {
     let command = json["would_block"]["command"].as_str().unwrap();
     runs(command, &["--dry-run"]);
 }
+
+/// `batches list` is short (short SHA-256, the file name, times to the minute) because `batches
+/// show N` has the full values: the whole SHA-256 to compare with the server's, the fetch time
+/// to the second, the source; within 100 columns. It cut the SHA-256 to 24 characters.
+#[test]
+fn batches_show_has_the_whole_sha256_and_time_within_100_columns() {
+    let env = Env::new();
+    let name = format!("{}.csv", "hr-export-lång-".repeat(3));
+    let file = env.write(&name, "UniqueID,Name,Mail\nE1,Anna,anna@example.org\n");
+    env.roster(&["fetch", "--source", file.to_str().unwrap()])
+        .ok();
+    let json = env
+        .roster(&["batches", "show", "1", "--format", "json"])
+        .ok()
+        .json();
+    let out = env.roster(&["batches", "show", "1"]).ok().stdout;
+    assert_fits("batches show", &out);
+    for key in ["sha256", "fetched_at"] {
+        let full = json[key].as_str().unwrap();
+        assert!(out.contains(full), "{key} {full}:\n{out}");
+    }
+    assert!(out.contains(&name), "{out}");
+}
