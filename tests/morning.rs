@@ -557,6 +557,41 @@ fn revert_dry_run_shows_one_row_per_user_with_the_name() {
     assert!(!out.contains("missing_count"), "{out}");
 }
 
+/// A revert of a night whose every change was changed again since: its conflicts are listed
+/// as its changes are, at most 50 rows, then `… and N more` naming a command that runs and
+/// has every one (JSON); it printed one row per conflict, 20,000 lines at 20,000 users.
+#[test]
+fn revert_lists_at_most_50_conflicts_then_how_many_more() {
+    let env = Env::new();
+    let day = |title: &str| {
+        let mut csv = String::from("UniqueID,Name,Mail,Title\n");
+        for i in 0..120 {
+            writeln!(csv, "E{i},Märta Nr{i},p{i}@example.se,{title}").unwrap();
+        }
+        csv
+    };
+    env.import("1.csv", &day("Nurse"), &[]).ok();
+    let run = env
+        .import("2.csv", &day("Carer"), &["--allow-updates", "120"])
+        .ok()
+        .json()["run"]
+        .to_string();
+    env.import("3.csv", &day("Head carer"), &["--allow-updates", "120"])
+        .ok();
+    let out = env.roster(&["revert", &run, "--dry-run"]).ok().stdout;
+    assert!(out.contains("120 field(s) changed since"), "{out}");
+    let rows = out.lines().filter(|l| l.starts_with("| E")).count();
+    assert_eq!(rows, 50, "{out}");
+    let more = format!("… and 70 more (roster revert {run} --dry-run --format json)");
+    assert!(out.contains(&more), "{out}");
+    let json = env
+        .roster(&["revert", &run, "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["conflicts"].as_array().unwrap().len(), 120);
+    assert_fits("revert --dry-run", &out);
+}
+
 // ---- the example configuration -----------------------------------------------------------
 
 /// The fields a struct that derives `Deserialize` reads, as it names them to a deserializer.
