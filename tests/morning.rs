@@ -1089,3 +1089,24 @@ fn batches_show_has_the_whole_sha256_and_time_within_100_columns() {
     }
     assert!(out.contains(&name), "{out}");
 }
+
+/// `ß` is `SS` in upper case (`STRAUSS` is how `Strauß` is written in capitals): a search and
+/// a lookup by name that ignore case find one by the other.
+#[test]
+fn a_search_ignores_the_case_of_sharp_s() {
+    let env = Env::new();
+    let csv = "UniqueID,Name,Mail,Title\nG1,Jörg Strauß,jorg@example.de,Straßenbau\nG2,Eva Berg,eva@example.de,T\n";
+    env.import("1.csv", csv, &[]).ok();
+    for text in ["STRAUSS", "strauss", "Strauß", "STRAẞ", "strassenbau"] {
+        let json = env
+            .roster(&["users", "list", "--search", text, "--format", "json"])
+            .ok()
+            .json();
+        assert_eq!(ids(&json), ["G1"], "{text}");
+    }
+    let json = env
+        .roster(&["users", "show", "JÖRG STRAUSS", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["unique_id"], "G1");
+}
