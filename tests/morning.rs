@@ -1110,3 +1110,41 @@ fn a_search_ignores_the_case_of_sharp_s() {
         .json();
     assert_eq!(json["unique_id"], "G1");
 }
+
+/// A dry run of a file with more kinds of warnings than its summary names: the command it names
+/// for the rest lists them. It named `roster validate FILE`, which checks no Group ID against
+/// the store (0 warnings) when the rest are unknown groups.
+#[test]
+fn a_dry_run_names_a_command_that_lists_the_unknown_groups_it_leaves_out() {
+    let env = Env::new();
+    groups(&env, &["ICU"]);
+    let mut csv = String::from("UniqueID,Name,Mail,Groups\n");
+    for i in 0..14 {
+        writeln!(csv, "E{i},N {i},n{i}@example.org,\"ICU,GONE{i:02}\"").unwrap();
+    }
+    // A short path: the command in the line; a long one: on lines of its own, whole.
+    let long = format!("{}/new.csv", "a-folder-with-a-long-name".repeat(4));
+    std::fs::create_dir_all(env.path(&long).parent().unwrap()).unwrap();
+    for file in ["new.csv", long.as_str()] {
+        env.write(file, &csv);
+        let out = env
+            .roster(&["sync", "--dry-run", "--source", file])
+            .ok()
+            .stdout;
+        let mut lines = out.lines().skip_while(|l| !l.contains("more kinds"));
+        let line = lines.next().unwrap();
+        let command = match line.find("(roster ") {
+            Some(from) => line[from + 1..line.len() - 1].to_string(),
+            None => lines
+                .take_while(|l| l.starts_with("  "))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        let words = pasted(&command);
+        let args: Vec<&str> = words.iter().map(String::as_str).collect();
+        let run = env.roster(&args);
+        for id in ["GONE12", "GONE13"] {
+            assert!(run.stdout.contains(id), "{command}:\n{}", run.stdout);
+        }
+    }
+}
