@@ -557,6 +557,41 @@ fn revert_dry_run_shows_one_row_per_user_with_the_name() {
     assert!(!out.contains("missing_count"), "{out}");
 }
 
+/// A revert of a night whose every change was changed again since: its conflicts are listed
+/// as its changes are, at most 50 rows, then `… and N more` naming a command that runs and
+/// has every one (JSON); it printed one row per conflict, 20,000 lines at 20,000 users.
+#[test]
+fn revert_lists_at_most_50_conflicts_then_how_many_more() {
+    let env = Env::new();
+    let day = |title: &str| {
+        let mut csv = String::from("UniqueID,Name,Mail,Title\n");
+        for i in 0..120 {
+            writeln!(csv, "E{i},Märta Nr{i},p{i}@example.se,{title}").unwrap();
+        }
+        csv
+    };
+    env.import("1.csv", &day("Nurse"), &[]).ok();
+    let run = env
+        .import("2.csv", &day("Carer"), &["--allow-updates", "120"])
+        .ok()
+        .json()["run"]
+        .to_string();
+    env.import("3.csv", &day("Head carer"), &["--allow-updates", "120"])
+        .ok();
+    let out = env.roster(&["revert", &run, "--dry-run"]).ok().stdout;
+    assert!(out.contains("120 field(s) changed since"), "{out}");
+    let rows = out.lines().filter(|l| l.starts_with("| E")).count();
+    assert_eq!(rows, 50, "{out}");
+    let more = format!("… and 70 more (roster revert {run} --dry-run --format json)");
+    assert!(out.contains(&more), "{out}");
+    let json = env
+        .roster(&["revert", &run, "--dry-run", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["conflicts"].as_array().unwrap().len(), 120);
+    assert_fits("revert --dry-run", &out);
+}
+
 // ---- the example configuration -----------------------------------------------------------
 
 /// The fields a struct that derives `Deserialize` reads, as it names them to a deserializer.
@@ -922,4 +957,194 @@ fn the_candidates_beyond_twenty_name_a_search_that_runs() {
         .ok()
         .json();
     assert_eq!(json.as_array().unwrap().len(), 23, "{json}");
+}
+
+/// The words a shell makes of a command that roster printed, `roster` itself left out: what
+/// an operator who pastes it runs.
+fn pasted(command: &str) -> Vec<String> {
+    let script = format!("set -- {command}; shift; for a; do printf '%s\\0' \"$a\"; done");
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{command}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_terminator('\0')
+        .map(str::to_string)
+        .collect()
+}
+
+/// The command inside `(… --all, or --format json)` or `(… --all)` of a `… and N more` line.
+fn more_command(out: &str) -> String {
+    let line = out.lines().find(|l| l.contains(" more (roster ")).unwrap();
+    let from = line.find("(roster ").unwrap() + 1;
+    let to = line.find(" --all").unwrap() + " --all".len();
+    line[from..to].to_string()
+}
+
+/// A search or a group that starts with `-` (a hyphenated surname, a group named `-Natt`) is
+/// given as `--search=-…`; the `… and N more` line names a command that runs as pasted and
+/// lists every match, not `--search -…`, which the shell passes as an unknown option (exit 2).
+#[test]
+fn more_names_a_command_that_runs_when_the_search_starts_with_a_dash() {
+    let env = Env::new();
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..3 {
+        writeln!(csv, "D{i},Anna Berg-Lund,d{i}@example.org").unwrap();
+    }
+    writeln!(csv, "D9,Other Person,other@example.org").unwrap();
+    env.import("1.csv", &csv, &[]).ok();
+    env.roster(&["groups", "add", "--name=-Natt"]).ok();
+    for id in ["D0", "D1", "D2"] {
+        env.roster(&["groups", "members", "--add", id, "--", "-Natt"])
+            .ok();
+    }
+    for filter in ["--search=-lund", "--group=-Natt"] {
+        let out = env
+            .roster(&["users", "list", filter, "--limit", "1"])
+            .ok()
+            .stdout;
+        let words = pasted(&more_command(&out));
+        let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+        args.extend(["--format", "json"]);
+        let json = env.roster(&args).ok().json();
+        assert_eq!(json.as_array().unwrap().len(), 3, "{filter}: {args:?}");
+    }
+    // The candidates of a shared name that starts with `-`.
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..23 {
+        writeln!(csv, "N{i:02},-Ann,ann{i}@example.org").unwrap();
+    }
+    env.import("2.csv", &csv, &["--allow-removals", "10"]).ok();
+    let run = env.roster(&["users", "show", "--", "-ann"]).code(2);
+    let words = pasted(&more_command(&run.stderr));
+    let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+    args.extend(["--format", "json"]);
+    let json = env.roster(&args).ok().json();
+    assert_eq!(json.as_array().unwrap().len(), 23, "{args:?}");
+}
+
+/// A file named `-x.csv` (given as `--source=-x.csv` or after `--`): the commands that a
+/// dry run and `validate` name for it run as pasted, reading that file, rather than taking
+/// its name for an unknown option (exit 2).
+#[test]
+fn commands_named_for_a_file_that_starts_with_a_dash_run() {
+    let env = Env::new();
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..60 {
+        writeln!(csv, "X{i},N {i},x{i}@example.org").unwrap();
+    }
+    for i in 0..4 {
+        writeln!(csv, "B{i},Bad {i},bad").unwrap();
+    }
+    env.write("-day.csv", &csv);
+    let runs = |command: &str, extra: &[&str]| {
+        let words = pasted(command);
+        let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+        args.extend(extra);
+        let run = env.command(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr).to_string();
+        assert_ne!(run.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("unexpected argument"),
+            "{args:?}: {stderr}"
+        );
+    };
+    let out = env
+        .roster(&["validate", "--limit", "1", "--", "-day.csv"])
+        .code(3)
+        .stdout;
+    runs(&more_command(&out), &[]);
+    let out = env
+        .roster(&["sync", "--dry-run", "--source=-day.csv", "--limit", "1"])
+        .stdout;
+    runs(&more_command(&out), &[]);
+    let json = env
+        .roster(&["sync", "--dry-run", "--source=-day.csv", "--format", "json"])
+        .json();
+    let command = json["would_block"]["command"].as_str().unwrap();
+    runs(command, &["--dry-run"]);
+}
+
+/// `batches list` is short (short SHA-256, the file name, times to the minute) because `batches
+/// show N` has the full values: the whole SHA-256 to compare with the server's, the fetch time
+/// to the second, the source; within 100 columns. It cut the SHA-256 to 24 characters.
+#[test]
+fn batches_show_has_the_whole_sha256_and_time_within_100_columns() {
+    let env = Env::new();
+    let name = format!("{}.csv", "hr-export-lång-".repeat(3));
+    let file = env.write(&name, "UniqueID,Name,Mail\nE1,Anna,anna@example.org\n");
+    env.roster(&["fetch", "--source", file.to_str().unwrap()])
+        .ok();
+    let json = env
+        .roster(&["batches", "show", "1", "--format", "json"])
+        .ok()
+        .json();
+    let out = env.roster(&["batches", "show", "1"]).ok().stdout;
+    assert_fits("batches show", &out);
+    for key in ["sha256", "fetched_at"] {
+        let full = json[key].as_str().unwrap();
+        assert!(out.contains(full), "{key} {full}:\n{out}");
+    }
+    assert!(out.contains(&name), "{out}");
+}
+
+/// `ß` is `SS` in upper case (`STRAUSS` is how `Strauß` is written in capitals): a search and
+/// a lookup by name that ignore case find one by the other.
+#[test]
+fn a_search_ignores_the_case_of_sharp_s() {
+    let env = Env::new();
+    let csv = "UniqueID,Name,Mail,Title\nG1,Jörg Strauß,jorg@example.de,Straßenbau\nG2,Eva Berg,eva@example.de,T\n";
+    env.import("1.csv", csv, &[]).ok();
+    for text in ["STRAUSS", "strauss", "Strauß", "STRAẞ", "strassenbau"] {
+        let json = env
+            .roster(&["users", "list", "--search", text, "--format", "json"])
+            .ok()
+            .json();
+        assert_eq!(ids(&json), ["G1"], "{text}");
+    }
+    let json = env
+        .roster(&["users", "show", "JÖRG STRAUSS", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["unique_id"], "G1");
+}
+
+/// A dry run of a file with more kinds of warnings than its summary names: the command it names
+/// for the rest lists them. It named `roster validate FILE`, which checks no Group ID against
+/// the store (0 warnings) when the rest are unknown groups.
+#[test]
+fn a_dry_run_names_a_command_that_lists_the_unknown_groups_it_leaves_out() {
+    let env = Env::new();
+    groups(&env, &["ICU"]);
+    let mut csv = String::from("UniqueID,Name,Mail,Groups\n");
+    for i in 0..14 {
+        writeln!(csv, "E{i},N {i},n{i}@example.org,\"ICU,GONE{i:02}\"").unwrap();
+    }
+    // A short path: the command in the line; a long one: on lines of its own, whole.
+    let long = format!("{}/new.csv", "a-folder-with-a-long-name".repeat(4));
+    std::fs::create_dir_all(env.path(&long).parent().unwrap()).unwrap();
+    for file in ["new.csv", long.as_str()] {
+        env.write(file, &csv);
+        let out = env
+            .roster(&["sync", "--dry-run", "--source", file])
+            .ok()
+            .stdout;
+        let mut lines = out.lines().skip_while(|l| !l.contains("more kinds"));
+        let line = lines.next().unwrap();
+        let command = match line.find("(roster ") {
+            Some(from) => line[from + 1..line.len() - 1].to_string(),
+            None => lines
+                .take_while(|l| l.starts_with("  "))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        let words = pasted(&command);
+        let args: Vec<&str> = words.iter().map(String::as_str).collect();
+        let run = env.roster(&args);
+        for id in ["GONE12", "GONE13"] {
+            assert!(run.stdout.contains(id), "{command}:\n{}", run.stdout);
+        }
+    }
 }

@@ -225,9 +225,12 @@ pub fn show(
         render::grid::write_wrapped(&mut out, &head)?;
     }
     if let Some(view) = &plan {
-        let validate = shown.unstored.as_ref().map(|(_, v)| v.as_str());
+        let unstored = shown
+            .unstored
+            .as_ref()
+            .map(|(d, v)| (d.as_str(), v.as_str()));
         let invite = ctx.config.import.send_invitations;
-        for line in render::plan::summary_lines_of(view.plan, &o.file, invite, validate) {
+        for line in render::plan::summary_lines_of(view.plan, &o.file, invite, unstored) {
             render::grid::write_wrapped(&mut out, &line)?;
         }
         // What a reviewer approves: shown unless the plan was applied.

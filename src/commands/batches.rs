@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, cmd: &BatchesCommand) -> anyhow::Result<()> {
             let b = require(&store, *batch)?;
             match format {
                 Format::Json => render::json(&b)?,
-                _ => render::emit(&table(std::slice::from_ref(&b)))?,
+                _ => render::emit(&table(&b))?,
             }
         }
         BatchesCommand::Export { batch } => {
@@ -43,24 +43,29 @@ fn require(store: &Store, id: i64) -> anyhow::Result<Batch> {
         .ok_or_else(|| error::usage(format!("there is no batch {id}; see roster batches list")))
 }
 
-fn table(batches: &[Batch]) -> String {
-    let mut t = render::table([
-        "Batch", "Fetched", "Source", "Bytes", "Records", "Status", "SHA-256",
-    ]);
-    for b in batches {
-        t.add_row(vec![
-            b.id.to_string(),
-            b.fetched_at.clone(),
-            b.source.clone(),
-            b.size.to_string(),
+/// `batches show` in a table: one row a field, so that the full values (the whole SHA-256,
+/// the time to the second) fit 100 columns.
+fn table(b: &Batch) -> String {
+    let status = if b.has_content {
+        b.status.clone()
+    } else {
+        format!("{} (pruned)", b.status)
+    };
+    let mut t = render::table(["Field", "Value"]);
+    let rows: [(&str, String); 7] = [
+        ("Batch", b.id.to_string()),
+        ("Fetched", b.fetched_at.clone()),
+        ("Source", render::cell(&b.source)),
+        ("Bytes", b.size.to_string()),
+        (
+            "Records",
             b.records.map_or(String::new(), |r| r.to_string()),
-            if b.has_content {
-                b.status.clone()
-            } else {
-                format!("{} (pruned)", b.status)
-            },
-            b.sha256.clone(),
-        ]);
+        ),
+        ("Status", status),
+        ("SHA-256", b.sha256.clone()),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![k.to_string(), v]);
     }
     t.to_string()
 }

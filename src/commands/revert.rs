@@ -332,7 +332,7 @@ fn show(
         show_users(store, of, plan, outcome.status)?;
     }
     if !plan.conflicts.is_empty() {
-        show_conflicts(of, &plan.conflicts)?;
+        show_conflicts(of, &plan.conflicts, outcome.status)?;
     }
     Ok(())
 }
@@ -386,28 +386,40 @@ fn show_users(
     for r in &rows {
         grid.write_row(&mut out, r)?;
     }
-    let more = plan.changes.len() - listed.len();
-    if more > 0 {
-        let every = if status == "applied" {
-            "roster revert --format json lists every one".to_string()
-        } else {
-            format!("roster revert {} --dry-run --format json", of.id)
-        };
-        writeln!(
-            out,
-            "… and {} more ({every})",
-            render::thousands(more as u64)
-        )?;
-    }
+    write_more(&mut out, of, status, plan.changes.len() - listed.len())?;
     out.flush()?;
     Ok(())
 }
 
-/// The fields the revert leaves as they are: those changed since the run in a table, then
-/// each address that is another user's now, naming that user.
+/// `… and N more (…)` after a list cut at the plan's default limit, naming what has every one.
+fn write_more(
+    out: &mut impl std::io::Write,
+    of: &crate::core::report::Run,
+    status: &str,
+    more: usize,
+) -> std::io::Result<()> {
+    if more == 0 {
+        return Ok(());
+    }
+    let every = if status == "applied" {
+        "roster revert --format json lists every one".to_string()
+    } else {
+        format!("roster revert {} --dry-run --format json", of.id)
+    };
+    writeln!(
+        out,
+        "… and {} more ({every})",
+        render::thousands(more as u64)
+    )
+}
+
+/// The fields the revert leaves as they are: those changed since the run in a table of at
+/// most the plan's default limit of rows (a revert of a night changed again since has a
+/// conflict a user), then each address that is another user's now, naming that user.
 fn show_conflicts(
     of: &crate::core::report::Run,
     conflicts: &[revert::Conflict],
+    status: &str,
 ) -> anyhow::Result<()> {
     let (taken, changed): (Vec<_>, Vec<_>) = conflicts
         .iter()
@@ -418,26 +430,41 @@ fn show_conflicts(
             changed.len(),
             of.id
         ))?;
-        let mut t = render::table(["UniqueID", "Field", "Now", "Run set"]);
-        for c in changed {
-            t.add_row(vec![
-                c.unique_id
-                    .clone()
-                    .or_else(|| c.mail.clone())
-                    .or_else(|| c.group.as_ref().map(|g| format!("group {g}")))
-                    .unwrap_or_default(),
-                c.field.clone(),
-                render::opt(c.now.as_deref()),
-                render::opt(c.run_new.as_deref()),
-            ]);
+        let listed = &changed[..changed.len().min(render::plan::DEFAULT_LIMIT)];
+        let rows: Vec<[String; 4]> = listed.iter().map(|c| conflict_row(c)).collect();
+        let mut grid = render::grid::Grid::new(["UniqueID", "Field", "Now", "Run set"]);
+        for r in &rows {
+            grid.measure(r);
         }
-        render::emit(&t.to_string())?;
+        let mut out = render::stdout();
+        grid.write_header(&mut out)?;
+        for r in &rows {
+            grid.write_row(&mut out, r)?;
+        }
+        write_more(&mut out, of, status, changed.len() - listed.len())?;
+        out.flush()?;
     }
     for c in taken {
         let line = render::message(&mail_taken_line(c)).into_owned();
         render::emit(&render::grid::wrap(&line, render::grid::WIDTH).join("\n"))?;
     }
     Ok(())
+}
+
+/// A field the revert leaves as it is, as a row: whose, which, its value now and the run's.
+fn conflict_row(c: &revert::Conflict) -> [String; 4] {
+    let whose = c
+        .unique_id
+        .clone()
+        .or_else(|| c.mail.clone())
+        .or_else(|| c.group.as_ref().map(|g| format!("group {g}")))
+        .unwrap_or_default();
+    [
+        render::cell(&whose),
+        render::cell(&c.field),
+        render::opt(c.now.as_deref()),
+        render::opt(c.run_new.as_deref()),
+    ]
 }
 
 /// An address the revert does not give back, as a sentence: whose it is now, and what the

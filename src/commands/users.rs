@@ -5,7 +5,7 @@ use crate::cli::{EditFields, Format, StatusFilter, UserFields, UsersCommand};
 use crate::core::fold::fold_spaces;
 // The export's cells are escaped by the rule of the report's attachments.
 use crate::core::spreadsheet::escape_cell;
-use crate::core::text::shell_word;
+use crate::core::text::shell_option;
 use crate::core::{mail, phone, record::trim};
 use crate::error;
 use crate::pipeline;
@@ -436,7 +436,7 @@ fn every_command(
     }
     for (flag, value) in [("--group", group), ("--search", search)] {
         if let Some(value) = value {
-            command.push_str(&format!(" {flag} {}", shell_word(value)));
+            command.push_str(&format!(" {}", shell_option(flag, value)));
         }
     }
     command.push_str(" --all");

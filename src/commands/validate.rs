@@ -52,7 +52,13 @@ pub fn run_file(ctx: &Context, args: &ValidateArgs, path: &str) -> anyhow::Resul
     file.entries = Vec::new();
     let tell_all: Teller<'_> =
         &|file, tell| input::each_problem(&bytes, &opts, file, known.as_ref(), tell);
-    let again = format!("roster validate {} --all", shell_word(path));
+    // `./-x.csv`: a file named `-x.csv` after a space would be read as an option.
+    let named = match path {
+        "-" => path.to_string(),
+        _ if path.starts_with('-') => format!("./{path}"),
+        _ => path.to_string(),
+    };
+    let again = format!("roster validate {} --all", shell_word(&named));
     show(ctx, format, path, file, args, tell_all, &again)
 }
 

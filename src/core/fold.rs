@@ -4,7 +4,8 @@
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 
 /// `text` in lower case with its diacritics dropped: decomposed (NFD), combining marks left
-/// out; the few Latin letters whose stroke is not a combining mark are mapped by hand.
+/// out; the few Latin letters whose stroke is not a combining mark, and `ß`, are mapped by
+/// hand.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -15,6 +16,8 @@ pub fn fold(text: &str) -> String {
             'ł' | 'Ł' => out.push('l'),
             'đ' | 'Đ' => out.push('d'),
             'ı' => out.push('i'),
+            // Its upper case is `SS` (`STRAUSS` is `Strauß` in capitals): folded as Unicode does.
+            'ß' | 'ẞ' => out.push_str("ss"),
             c => decompose_canonical(c, |d| {
                 if !is_combining_mark(d) {
                     out.extend(d.to_lowercase());
@@ -70,6 +73,7 @@ mod tests {
             ("Märta Söderberg", "marta soderberg"),
             ("ÅSA", "asa"),
             ("Søren Łukasz", "soren lukasz"),
+            ("Strauß STRAẞE", "strauss strasse"),
             ("e\u{301}", "e"),
             ("E1001", "e1001"),
             ("", ""),

@@ -56,6 +56,17 @@ pub fn shell_word(word: &str) -> String {
     }
 }
 
+/// An option and its value as a shell reads them back into that option: `--search 'Anna Berg'`,
+/// and `--search=-lund` for a value that starts with `-`, which after a space would be read as
+/// an option of its own.
+pub fn shell_option(flag: &str, value: &str) -> String {
+    if value.starts_with('-') {
+        shell_word(&format!("{flag}={value}"))
+    } else {
+        format!("{flag} {}", shell_word(value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +94,23 @@ mod tests {
         for c in ['\u{a0}', '\u{a2}', '\u{ff}', '\u{200B}'] {
             let text = format!("{plain}{c}{plain}");
             assert!(!has_control(&text), "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn an_option_value_that_starts_with_a_dash_is_joined_to_its_option() {
+        for (value, want) in [
+            ("ICU", "--group ICU"),
+            ("Anna Berg", "--search 'Anna Berg'"),
+            ("-lund", "'--search=-lund'"),
+            ("-Anna Berg", "'--search=-Anna Berg'"),
+        ] {
+            let flag = if value == "ICU" {
+                "--group"
+            } else {
+                "--search"
+            };
+            assert_eq!(shell_option(flag, value), want, "{value}");
         }
     }
 }

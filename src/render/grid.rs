@@ -120,8 +120,12 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
     out.lines
 }
 
-/// Write `line` as [`wrap`] breaks it to [`WIDTH`].
+/// Write `line` as [`wrap`] breaks it to [`WIDTH`]; a line indented by two spaces is one of a
+/// command's lines ([`command_lines`]), laid out already and never broken again.
 pub fn write_wrapped(out: &mut impl Write, line: &str) -> io::Result<()> {
+    if line.starts_with("  ") {
+        return writeln!(out, "{line}");
+    }
     for l in wrap(line, WIDTH) {
         writeln!(out, "{}", super::no_command(&l))?;
     }

@@ -493,13 +493,13 @@ pub fn summary_lines(plan: &Plan, file: &ImportFile, invite: bool) -> Vec<String
     summary_lines_of(plan, file, invite, None)
 }
 
-/// [`summary_lines`], naming `validate` (the command that lists every problem) when the file
-/// is stored as no batch.
+/// [`summary_lines`], naming the commands that list every problem when the file is stored as
+/// no batch: `unstored` is (the same dry run, `validate` of the file).
 pub fn summary_lines_of(
     plan: &Plan,
     file: &ImportFile,
     invite: bool,
-    validate: Option<&str>,
+    unstored: Option<(&str, &str)>,
 ) -> Vec<String> {
     let mut lines = Vec::new();
     let per_field = updates_per_field(plan);
@@ -527,15 +527,19 @@ pub fn summary_lines_of(
         }
         if groups.len() > WARNING_GROUPS {
             let rest: u64 = groups[WARNING_GROUPS..].iter().map(|g| g.2).sum();
-            let all = validate.map_or_else(
-                || format!("roster validate --batch {}", plan.batch),
-                str::to_string,
-            );
-            lines.push(format!(
-                "{what}: … and {} more kinds, {} ({all})",
+            // `validate FILE` checks no Group ID against the store: the dry run's JSON has
+            // every unknown group.
+            let all = match (unstored, severity) {
+                (None, _) => format!("roster validate --batch {}", plan.batch),
+                (Some((dry_run, _)), Severity::Warning) => format!("{dry_run} --format json"),
+                (Some((_, validate)), Severity::Error) => validate.to_string(),
+            };
+            let more = format!(
+                "{what}: … and {} more kinds, {}",
                 thousands((groups.len() - WARNING_GROUPS) as u64),
                 records(rest),
-            ));
+            );
+            lines.extend(more_lines(&more, &all));
         }
     }
     for r in plan.mail_reused.iter().take(WARNING_GROUPS) {
@@ -560,6 +564,21 @@ pub fn summary_lines_of(
         ));
     } else if created > 0 {
         lines.push("invitations: none (import.send_invitations is off)".to_string());
+    }
+    lines
+}
+
+/// `… and N more kinds, M records (COMMAND)` in lines that a wrap leaves whole: on one line
+/// when it fits, else the command on lines of its own, broken before an option with ` \\`,
+/// so that a long path never splits it where a shell would not join it again.
+fn more_lines(more: &str, command: &str) -> Vec<String> {
+    let line = format!("{more} ({command})");
+    if line.chars().count() <= super::grid::WIDTH {
+        return vec![line];
+    }
+    let mut lines = vec![format!("{more}, listed by:")];
+    for l in super::grid::command_lines(command, super::grid::WIDTH - 2) {
+        lines.push(format!("  {l}"));
     }
     lines
 }

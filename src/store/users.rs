@@ -614,9 +614,9 @@ fn candidates(
         // The search that lists every candidate (and those whose name only contains it).
         let name = user.split_whitespace().collect::<Vec<_>>().join(" ");
         lines.push(format!(
-            "… and {} more (roster users list --search {} --all)",
+            "… and {} more (roster users list {} --all)",
             n - SHOWN,
-            text::shell_word(&name)
+            text::shell_option("--search", &name)
         ));
     }
     error::Error::Listed { head, lines }.into()

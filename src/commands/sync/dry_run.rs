@@ -190,10 +190,14 @@ pub(super) fn unstored_hints(source: &str) -> (String, String) {
     } else {
         format!("'{}'", source.replace('\'', "'\\''"))
     };
-    let dry_run = format!("roster sync --dry-run --source {quoted}");
+    // A file named `-x.csv` after a space would be read as an option: `--source=-x.csv`, and
+    // `./-x.csv` where it is an argument.
+    let dashed = source != "-" && source.starts_with('-');
+    let (joined, path) = if dashed { ("=", "./") } else { (" ", "") };
+    let dry_run = format!("roster sync --dry-run --source{joined}{quoted}");
     let local = source != "-" && !source.contains("://");
     let validate = if local {
-        format!("roster validate {quoted}")
+        format!("roster validate {path}{quoted}")
     } else {
         format!("{dry_run} --format json")
     };
