@@ -378,14 +378,8 @@ fn show_users(
     let listed = &plan.changes[..plan.changes.len().min(render::plan::DEFAULT_LIMIT)];
     let rows: Vec<[String; 4]> = listed.iter().map(|c| user_row(store, c)).collect();
     let mut grid = render::grid::Grid::new(["Action", "UniqueID", "Name", "Changes"]);
-    for r in &rows {
-        grid.measure(r);
-    }
     let mut out = render::stdout();
-    grid.write_header(&mut out)?;
-    for r in &rows {
-        grid.write_row(&mut out, r)?;
-    }
+    grid.write_rows(&mut out, &rows)?;
     write_more(&mut out, of, status, plan.changes.len() - listed.len())?;
     out.flush()?;
     Ok(())
@@ -433,14 +427,8 @@ fn show_conflicts(
         let listed = &changed[..changed.len().min(render::plan::DEFAULT_LIMIT)];
         let rows: Vec<[String; 4]> = listed.iter().map(|c| conflict_row(c)).collect();
         let mut grid = render::grid::Grid::new(["UniqueID", "Field", "Now", "Run set"]);
-        for r in &rows {
-            grid.measure(r);
-        }
         let mut out = render::stdout();
-        grid.write_header(&mut out)?;
-        for r in &rows {
-            grid.write_row(&mut out, r)?;
-        }
+        grid.write_rows(&mut out, &rows)?;
         write_more(&mut out, of, status, changed.len() - listed.len())?;
         out.flush()?;
     }

@@ -64,6 +64,18 @@ impl<const N: usize> Grid<N> {
         out.write_all(b"\n")
     }
 
+    /// A table whose rows are all in hand: measured, then written under the header.
+    pub fn write_rows(&mut self, out: &mut impl Write, rows: &[[String; N]]) -> io::Result<()> {
+        for r in rows {
+            self.measure(r);
+        }
+        self.write_header(out)?;
+        for r in rows {
+            self.write_row(out, r)?;
+        }
+        Ok(())
+    }
+
     pub fn write_row(&self, out: &mut impl Write, row: &[String; N]) -> io::Result<()> {
         self.write_cells(out, row.iter().map(String::as_str))
     }
@@ -257,14 +269,8 @@ mod tests {
             ["create".to_string(), "Åsa-long".to_string()],
         ];
         let mut g = Grid::new(["Action", "ID"]);
-        for r in &rows {
-            g.measure(r);
-        }
         let mut out = Vec::new();
-        g.write_header(&mut out).unwrap_or_default();
-        for r in &rows {
-            g.write_row(&mut out, r).unwrap_or_default();
-        }
+        g.write_rows(&mut out, &rows).unwrap_or_default();
         assert_eq!(
             String::from_utf8(out).unwrap_or_default(),
             "| Action | ID       |\n|--------|----------|\n| update | E1       |\n| create | Åsa-long |\n"
