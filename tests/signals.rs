@@ -1189,6 +1189,10 @@ fn the_first_report_sent_covers_the_nights_whose_report_was_not() {
     assert_eq!(messages.len(), 1);
     let mail = parse_mail(&env, &messages[0].1);
     let text = mail["text"].as_str().unwrap();
+    assert!(
+        text.contains("(the runs no report sent has covered)"),
+        "{text}"
+    );
     assert!(text.contains("Run 1 "), "{text}");
     assert!(text.contains("joined: 12"), "{text}");
     assert!(text.contains("Run 2 "), "{text}");

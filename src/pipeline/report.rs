@@ -88,7 +88,9 @@ fn night(store: &Store, config: &Config, run: Option<i64>) -> anyhow::Result<Cov
         (Some(l), Some(f)) if f < l.id => store.runs_between(f, l.id)?,
         (l, _) => l.into_iter().collect(),
     };
+    let sent = store.meta(LAST_REPORT_AT)?.is_some();
     let scope = match (runs.as_slice(), run) {
+        _ if unreported.is_some() && !sent => "the runs no report sent has covered".to_string(),
         _ if unreported.is_some() => "the runs since the last report".to_string(),
         ([first, .., last], _) => format!("the sync of runs {}–{}", first.id, last.id),
         (_, Some(id)) => format!("run {id}"),
