@@ -1157,3 +1157,44 @@ fn a_held_revert_is_superseded_by_a_later_applied_file() {
     assert_eq!(status, "OK", "{text}");
     assert!(text.contains("superseded by run 4"), "{text}");
 }
+
+/// The first night's report could not be sent (the relay was down): the next report sent
+/// covers that night too, its joiners and its failure, as it would after a report that went
+/// out (SPEC §5: failure is reported; the report covers every run since the last one sent).
+/// Before any report was sent it covered only its own run, so 12 joiners and the failure
+/// were never mailed.
+#[test]
+fn the_first_report_sent_covers_the_nights_whose_report_was_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = down.local_addr().unwrap().port();
+    drop(down);
+    let env = Env::new();
+    let config = |port: u16| {
+        format!(
+            "[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n\
+             from = \"roster@example.se\"\n[report]\nrecipients = [\"oncall@example.se\"]\n"
+        )
+    };
+    env.write("roster.toml", config(port));
+    let run = sync(&env, "night1.csv", &users(0..12, "", "Nurse"));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_status(&env, "FAILED", false);
+    let smtp = Smtp::start(dir.path(), None);
+    env.write("roster.toml", config(smtp.port));
+    forget_daily_report(&env);
+    sync(&env, "night1.csv", &users(0..12, "", "Nurse")).ok();
+    assert_status(&env, "OK", true);
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1);
+    let mail = parse_mail(&env, &messages[0].1);
+    let text = mail["text"].as_str().unwrap();
+    assert!(
+        text.contains("(the runs no report sent has covered)"),
+        "{text}"
+    );
+    assert!(text.contains("Run 1 "), "{text}");
+    assert!(text.contains("joined: 12"), "{text}");
+    assert!(text.contains("Run 2 "), "{text}");
+    assert!(text.contains("Run 3 "), "{text}");
+}

@@ -88,7 +88,9 @@ fn night(store: &Store, config: &Config, run: Option<i64>) -> anyhow::Result<Cov
         (Some(l), Some(f)) if f < l.id => store.runs_between(f, l.id)?,
         (l, _) => l.into_iter().collect(),
     };
+    let sent = store.meta(LAST_REPORT_AT)?.is_some();
     let scope = match (runs.as_slice(), run) {
+        _ if unreported.is_some() && !sent => "the runs no report sent has covered".to_string(),
         _ if unreported.is_some() => "the runs since the last report".to_string(),
         ([first, .., last], _) => format!("the sync of runs {}–{}", first.id, last.id),
         (_, Some(id)) => format!("run {id}"),
@@ -102,18 +104,29 @@ fn night(store: &Store, config: &Config, run: Option<i64>) -> anyhow::Result<Cov
 }
 
 /// With reports mailed, the first run that no report sent covered, and when the last one was
-/// sent; none before the first report.
+/// sent; before the first report, the first run of a report that could not be sent, and when
+/// it started (none when no report was tried).
 fn unreported_from(store: &Store, config: &Config) -> anyhow::Result<Option<(i64, String)>> {
     if config.mail.is_none() || config.report.recipients.is_empty() {
         return Ok(None);
     }
-    let Some(at) = store.meta(LAST_REPORT_AT)? else {
-        return Ok(None);
-    };
-    // A store whose last report predates the mark: the runs that started after it was sent.
     let through = store
         .meta(REPORTED_THROUGH)?
         .and_then(|m| m.parse::<i64>().ok());
+    let Some(at) = store.meta(LAST_REPORT_AT)? else {
+        // None sent yet: from the first run of a report that could not be sent, if one was not.
+        let Some(first) = through
+            .map(|t| store.first_run_after(Some(t), ""))
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        return Ok(first
+            .and_then(|f| store.run(f).transpose())
+            .transpose()?
+            .map(|r| (r.id, r.started_at)));
+    };
+    // A store whose last report predates the mark: the runs that started after it was sent.
     Ok(store
         .first_run_after(through, &at)?
         .map(|first| (first, at)))

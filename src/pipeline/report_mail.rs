@@ -31,6 +31,22 @@ pub fn stale_days(store: &Store, config: &Config) -> anyhow::Result<Option<i64>>
     Ok((age > limit).then_some(age.num_days()))
 }
 
+/// Before the first report is sent, a report that could not be: the mark stops before its
+/// runs, so the first report sent covers them (SPEC §5: failure is reported).
+fn unsent(store: &Store, report: &crate::core::report::Report) -> anyhow::Result<()> {
+    let first = report.runs.iter().map(|r| r.run.id).min();
+    if store.meta(super::report::LAST_REPORT_AT)?.is_some() {
+        return Ok(());
+    }
+    let mark = store.meta(super::report::REPORTED_THROUGH)?;
+    match (mark, first) {
+        (None, Some(first)) => {
+            store.set_meta(super::report::REPORTED_THROUGH, &(first - 1).to_string())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Mail a report to `[report] recipients`, and note when.
 pub fn send_report(
     store: &Store,
@@ -52,9 +68,10 @@ pub fn send_report(
         &report.attachments(config.report.csv_delimiter),
     )?;
     let started = std::time::Instant::now();
-    mailer
-        .send(&message)
-        .map_err(|e| anyhow::anyhow!("the report was not sent: {e}"))?;
+    if let Err(e) = mailer.send(&message) {
+        unsent(store, report)?;
+        return Err(anyhow::anyhow!("the report was not sent: {e}"));
+    }
     log::info!(
         "report: mailed to {} recipient(s) in {}",
         config.report.recipients.len(),
