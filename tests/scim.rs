@@ -3990,3 +3990,54 @@ fn an_update_of_an_account_gone_from_the_app_is_listed_as_the_create_it_became()
     assert_eq!(out["changes"][0]["action"], "create", "{out}");
     assert_eq!(server.all("Users")["H1"]["title"], "Chef");
 }
+
+/// `apply` and `revert` end like `sync` (SPEC §2): a push after them that the provider partly
+/// refuses shows its line, with what it created, updated and refused, before the error; they
+/// said only that the push did not complete, so what it did (and a provider limitation seen
+/// for the first time) was never shown.
+#[test]
+fn a_partial_push_after_apply_or_revert_shows_what_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "POST" && r.text().contains("\"R9\"") {
+            let body = json!({"status": "400", "scimType": "invalidValue", "detail": "not here"});
+            Act::Answer(400, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false\n[import]\nmax_removals = 5\n");
+    let ada = "R1,Ada Nord,ada@example.org,,,";
+    let per = "R9,Per Syd,per@example.org,,,";
+    env.import("day1.csv", &csv(&[ada]), &[]).ok();
+    push(&env, &[]).ok();
+
+    let day2 = env.write("day2.csv", csv(&[ada, per]));
+    env.roster(&["fetch", "--source", day2.to_str().unwrap()])
+        .ok();
+    let run = env.roster(&["apply"]).code(1);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("push (some changes refused): users 0 created, 0 updated")
+            && said.contains("; 1 refused;"),
+        "{said}"
+    );
+
+    let day3 = env
+        .import("day3.csv", &csv(&[per]), &["--allow-removals", "5"])
+        .ok()
+        .json();
+    push(&env, &[]).code(1);
+    assert_eq!(server.all("Users")["R1"]["active"], false);
+    let undone = day3["run"].to_string();
+    let run = env.roster(&["revert", &undone]).code(1);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("push (some changes refused): users 0 created, 1 updated")
+            && said.contains("; 1 refused;"),
+        "{said}"
+    );
+    assert_eq!(server.all("Users")["R1"]["active"], true);
+}
