@@ -4041,3 +4041,53 @@ fn a_partial_push_after_apply_or_revert_shows_what_it_did() {
     );
     assert_eq!(server.all("Users")["R1"]["active"], true);
 }
+
+/// A provider that answers a PATCH of a group's `displayName` with 200 and the group as it
+/// was (it keeps its own name): what it kept counts (SPEC §8). The rename was recorded as
+/// done without a look at the answer, so each `--full` found the old name and sent the same
+/// PATCH again, and the push never said the provider keeps its own names.
+#[test]
+fn a_rename_the_provider_ignores_is_not_sent_again_and_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ICU", "Intensive care")]);
+    env.import(
+        "day1.csv",
+        &csv(&["E1,Ann Berg,ann@example.org,Nurse,,ICU"]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "PATCH" && r.path.starts_with("/Groups/") {
+            r.method = "GET".into();
+            r.body.clear();
+        }
+        Act::Pass
+    });
+    point_at(&env, &proxy.url());
+    env.roster(&["groups", "rename", "ICU", "ICU ward"]).ok();
+    let first = push(&env, &[]);
+    let full = push(&env, &["--full"]);
+    let before = proxy.writes().len();
+    let again = push(&env, &["--full"]);
+    let what = format!(
+        "{}{}\n{}{}\n{}{}",
+        first.stdout, first.stderr, full.stdout, full.stderr, again.stdout, again.stderr
+    );
+    assert_eq!(
+        proxy.writes()[before..].to_vec(),
+        Vec::<String>::new(),
+        "{what}"
+    );
+    assert_eq!(server.all("Groups")["ICU"]["displayName"], "Intensive care");
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert!(
+        status["push"]["dropped"]
+            .to_string()
+            .contains("displayName"),
+        "{status}\n{what}"
+    );
+}

@@ -391,9 +391,28 @@ impl Pusher<'_> {
             .state_ref(task.kind)
             .get(&task.key)
             .map_or(0, |p| p.dropped);
-        let sent_attributes = body
-            .and_then(|b| serde_json::from_str::<Res>(b).ok())
-            .map(|sent| resource::attributes(task.kind, &sent));
+        let sent_attributes = match (&task.op, body) {
+            // A rename by PATCH: the group as it was sent, to compare with the answer.
+            (
+                Op::Patch {
+                    rename: Some(name), ..
+                },
+                _,
+            ) => {
+                let sent = ScimGroup {
+                    group_id: task.key.clone(),
+                    name: name.clone(),
+                    members: Vec::new(),
+                };
+                Some(resource::attributes(
+                    task.kind,
+                    &resource::group(&sent, &[]),
+                ))
+            }
+            (_, body) => body
+                .and_then(|b| serde_json::from_str::<Res>(b).ok())
+                .map(|sent| resource::attributes(task.kind, &sent)),
+        };
         let sent = sent_attributes.as_ref().map(|a| resource::hash(a, 0));
         let Some(res) = res else {
             return Some(Kept {
