@@ -4091,3 +4091,48 @@ fn a_rename_the_provider_ignores_is_not_sent_again_and_again() {
         "{status}\n{what}"
     );
 }
+
+/// A reactivation (a PUT with `active: true`) answered 200 with the provider's representation
+/// still inactive (it ignored `active`) is not confirmed, as an ignored deactivation is not:
+/// left pending, exit 1 naming the user, status unhealthy, sent again by the next push. It
+/// counted '1 updated' with exit 0 and a healthy status while the returner could not log in
+/// to the app, and no later push sent anything (SPEC §8: what the provider kept counts).
+#[test]
+fn a_reactivation_the_provider_ignores_is_not_counted_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let ignore = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let on = ignore.clone();
+    let proxy = Tamper::start(server.port, move |r| {
+        if on.load(Ordering::SeqCst) && r.method == "PUT" && r.path.starts_with("/Users/") {
+            r.method = "GET".into();
+            r.body.clear();
+        }
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    let vera = "V1,Vera Falk,vera@example.org,,,";
+    let emil = "V2,Emil Rask,emil@example.org,,,";
+    env.import("day1.csv", &csv(&[vera, emil]), &[]).ok();
+    push(&env, &[]).ok();
+    env.import("day2.csv", &csv(&[vera]), &["--allow-removals", "9"])
+        .ok();
+    push(&env, &["--allow-removals", "9"]).ok();
+    assert_eq!(server.all("Users")["V2"]["active"], false);
+
+    env.import("day3.csv", &csv(&[vera, emil]), &[]).ok();
+    let run = push(&env, &[]).code(1);
+    let out = run.json();
+    assert_eq!(out["users"]["update"], 0, "{out}");
+    assert_eq!(out["changes"], json!([]), "{out}");
+    assert!(run.stderr.contains("V2"), "{}", run.stderr);
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["push"]["pending"], 1, "{status}");
+
+    ignore.store(false, Ordering::SeqCst);
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["update"], 1, "{out}");
+    assert_eq!(server.all("Users")["V2"]["active"], true);
+    env.roster(&["status"]).ok();
+}

@@ -478,17 +478,23 @@ impl Pusher<'_> {
 
 /// What a 2xx failed to confirm (SPEC §8): a create is confirmed by a 201 (or 200) with the
 /// new resource's `id`; a PUT, PATCH or DELETE by a 200 or 204 (a 202 only says the provider
-/// will see to it); a PATCH of `active` whose answer shows the resource as it was, by no
-/// status (a leaver still active in the app is not deactivated, whatever the status says).
+/// will see to it); a PATCH of `active` (or a user's PUT) whose answer shows the resource
+/// as it was, by no status (a leaver still active in the app is not deactivated, whatever the status says).
 fn unconfirmed(task: &Task, answer: &Answer) -> Option<String> {
     let status = answer.status;
-    // A (de)activation whose answer shows the resource as it was: the provider ignored it.
-    if let (Op::SetActive { active, .. }, Some(held)) =
-        (&task.op, answer.res.as_ref().and_then(|r| r.active))
+    // A (de)activation, or a user's PUT (active: true, a reactivation among them), whose
+    // answer shows the resource as it was: the provider ignored it.
+    let wanted = match &task.op {
+        Op::SetActive { active, .. } => Some((*active, "PATCH")),
+        Op::Replace { .. } if task.kind == Kind::User => Some((true, "PUT")),
+        _ => None,
+    };
+    if let (Some((active, method)), Some(held)) =
+        (wanted, answer.res.as_ref().and_then(|r| r.active))
     {
-        if held.0 != *active {
+        if held.0 != active {
             return Some(format!(
-                "PATCH {} answered {status} with the resource still {}",
+                "{method} {} answered {status} with the resource still {}",
                 endpoint(task.kind),
                 if held.0 { "active" } else { "inactive" }
             ));
