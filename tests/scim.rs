@@ -4136,3 +4136,41 @@ fn a_reactivation_the_provider_ignores_is_not_counted_done() {
     assert_eq!(server.all("Users")["V2"]["active"], true);
     env.roster(&["status"]).ok();
 }
+
+/// A push blocked by the removal safeguard sends nothing, so it counts nothing done: its
+/// counts, `status` (`push.last.counts`) and the report's push line say no user changed,
+/// while its message and changes say what it would do. They said '2 deactivated' (the
+/// report: 'Push: blocked …: 2 deactivated') with every account still active in the app
+/// (SPEC §8: the counts, the report and status show only acknowledged changes).
+#[test]
+fn a_blocked_push_counts_nothing_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(
+        &server.url(),
+        "groups = false\n[import]\nmax_removals = 1\n",
+    );
+    let rows = ["B1,Al Ek,al@example.org,,,", "B2,Bea Ek,bea@example.org,,,"];
+    let rows3 = [rows[0], rows[1], "B3,Cai Ek,cai@example.org,,,"];
+    env.import("day1.csv", &csv(&rows3), &[]).ok();
+    push(&env, &[]).ok();
+    env.import("day2.csv", &csv(&rows[..1]), &["--allow-removals", "2"])
+        .ok();
+
+    let out = push(&env, &[]).code(4).json();
+    assert_eq!(out["status"], "blocked", "{out}");
+    assert_eq!(out["users"]["deactivate"], 0, "{out}");
+    assert_eq!(out["changes"].as_array().unwrap().len(), 2, "{out}");
+    assert!(server.all("Users").values().all(|u| u["active"] == true));
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(
+        status["push"]["last"]["counts"]["users"]["deactivate"], 0,
+        "{status}"
+    );
+    let report = env.roster(&["report"]).stdout;
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("Push:"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(!line.contains("deactivated"), "{line}");
+}
