@@ -45,17 +45,36 @@ impl Pusher<'_> {
         let first_time = self
             .replanned
             .insert((kind_name(task.kind), key.clone(), status));
-        match (status, &task.op) {
+        if self.replan(task, &answer, first_time, retry, done)? {
+            return Ok(());
+        }
+        done.push(key);
+        self.refusal(task, answer);
+        Ok(())
+    }
+
+    /// A refused change that is not refused after all: looked up, taken over, sent again in
+    /// the shape the provider takes, read again, or gone (a removal done). Whether it was.
+    fn replan(
+        &mut self,
+        task: &Task,
+        answer: &Answer,
+        first_time: bool,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) -> anyhow::Result<bool> {
+        let (status, key) = (answer.status, &task.key);
+        Ok(match (status, &task.op) {
             // The resource is there already (made by someone else, or by a create whose answer
             // was lost): looked up by its externalId and taken over, then planned again.
             (409, Op::Create { .. }) if first_time => {
-                self.conflicts.push((task.kind, key));
-                return Ok(());
+                self.conflicts.push((task.kind, key.clone()));
+                true
             }
             // An error of the provider's own: the create may have been carried out.
             (500.., Op::Create { .. }) if status != 501 => {
-                self.lost.push((task.kind, key));
-                return Ok(());
+                self.lost.push((task.kind, key.clone()));
+                true
             }
             // A PATCH of a group's `displayName` the provider does not take: renames go as a
             // PUT of the whole group, from now on.
@@ -71,18 +90,32 @@ impl Pusher<'_> {
                 );
                 self.features.rename_by_put = true;
                 self.again(task, retry, done);
-                return Ok(());
+                true
             }
             // A PATCH removing members in a shape this provider does not take (some take only
             // a value filter path, others only a `value` list): the other shape, from now on.
             (400 | 501, Op::Patch { remove, .. }) if first_time && !remove.is_empty() => {
                 self.other_shape(task, &answer.reason, retry, done);
-                return Ok(());
+                true
+            }
+            // A PATCH removing members refused in either shape: they may be gone already (a
+            // provider that drops a deleted user from its groups will not remove it again).
+            // Read once (the 0 in `replanned`) and planned again from what the group holds.
+            (400 | 501, Op::Patch { id, remove, .. })
+                if !remove.is_empty()
+                    && self
+                        .replanned
+                        .insert((kind_name(task.kind), key.clone(), 0))
+                    && self.read_again(task.kind, key, id)? =>
+            {
+                done.push(key.clone());
+                retry.insert(key.clone());
+                true
             }
             // Gone from the provider: a removal is done; an update creates it again.
             (404, _) => {
                 self.gone(task, first_time, retry, done);
-                return Ok(());
+                true
             }
             // Changed on the provider since roster last saw it: read it again and plan again.
             (
@@ -91,16 +124,13 @@ impl Pusher<'_> {
                 | Op::Patch { id, .. }
                 | Op::SetActive { id, .. }
                 | Op::Delete { id },
-            ) if first_time && self.read_again(task.kind, &key, id)? => {
+            ) if first_time && self.read_again(task.kind, key, id)? => {
                 done.push(key.clone());
-                retry.insert(key);
-                return Ok(());
+                retry.insert(key.clone());
+                true
             }
-            _ => {}
-        }
-        done.push(key);
-        self.refusal(task, answer);
-        Ok(())
+            _ => false,
+        })
     }
 
     /// Refused creates of users who left the directory, or of groups gone from the store,
