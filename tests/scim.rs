@@ -4174,3 +4174,51 @@ fn a_blocked_push_counts_nothing_done() {
         .unwrap_or_else(|| panic!("{report}"));
     assert!(!line.contains("deactivated"), "{line}");
 }
+
+/// A refused change the store then took back (the title the provider holds is the one in the
+/// store again): nothing is left to send, so nothing is left refused. Its refusal stayed
+/// recorded, so `status` counted a failure and stayed unhealthy (exit 1) for ever after
+/// pushes that said 'pushed, 0 refused' (SPEC §8: a refusal is tried again by the next push).
+#[test]
+fn a_refused_change_the_store_took_back_is_no_failure_any_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "PUT" && r.text().contains("Chief") {
+            let body = json!({"status": "400", "scimType": "invalidValue", "detail": "no chiefs"});
+            Act::Answer(400, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false\n[import]\nmax_updates = 9\n");
+    env.import(
+        "day1.csv",
+        &csv(&["T1,Tor Ek,tor@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    env.import(
+        "day2.csv",
+        &csv(&["T1,Tor Ek,tor@example.org,Chief,,"]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).code(1).json();
+    assert_eq!(out["refused"].as_array().unwrap().len(), 1, "{out}");
+
+    env.import(
+        "day3.csv",
+        &csv(&["T1,Tor Ek,tor@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["refused"], json!([]), "{out}");
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["failures"], 0, "{status}");
+    assert_eq!(status["healthy"], true, "{status}");
+    assert_eq!(server.all("Users")["T1"]["title"], "Nurse");
+}

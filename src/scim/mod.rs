@@ -817,6 +817,7 @@ impl Pusher<'_> {
         self.bar.finish_and_clear();
         let label = format!("push {}s", kind_name(kind));
         self.bar = crate::render::progress::bar(tasks.len() as u64, &label, stage.opts.quiet);
+        self.settle_in_step(kind, &tasks)?;
         self.rounds(kind, tasks, stage.users, stage.groups)?;
         // Only what was sent: not what the provider refused, nor what it left unconfirmed
         // (still marked as being sent).

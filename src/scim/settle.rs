@@ -168,6 +168,26 @@ impl Pusher<'_> {
         Ok(())
     }
 
+    /// Refusals of resources a plan leaves alone (the store took the change back, or the
+    /// provider holds it already, read on resume): nothing of theirs is left to send, so
+    /// nothing is left refused (their refusal would keep `status` unhealthy for ever).
+    pub(super) fn settle_in_step(&mut self, kind: Kind, tasks: &[Task]) -> anyhow::Result<()> {
+        let planned: HashSet<&str> = tasks.iter().map(|t| t.key.as_str()).collect();
+        let keys: Vec<String> = self
+            .state(kind)
+            .iter_mut()
+            .filter(|(k, p)| {
+                p.error.is_some() && p.sending.is_none() && !planned.contains(k.as_str())
+            })
+            .map(|(k, p)| {
+                p.error = None;
+                p.failed_at = None;
+                k.clone()
+            })
+            .collect();
+        self.commit(kind, &keys)
+    }
+
     /// A PATCH removing members answered 2xx with the group still holding one of them (the
     /// first time for this group in this push): taken, but not in the shape this provider
     /// applies, so sent again in the other shape, as after a refusal. Whether it was.
