@@ -731,3 +731,45 @@ fn the_fixtures_behave_as_the_table_says() {
         fixture_behaves(kind);
     }
 }
+
+/// With `removed = "delete"`, a leaver is deleted, and django-scim2 drops a deleted user from
+/// its groups itself: the PATCH removing that member then fails in both shapes (501, then 400
+/// "Can not remove a non-existent user from group"). The group is read again and found in
+/// step, so the push is complete (exit 0) and `status` healthy; it was a partial push (exit
+/// 1, the group refused) and, once the next push had read the group, a refusal that stayed
+/// recorded, `status` FAILED for ever with nothing left to send (SPEC §8).
+#[test]
+fn a_deleted_leaver_the_provider_dropped_from_its_groups_is_no_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = Provider::start(Kind::DjangoScim2, dir.path(), TOKEN);
+    let env = setup(&provider);
+    let mut config = std::fs::read_to_string(env.path("roster.toml")).unwrap();
+    config.push_str("removed = \"delete\"\n");
+    env.write("roster.toml", config);
+    env.roster(&["groups", "add", "G", "--name", "Ward"]).ok();
+    let al = "X1,Al Ek,al@example.org,,,,G\n";
+    let bea = "X2,Bea Ek,bea@example.org,,,,G\n";
+    import(&env, "d1.csv", &format!("{HEADER}{al}{bea}"), &[]);
+    push(&env, &[]).ok();
+    import(
+        &env,
+        "d2.csv",
+        &format!("{HEADER}{al}"),
+        &["--allow-removals", "5"],
+    );
+    let out = push(&env, &["--allow-removals", "5"]).ok().json();
+    assert_eq!(out["users"]["delete"], 1, "{out}");
+    assert_eq!(out["refused"], json!([]), "{out}");
+    let groups = provider.all("Groups");
+    assert_eq!(
+        groups["G"]["members"].as_array().unwrap().len(),
+        1,
+        "{groups:?}"
+    );
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["failures"], 0, "{status}");
+    assert_eq!(status["push"]["pending"], 0, "{status}");
+    let before = provider.requests().len();
+    push(&env, &[]).ok();
+    assert_eq!(provider.writes_since(before), Vec::<String>::new());
+}

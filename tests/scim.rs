@@ -3990,3 +3990,235 @@ fn an_update_of_an_account_gone_from_the_app_is_listed_as_the_create_it_became()
     assert_eq!(out["changes"][0]["action"], "create", "{out}");
     assert_eq!(server.all("Users")["H1"]["title"], "Chef");
 }
+
+/// `apply` and `revert` end like `sync` (SPEC §2): a push after them that the provider partly
+/// refuses shows its line, with what it created, updated and refused, before the error; they
+/// said only that the push did not complete, so what it did (and a provider limitation seen
+/// for the first time) was never shown.
+#[test]
+fn a_partial_push_after_apply_or_revert_shows_what_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "POST" && r.text().contains("\"R9\"") {
+            let body = json!({"status": "400", "scimType": "invalidValue", "detail": "not here"});
+            Act::Answer(400, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false\n[import]\nmax_removals = 5\n");
+    let ada = "R1,Ada Nord,ada@example.org,,,";
+    let per = "R9,Per Syd,per@example.org,,,";
+    env.import("day1.csv", &csv(&[ada]), &[]).ok();
+    push(&env, &[]).ok();
+
+    let day2 = env.write("day2.csv", csv(&[ada, per]));
+    env.roster(&["fetch", "--source", day2.to_str().unwrap()])
+        .ok();
+    let run = env.roster(&["apply"]).code(1);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("push (some changes refused): users 0 created, 0 updated")
+            && said.contains("; 1 refused;"),
+        "{said}"
+    );
+
+    let day3 = env
+        .import("day3.csv", &csv(&[per]), &["--allow-removals", "5"])
+        .ok()
+        .json();
+    push(&env, &[]).code(1);
+    assert_eq!(server.all("Users")["R1"]["active"], false);
+    let undone = day3["run"].to_string();
+    let run = env.roster(&["revert", &undone]).code(1);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("push (some changes refused): users 0 created, 1 updated")
+            && said.contains("; 1 refused;"),
+        "{said}"
+    );
+    assert_eq!(server.all("Users")["R1"]["active"], true);
+}
+
+/// A provider that answers a PATCH of a group's `displayName` with 200 and the group as it
+/// was (it keeps its own name): what it kept counts (SPEC §8). The rename was recorded as
+/// done without a look at the answer, so each `--full` found the old name and sent the same
+/// PATCH again, and the push never said the provider keeps its own names.
+#[test]
+fn a_rename_the_provider_ignores_is_not_sent_again_and_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let env = setup(&server.url(), "");
+    groups(&env, &[("ICU", "Intensive care")]);
+    env.import(
+        "day1.csv",
+        &csv(&["E1,Ann Berg,ann@example.org,Nurse,,ICU"]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "PATCH" && r.path.starts_with("/Groups/") {
+            r.method = "GET".into();
+            r.body.clear();
+        }
+        Act::Pass
+    });
+    point_at(&env, &proxy.url());
+    env.roster(&["groups", "rename", "ICU", "ICU ward"]).ok();
+    let first = push(&env, &[]);
+    let full = push(&env, &["--full"]);
+    let before = proxy.writes().len();
+    let again = push(&env, &["--full"]);
+    let what = format!(
+        "{}{}\n{}{}\n{}{}",
+        first.stdout, first.stderr, full.stdout, full.stderr, again.stdout, again.stderr
+    );
+    assert_eq!(
+        proxy.writes()[before..].to_vec(),
+        Vec::<String>::new(),
+        "{what}"
+    );
+    assert_eq!(server.all("Groups")["ICU"]["displayName"], "Intensive care");
+    let status = env.roster(&["status", "--format", "json"]).json();
+    assert!(
+        status["push"]["dropped"]
+            .to_string()
+            .contains("displayName"),
+        "{status}\n{what}"
+    );
+}
+
+/// A reactivation (a PUT with `active: true`) answered 200 with the provider's representation
+/// still inactive (it ignored `active`) is not confirmed, as an ignored deactivation is not:
+/// left pending, exit 1 naming the user, status unhealthy, sent again by the next push. It
+/// counted '1 updated' with exit 0 and a healthy status while the returner could not log in
+/// to the app, and no later push sent anything (SPEC §8: what the provider kept counts).
+#[test]
+fn a_reactivation_the_provider_ignores_is_not_counted_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let ignore = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let on = ignore.clone();
+    let proxy = Tamper::start(server.port, move |r| {
+        if on.load(Ordering::SeqCst) && r.method == "PUT" && r.path.starts_with("/Users/") {
+            r.method = "GET".into();
+            r.body.clear();
+        }
+        Act::Pass
+    });
+    let env = setup(&proxy.url(), "groups = false");
+    let vera = "V1,Vera Falk,vera@example.org,,,";
+    let emil = "V2,Emil Rask,emil@example.org,,,";
+    env.import("day1.csv", &csv(&[vera, emil]), &[]).ok();
+    push(&env, &[]).ok();
+    env.import("day2.csv", &csv(&[vera]), &["--allow-removals", "9"])
+        .ok();
+    push(&env, &["--allow-removals", "9"]).ok();
+    assert_eq!(server.all("Users")["V2"]["active"], false);
+
+    env.import("day3.csv", &csv(&[vera, emil]), &[]).ok();
+    let run = push(&env, &[]).code(1);
+    let out = run.json();
+    assert_eq!(out["users"]["update"], 0, "{out}");
+    assert_eq!(out["changes"], json!([]), "{out}");
+    assert!(run.stderr.contains("V2"), "{}", run.stderr);
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(status["push"]["pending"], 1, "{status}");
+
+    ignore.store(false, Ordering::SeqCst);
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["users"]["update"], 1, "{out}");
+    assert_eq!(server.all("Users")["V2"]["active"], true);
+    env.roster(&["status"]).ok();
+}
+
+/// A push blocked by the removal safeguard sends nothing, so it counts nothing done: its
+/// counts, `status` (`push.last.counts`) and the report's push line say no user changed,
+/// while its message and changes say what it would do. They said '2 deactivated' (the
+/// report: 'Push: blocked …: 2 deactivated') with every account still active in the app
+/// (SPEC §8: the counts, the report and status show only acknowledged changes).
+#[test]
+fn a_blocked_push_counts_nothing_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(
+        &server.url(),
+        "groups = false\n[import]\nmax_removals = 1\n",
+    );
+    let rows = ["B1,Al Ek,al@example.org,,,", "B2,Bea Ek,bea@example.org,,,"];
+    let rows3 = [rows[0], rows[1], "B3,Cai Ek,cai@example.org,,,"];
+    env.import("day1.csv", &csv(&rows3), &[]).ok();
+    push(&env, &[]).ok();
+    env.import("day2.csv", &csv(&rows[..1]), &["--allow-removals", "2"])
+        .ok();
+
+    let out = push(&env, &[]).code(4).json();
+    assert_eq!(out["status"], "blocked", "{out}");
+    assert_eq!(out["users"]["deactivate"], 0, "{out}");
+    assert_eq!(out["changes"].as_array().unwrap().len(), 2, "{out}");
+    assert!(server.all("Users").values().all(|u| u["active"] == true));
+    let status = env.roster(&["status", "--format", "json"]).code(1).json();
+    assert_eq!(
+        status["push"]["last"]["counts"]["users"]["deactivate"], 0,
+        "{status}"
+    );
+    let report = env.roster(&["report"]).stdout;
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("Push:"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(!line.contains("deactivated"), "{line}");
+}
+
+/// A refused change the store then took back (the title the provider holds is the one in the
+/// store again): nothing is left to send, so nothing is left refused. Its refusal stayed
+/// recorded, so `status` counted a failure and stayed unhealthy (exit 1) for ever after
+/// pushes that said 'pushed, 0 refused' (SPEC §8: a refusal is tried again by the next push).
+#[test]
+fn a_refused_change_the_store_took_back_is_no_failure_any_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let spc = spc_with(dir.path(), false, true, true);
+    let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+    let proxy = Tamper::start(server.port, |r| {
+        if r.method == "PUT" && r.text().contains("Chief") {
+            let body = json!({"status": "400", "scimType": "invalidValue", "detail": "no chiefs"});
+            Act::Answer(400, Arc::new(body.to_string().into_bytes()))
+        } else {
+            Act::Pass
+        }
+    });
+    let env = setup(&proxy.url(), "groups = false\n[import]\nmax_updates = 9\n");
+    env.import(
+        "day1.csv",
+        &csv(&["T1,Tor Ek,tor@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    push(&env, &[]).ok();
+    env.import(
+        "day2.csv",
+        &csv(&["T1,Tor Ek,tor@example.org,Chief,,"]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).code(1).json();
+    assert_eq!(out["refused"].as_array().unwrap().len(), 1, "{out}");
+
+    env.import(
+        "day3.csv",
+        &csv(&["T1,Tor Ek,tor@example.org,Nurse,,"]),
+        &[],
+    )
+    .ok();
+    let out = push(&env, &[]).ok().json();
+    assert_eq!(out["refused"], json!([]), "{out}");
+    let status = env.roster(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["push"]["failures"], 0, "{status}");
+    assert_eq!(status["healthy"], true, "{status}");
+    assert_eq!(server.all("Users")["T1"]["title"], "Nurse");
+}

@@ -128,14 +128,20 @@ pub fn push_after_commit(
         return Ok(());
     };
     let o = pushed?;
-    if !ctx.quiet {
+    if !ctx.quiet || o.error().is_some() {
         if format == Format::Json {
             eprintln!("roster: {}", o.summary());
         } else {
             crate::render::emit(&o.summary())?;
         }
     }
-    Ok(())
+    match o.error() {
+        Some(e) => Err(e.context(format!(
+            "{} did not complete",
+            crate::pipeline::push::COMMITTED
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// After a commit: send the pending invitations with a progress bar, and say on stderr how it

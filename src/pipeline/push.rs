@@ -19,9 +19,14 @@ pub fn push(
     Ok(outcome)
 }
 
+/// What a push after a commit that failed or did not complete says first.
+pub const COMMITTED: &str = "the directory is committed, but the push to the SCIM provider";
+
 /// After a committed `apply` or `revert` (SPEC §2): push to the provider of `[scim]` as `sync`
 /// does, with the run's `--allow-removals` for the push's safeguard. `None` without `[scim]`.
-/// A push that did not complete is an error that says the directory is committed.
+/// A push that failed is an error that says the directory is committed; one that did not
+/// complete (blocked, refused, unconfirmed) is its outcome, whose line is shown before its
+/// error as `sync` shows it.
 pub fn push_after_commit(
     store: &mut Store,
     config: &Config,
@@ -36,12 +41,5 @@ pub fn push_after_commit(
         allow_removals,
         quiet,
     };
-    let said = "the directory is committed, but the push to the SCIM provider";
-    Some(match push(store, config, &options) {
-        Ok(o) => match o.error() {
-            Some(e) => Err(e.context(format!("{said} did not complete"))),
-            None => Ok(o),
-        },
-        Err(e) => Err(e.context(format!("{said} failed"))),
-    })
+    Some(push(store, config, &options).map_err(|e| e.context(format!("{COMMITTED} failed"))))
 }

@@ -734,11 +734,7 @@ impl Pusher<'_> {
         self.not_unchanged(Kind::User, &tasks, &mut user_counts);
         let mut changes: Vec<Change> = tasks.iter().map(Task::change).collect();
         if let Some(message) = self.blocked(config, opts, &tasks) {
-            let group_counts = Counts::default();
-            return Ok((
-                self.outcome("blocked", user_counts, group_counts, Some(message)),
-                changes,
-            ));
+            return Ok((self.blocked_outcome(opts, &user_counts, message), changes));
         }
         if opts.dry_run {
             let mut group_counts = Counts::default();
@@ -785,6 +781,17 @@ impl Pusher<'_> {
         ))
     }
 
+    /// The outcome of a push the removal safeguard holds. Nothing is sent: it counts what was
+    /// done (a resume's take-overs); what it would do is its message and changes. A dry run
+    /// counts what it would do.
+    fn blocked_outcome(&self, opts: &Options, planned: &Counts, message: String) -> Outcome {
+        let users = match opts.dry_run {
+            true => planned.clone(),
+            false => self.confirmed(Kind::User, planned),
+        };
+        self.outcome("blocked", users, Counts::default(), Some(message))
+    }
+
     /// The plan of one kind, with the resources taken over before it not counted unchanged.
     fn plan(&self, kind: Kind, users: &[ScimUser], groups: &[ScimGroup]) -> (Vec<Task>, Counts) {
         let mut counts = Counts::default();
@@ -810,6 +817,7 @@ impl Pusher<'_> {
         self.bar.finish_and_clear();
         let label = format!("push {}s", kind_name(kind));
         self.bar = crate::render::progress::bar(tasks.len() as u64, &label, stage.opts.quiet);
+        self.settle_in_step(kind, &tasks)?;
         self.rounds(kind, tasks, stage.users, stage.groups)?;
         // Only what was sent: not what the provider refused, nor what it left unconfirmed
         // (still marked as being sent).

@@ -45,17 +45,36 @@ impl Pusher<'_> {
         let first_time = self
             .replanned
             .insert((kind_name(task.kind), key.clone(), status));
-        match (status, &task.op) {
+        if self.replan(task, &answer, first_time, retry, done)? {
+            return Ok(());
+        }
+        done.push(key);
+        self.refusal(task, answer);
+        Ok(())
+    }
+
+    /// A refused change that is not refused after all: looked up, taken over, sent again in
+    /// the shape the provider takes, read again, or gone (a removal done). Whether it was.
+    fn replan(
+        &mut self,
+        task: &Task,
+        answer: &Answer,
+        first_time: bool,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) -> anyhow::Result<bool> {
+        let (status, key) = (answer.status, &task.key);
+        Ok(match (status, &task.op) {
             // The resource is there already (made by someone else, or by a create whose answer
             // was lost): looked up by its externalId and taken over, then planned again.
             (409, Op::Create { .. }) if first_time => {
-                self.conflicts.push((task.kind, key));
-                return Ok(());
+                self.conflicts.push((task.kind, key.clone()));
+                true
             }
             // An error of the provider's own: the create may have been carried out.
             (500.., Op::Create { .. }) if status != 501 => {
-                self.lost.push((task.kind, key));
-                return Ok(());
+                self.lost.push((task.kind, key.clone()));
+                true
             }
             // A PATCH of a group's `displayName` the provider does not take: renames go as a
             // PUT of the whole group, from now on.
@@ -71,18 +90,32 @@ impl Pusher<'_> {
                 );
                 self.features.rename_by_put = true;
                 self.again(task, retry, done);
-                return Ok(());
+                true
             }
             // A PATCH removing members in a shape this provider does not take (some take only
             // a value filter path, others only a `value` list): the other shape, from now on.
             (400 | 501, Op::Patch { remove, .. }) if first_time && !remove.is_empty() => {
                 self.other_shape(task, &answer.reason, retry, done);
-                return Ok(());
+                true
+            }
+            // A PATCH removing members refused in either shape: they may be gone already (a
+            // provider that drops a deleted user from its groups will not remove it again).
+            // Read once (the 0 in `replanned`) and planned again from what the group holds.
+            (400 | 501, Op::Patch { id, remove, .. })
+                if !remove.is_empty()
+                    && self
+                        .replanned
+                        .insert((kind_name(task.kind), key.clone(), 0))
+                    && self.read_again(task.kind, key, id)? =>
+            {
+                done.push(key.clone());
+                retry.insert(key.clone());
+                true
             }
             // Gone from the provider: a removal is done; an update creates it again.
             (404, _) => {
                 self.gone(task, first_time, retry, done);
-                return Ok(());
+                true
             }
             // Changed on the provider since roster last saw it: read it again and plan again.
             (
@@ -91,16 +124,13 @@ impl Pusher<'_> {
                 | Op::Patch { id, .. }
                 | Op::SetActive { id, .. }
                 | Op::Delete { id },
-            ) if first_time && self.read_again(task.kind, &key, id)? => {
+            ) if first_time && self.read_again(task.kind, key, id)? => {
                 done.push(key.clone());
-                retry.insert(key);
-                return Ok(());
+                retry.insert(key.clone());
+                true
             }
-            _ => {}
-        }
-        done.push(key);
-        self.refusal(task, answer);
-        Ok(())
+            _ => false,
+        })
     }
 
     /// Refused creates of users who left the directory, or of groups gone from the store,
@@ -136,6 +166,26 @@ impl Pusher<'_> {
             self.commit(kind, &keys)?;
         }
         Ok(())
+    }
+
+    /// Refusals of resources a plan leaves alone (the store took the change back, or the
+    /// provider holds it already, read on resume): nothing of theirs is left to send, so
+    /// nothing is left refused (their refusal would keep `status` unhealthy for ever).
+    pub(super) fn settle_in_step(&mut self, kind: Kind, tasks: &[Task]) -> anyhow::Result<()> {
+        let planned: HashSet<&str> = tasks.iter().map(|t| t.key.as_str()).collect();
+        let keys: Vec<String> = self
+            .state(kind)
+            .iter_mut()
+            .filter(|(k, p)| {
+                p.error.is_some() && p.sending.is_none() && !planned.contains(k.as_str())
+            })
+            .map(|(k, p)| {
+                p.error = None;
+                p.failed_at = None;
+                k.clone()
+            })
+            .collect();
+        self.commit(kind, &keys)
     }
 
     /// A PATCH removing members answered 2xx with the group still holding one of them (the
@@ -391,9 +441,28 @@ impl Pusher<'_> {
             .state_ref(task.kind)
             .get(&task.key)
             .map_or(0, |p| p.dropped);
-        let sent_attributes = body
-            .and_then(|b| serde_json::from_str::<Res>(b).ok())
-            .map(|sent| resource::attributes(task.kind, &sent));
+        let sent_attributes = match (&task.op, body) {
+            // A rename by PATCH: the group as it was sent, to compare with the answer.
+            (
+                Op::Patch {
+                    rename: Some(name), ..
+                },
+                _,
+            ) => {
+                let sent = ScimGroup {
+                    group_id: task.key.clone(),
+                    name: name.clone(),
+                    members: Vec::new(),
+                };
+                Some(resource::attributes(
+                    task.kind,
+                    &resource::group(&sent, &[]),
+                ))
+            }
+            (_, body) => body
+                .and_then(|b| serde_json::from_str::<Res>(b).ok())
+                .map(|sent| resource::attributes(task.kind, &sent)),
+        };
         let sent = sent_attributes.as_ref().map(|a| resource::hash(a, 0));
         let Some(res) = res else {
             return Some(Kept {
@@ -459,17 +528,23 @@ impl Pusher<'_> {
 
 /// What a 2xx failed to confirm (SPEC §8): a create is confirmed by a 201 (or 200) with the
 /// new resource's `id`; a PUT, PATCH or DELETE by a 200 or 204 (a 202 only says the provider
-/// will see to it); a PATCH of `active` whose answer shows the resource as it was, by no
-/// status (a leaver still active in the app is not deactivated, whatever the status says).
+/// will see to it); a PATCH of `active` (or a user's PUT) whose answer shows the resource
+/// as it was, by no status (a leaver still active in the app is not deactivated, whatever the status says).
 fn unconfirmed(task: &Task, answer: &Answer) -> Option<String> {
     let status = answer.status;
-    // A (de)activation whose answer shows the resource as it was: the provider ignored it.
-    if let (Op::SetActive { active, .. }, Some(held)) =
-        (&task.op, answer.res.as_ref().and_then(|r| r.active))
+    // A (de)activation, or a user's PUT (active: true, a reactivation among them), whose
+    // answer shows the resource as it was: the provider ignored it.
+    let wanted = match &task.op {
+        Op::SetActive { active, .. } => Some((*active, "PATCH")),
+        Op::Replace { .. } if task.kind == Kind::User => Some((true, "PUT")),
+        _ => None,
+    };
+    if let (Some((active, method)), Some(held)) =
+        (wanted, answer.res.as_ref().and_then(|r| r.active))
     {
-        if held.0 != *active {
+        if held.0 != active {
             return Some(format!(
-                "PATCH {} answered {status} with the resource still {}",
+                "{method} {} answered {status} with the resource still {}",
                 endpoint(task.kind),
                 if held.0 { "active" } else { "inactive" }
             ));
