@@ -203,28 +203,21 @@ const REJECTED_KEY: &str = "COALESCE(i.unique_id, 'line ' || p.line, 'file')";
 /// The rejected records of a run (its error problems, in the order recorded: the file's) with
 /// the UniqueID and name the run recorded for each line. Read through the index of problems by
 /// run, in its order: no sort of 200,000 rows in memory.
-const REJECTED: &str = "SELECT p.line, i.unique_id, i.name, p.column_name, p.code, p.message
-      FROM problems p LEFT JOIN run_records i
+/// The errors of a run's records (`p`), each beside what the run kept of its record (`i`:
+/// UniqueID, name). File errors are left out: a file that one rejects (a missing column)
+/// rejected no record, and its report says why in the run's message. The codes are those of
+/// `Code::is_file_error` (a test holds them to it).
+const RECORD_ERRORS: &str = "problems p LEFT JOIN run_records i
         ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
-     WHERE p.run_id = ?1 AND p.severity = 'error' AND p.code NOT IN (FILE_ERRORS)
-     ORDER BY p.rowid";
+     WHERE p.run_id = ?1 AND p.severity = 'error'
+       AND p.code NOT IN ('not-csv', 'empty-file', 'missing-column', 'duplicate-column', 'too-large')";
 
-/// The SQL list of the codes of file errors (`'not-csv', …`): a file that one rejects
-/// rejected no record, and its report says why in the run's message (a missing column
-/// was "Rejected records: 1 (missing-column 1)").
-fn file_errors() -> String {
-    let codes = crate::core::problem::ALL_CODES
-        .iter()
-        .filter(|c| c.is_file_error());
-    codes
-        .map(|c| format!("'{}'", c.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `sql` with its `FILE_ERRORS` named: the errors of records, not of the file.
-fn of_records(sql: &str) -> String {
-    sql.replace("FILE_ERRORS", &file_errors())
+/// A run's rejected records, each error a row, in the file's order ([`rejected_row`]).
+fn rejected_sql() -> String {
+    format!(
+        "SELECT p.line, i.unique_id, i.name, p.column_name, p.code, p.message
+           FROM {RECORD_ERRORS} ORDER BY p.rowid"
+    )
 }
 
 fn rejected_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Rejected> {
@@ -252,15 +245,11 @@ impl Store {
         run: i64,
         limit: usize,
     ) -> anyhow::Result<(Vec<Rejected>, BTreeMap<String, u64>)> {
-        let mut stmt = self
-            .conn
-            .prepare(&of_records(&format!("{REJECTED} LIMIT ?2")))?;
+        let mut stmt = self.conn.prepare(&format!("{} LIMIT ?2", rejected_sql()))?;
         let rows = stmt.query_map(rusqlite::params![run, limit as i64], rejected_row)?;
         let first = rows.collect::<Result<Vec<_>, _>>()?;
-        let mut stmt = self.conn.prepare(&of_records(
-            "SELECT code, COUNT(*) FROM problems
-                  WHERE run_id = ?1 AND severity = 'error' AND code NOT IN (FILE_ERRORS)
-                  GROUP BY code",
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT p.code, COUNT(*) FROM {RECORD_ERRORS} GROUP BY p.code"
         ))?;
         let codes = stmt
             .query_map([run], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
@@ -272,11 +261,7 @@ impl Store {
     /// line), counted by SQLite.
     pub fn run_rejected_records(&self, run: i64) -> anyhow::Result<u64> {
         let n: i64 = self.conn.query_row(
-            &of_records(&format!(
-                "SELECT COUNT(DISTINCT {REJECTED_KEY}) FROM problems p LEFT JOIN run_records i
-                     ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
-                  WHERE p.run_id = ?1 AND p.severity = 'error' AND p.code NOT IN (FILE_ERRORS)"
-            )),
+            &format!("SELECT COUNT(DISTINCT {REJECTED_KEY}) FROM {RECORD_ERRORS}"),
             [run],
             |r| r.get(0),
         )?;
@@ -289,7 +274,7 @@ impl Store {
         run: i64,
         mut each: impl FnMut(&Rejected) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let mut stmt = self.conn.prepare(&of_records(REJECTED))?;
+        let mut stmt = self.conn.prepare(&rejected_sql())?;
         let mut rows = stmt.query([run])?;
         while let Some(r) = rows.next()? {
             each(&rejected_row(r)?)?;
@@ -513,11 +498,7 @@ impl Store {
                 break;
             }
         }
-        let keys = of_records(&format!(
-            "SELECT {REJECTED_KEY} FROM problems p LEFT JOIN run_records i
-                 ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
-              WHERE p.run_id = ?1 AND p.severity = 'error' AND p.code NOT IN (FILE_ERRORS)"
-        ));
+        let keys = format!("SELECT {REJECTED_KEY} FROM {RECORD_ERRORS}");
         let n: i64 = self.conn.query_row(
             &format!(
                 "SELECT COUNT(*) FROM ({keys} EXCEPT {})",
@@ -550,12 +531,10 @@ impl Store {
         )?;
         for (seq, (run, _)) in chain.iter().enumerate() {
             self.conn.execute(
-                &of_records(&format!(
+                &format!(
                     "INSERT OR IGNORE INTO temp.report_rejected
-                     SELECT ?2, {REJECTED_KEY}, p.code FROM problems p LEFT JOIN run_records i
-                         ON i.run_id = p.run_id AND i.list = 'invalid' AND i.line = p.line
-                      WHERE p.run_id = ?1 AND p.severity = 'error' AND p.code NOT IN (FILE_ERRORS)"
-                )),
+                     SELECT ?2, {REJECTED_KEY}, p.code FROM {RECORD_ERRORS}"
+                ),
                 rusqlite::params![run, seq as i64],
             )?;
         }
@@ -793,6 +772,16 @@ mod tests {
         for (detail, want, lists) in cases {
             let (text, had) = detail_text(detail.as_ref()).unwrap();
             assert_eq!((text.as_deref(), had), (want, lists), "{detail:?}");
+        }
+    }
+
+    /// The file errors [`RECORD_ERRORS`] leaves out are exactly the codes that reject a file.
+    #[test]
+    fn record_errors_leave_out_every_file_error_and_only_those() {
+        let listed = RECORD_ERRORS.split("NOT IN (").nth(1).unwrap_or_default();
+        for code in crate::core::problem::ALL_CODES {
+            let named = listed.contains(&format!("'{}'", code.as_str()));
+            assert_eq!(named, code.is_file_error(), "{}", code.as_str());
         }
     }
 

@@ -32,11 +32,11 @@ pub struct NewRun<'a> {
 }
 
 /// A run's detail is read without its per-record lists (`invalid`, `removals`: 200,000 of
-/// them on a bad night) and its unknown Group IDs (one each on a file that names 200,000),
-/// which the report reads a few at a time in SQL.
+/// them on a bad night), which the report reads a few at a time in SQL (as it reads a run's
+/// unknown Group IDs, rows of their own).
 const COLUMNS: &str = "id, batch_id, command, started_at, finished_at, status, counts, message,
      CASE WHEN json_valid(detail)
-          THEN json_remove(detail, '$.invalid', '$.removals', '$.unknown_groups') ELSE detail END,
+          THEN json_remove(detail, '$.invalid', '$.removals') ELSE detail END,
      by_user, reason, overrides, reverts";
 
 /// Who runs this process, why, and the limits raised for it: recorded with every run.
