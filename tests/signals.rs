@@ -1198,3 +1198,33 @@ fn the_first_report_sent_covers_the_nights_whose_report_was_not() {
     assert!(text.contains("Run 2 "), "{text}");
     assert!(text.contains("Run 3 "), "{text}");
 }
+
+/// A sync failed at the fetch; a file was then fetched and applied by hand. `status` is
+/// FAILED (the sync has not succeeded since), so the report of the apply, a report of that
+/// run alone, and the HTML say FAILED too and name the open run: the subject said OK with
+/// "Open items: none" while `status` exited 1 (SPEC §5: the report says what is true now;
+/// one model, one answer).
+#[test]
+fn a_run_still_open_before_the_period_sets_the_subject() {
+    let env = Env::new();
+    sync(&env, "night1.csv", &users(0..20, "", "Nurse")).ok();
+    let missing = env.path("missing.csv");
+    env.roster(&["sync", "--source", missing.to_str().unwrap()])
+        .code(1);
+    let p = env.write("night2.csv", users(0..21, "", "Nurse"));
+    env.roster(&["fetch", "--source", p.to_str().unwrap()]).ok();
+    env.roster(&["apply"]).ok();
+    assert_status(&env, "FAILED", false);
+    for args in [&[][..], &["--run", "3"], &["--since", "7d"]] {
+        let (status, text) = report(&env, args);
+        assert_eq!(status, "FAILED", "{args:?}\n{text}");
+        assert!(text.starts_with("roster: FAILED"), "{text}");
+        assert!(text.contains("run 2 (sync"), "{args:?}\n{text}");
+        if args.first() != Some(&"--since") {
+            // Not a run of the period: named among the open items.
+            assert!(text.contains("not closed since"), "{args:?}\n{text}");
+        }
+    }
+    let html = env.roster(&["report", "--format", "html"]).ok().stdout;
+    assert!(html.contains("run 2 (sync"), "{html}");
+}

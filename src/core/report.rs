@@ -4,7 +4,7 @@
 //! and mail share it.
 
 use super::plan::Counts;
-use super::signal::{Closed, GroupsLeftOut, Level, Now};
+use super::signal::{Closed, GroupsLeftOut, Level, Now, OpenRun};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -445,16 +445,28 @@ impl Report {
     }
 
     /// The worst open status of the period (SPEC §5): its runs that nothing closed, and what
-    /// is true now beyond the runs (a warning still true, a stale source, the push).
+    /// is true now: a run still open from before the period (a failed sync that has not
+    /// succeeded since is open through the period), a warning still true, a stale source, the
+    /// push. The subject and `status` say the same.
     pub fn worst(&self) -> Level {
         let runs = self
             .runs
             .iter()
             .filter(|r| r.is_open())
             .map(|r| Level::of_run(&r.run.status));
-        runs.chain(std::iter::once(self.now.level_beyond_runs()))
+        runs.chain(std::iter::once(self.now.level()))
             .max()
             .unwrap_or_default()
+    }
+
+    /// The failed and rejected runs still open that the report does not cover: they set its
+    /// subject as they set `status`. (A blocked one is a held plan, in [`Open::held`].)
+    pub fn open_beyond(&self) -> impl Iterator<Item = &OpenRun> {
+        let covered = |id: i64| self.runs.iter().any(|r| r.run.id == id);
+        self.now
+            .open_runs
+            .iter()
+            .filter(move |r| r.status != "blocked" && !covered(r.run))
     }
 
     /// True when a run failed, was blocked or rejected, the source is stale, or a notice or an

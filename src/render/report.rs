@@ -8,7 +8,7 @@ use crate::core::plan::Counts;
 use crate::core::report::{
     Held, Open, Person, RejectedOnce, Report, Run, RunReport, ATTACH_ROWS, LIST_CAP, TEXT_WIDTH,
 };
-use crate::core::signal::{Closed, GroupsLeftOut};
+use crate::core::signal::{Closed, GroupsLeftOut, OpenRun};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -276,13 +276,33 @@ impl Report {
     /// fetched), and what else
     /// `status` lists under attention.
     fn open_lines(&self) -> Vec<String> {
-        let mut out = open_lines(&self.open);
+        let mut out = self.open_before();
+        out.extend(open_lines(&self.open));
         for a in self.now.attention() {
             if a.kind != "unknown-groups" {
                 out.push(format!("{}: {}", a.kind.replace('-', " "), a.detail));
             }
         }
         out
+    }
+
+    /// The failed and rejected runs still open that the report does not cover (its subject
+    /// says them): `run 3 (sync, batch -): failed at the fetch stage, not closed since`. A
+    /// blocked one is a held plan, listed with its command.
+    fn open_before(&self) -> Vec<String> {
+        let stage = |r: &OpenRun| r.stage.as_ref().map(|s| format!(" at the {s} stage"));
+        self.open_beyond()
+            .map(|r| {
+                format!(
+                    "run {} ({}, batch {}): {}{}, not closed since",
+                    r.run,
+                    r.command,
+                    r.batch.map_or_else(|| "-".to_string(), |b| b.to_string()),
+                    r.status,
+                    stage(r).unwrap_or_default()
+                )
+            })
+            .collect()
     }
 
     /// The lists of users and records, each whole (the text and HTML show the first
