@@ -1228,3 +1228,48 @@ fn a_run_still_open_before_the_period_sets_the_subject() {
     let html = env.roster(&["report", "--format", "html"]).ok().stdout;
     assert!(html.contains("run 2 (sync"), "{html}");
 }
+
+/// A night whose push failed (the provider down) is a sync failed at the push stage; the
+/// provider back, `roster push` sends what waited. Nothing is failed now: `status` is healthy
+/// (exit 0), the metrics count no open run, and the night's report is OK, naming the push
+/// that went through. The sync stayed FAILED and unhealthy until the next night's sync,
+/// while an `apply` whose push failed was healthy after the same `roster push` (SPEC §5:
+/// honest health, the report says what is true now).
+#[test]
+fn a_night_whose_push_failed_is_closed_by_a_push_that_went_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down_url = format!("http://127.0.0.1:{}", down.local_addr().unwrap().port());
+    drop(down);
+    let env = scim_env(&down_url, "");
+    sync(&env, "night1.csv", &users(0..12, "", "Nurse")).code(1);
+    assert_status(&env, "FAILED", false);
+    assert_eq!(report(&env, &[]).0, "FAILED");
+    env.write(
+        "roster.toml",
+        format!(
+            "[scim]\nurl = \"{}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 0\n",
+            server.url()
+        ),
+    );
+    env.roster(&["push"]).ok();
+    assert_eq!(server.all("Users").len(), 12);
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["open_runs"], serde_json::json!([]), "{json:#}");
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .ok()
+        .stdout;
+    assert_eq!(metric(&prom, "roster_open_runs"), 0.0);
+    let (status, text) = report(&env, &[]);
+    assert_eq!(status, "OK", "{text}");
+    assert!(text.contains("pushed"), "{text}");
+    // A push that fails again is unhealthy again, as the last attempt failed.
+    env.write(
+        "roster.toml",
+        format!("[scim]\nurl = \"{down_url}\"\ntls = \"none\"\ntoken_file = \"scim.token\"\nretries = 0\n"),
+    );
+    env.roster(&["push"]).code(1);
+    assert_status(&env, "FAILED", false);
+}

@@ -74,12 +74,18 @@ pub enum Closed {
     Superseded(i64),
     /// A later run of the same command succeeded.
     Succeeded(i64),
+    /// For a sync failed at the push stage: a later push went through (this is the push's
+    /// number, as `status` shows it in `push.last.push`), so nothing it failed to send waits.
+    Pushed(i64),
 }
 
 impl Closed {
     pub fn run(self) -> i64 {
         match self {
-            Closed::Resolved(r) | Closed::Superseded(r) | Closed::Succeeded(r) => r,
+            Closed::Resolved(r)
+            | Closed::Superseded(r)
+            | Closed::Succeeded(r)
+            | Closed::Pushed(r) => r,
         }
     }
 
@@ -89,6 +95,7 @@ impl Closed {
             Closed::Resolved(_) => "resolved",
             Closed::Superseded(_) => "superseded",
             Closed::Succeeded(_) => "succeeded again",
+            Closed::Pushed(_) => "pushed since",
         }
     }
 
@@ -96,6 +103,7 @@ impl Closed {
     pub fn text(self) -> String {
         match self {
             Closed::Succeeded(r) => format!("succeeded again in run {r}"),
+            Closed::Pushed(p) => format!("pushed since (push {p} went through)"),
             c => format!("{} by run {}", c.word(), c.run()),
         }
     }
@@ -149,6 +157,13 @@ pub fn closed(run: &Fact, later: &[Fact], newest: Option<i64>) -> Option<Closed>
             }),
         _ => None,
     }
+}
+
+/// Whether a push that went through closes `run` ([`Closed::Pushed`]): a sync failed at its
+/// push stage, with the directory committed, fails nothing once what it could not send is
+/// sent, by `roster push` as by the next sync (SPEC §5 "Honest health").
+pub fn a_push_closes(run: &Fact, stage: Option<&str>) -> bool {
+    run.status == "failed" && stage == Some("push")
 }
 
 /// Each run's closure, for runs in id order.

@@ -166,7 +166,7 @@ fn report_of(store: &Store, config: &Config, covered: Covered) -> anyhow::Result
     let _shown = crate::render::progress::stage("building the report");
     store.report_spills_to_disk()?;
     let facts = store.run_facts()?;
-    let closures = closures(&facts);
+    let closures = closures(store, &facts)?;
     let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
     let runs = runs
         .into_iter()
@@ -236,14 +236,26 @@ fn run_parts(
     })
 }
 
-/// Each run's closure (SPEC §5: superseded, resolved, succeeded again), by run id.
+/// Each run's closure (SPEC §5: superseded, resolved, succeeded again; a night whose push
+/// failed, pushed since), by run id.
 fn closures(
+    store: &Store,
     facts: &[(signal::Fact, Option<String>)],
-) -> std::collections::HashMap<i64, Option<signal::Closed>> {
+) -> anyhow::Result<std::collections::HashMap<i64, Option<signal::Closed>>> {
     let only: Vec<signal::Fact> = facts.iter().map(|(f, _)| f.clone()).collect();
-    only.iter()
-        .map(|f| f.id)
-        .zip(signal::closures(&only))
+    let closed = signal::closures(&only);
+    facts
+        .iter()
+        .zip(closed)
+        .map(|((f, stage), closed)| {
+            let pushed = match closed {
+                None if signal::a_push_closes(f, stage.as_deref()) => {
+                    store.scim_pushed_after(f.id)?.map(signal::Closed::Pushed)
+                }
+                _ => closed,
+            };
+            Ok((f.id, pushed))
+        })
         .collect()
 }
 
@@ -253,7 +265,7 @@ pub fn what_is_true_now(store: &Store, config: &Config) -> anyhow::Result<Now> {
     // Comparing two nights' rejected records sorts them: on disk, not in memory.
     store.report_spills_to_disk()?;
     let facts = store.run_facts()?;
-    let closures = closures(&facts);
+    let closures = closures(store, &facts)?;
     let open_runs: Vec<OpenRun> = facts
         .iter()
         .filter(|(f, _)| {

@@ -295,6 +295,24 @@ impl Store {
         self.scim_pushes_since(None).map(|mut v| v.pop())
     }
 
+    /// The first push that went through (every change acknowledged) after run `run` started:
+    /// what closes a sync failed at the push stage (SPEC §5 "Honest health").
+    pub fn scim_pushed_after(&self, run: i64) -> anyhow::Result<Option<i64>> {
+        if self.scim_last_push()?.is_none() {
+            return Ok(None);
+        }
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT p.id FROM scim_pushes p JOIN runs r ON r.id = ?1
+                  WHERE p.status = 'pushed' AND p.started_at >= r.started_at
+                  ORDER BY p.id LIMIT 1",
+                [run],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// The push runs since a time (RFC 3339), or every one, oldest first.
     pub fn scim_pushes_since(&self, since: Option<&str>) -> anyhow::Result<Vec<PushRun>> {
         let has_table: Option<String> = self
