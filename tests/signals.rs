@@ -1273,3 +1273,40 @@ fn a_night_whose_push_failed_is_closed_by_a_push_that_went_through() {
     env.roster(&["push"]).code(1);
     assert_status(&env, "FAILED", false);
 }
+
+/// A night whose report could not be sent (the relay down) is a sync failed at the report
+/// stage; the relay back, `roster report --send` mails the report that covers it. Nothing
+/// fails now: `status` is healthy, no run is open in the metrics, the report of the night is
+/// OK. It stayed FAILED (exit 1) until the next night's sync, though the report had gone out
+/// (SPEC §5: the report says what is true now; honest health).
+#[test]
+fn a_night_whose_report_failed_is_closed_by_a_report_sent_that_covers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = down.local_addr().unwrap().port();
+    drop(down);
+    let env = Env::new();
+    let config = |port: u16| {
+        format!(
+            "[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n\
+             from = \"roster@example.se\"\n[report]\nrecipients = [\"oncall@example.se\"]\n"
+        )
+    };
+    env.write("roster.toml", config(port));
+    sync(&env, "night1.csv", &users(0..12, "", "Nurse")).code(1);
+    assert_status(&env, "FAILED", false);
+    let smtp = Smtp::start(dir.path(), None);
+    env.write("roster.toml", config(smtp.port));
+    env.roster(&["report", "--send"]).ok();
+    assert_eq!(subjects(&env, &smtp).len(), 1);
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["open_runs"], serde_json::json!([]), "{json:#}");
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .ok()
+        .stdout;
+    assert_eq!(metric(&prom, "roster_open_runs"), 0.0);
+    let (status, text) = report(&env, &[]);
+    assert_eq!(status, "OK", "{text}");
+    assert!(text.contains("reported since"), "{text}");
+}

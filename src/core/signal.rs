@@ -77,6 +77,9 @@ pub enum Closed {
     /// For a sync failed at the push stage: a later push went through (this is the push's
     /// number, as `status` shows it in `push.last.push`), so nothing it failed to send waits.
     Pushed(i64),
+    /// For a sync failed at the report stage: a report sent since covered it (this is the
+    /// newest run that reports sent have covered).
+    Reported(i64),
 }
 
 impl Closed {
@@ -85,7 +88,8 @@ impl Closed {
             Closed::Resolved(r)
             | Closed::Superseded(r)
             | Closed::Succeeded(r)
-            | Closed::Pushed(r) => r,
+            | Closed::Pushed(r)
+            | Closed::Reported(r) => r,
         }
     }
 
@@ -96,6 +100,7 @@ impl Closed {
             Closed::Superseded(_) => "superseded",
             Closed::Succeeded(_) => "succeeded again",
             Closed::Pushed(_) => "pushed since",
+            Closed::Reported(_) => "reported since",
         }
     }
 
@@ -104,6 +109,7 @@ impl Closed {
         match self {
             Closed::Succeeded(r) => format!("succeeded again in run {r}"),
             Closed::Pushed(p) => format!("pushed since (push {p} went through)"),
+            Closed::Reported(_) => "reported since (a report sent covered it)".to_string(),
             c => format!("{} by run {}", c.word(), c.run()),
         }
     }
@@ -159,11 +165,15 @@ pub fn closed(run: &Fact, later: &[Fact], newest: Option<i64>) -> Option<Closed>
     }
 }
 
-/// Whether a push that went through closes `run` ([`Closed::Pushed`]): a sync failed at its
-/// push stage, with the directory committed, fails nothing once what it could not send is
-/// sent, by `roster push` as by the next sync (SPEC §5 "Honest health").
-pub fn a_push_closes(run: &Fact, stage: Option<&str>) -> bool {
-    run.status == "failed" && stage == Some("push")
+/// The stage of a sync failed after its commit that a later command can do again: `push`
+/// (closed by a push that went through, [`Closed::Pushed`]) or `report` (by a report sent
+/// that covers it, [`Closed::Reported`]). What it failed to do done since, by hand as by the
+/// next sync, it fails nothing (SPEC §5 "Honest health").
+pub fn done_again<'a>(run: &Fact, stage: Option<&'a str>) -> Option<&'a str> {
+    match stage {
+        Some(s @ ("push" | "report")) if run.status == "failed" => Some(s),
+        _ => None,
+    }
 }
 
 /// Each run's closure, for runs in id order.

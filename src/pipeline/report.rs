@@ -132,6 +132,18 @@ fn unreported_from(store: &Store, config: &Config) -> anyhow::Result<Option<(i64
         .map(|first| (first, at)))
 }
 
+/// Whether a report sent covered run `run`: the newest run reports sent have covered, when
+/// that is `run` or later.
+fn reported_since(store: &Store, run: i64) -> anyhow::Result<Option<i64>> {
+    if store.meta(LAST_REPORT_AT)?.is_none() {
+        return Ok(None);
+    }
+    let through = store
+        .meta(REPORTED_THROUGH)?
+        .and_then(|m| m.parse::<i64>().ok());
+    Ok(through.filter(|t| *t >= run))
+}
+
 /// When the last report was sent (RFC 3339).
 pub(super) const LAST_REPORT_AT: &str = "last_report_at";
 
@@ -248,13 +260,12 @@ fn closures(
         .iter()
         .zip(closed)
         .map(|((f, stage), closed)| {
-            let pushed = match closed {
-                None if signal::a_push_closes(f, stage.as_deref()) => {
-                    store.scim_pushed_after(f.id)?.map(signal::Closed::Pushed)
-                }
+            let closed = match (closed, signal::done_again(f, stage.as_deref())) {
+                (None, Some("push")) => store.scim_pushed_after(f.id)?.map(signal::Closed::Pushed),
+                (None, Some(_)) => reported_since(store, f.id)?.map(signal::Closed::Reported),
                 _ => closed,
             };
-            Ok((f.id, pushed))
+            Ok((f.id, closed))
         })
         .collect()
 }
