@@ -1310,3 +1310,40 @@ fn a_night_whose_report_failed_is_closed_by_a_report_sent_that_covers_it() {
     assert_eq!(status, "OK", "{text}");
     assert!(text.contains("reported since"), "{text}");
 }
+
+/// A night whose invitations could not go out (the relay down) is a sync failed at the
+/// invitations stage; the relay back, `roster users invite --pending` sends them. Nothing
+/// fails now: `status` is healthy, the metrics count no open run, the night's report is OK.
+/// It stayed FAILED (exit 1) until the next night's sync, with every invitation sent (SPEC
+/// §5: honest health).
+#[test]
+fn a_night_whose_invitations_failed_is_closed_once_they_are_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = down.local_addr().unwrap().port();
+    drop(down);
+    let env = Env::new();
+    let config = |port: u16| {
+        format!(
+            "[import]\nsend_invitations = true\n[mail]\nsmtp_url = \"smtp://127.0.0.1:{port}\"\n\
+             tls = \"none\"\nfrom = \"roster@example.se\"\n"
+        )
+    };
+    env.write("roster.toml", config(port));
+    sync(&env, "night1.csv", &users(0..5, "", "Nurse")).code(1);
+    assert_status(&env, "FAILED", false);
+    let smtp = Smtp::start(dir.path(), None);
+    env.write("roster.toml", config(smtp.port));
+    env.roster(&["users", "invite", "--pending"]).ok();
+    assert_eq!(smtp.messages().len(), 5);
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["open_runs"], serde_json::json!([]), "{json:#}");
+    let prom = env
+        .roster(&["status", "--format", "prometheus"])
+        .ok()
+        .stdout;
+    assert_eq!(metric(&prom, "roster_open_runs"), 0.0);
+    let (status, text) = report(&env, &[]);
+    assert_eq!(status, "OK", "{text}");
+    assert!(text.contains("invitations sent since"), "{text}");
+}

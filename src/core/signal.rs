@@ -80,6 +80,9 @@ pub enum Closed {
     /// For a sync failed at the report stage: a report sent since covered it (this is the
     /// newest run that reports sent have covered).
     Reported(i64),
+    /// For a sync failed at the invitations stage: every invitation it left was sent since
+    /// (no run sent them: this is the failed run itself).
+    Invited(i64),
 }
 
 impl Closed {
@@ -89,7 +92,8 @@ impl Closed {
             | Closed::Superseded(r)
             | Closed::Succeeded(r)
             | Closed::Pushed(r)
-            | Closed::Reported(r) => r,
+            | Closed::Reported(r)
+            | Closed::Invited(r) => r,
         }
     }
 
@@ -101,6 +105,7 @@ impl Closed {
             Closed::Succeeded(_) => "succeeded again",
             Closed::Pushed(_) => "pushed since",
             Closed::Reported(_) => "reported since",
+            Closed::Invited(_) => "invitations sent since",
         }
     }
 
@@ -110,6 +115,7 @@ impl Closed {
             Closed::Succeeded(r) => format!("succeeded again in run {r}"),
             Closed::Pushed(p) => format!("pushed since (push {p} went through)"),
             Closed::Reported(_) => "reported since (a report sent covered it)".to_string(),
+            Closed::Invited(_) => "invitations sent since".to_string(),
             c => format!("{} by run {}", c.word(), c.run()),
         }
     }
@@ -166,12 +172,13 @@ pub fn closed(run: &Fact, later: &[Fact], newest: Option<i64>) -> Option<Closed>
 }
 
 /// The stage of a sync failed after its commit that a later command can do again: `push`
-/// (closed by a push that went through, [`Closed::Pushed`]) or `report` (by a report sent
-/// that covers it, [`Closed::Reported`]). What it failed to do done since, by hand as by the
-/// next sync, it fails nothing (SPEC §5 "Honest health").
+/// (closed by a push that went through, [`Closed::Pushed`]), `report` (by a report sent
+/// that covers it, [`Closed::Reported`]) or `invitations` (once every one it left went out,
+/// [`Closed::Invited`]). What it failed to do done since, by hand as by the next sync, it
+/// fails nothing (SPEC §5 "Honest health").
 pub fn done_again<'a>(run: &Fact, stage: Option<&'a str>) -> Option<&'a str> {
     match stage {
-        Some(s @ ("push" | "report")) if run.status == "failed" => Some(s),
+        Some(s @ ("push" | "report" | "invitations")) if run.status == "failed" => Some(s),
         _ => None,
     }
 }

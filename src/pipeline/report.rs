@@ -262,7 +262,12 @@ fn closures(
         .map(|((f, stage), closed)| {
             let closed = match (closed, signal::done_again(f, stage.as_deref())) {
                 (None, Some("push")) => store.scim_pushed_after(f.id)?.map(signal::Closed::Pushed),
-                (None, Some(_)) => reported_since(store, f.id)?.map(signal::Closed::Reported),
+                (None, Some("report")) => {
+                    reported_since(store, f.id)?.map(signal::Closed::Reported)
+                }
+                (None, Some(_)) => store
+                    .invitations_sent_through(f.id)?
+                    .then_some(signal::Closed::Invited(f.id)),
                 _ => closed,
             };
             Ok((f.id, closed))

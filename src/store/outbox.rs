@@ -124,6 +124,24 @@ impl Store {
         })
     }
 
+    /// Whether the invitations queued up to run `run` went out since it started: some were
+    /// sent after, and none is pending, in `sending`, or failed without a newer one to the
+    /// same user (what closes a sync failed at its invitations stage; a run that stopped there
+    /// with nothing to send stays open).
+    pub fn invitations_sent_through(&self, run: i64) -> anyhow::Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'invitation'
+                AND o.run_id <= ?1 AND (o.status IN ('pending', 'sending') OR (o.status = 'failed'
+                     AND NOT EXISTS (SELECT 1 FROM outbox n WHERE n.kind = 'invitation'
+                                       AND n.user_pk = o.user_pk AND n.id > o.id))))
+               AND EXISTS (SELECT 1 FROM outbox o JOIN runs r ON r.id = ?1
+                WHERE o.kind = 'invitation' AND o.run_id <= ?1 AND o.status = 'sent'
+                  AND o.sent_at >= r.started_at)",
+            [run],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Rows left in `sending` by a run that stopped mid-conversation: reported, never resent.
     pub fn outbox_stuck(&self) -> anyhow::Result<Vec<(i64, String)>> {
         let mut stmt = self
