@@ -1347,3 +1347,37 @@ fn a_night_whose_invitations_failed_is_closed_once_they_are_sent() {
     assert_eq!(status, "OK", "{text}");
     assert!(text.contains("invitations sent since"), "{text}");
 }
+
+/// E5 is rejected by night 1's file; night 2's file is rejected whole (no Mail column: no
+/// record read); night 3's file rejects E5 again. E5 is no first-time rejection: `status` is
+/// OK with nothing under attention, and a report of the three nights says E5 was rejected in
+/// 2 runs in a row since night 1. It said WARNING ("run 3 rejected 1 record that the file
+/// before it did not") and "rejected for the first time in the newest file: 1 (E5)", the
+/// file rejected whole taken for one that accepted E5 (SPEC §5: since when; first-time
+/// rejections apart from the old ones).
+#[test]
+fn a_file_rejected_whole_does_not_make_old_rejections_new() {
+    let env = Env::new();
+    let night1 = users(0..20, "", "Nurse").replace("E5,Person 5,p5@example.se", "E5,Person 5,nope");
+    sync(&env, "night1.csv", &night1).ok();
+    let no_mail: String = night1
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{},{},{},{}\n", f[0], f[1], f[3], f[4])
+        })
+        .collect();
+    sync(&env, "night2.csv", &no_mail).code(3);
+    sync(
+        &env,
+        "night3.csv",
+        &format!("{night1}E98,Person 98,p98@example.se,Nurse,\n"),
+    )
+    .ok();
+    let json = assert_status(&env, "OK", true);
+    assert_eq!(json["attention"], serde_json::json!([]), "{json:#}");
+    let (status, text) = report(&env, &["--since", "7d"]);
+    assert_eq!(status, "OK", "{text}");
+    assert!(!text.contains("for the first time"), "{text}");
+    assert!(text.contains("rejected in 2 runs in a row"), "{text}");
+}

@@ -362,12 +362,17 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The runs that read a file (`sync`, `apply`: applied, blocked or rejected), in order.
+    /// The runs that read a file's records (`sync`, `apply`: applied, blocked, or rejected
+    /// with a record's error), in order. A file rejected whole (a missing column) read no
+    /// record: it neither breaks a record's rejections in a row nor makes them new.
     fn file_runs(&self, upto: i64) -> anyhow::Result<Vec<(i64, String)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, started_at FROM runs WHERE command IN ('sync', 'apply') AND id <= ?1
-               AND status IN ('applied', 'blocked', 'rejected') ORDER BY id",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, started_at FROM runs r WHERE command IN ('sync', 'apply') AND id <= ?1
+               AND (status IN ('applied', 'blocked')
+                    OR status = 'rejected' AND EXISTS (SELECT 1 FROM {}))
+             ORDER BY id",
+            RECORD_ERRORS.replace("?1", "r.id")
+        ))?;
         let rows = stmt.query_map([upto], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
