@@ -617,6 +617,23 @@ mod tests {
     }
 
     #[test]
+    fn what_a_later_command_can_do_again() {
+        let failed = fact(2, "sync", Some(1), "failed");
+        for stage in ["push", "report", "invitations"] {
+            assert_eq!(done_again(&failed, Some(stage)), Some(stage));
+        }
+        for stage in [None, Some("fetch"), Some("apply"), Some("delete")] {
+            assert_eq!(done_again(&failed, stage), None, "{stage:?}");
+        }
+        let applied = fact(2, "sync", Some(1), "applied");
+        assert_eq!(done_again(&applied, Some("push")), None);
+        assert_eq!(
+            Closed::Pushed(4).text(),
+            "pushed since (push 4 went through)"
+        );
+    }
+
+    #[test]
     fn the_worst_open_level_wins() {
         let open = |status: &str| OpenRun {
             run: 1,
