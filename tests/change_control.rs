@@ -1976,3 +1976,28 @@ fn a_blocked_count_in_the_thousands_is_written_with_separators() {
         status.stdout
     );
 }
+
+#[test]
+fn a_bad_max_churn_names_the_forms_it_takes() {
+    // The accepted forms are the message's own words, not a value to hide: `"…"` helps nobody.
+    let env = Env::new();
+    for value in ["\"0.5x\"", "\"ten\"", "true"] {
+        env.write("roster.toml", format!("[import]\nmax_churn = {value}\n"));
+        let run = env.roster(&["diff"]).code(2);
+        assert!(
+            run.stderr.contains("import.max_churn")
+                && run.stderr.contains("10x")
+                && run.stderr.contains("off")
+                && !run.stderr.contains('…'),
+            "{}",
+            run.stderr
+        );
+    }
+    env.write("roster.toml", "[import]\nmax_updates = true\n");
+    let run = env.roster(&["diff"]).code(2);
+    assert!(
+        run.stderr.contains("10%") && !run.stderr.contains('…'),
+        "{}",
+        run.stderr
+    );
+}
