@@ -2001,3 +2001,26 @@ fn a_bad_max_churn_names_the_forms_it_takes() {
         run.stderr
     );
 }
+
+#[test]
+fn a_churn_floor_in_the_thousands_is_written_with_separators() {
+    let env = history(1500, 5, 3);
+    env.write(
+        "roster.toml",
+        "[import]\nchurn_floor = 1000\nmax_updates = \"90%\"\n",
+    );
+    let run = env
+        .import("reorg.csv", &staff(1500, 0, "", 1100), &[])
+        .code(4);
+    assert!(
+        run.stderr
+            .contains("updates 1,100 > 10 × median 3 and > import.churn_floor 1,000"),
+        "{}",
+        run.stderr
+    );
+    let doc = run.json();
+    let setting = doc["plan"]["safeguards"][0]["setting"].as_str().unwrap();
+    assert!(setting.contains("import.churn_floor 1,000 "), "{doc:#}");
+    let report = env.roster(&["report", "--format", "text"]).ok().stdout;
+    assert!(report.contains("import.churn_floor 1,000"), "{report}");
+}
