@@ -598,7 +598,7 @@ fn de_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Limit, D::Error> {
         toml::Value::Integer(n) if n >= 0 => Ok(Limit::Count(n as u64)),
         toml::Value::String(s) => Limit::parse(&s).map_err(custom),
         other => Err(custom(format!(
-            "`{other}` is not a count like 50 or a share like \"10%\""
+            "`{other}` is not a count like 50 or a share like 10%"
         ))),
     }
 }
@@ -609,7 +609,7 @@ fn de_max_churn<'de, D: Deserializer<'de>>(d: D) -> Result<MaxChurn, D::Error> {
         toml::Value::Integer(n) => MaxChurn::parse(&n.to_string()).map_err(custom),
         toml::Value::Float(n) => MaxChurn::parse(&n.to_string()).map_err(custom),
         other => Err(custom(format!(
-            "`{other}` is not a factor like \"10x\" or \"off\""
+            "`{other}` is not a factor like 10x (at least 1x) or off"
         ))),
     }
 }

@@ -1976,3 +1976,51 @@ fn a_blocked_count_in_the_thousands_is_written_with_separators() {
         status.stdout
     );
 }
+
+#[test]
+fn a_bad_max_churn_names_the_forms_it_takes() {
+    // The accepted forms are the message's own words, not a value to hide: `"…"` helps nobody.
+    let env = Env::new();
+    for value in ["\"0.5x\"", "\"ten\"", "true"] {
+        env.write("roster.toml", format!("[import]\nmax_churn = {value}\n"));
+        let run = env.roster(&["diff"]).code(2);
+        assert!(
+            run.stderr.contains("import.max_churn")
+                && run.stderr.contains("10x")
+                && run.stderr.contains("off")
+                && !run.stderr.contains('…'),
+            "{}",
+            run.stderr
+        );
+    }
+    env.write("roster.toml", "[import]\nmax_updates = true\n");
+    let run = env.roster(&["diff"]).code(2);
+    assert!(
+        run.stderr.contains("10%") && !run.stderr.contains('…'),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_churn_floor_in_the_thousands_is_written_with_separators() {
+    let env = history(1500, 5, 3);
+    env.write(
+        "roster.toml",
+        "[import]\nchurn_floor = 1000\nmax_updates = \"90%\"\n",
+    );
+    let run = env
+        .import("reorg.csv", &staff(1500, 0, "", 1100), &[])
+        .code(4);
+    assert!(
+        run.stderr
+            .contains("updates 1,100 > 10 × median 3 and > import.churn_floor 1,000"),
+        "{}",
+        run.stderr
+    );
+    let doc = run.json();
+    let setting = doc["plan"]["safeguards"][0]["setting"].as_str().unwrap();
+    assert!(setting.contains("import.churn_floor 1,000 "), "{doc:#}");
+    let report = env.roster(&["report", "--format", "text"]).ok().stdout;
+    assert!(report.contains("import.churn_floor 1,000"), "{report}");
+}

@@ -85,7 +85,7 @@ impl MaxChurn {
         match number.parse::<f64>() {
             Ok(v) if (1.0..=1e6).contains(&v) => Ok(MaxChurn::Factor(v)),
             _ => Err(format!(
-                "`{text}` is not a factor like \"10x\" (at least 1x) or \"off\""
+                "`{text}` is not a factor like 10x (at least 1x) or off"
             )),
         }
     }

@@ -154,7 +154,7 @@ pub(super) fn check(plan: &mut Plan, s: &Settings) {
         }
         // Short enough for a line of the report: the count, the median and the history.
         let floor = if churn_limit == s.churn.floor {
-            format!(" and import.churn_floor {}", s.churn.floor)
+            format!(" and import.churn_floor {}", thousands(s.churn.floor))
         } else {
             String::new()
         };
