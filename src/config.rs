@@ -374,6 +374,15 @@ pub fn check_scim_url(url: &str, tls: Tls) -> Result<(), String> {
     Ok(())
 }
 
+/// A configuration value as an error shows it: a string without its quotes (the scrubber of
+/// configuration errors blanks quoted text).
+fn bare(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn custom<E: serde::de::Error>(message: String) -> E {
     E::custom(message)
 }
@@ -387,7 +396,7 @@ fn de_delimiter<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error>
         "\t" | "\\t" | "tab" => Ok(Some(b'\t')),
         "|" => Ok(Some(b'|')),
         _ => Err(custom(format!(
-            "`{s}` is not a delimiter: use \",\", \";\", \"\\t\", \"|\" or \"auto\""
+            "`{s}` is not a delimiter: use `,`, `;`, `\\t`, `|` or `auto`"
         ))),
     }
 }
@@ -405,7 +414,7 @@ pub fn parse_encoding(s: &str) -> Result<Encoding, String> {
         "utf-16" | "utf16" => Ok(Encoding::Utf16),
         "windows-1252" | "cp1252" => Ok(Encoding::Windows1252),
         _ => Err(format!(
-            "`{s}` is not an encoding: use \"utf-8\", \"utf-16\", \"windows-1252\" or \"auto\""
+            "`{s}` is not an encoding: use `utf-8`, `utf-16`, `windows-1252` or `auto`"
         )),
     }
 }
@@ -424,7 +433,7 @@ fn de_csv_delimiter<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
         "," => Ok(b','),
         ";" => Ok(b';'),
         _ => Err(custom(format!(
-            "`{s}` is not an attachment delimiter: use \",\" or \";\""
+            "`{s}` is not an attachment delimiter: use `,` or `;`"
         ))),
     }
 }
@@ -446,7 +455,7 @@ fn de_columns<'de, D: Deserializer<'de>>(d: D) -> Result<crate::input::Mapping, 
             ("ignore", ColumnsValue::Ignore(headers)) => ignore = headers,
             ("ignore", ColumnsValue::Source(_)) => {
                 return Err(custom(
-                    "columns.ignore: a list of source headers, like [\"Kostnadsställe\"]".into(),
+                    "columns.ignore: a list of source headers, like [`Kostnadsställe`]".into(),
                 ))
             }
             (_, ColumnsValue::Source(source)) => {
@@ -482,7 +491,7 @@ fn de_region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Region>, D::Error
     }
     phone::parse_region(&s)
         .map(Some)
-        .ok_or_else(|| custom(format!("`{s}` is not a region code like \"SE\"")))
+        .ok_or_else(|| custom(format!("`{s}` is not a region code like `SE`")))
 }
 
 /// A size: a number of bytes, or text like `"1GiB"`, `"500MB"`, `"64k"`.
@@ -494,7 +503,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let (num, unit) = t.split_at(split);
     let num: f64 = num
         .parse()
-        .map_err(|_| format!("`{s}` is not a size like \"1GiB\""))?;
+        .map_err(|_| format!("`{s}` is not a size like `1GiB`"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1000,
@@ -519,7 +528,7 @@ fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let n = match toml::Value::deserialize(d)? {
         toml::Value::Integer(n) if n > 0 => n as u64,
         toml::Value::String(s) => parse_size(&s).map_err(custom)?,
-        _ => return Err(custom("must be a size like \"1GiB\"".to_string())),
+        _ => return Err(custom("must be a size like `1GiB`".to_string())),
     };
     if n == 0 || n > MAX_FILE_BYTES_LIMIT {
         return Err(custom("must be a size from 1 byte to 64GiB".to_string()));
@@ -629,7 +638,8 @@ fn de_keep_phones<'de, D: Deserializer<'de>>(d: D) -> Result<KeepPhones, D::Erro
             secondary: true,
         }),
         other => Err(custom(format!(
-            "`{other}` is not one of true, false, \"primary\", \"secondary\""
+            "`{}` is not one of true, false, `primary`, `secondary`",
+            bare(&other)
         ))),
     }
 }
@@ -1189,6 +1199,35 @@ mod tests {
                 .err()
                 .unwrap_or_else(|| panic!("{text} was accepted"));
             assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    /// An error about a value names the forms the key takes: none of them is blanked by the
+    /// scrubber that hides quoted text in configuration errors.
+    #[test]
+    fn a_bad_value_names_the_forms_its_key_takes() {
+        let bad = [
+            ("[csv]\ndelimiter = \"x\"", "`auto`"),
+            ("[csv]\nencoding = \"ebcdic\"", "`windows-1252`"),
+            ("[csv]\ndefault_region = \"XX\"", "`SE`"),
+            ("[csv]\nmax_file_bytes = \"lots\"", "`1GiB`"),
+            ("[csv]\nmax_file_bytes = true", "`1GiB`"),
+            (
+                "[import]\nkeep_manual_phones = \"both\"",
+                "`both` is not one of",
+            ),
+            ("[import]\nkeep_manual_phones = 3", "`secondary`"),
+            (
+                "[columns]\nignore = \"Kostnadsställe\"",
+                "[`Kostnadsställe`]",
+            ),
+        ];
+        for (text, form) in bad {
+            let err = parse(text)
+                .err()
+                .unwrap_or_else(|| panic!("{text} was accepted"));
+            assert!(err.contains(form), "{text}: {err}");
+            assert!(!err.contains("\"…\""), "{text}: {err}");
         }
     }
 
