@@ -1148,3 +1148,28 @@ fn a_dry_run_names_a_command_that_lists_the_unknown_groups_it_leaves_out() {
         }
     }
 }
+
+/// `validate`'s summary line counts rows, errors and warnings with thousands separators, as
+/// every other count roster prints: it said `2960 rows, 1100 errors`.
+#[test]
+fn validate_counts_rows_and_problems_with_thousands_separators() {
+    let env = Env::new();
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..2960 {
+        let mail = if i < 1100 {
+            "bad".to_string()
+        } else {
+            format!("v{i}@example.org")
+        };
+        writeln!(csv, "V{i},Person {i},{mail}").unwrap();
+    }
+    let file = env.write("big.csv", &csv);
+    let out = env
+        .roster(&["validate", file.to_str().unwrap()])
+        .code(3)
+        .stdout;
+    assert!(
+        out.contains("2,960 rows, 1,100 errors, 0 warnings"),
+        "{out}"
+    );
+}
