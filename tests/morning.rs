@@ -1149,6 +1149,97 @@ fn a_dry_run_names_a_command_that_lists_the_unknown_groups_it_leaves_out() {
     }
 }
 
+// ---- printed commands run as printed, on the store they came from -------------------------
+
+/// Run `command` as an operator pastes it into the shell the command that printed it ran in:
+/// `roster` on the PATH, the same folder and environment (its `ROSTER_STORE` is the test's
+/// default store, not the one the command was pointed at).
+fn paste(env: &Env, command: &str) -> support::Run {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_roster"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = std::process::Command::new("sh")
+        .args(["-c", command])
+        .current_dir(env.dir.path())
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", env.dir.path())
+        .env("ROSTER_STORE", env.store())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    support::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The command after the last `run: ` of a message, to its end.
+fn after_run(text: &str) -> String {
+    let at = text
+        .rfind("run: ")
+        .unwrap_or_else(|| panic!("no 'run: ' in {text}"));
+    text[at + "run: ".len()..].trim_end().to_string()
+}
+
+fn nights(n: usize, column: &str, title: &str) -> String {
+    let mut csv = format!("UniqueID,Name,Mail,{column}\n");
+    for i in 0..n {
+        writeln!(csv, "P{i},Person {i},p{i}@example.org,{title}").unwrap();
+    }
+    csv
+}
+
+/// A command run with `--store FILE` or `--config FILE` prints commands that carry that
+/// option: pasted in the same shell they act on that store with that configuration, not on
+/// `$ROSTER_STORE`'s (`there is no batch 2`, exit 2) or without the file's `[columns]` (another
+/// plan: `--expect-plan` refuses it, exit 4).
+#[test]
+fn printed_commands_carry_the_config_and_store_they_were_given() {
+    let env = Env::new();
+    let config = env.write("org a/org.toml", "[columns]\nTitle = \"Befattning\"\n");
+    let store = env.path("other's store.db");
+    for (global, column) in [
+        (["--store", store.to_str().unwrap()], "Title"),
+        (["--config", config.to_str().unwrap()], "Befattning"),
+    ] {
+        let day1 = env.write("day1.csv", nights(60, column, "Nurse"));
+        let day2 = env.write("day2.csv", nights(60, column, "Doctor"));
+        let with = |args: &[&str]| {
+            let mut all: Vec<&str> = global.to_vec();
+            all.extend(args);
+            env.roster(&all)
+        };
+        with(&["sync", "--source", day1.to_str().unwrap()]).ok();
+        // A blocked night names the command that applies it.
+        let run = with(&["sync", "--source", day2.to_str().unwrap()]).code(4);
+        paste(&env, &after_run(&run.stderr)).ok();
+        let batches = with(&["batches", "list", "--format", "json"]).ok().json();
+        assert_eq!(batches[1]["status"], "applied", "{global:?}: {batches}");
+        // `… and N more (…)` of users list.
+        let out = with(&["users", "list", "--limit", "1"]).ok().stdout;
+        let json = paste(&env, &format!("{} --format json", more_command(&out)))
+            .ok()
+            .json();
+        assert_eq!(json.as_array().unwrap().len(), 60, "{global:?}");
+        // An error's `see …`.
+        let run = with(&["batches", "show", "99"]).code(2);
+        let see = run.stderr.rsplit("see ").next().unwrap().trim().to_string();
+        let out = paste(&env, &see).ok().stdout;
+        assert!(out.contains("day2.csv"), "{global:?}: {see}: {out}");
+        let p1 = with(&["users", "show", "P1", "--format", "json"])
+            .ok()
+            .json();
+        assert_eq!(p1["title"], "Doctor", "{global:?}");
+        if global[0] == "--store" {
+            assert!(!env.store().exists(), "$ROSTER_STORE's store was written");
+        }
+    }
+}
+
 /// `validate`'s summary line counts rows, errors and warnings with thousands separators, as
 /// every other count roster prints: it said `2960 rows, 1100 errors`.
 #[test]

@@ -55,7 +55,10 @@ fn applying(
 ) -> anyhow::Result<()> {
     let Some(batch) = pipeline::pick_batch(store, args.batch)? else {
         if !ctx.quiet {
-            eprintln!("roster: there is no batch to apply; run roster fetch first");
+            eprintln!(
+                "roster: there is no batch to apply; run {} fetch first",
+                crate::core::command::roster()
+            );
         }
         return Ok(());
     };
@@ -108,7 +111,8 @@ fn invite_after_commit(ctx: &Context, store: &Store, batch: i64) -> anyhow::Resu
     if let Some(e) = sent.error {
         return Err(anyhow::anyhow!(
             "batch {batch} was applied and committed, but invitations could not all be sent (they stay \
-             pending and go out with the next run or roster users invite --pending): {e}"
+             pending and go out with the next run or {} users invite --pending): {e}",
+            crate::core::command::roster()
         ));
     }
     Ok(())
@@ -216,7 +220,8 @@ pub fn show(
         };
         writeln!(
             out,
-            "batch {b}: not applied, the plan changed since review (now {now}); see roster diff --batch {b}"
+            "batch {b}: not applied, the plan changed since review (now {now}); see {} diff --batch {b}",
+            crate::core::command::roster()
         )?;
         out.flush()?;
         return Ok(());
@@ -244,7 +249,13 @@ pub fn show(
     }
     if o.plan.is_none() || ctx.verbose > 0 {
         let validate = shown.unstored.as_ref().map_or_else(
-            || format!("roster validate --batch {}", o.batch.id),
+            || {
+                format!(
+                    "{} validate --batch {}",
+                    crate::core::command::roster(),
+                    o.batch.id
+                )
+            },
             |(_, v)| v.clone(),
         );
         render::problems::write_errors(&mut out, &o.file.problems, shown.limit, &validate)?;

@@ -119,7 +119,8 @@ impl Outcome {
 fn revertable(store: &Store, run: i64) -> anyhow::Result<crate::core::report::Run> {
     let of = store.run(run)?.ok_or_else(|| {
         error::usage(format!(
-            "there is no run {run}; see roster report --since 7d"
+            "there is no run {run}; see {} report --since 7d",
+            crate::core::command::roster()
         ))
     })?;
     if of.status != "applied" {
@@ -130,8 +131,9 @@ fn revertable(store: &Store, run: i64) -> anyhow::Result<crate::core::report::Ru
     }
     if let Some(by) = store.reverted_by(of.id)? {
         return Err(error::usage(format!(
-            "run {} was already reverted by run {by}; to undo that, run: roster revert {by}",
-            of.id
+            "run {} was already reverted by run {by}; to undo that, run: {} revert {by}",
+            of.id,
+            crate::core::command::roster()
         )));
     }
     Ok(of)
@@ -234,7 +236,12 @@ fn blocked(
         .map(|t| t.release.as_str())
         .collect();
     let what = pipeline::tripped(guard);
-    let command = format!("roster revert {} {}", of.id, release.join(" "));
+    let command = format!(
+        "{} revert {} {}",
+        crate::core::command::roster(),
+        of.id,
+        release.join(" ")
+    );
     let was = if args.dry_run { "would be" } else { "was" };
     let reason = format!(
         "the revert of run {} {was} blocked by a safeguard: {what}; to revert it anyway, run: {command}",

@@ -395,8 +395,9 @@ impl Now {
         }
         if self.stuck_invitations > 0 {
             out.push(format!(
-                "{} invitation(s) were left in `sending` by a run that stopped; see roster users invite --pending",
-                self.stuck_invitations
+                "{} invitation(s) were left in `sending` by a run that stopped; see {} users invite --pending",
+                self.stuck_invitations,
+                crate::core::command::roster()
             ));
         }
         if let Some(p) = &self.push {
@@ -408,10 +409,11 @@ impl Now {
             }
             if p.overdue() {
                 out.push(format!(
-                    "{} change(s) have waited {} to be pushed (scim.max_pending_minutes = {}); run: roster push",
+                    "{} change(s) have waited {} to be pushed (scim.max_pending_minutes = {}); run: {} push",
                     p.pending,
                     p.waited_text(),
-                    p.max_pending_minutes
+                    p.max_pending_minutes,
+                    crate::core::command::roster()
                 ));
             }
         }
