@@ -1264,3 +1264,40 @@ fn validate_counts_rows_and_problems_with_thousands_separators() {
         "{out}"
     );
 }
+
+/// After an applied revert (`-v`), the `… and N more (…)` lines under its users and its
+/// conflicts name commands that run and list every one: it named `roster revert --format json`,
+/// which has no RUN (exit 2).
+#[test]
+fn an_applied_reverts_more_lines_name_commands_that_run() {
+    let env = Env::new();
+    env.import("1.csv", &nights(130, "Title", "Nurse"), &[])
+        .ok();
+    env.import(
+        "2.csv",
+        &nights(130, "Title", "Doctor"),
+        &["--allow-updates", "130"],
+    )
+    .ok();
+    // 60 of them changed again since: conflicts the revert leaves alone.
+    let csv = nights(130, "Title", "Doctor").replacen("Doctor", "Surgeon", 60);
+    env.import("3.csv", &csv, &["--allow-updates", "130"]).ok();
+    let out = env
+        .roster(&["-v", "revert", "2", "--allow-updates", "130"])
+        .ok()
+        .stdout;
+    let mores: Vec<&str> = out.lines().filter(|l| l.contains(" more (")).collect();
+    assert_eq!(mores.len(), 2, "{out}");
+    let every = |line: &str| {
+        let command = &line[line.find('(').unwrap() + 1..line.find(" lists every one").unwrap()];
+        paste(&env, command).json()
+    };
+    let run = every(mores[1]);
+    let conflicts = run["runs"][0]["detail"]["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 60, "{run}");
+    let users = every(mores[0]);
+    assert!(
+        users["plan"]["changes"].as_array().unwrap().len() > 50,
+        "{users}"
+    );
+}
