@@ -1301,3 +1301,34 @@ fn an_applied_reverts_more_lines_name_commands_that_run() {
         "{users}"
     );
 }
+
+/// `status` after a first load of 1,200 users that waits to be pushed: the pending changes are
+/// counted with thousands separators in its table (`attention`) and in its
+/// unhealthy reason, as every other count; it said `1200 changes waiting`.
+#[test]
+fn status_counts_the_changes_waiting_to_be_pushed_with_separators() {
+    let env = Env::new();
+    env.write("scim.token", "t0k3n-morning-4b1d\n");
+    env.write(
+        "roster.toml",
+        "[scim]\nurl = \"http://127.0.0.1:9/scim/v2\"\ntls = \"none\"\n\
+         token_file = \"scim.token\"\nmax_pending_minutes = 1\n",
+    );
+    let run = env
+        .import("1.csv", &nights(1200, "Title", "Nurse"), &[])
+        .ok()
+        .json()["run"]
+        .as_i64()
+        .unwrap();
+    env.db()
+        .execute(
+            "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-2 hours')
+              WHERE id = ?1",
+            [run],
+        )
+        .unwrap();
+    let out = env.roster(&["status"]).code(1).stdout;
+    assert!(!out.contains("1200"), "{out}");
+    assert!(out.contains("1,200 changes waiting"), "{out}");
+    assert!(out.contains("1,200 change(s) have waited"), "{out}");
+}

@@ -351,8 +351,11 @@ impl Now {
             out.push(Attention {
                 kind: "push-pending",
                 detail: match &p.pending_since {
-                    Some(since) => format!("{} changes waiting since {since}", p.pending),
-                    None => format!("{} changes waiting", p.pending),
+                    Some(since) => format!(
+                        "{} changes waiting since {since}",
+                        super::number::thousands(p.pending)
+                    ),
+                    None => format!("{} changes waiting", super::number::thousands(p.pending)),
                 },
             });
         }
@@ -396,7 +399,7 @@ impl Now {
         if self.stuck_invitations > 0 {
             out.push(format!(
                 "{} invitation(s) were left in `sending` by a run that stopped; see {} users invite --pending",
-                self.stuck_invitations,
+                super::number::thousands(self.stuck_invitations),
                 crate::core::command::roster()
             ));
         }
@@ -410,7 +413,7 @@ impl Now {
             if p.overdue() {
                 out.push(format!(
                     "{} change(s) have waited {} to be pushed (scim.max_pending_minutes = {}); run: {} push",
-                    p.pending,
+                    super::number::thousands(p.pending),
                     p.waited_text(),
                     p.max_pending_minutes,
                     crate::core::command::roster()
