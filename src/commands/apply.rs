@@ -178,6 +178,20 @@ fn head_line(o: &Outcome) -> Option<String> {
 }
 
 /// Print an apply's or a sync's outcome: JSON per SPEC §6, or the summary lines per SPEC §3.1
+/// A stale `--expect-plan`, not a block: the plan changed, its new digest and the command
+/// to review it.
+fn plan_changed(o: &Outcome, plan: Option<&PlanView<'_>>) -> String {
+    let b = o.batch.id;
+    let now = match plan {
+        Some(view) => view.plan.digest(&o.file),
+        None => "a rejected file".to_string(),
+    };
+    format!(
+        "batch {b}: not applied, the plan changed since review (now {now}); see {} diff --batch {b}",
+        crate::core::command::roster()
+    )
+}
+
 /// and the changes the selection lists when this is a dry run or with `-v`.
 pub fn show(
     ctx: &Context,
@@ -213,16 +227,7 @@ pub fn show(
     let mut out = render::stdout();
     // Not a block: one line says the plan changed, its new digest and the command to review it.
     if o.status == pipeline::Status::PlanChanged {
-        let b = o.batch.id;
-        let now = match &plan {
-            Some(view) => view.plan.digest(&o.file),
-            None => "a rejected file".to_string(),
-        };
-        writeln!(
-            out,
-            "batch {b}: not applied, the plan changed since review (now {now}); see {} diff --batch {b}",
-            crate::core::command::roster()
-        )?;
+        writeln!(out, "{}", plan_changed(o, plan.as_ref()))?;
         out.flush()?;
         return Ok(());
     }
@@ -248,14 +253,9 @@ pub fn show(
         }
     }
     if o.plan.is_none() || ctx.verbose > 0 {
+        let roster = crate::core::command::roster();
         let validate = shown.unstored.as_ref().map_or_else(
-            || {
-                format!(
-                    "{} validate --batch {}",
-                    crate::core::command::roster(),
-                    o.batch.id
-                )
-            },
+            || format!("{roster} validate --batch {}", o.batch.id),
             |(_, v)| v.clone(),
         );
         render::problems::write_errors(&mut out, &o.file.problems, shown.limit, &validate)?;
