@@ -1332,3 +1332,22 @@ fn status_counts_the_changes_waiting_to_be_pushed_with_separators() {
     assert!(out.contains("1,200 changes waiting"), "{out}");
     assert!(out.contains("1,200 change(s) have waited"), "{out}");
 }
+
+/// `groups remove` of a group with members names the command that removes it anyway; for a
+/// group named `-Natt` that command ran as `groups remove -Natt --force`, which the shell
+/// passes as an unknown option (exit 2). Pasted, it removes the group.
+#[test]
+fn the_command_that_removes_a_group_named_with_a_dash_runs() {
+    let env = Env::new();
+    env.import("1.csv", &nights(3, "Title", "Nurse"), &[]).ok();
+    env.roster(&["groups", "add", "--name=-Natt"]).ok();
+    env.roster(&["groups", "members", "--add", "P1", "--", "-Natt"])
+        .ok();
+    let run = env.roster(&["groups", "remove", "--", "-Natt"]).code(2);
+    paste(&env, &after_run(&run.stderr)).ok();
+    let groups = env
+        .roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert!(!groups.to_string().contains("-Natt"), "{groups}");
+}
