@@ -28,6 +28,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         store: cli.store.clone(),
         source: source_flag(&cli),
     };
+    crate::core::command::set_options(cli.config.as_deref(), cli.store.as_deref());
+    crate::core::command::set_source(overrides.source.as_deref());
     render::log::init(cli.verbose, cli.quiet);
     render::progress::init(cli.quiet);
     let config = Config::load(&overrides, &Env::from_process())?;

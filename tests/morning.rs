@@ -1148,3 +1148,206 @@ fn a_dry_run_names_a_command_that_lists_the_unknown_groups_it_leaves_out() {
         }
     }
 }
+
+// ---- printed commands run as printed, on the store they came from -------------------------
+
+/// Run `command` as an operator pastes it into the shell the command that printed it ran in:
+/// `roster` on the PATH, the same folder and environment (its `ROSTER_STORE` is the test's
+/// default store, not the one the command was pointed at).
+fn paste(env: &Env, command: &str) -> support::Run {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_roster"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = std::process::Command::new("sh")
+        .args(["-c", command])
+        .current_dir(env.dir.path())
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", env.dir.path())
+        .env("ROSTER_STORE", env.store())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    support::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The command after the last `run: ` of a message, to its end.
+fn after_run(text: &str) -> String {
+    let at = text
+        .rfind("run: ")
+        .unwrap_or_else(|| panic!("no 'run: ' in {text}"));
+    text[at + "run: ".len()..].trim_end().to_string()
+}
+
+fn nights(n: usize, column: &str, title: &str) -> String {
+    let mut csv = format!("UniqueID,Name,Mail,{column}\n");
+    for i in 0..n {
+        writeln!(csv, "P{i},Person {i},p{i}@example.org,{title}").unwrap();
+    }
+    csv
+}
+
+/// A command run with `--store FILE` or `--config FILE` prints commands that carry that
+/// option: pasted in the same shell they act on that store with that configuration, not on
+/// `$ROSTER_STORE`'s (`there is no batch 2`, exit 2) or without the file's `[columns]` (another
+/// plan: `--expect-plan` refuses it, exit 4).
+#[test]
+fn printed_commands_carry_the_config_and_store_they_were_given() {
+    let env = Env::new();
+    let config = env.write("org a/org.toml", "[columns]\nTitle = \"Befattning\"\n");
+    let store = env.path("other's store.db");
+    for (global, column) in [
+        (["--store", store.to_str().unwrap()], "Title"),
+        (["--config", config.to_str().unwrap()], "Befattning"),
+    ] {
+        let day1 = env.write("day1.csv", nights(60, column, "Nurse"));
+        let day2 = env.write("day2.csv", nights(60, column, "Doctor"));
+        let with = |args: &[&str]| {
+            let mut all: Vec<&str> = global.to_vec();
+            all.extend(args);
+            env.roster(&all)
+        };
+        with(&["sync", "--source", day1.to_str().unwrap()]).ok();
+        // A blocked night names the command that applies it.
+        let run = with(&["sync", "--source", day2.to_str().unwrap()]).code(4);
+        paste(&env, &after_run(&run.stderr)).ok();
+        let batches = with(&["batches", "list", "--format", "json"]).ok().json();
+        assert_eq!(batches[1]["status"], "applied", "{global:?}: {batches}");
+        // `… and N more (…)` of users list.
+        let out = with(&["users", "list", "--limit", "1"]).ok().stdout;
+        let json = paste(&env, &format!("{} --format json", more_command(&out)))
+            .ok()
+            .json();
+        assert_eq!(json.as_array().unwrap().len(), 60, "{global:?}");
+        // An error's `see …`.
+        let run = with(&["batches", "show", "99"]).code(2);
+        let see = run.stderr.rsplit("see ").next().unwrap().trim().to_string();
+        let out = paste(&env, &see).ok().stdout;
+        assert!(out.contains("day2.csv"), "{global:?}: {see}: {out}");
+        let p1 = with(&["users", "show", "P1", "--format", "json"])
+            .ok()
+            .json();
+        assert_eq!(p1["title"], "Doctor", "{global:?}");
+        if global[0] == "--store" {
+            assert!(!env.store().exists(), "$ROSTER_STORE's store was written");
+        }
+    }
+}
+
+/// `validate`'s summary line counts rows, errors and warnings with thousands separators, as
+/// every other count roster prints: it said `2960 rows, 1100 errors`.
+#[test]
+fn validate_counts_rows_and_problems_with_thousands_separators() {
+    let env = Env::new();
+    let mut csv = String::from("UniqueID,Name,Mail\n");
+    for i in 0..2960 {
+        let mail = if i < 1100 {
+            "bad".to_string()
+        } else {
+            format!("v{i}@example.org")
+        };
+        writeln!(csv, "V{i},Person {i},{mail}").unwrap();
+    }
+    let file = env.write("big.csv", &csv);
+    let out = env
+        .roster(&["validate", file.to_str().unwrap()])
+        .code(3)
+        .stdout;
+    assert!(
+        out.contains("2,960 rows, 1,100 errors, 0 warnings"),
+        "{out}"
+    );
+}
+
+/// After an applied revert (`-v`), the `… and N more (…)` lines under its users and its
+/// conflicts name commands that run and list every one: it named `roster revert --format json`,
+/// which has no RUN (exit 2).
+#[test]
+fn an_applied_reverts_more_lines_name_commands_that_run() {
+    let env = Env::new();
+    env.import("1.csv", &nights(130, "Title", "Nurse"), &[])
+        .ok();
+    env.import(
+        "2.csv",
+        &nights(130, "Title", "Doctor"),
+        &["--allow-updates", "130"],
+    )
+    .ok();
+    // 60 of them changed again since: conflicts the revert leaves alone.
+    let csv = nights(130, "Title", "Doctor").replacen("Doctor", "Surgeon", 60);
+    env.import("3.csv", &csv, &["--allow-updates", "130"]).ok();
+    let out = env
+        .roster(&["-v", "revert", "2", "--allow-updates", "130"])
+        .ok()
+        .stdout;
+    let mores: Vec<&str> = out.lines().filter(|l| l.contains(" more (")).collect();
+    assert_eq!(mores.len(), 2, "{out}");
+    let every = |line: &str| {
+        let command = &line[line.find('(').unwrap() + 1..line.find(" lists every one").unwrap()];
+        paste(&env, command).json()
+    };
+    let run = every(mores[1]);
+    let conflicts = run["runs"][0]["detail"]["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 60, "{run}");
+    let users = every(mores[0]);
+    assert!(
+        users["plan"]["changes"].as_array().unwrap().len() > 50,
+        "{users}"
+    );
+}
+
+/// `status` after a first load of 1,200 users that waits to be pushed: the pending changes are
+/// counted with thousands separators in its table (`attention`) and in its
+/// unhealthy reason, as every other count; it said `1200 changes waiting`.
+#[test]
+fn status_counts_the_changes_waiting_to_be_pushed_with_separators() {
+    let env = Env::new();
+    env.write("scim.token", "t0k3n-morning-4b1d\n");
+    env.write(
+        "roster.toml",
+        "[scim]\nurl = \"http://127.0.0.1:9/scim/v2\"\ntls = \"none\"\n\
+         token_file = \"scim.token\"\nmax_pending_minutes = 1\n",
+    );
+    let run = env
+        .import("1.csv", &nights(1200, "Title", "Nurse"), &[])
+        .ok()
+        .json()["run"]
+        .as_i64()
+        .unwrap();
+    env.db()
+        .execute(
+            "UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-2 hours')
+              WHERE id = ?1",
+            [run],
+        )
+        .unwrap();
+    let out = env.roster(&["status"]).code(1).stdout;
+    assert!(!out.contains("1200"), "{out}");
+    assert!(out.contains("1,200 changes waiting"), "{out}");
+    assert!(out.contains("1,200 change(s) have waited"), "{out}");
+}
+
+/// `groups remove` of a group with members names the command that removes it anyway; for a
+/// group named `-Natt` that command ran as `groups remove -Natt --force`, which the shell
+/// passes as an unknown option (exit 2). Pasted, it removes the group.
+#[test]
+fn the_command_that_removes_a_group_named_with_a_dash_runs() {
+    let env = Env::new();
+    env.import("1.csv", &nights(3, "Title", "Nurse"), &[]).ok();
+    env.roster(&["groups", "add", "--name=-Natt"]).ok();
+    env.roster(&["groups", "members", "--add", "P1", "--", "-Natt"])
+        .ok();
+    let run = env.roster(&["groups", "remove", "--", "-Natt"]).code(2);
+    paste(&env, &after_run(&run.stderr)).ok();
+    let groups = env
+        .roster(&["groups", "list", "--format", "json"])
+        .ok()
+        .json();
+    assert!(!groups.to_string().contains("-Natt"), "{groups}");
+}

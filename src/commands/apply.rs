@@ -55,7 +55,10 @@ fn applying(
 ) -> anyhow::Result<()> {
     let Some(batch) = pipeline::pick_batch(store, args.batch)? else {
         if !ctx.quiet {
-            eprintln!("roster: there is no batch to apply; run roster fetch first");
+            eprintln!(
+                "roster: there is no batch to apply; run {} fetch first",
+                crate::core::command::roster()
+            );
         }
         return Ok(());
     };
@@ -108,7 +111,8 @@ fn invite_after_commit(ctx: &Context, store: &Store, batch: i64) -> anyhow::Resu
     if let Some(e) = sent.error {
         return Err(anyhow::anyhow!(
             "batch {batch} was applied and committed, but invitations could not all be sent (they stay \
-             pending and go out with the next run or roster users invite --pending): {e}"
+             pending and go out with the next run or {} users invite --pending): {e}",
+            crate::core::command::roster()
         ));
     }
     Ok(())
@@ -174,6 +178,20 @@ fn head_line(o: &Outcome) -> Option<String> {
 }
 
 /// Print an apply's or a sync's outcome: JSON per SPEC §6, or the summary lines per SPEC §3.1
+/// A stale `--expect-plan`, not a block: the plan changed, its new digest and the command
+/// to review it.
+fn plan_changed(o: &Outcome, plan: Option<&PlanView<'_>>) -> String {
+    let b = o.batch.id;
+    let now = match plan {
+        Some(view) => view.plan.digest(&o.file),
+        None => "a rejected file".to_string(),
+    };
+    format!(
+        "batch {b}: not applied, the plan changed since review (now {now}); see {} diff --batch {b}",
+        crate::core::command::roster()
+    )
+}
+
 /// and the changes the selection lists when this is a dry run or with `-v`.
 pub fn show(
     ctx: &Context,
@@ -209,15 +227,7 @@ pub fn show(
     let mut out = render::stdout();
     // Not a block: one line says the plan changed, its new digest and the command to review it.
     if o.status == pipeline::Status::PlanChanged {
-        let b = o.batch.id;
-        let now = match &plan {
-            Some(view) => view.plan.digest(&o.file),
-            None => "a rejected file".to_string(),
-        };
-        writeln!(
-            out,
-            "batch {b}: not applied, the plan changed since review (now {now}); see roster diff --batch {b}"
-        )?;
+        writeln!(out, "{}", plan_changed(o, plan.as_ref()))?;
         out.flush()?;
         return Ok(());
     }
@@ -243,8 +253,9 @@ pub fn show(
         }
     }
     if o.plan.is_none() || ctx.verbose > 0 {
+        let roster = crate::core::command::roster();
         let validate = shown.unstored.as_ref().map_or_else(
-            || format!("roster validate --batch {}", o.batch.id),
+            || format!("{roster} validate --batch {}", o.batch.id),
             |(_, v)| v.clone(),
         );
         render::problems::write_errors(&mut out, &o.file.problems, shown.limit, &validate)?;

@@ -38,9 +38,12 @@ pub fn run(ctx: &Context, cmd: &BatchesCommand) -> anyhow::Result<()> {
 }
 
 fn require(store: &Store, id: i64) -> anyhow::Result<Batch> {
-    store
-        .batch(id)?
-        .ok_or_else(|| error::usage(format!("there is no batch {id}; see roster batches list")))
+    store.batch(id)?.ok_or_else(|| {
+        error::usage(format!(
+            "there is no batch {id}; see {} batches list",
+            crate::core::command::roster()
+        ))
+    })
 }
 
 /// `batches show` in a table: one row a field, so that the full values (the whole SHA-256,

@@ -16,9 +16,10 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let store = Store::open(ctx.config.store_path())?;
     let Some(batch) = pipeline::pick_batch(&store, args.batch)? else {
-        return Err(crate::error::usage(
-            "there is no batch yet; run roster fetch first",
-        ));
+        return Err(crate::error::usage(format!(
+            "there is no batch yet; run {} fetch first",
+            crate::core::command::roster()
+        )));
     };
     // JSON lists the problems as apply's does: the first ones kept, the rest streamed from
     // the bytes (SPEC §5); the table shows each invalid record's own problem.

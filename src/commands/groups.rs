@@ -83,9 +83,10 @@ fn remove(ctx: &Context, store: &mut Store, group: &str, force: bool) -> anyhow:
     let g = store.require_group(group)?;
     if g.members + g.deactivated > 0 && !force {
         // The command as a shell takes it: a group's name may hold spaces.
-        let word = shlex::try_quote(group).unwrap_or_else(|_| group.into());
+        let word = crate::core::command::arg_then(group, "--force");
+        let roster = crate::core::command::roster();
         return Err(error::usage(format!(
-            "the group {} has {} members ({} deactivated); to remove it and its memberships, run: roster groups remove {word} --force",
+            "the group {} has {} members ({} deactivated); to remove it and its memberships, run: {roster} groups remove {word}",
             g.name,
             g.members + g.deactivated,
             g.deactivated

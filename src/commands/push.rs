@@ -60,8 +60,9 @@ pub fn show(ctx: &Context, format: Format, o: &Outcome) -> anyhow::Result<()> {
         render::emit(&t.to_string())?;
         if ctx.verbose == 0 && o.changes.len() > 50 {
             render::emit(&format!(
-                "… and {} more (roster push --dry-run -v, or --format json)",
-                o.changes.len() - 50
+                "… and {} more ({} push --dry-run -v, or --format json)",
+                render::thousands((o.changes.len() - 50) as u64),
+                crate::core::command::roster()
             ))?;
         }
     }

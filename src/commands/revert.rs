@@ -119,7 +119,8 @@ impl Outcome {
 fn revertable(store: &Store, run: i64) -> anyhow::Result<crate::core::report::Run> {
     let of = store.run(run)?.ok_or_else(|| {
         error::usage(format!(
-            "there is no run {run}; see roster report --since 7d"
+            "there is no run {run}; see {} report --since 7d",
+            crate::core::command::roster()
         ))
     })?;
     if of.status != "applied" {
@@ -130,8 +131,9 @@ fn revertable(store: &Store, run: i64) -> anyhow::Result<crate::core::report::Ru
     }
     if let Some(by) = store.reverted_by(of.id)? {
         return Err(error::usage(format!(
-            "run {} was already reverted by run {by}; to undo that, run: roster revert {by}",
-            of.id
+            "run {} was already reverted by run {by}; to undo that, run: {} revert {by}",
+            of.id,
+            crate::core::command::roster()
         )));
     }
     Ok(of)
@@ -234,7 +236,12 @@ fn blocked(
         .map(|t| t.release.as_str())
         .collect();
     let what = pipeline::tripped(guard);
-    let command = format!("roster revert {} {}", of.id, release.join(" "));
+    let command = format!(
+        "{} revert {} {}",
+        crate::core::command::roster(),
+        of.id,
+        release.join(" ")
+    );
     let was = if args.dry_run { "would be" } else { "was" };
     let reason = format!(
         "the revert of run {} {was} blocked by a safeguard: {what}; to revert it anyway, run: {command}",
@@ -329,10 +336,10 @@ fn show(
         render::emit(&group_line(g))?;
     }
     if (ctx.verbose > 0 || outcome.status != "applied") && !plan.changes.is_empty() {
-        show_users(store, of, plan, outcome.status)?;
+        show_users(store, of, plan, (outcome.status, outcome.run))?;
     }
     if !plan.conflicts.is_empty() {
-        show_conflicts(of, &plan.conflicts, outcome.status)?;
+        show_conflicts(of, &plan.conflicts, (outcome.status, outcome.run))?;
     }
     Ok(())
 }
@@ -373,32 +380,53 @@ fn show_users(
     store: &Store,
     of: &crate::core::report::Run,
     plan: &RevertPlan,
-    status: &str,
+    status: (&str, Option<i64>),
 ) -> anyhow::Result<()> {
     let listed = &plan.changes[..plan.changes.len().min(render::plan::DEFAULT_LIMIT)];
     let rows: Vec<[String; 4]> = listed.iter().map(|c| user_row(store, c)).collect();
     let mut grid = render::grid::Grid::new(["Action", "UniqueID", "Name", "Changes"]);
     let mut out = render::stdout();
     grid.write_rows(&mut out, &rows)?;
-    write_more(&mut out, of, status, plan.changes.len() - listed.len())?;
+    write_more(
+        &mut out,
+        of,
+        status,
+        List::Users,
+        plan.changes.len() - listed.len(),
+    )?;
     out.flush()?;
     Ok(())
+}
+
+/// Which list of a revert was cut.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum List {
+    Users,
+    Conflicts,
 }
 
 /// `… and N more (…)` after a list cut at the plan's default limit, naming what has every one.
 fn write_more(
     out: &mut impl std::io::Write,
     of: &crate::core::report::Run,
-    status: &str,
+    (status, run): (&str, Option<i64>),
+    list: List,
     more: usize,
 ) -> std::io::Result<()> {
     if more == 0 {
         return Ok(());
     }
-    let every = if status == "applied" {
-        "roster revert --format json lists every one".to_string()
-    } else {
-        format!("roster revert {} --dry-run --format json", of.id)
+    let roster = crate::core::command::roster();
+    let every = match (status, run) {
+        // Applied: the revert's own revert lists the same users (and its report the conflicts
+        // kept in the run's detail).
+        ("applied", Some(run)) if list == List::Users => {
+            format!("{roster} revert {run} --dry-run --format json lists every one")
+        }
+        ("applied", Some(run)) => {
+            format!("{roster} report --run {run} --format json lists every one")
+        }
+        _ => format!("{roster} revert {} --dry-run --format json", of.id),
     };
     writeln!(
         out,
@@ -413,7 +441,7 @@ fn write_more(
 fn show_conflicts(
     of: &crate::core::report::Run,
     conflicts: &[revert::Conflict],
-    status: &str,
+    status: (&str, Option<i64>),
 ) -> anyhow::Result<()> {
     let (taken, changed): (Vec<_>, Vec<_>) = conflicts
         .iter()
@@ -421,7 +449,7 @@ fn show_conflicts(
     if !changed.is_empty() {
         render::emit(&format!(
             "{} field(s) changed since run {} and were left as they are:",
-            changed.len(),
+            render::thousands(changed.len() as u64),
             of.id
         ))?;
         let listed = &changed[..changed.len().min(render::plan::DEFAULT_LIMIT)];
@@ -429,7 +457,13 @@ fn show_conflicts(
         let mut grid = render::grid::Grid::new(["UniqueID", "Field", "Now", "Run set"]);
         let mut out = render::stdout();
         grid.write_rows(&mut out, &rows)?;
-        write_more(&mut out, of, status, changed.len() - listed.len())?;
+        write_more(
+            &mut out,
+            of,
+            status,
+            List::Conflicts,
+            changed.len() - listed.len(),
+        )?;
         out.flush()?;
     }
     for c in taken {

@@ -268,7 +268,9 @@ fn queue_one(store: &Store, user: &str, resend: bool) -> anyhow::Result<Option<V
     let queued = match store.invitation_status(pk)?.as_deref() {
         Some(status @ ("sent" | "sending")) if !resend => {
             return Err(error::usage(format!(
-                "{user} was already invited (status {status}); to send it again, run: roster users invite {user} --resend"
+                "{user} was already invited (status {status}); to send it again, run: {} users invite {}",
+                crate::core::command::roster(),
+                crate::core::command::arg_then(user, "--resend")
             )));
         }
         Some("pending") if !resend => None,
@@ -310,16 +312,18 @@ fn warn_stuck(stuck: &[(i64, String)]) {
     eprintln!(
         "roster: {} invitation(s) were left in `sending` by a run that stopped while it sent them; \
          they may have arrived and are never resent on their own. Ask the recipients (or read the \
-         mail server's log), then for each that did not arrive run: roster users invite MAIL --resend",
-        stuck.len()
+         mail server's log), then for each that did not arrive run: {} users invite MAIL --resend",
+        stuck.len(),
+        crate::core::command::roster()
     );
     for (_, to) in stuck.iter().take(20) {
         eprintln!("  {to}");
     }
     if stuck.len() > 20 {
         eprintln!(
-            "  … and {} more (roster users invite --pending --format json)",
-            stuck.len() - 20
+            "  … and {} more ({} users invite --pending --format json)",
+            crate::render::thousands((stuck.len() - 20) as u64),
+            crate::core::command::roster()
         );
     }
 }
@@ -428,7 +432,7 @@ fn every_command(
     group: Option<&str>,
     search: Option<&str>,
 ) -> String {
-    let mut command = String::from("roster users list");
+    let mut command = format!("{} users list", crate::core::command::roster());
     match status {
         Some(StatusFilter::Active) => command.push_str(" --status active"),
         Some(StatusFilter::Deactivated) => command.push_str(" --status deactivated"),

@@ -58,7 +58,11 @@ pub fn run_file(ctx: &Context, args: &ValidateArgs, path: &str) -> anyhow::Resul
         _ if path.starts_with('-') => format!("./{path}"),
         _ => path.to_string(),
     };
-    let again = format!("roster validate {} --all", shell_word(&named));
+    let again = format!(
+        "{} validate {} --all",
+        crate::core::command::roster(),
+        shell_word(&named)
+    );
     show(ctx, format, path, file, args, tell_all, &again)
 }
 
@@ -122,9 +126,10 @@ pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
     let config = with_region(ctx, args)?;
     let store = Store::open(config.store_path())?;
     let Some(batch) = pipeline::pick_batch(&store, args.batch)? else {
-        return Err(crate::error::usage(
-            "there is no batch yet: pass a FILE, or run roster fetch first",
-        ));
+        return Err(crate::error::usage(format!(
+            "there is no batch yet: pass a FILE, or run {} fetch first",
+            crate::core::command::roster()
+        )));
     };
     // Of the records' problems only the first are kept, the rest told again from the batch's
     // bytes (SPEC §5), unless a table lists more of them.
@@ -147,8 +152,11 @@ pub fn run_batch(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
     let tell_all: Teller<'_> =
         &|file, tell| input::each_problem(&bytes, &opts, file, Some(&known), tell);
     let again = match args.batch {
-        Some(n) => format!("roster validate --batch {n} --all"),
-        None => "roster validate --all".to_string(),
+        Some(n) => format!(
+            "{} validate --batch {n} --all",
+            crate::core::command::roster()
+        ),
+        None => format!("{} validate --all", crate::core::command::roster()),
     };
     show(
         ctx,

@@ -1,5 +1,6 @@
 //! Pure logic with no I/O: records and their rules, phone and mail checks, and the plan.
 
+pub mod command;
 pub mod file;
 pub mod fold;
 pub mod mail;

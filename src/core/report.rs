@@ -250,8 +250,12 @@ impl Held {
                 .and_then(|r| r.as_i64())
         });
         let mut command = match (run.command.as_str(), reverts) {
-            ("revert", Some(of)) => format!("roster revert {of}"),
-            _ => format!("roster apply --batch {}", run.batch.unwrap_or_default()),
+            ("revert", Some(of)) => format!("{} revert {of}", super::command::roster()),
+            _ => format!(
+                "{} apply --batch {}",
+                super::command::roster(),
+                run.batch.unwrap_or_default()
+            ),
         };
         for f in flags {
             command.push(' ');

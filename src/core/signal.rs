@@ -383,8 +383,11 @@ impl Now {
             out.push(Attention {
                 kind: "push-pending",
                 detail: match &p.pending_since {
-                    Some(since) => format!("{} changes waiting since {since}", p.pending),
-                    None => format!("{} changes waiting", p.pending),
+                    Some(since) => format!(
+                        "{} changes waiting since {since}",
+                        super::number::thousands(p.pending)
+                    ),
+                    None => format!("{} changes waiting", super::number::thousands(p.pending)),
                 },
             });
         }
@@ -427,8 +430,9 @@ impl Now {
         }
         if self.stuck_invitations > 0 {
             out.push(format!(
-                "{} invitation(s) were left in `sending` by a run that stopped; see roster users invite --pending",
-                self.stuck_invitations
+                "{} invitation(s) were left in `sending` by a run that stopped; see {} users invite --pending",
+                super::number::thousands(self.stuck_invitations),
+                crate::core::command::roster()
             ));
         }
         if let Some(p) = &self.push {
@@ -440,10 +444,11 @@ impl Now {
             }
             if p.overdue() {
                 out.push(format!(
-                    "{} change(s) have waited {} to be pushed (scim.max_pending_minutes = {}); run: roster push",
-                    p.pending,
+                    "{} change(s) have waited {} to be pushed (scim.max_pending_minutes = {}); run: {} push",
+                    super::number::thousands(p.pending),
                     p.waited_text(),
-                    p.max_pending_minutes
+                    p.max_pending_minutes,
+                    crate::core::command::roster()
                 ));
             }
         }

@@ -145,15 +145,20 @@ fn refuse_unforced(store: &Store, batch: &Batch) -> anyhow::Result<()> {
     if batch.status == "reverted" {
         let by = reverted_by(store, batch.id)?;
         return Err(crate::error::usage(format!(
-            "batch {} was reverted by {by}; to apply it again, run: roster apply --batch {} --force",
-            batch.id, batch.id
+            "batch {} was reverted by {by}; to apply it again, run: {} apply --batch {} --force",
+            batch.id,
+            crate::core::command::roster(),
+            batch.id
         )));
     }
     if let Some(applied) = store.newest_applied_batch()? {
         if batch.id < applied.id {
             return Err(crate::error::usage(format!(
-                "batch {} is older than batch {}, which was applied; to roll back to it, run: roster apply --batch {} --force",
-                batch.id, applied.id, batch.id
+                "batch {} is older than batch {}, which was applied; to roll back to it, run: {} apply --batch {} --force",
+                batch.id,
+                applied.id,
+                crate::core::command::roster(),
+                batch.id
             )));
         }
     }
@@ -218,7 +223,8 @@ fn rejected_since_review(batch: i64, problem: &str, args: &ApplyArgs) -> Option<
     Some(format!(
         "the plan of batch {batch} changed since it was reviewed: the file is now rejected \
          ({problem}), not the plan {expected}; nothing was applied. Review it again: \
-         roster diff --batch {batch}"
+         {} diff --batch {batch}",
+        crate::core::command::roster()
     ))
 }
 

@@ -38,8 +38,9 @@ impl Sent {
         }
         if self.unknown > 0 {
             line += &format!(
-                ", {} left in sending (they may have arrived; see roster users invite --pending)",
-                n(self.unknown)
+                ", {} left in sending (they may have arrived; see {} users invite --pending)",
+                n(self.unknown),
+                crate::core::command::roster()
             );
         }
         line

@@ -60,7 +60,8 @@ fn stale_plan(batch: i64, plan: &Plan, file: &ImportFile, expected: &str) -> Opt
     (digest != expected).then(|| {
         format!(
             "the plan of batch {batch} changed since it was reviewed: its digest is now {digest}, \
-             not {expected}; nothing was applied. Review it again: roster diff --batch {batch}"
+             not {expected}; nothing was applied. Review it again: {} diff --batch {batch}",
+            crate::core::command::roster()
         )
     })
 }
@@ -144,7 +145,7 @@ pub fn would_hold(batch: i64, plan: &Plan, file: &ImportFile, force: bool) -> (S
 /// and `--expect-plan`, so that what is approved is exactly the plan that was reviewed; with
 /// `--force` when the batch is one that only `--force` applies ([`super::needs_force`]).
 pub fn proceed(batch: i64, plan: &Plan, digest: &str, force: bool) -> String {
-    let mut command = format!("roster apply --batch {batch}");
+    let mut command = format!("{} apply --batch {batch}", crate::core::command::roster());
     if force {
         command.push_str(" --force");
     }

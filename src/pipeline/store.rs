@@ -66,7 +66,8 @@ pub fn pick_batch(store: &Store, id: Option<i64>) -> anyhow::Result<Option<Batch
         Some(id) => match store.batch(id)? {
             Some(b) => Ok(Some(b)),
             None => Err(crate::error::usage(format!(
-                "there is no batch {id}; see roster batches list"
+                "there is no batch {id}; see {} batches list",
+                crate::core::command::roster()
             ))),
         },
         None => store.newest_batch(),

@@ -57,7 +57,7 @@ impl Selection {
     /// `roster diff --all` with the batch and filters of this selection: the command that
     /// lists every change it matches, not every change of the newest batch.
     fn diff_all(&self) -> String {
-        let mut command = String::from("roster diff");
+        let mut command = format!("{} diff", crate::core::command::roster());
         if let Some(batch) = self.batch {
             command.push_str(&format!(" --batch {batch}"));
         }
@@ -530,7 +530,11 @@ pub fn summary_lines_of(
             // `validate FILE` checks no Group ID against the store: the dry run's JSON has
             // every unknown group.
             let all = match (unstored, severity) {
-                (None, _) => format!("roster validate --batch {}", plan.batch),
+                (None, _) => format!(
+                    "{} validate --batch {}",
+                    crate::core::command::roster(),
+                    plan.batch
+                ),
                 (Some((dry_run, _)), Severity::Warning) => format!("{dry_run} --format json"),
                 (Some((_, validate)), Severity::Error) => validate.to_string(),
             };
@@ -552,8 +556,9 @@ pub fn summary_lines_of(
     }
     if plan.mail_reused.len() > WARNING_GROUPS {
         lines.push(format!(
-            "mail reused: … and {} more (roster diff --format json)",
-            thousands((plan.mail_reused.len() - WARNING_GROUPS) as u64)
+            "mail reused: … and {} more ({} diff --format json)",
+            thousands((plan.mail_reused.len() - WARNING_GROUPS) as u64),
+            crate::core::command::roster()
         ));
     }
     let created = plan.counts.create;

@@ -105,9 +105,9 @@ impl<'a> ValidationReport<'a> {
             "{}: {} — {} rows, {} errors, {} warnings (delimiter {delim}, encoding {})",
             super::message(&name),
             if self.valid { "valid" } else { "invalid" },
-            self.rows,
-            self.errors,
-            self.warnings,
+            thousands(self.rows as u64),
+            thousands(self.errors as u64),
+            thousands(self.warnings as u64),
             self.encoding
         )
     }

@@ -483,7 +483,8 @@ impl Report {
                 );
                 lines.push(
                     format!(
-                        "    every one: roster report --run {} --format json",
+                        "    every one: {} report --run {} --format json",
+                        crate::core::command::roster(),
                         run.id
                     )
                     .into(),
@@ -717,15 +718,18 @@ fn open_lines(open: &Open) -> Vec<String> {
     }
     if open.pending_invitations > 0 || open.failed_invitations > 0 {
         out.push(format!(
-            "Invitations: {} pending, {} failed (roster users invite --pending sends the pending)",
+            "Invitations: {} pending, {} failed ({} users invite --pending sends the pending)",
             thousands(open.pending_invitations as u64),
-            thousands(open.failed_invitations as u64)
+            thousands(open.failed_invitations as u64),
+            crate::core::command::roster()
         ));
     }
     for to in &open.stuck_invitations {
         out.push(format!(
             "An email to {to} was left in `sending` by a run that stopped; check whether it \
-             arrived (roster users invite USER --resend sends it again)"
+             arrived ({} users invite {} sends it again)",
+            crate::core::command::roster(),
+            crate::core::command::arg_then(to, "--resend")
         ));
     }
     if !open.unknown_groups.is_empty() {
@@ -742,9 +746,10 @@ fn open_lines(open: &Open) -> Vec<String> {
         ));
     }
     if open.never_fetched {
-        out.push(
-            "STALE: no file was ever fetched; check source.url, then run roster sync".to_string(),
-        );
+        out.push(format!(
+            "STALE: no file was ever fetched; check source.url, then run {} sync",
+            crate::core::command::roster()
+        ));
     }
     out
 }

@@ -332,8 +332,8 @@ pub fn table(s: &Status, store_path: &std::path::Path, stale_after_days: u32) ->
                     .as_str()
                     .map_or_else(|| "never".to_string(), when_text),
                 last["status"].as_str().unwrap_or("never"),
-                p["pending"],
-                p["failures"]
+                super::thousands(p["pending"].as_u64().unwrap_or(0)),
+                super::thousands(p["failures"].as_u64().unwrap_or(0))
             ),
         );
         if let Some(d) = &s.push_dropped {
@@ -425,7 +425,10 @@ fn run_rows(row: &mut impl FnMut(&str, String), s: &Status) {
         super::thousands(s.failed_invitations as u64)
     );
     if s.now.stuck_invitations > 0 {
-        invitations.push_str(&format!(", {} left in sending", s.now.stuck_invitations));
+        invitations.push_str(&format!(
+            ", {} left in sending",
+            super::thousands(s.now.stuck_invitations)
+        ));
     }
     row("invitations", invitations);
     for (r, h) in &s.held {

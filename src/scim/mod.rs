@@ -483,8 +483,8 @@ pub fn report_notice(status: &Value) -> Option<String> {
         "blocked" => Some(format!(
             "SCIM push blocked by import.max_removals; to proceed: {}",
             message
-                .find("roster push --allow-removals")
-                .map_or("roster push --allow-removals N", |i| &message[i..])
+                .find("To proceed: ")
+                .map_or("roster push --allow-removals N", |i| &message[i + 12..])
         )),
         "failed" => Some(format!("SCIM push failed: {message}")),
         "unconfirmed" => Some(format!("SCIM push not confirmed: {message}")),
@@ -905,10 +905,11 @@ impl Pusher<'_> {
         };
         Some(format!(
             "the push would {verb} {} of the {} users pushed to the provider, more than import.max_removals ({limit} = {}); nothing was sent. \
-             To proceed: roster push --allow-removals {removals}",
+             To proceed: {} push --allow-removals {removals}",
             thousands(removals),
             thousands(pushed),
-            thousands(allowed)
+            thousands(allowed),
+            crate::core::command::roster()
         ))
     }
 

@@ -602,7 +602,10 @@ fn candidates(
     found: &[(i64, Option<String>, String, String)],
 ) -> anyhow::Error {
     const SHOWN: usize = 20;
-    let head = format!("{n} users are named `{user}`; name one by its UniqueID or mail:");
+    let head = format!(
+        "{} users are named `{user}`; name one by its UniqueID or mail:",
+        crate::core::number::thousands(n as u64)
+    );
     let mut lines: Vec<String> = found
         .iter()
         .take(SHOWN)
@@ -614,8 +617,9 @@ fn candidates(
         // The search that lists every candidate (and those whose name only contains it).
         let name = user.split_whitespace().collect::<Vec<_>>().join(" ");
         lines.push(format!(
-            "… and {} more (roster users list {} --all)",
-            n - SHOWN,
+            "… and {} more ({} users list {} --all)",
+            crate::core::number::thousands((n - SHOWN) as u64),
+            crate::core::command::roster(),
             text::shell_option("--search", &name)
         ));
     }

@@ -291,8 +291,10 @@ fn verify_host(sess: &Session, url: &Url, opts: &Options) -> anyhow::Result<()> 
         HostKeyCheck::Changed { line } => anyhow::bail!(
             "HOST KEY CHANGED for {}: the server presents {kind} {print}, which differs from {file}:{line}. \
              This may be an attack. If the server was really re-keyed, remove line {line} and trust the new key with \
-             roster fetch --trust-host-key {print}",
-            url.known_hosts_name()
+             {} fetch --trust-host-key {print}{}",
+            url.known_hosts_name(),
+                crate::core::command::roster(),
+                crate::core::command::source()
         ),
         HostKeyCheck::Unknown => match &opts.trust {
             Some(wanted) if wanted.trim() == print => {
@@ -307,8 +309,10 @@ fn verify_host(sess: &Session, url: &Url, opts: &Options) -> anyhow::Result<()> 
             ),
             None => anyhow::bail!(
                 "the host key of {} is unknown: {kind} {print}. Check the fingerprint with the server's administrator, \
-                 then trust it with: roster fetch --trust-host-key {print}",
-                url.known_hosts_name()
+                 then trust it with: {} fetch --trust-host-key {print}{}",
+                url.known_hosts_name(),
+                crate::core::command::roster(),
+                crate::core::command::source()
             ),
         },
     }

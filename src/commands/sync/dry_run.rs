@@ -138,8 +138,10 @@ fn unchanged_dry_run(night: &Night<'_>, store: &Store, batch: &Batch) -> anyhow:
     let said = if reverted {
         let by = pipeline::reverted_by(store, batch.id)?;
         format!(
-            "the file is the one of batch {}, which {by} reverted; nothing would be applied (to apply it again: roster apply --batch {} --force)",
-            batch.id, batch.id
+            "the file is the one of batch {}, which {by} reverted; nothing would be applied (to apply it again: {} apply --batch {} --force)",
+            batch.id,
+            crate::core::command::roster(),
+            batch.id
         )
     } else {
         format!(
@@ -194,10 +196,11 @@ pub(super) fn unstored_hints(source: &str) -> (String, String) {
     // `./-x.csv` where it is an argument.
     let dashed = source != "-" && source.starts_with('-');
     let (joined, path) = if dashed { ("=", "./") } else { (" ", "") };
-    let dry_run = format!("roster sync --dry-run --source{joined}{quoted}");
+    let roster = crate::core::command::roster();
+    let dry_run = format!("{roster} sync --dry-run --source{joined}{quoted}");
     let local = source != "-" && !source.contains("://");
     let validate = if local {
-        format!("roster validate {path}{quoted}")
+        format!("{roster} validate {path}{quoted}")
     } else {
         format!("{dry_run} --format json")
     };

@@ -115,8 +115,10 @@ fn failed(night: &Night<'_>, store: &Store, err: anyhow::Error) -> anyhow::Error
         Some(source) if stage == "fetch" => format!("fetch from {source} failed: {err:#}"),
         _ => format!("{err:#}"),
     };
-    let message =
-        format!("sync failed at the {stage} stage: {what}. Fix the cause, then run: roster sync");
+    let message = format!(
+        "sync failed at the {stage} stage: {what}. Fix the cause, then run: {} sync",
+        crate::core::command::roster()
+    );
     let mut run = err.downcast_ref::<pipeline::Recorded>().map(|r| r.run);
     let mut unrecorded = None;
     if run.is_none() && !night.args.dry_run {

@@ -148,8 +148,10 @@ fn unchanged_message(store: &Store, batch: &Batch) -> anyhow::Result<String> {
     Ok(if batch.status == "reverted" {
         let by = pipeline::reverted_by(store, batch.id)?;
         format!(
-            "the file is the one of batch {}, which {by} reverted; nothing applied (to apply it again: roster apply --batch {} --force)",
-            batch.id, batch.id
+            "the file is the one of batch {}, which {by} reverted; nothing applied (to apply it again: {} apply --batch {} --force)",
+            batch.id,
+            crate::core::command::roster(),
+            batch.id
         )
     } else {
         format!("the file is unchanged since batch {}", batch.id)

@@ -190,7 +190,7 @@ fn html_list(list: &List, run: i64) -> Markup {
             p {
                 "… and " (more) " more (the first " (thousands(ATTACH_ROWS as u64))
                 " in the attached " (list.file) "; every one: "
-                code { "roster report --run " (run) " --format json" } ")"
+                code { (crate::core::command::roster()) " report --run " (run) " --format json" } ")"
             }
             "\n"
         } @else if list.total > LIST_CAP {
