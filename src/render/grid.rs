@@ -150,7 +150,7 @@ pub fn write_wrapped(out: &mut impl Write, line: &str) -> io::Result<()> {
 pub fn command_lines(command: &str, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut current = String::new();
-    for (i, part) in command.split(" --").enumerate() {
+    for (i, part) in options(command).into_iter().enumerate() {
         let part = if i == 0 {
             part.to_string()
         } else {
@@ -169,6 +169,27 @@ pub fn command_lines(command: &str, width: usize) -> Vec<String> {
     }
     lines.push(current);
     lines
+}
+
+/// `command` cut before each ` --` that a shell reads as a new word: not inside a quoted value
+/// (`'/srv/a --b'`), which [`crate::core::text::shell_word`] writes in single quotes.
+fn options(command: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, b) in command.bytes().enumerate() {
+        if escaped {
+            escaped = false;
+        } else if b == b'\'' {
+            quoted = !quoted;
+        } else if !quoted && b == b'\\' {
+            escaped = true;
+        } else if !quoted && i >= start && command[i..].starts_with(" --") {
+            parts.push(&command[start..i]);
+            start = i + 3;
+        }
+    }
+    parts.push(&command[start..]);
+    parts
 }
 
 /// The file name of a source, which names it in a line of text that must fit [`WIDTH`]
@@ -260,6 +281,26 @@ mod tests {
             assert!(lines.iter().all(|l| !l.contains("--expect-plan \\")));
         }
         assert_eq!(command_lines(&cmd, 200), vec![cmd.clone()]);
+    }
+
+    /// A quoted value holding ` --` is one word: a line is never broken inside it, where the
+    /// shell would keep the backslash and the line break as part of the value.
+    #[test]
+    fn a_command_is_not_broken_inside_a_quoted_value() {
+        let cmd = "roster --store '/srv/a --b/roster.db' users list --search 'it'\\''s --y' --all";
+        for width in [10, 30, 50] {
+            let lines = command_lines(cmd, width);
+            for l in &lines {
+                let quotes = l.replace("\\'", "").matches('\'').count();
+                assert_eq!(quotes % 2, 0, "width {width}: {l}");
+            }
+            let joined = lines
+                .iter()
+                .map(|l| l.trim_end_matches(" \\").trim())
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert_eq!(joined, cmd, "width {width}");
+        }
     }
 
     #[test]
