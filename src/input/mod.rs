@@ -67,8 +67,42 @@ fn utf8(bytes: &[u8]) -> Result<&str, usize> {
     simdutf8::compat::from_utf8(bytes).map_err(|e| e.valid_up_to())
 }
 
-/// Decode the bytes to text, and name the encoding used.
+/// Decode the bytes to text, and name the encoding used. A lone CR ends a line as it ends a
+/// record for the CSV reading (a spreadsheet on a Mac writes such files): it is given the LF
+/// that every count of lines looks for ([`line_feeds`]).
 fn decode<'a>(
+    bytes: &'a [u8],
+    encoding: Encoding,
+    problems: &mut Vec<Problem>,
+) -> Option<(Cow<'a, str>, &'static str)> {
+    decode_as_is(bytes, encoding, problems).map(|(text, name)| (line_feeds(text), name))
+}
+
+/// The text with an LF after every CR that has none; a text without such a CR (the common
+/// case, told by one vector search for CRs) as it is.
+fn line_feeds(text: Cow<'_, str>) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let lone = |i: usize| bytes.get(i + 1) != Some(&b'\n');
+    let Some(first) = memchr::memchr_iter(b'\r', bytes).find(|&i| lone(i)) else {
+        return text;
+    };
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 32);
+    out.push_str(&text[..=first]);
+    out.push('\n');
+    let (start, mut from) = (first + 1, first + 1);
+    for i in memchr::memchr_iter(b'\r', &bytes[start..]).map(|i| i + start) {
+        if lone(i) {
+            out.push_str(&text[from..=i]);
+            out.push('\n');
+            from = i + 1;
+        }
+    }
+    out.push_str(&text[from..]);
+    Cow::Owned(out)
+}
+
+/// [`decode`], the line ends as the file has them.
+fn decode_as_is<'a>(
     bytes: &'a [u8],
     encoding: Encoding,
     problems: &mut Vec<Problem>,

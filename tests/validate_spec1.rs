@@ -1,0 +1,82 @@
+//! SPEC §1 checked again through `roster validate FILE`, case by case: line ends, encodings
+//! and the line and column each problem names.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::Env;
+
+/// The (line, column, code) of each problem `validate --format json` gives for `bytes`.
+fn problems_of(
+    env: &Env,
+    bytes: &[u8],
+) -> (
+    serde_json::Value,
+    Vec<(Option<u64>, Option<String>, String)>,
+) {
+    let path = env.write("in.csv", bytes);
+    let run = env.roster(&["validate", path.to_str().unwrap(), "--format", "json"]);
+    let json = run.json();
+    let problems = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["line"].as_u64(),
+                p["column"].as_str().map(str::to_string),
+                p["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (json, problems)
+}
+
+/// SPEC §1: a record's line is the file line it starts on. A lone CR ends a line as the CSV
+/// reading ends a record there (spreadsheets on a Mac write such files), so the bad Mail of
+/// the third record is on line 4, not on line 1.
+#[test]
+fn lines_that_end_in_a_lone_cr_are_counted() {
+    let env = Env::new();
+    let cases: &[(&str, &[u8], u64)] = &[
+        (
+            "CR only",
+            b"UniqueID,Name,Mail\rE1,A,a@x.se\rE2,B,b@x.se\rE3,C,bad\r",
+            4,
+        ),
+        (
+            "CR, no end",
+            b"UniqueID,Name,Mail\rE1,A,a@x.se\rE3,C,bad",
+            3,
+        ),
+        (
+            "CR and LF",
+            b"UniqueID,Name,Mail\nE1,A,a@x.se\rE2,B,b@x.se\nE3,C,bad\n",
+            4,
+        ),
+        (
+            "CR and CRLF",
+            b"UniqueID,Name,Mail\r\nE1,A,a@x.se\rE2,B,b@x.se\r\nE3,C,bad\r\n",
+            4,
+        ),
+        (
+            "blank CR lines",
+            b"UniqueID,Name,Mail\r\rE1,A,a@x.se\r\r\rE3,C,bad\r",
+            6,
+        ),
+        (
+            "quoted CRLF",
+            b"UniqueID,Name,Mail\rE1,\"A\r\nB\",a@x.se\rE3,C,bad\r",
+            4,
+        ),
+    ];
+    for (what, bytes, line) in cases {
+        let (json, problems) = problems_of(&env, bytes);
+        let bad = problems.iter().find(|p| p.2 == "bad-mail");
+        assert_eq!(
+            bad.map(|p| (p.0, p.1.as_deref())),
+            Some((Some(*line), Some("Mail"))),
+            "{what}: {json}"
+        );
+    }
+}
