@@ -80,3 +80,66 @@ fn lines_that_end_in_a_lone_cr_are_counted() {
         );
     }
 }
+
+/// SPEC §1: a file that is not valid in its encoding is `not-csv` (a file error, no line of
+/// its own); its message names the line and the character where the first bad byte is, and
+/// the JSON names the encoding that was tried.
+#[test]
+fn a_byte_not_valid_in_the_encoding_is_named_by_line_and_character() {
+    let env = Env::new();
+    let utf8 = env.write("utf8.toml", "[csv]\nencoding = \"utf-8\"\n");
+    let utf16 = |text: &str, tail: &[u8]| {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        bytes.extend(tail);
+        bytes
+    };
+    let cases: Vec<(&str, Vec<u8>, Option<&std::path::Path>, &str, &str)> = vec![
+        (
+            "utf-8",
+            b"UniqueID,Name,Mail\nE1,A,a@x.se\nE2,B\xff,b@x.se\n".to_vec(),
+            Some(&utf8),
+            "utf-8",
+            "line 3, character 5",
+        ),
+        (
+            "utf-8 after a BOM",
+            b"\xEF\xBB\xBFUniqueID,Name,Mail\nE1,\xc3\x85\xff,a@x.se\n".to_vec(),
+            None,
+            "utf-8",
+            "line 2, character 5",
+        ),
+        (
+            "utf-16 lone surrogate",
+            utf16(
+                "UniqueID,Name,Mail\nE1,A,a@x.se\nE2,Bo",
+                &[0x00, 0xD8, b',', 0],
+            ),
+            None,
+            "utf-16le",
+            "line 3, character 6",
+        ),
+        (
+            "utf-16 odd byte",
+            utf16("UniqueID,Name,Mail\nE1,A,a@x.se\n", b"E"),
+            None,
+            "utf-16le",
+            "line 3, character 1",
+        ),
+    ];
+    for (what, bytes, config, encoding, at) in cases {
+        let path = env.write("in.csv", &bytes);
+        let mut args = vec!["validate", path.to_str().unwrap(), "--format", "json"];
+        if let Some(c) = config {
+            args.extend(["--config", c.to_str().unwrap()]);
+        }
+        let json = env.roster(&args).code(3).json();
+        let p = &json["problems"][0];
+        assert_eq!(p["code"], "not-csv", "{what}: {json}");
+        assert_eq!(json["encoding"], encoding, "{what}: {json}");
+        assert!(
+            p["message"].as_str().unwrap().contains(at),
+            "{what}: {json}"
+        );
+    }
+}
