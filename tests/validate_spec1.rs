@@ -143,3 +143,23 @@ fn a_byte_not_valid_in_the_encoding_is_named_by_line_and_character() {
         );
     }
 }
+
+/// SPEC §1: a Mail that appears twice is in error on every occurrence, compared without
+/// regard to case, and so without regard to how its letters are composed (`å` or `a` and a
+/// combining ring: the same address, which a Mac export writes decomposed).
+#[test]
+fn a_mail_written_composed_and_decomposed_is_a_duplicate() {
+    let env = Env::new();
+    let text = "UniqueID,Name,Mail\nE1,A,åsa@x.se\nE2,B,a\u{30a}sa@x.se\nE3,C,A\u{30a}SA@X.SE\nE4,D,asa@x.se\n";
+    let (json, problems) = problems_of(&env, text.as_bytes());
+    let want: Vec<_> = [2, 3, 4]
+        .map(|l| {
+            (
+                Some(l),
+                Some("Mail".to_string()),
+                "duplicate-mail".to_string(),
+            )
+        })
+        .into();
+    assert_eq!(problems, want, "{json}");
+}

@@ -168,13 +168,20 @@ fn sendable(address: &lettre::Address) -> bool {
     })
 }
 
-/// The key two addresses are compared by: the address in lower case. An address already in
-/// lower case is its own key, without a copy.
+/// The key two addresses are compared by: the address in lower case, composed (NFC), so that
+/// `å` and `a` with a combining ring are one letter. An address already in lower case and
+/// composed (every ASCII one in lower case) is its own key, without a copy.
 pub fn key(mail: &str) -> Cow<'_, str> {
-    if is_lower_case(mail) {
-        Cow::Borrowed(mail)
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    let composed = |m: &str| m.is_ascii() || is_nfc_quick(m.chars()) == IsNormalized::Yes;
+    if is_lower_case(mail) && composed(mail) {
+        return Cow::Borrowed(mail);
+    }
+    let lower = mail.to_lowercase();
+    if composed(&lower) {
+        Cow::Owned(lower)
     } else {
-        Cow::Owned(mail.to_lowercase())
+        Cow::Owned(lower.nfc().collect())
     }
 }
 
@@ -433,5 +440,21 @@ mod tests {
         assert!(matches!(key("åsa@example.se"), Cow::Borrowed(_)));
         assert_eq!(key("ΟΔΟΣ@example.gr"), "οδος@example.gr".to_lowercase());
         assert_eq!(key("ǅ@example.se"), "ǆ@example.se");
+    }
+
+    /// Addresses written with the same characters, composed or not (`å` or `a` and a ring
+    /// above: a Mac writes the second), are one address: their keys are one, in NFC.
+    #[test]
+    fn keys_compose_canonically_equal_addresses() {
+        let cases = [
+            ("a\u{30a}sa@example.se", "åsa@example.se"),
+            ("A\u{30a}SA@EXAMPLE.SE", "åsa@example.se"),
+            ("\u{212b}sa@example.se", "åsa@example.se"),
+            ("o\u{308}berg@exa\u{308}mple.se", "öberg@exämple.se"),
+            ("åsa@example.se", "åsa@example.se"),
+        ];
+        for (address, want) in cases {
+            assert_eq!(key(address), want, "{address:?}");
+        }
     }
 }
