@@ -132,8 +132,13 @@ fn full_check(cell: &str) -> Result<(), String> {
     let address = lettre::Address::from_str(cell)
         .map_err(|_| format!("`{cell}` is not a mail address of the form local@domain"))?;
     if !sendable(&address) {
+        let part = if address.domain().starts_with('[') {
+            "a domain literal"
+        } else {
+            "a quoted local part"
+        };
         return Err(format!(
-            "`{cell}` cannot be carried in a mail's envelope (a quoted local part the mail transport does not read back)"
+            "`{cell}` cannot be carried in a mail's envelope ({part} the mail transport does not read back)"
         ));
     }
     let domain = address.domain();
@@ -267,6 +272,20 @@ mod tests {
         ];
         for (cell, ok) in cases {
             assert_eq!(check(cell).is_ok(), ok, "{cell}");
+        }
+    }
+
+    /// The message of an address the envelope cannot carry says which part is the cause.
+    #[test]
+    fn an_address_the_envelope_cannot_carry_says_why() {
+        let cases = [
+            ("\"fay x\"@x.org", "a quoted local part"),
+            ("a@[127.0.0.1]", "a domain literal"),
+            ("a@[IPv6:::1]", "a domain literal"),
+        ];
+        for (cell, why) in cases {
+            let message = check(cell).unwrap_err();
+            assert!(message.contains(why), "{cell}: {message}");
         }
     }
 
