@@ -6,14 +6,20 @@ mod support;
 
 use support::Env;
 
+/// A problem as `validate --format json` names it: line, column, code.
+type Named = (Option<u64>, Option<String>, String);
+
+/// An encoding case: what, the file's bytes, a configuration, the encoding named, the place.
+type EncodingCase<'a> = (
+    &'a str,
+    Vec<u8>,
+    Option<&'a std::path::Path>,
+    &'a str,
+    &'a str,
+);
+
 /// The (line, column, code) of each problem `validate --format json` gives for `bytes`.
-fn problems_of(
-    env: &Env,
-    bytes: &[u8],
-) -> (
-    serde_json::Value,
-    Vec<(Option<u64>, Option<String>, String)>,
-) {
+fn problems_of(env: &Env, bytes: &[u8]) -> (serde_json::Value, Vec<Named>) {
     let path = env.write("in.csv", bytes);
     let run = env.roster(&["validate", path.to_str().unwrap(), "--format", "json"]);
     let json = run.json();
@@ -94,7 +100,7 @@ fn a_byte_not_valid_in_the_encoding_is_named_by_line_and_character() {
         bytes.extend(tail);
         bytes
     };
-    let cases: Vec<(&str, Vec<u8>, Option<&std::path::Path>, &str, &str)> = vec![
+    let cases: Vec<EncodingCase> = vec![
         (
             "utf-8",
             b"UniqueID,Name,Mail\nE1,A,a@x.se\nE2,B\xff,b@x.se\n".to_vec(),
