@@ -169,3 +169,66 @@ fn a_mail_written_composed_and_decomposed_is_a_duplicate() {
         .into();
     assert_eq!(problems, want, "{json}");
 }
+
+/// SPEC §1, rule by rule: each file's problems as (line, column, code), and the exit code.
+#[test]
+fn each_rule_at_its_line_and_column() {
+    let env = Env::new();
+    let h = "UniqueID,Name,Mail,TelephoneNumber,SecondaryTelephoneNumber,Groups,Skip\n";
+    let p = |line: u64, column: &str, code: &str| -> Named {
+        let column = (!column.is_empty()).then(|| column.to_string());
+        (Some(line), column, code.to_string())
+    };
+    let cases: Vec<(&str, String, Vec<Named>)> = vec![
+        (
+            "phones written as people write them; groups with spaces, repeats and empties",
+            format!("{h}E1,A,a@x.se,+46 70-123 45 67,0046 8 123 456 78,\" G1, G1 ,,G2 \",0\n"),
+            vec![],
+        ),
+        (
+            "a national number without csv.default_region; a letter; too many digits",
+            format!("{h}E1,A,a@x.se,070-123 45 67,,,\nE2,B,b@x.se,+46701234567x,,,\nE3,C,c@x.se,,+4670123456789012,,\n"),
+            vec![p(2, "TelephoneNumber", "bad-phone"), p(3, "TelephoneNumber", "bad-phone"), p(4, "SecondaryTelephoneNumber", "bad-phone")],
+        ),
+        (
+            "Skip: 1 reads nothing else, spaces trimmed, anything but empty/0/1 is bad",
+            format!("{h}E1,,,,,,1\nE2,B,b@x.se,,,, 1 \nE3,C,c@x.se,,,,true\nE4,D,d@x.se,,,,01\n"),
+            vec![p(4, "Skip", "bad-skip"), p(5, "Skip", "bad-skip")],
+        ),
+        (
+            "a skipped record's UniqueID still counts for duplicates",
+            format!("{h}E1,,,,,,1\nE1,A,a@x.se,,,,\n"),
+            vec![p(2, "UniqueID", "duplicate-id"), p(3, "UniqueID", "duplicate-id")],
+        ),
+        (
+            "mail duplicates by case; a trailing dot; an invisible character",
+            format!("{h}E1,A,a@X.se,,,,\nE2,B,A@x.SE,,,,\nE3,C,c@x.se.,,,,\nE4,D,d\u{200b}@x.se,,,,\n"),
+            vec![p(2, "Mail", "duplicate-mail"), p(3, "Mail", "duplicate-mail"), p(4, "Mail", "bad-mail"), p(5, "Mail", "bad-mail")],
+        ),
+        (
+            "a quoted newline keeps its record's first line, later lines count it",
+            "UniqueID,Name,Mail\nE1,\"A\nB\",a@x.se\nE2,B,bad\n".to_string(),
+            vec![p(2, "Name", "control-char"), p(4, "Mail", "bad-mail")],
+        ),
+        (
+            "blank lines before the header and between records",
+            "\n\n  \nUniqueID,Name,Mail\n\nE1,A,a@x.se\n\nE2,B,bad".to_string(),
+            vec![p(8, "Mail", "bad-mail")],
+        ),
+        (
+            "a header in quotes after a BOM, `;`, CRLF",
+            "\u{feff}\"UniqueID\";\"Name\";\"Mail\"\r\n\"E1\";\"A\";\"bad\"\r\n".to_string(),
+            vec![p(2, "Mail", "bad-mail")],
+        ),
+        (
+            "a header cell named twice in another case",
+            "UniqueID,Name,Mail,name\nE1,A,a@x.se,B\n".to_string(),
+            vec![p(1, "name", "duplicate-column")],
+        ),
+    ];
+    for (what, text, want) in cases {
+        let (json, problems) = problems_of(&env, text.as_bytes());
+        assert_eq!(problems, want, "{what}: {json}");
+        assert_eq!(json["valid"], want.is_empty(), "{what}: {json}");
+    }
+}
