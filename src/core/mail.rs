@@ -132,8 +132,13 @@ fn full_check(cell: &str) -> Result<(), String> {
     let address = lettre::Address::from_str(cell)
         .map_err(|_| format!("`{cell}` is not a mail address of the form local@domain"))?;
     if !sendable(&address) {
+        let part = if address.domain().starts_with('[') {
+            "a domain literal"
+        } else {
+            "a quoted local part"
+        };
         return Err(format!(
-            "`{cell}` cannot be carried in a mail's envelope (a quoted local part the mail transport does not read back)"
+            "`{cell}` cannot be carried in a mail's envelope ({part} the mail transport does not read back)"
         ));
     }
     let domain = address.domain();
@@ -168,13 +173,20 @@ fn sendable(address: &lettre::Address) -> bool {
     })
 }
 
-/// The key two addresses are compared by: the address in lower case. An address already in
-/// lower case is its own key, without a copy.
+/// The key two addresses are compared by: the address in lower case, composed (NFC), so that
+/// `å` and `a` with a combining ring are one letter. An address already in lower case and
+/// composed (every ASCII one in lower case) is its own key, without a copy.
 pub fn key(mail: &str) -> Cow<'_, str> {
-    if is_lower_case(mail) {
-        Cow::Borrowed(mail)
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    let composed = |m: &str| m.is_ascii() || is_nfc_quick(m.chars()) == IsNormalized::Yes;
+    if is_lower_case(mail) && composed(mail) {
+        return Cow::Borrowed(mail);
+    }
+    let lower = mail.to_lowercase();
+    if composed(&lower) {
+        Cow::Owned(lower)
     } else {
-        Cow::Owned(mail.to_lowercase())
+        Cow::Owned(lower.nfc().collect())
     }
 }
 
@@ -260,6 +272,20 @@ mod tests {
         ];
         for (cell, ok) in cases {
             assert_eq!(check(cell).is_ok(), ok, "{cell}");
+        }
+    }
+
+    /// The message of an address the envelope cannot carry says which part is the cause.
+    #[test]
+    fn an_address_the_envelope_cannot_carry_says_why() {
+        let cases = [
+            ("\"fay x\"@x.org", "a quoted local part"),
+            ("a@[127.0.0.1]", "a domain literal"),
+            ("a@[IPv6:::1]", "a domain literal"),
+        ];
+        for (cell, why) in cases {
+            let message = check(cell).unwrap_err();
+            assert!(message.contains(why), "{cell}: {message}");
         }
     }
 
@@ -433,5 +459,21 @@ mod tests {
         assert!(matches!(key("åsa@example.se"), Cow::Borrowed(_)));
         assert_eq!(key("ΟΔΟΣ@example.gr"), "οδος@example.gr".to_lowercase());
         assert_eq!(key("ǅ@example.se"), "ǆ@example.se");
+    }
+
+    /// Addresses written with the same characters, composed or not (`å` or `a` and a ring
+    /// above: a Mac writes the second), are one address: their keys are one, in NFC.
+    #[test]
+    fn keys_compose_canonically_equal_addresses() {
+        let cases = [
+            ("a\u{30a}sa@example.se", "åsa@example.se"),
+            ("A\u{30a}SA@EXAMPLE.SE", "åsa@example.se"),
+            ("\u{212b}sa@example.se", "åsa@example.se"),
+            ("o\u{308}berg@exa\u{308}mple.se", "öberg@exämple.se"),
+            ("åsa@example.se", "åsa@example.se"),
+        ];
+        for (address, want) in cases {
+            assert_eq!(key(address), want, "{address:?}");
+        }
     }
 }

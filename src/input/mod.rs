@@ -67,25 +67,59 @@ fn utf8(bytes: &[u8]) -> Result<&str, usize> {
     simdutf8::compat::from_utf8(bytes).map_err(|e| e.valid_up_to())
 }
 
-/// Decode the bytes to text, and name the encoding used.
+/// Decode the bytes to text, and name the encoding used. A lone CR ends a line as it ends a
+/// record for the CSV reading (a spreadsheet on a Mac writes such files): it is given the LF
+/// that every count of lines looks for ([`line_feeds`]).
 fn decode<'a>(
     bytes: &'a [u8],
     encoding: Encoding,
     problems: &mut Vec<Problem>,
-) -> Option<(Cow<'a, str>, &'static str)> {
+) -> Result<(Cow<'a, str>, &'static str), &'static str> {
+    decode_as_is(bytes, encoding, problems).map(|(text, name)| (line_feeds(text), name))
+}
+
+/// The text with an LF after every CR that has none; a text without such a CR (the common
+/// case, told by one vector search for CRs) as it is.
+fn line_feeds(text: Cow<'_, str>) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let lone = |i: usize| bytes.get(i + 1) != Some(&b'\n');
+    let Some(first) = memchr::memchr_iter(b'\r', bytes).find(|&i| lone(i)) else {
+        return text;
+    };
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 32);
+    out.push_str(&text[..=first]);
+    out.push('\n');
+    let (start, mut from) = (first + 1, first + 1);
+    for i in memchr::memchr_iter(b'\r', &bytes[start..]).map(|i| i + start) {
+        if lone(i) {
+            out.push_str(&text[from..=i]);
+            out.push('\n');
+            from = i + 1;
+        }
+    }
+    out.push_str(&text[from..]);
+    Cow::Owned(out)
+}
+
+/// [`decode`], the line ends as the file has them. `Err`: the bytes are not valid in the
+/// encoding named (a `not-csv` problem says where).
+fn decode_as_is<'a>(
+    bytes: &'a [u8],
+    encoding: Encoding,
+    problems: &mut Vec<Problem>,
+) -> Result<(Cow<'a, str>, &'static str), &'static str> {
     use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
+    let mut not_valid = |message: String| problems.push(file_problem(Code::NotCsv, message));
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         return match utf8(rest) {
-            Ok(s) => Some((Cow::Borrowed(s), "utf-8")),
+            Ok(s) => Ok((Cow::Borrowed(s), "utf-8")),
             Err(valid_up_to) => {
-                problems.push(file_problem(
-                    Code::NotCsv,
-                    format!(
-                        "the file starts with a UTF-8 byte-order mark but is not UTF-8 (byte {})",
-                        valid_up_to + 3
-                    ),
+                not_valid(format!(
+                    "the file starts with a UTF-8 byte-order mark but is not UTF-8 at {} (byte {})",
+                    place(&rest[..valid_up_to]),
+                    valid_up_to + 3
                 ));
-                None
+                Err("utf-8")
             }
         };
     }
@@ -98,31 +132,26 @@ fn decode<'a>(
     if let Some((enc, name)) = utf16 {
         let (text, had_errors) = enc.decode_with_bom_removal(bytes);
         if had_errors {
-            problems.push(file_problem(
-                Code::NotCsv,
-                format!("the file is not valid {name}"),
-            ));
-            return None;
+            let at = utf16_valid_start(bytes, enc == UTF_16BE);
+            not_valid(format!("the file is not valid {name} at {}", place(&at)));
+            return Err(name);
         }
-        return Some((text, name));
+        return Ok((text, name));
     }
     match encoding {
-        Encoding::Windows1252 => Some((
+        Encoding::Windows1252 => Ok((
             WINDOWS_1252.decode_without_bom_handling(bytes).0,
             "windows-1252",
         )),
         Encoding::Utf8 | Encoding::Utf16 => match utf8(bytes) {
-            Ok(s) => Some((Cow::Borrowed(s), "utf-8")),
+            Ok(s) => Ok((Cow::Borrowed(s), "utf-8")),
             Err(valid_up_to) => {
-                problems.push(file_problem(
-                    Code::NotCsv,
-                    format!("the file is not valid UTF-8 (byte {valid_up_to}); set csv.encoding if it is in another encoding"),
-                ));
-                None
+                not_valid(format!("the file is not valid UTF-8 at {} (byte {valid_up_to}); set csv.encoding if it is in another encoding", place(&bytes[..valid_up_to])));
+                Err("utf-8")
             }
         },
         Encoding::Auto => match utf8(bytes) {
-            Ok(s) => Some((Cow::Borrowed(s), "utf-8")),
+            Ok(s) => Ok((Cow::Borrowed(s), "utf-8")),
             Err(_) => {
                 problems.push(
                     Problem::new(
@@ -133,7 +162,7 @@ fn decode<'a>(
                     )
                     .with_value("windows-1252"),
                 );
-                Some((
+                Ok((
                     WINDOWS_1252.decode_without_bom_handling(bytes).0,
                     "windows-1252",
                 ))
@@ -142,12 +171,48 @@ fn decode<'a>(
     }
 }
 
+/// Where the first byte that is not valid in a file's encoding is, from the valid bytes before
+/// it: `line L, character C` (a CR, an LF or both end a line).
+fn place(before: &[u8]) -> String {
+    let before = String::from_utf8_lossy(before);
+    let (mut line, mut character, mut cr) = (1, 1, false);
+    for c in before.chars() {
+        match c {
+            '\n' if cr => {}
+            '\n' | '\r' => (line, character) = (line + 1, 1),
+            _ => character += 1,
+        }
+        cr = c == '\r';
+    }
+    format!("line {line}, character {character}")
+}
+
+/// The UTF-8 bytes of a UTF-16 file's valid start, before its first unpaired surrogate or odd
+/// last byte (the byte-order mark left out).
+fn utf16_valid_start(bytes: &[u8], big_endian: bool) -> Vec<u8> {
+    let bom: &[u8] = if big_endian { b"\xFE\xFF" } else { b"\xFF\xFE" };
+    let units = bytes
+        .strip_prefix(bom)
+        .unwrap_or(bytes)
+        .chunks_exact(2)
+        .map(|p| {
+            let pair = [p[0], p[1]];
+            if big_endian {
+                u16::from_be_bytes(pair)
+            } else {
+                u16::from_le_bytes(pair)
+            }
+        });
+    let text: String = char::decode_utf16(units).map_while(Result::ok).collect();
+    text.into_bytes()
+}
+
 /// Decode a file's bytes to text with the reading rules of import files.
 pub fn decode_text(bytes: &[u8], encoding: Encoding) -> Result<Cow<'_, str>, Problem> {
     let mut problems = Vec::new();
     match decode(bytes, encoding, &mut problems) {
-        Some((text, _)) => Ok(text),
-        None => Err(problems
+        Ok((text, _)) => Ok(text),
+        Err(_) => Err(problems
             .pop()
             .unwrap_or_else(|| file_problem(Code::NotCsv, "the file cannot be decoded"))),
     }
@@ -283,8 +348,11 @@ fn open_text<'a>(
         // Large files are read in parallel: load the phone metadata meanwhile.
         rayon::spawn(crate::core::phone::warm_up);
     }
-    let (text, encoding) = decode(bytes, opts.encoding, &mut file.problems)?;
-    file.encoding = encoding;
+    let decoded = decode(bytes, opts.encoding, &mut file.problems);
+    file.encoding = decoded
+        .as_ref()
+        .map_or_else(|name| *name, |(_, name)| *name);
+    let (text, _) = decoded.ok()?;
     if let Some(pos) = memchr::memchr(0, text.as_bytes()) {
         file.problems.push(file_problem(
             Code::NotCsv,
@@ -774,7 +842,9 @@ pub fn each_problem(
 ) -> std::io::Result<()> {
     let reread = file.keep.is_some() && !file.dropped.is_empty() && file.file_error().is_none();
     let text = if reread {
-        decode(bytes, opts.encoding, &mut Vec::new()).map(|(text, _)| text)
+        decode(bytes, opts.encoding, &mut Vec::new())
+            .ok()
+            .map(|(text, _)| text)
     } else {
         None
     };
