@@ -8,6 +8,7 @@ use crate::core::problem::{Code, Problem, Tally};
 use crate::core::record::{self, Checked, Columns, Entry, Field, Rules};
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 pub mod mapping;
 pub use mapping::Mapping;
@@ -1481,12 +1482,20 @@ fn repeated<'a>(
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|run| run.len() > 1)
     {
-        let keys: Vec<(usize, Cow<'a, str>)> = run
-            .iter()
-            .filter_map(|&(_, i)| Some((i as usize, key(i as usize)?)))
-            .collect();
-        for (i, k) in &keys {
-            marked[*i] = keys.iter().any(|(j, other)| j != i && other == k);
+        // How many entries of the run have each key: a run is nearly always one key (a file
+        // of one UniqueID on every line is one run of them all), so the keys are counted,
+        // each once, not held an entry each (SPEC §5), and each entry's is made again.
+        let mut counted: HashMap<Cow<'a, str>, u32, foldhash::fast::RandomState> =
+            HashMap::default();
+        for &(_, i) in run {
+            if let Some(k) = key(i as usize) {
+                *counted.entry(k).or_default() += 1;
+            }
+        }
+        for &(_, i) in run {
+            if let Some(k) = key(i as usize) {
+                marked[i as usize] = counted.get(&k).is_some_and(|&n| n > 1);
+            }
         }
     }
     free_large(hashed);
