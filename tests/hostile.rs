@@ -740,6 +740,42 @@ fn sync_of_270k_distinct_invalid_rows_is_bounded_by_the_file() {
     sync_rows_within_the_bound(rows, &invalid_rows(rows, true), "field count", None);
 }
 
+/// 400,000 one-field rows of one letter, `x` (0.8 MB, bound 67 MiB): each rejected record
+/// cost an entry and a change of the plan, 112 bytes for a line of 2, so `sync` peaked at 75
+/// MiB in a debug build, and `diff`, whose table and JSON read and kept every problem, at 156
+/// MiB. The plan now tells its invalid changes from the file's entries, and `diff` keeps the
+/// first problems as `apply` does; the JSON still lists every change and every problem.
+#[test]
+fn sync_validate_and_diff_of_400k_rows_of_one_letter_are_bounded_by_the_file() {
+    let rows = 400_000;
+    let text = format!("UniqueID;Name;Mail\n{}", "x\n".repeat(rows));
+    sync_rows_within_the_bound(rows, &text, "field count", None);
+    let env = Env::new();
+    let file = env.write("x.csv", &text);
+    let path = file.to_str().unwrap();
+    let bound = bound_mib(text.len());
+    bounded(&env, &["validate", path], None, 300).check("validate of them", 3, bound);
+    env.roster(&["fetch", "--source", path]).ok();
+    let table = bounded(&env, &["diff"], None, 300);
+    table.check("diff of them", 0, bound);
+    assert!(
+        table.stdout.contains("line 2: field-count") && table.stdout.contains("399,950 more"),
+        "{}",
+        &table.stdout[..table.stdout.len().min(3000)]
+    );
+    let json = bounded(&env, &["diff", "--format", "json"], None, 300);
+    json.check("diff --format json of them", 0, bound);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let changes = doc["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), rows);
+    assert!(changes
+        .iter()
+        .all(|c| c["action"] == "invalid" && c["unique_id"] == "x"));
+    assert_eq!(changes[rows - 1]["line"], rows as u64 + 1);
+    assert_eq!(doc["problems"].as_array().map(Vec::len), Some(rows));
+    assert_eq!(doc["counts"]["invalid"], rows as u64);
+}
+
 /// SPEC §5: memory is bounded by the file, not by what is wrong with it. A file whose every
 /// record names a Group ID no group has, each another, is imported, reported and told by
 /// `status` within the bound; the report and `status` name the groups named most and count
