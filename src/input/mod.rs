@@ -454,12 +454,7 @@ fn invalid_mails(reads: &mut [(usize, SpanRead)]) -> Vec<InvalidMail> {
 
 /// What fills the room of an entry not read yet (it allocates nothing).
 fn vacant() -> Entry {
-    Entry::Invalid {
-        line: 0,
-        unique_id: None,
-        name: None,
-        field_count: false,
-    }
+    Entry::Invalid(record::Rejected::new(0, None, None, false))
 }
 
 /// The room for each span's entries: a record a line (the lines a span starts on).
@@ -620,7 +615,7 @@ fn mail_of<'e>(entries: &'e [Entry], i: usize, invalid: &InvalidMails<'_>) -> Op
     match &entries[i] {
         Entry::Valid(r) if !r.skip => Some(Cow::Borrowed(r.mail())),
         Entry::Valid(_) => None,
-        Entry::Invalid { .. } => invalid.mail(i).map(Cow::Owned),
+        Entry::Invalid(_) => invalid.mail(i).map(Cow::Owned),
     }
 }
 
@@ -1440,12 +1435,12 @@ fn mark_duplicates(file: &mut ImportFile, invalid: &InvalidMails<'_>) {
 /// Mark an entry invalid (a duplicate), keeping its UniqueID and name.
 fn invalidate(entries: &mut [Entry], i: usize) {
     if let Entry::Valid(r) = &entries[i] {
-        entries[i] = Entry::Invalid {
-            line: crate::core::record::line_of_invalid(r.line),
-            unique_id: Some(r.unique_id().into()),
-            name: Some(r.name().into()),
-            field_count: false,
-        };
+        entries[i] = Entry::Invalid(record::Rejected::new(
+            r.line,
+            Some(r.unique_id()),
+            Some(r.name()),
+            false,
+        ));
     }
 }
 

@@ -670,7 +670,7 @@ pub(crate) fn insert_invalid(
 fn entry_name(entry: &Entry) -> Option<&str> {
     match entry {
         Entry::Valid(r) => Some(r.name()),
-        Entry::Invalid { name, .. } => name.as_deref(),
+        Entry::Invalid(r) => r.name(),
     }
 }
 

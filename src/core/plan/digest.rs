@@ -77,7 +77,7 @@ impl Plan {
             (e.unique_id(), Action::Invalid.as_str(), Some(e.line()))
         };
         let mut invalid: Vec<u32> = (0..entries.len())
-            .filter(|&i| matches!(entries[i], Entry::Invalid { .. }))
+            .filter(|&i| matches!(entries[i], Entry::Invalid(_)))
             .map(|i| i as u32)
             .collect();
         invalid.sort_unstable_by(|&a, &b| entry_key(a).cmp(&entry_key(b)));

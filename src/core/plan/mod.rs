@@ -739,7 +739,7 @@ impl Plan {
                 &self.group_ids,
                 None,
             )),
-            Entry::Invalid { .. } => None,
+            Entry::Invalid(_) => None,
         }
     }
 
@@ -776,7 +776,7 @@ impl Plan {
                 columns: &file.columns,
                 known: &self.group_ids,
             }),
-            Entry::Invalid { .. } => None,
+            Entry::Invalid(_) => None,
         }
     }
 }
@@ -963,7 +963,7 @@ fn invalid_entries(entries: &[Entry]) -> impl Iterator<Item = (usize, &Entry)> {
     entries
         .iter()
         .enumerate()
-        .filter(|(_, e)| matches!(e, Entry::Invalid { .. }))
+        .filter(|(_, e)| matches!(e, Entry::Invalid(_)))
 }
 
 /// Compute the plan of `file` against the directory (SPEC §2). Records whose Mail another user
