@@ -21,24 +21,28 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
             crate::core::command::roster()
         )));
     };
+    let mut shown = super::selection(&args.shown, format);
+    shown.batch = args.batch;
     // JSON lists the problems as apply's does: the first ones kept, the rest streamed from
-    // the bytes (SPEC §5); the table shows each invalid record's own problem.
-    let (bytes, mut file, dir) = match format {
-        Format::Json => pipeline::read_batch_keeping(
+    // the bytes (SPEC §5); the table shows each listed invalid record's own problem, which
+    // the kept ones hold while it lists no more than [`KEPT_FOR_A_TABLE`] changes (a record
+    // has at most one problem a code), and every problem is read for a longer one.
+    let keeping = format == Format::Json || shown.limit.is_some_and(|n| n <= KEPT_FOR_A_TABLE);
+    let (bytes, mut file, dir) = if keeping {
+        pipeline::read_batch_keeping(
             &store,
             &ctx.config,
             &batch,
             pipeline::GroupWarnings::Counted,
-        )?,
-        _ => {
-            let (file, dir) = pipeline::read_batch(
-                &store,
-                &ctx.config,
-                &batch,
-                pipeline::GroupWarnings::Counted,
-            )?;
-            (Vec::new(), file, dir)
-        }
+        )?
+    } else {
+        let (file, dir) = pipeline::read_batch(
+            &store,
+            &ctx.config,
+            &batch,
+            pipeline::GroupWarnings::Counted,
+        )?;
+        (Vec::new(), file, dir)
     };
     if let Some(p) = file.file_error() {
         return Err(Error::Rejected(format!("batch {} cannot be planned: {p}", batch.id)).into());
@@ -50,8 +54,6 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
     if ctx.quiet {
         return Ok(());
     }
-    let mut shown = super::selection(&args.shown, format);
-    shown.batch = args.batch;
     let view = PlanView::new(&plan, &file, &shown);
     match format {
         Format::Json => {
@@ -65,6 +67,10 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The most changes a table lists from a reading that kept only the first problems
+/// ([`pipeline::KEEP_PROBLEMS`] errors, a record at most one a code).
+const KEPT_FOR_A_TABLE: usize = 50;
 
 /// The plan as a table: the head line, the digest, the plan, and what would trip with the one
 /// command that proceeds.

@@ -91,7 +91,7 @@ impl ImportFile {
     pub fn invalid(&self) -> usize {
         self.entries
             .iter()
-            .filter(|e| matches!(e, Entry::Invalid { .. }))
+            .filter(|e| matches!(e, Entry::Invalid(_)))
             .count()
     }
 
@@ -101,7 +101,7 @@ impl ImportFile {
         fn valid(entry: &Entry) -> Option<&super::record::Record> {
             match entry {
                 Entry::Valid(r) => Some(r),
-                Entry::Invalid { .. } => None,
+                Entry::Invalid(_) => None,
             }
         }
         let warnings: Vec<Problem> = match self.keep {
@@ -146,7 +146,7 @@ impl ImportFile {
             known.iter().map(String::as_str).collect();
         let unknown = |entry: &'_ Entry| match entry {
             Entry::Valid(r) => r.groups().any(|g| !known.contains(g)),
-            Entry::Invalid { .. } => false,
+            Entry::Invalid(_) => false,
         };
         // Most files name no unknown group: that is found on every core.
         let Some(first) = self.entries.par_iter().position_first(unknown) else {
@@ -189,13 +189,12 @@ impl ImportFile {
     /// Mark an entry invalid (used for `mail-taken`, found against the store).
     pub fn invalidate(&mut self, index: usize, problem: Problem) {
         if let Entry::Valid(r) = &self.entries[index] {
-            let unique_id = Some(r.unique_id().into());
-            self.entries[index] = Entry::Invalid {
-                line: super::record::line_of_invalid(r.line),
-                unique_id,
-                name: Some(r.name().into()),
-                field_count: false,
-            };
+            self.entries[index] = Entry::Invalid(super::record::Rejected::new(
+                r.line,
+                Some(r.unique_id()),
+                Some(r.name()),
+                false,
+            ));
         }
         self.problems.push(problem);
         sort_problems(&mut self.problems);

@@ -297,23 +297,73 @@ impl Record {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
     Valid(Record),
-    /// The record has at least one error; `unique_id` is kept when it could be read, so that
-    /// the user it names is left alone rather than treated as absent.
-    /// Boxed strings (not `String`s) so that an entry is 56 bytes, not 64 (issue 31: a first
-    /// import holds an entry a record); the UniqueID inline when short (up to 24 bytes): a file
-    /// of 300,000 invalid records made as many allocations of 32 bytes (SPEC §5: memory
-    /// bounded by the file).
-    Invalid {
-        /// Four bytes ([`line_of_invalid`]), so that the inline UniqueID keeps the entry at 56.
-        line: u32,
-        unique_id: Option<compact_str::CompactString>,
-        /// The Name cell as the file has it (control characters as spaces), for reports.
-        name: Option<Box<str>>,
-        /// The record has another number of fields than the header: it gets only
-        /// `field-count` (SPEC §1), no `duplicate-id` of its own, though its UniqueID still
-        /// counts for the other records' and protects its user.
-        field_count: bool,
-    },
+    /// The record has at least one error (see [`Rejected`]).
+    Invalid(Rejected),
+}
+
+/// What an invalid record keeps: its UniqueID when it could be read, so that the user it names
+/// is left alone rather than treated as absent, and its Name cell as the file has it (control
+/// characters as spaces), for reports. Both in one string, inline when together up to 24
+/// bytes, so that an entry is 56 bytes (issue 31: a first import holds an entry a record) and
+/// a file of short invalid records makes no allocation a record (SPEC §5: memory bounded by
+/// the file; 1,000,000 two-field rows `E1;N` made as many allocations of 32 bytes for names
+/// of one letter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Four bytes ([`line_of_invalid`]).
+    line: u32,
+    /// The length of the UniqueID at the start of `text`, [`NO_ID`] for none.
+    id_len: u32,
+    /// The rest of `text` is the Name cell (else there is none).
+    named: bool,
+    /// The record has another number of fields than the header: it gets only
+    /// `field-count` (SPEC §1), no `duplicate-id` of its own, though its UniqueID still
+    /// counts for the other records' and protects its user.
+    field_count: bool,
+    text: compact_str::CompactString,
+}
+
+/// [`Rejected::id_len`] of a record without a UniqueID.
+const NO_ID: u32 = u32::MAX;
+
+impl Rejected {
+    pub fn new(line: u64, unique_id: Option<&str>, name: Option<&str>, field_count: bool) -> Self {
+        let id = unique_id.filter(|u| u.len() < NO_ID as usize);
+        let mut text = compact_str::CompactString::with_capacity(
+            id.map_or(0, str::len) + name.map_or(0, str::len),
+        );
+        text.push_str(id.unwrap_or(""));
+        text.push_str(name.unwrap_or(""));
+        Rejected {
+            line: line_of_invalid(line),
+            id_len: id.map_or(NO_ID, |u| u.len() as u32),
+            named: name.is_some(),
+            field_count,
+            text,
+        }
+    }
+
+    pub fn line(&self) -> u64 {
+        u64::from(self.line)
+    }
+
+    pub fn unique_id(&self) -> Option<&str> {
+        (self.id_len != NO_ID).then(|| &self.text[..self.id_len as usize])
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        let start = if self.id_len == NO_ID {
+            0
+        } else {
+            self.id_len as usize
+        };
+        self.named.then(|| &self.text[start..])
+    }
+
+    /// A record of the wrong field count, which gets only that code (SPEC §1).
+    pub fn field_count(&self) -> bool {
+        self.field_count
+    }
 }
 
 /// The line of an invalid entry as it keeps it: a file of 2^32 records would need 224 GiB for
@@ -326,25 +376,19 @@ impl Entry {
     pub fn line(&self) -> u64 {
         match self {
             Entry::Valid(r) => r.line,
-            Entry::Invalid { line, .. } => u64::from(*line),
+            Entry::Invalid(r) => r.line(),
         }
     }
     pub fn unique_id(&self) -> Option<&str> {
         match self {
             Entry::Valid(r) => Some(r.unique_id()),
-            Entry::Invalid { unique_id, .. } => unique_id.as_deref(),
+            Entry::Invalid(r) => r.unique_id(),
         }
     }
 
     /// A record of the wrong field count, which gets only that code (SPEC §1).
     pub fn wrong_field_count(&self) -> bool {
-        matches!(
-            self,
-            Entry::Invalid {
-                field_count: true,
-                ..
-            }
-        )
+        matches!(self, Entry::Invalid(r) if r.field_count())
     }
 }
 
@@ -579,12 +623,12 @@ impl<'a, C: Cells + ?Sized> Reading<'a, C> {
             .cell(Field::Name)
             .filter(|n| !n.is_empty())
             .map(|n| quoted(n).replace(|c: char| c.is_control(), " "));
-        Entry::Invalid {
-            line: line_of_invalid(self.line),
-            unique_id: unique_id.map(compact_str::CompactString::from),
-            name: name.map(String::into_boxed_str),
+        Entry::Invalid(Rejected::new(
+            self.line,
+            unique_id,
+            name.as_deref(),
             field_count,
-        }
+        ))
     }
 
     /// A record with another number of fields than the header.
@@ -990,7 +1034,7 @@ mod tests {
                     r.mail().to_owned(),
                     r.groups().map(str::to_owned).collect::<Vec<_>>(),
                 )),
-                Entry::Invalid { .. } => None,
+                Entry::Invalid(_) => None,
             };
             assert_eq!(same, want, "{row:?}");
         }
@@ -1142,22 +1186,12 @@ mod tests {
         let (entry, _) = check(&["E9", "Bo", "bad"][..], 3, &cols, &Rules::default());
         assert_eq!(
             entry,
-            Entry::Invalid {
-                line: 3,
-                unique_id: Some("E9".into()),
-                name: Some("Bo".into()),
-                field_count: false,
-            }
+            Entry::Invalid(Rejected::new(3, Some("E9"), Some("Bo"), false))
         );
         let (entry, _) = check(&["E9", "Bo"][..], 4, &cols, &Rules::default());
         assert_eq!(
             entry,
-            Entry::Invalid {
-                line: 4,
-                unique_id: Some("E9".into()),
-                name: Some("Bo".into()),
-                field_count: true,
-            }
+            Entry::Invalid(Rejected::new(4, Some("E9"), Some("Bo"), true))
         );
     }
 }

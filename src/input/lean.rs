@@ -370,7 +370,9 @@ impl Bits {
 }
 
 /// Of the records whose hashes meet (`ids`, `mails`: indices, sorted), those whose keys'
-/// 128-bit hashes do: the spans that hold them are read again.
+/// 128-bit hashes do: the spans that hold them are read twice more, to count each key's
+/// records (a key once, not a record each: a file of one UniqueID on every line meets on
+/// every line), then to list the records whose key another has too.
 fn confirmed(
     text: &str,
     read: &[LeanSpan],
@@ -379,37 +381,98 @@ fn confirmed(
     ids: &[u32],
     mails: &[u32],
 ) -> (Vec<u32>, Vec<u32>) {
-    let mut bases = Vec::with_capacity(read.len());
-    let mut base = 0u32;
-    for span in read {
-        bases.push(base);
-        base += span.rows;
-    }
-    let within = |list: &[u32], from: u32, rows: u32| -> std::ops::Range<usize> {
-        list.partition_point(|&i| i < from)..list.partition_point(|&i| i < from + rows)
+    let again = Again {
+        text,
+        read,
+        file,
+        opts,
+        ids,
+        mails,
     };
-    let (id_keys, mail_keys): (Vec<Keys>, Vec<Keys>) = read
-        .par_iter()
-        .zip(&bases)
-        .map(|(span, &base)| {
-            let (want_ids, want_mails) = (
-                &ids[within(ids, base, span.rows)],
-                &mails[within(mails, base, span.rows)],
-            );
-            if want_ids.is_empty() && want_mails.is_empty() {
-                return (Vec::new(), Vec::new());
+    let mut counts = (Counts::default(), Counts::default());
+    for (span_ids, span_mails) in again.per_span(|c: &mut (Counts, Counts), mail, h, _, _| {
+        let of = if mail { &mut c.1 } else { &mut c.0 };
+        *of.entry(h).or_default() += 1;
+    }) {
+        for (into, from) in [(&mut counts.0, span_ids), (&mut counts.1, span_mails)] {
+            for (h, n) in from {
+                *into.entry(h).or_default() += n;
             }
-            keys_again(text, span, base, file, opts, (want_ids, want_mails))
-        })
-        .unzip();
+        }
+    }
+    let same = again.per_span(|lists: &mut (Vec<u32>, Vec<u32>), mail, h, i, may| {
+        let (of, list) = if mail {
+            (&counts.1, &mut lists.1)
+        } else {
+            (&counts.0, &mut lists.0)
+        };
+        if may && of.get(&h).is_some_and(|&n| n > 1) {
+            list.push(i);
+        }
+    });
+    let (id_lists, mail_lists): (Vec<Vec<u32>>, Vec<Vec<u32>>) = same.into_iter().unzip();
     (
-        same_keys(id_keys.into_iter().flatten().collect()),
-        same_keys(mail_keys.into_iter().flatten().collect()),
+        id_lists.into_iter().flatten().collect(),
+        mail_lists.into_iter().flatten().collect(),
     )
 }
 
+/// The records whose hashes meet, to be read again ([`confirmed`]).
+struct Again<'a> {
+    text: &'a str,
+    read: &'a [LeanSpan],
+    file: &'a ImportFile,
+    opts: &'a ReadOptions,
+    ids: &'a [u32],
+    mails: &'a [u32],
+}
+
+impl Again<'_> {
+    /// What `tell` makes of each span's keys ([`keys_again`]), span by span in parallel.
+    fn per_span<T: Default + Send>(
+        &self,
+        tell: impl Fn(&mut T, bool, u128, u32, bool) + Sync,
+    ) -> Vec<T> {
+        let mut bases = Vec::with_capacity(self.read.len());
+        let mut base = 0u32;
+        for span in self.read {
+            bases.push(base);
+            base += span.rows;
+        }
+        let within = |list: &[u32], from: u32, rows: u32| -> std::ops::Range<usize> {
+            list.partition_point(|&i| i < from)..list.partition_point(|&i| i < from + rows)
+        };
+        self.read
+            .par_iter()
+            .zip(&bases)
+            .map(|(span, &base)| {
+                let want = (
+                    &self.ids[within(self.ids, base, span.rows)],
+                    &self.mails[within(self.mails, base, span.rows)],
+                );
+                let mut out = T::default();
+                keys_again(
+                    self.text,
+                    span,
+                    base,
+                    self.file,
+                    self.opts,
+                    want,
+                    |mail, h, i, may| tell(&mut out, mail, h, i, may),
+                );
+                out
+            })
+            .collect()
+    }
+}
+
+/// The number of records of each key's 128-bit hash.
+type Counts = std::collections::HashMap<u128, u32, foldhash::fast::RandomState>;
+
 /// The 128-bit hashes of the UniqueIDs and Mail keys of the records `want` names (indices
-/// from `base`, sorted) in a span, read again.
+/// from `base`, sorted) in a span, read again: each told to `tell` (whether it is a Mail key,
+/// its hash, the record's index, and whether that record may be marked a duplicate: not one
+/// of the wrong field count, SPEC §1, whose key counts all the same), in the records' order.
 fn keys_again(
     text: &str,
     span: &LeanSpan,
@@ -417,8 +480,11 @@ fn keys_again(
     file: &ImportFile,
     opts: &ReadOptions,
     want: (&[u32], &[u32]),
-) -> (Keys, Keys) {
-    let (mut ids, mut mails) = (Vec::new(), Vec::new());
+    mut tell: impl FnMut(bool, u128, u32, bool),
+) {
+    if want.0.is_empty() && want.1.is_empty() {
+        return;
+    }
     let (mut want_ids, mut want_mails) = (want.0.iter().peekable(), want.1.iter().peekable());
     let mut index = base;
     let _ = each_record(text, &span.span, file.delimiter, |cells| {
@@ -441,33 +507,12 @@ fn keys_again(
                 (hashed(id_key), hashed(mail_key), marked)
             });
         if let (true, Some(h)) = (id, id_hash) {
-            ids.push((h, i, marked));
+            tell(false, h, i, marked);
         }
         if let (true, Some(h)) = (mail, mail_hash) {
-            mails.push((h, i, true));
+            tell(true, h, i, true);
         }
     });
-    (ids, mails)
-}
-
-/// Keys' 128-bit hashes, each with the index of its record and whether that record may be
-/// marked a duplicate (not one of the wrong field count, SPEC §1: its key counts all the same).
-type Keys = Vec<(u128, u32, bool)>;
-
-/// The indices (sorted) of the records whose key's 128-bit hash another record's has too
-/// (those that may be marked).
-fn same_keys(mut keys: Keys) -> Vec<u32> {
-    keys.par_sort_unstable_by_key(|&(h, _, _)| h);
-    let mut marked: Vec<u32> = keys
-        .chunk_by(|a, b| a.0 == b.0)
-        .filter(|run| run.len() > 1)
-        .flatten()
-        .filter(|&&(_, _, may)| may)
-        .map(|&(_, i, _)| i)
-        .collect();
-    drop(keys);
-    marked.par_sort_unstable();
-    marked
 }
 
 fn hash128(key: &str) -> u128 {

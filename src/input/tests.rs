@@ -213,7 +213,7 @@ fn a_mail_an_invalid_record_repeats_is_a_duplicate_on_both() {
         assert_eq!(got, *want, "{records:?}");
         let lines: HashSet<u64> = want.iter().map(|(l, _, _)| *l).collect();
         for entry in &file.entries {
-            let invalid = matches!(entry, Entry::Invalid { .. });
+            let invalid = matches!(entry, Entry::Invalid(_));
             assert_eq!(
                 invalid,
                 lines.contains(&entry.line()),

@@ -49,7 +49,9 @@ pub use outcome::{Outcome, Status};
 pub use overlap::{fetch_store_and_read, Fetch, Prepared};
 pub use plan::{plan, settings, settings_for};
 pub use push::{push, push_after_commit};
-pub use read::{read_against, read_batch, read_batch_keeping, GroupWarnings, KEEP_PROBLEMS};
+pub use read::{
+    read_against, read_batch, read_batch_keeping, read_keeping, GroupWarnings, KEEP_PROBLEMS,
+};
 pub use report::{build_night_report, build_report, status_of, what_is_true_now};
 pub use report_mail::{report_due, send_report, stale_days};
 pub use run::{note_operator, overrides, record_crash, tripped_detail, Recorded};

@@ -68,6 +68,17 @@ pub(super) fn read_keeping_against<'s>(
     Ok((file, dir))
 }
 
+/// [`read_against`] as a plan reads a file: of the records' problems only the first
+/// [`KEEP_PROBLEMS`] are kept, the rest told again from `bytes` ([`input::each_problem`]).
+pub fn read_keeping<'s>(
+    store: &'s Store,
+    config: &Config,
+    bytes: &[u8],
+    warnings: GroupWarnings,
+) -> anyhow::Result<(ImportFile, StoreDirectory<'s>)> {
+    read_keeping_against(store, config, bytes, warnings, Some(KEEP_PROBLEMS))
+}
+
 /// Read a stored batch beside the store's directory (see [`read_against`]).
 pub fn read_batch<'s>(
     store: &'s Store,

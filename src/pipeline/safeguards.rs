@@ -117,7 +117,7 @@ fn hold(
         unknown_groups: Some(&plan.unknown_groups),
         problems: &file.problems,
         each_problem: Some(each_problem),
-        rejected: Some((&plan.changes, &file.entries)),
+        rejected: Some((plan, &file.entries)),
     })?;
     store.set_batch_status(batch, "blocked")?;
     Ok(Stop {

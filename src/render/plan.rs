@@ -85,17 +85,16 @@ impl<'a> PlanView<'a> {
         PlanView { plan, file, shown }
     }
 
-    fn selected(&self) -> impl Iterator<Item = &'a Change> + 'a {
+    fn selected(&self) -> impl Iterator<Item = Cow<'a, Change>> + 'a {
         let PlanView { plan, file, shown } = *self;
-        plan.changes
-            .iter()
+        plan.each_change(&file.entries)
             .filter(move |c| shown.matches(plan, file, c))
     }
 
     /// How many changes are listed, and how many more the selection matches.
     fn listed(&self) -> (usize, usize) {
         let matched = if self.shown.actions.is_empty() && self.shown.fields.is_empty() {
-            self.plan.changes.len()
+            self.plan.change_count(&self.file.entries)
         } else {
             self.selected().count()
         };
@@ -205,7 +204,7 @@ impl PlanView<'_> {
             if i > 0 {
                 buf.push(b',');
             }
-            self.write_change(&mut buf, c);
+            self.write_change(&mut buf, &c);
             if buf.len() >= CHUNK {
                 out.write_all(&buf)?;
                 buf.clear();
@@ -608,11 +607,11 @@ pub fn write_changes(out: &mut impl Write, view: &PlanView<'_>) -> io::Result<()
     if listed > 0 {
         let mut grid = Grid::new(["Action", "UniqueID", "Name", "Mail", "Changes"]);
         for c in view.selected().take(listed) {
-            grid.measure(&row(view, c));
+            grid.measure(&row(view, &c));
         }
         grid.write_header(out)?;
         for c in view.selected().take(listed) {
-            grid.write_row(out, &row(view, c))?;
+            grid.write_row(out, &row(view, &c))?;
         }
     }
     if more > 0 {

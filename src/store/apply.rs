@@ -617,7 +617,7 @@ fn record_run(
             unknown_groups: Some(&plan.unknown_groups),
             problems: run.problems,
             each_problem: run.each_problem,
-            rejected: Some((&plan.changes, entries)),
+            rejected: Some((plan, entries)),
         },
     )
 }

@@ -653,16 +653,13 @@ pub(crate) fn insert_records(
 pub(crate) fn insert_invalid(
     conn: &rusqlite::Connection,
     run: i64,
-    (changes, entries): (&[crate::core::plan::Change], &[Entry]),
+    (plan, entries): (&crate::core::plan::Plan, &[Entry]),
 ) -> anyhow::Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO run_records (run_id, list, seq, line, unique_id, name, mail)
          VALUES (?1, 'invalid', ?2, ?3, ?4, ?5, NULL)",
     )?;
-    let invalid = changes
-        .iter()
-        .filter(|c| c.action == crate::core::plan::Action::Invalid);
-    for (seq, c) in invalid.enumerate() {
+    for (seq, c) in plan.invalid_changes(entries).enumerate() {
         stmt.execute(rusqlite::params![
             run,
             seq as i64,
@@ -678,7 +675,7 @@ pub(crate) fn insert_invalid(
 fn entry_name(entry: &Entry) -> Option<&str> {
     match entry {
         Entry::Valid(r) => Some(r.name()),
-        Entry::Invalid { name, .. } => name.as_deref(),
+        Entry::Invalid(r) => r.name(),
     }
 }
 

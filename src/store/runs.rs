@@ -1,7 +1,7 @@
 //! Runs: every apply (and every rejected or blocked attempt), with its counts and problems.
 
 use super::{now, Store};
-use crate::core::plan::{Change, Counts, Night};
+use crate::core::plan::{Counts, Night};
 pub use crate::core::problem::EachProblem;
 use crate::core::problem::Problem;
 use crate::core::record::Entry;
@@ -28,7 +28,7 @@ pub struct NewRun<'a> {
     /// The plan's changes and the file's entries: its invalid records are written as the
     /// run's `invalid` list (line, UniqueID, name) straight from them, never as one JSON tree
     /// of them all.
-    pub rejected: Option<(&'a [Change], &'a [Entry])>,
+    pub rejected: Option<(&'a crate::core::plan::Plan, &'a [Entry])>,
 }
 
 /// A run's detail is read without its per-record lists (`invalid`, `removals`: 200,000 of

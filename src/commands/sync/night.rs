@@ -26,7 +26,7 @@ pub(super) fn one_night(
     *night.reached.source.borrow_mut() = Some(source.clone());
     let fetch = || fetch(ctx, &source, waited);
     if night.args.dry_run {
-        return dry_run::dry_run(night, store, &fetch()?);
+        return dry_run::dry_run(night, store, fetch()?);
     }
     // The directory is loaded while the file arrives, and the file stored while it is read.
     let arrived = pipeline::fetch_store_and_read(store, config, fetch)?;

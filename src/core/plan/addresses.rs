@@ -67,7 +67,7 @@ fn claimant(c: &Change) -> bool {
 fn record<'f>(file: &'f ImportFile, c: &Change) -> Option<&'f Record> {
     match file.entries.get(c.entry()?)? {
         Entry::Valid(r) => Some(r),
-        Entry::Invalid { .. } => None,
+        Entry::Invalid(_) => None,
     }
 }
 

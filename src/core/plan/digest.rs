@@ -9,6 +9,7 @@
 
 use super::{Action, Change, Plan};
 use crate::core::file::ImportFile;
+use crate::core::record::Entry;
 use sha2::{Digest, Sha256};
 
 /// A plan's digest once computed: the JSON, the table and the run's record each show it.
@@ -66,19 +67,36 @@ impl Plan {
         let mut order: Vec<&Change> = self.changes.iter().collect();
         // No two changes have the same key (a record has its own line, an absent user its own
         // UniqueID): the order is the same as a stable sort's, without its buffer of half the
-        // list (a file of invalid records is a change a line).
+        // list. The invalid records' changes, which the plan does not hold, are sorted by
+        // their entries' indices (4 bytes a line, where a file of invalid records is a
+        // change a line) and told as they merge in.
         order.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
-        for c in order {
-            h.text(c.action.as_str());
-            h.opt(c.unique_id.as_deref());
-            if c.unique_id.is_none() {
-                h.number(c.line().unwrap_or(0));
+        let entries = &file.entries;
+        let entry_key = |i: u32| {
+            let e = &entries[i as usize];
+            (e.unique_id(), Action::Invalid.as_str(), Some(e.line()))
+        };
+        let mut invalid: Vec<u32> = (0..entries.len())
+            .filter(|&i| matches!(entries[i], Entry::Invalid(_)))
+            .map(|i| i as u32)
+            .collect();
+        invalid.sort_unstable_by(|&a, &b| entry_key(a).cmp(&entry_key(b)));
+        let mut held = order.into_iter().peekable();
+        let mut told = invalid.into_iter().peekable();
+        loop {
+            let held_first = match (held.peek(), told.peek()) {
+                (None, None) => break,
+                (Some(c), Some(&i)) => key(c) < entry_key(i),
+                (held, _) => held.is_some(),
+            };
+            if held_first {
+                if let Some(c) = held.next() {
+                    hash_change(&mut h, self, c, file);
+                }
+            } else if let Some(i) = told.next() {
+                let c = Change::invalid(&entries[i as usize], i as usize, None);
+                hash_change(&mut h, self, &c, file);
             }
-            if let Some(n) = c.absent().filter(|_| c.action == Action::Missing) {
-                h.number(n.into());
-            }
-            change_fields(&mut h, self, c, file);
-            h.text("end");
         }
         for (id, n) in &self.unknown_groups {
             h.text(id);
@@ -102,6 +120,20 @@ impl Plan {
         }
         hex
     }
+}
+
+/// One change, as the digest takes it in.
+fn hash_change(h: &mut Canonical, plan: &Plan, c: &Change, file: &ImportFile) {
+    h.text(c.action.as_str());
+    h.opt(c.unique_id.as_deref());
+    if c.unique_id.is_none() {
+        h.number(c.line().unwrap_or(0));
+    }
+    if let Some(n) = c.absent().filter(|_| c.action == Action::Missing) {
+        h.number(n.into());
+    }
+    change_fields(h, plan, c, file);
+    h.text("end");
 }
 
 /// The fields of a change, old → new: a create's straight from its record.

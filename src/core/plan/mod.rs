@@ -482,6 +482,20 @@ impl Change {
         }
     }
 
+    /// The change of the invalid record at `entry` in the file: it leaves the user of its
+    /// UniqueID alone (`pk`, when the store has that user). Told from the entry when needed
+    /// ([`Plan::each_change`]), not held by the plan.
+    pub fn invalid(record: &Entry, entry: usize, pk: Option<i64>) -> Self {
+        Change {
+            action: Action::Invalid,
+            unique_id: record.unique_id().map(Uid::new),
+            pk: pk.unwrap_or(NO_PK),
+            entry: entry_index(entry),
+            line: std::num::NonZeroU64::new(record.line()),
+            more: None,
+        }
+    }
+
     /// The store's key of the user, when it is in the store.
     pub fn pk(&self) -> Option<i64> {
         (self.pk != NO_PK).then_some(self.pk)
@@ -624,8 +638,14 @@ pub struct Reused {
 pub struct Plan {
     pub batch: i64,
     pub counts: Counts,
-    /// Every user that is created, adopted, updated, reactivated, removed, missing or invalid.
+    /// Every user that is created, adopted, updated, reactivated, removed or missing. The
+    /// invalid records' changes are not held (a file of every line invalid would be a change
+    /// a line, 56 bytes for a line of 2: SPEC §5) but told from the file's entries, in order
+    /// among these, by [`Plan::each_change`].
     pub changes: Vec<Change>,
+    /// The store's key of the user each invalid record names (by the record's entry, sorted),
+    /// for the records that name one: what an invalid change has beside its entry.
+    pub invalid_users: Vec<(u32, i64)>,
     /// Present users whose absence counter goes back to zero (no visible change).
     pub present_again: Vec<i64>,
     pub tripped: Vec<Tripped>,
@@ -660,6 +680,52 @@ impl Plan {
         !self.tripped.is_empty()
     }
 
+    /// Every change of the plan in its order: the records' (the invalid ones told from their
+    /// entries in the file the plan was made of) in the file's order, then the absent users'.
+    pub fn each_change<'a>(
+        &'a self,
+        entries: &'a [Entry],
+    ) -> impl Iterator<Item = std::borrow::Cow<'a, Change>> + 'a {
+        let mut held = self.changes.iter().peekable();
+        let mut invalid = invalid_entries(entries).peekable();
+        std::iter::from_fn(move || {
+            let told = match (held.peek(), invalid.peek()) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(c), Some(&(i, _))) => c.entry().is_none_or(|e| e > i),
+            };
+            if told {
+                let (i, entry) = invalid.next()?;
+                Some(std::borrow::Cow::Owned(self.invalid_change(entry, i)))
+            } else {
+                held.next().map(std::borrow::Cow::Borrowed)
+            }
+        })
+    }
+
+    /// The changes of the invalid records, in the file's order (see [`Plan::each_change`]).
+    pub fn invalid_changes<'a>(
+        &'a self,
+        entries: &'a [Entry],
+    ) -> impl Iterator<Item = Change> + 'a {
+        invalid_entries(entries).map(|(i, entry)| self.invalid_change(entry, i))
+    }
+
+    /// How many changes [`Plan::each_change`] tells.
+    pub fn change_count(&self, entries: &[Entry]) -> usize {
+        self.changes.len() + invalid_entries(entries).count()
+    }
+
+    fn invalid_change(&self, entry: &Entry, i: usize) -> Change {
+        let at = u32::try_from(i).unwrap_or(NO_ENTRY);
+        let pk = self
+            .invalid_users
+            .binary_search_by_key(&at, |&(e, _)| e)
+            .ok()
+            .map(|k| self.invalid_users[k].1);
+        Change::invalid(entry, i, pk)
+    }
+
     /// The state a change leads to: stored for most changes, derived from the record for a create.
     pub fn new_state(&self, change: &Change, file: &ImportFile) -> Option<UserState> {
         if change.action != Action::Create {
@@ -673,7 +739,7 @@ impl Plan {
                 &self.group_ids,
                 None,
             )),
-            Entry::Invalid { .. } => None,
+            Entry::Invalid(_) => None,
         }
     }
 
@@ -710,7 +776,7 @@ impl Plan {
                 columns: &file.columns,
                 known: &self.group_ids,
             }),
-            Entry::Invalid { .. } => None,
+            Entry::Invalid(_) => None,
         }
     }
 }
@@ -892,6 +958,14 @@ pub fn diff_fields(old: Option<&UserState>, new: &UserState) -> Vec<FieldChange>
     out
 }
 
+/// The invalid entries of a file, with their indices.
+fn invalid_entries(entries: &[Entry]) -> impl Iterator<Item = (usize, &Entry)> {
+    entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Entry::Invalid(_)))
+}
+
 /// Compute the plan of `file` against the directory (SPEC §2). Records whose Mail another user
 /// keeps are marked `mail-taken` in `file` (they become invalid).
 pub fn plan<D: Directory>(
@@ -938,7 +1012,19 @@ pub fn plan<D: Directory>(
         skipped: &skipped,
     });
     plan.mail_reused = resolve_mail(file, dir, &mut changes, &deleted, known_groups, reuse)?;
+    // The invalid changes (a mail taken among them) are told from the entries from now on.
+    changes.retain(|c| {
+        if c.action != Action::Invalid {
+            return true;
+        }
+        if let (Some(entry), Some(pk)) = (c.entry(), c.pk()) {
+            plan.invalid_users.push((entry_index(entry), pk));
+        }
+        false
+    });
+    plan.invalid_users.sort_unstable();
     count_changes(&mut plan.counts, &changes, &absent);
+    plan.counts.invalid = invalid_entries(&file.entries).count() as u64;
     changes.reserve_exact(absent.len());
     changes.extend(absent);
     plan.changes = changes;
@@ -1088,16 +1174,17 @@ fn record_changes<D: Directory>(
     plan: &mut Plan,
     skipped: &mut HashSet<i64>,
 ) -> Result<Vec<Change>, D::Error> {
-    // One change a record at most: no room to spare (a file of invalid records is all changes).
-    let mut changes: Vec<Change> = Vec::with_capacity(file.entries.len());
+    // One change a valid record at most: no room to spare (a first import is all creates).
+    let valid = file.entries.len() - invalid_entries(&file.entries).count();
+    let mut changes: Vec<Change> = Vec::with_capacity(valid);
     for i in 0..file.entries.len() {
         let (known, unchanged) = seen.get(i).copied().unwrap_or((None, false));
-        if let Some(change) = invalid_change(&mut file.entries[i], i, known) {
-            plan.counts.add(Action::Invalid);
-            changes.push(change);
-            continue;
-        }
         let Entry::Valid(record) = &file.entries[i] else {
+            // Held only while addresses are resolved, and only when it names a stored user
+            // (whom it leaves alone): the plan tells the others from the entries.
+            if let Some(k) = known {
+                changes.push(Change::invalid(&file.entries[i], i, Some(k.pk)));
+            }
             continue;
         };
         if record.skip {
@@ -1133,25 +1220,6 @@ fn record_changes<D: Directory>(
     Ok(changes)
 }
 
-/// The change of an invalid record: it takes the record's UniqueID (nothing reads it from the
-/// entry after the plan, and a file whose every line is wrong holds it once). Its name stays
-/// in the entry, where the run's record of it reads it: set on the change it would cost the
-/// change's extra parts, some 230 bytes a rejected record (SPEC §5).
-fn invalid_change(entry: &mut Entry, i: usize, known: Option<&Known>) -> Option<Change> {
-    let Entry::Invalid {
-        line, unique_id, ..
-    } = entry
-    else {
-        return None;
-    };
-    let pk = known.map(|k| k.pk);
-    let line = u64::from(*line);
-    let mut change = Change::new(Action::Invalid, None, pk, Some(i), Some(line));
-    // Moved as it is (inline when short): no allocation a record.
-    change.unique_id = unique_id.take();
-    Some(change)
-}
-
 /// The update (or reactivation) of a known user to what its record asks for, or none when the
 /// user already is that.
 fn update<D: Directory>(
@@ -1184,18 +1252,9 @@ fn update<D: Directory>(
 /// The counts of what the plan does, once the records' changes are final (an address taken
 /// makes a record invalid): the invalid records counted again, from the changes.
 fn count_changes(counts: &mut Counts, changes: &[Change], absent: &[Change]) {
-    let mut invalid = 0;
-    for c in changes {
-        if c.action == Action::Invalid {
-            invalid += 1;
-        } else {
-            counts.add(c.action);
-        }
-    }
-    for c in absent {
+    for c in changes.iter().chain(absent) {
         counts.add(c.action);
     }
-    counts.invalid = invalid;
 }
 
 /// One safeguard against its count: tripped when the count exceeds the configured limit and

@@ -94,9 +94,9 @@ fn run(dir: &Memory, text: &str, s: &Settings) -> (Plan, ImportFile) {
     (plan, file)
 }
 
-fn actions(plan: &Plan) -> Vec<(String, &'static str)> {
-    plan.changes
-        .iter()
+/// Every change of the plan, the invalid records' too ([`Plan::each_change`]).
+fn actions(plan: &Plan, file: &ImportFile) -> Vec<(String, &'static str)> {
+    plan.each_change(&file.entries)
         .map(|c| {
             (
                 c.unique_id.clone().map(String::from).unwrap_or_default(),
@@ -131,8 +131,8 @@ fn every_case_of_the_table() {
         E8,New,new@example.se,,,,,\n\
         E6,Eve Changed,,,,,,\n\
         E7,Fay Changed,fay@example.se,,,,,1\n";
-    let (plan, _) = run(&dir, text, &settings());
-    let mut got = actions(&plan);
+    let (plan, file) = run(&dir, text, &settings());
+    let mut got = actions(&plan, &file);
     got.sort();
     assert_eq!(
         got,
@@ -265,7 +265,7 @@ fn mail_taken_and_swaps() {
             ..settings()
         },
     );
-    let mut got = actions(&plan);
+    let mut got = actions(&plan, &file);
     got.sort();
     assert_eq!(
         got,
@@ -291,8 +291,8 @@ fn mail_taken_and_swaps() {
     );
     // A cascade: E2 cannot take E3's address, so E2 keeps bo@ and E1 cannot take it.
     let text = "UniqueID,Name,Mail\nE1,Anna,bo@example.se\nE2,Bo,cai@example.se\n";
-    let (plan, _) = run(&dir, text, &settings());
-    let mut got = actions(&plan);
+    let (plan, file) = run(&dir, text, &settings());
+    let mut got = actions(&plan, &file);
     got.sort();
     assert_eq!(
         got,
@@ -359,8 +359,8 @@ fn reuse_of_a_deactivated_users_mail() {
             reuse_mail_of_deactivated: reuse,
             ..on.clone()
         };
-        let (plan, _) = run(&dir, &format!("UniqueID,Name,Mail\n{rows}\n"), &s);
-        let mut got = actions(&plan);
+        let (plan, file) = run(&dir, &format!("UniqueID,Name,Mail\n{rows}\n"), &s);
+        let mut got = actions(&plan, &file);
         got.sort();
         let want: Vec<(String, &str)> = want.into_iter().map(|(u, a)| (u.to_string(), a)).collect();
         assert_eq!(got, want, "{rows}");
