@@ -4222,3 +4222,40 @@ fn a_refused_change_the_store_took_back_is_no_failure_any_more() {
     assert_eq!(status["healthy"], true, "{status}");
     assert_eq!(server.all("Users")["T1"]["title"], "Nurse");
 }
+
+/// A 429 whose `Retry-After` is an HTTP-date is waited for until that date, in each of the
+/// three forms RFC 9110 §5.6.7 says a recipient reads: IMF-fixdate, and the obsolete RFC 850
+/// and asctime forms (SPEC §8: a provider that is down is retried with backoff, 429 with
+/// `Retry-After`). The obsolete forms were not read: the push tried again after half a
+/// second's backoff, hammering a provider that had asked for a pause.
+#[test]
+fn a_retry_after_date_is_waited_for_in_every_http_date_form() {
+    let forms = [
+        "%a, %d %b %Y %H:%M:%S GMT",
+        "%A, %d-%b-%y %H:%M:%S GMT",
+        "%a %b %e %H:%M:%S %Y",
+    ];
+    for form in forms {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Scim::start(dir.path(), TOKEN, None);
+        let at = chrono::Utc::now() + chrono::Duration::seconds(4);
+        let answer = format!(
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            at.format(form)
+        );
+        let busy = support::servers::Busy::start(server.port, 1, answer.leak());
+        let url = format!("http://127.0.0.1:{}", busy.port);
+        let env = setup(&url, "");
+        env.import("users.csv", &csv(&["E1,Ann Berg,ann@example.org,,,"]), &[])
+            .ok();
+        let started = std::time::Instant::now();
+        let out = push(&env, &[]).ok().json();
+        let took = started.elapsed();
+        assert_eq!(out["users"]["create"], 1, "{form}: {out}");
+        assert!(
+            took >= Duration::from_millis(2500),
+            "{form}: tried again after {took:?}, before the date it was given"
+        );
+        assert!(server.all("Users").contains_key("E1"), "{form}");
+    }
+}
