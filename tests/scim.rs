@@ -4259,3 +4259,67 @@ fn a_retry_after_date_is_waited_for_in_every_http_date_form() {
         assert!(server.all("Users").contains_key("E1"), "{form}");
     }
 }
+
+/// With `import.reuse_mail_of_deactivated`, a joiner takes a leaver's address and the leaver's
+/// mail is cleared in the store (SPEC §4). The leaver's deactivated account in the app still
+/// held that address as its `userName`, so the joiner's create was refused (409 uniqueness)
+/// on every push: exit 1 and status unhealthy for ever. The leaver's account gives the
+/// address up (its `userName` becomes its UniqueID, no `emails`; still inactive) before the
+/// joiner is created, in the same push, and a second push sends nothing.
+#[test]
+fn a_joiner_taking_a_leavers_address_is_created_once_the_leaver_gives_it_up() {
+    // With a push between the leaving and the joining, and without (the PUT deactivates too).
+    for (bulk, between) in [(true, true), (false, true), (true, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), bulk, true, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let env = setup(
+            &server.url(),
+            "[import]\nreuse_mail_of_deactivated = true\nmax_removals = 10\n",
+        );
+        let filler: Vec<String> = (10..30)
+            .map(|i| format!("F{i},Filler {i},f{i}@example.org,,,"))
+            .collect();
+        let mut day1 = vec!["E1,Ann Berg,ann@example.org,Nurse,,"];
+        day1.extend(filler.iter().map(String::as_str));
+        env.import("day1.csv", &csv(&day1), &[]).ok();
+        push(&env, &[]).ok();
+        // Ann leaves: deactivated in the app.
+        env.import(
+            "day2.csv",
+            &csv(&filler.iter().map(String::as_str).collect::<Vec<_>>()),
+            &[],
+        )
+        .ok();
+        if between {
+            let out = push(&env, &[]).ok().json();
+            assert_eq!(out["users"]["deactivate"], 1, "{out}");
+        }
+        // A joiner takes her address.
+        let mut day3 = vec!["E2,Ann Holm,ann@example.org,Porter,,"];
+        day3.extend(filler.iter().map(String::as_str));
+        env.import("day3.csv", &csv(&day3), &[]).ok();
+        let run = push(&env, &[]);
+        assert_eq!(run.code, 0, "bulk {bulk}: {}\n{}", run.stdout, run.stderr);
+        let out = run.json();
+        assert_eq!(out["users"]["create"], 1, "bulk {bulk}: {out}");
+        let (deactivated, updated) = if between { (0, 1) } else { (1, 0) };
+        assert_eq!(out["users"]["deactivate"], deactivated, "{out}");
+        assert_eq!(out["users"]["update"], updated, "{out}");
+        let users = server.all("Users");
+        assert_eq!(users.len(), 22, "bulk {bulk}: {users:?}");
+        assert_eq!(users["E2"]["userName"], "ann@example.org");
+        assert_eq!(users["E2"]["active"], true);
+        assert_eq!(users["E1"]["active"], false, "{}", users["E1"]);
+        assert_ne!(users["E1"]["userName"], "ann@example.org");
+        let status = env.roster(&["status", "--format", "json"]).ok().json();
+        assert_eq!(status["push"]["failures"], 0, "{status}");
+        assert_eq!(status["push"]["pending"], 0, "{status}");
+        // Nothing more to send, and a --full finds nothing to correct.
+        let again = push(&env, &[]).ok().json();
+        assert_eq!(again["requests"], 1, "bulk {bulk}: {again}");
+        let full = push(&env, &["--full"]).ok().json();
+        assert_eq!(full["users"]["update"], 0, "bulk {bulk}: {full}");
+        assert_eq!(full["users"]["deactivate"], 0, "bulk {bulk}: {full}");
+    }
+}

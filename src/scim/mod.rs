@@ -885,7 +885,12 @@ impl Pusher<'_> {
             .filter(|t| {
                 matches!(
                     t.op,
-                    Op::Delete { .. } | Op::SetActive { active: false, .. }
+                    Op::Delete { .. }
+                        | Op::SetActive { active: false, .. }
+                        | Op::Release {
+                            deactivate: true,
+                            ..
+                        }
                 )
             })
             .count() as u64;

@@ -121,6 +121,7 @@ impl Pusher<'_> {
             (
                 412,
                 Op::Replace { id, .. }
+                | Op::Release { id, .. }
                 | Op::Patch { id, .. }
                 | Op::SetActive { id, .. }
                 | Op::Delete { id },
@@ -282,7 +283,10 @@ impl Pusher<'_> {
             // A removal of what the provider no longer holds is done, and counted as listed.
             match task.op {
                 Op::Delete { .. } => self.done[index(task.kind)].delete += 1,
-                Op::SetActive { active: false, .. } => self.done[index(task.kind)].deactivate += 1,
+                Op::SetActive { active: false, .. }
+                | Op::Release {
+                    deactivate: true, ..
+                } => self.done[index(task.kind)].deactivate += 1,
                 _ => {}
             }
         }
@@ -366,6 +370,12 @@ impl Pusher<'_> {
                 }
             }
             Op::SetActive { active, .. } => p.active = Some(*active),
+            Op::Release { .. } => {
+                if let Some(k) = kept {
+                    (p.dropped, p.hash, p.sent) = (k.dropped, Some(k.hash), k.sent.or(p.sent));
+                }
+                p.active = Some(false);
+            }
             Op::Delete { .. } => forget(p),
         }
         Ok(())
@@ -386,7 +396,11 @@ impl Pusher<'_> {
             Op::Replace { .. } | Op::Patch { .. } | Op::SetActive { active: true, .. } => {
                 counts.update += 1
             }
-            Op::SetActive { active: false, .. } => counts.deactivate += 1,
+            Op::SetActive { active: false, .. }
+            | Op::Release {
+                deactivate: true, ..
+            } => counts.deactivate += 1,
+            Op::Release { .. } => counts.update += 1,
             Op::Delete { .. } => counts.delete += 1,
         }
     }
@@ -396,7 +410,7 @@ impl Pusher<'_> {
     /// repaired again by every `--full`). Nothing when it cannot be read.
     fn read_back(&mut self, task: &Task, answer: &mut Answer) -> anyhow::Result<()> {
         let id = match &task.op {
-            Op::Replace { id, .. } => id.clone(),
+            Op::Replace { id, .. } | Op::Release { id, .. } => id.clone(),
             Op::Create { .. } => match &answer.id {
                 Some(id) => id.clone(),
                 None => return Ok(()),
@@ -434,6 +448,7 @@ impl Pusher<'_> {
                 body,
                 ..
             } => (*hash, members.clone(), Some(body)),
+            Op::Release { hash, body, .. } => (*hash, None, Some(body)),
             Op::Patch { hash, members, .. } => (*hash, Some(members.clone()), None),
             _ => return None,
         };
@@ -537,6 +552,7 @@ fn unconfirmed(task: &Task, answer: &Answer) -> Option<String> {
     let wanted = match &task.op {
         Op::SetActive { active, .. } => Some((*active, "PATCH")),
         Op::Replace { .. } if task.kind == Kind::User => Some((true, "PUT")),
+        Op::Release { .. } => Some((false, "PUT")),
         _ => None,
     };
     if let (Some((active, method)), Some(held)) =
@@ -560,7 +576,7 @@ fn unconfirmed(task: &Task, answer: &Answer) -> Option<String> {
         }
         Op::Create { .. } => return None,
         _ if matches!(status, 200 | 204) => return None,
-        Op::Replace { .. } => "PUT",
+        Op::Replace { .. } | Op::Release { .. } => "PUT",
         Op::Patch { .. } | Op::SetActive { .. } => "PATCH",
         Op::Delete { .. } => "DELETE",
     };
