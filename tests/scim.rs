@@ -4323,3 +4323,36 @@ fn a_joiner_taking_a_leavers_address_is_created_once_the_leaver_gives_it_up() {
         assert_eq!(full["users"]["deactivate"], 0, "bulk {bulk}: {full}");
     }
 }
+
+/// With `removed = "delete"`, a joiner taking the address of a leaver whose UniqueID sorts
+/// after the joiner's: the leaver's account is deleted before the joiner is created, so the
+/// push is not refused (409) for the address it is about to free.
+#[test]
+fn a_leaver_deleted_frees_its_address_before_the_joiner_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(
+        &server.url(),
+        "removed = \"delete\"\n[import]\nreuse_mail_of_deactivated = true\nmax_removals = 10\n",
+    );
+    let filler: Vec<String> = (10..30)
+        .map(|i| format!("F{i},Filler {i},f{i}@example.org,,,"))
+        .collect();
+    let rest: Vec<&str> = filler.iter().map(String::as_str).collect();
+    let mut day1 = vec!["Z1,Ann Berg,ann@example.org,Nurse,,"];
+    day1.extend(&rest);
+    env.import("day1.csv", &csv(&day1), &[]).ok();
+    push(&env, &[]).ok();
+    env.import("day2.csv", &csv(&rest), &[]).ok();
+    let mut day3 = vec!["A2,Ann Holm,ann@example.org,Porter,,"];
+    day3.extend(&rest);
+    env.import("day3.csv", &csv(&day3), &[]).ok();
+    let run = push(&env, &["--allow-removals", "1"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let out = run.json();
+    assert_eq!(out["users"]["create"], 1, "{out}");
+    assert_eq!(out["users"]["delete"], 1, "{out}");
+    let users = server.all("Users");
+    assert_eq!(users["A2"]["userName"], "ann@example.org");
+    assert!(!users.contains_key("Z1"), "{users:?}");
+}

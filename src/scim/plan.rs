@@ -110,8 +110,8 @@ impl Planner<'_> {
         let mut tasks = Vec::new();
         let none = Pushed::default();
         let mut in_store = HashSet::with_capacity(users.len());
-        // Sent first: an address a leaver gives up may be a joiner's, created after it.
-        let mut releases = Vec::new();
+        // Removals first: an address a leaver gives up may be a joiner's, created after it.
+        let mut first = Vec::new();
         for u in users {
             in_store.insert(u.unique_id.as_str());
             if !wanted(&u.unique_id) {
@@ -119,11 +119,11 @@ impl Planner<'_> {
             }
             let p = self.users.get(&u.unique_id).unwrap_or(&none);
             if !u.active && u.mail.is_empty() && self.scim.removed == ScimRemoved::Deactivate {
-                releases.extend(self.release(u, p, counts));
+                first.extend(self.release(u, p, counts));
                 continue;
             }
             if !u.active {
-                tasks.extend(self.removal(&u.unique_id, &u.mail, p, counts));
+                first.extend(self.removal(&u.unique_id, &u.mail, p, counts));
                 continue;
             }
             let doc = resource::user(u);
@@ -167,10 +167,10 @@ impl Planner<'_> {
             .collect();
         gone.sort_by(|a, b| a.0.cmp(b.0));
         for (key, p) in gone {
-            tasks.extend(self.removal(key, "", p, counts));
+            first.extend(self.removal(key, "", p, counts));
         }
-        releases.extend(tasks);
-        releases
+        first.extend(tasks);
+        first
     }
 
     /// A deactivated user whose address was given to another: its provider copy gives the
