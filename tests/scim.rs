@@ -4356,3 +4356,45 @@ fn a_leaver_deleted_frees_its_address_before_the_joiner_is_created() {
     assert_eq!(users["A2"]["userName"], "ann@example.org");
     assert!(!users.contains_key("Z1"), "{users:?}");
 }
+
+/// Two users swap addresses in one file (SPEC §4: fine). The provider holds `userName`
+/// unique, so the first PUT meets the other's address (409) until the other has moved: it is
+/// sent again after the rest of the push, which completes (exit 0, both updated), instead of
+/// exit 1 with a refusal that only the next push settled.
+#[test]
+fn two_users_swapping_addresses_are_pushed_in_one_push() {
+    for bulk in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), bulk, true, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let env = setup(&server.url(), "groups = false\n");
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,,,",
+                "E2,Bo Berg,bo@example.org,,,",
+            ]),
+            &[],
+        )
+        .ok();
+        push(&env, &[]).ok();
+        env.import(
+            "day2.csv",
+            &csv(&[
+                "E1,Ann Berg,bo@example.org,,,",
+                "E2,Bo Berg,ann@example.org,,,",
+            ]),
+            &["--allow-updates", "2"],
+        )
+        .ok();
+        let run = push(&env, &[]);
+        assert_eq!(run.code, 0, "bulk {bulk}: {}\n{}", run.stdout, run.stderr);
+        let out = run.json();
+        assert_eq!(out["users"]["update"], 2, "bulk {bulk}: {out}");
+        let users = server.all("Users");
+        assert_eq!(users["E1"]["userName"], "bo@example.org");
+        assert_eq!(users["E2"]["userName"], "ann@example.org");
+        let again = push(&env, &[]).ok().json();
+        assert_eq!(again["requests"], 1, "bulk {bulk}: {again}");
+    }
+}

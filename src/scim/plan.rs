@@ -94,6 +94,8 @@ pub struct Planner<'a> {
     pub rename_by_put: bool,
     pub users: &'a HashMap<String, Pushed>,
     pub groups: &'a HashMap<String, Pushed>,
+    /// Users to move aside first (see `Pusher::parked`).
+    pub parked: &'a HashSet<String>,
 }
 
 impl Planner<'_> {
@@ -126,7 +128,10 @@ impl Planner<'_> {
                 first.extend(self.removal(&u.unique_id, &u.mail, p, counts));
                 continue;
             }
-            let doc = resource::user(u);
+            let mut doc = resource::user(u);
+            if self.parked.contains(&u.unique_id) {
+                doc.user_name = Some(resource::Text(u.unique_id.clone()));
+            }
             let attributes = resource::attributes(Kind::User, &doc);
             let hash = resource::hash(&attributes, p.dropped);
             let changed = changed_since_sent(p, &attributes);

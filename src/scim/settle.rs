@@ -45,7 +45,9 @@ impl Pusher<'_> {
         let first_time = self
             .replanned
             .insert((kind_name(task.kind), key.clone(), status));
-        if self.replan(task, &answer, first_time, retry, done)? {
+        if self.park(task, status, first_time, retry, done)
+            || self.replan(task, &answer, first_time, retry, done)?
+        {
             return Ok(());
         }
         done.push(key);
@@ -325,6 +327,11 @@ impl Pusher<'_> {
             ));
             return Ok(());
         }
+        if task.kind == Kind::User && self.parked.remove(&task.key) {
+            // Moved aside: recorded as the provider holds it, counted with its next change.
+            retry.insert(task.key.clone());
+            return self.parked_aside(task, answer, done);
+        }
         let mut answer = answer;
         if answer.res.is_none() && self.full {
             self.read_back(task, &mut answer)?;
@@ -378,6 +385,49 @@ impl Pusher<'_> {
             }
             Op::Delete { .. } => forget(p),
         }
+        Ok(())
+    }
+
+    /// A user's PUT refused 409 (its new address held by another account, as when two users
+    /// swap theirs), the first time: moved aside in the next round (its UniqueID as
+    /// `userName`), then to its address in the one after. Whether it was.
+    fn park(
+        &mut self,
+        task: &Task,
+        status: u16,
+        first_time: bool,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) -> bool {
+        let park = status == 409
+            && first_time
+            && task.kind == Kind::User
+            && matches!(task.op, Op::Replace { .. });
+        if park {
+            self.parked.insert(task.key.clone());
+            self.again(task, retry, done);
+        }
+        park
+    }
+
+    /// A user moved aside (confirmed): what the provider holds now, planned again.
+    fn parked_aside(
+        &mut self,
+        task: &Task,
+        answer: Answer,
+        done: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
+        let kept = self.kept(task, answer.res.as_ref());
+        done.push(task.key.clone());
+        let p = self.state(task.kind).entry(task.key.clone()).or_default();
+        p.sending = None;
+        if answer.etag.is_some() {
+            p.etag = answer.etag;
+        }
+        if let Some(k) = kept {
+            (p.dropped, p.hash) = (k.dropped, Some(k.hash));
+        }
+        p.active = Some(true);
         Ok(())
     }
 
