@@ -773,3 +773,123 @@ fn a_deleted_leaver_the_provider_dropped_from_its_groups_is_no_refusal() {
     push(&env, &[]).ok();
     assert_eq!(provider.writes_since(before), Vec::<String>::new());
 }
+
+/// On every provider: a joiner taking a deactivated leaver's address
+/// (`import.reuse_mail_of_deactivated`) is created in the push after the leaver's account gives
+/// the address up, with nothing refused, and the next push writes nothing.
+#[test]
+fn a_joiner_taking_a_leavers_address_settles_on_every_provider() {
+    for kind in Kind::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let provider = Provider::start(kind, dir.path(), TOKEN);
+        let env = setup(&provider);
+        let mut config = std::fs::read_to_string(env.path("roster.toml")).unwrap();
+        config.push_str("[import]\nreuse_mail_of_deactivated = true\nmax_removals = 10\n");
+        env.write("roster.toml", config);
+        let rest: String = (10..20)
+            .map(|i| format!("F{i},Fi Ek{i},f{i}@example.org,,,,\n"))
+            .collect();
+        let ann = "X1,Ann Berg,ann@example.org,,,,\n";
+        import(&env, "d1.csv", &format!("{HEADER}{ann}{rest}"), &[]);
+        push(&env, &[]).ok();
+        import(&env, "d2.csv", &format!("{HEADER}{rest}"), &[]);
+        push(&env, &[]).ok();
+        let holm = "X2,Ann Holm,ann@example.org,,,,\n";
+        import(&env, "d3.csv", &format!("{HEADER}{holm}{rest}"), &[]);
+        let run = push(&env, &[]);
+        assert_eq!(
+            run.code,
+            0,
+            "{}: {}\n{}",
+            kind.name(),
+            run.stdout,
+            run.stderr
+        );
+        let out = run.json();
+        assert_eq!(out["users"]["create"], 1, "{}: {out}", kind.name());
+        let users = provider.all("Users");
+        assert_eq!(
+            users["X2"]["userName"],
+            "ann@example.org",
+            "{}",
+            kind.name()
+        );
+        assert_ne!(
+            users["X1"]["userName"],
+            "ann@example.org",
+            "{}",
+            kind.name()
+        );
+        assert_eq!(users["X1"]["active"], false, "{}", kind.name());
+        let before = provider.requests().len();
+        push(&env, &[]).ok();
+        assert_eq!(
+            provider.writes_since(before),
+            Vec::<String>::new(),
+            "{}",
+            kind.name()
+        );
+    }
+}
+
+/// On every provider: two users swapping addresses are pushed in one push (exit 0), and the
+/// next push writes nothing.
+#[test]
+fn two_users_swapping_addresses_settle_on_every_provider() {
+    for kind in Kind::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let provider = Provider::start(kind, dir.path(), TOKEN);
+        let env = setup(&provider);
+        let rest: String = (10..20)
+            .map(|i| format!("F{i},Fi Ek{i},f{i}@example.org,,,,\n"))
+            .collect();
+        let (ann, bo) = (
+            "X1,Ann Berg,ann@example.org,,,,\n",
+            "X2,Bo Berg,bo@example.org,,,,\n",
+        );
+        import(&env, "d1.csv", &format!("{HEADER}{ann}{bo}{rest}"), &[]);
+        push(&env, &[]).ok();
+        let (ann, bo) = (
+            "X1,Ann Berg,bo@example.org,,,,\n",
+            "X2,Bo Berg,ann@example.org,,,,\n",
+        );
+        import(
+            &env,
+            "d2.csv",
+            &format!("{HEADER}{ann}{bo}{rest}"),
+            &["--allow-updates", "2"],
+        );
+        let run = push(&env, &[]);
+        assert_eq!(
+            run.code,
+            0,
+            "{}: {}\n{}",
+            kind.name(),
+            run.stdout,
+            run.stderr
+        );
+        assert_eq!(
+            run.json()["users"]["update"],
+            2,
+            "{}: {}",
+            kind.name(),
+            run.stdout
+        );
+        let users = provider.all("Users");
+        assert_eq!(users["X1"]["userName"], "bo@example.org", "{}", kind.name());
+        assert_eq!(
+            users["X2"]["userName"],
+            "ann@example.org",
+            "{}",
+            kind.name()
+        );
+        let before = provider.requests().len();
+        push(&env, &[]).ok();
+        assert_eq!(
+            provider.writes_since(before),
+            Vec::<String>::new(),
+            "{}",
+            kind.name()
+        );
+    }
+}

@@ -4222,3 +4222,179 @@ fn a_refused_change_the_store_took_back_is_no_failure_any_more() {
     assert_eq!(status["healthy"], true, "{status}");
     assert_eq!(server.all("Users")["T1"]["title"], "Nurse");
 }
+
+/// A 429 whose `Retry-After` is an HTTP-date is waited for until that date, in each of the
+/// three forms RFC 9110 §5.6.7 says a recipient reads: IMF-fixdate, and the obsolete RFC 850
+/// and asctime forms (SPEC §8: a provider that is down is retried with backoff, 429 with
+/// `Retry-After`). The obsolete forms were not read: the push tried again after half a
+/// second's backoff, hammering a provider that had asked for a pause.
+#[test]
+fn a_retry_after_date_is_waited_for_in_every_http_date_form() {
+    let forms = [
+        "%a, %d %b %Y %H:%M:%S GMT",
+        "%A, %d-%b-%y %H:%M:%S GMT",
+        "%a %b %e %H:%M:%S %Y",
+    ];
+    for form in forms {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Scim::start(dir.path(), TOKEN, None);
+        let at = chrono::Utc::now() + chrono::Duration::seconds(4);
+        let answer = format!(
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            at.format(form)
+        );
+        let busy = support::servers::Busy::start(server.port, 1, answer.leak());
+        let url = format!("http://127.0.0.1:{}", busy.port);
+        let env = setup(&url, "");
+        env.import("users.csv", &csv(&["E1,Ann Berg,ann@example.org,,,"]), &[])
+            .ok();
+        let started = std::time::Instant::now();
+        let out = push(&env, &[]).ok().json();
+        let took = started.elapsed();
+        assert_eq!(out["users"]["create"], 1, "{form}: {out}");
+        assert!(
+            took >= Duration::from_millis(2500),
+            "{form}: tried again after {took:?}, before the date it was given"
+        );
+        assert!(server.all("Users").contains_key("E1"), "{form}");
+    }
+}
+
+/// With `import.reuse_mail_of_deactivated`, a joiner takes a leaver's address and the leaver's
+/// mail is cleared in the store (SPEC §4). The leaver's deactivated account in the app still
+/// held that address as its `userName`, so the joiner's create was refused (409 uniqueness)
+/// on every push: exit 1 and status unhealthy for ever. The leaver's account gives the
+/// address up (its `userName` becomes its UniqueID, no `emails`; still inactive) before the
+/// joiner is created, in the same push, and a second push sends nothing.
+#[test]
+fn a_joiner_taking_a_leavers_address_is_created_once_the_leaver_gives_it_up() {
+    // With a push between the leaving and the joining, and without (the PUT deactivates too).
+    for (bulk, between) in [(true, true), (false, true), (true, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), bulk, true, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let env = setup(
+            &server.url(),
+            "[import]\nreuse_mail_of_deactivated = true\nmax_removals = 10\n",
+        );
+        let filler: Vec<String> = (10..30)
+            .map(|i| format!("F{i},Filler {i},f{i}@example.org,,,"))
+            .collect();
+        let mut day1 = vec!["E1,Ann Berg,ann@example.org,Nurse,,"];
+        day1.extend(filler.iter().map(String::as_str));
+        env.import("day1.csv", &csv(&day1), &[]).ok();
+        push(&env, &[]).ok();
+        // Ann leaves: deactivated in the app.
+        env.import(
+            "day2.csv",
+            &csv(&filler.iter().map(String::as_str).collect::<Vec<_>>()),
+            &[],
+        )
+        .ok();
+        if between {
+            let out = push(&env, &[]).ok().json();
+            assert_eq!(out["users"]["deactivate"], 1, "{out}");
+        }
+        // A joiner takes her address.
+        let mut day3 = vec!["E2,Ann Holm,ann@example.org,Porter,,"];
+        day3.extend(filler.iter().map(String::as_str));
+        env.import("day3.csv", &csv(&day3), &[]).ok();
+        let run = push(&env, &[]);
+        assert_eq!(run.code, 0, "bulk {bulk}: {}\n{}", run.stdout, run.stderr);
+        let out = run.json();
+        assert_eq!(out["users"]["create"], 1, "bulk {bulk}: {out}");
+        let (deactivated, updated) = if between { (0, 1) } else { (1, 0) };
+        assert_eq!(out["users"]["deactivate"], deactivated, "{out}");
+        assert_eq!(out["users"]["update"], updated, "{out}");
+        let users = server.all("Users");
+        assert_eq!(users.len(), 22, "bulk {bulk}: {users:?}");
+        assert_eq!(users["E2"]["userName"], "ann@example.org");
+        assert_eq!(users["E2"]["active"], true);
+        assert_eq!(users["E1"]["active"], false, "{}", users["E1"]);
+        assert_ne!(users["E1"]["userName"], "ann@example.org");
+        let status = env.roster(&["status", "--format", "json"]).ok().json();
+        assert_eq!(status["push"]["failures"], 0, "{status}");
+        assert_eq!(status["push"]["pending"], 0, "{status}");
+        // Nothing more to send, and a --full finds nothing to correct.
+        let again = push(&env, &[]).ok().json();
+        assert_eq!(again["requests"], 1, "bulk {bulk}: {again}");
+        let full = push(&env, &["--full"]).ok().json();
+        assert_eq!(full["users"]["update"], 0, "bulk {bulk}: {full}");
+        assert_eq!(full["users"]["deactivate"], 0, "bulk {bulk}: {full}");
+    }
+}
+
+/// With `removed = "delete"`, a joiner taking the address of a leaver whose UniqueID sorts
+/// after the joiner's: the leaver's account is deleted before the joiner is created, so the
+/// push is not refused (409) for the address it is about to free.
+#[test]
+fn a_leaver_deleted_frees_its_address_before_the_joiner_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scim::start(dir.path(), TOKEN, None);
+    let env = setup(
+        &server.url(),
+        "removed = \"delete\"\n[import]\nreuse_mail_of_deactivated = true\nmax_removals = 10\n",
+    );
+    let filler: Vec<String> = (10..30)
+        .map(|i| format!("F{i},Filler {i},f{i}@example.org,,,"))
+        .collect();
+    let rest: Vec<&str> = filler.iter().map(String::as_str).collect();
+    let mut day1 = vec!["Z1,Ann Berg,ann@example.org,Nurse,,"];
+    day1.extend(&rest);
+    env.import("day1.csv", &csv(&day1), &[]).ok();
+    push(&env, &[]).ok();
+    env.import("day2.csv", &csv(&rest), &[]).ok();
+    let mut day3 = vec!["A2,Ann Holm,ann@example.org,Porter,,"];
+    day3.extend(&rest);
+    env.import("day3.csv", &csv(&day3), &[]).ok();
+    let run = push(&env, &["--allow-removals", "1"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let out = run.json();
+    assert_eq!(out["users"]["create"], 1, "{out}");
+    assert_eq!(out["users"]["delete"], 1, "{out}");
+    let users = server.all("Users");
+    assert_eq!(users["A2"]["userName"], "ann@example.org");
+    assert!(!users.contains_key("Z1"), "{users:?}");
+}
+
+/// Two users swap addresses in one file (SPEC §4: fine). The provider holds `userName`
+/// unique, so the first PUT meets the other's address (409) until the other has moved: it is
+/// sent again after the rest of the push, which completes (exit 0, both updated), instead of
+/// exit 1 with a refusal that only the next push settled.
+#[test]
+fn two_users_swapping_addresses_are_pushed_in_one_push() {
+    for bulk in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let spc = spc_with(dir.path(), bulk, true, true);
+        let server = Scim::start(dir.path(), TOKEN, Some(&spc));
+        let env = setup(&server.url(), "groups = false\n");
+        env.import(
+            "day1.csv",
+            &csv(&[
+                "E1,Ann Berg,ann@example.org,,,",
+                "E2,Bo Berg,bo@example.org,,,",
+            ]),
+            &[],
+        )
+        .ok();
+        push(&env, &[]).ok();
+        env.import(
+            "day2.csv",
+            &csv(&[
+                "E1,Ann Berg,bo@example.org,,,",
+                "E2,Bo Berg,ann@example.org,,,",
+            ]),
+            &["--allow-updates", "2"],
+        )
+        .ok();
+        let run = push(&env, &[]);
+        assert_eq!(run.code, 0, "bulk {bulk}: {}\n{}", run.stdout, run.stderr);
+        let out = run.json();
+        assert_eq!(out["users"]["update"], 2, "bulk {bulk}: {out}");
+        let users = server.all("Users");
+        assert_eq!(users["E1"]["userName"], "bo@example.org");
+        assert_eq!(users["E2"]["userName"], "ann@example.org");
+        let again = push(&env, &[]).ok().json();
+        assert_eq!(again["requests"], 1, "bulk {bulk}: {again}");
+    }
+}

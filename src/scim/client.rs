@@ -533,15 +533,39 @@ fn describe(e: ureq::Error) -> String {
 }
 
 /// The seconds a `Retry-After` asks for: delay-seconds, or an HTTP-date (a date already past is
-/// no wait). `None` when it is neither.
+/// no wait; a part of a second is waited for whole). `None` when it is neither.
 fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(secs);
     }
-    // IMF-fixdate (`Tue, 01 Dec 2026 21:00:30 GMT`) is a form of RFC 2822's date.
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    Some(u64::try_from((at.to_utc() - now).num_seconds()).unwrap_or(0))
+    let ms = (http_date(value, now)? - now).num_milliseconds();
+    Some(u64::try_from(ms).map_or(0, |ms| ms.div_ceil(1000)))
+}
+
+/// An HTTP-date in any of the three forms a recipient reads (RFC 9110 §5.6.7): IMF-fixdate
+/// (`Tue, 01 Dec 2026 21:00:30 GMT`, a form of RFC 2822's date), and the obsolete RFC 850
+/// (`Tuesday, 01-Dec-26 21:00:30 GMT`) and asctime (`Tue Dec  1 21:00:30 2026`) forms. A
+/// two-digit year more than 50 years ahead is the last such year past.
+fn http_date(
+    value: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{Datelike as _, NaiveDateTime};
+    if let Ok(at) = chrono::DateTime::parse_from_rfc2822(value) {
+        return Some(at.to_utc());
+    }
+    if let Ok(at) = NaiveDateTime::parse_from_str(value, "%a %b %e %H:%M:%S %Y") {
+        return Some(at.and_utc());
+    }
+    let at = NaiveDateTime::parse_from_str(value, "%A, %d-%b-%y %H:%M:%S GMT").ok()?;
+    let years = at.year() - now.year();
+    let at = match years {
+        51.. => at.with_year(at.year() - 100)?,
+        ..-49 => at.with_year(at.year() + 100)?,
+        _ => at,
+    };
+    Some(at.and_utc())
 }
 
 /// 0.5 s, 1 s, 2 s, … up to two minutes.
@@ -573,6 +597,10 @@ mod tests {
             (" 120 ", Some(120)),
             ("Tue, 01 Dec 2026 21:00:30 GMT", Some(30)),
             ("Tue, 01 Dec 2026 20:59:00 GMT", Some(0)),
+            ("Tuesday, 01-Dec-26 21:00:30 GMT", Some(30)),
+            ("Tue Dec  1 21:00:30 2026", Some(30)),
+            ("Tue Dec 1 21:00:30 2026", Some(30)),
+            ("Tuesday, 01-Dec-26 20:00:00 GMT", Some(0)),
             ("soon", None),
             ("-3", None),
             ("", None),

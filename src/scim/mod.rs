@@ -314,6 +314,9 @@ struct Pusher<'a> {
     /// The answers that made a change be planned again in this push (kind, key, status):
     /// each may do so once, so a provider that keeps answering 412 or 409 ends in a refusal.
     replanned: BTreeSet<(&'static str, String, u16)>,
+    /// Users whose new address another account held (409): moved aside (their UniqueID as
+    /// `userName`) in one round, to their address in the next (two users swapping addresses).
+    parked: HashSet<String>,
     /// Creates whose answer was lost (a timeout, a reset, a 5xx): looked up before anything
     /// is sent again; and creates that met a resource of our `externalId` (409).
     lost: Vec<(Kind, String)>,
@@ -368,6 +371,7 @@ pub fn status(store: &Store, config: &Config) -> anyhow::Result<Option<Value>> {
         rename_by_put: false,
         users: &pushed_users,
         groups: &pushed_groups,
+        parked: &HashSet::new(),
     };
     let mut counts = Counts::default();
     let tasks = pusher.plan_users(&users, None, &mut counts);
@@ -529,6 +533,7 @@ pub fn push(store: &mut Store, config: &Config, opts: &Options) -> anyhow::Resul
         full: opts.full,
         refused: Vec::new(),
         replanned: BTreeSet::new(),
+        parked: HashSet::new(),
         lost: Vec::new(),
         conflicts: Vec::new(),
         made: Vec::new(),
@@ -885,7 +890,12 @@ impl Pusher<'_> {
             .filter(|t| {
                 matches!(
                     t.op,
-                    Op::Delete { .. } | Op::SetActive { active: false, .. }
+                    Op::Delete { .. }
+                        | Op::SetActive { active: false, .. }
+                        | Op::Release {
+                            deactivate: true,
+                            ..
+                        }
                 )
             })
             .count() as u64;
@@ -1024,6 +1034,7 @@ impl Pusher<'_> {
             rename_by_put: self.features.rename_by_put,
             users: &self.users,
             groups: &self.groups,
+            parked: &self.parked,
         }
     }
 

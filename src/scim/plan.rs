@@ -39,6 +39,14 @@ pub enum Op {
         id: String,
         active: bool,
     },
+    /// A PUT of a deactivated user whose address went to another ([`resource::released`]);
+    /// `deactivate`: the provider still holds it active.
+    Release {
+        id: String,
+        body: Body,
+        hash: i64,
+        deactivate: bool,
+    },
     Delete {
         id: String,
     },
@@ -59,6 +67,10 @@ impl Task {
             Op::Replace { .. } | Op::Patch { .. } => "update",
             Op::SetActive { active: false, .. } => "deactivate",
             Op::SetActive { active: true, .. } => "update",
+            Op::Release {
+                deactivate: true, ..
+            } => "deactivate",
+            Op::Release { .. } => "update",
             Op::Delete { .. } => "delete",
         }
     }
@@ -82,6 +94,8 @@ pub struct Planner<'a> {
     pub rename_by_put: bool,
     pub users: &'a HashMap<String, Pushed>,
     pub groups: &'a HashMap<String, Pushed>,
+    /// Users to move aside first (see `Pusher::parked`).
+    pub parked: &'a HashSet<String>,
 }
 
 impl Planner<'_> {
@@ -98,17 +112,26 @@ impl Planner<'_> {
         let mut tasks = Vec::new();
         let none = Pushed::default();
         let mut in_store = HashSet::with_capacity(users.len());
+        // Removals first: an address a leaver gives up may be a joiner's, created after it.
+        let mut first = Vec::new();
         for u in users {
             in_store.insert(u.unique_id.as_str());
             if !wanted(&u.unique_id) {
                 continue;
             }
             let p = self.users.get(&u.unique_id).unwrap_or(&none);
-            if !u.active {
-                tasks.extend(self.removal(&u.unique_id, &u.mail, p, counts));
+            if !u.active && u.mail.is_empty() && self.scim.removed == ScimRemoved::Deactivate {
+                first.extend(self.release(u, p, counts));
                 continue;
             }
-            let doc = resource::user(u);
+            if !u.active {
+                first.extend(self.removal(&u.unique_id, &u.mail, p, counts));
+                continue;
+            }
+            let mut doc = resource::user(u);
+            if self.parked.contains(&u.unique_id) {
+                doc.user_name = Some(resource::Text(u.unique_id.clone()));
+            }
             let attributes = resource::attributes(Kind::User, &doc);
             let hash = resource::hash(&attributes, p.dropped);
             let changed = changed_since_sent(p, &attributes);
@@ -149,9 +172,42 @@ impl Planner<'_> {
             .collect();
         gone.sort_by(|a, b| a.0.cmp(b.0));
         for (key, p) in gone {
-            tasks.extend(self.removal(key, "", p, counts));
+            first.extend(self.removal(key, "", p, counts));
         }
-        tasks
+        first.extend(tasks);
+        first
+    }
+
+    /// A deactivated user whose address was given to another: its provider copy gives the
+    /// address up (and is inactive), unless it holds it so already.
+    fn release(&self, u: &ScimUser, p: &Pushed, counts: &mut Counts) -> Option<Task> {
+        let Some(id) = p.scim_id.clone() else {
+            counts.unchanged += 1;
+            return None;
+        };
+        let doc = resource::released(u);
+        let attributes = resource::attributes(Kind::User, &doc);
+        let hash = resource::hash(&attributes, p.dropped);
+        let deactivate = p.active != Some(false);
+        if !deactivate && p.hash == Some(hash) && !changed_since_sent(p, &attributes) {
+            counts.unchanged += 1;
+            return None;
+        }
+        match deactivate {
+            true => counts.deactivate += 1,
+            false => counts.update += 1,
+        }
+        Some(Task {
+            kind: Kind::User,
+            key: u.unique_id.clone(),
+            name: u.unique_id.clone(),
+            op: Op::Release {
+                id,
+                body: resource::body(&doc),
+                hash,
+                deactivate,
+            },
+        })
     }
 
     /// The removal of a user who left the directory (or the store), per `scim.removed`.

@@ -288,6 +288,18 @@ pub fn user(u: &ScimUser) -> Res {
     }
 }
 
+/// A deactivated user whose address was given to another (`import.reuse_mail_of_deactivated`,
+/// its mail cleared): inactive, and without the address, which the provider holds unique as a
+/// `userName`. Its UniqueID stands in as the `userName` (a SCIM user must have one).
+pub fn released(u: &ScimUser) -> Res {
+    Res {
+        user_name: text(&u.unique_id),
+        emails: None,
+        active: Some(Flag(false)),
+        ..user(u)
+    }
+}
+
 /// A group with an ID and its members' provider ids.
 pub fn group(g: &ScimGroup, members: &[&str]) -> Res {
     Res {

@@ -336,7 +336,7 @@ impl Pusher<'_> {
         let base = endpoint(task.kind);
         match &task.op {
             Op::Create { body, .. } => (Method::POST, base.to_string(), Some(Cow::Borrowed(body))),
-            Op::Replace { id, body, .. } => (
+            Op::Replace { id, body, .. } | Op::Release { id, body, .. } => (
                 Method::PUT,
                 format!("{base}/{}", percent(id)),
                 Some(Cow::Borrowed(body)),

@@ -45,7 +45,9 @@ impl Pusher<'_> {
         let first_time = self
             .replanned
             .insert((kind_name(task.kind), key.clone(), status));
-        if self.replan(task, &answer, first_time, retry, done)? {
+        if self.park(task, status, first_time, retry, done)
+            || self.replan(task, &answer, first_time, retry, done)?
+        {
             return Ok(());
         }
         done.push(key);
@@ -121,6 +123,7 @@ impl Pusher<'_> {
             (
                 412,
                 Op::Replace { id, .. }
+                | Op::Release { id, .. }
                 | Op::Patch { id, .. }
                 | Op::SetActive { id, .. }
                 | Op::Delete { id },
@@ -282,7 +285,10 @@ impl Pusher<'_> {
             // A removal of what the provider no longer holds is done, and counted as listed.
             match task.op {
                 Op::Delete { .. } => self.done[index(task.kind)].delete += 1,
-                Op::SetActive { active: false, .. } => self.done[index(task.kind)].deactivate += 1,
+                Op::SetActive { active: false, .. }
+                | Op::Release {
+                    deactivate: true, ..
+                } => self.done[index(task.kind)].deactivate += 1,
                 _ => {}
             }
         }
@@ -320,6 +326,11 @@ impl Pusher<'_> {
                 task.action()
             ));
             return Ok(());
+        }
+        if task.kind == Kind::User && self.parked.remove(&task.key) {
+            // Moved aside: recorded as the provider holds it, counted with its next change.
+            retry.insert(task.key.clone());
+            return self.parked_aside(task, answer, done);
         }
         let mut answer = answer;
         if answer.res.is_none() && self.full {
@@ -366,8 +377,57 @@ impl Pusher<'_> {
                 }
             }
             Op::SetActive { active, .. } => p.active = Some(*active),
+            Op::Release { .. } => {
+                if let Some(k) = kept {
+                    (p.dropped, p.hash, p.sent) = (k.dropped, Some(k.hash), k.sent.or(p.sent));
+                }
+                p.active = Some(false);
+            }
             Op::Delete { .. } => forget(p),
         }
+        Ok(())
+    }
+
+    /// A user's PUT refused 409 (its new address held by another account, as when two users
+    /// swap theirs), the first time: moved aside in the next round (its UniqueID as
+    /// `userName`), then to its address in the one after. Whether it was.
+    fn park(
+        &mut self,
+        task: &Task,
+        status: u16,
+        first_time: bool,
+        retry: &mut BTreeSet<String>,
+        done: &mut Vec<String>,
+    ) -> bool {
+        let park = status == 409
+            && first_time
+            && task.kind == Kind::User
+            && matches!(task.op, Op::Replace { .. });
+        if park {
+            self.parked.insert(task.key.clone());
+            self.again(task, retry, done);
+        }
+        park
+    }
+
+    /// A user moved aside (confirmed): what the provider holds now, planned again.
+    fn parked_aside(
+        &mut self,
+        task: &Task,
+        answer: Answer,
+        done: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
+        let kept = self.kept(task, answer.res.as_ref());
+        done.push(task.key.clone());
+        let p = self.state(task.kind).entry(task.key.clone()).or_default();
+        p.sending = None;
+        if answer.etag.is_some() {
+            p.etag = answer.etag;
+        }
+        if let Some(k) = kept {
+            (p.dropped, p.hash) = (k.dropped, Some(k.hash));
+        }
+        p.active = Some(true);
         Ok(())
     }
 
@@ -386,7 +446,11 @@ impl Pusher<'_> {
             Op::Replace { .. } | Op::Patch { .. } | Op::SetActive { active: true, .. } => {
                 counts.update += 1
             }
-            Op::SetActive { active: false, .. } => counts.deactivate += 1,
+            Op::SetActive { active: false, .. }
+            | Op::Release {
+                deactivate: true, ..
+            } => counts.deactivate += 1,
+            Op::Release { .. } => counts.update += 1,
             Op::Delete { .. } => counts.delete += 1,
         }
     }
@@ -396,7 +460,7 @@ impl Pusher<'_> {
     /// repaired again by every `--full`). Nothing when it cannot be read.
     fn read_back(&mut self, task: &Task, answer: &mut Answer) -> anyhow::Result<()> {
         let id = match &task.op {
-            Op::Replace { id, .. } => id.clone(),
+            Op::Replace { id, .. } | Op::Release { id, .. } => id.clone(),
             Op::Create { .. } => match &answer.id {
                 Some(id) => id.clone(),
                 None => return Ok(()),
@@ -434,6 +498,7 @@ impl Pusher<'_> {
                 body,
                 ..
             } => (*hash, members.clone(), Some(body)),
+            Op::Release { hash, body, .. } => (*hash, None, Some(body)),
             Op::Patch { hash, members, .. } => (*hash, Some(members.clone()), None),
             _ => return None,
         };
@@ -537,6 +602,7 @@ fn unconfirmed(task: &Task, answer: &Answer) -> Option<String> {
     let wanted = match &task.op {
         Op::SetActive { active, .. } => Some((*active, "PATCH")),
         Op::Replace { .. } if task.kind == Kind::User => Some((true, "PUT")),
+        Op::Release { .. } => Some((false, "PUT")),
         _ => None,
     };
     if let (Some((active, method)), Some(held)) =
@@ -560,7 +626,7 @@ fn unconfirmed(task: &Task, answer: &Answer) -> Option<String> {
         }
         Op::Create { .. } => return None,
         _ if matches!(status, 200 | 204) => return None,
-        Op::Replace { .. } => "PUT",
+        Op::Replace { .. } | Op::Release { .. } => "PUT",
         Op::Patch { .. } | Op::SetActive { .. } => "PATCH",
         Op::Delete { .. } => "DELETE",
     };
