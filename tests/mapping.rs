@@ -61,20 +61,7 @@ fn users(env: &Env) -> Vec<Value> {
     users
 }
 
-fn codes(json: &Value) -> Vec<(Option<u64>, Option<String>, String)> {
-    json["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["line"].as_u64(),
-                p["column"].as_str().map(str::to_string),
-                p["code"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
+use support::problem_codes as codes;
 
 #[test]
 fn an_hr_export_imports_like_roster_own_format() {

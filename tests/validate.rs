@@ -6,20 +6,7 @@ mod support;
 use proptest::prelude::*;
 use support::{data, Env};
 
-fn problems(json: &serde_json::Value) -> Vec<(Option<u64>, Option<String>, String)> {
-    json["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["line"].as_u64(),
-                p["column"].as_str().map(str::to_string),
-                p["code"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
+use support::problem_codes as problems;
 
 #[test]
 fn spreadsheet_export_in_windows_1252_with_crlf() {

@@ -23,18 +23,7 @@ fn problems_of(env: &Env, bytes: &[u8]) -> (serde_json::Value, Vec<Named>) {
     let path = env.write("in.csv", bytes);
     let run = env.roster(&["validate", path.to_str().unwrap(), "--format", "json"]);
     let json = run.json();
-    let problems = json["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["line"].as_u64(),
-                p["column"].as_str().map(str::to_string),
-                p["code"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let problems = support::problem_codes(&json);
     (json, problems)
 }
 

@@ -285,3 +285,20 @@ pub fn python_json(script: &str, input: &str) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// The (line, column, code) of each problem of a `validate --format json` document.
+#[allow(dead_code)]
+pub fn problem_codes(json: &serde_json::Value) -> Vec<(Option<u64>, Option<String>, String)> {
+    json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["line"].as_u64(),
+                p["column"].as_str().map(str::to_string),
+                p["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
